@@ -1,0 +1,175 @@
+/**
+ * THE definition of every business instrument: OTel name, kind, unit, description, label keys, buckets.
+ *
+ * Owns: names and shapes. Everything else (instruments, views, histogram advice, the Prometheus family names,
+ * README tables, dashboards, rule checks) derives from this table; nothing restates a name or a bucket.
+ * Must not touch: the SDK, I/O.
+ *
+ * Naming: OTel names are snake_case without `_total`, with the unit word in the name only where it matches
+ * the unit (`..._seconds` with unit `s`), and `{curly}` annotation units otherwise. That way the package's own
+ * Prometheus exporter, the OpenTelemetry Collector's Prometheus exporter and Prometheus's OTLP receiver all
+ * produce the seed's series names (see `prometheusFamilyName` and `collectorPrometheusName`).
+ */
+import type { BusinessLabelKey } from './labels';
+
+export type MetricKind = 'counter' | 'histogram' | 'gauge';
+
+export interface MetricDefinition<Label extends string = string> {
+  /** OpenTelemetry instrument name. */
+  readonly name: string;
+  readonly kind: MetricKind;
+  /** UCUM unit, or a `{annotation}` unit for counts of things. */
+  readonly unit: string;
+  readonly description: string;
+  /** Label keys, in the order the package resolves them (and the order of the seed's `labelNames`). */
+  readonly labels: readonly Label[];
+  /** Explicit histogram bucket upper bounds (histograms only). */
+  readonly buckets?: readonly number[];
+}
+
+export const BUSINESS_METRICS = {
+  funnelStep: {
+    name: 'business_funnel_step',
+    kind: 'counter',
+    unit: '{step}',
+    description: 'Counts progression through conversion funnel steps',
+    labels: ['step', 'source', 'device_type', 'experiment_variant'],
+  },
+  conversions: {
+    name: 'business_conversions',
+    kind: 'counter',
+    unit: '{conversion}',
+    description: 'Total number of completed conversions',
+    labels: ['conversion_type', 'source', 'device_type'],
+  },
+  timeToConversion: {
+    name: 'business_time_to_conversion_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time elapsed from session start to conversion',
+    labels: ['conversion_type'],
+    buckets: [30, 60, 120, 300, 600, 1800, 3600],
+  },
+  revenue: {
+    name: 'business_revenue_cents',
+    kind: 'counter',
+    unit: '{cent}',
+    description: 'Total revenue in cents to avoid floating point issues',
+    labels: ['product_category', 'payment_method', 'region'],
+  },
+  orderValue: {
+    name: 'business_order_value_cents',
+    kind: 'histogram',
+    unit: '{cent}',
+    description: 'Distribution of order values in cents',
+    labels: ['product_category'],
+    buckets: [500, 1000, 2500, 5000, 10000, 25000, 50000],
+  },
+  revenuePerMinute: {
+    name: 'business_revenue_per_minute_cents',
+    kind: 'gauge',
+    unit: '{cent}',
+    description: 'Revenue in cents over the last rolling minute',
+    labels: ['region'],
+  },
+  featureUsage: {
+    name: 'business_feature_usage',
+    kind: 'counter',
+    unit: '{use}',
+    description: 'Counts of feature interactions by users',
+    labels: ['feature_name', 'user_tier', 'is_new_user'],
+  },
+  sessionDuration: {
+    name: 'business_session_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Duration of user sessions',
+    labels: ['user_tier', 'entry_page'],
+    buckets: [10, 30, 60, 120, 300, 600, 1800, 3600],
+  },
+  activeUsers: {
+    name: 'business_active_users',
+    kind: 'gauge',
+    unit: '{user}',
+    description: 'Number of active users in the given time window',
+    labels: ['window', 'user_tier'],
+  },
+} as const satisfies Record<string, MetricDefinition<BusinessLabelKey>>;
+
+export type BusinessMetricKey = keyof typeof BUSINESS_METRICS;
+
+/** Every business instrument, in catalog order. */
+export const BUSINESS_METRIC_LIST: readonly MetricDefinition<BusinessLabelKey>[] = Object.values(BUSINESS_METRICS);
+
+/**
+ * The package's own health metrics: what it dropped, relabelled or failed to export. Rare events, recorded
+ * through ordinary SDK counters.
+ */
+export const SELF_METRICS = {
+  dropped: {
+    name: 'business_metrics_dropped',
+    kind: 'counter',
+    unit: '{measurement}',
+    description: 'Measurements the package refused to record, by metric and reason',
+    labels: ['metric', 'reason'],
+  },
+  labelOverflow: {
+    name: 'business_metrics_label_overflow',
+    kind: 'counter',
+    unit: '{measurement}',
+    description: 'Label values replaced by "other" or "unknown", by metric, label and reason',
+    labels: ['metric', 'label', 'reason'],
+  },
+  seriesOverflow: {
+    name: 'business_metrics_series_overflow',
+    kind: 'counter',
+    unit: '{measurement}',
+    description: 'Measurements folded into the all-"other" series because the metric reached its series cap',
+    labels: ['metric'],
+  },
+  exportFailures: {
+    name: 'business_metrics_export_failures',
+    kind: 'counter',
+    unit: '{export}',
+    description: 'Failed exports, by exporter',
+    labels: ['exporter'],
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+/** Every metric the package can emit: business instruments first, then self-metrics. */
+export const ALL_METRIC_LIST: readonly MetricDefinition[] = [...BUSINESS_METRIC_LIST, ...Object.values(SELF_METRICS)];
+
+/** The Prometheus family name this package's exporter (and the upstream JS exporter) gives an instrument. */
+export function prometheusFamilyName(def: Pick<MetricDefinition, 'name' | 'kind'>): string {
+  return def.kind === 'counter' ? `${def.name}_total` : def.name;
+}
+
+/** The Prometheus metric type of an instrument's family. */
+export function prometheusType(def: Pick<MetricDefinition, 'kind'>): 'counter' | 'histogram' | 'gauge' {
+  return def.kind;
+}
+
+// The OpenTelemetry Collector's (and Prometheus's OTLP receiver's) default name translation, reduced to the
+// rules that matter for this catalog: `{annotations}` are dropped, known units map to words (s -> seconds),
+// a unit word already among the name's tokens is not appended again, `/x` becomes `_per_x`, and monotonic
+// sums get `_total`. Used by tests to prove every path yields the same family name.
+const COLLECTOR_UNIT_WORDS: Record<string, string> = {
+  s: 'seconds',
+  ms: 'milliseconds',
+  By: 'bytes',
+  '1': 'ratio',
+  min: 'minutes',
+};
+const COLLECTOR_PER_UNIT_WORDS: Record<string, string> = { s: 'second', min: 'minute', h: 'hour' };
+
+/** The family name the OTel Collector's Prometheus exporter produces by default for an instrument. */
+export function collectorPrometheusName(def: Pick<MetricDefinition, 'name' | 'kind' | 'unit'>): string {
+  const tokens = def.name.split(/[^a-zA-Z0-9]+/).filter(Boolean);
+  const [main = '', per = ''] = def.unit.replace(/\{[^}]*\}/g, '').split('/', 2);
+  const mainWord = COLLECTOR_UNIT_WORDS[main.trim()] ?? main.trim();
+  if (mainWord && !tokens.includes(mainWord)) tokens.push(mainWord);
+  const perWord = COLLECTOR_PER_UNIT_WORDS[per.trim()] ?? per.trim();
+  if (perWord && !tokens.includes(perWord)) tokens.push('per', perWord);
+  if (def.kind === 'counter' && tokens[tokens.length - 1] !== 'total') tokens.push('total');
+  return tokens.join('_');
+}
