@@ -1,0 +1,438 @@
+/**
+ * The correlation report for two aligned series: statistics, strength band, lag search and the plain-language
+ * sentences. Works on in-memory samples, so it is usable without Prometheus (and testable exactly).
+ *
+ * Owns: what a report contains and how it is worded. Must not touch: the network, the filesystem.
+ * Wording rule: this module describes co-movement ("goes with", "correlation"), never cause or "impact".
+ */
+import { alignOnGrid, type AlignedSeries, type Sample, type SeriesAccounting } from './align';
+import { formatDuration } from './duration';
+import { CorrelationError } from './errors';
+import {
+  crossCorrelation,
+  effectiveSampleSize,
+  fisherInference,
+  linearFit,
+  pearson,
+  spearman,
+  strongestLag,
+  type LaggedCorrelation,
+} from './statistics';
+
+/** The seed's strength bands on |r|: above 0.7 strong, above 0.4 moderate, otherwise weak. */
+export type CorrelationStrength = 'strong' | 'moderate' | 'weak';
+
+/** Classify |r| with the seed's bands (strictly greater than 0.7 / 0.4). */
+export function correlationStrength(r: number): CorrelationStrength {
+  const magnitude = Math.abs(r);
+  if (magnitude > 0.7) return 'strong';
+  if (magnitude > 0.4) return 'moderate';
+  return 'weak';
+}
+
+/** How one side of the analysis is named and displayed. */
+export interface MetricPresentation {
+  /** Short human name for sentences and plot axes (default: the PromQL expression, or "technical"/"business"). */
+  name?: string;
+  /** Display unit after scaling, e.g. `ms` or `percentage points`. Default: none. */
+  unit?: string;
+  /** Multiply raw values by this for display, e.g. 1000 for seconds -> ms, 100 for ratio -> percent. Default 1. */
+  scale?: number;
+}
+
+/** Options of the in-memory analysis. */
+export interface CorrelationOptions {
+  /** Grid step in seconds; both series must be sampled on it (Prometheus range queries are). */
+  step: number;
+  /** Grid anchor in seconds (default: earliest sample). */
+  gridStart?: number;
+  /** Fewest aligned pairs for a report at all. Default 10; must be at least 4 (Fisher z needs n - 3 > 0). */
+  minSamples?: number;
+  /** Lag search window in steps, ±maxLag. Default 12; 0 disables the search. */
+  maxLag?: number;
+  technical?: MetricPresentation;
+  business?: MetricPresentation;
+  /**
+   * Technical change the slope sentence talks about, in technical display units (after `scale`), e.g. 100 for
+   * "+100 ms". Default: one standard deviation of the technical series, rounded to 1, 2 or 5 × 10^k.
+   */
+  sentenceStep?: number;
+}
+
+/** Everything known about one side after the analysis. */
+export interface SeriesSummary {
+  readonly name: string;
+  readonly unit: string;
+  readonly scale: number;
+  /** PromQL expression, when the data came from Prometheus. */
+  readonly expression?: string;
+  /** Labels of the single series the expression returned, when the data came from Prometheus. */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly accounting: SeriesAccounting;
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly standardDeviation: number;
+}
+
+/** Lag search result. Positive lag: the business series follows the technical one. */
+export interface LagSummary {
+  /** Window searched, ±maxLag steps. */
+  readonly maxLag: number;
+  /** Lag of the largest |r|, in steps (positive: business follows technical). */
+  readonly steps: number;
+  /** Same lag in seconds. */
+  readonly seconds: number;
+  readonly r: number;
+  readonly n: number;
+  /** r for every lag in the window (null where too few pairs overlap). */
+  readonly crossCorrelation: readonly LaggedCorrelation[];
+}
+
+/** The full result of a correlation analysis. */
+export interface CorrelationResult {
+  /** Aligned pairs used for the lag-0 statistics. */
+  readonly n: number;
+  readonly step: number;
+  /** First and last aligned timestamp (seconds since the epoch). */
+  readonly from: number;
+  readonly to: number;
+  readonly technical: SeriesSummary;
+  readonly business: SeriesSummary;
+  readonly pearson: {
+    readonly r: number;
+    readonly ci95: readonly [number, number];
+    /** Two-sided, Fisher z, assuming independent pairs. */
+    readonly pValue: number;
+  };
+  readonly spearman: { readonly rho: number };
+  /**
+   * The same inference with n replaced by the effective sample size under lag-1 autocorrelation (Bartlett).
+   * Closer to honest for time series, whose neighbouring points are not independent.
+   */
+  readonly autocorrelationAdjusted: {
+    readonly effectiveN: number;
+    readonly ci95: readonly [number, number];
+    readonly pValue: number;
+  };
+  readonly strength: CorrelationStrength;
+  readonly direction: 'positive' | 'negative' | 'none';
+  /** Least-squares fit business = intercept + slope · technical, in the metrics' raw units. */
+  readonly fit: { readonly slope: number; readonly intercept: number };
+  /** Lag search; undefined when maxLag is 0. */
+  readonly lag?: LagSummary;
+  /** One-line plain-language summary. */
+  readonly summary: string;
+  /** The slope as a sentence in display units, e.g. "+100 ms of p99 latency goes with -0.4 percentage points ...". */
+  readonly slopeSentence: string;
+  /** The lag as a sentence, when searched. */
+  readonly lagSentence?: string;
+  /** Caveats worth showing (few points, dropped samples, Prometheus warnings). */
+  readonly warnings: readonly string[];
+  /** The aligned data, for plotting. */
+  readonly aligned: AlignedSeries;
+}
+
+/** Format with `digits` significant digits, without exponent notation for everyday magnitudes. */
+export function formatNumber(value: number, digits = 3): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e-4 && magnitude < 1e15) {
+    const rounded = Number(value.toPrecision(digits));
+    return rounded.toLocaleString('en-US', { maximumFractionDigits: 20, useGrouping: false });
+  }
+  return value.toExponential(digits - 1);
+}
+
+function signed(value: number, digits = 3): string {
+  const text = formatNumber(value, digits);
+  return value > 0 ? `+${text}` : text;
+}
+
+/** Round to 1, 2 or 5 × 10^k, for default sentence steps and axis ticks. */
+export function niceNumber(value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) return 1;
+  const exponent = Math.floor(Math.log10(value));
+  const fraction = value / 10 ** exponent;
+  const nice = fraction < 1.5 ? 1 : fraction < 3.5 ? 2 : fraction < 7.5 ? 5 : 10;
+  return Number((nice * 10 ** exponent).toPrecision(12));
+}
+
+function formatPValue(p: number): string {
+  return p < 0.001 ? 'p < 0.001' : `p = ${formatNumber(p, 2)}`;
+}
+
+function quantity(value: number, unit: string, name: string): string {
+  return unit ? `${signed(value)} ${unit} of ${name}` : `${signed(value)} in ${name}`;
+}
+
+function describeSeries(
+  values: readonly number[],
+  presentation: Required<Pick<MetricPresentation, 'name' | 'unit' | 'scale'>>,
+  accounting: SeriesAccounting,
+): SeriesSummary {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  const mean = sum / values.length;
+  let squares = 0;
+  for (const v of values) squares += (v - mean) ** 2;
+  return {
+    ...presentation,
+    accounting,
+    mean,
+    min,
+    max,
+    standardDeviation: Math.sqrt(squares / Math.max(1, values.length - 1)),
+  };
+}
+
+/** Default minimum number of aligned pairs for a report. */
+export const DEFAULT_MIN_SAMPLES = 10;
+/** Default lag window, in steps. */
+export const DEFAULT_MAX_LAG = 12;
+
+/**
+ * Correlate two in-memory series sampled on a common step grid. Throws `TOO_FEW_POINTS` below `minSamples`
+ * aligned pairs and `CONSTANT_SERIES` when either aligned series has zero variance.
+ */
+export function correlateSeries(
+  technicalSamples: readonly Sample[],
+  businessSamples: readonly Sample[],
+  options: CorrelationOptions,
+): CorrelationResult {
+  const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
+  const maxLag = options.maxLag ?? DEFAULT_MAX_LAG;
+  if (!Number.isInteger(minSamples) || minSamples < 4) {
+    throw new CorrelationError('INVALID_ARGUMENT', `minSamples must be an integer >= 4, got ${minSamples}`);
+  }
+  if (!Number.isInteger(maxLag) || maxLag < 0) {
+    throw new CorrelationError('INVALID_ARGUMENT', `maxLag must be a non-negative integer, got ${maxLag}`);
+  }
+  const aligned = alignOnGrid(technicalSamples, businessSamples, options.step, options.gridStart);
+  const technicalPresentation = {
+    name: options.technical?.name ?? 'technical',
+    unit: options.technical?.unit ?? '',
+    scale: options.technical?.scale ?? 1,
+  };
+  const businessPresentation = {
+    name: options.business?.name ?? 'business',
+    unit: options.business?.unit ?? '',
+    scale: options.business?.scale ?? 1,
+  };
+  const n = aligned.timestamps.length;
+  if (n < minSamples) {
+    const { technical: t, business: b } = aligned.accounting;
+    throw new CorrelationError(
+      'TOO_FEW_POINTS',
+      `Only ${n} aligned point${n === 1 ? '' : 's'} (need at least ${minSamples}): ` +
+        `${technicalPresentation.name} had ${t.received - t.nonFinite} finite samples (${t.nonFinite} NaN/Inf), ` +
+        `${businessPresentation.name} had ${b.received - b.nonFinite} (${b.nonFinite} NaN/Inf), and only ${n} ` +
+        `share a timestamp. Widen the range, use a coarser step, or check that both series have data.`,
+    );
+  }
+  for (const [values, name] of [
+    [aligned.technical, technicalPresentation.name],
+    [aligned.business, businessPresentation.name],
+  ] as const) {
+    if (values.every((v) => v === values[0])) {
+      throw new CorrelationError(
+        'CONSTANT_SERIES',
+        `${name} is constant (${formatNumber(values[0], 6)} at all ${n} aligned points): a correlation is undefined ` +
+          `for a series that does not vary. Check the expression (e.g. a counter without rate()) or the range.`,
+      );
+    }
+  }
+  const r = pearson(aligned.technical, aligned.business);
+  const rho = spearman(aligned.technical, aligned.business);
+  const inference = fisherInference(r, n);
+  const effectiveN = effectiveSampleSize(aligned.technical, aligned.business);
+  const adjusted = fisherInference(r, effectiveN);
+  const fit = linearFit(aligned.technical, aligned.business);
+  const technical = describeSeries(aligned.technical, technicalPresentation, aligned.accounting.technical);
+  const business = describeSeries(aligned.business, businessPresentation, aligned.accounting.business);
+  const strength = correlationStrength(r);
+  const direction = r > 0 ? 'positive' : r < 0 ? 'negative' : 'none';
+
+  const sentenceStep =
+    options.sentenceStep ?? niceNumber(technical.standardDeviation * Math.abs(technicalPresentation.scale));
+  const businessChange =
+    fit.slope * (sentenceStep / technicalPresentation.scale) * businessPresentation.scale;
+  const slopeSentence =
+    `${quantity(sentenceStep, technicalPresentation.unit, technicalPresentation.name)} goes with ` +
+    `${quantity(businessChange, businessPresentation.unit, businessPresentation.name)} ` +
+    `(least-squares slope over ${n} points)`;
+
+  let lag: LagSummary | undefined;
+  let lagSentence: string | undefined;
+  if (maxLag > 0) {
+    const correlations = crossCorrelation(aligned.technicalGrid, aligned.businessGrid, maxLag, minSamples);
+    const best = strongestLag(correlations);
+    if (best && best.r !== null) {
+      lag = {
+        maxLag,
+        steps: best.lag,
+        seconds: best.lag * options.step,
+        r: best.r,
+        n: best.n,
+        crossCorrelation: correlations,
+      };
+      const window = `within ±${maxLag} steps (±${formatDuration(maxLag * options.step)})`;
+      if (best.lag === 0) {
+        lagSentence = `The strongest cross-correlation ${window} is at lag 0 (r = ${formatNumber(best.r, 2)}): the series move together.`;
+      } else {
+        const follower = best.lag > 0 ? businessPresentation.name : technicalPresentation.name;
+        const leader = best.lag > 0 ? technicalPresentation.name : businessPresentation.name;
+        lagSentence =
+          `The strongest cross-correlation ${window} is at lag ${best.lag > 0 ? '+' : ''}${best.lag} steps ` +
+          `(r = ${formatNumber(best.r, 2)}, n = ${best.n}): ${follower} follows ${leader} by ` +
+          `${formatDuration(Math.abs(best.lag) * options.step)}.`;
+      }
+    }
+  }
+
+  const band = strength === 'weak' ? 'Weak' : strength === 'strong' ? 'Strong' : 'Moderate';
+  const significance = inference.pValue >= 0.05 ? '; not distinguishable from zero at the 5% level' : '';
+  const summary =
+    `${band} ${direction === 'none' ? '' : `${direction} `}correlation between ${technicalPresentation.name} and ` +
+    `${businessPresentation.name}: Pearson r = ${formatNumber(r, 2)} (95% CI ${formatNumber(inference.ci95[0], 2)} ` +
+    `to ${formatNumber(inference.ci95[1], 2)}, ${formatPValue(inference.pValue)}, n = ${n})${significance}.`;
+
+  const warnings: string[] = [];
+  if (n < 30)
+    warnings.push(`Only ${n} aligned points: the interval is wide and the Fisher-z approximation rough.`);
+  for (const [side, name] of [
+    [technical, technicalPresentation.name],
+    [business, businessPresentation.name],
+  ] as const) {
+    const a = side.accounting;
+    if (a.nonFinite > 0) warnings.push(`${name}: ${a.nonFinite} NaN/Inf sample(s) ignored.`);
+    if (a.offGrid > 0)
+      warnings.push(`${name}: ${a.offGrid} sample(s) off the ${formatDuration(options.step)} grid ignored.`);
+    if (a.unmatched > 0)
+      warnings.push(`${name}: ${a.unmatched} sample(s) without a partner at the same timestamp.`);
+  }
+  if (effectiveN < n / 2) {
+    warnings.push(
+      `Both series are autocorrelated: the ${n} points carry about as much evidence as ${Math.round(effectiveN)} ` +
+        `independent ones (adjusted ${formatPValue(adjusted.pValue)}).`,
+    );
+  }
+  if (Math.sign(rho) !== Math.sign(r) && Math.abs(rho - r) > 0.3) {
+    warnings.push(
+      `Pearson r and Spearman rho disagree (${formatNumber(r, 2)} vs ${formatNumber(rho, 2)}): outliers or a non-linear relationship.`,
+    );
+  }
+
+  return {
+    n,
+    step: options.step,
+    from: aligned.timestamps[0],
+    to: aligned.timestamps[n - 1],
+    technical,
+    business,
+    pearson: { r, ci95: inference.ci95, pValue: inference.pValue },
+    spearman: { rho },
+    autocorrelationAdjusted: { effectiveN, ci95: adjusted.ci95, pValue: adjusted.pValue },
+    strength,
+    direction,
+    fit,
+    lag,
+    summary,
+    slopeSentence,
+    lagSentence,
+    warnings,
+    aligned,
+  };
+}
+
+/** A multi-line plain-text report of a result, as the CLI prints it. */
+export function formatReport(result: CorrelationResult): string {
+  const lines: string[] = [];
+  const t = result.technical;
+  const b = result.business;
+  lines.push(result.summary, '');
+  lines.push(`  technical  ${t.name}${t.expression && t.expression !== t.name ? `  [${t.expression}]` : ''}`);
+  lines.push(`  business   ${b.name}${b.expression && b.expression !== b.name ? `  [${b.expression}]` : ''}`);
+  lines.push(
+    `  window     ${new Date(result.from * 1000).toISOString()} .. ${new Date(result.to * 1000).toISOString()}, ` +
+      `step ${formatDuration(result.step)}, ${result.n} aligned points`,
+  );
+  lines.push('');
+  lines.push(
+    `  Pearson r      ${formatNumber(result.pearson.r, 3)}  (95% CI ${formatNumber(result.pearson.ci95[0], 3)} .. ` +
+      `${formatNumber(result.pearson.ci95[1], 3)}, ${formatPValue(result.pearson.pValue)})`,
+  );
+  lines.push(`  Spearman rho   ${formatNumber(result.spearman.rho, 3)}`);
+  const adjusted = result.autocorrelationAdjusted;
+  lines.push(
+    `  autocorrelation-adjusted: effective n ~ ${Math.round(adjusted.effectiveN)}, 95% CI ` +
+      `${formatNumber(adjusted.ci95[0], 3)} .. ${formatNumber(adjusted.ci95[1], 3)}, ${formatPValue(adjusted.pValue)}`,
+  );
+  lines.push(
+    `  fit            ${b.name} = ${formatNumber(result.fit.intercept, 4)} + ${formatNumber(result.fit.slope, 4)} x ${t.name}`,
+  );
+  lines.push(`  ${result.slopeSentence}.`);
+  if (result.lagSentence) lines.push(`  ${result.lagSentence}`);
+  lines.push('');
+  for (const warning of result.warnings) lines.push(`  note: ${warning}`);
+  lines.push(
+    '  Correlation is not causation: a shared cause (traffic, time of day, a deploy) can move both series.',
+  );
+  return lines.join('\n');
+}
+
+/** The JSON shape of a result (what `--json` prints): everything except the aligned arrays, times in ISO 8601. */
+export interface CorrelationResultJson {
+  n: number;
+  step: number;
+  from: string;
+  to: string;
+  technical: Omit<SeriesSummary, 'accounting'> & { accounting: SeriesAccounting };
+  business: Omit<SeriesSummary, 'accounting'> & { accounting: SeriesAccounting };
+  pearson: { r: number; ci95: [number, number]; pValue: number };
+  spearman: { rho: number };
+  autocorrelationAdjusted: { effectiveN: number; ci95: [number, number]; pValue: number };
+  strength: CorrelationStrength;
+  direction: 'positive' | 'negative' | 'none';
+  fit: { slope: number; intercept: number };
+  lag: (Omit<LagSummary, 'crossCorrelation'> & { crossCorrelation: LaggedCorrelation[] }) | null;
+  summary: string;
+  slopeSentence: string;
+  lagSentence: string | null;
+  warnings: string[];
+}
+
+/** Plain JSON-safe object for a result (drops the aligned arrays; use `result.aligned` for data). */
+export function correlationResultToJson(result: CorrelationResult): CorrelationResultJson {
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+  return {
+    n: result.n,
+    step: result.step,
+    from: iso(result.from),
+    to: iso(result.to),
+    technical: { ...result.technical },
+    business: { ...result.business },
+    pearson: { r: result.pearson.r, ci95: [...result.pearson.ci95], pValue: result.pearson.pValue },
+    spearman: { rho: result.spearman.rho },
+    autocorrelationAdjusted: {
+      effectiveN: result.autocorrelationAdjusted.effectiveN,
+      ci95: [...result.autocorrelationAdjusted.ci95],
+      pValue: result.autocorrelationAdjusted.pValue,
+    },
+    strength: result.strength,
+    direction: result.direction,
+    fit: { ...result.fit },
+    lag: result.lag ? { ...result.lag, crossCorrelation: [...result.lag.crossCorrelation] } : null,
+    summary: result.summary,
+    slopeSentence: result.slopeSentence,
+    lagSentence: result.lagSentence ?? null,
+    warnings: [...result.warnings],
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * A small client for Prometheus's HTTP range-query API (`/api/v1/query_range`), built on Node's global fetch.
+ *
+ * Owns: HTTP, timeouts and the translation of every Prometheus failure into a {@link CorrelationError} that
+ * names what went wrong (the URL, the status, Prometheus's own error text, the labels that differ).
+ * Must not touch: statistics, alignment, formatting of reports.
+ */
+import type { Sample } from './align';
+import { formatDuration, type QueryWindow } from './duration';
+import { CorrelationError } from './errors';
+
+/** Connection settings for a Prometheus server (or anything serving its HTTP API: Thanos, Mimir, VictoriaMetrics). */
+export interface PrometheusConnection {
+  /** Base URL, e.g. `http://localhost:9090` or `https://example.com/prometheus` (a path prefix is kept). */
+  url: string;
+  /** Extra request headers, e.g. `{ Authorization: 'Bearer …' }` or a tenant header. */
+  headers?: Readonly<Record<string, string>>;
+  /** Per-request timeout in milliseconds. Default 30000. Also sent to Prometheus as its query `timeout`. */
+  timeoutMs?: number;
+  /** POST (form-encoded, no URL length limit; the default) or GET (for proxies that only allow GET). */
+  method?: 'POST' | 'GET';
+  /** fetch implementation, for environments without a global one. Default: global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** One series of a range query result. */
+export interface RangeSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly samples: Sample[];
+}
+
+/** Result of a range query, with Prometheus's warnings (e.g. from partial responses of a federated backend). */
+export interface RangeQueryResult {
+  readonly series: RangeSeries[];
+  readonly warnings: string[];
+}
+
+interface PrometheusEnvelope {
+  status?: string;
+  errorType?: string;
+  error?: string;
+  warnings?: string[];
+  data?: { resultType?: string; result?: unknown };
+}
+
+function parseValue(text: unknown): number {
+  // Prometheus encodes sample values as strings, including "NaN", "+Inf" and "-Inf".
+  if (text === '+Inf' || text === 'Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  return Number(text);
+}
+
+function endpoint(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}${path}`;
+}
+
+function describeCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  if (cause?.code)
+    return cause.message && !cause.message.includes(cause.code)
+      ? `${cause.code}: ${cause.message}`
+      : (cause.message ?? cause.code);
+  if (cause?.message) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs range queries against one Prometheus server. */
+export class PrometheusRangeClient {
+  private readonly connection: Required<Omit<PrometheusConnection, 'headers'>> & {
+    headers: Readonly<Record<string, string>>;
+  };
+
+  constructor(connection: PrometheusConnection) {
+    let parsed: URL;
+    try {
+      parsed = new URL(connection.url);
+    } catch {
+      throw new CorrelationError('INVALID_ARGUMENT', `Invalid Prometheus URL "${connection.url}"`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new CorrelationError(
+        'INVALID_ARGUMENT',
+        `Prometheus URL must be http(s), got "${connection.url}"`,
+      );
+    }
+    const fetchImplementation = connection.fetch ?? globalThis.fetch;
+    if (typeof fetchImplementation !== 'function') {
+      throw new CorrelationError(
+        'INVALID_ARGUMENT',
+        'No fetch implementation: use Node >= 18 or pass `fetch`',
+      );
+    }
+    this.connection = {
+      url: connection.url,
+      headers: connection.headers ?? {},
+      timeoutMs: connection.timeoutMs ?? 30000,
+      method: connection.method ?? 'POST',
+      fetch: fetchImplementation,
+    };
+  }
+
+  /** The base URL this client talks to. */
+  get url(): string {
+    return this.connection.url;
+  }
+
+  /**
+   * Evaluate `expression` over the window. Returns every series; use {@link querySingleSeries} when exactly
+   * one is needed.
+   */
+  async queryRange(expression: string, window: QueryWindow): Promise<RangeQueryResult> {
+    const { url, headers, timeoutMs, method } = this.connection;
+    const target = endpoint(url, '/api/v1/query_range');
+    const parameters = new URLSearchParams({
+      query: expression,
+      start: String(window.start),
+      end: String(window.end),
+      step: String(window.step),
+      timeout: `${Math.max(1, Math.floor(timeoutMs / 1000))}s`,
+    });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response: Response;
+    let bodyText: string;
+    try {
+      response = await this.connection.fetch(method === 'GET' ? `${target}?${parameters}` : target, {
+        method,
+        headers: {
+          Accept: 'application/json',
+          ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+          ...headers,
+        },
+        body: method === 'POST' ? parameters.toString() : undefined,
+        signal: controller.signal,
+      });
+      bodyText = await response.text();
+    } catch (error) {
+      if (controller.signal.aborted) {
+        throw new CorrelationError(
+          'PROMETHEUS_TIMEOUT',
+          `Prometheus at ${url} did not answer within ${formatDuration(timeoutMs / 1000)} (query: ${expression})`,
+          { cause: error },
+        );
+      }
+      throw new CorrelationError(
+        'PROMETHEUS_UNREACHABLE',
+        `Cannot reach Prometheus at ${url}: ${describeCause(error)}`,
+        {
+          cause: error,
+        },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+
+    let envelope: PrometheusEnvelope | undefined;
+    try {
+      envelope = JSON.parse(bodyText) as PrometheusEnvelope;
+    } catch {
+      envelope = undefined;
+    }
+    if (envelope?.status === 'error') {
+      // bad_data is a PromQL parse/type error; execution errors (422) and timeouts (503) also carry Prometheus's text.
+      const code =
+        envelope.errorType === 'bad_data' || envelope.errorType === 'execution'
+          ? 'PROMETHEUS_QUERY_ERROR'
+          : 'PROMETHEUS_HTTP_ERROR';
+      throw new CorrelationError(
+        code,
+        `Prometheus rejected the query ${JSON.stringify(expression)} (HTTP ${response.status}, ${envelope.errorType ?? 'error'}): ${envelope.error ?? 'no message'}`,
+      );
+    }
+    if (!response.ok) {
+      const snippet = bodyText.trim().replace(/\s+/g, ' ').slice(0, 300);
+      throw new CorrelationError(
+        'PROMETHEUS_HTTP_ERROR',
+        `Prometheus at ${url} answered HTTP ${response.status} ${response.statusText}${snippet ? `: ${snippet}` : ''}` +
+          (response.status === 401 || response.status === 403 ? ' (check the authentication headers)' : ''),
+      );
+    }
+    if (!envelope || envelope.status !== 'success' || !envelope.data) {
+      throw new CorrelationError(
+        'PROMETHEUS_BAD_RESPONSE',
+        `${target} did not return a Prometheus API response (is ${url} the Prometheus base URL?): ${bodyText.slice(0, 200)}`,
+      );
+    }
+    if (envelope.data.resultType !== 'matrix' || !Array.isArray(envelope.data.result)) {
+      throw new CorrelationError(
+        'PROMETHEUS_BAD_RESPONSE',
+        `Expected a range vector (matrix) for ${JSON.stringify(expression)}, got ${String(envelope.data.resultType)}`,
+      );
+    }
+    const series = (
+      envelope.data.result as { metric?: Record<string, string>; values?: [number, string][] }[]
+    ).map((entry) => ({
+      labels: entry.metric ?? {},
+      samples: (entry.values ?? []).map(([timestamp, value]) => ({
+        timestamp: Number(timestamp),
+        value: parseValue(value),
+      })),
+    }));
+    return { series, warnings: envelope.warnings ?? [] };
+  }
+
+  /**
+   * Evaluate `expression` and require exactly one series. Throws `NO_DATA` for none (or only NaN/Inf values) and
+   * `MULTIPLE_SERIES` for several, naming the labels whose values differ so the caller knows what to aggregate.
+   */
+  async querySingleSeries(
+    expression: string,
+    window: QueryWindow,
+    role = 'query',
+  ): Promise<RangeSeries & { warnings: string[] }> {
+    const { series, warnings } = await this.queryRange(expression, window);
+    const range = `${new Date(window.start * 1000).toISOString()} .. ${new Date(window.end * 1000).toISOString()}`;
+    if (series.length === 0) {
+      throw new CorrelationError(
+        'NO_DATA',
+        `The ${role} expression ${JSON.stringify(expression)} returned no data for ${range} at ${this.url}: ` +
+          'check the metric name and label matchers, and that the range covers data.',
+      );
+    }
+    if (series.length > 1) {
+      throw new CorrelationError('MULTIPLE_SERIES', describeMultipleSeries(role, expression, series));
+    }
+    const [only] = series;
+    if (!only.samples.some((s) => Number.isFinite(s.value))) {
+      throw new CorrelationError(
+        'NO_DATA',
+        `The ${role} expression ${JSON.stringify(expression)} returned only NaN/Inf values for ${range} ` +
+          '(e.g. a ratio of two zero rates): there is nothing to correlate.',
+      );
+    }
+    return { ...only, warnings };
+  }
+}
+
+/** Explain a multi-series result: which labels differ, with a few example values, and how to fix the query. */
+export function describeMultipleSeries(
+  role: string,
+  expression: string,
+  series: readonly RangeSeries[],
+): string {
+  const keys = new Set<string>();
+  for (const s of series) for (const key of Object.keys(s.labels)) keys.add(key);
+  const differing: string[] = [];
+  for (const key of [...keys].sort()) {
+    const values = new Set(series.map((s) => s.labels[key] ?? ''));
+    if (values.size > 1) {
+      const shown = [...values].slice(0, 4).map((v) => (v === '' ? '(absent)' : JSON.stringify(v)));
+      differing.push(`${key} (${shown.join(', ')}${values.size > 4 ? `, … ${values.size} values` : ''})`);
+    }
+  }
+  const byClause = differing.length > 0 ? differing.map((d) => d.split(' ')[0]).join(', ') : '';
+  return (
+    `The ${role} expression ${JSON.stringify(expression)} returned ${series.length} series, but the correlation needs ` +
+    `exactly one. They differ in label${differing.length === 1 ? '' : 's'}: ${differing.join('; ')}. ` +
+    `Aggregate them (e.g. sum(...) or avg(...)${byClause ? `, dropping ${byClause}` : ''}) or select one series with a label matcher.`
+  );
+}
