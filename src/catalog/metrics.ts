@@ -99,7 +99,8 @@ export const BUSINESS_METRICS = {
 export type BusinessMetricKey = keyof typeof BUSINESS_METRICS;
 
 /** Every business instrument, in catalog order. */
-export const BUSINESS_METRIC_LIST: readonly MetricDefinition<BusinessLabelKey>[] = Object.values(BUSINESS_METRICS);
+export const BUSINESS_METRIC_LIST: readonly MetricDefinition<BusinessLabelKey>[] =
+  Object.values(BUSINESS_METRICS);
 
 /**
  * The package's own health metrics: what it dropped, relabelled or failed to export. Rare events, recorded
@@ -137,7 +138,10 @@ export const SELF_METRICS = {
 } as const satisfies Record<string, MetricDefinition>;
 
 /** Every metric the package can emit: business instruments first, then self-metrics. */
-export const ALL_METRIC_LIST: readonly MetricDefinition[] = [...BUSINESS_METRIC_LIST, ...Object.values(SELF_METRICS)];
+export const ALL_METRIC_LIST: readonly MetricDefinition[] = [
+  ...BUSINESS_METRIC_LIST,
+  ...Object.values(SELF_METRICS),
+];
 
 /** The Prometheus family name this package's exporter (and the upstream JS exporter) gives an instrument. */
 export function prometheusFamilyName(def: Pick<MetricDefinition, 'name' | 'kind'>): string {

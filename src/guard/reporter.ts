@@ -1,0 +1,170 @@
+/**
+ * What happens to bad input: every refused measurement and every relabelled value is counted in a self-metric
+ * and reported through OTel `diag` at a rate-limited warning; in strict mode it throws a TypeError instead.
+ *
+ * Owns: drop/relabel reasons, the strict-mode messages, rate limiting of warnings. Must not touch: recording,
+ * vocabularies. The self-metric counters are handed in by whoever owns a Meter; without them only `diag` hears.
+ */
+import { diag, type Attributes, type Counter } from '@opentelemetry/api';
+
+/** Why a measurement was not recorded. */
+export type DropReason =
+  | 'not_a_number'
+  | 'not_finite'
+  | 'negative'
+  | 'too_large'
+  | 'invalid_time'
+  | 'future_time'
+  | 'invalid_argument'
+  | 'internal_error';
+
+/** Why a label value was replaced by `other` (cap, not_allowed, invalid_type) or `unknown` (missing). */
+export type RelabelReason = 'cap' | 'not_allowed' | 'invalid_type' | 'missing';
+
+/** The self-metric counters a reporter writes to (see SELF_METRICS in the catalog). */
+export interface GuardCounters {
+  readonly dropped: Counter;
+  readonly labelOverflow: Counter;
+  readonly seriesOverflow: Counter;
+}
+
+/** Where a label value came from, for messages: `recordFunnelStep` / `metadata.deviceType`. */
+export interface LabelOrigin {
+  readonly method: string;
+  readonly argument: string;
+}
+
+const WARNING_INTERVAL_MS = 60_000;
+
+/** One warning per key per minute; the next one says how many were suppressed in between. */
+export class RateLimitedWarnings {
+  private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  warn(key: string, message: string): void {
+    const now = this.now();
+    const state = this.lastWarned.get(key);
+    if (state && now - state.at < WARNING_INTERVAL_MS) {
+      state.suppressed++;
+      return;
+    }
+    const suppressed = state?.suppressed ?? 0;
+    this.lastWarned.set(key, { at: now, suppressed: 0 });
+    diag.warn(suppressed > 0 ? `${message} (${suppressed} similar warnings suppressed)` : message);
+  }
+}
+
+export class GuardReporter {
+  private counters: GuardCounters | undefined;
+  private readonly attributeCache = new Map<string, Attributes>();
+  private readonly warnings: RateLimitedWarnings;
+
+  constructor(
+    readonly strict: boolean,
+    now?: () => number,
+  ) {
+    this.warnings = new RateLimitedWarnings(now);
+  }
+
+  bindCounters(counters: GuardCounters | undefined): void {
+    this.counters = counters;
+  }
+
+  /** A measurement is refused. `rule` completes "<argument> must ..." for the message. */
+  drop(
+    method: string,
+    argument: string,
+    metric: string,
+    reason: DropReason,
+    rule: string,
+    got: unknown,
+  ): void {
+    const message = `businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)}); measurement dropped`;
+    if (this.strict) throw new TypeError(message.replace('; measurement dropped', ''));
+    this.counters?.dropped.add(1, this.attributes('d', { metric, reason }));
+    this.warnings.warn(`drop:${metric}:${reason}`, `${message} [reason=${reason}]`);
+  }
+
+  /** A label value is replaced. Strict mode throws for everything but a reached cap (a runtime condition). */
+  relabel(
+    origin: LabelOrigin,
+    metric: string,
+    label: string,
+    reason: RelabelReason,
+    got: unknown,
+    rule: string,
+  ): void {
+    if (this.strict && reason !== 'cap') {
+      throw new TypeError(
+        `businessMetrics.${origin.method}: ${origin.argument} ${rule} (got ${describe(got)})`,
+      );
+    }
+    this.counters?.labelOverflow.add(1, this.attributes('l', { metric, label, reason }));
+    this.warnings.warn(
+      `label:${metric}:${label}:${reason}`,
+      `businessMetrics.${origin.method}: ${origin.argument} ${rule} (got ${describe(got)}); recorded as "${
+        reason === 'missing' ? 'unknown' : 'other'
+      }" [metric=${metric} label=${label} reason=${reason}]`,
+    );
+  }
+
+  /** A metric reached its lifetime series cap; the measurement goes to its all-"other" series. */
+  seriesOverflow(metric: string, maxSeries: number): void {
+    this.counters?.seriesOverflow.add(1, this.attributes('s', { metric }));
+    this.warnings.warn(
+      `series:${metric}`,
+      `${metric} reached its cap of ${maxSeries} series; new label combinations are recorded with every label "other"`,
+    );
+  }
+
+  /** Something threw inside a record method (e.g. a throwing getter on the caller's metadata object). */
+  internalError(method: string, metric: string, error: unknown): void {
+    if (this.strict) throw error;
+    this.counters?.dropped.add(1, this.attributes('d', { metric, reason: 'internal_error' }));
+    this.warnings.warn(
+      `drop:${metric}:internal_error`,
+      `businessMetrics.${method}: measurement dropped after an error reading its arguments: ${describe(error)}`,
+    );
+  }
+
+  // Self-metric label sets come from a small fixed set (metric x reason x label); caching them keeps the SDK from
+  // ever holding an attributes object we might reuse.
+  private attributes(kind: string, attributes: Record<string, string>): Attributes {
+    const key = kind + JSON.stringify(attributes);
+    let cached = this.attributeCache.get(key);
+    if (!cached) {
+      cached = Object.freeze({ ...attributes });
+      this.attributeCache.set(key, cached);
+    }
+    return cached;
+  }
+}
+
+/** A short, safe description of any value for a message: never calls caller code. */
+export function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      try {
+        // instanceof and .message can run caller code (proxies, getters): never let that escape.
+        if (value instanceof Error) return `${String(value.name)}: ${String(value.message).slice(0, 200)}`;
+        if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date';
+        return Array.isArray(value) ? 'an array' : 'an object';
+      } catch {
+        return 'an object';
+      }
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * initBusinessMetrics: options + environment -> MeterProvider(resource, readers) -> a BusinessMetrics bound to
+ * the `businessMetrics` singleton, and the handle that owns the lifecycle (ready, forceFlush, shutdown).
+ *
+ * Owns: which readers exist, the one live handle per process, shutdown deadlines. Must not touch: how
+ * measurements are recorded (metrics/), how they are serialised (exporters/).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  ConsoleMetricExporter,
+  InstrumentType,
+  MeterProvider,
+  MetricReader,
+  PeriodicExportingMetricReader,
+  type MetricProducer,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { SELF_METRICS } from './catalog/metrics';
+import {
+  resolveConfig,
+  toInitOptions,
+  type ExporterSpec,
+  type InitOptions,
+  type ResolvedConfig,
+} from './config/options';
+import { createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
+import { PrometheusPullReader } from './exporters/prometheus';
+import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
+import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
+import { LocalSeriesStore } from './series/local-store';
+import { SCOPE_NAME, VERSION } from './version';
+
+/** Where the Prometheus pull endpoint listens, once `ready` has resolved. */
+export interface PrometheusEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+}
+
+/** What initBusinessMetrics returns: the recorder, the provider, and the lifecycle. */
+export interface BusinessMetricsHandle {
+  /** The recorder bound to `businessMetrics` (the same calls, without the forwarding). */
+  readonly metrics: BusinessMetricsRecorder;
+  /** The SDK MeterProvider: use `getMeter()` for your technical metrics so they share readers and resource. */
+  readonly meterProvider: MeterProvider;
+  /** Resolves when every exporter is serving; rejects with a clear message (e.g. the port is in use). An
+   * un-awaited rejection never crashes the process; it is also logged through `diag`. */
+  readonly ready: Promise<void>;
+  /** The first Prometheus pull endpoint's address, after `ready` (undefined without one, or before). */
+  readonly prometheus: PrometheusEndpoint | undefined;
+  /** `(req, res)` handler serving the Prometheus exposition, for mounting `/metrics` on your own server.
+   * Present when a `prometheus` exporter is configured. It applies no authentication: your server's applies. */
+  readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Collect and push now (OTLP, console); resolves when done. */
+  forceFlush(options?: { timeoutMillis?: number }): Promise<void>;
+  /** Flush and stop every exporter within `timeoutMillis` (default 5000), even if a collector is unreachable.
+   * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects. */
+  shutdown(options?: { timeoutMillis?: number }): Promise<void>;
+}
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+
+let liveHandle: BusinessMetricsHandle | undefined;
+
+/**
+ * Start business metrics: call once at startup.
+ *
+ * @param arg an exporter kind (`'prometheus' | 'otlp' | 'console' | 'none'`), your own MetricReader or
+ *   PushMetricExporter, or options. Without it, the OpenTelemetry environment variables decide
+ *   (OTEL_METRICS_EXPORTER, default `otlp`).
+ * @throws Error for malformed options or environment values (naming the variable), and when a handle from an
+ *   earlier call is still live.
+ */
+export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessMetricsHandle {
+  if (liveHandle) {
+    throw new Error(
+      'initBusinessMetrics() was already called and its handle is live; call shutdown() on it first',
+    );
+  }
+  const options = toInitOptions(arg);
+  const config = resolveConfig(options);
+  if (config.logLevel) {
+    diag.setLogger(new DiagConsoleLogger(), {
+      logLevel: DiagLogLevel[config.logLevel as keyof typeof DiagLogLevel],
+      suppressOverrideMessage: true,
+    });
+  }
+  if (config.disabled) return disabledHandle();
+
+  const resource = buildResource(config);
+  const store = new LocalSeriesStore(resource, { name: SCOPE_NAME, version: VERSION });
+  const failureCounting: FailureCountingExporter[] = [];
+  const pushReader = (
+    exporter: PushMetricExporter,
+    name: string,
+    intervalMillis: number,
+    timeoutMillis: number,
+  ) => {
+    const counted = new FailureCountingExporter(exporter, name);
+    failureCounting.push(counted);
+    return new PeriodicExportingMetricReader({
+      exporter: counted,
+      exportIntervalMillis: intervalMillis,
+      exportTimeoutMillis: timeoutMillis,
+      metricProducers: [store.createProducer(temporalityOf(counted))],
+    });
+  };
+
+  const readers: MetricReader[] = [];
+  const pullReaders: PrometheusPullReader[] = [];
+  for (const exporter of config.exporters) {
+    if (exporter === 'none') continue;
+    if (exporter === 'prometheus') {
+      const reader = new PrometheusPullReader({
+        ...config.prometheus,
+        metricProducers: [store.createProducer(AggregationTemporality.CUMULATIVE)],
+      });
+      pullReaders.push(reader);
+      readers.push(reader);
+    } else if (exporter === 'otlp') {
+      const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
+      readers.push(
+        pushReader(createOtlpExporter(config.otlp), 'otlp', exportIntervalMillis, exportTimeoutMillis),
+      );
+    } else if (exporter === 'console') {
+      const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
+      readers.push(
+        pushReader(new ConsoleMetricExporter(), 'console', exportIntervalMillis, exportTimeoutMillis),
+      );
+    } else if (
+      exporter instanceof MetricReader ||
+      typeof (exporter as unknown as MetricReader).collect === 'function'
+    ) {
+      const reader = exporter as MetricReader;
+      attachProducer(
+        reader,
+        store.createProducer(reader.selectAggregationTemporality(InstrumentType.COUNTER)),
+      );
+      readers.push(reader);
+    } else {
+      const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
+      const push = exporter as PushMetricExporter;
+      readers.push(
+        pushReader(push, push.constructor?.name ?? 'custom', exportIntervalMillis, exportTimeoutMillis),
+      );
+    }
+  }
+  // getMetrics() must work whatever is configured: without a Prometheus exporter, a server-less pull reader
+  // serves it. A reader costs nothing per measurement; it only collects when asked.
+  const expositionReader =
+    pullReaders[0] ??
+    new PrometheusPullReader({
+      preventServerStart: true,
+      metricProducers: [store.createProducer(AggregationTemporality.CUMULATIVE)],
+    });
+  if (!pullReaders.includes(expositionReader)) readers.push(expositionReader);
+
+  const meterProvider = new MeterProvider({ resource, readers });
+  const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
+  const failures = meter.createCounter(SELF_METRICS.exportFailures.name, {
+    description: SELF_METRICS.exportFailures.description,
+    unit: SELF_METRICS.exportFailures.unit,
+  });
+  for (const exporter of failureCounting) exporter.bindFailureCounter(failures);
+
+  const metrics = new BusinessMetrics(
+    meter,
+    withLocalStore(
+      { strict: options.strict, limits: options.limits, exposition: () => expositionReader.getMetrics() },
+      store,
+    ),
+  );
+
+  const ready = Promise.all(pullReaders.map((reader) => reader.ready)).then(() => undefined);
+  ready.catch(() => {
+    // Reported by the reader through diag; marking the promise handled keeps an un-awaited rejection from
+    // crashing the host process. `await handle.ready` still rejects.
+  });
+
+  let shutdownPromise: Promise<void> | undefined;
+  const handle: BusinessMetricsHandle = {
+    metrics,
+    meterProvider,
+    ready,
+    get prometheus() {
+      const reader = pullReaders[0];
+      return reader?.port !== undefined
+        ? { host: reader.host, port: reader.port, url: reader.url! }
+        : undefined;
+    },
+    metricsHandler: pullReaders[0]?.metricsHandler,
+    forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>
+      withDeadline(meterProvider.forceFlush({ timeoutMillis }), timeoutMillis, 'forceFlush'),
+    shutdown({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) {
+      if (!shutdownPromise) {
+        if (liveHandle === handle) {
+          liveHandle = undefined;
+          bindBusinessMetrics(undefined);
+        }
+        shutdownPromise = withDeadline(
+          meterProvider.shutdown({ timeoutMillis }),
+          timeoutMillis,
+          'shutdown',
+        ).catch((error: unknown) =>
+          diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
+        );
+      }
+      return shutdownPromise;
+    },
+  };
+  liveHandle = handle;
+  bindBusinessMetrics(metrics);
+  return handle;
+}
+
+function buildResource(config: ResolvedConfig): Resource {
+  const attributes = { ...config.resourceAttributes };
+  if (config.serviceName !== undefined) attributes['service.name'] = config.serviceName;
+  return defaultResource().merge(resourceFromAttributes(attributes));
+}
+
+function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
+  return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
+}
+
+/** A reader built by someone else takes producers only through its constructor; add ours the same way it would. */
+function attachProducer(reader: MetricReader, producer: MetricProducer): void {
+  const producers = (reader as unknown as { _metricProducers?: MetricProducer[] })._metricProducers;
+  if (!Array.isArray(producers)) {
+    throw new Error(
+      'initBusinessMetrics: this MetricReader does not accept additional metric producers; pass a PushMetricExporter ' +
+        'instead, or construct BusinessMetrics from a Meter of your own MeterProvider',
+    );
+  }
+  producers.push(producer);
+}
+
+/** Resolves when `work` settles or after `timeoutMillis` (plus a grace period), whichever comes first. */
+function withDeadline(work: Promise<void>, timeoutMillis: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within ${timeoutMillis} ms`)),
+      timeoutMillis + 250,
+    );
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+function disabledHandle(): BusinessMetricsHandle {
+  // OTEL_SDK_DISABLED=true: nothing is created; businessMetrics stays a no-op.
+  const meterProvider = new MeterProvider();
+  return {
+    metrics: businessMetrics,
+    meterProvider,
+    ready: Promise.resolve(),
+    prometheus: undefined,
+    metricsHandler: undefined,
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => meterProvider.shutdown(),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * One series' state. A cell is created once per label combination and then updated in place, allocation-free.
+ *
+ * Owns: the accumulators (local mode) or the SDK-instrument forwarding (meter mode), and the series' frozen
+ * attributes object, which is what the SDK and the exporters see (never a caller's object).
+ * Must not touch: label resolution, collection.
+ */
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+
+export interface CounterCell {
+  readonly attributes: Attributes;
+  add(value: number): void;
+}
+
+export interface HistogramCell {
+  readonly attributes: Attributes;
+  record(value: number): void;
+}
+
+export interface GaugeCell {
+  readonly attributes: Attributes;
+  value: number;
+}
+
+/** Counter accumulated locally; the package's MetricProducer reads `value`. */
+export class LocalCounterCell implements CounterCell {
+  value = 0;
+  constructor(readonly attributes: Attributes) {}
+  add(value: number): void {
+    this.value += value;
+  }
+}
+
+/** Explicit-bucket histogram accumulated locally (bucket i counts values <= boundaries[i]; the last is +Inf). */
+export class LocalHistogramCell implements HistogramCell {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  min = Infinity;
+  max = -Infinity;
+  constructor(
+    readonly attributes: Attributes,
+    readonly boundaries: readonly number[],
+  ) {
+    this.counts = new Array<number>(boundaries.length + 1).fill(0);
+  }
+  record(value: number): void {
+    const boundaries = this.boundaries;
+    let bucket = 0;
+    while (bucket < boundaries.length && value > boundaries[bucket]) bucket++;
+    this.counts[bucket]++;
+    this.sum += value;
+    this.count++;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+}
+
+/** Counter forwarded to an SDK instrument (for a Meter the package does not own). */
+export class MeterCounterCell implements CounterCell {
+  constructor(
+    readonly attributes: Attributes,
+    private readonly counter: Counter,
+  ) {}
+  add(value: number): void {
+    this.counter.add(value, this.attributes);
+  }
+}
+
+/** Histogram forwarded to an SDK instrument (for a Meter the package does not own). */
+export class MeterHistogramCell implements HistogramCell {
+  constructor(
+    readonly attributes: Attributes,
+    private readonly histogram: Histogram,
+  ) {}
+  record(value: number): void {
+    this.histogram.record(value, this.attributes);
+  }
+}
+
+/** Last value set, reported by an observable gauge callback. */
+export class LocalGaugeCell implements GaugeCell {
+  value = 0;
+  constructor(readonly attributes: Attributes) {}
+}
