@@ -1,0 +1,23 @@
+/**
+ * `otel-business-metrics/browser`: the engagement client for browsers and the wire format it speaks.
+ *
+ * Owns: re-exports only. Must not touch: Node APIs, the OpenTelemetry SDK, or the package's main entry (importing
+ * it would pull the SDK into browser bundles).
+ */
+export { createEngagementClient } from './client';
+export type { EngagementClient, EngagementClientOptions } from './client';
+export {
+  DEFAULT_ENGAGEMENT_ENDPOINT,
+  ENGAGEMENT_EVENT_KINDS,
+  ENGAGEMENT_LIMITS,
+  ENGAGEMENT_NAME_PATTERN,
+} from './protocol';
+export type {
+  EngagementBatch,
+  EngagementEvent,
+  EngagementEventKind,
+  EngagementSession,
+  FeatureEvent,
+  MilestoneEvent,
+  SessionEndEvent,
+} from './protocol';

@@ -1,0 +1,257 @@
+/**
+ * Derives a session's funnel labels (traffic source, device type, experiment variant) from request headers and the
+ * query string, with outputs bounded no matter what the client sends.
+ *
+ * Owns: the parsing and the bounded vocabularies of these three labels. Must not touch: metrics, Express runtime
+ * (it reads a plain request shape, so any Node HTTP framework can use it), or any header beyond the ones named here.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** The request fields derivation reads: an Express `Request` or a plain `IncomingMessage` both fit. */
+export interface RequestLike {
+  readonly headers: IncomingHttpHeaders;
+  readonly url?: string;
+  /** Express keeps the full URL here when a router is mounted on a sub-path. */
+  readonly originalUrl?: string;
+}
+
+export type DerivedDeviceType = 'mobile' | 'tablet' | 'desktop' | 'bot' | 'unknown';
+
+/** The funnel labels of a session; pass them straight to `CheckoutTracker`. */
+export interface DerivedSessionContext {
+  /** A known source name, `direct`, `referral`, or `other`. */
+  readonly source: string;
+  readonly deviceType: DerivedDeviceType;
+  /** A variant from the allow-list, the default variant when none was sent, or `other`. */
+  readonly experimentVariant: string;
+}
+
+export interface SessionContextOptions {
+  /** `utm_source` values (after normalisation) recorded as themselves; anything else becomes `other`. */
+  readonly sources?: readonly string[];
+  /** Extra normalised `utm_source` spellings mapped to a source name (`fb` -> `facebook`). */
+  readonly sourceAliases?: Readonly<Record<string, string>>;
+  /** Extra referrer hosts (without `www.`) mapped to a source name; subdomains match too. */
+  readonly referrerHosts?: Readonly<Record<string, string>>;
+  /** Your own hosts: referrers from them are internal navigation and count as `direct`. The Host header always counts. */
+  readonly ownHosts?: readonly string[];
+  /** Allowed experiment variants. Default `['control', 'A', 'B']`. */
+  readonly variants?: readonly string[];
+  /** Variant used when the request carries none. Default `control` (the seed's default). */
+  readonly defaultVariant?: string;
+  /** Cookie holding the variant. Default `experiment_variant`. */
+  readonly variantCookie?: string;
+  /** Header holding the variant (set by an edge or experiment service); wins over the cookie. Default `x-experiment-variant`. */
+  readonly variantHeader?: string;
+}
+
+/** `utm_source` values recorded as themselves unless `sources` is given. */
+export const DEFAULT_UTM_SOURCES: readonly string[] = [
+  'google',
+  'bing',
+  'duckduckgo',
+  'yahoo',
+  'facebook',
+  'instagram',
+  'twitter',
+  'linkedin',
+  'reddit',
+  'youtube',
+  'tiktok',
+  'pinterest',
+  'newsletter',
+  'email',
+  'google_ads',
+  'facebook_ads',
+  'partner',
+  'affiliate',
+];
+
+const DEFAULT_SOURCE_ALIASES: Readonly<Record<string, string>> = {
+  fb: 'facebook',
+  ig: 'instagram',
+  x: 'twitter',
+  adwords: 'google_ads',
+  mail: 'email',
+};
+
+/** Referrer host (or parent domain) -> source name. `google.<any tld>` is handled separately. */
+const DEFAULT_REFERRER_HOSTS: Readonly<Record<string, string>> = {
+  'bing.com': 'bing',
+  'duckduckgo.com': 'duckduckgo',
+  'yahoo.com': 'yahoo',
+  'facebook.com': 'facebook',
+  'fb.com': 'facebook',
+  'fb.me': 'facebook',
+  'instagram.com': 'instagram',
+  't.co': 'twitter',
+  'twitter.com': 'twitter',
+  'x.com': 'twitter',
+  'linkedin.com': 'linkedin',
+  'lnkd.in': 'linkedin',
+  'reddit.com': 'reddit',
+  'youtube.com': 'youtube',
+  'youtu.be': 'youtube',
+  'tiktok.com': 'tiktok',
+  'pinterest.com': 'pinterest',
+};
+
+export const DEFAULT_EXPERIMENT_VARIANTS: readonly string[] = ['control', 'A', 'B'];
+
+// Inputs are cut before any parsing or regex runs, so hostile megabyte headers cost nothing.
+const MAX_URL_LENGTH = 2048;
+const MAX_USER_AGENT_LENGTH = 512;
+const MAX_COOKIE_HEADER_LENGTH = 4096;
+const MAX_UTM_LENGTH = 64;
+const MAX_VARIANT_LENGTH = 64;
+
+/**
+ * Derive the funnel labels of the session this request starts. Call it once, when the session begins, and keep
+ * the result in the session: later requests carry your own pages as referrer.
+ */
+export function deriveSessionContext(
+  req: RequestLike,
+  options: SessionContextOptions = {},
+): DerivedSessionContext {
+  return {
+    source: deriveSource(req, options),
+    deviceType: deriveDeviceType(firstHeader(req.headers['user-agent'])),
+    experimentVariant: deriveExperimentVariant(req, options),
+  };
+}
+
+/** Traffic source: `utm_source` if present, else the referrer's host, else `direct`. */
+export function deriveSource(req: RequestLike, options: SessionContextOptions = {}): string {
+  const utm = utmSource(req.originalUrl ?? req.url);
+  if (utm !== undefined) return classifyUtmSource(utm, options);
+  const referrer = firstHeader(req.headers.referer ?? req.headers.referrer);
+  if (!referrer) return 'direct';
+  return classifyReferrer(referrer, ownHostsOf(req, options), options);
+}
+
+/** Map a raw `utm_source` value to a bounded source name. */
+export function classifyUtmSource(raw: string, options: SessionContextOptions = {}): string {
+  const normalised = normaliseToken(raw);
+  if (!normalised) return 'other';
+  const allowed = options.sources ?? DEFAULT_UTM_SOURCES;
+  const aliases: Record<string, string> = { ...DEFAULT_SOURCE_ALIASES, ...options.sourceAliases };
+  const candidate = hasOwn(aliases, normalised) ? normaliseToken(aliases[normalised] ?? '') : normalised;
+  return allowed.includes(candidate) ? candidate : 'other';
+}
+
+function classifyReferrer(
+  referrer: string,
+  ownHosts: ReadonlySet<string>,
+  options: SessionContextOptions,
+): string {
+  let host: string;
+  try {
+    const url = new URL(referrer.slice(0, MAX_URL_LENGTH));
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'other';
+    host = url.hostname.toLowerCase().replace(/\.$/, '');
+  } catch {
+    return 'other';
+  }
+  if (!host) return 'other';
+  if (ownHosts.has(host) || ownHosts.has(host.replace(/^www\./, ''))) return 'direct';
+  const bare = host.replace(/^www\./, '');
+  if (/(^|\.)google(\.[a-z]{2,3}){1,2}$/.test(bare)) return 'google';
+  const hosts = { ...DEFAULT_REFERRER_HOSTS, ...options.referrerHosts };
+  // Walk up the domain: m.facebook.com -> facebook.com.
+  const labels = bare.split('.');
+  for (let i = 0; i < labels.length - 1; i++) {
+    const domain = labels.slice(i).join('.');
+    if (hasOwn(hosts, domain)) return normaliseToken(hosts[domain] ?? '') || 'referral';
+  }
+  return 'referral';
+}
+
+/** Device class from a User-Agent string; an empty or missing agent is `unknown`. */
+export function deriveDeviceType(userAgent: string | undefined): DerivedDeviceType {
+  const ua = (userAgent ?? '').slice(0, MAX_USER_AGENT_LENGTH);
+  if (!ua.trim()) return 'unknown';
+  if (
+    /bot|crawl|spider|slurp|bingpreview|facebookexternalhit|headlesschrome|lighthouse|curl\/|wget\/|python-requests|go-http-client|okhttp|java\/|phantomjs/i.test(
+      ua,
+    )
+  ) {
+    return 'bot';
+  }
+  if (/ipad|tablet|kindle|silk\/|playbook|android(?!.*mobi)/i.test(ua)) return 'tablet';
+  if (/mobi|iphone|ipod|windows phone|blackberry|opera mini|iemobile/i.test(ua)) return 'mobile';
+  return 'desktop';
+}
+
+/** Experiment variant from the variant header, then the variant cookie; allow-listed. */
+export function deriveExperimentVariant(req: RequestLike, options: SessionContextOptions = {}): string {
+  const variants = options.variants ?? DEFAULT_EXPERIMENT_VARIANTS;
+  const headerName = (options.variantHeader ?? 'x-experiment-variant').toLowerCase();
+  const raw =
+    firstHeader(req.headers[headerName]) ?? readCookie(req, options.variantCookie ?? 'experiment_variant');
+  if (raw === undefined || raw.trim() === '') return options.defaultVariant ?? 'control';
+  const value = raw.trim().slice(0, MAX_VARIANT_LENGTH + 1);
+  return value.length <= MAX_VARIANT_LENGTH && variants.includes(value) ? value : 'other';
+}
+
+/** Read one cookie from the Cookie header (first occurrence), percent-decoded; undefined when absent. */
+export function readCookie(req: RequestLike, name: string): string | undefined {
+  const header = firstHeader(req.headers.cookie);
+  if (!header) return undefined;
+  for (const part of header.slice(0, MAX_COOKIE_HEADER_LENGTH).split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+function utmSource(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const queryStart = url.indexOf('?');
+  if (queryStart < 0) return undefined;
+  try {
+    const value = new URLSearchParams(url.slice(queryStart + 1, queryStart + 1 + MAX_URL_LENGTH)).get(
+      'utm_source',
+    );
+    return value === null ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lowercase, `[a-z0-9_]` only, runs of anything else collapsed to one `_`, trimmed, at most 32 characters. */
+function normaliseToken(raw: string): string {
+  return raw
+    .slice(0, MAX_UTM_LENGTH)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 32);
+}
+
+function ownHostsOf(req: RequestLike, options: SessionContextOptions): ReadonlySet<string> {
+  const hosts = new Set<string>();
+  for (const host of options.ownHosts ?? []) hosts.add(host.toLowerCase().replace(/^www\./, ''));
+  const hostHeader = firstHeader(req.headers.host);
+  if (hostHeader) {
+    try {
+      hosts.add(new URL(`http://${hostHeader.slice(0, 256)}`).hostname.toLowerCase());
+    } catch {
+      // A malformed Host header adds nothing.
+    }
+  }
+  return hosts;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function hasOwn(record: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(record, key);
+}

@@ -1,0 +1,113 @@
+/**
+ * The Express router that receives engagement batches from browsers and records them as business metrics.
+ *
+ * Owns: the HTTP contract of the engagement endpoint (POST, JSON only, size limit, per-client rate limit, JSON error
+ * bodies with a clear message) and the mapping of accepted events onto the seed's engagement semantics. Must not
+ * touch: the metric definitions (the core's), or anything outside the requests it is mounted for.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { ENGAGEMENT_LIMITS, type EngagementBatch, type EngagementSession } from '../../browser/protocol';
+import { EngagementTracker } from '../../trackers/engagement';
+import { TokenBucketLimiter, type TokenBucketOptions } from './rate-limit';
+import { validateEngagementBatch, type EngagementValidationOptions } from './validate';
+
+export interface EngagementRouterOptions extends EngagementValidationOptions {
+  /** Largest accepted body in bytes; at most 16 kB (the browser client never sends more). */
+  readonly maxBodyBytes?: number;
+  /** Per-client token bucket, keyed by `req.ip` (set Express's `trust proxy` behind a proxy), or `false` for none. */
+  readonly rateLimit?: TokenBucketOptions | false;
+  /**
+   * Replace what the browser claims about the user with what the server knows (the tier from your session, say).
+   * Browsers are untrusted: without this, a client can report any tier the core's label policy accepts.
+   */
+  readonly resolveSession?: (req: Request, claimed: EngagementSession) => EngagementSession;
+  /** Called after a batch was recorded (logging, your own counters). */
+  readonly onBatch?: (batch: EngagementBatch, req: Request) => void;
+}
+
+/** Status and message of a refused request; the body is `{ "error": message }`. */
+function refuse(res: Response, status: number, message: string): void {
+  res.status(status).json({ error: message });
+}
+
+/**
+ * Create the router. Mount it where the browser client posts (default `/api/engagement`):
+ * `app.use('/api/engagement', engagementRouter())`.
+ */
+export function engagementRouter(options: EngagementRouterOptions = {}): Router {
+  const maxBodyBytes = Math.min(
+    options.maxBodyBytes ?? ENGAGEMENT_LIMITS.maxBodyBytes,
+    ENGAGEMENT_LIMITS.maxBodyBytes,
+  );
+  const limiter = options.rateLimit === false ? undefined : new TokenBucketLimiter(options.rateLimit ?? {});
+  const router = express.Router();
+
+  router.post(
+    '/',
+    (req: Request, res: Response, next: NextFunction) => {
+      if (limiter) {
+        const verdict = limiter.take(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+        if (!verdict.allowed) {
+          res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+          return refuse(res, 429, 'too many engagement requests from this client; retry later');
+        }
+      }
+      if (!req.is('application/json')) {
+        return refuse(res, 415, 'engagement events must be sent as application/json');
+      }
+      next();
+    },
+    express.json({ limit: maxBodyBytes, strict: true, type: 'application/json' }),
+    (req: Request, res: Response) => {
+      const result = validateEngagementBatch(req.body, options);
+      if (!result.ok) return refuse(res, 400, result.error);
+      const session = options.resolveSession
+        ? options.resolveSession(req, result.batch.session)
+        : result.batch.session;
+      recordBatch({ session, events: result.batch.events });
+      options.onBatch?.({ session, events: result.batch.events }, req);
+      res.status(202).json({ accepted: result.batch.events.length });
+    },
+  );
+
+  router.all('/', (_req: Request, res: Response) => {
+    res.setHeader('Allow', 'POST');
+    refuse(res, 405, 'use POST to send engagement events');
+  });
+
+  // body-parser reports its failures as errors with a `type`; turn them into JSON answers instead of HTML pages.
+  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const type = typeof error === 'object' && error !== null ? (error as { type?: unknown }).type : undefined;
+    if (type === 'entity.too.large') return refuse(res, 413, `request body exceeds ${maxBodyBytes} bytes`);
+    if (type === 'entity.parse.failed') return refuse(res, 400, 'request body is not valid JSON');
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      return refuse(res, 415, 'unsupported body encoding or charset');
+    }
+    if (type === 'request.aborted' || type === 'request.size.invalid')
+      return refuse(res, 400, 'request body incomplete');
+    return next(error);
+  });
+
+  return router;
+}
+
+/** Record an accepted batch with the seed's engagement semantics (see `EngagementTracker`). */
+export function recordBatch(batch: EngagementBatch): void {
+  const base = {
+    userTier: batch.session.userTier,
+    entryPage: batch.session.entryPage,
+    isNewUser: batch.session.isNewUser,
+  };
+  const tracker = new EngagementTracker(base);
+  for (const event of batch.events) {
+    if (event.kind === 'feature') tracker.trackFeatureUsage(event.name);
+    else if (event.kind === 'milestone') tracker.trackMilestone(event.name);
+    else {
+      // Measure the duration on the browser's clock (start and end come from it), anchored at the server's now,
+      // so a browser clock that is off by hours still yields the right duration.
+      const durationMs = event.endedAt - event.sessionStartTime;
+      new EngagementTracker({ ...base, sessionStartTime: new Date(Date.now() - durationMs) }).endSession();
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * `otel-business-metrics/express`: Express integration (metrics endpoint, session context derivation, the browser
+ * engagement router, HTTP server metrics).
+ *
+ * Owns: re-exports only. Must not touch: anything the core needs (the core must work without Express, which is an
+ * optional peer dependency imported only below this directory).
+ */
+export {
+  DEFAULT_EXPERIMENT_VARIANTS,
+  DEFAULT_UTM_SOURCES,
+  classifyUtmSource,
+  deriveDeviceType,
+  deriveExperimentVariant,
+  deriveSessionContext,
+  deriveSource,
+  readCookie,
+} from './context';
+export type { DerivedDeviceType, DerivedSessionContext, RequestLike, SessionContextOptions } from './context';
+export { engagementRouter, recordBatch } from './engagement-router';
+export type { EngagementRouterOptions } from './engagement-router';
+export {
+  HTTP_SERVER_DURATION_BUCKETS,
+  HTTP_SERVER_REQUEST_DURATION,
+  httpMetricsMiddleware,
+} from './http-metrics';
+export type { HttpMetricsOptions } from './http-metrics';
+export { metricsMiddleware } from './metrics-endpoint';
+export type {
+  MetricsAuth,
+  MetricsMiddlewareOptions,
+  MetricsRequestHandler,
+  MetricsSource,
+} from './metrics-endpoint';
+export { TokenBucketLimiter } from './rate-limit';
+export type { TakeResult, TokenBucketOptions } from './rate-limit';
+export { validateEngagementBatch } from './validate';
+export type { EngagementValidationOptions, EngagementValidationResult } from './validate';

@@ -1,0 +1,164 @@
+/**
+ * Schema validation of engagement batches posted by browsers: exact fields, types, lengths, counts and sane times.
+ *
+ * Owns: the decision whether a parsed JSON body is an acceptable `EngagementBatch`, with a message a client
+ * developer can act on. Must not touch: Express, metrics, or the network (it is a pure function, reused by tests
+ * of the browser client and the React hook).
+ */
+import {
+  ENGAGEMENT_EVENT_KINDS,
+  ENGAGEMENT_LIMITS,
+  ENGAGEMENT_NAME_PATTERN,
+  type EngagementBatch,
+  type EngagementEvent,
+  type EngagementSession,
+} from '../../browser/protocol';
+
+export interface EngagementValidationOptions {
+  /** Feature names accepted; others are rejected. Default: any name matching the name pattern. */
+  readonly features?: readonly string[];
+  /** Milestone names accepted; others are rejected. Default: any name matching the name pattern. */
+  readonly milestones?: readonly string[];
+  /** Longest session accepted in a `session_end` event, in milliseconds. Default 24 hours. */
+  readonly maxSessionDurationMs?: number;
+  /** How far a `session_end`'s `endedAt` may be from the server's clock, in milliseconds. Default 24 hours. */
+  readonly maxClockSkewMs?: number;
+  /** The server's clock (tests). */
+  readonly now?: () => number;
+}
+
+export type EngagementValidationResult =
+  { readonly ok: true; readonly batch: EngagementBatch } | { readonly ok: false; readonly error: string };
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+// Printable ASCII without spaces: route patterns and tier names fit, control characters and markup do not.
+const CONTEXT_PATTERN = /^[\x21-\x7e]+$/;
+
+class InvalidBatch extends Error {}
+
+/** Validate a parsed JSON body. Never throws; the error names the offending field. */
+export function validateEngagementBatch(
+  body: unknown,
+  options: EngagementValidationOptions = {},
+): EngagementValidationResult {
+  try {
+    return { ok: true, batch: parseBatch(body, options) };
+  } catch (error) {
+    if (error instanceof InvalidBatch) return { ok: false, error: error.message };
+    throw error;
+  }
+}
+
+function parseBatch(body: unknown, options: EngagementValidationOptions): EngagementBatch {
+  const root = plainObject(body, 'body');
+  onlyFields(root, ['session', 'events'], 'body');
+  const session = parseSession(root.session);
+  if (!Array.isArray(root.events)) fail('"events" must be an array');
+  const rawEvents: unknown[] = root.events;
+  if (rawEvents.length === 0) fail('"events" must not be empty');
+  if (rawEvents.length > ENGAGEMENT_LIMITS.maxEventsPerBatch) {
+    fail(
+      `"events" has ${rawEvents.length} entries; at most ${ENGAGEMENT_LIMITS.maxEventsPerBatch} are accepted`,
+    );
+  }
+  const events = rawEvents.map((event, index) => parseEvent(event, `events[${index}]`, options));
+  if (events.filter((event) => event.kind === 'session_end').length > 1) {
+    fail('a batch may contain at most one "session_end" event');
+  }
+  return { session, events };
+}
+
+function parseSession(value: unknown): EngagementSession {
+  const session = plainObject(value, 'session');
+  onlyFields(session, ['userTier', 'entryPage', 'isNewUser'], 'session');
+  const userTier = contextString(session.userTier, 'session.userTier');
+  const entryPage = contextString(session.entryPage, 'session.entryPage');
+  if (typeof session.isNewUser !== 'boolean') fail('"session.isNewUser" must be a boolean');
+  return { userTier, entryPage, isNewUser: session.isNewUser };
+}
+
+function parseEvent(value: unknown, path: string, options: EngagementValidationOptions): EngagementEvent {
+  const event = plainObject(value, path);
+  const kind = event.kind;
+  if (typeof kind !== 'string' || !(ENGAGEMENT_EVENT_KINDS as readonly string[]).includes(kind)) {
+    fail(`"${path}.kind" must be one of ${ENGAGEMENT_EVENT_KINDS.map((k) => `"${k}"`).join(', ')}`);
+  }
+  if (kind === 'feature' || kind === 'milestone') {
+    onlyFields(event, ['kind', 'name'], path);
+    const name = eventName(event.name, `${path}.name`);
+    const allowed = kind === 'feature' ? options.features : options.milestones;
+    if (allowed && !allowed.includes(name))
+      fail(`"${path}.name": ${kind} "${name}" is not an accepted ${kind} name`);
+    return { kind, name };
+  }
+  onlyFields(event, ['kind', 'sessionStartTime', 'endedAt'], path);
+  const sessionStartTime = epochMillis(event.sessionStartTime, `${path}.sessionStartTime`);
+  const endedAt = epochMillis(event.endedAt, `${path}.endedAt`);
+  const maxDuration = options.maxSessionDurationMs ?? DAY_MS;
+  const duration = endedAt - sessionStartTime;
+  if (duration < 0) fail(`"${path}": session ends before it starts`);
+  if (duration > maxDuration) fail(`"${path}": session lasts longer than ${maxDuration} ms`);
+  const now = (options.now ?? Date.now)();
+  if (Math.abs(now - endedAt) > (options.maxClockSkewMs ?? DAY_MS)) {
+    fail(`"${path}.endedAt" is too far from the server's clock`);
+  }
+  return { kind: 'session_end', sessionStartTime, endedAt };
+}
+
+function plainObject(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(`"${path}" must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function onlyFields(value: Record<string, unknown>, allowed: readonly string[], path: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      fail(
+        `"${path}" has unknown field "${printable(key)}"; allowed: ${allowed.map((k) => `"${k}"`).join(', ')}`,
+      );
+    }
+  }
+  for (const key of allowed) {
+    if (!(key in value) || value[key] === undefined) fail(`"${path}.${key}" is required`);
+  }
+}
+
+function contextString(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(`"${path}" must be a string`);
+  if (value.length === 0 || value.length > ENGAGEMENT_LIMITS.maxContextLength) {
+    fail(`"${path}" must be 1 to ${ENGAGEMENT_LIMITS.maxContextLength} characters`);
+  }
+  if (!CONTEXT_PATTERN.test(value))
+    fail(`"${path}" may only contain printable ASCII characters without spaces`);
+  return value;
+}
+
+function eventName(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(`"${path}" must be a string`);
+  if (value.length === 0 || value.length > ENGAGEMENT_LIMITS.maxNameLength) {
+    fail(`"${path}" must be 1 to ${ENGAGEMENT_LIMITS.maxNameLength} characters`);
+  }
+  if (!ENGAGEMENT_NAME_PATTERN.test(value)) {
+    fail(
+      `"${path}" may only contain letters, digits, "_", ".", ":" and "-", starting with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+function epochMillis(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    fail(`"${path}" must be a positive integer (milliseconds since the Unix epoch)`);
+  }
+  return value;
+}
+
+/** Field names echoed in messages are cut and stripped of control characters. */
+function printable(value: string): string {
+  return value.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
+}
+
+function fail(message: string): never {
+  throw new InvalidBatch(message);
+}

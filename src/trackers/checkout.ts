@@ -1,0 +1,127 @@
+/**
+ * The seed's checkout funnel tracker: one instance per checkout session, recording each funnel step through the
+ * `businessMetrics` singleton.
+ *
+ * Owns: the mapping from checkout events to funnel steps, conversions and revenue. Must not touch: instruments,
+ * label policies or exporters (the core owns those), and must not log: the seed's `console.log` of cart contents is
+ * deliberately gone (cart contents are neither a metric nor something a library should print).
+ */
+import { CHECKOUT_STEPS } from '../catalog';
+import { businessMetrics } from '../metrics/singleton';
+
+type CatalogCheckoutStep = (typeof CHECKOUT_STEPS)[number];
+
+/**
+ * The steps of the checkout funnel, in funnel order, plus the error step. Values are the catalog's
+ * `CHECKOUT_STEPS`; the member names are the seed's enum names, so `CheckoutStep.CART_VIEW` keeps working.
+ */
+export const CheckoutStep = {
+  CART_VIEW: 'cart_view',
+  SHIPPING_INFO: 'shipping_info',
+  PAYMENT_INFO: 'payment_info',
+  ORDER_REVIEW: 'order_review',
+  ORDER_CONFIRMED: 'order_confirmed',
+  CHECKOUT_ERROR: 'checkout_error',
+} as const satisfies Record<string, CatalogCheckoutStep>;
+
+/** One of the funnel step values (`'cart_view'`, ...). */
+export type CheckoutStep = (typeof CheckoutStep)[keyof typeof CheckoutStep];
+
+// Compile-time proof that the enum above and the catalog list the same steps: adding a step to the catalog
+// without adding it here (or the other way round) fails the type check.
+type MissingFromEnum = Exclude<CatalogCheckoutStep, CheckoutStep>;
+const _everyCatalogStepIsInTheEnum: MissingFromEnum extends never ? true : never = true;
+void _everyCatalogStepIsInTheEnum;
+
+/** Device classes the seed's checkout context distinguishes (`bot` and `unknown` come from header derivation). */
+export type CheckoutDeviceType = 'mobile' | 'desktop' | 'tablet' | 'bot' | 'unknown';
+
+/** What the checkout tracker needs to know about the session it tracks (the seed's `SessionContext`). */
+export interface SessionContext {
+  /** Your session id. Never recorded as a label (it would explode cardinality); kept for your own correlation. */
+  readonly sessionId?: string;
+  /** When the session started; the conversion's time-to-convert is measured from here. */
+  readonly sessionStartTime: Date;
+  /** Traffic source (`direct`, `google`, ...). Derive it with `deriveSessionContext` from the Express integration. */
+  readonly source: string;
+  readonly deviceType: CheckoutDeviceType | string;
+  /** Experiment variant; the seed's default `control` applies when missing. */
+  readonly experimentVariant?: string;
+}
+
+/**
+ * Tracks one session's progress through the checkout funnel (the seed's `CheckoutTracker`).
+ *
+ * Every method is safe to call before `initBusinessMetrics` (the singleton is a no-op until then) and never throws
+ * for bad input: invalid values are dropped or relabelled by the core's guard.
+ */
+export class CheckoutTracker {
+  private readonly context: SessionContext;
+
+  constructor(context: SessionContext) {
+    this.context = context;
+  }
+
+  /** The funnel labels every step of this session carries. */
+  private get stepLabels(): { source: string; deviceType: string; experimentVariant: string } {
+    return {
+      source: this.context.source,
+      deviceType: this.context.deviceType,
+      experimentVariant: this.context.experimentVariant || 'control',
+    };
+  }
+
+  private recordStep(step: CheckoutStep): void {
+    businessMetrics.recordFunnelStep(step, this.stepLabels);
+  }
+
+  /**
+   * The user viewed their cart: the entry point of the funnel. `cartValueCents` and `itemCount` are accepted for
+   * compatibility with the seed's signature; the seed printed them with `console.log`, which this package does not.
+   */
+  trackCartView(_cartValueCents?: number, _itemCount?: number): void {
+    this.recordStep(CheckoutStep.CART_VIEW);
+  }
+
+  /** Shipping information entered. High drop-off here often points at form friction. */
+  trackShippingInfo(): void {
+    this.recordStep(CheckoutStep.SHIPPING_INFO);
+  }
+
+  /**
+   * Payment information entered. The payment method is recorded with the revenue at purchase time (as in the
+   * seed), not on the funnel step, so the funnel keeps the seed's four labels.
+   */
+  trackPaymentInfo(_paymentMethod?: string): void {
+    this.recordStep(CheckoutStep.PAYMENT_INFO);
+  }
+
+  /** The order review page was reached; users here are highly likely to convert. */
+  trackOrderReview(): void {
+    this.recordStep(CheckoutStep.ORDER_REVIEW);
+  }
+
+  /**
+   * The purchase completed: records the `order_confirmed` step, a `purchase` conversion (with the time since
+   * `sessionStartTime`) and the revenue (`orderValueCents` in cents, also observed in the order value histogram).
+   */
+  trackPurchaseComplete(
+    orderValueCents: number,
+    productCategory: string,
+    paymentMethod: string,
+    region: string,
+  ): void {
+    this.recordStep(CheckoutStep.ORDER_CONFIRMED);
+    businessMetrics.recordConversion('purchase', {
+      source: this.context.source,
+      deviceType: this.context.deviceType,
+      sessionStartTime: this.context.sessionStartTime,
+    });
+    businessMetrics.recordRevenue(orderValueCents, { productCategory, paymentMethod, region });
+  }
+
+  /** The checkout failed (payment declined, order service down, ...): the seed's `checkout_error` step. */
+  trackCheckoutError(): void {
+    this.recordStep(CheckoutStep.CHECKOUT_ERROR);
+  }
+}

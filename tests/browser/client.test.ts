@@ -1,0 +1,184 @@
+/** @jest-environment jsdom */
+// jsdom has neither navigator.sendBeacon nor fetch: the transports are replaced with recorders here, and every
+// recorded body is checked against the server's real validator. Real delivery (Chromium's sendBeacon to the real
+// router) is covered by tests/shop/e2e.test.ts.
+import { createEngagementClient, type EngagementClient } from '../../src/browser';
+import type { EngagementBatch } from '../../src/browser';
+import { validateEngagementBatch } from '../../src/integrations/express/validate';
+
+interface Sent {
+  readonly via: 'beacon' | 'fetch';
+  readonly url: string;
+  readonly contentType: string;
+  readonly batch: EngagementBatch;
+}
+
+async function blobText(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsText(blob);
+  });
+}
+
+function validBatch(json: string): EngagementBatch {
+  const result = validateEngagementBatch(JSON.parse(json));
+  if (!result.ok) throw new Error(`client sent an invalid batch: ${result.error}`);
+  return result.batch;
+}
+
+describe('createEngagementClient', () => {
+  let sent: Promise<Sent>[];
+  let beaconAccepts: boolean;
+  let clients: EngagementClient[];
+  const make = (options: Partial<Parameters<typeof createEngagementClient>[0]> = {}) => {
+    const client = createEngagementClient({
+      endpoint: '/api/engagement',
+      userTier: 'pro',
+      entryPage: '/dashboard',
+      isNewUser: true,
+      flushIntervalMs: 0,
+      ...options,
+    });
+    clients.push(client);
+    return client;
+  };
+  const received = async () => Promise.all(sent);
+
+  beforeEach(() => {
+    sent = [];
+    beaconAccepts = true;
+    clients = [];
+    Object.defineProperty(window.navigator, 'sendBeacon', {
+      configurable: true,
+      value: (url: string, data: Blob) => {
+        if (!beaconAccepts) return false;
+        sent.push(
+          blobText(data).then((json) => ({
+            via: 'beacon',
+            url,
+            contentType: data.type,
+            batch: validBatch(json),
+          })),
+        );
+        return true;
+      },
+    });
+    Object.defineProperty(globalThis, 'fetch', {
+      configurable: true,
+      value: (url: string, init: RequestInit) => {
+        expect(init.keepalive).toBe(true);
+        const headers = init.headers as Record<string, string>;
+        sent.push(
+          Promise.resolve({
+            via: 'fetch',
+            url,
+            contentType: headers['content-type'] ?? '',
+            batch: validBatch(String(init.body)),
+          }),
+        );
+        return Promise.resolve({ ok: true, status: 202 });
+      },
+    });
+  });
+
+  afterEach(() => {
+    for (const client of clients) client.dispose();
+    Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'visible' });
+  });
+
+  it('batches events and sends a JSON blob by beacon when the batch is full', async () => {
+    const client = make({ maxBatch: 3 });
+    client.trackFeature('search');
+    client.trackMilestone('first_search');
+    expect(sent).toHaveLength(0);
+    expect(client.pending).toBe(2);
+    client.trackFeature('filter');
+    const [delivery] = await received();
+    expect(delivery).toEqual({
+      via: 'beacon',
+      url: '/api/engagement',
+      contentType: 'application/json',
+      batch: {
+        session: { userTier: 'pro', entryPage: '/dashboard', isNewUser: true },
+        events: [
+          { kind: 'feature', name: 'search' },
+          { kind: 'milestone', name: 'first_search' },
+          { kind: 'feature', name: 'filter' },
+        ],
+      },
+    });
+    expect(client.pending).toBe(0);
+  });
+
+  it('falls back to fetch with keepalive when the beacon is refused', async () => {
+    beaconAccepts = false;
+    const client = make();
+    client.trackFeature('export');
+    expect(client.flush()).toBe(true);
+    const [delivery] = await received();
+    expect(delivery?.via).toBe('fetch');
+    expect(delivery?.contentType).toBe('application/json');
+    expect(delivery?.batch.events).toEqual([{ kind: 'feature', name: 'export' }]);
+  });
+
+  it('flushes when the page becomes hidden, and on the interval', async () => {
+    jest.useFakeTimers();
+    try {
+      const client = make({ flushIntervalMs: 1000 });
+      client.trackFeature('a');
+      Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+      expect(sent).toHaveLength(1);
+      client.trackFeature('b');
+      jest.advanceTimersByTime(999);
+      expect(sent).toHaveLength(1);
+      jest.advanceTimersByTime(1);
+      expect(sent).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
+    const batches = await received();
+    expect(batches.map((d) => d.batch.events)).toEqual([
+      [{ kind: 'feature', name: 'a' }],
+      [{ kind: 'feature', name: 'b' }],
+    ]);
+  });
+
+  it('ends the session on pagehide exactly once, with its start time', async () => {
+    const start = Date.now() - 90_000;
+    make({ sessionStartTime: start });
+    window.dispatchEvent(new Event('pagehide'));
+    window.dispatchEvent(new Event('pagehide'));
+    const deliveries = await received();
+    expect(deliveries).toHaveLength(1);
+    const [event] = deliveries[0]?.batch.events ?? [];
+    expect(event).toMatchObject({ kind: 'session_end', sessionStartTime: start });
+    expect(event?.kind === 'session_end' && event.endedAt - start).toBeGreaterThanOrEqual(90_000);
+  });
+
+  it('only flushes on pagehide in manual session mode', async () => {
+    const client = make({ sessionEnd: 'manual' });
+    client.trackFeature('compare');
+    window.dispatchEvent(new Event('pagehide'));
+    expect((await received()).map((d) => d.batch.events)).toEqual([[{ kind: 'feature', name: 'compare' }]]);
+  });
+
+  it('keeps at most maxQueue events while delivery fails, dropping the oldest', () => {
+    beaconAccepts = false;
+    Object.defineProperty(globalThis, 'fetch', { configurable: true, value: undefined });
+    const client = make({ maxBatch: 50, maxQueue: 60 });
+    for (let i = 0; i < 200; i++) client.trackFeature(`f${i}`);
+    expect(client.pending).toBeLessThanOrEqual(60);
+    expect(client.flush()).toBe(false);
+  });
+
+  it('stops listening after dispose', () => {
+    const client = make();
+    client.trackFeature('x');
+    client.dispose();
+    window.dispatchEvent(new Event('pagehide'));
+    expect(sent).toHaveLength(0);
+  });
+});

@@ -1,0 +1,101 @@
+import { validateEngagementBatch } from '../../src/integrations/express/validate';
+
+const NOW = 1_760_000_000_000;
+const session = { userTier: 'pro', entryPage: '/dashboard', isNewUser: false };
+const validate = (body: unknown, options = {}) =>
+  validateEngagementBatch(body, { now: () => NOW, ...options });
+
+describe('validateEngagementBatch', () => {
+  it('accepts the three event kinds', () => {
+    const body = {
+      session,
+      events: [
+        { kind: 'feature', name: 'dashboard_export' },
+        { kind: 'milestone', name: 'first_chart_created' },
+        { kind: 'session_end', sessionStartTime: NOW - 60_000, endedAt: NOW },
+      ],
+    };
+    expect(validate(body)).toEqual({ ok: true, batch: body });
+  });
+
+  it.each([
+    ['a non-object body', [], /"body" must be a JSON object/],
+    ['an unknown top-level field', { session, events: [], admin: true }, /unknown field "admin"/],
+    [
+      'a __proto__ field',
+      JSON.parse('{"__proto__": {"x": 1}, "session": {}, "events": []}'),
+      /unknown field "__proto__"/,
+    ],
+    ['a missing session', { events: [{ kind: 'feature', name: 'x' }] }, /"body.session" is required/],
+    [
+      'an unknown session field',
+      { session: { ...session, userId: 'u1' }, events: [] },
+      /unknown field "userId"/,
+    ],
+    [
+      'a non-boolean isNewUser',
+      { session: { ...session, isNewUser: 'yes' }, events: [] },
+      /isNewUser" must be a boolean/,
+    ],
+    ['a tier with spaces', { session: { ...session, userTier: 'p r o' }, events: [] }, /printable ASCII/],
+    ['an empty event list', { session, events: [] }, /must not be empty/],
+    ['too many events', { session, events: Array(51).fill({ kind: 'feature', name: 'x' }) }, /at most 50/],
+    ['an unknown kind', { session, events: [{ kind: 'purchase', name: 'x' }] }, /must be one of "feature"/],
+    [
+      'an extra event field',
+      { session, events: [{ kind: 'feature', name: 'x', value: 9 }] },
+      /unknown field "value"/,
+    ],
+    ['a long name', { session, events: [{ kind: 'feature', name: 'x'.repeat(65) }] }, /1 to 64 characters/],
+    [
+      'markup in a name',
+      { session, events: [{ kind: 'feature', name: '<img src=x>' }] },
+      /may only contain letters/,
+    ],
+    [
+      'a session ending before it starts',
+      { session, events: [{ kind: 'session_end', sessionStartTime: NOW, endedAt: NOW - 1 }] },
+      /ends before it starts/,
+    ],
+    [
+      'a week-long session',
+      { session, events: [{ kind: 'session_end', sessionStartTime: NOW - 7 * 86_400_000, endedAt: NOW }] },
+      /longer than/,
+    ],
+    [
+      'a session ending next year',
+      { session, events: [{ kind: 'session_end', sessionStartTime: NOW + 3e10, endedAt: NOW + 3e10 + 1 }] },
+      /too far from the server's clock/,
+    ],
+    [
+      'a fractional timestamp',
+      { session, events: [{ kind: 'session_end', sessionStartTime: 1.5, endedAt: NOW }] },
+      /positive integer/,
+    ],
+    [
+      'two session ends',
+      {
+        session,
+        events: [
+          { kind: 'session_end', sessionStartTime: NOW - 1, endedAt: NOW },
+          { kind: 'session_end', sessionStartTime: NOW - 1, endedAt: NOW },
+        ],
+      },
+      /at most one "session_end"/,
+    ],
+  ])('rejects %s with a message naming the problem', (_what, body, message) => {
+    const result = validate(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(message);
+  });
+
+  it('enforces feature and milestone allow-lists when given', () => {
+    const options = { features: ['search'], milestones: ['first_purchase'] };
+    expect(validate({ session, events: [{ kind: 'feature', name: 'search' }] }, options).ok).toBe(true);
+    const refused = validate({ session, events: [{ kind: 'milestone', name: 'hacked' }] }, options);
+    expect(refused).toEqual({
+      ok: false,
+      error: expect.stringMatching(/"hacked" is not an accepted milestone/),
+    });
+  });
+});
