@@ -48,6 +48,14 @@ export function httpMetricsMiddleware(options: HttpMetricsOptions): RequestHandl
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     let recorded = false;
+    // Express restores req.baseUrl once routing has unwound, so the route template is read when the headers go
+    // out (still inside the matched handler); `finish` is too late for mounted routers.
+    let routeAtHeaders: string | undefined;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: Response, ...args: Parameters<Response['writeHead']>) {
+      routeAtHeaders ??= routeTemplate(req);
+      return writeHead.apply(this, args);
+    } as Response['writeHead'];
     const record = (aborted: boolean) => {
       if (recorded) return;
       recorded = true;
@@ -57,7 +65,7 @@ export function httpMetricsMiddleware(options: HttpMetricsOptions): RequestHandl
         'http.request.method': method,
         'url.scheme': req.protocol === 'https' ? 'https' : 'http',
       };
-      const route = routeTemplate(req);
+      const route = routeAtHeaders ?? routeTemplate(req);
       if (route) attributes['http.route'] = route;
       if (aborted) {
         // The client went away before the response finished: no status code was delivered.
@@ -77,6 +85,7 @@ export function httpMetricsMiddleware(options: HttpMetricsOptions): RequestHandl
 function routeTemplate(req: Request): string | undefined {
   const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
   if (typeof path !== 'string') return undefined;
-  const template = `${req.baseUrl}${path === '/' && req.baseUrl ? '' : path}`;
+  const baseUrl = req.baseUrl ?? '';
+  const template = `${baseUrl}${path === '/' && baseUrl ? '' : path}`;
   return template || '/';
 }

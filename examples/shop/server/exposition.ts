@@ -1,0 +1,99 @@
+/**
+ * A small reader for the Prometheus text exposition format, enough to turn the package's own `/metrics` output
+ * into numbers for the dashboard (and for tests).
+ *
+ * Owns: parsing sample lines (names, escaped label values, special float values) and summing samples by label.
+ * Must not touch: HTTP or the metrics SDK; it reads text only.
+ */
+
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Parse every sample line of an exposition; comment and blank lines are skipped, malformed lines too. */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const sample = parseLine(line);
+    if (sample) samples.push(sample);
+  }
+  return samples;
+}
+
+function parseLine(line: string): Sample | undefined {
+  const nameMatch = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line);
+  if (!nameMatch) return undefined;
+  const name = nameMatch[0];
+  let i = name.length;
+  const labels: Record<string, string> = {};
+  if (line[i] === '{') {
+    i++;
+    while (i < line.length && line[i] !== '}') {
+      const keyMatch = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
+      if (!keyMatch || line[i + keyMatch[0].length] !== '=' || line[i + keyMatch[0].length + 1] !== '"') {
+        return undefined;
+      }
+      i += keyMatch[0].length + 2;
+      let value = '';
+      while (i < line.length && line[i] !== '"') {
+        if (line[i] === '\\') {
+          const next = line[i + 1];
+          value += next === 'n' ? '\n' : (next ?? '');
+          i += 2;
+        } else {
+          value += line[i];
+          i++;
+        }
+      }
+      labels[keyMatch[0]] = value;
+      i++; // closing quote
+      if (line[i] === ',') i++;
+    }
+    i++; // closing brace
+  }
+  const [rawValue] = line.slice(i).trim().split(/\s+/);
+  if (rawValue === undefined || rawValue === '') return undefined;
+  const value =
+    rawValue === '+Inf'
+      ? Infinity
+      : rawValue === '-Inf'
+        ? -Infinity
+        : rawValue === 'NaN'
+          ? NaN
+          : Number(rawValue);
+  return Number.isNaN(value) && rawValue !== 'NaN' ? undefined : { name, labels, value };
+}
+
+/** Sum of samples named `name` whose labels include every pair in `match`. */
+export function sumOf(
+  samples: readonly Sample[],
+  name: string,
+  match: Readonly<Record<string, string>> = {},
+): number {
+  let total = 0;
+  for (const sample of samples) {
+    if (sample.name !== name) continue;
+    if (Object.entries(match).every(([key, value]) => sample.labels[key] === value)) total += sample.value;
+  }
+  return total;
+}
+
+/** Sums of samples named `name`, grouped by the value of label `by` (after filtering with `match`). */
+export function sumBy(
+  samples: readonly Sample[],
+  name: string,
+  by: string,
+  match: Readonly<Record<string, string>> = {},
+): Map<string, number> {
+  const groups = new Map<string, number>();
+  for (const sample of samples) {
+    if (sample.name !== name) continue;
+    if (!Object.entries(match).every(([key, value]) => sample.labels[key] === value)) continue;
+    const key = sample.labels[by] ?? '';
+    groups.set(key, (groups.get(key) ?? 0) + sample.value);
+  }
+  return groups;
+}
