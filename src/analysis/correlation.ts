@@ -85,6 +85,8 @@ export interface LagSummary {
   readonly seconds: number;
   readonly r: number;
   readonly n: number;
+  /** Least-squares fit of business(t + lag) on technical(t), raw units. */
+  readonly fit: { readonly slope: number; readonly intercept: number };
   /** r for every lag in the window (null where too few pairs overlap). */
   readonly crossCorrelation: readonly LaggedCorrelation[];
 }
@@ -262,12 +264,10 @@ export function correlateSeries(
 
   const sentenceStep =
     options.sentenceStep ?? niceNumber(technical.standardDeviation * Math.abs(technicalPresentation.scale));
-  const businessChange =
-    fit.slope * (sentenceStep / technicalPresentation.scale) * businessPresentation.scale;
-  const slopeSentence =
+  const slopeWords = (slope: number, later: string) =>
     `${quantity(sentenceStep, technicalPresentation.unit, technicalPresentation.name)} goes with ` +
-    `${quantity(businessChange, businessPresentation.unit, businessPresentation.name)} ` +
-    `(least-squares slope over ${n} points)`;
+    `${quantity(slope * (sentenceStep / technicalPresentation.scale) * businessPresentation.scale, businessPresentation.unit, businessPresentation.name)}${later}`;
+  const slopeSentence = `${slopeWords(fit.slope, '')} (least-squares slope over ${n} points)`;
 
   let lag: LagSummary | undefined;
   let lagSentence: string | undefined;
@@ -275,12 +275,24 @@ export function correlateSeries(
     const correlations = crossCorrelation(aligned.technicalGrid, aligned.businessGrid, maxLag, minSamples);
     const best = strongestLag(correlations);
     if (best && best.r !== null) {
+      const laggedTechnical: number[] = [];
+      const laggedBusiness: number[] = [];
+      for (let t = Math.max(0, -best.lag); t < aligned.gridPoints && t + best.lag < aligned.gridPoints; t++) {
+        const a = aligned.technicalGrid[t];
+        const b = aligned.businessGrid[t + best.lag];
+        if (Number.isFinite(a) && Number.isFinite(b)) {
+          laggedTechnical.push(a);
+          laggedBusiness.push(b);
+        }
+      }
+      const laggedFit = linearFit(laggedTechnical, laggedBusiness);
       lag = {
         maxLag,
         steps: best.lag,
         seconds: best.lag * options.step,
         r: best.r,
         n: best.n,
+        fit: laggedFit,
         crossCorrelation: correlations,
       };
       const window = `within ±${maxLag} steps (±${formatDuration(maxLag * options.step)})`;
@@ -292,7 +304,8 @@ export function correlateSeries(
         lagSentence =
           `The strongest cross-correlation ${window} is at lag ${best.lag > 0 ? '+' : ''}${best.lag} steps ` +
           `(r = ${formatNumber(best.r, 2)}, n = ${best.n}): ${follower} follows ${leader} by ` +
-          `${formatDuration(Math.abs(best.lag) * options.step)}.`;
+          `${formatDuration(Math.abs(best.lag) * options.step)}. At that lag, ` +
+          `${slopeWords(laggedFit.slope, best.lag > 0 ? ` ${formatDuration(best.lag * options.step)} later` : ` ${formatDuration(-best.lag * options.step)} earlier`)}.`;
       }
     }
   }
@@ -375,8 +388,10 @@ export function formatReport(result: CorrelationResult): string {
     `  autocorrelation-adjusted: effective n ~ ${Math.round(adjusted.effectiveN)}, 95% CI ` +
       `${formatNumber(adjusted.ci95[0], 3)} .. ${formatNumber(adjusted.ci95[1], 3)}, ${formatPValue(adjusted.pValue)}`,
   );
+  const slope = result.fit.slope;
   lines.push(
-    `  fit            ${b.name} = ${formatNumber(result.fit.intercept, 4)} + ${formatNumber(result.fit.slope, 4)} x ${t.name}`,
+    `  fit            ${b.name} = ${formatNumber(result.fit.intercept, 4)} ${slope < 0 ? '-' : '+'} ` +
+      `${formatNumber(Math.abs(slope), 4)} × ${t.name}  (raw units)`,
   );
   lines.push(`  ${result.slopeSentence}.`);
   if (result.lagSentence) lines.push(`  ${result.lagSentence}`);

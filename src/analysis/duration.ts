@@ -119,11 +119,12 @@ export function resolveQueryWindow(options: TimeRangeOptions): QueryWindow {
   }
   const points = Math.floor((end - start) / step) + 1;
   if (points > PROMETHEUS_MAX_POINTS_PER_SERIES) {
-    const minimumStep = Math.ceil((end - start) / (PROMETHEUS_MAX_POINTS_PER_SERIES - 1));
+    const span = rawEnd - rawStart;
+    const minimumStep = Math.ceil(span / (PROMETHEUS_MAX_POINTS_PER_SERIES - 1));
     throw new CorrelationError(
       'TOO_MANY_POINTS',
-      `A ${formatDuration(end - start)} range at a ${formatDuration(step)} step is ${points} points per series; ` +
-        `Prometheus refuses range queries above ${PROMETHEUS_MAX_POINTS_PER_SERIES} points. ` +
+      `A ${formatDuration(span)} range at a ${formatDuration(step)} step is ${Math.floor(span / step) + 1} points ` +
+        `per series; Prometheus refuses range queries above ${PROMETHEUS_MAX_POINTS_PER_SERIES} points. ` +
         `Use a step of at least ${formatDuration(minimumStep)} or a shorter range.`,
     );
   }

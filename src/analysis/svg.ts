@@ -200,7 +200,8 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
       `<path class="series business-series" d="${linePath(aligned.businessGrid, business.scale, x, yB)}" fill="none" stroke="${BUSINESS_COLOUR}" stroke-width="1.2" stroke-opacity="0.85"/>`,
     );
     parts.push(
-      `<g class="legend"><rect x="${plotLeft + 10}" y="${top + 8}" width="12" height="3" fill="${TECHNICAL_COLOUR}"/>` +
+      `<g class="legend"><rect x="${plotLeft + 4}" y="${top + 3}" width="${Math.min(plotWidth - 8, 14 + 7 * Math.max(technical.name.length, business.name.length, 10) + 90)}" height="34" fill="#ffffff" fill-opacity="0.85"/>` +
+        `<rect x="${plotLeft + 10}" y="${top + 8}" width="12" height="3" fill="${TECHNICAL_COLOUR}"/>` +
         `<text x="${plotLeft + 28}" y="${top + 14}">${escapeXml(truncate(technical.name, 60))} (left axis)</text>` +
         `<rect x="${plotLeft + 10}" y="${top + 24}" width="12" height="3" fill="${BUSINESS_COLOUR}"/>` +
         `<text x="${plotLeft + 28}" y="${top + 30}">${escapeXml(truncate(business.name, 60))} (right axis)</text></g>`,
@@ -220,7 +221,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
     const py = (v: number) => bottom - ((v - yMin) / (yMax - yMin)) * (bottom - top);
     parts.push(`<g id="scatter-panel">`);
     parts.push(
-      `<text x="${plotLeft}" y="${top - 12}" font-size="13" font-weight="bold">Aligned pairs at lag 0 (n = ${result.n}), ` +
+      `<text x="${plotLeft}" y="${top - 28}" font-size="13" font-weight="bold">Aligned pairs at lag 0 (n = ${result.n}), ` +
         `least-squares line, r = ${formatNumber(result.pearson.r, 2)}${result.lag && result.lag.steps !== 0 ? `; strongest at lag ${result.lag.steps > 0 ? '+' : ''}${result.lag.steps} (r = ${formatNumber(result.lag.r, 2)})` : ''}</text>`,
     );
     parts.push(
@@ -267,7 +268,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
         `x2="${px(xMax).toFixed(1)}" y2="${py(fitY(xMax)).toFixed(1)}" stroke="#111" stroke-width="2"/>`,
     );
     parts.push(
-      `<text x="${plotRight - 8}" y="${top + 18}" text-anchor="end">${escapeXml(truncate(result.slopeSentence, 120))}</text>`,
+      `<text x="${plotLeft}" y="${top - 10}" class="slope-sentence">${escapeXml(truncate(result.slopeSentence, 140))}</text>`,
     );
     parts.push(`</g>`);
   }

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the `otel-business-metrics` command. Dispatches subcommands; today there is one, `correlate`.
+ *
+ * Owns: argv and the process exit code. Must not touch: library state (it only calls the analysis API).
+ */
+import { CORRELATE_HELP, EXIT_OK, EXIT_USAGE, runCorrelate, type CliOutput } from './correlate';
+
+const HELP = `Usage: otel-business-metrics <command> [options]
+
+Commands:
+  correlate   correlate a technical and a business PromQL expression from a Prometheus server
+
+Run 'otel-business-metrics correlate --help' for the options of a command.
+`;
+
+/** Run the CLI with `argv` (without node and script). Resolves to the exit code. */
+export async function main(argv: string[], output: CliOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    if (command === 'help' && rest[0] === 'correlate') output.stdout(CORRELATE_HELP);
+    else output.stdout(HELP);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === 'correlate') return runCorrelate(rest, output);
+  output.stderr(`otel-business-metrics: unknown command "${command}"\n\n${HELP}`);
+  return EXIT_USAGE;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(
+        `otel-business-metrics: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}
