@@ -1,0 +1,23 @@
+/**
+ * Public surface of the Prometheus exporter: the pull reader, the serializer and the name translation.
+ *
+ * Owns: re-exports only. Must not touch: anything else.
+ */
+export { PrometheusPullReader } from './pull-reader';
+export type { PrometheusAuth, PrometheusPullReaderOptions } from './pull-reader';
+export {
+  serializePrometheus,
+  escapeHelp,
+  escapeLabelValue,
+  formatSampleValue,
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+} from './serializer';
+export type { PrometheusSerializerOptions } from './serializer';
+export {
+  otelToPrometheusName,
+  upstreamPrometheusName,
+  prometheusMetricName,
+  prometheusLabelName,
+  shapeOfKind,
+} from './naming';
+export type { OtlpMetricShape, PrometheusMetricNaming } from './naming';

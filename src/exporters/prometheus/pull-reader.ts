@@ -1,0 +1,323 @@
+/**
+ * The package's Prometheus pull exporter: a `MetricReader` that serves the text exposition over HTTP.
+ *
+ * Owns: the standalone `/metrics` server (binding, optional bearer/basic auth, 404/405/401/500 handling,
+ * shutdown including keep-alive connections), the `ready` promise and the real port, and the mountable
+ * `metricsHandler`. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
+ * cannot restart, has no auth and can crash the host on a serialization error. Must not touch: instruments,
+ * views, the catalog, environment variables (the package's init reads `OTEL_EXPORTER_PROMETHEUS_*`).
+ *
+ * Never hurts the host: the server and its connections are unref'd (they never keep the process alive on their
+ * own), a failed listen only rejects `ready` (which carries a no-op catch, so an un-awaited rejection cannot
+ * crash the process), and a failed collection answers 500 and logs through `diag`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { diag } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  AggregationType,
+  MetricReader,
+  type MetricProducer,
+  type MetricReaderOptions,
+} from '@opentelemetry/sdk-metrics';
+import type { PrometheusMetricNaming } from './naming';
+import {
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+  serializePrometheus,
+  type PrometheusSerializerOptions,
+} from './serializer';
+
+/** Credentials the standalone server requires: a bearer token, or HTTP basic username and password. */
+export type PrometheusAuth =
+  { readonly bearerToken: string } | { readonly username: string; readonly password: string };
+
+/** Options of {@link PrometheusPullReader}. */
+export interface PrometheusPullReaderOptions {
+  /** Interface to bind. Default `127.0.0.1` (loopback only: the exposition contains revenue). */
+  readonly host?: string;
+  /** Port to bind. Default 9464; `0` binds a real ephemeral port (read it from `port` after `ready`). */
+  readonly port?: number;
+  /** Path of the exposition on the standalone server. Default `/metrics`. */
+  readonly endpoint?: string;
+  /** Do not start the standalone server; serve through `metricsHandler` on the app's own server instead. */
+  readonly preventServerStart?: boolean;
+  /**
+   * Require credentials on the standalone server (every path). Credentials travel in clear text over plain
+   * HTTP: keep the default loopback binding or put TLS in front. `metricsHandler` has no auth of its own.
+   */
+  readonly auth?: PrometheusAuth;
+  /** Extra metric sources merged into every scrape. */
+  readonly metricProducers?: MetricProducer[];
+  /** Omit the `otel_scope_*` labels. */
+  readonly withoutScopeInfo?: boolean;
+  /** Omit the `target_info` family. */
+  readonly withoutTargetInfo?: boolean;
+  /** Family naming: `'collector'` (default, unit suffixes as an OTel Collector) or `'upstream'`. */
+  readonly metricNaming?: PrometheusMetricNaming;
+  /** Per-instrument-type cardinality limit passed to the SDK (its default is 2000 series per collection). */
+  readonly cardinalitySelector?: MetricReaderOptions['cardinalitySelector'];
+}
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 9464;
+const DEFAULT_ENDPOINT = '/metrics';
+const AUTH_REALM = 'metrics';
+
+/** Human words for the listen errors a user can act on. */
+const LISTEN_ERROR_WORDS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this host',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+};
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Constant-time equality of two secrets, whatever their lengths (both are hashed to 32 bytes first). */
+function secretsEqual(given: Buffer, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(createHash('sha256').update(given).digest(), expectedDigest);
+}
+
+interface ExpectedCredentials {
+  readonly scheme: 'bearer' | 'basic';
+  readonly digest: Buffer;
+  readonly challenge: string;
+}
+
+function expectedCredentials(auth: PrometheusAuth | undefined): ExpectedCredentials | undefined {
+  if (auth === undefined) return undefined;
+  if ('bearerToken' in auth) {
+    if (typeof auth.bearerToken !== 'string' || auth.bearerToken === '') {
+      throw new TypeError('Prometheus exporter auth.bearerToken must be a non-empty string');
+    }
+    return { scheme: 'bearer', digest: sha256(auth.bearerToken), challenge: `Bearer realm="${AUTH_REALM}"` };
+  }
+  if (typeof auth.username !== 'string' || auth.username === '' || auth.username.includes(':')) {
+    throw new TypeError('Prometheus exporter auth.username must be a non-empty string without ":"');
+  }
+  if (typeof auth.password !== 'string' || auth.password === '') {
+    throw new TypeError('Prometheus exporter auth.password must be a non-empty string');
+  }
+  return {
+    scheme: 'basic',
+    digest: sha256(`${auth.username}:${auth.password}`),
+    challenge: `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
+  };
+}
+
+function isAuthorized(header: string | undefined, expected: ExpectedCredentials): boolean {
+  if (header === undefined) return false;
+  const space = header.indexOf(' ');
+  if (space <= 0) return false;
+  if (header.slice(0, space).toLowerCase() !== expected.scheme) return false;
+  const credentials = header.slice(space + 1).trim();
+  const given =
+    expected.scheme === 'basic' ? Buffer.from(credentials, 'base64') : Buffer.from(credentials, 'utf8');
+  return secretsEqual(given, expected.digest);
+}
+
+function pathOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  if (url.startsWith('/')) {
+    const end = Math.min(...[url.indexOf('?'), url.indexOf('#'), url.length].filter((index) => index >= 0));
+    return url.slice(0, end);
+  }
+  try {
+    return new URL(url).pathname; // absolute-form request target
+  } catch {
+    return undefined;
+  }
+}
+
+function validatePort(port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`Prometheus exporter port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  return port;
+}
+
+/**
+ * A pull `MetricReader` for Prometheus (cumulative temporality, default aggregation) with its own HTTP server.
+ *
+ * ```ts
+ * const reader = new PrometheusPullReader({ port: 0 });
+ * const provider = new MeterProvider({ readers: [reader] });
+ * await reader.ready;            // rejects with e.g. "... could not listen on 127.0.0.1:9464: address already in use (EADDRINUSE)"
+ * console.log(reader.url);       // http://127.0.0.1:<ephemeral port>/metrics
+ * ```
+ */
+export class PrometheusPullReader extends MetricReader {
+  /** Resolves when the standalone server listens (at once with `preventServerStart`); rejects if it cannot. */
+  readonly ready: Promise<void>;
+  /** The interface the standalone server binds. */
+  readonly host: string;
+  /** The exposition path of the standalone server. */
+  readonly endpoint: string;
+  /**
+   * Serves the current exposition on any request: for mounting on the app's own HTTP server (Express, Fastify,
+   * `http.createServer`) at a path of its choosing. It does no authentication: the app's own auth applies.
+   */
+  readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
+
+  private readonly serializerOptions: PrometheusSerializerOptions;
+  private readonly credentials: ExpectedCredentials | undefined;
+  private readonly server: Server | undefined;
+  private actualPort: number;
+
+  constructor(options: PrometheusPullReaderOptions = {}) {
+    super({
+      aggregationSelector: () => ({ type: AggregationType.DEFAULT }),
+      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+      cardinalitySelector: options.cardinalitySelector,
+      metricProducers: options.metricProducers,
+      otelComponentType: 'prometheus_http_text_metric_exporter',
+    });
+    this.host = options.host ?? DEFAULT_HOST;
+    if (typeof this.host !== 'string' || this.host === '') {
+      throw new TypeError('Prometheus exporter host must be a non-empty string');
+    }
+    this.actualPort = validatePort(options.port ?? DEFAULT_PORT);
+    const endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
+    this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
+    this.credentials = expectedCredentials(options.auth);
+    this.serializerOptions = {
+      withoutScopeInfo: options.withoutScopeInfo,
+      withoutTargetInfo: options.withoutTargetInfo,
+      metricNaming: options.metricNaming,
+    };
+    this.metricsHandler = (_request, response) => this.respondWithMetrics(response);
+
+    if (options.preventServerStart) {
+      this.ready = Promise.resolve();
+      return;
+    }
+    const server = createServer((request, response) => this.handleRequest(request, response));
+    this.server = server;
+    server.unref();
+    // A keep-alive scraper must not keep an otherwise finished process alive either.
+    server.on('connection', (socket: Socket) => socket.unref());
+    this.ready = this.listen(server);
+    // Un-awaited, a rejection would be an unhandledRejection (fatal by default): it is logged instead.
+    this.ready.catch(() => undefined);
+  }
+
+  /** The port the standalone server listens on (the ephemeral one once `ready` resolved, if 0 was asked). */
+  get port(): number {
+    return this.actualPort;
+  }
+
+  /** The exposition URL of the standalone server. */
+  get url(): string {
+    return `http://${hostForUrl(this.host)}:${this.actualPort}${this.endpoint}`;
+  }
+
+  /** Collects now and returns the exposition text. */
+  async getMetrics(): Promise<string> {
+    const { resourceMetrics, errors } = await this.collect();
+    if (errors.length > 0) diag.error('Prometheus exporter: errors while collecting metrics', ...errors);
+    return serializePrometheus(resourceMetrics, this.serializerOptions);
+  }
+
+  protected override async onForceFlush(): Promise<void> {
+    // Pull exporter: nothing buffered to flush.
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    await this.ready.catch(() => undefined);
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // close() alone waits for keep-alive connections (a scraper's) to go idle and time out.
+      server.closeAllConnections();
+    });
+  }
+
+  private listen(server: Server): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const code = error.code ?? 'unknown error';
+        const words = LISTEN_ERROR_WORDS[code] ?? error.message;
+        const failure = new Error(
+          `Prometheus exporter could not listen on ${hostForUrl(this.host)}:${this.actualPort}: ${words} (${code})`,
+          { cause: error },
+        );
+        diag.error(failure.message);
+        reject(failure);
+      };
+      server.once('error', onError);
+      server.listen({ host: this.host, port: this.actualPort }, () => {
+        server.off('error', onError);
+        // Errors after listening (rare, e.g. EMFILE on accept) must be logged, not crash the process.
+        server.on('error', (error) => diag.error('Prometheus exporter server error', error));
+        const address = server.address();
+        if (address !== null && typeof address === 'object') this.actualPort = address.port;
+        diag.debug(`Prometheus exporter listening on ${this.url}`);
+        resolve();
+      });
+    });
+  }
+
+  private handleRequest(request: IncomingMessage, response: ServerResponse): void {
+    try {
+      // Authenticate before routing, so an unauthenticated client learns nothing about the paths.
+      if (this.credentials && !isAuthorized(request.headers.authorization, this.credentials)) {
+        response.writeHead(401, {
+          'www-authenticate': this.credentials.challenge,
+          'content-type': 'text/plain; charset=utf-8',
+        });
+        response.end('Unauthorized\n');
+        return;
+      }
+      if (pathOf(request.url) !== this.endpoint) {
+        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end('Not Found\n');
+        return;
+      }
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+        response.end('Method Not Allowed\n');
+        return;
+      }
+      this.respondWithMetrics(response);
+    } catch (error) {
+      diag.error('Prometheus exporter: request handling failed', error);
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    }
+  }
+
+  private respondWithMetrics(response: ServerResponse): void {
+    this.writeMetrics(response).catch((error: unknown) => {
+      // Only reachable if writing the error response itself failed (e.g. the socket is gone).
+      diag.error('Prometheus exporter: could not answer a scrape', error);
+    });
+  }
+
+  private async writeMetrics(response: ServerResponse): Promise<void> {
+    let body: string;
+    try {
+      body = await this.getMetrics();
+    } catch (error) {
+      diag.error('Prometheus exporter: metrics collection failed', error);
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('# metrics collection failed\n');
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': PROMETHEUS_TEXT_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body, 'utf8'),
+    });
+    response.end(body);
+  }
+}

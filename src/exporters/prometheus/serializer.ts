@@ -1,0 +1,423 @@
+/**
+ * Prometheus text exposition format 0.0.4 from collected OpenTelemetry metrics.
+ *
+ * Owns: turning one `ResourceMetrics` into the exposition text, compatible with what
+ * @opentelemetry/exporter-prometheus 0.223 emits (`# HELP` / `# UNIT` / `# TYPE` lines, `otel_scope_*` labels,
+ * `target_info`, number formatting, escaping, histogram line order) but with the OpenTelemetry Collector's
+ * default family names (see naming.ts) and always-valid output (duplicate families merged, colliding labels
+ * renamed, values of any type stringified without throwing). Must not touch: the SDK's state, I/O, the catalog.
+ *
+ * Speed: a scrape of N series must not re-format labels N x lines times. The label string of an attributes
+ * object is built once and cached in a WeakMap keyed by that object: the SDK keeps the first attributes object
+ * it saw for a cumulative series for the series' lifetime (and the package's core keeps one frozen object per
+ * series), so later scrapes only concatenate cached strings. Histogram `le` fragments are cached per boundaries
+ * array, which the SDK shares across all series of an instrument. No regular expressions run per series.
+ * Consequence: an attributes object must not be mutated after it was recorded (the SDK already hashes it once
+ * per series; mutating it corrupts the series either way).
+ */
+import { diag, type Attributes, type AttributeValue } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import {
+  DataPointType,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  prometheusLabelName,
+  prometheusMetricName,
+  type OtlpMetricShape,
+  type PrometheusMetricNaming,
+} from './naming';
+
+/** Options of {@link serializePrometheus}. */
+export interface PrometheusSerializerOptions {
+  /** Omit the `otel_scope_name` / `otel_scope_version` / `otel_scope_schema_url` labels. Default false. */
+  readonly withoutScopeInfo?: boolean;
+  /** Omit the `target_info` family that carries the resource attributes. Default false. */
+  readonly withoutTargetInfo?: boolean;
+  /**
+   * `'collector'` (default): family names as the OpenTelemetry Collector's Prometheus exporter produces them
+   * (unit words and `_total` appended). `'upstream'`: names as @opentelemetry/exporter-prometheus 0.223
+   * produces them (no unit suffix), for dashboards built on that exporter.
+   */
+  readonly metricNaming?: PrometheusMetricNaming;
+}
+
+/** The `Content-Type` of the text exposition format this serializer emits. */
+export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const NO_REGISTERED_METRICS = '# no registered metrics';
+const SCOPE_NAME_LABEL = 'otel_scope_name';
+const SCOPE_VERSION_LABEL = 'otel_scope_version';
+const SCOPE_SCHEMA_URL_LABEL = 'otel_scope_schema_url';
+const BUCKET_LABEL = 'le';
+/**
+ * Label names an attribute must not take, because the exporter adds them itself (scope labels, `le`) or
+ * Prometheus reserves them for histograms and summaries (`le`, `quantile`; promtool flags them elsewhere).
+ * Such an attribute is renamed `exported_<name>`, Prometheus's own convention for colliding labels.
+ */
+const RESERVED_LABELS: ReadonlySet<string> = new Set([
+  SCOPE_NAME_LABEL,
+  SCOPE_VERSION_LABEL,
+  SCOPE_SCHEMA_URL_LABEL,
+  BUCKET_LABEL,
+  'quantile',
+]);
+const RESERVED_WITHOUT_SCOPE_LABELS: ReadonlySet<string> = new Set([BUCKET_LABEL, 'quantile']);
+
+/** Escapes a HELP text or `# UNIT` value: backslash and newline (0.0.4 does not escape quotes there). */
+export function escapeHelp(text: string): string {
+  if (text.indexOf('\\') === -1 && text.indexOf('\n') === -1) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    out += ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch;
+  }
+  return out;
+}
+
+/** Escapes a label value: backslash, double quote and newline. */
+export function escapeLabelValue(text: string): string {
+  if (text.indexOf('\\') === -1 && text.indexOf('"') === -1 && text.indexOf('\n') === -1) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    out += ch === '\\' ? '\\\\' : ch === '"' ? '\\"' : ch === '\n' ? '\\n' : ch;
+  }
+  return out;
+}
+
+/**
+ * The string form of an attribute value, as upstream: strings as is, everything else JSON-encoded
+ * (`true`, `1.5`, `["a","b"]`, `null` for NaN). Unlike upstream it never throws: values JSON cannot encode
+ * (functions, symbols, BigInt, circular objects) fall back to `String(value)`, then to `''`.
+ */
+function attributeValueText(value: AttributeValue | undefined | unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return '';
+  try {
+    const json: unknown = JSON.stringify(value);
+    if (typeof json === 'string') return json;
+  } catch {
+    // fall through to String()
+  }
+  try {
+    return String(value);
+  } catch {
+    return '';
+  }
+}
+
+/** Prometheus number formatting, as upstream: JS number text, `+Inf` / `-Inf`, `NaN`. */
+export function formatSampleValue(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return '' + value;
+}
+
+interface CachedLabels {
+  /** `key="value",...` without braces; `''` for no attributes. */
+  readonly text: string;
+  /** True when an attribute's label name is reserved (rare; forces the slow path, which renames it). */
+  readonly collides: boolean;
+}
+
+const labelCache = new WeakMap<Attributes, CachedLabels>();
+const labelNameCache = new Map<string, string>();
+const LABEL_NAME_CACHE_LIMIT = 10_000;
+
+function labelNameOf(key: string): string {
+  let name = labelNameCache.get(key);
+  if (name === undefined) {
+    name = prometheusLabelName(key);
+    // Attribute keys are normally few; the bound only protects against hostile key churn.
+    if (labelNameCache.size >= LABEL_NAME_CACHE_LIMIT) labelNameCache.clear();
+    labelNameCache.set(key, name);
+  }
+  return name;
+}
+
+/**
+ * Formats attributes as `k="v",...` in insertion order (as upstream). Keys that sanitize to the same label name
+ * are merged into one label whose values are joined with `;` (as the Collector does), because a duplicate label
+ * name makes the whole exposition invalid. `rename` lists label names to prefix with `exported_`.
+ */
+function formatAttributes(attributes: Attributes, rename?: ReadonlySet<string>): CachedLabels {
+  const names: string[] = [];
+  const values: string[] = [];
+  let collides = false;
+  for (const key in attributes) {
+    if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+    let name = labelNameOf(key);
+    if (name === '') continue;
+    if (RESERVED_LABELS.has(name)) {
+      collides = true;
+      if (rename?.has(name)) name = `exported_${name}`;
+    }
+    const value = attributeValueText(attributes[key]);
+    const existing = names.indexOf(name);
+    if (existing >= 0) {
+      values[existing] += ';' + value;
+    } else {
+      names.push(name);
+      values.push(value);
+    }
+  }
+  let text = '';
+  for (let i = 0; i < names.length; i++) {
+    text += (i === 0 ? '' : ',') + names[i] + '="' + escapeLabelValue(values[i]) + '"';
+  }
+  return { text, collides };
+}
+
+function cachedLabels(attributes: Attributes): CachedLabels {
+  let entry = labelCache.get(attributes);
+  if (entry === undefined) {
+    entry = formatAttributes(attributes);
+    labelCache.set(attributes, entry);
+  }
+  return entry;
+}
+
+/** `le="…"} ` fragments for each bucket line of a histogram with these boundaries and this many counts. */
+function bucketFragments(boundaries: readonly number[], countsLength: number): string[] {
+  const fragments: string[] = [];
+  let infinityBoundary = false;
+  for (let i = 0; i < countsLength; i++) {
+    const upper = boundaries[i];
+    // Upstream: when the boundaries already end with Infinity, the extra overflow count is not emitted.
+    if (upper === undefined && infinityBoundary) break;
+    if (upper === Infinity) infinityBoundary = true;
+    const le = upper === undefined || upper === Infinity ? '+Inf' : String(upper);
+    fragments.push(BUCKET_LABEL + '="' + le + '"} ');
+  }
+  return fragments;
+}
+
+const bucketCache = new WeakMap<
+  readonly number[],
+  { readonly countsLength: number; readonly fragments: string[] }
+>();
+
+function cachedBucketFragments(boundaries: readonly number[], countsLength: number): string[] {
+  const entry = bucketCache.get(boundaries);
+  if (entry !== undefined && entry.countsLength === countsLength) return entry.fragments;
+  const fragments = bucketFragments(boundaries, countsLength);
+  bucketCache.set(boundaries, { countsLength, fragments });
+  return fragments;
+}
+
+function scopeLabels(scope: InstrumentationScope): string {
+  let text = SCOPE_NAME_LABEL + '="' + escapeLabelValue(scope.name) + '"';
+  if (scope.schemaUrl) text += ',' + SCOPE_SCHEMA_URL_LABEL + '="' + escapeLabelValue(scope.schemaUrl) + '"';
+  if (scope.version) text += ',' + SCOPE_VERSION_LABEL + '="' + escapeLabelValue(scope.version) + '"';
+  return text;
+}
+
+function shapeOf(metric: MetricData): OtlpMetricShape {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'monotonicSum' : 'nonMonotonicSum';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return 'exponentialHistogram';
+  }
+}
+
+function prometheusTypeOf(shape: OtlpMetricShape): string {
+  switch (shape) {
+    case 'monotonicSum':
+      return 'counter';
+    case 'nonMonotonicSum':
+    case 'gauge':
+      return 'gauge';
+    case 'histogram':
+      return 'histogram';
+    default:
+      return 'untyped';
+  }
+}
+
+const familyNameCache = new Map<string, string>();
+const FAMILY_NAME_CACHE_LIMIT = 10_000;
+
+function familyNameOf(metric: MetricData, shape: OtlpMetricShape, naming: PrometheusMetricNaming): string {
+  const { name, unit } = metric.descriptor;
+  const key = naming + '\u0000' + shape + '\u0000' + name + '\u0000' + unit;
+  let family = familyNameCache.get(key);
+  if (family === undefined) {
+    family = prometheusMetricName(name, unit, shape, naming);
+    if (familyNameCache.size >= FAMILY_NAME_CACHE_LIMIT) familyNameCache.clear();
+    familyNameCache.set(key, family);
+  }
+  return family;
+}
+
+/** Metric names already reported as unserializable, so a scrape every 15 s does not flood the log. */
+const reportedProblems = new Set<string>();
+
+function reportOnce(key: string, message: string): void {
+  if (reportedProblems.has(key)) return;
+  if (reportedProblems.size < 1000) reportedProblems.add(key);
+  diag.error(message);
+}
+
+interface Family {
+  readonly type: string;
+  readonly header: string;
+  samples: string;
+}
+
+/**
+ * Labels of one series: the cached attribute labels, then the scope labels (upstream's order). On the rare
+ * collision with a reserved label, the attribute is renamed `exported_<name>`.
+ */
+function seriesLabels(
+  attributes: Attributes,
+  scopeText: string,
+  reservedLabels: ReadonlySet<string>,
+): string {
+  let attributeText = cachedLabels(attributes);
+  if (attributeText.collides) attributeText = formatAttributes(attributes, reservedLabels);
+  if (attributeText.text === '') return scopeText;
+  return scopeText === '' ? attributeText.text : attributeText.text + ',' + scopeText;
+}
+
+function serializeSingleValued(
+  name: string,
+  points: DataPoint<number>[],
+  scopeText: string,
+  reservedLabels: ReadonlySet<string>,
+): string {
+  let out = '';
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i];
+    const labels = seriesLabels(point.attributes, scopeText, reservedLabels);
+    out += (labels === '' ? name : name + '{' + labels + '}') + ' ' + formatSampleValue(point.value) + '\n';
+  }
+  return out;
+}
+
+function serializeHistogram(
+  name: string,
+  points: DataPoint<Histogram>[],
+  scopeText: string,
+  reservedLabels: ReadonlySet<string>,
+): string {
+  const countName = name + '_count';
+  const sumName = name + '_sum';
+  const bucketName = name + '_bucket{';
+  let out = '';
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i];
+    const histogram = point.value;
+    const labels = seriesLabels(point.attributes, scopeText, reservedLabels);
+    const braced = labels === '' ? ' ' : '{' + labels + '} ';
+    // Upstream order: _count, _sum, then the cumulative buckets.
+    if (histogram.count != null) out += countName + braced + formatSampleValue(histogram.count) + '\n';
+    if (histogram.sum != null) out += sumName + braced + formatSampleValue(histogram.sum) + '\n';
+    const counts = histogram.buckets.counts;
+    const fragments = cachedBucketFragments(histogram.buckets.boundaries, counts.length);
+    const open = labels === '' ? bucketName : bucketName + labels + ',';
+    let cumulative = 0;
+    for (let b = 0; b < fragments.length; b++) {
+      cumulative += counts[b];
+      out += open + fragments[b] + formatSampleValue(cumulative) + '\n';
+    }
+  }
+  return out;
+}
+
+function targetInfo(resourceMetrics: ResourceMetrics): string {
+  const labels = formatAttributes(resourceMetrics.resource.attributes).text;
+  return (
+    '# HELP target_info Target metadata\n# TYPE target_info gauge\n' +
+    (labels === '' ? 'target_info 1\n' : 'target_info{' + labels + '} 1\n')
+  );
+}
+
+/**
+ * Serializes collected metrics as Prometheus text exposition format 0.0.4.
+ *
+ * Family names follow the OpenTelemetry Collector (`http.server.request.duration` with unit `s` ->
+ * `http_server_request_duration_seconds`), unless `metricNaming: 'upstream'`. Families that end up with the same
+ * name and type (e.g. from two meters) are merged under one HELP/TYPE header; a later family with the same
+ * name but another type is dropped with a `diag.error`, since it would make the whole scrape invalid.
+ * Exponential histograms are not representable in 0.0.4: their family is emitted as `untyped` without samples,
+ * as upstream does, and reported once through `diag.error`.
+ *
+ * Never throws on attribute values of any type.
+ */
+export function serializePrometheus(
+  resourceMetrics: ResourceMetrics,
+  options: PrometheusSerializerOptions = {},
+): string {
+  const naming = options.metricNaming ?? 'collector';
+  const families = new Map<string, Family>();
+  const reservedLabels = options.withoutScopeInfo ? RESERVED_WITHOUT_SCOPE_LABELS : RESERVED_LABELS;
+  for (const scopeMetrics of resourceMetrics.scopeMetrics) {
+    const scopeText = options.withoutScopeInfo ? '' : scopeLabels(scopeMetrics.scope);
+    for (const metric of scopeMetrics.metrics) {
+      const shape = shapeOf(metric);
+      const name = familyNameOf(metric, shape, naming);
+      if (name === '') {
+        reportOnce(
+          `empty:${metric.descriptor.name}`,
+          `Prometheus: metric "${metric.descriptor.name}" has no valid Prometheus name; not exported`,
+        );
+        continue;
+      }
+      const type = prometheusTypeOf(shape);
+      let family = families.get(name);
+      if (family !== undefined && family.type !== type) {
+        reportOnce(
+          `conflict:${name}:${type}`,
+          `Prometheus: metric "${metric.descriptor.name}" maps to family "${name}" of type ${type}, which already exists with type ${family.type}; not exported`,
+        );
+        continue;
+      }
+      if (family === undefined) {
+        const unit = metric.descriptor.unit
+          ? '# UNIT ' + name + ' ' + escapeHelp(metric.descriptor.unit) + '\n'
+          : '';
+        const header =
+          '# HELP ' +
+          name +
+          ' ' +
+          escapeHelp(metric.descriptor.description || 'description missing') +
+          '\n' +
+          unit +
+          '# TYPE ' +
+          name +
+          ' ' +
+          type +
+          '\n';
+        family = { type, header, samples: '' };
+        families.set(name, family);
+      }
+      switch (metric.dataPointType) {
+        case DataPointType.SUM:
+        case DataPointType.GAUGE:
+          family.samples += serializeSingleValued(name, metric.dataPoints, scopeText, reservedLabels);
+          break;
+        case DataPointType.HISTOGRAM:
+          family.samples += serializeHistogram(name, metric.dataPoints, scopeText, reservedLabels);
+          break;
+        default:
+          reportOnce(
+            `exponential:${metric.descriptor.name}`,
+            `Prometheus: metric "${metric.descriptor.name}" is an exponential histogram, which text format 0.0.4 cannot carry; exported without samples`,
+          );
+      }
+    }
+  }
+  let body = '';
+  for (const family of families.values()) body += family.header + family.samples;
+  if (body === '') body = NO_REGISTERED_METRICS;
+  return (options.withoutTargetInfo ? '' : targetInfo(resourceMetrics)) + body;
+}

@@ -1,0 +1,377 @@
+import { diag, DiagLogLevel, ValueType, type DiagLogger } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  AggregationType,
+  DataPointType,
+  MeterProvider,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  PrometheusPullReader,
+  serializePrometheus,
+  otelToPrometheusName,
+} from '../../../src/exporters/prometheus';
+import { parseExposition } from '../../support/exposition';
+import {
+  createQueueDepthProducer,
+  createWorkload,
+  DURATION_BUCKETS,
+  METER_NAME,
+  METER_VERSION,
+} from './fixture';
+import { checkMetrics, promtool } from './promtool';
+
+const itWithPromtool = promtool ? it : it.skip;
+
+function captureDiag(): { errors: string[]; restore(): void } {
+  const errors: string[] = [];
+  const logger: DiagLogger = {
+    error: (message, ...args) => errors.push([message, ...args.map(String)].join(' ')),
+    warn: () => undefined,
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
+  diag.setLogger(logger, DiagLogLevel.ERROR);
+  return { errors, restore: () => diag.disable() };
+}
+
+/** Collects once from our reader, so both serializers see the very same ResourceMetrics object. */
+async function collectFixture(
+  rounds = 2,
+): Promise<{ resourceMetrics: ResourceMetrics; close(): Promise<void> }> {
+  const reader = new PrometheusPullReader({
+    preventServerStart: true,
+    metricProducers: [createQueueDepthProducer(() => 7)],
+  });
+  const workload = createWorkload([reader]);
+  workload.record(rounds);
+  const { resourceMetrics, errors } = await reader.collect();
+  expect(errors).toEqual([]);
+  return { resourceMetrics, close: () => workload.shutdown() };
+}
+
+describe('serializePrometheus compared with @opentelemetry/exporter-prometheus 0.223', () => {
+  it("is byte-identical to the upstream serializer with metricNaming 'upstream'", async () => {
+    const { resourceMetrics, close } = await collectFixture();
+    const ours = serializePrometheus(resourceMetrics, { metricNaming: 'upstream' });
+    expect(ours).toBe(new PrometheusSerializer().serialize(resourceMetrics));
+    expect(serializePrometheus(resourceMetrics, { metricNaming: 'upstream', withoutScopeInfo: true })).toBe(
+      new PrometheusSerializer(undefined, false, undefined, false, true).serialize(resourceMetrics),
+    );
+    expect(serializePrometheus(resourceMetrics, { metricNaming: 'upstream', withoutTargetInfo: true })).toBe(
+      new PrometheusSerializer(undefined, false, undefined, true, false).serialize(resourceMetrics),
+    );
+    await close();
+  });
+
+  it('differs with the default (collector) naming only by the unit suffixes in family and sample names', async () => {
+    const { resourceMetrics, close } = await collectFixture();
+    const ours = parseExposition(serializePrometheus(resourceMetrics));
+    const upstream = parseExposition(new PrometheusSerializer().serialize(resourceMetrics));
+    // The whole difference, spelled out: the two instruments whose unit has a Prometheus word.
+    const renamed: Record<string, string> = {
+      http_server_request_duration: 'http_server_request_duration_seconds',
+      process_memory_usage: 'process_memory_usage_bytes',
+    };
+    expect([...ours.families.keys()]).toEqual(
+      [...upstream.families.keys()].map((name) => renamed[name] ?? name),
+    );
+    for (const family of upstream.families.values()) {
+      const twin = ours.family(renamed[family.name] ?? family.name);
+      expect({ type: twin.type, help: twin.help, unit: twin.unit }).toEqual({
+        type: family.type,
+        help: family.help,
+        unit: family.unit,
+      });
+      expect(twin.samples).toEqual(
+        family.samples.map((sample) => ({ ...sample, name: sample.name.replace(family.name, twin.name) })),
+      );
+    }
+    await close();
+  });
+
+  it('matches the upstream exporter served over its own request handler on the same provider', async () => {
+    const ours = new PrometheusPullReader({ preventServerStart: true, metricNaming: 'upstream' });
+    const upstream = new PrometheusExporter({ preventServerStart: true });
+    const workload = createWorkload([ours, upstream]);
+    workload.record(3);
+    const upstreamText = await new Promise<string>((resolve) => {
+      let body = '';
+      const response = {
+        statusCode: 0,
+        setHeader: () => undefined,
+        end: (chunk: string) => {
+          body += chunk;
+          resolve(body);
+        },
+      };
+      // The handler only uses statusCode, setHeader and end.
+      upstream.getMetricsRequestHandler({} as never, response as never);
+    });
+    expect(await ours.getMetrics()).toBe(upstreamText);
+    await workload.shutdown();
+  });
+
+  it('emits exponential histograms like upstream: an untyped family without samples, reported once', async () => {
+    const diagCapture = captureDiag();
+    const reader = new PrometheusPullReader({ preventServerStart: true, metricNaming: 'upstream' });
+    const provider = new MeterProvider({
+      readers: [reader],
+      views: [{ instrumentName: 'latency', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+    });
+    provider.getMeter('m').createHistogram('latency', { unit: 'ms' }).record(12);
+    const { resourceMetrics } = await reader.collect();
+    expect(serializePrometheus(resourceMetrics, { metricNaming: 'upstream' })).toBe(
+      new PrometheusSerializer().serialize(resourceMetrics),
+    );
+    serializePrometheus(resourceMetrics);
+    serializePrometheus(resourceMetrics);
+    expect(diagCapture.errors.filter((message) => message.includes('exponential histogram'))).toHaveLength(1);
+    diagCapture.restore();
+    await provider.shutdown();
+  });
+});
+
+describe('serializePrometheus output', () => {
+  it('has every family, type, label, bucket and value of the workload', async () => {
+    const { resourceMetrics, close } = await collectFixture(2);
+    const text = serializePrometheus(resourceMetrics);
+    const scrape = parseExposition(text);
+    const scope = { otel_scope_name: METER_NAME, otel_scope_version: METER_VERSION };
+
+    expect(scrape.family('target_info').type).toBe('gauge');
+    expect(scrape.value('target_info', { service_name: 'shop', service_version: '1.2.3' })).toBe(1);
+
+    const requests = scrape.family('http_server_requests_total');
+    expect([requests.type, requests.help, requests.unit]).toEqual([
+      'counter',
+      'Requests served',
+      '{request}',
+    ]);
+    expect(requests.samples.map((s) => s.labels)).toEqual([
+      { http_request_method: 'GET', http_route: '/a', ...scope },
+      { http_request_method: 'POST', http_route: '/b', ...scope },
+    ]);
+    expect(scrape.value('http_server_requests_total', { http_request_method: 'GET' })).toBe(6);
+    expect(scrape.value('http_server_requests_total', { http_request_method: 'POST' })).toBe(4);
+
+    const duration = scrape.family('http_server_request_duration_seconds');
+    expect(duration.type).toBe('histogram');
+    const series = { http_route: '/a', ...scope };
+    const buckets = scrape.find('http_server_request_duration_seconds_bucket', series);
+    expect(buckets.map((b) => b.labels.le)).toEqual([...DURATION_BUCKETS.map(String), '+Inf']);
+    expect(buckets.map((b) => b.value)).toEqual([2, 2, 4, 6, 8, 10]);
+    expect(scrape.value('http_server_request_duration_seconds_count', series)).toBe(10);
+    expect(scrape.value('http_server_request_duration_seconds_sum', series)).toBeCloseTo(2 * 12.553, 9);
+
+    expect(scrape.family('queue_active_jobs').type).toBe('gauge'); // non-monotonic sum
+    expect(scrape.value('queue_active_jobs', { queue: 'orders', ...scope })).toBe(6);
+    expect(scrape.family('process_memory_usage_bytes').type).toBe('gauge');
+    expect(scrape.value('process_memory_usage_bytes', { memory_kind: 'rss', ...scope })).toBe(1048576);
+    expect(scrape.value('queue_depth', { queue: 'orders', otel_scope_name: 'queue-bridge' })).toBe(7);
+    expect(scrape.families.size).toBe(6);
+    await close();
+  });
+
+  it('formats values like upstream: NaN, +Inf, -Inf, exponents, float noise', () => {
+    const now: [number, number] = [0, 0];
+    const gauge = (value: number, label: string) => ({
+      startTime: now,
+      endTime: now,
+      attributes: { v: label },
+      value,
+    });
+    const metric: MetricData = {
+      descriptor: { name: 'weird', description: '', unit: '', valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.GAUGE,
+      dataPoints: [
+        gauge(NaN, 'nan'),
+        gauge(Infinity, 'inf'),
+        gauge(-Infinity, 'minf'),
+        gauge(1e21, 'big'),
+        gauge(0.1 + 0.2, 'noise'),
+        gauge(-0, 'negzero'),
+        gauge(5e-324, 'tiny'),
+      ],
+    };
+    const resourceMetrics: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [{ scope: { name: 's' }, metrics: [metric] }],
+    };
+    const text = serializePrometheus(resourceMetrics, { metricNaming: 'upstream' });
+    expect(text).toBe(new PrometheusSerializer().serialize(resourceMetrics));
+    expect(text).toContain('weird{v="nan",otel_scope_name="s"} NaN\n');
+    expect(text).toContain('weird{v="inf",otel_scope_name="s"} +Inf\n');
+    expect(text).toContain('weird{v="minf",otel_scope_name="s"} -Inf\n');
+    expect(text).toContain('# HELP weird description missing\n');
+    const scrape = parseExposition(text);
+    expect(scrape.value('weird', { v: 'nan' })).toBeNaN();
+    expect(scrape.value('weird', { v: 'big' })).toBe(1e21);
+    expect(scrape.value('weird', { v: 'noise' })).toBe(0.1 + 0.2);
+    expect(scrape.value('weird', { v: 'tiny' })).toBe(5e-324);
+  });
+
+  it('escapes label values and HELP text so quotes, backslashes, newlines and unicode round-trip', async () => {
+    const reader = new PrometheusPullReader({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const nasty = ['say "hi"', 'C:\\path\\', 'two\nlines', 'ünïcødé ✓ 🛒', '\\"\n\\n', 'tab\there', ''];
+    const counter = provider
+      .getMeter('m')
+      .createCounter('nasty', { description: 'Help with \\ backslash\nand "quotes"', unit: '{x}' });
+    nasty.forEach((value, index) => counter.add(index + 1, { value }));
+    const text = await reader.getMetrics();
+    const scrape = parseExposition(text);
+    expect(scrape.family('nasty_total').help).toBe('Help with \\ backslash\nand "quotes"');
+    for (const [index, value] of nasty.entries())
+      expect(scrape.value('nasty_total', { value })).toBe(index + 1);
+    if (promtool) expect(checkMetrics(text)).toEqual({ status: 0, output: '' });
+    await provider.shutdown();
+  });
+
+  it('never throws on attribute values of any type, and the result parses', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const now: [number, number] = [0, 0];
+    const attributes = {
+      flag: true,
+      count: 3,
+      ratio: NaN,
+      list: ['a', 'b'],
+      none: null,
+      missing: undefined,
+      fn: () => 1,
+      big: BigInt(12),
+      loop: circular,
+    } as never;
+    const resourceMetrics: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            {
+              descriptor: { name: 'odd', description: 'd', unit: '', valueType: ValueType.INT },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.GAUGE,
+              dataPoints: [{ startTime: now, endTime: now, attributes, value: 1 }],
+            },
+          ],
+        },
+      ],
+    };
+    const labels = parseExposition(serializePrometheus(resourceMetrics)).family('odd').samples[0].labels;
+    // JSON where upstream uses JSON (true, 3, null for NaN, ["a","b"]); String() where JSON cannot encode.
+    expect(labels).toMatchObject({
+      flag: 'true',
+      count: '3',
+      ratio: 'null',
+      list: '["a","b"]',
+      none: 'null',
+    });
+    expect(labels).toMatchObject({ missing: '', big: '12', loop: '[object Object]' });
+    expect(labels.fn).toContain('1');
+  });
+
+  it('keeps the output valid when attribute keys collide with each other or with exporter labels', async () => {
+    const reader = new PrometheusPullReader({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('m', '1.0');
+    meter
+      .createCounter('c')
+      .add(1, {
+        'a.b': 'x',
+        a_b: 'y',
+        '1st': 'one',
+        '': 'gone',
+        'otel.scope.name': 'mine',
+        le: 'l',
+        quantile: 'q',
+      });
+    meter.createHistogram('h', { advice: { explicitBucketBoundaries: [1] } }).record(0.5, { le: 'mine' });
+    const text = await reader.getMetrics();
+    const scrape = parseExposition(text);
+    expect(scrape.family('c_total').samples[0].labels).toEqual({
+      a_b: 'x;y',
+      key_1st: 'one',
+      exported_otel_scope_name: 'mine',
+      exported_le: 'l', // promtool flags `le` outside histograms
+      exported_quantile: 'q',
+      otel_scope_name: 'm',
+      otel_scope_version: '1.0',
+    });
+    expect(scrape.find('h_bucket').map((s) => s.labels)).toEqual([
+      { exported_le: 'mine', otel_scope_name: 'm', otel_scope_version: '1.0', le: '1' },
+      { exported_le: 'mine', otel_scope_name: 'm', otel_scope_version: '1.0', le: '+Inf' },
+    ]);
+    if (promtool) expect(checkMetrics(text).status).toBe(0);
+    await provider.shutdown();
+  });
+
+  it('merges same-name families from two meters and drops a family whose type conflicts', async () => {
+    const diagCapture = captureDiag();
+    const reader = new PrometheusPullReader({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    provider.getMeter('one').createCounter('jobs.done', { description: 'Jobs done' }).add(1);
+    provider.getMeter('two').createCounter('jobs.done', { description: 'Jobs done' }).add(2);
+    provider
+      .getMeter('three')
+      .createObservableGauge('jobs_done_total')
+      .addCallback((result) => result.observe(9));
+    const text = await reader.getMetrics();
+    const scrape = parseExposition(text); // would throw on a second HELP/TYPE or split samples
+    expect(scrape.find('jobs_done_total').map((s) => [s.labels.otel_scope_name, s.value])).toEqual([
+      ['one', 1],
+      ['two', 2],
+    ]);
+    expect(diagCapture.errors.some((message) => message.includes('already exists with type counter'))).toBe(
+      true,
+    );
+    diagCapture.restore();
+    if (promtool) expect(checkMetrics(text).status).toBe(0);
+    await provider.shutdown();
+  });
+
+  it("says '# no registered metrics' when nothing was recorded, like upstream", async () => {
+    const reader = new PrometheusPullReader({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader], resource: resourceFromAttributes({ a: 'b' }) });
+    const { resourceMetrics } = await reader.collect();
+    expect(serializePrometheus(resourceMetrics)).toBe(new PrometheusSerializer().serialize(resourceMetrics));
+    expect(serializePrometheus(resourceMetrics, { withoutTargetInfo: true })).toBe('# no registered metrics');
+    await provider.shutdown();
+  });
+
+  it('reflects new values on every scrape although label strings are cached per attributes object', async () => {
+    const reader = new PrometheusPullReader({ preventServerStart: true, metricProducers: [] });
+    const workload = createWorkload([reader]);
+    workload.record(1);
+    const first = parseExposition(await reader.getMetrics());
+    workload.record(4);
+    workload.memoryBytes = 2048;
+    const second = parseExposition(await reader.getMetrics());
+    expect(first.value('http_server_requests_total', { http_route: '/a' })).toBe(3);
+    expect(second.value('http_server_requests_total', { http_route: '/a' })).toBe(15);
+    expect(second.value('http_server_request_duration_seconds_count')).toBe(25);
+    expect(second.value('process_memory_usage_bytes')).toBe(2048);
+    expect(second.samples.map((s) => [s.name, s.labels])).toEqual(
+      first.samples.map((s) => [s.name, s.labels]),
+    );
+    await workload.shutdown();
+  });
+
+  itWithPromtool('passes promtool check metrics (parser and lint) for the whole workload', async () => {
+    const { resourceMetrics, close } = await collectFixture();
+    expect(checkMetrics(serializePrometheus(resourceMetrics))).toEqual({ status: 0, output: '' });
+    await close();
+  });
+
+  it('names technical metrics exactly as an OpenTelemetry Collector would', () => {
+    expect(otelToPrometheusName('http.server.request.duration', 's', 'histogram')).toBe(
+      'http_server_request_duration_seconds',
+    );
+  });
+});
