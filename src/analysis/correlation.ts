@@ -236,7 +236,7 @@ export function correlateSeries(
       `Only ${n} aligned point${n === 1 ? '' : 's'} (need at least ${minSamples}): ` +
         `${technicalPresentation.name} had ${t.received - t.nonFinite} finite samples (${t.nonFinite} NaN/Inf), ` +
         `${businessPresentation.name} had ${b.received - b.nonFinite} (${b.nonFinite} NaN/Inf), and only ${n} ` +
-        `share a timestamp. Widen the range, use a coarser step, or check that both series have data.`,
+        `share a timestamp. Widen the range or check that both expressions return data over it.`,
     );
   }
   for (const [values, name] of [

@@ -251,10 +251,13 @@ export function describeMultipleSeries(
       differing.push(`${key} (${shown.join(', ')}${values.size > 4 ? `, … ${values.size} values` : ''})`);
     }
   }
-  const byClause = differing.length > 0 ? differing.map((d) => d.split(' ')[0]).join(', ') : '';
+  const differingKeys = differing.map((d) => d.split(' ')[0]);
+  const hint =
+    differingKeys.length > 0
+      ? `Aggregate them, e.g. sum without (${differingKeys.join(', ')}) (...) or avg without (...), or select one series with a label matcher.`
+      : 'Aggregate them (e.g. sum(...)) or select one series with a label matcher.';
   return (
     `The ${role} expression ${JSON.stringify(expression)} returned ${series.length} series, but the correlation needs ` +
-    `exactly one. They differ in label${differing.length === 1 ? '' : 's'}: ${differing.join('; ')}. ` +
-    `Aggregate them (e.g. sum(...) or avg(...)${byClause ? `, dropping ${byClause}` : ''}) or select one series with a label matcher.`
+    `exactly one. They differ in label${differing.length === 1 ? '' : 's'}: ${differing.join('; ')}. ${hint}`
   );
 }

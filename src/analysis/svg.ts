@@ -8,7 +8,7 @@ import { formatNumber, niceNumber, type CorrelationResult } from './correlation'
 import { formatDuration } from './duration';
 
 const WIDTH = 1000;
-const HEIGHT = 980;
+const HEIGHT = 1000;
 const TECHNICAL_COLOUR = '#1f6fb4';
 const BUSINESS_COLOUR = '#c0392b';
 const MARGIN_LEFT = 110;
@@ -20,6 +20,25 @@ function escapeXml(text: string): string {
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Greedy word wrap to `width` characters, at most `maxLines` lines (the last one truncated). */
+function wrapWords(text: string, width: number, maxLines: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current ? `${current} ${word}` : word;
+    }
+  }
+  if (current) lines.push(current);
+  const kept = lines.slice(0, maxLines).map((line) => truncate(line, width));
+  if (lines.length > maxLines)
+    kept[maxLines - 1] = truncate(`${kept[maxLines - 1]} ${lines[maxLines]}`, width);
+  return kept;
 }
 
 /** Evenly spaced "nice" tick values covering [min, max]. */
@@ -122,24 +141,27 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
   );
-  // The title can be long (it names both expressions): wrap it on two lines.
-  const titleLines =
-    title.length > 130
-      ? [title.slice(0, title.lastIndexOf(' ', 130)), title.slice(title.lastIndexOf(' ', 130) + 1)]
-      : [title];
-  titleLines.forEach((line, i) =>
+  // The title can be long (it names both expressions): wrap it on up to three lines.
+  wrapWords(title, 115, 3).forEach((line, i) =>
     parts.push(
-      `<text x="${WIDTH / 2}" y="${24 + i * 17}" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(truncate(line, 140))}</text>`,
+      `<text x="${WIDTH / 2}" y="${20 + i * 16}" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(line)}</text>`,
     ),
   );
 
   // Panel 1: both series over time, each on its own y-axis (left: technical, right: business).
   {
-    const top = 80;
-    const bottom = 400;
+    const top = 100;
+    const bottom = 420;
     const gridTimes = (i: number) => aligned.gridStart + i * aligned.step;
-    const first = aligned.gridStart;
-    const last = gridTimes(Math.max(0, aligned.gridPoints - 1));
+    // Crop to the data: the queried window may extend before the first or after the last sample.
+    const hasData = (i: number) =>
+      Number.isFinite(aligned.technicalGrid[i]) || Number.isFinite(aligned.businessGrid[i]);
+    let firstIndex = 0;
+    while (firstIndex < aligned.gridPoints - 1 && !hasData(firstIndex)) firstIndex++;
+    let lastIndex = Math.max(0, aligned.gridPoints - 1);
+    while (lastIndex > firstIndex && !hasData(lastIndex)) lastIndex--;
+    const first = gridTimes(firstIndex);
+    const last = gridTimes(lastIndex);
     const x = (i: number) =>
       plotLeft + (last > first ? ((gridTimes(i) - first) / (last - first)) * plotWidth : plotWidth / 2);
     const xt = (t: number) =>
@@ -179,7 +201,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
       );
     }
     parts.push(
-      `<text transform="translate(${plotLeft - 78},${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(truncate(axisLabel(technical.name, technical.unit), 55))}</text>`,
+      `<text transform="translate(${plotLeft - 78},${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(truncate(axisLabel(technical.name, technical.unit), 45))}</text>`,
     );
     parts.push(`</g>`);
     parts.push(`<g class="axis y-axis business-axis" fill="${BUSINESS_COLOUR}">`);
@@ -190,7 +212,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
       parts.push(`<text x="${plotRight + 8}" y="${(yB(v) + 4).toFixed(1)}">${formatNumber(v, 4)}</text>`);
     }
     parts.push(
-      `<text transform="translate(${plotRight + 85},${(top + bottom) / 2}) rotate(90)" text-anchor="middle">${escapeXml(truncate(axisLabel(business.name, business.unit), 55))}</text>`,
+      `<text transform="translate(${plotRight + 85},${(top + bottom) / 2}) rotate(90)" text-anchor="middle">${escapeXml(truncate(axisLabel(business.name, business.unit), 45))}</text>`,
     );
     parts.push(`</g>`);
     parts.push(
@@ -211,8 +233,8 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
 
   // Panel 2: scatter of the aligned pairs (lag 0) with the least-squares line.
   {
-    const top = 500;
-    const bottom = 900;
+    const top = 520;
+    const bottom = 920;
     const xs = result.aligned.technical.map((v) => v * technical.scale);
     const ys = result.aligned.business.map((v) => v * business.scale);
     const [xMin, xMax] = paddedExtent(xs);
@@ -268,7 +290,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
         `x2="${px(xMax).toFixed(1)}" y2="${py(fitY(xMax)).toFixed(1)}" stroke="#111" stroke-width="2"/>`,
     );
     parts.push(
-      `<text x="${plotLeft}" y="${top - 10}" class="slope-sentence">${escapeXml(truncate(result.slopeSentence, 140))}</text>`,
+      `<text x="${plotLeft}" y="${top - 10}" class="slope-sentence">${escapeXml(truncate(result.slopeSentence, 125))}</text>`,
     );
     parts.push(`</g>`);
   }

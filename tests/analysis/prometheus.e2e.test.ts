@@ -1,0 +1,336 @@
+/**
+ * End to end against a real Prometheus (Debian package): three days of synthetic per-minute history are
+ * backfilled with `promtool tsdb create-blocks-from openmetrics`, then the library and the built CLI
+ * (`node dist/cli/main.js`, run `npm run build` first) correlate the README's p99-latency and conversion-rate
+ * PromQL. The data is designed (see history.ts) so Prometheus returns exactly the designed per-interval values;
+ * the expected statistics are computed here from those values, independently of the code under test.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary } from '../support/binaries';
+import { startPrometheus, freePort, type PrometheusServer } from '../support/prometheus-server';
+import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
+import { pearson } from '../../src/analysis/statistics';
+import {
+  CONSTANT_QUERY,
+  CONVERSION_QUERY,
+  P99_LATENCY_QUERY,
+  PER_DEVICE_CART_VIEWS_QUERY,
+  SPARSE_QUERY,
+  STEP_SECONDS,
+  buildHistory,
+  type History,
+} from './history';
+
+const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
+const promtool = requireBinary('promtool', 'apt-get install prometheus');
+const describeWithPrometheus = prometheusBinary && promtool ? describe : describe.skip;
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Newest modification time under a directory, to detect a dist/ older than its sources. */
+function newestMtime(directory: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: 20000, env: { ...process.env, PROMETHEUS_URL: '' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describeWithPrometheus('correlation against a real Prometheus with backfilled history', () => {
+  let prometheus: PrometheusServer;
+  let history: History;
+  let workDir: string;
+  let window: { start: string; end: string };
+  // Expected statistics from the designed values: lag 0 and business following technical by two steps.
+  let expectedR0: number;
+  let expectedRLag2: number;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'obm-correlate-'));
+    // Blocks must lie before the head of the TSDB; ending the history ten minutes ago keeps them in the past.
+    history = buildHistory(Date.now() / 1000 - 600);
+    const input = join(workDir, 'history.om');
+    const dataDir = join(workDir, 'data');
+    writeFileSync(input, history.openMetrics);
+    execFileSync(
+      promtool as string,
+      ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', input, dataDir],
+      {
+        stdio: 'pipe',
+      },
+    );
+    prometheus = await startPrometheus(prometheusBinary as string, {
+      config: 'global:\n  scrape_interval: 1m\n',
+      dataDir,
+    });
+    window = {
+      start: new Date(history.firstEnd * 1000).toISOString(),
+      end: new Date(history.lastEnd * 1000).toISOString(),
+    };
+    expectedR0 = pearson(history.latency, history.conversion);
+    expectedRLag2 = pearson(history.latency.slice(0, -2), history.conversion.slice(2));
+  }, 60000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('recovers the designed relationship through the README PromQL', async () => {
+    const service = new MetricCorrelationService({ url: prometheus.url });
+    const result = await service.correlate({
+      technical: { query: P99_LATENCY_QUERY, name: 'p99 latency', unit: 'ms', scale: 1000 },
+      business: { query: CONVERSION_QUERY, name: 'conversion', unit: 'percentage points', scale: 100 },
+      start: window.start,
+      end: window.end,
+      step: '5m',
+      maxLag: 12,
+      sentenceStep: 100,
+    });
+    expect(result.n).toBe(history.latency.length);
+    expect(result.window.points).toBe(history.latency.length);
+    // Prometheus returns the designed values (to float rounding), so r matches the independent computation.
+    expect(result.pearson.r).toBeCloseTo(expectedR0, 8);
+    expect(result.lag?.steps).toBe(2);
+    expect(result.lag?.seconds).toBe(2 * STEP_SECONDS);
+    expect(result.lag?.r).toBeCloseTo(expectedRLag2, 8);
+    // And the designed population value (-0.7) is within sampling error.
+    expect(result.lag?.r).toBeGreaterThan(-0.76);
+    expect(result.lag?.r).toBeLessThan(-0.64);
+    expect(result.fit.slope).toBeLessThan(0);
+    expect(result.lag?.fit.slope).toBeLessThan(0);
+    expect(result.lagSentence).toMatch(
+      /conversion follows p99 latency by 10m\. At that lag, \+100 ms of p99 latency goes with -0\.\d+ percentage points of conversion 10m later/,
+    );
+    expect(result.technical.labels).toEqual({});
+    expect(result.prometheusUrl).toBe(prometheus.url);
+  });
+
+  it('reads the same result with GET and through the functional API with a relative range', async () => {
+    const result = await analyzeCorrelation({
+      prometheus: { url: `${prometheus.url}/`, method: 'GET', headers: { 'X-Scope-OrgID': 'shop' } },
+      technical: P99_LATENCY_QUERY,
+      business: CONVERSION_QUERY,
+      range: '4d',
+      step: '5m',
+    });
+    expect(result.n).toBe(history.latency.length);
+    expect(result.pearson.r).toBeCloseTo(expectedR0, 8);
+    expect(result.lag?.steps).toBe(2);
+  });
+
+  it.each([
+    [
+      'bad PromQL',
+      { technical: 'sum(rate(http_requests_total[5m]', business: CONVERSION_QUERY },
+      'PROMETHEUS_QUERY_ERROR',
+      /Prometheus rejected the query .*bad_data.*parse error/,
+    ],
+    [
+      'several series',
+      { technical: P99_LATENCY_QUERY, business: PER_DEVICE_CART_VIEWS_QUERY },
+      'MULTIPLE_SERIES',
+      /returned 2 series.*differ in label: device_type \("desktop", "mobile"\)/,
+    ],
+    [
+      'no data',
+      { technical: 'sum(rate(no_such_metric_total[5m]))', business: CONVERSION_QUERY },
+      'NO_DATA',
+      /returned no data/,
+    ],
+    [
+      'too few points',
+      { technical: P99_LATENCY_QUERY, business: SPARSE_QUERY },
+      'TOO_FEW_POINTS',
+      /aligned points? \(need at least 10\)/,
+    ],
+    [
+      'a constant series',
+      { technical: P99_LATENCY_QUERY, business: CONSTANT_QUERY },
+      'CONSTANT_SERIES',
+      /is constant \(12 at all \d+ aligned points\)/,
+    ],
+  ])('explains %s', async (_, queries, code, message) => {
+    const service = new MetricCorrelationService({ url: prometheus.url });
+    const attempt = service.correlate({ ...queries, start: window.start, end: window.end, step: '5m' });
+    await expect(attempt).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
+  });
+
+  it('names the URL when Prometheus is unreachable', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const error = await new MetricCorrelationService({ url })
+      .correlate({ technical: P99_LATENCY_QUERY, business: CONVERSION_QUERY, range: '1h', step: '5m' })
+      .catch((e: unknown) => e);
+    expect(isCorrelationError(error, 'PROMETHEUS_UNREACHABLE')).toBe(true);
+    expect((error as Error).message).toContain(`Cannot reach Prometheus at ${url}: connect ECONNREFUSED`);
+  });
+
+  describe('the built CLI', () => {
+    beforeAll(() => {
+      if (
+        !existsSync(CLI) ||
+        statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src', 'analysis')) ||
+        statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src', 'cli'))
+      ) {
+        throw new Error(
+          `${CLI} is missing or older than src/analysis or src/cli: run \`npm run build\` first`,
+        );
+      }
+    });
+
+    const baseArgs = () => [
+      'correlate',
+      '--prometheus',
+      prometheus.url,
+      '--technical',
+      P99_LATENCY_QUERY,
+      '--business',
+      CONVERSION_QUERY,
+      '--start',
+      window.start,
+      '--end',
+      window.end,
+      '--step',
+      '5m',
+    ];
+
+    it('prints a readable report, exit code 0', async () => {
+      const run = await runCli([
+        ...baseArgs(),
+        '--max-lag',
+        '6',
+        '--technical-name',
+        'p99 latency',
+        '--technical-unit',
+        'ms',
+        '--technical-scale',
+        '1000',
+        '--per',
+        '100',
+        '--business-name',
+        'conversion',
+        '--business-unit',
+        'percentage points',
+        '--business-scale',
+        '100',
+        '--header',
+        'Authorization: Bearer test-token',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(
+        /^(Weak|Moderate|Strong) negative correlation between p99 latency and conversion: Pearson r = -0\.\d+/,
+      );
+      expect(run.stdout).toContain(`${history.latency.length} aligned points`);
+      expect(run.stdout).toMatch(/\+100 ms of p99 latency goes with -0\.\d+ percentage points of conversion/);
+      expect(run.stdout).toContain('within ±6 steps (±30m) is at lag +2 steps');
+      expect(run.stdout).toContain('Correlation is not causation');
+    });
+
+    it('prints JSON with --json and writes an SVG with --plot', async () => {
+      const plot = join(workDir, 'plot.svg');
+      const run = await runCli([...baseArgs(), '--json', '--plot', plot]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe(`Plot written to ${plot}\n`);
+      const json = JSON.parse(run.stdout);
+      expect(json).toMatchObject({
+        n: history.latency.length,
+        step: STEP_SECONDS,
+        strength: expect.stringMatching(/^(weak|moderate|strong)$/),
+        direction: 'negative',
+        technical: { expression: P99_LATENCY_QUERY, name: P99_LATENCY_QUERY },
+        business: { expression: CONVERSION_QUERY },
+        lag: { steps: 2, seconds: 600, maxLag: 12 },
+        window: { start: window.start.replace(/\.000Z$/, '.000Z'), points: history.latency.length },
+        prometheusUrl: prometheus.url,
+      });
+      expect(json.pearson.r).toBeCloseTo(expectedR0, 8);
+      expect(json.pearson.ci95[0]).toBeLessThan(json.pearson.r);
+      expect(json.pearson.pValue).toBeLessThan(0.001);
+      expect(json.spearman.rho).toBeLessThan(0);
+      expect(json.fit.slope).toBeLessThan(0);
+      expect(json.lag.crossCorrelation).toHaveLength(25);
+      expect(json).not.toHaveProperty('aligned');
+      const svg = readFileSync(plot, 'utf8');
+      expect(svg).toMatch(
+        /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,
+      );
+      expect(svg).toContain('id="time-series-panel"');
+      expect(svg).toContain('id="scatter-panel"');
+      expect(svg).toContain('id="fit-line"');
+      expect(svg.match(/<circle class="point"/g)).toHaveLength(history.latency.length);
+      expect(svg).toContain('histogram_quantile(0.99');
+    });
+
+    it.each([
+      [
+        'bad PromQL',
+        ['--technical', 'rate(foo[5m]'],
+        1,
+        /PROMETHEUS_QUERY_ERROR: Prometheus rejected the query .*parse error/,
+      ],
+      ['several series', ['--business', PER_DEVICE_CART_VIEWS_QUERY], 1, /MULTIPLE_SERIES: .*device_type/],
+      ['too few points', ['--business', SPARSE_QUERY], 1, /TOO_FEW_POINTS: Only \d+ aligned points?/],
+      ['a constant series', ['--business', CONSTANT_QUERY], 1, /CONSTANT_SERIES: .* is constant/],
+      ['too many points', ['--step', '1s'], 2, /TOO_MANY_POINTS: .*11000 points/],
+      ['a bad duration', ['--step', 'five minutes'], 2, /Invalid step "five minutes"/],
+      ['an unknown option', ['--colour'], 2, /Unknown option '--colour'/],
+      ['a bad header', ['--header', 'no-colon'], 2, /--header expects 'Name: value'/],
+    ])('reports %s with the right exit code', async (_, extra, code, message) => {
+      const args = baseArgs();
+      // Later options override earlier ones for single-valued options.
+      const run = await runCli([...args, ...extra]);
+      expect(run.stderr).toMatch(message);
+      expect(run.code).toBe(code);
+      expect(run.stdout).toBe('');
+    });
+
+    it('reports an unreachable Prometheus with exit code 1 and a missing option with 2', async () => {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      const unreachable = await runCli([
+        'correlate',
+        '--prometheus',
+        url,
+        '--technical',
+        'up',
+        '--business',
+        'up',
+        '--range',
+        '1h',
+      ]);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toContain(`PROMETHEUS_UNREACHABLE: Cannot reach Prometheus at ${url}`);
+      const missing = await runCli(['correlate', '--technical', 'up']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('missing --prometheus (or PROMETHEUS_URL), --business');
+      const help = await runCli(['correlate', '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('Usage: otel-business-metrics correlate');
+    });
+  });
+});
