@@ -9,8 +9,8 @@ export {
   formatDuration as formatPrometheusDuration,
   resolveQueryWindow,
   PROMETHEUS_MAX_POINTS_PER_SERIES,
-  type QueryWindow,
-  type TimeInput,
+  type QueryWindow as CorrelationQueryWindow,
+  type TimeInput as CorrelationTimeInput,
   type TimeRangeOptions as CorrelationTimeRange,
 } from './duration';
 export {
@@ -28,37 +28,42 @@ export {
   effectiveSampleSize,
   type CenteredMoments,
   type FisherInference,
-  type LinearFit,
+  type LinearFit as LeastSquaresFit,
   type LaggedCorrelation,
 } from './statistics';
-export { alignOnGrid, type Sample, type AlignedSeries, type SeriesAccounting } from './align';
+export {
+  alignOnGrid,
+  type Sample as CorrelationSample,
+  type AlignedSeries as AlignedCorrelationSeries,
+  type SeriesAccounting as AlignmentAccounting,
+} from './align';
 export {
   correlateSeries,
   correlationStrength,
   correlationResultToJson,
   formatReport as formatCorrelationReport,
-  DEFAULT_MIN_SAMPLES,
-  DEFAULT_MAX_LAG,
+  DEFAULT_MIN_SAMPLES as DEFAULT_CORRELATION_MIN_SAMPLES,
+  DEFAULT_MAX_LAG as DEFAULT_CORRELATION_MAX_LAG,
   type CorrelationOptions,
   type CorrelationResult,
   type CorrelationResultJson,
   type CorrelationStrength,
   type LagSummary,
-  type MetricPresentation,
-  type SeriesSummary,
+  type MetricPresentation as CorrelationMetricPresentation,
+  type SeriesSummary as CorrelationSeriesSummary,
 } from './correlation';
 export {
   PrometheusRangeClient,
   describeMultipleSeries,
   type PrometheusConnection,
-  type RangeSeries,
-  type RangeQueryResult,
+  type RangeSeries as PrometheusRangeSeries,
+  type RangeQueryResult as PrometheusRangeQueryResult,
 } from './prometheus-client';
 export {
   MetricCorrelationService,
   analyzeCorrelation,
   type CorrelationRequest,
-  type MetricQuery,
+  type MetricQuery as CorrelationMetricQuery,
   type PrometheusCorrelationResult,
 } from './service';
 export { renderCorrelationSvg, type SvgOptions as CorrelationSvgOptions } from './svg';

@@ -17,10 +17,13 @@ Run 'otel-business-metrics correlate --help' for the options of a command.
 /** Run the CLI with `argv` (without node and script). Resolves to the exit code. */
 export async function main(argv: string[], output: CliOutput): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    if (command === 'help' && rest[0] === 'correlate') output.stdout(CORRELATE_HELP);
-    else output.stdout(HELP);
-    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  if (command === undefined) {
+    output.stderr(HELP);
+    return EXIT_USAGE;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    output.stdout(rest[0] === 'correlate' ? CORRELATE_HELP : HELP);
+    return EXIT_OK;
   }
   if (command === 'correlate') return runCorrelate(rest, output);
   output.stderr(`otel-business-metrics: unknown command "${command}"\n\n${HELP}`);

@@ -35,6 +35,8 @@ const CART_VIEWS = { desktop: 400, mobile: 200 } as const;
 /** The README's expressions, the ones under test. */
 export const P99_LATENCY_QUERY = `histogram_quantile(0.99, sum by (le) (rate(${LATENCY_HISTOGRAM}_bucket[5m])))`;
 export const CONVERSION_QUERY = `sum(rate(${FUNNEL}{step="${ORDER_CONFIRMED}"}[5m])) / sum(rate(${FUNNEL}{step="${CART_VIEW}"}[5m]))`;
+/** The seed's conversion rate as written, with a 1h window (and as a ratio, without its `* 100`). */
+export const SEED_HOURLY_CONVERSION_QUERY = `sum(rate(${FUNNEL}{step="${ORDER_CONFIRMED}"}[1h])) / sum(rate(${FUNNEL}{step="${CART_VIEW}"}[1h]))`;
 /** Returns one series per device_type: the multi-series error case. */
 export const PER_DEVICE_CART_VIEWS_QUERY = `rate(${FUNNEL}{step="${CART_VIEW}"}[5m])`;
 /** A gauge that never changes: the constant-series error case. */

@@ -18,6 +18,7 @@ import {
   CONVERSION_QUERY,
   P99_LATENCY_QUERY,
   PER_DEVICE_CART_VIEWS_QUERY,
+  SEED_HOURLY_CONVERSION_QUERY,
   SPARSE_QUERY,
   STEP_SECONDS,
   buildHistory,
@@ -129,6 +130,23 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     );
     expect(result.technical.labels).toEqual({});
     expect(result.prometheusUrl).toBe(prometheus.url);
+  });
+
+  it("shows why the README uses a [5m] window: the seed's [1h] conversion rate smears the lag and weakens r", async () => {
+    const service = new MetricCorrelationService({ url: prometheus.url });
+    const result = await service.correlate({
+      technical: P99_LATENCY_QUERY,
+      business: SEED_HOURLY_CONVERSION_QUERY,
+      start: window.start,
+      end: window.end,
+      step: '5m',
+      maxLag: 24,
+    });
+    // A 1h moving window spreads the two-step lag over a plateau about an hour wide.
+    expect(Math.abs(result.lag?.r ?? 0)).toBeLessThan(Math.abs(expectedRLag2) - 0.1);
+    expect(result.lag?.steps).toBeGreaterThan(4);
+    const plateau = result.lag?.crossCorrelation.filter((c) => c.r !== null && c.r < -0.45).length ?? 0;
+    expect(plateau).toBeGreaterThan(5);
   });
 
   it('reads the same result with GET and through the functional API with a relative range', async () => {
