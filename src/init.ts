@@ -26,7 +26,7 @@ import {
   type InitOptions,
   type ResolvedConfig,
 } from './config/options';
-import { createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
+import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
 import { PrometheusPullReader } from './exporters/prometheus';
 import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
@@ -93,6 +93,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const resource = buildResource(config);
   const store = new LocalSeriesStore(resource, { name: SCOPE_NAME, version: VERSION });
   const failureCounting: FailureCountingExporter[] = [];
+  const otlpAgents = new ClosableAgents();
   const pushReader = (
     exporter: PushMetricExporter,
     name: string,
@@ -123,7 +124,12 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     } else if (exporter === 'otlp') {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       readers.push(
-        pushReader(createOtlpExporter(config.otlp), 'otlp', exportIntervalMillis, exportTimeoutMillis),
+        pushReader(
+          createOtlpExporter(config.otlp, otlpAgents),
+          'otlp',
+          exportIntervalMillis,
+          exportTimeoutMillis,
+        ),
       );
     } else if (exporter === 'console') {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
@@ -200,13 +206,12 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           liveHandle = undefined;
           bindBusinessMetrics(undefined);
         }
-        shutdownPromise = withDeadline(
-          meterProvider.shutdown({ timeoutMillis }),
-          timeoutMillis,
-          'shutdown',
-        ).catch((error: unknown) =>
-          diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
-        );
+        shutdownPromise = withDeadline(meterProvider.shutdown({ timeoutMillis }), timeoutMillis, 'shutdown')
+          .catch((error: unknown) =>
+            diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
+          )
+          // Whatever is still in flight now would only hold the process open past the deadline.
+          .finally(() => otlpAgents.close());
       }
       return shutdownPromise;
     },

@@ -7,6 +7,9 @@
  * timeout, drops a failed batch, and the next export carries cumulative totals again (with the default
  * cumulative temporality nothing is lost; with delta the failed interval is lost, as with any delta exporter).
  */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { Socket } from 'node:net';
 import type { Counter } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
@@ -24,8 +27,53 @@ import type {
 import { RateLimitedWarnings } from '../guard/reporter';
 import type { ResolvedConfig } from '../config/options';
 
-export function createOtlpExporter(otlp: ResolvedConfig['otlp']): PushMetricExporter {
+/**
+ * HTTP agents for the exporter that can be closed at the shutdown deadline: in-flight requests are destroyed
+ * and later attempts fail at once, both with an error the exporter does not retry. Without this, a collector
+ * that accepts connections but never answers keeps the host process alive for the whole export timeout after
+ * shutdown() has returned.
+ */
+export class ClosableAgents {
+  private readonly agents: http.Agent[] = [];
+  private closed = false;
+
+  readonly factory = (protocol: string): http.Agent => {
+    const agent =
+      protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => Socket;
+    (agent as unknown as { createConnection: (...args: unknown[]) => Socket }).createConnection = (
+      ...args
+    ) => {
+      if (!this.closed) return connect(...args);
+      const socket = new Socket();
+      process.nextTick(() => socket.destroy(closedError()));
+      return socket;
+    };
+    this.agents.push(agent);
+    return agent;
+  };
+
+  close(): void {
+    this.closed = true;
+    for (const agent of this.agents) {
+      for (const pool of [agent.sockets, agent.freeSockets]) {
+        for (const sockets of Object.values(pool))
+          for (const socket of sockets ?? []) socket.destroy(closedError());
+      }
+    }
+  }
+}
+
+function closedError(): Error {
+  // Not one of the network error codes the exporter retries, so it gives up instead of scheduling a retry.
+  return Object.assign(new Error('otel-business-metrics: exporter closed at the shutdown deadline'), {
+    code: 'ERR_EXPORTER_CLOSED',
+  });
+}
+
+export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: ClosableAgents): PushMetricExporter {
   return new OTLPMetricExporter({
+    httpAgentOptions: agents.factory,
     url: otlp.url,
     headers: otlp.headers,
     compression: otlp.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
