@@ -1,0 +1,125 @@
+/**
+ * The singleton before and after init, one live handle per process, and shutdown that flushes and returns.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { businessMetrics, initBusinessMetrics } from '../../src';
+import { parseExposition } from '../support/exposition';
+import { attributesOf, metricsOf, startOtlpReceiver } from '../support/otlp-receiver';
+
+const DIST = join(__dirname, '../../dist/index.js');
+
+describe('businessMetrics singleton and handle lifecycle', () => {
+  it('is a no-op before init: calls return without error and record nothing', async () => {
+    expect(() => {
+      businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      businessMetrics.recordConversion('purchase', {
+        source: 'x',
+        deviceType: 'web',
+        sessionStartTime: new Date(),
+      });
+      businessMetrics.recordRevenue(100, { productCategory: 'a', paymentMethod: 'b', region: 'c' });
+      businessMetrics.recordFeatureUsage('f', { userTier: 'pro', isNewUser: true });
+      businessMetrics.recordSessionEnd(new Date(), { userTier: 'pro', entryPage: '/' });
+      businessMetrics.updateActiveUsers('daily', new Map([['pro', 1]]));
+    }).not.toThrow();
+    expect(await businessMetrics.getMetrics()).toBe('');
+  });
+
+  it('records into the live provider after init, refuses a second init, and is a no-op again after shutdown', async () => {
+    const handle = initBusinessMetrics({ exporters: ['none'], env: {} });
+    expect(() => initBusinessMetrics('none')).toThrow(/already called and its handle is live/);
+    businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+    const before = parseExposition(await businessMetrics.getMetrics());
+    expect(before.value('business_funnel_step_total', { step: 'cart_view' })).toBe(1);
+    await handle.shutdown();
+    await handle.shutdown(); // idempotent
+    expect(await businessMetrics.getMetrics()).toBe('');
+    businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+
+    const next = initBusinessMetrics({ exporters: ['none'], env: {} });
+    businessMetrics.recordFunnelStep('shipping_info', { source: 'direct', deviceType: 'web' });
+    const after = parseExposition(await businessMetrics.getMetrics());
+    expect(after.find('business_funnel_step_total', { step: 'cart_view' })).toEqual([]);
+    expect(after.value('business_funnel_step_total', { step: 'shipping_info' })).toBe(1);
+    await next.shutdown();
+  });
+
+  it('shutdown returns within its deadline when the collector never answers', async () => {
+    const receiver = await startOtlpReceiver();
+    receiver.setFault({ kind: 'hang' });
+    const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { url: receiver.url }, env: {} });
+    handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+    const started = Date.now();
+    await handle.shutdown({ timeoutMillis: 500 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    await receiver.close();
+  });
+
+  it('flushes everything on shutdown() in a process that then exits', async () => {
+    if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    const receiver = await startOtlpReceiver();
+    const script = `
+      const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
+      const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { url: process.argv[1], exportIntervalMillis: 600000 } });
+      for (let i = 0; i < 1234; i++) businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      businessMetrics.recordRevenue(4321, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+      handle.shutdown().then(() => process.exit(0));
+    `;
+    const child = await new Promise<{ status: number | null }>((resolve) => {
+      const { spawn } = require('node:child_process') as typeof import('node:child_process');
+      const proc = spawn(process.execPath, ['-e', script, receiver.url], { stdio: 'inherit' });
+      proc.on('exit', (status) => resolve({ status }));
+    });
+    expect(child.status).toBe(0);
+    const metrics = metricsOf(receiver.requests);
+    const funnel = metrics.find((m) => m.name === 'business_funnel_step')!;
+    expect(Number(funnel.sum!.dataPoints[0].asDouble)).toBe(1234);
+    const revenue = metrics.find((m) => m.name === 'business_revenue_cents')!;
+    expect(attributesOf(revenue.sum!.dataPoints[0].attributes)).toEqual({
+      product_category: 'books',
+      payment_method: 'card',
+      region: 'eu_west',
+    });
+    expect(Number(revenue.sum!.dataPoints[0].asDouble)).toBe(4321);
+    await receiver.close();
+  });
+
+  it('lets a process whose collector never answers exit right after shutdown()', async () => {
+    if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    const receiver = await startOtlpReceiver();
+    receiver.setFault({ kind: 'hang' });
+    const script = `
+      const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
+      const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { url: process.argv[1] } });
+      businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      handle.shutdown({ timeoutMillis: 300 }); // no process.exit: the event loop must drain by itself
+    `;
+    const started = Date.now();
+    const status = await new Promise<number | null>((resolve) => {
+      const { spawn } = require('node:child_process') as typeof import('node:child_process');
+      spawn(process.execPath, ['-e', script, receiver.url], { stdio: 'inherit' }).on('exit', resolve);
+    });
+    expect(status).toBe(0);
+    // Without closing the exporter's sockets at the deadline this takes the whole 30 s export timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(receiver.faultedRequests).toBeGreaterThanOrEqual(1);
+    await receiver.close();
+  });
+
+  it('never keeps the host process alive by itself', () => {
+    if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { initBusinessMetrics } = require(${JSON.stringify(DIST)});
+         initBusinessMetrics({ exporters: ['prometheus', 'otlp'], prometheus: { port: 0 }, otlp: { url: 'http://127.0.0.1:9/v1/metrics' } });`,
+      ],
+      { timeout: 10000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(0);
+  });
+});
