@@ -315,7 +315,12 @@ export function correlateSeries(
   const summary =
     `${band} ${direction === 'none' ? '' : `${direction} `}correlation between ${technicalPresentation.name} and ` +
     `${businessPresentation.name}: Pearson r = ${formatNumber(r, 2)} (95% CI ${formatNumber(inference.ci95[0], 2)} ` +
-    `to ${formatNumber(inference.ci95[1], 2)}, ${formatPValue(inference.pValue)}, n = ${n})${significance}.`;
+    `to ${formatNumber(inference.ci95[1], 2)}, ${formatPValue(inference.pValue)}, n = ${n})${significance}.` +
+    (lag && lag.steps !== 0 && Math.abs(lag.r) > Math.abs(r) + 0.1
+      ? ` Stronger with a lag: ${correlationStrength(lag.r)} (r = ${formatNumber(lag.r, 2)}) with ` +
+        `${lag.steps > 0 ? businessPresentation.name : technicalPresentation.name} ` +
+        `${formatDuration(Math.abs(lag.seconds))} later.`
+      : '');
 
   const warnings: string[] = [];
   if (n < 30)

@@ -74,6 +74,9 @@ describe('correlateSeries', () => {
     expect(result.summary).toMatch(
       /^Weak negative correlation between p99 latency and conversion: Pearson r = -0\.\d+/,
     );
+    expect(result.summary).toMatch(
+      / Stronger with a lag: moderate \(r = -0\.\d+\) with conversion 10m later\.$/,
+    );
     const report = formatReport(result);
     expect(report).toContain('Correlation is not causation');
     expect(`${report} ${result.summary} ${result.slopeSentence}`).not.toMatch(/impact|caus(es|ed)\b/i);
