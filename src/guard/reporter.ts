@@ -42,7 +42,8 @@ export class RateLimitedWarnings {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  warn(key: string, message: string): void {
+  /** `message` may be a function: under a flood of bad input, the text is only built for warnings emitted. */
+  warn(key: string, message: string | (() => string)): void {
     const now = this.now();
     const state = this.lastWarned.get(key);
     if (state && now - state.at < WARNING_INTERVAL_MS) {
@@ -50,14 +51,39 @@ export class RateLimitedWarnings {
       return;
     }
     const suppressed = state?.suppressed ?? 0;
-    this.lastWarned.set(key, { at: now, suppressed: 0 });
-    diag.warn(suppressed > 0 ? `${message} (${suppressed} similar warnings suppressed)` : message);
+    if (state) {
+      state.at = now;
+      state.suppressed = 0;
+    } else {
+      this.lastWarned.set(key, { at: now, suppressed: 0 });
+    }
+    const text = typeof message === 'string' ? message : message();
+    diag.warn(suppressed > 0 ? `${text} (${suppressed} similar warnings suppressed)` : text);
   }
+}
+
+/**
+ * Everything about one (metric, label, reason) that does not change between relabels, built once, so a flood of
+ * hostile values costs a counter add and a rate-limit check per measurement, not string building.
+ */
+export interface RelabelSite {
+  readonly origin: LabelOrigin;
+  readonly metric: string;
+  readonly label: string;
+  readonly reason: RelabelReason;
+  /** Completes "<argument> ..." in messages, e.g. "must be one of free, pro". */
+  readonly rule: string;
+  /** @internal */
+  readonly attributes: Attributes;
+  /** @internal */
+  readonly warningKey: string;
 }
 
 export class GuardReporter {
   private counters: GuardCounters | undefined;
   private readonly attributeCache = new Map<string, Attributes>();
+  private readonly dropAttributesByMetric = new Map<string, Map<DropReason, Attributes>>();
+  private readonly seriesAttributes = new Map<string, { attributes: Attributes; warningKey: string }>();
   private readonly warnings: RateLimitedWarnings;
 
   constructor(
@@ -80,52 +106,92 @@ export class GuardReporter {
     rule: string,
     got: unknown,
   ): void {
-    const message = `businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)}); measurement dropped`;
-    if (this.strict) throw new TypeError(message.replace('; measurement dropped', ''));
-    this.counters?.dropped.add(1, this.attributes('d', { metric, reason }));
-    this.warnings.warn(`drop:${metric}:${reason}`, `${message} [reason=${reason}]`);
+    if (this.strict) {
+      throw new TypeError(`businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)})`);
+    }
+    this.counters?.dropped.add(1, this.dropAttributes(metric, reason));
+    this.warnings.warn(
+      `drop:${metric}:${reason}`,
+      () =>
+        `businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)}); measurement dropped [reason=${reason}]`,
+    );
   }
 
-  /** A label value is replaced. Strict mode throws for everything but a reached cap (a runtime condition). */
-  relabel(
+  /** The fixed part of relabel reports for one label of one metric and one reason (see {@link relabel}). */
+  relabelSite(
     origin: LabelOrigin,
     metric: string,
     label: string,
     reason: RelabelReason,
-    got: unknown,
     rule: string,
-  ): void {
-    if (this.strict && reason !== 'cap') {
+  ): RelabelSite {
+    return Object.freeze({
+      origin,
+      metric,
+      label,
+      reason,
+      rule,
+      attributes: this.attributes('l', { metric, label, reason }),
+      warningKey: `label:${metric}:${label}:${reason}`,
+    });
+  }
+
+  /** A label value is replaced. Strict mode throws for everything but a reached cap (a runtime condition). */
+  relabel(site: RelabelSite, got: unknown): void {
+    if (this.strict && site.reason !== 'cap') {
       throw new TypeError(
-        `businessMetrics.${origin.method}: ${origin.argument} ${rule} (got ${describe(got)})`,
+        `businessMetrics.${site.origin.method}: ${site.origin.argument} ${site.rule} (got ${describe(got)})`,
       );
     }
-    this.counters?.labelOverflow.add(1, this.attributes('l', { metric, label, reason }));
+    this.counters?.labelOverflow.add(1, site.attributes);
     this.warnings.warn(
-      `label:${metric}:${label}:${reason}`,
-      `businessMetrics.${origin.method}: ${origin.argument} ${rule} (got ${describe(got)}); recorded as "${
-        reason === 'missing' ? 'unknown' : 'other'
-      }" [metric=${metric} label=${label} reason=${reason}]`,
+      site.warningKey,
+      () =>
+        `businessMetrics.${site.origin.method}: ${site.origin.argument} ${site.rule} (got ${describe(got)}); ` +
+        `recorded as "${site.reason === 'missing' ? 'unknown' : 'other'}" ` +
+        `[metric=${site.metric} label=${site.label} reason=${site.reason}]`,
     );
   }
 
   /** A metric reached its lifetime series cap; the measurement goes to its all-"other" series. */
   seriesOverflow(metric: string, maxSeries: number): void {
-    this.counters?.seriesOverflow.add(1, this.attributes('s', { metric }));
+    let site = this.seriesAttributes.get(metric);
+    if (site === undefined) {
+      site = { attributes: this.attributes('s', { metric }), warningKey: `series:${metric}` };
+      this.seriesAttributes.set(metric, site);
+    }
+    this.counters?.seriesOverflow.add(1, site.attributes);
     this.warnings.warn(
-      `series:${metric}`,
-      `${metric} reached its cap of ${maxSeries} series; new label combinations are recorded with every label "other"`,
+      site.warningKey,
+      () =>
+        `${metric} reached its cap of ${maxSeries} series; new label combinations are recorded with every label "other"`,
     );
   }
 
   /** Something threw inside a record method (e.g. a throwing getter on the caller's metadata object). */
   internalError(method: string, metric: string, error: unknown): void {
     if (this.strict) throw error;
-    this.counters?.dropped.add(1, this.attributes('d', { metric, reason: 'internal_error' }));
+    this.counters?.dropped.add(1, this.dropAttributes(metric, 'internal_error'));
     this.warnings.warn(
       `drop:${metric}:internal_error`,
-      `businessMetrics.${method}: measurement dropped after an error reading its arguments: ${describe(error)}`,
+      () =>
+        `businessMetrics.${method}: measurement dropped after an error reading its arguments: ${describe(error)}`,
     );
+  }
+
+  // A flood of NaN amounts must not cost a JSON.stringify each: two Map lookups, no allocation.
+  private dropAttributes(metric: string, reason: DropReason): Attributes {
+    let byReason = this.dropAttributesByMetric.get(metric);
+    if (byReason === undefined) {
+      byReason = new Map();
+      this.dropAttributesByMetric.set(metric, byReason);
+    }
+    let attributes = byReason.get(reason);
+    if (attributes === undefined) {
+      attributes = this.attributes('d', { metric, reason });
+      byReason.set(reason, attributes);
+    }
+    return attributes;
   }
 
   // Self-metric label sets come from a small fixed set (metric x reason x label); caching them keeps the SDK from

@@ -1,0 +1,165 @@
+/**
+ * GuardReporter: counting, rate-limited diag warnings, and strict-mode TypeErrors that name method, argument and
+ * rule. Uses real SDK counters and a real diag logger.
+ */
+import { LabelVocabulary } from '../../src/guard/vocabulary';
+import { describe as describeValue, RateLimitedWarnings } from '../../src/guard/reporter';
+import { createGuardHarness } from './harness';
+
+const METRIC = 'business_revenue_cents_total';
+
+describe('GuardReporter', () => {
+  it('counts every drop by metric and reason, and warns once a minute per kind with a suppressed count', async () => {
+    let now = 1_000_000;
+    const harness = createGuardHarness({ now: () => now });
+    try {
+      for (let i = 0; i < 500; i++) {
+        harness.reporter.drop('recordRevenue', 'amountCents', METRIC, 'not_finite', 'must be finite', NaN);
+      }
+      harness.reporter.drop('recordRevenue', 'amountCents', METRIC, 'negative', 'must be >= 0', -1);
+      expect(await harness.count('dropped', { metric: METRIC, reason: 'not_finite' })).toBe(500);
+      expect(await harness.count('dropped', { metric: METRIC, reason: 'negative' })).toBe(1);
+      expect(harness.warnings).toHaveLength(2);
+      expect(harness.warnings[0]).toBe(
+        'businessMetrics.recordRevenue: amountCents must be finite (got NaN); measurement dropped [reason=not_finite]',
+      );
+
+      now += 59_999;
+      harness.reporter.drop('recordRevenue', 'amountCents', METRIC, 'not_finite', 'must be finite', Infinity);
+      expect(harness.warnings).toHaveLength(2);
+      now += 1;
+      harness.reporter.drop(
+        'recordRevenue',
+        'amountCents',
+        METRIC,
+        'not_finite',
+        'must be finite',
+        -Infinity,
+      );
+      expect(harness.warnings).toHaveLength(3);
+      expect(harness.warnings[2]).toMatch(/got -Infinity.*\(500 similar warnings suppressed\)$/);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('counts series overflow per metric and warns about it once a minute', async () => {
+    const harness = createGuardHarness();
+    try {
+      for (let i = 0; i < 10; i++) harness.reporter.seriesOverflow(METRIC, 2000);
+      expect(await harness.count('seriesOverflow', { metric: METRIC })).toBe(10);
+      expect(harness.warnings).toEqual([
+        `${METRIC} reached its cap of 2000 series; new label combinations are recorded with every label "other"`,
+      ]);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('turns an error thrown while reading arguments into a counted internal_error drop', async () => {
+    const harness = createGuardHarness();
+    try {
+      harness.reporter.internalError('recordRevenue', METRIC, new RangeError('getter exploded'));
+      expect(await harness.count('dropped', { metric: METRIC, reason: 'internal_error' })).toBe(1);
+      expect(harness.warnings[0]).toContain('RangeError: getter exploded');
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('in strict mode throws a TypeError naming method, argument and rule, and counts nothing', async () => {
+    const harness = createGuardHarness({ strict: true });
+    try {
+      expect(() =>
+        harness.reporter.drop('recordRevenue', 'amountCents', METRIC, 'negative', 'must be at least 0', -5),
+      ).toThrow(new TypeError('businessMetrics.recordRevenue: amountCents must be at least 0 (got -5)'));
+
+      const v = new LabelVocabulary(
+        'business_funnel_step_total',
+        'device_type',
+        { kind: 'allow', values: ['desktop', 'mobile'] },
+        { maxLabelLength: 64 },
+        harness.reporter,
+        { method: 'recordFunnelStep', argument: 'metadata.deviceType' },
+      );
+      expect(() => v.resolve('fridge')).toThrow(
+        new TypeError(
+          'businessMetrics.recordFunnelStep: metadata.deviceType must be one of desktop, mobile ' +
+            '(configure limits.labels.device_type to allow more) (got "fridge")',
+        ),
+      );
+      expect(() => v.resolve(undefined)).toThrow(/metadata\.deviceType is required \(got undefined\)/);
+      // A BigInt is a usable value type (converted with String), so it fails only the allow-list rule.
+      expect(() => v.resolve(10n ** 30n)).toThrow(/must be one of desktop, mobile .*\(got 1(0){30}n\)/);
+      expect(() => v.resolve(() => 'x')).toThrow(
+        /recordFunnelStep: metadata\.deviceType must be a string, number or boolean \(got a function\)/,
+      );
+      expect(() => harness.reporter.internalError('recordRevenue', METRIC, new Error('boom'))).toThrow(
+        'boom',
+      );
+      expect(await harness.points('dropped')).toEqual([]);
+      expect(await harness.points('labelOverflow')).toEqual([]);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('in strict mode still only counts a reached cap (a runtime condition, not a programming error)', async () => {
+    const harness = createGuardHarness({ strict: true });
+    try {
+      const v = new LabelVocabulary(
+        'business_funnel_step_total',
+        'source',
+        { kind: 'capped', maxValues: 1 },
+        { maxLabelLength: 64 },
+        harness.reporter,
+        { method: 'recordFunnelStep', argument: 'metadata.source' },
+      );
+      v.resolve('a');
+      expect(() => v.resolve('b')).not.toThrow();
+      expect(
+        await harness.count('labelOverflow', {
+          metric: 'business_funnel_step_total',
+          label: 'source',
+          reason: 'cap',
+        }),
+      ).toBe(1);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('builds no message for suppressed warnings (a flood of bad input costs no string formatting)', () => {
+    let built = 0;
+    const warnings = new RateLimitedWarnings(() => 0);
+    for (let i = 0; i < 1000; i++) warnings.warn('k', () => `message ${++built}`);
+    expect(built).toBe(1);
+  });
+});
+
+describe('describe (values in messages)', () => {
+  it('never runs caller code and keeps messages short', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const trap = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    const getter = Object.defineProperty(new Error('x'), 'message', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    expect(describeValue(proxy)).toBe('an object');
+    expect(describeValue(trap)).toBe('an object');
+    expect(describeValue(getter)).toBe('an object');
+    expect(describeValue('y'.repeat(10_000))).toBe(JSON.stringify(`${'y'.repeat(40)}…`));
+    expect(describeValue(new Date(NaN))).toBe('an invalid Date');
+    expect(describeValue(12n)).toBe('12n');
+    expect(describeValue(Symbol('s'))).toBe('a symbol');
+  });
+});
