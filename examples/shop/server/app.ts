@@ -1,0 +1,407 @@
+/**
+ * The demo shop: an Express app with product list, cart, checkout and confirmation pages, instrumented with the
+ * package's trackers and Express integration, plus `/metrics`, the live `/dashboard`, the admin trouble switches
+ * and (optionally) the traffic simulator.
+ *
+ * Owns: routes, checkout flow, where each funnel step is recorded, the background jobs (session sweep, active
+ * users, dashboard sampling) and their shutdown. Must not touch: metric definitions (the package's), telemetry
+ * initialisation (the caller's: `main.ts` or a test).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { businessMetrics, type BusinessMetricsHandle } from '../../../src';
+import { CheckoutTracker } from '../../../src/trackers';
+import {
+  DEFAULT_EXPERIMENT_VARIANTS,
+  engagementRouter,
+  httpMetricsMiddleware,
+  metricsMiddleware,
+  type MetricsAuth,
+} from '../../../src/integrations/express';
+import type { ShopAssets } from './assets';
+import type { SafeHtml } from './html';
+import { DashboardHistory } from './dashboard-data';
+import {
+  PAYMENT_METHODS,
+  PRODUCTS,
+  PRODUCTS_BY_ID,
+  REGIONS,
+  cartItemCount,
+  cartLines,
+  cartTotalCents,
+  primaryCategory,
+} from './products';
+import { ACTIVE_USER_WINDOWS, SessionStore, type SessionStoreOptions, type ShopSession } from './sessions';
+import { TrafficSimulator, type SimulatorOptions } from './simulator';
+import { NO_TROUBLE, TROUBLE_PRESETS, parseTrouble, type TroubleSettings } from './trouble';
+import * as views from './views';
+
+export interface ShopOptions {
+  /** The handle from `initBusinessMetrics` (with a `prometheus` exporter, so `/metrics` can be served). */
+  readonly telemetry: BusinessMetricsHandle;
+  readonly assets: ShopAssets;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 3000; 0 picks a free port. */
+  readonly port?: number;
+  /** Start the traffic simulator against the shop itself (default off here; `main.ts` turns it on). */
+  readonly simulate?: boolean | Omit<SimulatorOptions, 'baseUrl'>;
+  readonly trouble?: TroubleSettings;
+  readonly sessions?: SessionStoreOptions;
+  /** How often the active-users gauge is refreshed from the session store. Default 5000 ms. */
+  readonly activeUsersIntervalMs?: number;
+  /** Dashboard sampling period. Default 5000 ms. */
+  readonly dashboardSampleMs?: number;
+  /** Protect `/metrics` (the shop's is open by default: it binds to loopback). */
+  readonly metricsAuth?: MetricsAuth;
+}
+
+export interface RunningShop {
+  readonly url: string;
+  readonly port: number;
+  readonly app: Express;
+  readonly sessions: SessionStore;
+  readonly history: DashboardHistory;
+  readonly simulator: TrafficSimulator | undefined;
+  trouble: TroubleSettings;
+  /** Stop the simulator and jobs, end open sessions, close the server. Does not shut telemetry down. */
+  stop(): Promise<void>;
+}
+
+interface Order {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly totalCents: number;
+}
+
+const MAX_ORDERS_KEPT = 1000;
+
+/** Build the shop and listen. */
+export async function startShop(options: ShopOptions): Promise<RunningShop> {
+  const { telemetry, assets } = options;
+  const sessions = new SessionStore(options.sessions);
+  const history = new DashboardHistory({
+    read: () => telemetry.metrics.getMetrics(),
+    sampleIntervalMs: options.dashboardSampleMs ?? 5000,
+  });
+  const orders = new Map<string, Order>();
+  const state = {
+    trouble: options.trouble ?? NO_TROUBLE,
+    simulator: undefined as TrafficSimulator | undefined,
+  };
+
+  const app = express();
+  // The simulator (on loopback) sends X-Forwarded-For so every simulated shopper gets its own rate-limit bucket;
+  // a real deployment would trust its reverse proxy here instead.
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+  app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('shop') }));
+
+  app.get('/metrics', metricsMiddleware(telemetry, { auth: options.metricsAuth }));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use('/api/engagement', engagementRouter());
+
+  for (const [name, source] of assets.scripts) {
+    app.get(`/assets/${name}`, (_req, res) => {
+      res.type('application/javascript').set('Cache-Control', 'no-cache').send(source);
+    });
+  }
+  app.get('/assets/vendor/uPlot.iife.min.js', (_req, res) => res.sendFile(assets.uplotScript));
+  app.get('/assets/vendor/uPlot.min.css', (_req, res) => res.sendFile(assets.uplotStyles));
+  app.use('/assets', express.static(assets.publicDir, { fallthrough: false, index: false }));
+
+  const forms = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 20 });
+  const page = (res: Response, title: string, content: SafeHtml, extra: Partial<views.PageOptions> = {}) => {
+    const session = res.locals.session as ShopSession | undefined;
+    res
+      .type('html')
+      .send(
+        views.layout(
+          { title, session, cartCount: session ? cartItemCount(session.cart) : 0, ...extra },
+          content,
+        ),
+      );
+  };
+  const withSession = (req: Request, res: Response, next: NextFunction) => {
+    res.locals.session = sessions.sessionFor(req, res);
+    next();
+  };
+  const sessionOf = (res: Response): ShopSession => res.locals.session as ShopSession;
+  const trackerFor = (session: ShopSession) =>
+    new CheckoutTracker({
+      sessionId: session.id,
+      sessionStartTime: new Date(session.startedAt),
+      source: session.context.source,
+      deviceType: session.context.deviceType,
+      experimentVariant: session.context.experimentVariant,
+    });
+
+  // ---- shop pages ------------------------------------------------------------------------------------------
+  const categories = [...new Set(PRODUCTS.map((p) => p.category))];
+  app.get('/', withSession, (req, res) => {
+    const category =
+      typeof req.query.category === 'string' && categories.includes(req.query.category)
+        ? req.query.category
+        : undefined;
+    const shown = category ? PRODUCTS.filter((p) => p.category === category) : PRODUCTS;
+    page(res, 'Shop', views.productListPage(shown, categories, category));
+  });
+
+  app.get('/product/:id', withSession, (req, res) => {
+    const product = PRODUCTS_BY_ID.get(String(req.params.id));
+    if (!product) {
+      res.status(404);
+      return page(res, 'Not found', views.errorPage('Not found', 'That product does not exist.', '/'));
+    }
+    page(res, product.name, views.productPage(product));
+  });
+
+  app.post('/cart/add', forms, withSession, (req, res) => {
+    const product = PRODUCTS_BY_ID.get(String(req.body?.productId ?? ''));
+    const quantity = Math.min(9, Math.max(1, Math.floor(Number(req.body?.quantity ?? 1)) || 1));
+    if (!product) return void res.status(400).type('text/plain').send('unknown product\n');
+    const cart = sessionOf(res).cart;
+    cart.set(product.id, Math.min(20, (cart.get(product.id) ?? 0) + quantity));
+    res.redirect(303, '/cart');
+  });
+
+  app.post('/cart/remove', forms, withSession, (req, res) => {
+    sessionOf(res).cart.delete(String(req.body?.productId ?? ''));
+    res.redirect(303, '/cart');
+  });
+
+  app.get('/cart', withSession, (req, res) => {
+    const session = sessionOf(res);
+    const lines = cartLines(session.cart);
+    const total = cartTotalCents(session.cart);
+    // An empty cart is not the start of a checkout: only carts with something in them enter the funnel.
+    if (lines.length > 0) trackerFor(session).trackCartView(total, cartItemCount(session.cart));
+    page(res, 'Cart', views.cartPage(lines, total));
+  });
+
+  // ---- checkout ----------------------------------------------------------------------------------------------
+  const checkout = express.Router();
+  checkout.use(async (_req, _res, next) => {
+    const delay = state.trouble.slowCheckoutMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    next();
+  });
+  checkout.use(withSession, (req, res, next) => {
+    if (sessionOf(res).cart.size === 0) return void res.redirect(303, '/cart');
+    next();
+  });
+  checkout.get('/shipping', (req, res) => page(res, 'Shipping', views.shippingPage(sessionOf(res))));
+  checkout.post('/shipping', forms, (req, res) => {
+    const session = sessionOf(res);
+    const name = String(req.body?.name ?? '')
+      .trim()
+      .slice(0, 80);
+    const region = String(req.body?.region ?? '');
+    if (!name || !REGIONS.some((r) => r.id === region)) {
+      res.status(400);
+      return page(
+        res,
+        'Shipping',
+        views.errorPage('Check your address', 'Name and region are required.', '/checkout/shipping'),
+      );
+    }
+    session.shipping = { name, region };
+    trackerFor(session).trackShippingInfo();
+    res.redirect(303, '/checkout/payment');
+  });
+  checkout.get('/payment', (req, res) => {
+    if (!sessionOf(res).shipping) return void res.redirect(303, '/checkout/shipping');
+    page(res, 'Payment', views.paymentPage(sessionOf(res)));
+  });
+  checkout.post('/payment', forms, (req, res) => {
+    const session = sessionOf(res);
+    const method = String(req.body?.method ?? '');
+    if (!PAYMENT_METHODS.some((m) => m.id === method)) {
+      res.status(400);
+      return page(
+        res,
+        'Payment',
+        views.errorPage('Choose a payment method', 'Pick one of the offered methods.', '/checkout/payment'),
+      );
+    }
+    session.payment = { method };
+    trackerFor(session).trackPaymentInfo(method);
+    res.redirect(303, '/checkout/review');
+  });
+  checkout.get('/review', (req, res) => {
+    const session = sessionOf(res);
+    if (!session.shipping || !session.payment) return void res.redirect(303, '/checkout/shipping');
+    trackerFor(session).trackOrderReview();
+    page(res, 'Review', views.reviewPage(session, cartLines(session.cart), cartTotalCents(session.cart)));
+  });
+  checkout.post('/place', (req, res) => {
+    const session = sessionOf(res);
+    if (!session.shipping || !session.payment) return void res.redirect(303, '/checkout/shipping');
+    const tracker = trackerFor(session);
+    const trouble = state.trouble;
+    if (trouble.brokenVariant && session.context.experimentVariant === trouble.brokenVariant) {
+      tracker.trackCheckoutError();
+      res.status(500);
+      return page(
+        res,
+        'Error',
+        views.errorPage('Something went wrong', 'We could not place your order.', '/checkout/review'),
+      );
+    }
+    if (trouble.paymentFailureRate > 0 && Math.random() < trouble.paymentFailureRate) {
+      tracker.trackCheckoutError();
+      res.status(502);
+      return page(
+        res,
+        'Payment declined',
+        views.errorPage('Payment declined', 'The payment provider declined the payment.', '/checkout/review'),
+      );
+    }
+    const total = cartTotalCents(session.cart);
+    tracker.trackPurchaseComplete(
+      total,
+      primaryCategory(session.cart),
+      session.payment.method,
+      session.shipping.region,
+    );
+    const order: Order = {
+      id: `ORD-${randomBytes(4).toString('hex').toUpperCase()}`,
+      sessionId: session.id,
+      totalCents: total,
+    };
+    orders.set(order.id, order);
+    if (orders.size > MAX_ORDERS_KEPT) orders.delete(orders.keys().next().value ?? '');
+    session.cart.clear();
+    session.payment = undefined;
+    res.redirect(303, `/order/${order.id}`);
+  });
+  app.use('/checkout', checkout);
+
+  app.get('/order/:id', withSession, (req, res) => {
+    const order = orders.get(String(req.params.id));
+    const session = sessionOf(res);
+    if (!order || order.sessionId !== session.id) {
+      res.status(404);
+      return page(res, 'Not found', views.errorPage('Not found', 'No such order in this session.', '/'));
+    }
+    page(res, 'Thank you', views.confirmationPage(order.id, order.totalCents), {
+      milestone: session.isNewUser ? 'first_purchase' : undefined,
+    });
+  });
+
+  // ---- dashboard and admin -----------------------------------------------------------------------------------
+  app.get('/dashboard', (req, res) => {
+    page(res, 'Dashboard', views.dashboardPage(), {
+      wide: true,
+      scripts: ['/assets/vendor/uPlot.iife.min.js', '/assets/dashboard.js'],
+      styles: ['/assets/vendor/uPlot.min.css'],
+    });
+  });
+  app.get('/dashboard/data', async (_req, res, next) => {
+    try {
+      res.set('Cache-Control', 'no-store').json({ ...(await history.data()), trouble: state.trouble });
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const simulatorStatus = () => {
+    const sim = state.simulator;
+    if (!sim) return 'off (start with SIMULATE=1)';
+    const stats = sim.getStats();
+    return `on: ${stats.sessionsStarted} sessions, ${stats.orders} orders, ${stats.requests} requests so far`;
+  };
+  app.get('/admin', (req, res) =>
+    page(res, 'Admin', views.adminPage(state.trouble, DEFAULT_EXPERIMENT_VARIANTS, simulatorStatus())),
+  );
+  app.get('/admin/trouble', (_req, res) => {
+    res.json(state.trouble);
+  });
+  app.post('/admin/trouble', express.json({ limit: '2kb' }), forms, (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      if (req.is('application/json')) {
+        state.trouble = parseTrouble(body, state.trouble);
+        return void res.json(state.trouble);
+      }
+      // The admin form: unchecked boxes are absent, so the form always describes the whole setting.
+      state.trouble = parseTrouble({
+        slowCheckoutMs: body.slowCheckout
+          ? state.trouble.slowCheckoutMs || TROUBLE_PRESETS.slowCheckoutMs
+          : 0,
+        paymentFailureRate: body.paymentFailures
+          ? state.trouble.paymentFailureRate || TROUBLE_PRESETS.paymentFailureRate
+          : 0,
+        brokenVariant: body.brokenVariant,
+      });
+      res.redirect(303, '/admin');
+    } catch (error) {
+      res.status(400).json({ error: (error as Error).message });
+    }
+  });
+
+  // ---- listen and background jobs ----------------------------------------------------------------------------
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(options.port ?? 3000, host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const publishActiveUsers = () => {
+    for (const [window, ms] of Object.entries(ACTIVE_USER_WINDOWS)) {
+      businessMetrics.updateActiveUsers(window as keyof typeof ACTIVE_USER_WINDOWS, sessions.activeUsers(ms));
+    }
+  };
+  publishActiveUsers();
+  const timers = [
+    setInterval(publishActiveUsers, options.activeUsersIntervalMs ?? 5000),
+    setInterval(
+      () => sessions.sweep(),
+      Math.min(5000, Math.max(100, (options.sessions?.idleMs ?? 120_000) / 4)),
+    ),
+  ];
+  for (const timer of timers) timer.unref();
+  history.start();
+
+  if (options.simulate) {
+    const simOptions = typeof options.simulate === 'object' ? options.simulate : {};
+    state.simulator = new TrafficSimulator({ ...simOptions, baseUrl: url });
+    state.simulator.start();
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    app,
+    sessions,
+    history,
+    get simulator() {
+      return state.simulator;
+    },
+    get trouble() {
+      return state.trouble;
+    },
+    set trouble(value: TroubleSettings) {
+      state.trouble = parseTrouble({ ...value });
+    },
+    stop() {
+      stopped ??= (async () => {
+        await state.simulator?.stop();
+        for (const timer of timers) clearInterval(timer);
+        history.stop();
+        sessions.endAll();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * Turns the package's own Prometheus exposition into the dashboard's JSON: current totals plus a bounded history
+ * ring of snapshots for the time series.
+ *
+ * Owns: sampling, the ring (fixed size), and the arithmetic the charts show (deltas over a trailing window,
+ * histogram quantiles, drop-off). Must not touch: metrics recording or HTTP; it reads exposition text only.
+ * Metric family names come from the catalog, never restated here.
+ */
+import { BUSINESS_METRICS, CHECKOUT_STEPS, prometheusFamilyName } from '../../../src';
+import { HTTP_SERVER_REQUEST_DURATION } from '../../../src/integrations/express';
+import { parseExposition, sumBy, sumOf, type Sample } from './exposition';
+
+const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
+const REVENUE = prometheusFamilyName(BUSINESS_METRICS.revenue);
+const REVENUE_PER_MINUTE = prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute);
+const ORDER_VALUE = prometheusFamilyName(BUSINESS_METRICS.orderValue);
+const FEATURE_USAGE = prometheusFamilyName(BUSINESS_METRICS.featureUsage);
+const ACTIVE_USERS = prometheusFamilyName(BUSINESS_METRICS.activeUsers);
+const SESSION_DURATION = prometheusFamilyName(BUSINESS_METRICS.sessionDuration);
+const ORDER_VALUE_BUCKETS: readonly number[] = BUSINESS_METRICS.orderValue.buckets;
+/** Funnel steps in order, without the error step (shown separately). */
+const FUNNEL_STEPS = CHECKOUT_STEPS.filter((step) => step !== 'checkout_error');
+// Exporters differ on unit suffixes (`_seconds` or none); the dashboard accepts either spelling.
+const HTTP_FAMILY_PREFIX = HTTP_SERVER_REQUEST_DURATION.replace(/\./g, '_');
+
+interface Snapshot {
+  readonly t: number;
+  readonly funnel: Readonly<Record<string, number>>;
+  readonly revenuePerMinute: ReadonlyMap<string, number>;
+  readonly activeUsers: ReadonlyMap<string, number>;
+  /** Cumulative HTTP duration buckets summed over all series, by upper bound. */
+  readonly httpBuckets: ReadonlyMap<number, number>;
+  readonly httpCount: number;
+  readonly httpServerErrors: number;
+}
+
+export interface DashboardData {
+  readonly generatedAt: number;
+  readonly sampleIntervalMs: number;
+  readonly totals: {
+    readonly orders: number;
+    readonly revenueCents: number;
+    readonly cartViews: number;
+    readonly checkoutErrors: number;
+    readonly conversionRatePct: number | null;
+    readonly activeUsersDaily: number;
+    readonly sessionsEnded: number;
+    readonly httpP95Ms: number | null;
+    readonly httpErrorRatePct: number | null;
+  };
+  readonly funnel: readonly {
+    readonly step: string;
+    readonly count: number;
+    readonly dropOffPct: number | null;
+  }[];
+  readonly orderValue: { readonly bucketsCents: readonly number[]; readonly counts: readonly number[] };
+  readonly features: readonly { readonly name: string; readonly count: number }[];
+  readonly timeline: {
+    /** Unix seconds. */
+    readonly t: readonly number[];
+    readonly conversionRatePct: readonly (number | null)[];
+    readonly revenuePerMinuteCents: Readonly<Record<string, readonly (number | null)[]>>;
+    readonly activeUsers: Readonly<Record<string, readonly (number | null)[]>>;
+    readonly httpP95Ms: readonly (number | null)[];
+    readonly httpErrorRatePct: readonly (number | null)[];
+  };
+}
+
+export interface DashboardHistoryOptions {
+  /** The current exposition, e.g. `() => telemetry.metrics.getMetrics()`. */
+  readonly read: () => Promise<string>;
+  /** Sampling period. Default 5000 ms. */
+  readonly sampleIntervalMs?: number;
+  /** Snapshots kept. Default 360 (30 minutes at 5 s). */
+  readonly size?: number;
+  /** Window for rates (conversion, latency), in milliseconds. Default 60000. */
+  readonly windowMs?: number;
+}
+
+export class DashboardHistory {
+  private readonly ring: Snapshot[] = [];
+  private readonly read: () => Promise<string>;
+  readonly sampleIntervalMs: number;
+  private readonly size: number;
+  private readonly windowMs: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: DashboardHistoryOptions) {
+    this.read = options.read;
+    this.sampleIntervalMs = options.sampleIntervalMs ?? 5000;
+    this.size = Math.max(2, options.size ?? 360);
+    this.windowMs = options.windowMs ?? 60_000;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), this.sampleIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get length(): number {
+    return this.ring.length;
+  }
+
+  /** Take a snapshot now and append it to the ring (dropping the oldest beyond `size`). */
+  async sample(): Promise<void> {
+    const snapshot = toSnapshot(parseExposition(await this.read()), Date.now());
+    this.ring.push(snapshot);
+    if (this.ring.length > this.size) this.ring.splice(0, this.ring.length - this.size);
+  }
+
+  /** Current totals from a fresh read, and the timelines from the ring. */
+  async data(): Promise<DashboardData> {
+    const samples = parseExposition(await this.read());
+    const now = toSnapshot(samples, Date.now());
+    const history = [...this.ring, now];
+
+    const funnel = FUNNEL_STEPS.map((step, i) => {
+      const count = now.funnel[step] ?? 0;
+      const previous = i > 0 ? (now.funnel[FUNNEL_STEPS[i - 1] ?? ''] ?? 0) : 0;
+      return {
+        step,
+        count,
+        dropOffPct: i > 0 && previous > 0 ? round(100 * (1 - count / previous), 1) : null,
+      };
+    });
+    const orderValueCumulative = [...ORDER_VALUE_BUCKETS.map(String), '+Inf'].map((le) =>
+      sumOf(samples, `${ORDER_VALUE}_bucket`, { le }),
+    );
+    const orderValueCounts = orderValueCumulative.map(
+      (c, i) => c - (i > 0 ? (orderValueCumulative[i - 1] ?? 0) : 0),
+    );
+    const features = [...sumBy(samples, FEATURE_USAGE, 'feature_name')]
+      .map(([name, count]) => ({ name, count }))
+      .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name))
+      .slice(0, 12);
+    const cartViews = now.funnel.cart_view ?? 0;
+    const orders = now.funnel.order_confirmed ?? 0;
+    const latestWindow = this.windowed(history, history.length - 1);
+
+    const regions = new Set<string>();
+    const tiers = new Set<string>();
+    for (const s of history) {
+      for (const region of s.revenuePerMinute.keys()) regions.add(region);
+      for (const tier of s.activeUsers.keys()) tiers.add(tier);
+    }
+    const byKey = (keys: Set<string>, pick: (s: Snapshot) => ReadonlyMap<string, number>) =>
+      Object.fromEntries([...keys].sort().map((key) => [key, history.map((s) => pick(s).get(key) ?? null)]));
+    const windows = history.map((_, i) => this.windowed(history, i));
+
+    return {
+      generatedAt: now.t,
+      sampleIntervalMs: this.sampleIntervalMs,
+      totals: {
+        orders,
+        revenueCents: sumOf(samples, REVENUE),
+        cartViews,
+        checkoutErrors: now.funnel.checkout_error ?? 0,
+        conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
+        activeUsersDaily: [...now.activeUsers.values()].reduce((a, b) => a + b, 0),
+        sessionsEnded: sumOf(samples, `${SESSION_DURATION}_count`),
+        httpP95Ms: latestWindow.httpP95Ms,
+        httpErrorRatePct: latestWindow.httpErrorRatePct,
+      },
+      funnel,
+      orderValue: { bucketsCents: ORDER_VALUE_BUCKETS, counts: orderValueCounts },
+      features,
+      timeline: {
+        t: history.map((s) => Math.round(s.t / 1000)),
+        conversionRatePct: windows.map((w) => w.conversionRatePct),
+        revenuePerMinuteCents: byKey(regions, (s) => s.revenuePerMinute),
+        activeUsers: byKey(tiers, (s) => s.activeUsers),
+        httpP95Ms: windows.map((w) => w.httpP95Ms),
+        httpErrorRatePct: windows.map((w) => w.httpErrorRatePct),
+      },
+    };
+  }
+
+  /** Rates over the trailing window ending at history[i] (from the oldest snapshot inside the window). */
+  private windowed(
+    history: readonly Snapshot[],
+    i: number,
+  ): { conversionRatePct: number | null; httpP95Ms: number | null; httpErrorRatePct: number | null } {
+    const end = history[i];
+    if (!end) return { conversionRatePct: null, httpP95Ms: null, httpErrorRatePct: null };
+    let j = i;
+    while (j > 0 && end.t - (history[j - 1]?.t ?? 0) <= this.windowMs) j--;
+    const start = j < i ? history[j] : undefined;
+    const delta = (pick: (s: Snapshot) => number) => pick(end) - (start ? pick(start) : 0);
+    const cartViews = delta((s) => s.funnel.cart_view ?? 0);
+    const orders = delta((s) => s.funnel.order_confirmed ?? 0);
+    const requests = delta((s) => s.httpCount);
+    const errors = delta((s) => s.httpServerErrors);
+    const buckets = new Map<number, number>();
+    for (const [le, count] of end.httpBuckets) buckets.set(le, count - (start?.httpBuckets.get(le) ?? 0));
+    const p95 = quantile(0.95, buckets);
+    return {
+      conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
+      httpP95Ms: p95 === null ? null : round(p95 * 1000, 1),
+      httpErrorRatePct: requests > 0 ? round((100 * errors) / requests, 2) : null,
+    };
+  }
+}
+
+function toSnapshot(samples: readonly Sample[], t: number): Snapshot {
+  const funnel: Record<string, number> = {};
+  for (const step of CHECKOUT_STEPS) funnel[step] = sumOf(samples, FUNNEL, { step });
+  const httpBucketName = [`${HTTP_FAMILY_PREFIX}_seconds_bucket`, `${HTTP_FAMILY_PREFIX}_bucket`].find(
+    (name) => samples.some((s) => s.name === name),
+  );
+  const httpBuckets = new Map<number, number>();
+  let httpServerErrors = 0;
+  let httpCount = 0;
+  for (const sample of samples) {
+    if (sample.name !== httpBucketName) continue;
+    const le = sample.labels.le === '+Inf' ? Infinity : Number(sample.labels.le);
+    httpBuckets.set(le, (httpBuckets.get(le) ?? 0) + sample.value);
+    if (le === Infinity) {
+      httpCount += sample.value;
+      if (Number(sample.labels.http_response_status_code ?? 0) >= 500) httpServerErrors += sample.value;
+    }
+  }
+  return {
+    t,
+    funnel,
+    revenuePerMinute: sumBy(samples, REVENUE_PER_MINUTE, 'region'),
+    activeUsers: sumBy(samples, ACTIVE_USERS, 'user_tier', { window: 'daily' }),
+    httpBuckets,
+    httpCount,
+    httpServerErrors,
+  };
+}
+
+/** Prometheus-style histogram_quantile over cumulative buckets (linear interpolation inside a bucket). */
+export function quantile(q: number, cumulative: ReadonlyMap<number, number>): number | null {
+  const bounds = [...cumulative.keys()].sort((a, b) => a - b);
+  const total = cumulative.get(Infinity) ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let previousBound = 0;
+  let previousCount = 0;
+  for (const bound of bounds) {
+    const count = cumulative.get(bound) ?? 0;
+    if (count >= rank) {
+      if (bound === Infinity) return previousBound;
+      const inBucket = count - previousCount;
+      return inBucket > 0
+        ? previousBound + ((bound - previousBound) * (rank - previousCount)) / inBucket
+        : bound;
+    }
+    previousBound = bound;
+    previousCount = count;
+  }
+  return previousBound;
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,84 @@
+/**
+ * `npm start`: initialise the package, build the browser assets, start the shop (and the simulator), print where
+ * to look, and shut everything down cleanly on Ctrl-C.
+ *
+ * Owns: environment variables (PORT, HOST, SIMULATE, SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS,
+ * TROUBLE_*) and console output (this is a CLI, so it prints). Must not touch: routes (app.ts).
+ */
+import { initBusinessMetrics } from '../../../src';
+import { startShop, type RunningShop } from './app';
+import { buildShopAssets } from './assets';
+import { troubleFromEnv } from './trouble';
+
+export interface MainOptions {
+  /** Absolute path of `examples/shop`. */
+  readonly shopDir: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+function numberFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+export async function main(options: MainOptions): Promise<RunningShop> {
+  const env = options.env ?? process.env;
+  const port = numberFrom(env, 'PORT', 3000);
+  const host = env.HOST || '127.0.0.1';
+  const simulate = !['0', 'false', 'off', 'no'].includes((env.SIMULATE ?? '1').toLowerCase());
+
+  const telemetry = initBusinessMetrics({
+    exporters: ['prometheus'],
+    // The shop serves /metrics on its own port instead of the exporter's standalone server.
+    prometheus: { preventServerStart: true },
+    serviceName: env.OTEL_SERVICE_NAME || 'demo-shop',
+  });
+  await telemetry.ready;
+  const assets = await buildShopAssets(options.shopDir);
+  const shop = await startShop({
+    telemetry,
+    assets,
+    host,
+    port,
+    simulate: simulate
+      ? {
+          sessionsPerSecond: numberFrom(env, 'SIM_SESSIONS_PER_SECOND', 3),
+          thinkScale: numberFrom(env, 'SIM_THINK_SCALE', 1),
+        }
+      : false,
+    trouble: troubleFromEnv(env),
+    sessions: { idleMs: numberFrom(env, 'SESSION_IDLE_SECONDS', 120) * 1000 },
+  });
+
+  console.log(`
+  Demo shop of otel-business-metrics is running.
+
+    Shop        ${shop.url}/
+    Dashboard   ${shop.url}/dashboard
+    Metrics     ${shop.url}/metrics
+    Trouble     ${shop.url}/admin
+
+  Traffic simulator: ${simulate ? 'on (SIMULATE=0 to switch off)' : 'off'}. Ctrl-C stops.
+`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the shop…`);
+    await shop.stop();
+    await telemetry.shutdown({ timeoutMillis: 3000 });
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  return shop;
+}
