@@ -46,3 +46,5 @@ export {
   type MetricKind,
 } from './catalog';
 export { SCOPE_NAME, VERSION } from './version';
+export * from './trackers';
+export * from './analysis';
