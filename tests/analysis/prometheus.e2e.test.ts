@@ -13,6 +13,7 @@ import { requireBinary } from '../support/binaries';
 import { startPrometheus, freePort, type PrometheusServer } from '../support/prometheus-server';
 import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
 import { pearson } from '../../src/analysis/statistics';
+import * as root from './combined-exports';
 import {
   CONSTANT_QUERY,
   CONVERSION_QUERY,
@@ -149,6 +150,35 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     expect(plateau).toBeGreaterThan(5);
   });
 
+  it('runs the README library example (same literals, the package root API)', async () => {
+    const technicalQuery =
+      'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))';
+    const businessQuery =
+      'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m])) / sum(rate(business_funnel_step_total{step="cart_view"}[5m]))';
+    // The README spells the names out; they must be the ones the catalog produces.
+    expect(technicalQuery).toBe(P99_LATENCY_QUERY);
+    expect(businessQuery).toBe(CONVERSION_QUERY);
+    const service = new root.MetricCorrelationService({
+      url: prometheus.url,
+      headers: { Authorization: 'Bearer readme' },
+      timeoutMs: 30_000,
+    });
+    const result = await service.correlate({
+      technical: { query: technicalQuery, name: 'p99 latency', unit: 'ms', scale: 1000 },
+      business: { query: businessQuery, name: 'conversion', unit: 'percentage points', scale: 100 },
+      range: '7d',
+      step: '5m',
+      maxLag: 12,
+      sentenceStep: 100,
+    });
+    expect(result.pearson.r).toBeCloseTo(expectedR0, 8);
+    expect(result.lag?.steps).toBe(2);
+    expect(result.slopeSentence).toMatch(
+      /^\+100 ms of p99 latency goes with -0\.1\d+ percentage points of conversion/,
+    );
+    expect(root.isCorrelationError(new root.CorrelationError('NO_DATA', 'x'))).toBe(true);
+  });
+
   it('reads the same result with GET and through the functional API with a relative range', async () => {
     const result = await analyzeCorrelation({
       prometheus: { url: `${prometheus.url}/`, method: 'GET', headers: { 'X-Scope-OrgID': 'shop' } },
@@ -180,6 +210,12 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       { technical: 'sum(rate(no_such_metric_total[5m]))', business: CONVERSION_QUERY },
       'NO_DATA',
       /returned no data/,
+    ],
+    [
+      'a series of only NaN (0/0 at every step)',
+      { technical: P99_LATENCY_QUERY, business: 'vector(0) / 0' },
+      'NO_DATA',
+      /returned only NaN\/Inf values/,
     ],
     [
       'too few points',
@@ -268,6 +304,50 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       expect(run.stdout).toMatch(/\+100 ms of p99 latency goes with -0\.\d+ percentage points of conversion/);
       expect(run.stdout).toContain('within ±6 steps (±30m) is at lag +2 steps');
       expect(run.stdout).toContain('Correlation is not causation');
+    });
+
+    it('runs the README command line', async () => {
+      const plot = join(workDir, 'correlation.svg');
+      const run = await runCli([
+        'correlate',
+        '--prometheus',
+        prometheus.url,
+        '--range',
+        '7d',
+        '--step',
+        '5m',
+        '--technical',
+        'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))',
+        '--technical-name',
+        'p99 latency',
+        '--technical-unit',
+        'ms',
+        '--technical-scale',
+        '1000',
+        '--per',
+        '100',
+        '--business',
+        'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m])) / sum(rate(business_funnel_step_total{step="cart_view"}[5m]))',
+        '--business-name',
+        'conversion',
+        '--business-unit',
+        'percentage points',
+        '--business-scale',
+        '100',
+        '--plot',
+        plot,
+      ]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(
+        'Weak negative correlation between p99 latency and conversion: Pearson r = -0.26 (95% CI -0.32 to -0.2, p < 0.001, n = 864). Stronger with a lag: moderate (r = -0.67) with conversion 10m later.',
+      );
+      expect(run.stdout).toContain(
+        '+100 ms of p99 latency goes with -0.147 percentage points of conversion (least-squares slope over 864 points).',
+      );
+      expect(run.stdout).toContain(
+        'At that lag, +100 ms of p99 latency goes with -0.38 percentage points of conversion 10m later.',
+      );
+      expect(readFileSync(plot, 'utf8')).toContain('id="scatter-panel"');
     });
 
     it('prints JSON with --json and writes an SVG with --plot', async () => {
