@@ -1,0 +1,545 @@
+/**
+ * The provisioned Grafana business dashboard, built from the metric catalog and the recording rule names.
+ *
+ * Owns: the dashboard's panels and PromQL, the names of the recording rules it (and the alerts) read, and the
+ * extraction of alert thresholds from a parsed rule file, so the dashboard shows the thresholds the alerts
+ * really use. Must not touch: I/O, YAML parsing, the SDK. `scripts/generate-dashboard.mjs` reads the rule file
+ * and writes `otel-collector/grafana/dashboards/business.json`; a test regenerates and compares it.
+ */
+import { BUSINESS_METRICS, CHECKOUT_STEPS, SELF_METRICS, prometheusFamilyName } from '../catalog';
+
+/**
+ * Recording rules defined in `otel-collector/prometheus/rules/business-recording.yml` that the dashboard and the
+ * alerts read. Names follow `level:metric:operations`; a test checks each is defined in the rule file.
+ */
+export const RECORDING_RULES = {
+  funnelStepRate5m: 'step:business_funnel_step:rate5m',
+  funnelStepRate1h: 'step:business_funnel_step:rate1h',
+  cartViewsIncrease1h: 'business:cart_views:increase1h',
+  conversionRate1h: 'business:conversion_rate:ratio_rate1h',
+  conversionRate7d: 'business:conversion_rate:ratio_rate7d',
+  cartAbandonment1h: 'business:cart_abandonment:ratio_rate1h',
+  cartAbandonment7d: 'business:cart_abandonment:ratio_rate7d',
+  revenuePerMinute: 'business:business_revenue_cents:rate5m_per_minute',
+  revenuePerMinuteByRegion: 'region:business_revenue_cents:rate5m_per_minute',
+  orderValueP50: 'product_category:business_order_value_cents:p50_rate1h',
+  orderValueP95: 'product_category:business_order_value_cents:p95_rate1h',
+  orderValueMean: 'product_category:business_order_value_cents:mean_rate1h',
+  featureUsageRate1h: 'feature_name_is_new_user:business_feature_usage:rate1h',
+  featureNewUserShare24h: 'feature_name:business_feature_usage:new_user_ratio_rate24h',
+  sessionDurationP95: 'user_tier:business_session_duration_seconds:p95_rate1h',
+  timeToConversionP50: 'conversion_type:business_time_to_conversion_seconds:p50_rate1h',
+  timeToConversionP95: 'conversion_type:business_time_to_conversion_seconds:p95_rate1h',
+} as const;
+
+/** The alert thresholds the dashboard draws, as read from `business-alerts.yml`. */
+export interface AlertThresholds {
+  /** ConversionRateDrop fires below this conversion ratio (0..1). */
+  readonly conversionRateFloor: number;
+  /** HighCartAbandonment fires when 1h abandonment exceeds its 7-day average by more than this (0..1). */
+  readonly cartAbandonmentMargin: number;
+  /** RevenueBelowBaseline fires below this revenue per minute, in currency units. */
+  readonly revenuePerMinuteFloor: number;
+}
+
+/** The shape of a Prometheus rule file after YAML parsing, reduced to what threshold extraction reads. */
+export interface RuleFileLike {
+  readonly groups: ReadonlyArray<{
+    readonly rules: ReadonlyArray<{
+      readonly alert?: string;
+      readonly record?: string;
+      readonly expr: string;
+    }>;
+  }>;
+}
+
+/** Cents per currency unit: the catalog records money in cents, dashboards show currency units. */
+export const CENTS_PER_CURRENCY_UNIT = 100;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function thresholdOf(rules: RuleFileLike, alert: string, leftHandSide: string, operator: '<' | '>'): number {
+  const rule = rules.groups.flatMap((group) => group.rules).find((candidate) => candidate.alert === alert);
+  if (!rule) throw new Error(`alert ${alert} is not defined in the rule file`);
+  const expr = rule.expr.replace(/\s+/g, ' ');
+  const lhs = leftHandSide.split(/\s+/).map(escapeRegExp).join('\\s*');
+  const match = new RegExp(`${lhs}\\s*${escapeRegExp(operator)}\\s*([0-9]*\\.?[0-9]+(?:e[-+]?[0-9]+)?)`).exec(
+    expr,
+  );
+  if (!match) {
+    // The dashboard would silently draw a stale threshold: refuse instead.
+    throw new Error(
+      `alert ${alert}: expected "${leftHandSide} ${operator} <number>" in its expression: ${expr}`,
+    );
+  }
+  return Number(match[1]);
+}
+
+/**
+ * Read the thresholds of ConversionRateDrop, HighCartAbandonment and RevenueBelowBaseline from a parsed
+ * `business-alerts.yml`. Throws when an expression no longer has the expected shape.
+ */
+export function alertThresholdsFromRules(rules: RuleFileLike): AlertThresholds {
+  return {
+    conversionRateFloor: thresholdOf(rules, 'ConversionRateDrop', RECORDING_RULES.conversionRate1h, '<'),
+    cartAbandonmentMargin: thresholdOf(
+      rules,
+      'HighCartAbandonment',
+      `${RECORDING_RULES.cartAbandonment1h} - ${RECORDING_RULES.cartAbandonment7d}`,
+      '>',
+    ),
+    revenuePerMinuteFloor: thresholdOf(
+      rules,
+      'RevenueBelowBaseline',
+      `${RECORDING_RULES.revenuePerMinute} / ${CENTS_PER_CURRENCY_UNIT}`,
+      '<',
+    ),
+  };
+}
+
+/** One PromQL query of a panel. */
+export interface GrafanaTarget {
+  readonly refId: string;
+  readonly expr: string;
+  readonly legendFormat?: string;
+  readonly format?: 'time_series' | 'heatmap' | 'table';
+  readonly instant?: boolean;
+  readonly range?: boolean;
+  readonly datasource: { readonly type: 'prometheus'; readonly uid: string };
+}
+
+/** A panel of the generated dashboard (the subset of Grafana's panel model this generator uses). */
+export interface GrafanaPanel {
+  readonly id: number;
+  readonly type: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly gridPos: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
+  readonly datasource?: { readonly type: string; readonly uid: string };
+  readonly targets?: readonly GrafanaTarget[];
+  readonly fieldConfig?: unknown;
+  readonly options?: unknown;
+  readonly collapsed?: boolean;
+  readonly panels?: readonly GrafanaPanel[];
+}
+
+/** The generated dashboard document (Grafana JSON model). */
+export interface GrafanaDashboard {
+  readonly uid: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tags: readonly string[];
+  readonly schemaVersion: number;
+  readonly version: number;
+  readonly editable: boolean;
+  readonly timezone: string;
+  readonly refresh: string;
+  readonly time: { readonly from: string; readonly to: string };
+  readonly templating: { readonly list: readonly unknown[] };
+  readonly annotations: { readonly list: readonly unknown[] };
+  readonly panels: readonly GrafanaPanel[];
+}
+
+/** Options for {@link buildBusinessDashboard}. */
+export interface BusinessDashboardOptions {
+  /** Thresholds to draw; read them with {@link alertThresholdsFromRules}. */
+  readonly thresholds: AlertThresholds;
+  /** Uid of the Prometheus datasource (see grafana/provisioning/datasources). Default `prometheus`. */
+  readonly datasourceUid?: string;
+  /** Grafana unit for money panels. Default `currencyUSD` (the seed's "Cents (USD)"). */
+  readonly currencyUnit?: string;
+}
+
+const family = {
+  funnelStep: prometheusFamilyName(BUSINESS_METRICS.funnelStep),
+  conversions: prometheusFamilyName(BUSINESS_METRICS.conversions),
+  orderValue: prometheusFamilyName(BUSINESS_METRICS.orderValue),
+  revenuePerMinuteGauge: prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute),
+  activeUsers: prometheusFamilyName(BUSINESS_METRICS.activeUsers),
+  dropped: prometheusFamilyName(SELF_METRICS.dropped),
+  labelOverflow: prometheusFamilyName(SELF_METRICS.labelOverflow),
+  seriesOverflow: prometheusFamilyName(SELF_METRICS.seriesOverflow),
+  exportFailures: prometheusFamilyName(SELF_METRICS.exportFailures),
+};
+
+function labels<K extends keyof typeof BUSINESS_METRICS>(key: K): (typeof BUSINESS_METRICS)[K]['labels'] {
+  return BUSINESS_METRICS[key].labels;
+}
+
+/** Build the business dashboard. Deterministic: the same catalog and thresholds give byte-identical JSON. */
+export function buildBusinessDashboard(options: BusinessDashboardOptions): GrafanaDashboard {
+  const { thresholds } = options;
+  const datasource = { type: 'prometheus' as const, uid: options.datasourceUid ?? 'prometheus' };
+  const currency = options.currencyUnit ?? 'currencyUSD';
+  const money = (expr: string): string => `${expr} / ${CENTS_PER_CURRENCY_UNIT}`;
+  let nextId = 1;
+  let y = 0;
+  const panels: GrafanaPanel[] = [];
+
+  const row = (title: string): void => {
+    panels.push({
+      id: nextId++,
+      type: 'row',
+      title,
+      collapsed: false,
+      gridPos: { x: 0, y, w: 24, h: 1 },
+      panels: [],
+    });
+    y += 1;
+  };
+  // Lays panels out left to right in one row of the given height.
+  const line = (
+    height: number,
+    specs: Array<Omit<GrafanaPanel, 'id' | 'gridPos' | 'datasource'> & { w: number }>,
+  ) => {
+    let x = 0;
+    for (const { w, targets, ...spec } of specs) {
+      panels.push({
+        id: nextId++,
+        ...spec,
+        datasource,
+        targets: targets?.map((target) => ({ ...target, datasource })),
+        gridPos: { x, y, w, h: height },
+      });
+      x += w;
+    }
+    y += height;
+  };
+  const target = (refId: string, expr: string, legendFormat: string, extra: Partial<GrafanaTarget> = {}) =>
+    ({ refId, expr, legendFormat, ...extra, datasource }) as GrafanaTarget;
+  const timeseries = (unit: string, extra: Record<string, unknown> = {}) => ({
+    defaults: { unit, custom: { lineWidth: 2, fillOpacity: 10, ...extra } },
+    overrides: [],
+  });
+
+  const [stepKey] = labels('funnelStep');
+  const knownSteps = CHECKOUT_STEPS.join('|');
+
+  row('Funnel and conversion');
+  line(9, [
+    {
+      w: 8,
+      type: 'bargauge',
+      title: 'Checkout funnel by step (per minute, last hour)',
+      description: `${family.funnelStep} per ${stepKey}, in checkout order, from ${RECORDING_RULES.funnelStepRate1h}.`,
+      targets: [
+        ...CHECKOUT_STEPS.map((step, index) =>
+          target(
+            String.fromCharCode(65 + index),
+            `${RECORDING_RULES.funnelStepRate1h}{${stepKey}="${step}"} * 60`,
+            step,
+          ),
+        ),
+        target(
+          String.fromCharCode(65 + CHECKOUT_STEPS.length),
+          `sum(${RECORDING_RULES.funnelStepRate1h}{${stepKey}!~"${knownSteps}"}) * 60`,
+          'other steps',
+        ),
+      ],
+      fieldConfig: { defaults: { unit: 'short', decimals: 1, min: 0 }, overrides: [] },
+      options: {
+        orientation: 'horizontal',
+        displayMode: 'gradient',
+        reduceOptions: { calcs: ['lastNotNull'] },
+      },
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Conversion rate (order_confirmed / cart_view)',
+      description:
+        `Last hour and 7-day average. The dashed line is ConversionRateDrop's floor ` +
+        `(${thresholds.conversionRateFloor * 100}%, read from business-alerts.yml); a healthy shop converts ~3%.`,
+      targets: [
+        target('A', RECORDING_RULES.conversionRate1h, 'conversion (1h)'),
+        target('B', RECORDING_RULES.conversionRate7d, '7-day average'),
+      ],
+      fieldConfig: {
+        defaults: {
+          unit: 'percentunit',
+          decimals: 2,
+          min: 0,
+          custom: { lineWidth: 2, thresholdsStyle: { mode: 'dashed' } },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              { color: 'red', value: null },
+              { color: 'green', value: thresholds.conversionRateFloor },
+            ],
+          },
+        },
+        overrides: [],
+      },
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Cart abandonment vs its alert threshold',
+      description:
+        `1 - conversion over the last hour (~97% is healthy at 3% conversion). HighCartAbandonment fires when it ` +
+        `exceeds its 7-day average by more than ${thresholds.cartAbandonmentMargin * 100} point(s): that moving ` +
+        `threshold is drawn as its own series (values read from business-alerts.yml).`,
+      targets: [
+        target('A', RECORDING_RULES.cartAbandonment1h, 'abandonment (1h)'),
+        target(
+          'B',
+          `${RECORDING_RULES.cartAbandonment7d} + ${thresholds.cartAbandonmentMargin}`,
+          'HighCartAbandonment threshold',
+        ),
+      ],
+      fieldConfig: timeseries('percentunit'),
+    },
+  ]);
+  const [conversionTypeKey, conversionSourceKey] = labels('conversions');
+  line(8, [
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Conversions per minute by type and source (5m rate)',
+      targets: [
+        target(
+          'A',
+          `sum by (${conversionTypeKey}, ${conversionSourceKey}) (rate(${family.conversions}[5m])) * 60`,
+          `{{${conversionTypeKey}}} {{${conversionSourceKey}}}`,
+        ),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Funnel steps per minute (5m rate)',
+      targets: [target('A', `${RECORDING_RULES.funnelStepRate5m} * 60`, `{{${stepKey}}}`)],
+      fieldConfig: timeseries('short'),
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Time from session start to conversion (p50, p95)',
+      targets: [
+        target('A', RECORDING_RULES.timeToConversionP50, 'p50 {{conversion_type}}'),
+        target('B', RECORDING_RULES.timeToConversionP95, 'p95 {{conversion_type}}'),
+      ],
+      fieldConfig: timeseries('s'),
+    },
+  ]);
+
+  const [regionKey] = labels('revenuePerMinute');
+  const [categoryKey] = labels('orderValue');
+  row('Revenue (currency units: cents / 100)');
+  line(9, [
+    {
+      w: 12,
+      type: 'timeseries',
+      title: 'Revenue per minute by region',
+      description:
+        `From ${RECORDING_RULES.revenuePerMinuteByRegion}, divided by ${CENTS_PER_CURRENCY_UNIT}. The dashed line ` +
+        `is RevenueBelowBaseline's floor for the total (${thresholds.revenuePerMinuteFloor} per minute).`,
+      targets: [
+        target('A', money(RECORDING_RULES.revenuePerMinuteByRegion), `{{${regionKey}}}`),
+        target('B', money(RECORDING_RULES.revenuePerMinute), 'total'),
+      ],
+      fieldConfig: {
+        defaults: {
+          unit: currency,
+          decimals: 2,
+          min: 0,
+          custom: { lineWidth: 2, thresholdsStyle: { mode: 'dashed' } },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              { color: 'red', value: null },
+              { color: 'green', value: thresholds.revenuePerMinuteFloor },
+            ],
+          },
+        },
+        overrides: [],
+      },
+    },
+    {
+      w: 12,
+      type: 'stat',
+      title: 'Revenue in the last rolling minute, by region',
+      description: `${family.revenuePerMinuteGauge}, the app's own rolling one-minute window.`,
+      targets: [
+        target('A', money(`sum by (${regionKey}) (${family.revenuePerMinuteGauge})`), `{{${regionKey}}}`),
+      ],
+      fieldConfig: { defaults: { unit: currency, decimals: 2 }, overrides: [] },
+      options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value' },
+    },
+  ]);
+  line(9, [
+    {
+      w: 12,
+      type: 'timeseries',
+      title: 'Order value by product category (median, p95, mean; last hour)',
+      targets: [
+        target('A', money(RECORDING_RULES.orderValueP50), `median {{${categoryKey}}}`),
+        target('B', money(RECORDING_RULES.orderValueP95), `p95 {{${categoryKey}}}`),
+        target('C', money(RECORDING_RULES.orderValueMean), `mean {{${categoryKey}}}`),
+      ],
+      fieldConfig: timeseries(currency),
+    },
+    {
+      w: 12,
+      type: 'bargauge',
+      title: 'Order value distribution (orders per bucket, last hour)',
+      description: `Buckets of ${family.orderValue} (upper bounds in cents: ${BUSINESS_METRICS.orderValue.buckets.join(', ')}).`,
+      targets: [
+        target('A', `sum by (le) (increase(${family.orderValue}_bucket[1h]))`, '{{le}}', {
+          format: 'heatmap',
+          instant: true,
+          range: false,
+        }),
+      ],
+      fieldConfig: { defaults: { unit: 'short', decimals: 0, min: 0 }, overrides: [] },
+      options: { orientation: 'horizontal', displayMode: 'basic', reduceOptions: { calcs: ['lastNotNull'] } },
+    },
+  ]);
+
+  const [featureKey, tierKey, newUserKey] = labels('featureUsage');
+  const [windowKey] = labels('activeUsers');
+  row('Engagement');
+  line(9, [
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Feature usage per minute: new vs returning users',
+      targets: [
+        target(
+          'A',
+          `sum by (${newUserKey}) (${RECORDING_RULES.featureUsageRate1h}) * 60`,
+          `${newUserKey}={{${newUserKey}}}`,
+        ),
+      ],
+      fieldConfig: timeseries('short', { stacking: { mode: 'normal' } }),
+    },
+    {
+      w: 8,
+      type: 'bargauge',
+      title: 'Share of new-user feature usage by feature (24h)',
+      description:
+        "The seed's feature adoption query, corrected (it divided by an unmatched sum and returned nothing).",
+      targets: [target('A', RECORDING_RULES.featureNewUserShare24h, `{{${featureKey}}}`)],
+      fieldConfig: { defaults: { unit: 'percentunit', decimals: 1, min: 0, max: 1 }, overrides: [] },
+      options: {
+        orientation: 'horizontal',
+        displayMode: 'gradient',
+        reduceOptions: { calcs: ['lastNotNull'] },
+      },
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Session duration p95 by user tier (last hour)',
+      targets: [target('A', RECORDING_RULES.sessionDurationP95, `{{${tierKey}}}`)],
+      fieldConfig: timeseries('s'),
+    },
+  ]);
+  line(8, [
+    {
+      w: 12,
+      type: 'timeseries',
+      title: 'Active users by window and tier',
+      targets: [
+        target(
+          'A',
+          `sum by (${windowKey}, ${tierKey}) (${family.activeUsers})`,
+          `{{${windowKey}}} {{${tierKey}}}`,
+        ),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+    {
+      w: 12,
+      type: 'timeseries',
+      title: 'Feature usage per minute by feature (last hour)',
+      targets: [
+        target(
+          'A',
+          `sum by (${featureKey}) (${RECORDING_RULES.featureUsageRate1h}) * 60`,
+          `{{${featureKey}}}`,
+        ),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+  ]);
+
+  row('Instrumentation health');
+  line(8, [
+    {
+      w: 12,
+      type: 'timeseries',
+      title: 'Measurements dropped, relabelled or folded (last hour)',
+      description:
+        'The package refusing or rewriting data: the business figures above undercount or lose detail.',
+      targets: [
+        target(
+          'A',
+          `sum by (metric, reason) (increase(${family.dropped}[1h]))`,
+          'dropped {{metric}} ({{reason}})',
+        ),
+        target(
+          'B',
+          `sum by (metric, label) (increase(${family.labelOverflow}[1h]))`,
+          'relabelled {{metric}}.{{label}}',
+        ),
+        target('C', `sum by (metric) (increase(${family.seriesOverflow}[1h]))`, 'series cap {{metric}}'),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+    {
+      w: 12,
+      type: 'timeseries',
+      title: 'Failed exports (last hour)',
+      targets: [target('A', `sum by (exporter) (increase(${family.exportFailures}[1h]))`, '{{exporter}}')],
+      fieldConfig: timeseries('short'),
+    },
+  ]);
+
+  return {
+    uid: 'otel-business-metrics',
+    title: 'Business metrics',
+    description:
+      'Generated by otel-business-metrics from its metric catalog and recording rules (npm run generate:dashboard). ' +
+      'Edit src/dashboards/grafana.ts, not this JSON.',
+    tags: ['business', 'otel-business-metrics'],
+    schemaVersion: 39,
+    version: 1,
+    editable: false,
+    timezone: 'browser',
+    refresh: '30s',
+    time: { from: 'now-6h', to: 'now' },
+    templating: { list: [] },
+    annotations: {
+      list: [
+        {
+          builtIn: 1,
+          datasource: { type: 'grafana', uid: '-- Grafana --' },
+          enable: true,
+          hide: true,
+          iconColor: 'rgba(0, 211, 255, 1)',
+          name: 'Annotations & Alerts',
+          type: 'dashboard',
+        },
+      ],
+    },
+    panels,
+  };
+}
+
+/** Every PromQL query of a dashboard, with the panel it belongs to (for tests and tooling). */
+export function dashboardQueries(
+  dashboard: GrafanaDashboard,
+): Array<{ panel: string; refId: string; expr: string }> {
+  const queries: Array<{ panel: string; refId: string; expr: string }> = [];
+  const visit = (panel: GrafanaPanel): void => {
+    for (const target of panel.targets ?? [])
+      queries.push({ panel: panel.title, refId: target.refId, expr: target.expr });
+    panel.panels?.forEach(visit);
+  };
+  dashboard.panels.forEach(visit);
+  return queries;
+}

@@ -1,0 +1,171 @@
+/**
+ * alertmanager/alertmanager.yml, checked by the real amtool and a real Alertmanager (Debian
+ * `prometheus-alertmanager`): the config is valid, every alert the rules define routes to its team's receiver,
+ * and the inhibitions hold (the no-traffic alert silences the ratio alerts it explains).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary } from '../support/binaries';
+import { freePort } from '../support/prometheus-server';
+import { ALERTS_FILE, BACKEND, allRules } from './backend-files';
+
+const CONFIG = join(BACKEND, 'alertmanager', 'alertmanager.yml');
+const amtool = requireBinary('amtool', 'apt-get install prometheus-alertmanager');
+const alertmanagerBinary = requireBinary(
+  'prometheus-alertmanager',
+  'apt-get install prometheus-alertmanager',
+);
+const itWithAmtool = amtool ? it : it.skip;
+const itWithAlertmanager = alertmanagerBinary ? it : it.skip;
+
+function amtoolOutput(args: string[]): string {
+  return execFileSync(amtool!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+describe('Alertmanager config', () => {
+  itWithAmtool('passes amtool check-config', () => {
+    const output = amtoolOutput(['check-config', CONFIG]);
+    expect(output).toMatch(/SUCCESS/);
+    expect(output).toMatch(/4 inhibit rules/);
+  });
+
+  const alerts = allRules(ALERTS_FILE).filter((rule) => rule.alert);
+  itWithAmtool.each(alerts.map((rule) => [rule.alert!, rule.labels!] as const))(
+    '%s routes to its team receiver',
+    (alertname, labels) => {
+      const matchers = [
+        `alertname=${alertname}`,
+        ...Object.entries(labels).map(([key, value]) => `${key}=${value}`),
+      ];
+      const receiver = amtoolOutput(['config', 'routes', 'test', `--config.file=${CONFIG}`, ...matchers]);
+      const expected =
+        labels.team === 'product' && labels.severity === 'critical' ? 'product-critical' : labels.team;
+      expect(receiver).toBe(expected);
+    },
+  );
+
+  itWithAmtool('sends alerts without a known team to the default receiver', () => {
+    expect(amtoolOutput(['config', 'routes', 'test', `--config.file=${CONFIG}`, 'team=unknown'])).toBe(
+      'default',
+    );
+  });
+
+  describe('a running Alertmanager with this config', () => {
+    let child: ChildProcess | undefined;
+    let url = '';
+    let workDir = '';
+
+    beforeAll(async () => {
+      if (!alertmanagerBinary) return;
+      workDir = mkdtempSync(join(tmpdir(), 'obm-am-'));
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      child = spawn(
+        alertmanagerBinary,
+        [
+          `--config.file=${CONFIG}`,
+          `--storage.path=${workDir}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+        ],
+        { stdio: 'ignore' },
+      );
+      const deadline = Date.now() + 20000;
+      for (;;) {
+        try {
+          if ((await fetch(`${url}/-/ready`)).ok) break;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error('alertmanager did not become ready');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    });
+
+    afterAll(async () => {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child!.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
+    });
+
+    const ruleLabels = (name: string) => alerts.find((rule) => rule.alert === name)!.labels!;
+    const post = async (names: string[]) => {
+      const now = new Date();
+      const body = names.map((alertname) => ({
+        labels: { alertname, ...ruleLabels(alertname) },
+        annotations: { summary: alertname },
+        startsAt: now.toISOString(),
+        endsAt: new Date(now.getTime() + 10 * 60_000).toISOString(),
+      }));
+      const response = await fetch(`${url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(200);
+    };
+    const states = async (): Promise<Record<string, { state: string; inhibitedBy: string[] }>> => {
+      const response = await fetch(`${url}/api/v2/alerts`);
+      const list = (await response.json()) as Array<{
+        labels: { alertname: string };
+        status: { state: string; inhibitedBy: string[] };
+      }>;
+      return Object.fromEntries(list.map((alert) => [alert.labels.alertname, alert.status]));
+    };
+    const eventually = async (check: () => Promise<void>) => {
+      const deadline = Date.now() + 10000;
+      for (;;) {
+        try {
+          return await check();
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
+
+    itWithAlertmanager('keeps ratio alerts active on their own', async () => {
+      await post(['ConversionRateDrop', 'RevenueBelowBaseline', 'NewUserEngagementDrop']);
+      await eventually(async () => {
+        const now = await states();
+        expect(now.ConversionRateDrop?.state).toBe('active');
+        expect(now.RevenueBelowBaseline?.state).toBe('active');
+        expect(now.NewUserEngagementDrop?.state).toBe('active');
+      });
+    });
+
+    itWithAlertmanager(
+      'silences the ratio alerts NoCartTraffic and NoRevenue explain, and lets the rest through',
+      async () => {
+        await post(['NoCartTraffic', 'NoRevenue', 'HighCartAbandonment']);
+        await eventually(async () => {
+          const now = await states();
+          expect(now.ConversionRateDrop.state).toBe('suppressed');
+          expect(now.ConversionRateDrop.inhibitedBy.length).toBeGreaterThan(0);
+          expect(now.HighCartAbandonment.state).toBe('suppressed');
+          expect(now.RevenueBelowBaseline.state).toBe('suppressed');
+          expect(now.NoCartTraffic.state).toBe('active');
+          expect(now.NoRevenue.state).toBe('active');
+          // Week-over-week engagement is unrelated to cart traffic: still active.
+          expect(now.NewUserEngagementDrop.state).toBe('active');
+        });
+      },
+    );
+
+    itWithAlertmanager('silences every missing-data alert while the scrape target is down', async () => {
+      await post(['BusinessMetricsTargetDown']);
+      await eventually(async () => {
+        const now = await states();
+        for (const name of ['NoCartTraffic', 'NoRevenue', 'NewUserEngagementDrop', 'ConversionRateDrop']) {
+          expect({ name, state: now[name].state }).toEqual({ name, state: 'suppressed' });
+        }
+        expect(now.BusinessMetricsTargetDown.state).toBe('active');
+      });
+    });
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Shared helpers for the backend tests: where the otel-collector/ files are, their parsed contents, and a small
+ * PromQL reference extractor (metric names and label names) used to prove every rule and panel only names
+ * series that the catalog or the recording rules define.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ALL_METRIC_LIST, prometheusFamilyName, type MetricDefinition } from '../../src/catalog';
+
+export const REPO = join(__dirname, '..', '..');
+export const BACKEND = join(REPO, 'otel-collector');
+export const RULES_DIR = join(BACKEND, 'prometheus', 'rules');
+export const ALERTS_FILE = join(RULES_DIR, 'business-alerts.yml');
+export const RECORDING_FILE = join(RULES_DIR, 'business-recording.yml');
+export const DASHBOARD_FILE = join(BACKEND, 'grafana', 'dashboards', 'business.json');
+
+export interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+export interface RuleFile {
+  groups: Array<{ name: string; interval?: string; rules: Rule[] }>;
+}
+
+export function readYaml<T>(file: string): T {
+  return parse(readFileSync(file, 'utf8')) as T;
+}
+
+export function ruleFiles(): string[] {
+  return readdirSync(RULES_DIR)
+    .filter((name) => name.endsWith('.yml') && !name.endsWith('.test.yml'))
+    .map((name) => join(RULES_DIR, name));
+}
+
+export function ruleTestFiles(): string[] {
+  return readdirSync(RULES_DIR)
+    .filter((name) => name.endsWith('.test.yml'))
+    .map((name) => join(RULES_DIR, name));
+}
+
+export function allRules(file: string): Rule[] {
+  return readYaml<RuleFile>(file).groups.flatMap((group) => group.rules);
+}
+
+/** Prometheus series names a catalog metric produces, with the labels each carries. */
+export function catalogSeries(): Map<string, Set<string>> {
+  const series = new Map<string, Set<string>>();
+  const add = (name: string, labels: readonly string[]) => series.set(name, new Set(labels));
+  for (const def of ALL_METRIC_LIST as readonly MetricDefinition[]) {
+    const familyName = prometheusFamilyName(def);
+    if (def.kind === 'histogram') {
+      add(`${familyName}_bucket`, [...def.labels, 'le']);
+      add(`${familyName}_sum`, def.labels);
+      add(`${familyName}_count`, def.labels);
+    } else {
+      add(familyName, def.labels);
+    }
+  }
+  return series;
+}
+
+/**
+ * Labels a recording rule's output carries: the grouping of its outermost aggregation (`sum by (a, b) (...)`),
+ * none for a plain `sum(...)`, and for rules over other recording rules, those rules' labels.
+ */
+export function recordingRuleSeries(): Map<string, Set<string>> {
+  const series = new Map<string, Set<string>>();
+  for (const rule of allRules(RECORDING_FILE)) {
+    if (!rule.record) continue;
+    const by = /^\s*(?:histogram_quantile\([^,]+,\s*)?sum\s+by\s*\(([^)]*)\)/.exec(rule.expr);
+    const labels = by
+      ? by[1]
+          .split(',')
+          .map((label) => label.trim())
+          .filter((label) => label !== 'le')
+      : [];
+    if (!by) {
+      for (const metric of references(rule.expr).metrics)
+        series.get(metric)?.forEach((label) => labels.push(label));
+    }
+    series.set(rule.record, new Set(labels));
+  }
+  return series;
+}
+
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'inf',
+  'nan',
+]);
+
+/** Metric names and label names a PromQL expression refers to. */
+export function references(expr: string): { metrics: Set<string>; labels: Set<string> } {
+  const metrics = new Set<string>();
+  const labels = new Set<string>();
+  let text = expr
+    .replace(/#.*$/gm, '')
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\[[^\]]*\]/g, '');
+  text = text.replace(/\{([^}]*)\}/g, (_whole, matchers: string) => {
+    for (const match of matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)) labels.add(match[1]);
+    return ' ';
+  });
+  text = text.replace(
+    /\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g,
+    (_whole, _kw, list: string) => {
+      for (const label of list
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean))
+        labels.add(label);
+      return ' ';
+    },
+  );
+  for (const match of text.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
+    const [, name, call] = match;
+    const before = text[match.index - 1];
+    if (call || KEYWORDS.has(name.toLowerCase()) || (before && /[0-9.]/.test(before))) continue;
+    metrics.add(name);
+  }
+  return { metrics, labels };
+}

@@ -1,0 +1,124 @@
+/**
+ * The collector config and the compose file, checked as far as files can be checked: no collector binary or
+ * Docker engine runs here. Valid YAML, every pipeline component defined, processors in a safe order, the
+ * Prometheus exporter's name translation stated, and the ports the same in collector.yaml, docker-compose.yml,
+ * prometheus.yml and otel-collector/README.md.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BACKEND, readYaml } from './backend-files';
+
+type Components = Record<string, Record<string, unknown> | null>;
+interface CollectorConfig {
+  extensions?: Components;
+  receivers: Components;
+  processors: Components;
+  exporters: Components;
+  service: {
+    extensions?: string[];
+    pipelines: Record<string, { receivers: string[]; processors?: string[]; exporters: string[] }>;
+  };
+}
+interface Compose {
+  services: Record<
+    string,
+    { image?: string; ports?: string[]; volumes?: string[]; build?: unknown; command?: unknown }
+  >;
+}
+
+const collector = readYaml<CollectorConfig>(join(BACKEND, 'collector.yaml'));
+const collectorText = readFileSync(join(BACKEND, 'collector.yaml'), 'utf8');
+const compose = readYaml<Compose>(join(BACKEND, 'docker-compose.yml'));
+const prometheus = readYaml<{
+  scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+}>(join(BACKEND, 'prometheus', 'prometheus.yml'));
+const readme = readFileSync(join(BACKEND, 'README.md'), 'utf8');
+
+const portOf = (endpoint: string): number => Number(/:(\d+)$/.exec(endpoint)![1]);
+const publishedPorts = (service: string): number[] =>
+  (compose.services[service].ports ?? []).map((mapping) => Number(String(mapping).split(':')[0]));
+
+describe('collector.yaml', () => {
+  it('references only defined components in every pipeline', () => {
+    const pipelines = Object.entries(collector.service.pipelines);
+    expect(pipelines.length).toBeGreaterThan(0);
+    for (const [, pipeline] of pipelines) {
+      for (const name of pipeline.receivers) expect(Object.keys(collector.receivers)).toContain(name);
+      for (const name of pipeline.processors ?? []) expect(Object.keys(collector.processors)).toContain(name);
+      for (const name of pipeline.exporters) expect(Object.keys(collector.exporters)).toContain(name);
+    }
+    for (const name of collector.service.extensions ?? [])
+      expect(Object.keys(collector.extensions ?? {})).toContain(name);
+  });
+
+  it('runs memory_limiter first and batch after it, with a resource processor, and exports to prometheus and debug', () => {
+    const metrics = collector.service.pipelines.metrics;
+    expect(metrics.processors?.[0]).toBe('memory_limiter');
+    expect(metrics.processors).toEqual(expect.arrayContaining(['batch', 'resource']));
+    expect(metrics.exporters).toEqual(expect.arrayContaining(['prometheus', 'debug']));
+  });
+
+  it('receives OTLP on gRPC 4317 and HTTP 4318 bound for other containers', () => {
+    const protocols = (collector.receivers.otlp as { protocols: Record<string, { endpoint: string }> })
+      .protocols;
+    expect(protocols.grpc.endpoint).toBe('0.0.0.0:4317');
+    expect(protocols.http.endpoint).toBe('0.0.0.0:4318');
+  });
+
+  it('states the Prometheus exporter name translation that keeps the seed names, not a default', () => {
+    const exporter = collector.exporters.prometheus as Record<string, unknown>;
+    expect(exporter.translation_strategy).toBe('UnderscoreEscapingWithSuffixes');
+    expect(exporter).not.toHaveProperty('add_metric_suffixes');
+    expect((exporter.resource_to_telemetry_conversion as { enabled: boolean }).enabled).toBe(false);
+  });
+
+  it('names its target version and carries a commented prometheusremotewrite alternative', () => {
+    expect(collectorText).toMatch(/otelcol-contrib v0\.\d+/);
+    expect(collectorText).toMatch(/^\s*# prometheusremotewrite:/m);
+    const image = compose.services['otel-collector'].image!;
+    expect(collectorText).toContain(image.split(':')[1]);
+  });
+});
+
+describe('ports agree across collector.yaml, docker-compose.yml, prometheus.yml and the README', () => {
+  const exporterPort = portOf((collector.exporters.prometheus as { endpoint: string }).endpoint);
+  const healthPort = portOf((collector.extensions!.health_check as { endpoint: string }).endpoint);
+
+  it('publishes the collector ports it listens on', () => {
+    expect(publishedPorts('otel-collector').sort()).toEqual([4317, 4318, exporterPort, healthPort].sort());
+  });
+
+  it('scrapes the collector exporter and the app on the ports compose uses', () => {
+    const targets = Object.fromEntries(
+      prometheus.scrape_configs.map((job) => [job.job_name, job.static_configs[0].targets]),
+    );
+    expect(targets['otel-collector']).toEqual([`otel-collector:${exporterPort}`]);
+    expect(targets['business-app']).toEqual([`app:${publishedPorts('app')[0]}`]);
+  });
+
+  it('documents every published port in otel-collector/README.md', () => {
+    for (const [service, definition] of Object.entries(compose.services)) {
+      for (const port of publishedPorts(service)) {
+        expect({ service, port, documented: readme.includes(`| ${port} `) }).toEqual({
+          service,
+          port,
+          documented: true,
+        });
+      }
+      expect(definition.image ?? definition.build).toBeTruthy();
+    }
+  });
+
+  it('mounts the files this directory ships', () => {
+    const mounts = Object.values(compose.services).flatMap((service) => service.volumes ?? []);
+    for (const path of [
+      './collector.yaml',
+      './prometheus',
+      './alertmanager',
+      './grafana/provisioning',
+      './grafana/dashboards',
+    ]) {
+      expect(mounts.some((mount) => mount.startsWith(`${path}:`))).toBe(true);
+    }
+  });
+});

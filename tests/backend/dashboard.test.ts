@@ -1,0 +1,115 @@
+/**
+ * The committed Grafana dashboard is exactly what the generator makes from the catalog and the alert rules,
+ * and every panel query names only series and labels that exist (catalog families or recording rules).
+ * Their values against a real Prometheus are checked in prometheus.e2e.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  alertThresholdsFromRules,
+  buildBusinessDashboard,
+  dashboardQueries,
+  type GrafanaDashboard,
+  type RuleFileLike,
+} from '../../src/dashboards/grafana';
+import { BUSINESS_METRIC_LIST, prometheusFamilyName } from '../../src/catalog';
+import {
+  ALERTS_FILE,
+  DASHBOARD_FILE,
+  catalogSeries,
+  readYaml,
+  recordingRuleSeries,
+  references,
+} from './backend-files';
+
+const rules = readYaml<RuleFileLike>(ALERTS_FILE);
+const committed = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as GrafanaDashboard;
+
+describe('Grafana business dashboard', () => {
+  it('is the committed business.json (regenerate with npm run generate:dashboard)', () => {
+    const generated = buildBusinessDashboard({ thresholds: alertThresholdsFromRules(rules) });
+    expect(committed).toEqual(JSON.parse(JSON.stringify(generated)));
+  });
+
+  it('reads the alert thresholds from business-alerts.yml', () => {
+    expect(alertThresholdsFromRules(rules)).toEqual({
+      conversionRateFloor: 0.02,
+      cartAbandonmentMargin: 0.01,
+      revenuePerMinuteFloor: 500,
+    });
+  });
+
+  it('refuses to guess a threshold when an alert expression changed shape', () => {
+    const changed = {
+      groups: [
+        { rules: [{ alert: 'ConversionRateDrop', expr: 'sum(rate(business_funnel_step_total[1h])) < 2' }] },
+      ],
+    };
+    expect(() => alertThresholdsFromRules(changed)).toThrow(/ConversionRateDrop/);
+    expect(() => alertThresholdsFromRules({ groups: [] })).toThrow(/not defined/);
+  });
+
+  it('draws the conversion and cart-abandonment thresholds the alerts use', () => {
+    const thresholds = alertThresholdsFromRules(rules);
+    const panel = (title: RegExp) => committed.panels.find((candidate) => title.test(candidate.title))!;
+    const conversion = panel(/^Conversion rate/) as unknown as {
+      fieldConfig: { defaults: { thresholds: { steps: Array<{ value: number | null }> } } };
+    };
+    expect(conversion.fieldConfig.defaults.thresholds.steps.map((step) => step.value)).toEqual([
+      null,
+      thresholds.conversionRateFloor,
+    ]);
+    const abandonment = panel(/^Cart abandonment/);
+    expect(abandonment.targets!.map((target) => target.expr)).toContain(
+      `business:cart_abandonment:ratio_rate7d + ${thresholds.cartAbandonmentMargin}`,
+    );
+  });
+
+  it('has the panels the issue lists, with money in currency units', () => {
+    const titles = committed.panels.map((panel) => panel.title).join('\n');
+    for (const expected of [
+      /funnel by step/i,
+      /Conversion rate/,
+      /Revenue per minute by region/,
+      /Order value by product category/,
+      /Order value distribution/,
+      /new vs returning/,
+      /Session duration p95 by user tier/,
+      /Active users by window and tier/,
+      /Cart abandonment/,
+    ]) {
+      expect(titles).toMatch(expected);
+    }
+    const revenue = committed.panels.find((panel) => panel.title === 'Revenue per minute by region')!;
+    for (const target of revenue.targets!) expect(target.expr).toMatch(/\/ 100$/);
+    expect(JSON.stringify(revenue.fieldConfig)).toContain('currency');
+  });
+
+  it('shows every business metric family of the catalog somewhere', () => {
+    const everything = dashboardQueries(committed)
+      .map((query) => query.expr)
+      .join('\n');
+    const recording = [...recordingRuleSeries().keys()].filter((name) => everything.includes(name));
+    const covered = everything + '\n' + recording.join('\n');
+    for (const def of BUSINESS_METRIC_LIST) {
+      const familyName = prometheusFamilyName(def);
+      // A family counts as shown when a panel queries it directly or through a recording rule named after it.
+      const shown = covered.includes(familyName) || recording.some((name) => name.includes(`:${def.name}:`));
+      expect({ familyName, shown }).toEqual({ familyName, shown: true });
+    }
+  });
+
+  const known = new Map([...catalogSeries(), ...recordingRuleSeries()]);
+  it.each(
+    dashboardQueries(committed).map((query) => [`${query.panel} / ${query.refId}`, query.expr] as const),
+  )('%s queries only existing series and labels', (_where, expr) => {
+    const { metrics, labels } = references(expr);
+    expect(metrics.size).toBeGreaterThan(0);
+    const available = new Set<string>();
+    for (const metric of metrics) {
+      expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
+      known.get(metric)?.forEach((label) => available.add(label));
+    }
+    for (const label of labels)
+      expect({ label, available: available.has(label) }).toEqual({ label, available: true });
+  });
+});

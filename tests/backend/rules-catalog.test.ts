@@ -1,0 +1,118 @@
+/**
+ * The rule files against the catalog: every series a rule reads exists in the metric catalog (or is a recording
+ * rule), every label it groups or filters by exists on that series, the names the dashboard expects are
+ * defined, and every alert carries the routing labels Alertmanager needs.
+ */
+import { RECORDING_RULES } from '../../src/dashboards/grafana';
+import {
+  ALERTS_FILE,
+  RECORDING_FILE,
+  allRules,
+  catalogSeries,
+  recordingRuleSeries,
+  references,
+  ruleFiles,
+} from './backend-files';
+
+const TEAMS = ['product', 'business', 'growth'];
+// Series Prometheus itself produces that the pipeline alerts legitimately read.
+const PROMETHEUS_SERIES = new Map([['up', new Set(['job', 'instance'])]]);
+
+describe('business rule files', () => {
+  const catalog = catalogSeries();
+  const recorded = recordingRuleSeries();
+  const known = new Map([...catalog, ...recorded, ...PROMETHEUS_SERIES]);
+
+  it('are the two files prometheus.yml loads', () => {
+    expect(ruleFiles().sort()).toEqual([ALERTS_FILE, RECORDING_FILE].sort());
+  });
+
+  it.each(
+    ruleFiles().flatMap((file) => allRules(file).map((rule) => [rule.alert ?? rule.record, rule] as const)),
+  )('%s reads only catalog series, recording rules and their labels', (_name, rule) => {
+    const { metrics, labels } = references(rule.expr);
+    expect(metrics.size).toBeGreaterThan(0);
+    const available = new Set<string>();
+    for (const metric of metrics) {
+      expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
+      known.get(metric)?.forEach((label) => available.add(label));
+    }
+    for (const label of labels)
+      expect({ label, available: available.has(label) }).toEqual({ label, available: true });
+  });
+
+  it('define every recording rule the dashboard and alerts name, following level:metric:operations', () => {
+    const defined = allRules(RECORDING_FILE).map((rule) => rule.record);
+    expect(defined.sort()).toEqual(Object.values(RECORDING_RULES).sort());
+    for (const name of defined) expect(name).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
+  });
+
+  it('give every alert a team Alertmanager routes, a severity, a summary and a description', () => {
+    const alerts = allRules(ALERTS_FILE).filter((rule) => rule.alert);
+    expect(alerts.map((rule) => rule.alert)).toEqual(
+      expect.arrayContaining([
+        'ConversionRateDrop',
+        'RevenueBelowBaseline',
+        'HighCartAbandonment',
+        'NewUserEngagementDrop',
+        'NoCartTraffic',
+        'NoRevenue',
+        'BusinessMetricsTargetDown',
+        'BusinessMetricsDropped',
+        'BusinessMetricsLabelOverflow',
+        'BusinessMetricsSeriesOverflow',
+        'BusinessMetricsExportFailures',
+      ]),
+    );
+    for (const rule of alerts) {
+      expect(TEAMS).toContain(rule.labels?.team);
+      expect(['critical', 'warning']).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary).toBeTruthy();
+      expect(rule.annotations?.description).toBeTruthy();
+    }
+  });
+
+  it('fix the seed: revenue printed in currency units, conversion text matching its threshold', () => {
+    const byName = new Map(allRules(ALERTS_FILE).map((rule) => [rule.alert, rule]));
+    const revenue = byName.get('RevenueBelowBaseline')!;
+    expect(revenue.expr).toMatch(/\/ 100 < 500\b/);
+    expect(revenue.annotations?.description).not.toMatch(/\$\{\{/);
+    const conversion = byName.get('ConversionRateDrop')!;
+    expect(conversion.expr).toMatch(/< 0\.02\b/);
+    expect(conversion.annotations?.summary).toMatch(/2%/);
+    // The seed's > 0.85 abandonment threshold fires permanently at 3% conversion; it must be gone.
+    expect(byName.get('HighCartAbandonment')!.expr).not.toMatch(/0\.85/);
+  });
+
+  it('have no for: window shorter than the rate window of a 5m-rate alert (no flapping on a single scrape gap)', () => {
+    const seconds = (duration: string): number => {
+      const match = /^(\d+)([smhd])$/.exec(duration);
+      if (!match) throw new Error(`unexpected duration ${duration}`);
+      return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+    };
+    const revenue = allRules(ALERTS_FILE).find((rule) => rule.alert === 'RevenueBelowBaseline')!;
+    expect(seconds(revenue.for!)).toBeGreaterThanOrEqual(seconds('5m'));
+    for (const name of ['NoCartTraffic', 'NoRevenue']) {
+      const rule = allRules(ALERTS_FILE).find((candidate) => candidate.alert === name)!;
+      const window = /\[(\d+[smhd])\]/.exec(rule.expr)![1];
+      expect(seconds(rule.for!)).toBeGreaterThanOrEqual(seconds(window));
+    }
+  });
+});
+
+describe('the PromQL reference extractor the checks above rely on', () => {
+  it('separates metrics, labels, functions and keywords', () => {
+    const { metrics, labels } = references(
+      'sum by (feature_name) (rate(business_feature_usage_total{is_new_user="true"}[24h] offset 7d))' +
+        ' / ignoring (feature_name) group_left sum(x:y:z) > 1e-3 and on () absent(up{job=~"a|b"})',
+    );
+    expect([...metrics].sort()).toEqual(['business_feature_usage_total', 'up', 'x:y:z']);
+    expect([...labels].sort()).toEqual(['feature_name', 'is_new_user', 'job']);
+  });
+
+  it('catches a renamed family', () => {
+    const catalog = catalogSeries();
+    expect(catalog.has('business_funnel_step_total')).toBe(true);
+    expect(catalog.has('business_funnel_steps_total')).toBe(false);
+  });
+});
