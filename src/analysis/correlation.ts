@@ -201,14 +201,10 @@ export const DEFAULT_MIN_SAMPLES = 10;
 export const DEFAULT_MAX_LAG = 12;
 
 /**
- * Correlate two in-memory series sampled on a common step grid. Throws `TOO_FEW_POINTS` below `minSamples`
- * aligned pairs and `CONSTANT_SERIES` when either aligned series has zero variance.
+ * Check the analysis options without touching data, so a caller can fail fast before querying Prometheus.
+ * Throws `INVALID_ARGUMENT`.
  */
-export function correlateSeries(
-  technicalSamples: readonly Sample[],
-  businessSamples: readonly Sample[],
-  options: CorrelationOptions,
-): CorrelationResult {
+export function validateCorrelationOptions(options: Omit<CorrelationOptions, 'step'>): void {
   const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
   const maxLag = options.maxLag ?? DEFAULT_MAX_LAG;
   if (!Number.isInteger(minSamples) || minSamples < 4) {
@@ -217,6 +213,36 @@ export function correlateSeries(
   if (!Number.isInteger(maxLag) || maxLag < 0) {
     throw new CorrelationError('INVALID_ARGUMENT', `maxLag must be a non-negative integer, got ${maxLag}`);
   }
+  for (const [side, presentation] of [
+    ['technical', options.technical],
+    ['business', options.business],
+  ] as const) {
+    const scale = presentation?.scale;
+    if (scale !== undefined && !(Number.isFinite(scale) && scale > 0)) {
+      throw new CorrelationError(
+        'INVALID_ARGUMENT',
+        `The ${side} display scale must be a positive number, got ${scale}`,
+      );
+    }
+  }
+  const step = options.sentenceStep;
+  if (step !== undefined && !(Number.isFinite(step) && step !== 0)) {
+    throw new CorrelationError('INVALID_ARGUMENT', `sentenceStep must be a non-zero number, got ${step}`);
+  }
+}
+
+/**
+ * Correlate two in-memory series sampled on a common step grid. Throws `TOO_FEW_POINTS` below `minSamples`
+ * aligned pairs and `CONSTANT_SERIES` when either aligned series has zero variance.
+ */
+export function correlateSeries(
+  technicalSamples: readonly Sample[],
+  businessSamples: readonly Sample[],
+  options: CorrelationOptions,
+): CorrelationResult {
+  validateCorrelationOptions(options);
+  const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
+  const maxLag = options.maxLag ?? DEFAULT_MAX_LAG;
   const aligned = alignOnGrid(technicalSamples, businessSamples, options.step, options.gridStart);
   const technicalPresentation = {
     name: options.technical?.name ?? 'technical',

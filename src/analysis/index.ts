@@ -39,6 +39,7 @@ export {
 } from './align';
 export {
   correlateSeries,
+  validateCorrelationOptions,
   correlationStrength,
   correlationResultToJson,
   formatReport as formatCorrelationReport,

@@ -4,7 +4,14 @@
  * Owns: wiring the range client, the query window and the in-memory analysis together.
  * Must not touch: the process (no printing, no exit codes), the filesystem.
  */
-import { correlateSeries, type CorrelationResult, type MetricPresentation } from './correlation';
+import {
+  correlateSeries,
+  validateCorrelationOptions,
+  type CorrelationOptions,
+  type CorrelationResult,
+  type MetricPresentation,
+} from './correlation';
+import { CorrelationError } from './errors';
 import { resolveQueryWindow, type QueryWindow, type TimeInput } from './duration';
 import { PrometheusRangeClient, type PrometheusConnection } from './prometheus-client';
 
@@ -76,10 +83,7 @@ export class MetricCorrelationService {
       step: request.step ?? '5m',
       now: request.now,
     });
-    // Sequential on purpose: the first error (often the unreachable server) is then reported once, not twice.
-    const technicalSeries = await this.client.querySingleSeries(technical.query, window, 'technical');
-    const businessSeries = await this.client.querySingleSeries(business.query, window, 'business');
-    const result = correlateSeries(technicalSeries.samples, businessSeries.samples, {
+    const options: CorrelationOptions = {
       step: window.step,
       gridStart: window.start,
       minSamples: request.minSamples,
@@ -87,7 +91,20 @@ export class MetricCorrelationService {
       sentenceStep: request.sentenceStep,
       technical: { name: technical.name ?? technical.query, unit: technical.unit, scale: technical.scale },
       business: { name: business.name ?? business.query, unit: business.unit, scale: business.scale },
-    });
+    };
+    for (const [side, query] of [
+      ['technical', technical.query],
+      ['business', business.query],
+    ] as const) {
+      if (typeof query !== 'string' || !query.trim()) {
+        throw new CorrelationError('INVALID_ARGUMENT', `The ${side} PromQL expression is empty`);
+      }
+    }
+    validateCorrelationOptions(options);
+    // Sequential on purpose: the first error (often the unreachable server) is then reported once, not twice.
+    const technicalSeries = await this.client.querySingleSeries(technical.query, window, 'technical');
+    const businessSeries = await this.client.querySingleSeries(business.query, window, 'business');
+    const result = correlateSeries(technicalSeries.samples, businessSeries.samples, options);
     const prometheusWarnings = [...technicalSeries.warnings, ...businessSeries.warnings].map(
       (warning) => `Prometheus: ${warning}`,
     );

@@ -120,6 +120,21 @@ describe('correlateSeries', () => {
     );
   });
 
+  it('validates display options before looking at data', () => {
+    const data = samples(pair.latency.slice(0, 20));
+    for (const options of [
+      { technical: { scale: 0 } },
+      { business: { scale: -100 } },
+      { sentenceStep: 0 },
+      { maxLag: -1 },
+      { minSamples: 2.5 },
+    ]) {
+      expect(() => correlateSeries(data, data, { step: STEP, ...options })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+
   it('throws CONSTANT_SERIES for a series without variance', () => {
     const flat = Array.from({ length: 20 }, () => 0.03);
     const varying = Array.from({ length: 20 }, (_, i) => i);

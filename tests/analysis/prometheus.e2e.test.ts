@@ -423,6 +423,20 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       ]);
       expect(unreachable.code).toBe(1);
       expect(unreachable.stderr).toContain(`PROMETHEUS_UNREACHABLE: Cannot reach Prometheus at ${url}`);
+      // Option errors are found before any query: exit 2 even though the server is unreachable.
+      const badScale = await runCli([
+        'correlate',
+        '--prometheus',
+        url,
+        '--technical',
+        'up',
+        '--business',
+        'up',
+        '--technical-scale',
+        '0',
+      ]);
+      expect(badScale.code).toBe(2);
+      expect(badScale.stderr).toContain('The technical display scale must be a positive number, got 0');
       const missing = await runCli(['correlate', '--technical', 'up']);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('missing --prometheus (or PROMETHEUS_URL), --business');
