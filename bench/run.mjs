@@ -1,0 +1,541 @@
+#!/usr/bin/env node
+/**
+ * The benchmark suite of issue 4: `npm run bench` (full, a few minutes), `npm run bench:quick` (about a minute),
+ * `npm run bench:quick -- --smoke` (CI: tiny rounds, checks that every case runs and self-checks; no timing
+ * is asserted). Options: `--only=funnel,scrape-counters` to run some rows, `--no-build` to use dist/ as it is,
+ * `--dist=DIR` to measure another build of src/ (e.g. `npx tsc -p tsconfig.build.json --outDir DIR`).
+ *
+ * Owns: the rows and their targets, one fresh `node --expose-gc` process per case, interleaved rounds (every
+ * variant of a row takes its round in turn, so load from other processes on the machine hits all variants
+ * alike), statistics, ratios, the Markdown tables and bench/results/*.json. Must not touch: what a case does
+ * (bench/cases/), the package's sources.
+ *
+ * Exit code: 1 when any case FAILED (an error, or totals that do not match what was recorded); a target that is
+ * not met is reported, never an error: timings on shared machines are not assertions.
+ */
+import { fork, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const REPO = join(BENCH, '..');
+
+// ------------------------------------------------------------------------------------------------- the plan
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
+const MODE = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
+
+/** How much each mode measures. Every mode keeps >= 7 measured rounds; smoke makes them tiny. */
+const MODES = {
+  full: {
+    warmup: 5,
+    warmupMs: 1000,
+    rounds: 15,
+    roundMs: 100,
+    scrapeWarmup: 2,
+    scrapeRounds: 9,
+    scrapeSeries: 10_000,
+    heapSeries: 10_000,
+    heapRounds: 7,
+    hostileValues: 1_000_000,
+    hostileScrapes: 100,
+    hostRounds: 9,
+    hostRequests: 20_000,
+  },
+  quick: {
+    warmup: 2,
+    warmupMs: 300,
+    rounds: 7,
+    roundMs: 30,
+    scrapeWarmup: 1,
+    scrapeRounds: 7,
+    scrapeSeries: 10_000,
+    heapSeries: 10_000,
+    heapRounds: 7,
+    hostileValues: 1_000_000,
+    hostileScrapes: 100,
+    hostRounds: 7,
+    hostRequests: 4_000,
+  },
+  smoke: {
+    warmup: 1,
+    warmupMs: 0,
+    rounds: 7,
+    roundMs: 2,
+    scrapeWarmup: 0,
+    scrapeRounds: 7,
+    scrapeSeries: 500,
+    heapSeries: 500,
+    heapRounds: 7,
+    hostileValues: 20_000,
+    hostileScrapes: 10,
+    hostRounds: 7,
+    hostRequests: 200,
+  },
+};
+const PLAN = MODES[MODE];
+
+const vsProm = (max) => ({ against: 'prom-client', max });
+const vsFloor = (max) => ({ against: 'map-floor', max });
+const RECORD_VARIANTS = ['ours', 'prom-client', 'raw-sdk', 'raw-sdk-2-readers', 'map-floor'];
+
+/**
+ * Every row of the issue's target table. `subject` is what the targets are about; the other variants are the
+ * side-by-side references measured in the same run.
+ */
+const ROWS = [
+  {
+    id: 'funnel',
+    title: 'recordFunnelStep (4 labels, guard included)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: RECORD_VARIANTS,
+    targets: [vsProm(0.2), vsFloor(5)],
+  },
+  {
+    id: 'feature',
+    title: 'recordFeatureUsage (3 labels)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: RECORD_VARIANTS,
+    targets: [vsProm(0.2), vsFloor(5)],
+  },
+  {
+    id: 'conversion',
+    title: 'recordConversion (counter + histogram; floor: 2 Map increments)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: RECORD_VARIANTS,
+    targets: [vsProm(0.2), vsFloor(5)],
+  },
+  {
+    id: 'revenue',
+    title: 'recordRevenue (counter + histogram + rolling minute)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: RECORD_VARIANTS,
+    targets: [vsProm(1.0)],
+  },
+  {
+    id: 'session',
+    title: 'recordSessionEnd (histogram)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: RECORD_VARIANTS,
+    targets: [vsProm(1.0)],
+  },
+  {
+    id: 'exporters',
+    title: 'Prometheus + OTLP exporters vs Prometheus alone (recordFunnelStep)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: ['ours-prometheus+otlp', 'ours-prometheus', 'raw-sdk-2-readers', 'raw-sdk'],
+    targets: [{ against: 'ours-prometheus', max: 1.1 }],
+  },
+  {
+    id: 'scrape-counters',
+    title: `scrape of ${PLAN.scrapeSeries} counter series`,
+    script: 'cases/scrape.mjs',
+    unit: 'ms/scrape',
+    scale: 1e-6,
+    fixedIterations: 1,
+    variants: ['ours', 'prom-client', 'upstream-otel'],
+    targets: [vsProm(1.0)],
+    params: { kind: 'counter', series: PLAN.scrapeSeries },
+  },
+  {
+    id: 'scrape-histograms',
+    title: `scrape of ${PLAN.scrapeSeries} histogram series (8 buckets)`,
+    script: 'cases/scrape.mjs',
+    unit: 'ms/scrape',
+    scale: 1e-6,
+    fixedIterations: 1,
+    variants: ['ours', 'prom-client', 'upstream-otel'],
+    targets: [vsProm(1.0)],
+    params: { kind: 'histogram', series: PLAN.scrapeSeries },
+  },
+  {
+    id: 'heap',
+    title: `steady heap per counter series (${PLAN.heapSeries} series, after 2 scrapes)`,
+    script: 'cases/heap.mjs',
+    unit: 'B/series',
+    fixedIterations: 1,
+    warmup: 1,
+    rounds: PLAN.heapRounds,
+    variants: ['ours', 'raw-sdk', 'prom-client'],
+    targets: [{ against: 'raw-sdk', max: 0.6 }],
+    params: { series: PLAN.heapSeries },
+  },
+  {
+    id: 'hostile',
+    title: `${PLAN.hostileValues} hostile label values over ${PLAN.hostileScrapes} scrapes`,
+    runner: 'hostile',
+  },
+  {
+    id: 'host-app',
+    title: 'host app: HTTP server recording business events per request, metrics on vs off',
+    runner: 'host-app',
+  },
+];
+
+// ------------------------------------------------------------------------------------------- child processes
+/** A fresh `node --expose-gc` process serving one case (bench/lib/child.mjs) with request/response messaging. */
+function startCase(script, params) {
+  const child = fork(join(BENCH, script), [], {
+    cwd: REPO,
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let pending;
+  let exited;
+  child.on('message', (message) => {
+    const waiting = pending;
+    pending = undefined;
+    if (!waiting) return;
+    if (message.type === 'error') waiting.reject(new Error(message.message));
+    else waiting.resolve(message);
+  });
+  child.on('exit', (code, signal) => {
+    exited = `exited (code ${code}, signal ${signal})`;
+    pending?.reject(new Error(`case process ${exited}`));
+    pending = undefined;
+  });
+  const request = (message) =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(new Error(`case process ${exited}`));
+      pending = { resolve, reject };
+      child.send(message);
+    });
+  return {
+    request,
+    async setup() {
+      await request({ type: 'setup', params });
+    },
+    async stop() {
+      if (!exited) {
+        await request({ type: 'exit' }).catch(() => undefined);
+        if (!exited) child.kill();
+      }
+    },
+  };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const summary = (values) => ({
+  median: median(values),
+  min: Math.min(...values),
+  max: Math.max(...values),
+  values,
+});
+
+/** One row: every variant in its own process, rounds interleaved (rotating the order each round). */
+async function runInterleaved(row) {
+  const scale = row.scale ?? 1;
+  const variants = row.variants.map((name) => ({
+    name,
+    process: startCase(row.script, { row: row.id, variant: name, ...row.params }),
+    values: [],
+    failure: undefined,
+    iterations: row.fixedIterations,
+  }));
+  const live = () => variants.filter((variant) => !variant.failure);
+  const step = async (variant, action) => {
+    if (variant.failure) return;
+    try {
+      await action(variant);
+    } catch (error) {
+      variant.failure = error.message.split('\n').slice(0, 6).join(' | ');
+    }
+  };
+  // Setup one at a time: a case that builds 10k series must not compete with its neighbour's setup.
+  for (const variant of variants) await step(variant, (v) => v.process.setup());
+  if (!row.fixedIterations) {
+    for (const variant of live())
+      await step(variant, async (v) => {
+        const { iterations } = await v.process.request({ type: 'calibrate', targetMs: PLAN.roundMs });
+        v.iterations = iterations;
+      });
+  }
+  // Timed rows warm up for a minimum time too: V8 needs a few hundred ms before the optimised code runs.
+  const warmup =
+    row.warmup ??
+    (row.fixedIterations
+      ? PLAN.scrapeWarmup
+      : Math.max(PLAN.warmup, Math.ceil(PLAN.warmupMs / PLAN.roundMs)));
+  const rounds = row.rounds ?? (row.fixedIterations ? PLAN.scrapeRounds : PLAN.rounds);
+  for (let round = 0; round < warmup + rounds; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    for (const variant of order) {
+      await step(variant, async (v) => {
+        const { value } = await v.process.request({ type: 'round', iterations: v.iterations });
+        if (round >= warmup) v.values.push(value * scale);
+      });
+    }
+  }
+  const result = { id: row.id, title: row.title, unit: row.unit, variants: {} };
+  for (const variant of variants) {
+    let check;
+    await step(variant, async (v) => {
+      check = await v.process.request({ type: 'check' });
+      if (!check.ok) v.failure = `self-check: ${check.detail}`;
+    });
+    await variant.process.stop();
+    result.variants[variant.name] = variant.failure
+      ? { failed: variant.failure }
+      : { ...summary(variant.values), iterations: variant.iterations, check: check.detail };
+  }
+  result.ratios = ratios(row, result.variants, row.variants[0]);
+  return result;
+}
+
+function ratios(row, measured, subject) {
+  return (row.targets ?? []).map(({ against, max }) => {
+    const a = measured[subject];
+    const b = measured[against];
+    if (!a || !b || a.failed || b.failed) return { subject, against, max, ratio: undefined, met: false };
+    const ratio = a.median / b.median;
+    return { subject, against, max, ratio, met: ratio <= max };
+  });
+}
+
+// -------------------------------------------------------------------------------- hostile labels (one shot)
+async function runHostile(row) {
+  const result = { id: row.id, title: row.title, unit: 'MB', variants: {}, ratios: [] };
+  const child = startCase('cases/hostile.mjs', { values: PLAN.hostileValues, scrapes: PLAN.hostileScrapes });
+  try {
+    await child.setup();
+    const check = await child.request({ type: 'check' });
+    result.variants.ours = check.ok
+      ? { median: check.figures.growthMb, min: check.figures.growthMb, max: check.figures.growthMb, ...check }
+      : { failed: `self-check: ${check.detail}` };
+  } catch (error) {
+    result.variants.ours = { failed: error.message.split('\n').slice(0, 6).join(' | ') };
+  } finally {
+    await child.stop();
+  }
+  return result;
+}
+
+// ------------------------------------------------------------------------------------- host app under load
+/** Each round starts a fresh server per variant (order alternating) and loads it from a second process. */
+async function runHostApp(row) {
+  const variants = { 'metrics-on': [], 'metrics-off': [] };
+  const failures = {};
+  const checks = {};
+  for (let round = 0; round < PLAN.hostRounds; round++) {
+    const order = round % 2 ? ['metrics-off', 'metrics-on'] : ['metrics-on', 'metrics-off'];
+    for (const variant of order) {
+      if (failures[variant]) continue;
+      const server = startCase('cases/host-app-server.mjs', { metrics: variant === 'metrics-on' });
+      try {
+        await server.setup();
+        const { port } = await server.request({ type: 'port' });
+        const load = spawnSync(
+          process.execPath,
+          [join(BENCH, 'cases/host-app-load.mjs'), String(port), String(PLAN.hostRequests), '32'],
+          { encoding: 'utf8', timeout: 120_000 },
+        );
+        if (load.status !== 0) throw new Error(`load generator failed: ${load.stderr || load.stdout}`);
+        const report = JSON.parse(load.stdout.trim().split('\n').pop());
+        const check = await server.request({ type: 'check', expectedRequests: report.ok + report.warmupOk });
+        if (!check.ok) throw new Error(`self-check: ${check.detail}`);
+        if (report.ok !== PLAN.hostRequests)
+          throw new Error(`only ${report.ok} of ${PLAN.hostRequests} requests succeeded`);
+        checks[variant] = check.detail;
+        variants[variant].push(report.requestsPerSecond);
+      } catch (error) {
+        failures[variant] = error.message.split('\n').slice(0, 6).join(' | ');
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const result = { id: row.id, title: row.title, unit: 'req/s', variants: {} };
+  for (const [name, values] of Object.entries(variants)) {
+    result.variants[name] = failures[name]
+      ? { failed: failures[name] }
+      : { ...summary(values), check: checks[name] };
+  }
+  const on = result.variants['metrics-on'];
+  const off = result.variants['metrics-off'];
+  const ratio = on.failed || off.failed ? undefined : on.median / off.median;
+  result.ratios = [{ subject: 'metrics-on', against: 'metrics-off', min: 0.97, ratio, met: ratio >= 0.97 }];
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------------ reporting
+const fmt = (value, unit) => {
+  if (value === undefined || Number.isNaN(value)) return 'n/a';
+  if (unit === 'req/s' || unit === 'B/series') return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+};
+
+function targetTable(results) {
+  const lines = ['| row | target | measured | status |', '|---|---|---|---|'];
+  for (const result of results) {
+    if (result.id === 'hostile') {
+      const ours = result.variants.ours;
+      lines.push(
+        `| ${result.title} | heap growth bounded; series within caps | ${
+          ours.failed
+            ? 'FAILED'
+            : `${fmt(ours.figures.growthMb)} MB heap growth, ${ours.figures.series} series (cap ${ours.figures.cap})`
+        } | ${ours.failed ? '**FAILED**' : ours.figures.bounded ? 'met' : '**not met**'} |`,
+      );
+      continue;
+    }
+    for (const r of result.ratios) {
+      const a = result.variants[r.subject];
+      const b = result.variants[r.against];
+      const failed = a?.failed || b?.failed;
+      const bound =
+        r.max !== undefined ? `<= ${r.max.toFixed(2)}x ${r.against}` : `>= ${r.min.toFixed(2)}x ${r.against}`;
+      const measured = failed
+        ? 'FAILED'
+        : `${r.ratio.toFixed(2)}x (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit})`;
+      lines.push(
+        `| ${result.title} | ${r.subject} ${bound} | ${measured} | ${failed ? '**FAILED**' : r.met ? 'met' : '**not met**'} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function variantTable(results) {
+  const lines = ['| row | variant | median | min - max | unit | self-check |', '|---|---|---|---|---|---|'];
+  for (const result of results) {
+    for (const [name, v] of Object.entries(result.variants)) {
+      lines.push(
+        v.failed
+          ? `| ${result.id} | ${name} | FAILED | | ${result.unit} | ${v.failed.replaceAll('|', '/')} |`
+          : `| ${result.id} | ${name} | ${fmt(v.median, result.unit)} | ${fmt(v.min, result.unit)} - ${fmt(
+              v.max,
+              result.unit,
+            )} | ${result.unit} | ok (${String(v.check ?? v.detail)
+              .slice(0, 90)
+              .replaceAll('|', '/')}) |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    cores: cpus().length,
+    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+// --------------------------------------------------------------------------------------------------- build
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuilt() {
+  if (option('dist')) {
+    // A private build (e.g. while others rebuild dist/): children read it through BENCH_DIST.
+    process.env.BENCH_DIST = option('dist');
+    return;
+  }
+  const entry = join(REPO, 'dist', 'index.js');
+  const stale = !existsSync(entry) || statSync(entry).mtimeMs < newestSource(join(REPO, 'src'));
+  if (!stale) return;
+  if (flag('no-build')) {
+    console.warn(
+      'bench: dist/ is missing or older than src/ and --no-build was given; measuring dist/ as it is',
+    );
+    if (!existsSync(entry)) process.exit(1);
+    return;
+  }
+  console.log('bench: dist/ is missing or older than src/: npm run build');
+  const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.error('bench: the build failed; nothing measured');
+    process.exit(1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------- main
+async function main() {
+  ensureBuilt();
+  const only = option('only')?.split(',');
+  const rows = ROWS.filter((row) => !only || only.includes(row.id));
+  const startedAt = new Date().toISOString();
+  const facts = machine();
+  console.log(
+    `bench: ${MODE} mode, ${rows.length} rows, Node ${facts.node}, ${facts.cores} cores, ${facts.cpuModel}`,
+  );
+  const results = [];
+  for (const row of rows) {
+    const began = Date.now();
+    const result =
+      row.runner === 'hostile'
+        ? await runHostile(row)
+        : row.runner === 'host-app'
+          ? await runHostApp(row)
+          : await runInterleaved(row);
+    results.push(result);
+    const failed = Object.entries(result.variants).filter(([, v]) => v.failed);
+    console.log(
+      `  ${row.id}: ${((Date.now() - began) / 1000).toFixed(1)} s${failed.length ? ` FAILED: ${failed.map(([n, v]) => `${n}: ${v.failed}`).join('; ')}` : ''}`,
+    );
+  }
+  facts.loadAverageAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  const report = {
+    mode: MODE,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: facts,
+    plan: PLAN,
+    results,
+  };
+  const markdown = [
+    `### Targets (${MODE} mode, ${startedAt})`,
+    '',
+    targetTable(results),
+    '',
+    '### Every variant (median of the measured rounds, interleaved; ratios above are of medians)',
+    '',
+    variantTable(results),
+    '',
+    `Node ${facts.node} (V8 ${facts.v8}), ${facts.cores} cores, ${facts.cpuModel}, ${facts.memoryGb} GB; load average ${facts.loadAverageAtStart.join(' / ')} at start, ${facts.loadAverageAtEnd.join(' / ')} at end.`,
+  ].join('\n');
+  console.log(`\n${markdown}\n`);
+  const dir = join(BENCH, 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `${MODE}-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, `latest-${MODE}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, `latest-${MODE}.md`), `${markdown}\n`);
+  console.log(`bench: results in bench/results/latest-${MODE}.json and ${MODE}-${stamp}.json`);
+  const anyFailed = results.some((result) => Object.values(result.variants).some((v) => v.failed));
+  if (anyFailed) {
+    console.error('bench: FAILED (a case errored or its totals did not match what it recorded)');
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
