@@ -14,5 +14,6 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   const file = base.split('/').pop();
   writeFileSync(join(root, `${base}.mjs`), `export * from './${file}.js';\n`);
   writeFileSync(join(root, `${base}.d.mts`), `export * from './${file}.js';\n`);
-  if (!target.import.default.endsWith(`${file}.mjs`)) throw new Error(`exports["${subpath}"] import path mismatch`);
+  if (!target.import.default.endsWith(`${file}.mjs`))
+    throw new Error(`exports["${subpath}"] import path mismatch`);
 }

@@ -94,7 +94,9 @@ describe('published package', () => {
     try {
       execFileSync(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: scratch, encoding: 'utf8' });
     } catch (error) {
-      throw new Error(`tsc failed:\n${(error as { stdout?: string }).stdout ?? String(error)}`, { cause: error });
+      throw new Error(`tsc failed:\n${(error as { stdout?: string }).stdout ?? String(error)}`, {
+        cause: error,
+      });
     }
   });
 });

@@ -9,10 +9,18 @@ import { execFileSync } from 'node:child_process';
 export function findBinary(name: string, candidates: string[] = []): string | undefined {
   for (const path of [...candidates, name]) {
     try {
-      execFileSync(path.includes('/') ? path : 'sh', path.includes('/') ? ['--version'] : ['-c', `command -v ${name}`], {
-        stdio: 'pipe',
-      });
-      return path.includes('/') ? path : execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
+      execFileSync(
+        path.includes('/') ? path : 'sh',
+        path.includes('/') ? ['--version'] : ['-c', `command -v ${name}`],
+        {
+          stdio: 'pipe',
+        },
+      );
+      return path.includes('/')
+        ? path
+        : execFileSync('sh', ['-c', `command -v ${name}`])
+            .toString()
+            .trim();
     } catch {
       // try the next candidate
     }

@@ -37,7 +37,10 @@ export interface StartPrometheusOptions {
   extraArgs?: string[];
 }
 
-export async function startPrometheus(binary: string, options: StartPrometheusOptions): Promise<PrometheusServer> {
+export async function startPrometheus(
+  binary: string,
+  options: StartPrometheusOptions,
+): Promise<PrometheusServer> {
   const workDir = mkdtempSync(join(tmpdir(), 'obm-prom-'));
   const dataDir = options.dataDir ?? join(workDir, 'data');
   const configFile = join(workDir, 'prometheus.yml');
