@@ -11,7 +11,10 @@ import { CorrelationError } from './errors';
 
 /** Connection settings for a Prometheus server (or anything serving its HTTP API: Thanos, Mimir, VictoriaMetrics). */
 export interface PrometheusConnection {
-  /** Base URL, e.g. `http://localhost:9090` or `https://example.com/prometheus` (a path prefix is kept). */
+  /**
+   * Base URL, e.g. `http://localhost:9090` or `https://example.com/prometheus` (a path prefix is kept).
+   * Credentials in the URL (`https://user:pass@host`) are sent as a Basic Authorization header.
+   */
   url: string;
   /** Extra request headers, e.g. `{ Authorization: 'Bearer …' }` or a tenant header. */
   headers?: Readonly<Record<string, string>>;
@@ -90,16 +93,32 @@ export class PrometheusRangeClient {
         'No fetch implementation: use Node >= 18 or pass `fetch`',
       );
     }
+    // fetch refuses URLs with credentials; turn `http://user:pass@host` into a Basic header, and keep the
+    // password out of every message that names the URL.
+    const headers: Record<string, string> = { ...connection.headers };
+    if (parsed.username || parsed.password) {
+      const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+      if (!hasAuthorization) {
+        const user = decodeURIComponent(parsed.username);
+        const password = decodeURIComponent(parsed.password);
+        headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      }
+      parsed.username = '';
+      parsed.password = '';
+    }
+    if (connection.timeoutMs !== undefined && !(connection.timeoutMs > 0)) {
+      throw new CorrelationError('INVALID_ARGUMENT', `timeoutMs must be > 0, got ${connection.timeoutMs}`);
+    }
     this.connection = {
-      url: connection.url,
-      headers: connection.headers ?? {},
+      url: parsed.href.replace(/\/+$/, ''),
+      headers,
       timeoutMs: connection.timeoutMs ?? 30000,
       method: connection.method ?? 'POST',
       fetch: fetchImplementation,
     };
   }
 
-  /** The base URL this client talks to. */
+  /** The base URL this client talks to, without credentials and trailing slash. */
   get url(): string {
     return this.connection.url;
   }

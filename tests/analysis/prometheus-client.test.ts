@@ -93,6 +93,22 @@ describe('PrometheusRangeClient over HTTP', () => {
     expect(result.series[0].samples.map((s) => s.value)).toEqual([1.5, NaN, Infinity, -Infinity]);
   });
 
+  it('sends URL credentials as Basic auth and keeps the password out of messages', async () => {
+    respond = (res) => {
+      res.writeHead(403, { 'Content-Type': 'text/plain' });
+      res.end('forbidden');
+    };
+    const withCredentials = base.replace('http://', 'http://grafana:s3cr%40t@');
+    const client = new PrometheusRangeClient({ url: withCredentials });
+    expect(client.url).toBe(base);
+    const error = (await client.queryRange('up', window).catch((e: unknown) => e)) as Error;
+    expect(recorded[0].headers.authorization).toBe(
+      `Basic ${Buffer.from('grafana:s3cr@t').toString('base64')}`,
+    );
+    expect(error.message).toContain(`Prometheus at ${base} answered HTTP 403`);
+    expect(error.message).not.toContain('s3cr');
+  });
+
   it('uses GET with the parameters in the query string when asked', async () => {
     respond = json(200, { status: 'success', data: { resultType: 'matrix', result: [] } });
     await new PrometheusRangeClient({ url: base, method: 'GET' }).queryRange('up', window);
