@@ -210,16 +210,19 @@ export class TrafficSimulator {
   private async think(minMs: number, maxMs: number): Promise<void> {
     const ms = (minMs + this.random() * (maxMs - minMs)) * this.thinkScale;
     if (ms <= 0) return;
+    const signal = this.controller.signal;
+    if (signal.aborted) throw new Error('stopped');
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      this.controller.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(new Error('stopped'));
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new Error('stopped'));
+      };
+      // The listener goes when the wait ends: hundreds of sessions think at once, each many times.
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -1,0 +1,70 @@
+/**
+ * What `npm start` runs after `npm run build`: examples/shop/start.mjs bundles the shop against dist/ and starts it.
+ * Runs it as a child process on a free port with a fast simulator, and stops it with SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUSINESS_METRICS, prometheusFamilyName } from '../../src';
+import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
+import { freePort } from '../support/prometheus-server';
+
+const REPO = join(__dirname, '..', '..');
+const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
+
+describe('npm start (examples/shop/start.mjs)', () => {
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+  it('starts the shop on PORT/HOST, prints the URLs, simulates traffic and stops cleanly on SIGTERM', async () => {
+    // `npm test` builds before running jest; running this file alone needs `npm run build` first.
+    expect(existsSync(join(REPO, 'dist', 'index.js'))).toBe(true);
+    const port = await freePort();
+    child = spawn(process.execPath, [join(REPO, 'examples', 'shop', 'start.mjs')], {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SIM_SESSIONS_PER_SECOND: '40',
+        SIM_THINK_SCALE: '0.02',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    while (!output.includes(`${base}/dashboard`)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`shop did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const path of ['/', '/dashboard', '/metrics', '/admin']) expect(output).toContain(`${base}${path}`);
+
+    // The simulator is on by default: shoppers reach the cart within a few seconds.
+    let cartViews = 0;
+    while (cartViews === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      cartViews = sumOf(parseExposition(await (await fetch(`${base}/metrics`)).text()), FUNNEL, {
+        step: 'cart_view',
+      });
+    }
+    expect(cartViews).toBeGreaterThan(0);
+    expect((await fetch(`${base}/dashboard`)).status).toBe(200);
+    expect((await fetch(`${base}/assets/vendor/uPlot.iife.min.js`)).status).toBe(200);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopping the shop');
+  });
+});
