@@ -175,7 +175,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
       `<text x="${plotLeft}" y="${top - 12}" font-size="13" font-weight="bold">Both series over time (UTC), step ${escapeXml(formatDuration(result.step))}</text>`,
     );
     parts.push(
-      `<rect x="${plotLeft}" y="${top}" width="${plotWidth}" height="${bottom - top}" fill="none" stroke="#999"/>`,
+      `<rect class="frame" x="${plotLeft}" y="${top}" width="${plotWidth}" height="${bottom - top}" fill="none" stroke="#999"/>`,
     );
     const time = timeTicks(first, last);
     parts.push(`<g class="axis x-axis">`);
@@ -250,7 +250,7 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
       `<defs><clipPath id="scatter-clip"><rect x="${plotLeft}" y="${top}" width="${plotWidth}" height="${bottom - top}"/></clipPath></defs>`,
     );
     parts.push(
-      `<rect x="${plotLeft}" y="${top}" width="${plotWidth}" height="${bottom - top}" fill="none" stroke="#999"/>`,
+      `<rect class="frame" x="${plotLeft}" y="${top}" width="${plotWidth}" height="${bottom - top}" fill="none" stroke="#999"/>`,
     );
     parts.push(`<g class="axis x-axis">`);
     for (const v of niceTicks(xMin, xMax)) {
