@@ -38,6 +38,12 @@ export class LocalHistogramCell implements HistogramCell {
   count = 0;
   min = Infinity;
   max = -Infinity;
+  /**
+   * Min and max since each delta reader's last report, as pairs `[min0, max0, min1, max1, ...]` (index = the
+   * reader's window). Cumulative min/max cannot give an interval's min/max; the SDK reports those for delta.
+   * Empty, and so free on the hot path, while no delta reader has reported this series yet.
+   */
+  windows: number[] = [];
   constructor(
     readonly attributes: Attributes,
     readonly boundaries: readonly number[],
@@ -53,6 +59,11 @@ export class LocalHistogramCell implements HistogramCell {
     this.count++;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    const windows = this.windows;
+    for (let i = 0; i < windows.length; i += 2) {
+      if (value < windows[i]) windows[i] = value;
+      if (value > windows[i + 1]) windows[i + 1] = value;
+    }
   }
 }
 

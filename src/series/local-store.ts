@@ -41,6 +41,7 @@ interface HistogramSnapshot {
 export class LocalSeriesStore {
   private readonly counters: Registered<LocalCounterCell>[] = [];
   private readonly histograms: Registered<LocalHistogramCell>[] = [];
+  private deltaReaders = 0;
   /** Cumulative points start when the store started counting from zero. */
   readonly startTime: HrTime = hrTime();
 
@@ -60,7 +61,7 @@ export class LocalSeriesStore {
   /** A producer for one reader; delta readers get their own memory of what they last reported. */
   createProducer(temporality: AggregationTemporality): MetricProducer {
     return temporality === AggregationTemporality.DELTA
-      ? new DeltaProducer(this)
+      ? new DeltaProducer(this, this.deltaReaders++)
       : new CumulativeProducer(this);
   }
 
@@ -152,8 +153,11 @@ class DeltaProducer implements MetricProducer {
   private readonly reportedCounters = new Map<LocalCounterCell, number>();
   private readonly reportedHistograms = new Map<LocalHistogramCell, HistogramSnapshot>();
   private previousEnd: HrTime;
-
-  constructor(private readonly store: LocalSeriesStore) {
+  constructor(
+    private readonly store: LocalSeriesStore,
+    /** This reader's min/max window in every histogram cell of the store (see LocalHistogramCell.windows). */
+    private readonly window: number,
+  ) {
     this.previousEnd = store.startTime;
   }
 
@@ -175,6 +179,18 @@ class DeltaProducer implements MetricProducer {
         if (count === 0) return undefined;
         const counts = cell.counts.slice();
         this.reportedHistograms.set(cell, { counts, sum: cell.sum, count: cell.count });
+        // First report of this series to this reader: the interval is the whole history, so the cumulative
+        // min/max are the interval's. From then on the cell tracks this reader's window.
+        const window = this.window * 2;
+        let min = cell.min;
+        let max = cell.max;
+        if (previous !== undefined) {
+          min = cell.windows[window];
+          max = cell.windows[window + 1];
+        }
+        while (cell.windows.length <= window + 1) cell.windows.push(Infinity, -Infinity);
+        cell.windows[window] = Infinity;
+        cell.windows[window + 1] = -Infinity;
         return {
           startTime,
           endTime,
@@ -186,6 +202,8 @@ class DeltaProducer implements MetricProducer {
             },
             sum: cell.sum - (previous?.sum ?? 0),
             count,
+            min,
+            max,
           },
         };
       },
