@@ -21,19 +21,26 @@ if (!existsSync(join(distDir, 'index.js'))) {
   process.exit(1);
 }
 
-/** Resolve imports that land in src/ to the compiled file in dist/, and keep them external. */
+// The package's public entry points (package.json "exports") as src/ paths -> their compiled files in dist/.
+const ENTRY_POINTS = new Map([
+  ['', 'index.js'],
+  ['integrations/express', 'integrations/express/index.js'],
+]);
+
+/** Resolve imports of the package's entry points in src/ to dist/ (external); refuse imports of its internals. */
 const useBuiltPackage = {
   name: 'use-built-package',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
       const target = resolve(args.resolveDir, args.path);
       if (!target.startsWith(srcDir + '/') && target !== srcDir) return undefined;
-      const rel = relative(srcDir, target);
-      const candidates = [join(distDir, `${rel}.js`), join(distDir, rel, 'index.js')];
-      const built = candidates.find((file) => existsSync(file));
-      if (!built)
-        return { errors: [{ text: `no compiled file for src/${rel} in dist/; run npm run build` }] };
-      return { path: built, external: true };
+      const entry = relative(srcDir, target).replace(/(^|\/)index(\.ts)?$/, '');
+      const built = ENTRY_POINTS.get(entry);
+      if (built === undefined) {
+        const text = `${args.path}: the shop may only import the package's entry points (src, src/integrations/express)`;
+        return { errors: [{ text }] };
+      }
+      return { path: join(distDir, built), external: true };
     });
   },
 };

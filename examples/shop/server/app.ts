@@ -11,8 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { businessMetrics, type BusinessMetricsHandle } from '../../../src';
-import { CheckoutTracker } from '../../../src/trackers';
+import { CheckoutTracker, businessMetrics, type BusinessMetricsHandle } from '../../../src';
 import {
   DEFAULT_EXPERIMENT_VARIANTS,
   engagementRouter,

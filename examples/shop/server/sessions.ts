@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { EngagementTracker } from '../../../src/trackers';
+import { EngagementTracker } from '../../../src';
 import {
   deriveSessionContext,
   readCookie,
