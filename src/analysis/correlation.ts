@@ -280,7 +280,8 @@ export function correlateSeries(
   const r = pearson(aligned.technical, aligned.business);
   const rho = spearman(aligned.technical, aligned.business);
   const inference = fisherInference(r, n);
-  const effectiveN = effectiveSampleSize(aligned.technical, aligned.business);
+  // On the grid, not on the packed pairs: a gap must not make two distant points look like neighbours.
+  const effectiveN = effectiveSampleSize(aligned.technicalGrid, aligned.businessGrid);
   const adjusted = fisherInference(r, effectiveN);
   const fit = linearFit(aligned.technical, aligned.business);
   const technical = describeSeries(aligned.technical, technicalPresentation, aligned.accounting.technical);

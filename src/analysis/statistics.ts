@@ -217,18 +217,22 @@ export function linearFit(x: ArrayLike<number>, y: ArrayLike<number>): LinearFit
 
 /**
  * Lag-1 autocorrelation of a series sampled on a regular grid (the usual estimator: lag-1 centred
- * cross-products over the full-sample sum of squares). Returns 0 for fewer than 3 values or a constant series.
+ * cross-products over the full-sample sum of squares). Non-finite values are gaps: they are left out of the mean
+ * and of every product, so a gap never pairs two points that are not neighbours. Returns 0 for fewer than 3
+ * finite values or a constant series.
  */
 export function lag1Autocorrelation(values: ArrayLike<number>): number {
-  const n = values.length;
-  if (n < 3 || isConstant(values)) return 0;
-  const m = mean(values);
+  const finite: number[] = [];
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite.push(values[i]);
+  if (finite.length < 3 || isConstant(finite)) return 0;
+  const m = mean(finite);
   let numerator = 0;
   let denominator = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) continue;
     const d = values[i] - m;
     denominator += d * d;
-    if (i > 0) numerator += d * (values[i - 1] - m);
+    if (i > 0 && Number.isFinite(values[i - 1])) numerator += d * (values[i - 1] - m);
   }
   return numerator / denominator;
 }
@@ -237,12 +241,21 @@ export function lag1Autocorrelation(values: ArrayLike<number>): number {
  * Effective number of independent pairs for the correlation of two autocorrelated series, with the AR(1)
  * approximation of Bartlett (1935): n·(1 − ρx·ρy)/(1 + ρx·ρy), where ρ are the lag-1 autocorrelations. Metrics
  * sampled every few minutes are strongly autocorrelated, so the plain Fisher p-value overstates significance.
+ * `x` and `y` are on a common grid and may contain NaN gaps; n counts the grid points where both are finite.
  * Clamped to [min(n, 4), n].
  */
 export function effectiveSampleSize(x: ArrayLike<number>, y: ArrayLike<number>): number {
   checkPaired(x, y);
-  const n = x.length;
-  const product = lag1Autocorrelation(x) * lag1Autocorrelation(y);
+  const maskedX: number[] = [];
+  const maskedY: number[] = [];
+  let n = 0;
+  for (let i = 0; i < x.length; i++) {
+    const both = Number.isFinite(x[i]) && Number.isFinite(y[i]);
+    if (both) n++;
+    maskedX.push(both ? x[i] : NaN);
+    maskedY.push(both ? y[i] : NaN);
+  }
+  const product = lag1Autocorrelation(maskedX) * lag1Autocorrelation(maskedY);
   const nEff = (n * (1 - product)) / (1 + product);
   return Math.max(Math.min(n, 4), Math.min(n, nEff));
 }

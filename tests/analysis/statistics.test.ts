@@ -7,6 +7,7 @@ import {
   crossCorrelation,
   effectiveSampleSize,
   fisherInference,
+  lag1Autocorrelation,
   linearFit,
   naivePearson,
   normalUpperTail,
@@ -229,5 +230,15 @@ describe('effective sample size', () => {
     const nEff = effectiveSampleSize(smooth(a), smooth(b));
     expect(nEff / n).toBeGreaterThan(0.07);
     expect(nEff / n).toBeLessThan(0.15);
+  });
+
+  it('treats NaN as gaps: only grid neighbours count, n is the number of complete pairs', () => {
+    // Alternating values have lag-1 autocorrelation -1 only when neighbours are really adjacent.
+    const alternating = [1, -1, 1, -1, 1, -1, 1, -1, 1, -1];
+    expect(lag1Autocorrelation(alternating)).toBeCloseTo(-0.9, 12);
+    const gapped = [1, NaN, 1, NaN, 1, NaN, 1, NaN, 1, -1];
+    // Only one adjacent finite pair (1, -1), so the estimate is small, not the -1 a packed array would give.
+    expect(Math.abs(lag1Autocorrelation(gapped))).toBeLessThan(0.5);
+    expect(effectiveSampleSize([1, 2, NaN, 4, 5, 3], [2, 1, 3, NaN, 6, 1])).toBeLessThanOrEqual(4);
   });
 });
