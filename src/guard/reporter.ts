@@ -62,9 +62,19 @@ export class RateLimitedWarnings {
   }
 }
 
+/** Which self-metric a tally belongs to (the keys of GuardCounters and of SELF_METRICS). */
+export type GuardCounterKind = keyof GuardCounters;
+
+/** A running count of one self-metric series, kept by the reporter itself. */
+interface Tally {
+  readonly attributes: Attributes;
+  readonly warningKey: string;
+  count: number;
+}
+
 /**
  * Everything about one (metric, label, reason) that does not change between relabels, built once, so a flood of
- * hostile values costs a counter add and a rate-limit check per measurement, not string building.
+ * hostile values costs an increment and a rate-limit check per measurement, not string building.
  */
 export interface RelabelSite {
   readonly origin: LabelOrigin;
@@ -74,16 +84,24 @@ export interface RelabelSite {
   /** Completes "<argument> ..." in messages, e.g. "must be one of free, pro". */
   readonly rule: string;
   /** @internal */
-  readonly attributes: Attributes;
-  /** @internal */
-  readonly warningKey: string;
+  readonly tally: Tally;
 }
 
+/**
+ * Counts are kept twice on purpose while both wirings exist: in the reporter's own tallies (an increment: read
+ * them with {@link GuardReporter.forEachCount} from observable counters, which costs nothing per measurement)
+ * and, when bound, in SDK counters (whose attribute hashing costs ~1 us per add).
+ */
 export class GuardReporter {
   private counters: GuardCounters | undefined;
-  private readonly attributeCache = new Map<string, Attributes>();
-  private readonly dropAttributesByMetric = new Map<string, Map<DropReason, Attributes>>();
-  private readonly seriesAttributes = new Map<string, { attributes: Attributes; warningKey: string }>();
+  private readonly tallies = new Map<string, Tally>();
+  private readonly talliesByKind: Record<GuardCounterKind, Tally[]> = {
+    dropped: [],
+    labelOverflow: [],
+    seriesOverflow: [],
+  };
+  private readonly dropTallies = new Map<string, Map<DropReason, Tally>>();
+  private readonly seriesTallies = new Map<string, Tally>();
   private readonly warnings: RateLimitedWarnings;
 
   constructor(
@@ -95,6 +113,11 @@ export class GuardReporter {
 
   bindCounters(counters: GuardCounters | undefined): void {
     this.counters = counters;
+  }
+
+  /** Every non-zero tally of one self-metric, as (attributes, cumulative count): for an observable counter. */
+  forEachCount(kind: GuardCounterKind, visit: (attributes: Attributes, count: number) => void): void {
+    for (const tally of this.talliesByKind[kind]) if (tally.count > 0) visit(tally.attributes, tally.count);
   }
 
   /** A measurement is refused. `rule` completes "<argument> must ..." for the message. */
@@ -109,9 +132,11 @@ export class GuardReporter {
     if (this.strict) {
       throw new TypeError(`businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)})`);
     }
-    this.counters?.dropped.add(1, this.dropAttributes(metric, reason));
+    const tally = this.dropTally(metric, reason);
+    tally.count++;
+    this.counters?.dropped.add(1, tally.attributes);
     this.warnings.warn(
-      `drop:${metric}:${reason}`,
+      tally.warningKey,
       () =>
         `businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)}); measurement dropped [reason=${reason}]`,
     );
@@ -131,8 +156,7 @@ export class GuardReporter {
       label,
       reason,
       rule,
-      attributes: this.attributes('l', { metric, label, reason }),
-      warningKey: `label:${metric}:${label}:${reason}`,
+      tally: this.tally('labelOverflow', { metric, label, reason }, `label:${metric}:${label}:${reason}`),
     });
   }
 
@@ -143,9 +167,10 @@ export class GuardReporter {
         `businessMetrics.${site.origin.method}: ${site.origin.argument} ${site.rule} (got ${describe(got)})`,
       );
     }
-    this.counters?.labelOverflow.add(1, site.attributes);
+    site.tally.count++;
+    this.counters?.labelOverflow.add(1, site.tally.attributes);
     this.warnings.warn(
-      site.warningKey,
+      site.tally.warningKey,
       () =>
         `businessMetrics.${site.origin.method}: ${site.origin.argument} ${site.rule} (got ${describe(got)}); ` +
         `recorded as "${site.reason === 'missing' ? 'unknown' : 'other'}" ` +
@@ -155,14 +180,15 @@ export class GuardReporter {
 
   /** A metric reached its lifetime series cap; the measurement goes to its all-"other" series. */
   seriesOverflow(metric: string, maxSeries: number): void {
-    let site = this.seriesAttributes.get(metric);
-    if (site === undefined) {
-      site = { attributes: this.attributes('s', { metric }), warningKey: `series:${metric}` };
-      this.seriesAttributes.set(metric, site);
+    let tally = this.seriesTallies.get(metric);
+    if (tally === undefined) {
+      tally = this.tally('seriesOverflow', { metric }, `series:${metric}`);
+      this.seriesTallies.set(metric, tally);
     }
-    this.counters?.seriesOverflow.add(1, site.attributes);
+    tally.count++;
+    this.counters?.seriesOverflow.add(1, tally.attributes);
     this.warnings.warn(
-      site.warningKey,
+      tally.warningKey,
       () =>
         `${metric} reached its cap of ${maxSeries} series; new label combinations are recorded with every label "other"`,
     );
@@ -171,47 +197,57 @@ export class GuardReporter {
   /** Something threw inside a record method (e.g. a throwing getter on the caller's metadata object). */
   internalError(method: string, metric: string, error: unknown): void {
     if (this.strict) throw error;
-    this.counters?.dropped.add(1, this.dropAttributes(metric, 'internal_error'));
+    const tally = this.dropTally(metric, 'internal_error');
+    tally.count++;
+    this.counters?.dropped.add(1, tally.attributes);
     this.warnings.warn(
-      `drop:${metric}:internal_error`,
+      tally.warningKey,
       () =>
         `businessMetrics.${method}: measurement dropped after an error reading its arguments: ${describe(error)}`,
     );
   }
 
   // A flood of NaN amounts must not cost a JSON.stringify each: two Map lookups, no allocation.
-  private dropAttributes(metric: string, reason: DropReason): Attributes {
-    let byReason = this.dropAttributesByMetric.get(metric);
+  private dropTally(metric: string, reason: DropReason): Tally {
+    let byReason = this.dropTallies.get(metric);
     if (byReason === undefined) {
       byReason = new Map();
-      this.dropAttributesByMetric.set(metric, byReason);
+      this.dropTallies.set(metric, byReason);
     }
-    let attributes = byReason.get(reason);
-    if (attributes === undefined) {
-      attributes = this.attributes('d', { metric, reason });
-      byReason.set(reason, attributes);
+    let tally = byReason.get(reason);
+    if (tally === undefined) {
+      tally = this.tally('dropped', { metric, reason }, `drop:${metric}:${reason}`);
+      byReason.set(reason, tally);
     }
-    return attributes;
+    return tally;
   }
 
-  // Self-metric label sets come from a small fixed set (metric x reason x label); caching them keeps the SDK from
-  // ever holding an attributes object we might reuse.
-  private attributes(kind: string, attributes: Record<string, string>): Attributes {
+  // One tally (and one frozen attributes object, which the SDK may keep) per self-metric series: they come from
+  // a small fixed set (metric x label x reason), so this map stays small.
+  private tally(kind: GuardCounterKind, attributes: Record<string, string>, warningKey: string): Tally {
     const key = kind + JSON.stringify(attributes);
-    let cached = this.attributeCache.get(key);
-    if (!cached) {
-      cached = Object.freeze({ ...attributes });
-      this.attributeCache.set(key, cached);
+    let tally = this.tallies.get(key);
+    if (tally === undefined) {
+      tally = { attributes: Object.freeze({ ...attributes }), warningKey, count: 0 };
+      this.tallies.set(key, tally);
+      this.talliesByKind[kind].push(tally);
     }
-    return cached;
+    return tally;
   }
 }
 
-/** A short, safe description of any value for a message: never calls caller code. */
+const LOG_UNSAFE = /[\u0085\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A short, safe description of any value for a message: never calls caller code, never breaks a log line. */
 export function describe(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+      // JSON escapes controls and lone surrogates; the rest of what could break or spoof a log line (NEL, the
+      // line/paragraph separators, bidirectional overrides) is escaped here, since the text comes from callers.
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value).replace(
+        LOG_UNSAFE,
+        (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
     case 'number':
     case 'boolean':
     case 'undefined':

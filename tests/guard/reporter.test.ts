@@ -137,6 +137,42 @@ describe('GuardReporter', () => {
   });
 });
 
+describe('GuardReporter tallies (for observable self-metric counters)', () => {
+  it('hold the same counts as the bound SDK counters, per attributes', async () => {
+    const harness = createGuardHarness();
+    try {
+      const site = harness.reporter.relabelSite(
+        { method: 'recordFunnelStep', argument: 'metadata.source' },
+        'business_funnel_step_total',
+        'source',
+        'cap',
+        'has too many values',
+      );
+      for (let i = 0; i < 7; i++) harness.reporter.relabel(site, `v${i}`);
+      for (let i = 0; i < 3; i++)
+        harness.reporter.drop('recordRevenue', 'amountCents', METRIC, 'negative', 'r', -1);
+      harness.reporter.internalError('recordRevenue', METRIC, new Error('x'));
+      harness.reporter.seriesOverflow(METRIC, 10);
+      harness.reporter.seriesOverflow(METRIC, 10);
+      for (const kind of ['dropped', 'labelOverflow', 'seriesOverflow'] as const) {
+        const tallied: Array<{ attributes: Record<string, string>; value: number }> = [];
+        harness.reporter.forEachCount(kind, (attributes, count) =>
+          tallied.push({ attributes: attributes as Record<string, string>, value: count }),
+        );
+        const sortKey = (p: { attributes: Record<string, string> }) => JSON.stringify(p.attributes);
+        const bySortKey = (
+          a: { attributes: Record<string, string> },
+          b: { attributes: Record<string, string> },
+        ) => sortKey(a).localeCompare(sortKey(b));
+        expect(tallied.sort(bySortKey)).toEqual((await harness.points(kind)).sort(bySortKey));
+        expect(tallied.length).toBeGreaterThan(0);
+      }
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 describe('describe (values in messages)', () => {
   it('never runs caller code and keeps messages short', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
@@ -161,5 +197,8 @@ describe('describe (values in messages)', () => {
     expect(describeValue(new Date(NaN))).toBe('an invalid Date');
     expect(describeValue(12n)).toBe('12n');
     expect(describeValue(Symbol('s'))).toBe('a symbol');
+    // Caller text cannot break or spoof a log line.
+    expect(describeValue('a\nb\u2028c\u2029d\u0085e\u202ef')).toBe('"a\\nb\\u2028c\\u2029d\\u0085e\\u202ef"');
+    expect(describeValue('\ud800x')).toBe('"\\ud800x"');
   });
 });
