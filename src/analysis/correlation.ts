@@ -369,9 +369,9 @@ export function correlateSeries(
         `independent ones (adjusted ${formatPValue(adjusted.pValue)}).`,
     );
   }
-  if (Math.sign(rho) !== Math.sign(r) && Math.abs(rho - r) > 0.3) {
+  if (Math.abs(rho - r) > 0.3) {
     warnings.push(
-      `Pearson r and Spearman rho disagree (${formatNumber(r, 2)} vs ${formatNumber(rho, 2)}): outliers or a non-linear relationship.`,
+      `Pearson r and Spearman rho disagree (${formatNumber(r, 2)} vs ${formatNumber(rho, 2)}): outliers (an incident?) or a non-linear relationship; look at the scatter plot.`,
     );
   }
 

@@ -120,6 +120,18 @@ describe('correlateSeries', () => {
     );
   });
 
+  it('warns when one outlier drives Pearson r but not Spearman rho', () => {
+    const noise = designedPair({ ...DEFAULT_DESIGN, points: 40, r: -0.05, seed: 9 });
+    const technical = [...noise.latency, 5]; // one incident: 5 s p99 ...
+    const business = [...noise.conversion, 0.5]; // ... in the same interval as an absurd conversion spike
+    const result = correlateSeries(samples(technical), samples(business), { step: STEP, maxLag: 0 });
+    expect(result.pearson.r).toBeGreaterThan(0.8);
+    expect(Math.abs(result.spearman.rho)).toBeLessThan(0.4);
+    expect(result.warnings.join('\n')).toMatch(
+      /Pearson r and Spearman rho disagree \(0\.\d+ vs -?0\.\d+\): outliers/,
+    );
+  });
+
   it('validates display options before looking at data', () => {
     const data = samples(pair.latency.slice(0, 20));
     for (const options of [
