@@ -281,17 +281,15 @@ describe('serializePrometheus output', () => {
     const reader = new PrometheusPullReader({ preventServerStart: true });
     const provider = new MeterProvider({ readers: [reader] });
     const meter = provider.getMeter('m', '1.0');
-    meter
-      .createCounter('c')
-      .add(1, {
-        'a.b': 'x',
-        a_b: 'y',
-        '1st': 'one',
-        '': 'gone',
-        'otel.scope.name': 'mine',
-        le: 'l',
-        quantile: 'q',
-      });
+    meter.createCounter('c').add(1, {
+      'a.b': 'x',
+      a_b: 'y',
+      '1st': 'one',
+      '': 'gone',
+      'otel.scope.name': 'mine',
+      le: 'l',
+      quantile: 'q',
+    });
     meter.createHistogram('h', { advice: { explicitBucketBoundaries: [1] } }).record(0.5, { le: 'mine' });
     const text = await reader.getMetrics();
     const scrape = parseExposition(text);
