@@ -114,7 +114,10 @@ export class TrafficSimulator {
   private readonly thinkScale: number;
   private readonly maxConcurrent: number;
   private readonly random: () => number;
-  private readonly controller = new AbortController();
+  // One controller per session, not one shared signal: fetch leaves a listener on the signal it is given, and a
+  // shared signal would collect thousands of them over a long run.
+  private readonly controllers = new Set<AbortController>();
+  private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly returningPool: { uid: string; tier: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -138,6 +141,7 @@ export class TrafficSimulator {
 
   start(): void {
     if (this.timer) return;
+    this.stopped = false;
     const tickMs = 100;
     let owed = 0;
     this.timer = setInterval(() => {
@@ -157,7 +161,8 @@ export class TrafficSimulator {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.controller.abort();
+    this.stopped = true;
+    for (const controller of this.controllers) controller.abort();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -207,10 +212,9 @@ export class TrafficSimulator {
     };
   }
 
-  private async think(minMs: number, maxMs: number): Promise<void> {
+  private async think(signal: AbortSignal, minMs: number, maxMs: number): Promise<void> {
     const ms = (minMs + this.random() * (maxMs - minMs)) * this.thinkScale;
     if (ms <= 0) return;
-    const signal = this.controller.signal;
     if (signal.aborted) throw new Error('stopped');
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -227,6 +231,17 @@ export class TrafficSimulator {
   }
 
   private async runSession(): Promise<void> {
+    if (this.stopped) return;
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    try {
+      await this.walk(controller.signal);
+    } finally {
+      this.controllers.delete(controller);
+    }
+  }
+
+  private async walk(signal: AbortSignal): Promise<void> {
     this.stats.sessionsStarted++;
     const persona = this.persona();
     const jar = new Map<string, string>([
@@ -246,7 +261,7 @@ export class TrafficSimulator {
       const response = await fetch(`${this.baseUrl}${path}`, {
         method,
         redirect: 'manual',
-        signal: this.controller.signal,
+        signal,
         headers: {
           'user-agent': persona.userAgent,
           'x-forwarded-for': persona.ip,
@@ -278,7 +293,7 @@ export class TrafficSimulator {
       if (!persona.isBot && this.chance(0.2)) engagement.push({ kind: 'feature', name: 'category_filter' });
       if (!this.chance(persona.isBot ? 0.9 : FUNNEL.viewProduct)) return;
       const product = PRODUCTS[Math.floor(this.random() * PRODUCTS.length)]!;
-      await this.think(800, 4000);
+      await this.think(signal, 800, 4000);
       await request('GET', `/product/${product.id}`);
       if (persona.isBot) return;
       if (this.chance(0.12)) engagement.push({ kind: 'feature', name: 'wishlist' });
@@ -286,37 +301,37 @@ export class TrafficSimulator {
       if (product.category === 'apparel' && this.chance(0.3))
         engagement.push({ kind: 'feature', name: 'size_guide' });
       if (!this.chance(p(FUNNEL.addToCart))) return;
-      await this.think(1000, 5000);
+      await this.think(signal, 1000, 5000);
       const quantity = this.chance(0.2) ? '2' : '1';
       await request('POST', '/cart/add', { productId: product.id, quantity });
       if (this.chance(0.25)) {
         const extra = PRODUCTS[Math.floor(this.random() * PRODUCTS.length)]!;
-        await this.think(500, 2000);
+        await this.think(signal, 500, 2000);
         await request('POST', '/cart/add', { productId: extra.id, quantity: '1' });
       }
       if (!this.chance(FUNNEL.viewCart)) return;
       await request('GET', '/cart');
       if (this.chance(0.1)) engagement.push({ kind: 'feature', name: 'apply_coupon' });
       if (!this.chance(p(FUNNEL.startCheckout))) return;
-      await this.think(1000, 4000);
+      await this.think(signal, 1000, 4000);
       let step = await request('GET', '/checkout/shipping');
       if (impatient(step.ms)) return;
-      await this.think(2000, 6000);
+      await this.think(signal, 2000, 6000);
       step = await request('POST', '/checkout/shipping', { name: 'Sim Shopper', region: persona.region });
       if (impatient(step.ms) || !this.chance(FUNNEL.enterPayment)) return;
       const method = this.pick<string>(
         PAYMENT_METHODS.map((m, i) => [m.id, [55, 25, 15, 5][i] ?? 5] as const),
       );
-      await this.think(1500, 5000);
+      await this.think(signal, 1500, 5000);
       step = await request('POST', '/checkout/payment', { method });
       if (impatient(step.ms) || !this.chance(FUNNEL.review)) return;
       step = await request('GET', '/checkout/review');
       if (impatient(step.ms) || !this.chance(FUNNEL.placeOrder)) return;
-      await this.think(1000, 3000);
+      await this.think(signal, 1000, 3000);
       let placed = await request('POST', '/checkout/place');
       if (placed.status === 502 && this.chance(0.5)) {
         // A declined payment: some shoppers try once more.
-        await this.think(1000, 3000);
+        await this.think(signal, 1000, 3000);
         placed = await request('POST', '/checkout/place');
       }
       if (placed.status === 303 && placed.location) {
@@ -327,8 +342,8 @@ export class TrafficSimulator {
         if (uid && this.returningPool.length < 500) this.returningPool.push({ uid, tier: persona.tier });
       }
     } finally {
-      if (engagement.length > 0 && !this.controller.signal.aborted) {
-        await this.sendEngagement(persona, jar, engagement).catch(() => undefined);
+      if (engagement.length > 0 && !signal.aborted) {
+        await this.sendEngagement(signal, persona, jar, engagement).catch(() => undefined);
       }
       this.stats.sessionsFinished++;
     }
@@ -336,6 +351,7 @@ export class TrafficSimulator {
 
   /** What the browser client would send: one JSON batch, like `navigator.sendBeacon` on the last page. */
   private async sendEngagement(
+    signal: AbortSignal,
     persona: Persona,
     jar: ReadonlyMap<string, string>,
     events: readonly { kind: 'feature' | 'milestone'; name: string }[],
@@ -343,7 +359,7 @@ export class TrafficSimulator {
     this.stats.requests++;
     const response = await fetch(`${this.baseUrl}/api/engagement`, {
       method: 'POST',
-      signal: this.controller.signal,
+      signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': persona.userAgent,
