@@ -15,7 +15,6 @@ import { createQueueDepthProducer, createWorkload, METER_NAME } from './fixture'
 import { basicAuth, httpRequest } from './http';
 import { checkMetrics, promtool } from './promtool';
 
-const itWithPromtool = promtool ? it : it.skip;
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 function captureDiagErrors(): { errors: string[]; restore(): void } {
