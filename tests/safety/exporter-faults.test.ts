@@ -1,0 +1,234 @@
+/**
+ * OTLP exporter faults against a real OTLP/HTTP receiver: refused connections, a hanging collector, 500, 503 with
+ * Retry-After, 429, slow answers, connection resets. While faulted, the app's own HTTP latency stays flat
+ * (measured against a run without faults), failures are counted in business_metrics_export_failures_total and
+ * logged at a rate-limited warning, memory stays bounded, and after recovery the cumulative totals arrive
+ * intact: the receiver's latest values equal everything the app recorded.
+ */
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { Agent, createServer, request, type Server } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
+import { parseExposition } from '../support/exposition';
+import {
+  metricsOf,
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type ReceivedRequest,
+  type ReceiverFault,
+} from '../support/otlp-receiver';
+
+const EXPORT_INTERVAL_MS = 200;
+const EXPORT_TIMEOUT_MS = 150;
+const REQUESTS = 2000;
+const CONCURRENCY = 20;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** The app under test: every request records business metrics, as a checkout handler would. */
+function startApp(
+  handle: BusinessMetricsHandle,
+  totals: { requests: number; cents: number },
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const cents = 100 + (totals.requests % 900);
+    handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
+    handle.metrics.recordRevenue(cents, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'eu_west',
+    });
+    totals.requests++;
+    totals.cents += cents;
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+interface Latencies {
+  p50: number;
+  p99: number;
+}
+
+/** REQUESTS requests, CONCURRENCY at a time, over keep-alive connections; latency percentiles in ms. */
+async function drive(port: number): Promise<Latencies> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  let next = 0;
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const req = request({ host: '127.0.0.1', port, path: '/checkout', agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          resolve();
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const worker = async () => {
+    while (next++ < REQUESTS) await one();
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** Latest cumulative funnel count and revenue the receiver holds. */
+function receivedTotals(requests: ReceivedRequest[]): { requests: number; cents: number } {
+  let funnel = 0;
+  let cents = 0;
+  for (const metric of metricsOf(requests)) {
+    const sum = (m: typeof metric) =>
+      m.sum!.dataPoints.reduce((s, p) => s + Number(p.asDouble ?? p.asInt ?? 0), 0);
+    if (metric.name === 'business_funnel_step') funnel = sum(metric);
+    if (metric.name === 'business_revenue_cents') cents = sum(metric);
+  }
+  return { requests: funnel, cents };
+}
+
+async function exportFailures(handle: BusinessMetricsHandle): Promise<number> {
+  const samples = parseExposition(await handle.metrics.getMetrics()).find(
+    'business_metrics_export_failures_total',
+    {
+      exporter: 'otlp',
+    },
+  );
+  return samples.reduce((sum, sample) => sum + sample.value, 0);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('OTLP exporter faults never reach the app', () => {
+  let receiver: OtlpReceiver;
+  let handle: BusinessMetricsHandle;
+  let app: Server;
+  let baseline: Latencies;
+  const recorded = { requests: 0, cents: 0 };
+  const warnings: string[] = [];
+  const report: string[] = [];
+
+  beforeAll(async () => {
+    diag.setLogger(
+      {
+        error: () => undefined,
+        warn: (message: string) => void warnings.push(message),
+        info: () => undefined,
+        debug: () => undefined,
+        verbose: () => undefined,
+      },
+      { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+    );
+    receiver = await startOtlpReceiver();
+    handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: {
+        url: receiver.url,
+        exportIntervalMillis: EXPORT_INTERVAL_MS,
+        exportTimeoutMillis: EXPORT_TIMEOUT_MS,
+      },
+      env: {},
+    });
+    app = await startApp(handle, recorded);
+    const { port } = app.address() as { port: number };
+    await drive(port); // warm-up: JIT, connection setup
+    // CI noise (GC, the other Jest worker) only ever adds latency: the baseline is the worse of two runs, a
+    // faulted phase the better of two. A real blocking effect (an export holding the event loop) shows in both.
+    const [first, second] = [await drive(port), await drive(port)];
+    baseline = { p50: Math.max(first.p50, second.p50), p99: Math.max(first.p99, second.p99) };
+    report.push(`no fault: p50 ${baseline.p50.toFixed(2)} ms, p99 ${baseline.p99.toFixed(2)} ms`);
+    await receiver.waitFor((requests) => receivedTotals(requests).requests === recorded.requests);
+  });
+
+  afterAll(async () => {
+    console.log(`app latency over ${REQUESTS} requests (concurrency ${CONCURRENCY}):\n${report.join('\n')}`);
+    await new Promise<void>((resolve) => app.close(() => resolve()));
+    await handle.shutdown({ timeoutMillis: 1000 });
+    await receiver.close();
+    diag.disable();
+  });
+
+  const faults: Array<[string, ReceiverFault | 'refuse', boolean]> = [
+    ['refused connections (collector down)', 'refuse', true],
+    ['a collector that accepts and never answers', { kind: 'hang' }, true],
+    ['500 Internal Server Error', { kind: 'status', status: 500 }, true],
+    ['503 with Retry-After', { kind: 'status', status: 503, retryAfterSeconds: 1 }, true],
+    ['429 Too Many Requests', { kind: 'status', status: 429 }, true],
+    ['answers slower than the export timeout', { kind: 'slow', delayMillis: 1000 }, true],
+    ['slow answers within the export timeout', { kind: 'slow', delayMillis: 60 }, false],
+    ['connection resets', { kind: 'reset' }, true],
+  ];
+
+  it.each(faults)(
+    '%s: flat app latency, failures counted, totals intact after recovery',
+    async (name, fault, fails) => {
+      const { port: appPort } = app.address() as { port: number };
+      const failuresBefore = await exportFailures(handle);
+      const receiverPort = receiver.port;
+      if (fault === 'refuse') await receiver.close();
+      else receiver.setFault(fault);
+
+      const [first, second] = [await drive(appPort), await drive(appPort)];
+      const faulted = { p50: Math.min(first.p50, second.p50), p99: Math.min(first.p99, second.p99) };
+      report.push(`${name}: p50 ${faulted.p50.toFixed(2)} ms, p99 ${faulted.p99.toFixed(2)} ms`);
+      await sleep(EXPORT_INTERVAL_MS * 3 + EXPORT_TIMEOUT_MS);
+
+      // No blocking: the app's latency under a faulted exporter stays near the healthy baseline.
+      expect(faulted.p50).toBeLessThan(baseline.p50 * 3 + 5);
+      expect(faulted.p99).toBeLessThan(baseline.p99 * 3 + 5);
+      const failures = await exportFailures(handle);
+      if (fails) expect(failures).toBeGreaterThan(failuresBefore);
+      else expect(failures).toBe(failuresBefore);
+
+      // Recovery is automatic, and cumulative totals carry everything recorded, faulted period included.
+      if (fault === 'refuse') receiver = await startOtlpReceiver(receiverPort);
+      else receiver.setFault({ kind: 'none' });
+      await receiver.waitFor((requests) => {
+        const totals = receivedTotals(requests);
+        return totals.requests === recorded.requests && totals.cents === recorded.cents;
+      }, 10_000);
+    },
+  );
+
+  it('logs export failures through diag at a rate-limited warning, not once per failure', async () => {
+    const total = await exportFailures(handle);
+    const exportWarnings = warnings.filter((message) => message.includes('export failed'));
+    expect(total).toBeGreaterThan(10);
+    expect(exportWarnings.length).toBeGreaterThanOrEqual(1);
+    expect(exportWarnings.length).toBeLessThanOrEqual(2); // one per minute; this file runs well under two
+  });
+
+  it('keeps memory bounded across many failed exports (failed batches are dropped, not queued)', async () => {
+    const heapAfterGc = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    receiver.setFault({ kind: 'status', status: 500 });
+    for (let i = 0; i < 20; i++) await handle.forceFlush({ timeoutMillis: 500 }); // settle allocations first
+    const before = heapAfterGc();
+    const failuresBefore = await exportFailures(handle);
+    for (let i = 0; i < 300; i++) {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
+      recorded.requests++;
+      await handle.forceFlush({ timeoutMillis: 500 });
+    }
+    receiver.setFault({ kind: 'hang' });
+    for (let i = 0; i < 10; i++)
+      await handle.forceFlush({ timeoutMillis: EXPORT_TIMEOUT_MS + 100 }).catch(() => undefined);
+    const after = heapAfterGc();
+    report.push(`heap growth over 310 failed exports: ${((after - before) / 1024).toFixed(0)} kB`);
+    expect(await exportFailures(handle)).toBeGreaterThanOrEqual(failuresBefore + 300);
+    expect(after - before).toBeLessThan(8 * 1024 * 1024);
+    receiver.setFault({ kind: 'none' });
+    await receiver.waitFor((requests) => receivedTotals(requests).requests === recorded.requests, 10_000);
+  });
+});
