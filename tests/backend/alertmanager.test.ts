@@ -130,19 +130,32 @@ describe('Alertmanager config', () => {
     };
 
     itWithAlertmanager('keeps ratio alerts active on their own', async () => {
-      await post(['ConversionRateDrop', 'RevenueBelowBaseline', 'NewUserEngagementDrop']);
+      await post(['HighCartAbandonment', 'RevenueBelowBaseline', 'NewUserEngagementDrop']);
       await eventually(async () => {
         const now = await states();
-        expect(now.ConversionRateDrop?.state).toBe('active');
+        expect(now.HighCartAbandonment?.state).toBe('active');
         expect(now.RevenueBelowBaseline?.state).toBe('active');
         expect(now.NewUserEngagementDrop?.state).toBe('active');
       });
     });
 
     itWithAlertmanager(
+      'lets the critical conversion floor silence the relative abandonment alert',
+      async () => {
+        await post(['ConversionRateDrop']);
+        await eventually(async () => {
+          const now = await states();
+          expect(now.ConversionRateDrop?.state).toBe('active');
+          expect(now.HighCartAbandonment.state).toBe('suppressed');
+          expect(now.RevenueBelowBaseline.state).toBe('active');
+        });
+      },
+    );
+
+    itWithAlertmanager(
       'silences the ratio alerts NoCartTraffic and NoRevenue explain, and lets the rest through',
       async () => {
-        await post(['NoCartTraffic', 'NoRevenue', 'HighCartAbandonment']);
+        await post(['NoCartTraffic', 'NoRevenue']);
         await eventually(async () => {
           const now = await states();
           expect(now.ConversionRateDrop.state).toBe('suppressed');
