@@ -128,8 +128,8 @@ function isAuthorized(header: string | undefined, expected: ExpectedCredentials)
 function pathOf(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   if (url.startsWith('/')) {
-    const end = Math.min(...[url.indexOf('?'), url.indexOf('#'), url.length].filter((index) => index >= 0));
-    return url.slice(0, end);
+    const query = url.indexOf('?');
+    return query < 0 ? url : url.slice(0, query);
   }
   try {
     return new URL(url).pathname; // absolute-form request target

@@ -97,6 +97,32 @@ describe('PrometheusPullReader standalone server', () => {
     await Promise.all(providers.map((provider) => provider.shutdown()));
   });
 
+  it('brackets an IPv6 host in its url and error messages', async () => {
+    const reader = new PrometheusPullReader({ host: '::1', port: 0 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const listening = await reader.ready.then(
+      () => true,
+      (error: Error) => {
+        // Hosts without IPv6 loopback (some CI containers): the message must still bracket the address.
+        expect(error.message).toBe(
+          'Prometheus exporter could not listen on [::1]:0: address not available on this host (EADDRNOTAVAIL)',
+        );
+        return false;
+      },
+    );
+    if (listening) {
+      expect(reader.url).toBe(`http://[::1]:${reader.port}/metrics`);
+      expect((await httpRequest(reader.url)).status).toBe(200);
+      const clash = new PrometheusPullReader({ host: '::1', port: reader.port });
+      const clashProvider = new MeterProvider({ readers: [clash] });
+      await expect(clash.ready).rejects.toThrow(
+        `could not listen on [::1]:${reader.port}: address already in use`,
+      );
+      await clashProvider.shutdown();
+    }
+    await provider.shutdown();
+  });
+
   it('answers 404 on other paths, 405 on other methods, and serves a custom endpoint', async () => {
     const reader = new PrometheusPullReader({ port: 0, endpoint: 'internal/metrics' });
     const provider = new MeterProvider({ readers: [reader] });
