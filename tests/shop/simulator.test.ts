@@ -175,6 +175,28 @@ describe('traffic simulator and trouble switches', () => {
     expect(sumOf(samples, `${HTTP_DURATION}_bucket`, { ...shipping, le: '0.25' })).toBe(total - 1);
   });
 
+  it('the admin form switches trouble on and off', async () => {
+    const submit = (body: string) =>
+      fetch(`${shop.url}/admin/trouble`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    expect((await submit('slowCheckout=1&paymentFailures=1&brokenVariant=A')).status).toBe(303);
+    expect(await (await fetch(`${shop.url}/admin/trouble`)).json()).toEqual({
+      slowCheckoutMs: 2500,
+      paymentFailureRate: 0.85,
+      brokenVariant: 'A',
+    });
+    const admin = await (await fetch(`${shop.url}/admin`)).text();
+    expect(admin).toMatch(/name="slowCheckout" value="1" checked/);
+    expect(admin).toMatch(/<option value="A" selected>/);
+    // Unchecked boxes are absent from the form: submitting it empty switches everything off.
+    expect((await submit('brokenVariant=none')).status).toBe(303);
+    expect(shop.trouble).toEqual(NO_TROUBLE);
+  });
+
   it('rejects bad trouble settings and reads them from the environment', async () => {
     const response = await fetch(`${shop.url}/admin/trouble`, {
       method: 'POST',

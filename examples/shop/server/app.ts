@@ -310,7 +310,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
   const simulatorStatus = () => {
     const sim = state.simulator;
-    if (!sim) return 'off (start with SIMULATE=1)';
+    if (!sim) return 'off';
     const stats = sim.getStats();
     return `on: ${stats.sessionsStarted} sessions, ${stats.orders} orders, ${stats.requests} requests so far`;
   };
