@@ -215,6 +215,14 @@ export class PrometheusPullReader extends MetricReader {
     return this.actualPort;
   }
 
+  /**
+   * True while the standalone server listens: false before `ready` resolved, after it rejected, after shutdown,
+   * and always with `preventServerStart`. Report `url` to users only when this is true.
+   */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
   /** The exposition URL of the standalone server. */
   get url(): string {
     return `http://${hostForUrl(this.host)}:${this.actualPort}${this.endpoint}`;
