@@ -51,7 +51,9 @@ describe('PrometheusPullReader standalone server', () => {
       metricProducers: [createQueueDepthProducer(() => 11)],
     });
     const workload = createWorkload([reader]);
+    expect(reader.listening).toBe(false);
     await reader.ready;
+    expect(reader.listening).toBe(true);
     expect(reader.port).toBeGreaterThan(0);
     expect(reader.port).not.toBe(9464);
     expect(reader.host).toBe('127.0.0.1');
@@ -152,6 +154,7 @@ describe('PrometheusPullReader standalone server', () => {
       const expected = `Prometheus exporter could not listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`;
       await expect(reader.ready).rejects.toThrow(expected);
       await expect(reader.ready).rejects.toMatchObject({ cause: { code: 'EADDRINUSE' } });
+      expect(reader.listening).toBe(false);
       // Nobody awaits this one: it must not surface as an unhandled rejection.
       const ignored = new PrometheusPullReader({ port });
       const ignoredProvider = new MeterProvider({ readers: [ignored] });
@@ -298,6 +301,7 @@ describe('PrometheusPullReader standalone server', () => {
     const started = Date.now();
     await provider.shutdown();
     await closed;
+    expect(reader.listening).toBe(false);
     expect(Date.now() - started).toBeLessThan(2000);
     await expect(httpRequest(reader.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     agent.destroy();
@@ -312,6 +316,7 @@ describe('PrometheusPullReader.metricsHandler', () => {
     });
     const workload = createWorkload([reader]);
     await reader.ready; // resolves at once
+    expect(reader.listening).toBe(false);
     workload.record(1);
     const app = createServer((request, response) => {
       if (request.url === '/internal/stats') return reader.metricsHandler(request, response);
