@@ -246,7 +246,7 @@ export class PrometheusPullReader extends MetricReader {
     if (!server.listening) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      // close() alone waits for keep-alive connections (a scraper's) to go idle and time out.
+      // close() drops idle keep-alive sockets but waits for busy or stuck ones (headers timeout: 60 s).
       server.closeAllConnections();
     });
   }
