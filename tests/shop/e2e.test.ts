@@ -249,7 +249,9 @@ describeWithChromium('demo shop in Chromium', () => {
     expect(revenue?.labels.slice(1)).toEqual(['eu_west']);
     expect(revenue?.data[1]?.at(-1)).toBe(24_100);
     const conversion = probe.series['chart-conversion'];
+    expect(conversion?.labels.slice(1)).toEqual(['all', 'variant B']);
     expect(conversion?.data[1]?.at(-1)).toBe(50);
+    expect(conversion?.data[2]?.at(-1)).toBe(50);
     const active = probe.series['chart-active'];
     expect(active?.labels.slice(1)).toEqual(['enterprise', 'free', 'pro']);
     expect(active?.data[2]?.at(-1)).toBe(1);

@@ -42,7 +42,7 @@ function width(el: HTMLElement): number {
 function timeChart(
   id: string,
   t: readonly number[],
-  series: { label: string; values: readonly (number | null)[] }[],
+  series: { label: string; values: readonly (number | null)[]; width?: number }[],
   unit: (v: number) => string,
   integer = false,
 ): void {
@@ -65,7 +65,7 @@ function timeChart(
       ...series.map((s, i): Series => ({
         label: s.label,
         stroke: PALETTE[i % PALETTE.length],
-        width: 2,
+        width: s.width ?? 2,
         spanGaps: false,
         value: (_u, v) => (v == null ? '–' : unit(v)),
       })),
@@ -204,7 +204,14 @@ function render(data: Data): void {
   timeChart(
     'chart-conversion',
     t,
-    [{ label: 'conversion %', values: data.timeline.conversionRatePct }],
+    [
+      { label: 'all', values: data.timeline.conversionRatePct, width: 3 },
+      ...Object.entries(data.timeline.conversionRatePctByVariant).map(([variant, values]) => ({
+        label: `variant ${variant}`,
+        values,
+        width: 1.25,
+      })),
+    ],
     (v) => `${v.toFixed(1)}%`,
   );
   timeChart(

@@ -26,6 +26,9 @@ const HTTP_FAMILY_PREFIX = HTTP_SERVER_REQUEST_DURATION.replace(/\./g, '_');
 interface Snapshot {
   readonly t: number;
   readonly funnel: Readonly<Record<string, number>>;
+  /** cart_view and order_confirmed by experiment variant, for conversion per variant. */
+  readonly cartViewsByVariant: ReadonlyMap<string, number>;
+  readonly ordersByVariant: ReadonlyMap<string, number>;
   readonly revenuePerMinute: ReadonlyMap<string, number>;
   readonly activeUsers: ReadonlyMap<string, number>;
   /** Cumulative HTTP duration buckets summed over all series, by upper bound. */
@@ -59,6 +62,8 @@ export interface DashboardData {
     /** Unix seconds. */
     readonly t: readonly number[];
     readonly conversionRatePct: readonly (number | null)[];
+    /** The same ratio per experiment variant: a broken variant shows as its line falling to zero. */
+    readonly conversionRatePctByVariant: Readonly<Record<string, readonly (number | null)[]>>;
     readonly revenuePerMinuteCents: Readonly<Record<string, readonly (number | null)[]>>;
     readonly activeUsers: Readonly<Record<string, readonly (number | null)[]>>;
     readonly httpP95Ms: readonly (number | null)[];
@@ -146,7 +151,9 @@ export class DashboardHistory {
 
     const regions = new Set<string>();
     const tiers = new Set<string>();
+    const variants = new Set<string>();
     for (const s of history) {
+      for (const variant of s.cartViewsByVariant.keys()) variants.add(variant);
       for (const region of s.revenuePerMinute.keys()) regions.add(region);
       for (const tier of s.activeUsers.keys()) tiers.add(tier);
     }
@@ -174,6 +181,9 @@ export class DashboardHistory {
       timeline: {
         t: history.map((s) => Math.round(s.t / 1000)),
         conversionRatePct: windows.map((w) => w.conversionRatePct),
+        conversionRatePctByVariant: Object.fromEntries(
+          [...variants].sort().map((v) => [v, windows.map((w) => w.conversionByVariant.get(v) ?? null)]),
+        ),
         revenuePerMinuteCents: byKey(regions, (s) => s.revenuePerMinute),
         activeUsers: byKey(tiers, (s) => s.activeUsers),
         httpP95Ms: windows.map((w) => w.httpP95Ms),
@@ -186,9 +196,20 @@ export class DashboardHistory {
   private windowed(
     history: readonly Snapshot[],
     i: number,
-  ): { conversionRatePct: number | null; httpP95Ms: number | null; httpErrorRatePct: number | null } {
+  ): {
+    conversionRatePct: number | null;
+    conversionByVariant: Map<string, number | null>;
+    httpP95Ms: number | null;
+    httpErrorRatePct: number | null;
+  } {
     const end = history[i];
-    if (!end) return { conversionRatePct: null, httpP95Ms: null, httpErrorRatePct: null };
+    if (!end)
+      return {
+        conversionRatePct: null,
+        conversionByVariant: new Map(),
+        httpP95Ms: null,
+        httpErrorRatePct: null,
+      };
     let j = i;
     while (j > 0 && end.t - (history[j - 1]?.t ?? 0) <= this.windowMs) j--;
     const start = j < i ? history[j] : undefined;
@@ -200,8 +221,16 @@ export class DashboardHistory {
     const buckets = new Map<number, number>();
     for (const [le, count] of end.httpBuckets) buckets.set(le, count - (start?.httpBuckets.get(le) ?? 0));
     const p95 = quantile(0.95, buckets);
+    const conversionByVariant = new Map<string, number | null>();
+    for (const [variant, views] of end.cartViewsByVariant) {
+      const windowViews = views - (start?.cartViewsByVariant.get(variant) ?? 0);
+      const windowOrders =
+        (end.ordersByVariant.get(variant) ?? 0) - (start?.ordersByVariant.get(variant) ?? 0);
+      conversionByVariant.set(variant, windowViews > 0 ? round((100 * windowOrders) / windowViews, 2) : null);
+    }
     return {
       conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
+      conversionByVariant,
       httpP95Ms: p95 === null ? null : round(p95 * 1000, 1),
       httpErrorRatePct: requests > 0 ? round((100 * errors) / requests, 2) : null,
     };
@@ -229,6 +258,8 @@ function toSnapshot(samples: readonly Sample[], t: number): Snapshot {
   return {
     t,
     funnel,
+    cartViewsByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'cart_view' }),
+    ordersByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'order_confirmed' }),
     revenuePerMinute: sumBy(samples, REVENUE_PER_MINUTE, 'region'),
     activeUsers: sumBy(samples, ACTIVE_USERS, 'user_tier', { window: 'daily' }),
     httpBuckets,

@@ -328,7 +328,9 @@ export function dashboardPage(): SafeHtml {
       </section>
       <section class="chart">
         <h2>Conversion rate</h2>
-        <p class="muted">order_confirmed ÷ cart_view, trailing minute</p>
+        <p class="muted">
+          order_confirmed ÷ cart_view over the trailing minute, overall and per experiment variant
+        </p>
         <div id="chart-conversion"></div>
       </section>
       <section class="chart">
