@@ -3,23 +3,34 @@
  * and reported through OTel `diag` at a rate-limited warning; in strict mode it throws a TypeError instead.
  *
  * Owns: drop/relabel reasons, the strict-mode messages, rate limiting of warnings. Must not touch: recording,
- * vocabularies. The self-metric counters are handed in by whoever owns a Meter; without them only `diag` hears.
+ * vocabularies. Counts are kept in the reporter's own tallies (read by observable counters through forEachCount)
+ * and, when bound, in SDK counters handed in by whoever owns a Meter.
  */
 import { diag, type Attributes, type Counter } from '@opentelemetry/api';
 
-/** Why a measurement was not recorded. */
-export type DropReason =
-  | 'not_a_number'
-  | 'not_finite'
-  | 'negative'
-  | 'too_large'
-  | 'invalid_time'
-  | 'future_time'
-  | 'invalid_argument'
-  | 'internal_error';
+/** Every reason a measurement is not recorded (the `reason` label of `business_metrics_dropped_total`). */
+export const DROP_REASONS = [
+  'not_a_number',
+  'not_finite',
+  'negative',
+  'too_large',
+  'invalid_time',
+  'future_time',
+  'invalid_argument',
+  'internal_error',
+] as const;
 
-/** Why a label value was replaced by `other` (cap, not_allowed, invalid_type) or `unknown` (missing). */
-export type RelabelReason = 'cap' | 'not_allowed' | 'invalid_type' | 'missing';
+/** Why a measurement was not recorded. */
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/**
+ * Every reason a label value is replaced (the `reason` label of `business_metrics_label_overflow_total`): by
+ * `other` (cap, not_allowed, invalid_type) or by `unknown` (missing).
+ */
+export const RELABEL_REASONS = ['cap', 'not_allowed', 'invalid_type', 'missing'] as const;
+
+/** Why a label value was replaced. */
+export type RelabelReason = (typeof RELABEL_REASONS)[number];
 
 /** The self-metric counters a reporter writes to (see SELF_METRICS in the catalog). */
 export interface GuardCounters {
