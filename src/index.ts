@@ -7,9 +7,17 @@ export type {
   ExporterSpec,
   InitOptions,
   OtlpOptions,
-  PrometheusAuth,
   PrometheusOptions,
 } from './config/options';
+export {
+  PrometheusPullReader,
+  serializePrometheus,
+  otelToPrometheusName,
+  type PrometheusAuth,
+  type PrometheusMetricNaming,
+  type PrometheusPullReaderOptions,
+  type PrometheusSerializerOptions,
+} from './exporters/prometheus';
 export {
   BusinessMetrics,
   DEFAULT_LIMITS,

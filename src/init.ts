@@ -193,9 +193,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     ready,
     get prometheus() {
       const reader = pullReaders[0];
-      return reader?.port !== undefined
-        ? { host: reader.host, port: reader.port, url: reader.url! }
-        : undefined;
+      return reader?.listening ? { host: reader.host, port: reader.port!, url: reader.url! } : undefined;
     },
     metricsHandler: pullReaders[0]?.metricsHandler,
     forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>

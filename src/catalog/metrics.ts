@@ -11,6 +11,7 @@
  * produce the seed's series names (see `prometheusFamilyName` and `collectorPrometheusName`).
  */
 import type { BusinessLabelKey } from './labels';
+import { otelToPrometheusName, shapeOfKind } from './prometheus-naming';
 
 export type MetricKind = 'counter' | 'histogram' | 'gauge';
 
@@ -153,27 +154,8 @@ export function prometheusType(def: Pick<MetricDefinition, 'kind'>): 'counter' |
   return def.kind;
 }
 
-// The OpenTelemetry Collector's (and Prometheus's OTLP receiver's) default name translation, reduced to the
-// rules that matter for this catalog: `{annotations}` are dropped, known units map to words (s -> seconds),
-// a unit word already among the name's tokens is not appended again, `/x` becomes `_per_x`, and monotonic
-// sums get `_total`. Used by tests to prove every path yields the same family name.
-const COLLECTOR_UNIT_WORDS: Record<string, string> = {
-  s: 'seconds',
-  ms: 'milliseconds',
-  By: 'bytes',
-  '1': 'ratio',
-  min: 'minutes',
-};
-const COLLECTOR_PER_UNIT_WORDS: Record<string, string> = { s: 'second', min: 'minute', h: 'hour' };
-
-/** The family name the OTel Collector's Prometheus exporter produces by default for an instrument. */
+/** The family name the OTel Collector's Prometheus exporter (and Prometheus's OTLP receiver) produces by
+ * default for an instrument: the same rules the package's own exporter applies. */
 export function collectorPrometheusName(def: Pick<MetricDefinition, 'name' | 'kind' | 'unit'>): string {
-  const tokens = def.name.split(/[^a-zA-Z0-9]+/).filter(Boolean);
-  const [main = '', per = ''] = def.unit.replace(/\{[^}]*\}/g, '').split('/', 2);
-  const mainWord = COLLECTOR_UNIT_WORDS[main.trim()] ?? main.trim();
-  if (mainWord && !tokens.includes(mainWord)) tokens.push(mainWord);
-  const perWord = COLLECTOR_PER_UNIT_WORDS[per.trim()] ?? per.trim();
-  if (perWord && !tokens.includes(perWord)) tokens.push('per', perWord);
-  if (def.kind === 'counter' && tokens[tokens.length - 1] !== 'total') tokens.push('total');
-  return tokens.join('_');
+  return otelToPrometheusName(def.name, def.unit, shapeOfKind(def.kind));
 }

@@ -7,6 +7,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { PrometheusAuth } from '../exporters/prometheus';
 import type { BusinessMetricsLimits } from '../metrics/business-metrics';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
@@ -14,9 +15,6 @@ export type ExporterKind = 'prometheus' | 'otlp' | 'console' | 'none';
 
 /** An exporter: a built-in kind, or your own MetricReader / PushMetricExporter instance. */
 export type ExporterSpec = ExporterKind | MetricReader | PushMetricExporter;
-
-/** Authentication for the standalone Prometheus endpoint. */
-export type PrometheusAuth = { bearerToken: string } | { username: string; password: string };
 
 export interface PrometheusOptions {
   /** Interface to bind. Default `127.0.0.1` (env OTEL_EXPORTER_PROMETHEUS_HOST); use `0.0.0.0` to be scraped

@@ -19,5 +19,5 @@ export {
   prometheusMetricName,
   prometheusLabelName,
   shapeOfKind,
-} from './naming';
-export type { OtlpMetricShape, PrometheusMetricNaming } from './naming';
+} from '../../catalog/prometheus-naming';
+export type { OtlpMetricShape, PrometheusMetricNaming } from '../../catalog/prometheus-naming';

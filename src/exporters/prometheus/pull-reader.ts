@@ -22,7 +22,7 @@ import {
   type MetricProducer,
   type MetricReaderOptions,
 } from '@opentelemetry/sdk-metrics';
-import type { PrometheusMetricNaming } from './naming';
+import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
 import {
   PROMETHEUS_TEXT_CONTENT_TYPE,
   serializePrometheus,

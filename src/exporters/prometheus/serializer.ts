@@ -29,7 +29,7 @@ import {
   prometheusMetricName,
   type OtlpMetricShape,
   type PrometheusMetricNaming,
-} from './naming';
+} from '../../catalog/prometheus-naming';
 
 /** Options of {@link serializePrometheus}. */
 export interface PrometheusSerializerOptions {
