@@ -1,5 +1,5 @@
 /**
- * The code examples of the README's "Prometheus exporter" section (/tmp/readme-parts/prometheus.md), run as
+ * The code examples of README.md's "The Prometheus exporter" section, run as
  * written; only the import path differs (the README imports from 'otel-business-metrics').
  */
 import { createServer, type IncomingMessage } from 'node:http';
