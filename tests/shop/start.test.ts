@@ -24,7 +24,7 @@ describe('npm start (examples/shop/start.mjs)', () => {
     }
   });
 
-  it('starts the shop on PORT/HOST, prints the URLs, simulates traffic and stops cleanly on SIGTERM', async () => {
+  it('starts on PORT/HOST, prints the URLs, simulates traffic, guards /metrics with METRICS_TOKEN, stops on SIGTERM', async () => {
     // `npm test` builds before running jest; running this file alone needs `npm run build` first.
     expect(existsSync(join(REPO, 'dist', 'index.js'))).toBe(true);
     const port = await freePort();
@@ -36,6 +36,7 @@ describe('npm start (examples/shop/start.mjs)', () => {
         HOST: '127.0.0.1',
         SIM_SESSIONS_PER_SECOND: '40',
         SIM_THINK_SCALE: '0.02',
+        METRICS_TOKEN: 'start-test-token',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -55,11 +56,13 @@ describe('npm start (examples/shop/start.mjs)', () => {
     let cartViews = 0;
     while (cartViews === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      cartViews = sumOf(parseExposition(await (await fetch(`${base}/metrics`)).text()), FUNNEL, {
-        step: 'cart_view',
+      const scrape = await fetch(`${base}/metrics`, {
+        headers: { authorization: 'Bearer start-test-token' },
       });
+      cartViews = sumOf(parseExposition(await scrape.text()), FUNNEL, { step: 'cart_view' });
     }
     expect(cartViews).toBeGreaterThan(0);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
     expect((await fetch(`${base}/dashboard`)).status).toBe(200);
     expect((await fetch(`${base}/assets/vendor/uPlot.iife.min.js`)).status).toBe(200);
 

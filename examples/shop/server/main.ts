@@ -3,7 +3,7 @@
  * to look, and shut everything down cleanly on Ctrl-C.
  *
  * Owns: environment variables (PORT, HOST, SIMULATE, SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS,
- * TROUBLE_*) and console output (this is a CLI, so it prints). Must not touch: routes (app.ts).
+ * METRICS_TOKEN, TROUBLE_*) and console output (this is a CLI, so it prints). Must not touch: routes (app.ts).
  */
 import { initBusinessMetrics } from '../../../src';
 import { startShop, type RunningShop } from './app';
@@ -56,6 +56,7 @@ export async function main(options: MainOptions): Promise<RunningShop> {
       : false,
     trouble: troubleFromEnv(env),
     sessions: { idleMs: numberFrom(env, 'SESSION_IDLE_SECONDS', 120) * 1000 },
+    metricsAuth: env.METRICS_TOKEN ? { bearerToken: env.METRICS_TOKEN } : undefined,
   });
 
   console.log(`
@@ -63,7 +64,7 @@ export async function main(options: MainOptions): Promise<RunningShop> {
 
     Shop        ${shop.url}/
     Dashboard   ${shop.url}/dashboard
-    Metrics     ${shop.url}/metrics
+    Metrics     ${shop.url}/metrics${env.METRICS_TOKEN ? '  (Authorization: Bearer $METRICS_TOKEN)' : ''}
     Trouble     ${shop.url}/admin
 
   Traffic simulator: ${simulate ? 'on (SIMULATE=0 to switch off)' : 'off'}. Ctrl-C stops.
