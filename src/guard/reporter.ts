@@ -248,6 +248,8 @@ export class GuardReporter {
 }
 
 const LOG_UNSAFE = /[\u0085\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const LOG_UNSAFE_OR_BREAK = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** A short, safe description of any value for a message: never calls caller code, never breaks a log line. */
 export function describe(value: unknown): string {
@@ -273,7 +275,12 @@ export function describe(value: unknown): string {
       if (value === null) return 'null';
       try {
         // instanceof and .message can run caller code (proxies, getters): never let that escape.
-        if (value instanceof Error) return `${String(value.name)}: ${String(value.message).slice(0, 200)}`;
+        if (value instanceof Error) {
+          return `${String(value.name).slice(0, 60)}: ${String(value.message).slice(0, 200)}`.replace(
+            LOG_UNSAFE_OR_BREAK,
+            ' ',
+          );
+        }
         if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date';
         return Array.isArray(value) ? 'an array' : 'an object';
       } catch {

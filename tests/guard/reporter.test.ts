@@ -200,5 +200,12 @@ describe('describe (values in messages)', () => {
     // Caller text cannot break or spoof a log line.
     expect(describeValue('a\nb\u2028c\u2029d\u0085e\u202ef')).toBe('"a\\nb\\u2028c\\u2029d\\u0085e\\u202ef"');
     expect(describeValue('\ud800x')).toBe('"\\ud800x"');
+    // A caller's error (thrown by a getter) is described briefly, on one line.
+    const huge = Object.assign(new Error(`line1\nline2${'m'.repeat(10_000)}`), {
+      name: `N${'n'.repeat(10_000)}`,
+    });
+    const described = describeValue(huge);
+    expect(described.length).toBeLessThan(300);
+    expect(described).not.toMatch(/[\n\r]/);
   });
 });

@@ -11,7 +11,7 @@ import {
   type BusinessMetricsLimits,
 } from '../../src';
 import { checkScrape, expectPromtoolClean, promtool, selfMetric } from './support/checks';
-import { hostileCall, hostileNumber, hostileValue, materialize, type Call } from './support/hostile';
+import { Lazy, hostileCall, hostileNumber, hostileValue, materialize, type Call } from './support/hostile';
 
 const itWithPromtool = promtool ? it : it.skip;
 
@@ -209,6 +209,36 @@ describe('strict mode: bad values throw a TypeError naming method, argument and 
             /^businessMetrics\.recordRevenue: metadata must be an object \(got .+\)$/,
           ),
       ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('messages stay short and on one line however large or strange the input', () => {
+    const huge = fc.oneof(
+      fc.constant(new Lazy('a 1 MB string', () => 'x'.repeat(1_000_000))),
+      fc.string({ minLength: 500, maxLength: 2000 }),
+      fc.constant(new Lazy('line breaks', () => 'a\nb\u2028c'.repeat(1000))),
+    );
+    // (updateActiveUsers put the whole tier key into the argument name; see the report for the patch.)
+    const calls: Array<(value: string) => void> = [
+      (v) => handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: v }),
+      (v) => handle.metrics.recordRevenue(v as unknown as number, revenueMeta),
+      (v) => handle.metrics.recordSessionEnd(v as unknown as Date, { userTier: 'pro', entryPage: '/' }),
+      (v) => handle.metrics.updateActiveUsers('daily', { [v]: -1 }),
+      (v) => handle.metrics.updateActiveUsers(v as 'daily', new Map([['pro', 1]])),
+    ];
+    fc.assert(
+      fc.property(huge, fc.nat({ max: calls.length - 1 }), (value, which) => {
+        let message = '';
+        try {
+          calls[which](materialize(value) as string);
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        expect(message).toMatch(/^businessMetrics\./);
+        expect(message.length).toBeLessThan(400);
+        expect(message).not.toMatch(/[\n\r\u2028\u2029]/);
+      }),
       { numRuns: 200 },
     );
   });
