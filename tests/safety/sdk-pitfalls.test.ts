@@ -104,6 +104,14 @@ describe('SDK pitfalls, through our API', () => {
     expect(exposition.value('business_funnel_step_total', { source: 'bing', device_type: 'mobile' })).toBe(1);
   });
 
+  it('control: the same function-valued label on a plain SDK counter kills the process at its next scrape', async () => {
+    const result = await startChild(bundleFixture('raw-sdk-function-label'), []).exited;
+    expect(result.stdout).toContain('RECORDED');
+    expect(result.stdout).not.toContain('SCRAPED'); // it died serialising the scrape
+    expect(result.stderr).toMatch(/TypeError/);
+    expect(result.code).not.toBe(0);
+  });
+
   it('a process that records function/BigInt/circular labels survives its next scrapes (exit 0)', async () => {
     const result = await startChild(bundleFixture('hostile-labels-then-scrape'), []).exited;
     expect(result.stderr).toBe('');
