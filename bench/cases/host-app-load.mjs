@@ -1,6 +1,6 @@
 /**
  * Load generator for the host-app row, in its own process: `node host-app-load.mjs PORT REQUESTS CONCURRENCY`.
- * Keep-alive connections, a bounded number of requests (a tenth more first, untimed, as warm-up), and a
+ * Keep-alive connections, a bounded number of requests (a fifth more first, at least 2000 unless fewer are asked for, untimed, as warm-up), and a
  * Prometheus-like scrape of /metrics every 500 ms meanwhile. Prints one JSON line: { ok, failed,
  * requestsPerSecond }.
  *
@@ -38,12 +38,16 @@ async function drive(count) {
   return { ok, failed };
 }
 
-const warmup = await drive(Math.ceil(total / 10));
+// Warm-up: enough requests for the JIT to settle (and a first scrape, which compiles the serializer).
+await get('/metrics');
+const warmup = await drive(Math.max(Math.ceil(total / 5), Math.min(2000, total)));
+await get('/__bench/mark');
 const scraper = setInterval(() => void get('/metrics'), 500);
 const start = performance.now();
 const measured = await drive(total);
 const seconds = (performance.now() - start) / 1000;
 clearInterval(scraper);
+await get('/__bench/mark');
 agent.destroy();
 console.log(
   JSON.stringify({

@@ -1,5 +1,6 @@
 /**
- * A demo-style shop server for the host-app row: plain node:http, a JSON API whose handlers record business
+ * A demo-style shop server for the host-app row: plain node:http, a checkout page per request (a small HTML cart,
+ * as the demo shop renders: ~2 KB, escaped product names, formatted prices) whose handler records business
  * events through the `businessMetrics` singleton, as the seed's code does, and `/metrics` mounted on the same
  * server. With `metrics: false` the package is never initialised, so every record call is the no-op an app gets
  * before init: the app's code is identical in both variants.
@@ -18,8 +19,42 @@ const SOURCES = ['direct', 'google', 'newsletter'];
 const DEVICES = ['desktop', 'mobile'];
 const TIERS = ['free', 'pro'];
 const CATEGORIES = ['books', 'garden', 'toys'];
+const PRODUCTS = Array.from({ length: 12 }, (_, i) => ({
+  id: `p${i}`,
+  name: `Product <${i}> & "friends"`,
+  category: CATEGORIES[i % 3],
+  priceCents: 499 + i * 350,
+}));
 
-serveCase(async ({ metrics }) => {
+const escapeHtml = (text) =>
+  text.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch],
+  );
+
+/** The checkout page of request n: a cart of a few products, as the demo's views render it. */
+function renderCart(n, step) {
+  const lines = [];
+  let total = 0;
+  for (let k = 0; k < 4; k++) {
+    const product = PRODUCTS[(n + k * 5) % PRODUCTS.length];
+    const quantity = 1 + ((n + k) % 3);
+    total += product.priceCents * quantity;
+    lines.push(
+      `<tr><td><a href="/product/${product.id}">${escapeHtml(product.name)}</a></td><td>${quantity}</td>` +
+        `<td>${(product.priceCents / 100).toFixed(2)}</td></tr>`,
+    );
+  }
+  return {
+    total,
+    html:
+      `<!doctype html><html><head><title>Checkout: ${step}</title><link rel="stylesheet" href="/assets/shop.css">` +
+      `</head><body><h1>Checkout</h1><table>${lines.join('')}</table><p>Total: ${(total / 100).toFixed(2)}</p>` +
+      `<form method="post" action="/checkout/next"><button>Continue</button></form></body></html>`,
+  };
+}
+
+serveCase(async ({ metrics, events = true }) => {
   const telemetry = metrics
     ? pkg.initBusinessMetrics({
         exporters: ['prometheus'],
@@ -31,8 +66,17 @@ serveCase(async ({ metrics }) => {
   let requests = 0;
   let orders = 0;
   const sessionStart = Date.now() - 90_000;
+  // The load generator marks the start and end of its measured phase: the server's own CPU time per request in
+  // between is the capacity measure (the load generator shares the machine, so throughput alone can be bound by
+  // the client rather than the server).
+  const marks = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://shop.local');
+    if (url.pathname === '/__bench/mark') {
+      const cpu = process.cpuUsage();
+      marks.push({ cpuMicros: cpu.user + cpu.system, requests });
+      return res.writeHead(204).end();
+    }
     if (url.pathname === '/metrics') {
       if (!telemetry) return res.writeHead(404).end();
       return telemetry.metricsHandler(req, res);
@@ -43,23 +87,25 @@ serveCase(async ({ metrics }) => {
     const source = url.searchParams.get('utm_source') ?? SOURCES[n % SOURCES.length];
     const deviceType = DEVICES[(n >> 1) % DEVICES.length];
     // A few business events per request, as a checkout handler records them.
-    businessMetrics.recordFunnelStep(step, { source, deviceType });
-    businessMetrics.recordFeatureUsage('checkout', { userTier: TIERS[n % 2], isNewUser: n % 3 === 0 });
-    let order;
-    if (step === 'order_confirmed') {
+    if (events) {
+      businessMetrics.recordFunnelStep(step, { source, deviceType });
+      businessMetrics.recordFeatureUsage('checkout', { userTier: TIERS[n % 2], isNewUser: n % 3 === 0 });
+    }
+    const page = renderCart(n, step);
+    if (step === 'order_confirmed' && events) {
       orders++;
-      const amount = 1000 + (n % 7) * 250;
-      businessMetrics.recordRevenue(amount, {
+      businessMetrics.recordRevenue(page.total, {
         productCategory: CATEGORIES[n % 3],
         paymentMethod: 'card',
         region: 'eu',
       });
       businessMetrics.recordConversion('purchase', { source, deviceType, sessionStartTime: sessionStart });
-      order = { id: `o-${n}`, amount };
     }
-    const body = JSON.stringify({ ok: true, step, next: STEPS[(n + 1) % STEPS.length], order });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(page.html),
+    });
+    res.end(page.html);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,18 +115,28 @@ serveCase(async ({ metrics }) => {
       const wrong = [];
       if (requests < expectedRequests)
         wrong.push(`server saw ${requests} requests, load generator ${expectedRequests}`);
+      if (marks.length !== 2) wrong.push(`expected 2 marks of the measured phase, got ${marks.length}`);
+      const measured = marks.length === 2 ? marks[1].requests - marks[0].requests : 0;
+      const cpuMicrosPerRequest = measured > 0 ? (marks[1].cpuMicros - marks[0].cpuMicros) / measured : NaN;
       let detail = `${requests} requests`;
       if (telemetry) {
         const samples = parseExposition(await telemetry.metrics.getMetrics());
         const funnel = sampleTotals(samples, prometheusFamilyName(M.funnelStep)).sum;
         const features = sampleTotals(samples, prometheusFamilyName(M.featureUsage)).sum;
         const conversions = sampleTotals(samples, prometheusFamilyName(M.conversions)).sum;
-        if (funnel !== requests) wrong.push(`funnel total ${funnel} != ${requests} requests`);
-        if (features !== requests) wrong.push(`feature total ${features} != ${requests} requests`);
+        const expectedEvents = events ? requests : 0;
+        if (funnel !== expectedEvents) wrong.push(`funnel total ${funnel} != ${expectedEvents}`);
+        if (features !== expectedEvents) wrong.push(`feature total ${features} != ${expectedEvents}`);
         if (conversions !== orders) wrong.push(`conversions ${conversions} != ${orders} orders`);
+        const guarded =
+          sampleTotals(samples, 'business_metrics_dropped_total').sum +
+          sampleTotals(samples, 'business_metrics_label_overflow_total').sum;
+        if (guarded !== 0) wrong.push(`${guarded} measurements relabelled or dropped`);
         detail += `, funnel=${funnel} features=${features} conversions=${conversions}`;
       }
-      return wrong.length ? { ok: false, detail: wrong.join('; ') } : { ok: true, detail };
+      return wrong.length
+        ? { ok: false, detail: wrong.join('; ') }
+        : { ok: true, detail, cpuMicrosPerRequest };
     },
     async close() {
       server.closeAllConnections();

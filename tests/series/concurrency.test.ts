@@ -1,8 +1,8 @@
 /**
  * Locks what the local series store promises beyond equal values: no measurement is lost or counted twice when
  * recording interleaves with many overlapping collections (Prometheus scrapes and delta pushes), shutdown
- * flushes what was recorded just before it, and series stay distinct and exact while open vocabularies grow the
- * trie's nodes. Real readers and exporters of the SDK; no timing assertions.
+ * flushes what was recorded just before it, and series stay distinct and exact while open vocabularies grow and
+ * the series table rehashes. Real readers and exporters of the SDK; no timing assertions.
  */
 import {
   AggregationTemporality,
@@ -141,7 +141,7 @@ describe('local series store under concurrent collections', () => {
     expect(exporter.getMetrics().length).toBe(exportsAtShutdown);
   });
 
-  test('series stay exact while open vocabularies grow the trie nodes value by value', async () => {
+  test('series stay exact while open vocabularies grow and the series table rehashes', async () => {
     handle = initBusinessMetrics({
       exporters: ['prometheus'],
       prometheus: { preventServerStart: true },
@@ -161,7 +161,8 @@ describe('local series store under concurrent collections', () => {
     };
     const seen: Array<[string, string, string]> = [];
     for (let n = 0; n < 300; n++) {
-      // A new step and a new source arrive (ids beyond every node built so far), then old series are revisited.
+      // A new step and a new source arrive (new ids, the table grows past its load factor), then old series are
+      // revisited.
       const combo: [string, string, string] = [`step_${n}`, `source_${n}`, n % 2 ? 'mobile' : 'desktop'];
       seen.push(combo);
       record(...combo);

@@ -40,8 +40,8 @@ const pick = <T>(random: () => number, values: readonly T[]): T =>
   values[Math.floor(random() * values.length)];
 
 /**
- * Every record method with ordinary values, repeats (existing series), new series beyond a trie node's first
- * size (many sources), values the guard relabels or drops, and zero amounts.
+ * Every record method with ordinary values, repeats (existing series), enough new series to make the series
+ * tables rehash (many sources), values the guard relabels or drops, and zero amounts.
  */
 function recordWorkload(recorder: BusinessMetricsRecorder, seed: number, events: number): void {
   const random = prng(seed);
