@@ -3,10 +3,9 @@
  * and reported through OTel `diag` at a rate-limited warning; in strict mode it throws a TypeError instead.
  *
  * Owns: drop/relabel reasons, the strict-mode messages, rate limiting of warnings. Must not touch: recording,
- * vocabularies. Counts are kept in the reporter's own tallies (read by observable counters through forEachCount)
- * and, when bound, in SDK counters handed in by whoever owns a Meter.
+ * vocabularies. Counts are kept in the reporter's own tallies, read by observable counters through forEachCount.
  */
-import { diag, type Attributes, type Counter } from '@opentelemetry/api';
+import { diag, type Attributes } from '@opentelemetry/api';
 
 /** Every reason a measurement is not recorded (the `reason` label of `business_metrics_dropped_total`). */
 export const DROP_REASONS = [
@@ -31,13 +30,6 @@ export const RELABEL_REASONS = ['cap', 'not_allowed', 'invalid_type', 'missing']
 
 /** Why a label value was replaced. */
 export type RelabelReason = (typeof RELABEL_REASONS)[number];
-
-/** The self-metric counters a reporter writes to (see SELF_METRICS in the catalog). */
-export interface GuardCounters {
-  readonly dropped: Counter;
-  readonly labelOverflow: Counter;
-  readonly seriesOverflow: Counter;
-}
 
 /** Where a label value came from, for messages: `recordFunnelStep` / `metadata.deviceType`. */
 export interface LabelOrigin {
@@ -73,8 +65,8 @@ export class RateLimitedWarnings {
   }
 }
 
-/** Which self-metric a tally belongs to (the keys of GuardCounters and of SELF_METRICS). */
-export type GuardCounterKind = keyof GuardCounters;
+/** Which self-metric a tally belongs to (keys of SELF_METRICS). */
+export type GuardCounterKind = 'dropped' | 'labelOverflow' | 'seriesOverflow';
 
 /** A running count of one self-metric series, kept by the reporter itself. */
 interface Tally {
@@ -99,12 +91,11 @@ export interface RelabelSite {
 }
 
 /**
- * Counts are kept twice on purpose while both wirings exist: in the reporter's own tallies (an increment: read
- * them with {@link GuardReporter.forEachCount} from observable counters, which costs nothing per measurement)
- * and, when bound, in SDK counters (whose attribute hashing costs ~1 us per add).
+ * Counts live in the reporter's own tallies: a refused or relabelled measurement costs an increment, and
+ * observable counters read them with {@link GuardReporter.forEachCount} at collection. (SDK counters would hash
+ * their attributes on every add, ~1 us, doubling the cost of hostile traffic.)
  */
 export class GuardReporter {
-  private counters: GuardCounters | undefined;
   private readonly tallies = new Map<string, Tally>();
   private readonly talliesByKind: Record<GuardCounterKind, Tally[]> = {
     dropped: [],
@@ -120,10 +111,6 @@ export class GuardReporter {
     now?: () => number,
   ) {
     this.warnings = new RateLimitedWarnings(now);
-  }
-
-  bindCounters(counters: GuardCounters | undefined): void {
-    this.counters = counters;
   }
 
   /** Every non-zero tally of one self-metric, as (attributes, cumulative count): for an observable counter. */
@@ -145,7 +132,6 @@ export class GuardReporter {
     }
     const tally = this.dropTally(metric, reason);
     tally.count++;
-    this.counters?.dropped.add(1, tally.attributes);
     this.warnings.warn(
       tally.warningKey,
       () =>
@@ -179,7 +165,6 @@ export class GuardReporter {
       );
     }
     site.tally.count++;
-    this.counters?.labelOverflow.add(1, site.tally.attributes);
     this.warnings.warn(
       site.tally.warningKey,
       () =>
@@ -197,7 +182,6 @@ export class GuardReporter {
       this.seriesTallies.set(metric, tally);
     }
     tally.count++;
-    this.counters?.seriesOverflow.add(1, tally.attributes);
     this.warnings.warn(
       tally.warningKey,
       () =>
@@ -210,7 +194,6 @@ export class GuardReporter {
     if (this.strict) throw error;
     const tally = this.dropTally(metric, 'internal_error');
     tally.count++;
-    this.counters?.dropped.add(1, tally.attributes);
     this.warnings.warn(
       tally.warningKey,
       () =>

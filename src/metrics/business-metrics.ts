@@ -17,7 +17,7 @@ import {
   type MetricDefinition,
 } from '../catalog/metrics';
 import { DEFAULT_LABEL_POLICIES, type BusinessLabelKey, type LabelPolicy } from '../catalog/labels';
-import { GuardReporter, type DropReason, type LabelOrigin } from '../guard/reporter';
+import { describe, GuardReporter, type DropReason, type LabelOrigin } from '../guard/reporter';
 import { LabelVocabulary } from '../guard/vocabulary';
 import {
   LocalCounterCell,
@@ -316,17 +316,15 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     );
 
     this.registerGauges(meter);
-    this.reporter.bindCounters({
-      dropped: meter.createCounter(SELF_METRICS.dropped.name, selfMetricOptions(SELF_METRICS.dropped)),
-      labelOverflow: meter.createCounter(
-        SELF_METRICS.labelOverflow.name,
-        selfMetricOptions(SELF_METRICS.labelOverflow),
-      ),
-      seriesOverflow: meter.createCounter(
-        SELF_METRICS.seriesOverflow.name,
-        selfMetricOptions(SELF_METRICS.seriesOverflow),
-      ),
-    });
+    // Self-metrics are observable counters over the reporter's own tallies: a refused or relabelled measurement
+    // costs an increment, not an SDK add with attribute hashing (which doubled the cost of hostile traffic).
+    for (const kind of ['dropped', 'labelOverflow', 'seriesOverflow'] as const) {
+      meter
+        .createObservableCounter(SELF_METRICS[kind].name, selfMetricOptions(SELF_METRICS[kind]))
+        .addCallback((result) =>
+          this.reporter.forEachCount(kind, (attributes, count) => result.observe(count, attributes)),
+        );
+    }
   }
 
   recordFunnelStep(step: string, metadata: FunnelStepMetadata): void {
@@ -451,7 +449,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
         if (reason !== undefined) {
           this.reporter.drop(
             'updateActiveUsers',
-            `counts value for ${String(typeof tier === 'string' ? tier : typeof tier)}`,
+            `counts value for ${describe(tier)}`,
             family,
             reason,
             amountRule(this.limits.maxActiveUsers),

@@ -1,5 +1,5 @@
 /**
- * A GuardReporter wired to real SDK counters (a MeterProvider with a pull reader), and a diag logger that keeps
+ * A GuardReporter wired to real SDK observable counters (a MeterProvider with a pull reader), and a diag logger that keeps
  * every warning, so guard tests read exactly what an exporter would see.
  */
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
@@ -29,11 +29,14 @@ export function createGuardHarness(options: { strict?: boolean; now?: () => numb
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('guard-test');
   const reporter = new GuardReporter(options.strict === true, options.now);
-  reporter.bindCounters({
-    dropped: meter.createCounter(SELF_METRICS.dropped.name),
-    labelOverflow: meter.createCounter(SELF_METRICS.labelOverflow.name),
-    seriesOverflow: meter.createCounter(SELF_METRICS.seriesOverflow.name),
-  });
+  // Wired as BusinessMetrics wires them: observable counters over the reporter's tallies.
+  for (const kind of ['dropped', 'labelOverflow', 'seriesOverflow'] as const) {
+    meter
+      .createObservableCounter(SELF_METRICS[kind].name)
+      .addCallback((result) =>
+        reporter.forEachCount(kind, (attributes, count) => result.observe(count, attributes)),
+      );
+  }
   const warnings: string[] = [];
   const logger: DiagLogger = {
     error: () => undefined,
