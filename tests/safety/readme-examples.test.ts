@@ -221,7 +221,7 @@ function markedExamples(): Map<string, string> {
   return examples;
 }
 
-describe('README Safety section matches the code (fails until /tmp/readme-parts/safety.md is merged)', () => {
+describe('README Safety section matches the code', () => {
   it('contains every example this file runs, verbatim', () => {
     const blocks = codeBlocks(safetySection(), 'ts');
     const examples = markedExamples();
