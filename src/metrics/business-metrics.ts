@@ -348,15 +348,22 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     const { table, labels, family } = this.conversions;
     try {
       if (!this.isMetadata(metadata, 'recordConversion', family)) return;
-      const typeId = labels[0].resolve(type);
-      table.at3(typeId, labels[1].resolve(metadata.source), labels[2].resolve(metadata.deviceType)).add(1);
       const timing = this.timeToConversion;
+      // Checked first so strict mode throws before anything is recorded; in normal mode an unusable start time
+      // drops only the duration, never the conversion.
       const seconds = this.secondsSince(
         metadata.sessionStartTime,
         'recordConversion',
         'metadata.sessionStartTime',
         timing.family,
       );
+      table
+        .at3(
+          labels[0].resolve(type),
+          labels[1].resolve(metadata.source),
+          labels[2].resolve(metadata.deviceType),
+        )
+        .add(1);
       if (seconds !== undefined) timing.table.at1(timing.labels[0].resolve(type)).record(seconds);
     } catch (error) {
       this.reporter.internalError('recordConversion', family, error);

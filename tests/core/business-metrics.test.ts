@@ -299,3 +299,25 @@ describe('views for app-owned providers', () => {
     await expect(metrics.getMetrics()).rejects.toThrow(/needs initBusinessMetrics/);
   });
 });
+
+describe('strict mode', () => {
+  it('throws before recording anything, naming the method, argument and rule', async () => {
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const metrics = new BusinessMetrics(provider.getMeter('app'), { strict: true });
+    expect(() =>
+      metrics.recordConversion('purchase', {
+        source: 'direct',
+        deviceType: 'web',
+        sessionStartTime: new Date(NaN),
+      }),
+    ).toThrow(
+      new TypeError(
+        'businessMetrics.recordConversion: metadata.sessionStartTime must be a valid Date (or epoch milliseconds) ' +
+          'not in the future (got an invalid Date)',
+      ),
+    );
+    expect(pointsOf(await reader.resourceMetrics(), BUSINESS_METRICS.conversions.name)).toEqual([]);
+    await provider.shutdown();
+  });
+});
