@@ -249,4 +249,45 @@ describe('local series store exports exactly what plain SDK instruments export',
     const funnel = local.business_funnel_step as { points: NormalisedPoint[] };
     expect(funnel.points.length).toBe(26); // the cap plus the all-"other" series
   });
+
+  test('two delta readers flushed at different times each get their own intervals (min/max included)', async () => {
+    const deltaReader = () => {
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+      return {
+        exporter,
+        reader: new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }),
+      };
+    };
+    const local = [deltaReader(), deltaReader()];
+    const sdk = [deltaReader(), deltaReader()];
+    const handle = initBusinessMetrics({ exporters: local.map((r) => r.reader), serviceName: 'eq', env: {} });
+    const provider = new MeterProvider({ views: businessMetricViews(), readers: sdk.map((r) => r.reader) });
+    const sdkMetrics = new BusinessMetrics(provider.getMeter('x'));
+    try {
+      const record = (seed: number) => {
+        recordWorkload(handle.metrics, seed, 800);
+        recordWorkload(sdkMetrics, seed, 800);
+      };
+      const flushAndCompare = async (which: number) => {
+        await local[which].reader.forceFlush();
+        await sdk[which].reader.forceFlush();
+        const localExport = normalise(local[which].exporter.getMetrics().at(-1));
+        delete localExport.business_metrics_export_failures;
+        const sdkExport = normalise(sdk[which].exporter.getMetrics().at(-1));
+        expect(Object.keys(localExport).length).toBeGreaterThanOrEqual(6);
+        expect(roundSums(localExport)).toEqual(roundSums(sdkExport));
+      };
+      record(31);
+      await flushAndCompare(0);
+      record(32);
+      await flushAndCompare(0);
+      await flushAndCompare(1); // reader 1's first interval spans both batches
+      record(33);
+      await flushAndCompare(1);
+      await flushAndCompare(0);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 2000 });
+      await provider.shutdown();
+    }
+  });
 });
