@@ -430,16 +430,24 @@ function targetTable(results) {
 }
 
 function variantTable(results) {
-  const lines = ['| row | variant | median | min - max | unit | self-check |', '|---|---|---|---|---|---|'];
+  const lines = [
+    '| row | variant | median | min - max | unit | first variant / this | self-check |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const result of results) {
+    const [subjectName, subject] = Object.entries(result.variants)[0];
     for (const [name, v] of Object.entries(result.variants)) {
+      const ratio =
+        name === subjectName || v.failed || subject.failed
+          ? ''
+          : `${(subject.median / v.median).toFixed(3)}x`;
       lines.push(
         v.failed
-          ? `| ${result.id} | ${name} | FAILED | | ${result.unit} | ${v.failed.replaceAll('|', '/')} |`
+          ? `| ${result.id} | ${name} | FAILED | | ${result.unit} | | ${v.failed.replaceAll('|', '/')} |`
           : `| ${result.id} | ${name} | ${fmt(v.median, result.unit)} | ${fmt(v.min, result.unit)} - ${fmt(
               v.max,
               result.unit,
-            )} | ${result.unit} | ok (${String(v.check ?? v.detail)
+            )} | ${result.unit} | ${ratio} | ok (${String(v.check ?? v.detail)
               .slice(0, 90)
               .replaceAll('|', '/')}) |`,
       );
