@@ -23,6 +23,15 @@ const M1 = 0x85ebca77 | 0;
 const M2 = 0xc2b2ae3d | 0;
 const M3 = 0x27d4eb2f | 0;
 
+/**
+ * Slots filled with `undefined` rather than holes: every slot array then has the same elements kind from the
+ * start (a holey array of Smis turns into an array of objects at its first insert), so the lookups shared by
+ * all tables never see a new array map and never deoptimise after warm-up, even for a table still empty.
+ */
+function emptySlots<Cell>(capacity: number): Array<Cell | undefined> {
+  return new Array<Cell | undefined>(capacity).fill(undefined);
+}
+
 function finish(hash: number): number {
   return hash ^ (hash >>> 15);
 }
@@ -50,7 +59,7 @@ export class SeriesTable<Cell> {
     if (this.arity < 1 || this.arity > 4 || vocabularies.length !== this.arity) {
       throw new RangeError(`SeriesTable ${metric}: 1 to 4 labels with one vocabulary each`);
     }
-    this.slots = new Array<Cell | undefined>(INITIAL_CAPACITY);
+    this.slots = emptySlots<Cell>(INITIAL_CAPACITY);
     this.ids = new Int32Array(INITIAL_CAPACITY * this.arity);
     this.mask = INITIAL_CAPACITY - 1;
   }
@@ -166,7 +175,7 @@ export class SeriesTable<Cell> {
     const oldSlots = this.slots;
     const oldIds = this.ids;
     const capacity = oldSlots.length * 2;
-    this.slots = new Array<Cell | undefined>(capacity);
+    this.slots = emptySlots<Cell>(capacity);
     this.ids = new Int32Array(capacity * this.arity);
     this.mask = capacity - 1;
     const tuple = new Array<number>(this.arity);
