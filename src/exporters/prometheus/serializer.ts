@@ -165,11 +165,11 @@ function formatAttributes(attributes: Attributes, rename?: ReadonlySet<string>):
       values.push(value);
     }
   }
-  let text = '';
-  for (let i = 0; i < names.length; i++) {
-    text += (i === 0 ? '' : ',') + names[i] + '="' + escapeLabelValue(values[i]) + '"';
-  }
-  return { text, collides };
+  // Joined, not `+=`: a concatenated string stays a rope of ~20 cons pieces (~580 B per cached series with
+  // 4 labels) for as long as it is cached; join() builds one flat string (~100 B). Measured in bench/ (heap row).
+  const parts: string[] = [];
+  for (let i = 0; i < names.length; i++) parts.push(names[i] + '="' + escapeLabelValue(values[i]) + '"');
+  return { text: parts.join(','), collides };
 }
 
 function cachedLabels(attributes: Attributes): CachedLabels {
