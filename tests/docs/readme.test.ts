@@ -3,7 +3,7 @@
  * example file, run here for real. `UPDATE_README=1` rewrites the generated tables.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExposition } from '../support/exposition';
 import { freePort } from '../support/prometheus-server';
@@ -21,7 +21,34 @@ function section(readme: string, name: string): { start: number; end: number } {
   return { start: start + open.length, end };
 }
 
+/** Every block between `// --- README example ... ---` and `// --- end ---` markers in the test files, dedented. */
+function markedExamples(): Array<{ file: string; code: string }> {
+  const files = readdirSync(join(ROOT, 'tests'), { recursive: true, encoding: 'utf8' }).filter((file) =>
+    /\.test\.tsx?$/.test(file),
+  );
+  const examples: Array<{ file: string; code: string }> = [];
+  for (const file of files) {
+    const source = readFileSync(join(ROOT, 'tests', file), 'utf8');
+    for (const [, body] of source.matchAll(
+      /\/\/ --- README example[^\n]*---\n([\s\S]*?)\n\s*\/\/ --- (?:README example )?end ---/g,
+    )) {
+      const lines = body.split('\n');
+      const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+      examples.push({ file, code: lines.map((l) => l.slice(indent)).join('\n') });
+    }
+  }
+  return examples;
+}
+
 describe('README', () => {
+  it('contains, verbatim, every example the tests run as README examples', () => {
+    const readme = readFileSync(README, 'utf8');
+    const examples = markedExamples();
+    expect(examples.length).toBeGreaterThanOrEqual(8);
+    for (const { file, code } of examples)
+      expect({ file, inReadme: readme.includes(code) }).toEqual({ file, inReadme: true });
+  });
+
   it.each(Object.keys(GENERATED_TABLES))('has the %s table as the source of truth renders it', (name) => {
     let readme = readFileSync(README, 'utf8');
     const expected = GENERATED_TABLES[name]();
