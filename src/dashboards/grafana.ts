@@ -164,6 +164,26 @@ const family = {
   exportFailures: prometheusFamilyName(SELF_METRICS.exportFailures),
 };
 
+/** A time series drawn red below an alert's floor, with the floor as a dashed line. */
+function belowFloorIsRed(unit: string, floor: number) {
+  return {
+    defaults: {
+      unit,
+      decimals: 2,
+      min: 0,
+      custom: { lineWidth: 2, thresholdsStyle: { mode: 'dashed' } },
+      thresholds: {
+        mode: 'absolute',
+        steps: [
+          { color: 'red', value: null },
+          { color: 'green', value: floor },
+        ],
+      },
+    },
+    overrides: [],
+  };
+}
+
 function labels<K extends keyof typeof BUSINESS_METRICS>(key: K): (typeof BUSINESS_METRICS)[K]['labels'] {
   return BUSINESS_METRICS[key].labels;
 }
@@ -256,22 +276,7 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
         target('A', RECORDING_RULES.conversionRate1h, 'conversion (1h)'),
         target('B', RECORDING_RULES.conversionRate7d, '7-day average'),
       ],
-      fieldConfig: {
-        defaults: {
-          unit: 'percentunit',
-          decimals: 2,
-          min: 0,
-          custom: { lineWidth: 2, thresholdsStyle: { mode: 'dashed' } },
-          thresholds: {
-            mode: 'absolute',
-            steps: [
-              { color: 'red', value: null },
-              { color: 'green', value: thresholds.conversionRateFloor },
-            ],
-          },
-        },
-        overrides: [],
-      },
+      fieldConfig: belowFloorIsRed('percentunit', thresholds.conversionRateFloor),
     },
     {
       w: 8,
@@ -341,22 +346,7 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
         target('A', money(RECORDING_RULES.revenuePerMinuteByRegion), `{{${regionKey}}}`),
         target('B', money(RECORDING_RULES.revenuePerMinute), 'total'),
       ],
-      fieldConfig: {
-        defaults: {
-          unit: currency,
-          decimals: 2,
-          min: 0,
-          custom: { lineWidth: 2, thresholdsStyle: { mode: 'dashed' } },
-          thresholds: {
-            mode: 'absolute',
-            steps: [
-              { color: 'red', value: null },
-              { color: 'green', value: thresholds.revenuePerMinuteFloor },
-            ],
-          },
-        },
-        overrides: [],
-      },
+      fieldConfig: belowFloorIsRed(currency, thresholds.revenuePerMinuteFloor),
     },
     {
       w: 12,
