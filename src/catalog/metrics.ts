@@ -149,6 +149,12 @@ export function prometheusFamilyName(def: Pick<MetricDefinition, 'name' | 'kind'
   return def.kind === 'counter' ? `${def.name}_total` : def.name;
 }
 
+/** The Prometheus family name of every business instrument, by catalog key (`PROMETHEUS_FAMILIES.revenue` is
+ * `business_revenue_cents_total`). */
+export const PROMETHEUS_FAMILIES = Object.fromEntries(
+  Object.entries(BUSINESS_METRICS).map(([key, def]) => [key, prometheusFamilyName(def)]),
+) as Readonly<Record<BusinessMetricKey, string>>;
+
 /** The Prometheus metric type of an instrument's family. */
 export function prometheusType(def: Pick<MetricDefinition, 'kind'>): 'counter' | 'histogram' | 'gauge' {
   return def.kind;

@@ -12,7 +12,7 @@
  * Within an interval every minute adds the same increments, so any extrapolation rate() applies cancels in
  * both ratios. The test can therefore compute the expected statistics itself, independently of Prometheus.
  */
-import { BUSINESS_METRICS, CHECKOUT_STEPS, prometheusFamilyName } from '../../src/catalog';
+import { CHECKOUT_STEPS, PROMETHEUS_FAMILIES } from '../../src/catalog';
 import { designedPair, type Design, DEFAULT_DESIGN } from './synthetic';
 
 export const STEP_SECONDS = 300;
@@ -24,9 +24,9 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
 /** Requests per 5-minute interval; the p99 rank is 0.99 × this. */
 const REQUESTS_PER_INTERVAL = 1000;
 
-export const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
-export const ACTIVE_USERS = prometheusFamilyName(BUSINESS_METRICS.activeUsers);
-export const REVENUE_PER_MINUTE = prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute);
+export const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+export const ACTIVE_USERS = PROMETHEUS_FAMILIES.activeUsers;
+export const REVENUE_PER_MINUTE = PROMETHEUS_FAMILIES.revenuePerMinute;
 const CART_VIEW = CHECKOUT_STEPS[0];
 const ORDER_CONFIRMED = CHECKOUT_STEPS[4];
 /** Cart views per 5-minute interval, by device type (two series per step, so sum() is required). */

@@ -1,12 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import {
-  BUSINESS_METRICS,
-  initBusinessMetrics,
-  prometheusFamilyName,
-  type BusinessMetricsHandle,
-} from '../../src';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
 import {
   HTTP_SERVER_DURATION_BUCKETS,
   HTTP_SERVER_REQUEST_DURATION,
@@ -17,9 +12,9 @@ import {
 import { otelToPrometheusName } from '../../src/exporters/prometheus';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
 
-const FEATURE_USAGE = prometheusFamilyName(BUSINESS_METRICS.featureUsage);
-const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
-const SESSION_DURATION = prometheusFamilyName(BUSINESS_METRICS.sessionDuration);
+const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
 const session = { userTier: 'pro', entryPage: '/dashboard', isNewUser: true };
 
 describe('Express integration over a real socket', () => {

@@ -5,12 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import {
-  BUSINESS_METRICS,
-  initBusinessMetrics,
-  prometheusFamilyName,
-  type BusinessMetricsHandle,
-} from '../../src';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
 import { otelToPrometheusName } from '../../src/exporters/prometheus';
 import { HTTP_SERVER_REQUEST_DURATION } from '../../src/integrations/express';
 import { startShop, type RunningShop } from '../../examples/shop/server/app';
@@ -23,13 +18,13 @@ const describeWithChromium = chromiumPath ? describe : describe.skip;
 
 const REPO = join(__dirname, '..', '..');
 const ARTIFACTS = join(REPO, 'test-artifacts');
-const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
-const CONVERSIONS = prometheusFamilyName(BUSINESS_METRICS.conversions);
-const REVENUE = prometheusFamilyName(BUSINESS_METRICS.revenue);
-const ORDER_VALUE = prometheusFamilyName(BUSINESS_METRICS.orderValue);
-const FEATURE_USAGE = prometheusFamilyName(BUSINESS_METRICS.featureUsage);
-const SESSION_DURATION = prometheusFamilyName(BUSINESS_METRICS.sessionDuration);
-const ACTIVE_USERS = prometheusFamilyName(BUSINESS_METRICS.activeUsers);
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+const CONVERSIONS = PROMETHEUS_FAMILIES.conversions;
+const REVENUE = PROMETHEUS_FAMILIES.revenue;
+const ORDER_VALUE = PROMETHEUS_FAMILIES.orderValue;
+const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
+const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
+const ACTIVE_USERS = PROMETHEUS_FAMILIES.activeUsers;
 const HTTP_DURATION = otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram');
 // A desktop Chrome: headless Chromium's own agent says "HeadlessChrome", which the shop rightly counts as a bot.
 const DESKTOP_UA =

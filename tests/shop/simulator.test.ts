@@ -3,12 +3,7 @@
  * regions, a conversion rate near 3%, and trouble switches that the business metrics pick up.
  */
 import { join } from 'node:path';
-import {
-  BUSINESS_METRICS,
-  initBusinessMetrics,
-  prometheusFamilyName,
-  type BusinessMetricsHandle,
-} from '../../src';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
 import { otelToPrometheusName } from '../../src/exporters/prometheus';
 import { HTTP_SERVER_REQUEST_DURATION } from '../../src/integrations/express';
 import { startShop, type RunningShop } from '../../examples/shop/server/app';
@@ -17,9 +12,9 @@ import { parseExposition, sumBy, sumOf, type Sample } from '../../examples/shop/
 import { TrafficSimulator } from '../../examples/shop/server/simulator';
 import { NO_TROUBLE, troubleFromEnv } from '../../examples/shop/server/trouble';
 
-const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
-const REVENUE = prometheusFamilyName(BUSINESS_METRICS.revenue);
-const FEATURE_USAGE = prometheusFamilyName(BUSINESS_METRICS.featureUsage);
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+const REVENUE = PROMETHEUS_FAMILIES.revenue;
+const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
 const HTTP_DURATION = otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram');
 
 /** Deterministic PRNG so the shoppers' choices repeat from run to run. */

@@ -5,12 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSINESS_METRICS, prometheusFamilyName } from '../../src';
+import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
 import { freePort } from '../support/prometheus-server';
 
 const REPO = join(__dirname, '..', '..');
-const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
 
 describe('npm start (examples/shop/start.mjs)', () => {
   let child: ChildProcess | undefined;

@@ -1,19 +1,14 @@
-import {
-  BUSINESS_METRICS,
-  initBusinessMetrics,
-  prometheusFamilyName,
-  type BusinessMetricsHandle,
-} from '../../src';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
 import { CheckoutStep, CheckoutTracker, EngagementTracker } from '../../src/trackers';
 import { parseExposition, sumBy, sumOf, type Sample } from '../../examples/shop/server/exposition';
 
-const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
-const CONVERSIONS = prometheusFamilyName(BUSINESS_METRICS.conversions);
-const REVENUE = prometheusFamilyName(BUSINESS_METRICS.revenue);
-const ORDER_VALUE = prometheusFamilyName(BUSINESS_METRICS.orderValue);
-const TIME_TO_CONVERSION = prometheusFamilyName(BUSINESS_METRICS.timeToConversion);
-const FEATURE_USAGE = prometheusFamilyName(BUSINESS_METRICS.featureUsage);
-const SESSION_DURATION = prometheusFamilyName(BUSINESS_METRICS.sessionDuration);
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+const CONVERSIONS = PROMETHEUS_FAMILIES.conversions;
+const REVENUE = PROMETHEUS_FAMILIES.revenue;
+const ORDER_VALUE = PROMETHEUS_FAMILIES.orderValue;
+const TIME_TO_CONVERSION = PROMETHEUS_FAMILIES.timeToConversion;
+const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
+const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
 
 describe('trackers', () => {
   let telemetry: BusinessMetricsHandle;

@@ -6,17 +6,17 @@
  * histogram quantiles, drop-off). Must not touch: metrics recording or HTTP; it reads exposition text only.
  * Metric family names come from the catalog, never restated here.
  */
-import { BUSINESS_METRICS, CHECKOUT_STEPS, prometheusFamilyName } from '../../../src';
+import { BUSINESS_METRICS, CHECKOUT_STEPS, PROMETHEUS_FAMILIES } from '../../../src';
 import { HTTP_SERVER_REQUEST_DURATION } from '../../../src/integrations/express';
 import { parseExposition, sumBy, sumOf, type Sample } from './exposition';
 
-const FUNNEL = prometheusFamilyName(BUSINESS_METRICS.funnelStep);
-const REVENUE = prometheusFamilyName(BUSINESS_METRICS.revenue);
-const REVENUE_PER_MINUTE = prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute);
-const ORDER_VALUE = prometheusFamilyName(BUSINESS_METRICS.orderValue);
-const FEATURE_USAGE = prometheusFamilyName(BUSINESS_METRICS.featureUsage);
-const ACTIVE_USERS = prometheusFamilyName(BUSINESS_METRICS.activeUsers);
-const SESSION_DURATION = prometheusFamilyName(BUSINESS_METRICS.sessionDuration);
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+const REVENUE = PROMETHEUS_FAMILIES.revenue;
+const REVENUE_PER_MINUTE = PROMETHEUS_FAMILIES.revenuePerMinute;
+const ORDER_VALUE = PROMETHEUS_FAMILIES.orderValue;
+const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
+const ACTIVE_USERS = PROMETHEUS_FAMILIES.activeUsers;
+const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
 const ORDER_VALUE_BUCKETS: readonly number[] = BUSINESS_METRICS.orderValue.buckets;
 /** Funnel steps in order, without the error step (shown separately). */
 const FUNNEL_STEPS = CHECKOUT_STEPS.filter((step) => step !== 'checkout_error');
