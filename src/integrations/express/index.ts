@@ -19,6 +19,7 @@ export type { DerivedDeviceType, DerivedSessionContext, RequestLike, SessionCont
 export { engagementRouter, recordBatch } from './engagement-router';
 export type { EngagementRouterOptions } from './engagement-router';
 export {
+  DEFAULT_MAX_ROUTES,
   HTTP_SERVER_DURATION_BUCKETS,
   HTTP_SERVER_REQUEST_DURATION,
   httpMetricsMiddleware,

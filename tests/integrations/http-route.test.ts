@@ -1,0 +1,114 @@
+/**
+ * `http.route` is the app's route pattern, never the client's spelling of it, and the number of distinct routes
+ * is capped for the life of the process. Real Express app, real sockets, real scrapes.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express, { type Express } from 'express';
+import { type BusinessMetricsHandle, initBusinessMetrics } from '../../src';
+import {
+  HTTP_SERVER_REQUEST_DURATION,
+  engagementRouter,
+  httpMetricsMiddleware,
+  metricsMiddleware,
+} from '../../src/integrations/express';
+import { otelToPrometheusName } from '../../src/exporters/prometheus';
+import { parseExposition } from '../../examples/shop/server/exposition';
+
+const COUNT = `${otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram')}_count`;
+
+function caseVariant(text: string, i: number): string {
+  return [...text].map((ch, j) => ((i >> j) & 1 ? ch.toUpperCase() : ch.toLowerCase())).join('');
+}
+
+describe('http.route over a real socket', () => {
+  let telemetry: BusinessMetricsHandle;
+  let server: Server;
+  let base: string;
+
+  const listen = async (app: Express) => {
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const routesSeen = async (): Promise<Map<string, number>> => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const routes = new Map<string, number>();
+    for (const s of parseExposition(text)) {
+      if (s.name !== COUNT) continue;
+      const route = s.labels.http_route ?? '(none)';
+      routes.set(route, (routes.get(route) ?? 0) + s.value);
+    }
+    return routes;
+  };
+
+  afterEach(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await telemetry.shutdown({ timeoutMillis: 2000 });
+  });
+
+  it('labels letter-case variants, params and mounts with the registered pattern only', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+    const app = express();
+    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('t') }));
+    app.get('/metrics', metricsMiddleware(telemetry));
+    app.use('/api/engagement', engagementRouter({ rateLimit: false }));
+    app.use('/second', engagementRouter({ rateLimit: false }));
+    const tenants = express.Router();
+    const orders = express.Router();
+    orders.get('/:order', (_req, res) => void res.send('order'));
+    tenants.use('/orders', orders);
+    app.use('/t/:tenant', tenants);
+    const admin = express();
+    admin.get('/panel', (_req, res) => void res.send('panel'));
+    app.use('/admin', admin);
+    await listen(app);
+
+    const variants = 600;
+    for (let i = 0; i < variants; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, k) => fetch(`${base}/${caseVariant('api/engagement', i + k)}`)),
+      );
+    }
+    for (let i = 0; i < 40; i++) await fetch(`${base}/T/tenant-${i}/ORDERS/${i}`);
+    await fetch(`${base}/SECOND`);
+    await fetch(`${base}/ADMIN/Panel`);
+    await fetch(`${base}/no/such/page-${Date.now()}`);
+
+    const routes = await routesSeen();
+    expect(routes.get('/api/engagement')).toBe(variants);
+    expect(routes.get('/second')).toBe(1);
+    expect(routes.get('/t/:tenant/orders/:order')).toBe(40);
+    expect(routes.get('/admin/panel')).toBe(1);
+    expect(routes.get('(none)')).toBe(1); // the 404: no route matched, so no http.route
+    expect([...routes.keys()].sort()).toEqual(
+      ['(none)', '/admin/panel', '/api/engagement', '/second', '/t/:tenant/orders/:order'].sort(),
+    );
+  });
+
+  it('records routes beyond maxRoutes as "other" for the life of the process', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+    const app = express();
+    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('t'), maxRoutes: 3 }));
+    app.get('/metrics', metricsMiddleware(telemetry));
+    for (let i = 0; i < 6; i++) app.get(`/r${i}`, (_req, res) => void res.send('ok'));
+    await listen(app);
+    for (let i = 0; i < 6; i++) await fetch(`${base}/r${i}`);
+    await routesSeen();
+    // A new collection does not reset the cap (the SDK's cardinality limit would).
+    for (let i = 0; i < 6; i++) await fetch(`${base}/r${i}`);
+    const routes = await routesSeen();
+    // The first three routes seen keep their label; /r3-/r5 and /metrics (first answered after them) do not. A
+    // scrape's own request is recorded after its response, so the second scrape sees the first one only.
+    expect(Object.fromEntries(routes)).toEqual({ '/r0': 2, '/r1': 2, '/r2': 2, other: 3 + 3 + 1 });
+  });
+
+  it('refuses a malformed maxRoutes at construction', () => {
+    telemetry = initBusinessMetrics({ exporters: ['none'] });
+    const meter = telemetry.meterProvider.getMeter('t');
+    expect(() => httpMetricsMiddleware({ meter, maxRoutes: -1 })).toThrow(RangeError);
+    expect(() => httpMetricsMiddleware({ meter, maxRoutes: 1.5 })).toThrow(/maxRoutes/);
+    server = express().listen(0, '127.0.0.1');
+  });
+});
