@@ -1,0 +1,94 @@
+/**
+ * The `currency` label's vocabulary: maps a caller's code to a small integer id for the series table, or to a
+ * drop reason. Unlike other labels, a currency is never rewritten: an unknown code recorded as `other` (or as
+ * the default currency) would add amounts of different currencies together, so the measurement is dropped
+ * and counted instead.
+ *
+ * Owns: the id space of currencies in use, the raw-code cache, the default for calls without a currency.
+ * Must not touch: series, the SDK, reporting (the caller reports the returned problem).
+ */
+import { OTHER_LABEL_VALUE } from '../catalog/labels';
+import {
+  isCurrencyShaped,
+  isIsoCurrency,
+  type CurrencyInfo,
+  type CurrencyProblem,
+  type CurrencySettings,
+} from './currencies';
+
+/** Returned by {@link CurrencyVocabulary.resolve} for a code that cannot be recorded. */
+export const INVALID_CURRENCY = -1;
+export const UNKNOWN_CURRENCY = -2;
+export const CURRENCY_NOT_ALLOWED = -3;
+
+/** The drop reason of a negative id from {@link CurrencyVocabulary.resolve}. */
+export function currencyProblem(id: number): CurrencyProblem {
+  return id === UNKNOWN_CURRENCY
+    ? 'unknown_currency'
+    : id === CURRENCY_NOT_ALLOWED
+      ? 'currency_not_allowed'
+      : 'invalid_currency';
+}
+
+/** The rule a dropped code broke, for the warning / strict-mode message. */
+export function currencyRule(id: number, settings: CurrencySettings): string {
+  if (id === CURRENCY_NOT_ALLOWED)
+    return `must be one of ${[...settings.allowed!].join(', ')} (money.currencies)`;
+  return 'must be an ISO 4217 currency code (three letters, e.g. USD, EUR, JPY)';
+}
+
+export class CurrencyVocabulary {
+  /** Label value of each id: id 0 is `other` (only the series-cap overflow series uses it), then codes in
+   * order of first use. */
+  readonly values: string[] = [OTHER_LABEL_VALUE];
+  readonly otherId = 0;
+  /** Info of each id (undefined for `other`). */
+  readonly infos: Array<CurrencyInfo | undefined> = [undefined];
+  /** Id of the default currency: what calls without a currency record. */
+  readonly defaultId: number;
+  private readonly idsByRaw = new Map<string, number>();
+  private readonly idsByCode = new Map<string, number>();
+  /** Distinct raw spellings cached ('usd', 'Usd', ...): bounded, so hostile casing cannot grow memory. */
+  private readonly rawCacheLimit: number;
+
+  constructor(private readonly settings: CurrencySettings) {
+    this.defaultId = this.idOf(settings.defaultCurrency.code);
+    this.rawCacheLimit = 4 * (settings.allowed?.size ?? 200);
+  }
+
+  /**
+   * Id of the currency for `raw` (`undefined` means the default), or a negative constant saying why it cannot
+   * be recorded. Never throws; one Map lookup for a code seen before.
+   */
+  resolve(raw: unknown): number {
+    if (typeof raw === 'string') {
+      const id = this.idsByRaw.get(raw);
+      if (id !== undefined) return id;
+    } else if (raw === undefined) {
+      return this.defaultId;
+    }
+    return this.resolveSlowly(raw);
+  }
+
+  private resolveSlowly(raw: unknown): number {
+    if (!isCurrencyShaped(raw)) return INVALID_CURRENCY;
+    const code = raw.toUpperCase();
+    if (!isIsoCurrency(code)) return UNKNOWN_CURRENCY;
+    if (this.settings.allowed !== undefined && !this.settings.allowed.has(code)) return CURRENCY_NOT_ALLOWED;
+    const id = this.idOf(code);
+    if (this.idsByRaw.size < this.rawCacheLimit) this.idsByRaw.set(raw, id);
+    return id;
+  }
+
+  private idOf(code: string): number {
+    let id = this.idsByCode.get(code);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(code);
+      this.infos.push(this.settings.info(code));
+      this.idsByCode.set(code, id);
+      this.idsByRaw.set(code, id);
+    }
+    return id;
+  }
+}

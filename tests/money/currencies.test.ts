@@ -1,0 +1,142 @@
+/**
+ * The currency data comes from the platform's ICU: these tests pin what the package relies on (JPY 0, KWD 3,
+ * the list's size) and the documented differences between ICU (CLDR) and ISO 4217, so a Node/ICU update that
+ * changes any of them fails here and docs/money.md gets updated with it.
+ */
+import {
+  ISO_CURRENCY_CODES,
+  icuMinorUnitExponent,
+  isCurrencyShaped,
+  isIsoCurrency,
+  minorToUnits,
+  resolveCurrencySettings,
+} from '../../src/money/currencies';
+import {
+  CURRENCY_NOT_ALLOWED,
+  CurrencyVocabulary,
+  INVALID_CURRENCY,
+  UNKNOWN_CURRENCY,
+  currencyProblem,
+} from '../../src/money/currency-vocabulary';
+
+// ICU (CLDR "digits") gives 0 decimals where ISO 4217's minor unit is 2 (or 3 for IQD). Listed in docs/money.md.
+const ICU_FEWER_DIGITS_THAN_ISO: Record<string, number> = {
+  AFN: 2,
+  ALL: 2,
+  COP: 2,
+  HUF: 2,
+  IDR: 2,
+  IQD: 3,
+  IRR: 2,
+  KPW: 2,
+  LAK: 2,
+  LBP: 2,
+  MGA: 2,
+  MMK: 2,
+  PKR: 2,
+  SOS: 2,
+  SYP: 2,
+  YER: 2,
+};
+
+describe('ISO 4217 data from Intl', () => {
+  it('knows the codes in use, upper case and sorted, with the exponents of the issue examples', () => {
+    expect(ISO_CURRENCY_CODES.length).toBeGreaterThanOrEqual(150);
+    expect([...ISO_CURRENCY_CODES].sort()).toEqual(ISO_CURRENCY_CODES);
+    for (const code of ISO_CURRENCY_CODES) expect(code).toMatch(/^[A-Z]{3}$/);
+    expect(icuMinorUnitExponent('USD')).toBe(2);
+    expect(icuMinorUnitExponent('EUR')).toBe(2);
+    expect(icuMinorUnitExponent('JPY')).toBe(0);
+    expect(icuMinorUnitExponent('KRW')).toBe(0);
+    expect(icuMinorUnitExponent('KWD')).toBe(3);
+    expect(icuMinorUnitExponent('BHD')).toBe(3);
+    expect(minorToUnits(1999, 'USD')).toBe(19.99);
+    expect(minorToUnits(1999, 'jpy')).toBe(1999);
+    expect(minorToUnits(1999, 'KWD')).toBe(1.999);
+  });
+
+  it('gives 0 decimals for the 16 codes docs/money.md lists as differing from ISO 4217', () => {
+    for (const code of Object.keys(ICU_FEWER_DIGITS_THAN_ISO)) {
+      expect({ code, icu: icuMinorUnitExponent(code) }).toEqual({ code, icu: 0 });
+    }
+    // Every other ICU exponent is 0, 2 or 3, as in ISO 4217 for codes in use.
+    const exponents = new Set(ISO_CURRENCY_CODES.map((code) => icuMinorUnitExponent(code)));
+    expect([...exponents].sort()).toEqual([0, 2, 3]);
+  });
+
+  it('treats a well-formed code ICU does not list as unknown, although Intl would format it', () => {
+    expect(() => new Intl.NumberFormat('en', { style: 'currency', currency: 'XYZ' })).not.toThrow();
+    expect(isIsoCurrency('XYZ')).toBe(false);
+    expect(icuMinorUnitExponent('XYZ')).toBeUndefined();
+    expect(() => minorToUnits(1, 'XYZ')).toThrow(RangeError);
+  });
+
+  it('checks the shape of a code without allocating', () => {
+    for (const good of ['USD', 'usd', 'Jpy']) expect(isCurrencyShaped(good)).toBe(true);
+    for (const bad of ['US', 'USDD', 'U$D', '12 ', '', 'ÜSD', 840, null, undefined, {}, ['USD']]) {
+      expect(isCurrencyShaped(bad)).toBe(false);
+    }
+  });
+});
+
+describe('money settings', () => {
+  it('default to USD and every code', () => {
+    const settings = resolveCurrencySettings();
+    expect(settings.defaultCurrency).toEqual({ code: 'USD', exponent: 2, minorUnitsPerUnit: 100 });
+    expect(settings.allowed).toBeUndefined();
+    expect(settings.info('KWD')).toEqual({ code: 'KWD', exponent: 3, minorUnitsPerUnit: 1000 });
+  });
+
+  it("take the app's exponent for a code where its amounts use the ISO minor unit", () => {
+    const settings = resolveCurrencySettings({ minorUnitExponents: { cop: 2 } });
+    expect(settings.info('COP').minorUnitsPerUnit).toBe(100);
+    expect(resolveCurrencySettings().info('COP').minorUnitsPerUnit).toBe(1);
+  });
+
+  it('refuse malformed configuration at start-up, naming the option', () => {
+    expect(() => resolveCurrencySettings({ defaultCurrency: 'EURO' })).toThrow(/money.defaultCurrency/);
+    expect(() => resolveCurrencySettings({ defaultCurrency: 'XYZ' })).toThrow(/not an ISO 4217/);
+    expect(() => resolveCurrencySettings({ currencies: [] })).toThrow(/non-empty/);
+    expect(() => resolveCurrencySettings({ currencies: ['EUR', 'JPN'] })).toThrow(/money.currencies\[1\]/);
+    expect(() => resolveCurrencySettings({ currencies: ['EUR'] })).toThrow(
+      /defaultCurrency USD must be one of/,
+    );
+    expect(() => resolveCurrencySettings({ minorUnitExponents: { USD: 7 } })).toThrow(/0 to 4/);
+  });
+});
+
+describe('the currency vocabulary', () => {
+  it('gives calls without a currency the default, and each valid code its own id', () => {
+    const vocabulary = new CurrencyVocabulary(resolveCurrencySettings({ defaultCurrency: 'EUR' }));
+    expect(vocabulary.values[vocabulary.resolve(undefined)]).toBe('EUR');
+    const jpy = vocabulary.resolve('JPY');
+    expect(vocabulary.values[jpy]).toBe('JPY');
+    expect(vocabulary.resolve('jpy')).toBe(jpy);
+    expect(vocabulary.resolve('KWD')).not.toBe(jpy);
+    expect(vocabulary.values).toEqual(['other', 'EUR', 'JPY', 'KWD']);
+    expect(vocabulary.infos[vocabulary.resolve('KWD')]?.exponent).toBe(3);
+  });
+
+  it('never maps a bad code to the default or to "other": it says why', () => {
+    const vocabulary = new CurrencyVocabulary(resolveCurrencySettings({ currencies: ['USD', 'EUR'] }));
+    expect(vocabulary.resolve('XYZ')).toBe(UNKNOWN_CURRENCY);
+    expect(vocabulary.resolve('JPY')).toBe(CURRENCY_NOT_ALLOWED);
+    for (const bad of ['', 'US', 'dollars', 840, null, { code: 'USD' }]) {
+      expect(vocabulary.resolve(bad)).toBe(INVALID_CURRENCY);
+    }
+    expect(currencyProblem(UNKNOWN_CURRENCY)).toBe('unknown_currency');
+    expect(currencyProblem(CURRENCY_NOT_ALLOWED)).toBe('currency_not_allowed');
+    expect(currencyProblem(INVALID_CURRENCY)).toBe('invalid_currency');
+    expect(vocabulary.values).toEqual(['other', 'USD']);
+  });
+
+  it('keeps a bounded cache of spellings, so hostile casing cannot grow memory', () => {
+    const vocabulary = new CurrencyVocabulary(resolveCurrencySettings({ currencies: ['USD'] }));
+    const spellings: string[] = [];
+    for (const a of 'uU') for (const b of 'sS') for (const c of 'dD') spellings.push(a + b + c);
+    for (let round = 0; round < 3; round++)
+      for (const spelling of spellings) expect(vocabulary.values[vocabulary.resolve(spelling)]).toBe('USD');
+    const cache = (vocabulary as unknown as { idsByRaw: Map<string, number> }).idsByRaw;
+    expect(cache.size).toBeLessThanOrEqual(4);
+  });
+});
