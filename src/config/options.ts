@@ -57,7 +57,7 @@ export interface InitOptions {
   otlp?: OtlpOptions;
   /** Throw on bad input instead of dropping and counting (tests, development). */
   strict?: boolean;
-  /** Bounds on labels, series and values; see the README's Safety section. */
+  /** Bounds on labels, series and values; see docs/safety.md. */
   limits?: BusinessMetricsLimits;
   /** Environment to read instead of `process.env` (tests). */
   env?: Readonly<Record<string, string | undefined>>;

@@ -1,27 +1,41 @@
 /**
- * The README is the manual: its generated tables must match the catalog and limits, and its quick start is the
- * example file, run here for real. `UPDATE_README=1` rewrites the generated tables.
+ * README.md and docs/*.md are the manual: every example a test runs appears in one of them verbatim, their
+ * generated tables match the catalog and limits, and the README's quick start is the example file, run here for
+ * real. `UPDATE_README=1` rewrites the generated tables wherever they live.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExposition } from '../support/exposition';
 import { freePort } from '../support/prometheus-server';
+import { docFiles, readDoc, ROOT } from './docs-files';
 import { GENERATED_TABLES } from './readme-tables';
 
-const ROOT = join(__dirname, '../..');
 const README = join(ROOT, 'README.md');
 
-function section(readme: string, name: string): { start: number; end: number } {
+function section(text: string, name: string): { start: number; end: number } | undefined {
   const open = `<!-- generated:${name} -->\n`;
   const close = `\n<!-- /generated:${name} -->`;
-  const start = readme.indexOf(open);
-  const end = readme.indexOf(close);
-  if (start < 0 || end < start) throw new Error(`README.md has no generated:${name} block`);
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  if (start < 0 || end < start) return undefined;
   return { start: start + open.length, end };
 }
 
-/** Every block between `// --- README example ... ---` and `// --- end ---` markers in the test files, dedented. */
+/** The one doc file holding the generated:<name> block. */
+function fileWithTable(name: string): string {
+  const holders = docFiles().filter((file) => section(readDoc(file), name) !== undefined);
+  if (holders.length !== 1)
+    throw new Error(
+      `expected one doc file with a generated:${name} block, found: ${holders.join(', ') || 'none'}`,
+    );
+  return holders[0];
+}
+
+/**
+ * Every block between `// --- README example ... ---` (or `// --- docs example ... ---`) and `// --- end ---`
+ * markers in the test files, dedented.
+ */
 function markedExamples(): Array<{ file: string; code: string }> {
   const files = readdirSync(join(ROOT, 'tests'), { recursive: true, encoding: 'utf8' }).filter((file) =>
     /\.test\.tsx?$/.test(file),
@@ -30,7 +44,7 @@ function markedExamples(): Array<{ file: string; code: string }> {
   for (const file of files) {
     const source = readFileSync(join(ROOT, 'tests', file), 'utf8');
     for (const [, body] of source.matchAll(
-      /\/\/ --- README example[^\n]*---\n([\s\S]*?)\n\s*\/\/ --- (?:README example )?end ---/g,
+      /\/\/ --- (?:README|docs) example[^\n]*---\n([\s\S]*?)\n\s*\/\/ --- (?:(?:README|docs) example )?end ---/g,
     )) {
       const lines = body.split('\n');
       const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
@@ -40,25 +54,26 @@ function markedExamples(): Array<{ file: string; code: string }> {
   return examples;
 }
 
-describe('README', () => {
-  it('contains, verbatim, every example the tests run as README examples', () => {
-    const readme = readFileSync(README, 'utf8');
+describe('README and docs/', () => {
+  it('contain, verbatim, every example the tests run as README or docs examples', () => {
+    const docs = docFiles().map(readDoc);
     const examples = markedExamples();
     expect(examples.length).toBeGreaterThanOrEqual(8);
     for (const { file, code } of examples)
-      expect({ file, inReadme: readme.includes(code) }).toEqual({ file, inReadme: true });
+      expect({ file, inDocs: docs.some((doc) => doc.includes(code)) }).toEqual({ file, inDocs: true });
   });
 
-  it.each(Object.keys(GENERATED_TABLES))('has the %s table as the source of truth renders it', (name) => {
-    let readme = readFileSync(README, 'utf8');
+  it.each(Object.keys(GENERATED_TABLES))('have the %s table as the source of truth renders it', (name) => {
+    const file = join(ROOT, fileWithTable(name));
     const expected = GENERATED_TABLES[name]();
-    const { start, end } = section(readme, name);
     if (process.env.UPDATE_README === '1') {
-      readme = readme.slice(0, start) + expected + readme.slice(end);
-      writeFileSync(README, readme);
+      const text = readFileSync(file, 'utf8');
+      const { start, end } = section(text, name)!;
+      writeFileSync(file, text.slice(0, start) + expected + text.slice(end));
     }
-    expect(readFileSync(README, 'utf8').slice(start, start + expected.length)).toBe(expected);
-    expect(section(readFileSync(README, 'utf8'), name).end - start).toBe(expected.length);
+    const text = readFileSync(file, 'utf8');
+    const { start, end } = section(text, name)!;
+    expect(text.slice(start, end)).toBe(expected);
   });
 
   it('shows both top-level commands', () => {

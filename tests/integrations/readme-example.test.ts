@@ -1,11 +1,11 @@
 /**
- * The Express example from the README's integration section, run for real (imports point at src/ instead of the
- * package name; the code between the markers is the README's, verbatim).
+ * The Express example of docs/integrations.md, run for real (imports point at src/ instead of the package name;
+ * the code between the markers is the doc's, verbatim).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
-// README imports: 'otel-business-metrics' and 'otel-business-metrics/express'.
+// The doc imports: 'otel-business-metrics' and 'otel-business-metrics/express'.
 import express from 'express';
 import { BUSINESS_METRICS, CheckoutTracker, initBusinessMetrics, prometheusFamilyName } from '../../src';
 import {

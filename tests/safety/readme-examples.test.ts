@@ -1,8 +1,7 @@
 /**
- * The README's Safety section: its code examples run here as written (between the `README example` markers;
- * the README imports from 'otel-business-metrics'), its prose tables match the sources of truth (self-metrics,
- * drop and relabel reasons, strict-mode messages), and the generated limits/labels tables sit inside it.
- * The checks that read README.md fail until the lead merges /tmp/readme-parts/safety.md.
+ * docs/safety.md: its code examples run here as written (between the `README example` markers; the docs import
+ * from 'otel-business-metrics'), its prose tables match the sources of truth (self-metrics, drop and relabel
+ * reasons, strict-mode messages), and the generated limits/labels tables sit inside it.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +13,7 @@ import { requireBinary } from '../support/binaries';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startPrometheus } from '../support/prometheus-server';
 
-const README = join(__dirname, '../../README.md');
+const SAFETY_DOC = join(__dirname, '../../docs/safety.md');
 const prometheus = requireBinary('prometheus', 'apt-get install prometheus');
 
 const STRICT_MESSAGES = [
@@ -35,8 +34,8 @@ function withEnv(values: Record<string, string>): () => void {
   };
 }
 
-describe('README Safety examples, run as written', () => {
-  it('strict mode throws the TypeErrors the README shows', async () => {
+describe('docs/safety.md examples, run as written', () => {
+  it('strict mode throws the TypeErrors the docs show', async () => {
     const telemetry = initBusinessMetrics({ exporters: ['none'], strict: true });
     try {
       expect(() =>
@@ -127,7 +126,7 @@ describe('README Safety examples, run as written', () => {
           region: 'eu_west',
         });
         expect((await fetch(telemetry.prometheus!.url)).status).toBe(401);
-        // The README's prometheus.yml; only the token file path and the target port differ.
+        // The prometheus.yml of docs/safety.md; only the token file path and the target port differ.
         const tokenFile = join(workDir, 'shop-metrics-token');
         writeFileSync(tokenFile, `${process.env.METRICS_TOKEN}\n`);
         const config = readmeYaml()
@@ -187,13 +186,11 @@ describe('README Safety examples, run as written', () => {
   });
 });
 
-/** The README's Safety section (up to the next `## ` heading). */
+/** docs/safety.md, the whole file: it is the Safety chapter. */
 function safetySection(): string {
-  const readme = readFileSync(README, 'utf8');
-  const start = readme.indexOf('\n## Safety\n');
-  if (start < 0) throw new Error('README.md has no "## Safety" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
+  const text = readFileSync(SAFETY_DOC, 'utf8');
+  if (!text.startsWith('# Safety\n')) throw new Error('docs/safety.md does not start with "# Safety"');
+  return text;
 }
 
 function codeBlocks(markdown: string, language: string): string[] {
@@ -203,7 +200,7 @@ function codeBlocks(markdown: string, language: string): string[] {
 function readmeYaml(): string {
   const blocks = codeBlocks(safetySection(), 'yaml');
   if (blocks.length !== 1)
-    throw new Error(`expected one yaml block in the Safety section, found ${blocks.length}`);
+    throw new Error(`expected one yaml block in docs/safety.md, found ${blocks.length}`);
   return blocks[0];
 }
 
@@ -221,7 +218,7 @@ function markedExamples(): Map<string, string> {
   return examples;
 }
 
-describe('README Safety section matches the code', () => {
+describe('docs/safety.md matches the code', () => {
   it('contains every example this file runs, verbatim', () => {
     const blocks = codeBlocks(safetySection(), 'ts');
     const examples = markedExamples();

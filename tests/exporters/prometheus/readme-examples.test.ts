@@ -1,6 +1,6 @@
 /**
- * The code examples of README.md's "The Prometheus exporter" section, run as
- * written; only the import path differs (the README imports from 'otel-business-metrics').
+ * The code examples of docs/prometheus.md, run as written; only the import path differs (the docs import from
+ * 'otel-business-metrics').
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
