@@ -25,7 +25,7 @@ import { initBusinessMetrics } from '../../src';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
 import { ALERTS_FILE, RECORDING_FILE, allRules, type Rule } from './backend-files';
-import { historyOpenMetrics, parseExposition, timeGrid, type ScrapedSeries } from './history';
+import { historyOpenMetrics, scrapedSeries, timeGrid, type ScrapedSeries } from './history';
 import { EXPECTED, recordBadInput, recordWorkloadTick } from './workload';
 
 const promtool = requireBinary('promtool', 'apt-get install prometheus');
@@ -139,7 +139,7 @@ describeWithPrometheus(
       const exposition = await (await fetch(telemetry.prometheus!.url)).text();
       await telemetry.shutdown({ timeoutMillis: 2000 });
 
-      const scrape = parseExposition(exposition);
+      const scrape = scrapedSeries(exposition);
       const times = timeGrid(T - 9 * DAY, T, T - 13 * HOUR, 10 * MINUTE, MINUTE);
       workDir = mkdtempSync(join(tmpdir(), 'obm-history-'));
       const input = join(workDir, 'history.om');

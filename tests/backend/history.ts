@@ -4,6 +4,7 @@
  * the history repeats those exact series at many timestamps with counters growing by the per-tick increments
  * times a schedule (traffic, conversion, revenue and new-user factors over time). Gauges keep their scraped value.
  */
+import { parseExposition } from '../support/exposition';
 
 /** One series of a scrape: its text (`name{labels}`), family type and scraped value. */
 export interface ScrapedSeries {
@@ -14,28 +15,31 @@ export interface ScrapedSeries {
   readonly value: number;
 }
 
-/** Parse Prometheus text exposition (as the package serves it) into its series. */
-export function parseExposition(text: string): ScrapedSeries[] {
-  const types = new Map<string, ScrapedSeries['type']>();
+/** Label text as the exposition writes it (escapes of the text format), for the OpenMetrics history. */
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(labels).map(
+    ([key, value]) => `${key}="${value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`,
+  );
+  return pairs.length ? `{${pairs.join(',')}}` : '';
+}
+
+/** The series of a scrape, read with the shared strict exposition parser (tests/support/exposition). */
+export function scrapedSeries(text: string): ScrapedSeries[] {
+  const exposition = parseExposition(text);
   const result: ScrapedSeries[] = [];
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type) types.set(type[1], type[2] as ScrapedSeries['type']);
-    if (!line || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`unparsable exposition line: ${line}`);
-    const [, name, labelText = '', value] = match;
-    const labels: Record<string, string> = {};
-    for (const label of labelText.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[label[1]] = label[2];
-    const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
-    result.push({
-      name,
-      series: `${name}${labelText}`,
-      labels,
-      type: types.get(family) ?? 'unknown',
-      value: Number(value),
-    });
+  for (const family of exposition.families.values()) {
+    const type = ['counter', 'histogram', 'gauge'].includes(family.type)
+      ? (family.type as ScrapedSeries['type'])
+      : 'unknown';
+    for (const sample of family.samples) {
+      result.push({
+        name: sample.name,
+        series: `${sample.name}${labelText(sample.labels)}`,
+        labels: { ...sample.labels },
+        type,
+        value: sample.value,
+      });
+    }
   }
   return result;
 }

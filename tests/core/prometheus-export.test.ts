@@ -10,7 +10,7 @@ import {
   prometheusFamilyName,
   type BusinessMetricsHandle,
 } from '../../src';
-import { checkMetrics, promtool } from '../exporters/prometheus/promtool';
+import { checkMetrics, promtool } from '../support/promtool';
 import { parseExposition, type Exposition } from '../support/exposition';
 import {
   ACTIVE_DAILY,

@@ -4,7 +4,7 @@
  */
 import { LabelVocabulary } from '../../src/guard/vocabulary';
 import { describe as describeValue, RateLimitedWarnings } from '../../src/guard/reporter';
-import { createGuardHarness } from './harness';
+import { createGuardHarness } from '../support/guard-harness';
 
 const METRIC = 'business_revenue_cents_total';
 

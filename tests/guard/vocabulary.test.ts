@@ -4,7 +4,7 @@
  */
 import { DEFAULT_LABEL_POLICIES, OTHER_LABEL_VALUE, UNKNOWN_LABEL_VALUE, type LabelPolicy } from '../../src';
 import { LabelVocabulary } from '../../src/guard/vocabulary';
-import { createGuardHarness, type GuardHarness } from './harness';
+import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
 
 const METRIC = 'business_funnel_step_total';
 const ORIGIN = { method: 'recordFunnelStep', argument: 'metadata.source' };

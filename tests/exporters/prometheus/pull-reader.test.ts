@@ -12,8 +12,8 @@ import { PrometheusPullReader } from '../../../src/exporters/prometheus';
 import { parseExposition } from '../../support/exposition';
 import { freePort } from '../../support/prometheus-server';
 import { createQueueDepthProducer, createWorkload, METER_NAME } from './fixture';
-import { basicAuth, httpRequest } from './http';
-import { checkMetrics, promtool } from './promtool';
+import { basicAuth, httpRequest } from '../../support/http';
+import { checkMetrics, promtool } from '../../support/promtool';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

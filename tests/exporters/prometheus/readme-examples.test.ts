@@ -7,7 +7,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullReader, serializePrometheus } from '../../../src/exporters/prometheus';
 import { parseExposition } from '../../support/exposition';
 import { freePort } from '../../support/prometheus-server';
-import { httpRequest } from './http';
+import { httpRequest } from '../../support/http';
 
 describe('README: Prometheus exporter examples', () => {
   it('standalone endpoint with a bearer token on an ephemeral port', async () => {

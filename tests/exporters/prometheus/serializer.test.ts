@@ -22,7 +22,7 @@ import {
   METER_NAME,
   METER_VERSION,
 } from './fixture';
-import { checkMetrics, promtool } from './promtool';
+import { checkMetrics, promtool } from '../../support/promtool';
 
 const itWithPromtool = promtool ? it : it.skip;
 

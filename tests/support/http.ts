@@ -1,5 +1,5 @@
 /**
- * Small real-socket HTTP client for the exporter tests (node:http, so keep-alive sockets can be observed).
+ * Small real-socket HTTP client for tests (node:http, so keep-alive sockets can be observed).
  */
 import { Agent, request } from 'node:http';
 

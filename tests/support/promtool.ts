@@ -2,7 +2,7 @@
  * Runs `promtool check metrics` (Prometheus 2.42's parser plus its lint rules) on an exposition.
  */
 import { spawnSync } from 'node:child_process';
-import { requireBinary } from '../../support/binaries';
+import { requireBinary } from './binaries';
 
 export const promtool = requireBinary('promtool', 'apt-get install prometheus');
 

@@ -1,9 +1,13 @@
 /**
- * Locks the semantics of the local series store (src/series/): whatever the package does to be fast, the same
- * workload recorded through initBusinessMetrics (local cells handed to readers as a MetricProducer) and through
- * plain SDK instruments (`new BusinessMetrics(meter)` with businessMetricViews()) must export the same metrics:
- * counters, histogram buckets/sum/count/min/max, gauges and self-metrics, cumulative and delta, collection after
- * collection. Real SDK readers and the SDK's InMemoryMetricExporter; no mocks of the package.
+ * src/series/local-store.ts: the local series store behind initBusinessMetrics, handed to the SDK's readers as a
+ * MetricProducer.
+ * - Equivalence: whatever the package does to be fast, the same workload recorded through initBusinessMetrics
+ *   and through plain SDK instruments (`new BusinessMetrics(meter)` with businessMetricViews()) must export the
+ *   same metrics: counters, histogram buckets/sum/count/min/max, gauges and self-metrics, cumulative and delta,
+ *   collection after collection.
+ * - Concurrency: no measurement is lost or counted twice when recording interleaves with many overlapping
+ *   collections (Prometheus scrapes and delta pushes), and shutdown flushes what was recorded just before it.
+ * Real SDK readers and the SDK's InMemoryMetricExporter; no mocks of the package, no timing assertions.
  */
 import {
   AggregationTemporality,
@@ -23,7 +27,9 @@ import {
   type BusinessMetricsHandle,
   type BusinessMetricsLimits,
   type BusinessMetricsRecorder,
+  businessMetrics,
 } from '../../src';
+import { parseExposition } from '../support/exposition';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 
@@ -289,5 +295,132 @@ describe('local series store exports exactly what plain SDK instruments export',
       await handle.shutdown({ timeoutMillis: 2000 });
       await provider.shutdown();
     }
+  });
+});
+
+const FUNNEL = 'business_funnel_step_total';
+const ORDER_VALUE_COUNT = 'business_order_value_cents_count';
+
+/** Sum of the samples of one series name in a scrape (every series of a counter, or every histogram count). */
+function total(text: string, sample: string): number {
+  return parseExposition(text)
+    .find(sample)
+    .reduce((sum, point) => sum + point.value, 0);
+}
+
+/** Sum of a counter's points, or a histogram's counts, over every export an in-memory exporter received. */
+function exportedTotal(exports: ResourceMetrics[], instrument: string): number {
+  let sum = 0;
+  for (const exported of exports) {
+    for (const scope of exported.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        if (metric.descriptor.name !== instrument) continue;
+        for (const point of metric.dataPoints) {
+          const value = point.value as number | { count: number };
+          sum += typeof value === 'number' ? value : value.count;
+        }
+      }
+    }
+  }
+  return sum;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('local series store under concurrent collections', () => {
+  let handle: BusinessMetricsHandle | undefined;
+  afterEach(async () => {
+    await handle?.shutdown({ timeoutMillis: 2000 });
+    handle = undefined;
+  });
+
+  test('no lost or doubled updates while scrapes and delta pushes overlap with recording', async () => {
+    const delta = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+    handle = initBusinessMetrics({
+      exporters: ['prometheus', delta],
+      prometheus: { preventServerStart: true },
+      otlp: { exportIntervalMillis: 3_600_000 },
+      env: {},
+    });
+    const metrics = handle.metrics;
+    let funnelRecorded = 0;
+    let ordersRecorded = 0;
+    const scrapes: Promise<void>[] = [];
+    const pushes: Promise<void>[] = [];
+    const scrapeViolations: string[] = [];
+    for (let batch = 0; batch < 120; batch++) {
+      for (let i = 0; i < 40; i++) {
+        metrics.recordFunnelStep(i % 2 ? 'cart_view' : 'payment_info', {
+          source: `s${(batch * 7 + i) % 30}`,
+          deviceType: i % 3 ? 'desktop' : 'mobile',
+        });
+        funnelRecorded++;
+        if (i % 4 === 0) {
+          metrics.recordRevenue(100 + i, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+          ordersRecorded++;
+        }
+      }
+      const before = funnelRecorded;
+      scrapes.push(
+        metrics.getMetrics().then((text) => {
+          const seen = total(text, FUNNEL);
+          // A scrape sees everything recorded before it started, and nothing that was not recorded yet.
+          if (seen < before || seen > funnelRecorded) {
+            scrapeViolations.push(`scrape ${batch}: ${seen} not in [${before}, ${funnelRecorded}]`);
+          }
+        }),
+      );
+      if (batch % 5 === 0) pushes.push(handle.forceFlush());
+      if (batch % 3 === 0) await Promise.resolve();
+      if (batch % 11 === 0) await yieldToEventLoop();
+    }
+    await Promise.all([...scrapes, ...pushes]);
+    await handle.forceFlush();
+
+    expect(scrapeViolations).toEqual([]);
+    expect(scrapes.length).toBe(120);
+    const finalText = await metrics.getMetrics();
+    expect(total(finalText, FUNNEL)).toBe(funnelRecorded);
+    expect(total(finalText, ORDER_VALUE_COUNT)).toBe(ordersRecorded);
+    // Delta exports partition the measurements: their sum is the total, with no interval counted twice.
+    expect(delta.getMetrics().length).toBeGreaterThan(10);
+    expect(exportedTotal(delta.getMetrics(), 'business_funnel_step')).toBe(funnelRecorded);
+    expect(exportedTotal(delta.getMetrics(), 'business_order_value_cents')).toBe(ordersRecorded);
+  });
+
+  test.each([
+    ['cumulative', AggregationTemporality.CUMULATIVE],
+    ['delta', AggregationTemporality.DELTA],
+  ])('shutdown exports what was recorded right before it (%s)', async (_name, temporality) => {
+    const exporter = new InMemoryMetricExporter(temporality);
+    handle = initBusinessMetrics({
+      exporters: [exporter],
+      otlp: { exportIntervalMillis: 3_600_000 },
+      env: {},
+    });
+    businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'desktop' });
+    await handle.forceFlush();
+    // Recorded after the last export and never collected before shutdown.
+    for (let i = 0; i < 25; i++)
+      businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'desktop' });
+    businessMetrics.recordSessionEnd(Date.now() - 42_000, { userTier: 'pro', entryPage: '/' });
+    const closing = handle;
+    handle = undefined;
+    await closing.shutdown({ timeoutMillis: 5000 });
+
+    const exports = exporter.getMetrics();
+    const last = exports.at(-1)!;
+    if (temporality === AggregationTemporality.CUMULATIVE) {
+      expect(exportedTotal([last], 'business_funnel_step')).toBe(26);
+      expect(exportedTotal([last], 'business_session_duration_seconds')).toBe(1);
+    } else {
+      expect(exportedTotal(exports, 'business_funnel_step')).toBe(26);
+      expect(exportedTotal([last], 'business_funnel_step')).toBe(25);
+      expect(exportedTotal([last], 'business_session_duration_seconds')).toBe(1);
+    }
+    // After shutdown the singleton is a no-op again: nothing more is recorded or exported.
+    const exportsAtShutdown = exports.length;
+    businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'desktop' });
+    expect(exporter.getMetrics().length).toBe(exportsAtShutdown);
   });
 });
