@@ -9,7 +9,7 @@ import {
   formatReport,
 } from '../../src/analysis/correlation';
 import { resolveQueryWindow, parseDuration, formatDuration } from '../../src/analysis/duration';
-import { pearson } from '../../src/analysis/statistics';
+import { referencePearson } from '../support/reference-statistics';
 import { DEFAULT_DESIGN, designedPair } from './synthetic';
 
 const STEP = 300;
@@ -64,7 +64,10 @@ describe('correlateSeries', () => {
     // At lag 0 the AR(1) latency carries phi^lag of the relationship: -0.7 * 0.36 ~ -0.25.
     expect(result.pearson.r).toBeGreaterThan(-0.35);
     expect(result.pearson.r).toBeLessThan(-0.15);
-    expect(result.lag?.r).toBeCloseTo(pearson(pair.latency.slice(0, -2), pair.conversion.slice(2)), 12);
+    expect(result.lag?.r).toBeCloseTo(
+      referencePearson(pair.latency.slice(0, -2), pair.conversion.slice(2)),
+      12,
+    );
     expect(result.fit.slope).toBeLessThan(0);
     expect(result.slopeSentence).toMatch(
       /^\+100 ms of p99 latency goes with -0\.\d+ percentage points of conversion/,

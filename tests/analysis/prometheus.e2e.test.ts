@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, freePort, type PrometheusServer } from '../support/prometheus-server';
 import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
-import { pearson } from '../../src/analysis/statistics';
+import { referencePearson } from '../support/reference-statistics';
 import * as root from './combined-exports';
 import {
   CONSTANT_QUERY,
@@ -94,8 +94,9 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       start: new Date(history.firstEnd * 1000).toISOString(),
       end: new Date(history.lastEnd * 1000).toISOString(),
     };
-    expectedR0 = pearson(history.latency, history.conversion);
-    expectedRLag2 = pearson(history.latency.slice(0, -2), history.conversion.slice(2));
+    // Oracle: a textbook Pearson written in the test support, independent of src/analysis.
+    expectedR0 = referencePearson(history.latency, history.conversion);
+    expectedRLag2 = referencePearson(history.latency.slice(0, -2), history.conversion.slice(2));
   }, 60000);
 
   afterAll(async () => {

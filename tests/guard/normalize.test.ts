@@ -99,20 +99,16 @@ describe('normalizeLabelValue', () => {
     expect(normalizeLabelValue('ab', 1)).toBe('a');
   });
 
-  it('cuts a huge string quickly, without scanning all of it', () => {
-    // A flat (not rope) 20 MB string, so the timing measures normalisation and not V8 flattening a concatenation.
+  it('bounds its work on a huge string: nothing past the first 4 x cap code units is read', () => {
+    // Shown by the result, not by a timing: text placed after the first 4 x MAX units never reaches the output,
+    // even when everything before it is removed, so the regex work is bounded by the cap whatever the input size.
+    // (Its speed is a benchmark's job, not a unit test's.)
     const huge = Buffer.alloc(20_000_000, 'x').toString('latin1');
-    const timeOf = (work: () => unknown) => {
-      const started = process.hrtime.bigint();
-      work();
-      return Number(process.hrtime.bigint() - started);
-    };
-    let result: unknown;
-    const ours = timeOf(() => (result = normalizeLabelValue(huge, MAX)));
-    // eslint-disable-next-line no-control-regex
-    const fullScan = timeOf(() => huge.replace(/[\u0000-\u001f]/g, ''));
-    expect(result).toBe('x'.repeat(MAX));
-    expect(ours * 20).toBeLessThan(fullScan);
+    expect(normalizeLabelValue(huge, MAX)).toBe('x'.repeat(MAX));
+    const hiddenTail = '\u0000'.repeat(4 * MAX) + 'tail' + 'y'.repeat(10_000_000);
+    expect(normalizeLabelValue(hiddenTail, MAX)).toEqual({ reason: 'missing' });
+    // One unit less of removable prefix and the tail's first character is the first one kept.
+    expect(normalizeLabelValue(' '.repeat(4 * MAX - 1) + 'tail', MAX)).toBe('t');
   });
 
   it('returns only strings within the cap, free of controls and lone surrogates, for any string', () => {

@@ -75,11 +75,14 @@ describe('shutdown', () => {
       const result = await startChild(recorder, ['deadline', url]).exited;
       expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
       const returnedAfter = Number(/SHUTDOWN-RETURNED (\d+)/.exec(result.stdout)?.[1]);
+      const exitedAfter = Number(/EXITED (\d+)/.exec(result.stdout)?.[1]);
+      // The export in flight would give up only at the default export timeout, 30 s after it began. Both
+      // figures are taken from the shutdown call (not from spawn), and the bound leaves a factor of 20 over the
+      // 500 ms deadline for a loaded machine while staying a third of the 30 s a wrong implementation takes.
       expect(returnedAfter).toBeGreaterThanOrEqual(0);
-      expect(returnedAfter).toBeLessThan(500 + 400);
-      // The export timeout is the default 30 s: the process must not wait for it after shutdown returned
-      // (startup of a bundled Node process is ~0.3 s here; generous slack for CI).
-      expect(result.elapsedMillis).toBeLessThan(4000);
+      expect(returnedAfter).toBeLessThan(10_000);
+      expect(exitedAfter).toBeGreaterThanOrEqual(returnedAfter);
+      expect(exitedAfter).toBeLessThan(10_000);
     },
   );
 });

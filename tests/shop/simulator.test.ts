@@ -28,20 +28,35 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-async function runSessions(simulator: TrafficSimulator, sessions: number, timeoutMs = 40_000): Promise<void> {
+/** Generous for a loaded 2-core machine (per phase: starting, then finishing); seconds on an idle one. */
+const SESSIONS_TIMEOUT_MS = 60_000;
+
+async function runSessions(
+  simulator: TrafficSimulator,
+  sessions: number,
+  timeoutMs = SESSIONS_TIMEOUT_MS,
+): Promise<void> {
   simulator.start();
-  const deadline = Date.now() + timeoutMs;
-  while (simulator.getStats().sessionsStarted < sessions) {
-    if (Date.now() > deadline)
-      throw new Error(`only ${simulator.getStats().sessionsStarted} sessions started`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    const startBy = Date.now() + timeoutMs;
+    while (simulator.getStats().sessionsStarted < sessions) {
+      if (Date.now() > startBy)
+        throw new Error(`only ${simulator.getStats().sessionsStarted} sessions started`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Stop starting new ones, but let the started ones finish: stop() would abort them, and an order the shop
+    // counted whose answer the shopper never saw would make the shop's and the simulator's figures differ.
+    const started = simulator.getStats().sessionsStarted;
+    const finishBy = Date.now() + timeoutMs;
+    while (simulator.getStats().sessionsFinished < started) {
+      if (Date.now() > finishBy)
+        throw new Error(`only ${simulator.getStats().sessionsFinished} of ${started} sessions finished`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    // Also on failure: a simulator left running would send traffic into the next tests' measurements.
+    await simulator.stop();
   }
-  // Stop starting new ones, but let the started ones finish (stop() would abort them).
-  const started = simulator.getStats().sessionsStarted;
-  while (simulator.getStats().sessionsFinished < started && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await simulator.stop();
 }
 
 describe('traffic simulator and trouble switches', () => {
@@ -66,84 +81,101 @@ describe('traffic simulator and trouble switches', () => {
     await telemetry?.shutdown({ timeoutMillis: 2000 });
   });
 
-  it('walks realistic sessions through the funnel at about 3% conversion', async () => {
-    const simulator = new TrafficSimulator({
-      baseUrl: shop.url,
-      sessionsPerSecond: 150,
-      thinkScale: 0,
-      maxConcurrent: 40,
-      random: mulberry32(42),
-    });
-    await runSessions(simulator, 1000);
-    const stats = simulator.getStats();
-    const samples = await scrape();
+  it(
+    'walks realistic sessions through the funnel at about 3% conversion',
+    async () => {
+      const simulator = new TrafficSimulator({
+        baseUrl: shop.url,
+        sessionsPerSecond: 150,
+        thinkScale: 0,
+        maxConcurrent: 40,
+        patienceMs: Infinity, // funnel figures must not depend on how fast this machine answers
+        random: mulberry32(42),
+      });
+      await runSessions(simulator, 1000);
+      const stats = simulator.getStats();
+      const samples = await scrape();
 
-    const conversion = stats.orders / stats.sessionsFinished;
-    expect(conversion).toBeGreaterThan(0.015);
-    expect(conversion).toBeLessThan(0.05);
-    const orders = sumOf(samples, FUNNEL, { step: 'order_confirmed' });
-    expect(orders).toBe(stats.orders);
-    // Of the carts viewed, roughly a quarter to a half become orders (the seed's alerts assume a healthy shop).
-    const cartToOrder = orders / sumOf(samples, FUNNEL, { step: 'cart_view' });
-    expect(cartToOrder).toBeGreaterThan(0.15);
-    expect(cartToOrder).toBeLessThan(0.6);
-    // Each funnel step is reached by no more sessions than the one before.
-    const steps = ['cart_view', 'shipping_info', 'payment_info', 'order_review', 'order_confirmed'];
-    const counts = steps.map((step) => sumOf(samples, FUNNEL, { step }));
-    for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeLessThanOrEqual(counts[i - 1] ?? 0);
+      const conversion = stats.orders / stats.sessionsFinished;
+      expect(conversion).toBeGreaterThan(0.015);
+      expect(conversion).toBeLessThan(0.05);
+      const orders = sumOf(samples, FUNNEL, { step: 'order_confirmed' });
+      // Every order the shoppers saw confirmed was counted; beyond those, at most one per session whose request
+      // threw (on a loaded machine a shopper can lose the answer to an order the shop already placed).
+      expect(orders).toBeGreaterThanOrEqual(stats.orders);
+      expect(orders).toBeLessThanOrEqual(stats.orders + stats.sessionErrors);
+      // Of the carts viewed, roughly a quarter to a half become orders (the seed's alerts assume a healthy shop).
+      const cartToOrder = orders / sumOf(samples, FUNNEL, { step: 'cart_view' });
+      expect(cartToOrder).toBeGreaterThan(0.15);
+      expect(cartToOrder).toBeLessThan(0.6);
+      // Each funnel step is reached by no more sessions than the one before.
+      const steps = ['cart_view', 'shipping_info', 'payment_info', 'order_review', 'order_confirmed'];
+      const counts = steps.map((step) => sumOf(samples, FUNNEL, { step }));
+      for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeLessThanOrEqual(counts[i - 1] ?? 0);
 
-    const cartViews = (label: string) =>
-      [...sumBy(samples, FUNNEL, label, { step: 'cart_view' }).keys()].sort();
-    expect(cartViews('device_type')).toEqual(['desktop', 'mobile', 'tablet']);
-    expect(cartViews('experiment_variant')).toEqual(['A', 'B', 'control']);
-    expect(cartViews('source').length).toBeGreaterThanOrEqual(6);
-    expect(cartViews('source')).toEqual(
-      expect.arrayContaining(['direct', 'google', 'newsletter', 'referral']),
-    );
-    expect(cartViews('source')).not.toContain('other');
-    expect([...sumBy(samples, REVENUE, 'region').keys()].length).toBeGreaterThanOrEqual(4);
-    expect(sumBy(samples, FEATURE_USAGE, 'feature_name').get('search')).toBeGreaterThan(100);
-    // Bots browse but never reach the funnel; they show up in the technical metrics only.
-    expect(cartViews('device_type')).not.toContain('bot');
-    expect(sumOf(samples, `${HTTP_DURATION}_count`, { http_response_status_code: '429' })).toBe(0);
-  });
+      const cartViews = (label: string) =>
+        [...sumBy(samples, FUNNEL, label, { step: 'cart_view' }).keys()].sort();
+      expect(cartViews('device_type')).toEqual(['desktop', 'mobile', 'tablet']);
+      expect(cartViews('experiment_variant')).toEqual(['A', 'B', 'control']);
+      expect(cartViews('source').length).toBeGreaterThanOrEqual(6);
+      expect(cartViews('source')).toEqual(
+        expect.arrayContaining(['direct', 'google', 'newsletter', 'referral']),
+      );
+      expect(cartViews('source')).not.toContain('other');
+      expect([...sumBy(samples, REVENUE, 'region').keys()].length).toBeGreaterThanOrEqual(4);
+      expect(sumBy(samples, FEATURE_USAGE, 'feature_name').get('search')).toBeGreaterThan(100);
+      // Bots browse but never reach the funnel; they show up in the technical metrics only.
+      expect(cartViews('device_type')).not.toContain('bot');
+      expect(sumOf(samples, `${HTTP_DURATION}_count`, { http_response_status_code: '429' })).toBe(0);
+    },
+    SESSIONS_TIMEOUT_MS + 20_000,
+  );
 
-  it('a broken variant and payment failures show up as checkout errors and 5xx, not orders', async () => {
-    const before = await scrape();
-    const ordersBefore = (variant: string, s: Sample[]) =>
-      sumOf(s, FUNNEL, { step: 'order_confirmed', experiment_variant: variant });
-    const response = await fetch(`${shop.url}/admin/trouble`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ brokenVariant: 'B', paymentFailureRate: 0.5 }),
-    });
-    expect(await response.json()).toEqual({ slowCheckoutMs: 0, paymentFailureRate: 0.5, brokenVariant: 'B' });
+  it(
+    'a broken variant and payment failures show up as checkout errors and 5xx, not orders',
+    async () => {
+      const before = await scrape();
+      const ordersBefore = (variant: string, s: Sample[]) =>
+        sumOf(s, FUNNEL, { step: 'order_confirmed', experiment_variant: variant });
+      const response = await fetch(`${shop.url}/admin/trouble`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ brokenVariant: 'B', paymentFailureRate: 0.5 }),
+      });
+      expect(await response.json()).toEqual({
+        slowCheckoutMs: 0,
+        paymentFailureRate: 0.5,
+        brokenVariant: 'B',
+      });
 
-    const simulator = new TrafficSimulator({
-      baseUrl: shop.url,
-      sessionsPerSecond: 150,
-      thinkScale: 0,
-      maxConcurrent: 40,
-      random: mulberry32(7),
-    });
-    await runSessions(simulator, 800);
-    shop.trouble = NO_TROUBLE;
-    const after = await scrape();
+      const simulator = new TrafficSimulator({
+        baseUrl: shop.url,
+        sessionsPerSecond: 150,
+        thinkScale: 0,
+        maxConcurrent: 40,
+        patienceMs: Infinity, // funnel figures must not depend on how fast this machine answers
+        random: mulberry32(7),
+      });
+      await runSessions(simulator, 800);
+      shop.trouble = NO_TROUBLE;
+      const after = await scrape();
 
-    expect(ordersBefore('B', after) - ordersBefore('B', before)).toBe(0);
-    const healthyOrders = ['A', 'control'].map((v) => ordersBefore(v, after) - ordersBefore(v, before));
-    expect(healthyOrders[0]! + healthyOrders[1]!).toBeGreaterThan(0);
-    const errors = (variant: string, s: Sample[]) =>
-      sumOf(s, FUNNEL, { step: 'checkout_error', experiment_variant: variant });
-    expect(errors('B', after) - errors('B', before)).toBeGreaterThan(0);
-    // The other variants only see the (random) payment failures.
-    expect(
-      errors('control', after) + errors('A', after) - errors('control', before) - errors('A', before),
-    ).toBeGreaterThan(0);
-    const place = { http_route: '/checkout/place' };
-    expect(sumOf(after, `${HTTP_DURATION}_count`, { ...place, error_type: '500' })).toBeGreaterThan(0);
-    expect(sumOf(after, `${HTTP_DURATION}_count`, { ...place, error_type: '502' })).toBeGreaterThan(0);
-  });
+      expect(ordersBefore('B', after) - ordersBefore('B', before)).toBe(0);
+      const healthyOrders = ['A', 'control'].map((v) => ordersBefore(v, after) - ordersBefore(v, before));
+      expect(healthyOrders[0]! + healthyOrders[1]!).toBeGreaterThan(0);
+      const errors = (variant: string, s: Sample[]) =>
+        sumOf(s, FUNNEL, { step: 'checkout_error', experiment_variant: variant });
+      expect(errors('B', after) - errors('B', before)).toBeGreaterThan(0);
+      // The other variants only see the (random) payment failures.
+      expect(
+        errors('control', after) + errors('A', after) - errors('control', before) - errors('A', before),
+      ).toBeGreaterThan(0);
+      const place = { http_route: '/checkout/place' };
+      expect(sumOf(after, `${HTTP_DURATION}_count`, { ...place, error_type: '500' })).toBeGreaterThan(0);
+      expect(sumOf(after, `${HTTP_DURATION}_count`, { ...place, error_type: '502' })).toBeGreaterThan(0);
+    },
+    SESSIONS_TIMEOUT_MS + 20_000,
+  );
 
   it('slow checkout delays checkout requests, visible in http.server.request.duration', async () => {
     const added = await fetch(`${shop.url}/cart/add`, {
@@ -156,18 +188,22 @@ describe('traffic simulator and trouble switches', () => {
       .getSetCookie()
       .map((c) => c.split(';')[0])
       .join('; ');
+    const shipping = { http_route: '/checkout/shipping', http_request_method: 'GET' };
+    const buckets = (samples: Sample[]) => ({
+      all: sumOf(samples, `${HTTP_DURATION}_bucket`, { ...shipping, le: '+Inf' }),
+      fast: sumOf(samples, `${HTTP_DURATION}_bucket`, { ...shipping, le: '0.25' }),
+    });
+    // Counted from a scrape right before: the ~1,800 simulated requests before this test, any of which may have
+    // been slow on a loaded machine, do not enter the comparison. No wall-clock threshold: the histogram alone
+    // says whether this one request took more than 250 ms.
+    const before = buckets(await scrape());
     shop.trouble = { ...NO_TROUBLE, slowCheckoutMs: 300 };
-    const started = Date.now();
     const response = await fetch(`${shop.url}/checkout/shipping`, { headers: { cookie } });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(response.status).toBe(200);
     shop.trouble = NO_TROUBLE;
-    const samples = await scrape();
-    const shipping = { http_route: '/checkout/shipping', http_request_method: 'GET' };
-    const total = sumOf(samples, `${HTTP_DURATION}_bucket`, { ...shipping, le: '+Inf' });
-    expect(total).toBeGreaterThanOrEqual(1);
-    // Exactly one request (this one) was slower than 250 ms.
-    expect(sumOf(samples, `${HTTP_DURATION}_bucket`, { ...shipping, le: '0.25' })).toBe(total - 1);
+    const after = buckets(await scrape());
+    expect(after.all - before.all).toBe(1);
+    expect(after.fast - before.fast).toBe(0);
   });
 
   it('the admin form switches trouble on and off', async () => {

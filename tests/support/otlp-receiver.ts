@@ -1,6 +1,10 @@
 /**
  * A real OTLP/HTTP receiver on 127.0.0.1 (free port) that decodes what the real OTLP exporter sends (JSON,
  * optionally gzip) and keeps every request. Faults can be switched on to test exporter failure handling.
+ *
+ * Strict as a Collector's OTLP/HTTP receiver is, so an exporter sending to the wrong place or in the wrong form
+ * fails the test instead of being accepted: only `POST /v1/metrics` with `Content-Type: application/json` is
+ * received; another path is 404, another method 405 (with `Allow: POST`), another content type 415.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -62,6 +66,10 @@ export interface OtlpReceiver {
   readonly requests: ReceivedRequest[];
   /** Requests that arrived while a fault was active (answered with the fault, not recorded as received). */
   faultedRequests: number;
+  /** Requests refused for their path, method or content type (404/405/415), with what was wrong. */
+  readonly rejected: string[];
+  /** Every export request that reached the receiver (received or faulted): proof that an export was attempted. */
+  readonly attempts: number;
   setFault(fault: ReceiverFault): void;
   /** Resolves once `predicate` holds for the received requests (polling), or rejects after `timeoutMillis`. */
   waitFor(predicate: (requests: ReceivedRequest[]) => boolean, timeoutMillis?: number): Promise<void>;
@@ -74,8 +82,17 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   const state = { faultedRequests: 0 };
+  const rejected: string[] = [];
 
   const server: Server = createServer((req, res) => {
+    const refusal = refuse(req);
+    if (refusal) {
+      rejected.push(`${req.method} ${req.url} (${req.headers['content-type'] ?? 'no content type'})`);
+      res.writeHead(refusal.status, refusal.headers);
+      res.end(refusal.message);
+      req.resume();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -126,6 +143,10 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${actualPort}/v1/metrics`,
     port: actualPort,
     requests,
+    rejected,
+    get attempts() {
+      return requests.length + state.faultedRequests;
+    },
     get faultedRequests() {
       return state.faultedRequests;
     },
@@ -153,6 +174,19 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Why a request is not an OTLP/HTTP JSON metrics export, as a Collector would answer it; undefined if it is. */
+function refuse(
+  req: IncomingMessage,
+): { status: number; headers: Record<string, string>; message: string } | undefined {
+  const path = (req.url ?? '').split('?')[0];
+  if (path !== '/v1/metrics') return { status: 404, headers: {}, message: `no OTLP endpoint at ${path}` };
+  if (req.method !== 'POST') return { status: 405, headers: { allow: 'POST' }, message: 'OTLP takes POST' };
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (mediaType !== 'application/json')
+    return { status: 415, headers: {}, message: `unsupported content type ${JSON.stringify(mediaType)}` };
+  return undefined;
 }
 
 /** Flattens OTLP attributes to a plain object of strings. */

@@ -20,6 +20,11 @@ export interface SimulatorOptions {
   readonly maxConcurrent?: number;
   /** Random source (tests). Default Math.random. */
   readonly random?: () => number;
+  /**
+   * A step slower than this makes half the shoppers give up, as real ones do when checkout is slow. Default
+   * 2000 ms. Tests that check funnel figures pass Infinity, so a slow machine does not change their conversion.
+   */
+  readonly patienceMs?: number;
 }
 
 export interface SimulatorStats {
@@ -28,6 +33,8 @@ export interface SimulatorStats {
   readonly orders: number;
   readonly requests: number;
   readonly failedRequests: number;
+  /** Sessions cut short by a request that threw (a reset connection, or stop() aborting them). */
+  readonly sessionErrors: number;
 }
 
 type Weighted<T> = readonly (readonly [T, number])[];
@@ -121,7 +128,15 @@ export class TrafficSimulator {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly returningPool: { uid: string; tier: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private stats = { sessionsStarted: 0, sessionsFinished: 0, orders: 0, requests: 0, failedRequests: 0 };
+  private readonly patienceMs: number;
+  private stats = {
+    sessionsStarted: 0,
+    sessionsFinished: 0,
+    orders: 0,
+    requests: 0,
+    failedRequests: 0,
+    sessionErrors: 0,
+  };
 
   constructor(options: SimulatorOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, '');
@@ -129,6 +144,7 @@ export class TrafficSimulator {
     this.thinkScale = Math.max(0, options.thinkScale ?? 1);
     this.maxConcurrent = Math.max(1, options.maxConcurrent ?? 200);
     this.random = options.random ?? Math.random;
+    this.patienceMs = options.patienceMs ?? PATIENCE_MS;
   }
 
   get running(): boolean {
@@ -149,7 +165,7 @@ export class TrafficSimulator {
       while (owed >= 1) {
         owed -= 1;
         if (this.inFlight.size >= this.maxConcurrent) continue;
-        const run = this.runSession().catch(() => undefined);
+        const run = this.runSession().catch(() => void this.stats.sessionErrors++);
         const tracked = run.finally(() => this.inFlight.delete(tracked));
         this.inFlight.add(tracked);
       }
@@ -284,7 +300,7 @@ export class TrafficSimulator {
         location: response.headers.get('location'),
       };
     };
-    const impatient = (ms: number) => ms > PATIENCE_MS && this.chance(0.5);
+    const impatient = (ms: number) => ms > this.patienceMs && this.chance(0.5);
     const p = (base: number) => base * persona.propensity;
 
     try {
