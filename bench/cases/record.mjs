@@ -458,7 +458,7 @@ function rawSdkFunnel(sdk) {
 async function oursFunnel(t, exporters, sink) {
   const telemetry = await ours(
     exporters,
-    sink ? { otlp: { url: sink.url, exportIntervalMillis: 3_600_000 } } : {},
+    sink ? { otlp: { protocol: 'http/json', url: sink.url, exportIntervalMillis: 3_600_000 } } : {},
   );
   const { businessMetrics } = pkg;
   return {

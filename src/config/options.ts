@@ -1,7 +1,8 @@
 /**
  * What initBusinessMetrics accepts, and how options and the OpenTelemetry environment variables combine into
- * one resolved configuration. Explicit options win over the environment; a malformed environment value is an
- * Error naming the variable.
+ * one resolved configuration. Explicit options win over the environment. A wrong option passed in code throws;
+ * an OTEL_* value the package cannot honour never does (platforms set those cluster-wide): it is warned about
+ * once per process, naming the variable and what is used instead, as the OpenTelemetry SDKs do.
  *
  * Owns: option types, defaults, env parsing. Must not touch: the SDK's objects (readers, providers).
  */
@@ -9,6 +10,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { PrometheusAuth } from '../exporters/prometheus';
 import type { BusinessMetricsLimits } from '../metrics/business-metrics';
+import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
 export type ExporterKind = 'prometheus' | 'otlp' | 'console' | 'none';
@@ -30,9 +32,18 @@ export interface PrometheusOptions {
   auth?: PrometheusAuth;
 }
 
+/** OTLP wire protocols (the OpenTelemetry spec's names). */
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
+export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
+
 export interface OtlpOptions {
-  /** Full URL of the metrics endpoint. Default `http://localhost:4318/v1/metrics`
-   * (env OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/metrics`). */
+  /** Wire protocol. Default `http/protobuf`, the spec's default (env OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, then
+   * OTEL_EXPORTER_OTLP_PROTOCOL). `grpc` needs the optional package `@opentelemetry/exporter-metrics-otlp-grpc`. */
+  protocol?: OtlpProtocol;
+  /** Full URL of the metrics endpoint. Default `http://localhost:4318/v1/metrics` over HTTP,
+   * `http://localhost:4317` over gRPC (env OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as is, or
+   * OTEL_EXPORTER_OTLP_ENDPOINT, + `/v1/metrics` over HTTP). */
   url?: string;
   /** Extra HTTP headers, e.g. authentication (env OTEL_EXPORTER_OTLP_[METRICS_]HEADERS). */
   headers?: Record<string, string>;
@@ -71,6 +82,8 @@ export interface ResolvedConfig {
   prometheus: Required<Omit<PrometheusOptions, 'auth'>> & { auth?: PrometheusAuth };
   otlp: Required<Omit<OtlpOptions, 'temporality'>> & { temporality: 'cumulative' | 'delta' };
   logLevel: string | undefined;
+  /** OTEL_* values that could not be honoured, each saying what is used instead (already warned about). */
+  warnings: string[];
 }
 
 const EXPORTER_KINDS: readonly ExporterKind[] = ['prometheus', 'otlp', 'console', 'none'];
@@ -103,7 +116,8 @@ export function isReaderOrExporter(value: unknown): value is MetricReader | Push
 
 export function resolveConfig(options: InitOptions): ResolvedConfig {
   const env = new EnvReader(options.env ?? process.env);
-  const exporters = options.exporters ?? env.list('OTEL_METRICS_EXPORTER', EXPORTER_KINDS) ?? ['otlp'];
+  const exporters = options.exporters ??
+    env.exporterList('OTEL_METRICS_EXPORTER', EXPORTER_KINDS) ?? ['otlp'];
   for (const exporter of exporters) {
     if (typeof exporter === 'string' && !EXPORTER_KINDS.includes(exporter)) {
       throw new TypeError(
@@ -116,27 +130,10 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       );
     }
   }
-  const protocol =
-    env.oneOf('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', ['http/json', 'http/protobuf', 'grpc']) ??
-    env.oneOf('OTEL_EXPORTER_OTLP_PROTOCOL', ['http/json', 'http/protobuf', 'grpc']);
-  if (exporters.includes('otlp') && protocol !== undefined && protocol !== 'http/json') {
-    throw new Error(
-      `OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL=${protocol} is not supported: otel-business-metrics sends OTLP/HTTP ` +
-        'JSON, which every OTLP/HTTP receiver (Collector, Prometheus) accepts. Unset it or set http/json.',
-    );
-  }
+  const otlp = resolveOtlp(options.otlp ?? {}, env, exporters.includes('otlp'));
 
-  const interval =
-    options.otlp?.exportIntervalMillis ?? env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1) ?? 60_000;
-  const timeout = options.otlp?.exportTimeoutMillis ?? env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1) ?? 30_000;
-  const genericEndpoint = env.url('OTEL_EXPORTER_OTLP_ENDPOINT');
-  const temporality =
-    options.otlp?.temporality ??
-    env.oneOf('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', ['cumulative', 'delta', 'lowmemory']) ??
-    'cumulative';
-
-  return {
-    disabled: env.boolean('OTEL_SDK_DISABLED') ?? false,
+  const config: ResolvedConfig = {
+    disabled: env.boolean('OTEL_SDK_DISABLED', false) ?? false,
     exporters,
     serviceName: options.serviceName ?? env.string('OTEL_SERVICE_NAME'),
     resourceAttributes: {
@@ -146,33 +143,93 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
     prometheus: {
       host: options.prometheus?.host ?? env.string('OTEL_EXPORTER_PROMETHEUS_HOST') ?? '127.0.0.1',
       port:
-        checkPort(options.prometheus?.port) ?? env.integer('OTEL_EXPORTER_PROMETHEUS_PORT', 0, 65535) ?? 9464,
+        checkPort(options.prometheus?.port) ??
+        env.integer('OTEL_EXPORTER_PROMETHEUS_PORT', 0, 65535, '9464') ??
+        9464,
       endpoint: options.prometheus?.endpoint ?? '/metrics',
       preventServerStart: options.prometheus?.preventServerStart ?? false,
       auth: options.prometheus?.auth,
     },
-    otlp: {
-      url:
-        options.otlp?.url ??
-        env.url('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') ??
-        (genericEndpoint
-          ? `${genericEndpoint.replace(/\/+$/, '')}/v1/metrics`
-          : 'http://localhost:4318/v1/metrics'),
-      headers: options.otlp?.headers ?? {
-        ...env.keyValues('OTEL_EXPORTER_OTLP_HEADERS'),
-        ...env.keyValues('OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
-      },
-      exportIntervalMillis: interval,
-      // The SDK refuses a timeout longer than the interval; an export cannot outlive its slot anyway.
-      exportTimeoutMillis: Math.min(timeout, interval),
-      temporality: temporality === 'cumulative' ? 'cumulative' : 'delta',
-      compression:
-        options.otlp?.compression ??
-        env.oneOf('OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', ['gzip', 'none']) ??
-        env.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', ['gzip', 'none']) ??
-        'none',
+    otlp,
+    logLevel: env.oneOf(
+      'OTEL_LOG_LEVEL',
+      ['NONE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'VERBOSE', 'ALL'],
+      'no diagnostic logger',
+      true,
+    ),
+    warnings: env.warnings,
+  };
+  for (const warning of config.warnings) warnOnce(warning);
+  return config;
+}
+
+/** The spec's default endpoints: HTTP on 4318 with the signal path, gRPC on 4317. */
+function defaultOtlpUrl(protocol: OtlpProtocol): string {
+  return protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+}
+
+function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): ResolvedConfig['otlp'] {
+  if (options.protocol !== undefined && !OTLP_PROTOCOLS.includes(options.protocol)) {
+    throw new TypeError(
+      `otlp.protocol must be one of ${OTLP_PROTOCOLS.join(', ')} (got ${JSON.stringify(options.protocol)})`,
+    );
+  }
+  const envProtocol =
+    env.oneOf(
+      'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
+      OTLP_PROTOCOLS,
+      'OTEL_EXPORTER_OTLP_PROTOCOL or http/protobuf',
+    ) ?? env.oneOf('OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
+  let protocol: OtlpProtocol = options.protocol ?? envProtocol ?? 'http/protobuf';
+  if (used && options.protocol === undefined && protocol === 'grpc' && !grpcExporterAvailable()) {
+    // Set for the whole cluster (often for traces): the app must still start. In code it is an error (init throws).
+    env.warn(
+      `OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL=grpc needs the optional package ${GRPC_EXPORTER_PACKAGE}, which is ` +
+        'not installed; using http/protobuf instead (install it to send over gRPC)',
+    );
+    protocol = 'http/protobuf';
+  }
+
+  const interval = options.exportIntervalMillis ?? env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1) ?? 60_000;
+  const timeout = options.exportTimeoutMillis ?? env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1) ?? 30_000;
+  const temporality =
+    options.temporality ??
+    env.oneOf(
+      'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+      ['cumulative', 'delta', 'lowmemory'],
+      'cumulative',
+    ) ??
+    'cumulative';
+  const signalEndpoint = env.url('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
+  const genericEndpoint = env.url('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const url =
+    options.url ??
+    signalEndpoint ??
+    (genericEndpoint === undefined
+      ? defaultOtlpUrl(protocol)
+      : protocol === 'grpc'
+        ? genericEndpoint
+        : `${genericEndpoint.replace(/\/+$/, '')}/v1/metrics`);
+  return {
+    protocol,
+    url,
+    headers: options.headers ?? {
+      ...env.keyValues('OTEL_EXPORTER_OTLP_HEADERS'),
+      ...env.keyValues('OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
     },
-    logLevel: env.oneOf('OTEL_LOG_LEVEL', ['NONE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'VERBOSE', 'ALL'], true),
+    exportIntervalMillis: interval,
+    // The SDK refuses a timeout longer than the interval; an export cannot outlive its slot anyway.
+    exportTimeoutMillis: Math.min(timeout, interval),
+    temporality: temporality === 'cumulative' ? 'cumulative' : 'delta',
+    compression:
+      options.compression ??
+      env.oneOf(
+        'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION',
+        ['gzip', 'none'],
+        'OTEL_EXPORTER_OTLP_COMPRESSION or none',
+      ) ??
+      env.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', ['gzip', 'none'], 'none') ??
+      'none',
   };
 }
 
@@ -184,56 +241,96 @@ function checkPort(port: number | undefined): number | undefined {
   return port;
 }
 
-/** Reads OTEL_* variables; every malformed value is an Error that names the variable and what it expects. */
+const warned = new Set<string>();
+
+/**
+ * Once per process per message: init may run again after shutdown (tests, hot reload) and the environment has not
+ * changed. process.emitWarning, not diag: no diag logger is set by default and this must be seen at deploy time.
+ */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(`otel-business-metrics: ${message}`, { code: 'OTEL_BUSINESS_METRICS_CONFIG' });
+}
+
+/**
+ * Reads OTEL_* variables. A value it cannot honour is never an error: it is recorded as a warning that names the
+ * variable, what it expects and what is used instead, and the variable counts as unset.
+ */
 class EnvReader {
+  readonly warnings: string[] = [];
+
   constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+
+  private invalid(name: string, raw: string, expected: string, fallback: string): undefined {
+    this.warn(`${name}="${raw}" is not valid (expected ${expected}); using ${fallback} instead`);
+    return undefined;
+  }
 
   string(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value ? value : undefined;
   }
 
-  integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  integer(
+    name: string,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+    fallback = 'the default',
+  ): number | undefined {
     const text = this.string(name);
     if (text === undefined) return undefined;
     const value = Number(text);
     if (!/^\d+$/.test(text) || value < min || value > max) {
-      throw new Error(`${name}="${text}" is not valid: expected an integer from ${min} to ${max}`);
+      return this.invalid(name, text, `an integer from ${min} to ${max}`, fallback);
     }
     return value;
   }
 
-  boolean(name: string): boolean | undefined {
+  boolean(name: string, fallback: boolean): boolean | undefined {
     const text = this.string(name)?.toLowerCase();
     if (text === undefined) return undefined;
     if (text !== 'true' && text !== 'false')
-      throw new Error(`${name}="${text}" is not valid: expected true or false`);
+      return this.invalid(name, text, 'true or false', String(fallback));
     return text === 'true';
   }
 
-  oneOf<T extends string>(name: string, allowed: readonly T[], upperCase = false): T | undefined {
+  oneOf<T extends string>(
+    name: string,
+    allowed: readonly T[],
+    fallback: string,
+    upperCase = false,
+  ): T | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
     const text = upperCase ? raw.toUpperCase() : raw.toLowerCase();
-    if (!allowed.includes(text as T)) {
-      throw new Error(`${name}="${raw}" is not valid: expected one of ${allowed.join(', ')}`);
-    }
+    if (!allowed.includes(text as T))
+      return this.invalid(name, raw, `one of ${allowed.join(', ')}`, fallback);
     return text as T;
   }
 
-  list<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
+  /** Unknown entries are left out; `none` beside others is ignored; nothing valid left means the default. */
+  exporterList<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
-    const items = raw.split(',').map((item) => item.trim().toLowerCase());
-    for (const item of items) {
-      if (!allowed.includes(item as T)) {
-        throw new Error(`${name}="${raw}" is not valid: "${item}" is not one of ${allowed.join(', ')}`);
-      }
+    const items = [...new Set(raw.split(',').map((item) => item.trim().toLowerCase()))].filter(Boolean);
+    const unknown = items.filter((item) => !allowed.includes(item as T));
+    let known = items.filter((item) => allowed.includes(item as T)) as T[];
+    if (known.includes('none' as T) && known.length > 1) {
+      known = known.filter((item) => item !== 'none');
+      this.warn(`${name}="${raw}": "none" cannot be combined with other exporters; ignoring "none"`);
     }
-    if (items.includes('none' as T) && items.length > 1) {
-      throw new Error(`${name}="${raw}" is not valid: "none" cannot be combined with other exporters`);
+    if (unknown.length > 0) {
+      this.warn(
+        `${name}="${raw}": ${unknown.map((item) => `"${item}"`).join(', ')} not supported (expected ` +
+          `${allowed.join(', ')}); using ${known.length > 0 ? known.join(',') : 'otlp, the default,'} instead`,
+      );
     }
-    return [...new Set(items)] as T[];
+    return known.length > 0 ? known : undefined;
   }
 
   url(name: string): string | undefined {
@@ -243,12 +340,20 @@ class EnvReader {
       const url = new URL(text);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
     } catch {
-      throw new Error(`${name}="${text}" is not valid: expected an http:// or https:// URL`);
+      return this.invalid(
+        name,
+        text,
+        'an http:// or https:// URL',
+        'the next endpoint setting or the default',
+      );
     }
     return text;
   }
 
-  /** W3C-baggage-like `key=value,key2=value2` with percent-encoding, as OTEL_RESOURCE_ATTRIBUTES and headers use. */
+  /**
+   * W3C-baggage-like `key=value,key2=value2` with percent-encoding, as OTEL_RESOURCE_ATTRIBUTES and headers use.
+   * A malformed pair is left out; the well-formed ones are kept.
+   */
   keyValues(name: string): Record<string, string> {
     const raw = this.string(name);
     const result: Record<string, string> = {};
@@ -257,11 +362,14 @@ class EnvReader {
       if (pair.trim() === '') continue;
       const equals = pair.indexOf('=');
       const key = equals > 0 ? pair.slice(0, equals).trim() : '';
-      if (!key) throw new Error(`${name} is not valid: "${pair.trim()}" is not a key=value pair`);
+      if (!key) {
+        this.warn(`${name}: "${pair.trim()}" is not a key=value pair; leaving it out`);
+        continue;
+      }
       try {
         result[decodeURIComponent(key)] = decodeURIComponent(pair.slice(equals + 1).trim());
       } catch {
-        throw new Error(`${name} is not valid: "${pair.trim()}" has a malformed percent-encoding`);
+        this.warn(`${name}: "${pair.trim()}" has a malformed percent-encoding; leaving it out`);
       }
     }
     return result;

@@ -1,8 +1,11 @@
 /**
- * The OTLP push path: the real OTLP/HTTP (JSON) exporter behind a PeriodicExportingMetricReader, wrapped so a
- * failed export is counted in a self-metric and logged at a rate-limited warning.
+ * The OTLP push path: the official OTLP exporters of the 0.223 line, one per protocol (`http/protobuf`, the
+ * spec's default; `http/json`; `grpc`, loaded on demand from an optional package), behind a
+ * PeriodicExportingMetricReader, wrapped so a failed export is counted in a self-metric and logged at a
+ * rate-limited warning, whatever the protocol.
  *
- * Owns: exporter construction from resolved options, failure accounting. Must not touch: what is recorded.
+ * Owns: exporter construction from resolved options, failure accounting, closing connections at the shutdown
+ * deadline. Must not touch: what is recorded, configuration precedence (config/options.ts).
  * Failures never reach the app: the SDK retries refused connections and 429/502/503/504 within the export
  * timeout, drops a failed batch, and the next export carries cumulative totals again (with the default
  * cumulative temporality nothing is lost; with delta the failed interval is lost, as with any delta exporter).
@@ -14,8 +17,9 @@ import type { Counter } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporalityPreference,
-  OTLPMetricExporter,
+  OTLPMetricExporter as HttpJsonMetricExporter,
 } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as HttpProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import type {
   AggregationOption,
@@ -26,6 +30,7 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { RateLimitedWarnings } from '../guard/reporter';
 import type { ResolvedConfig } from '../config/options';
+import { closableCredentials, loadGrpcStack, type SocketRegistry } from './otlp-grpc';
 
 /**
  * HTTP agents for the exporter that can be closed at the shutdown deadline: in-flight requests are destroyed
@@ -33,9 +38,20 @@ import type { ResolvedConfig } from '../config/options';
  * that accepts connections but never answers keeps the host process alive for the whole export timeout after
  * shutdown() has returned.
  */
-export class ClosableAgents {
+export class ClosableAgents implements SocketRegistry {
   private readonly agents: http.Agent[] = [];
-  private closed = false;
+  private readonly sockets = new Set<Socket>();
+  closed = false;
+
+  /** A gRPC channel's socket (see closableCredentials): destroyed by close(), at once if already closed. */
+  track(socket: Socket): void {
+    if (this.closed) {
+      process.nextTick(() => socket.destroy(closedError()));
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
 
   readonly factory = (protocol: string): http.Agent => {
     const agent =
@@ -55,6 +71,8 @@ export class ClosableAgents {
 
   close(): void {
     this.closed = true;
+    for (const socket of this.sockets) socket.destroy(closedError());
+    this.sockets.clear();
     for (const agent of this.agents) {
       for (const pool of [agent.sockets, agent.freeSockets]) {
         for (const sockets of Object.values(pool))
@@ -71,18 +89,42 @@ function closedError(): Error {
   });
 }
 
+/**
+ * The official exporter for the resolved protocol. Over gRPC, headers become metadata and an http:// URL means
+ * an insecure channel (the exporter's own rule). Throws GrpcExporterMissingError when grpc is asked for and the
+ * optional package is absent (config/options.ts has already turned an environment request into http/protobuf).
+ */
 export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: ClosableAgents): PushMetricExporter {
-  return new OTLPMetricExporter({
-    httpAgentOptions: agents.factory,
+  const common = {
     url: otlp.url,
-    headers: otlp.headers,
     compression: otlp.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
     temporalityPreference:
       otlp.temporality === 'delta'
         ? AggregationTemporalityPreference.DELTA
         : AggregationTemporalityPreference.CUMULATIVE,
     timeoutMillis: otlp.exportTimeoutMillis,
-  });
+  };
+  switch (otlp.protocol) {
+    case 'http/json':
+      return new HttpJsonMetricExporter({
+        ...common,
+        headers: otlp.headers,
+        httpAgentOptions: agents.factory,
+      });
+    case 'grpc': {
+      const { OTLPMetricExporter, grpc } = loadGrpcStack();
+      const metadata = new grpc.Metadata();
+      for (const [key, value] of Object.entries(otlp.headers)) metadata.set(key.toLowerCase(), value);
+      const credentials = closableCredentials(grpc, otlp.url.startsWith('https:'), agents);
+      return new OTLPMetricExporter({ ...common, metadata, ...(credentials ? { credentials } : {}) });
+    }
+    default:
+      return new HttpProtobufMetricExporter({
+        ...common,
+        headers: otlp.headers,
+        httpAgentOptions: agents.factory,
+      });
+  }
 }
 
 /** Delegates to an exporter and accounts for its failures. */

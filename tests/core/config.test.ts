@@ -1,6 +1,6 @@
 /**
- * Options over environment: OTEL_* variables configure everything, explicit options win, and a malformed value
- * is an Error naming the variable.
+ * Options over environment: OTEL_* variables configure everything, explicit options win, a malformed OTEL_* value
+ * is warned about once (naming it and what is used instead) and never throws; a wrong option in code throws.
  */
 import { resolveConfig, toInitOptions } from '../../src/config/options';
 import { initBusinessMetrics, businessMetrics } from '../../src';
@@ -40,6 +40,7 @@ describe('configuration from options and OTEL_* environment', () => {
     expect(config.exporters).toEqual(['prometheus', 'otlp']);
     expect(config.prometheus).toMatchObject({ host: '0.0.0.0', port: 9999 });
     expect(config.otlp).toEqual({
+      protocol: 'http/protobuf',
       url: 'http://collector:4318/v1/metrics',
       headers: { authorization: 'Bearer abc', 'x-tenant': 'metrics' },
       exportIntervalMillis: 15000,
@@ -96,49 +97,107 @@ describe('configuration from options and OTEL_* environment', () => {
   });
 
   it.each([
-    [
-      'OTEL_METRICS_EXPORTER',
-      'prometheus,zipkin',
-      /OTEL_METRICS_EXPORTER="prometheus,zipkin" is not valid: "zipkin"/,
-    ],
-    ['OTEL_METRICS_EXPORTER', 'none,otlp', /OTEL_METRICS_EXPORTER.*"none" cannot be combined/],
-    [
-      'OTEL_EXPORTER_PROMETHEUS_PORT',
-      '94x64',
-      /OTEL_EXPORTER_PROMETHEUS_PORT="94x64" is not valid: expected an integer/,
-    ],
-    ['OTEL_EXPORTER_PROMETHEUS_PORT', '70000', /OTEL_EXPORTER_PROMETHEUS_PORT="70000".*0 to 65535/],
-    ['OTEL_METRIC_EXPORT_INTERVAL', '-5', /OTEL_METRIC_EXPORT_INTERVAL="-5" is not valid/],
+    ['OTEL_METRICS_EXPORTER', 'prometheus,zipkin', /"zipkin" not supported.*using prometheus instead/],
+    ['OTEL_METRICS_EXPORTER', 'zipkin', /"zipkin" not supported.*using otlp, the default, instead/],
+    ['OTEL_METRICS_EXPORTER', 'none,otlp', /"none" cannot be combined.*ignoring "none"/],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', '94x64', /PORT="94x64" is not valid \(expected an integer.*using 9464/],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', '70000', /PORT="70000".*0 to 65535.*using 9464 instead/],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '-5', /OTEL_METRIC_EXPORT_INTERVAL="-5" is not valid.*using the default/],
     ['OTEL_METRIC_EXPORT_TIMEOUT', '1.5', /OTEL_METRIC_EXPORT_TIMEOUT="1.5" is not valid/],
-    [
-      'OTEL_EXPORTER_OTLP_ENDPOINT',
-      'collector:4318',
-      /OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318" is not valid/,
-    ],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /ENDPOINT="collector:4318" is not valid.*using/],
     [
       'OTEL_EXPORTER_OTLP_COMPRESSION',
       'zstd',
-      /OTEL_EXPORTER_OTLP_COMPRESSION="zstd" is not valid: expected one of gzip, none/,
+      /COMPRESSION="zstd" is not valid \(expected one of gzip, none\)/,
     ],
-    ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes', /TEMPORALITY_PREFERENCE="sometimes"/],
-    [
-      'OTEL_RESOURCE_ATTRIBUTES',
-      'team',
-      /OTEL_RESOURCE_ATTRIBUTES is not valid: "team" is not a key=value pair/,
-    ],
+    ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes', /"sometimes".*using cumulative/],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'team', /OTEL_RESOURCE_ATTRIBUTES: "team" is not a key=value pair; leaving/],
     [
       'OTEL_RESOURCE_ATTRIBUTES',
       'team=%E0%A4%A',
-      /OTEL_RESOURCE_ATTRIBUTES is not valid: .*percent-encoding/,
+      /OTEL_RESOURCE_ATTRIBUTES: .*percent-encoding; leaving it out/,
     ],
-    ['OTEL_EXPORTER_OTLP_HEADERS', '=x', /OTEL_EXPORTER_OTLP_HEADERS is not valid/],
-    ['OTEL_SDK_DISABLED', 'yes', /OTEL_SDK_DISABLED="yes" is not valid: expected true or false/],
-    ['OTEL_LOG_LEVEL', 'loud', /OTEL_LOG_LEVEL="loud" is not valid/],
-    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', /PROTOCOL=grpc is not supported/],
-  ])('rejects malformed %s=%s with an error naming it', (name, value, message) => {
-    expect(() => resolveConfig({ env: { [name]: value } })).toThrow(message);
-    // and initBusinessMetrics surfaces the same error without leaving a live handle behind
-    expect(() => initBusinessMetrics({ env: { [name]: value } })).toThrow(message);
+    ['OTEL_EXPORTER_OTLP_HEADERS', '=x', /OTEL_EXPORTER_OTLP_HEADERS: "=x" is not a key=value pair/],
+    [
+      'OTEL_SDK_DISABLED',
+      'yes',
+      /OTEL_SDK_DISABLED="yes" is not valid \(expected true or false\); using false/,
+    ],
+    ['OTEL_LOG_LEVEL', 'loud', /OTEL_LOG_LEVEL="loud" is not valid.*using no diagnostic logger/],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/thrift', /PROTOCOL="http\/thrift".*using http\/protobuf instead/],
+  ])('never throws on %s=%s: warns once, naming it and what is used instead', (name, value, message) => {
+    const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const config = resolveConfig({ env: { [name]: value } });
+      expect(config.warnings).toHaveLength(1);
+      expect(config.warnings[0]).toMatch(message);
+      expect(config.warnings[0]).toContain(name);
+      // Platforms set these cluster-wide: initBusinessMetrics starts anyway, and the warning is not repeated.
+      const handle = initBusinessMetrics({ exporters: ['none'], env: { [name]: value } });
+      void handle.shutdown();
+      const ours = emitted.mock.calls.filter(([text]) => String(text).includes(config.warnings[0]));
+      expect(ours).toHaveLength(1);
+    } finally {
+      emitted.mockRestore();
+    }
+  });
+
+  it('keeps the well-formed parts of a partly malformed value and the defaults for the rest', () => {
+    const config = resolveConfig({
+      env: {
+        OTEL_METRICS_EXPORTER: 'prometheus,zipkin',
+        OTEL_RESOURCE_ATTRIBUTES: 'team=growth,broken,region=eu',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'not a url',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      },
+    });
+    expect(config.exporters).toEqual(['prometheus']);
+    expect(config.resourceAttributes).toEqual({ team: 'growth', region: 'eu' });
+    expect(config.otlp.url).toBe('http://collector:4318/v1/metrics');
+    expect(config.warnings).toHaveLength(3);
+  });
+
+  it('still throws on wrong options passed in code', () => {
+    expect(() => resolveConfig({ otlp: { protocol: 'thrift' as never }, env: {} })).toThrow(
+      /otlp.protocol must be one of http\/protobuf, http\/json, grpc/,
+    );
+    expect(() => resolveConfig({ exporters: ['zipkin' as never], env: {} })).toThrow(/unknown exporter/);
+    expect(() => resolveConfig({ prometheus: { port: 70000 }, env: {} })).toThrow(RangeError);
+  });
+
+  it('chooses the protocol and its spec endpoints: http/protobuf by default, 4318 + /v1/metrics, gRPC on 4317', () => {
+    expect(resolveConfig({ env: {} }).otlp).toMatchObject({
+      protocol: 'http/protobuf',
+      url: 'http://localhost:4318/v1/metrics',
+    });
+    expect(resolveConfig({ env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } }).otlp).toMatchObject({
+      protocol: 'grpc',
+      url: 'http://localhost:4317',
+    });
+    expect(resolveConfig({ env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/JSON' } }).otlp.protocol).toBe(
+      'http/json',
+    );
+    // The per-signal variable wins over the generic one.
+    expect(
+      resolveConfig({
+        env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+      }).otlp.protocol,
+    ).toBe('http/json');
+    // Generic endpoint: HTTP appends the signal path, gRPC uses it as is; the per-signal endpoint is used as is.
+    const generic = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4000/base/' };
+    expect(resolveConfig({ env: generic }).otlp.url).toBe('http://collector:4000/base/v1/metrics');
+    expect(resolveConfig({ env: { ...generic, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } }).otlp.url).toBe(
+      'http://collector:4000/base/',
+    );
+    expect(
+      resolveConfig({
+        env: { ...generic, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://metrics:4318/custom' },
+      }).otlp.url,
+    ).toBe('http://metrics:4318/custom');
+    // An explicit option wins over every variable.
+    expect(
+      resolveConfig({ otlp: { protocol: 'http/json' }, env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } }).otlp,
+    ).toMatchObject({ protocol: 'http/json', url: 'http://localhost:4318/v1/metrics' });
   });
 
   it('accepts the argument forms: a kind, an instance, or options', () => {

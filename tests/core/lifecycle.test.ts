@@ -49,7 +49,11 @@ describe('businessMetrics singleton and handle lifecycle', () => {
   it('shutdown returns within its deadline when the collector never answers', async () => {
     const receiver = await startOtlpReceiver();
     receiver.setFault({ kind: 'hang' });
-    const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { url: receiver.url }, env: {} });
+    const handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: { protocol: 'http/json', url: receiver.url },
+      env: {},
+    });
     handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
     const started = Date.now();
     await handle.shutdown({ timeoutMillis: 500 });
@@ -62,7 +66,7 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     const receiver = await startOtlpReceiver();
     const script = `
       const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
-      const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { url: process.argv[1], exportIntervalMillis: 600000 } });
+      const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { protocol: 'http/json', url: process.argv[1], exportIntervalMillis: 600000 } });
       for (let i = 0; i < 1234; i++) businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
       businessMetrics.recordRevenue(4321, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
       handle.shutdown().then(() => process.exit(0));
@@ -92,7 +96,7 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     receiver.setFault({ kind: 'hang' });
     const script = `
       const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
-      const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { url: process.argv[1] } });
+      const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { protocol: 'http/json', url: process.argv[1] } });
       businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
       handle.shutdown({ timeoutMillis: 300 }); // no process.exit: the event loop must drain by itself
     `;

@@ -62,7 +62,7 @@ describe('OTLP/HTTP exporter', () => {
   it('pushes cumulative sums and histograms with catalog names, units and buckets', async () => {
     handle = initBusinessMetrics({
       exporters: ['otlp'],
-      otlp: { url: receiver.url, exportIntervalMillis: 60_000 },
+      otlp: { protocol: 'http/json', url: receiver.url, exportIntervalMillis: 60_000 },
       serviceName: 'checkout',
       resourceAttributes: { 'deployment.environment.name': 'test' },
       env: {},
@@ -131,7 +131,13 @@ describe('OTLP/HTTP exporter', () => {
   it('pushes deltas, gzip-compressed, when asked', async () => {
     handle = initBusinessMetrics({
       exporters: ['otlp'],
-      otlp: { url: receiver.url, exportIntervalMillis: 60_000, temporality: 'delta', compression: 'gzip' },
+      otlp: {
+        protocol: 'http/json',
+        url: receiver.url,
+        exportIntervalMillis: 60_000,
+        temporality: 'delta',
+        compression: 'gzip',
+      },
       env: {},
     });
     const labels = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
@@ -165,6 +171,7 @@ describe('OTLP/HTTP exporter', () => {
       env: {
         OTEL_METRICS_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', // the test receiver decodes JSON
         OTEL_SERVICE_NAME: 'from-env',
         OTEL_RESOURCE_ATTRIBUTES: 'team=growth,service.name=overridden-by-OTEL_SERVICE_NAME',
         OTEL_METRIC_EXPORT_INTERVAL: '60000',
@@ -180,7 +187,7 @@ describe('OTLP/HTTP exporter', () => {
   it('pushes on its interval without being asked', async () => {
     handle = initBusinessMetrics({
       exporters: ['otlp'],
-      otlp: { url: receiver.url, exportIntervalMillis: 200 },
+      otlp: { protocol: 'http/json', url: receiver.url, exportIntervalMillis: 200 },
       env: {},
     });
     handle.metrics.recordFeatureUsage('search', { userTier: 'free', isNewUser: true });
@@ -191,7 +198,7 @@ describe('OTLP/HTTP exporter', () => {
     handle = initBusinessMetrics({
       exporters: ['prometheus', 'otlp'],
       prometheus: { port: 0 },
-      otlp: { url: receiver.url, exportIntervalMillis: 60_000 },
+      otlp: { protocol: 'http/json', url: receiver.url, exportIntervalMillis: 60_000 },
       env: {},
     });
     await handle.ready;

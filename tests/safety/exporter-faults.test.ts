@@ -172,6 +172,7 @@ describe('OTLP exporter faults never reach the app', () => {
     handle = initBusinessMetrics({
       exporters: ['otlp'],
       otlp: {
+        protocol: 'http/json', // the test receiver decodes JSON; the other protocols meet faults in tests/push/
         url: receiver.url,
         exportIntervalMillis: EXPORT_INTERVAL_MS,
         exportTimeoutMillis: EXPORT_TIMEOUT_MS,

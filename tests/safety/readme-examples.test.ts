@@ -86,7 +86,10 @@ describe('docs/safety.md examples, run as written', () => {
 
   it('shutdown hooks', async () => {
     const receiver = await startOtlpReceiver();
-    const restore = withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace('/v1/metrics', '') });
+    const restore = withEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace('/v1/metrics', ''),
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', // the test receiver decodes JSON
+    });
     const listeners = () => process.listenerCount('SIGTERM') + process.listenerCount('SIGINT');
     const before = listeners();
     // --- README example: hooks ---

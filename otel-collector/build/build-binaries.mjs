@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// Builds the Go binaries the push path runs for real: our OpenTelemetry Collector distribution (from
+// otelcol-builder.yaml, with the Collector Builder `ocb`) and Prometheus 3 + promtool (from the
+// github.com/prometheus/prometheus Go module). The ONE build script: `.ci/run`, `npm run stack` and the tests'
+// hints all go through it.
+// Owns: module versions of Prometheus and ocb, the cache layout, build flags.
+// Must not: download anything but Go modules (through the go command and its module proxy), or write into the repo.
+//
+// Binaries go to a cache folder OUTSIDE the repository,
+//   ${OBM_CACHE_DIR:-$HOME/.cache/otel-business-metrics}/<name>-<hash of this script + the manifest>/
+// so a fresh clone on the same machine (CI) reuses them, and any change to the inputs builds anew.
+//
+// Usage:
+//   node otel-collector/build/build-binaries.mjs            build what is missing (one at a time), print paths
+//   node otel-collector/build/build-binaries.mjs --paths    print the JSON path table, build nothing
+//   node otel-collector/build/build-binaries.mjs --only otelcol|prometheus
+// Environment: OBM_CACHE_DIR (cache root), OBM_BUILD_JOBS (go build -p, default 1: CI machines have 2 cores and
+// the tests run after), GOTOOLCHAIN, GOMODCACHE, GOCACHE as the go command reads them.
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, mkdtempSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MANIFEST = join(HERE, 'otelcol-builder.yaml');
+// ocb at the same release as the core modules in the manifest.
+const OCB_MODULE = 'go.opentelemetry.io/collector/cmd/builder@v0.165.0';
+const PROMETHEUS_MODULE = 'github.com/prometheus/prometheus';
+const PROMETHEUS_VERSION = 'v0.316.0'; // Prometheus 3.16.0 (the module's VERSION file)
+// Every service discovery is left out (we only use static_configs): shorter build, smaller binary.
+const PROMETHEUS_TAGS = 'remove_all_sd';
+
+export function cacheRoot() {
+  return resolve(process.env.OBM_CACHE_DIR || join(homedir(), '.cache', 'otel-business-metrics'));
+}
+
+function inputsHash(...files) {
+  const hash = createHash('sha256');
+  for (const file of [fileURLToPath(import.meta.url), ...files]) hash.update(readFileSync(file));
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** Where each binary lives for the current inputs; nothing is built. */
+export function binaryPaths() {
+  const root = cacheRoot();
+  const otelcolDir = join(root, `otelcol-${inputsHash(MANIFEST)}`);
+  const promDir = join(root, `prometheus-${inputsHash()}`);
+  const table = {
+    cacheRoot: root,
+    otelcol: join(otelcolDir, 'otelcol-obm'),
+    prometheus: join(promDir, 'prometheus'),
+    promtool: join(promDir, 'promtool'),
+  };
+  return Object.fromEntries(
+    Object.entries(table).map(([name, path]) => [
+      name,
+      name === 'cacheRoot' ? path : { path, present: existsSync(path) },
+    ]),
+  );
+}
+
+function log(message) {
+  process.stderr.write(`[build-binaries] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  log(`$ ${command} ${args.join(' ')}${options.cwd ? `   (in ${options.cwd})` : ''}`);
+  // nice: the machines have 2 cores and other work (tests, other builds) shares them.
+  const result = spawnSync('nice', ['-n', '10', command, ...args], {
+    stdio: options.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${command} ${args[0]} failed with exit code ${result.status}`);
+  return result.stdout;
+}
+
+function goEnv() {
+  const jobs = process.env.OBM_BUILD_JOBS || '1';
+  const inherited = (spawnSync('go', ['env', 'GOFLAGS'], { encoding: 'utf8' }).stdout || '').trim();
+  return { GOFLAGS: `${inherited} -p=${jobs}`.trim(), GOWORK: 'off', CGO_ENABLED: '0' };
+}
+
+/** Build into a scratch folder beside the target, then rename: an interrupted build never leaves a half binary. */
+function publish(scratch, targetDir) {
+  rmSync(targetDir, { recursive: true, force: true });
+  renameSync(scratch, targetDir);
+}
+
+function buildOtelcol(paths) {
+  const target = dirname(paths.otelcol.path);
+  const scratch = mkdtempSync(`${target}.tmp-`);
+  try {
+    const env = goEnv();
+    // ocb itself, compiled once per cache root.
+    const ocbDir = join(cacheRoot(), 'ocb-v0.165.0');
+    const ocb = join(ocbDir, 'builder');
+    if (!existsSync(ocb)) run('go', ['install', OCB_MODULE], { env: { ...env, GOBIN: ocbDir } });
+    const src = join(scratch, 'src');
+    run(ocb, ['--config', MANIFEST, '--output-path', src], { env });
+    mkdirSync(scratch, { recursive: true });
+    renameSync(join(src, 'otelcol-obm'), join(scratch, 'otelcol-obm'));
+    rmSync(src, { recursive: true, force: true });
+    publish(scratch, target);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function buildPrometheus(paths) {
+  const target = dirname(paths.prometheus.path);
+  const scratch = mkdtempSync(`${target}.tmp-`);
+  try {
+    const env = goEnv();
+    // Build inside the module's own source tree so its go.mod/go.sum pin every dependency exactly as released.
+    const info = JSON.parse(
+      run('go', ['mod', 'download', '-json', `${PROMETHEUS_MODULE}@${PROMETHEUS_VERSION}`], {
+        env,
+        capture: true,
+      }),
+    );
+    if (!info.Dir) throw new Error(`go mod download gave no source folder: ${JSON.stringify(info)}`);
+    const version = readFileSync(join(info.Dir, 'VERSION'), 'utf8').trim();
+    const ldflags = [
+      '-s -w',
+      `-X github.com/prometheus/common/version.Version=${version}`,
+      `-X github.com/prometheus/common/version.Revision=${PROMETHEUS_VERSION}`,
+      '-X github.com/prometheus/common/version.Branch=go-module',
+      '-X github.com/prometheus/common/version.BuildUser=otel-business-metrics',
+    ].join(' ');
+    for (const name of ['prometheus', 'promtool']) {
+      run(
+        'go',
+        [
+          'build',
+          '-trimpath',
+          '-tags',
+          PROMETHEUS_TAGS,
+          '-ldflags',
+          ldflags,
+          '-o',
+          join(scratch, name),
+          `./cmd/${name}`,
+        ],
+        { env: { ...env, GOFLAGS: `${env.GOFLAGS} -mod=readonly` }, cwd: info.Dir },
+      );
+    }
+    publish(scratch, target);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function main(argv) {
+  const paths = binaryPaths();
+  if (argv.includes('--paths')) {
+    process.stdout.write(`${JSON.stringify(paths, null, 2)}\n`);
+    return;
+  }
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? argv[onlyIndex + 1] : undefined;
+  if (only !== undefined && only !== 'otelcol' && only !== 'prometheus') {
+    throw new Error(`--only takes otelcol or prometheus, not ${only}`);
+  }
+  if (spawnSync('go', ['version']).status !== 0) {
+    throw new Error(
+      'the go command is missing: install Go >= 1.26 (see docs/otlp.md, "Building the Collector and Prometheus 3")',
+    );
+  }
+  mkdirSync(paths.cacheRoot, { recursive: true });
+  const jobs = [
+    ['otelcol', () => !paths.otelcol.present, buildOtelcol],
+    ['prometheus', () => !paths.prometheus.present || !paths.promtool.present, buildPrometheus],
+  ];
+  for (const [name, missing, build] of jobs) {
+    if (only && only !== name) continue;
+    if (!missing()) {
+      log(`${name}: cached`);
+      continue;
+    }
+    const started = Date.now();
+    log(`${name}: building (cold builds take minutes)`);
+    build(paths);
+    log(`${name}: built in ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  process.stdout.write(`${JSON.stringify(binaryPaths(), null, 2)}\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    log(`FAILED: ${error.message}`);
+    process.exit(1);
+  }
+}
