@@ -13,6 +13,7 @@ export {
   PrometheusPullReader,
   serializePrometheus,
   otelToPrometheusName,
+  type ExpositionFormat,
   type PrometheusAuth,
   type PrometheusMetricNaming,
   type PrometheusPullReaderOptions,

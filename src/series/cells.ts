@@ -6,6 +6,7 @@
  * Must not touch: label resolution, collection.
  */
 import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+import { exemplarFor, exemplarGate, type Exemplar } from './exemplars';
 
 export interface CounterCell {
   readonly attributes: Attributes;
@@ -25,9 +26,16 @@ export interface GaugeCell {
 /** Counter accumulated locally; the package's MetricProducer reads `value`. */
 export class LocalCounterCell implements CounterCell {
   value = 0;
+  /** The last increment recorded inside a sampled span (see exemplars.ts); replaced, never accumulated. */
+  exemplar: Exemplar | undefined = undefined;
   constructor(readonly attributes: Attributes) {}
   add(value: number): void {
     this.value += value;
+    if (exemplarGate.armed) this.keepExemplar(value);
+  }
+  private keepExemplar(value: number): void {
+    const exemplar = exemplarFor(value);
+    if (exemplar !== undefined) this.exemplar = exemplar;
   }
 }
 
@@ -44,6 +52,8 @@ export class LocalHistogramCell implements HistogramCell {
    * Empty, and so free on the hot path, while no delta reader has reported this series yet.
    */
   windows: number[] = [];
+  /** Per bucket, the last value recorded inside a sampled span; allocated at the first such value. */
+  exemplars: (Exemplar | undefined)[] | undefined = undefined;
   constructor(
     readonly attributes: Attributes,
     readonly boundaries: readonly number[],
@@ -64,6 +74,15 @@ export class LocalHistogramCell implements HistogramCell {
       if (value < windows[i]) windows[i] = value;
       if (value > windows[i + 1]) windows[i + 1] = value;
     }
+    if (exemplarGate.armed) this.keepExemplar(value, bucket);
+  }
+  private keepExemplar(value: number, bucket: number): void {
+    const exemplar = exemplarFor(value);
+    if (exemplar === undefined) return;
+    const exemplars = (this.exemplars ??= new Array<Exemplar | undefined>(this.counts.length).fill(
+      undefined,
+    ));
+    exemplars[bucket] = exemplar;
   }
 }
 

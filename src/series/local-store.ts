@@ -25,6 +25,9 @@ import {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { LocalCounterCell, LocalHistogramCell } from './cells';
+import { refreshExemplarGate, type ExemplarCarrier } from './exemplars';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import type { SeriesTable } from './series-table';
 
 interface Registered<Cell> {
@@ -48,7 +51,9 @@ export class LocalSeriesStore {
   constructor(
     private readonly resource: Resource,
     private readonly scope: InstrumentationScope,
-  ) {}
+  ) {
+    refreshExemplarGate();
+  }
 
   addCounter(definition: MetricDefinition, table: SeriesTable<LocalCounterCell>): void {
     this.counters.push({ definition, table });
@@ -71,6 +76,8 @@ export class LocalSeriesStore {
     histogramPoint: (cell: LocalHistogramCell, endTime: HrTime) => DataPoint<Histogram> | undefined,
     temporality: AggregationTemporality,
   ): CollectionResult {
+    // A trace SDK registered (or disabled) since the last collection starts (or stops) exemplars from now on.
+    refreshExemplarGate();
     const endTime = hrTime();
     const metrics: MetricData[] = [];
     for (const { definition, table } of this.counters) {
@@ -126,23 +133,35 @@ class CumulativeProducer implements MetricProducer {
   async collect(): Promise<CollectionResult> {
     const startTime = this.store.startTime;
     return this.store.collectMetrics(
-      (cell, endTime) => ({ startTime, endTime, attributes: cell.attributes, value: cell.value }),
-      (cell, endTime) =>
-        cell.count === 0
-          ? undefined
-          : {
-              startTime,
-              endTime,
-              attributes: cell.attributes,
-              // Copied: an exporter may serialise after later measurements changed the cell.
-              value: {
-                buckets: { boundaries: cell.boundaries as number[], counts: cell.counts.slice() },
-                sum: cell.sum,
-                count: cell.count,
-                min: cell.min,
-                max: cell.max,
-              },
-            },
+      (cell, endTime) => {
+        const point: DataPoint<number> & Mutable<ExemplarCarrier> = {
+          startTime,
+          endTime,
+          attributes: cell.attributes,
+          value: cell.value,
+        };
+        // Only the Prometheus serializer reads this (see exemplars.ts); exemplar objects are never mutated.
+        if (cell.exemplar !== undefined) point.exemplars = [cell.exemplar];
+        return point;
+      },
+      (cell, endTime) => {
+        if (cell.count === 0) return undefined;
+        const point: DataPoint<Histogram> & Mutable<ExemplarCarrier> = {
+          startTime,
+          endTime,
+          attributes: cell.attributes,
+          // Copied: an exporter may serialise after later measurements changed the cell.
+          value: {
+            buckets: { boundaries: cell.boundaries as number[], counts: cell.counts.slice() },
+            sum: cell.sum,
+            count: cell.count,
+            min: cell.min,
+            max: cell.max,
+          },
+        };
+        if (cell.exemplars !== undefined) point.exemplars = cell.exemplars.slice();
+        return point;
+      },
       AggregationTemporality.CUMULATIVE,
     );
   }

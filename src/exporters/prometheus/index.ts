@@ -10,9 +10,12 @@ export {
   escapeHelp,
   escapeLabelValue,
   formatSampleValue,
+  exponentialAsExplicit,
   PROMETHEUS_TEXT_CONTENT_TYPE,
+  OPENMETRICS_CONTENT_TYPE,
 } from './serializer';
-export type { PrometheusSerializerOptions } from './serializer';
+export type { ExpositionFormat, PrometheusSerializerOptions } from './serializer';
+export { acceptsGzip, chooseFormat, negotiate } from './negotiation';
 export {
   otelToPrometheusName,
   upstreamPrometheusName,

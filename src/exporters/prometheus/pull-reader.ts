@@ -23,11 +23,8 @@ import {
   type MetricReaderOptions,
 } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
-import {
-  PROMETHEUS_TEXT_CONTENT_TYPE,
-  serializePrometheus,
-  type PrometheusSerializerOptions,
-} from './serializer';
+import { negotiate, writeExposition } from './negotiation';
+import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
 
 /** Credentials the standalone server requires: a bearer token, or HTTP basic username and password. */
 export type PrometheusAuth =
@@ -194,7 +191,7 @@ export class PrometheusPullReader extends MetricReader {
       withoutTargetInfo: options.withoutTargetInfo,
       metricNaming: options.metricNaming,
     };
-    this.metricsHandler = (_request, response) => this.respondWithMetrics(response);
+    this.metricsHandler = (request, response) => this.respondWithMetrics(request, response);
 
     if (options.preventServerStart) {
       this.ready = Promise.resolve();
@@ -228,11 +225,11 @@ export class PrometheusPullReader extends MetricReader {
     return `http://${hostForUrl(this.host)}:${this.actualPort}${this.endpoint}`;
   }
 
-  /** Collects now and returns the exposition text. */
-  async getMetrics(): Promise<string> {
+  /** Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. */
+  async getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
     const { resourceMetrics, errors } = await this.collect();
     if (errors.length > 0) diag.error('Prometheus exporter: errors while collecting metrics', ...errors);
-    return serializePrometheus(resourceMetrics, this.serializerOptions);
+    return serializePrometheus(resourceMetrics, { ...this.serializerOptions, format });
   }
 
   protected override async onForceFlush(): Promise<void> {
@@ -297,7 +294,7 @@ export class PrometheusPullReader extends MetricReader {
         response.end('Method Not Allowed\n');
         return;
       }
-      this.respondWithMetrics(response);
+      this.respondWithMetrics(request, response);
     } catch (error) {
       diag.error('Prometheus exporter: request handling failed', error);
       if (!response.headersSent) response.writeHead(500);
@@ -305,27 +302,25 @@ export class PrometheusPullReader extends MetricReader {
     }
   }
 
-  private respondWithMetrics(response: ServerResponse): void {
-    this.writeMetrics(response).catch((error: unknown) => {
+  private respondWithMetrics(request: IncomingMessage, response: ServerResponse): void {
+    this.writeMetrics(request, response).catch((error: unknown) => {
       // Only reachable if writing the error response itself failed (e.g. the socket is gone).
       diag.error('Prometheus exporter: could not answer a scrape', error);
     });
   }
 
-  private async writeMetrics(response: ServerResponse): Promise<void> {
+  private async writeMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // Accept / Accept-Encoding decide the format and gzip (negotiation.ts, shared with the Express mount).
+    const negotiated = negotiate(request.headers ?? {});
     let body: string;
     try {
-      body = await this.getMetrics();
+      body = await this.getMetrics(negotiated.format);
     } catch (error) {
       diag.error('Prometheus exporter: metrics collection failed', error);
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       response.end('# metrics collection failed\n');
       return;
     }
-    response.writeHead(200, {
-      'content-type': PROMETHEUS_TEXT_CONTENT_TYPE,
-      'content-length': Buffer.byteLength(body, 'utf8'),
-    });
-    response.end(body);
+    await writeExposition(response, negotiated, body);
   }
 }

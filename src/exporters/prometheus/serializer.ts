@@ -1,7 +1,7 @@
 /**
- * Prometheus text exposition format 0.0.4 from collected OpenTelemetry metrics.
+ * Prometheus text exposition format 0.0.4, and OpenMetrics 1.0 text, from collected OpenTelemetry metrics.
  *
- * Owns: turning one `ResourceMetrics` into the exposition text, compatible with what
+ * Owns: turning one `ResourceMetrics` into the exposition text (either format), compatible with what
  * @opentelemetry/exporter-prometheus 0.223 emits (`# HELP` / `# UNIT` / `# TYPE` lines, `otel_scope_*` labels,
  * `target_info`, number formatting, escaping, histogram line order) but with the OpenTelemetry Collector's
  * default family names (see naming.ts) and always-valid output (duplicate families merged, colliding labels
@@ -14,22 +14,35 @@
  * array, which the SDK shares across all series of an instrument. No regular expressions run per series.
  * Consequence: an attributes object must not be mutated after it was recorded (the SDK already hashes it once
  * per series; mutating it corrupts the series either way).
+ *
+ * OpenMetrics differs from 0.0.4 in: counter families named without `_total` (samples keep it), `_created`
+ * samples (the series' start time) for counters and histograms, `# UNIT` only when the family name ends with the
+ * unit word (Prometheus rejects the scrape otherwise), `"` escaped in HELP, `unknown` instead of `untyped`,
+ * `target_info` as an `info` family, exemplars on counter and bucket samples, and the closing `# EOF`.
+ * Exponential histograms are exported in both formats as classic histograms whose `le` bounds are the
+ * exponential buckets' upper bounds (exact for zero and positive values), never as an empty family.
  */
 import { diag, type Attributes, type AttributeValue } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import {
   DataPointType,
   type DataPoint,
+  type ExponentialHistogram,
   type Histogram,
   type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
+  otelToPrometheusName,
   prometheusLabelName,
   prometheusMetricName,
   type OtlpMetricShape,
   type PrometheusMetricNaming,
 } from '../../catalog/prometheus-naming';
+import type { Exemplar, ExemplarCarrier } from '../../series/exemplars';
+
+/** The exposition formats the serializer renders: Prometheus text 0.0.4, or OpenMetrics 1.0 text. */
+export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
 /** Options of {@link serializePrometheus}. */
 export interface PrometheusSerializerOptions {
@@ -43,10 +56,17 @@ export interface PrometheusSerializerOptions {
    * produces them (no unit suffix), for dashboards built on that exporter.
    */
   readonly metricNaming?: PrometheusMetricNaming;
+  /**
+   * `'prometheus'` (default): text format 0.0.4. `'openmetrics'`: OpenMetrics 1.0 text with exemplars,
+   * `_created` samples and `# EOF` (serve it with {@link OPENMETRICS_CONTENT_TYPE}).
+   */
+  readonly format?: ExpositionFormat;
 }
 
-/** The `Content-Type` of the text exposition format this serializer emits. */
+/** The `Content-Type` of the text exposition format 0.0.4. */
 export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/** The `Content-Type` of OpenMetrics 1.0 text. */
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 const NO_REGISTERED_METRICS = '# no registered metrics';
 const SCOPE_NAME_LABEL = 'otel_scope_name';
@@ -76,6 +96,11 @@ export function escapeHelp(text: string): string {
     out += ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch;
   }
   return out;
+}
+
+/** Escapes an OpenMetrics HELP text: backslash, newline and double quote (as label values). */
+function escapeOpenMetricsHelp(text: string): string {
+  return escapeLabelValue(text);
 }
 
 /** Escapes a label value: backslash, double quote and newline. */
@@ -229,7 +254,7 @@ function shapeOf(metric: MetricData): OtlpMetricShape {
   }
 }
 
-function prometheusTypeOf(shape: OtlpMetricShape): string {
+function prometheusTypeOf(shape: OtlpMetricShape, openMetrics: boolean): string {
   switch (shape) {
     case 'monotonicSum':
       return 'counter';
@@ -237,9 +262,10 @@ function prometheusTypeOf(shape: OtlpMetricShape): string {
     case 'gauge':
       return 'gauge';
     case 'histogram':
+    case 'exponentialHistogram':
       return 'histogram';
     default:
-      return 'untyped';
+      return openMetrics ? 'unknown' : 'untyped';
   }
 }
 
@@ -288,27 +314,63 @@ function seriesLabels(
   return scopeText === '' ? attributeText.text : attributeText.text + ',' + scopeText;
 }
 
+/** What differs per format while writing samples. */
+interface SampleContext {
+  readonly scopeText: string;
+  readonly reservedLabels: ReadonlySet<string>;
+  /** OpenMetrics: exemplars and `_created` samples. */
+  readonly openMetrics: boolean;
+}
+
+/** ` # {trace_id="…",span_id="…"} value timestamp` (OpenMetrics exemplar), or `''`. */
+function exemplarSuffix(exemplar: Exemplar | undefined): string {
+  if (exemplar === undefined) return '';
+  return (
+    ' # {trace_id="' +
+    escapeLabelValue(exemplar.traceId) +
+    '",span_id="' +
+    escapeLabelValue(exemplar.spanId) +
+    '"} ' +
+    formatSampleValue(exemplar.value) +
+    ' ' +
+    formatSampleValue(exemplar.timeUnixMs / 1000)
+  );
+}
+
+function createdSeconds(point: DataPoint<unknown>): string {
+  const [seconds, nanos] = point.startTime;
+  return formatSampleValue(seconds + nanos / 1e9);
+}
+
+function exemplarsOf(point: DataPoint<unknown>): readonly (Exemplar | undefined)[] | undefined {
+  return (point as ExemplarCarrier).exemplars;
+}
+
+/**
+ * Samples of counters, up-down counters and gauges. `createdName` is set for OpenMetrics counters only
+ * (`<family>_created`), which also get their exemplar.
+ */
 function serializeSingleValued(
   name: string,
   points: DataPoint<number>[],
-  scopeText: string,
-  reservedLabels: ReadonlySet<string>,
+  context: SampleContext,
+  createdName: string | undefined,
 ): string {
   let out = '';
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
-    const labels = seriesLabels(point.attributes, scopeText, reservedLabels);
-    out += (labels === '' ? name : name + '{' + labels + '}') + ' ' + formatSampleValue(point.value) + '\n';
+    const labels = seriesLabels(point.attributes, context.scopeText, context.reservedLabels);
+    const braced = labels === '' ? ' ' : '{' + labels + '} ';
+    out += name + braced + formatSampleValue(point.value);
+    if (createdName !== undefined) {
+      out += exemplarSuffix(exemplarsOf(point)?.[0]) + '\n' + createdName + braced + createdSeconds(point);
+    }
+    out += '\n';
   }
   return out;
 }
 
-function serializeHistogram(
-  name: string,
-  points: DataPoint<Histogram>[],
-  scopeText: string,
-  reservedLabels: ReadonlySet<string>,
-): string {
+function serializeHistogram(name: string, points: DataPoint<Histogram>[], context: SampleContext): string {
   const countName = name + '_count';
   const sumName = name + '_sum';
   const bucketName = name + '_bucket{';
@@ -316,14 +378,27 @@ function serializeHistogram(
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
     const histogram = point.value;
-    const labels = seriesLabels(point.attributes, scopeText, reservedLabels);
+    const labels = seriesLabels(point.attributes, context.scopeText, context.reservedLabels);
     const braced = labels === '' ? ' ' : '{' + labels + '} ';
-    // Upstream order: _count, _sum, then the cumulative buckets.
-    if (histogram.count != null) out += countName + braced + formatSampleValue(histogram.count) + '\n';
-    if (histogram.sum != null) out += sumName + braced + formatSampleValue(histogram.sum) + '\n';
     const counts = histogram.buckets.counts;
     const fragments = cachedBucketFragments(histogram.buckets.boundaries, counts.length);
     const open = labels === '' ? bucketName : bucketName + labels + ',';
+    if (context.openMetrics) {
+      // OpenMetrics order: buckets (with their exemplars), count, sum, created.
+      const exemplars = exemplarsOf(point);
+      let cumulative = 0;
+      for (let b = 0; b < fragments.length; b++) {
+        cumulative += counts[b];
+        out += open + fragments[b] + formatSampleValue(cumulative) + exemplarSuffix(exemplars?.[b]) + '\n';
+      }
+      if (histogram.count != null) out += countName + braced + formatSampleValue(histogram.count) + '\n';
+      if (histogram.sum != null) out += sumName + braced + formatSampleValue(histogram.sum) + '\n';
+      out += name + '_created' + braced + createdSeconds(point) + '\n';
+      continue;
+    }
+    // Upstream order: _count, _sum, then the cumulative buckets.
+    if (histogram.count != null) out += countName + braced + formatSampleValue(histogram.count) + '\n';
+    if (histogram.sum != null) out += sumName + braced + formatSampleValue(histogram.sum) + '\n';
     let cumulative = 0;
     for (let b = 0; b < fragments.length; b++) {
       cumulative += counts[b];
@@ -333,23 +408,104 @@ function serializeHistogram(
   return out;
 }
 
-function targetInfo(resourceMetrics: ResourceMetrics): string {
+/**
+ * An exponential histogram as a classic one: one `le` bound per populated-or-not bucket between the lowest and
+ * highest, at the bucket's upper bound (`2^((index+1) * 2^-scale)`), the zero bucket at `le="0"`,
+ * negative buckets at `-2^(index * 2^-scale)`. Exact for zero and positive values; a negative value lying exactly on a
+ * bucket bound lands one bucket higher than the exponential histogram put it.
+ */
+export function exponentialAsExplicit(histogram: ExponentialHistogram): Histogram {
+  // 2^(index * 2^-scale) rather than base^index: exact at every power of two, like the SDK's own bucket mapping.
+  const step = Math.pow(2, -histogram.scale);
+  const bound = (index: number): number => Math.pow(2, index * step);
+  const boundaries: number[] = [];
+  const counts: number[] = [];
+  const negative = histogram.negative;
+  for (let k = negative.bucketCounts.length - 1; k >= 0; k--) {
+    boundaries.push(-bound(negative.offset + k));
+    counts.push(negative.bucketCounts[k]);
+  }
+  boundaries.push(0);
+  counts.push(histogram.zeroCount);
+  const positive = histogram.positive;
+  for (let k = 0; k < positive.bucketCounts.length; k++) {
+    boundaries.push(bound(positive.offset + k + 1));
+    counts.push(positive.bucketCounts[k]);
+  }
+  counts.push(0); // +Inf: every value is in some exponential bucket
+  return {
+    buckets: { boundaries, counts },
+    sum: histogram.sum,
+    count: histogram.count,
+    min: histogram.min,
+    max: histogram.max,
+  };
+}
+
+function explicitPoints(points: DataPoint<ExponentialHistogram>[]): DataPoint<Histogram>[] {
+  return points.map((point) => ({ ...point, value: exponentialAsExplicit(point.value) }));
+}
+
+function targetInfo(resourceMetrics: ResourceMetrics, openMetrics: boolean): string {
   const labels = formatAttributes(resourceMetrics.resource.attributes).text;
+  const sample = labels === '' ? 'target_info 1\n' : 'target_info{' + labels + '} 1\n';
+  return openMetrics
+    ? '# HELP target Target metadata\n# TYPE target info\n' + sample
+    : '# HELP target_info Target metadata\n# TYPE target_info gauge\n' + sample;
+}
+
+/**
+ * The OpenMetrics `# UNIT` word of a family, when its name ends with it (OpenMetrics requires the unit as the
+ * name's suffix, and Prometheus rejects the whole scrape otherwise): `s` -> `seconds`; annotations -> none.
+ */
+function openMetricsUnit(family: string, unit: string): string {
+  if (!unit) return '';
+  const word = otelToPrometheusName('', unit, 'histogram').replace(/^_/, '');
+  return word !== '' && family.endsWith('_' + word) ? word : '';
+}
+
+function familyHeader(name: string, type: string, metric: MetricData, openMetrics: boolean): string {
+  const description = metric.descriptor.description || 'description missing';
+  const unit = metric.descriptor.unit;
+  if (openMetrics) {
+    const word = openMetricsUnit(name, unit);
+    return (
+      '# HELP ' +
+      name +
+      ' ' +
+      escapeOpenMetricsHelp(description) +
+      '\n# TYPE ' +
+      name +
+      ' ' +
+      type +
+      '\n' +
+      (word === '' ? '' : '# UNIT ' + name + ' ' + word + '\n')
+    );
+  }
   return (
-    '# HELP target_info Target metadata\n# TYPE target_info gauge\n' +
-    (labels === '' ? 'target_info 1\n' : 'target_info{' + labels + '} 1\n')
+    '# HELP ' +
+    name +
+    ' ' +
+    escapeHelp(description) +
+    '\n' +
+    (unit ? '# UNIT ' + name + ' ' + escapeHelp(unit) + '\n' : '') +
+    '# TYPE ' +
+    name +
+    ' ' +
+    type +
+    '\n'
   );
 }
 
 /**
- * Serializes collected metrics as Prometheus text exposition format 0.0.4.
+ * Serializes collected metrics as Prometheus text exposition format 0.0.4 (default) or, with
+ * `format: 'openmetrics'`, as OpenMetrics 1.0 text.
  *
  * Family names follow the OpenTelemetry Collector (`http.server.request.duration` with unit `s` ->
  * `http_server_request_duration_seconds`), unless `metricNaming: 'upstream'`. Families that end up with the same
  * name and type (e.g. from two meters) are merged under one HELP/TYPE header; a later family with the same
  * name but another type is dropped with a `diag.error`, since it would make the whole scrape invalid.
- * Exponential histograms are not representable in 0.0.4: their family is emitted as `untyped` without samples,
- * as upstream does, and reported once through `diag.error`.
+ * Exponential histograms are exported as classic histograms (see {@link exponentialAsExplicit}).
  *
  * Never throws on attribute values of any type.
  */
@@ -358,10 +514,15 @@ export function serializePrometheus(
   options: PrometheusSerializerOptions = {},
 ): string {
   const naming = options.metricNaming ?? 'collector';
+  const openMetrics = options.format === 'openmetrics';
   const families = new Map<string, Family>();
   const reservedLabels = options.withoutScopeInfo ? RESERVED_WITHOUT_SCOPE_LABELS : RESERVED_LABELS;
   for (const scopeMetrics of resourceMetrics.scopeMetrics) {
-    const scopeText = options.withoutScopeInfo ? '' : scopeLabels(scopeMetrics.scope);
+    const context: SampleContext = {
+      scopeText: options.withoutScopeInfo ? '' : scopeLabels(scopeMetrics.scope),
+      reservedLabels,
+      openMetrics,
+    };
     for (const metric of scopeMetrics.metrics) {
       const shape = shapeOf(metric);
       const name = familyNameOf(metric, shape, naming);
@@ -372,52 +533,47 @@ export function serializePrometheus(
         );
         continue;
       }
-      const type = prometheusTypeOf(shape);
-      let family = families.get(name);
+      const type = prometheusTypeOf(shape, openMetrics);
+      // OpenMetrics names a counter family without `_total`; its samples keep the suffix.
+      const familyName =
+        openMetrics && shape === 'monotonicSum' && name.endsWith('_total') ? name.slice(0, -6) : name;
+      let family = families.get(familyName);
       if (family !== undefined && family.type !== type) {
         reportOnce(
           `conflict:${name}:${type}`,
-          `Prometheus: metric "${metric.descriptor.name}" maps to family "${name}" of type ${type}, which already exists with type ${family.type}; not exported`,
+          `Prometheus: metric "${metric.descriptor.name}" maps to family "${familyName}" of type ${type}, which already exists with type ${family.type}; not exported`,
         );
         continue;
       }
       if (family === undefined) {
-        const unit = metric.descriptor.unit
-          ? '# UNIT ' + name + ' ' + escapeHelp(metric.descriptor.unit) + '\n'
-          : '';
-        const header =
-          '# HELP ' +
-          name +
-          ' ' +
-          escapeHelp(metric.descriptor.description || 'description missing') +
-          '\n' +
-          unit +
-          '# TYPE ' +
-          name +
-          ' ' +
-          type +
-          '\n';
-        family = { type, header, samples: '' };
-        families.set(name, family);
+        family = { type, header: familyHeader(familyName, type, metric, openMetrics), samples: '' };
+        families.set(familyName, family);
       }
       switch (metric.dataPointType) {
         case DataPointType.SUM:
-        case DataPointType.GAUGE:
-          family.samples += serializeSingleValued(name, metric.dataPoints, scopeText, reservedLabels);
-          break;
-        case DataPointType.HISTOGRAM:
-          family.samples += serializeHistogram(name, metric.dataPoints, scopeText, reservedLabels);
-          break;
-        default:
-          reportOnce(
-            `exponential:${metric.descriptor.name}`,
-            `Prometheus: metric "${metric.descriptor.name}" is an exponential histogram, which text format 0.0.4 cannot carry; exported without samples`,
+        case DataPointType.GAUGE: {
+          const counter = openMetrics && shape === 'monotonicSum';
+          family.samples += serializeSingleValued(
+            counter && familyName === name ? name + '_total' : name,
+            metric.dataPoints,
+            context,
+            counter ? familyName + '_created' : undefined,
           );
+          break;
+        }
+        case DataPointType.HISTOGRAM:
+          family.samples += serializeHistogram(name, metric.dataPoints, context);
+          break;
+        case DataPointType.EXPONENTIAL_HISTOGRAM:
+          family.samples += serializeHistogram(name, explicitPoints(metric.dataPoints), context);
+          break;
       }
     }
   }
   let body = '';
   for (const family of families.values()) body += family.header + family.samples;
+  const target = options.withoutTargetInfo ? '' : targetInfo(resourceMetrics, openMetrics);
+  if (openMetrics) return target + body + '# EOF\n';
   if (body === '') body = NO_REGISTERED_METRICS;
-  return (options.withoutTargetInfo ? '' : targetInfo(resourceMetrics)) + body;
+  return target + body;
 }

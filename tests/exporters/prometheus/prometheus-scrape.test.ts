@@ -109,12 +109,13 @@ describeWithPrometheus('Prometheus 2.42 scraping PrometheusPullReader', () => {
       Object.fromEntries(NASTY_VALUES.map((value, index) => [value, String(index + 1)])),
     );
 
-    // `# UNIT` is a comment in text format 0.0.4: Prometheus keeps HELP and TYPE and ignores it.
+    // Prometheus asks for OpenMetrics first and gets it: the unit reaches the metadata (a `# UNIT` line is a
+    // mere comment in 0.0.4), and a counter's family is named without `_total`.
     const metadata = await prometheus.api<MetadataResult>('/api/v1/metadata');
     expect(metadata.data.http_server_request_duration_seconds).toEqual([
-      { type: 'histogram', help: 'Time to serve a request', unit: '' },
+      { type: 'histogram', help: 'Time to serve a request', unit: 'seconds' },
     ]);
-    expect(metadata.data.nasty_total).toEqual([{ type: 'counter', help: 'Nasty "labels"', unit: '' }]);
+    expect(metadata.data.nasty).toEqual([{ type: 'counter', help: 'Nasty "labels"', unit: '' }]);
   });
 
   it('refuses the scrape without the bearer token (401 seen by Prometheus)', async () => {

@@ -1,0 +1,143 @@
+/**
+ * Content negotiation of a scrape: which exposition format (`Accept`) and whether to gzip (`Accept-Encoding`),
+ * and the writing of the negotiated answer. Used by both `/metrics` endpoints (the standalone server and the
+ * mountable `metricsHandler` that the Express middleware delegates to), so they always answer alike.
+ *
+ * Owns: parsing `Accept` / `Accept-Encoding` (media ranges, q-values), the format choice, gzip, and the response
+ * headers of a successful scrape (`Content-Type`, `Content-Encoding`, `Vary`, `Content-Length`).
+ * Must not touch: authentication, routing, what the exposition contains (the serializer renders it).
+ *
+ * Why: Prometheus asks for OpenMetrics first (`application/openmetrics-text;version=1.0.0,...;q=0.75,
+ * text/plain;version=0.0.4;q=0.5,*\/*;q=0.1`) and sends `Accept-Encoding: gzip`; a 10,000-histogram exposition
+ * is megabytes of text that gzip shrinks ~20x. Scrapers that ask for nothing (curl, older tools) keep 0.0.4 text.
+ */
+import { gzip } from 'node:zlib';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, type ExpositionFormat } from './serializer';
+
+/** What a scrape asked for. */
+export interface Negotiated {
+  readonly format: ExpositionFormat;
+  readonly gzip: boolean;
+}
+
+const OPENMETRICS_MEDIA_TYPE = 'application/openmetrics-text';
+/** OpenMetrics versions whose text this package's 1.0.0 output satisfies (0.0.1 is the same syntax). */
+const OPENMETRICS_VERSIONS: ReadonlySet<string> = new Set(['1.0.0', '0.0.1']);
+/** Headers longer than this are not parsed (hostile input); such a scrape gets the defaults. */
+const MAX_HEADER_LENGTH = 4096;
+
+interface MediaRange {
+  readonly type: string;
+  readonly params: ReadonlyMap<string, string>;
+  readonly q: number;
+}
+
+function header(value: string | string[] | undefined): string {
+  if (value === undefined) return '';
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return text.length > MAX_HEADER_LENGTH ? '' : text;
+}
+
+function qualityOf(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const q = Number(text);
+  return Number.isFinite(q) && q >= 0 && q <= 1 ? q : 0;
+}
+
+function parseList(text: string): MediaRange[] {
+  const ranges: MediaRange[] = [];
+  for (const part of text.split(',')) {
+    const pieces = part.split(';');
+    const type = pieces[0].trim().toLowerCase();
+    if (type === '') continue;
+    const params = new Map<string, string>();
+    for (let i = 1; i < pieces.length; i++) {
+      const eq = pieces[i].indexOf('=');
+      if (eq <= 0) continue;
+      const value = pieces[i]
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
+      params.set(pieces[i].slice(0, eq).trim().toLowerCase(), value);
+    }
+    ranges.push({ type, params, q: qualityOf(params.get('q')) });
+  }
+  return ranges;
+}
+
+/**
+ * The format for an `Accept` header: OpenMetrics when the scraper ranks `application/openmetrics-text`
+ * (version 1.0.0, 0.0.1 or unspecified) at least as high as anything else it accepts; otherwise 0.0.4 text.
+ */
+export function chooseFormat(accept: string | string[] | undefined): ExpositionFormat {
+  let openMetrics = 0;
+  let other = 0;
+  for (const range of parseList(header(accept))) {
+    if (range.type === OPENMETRICS_MEDIA_TYPE) {
+      const version = range.params.get('version');
+      if (version === undefined || OPENMETRICS_VERSIONS.has(version))
+        openMetrics = Math.max(openMetrics, range.q);
+    } else {
+      other = Math.max(other, range.q);
+    }
+  }
+  return openMetrics > 0 && openMetrics >= other ? 'openmetrics' : 'prometheus';
+}
+
+/** True when `Accept-Encoding` accepts gzip (`gzip` or `*` with a q-value above 0, and gzip not refused). */
+export function acceptsGzip(acceptEncoding: string | string[] | undefined): boolean {
+  let gzipQ: number | undefined;
+  let anyQ: number | undefined;
+  for (const range of parseList(header(acceptEncoding))) {
+    if (range.type === 'gzip' || range.type === 'x-gzip') gzipQ = Math.max(gzipQ ?? 0, range.q);
+    else if (range.type === '*') anyQ = range.q;
+  }
+  return (gzipQ ?? anyQ ?? 0) > 0;
+}
+
+/** The format and encoding a request asked for. */
+export function negotiate(headers: IncomingHttpHeaders): Negotiated {
+  return { format: chooseFormat(headers.accept), gzip: acceptsGzip(headers['accept-encoding']) };
+}
+
+/** The `Content-Type` of a format. */
+export function contentTypeOf(format: ExpositionFormat): string {
+  return format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE;
+}
+
+function gzipped(body: string): Promise<Buffer> {
+  // Asynchronous: a multi-megabyte exposition is compressed on libuv's thread pool, not on the app's event loop.
+  return new Promise((resolve, reject) =>
+    gzip(body, (error, compressed) => (error ? reject(error) : resolve(compressed))),
+  );
+}
+
+/**
+ * Writes a successful scrape: the body in the negotiated format, gzipped when asked. Always sets
+ * `Vary: Accept, Accept-Encoding` so a cache between scraper and app never serves one format for another.
+ * A gzip failure (not expected) falls back to the uncompressed body.
+ */
+export async function writeExposition(
+  response: ServerResponse,
+  negotiated: Negotiated,
+  body: string,
+): Promise<void> {
+  const headers: Record<string, string | number> = {
+    'content-type': contentTypeOf(negotiated.format),
+    vary: 'Accept, Accept-Encoding',
+  };
+  let payload: string | Buffer = body;
+  if (negotiated.gzip) {
+    try {
+      payload = await gzipped(body);
+      headers['content-encoding'] = 'gzip';
+    } catch {
+      payload = body;
+    }
+  }
+  headers['content-length'] =
+    typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+  response.writeHead(200, headers);
+  response.end(payload);
+}
