@@ -136,6 +136,14 @@ const ROWS = [
     targets: [{ against: 'ours-prometheus', max: 1.1 }],
   },
   {
+    id: 'exemplars',
+    title: 'recordConversion with exemplar support, no trace SDK, vs the build before exemplars',
+    script: 'cases/exemplars.mjs',
+    unit: 'ns/call',
+    variants: ['ours', 'before-exemplars', 'ours-context-no-span', 'ours-in-span'],
+    targets: [{ against: 'before-exemplars', max: 1.05 }],
+  },
+  {
     id: 'scrape-counters',
     title: `scrape of ${PLAN.scrapeSeries} counter series`,
     script: 'cases/scrape.mjs',
