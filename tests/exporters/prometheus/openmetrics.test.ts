@@ -26,7 +26,7 @@ import {
 } from '../../../src/exporters/prometheus';
 import { metricsMiddleware } from '../../../src/integrations/express';
 import { parseExposition } from '../../support/exposition';
-import { checkMetrics, promtool } from './promtool';
+import { checkMetrics, promtool } from '../../support/promtool';
 
 const itWithPromtool = promtool ? it : it.skip;
 /** What Prometheus 2.42 sends on every scrape. */
