@@ -1,5 +1,11 @@
 /**
- * otel-business-metrics: the public API. Everything not exported here is internal and free to change.
+ * otel-business-metrics: the root entry point's public API. Everything not exported here or from a subpath entry
+ * point (`/express`, `/browser`, `/react`, `/analysis`) is internal and free to change.
+ *
+ * Folder src/ (top-level files). Owns: the root export list (this file), initBusinessMetrics and the one live
+ * handle (init.ts), opt-in signal hooks (lifecycle.ts), version and scope name (version.ts). Must not touch: what a
+ * subfolder owns; the subpath entry points (the root re-exports none of them, so an app that only records never
+ * loads Express, browser, React or analysis code). Nothing test-only is exported.
  */
 export { initBusinessMetrics, type BusinessMetricsHandle, type PrometheusEndpoint } from './init';
 export type {
@@ -57,4 +63,4 @@ export {
 } from './catalog';
 export { SCOPE_NAME, VERSION } from './version';
 export * from './trackers';
-export * from './analysis';
+// The correlation toolkit is the separate entry point `otel-business-metrics/analysis` (src/analysis/index.ts).

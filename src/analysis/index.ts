@@ -1,50 +1,39 @@
 /**
- * Public API of the correlation analysis between technical and business metrics.
+ * `otel-business-metrics/analysis`: correlation between a technical and a business metric, read from Prometheus
+ * or given in memory, with the statistics behind the report. A separate entry point so an app that only records
+ * metrics never loads the analysis, SVG and HTTP-client code.
  *
- * Owns: the exported surface of src/analysis. Must not touch: anything outside src/analysis.
+ * Owns: the exported surface of src/analysis (what is exported here is public; the rest of the folder is internal,
+ * and tests import it from its own modules). Must not touch: anything outside src/analysis; recording state.
+ * The root entry (src/index.ts) must not re-export this.
  */
 export { CorrelationError, isCorrelationError, type CorrelationErrorCode } from './errors';
 export {
-  parseDuration as parsePrometheusDuration,
-  formatDuration as formatPrometheusDuration,
-  resolveQueryWindow,
-  PROMETHEUS_MAX_POINTS_PER_SERIES,
   type QueryWindow as CorrelationQueryWindow,
   type TimeInput as CorrelationTimeInput,
   type TimeRangeOptions as CorrelationTimeRange,
 } from './duration';
 export {
   pearson,
-  naivePearson,
   spearman,
-  averageRanks,
-  centeredMoments,
   fisherInference,
-  normalUpperTail,
   linearFit,
   crossCorrelation,
-  strongestLag,
   lag1Autocorrelation,
   effectiveSampleSize,
-  type CenteredMoments,
   type FisherInference,
   type LinearFit as LeastSquaresFit,
   type LaggedCorrelation,
 } from './statistics';
 export {
-  alignOnGrid,
   type Sample as CorrelationSample,
   type AlignedSeries as AlignedCorrelationSeries,
   type SeriesAccounting as AlignmentAccounting,
 } from './align';
 export {
   correlateSeries,
-  validateCorrelationOptions,
-  correlationStrength,
   correlationResultToJson,
   formatReport as formatCorrelationReport,
-  DEFAULT_MIN_SAMPLES as DEFAULT_CORRELATION_MIN_SAMPLES,
-  DEFAULT_MAX_LAG as DEFAULT_CORRELATION_MAX_LAG,
   type CorrelationOptions,
   type CorrelationResult,
   type CorrelationResultJson,
@@ -53,13 +42,7 @@ export {
   type MetricPresentation as CorrelationMetricPresentation,
   type SeriesSummary as CorrelationSeriesSummary,
 } from './correlation';
-export {
-  PrometheusRangeClient,
-  describeMultipleSeries,
-  type PrometheusConnection,
-  type RangeSeries as PrometheusRangeSeries,
-  type RangeQueryResult as PrometheusRangeQueryResult,
-} from './prometheus-client';
+export { type PrometheusConnection } from './prometheus-client';
 export {
   MetricCorrelationService,
   analyzeCorrelation,

@@ -92,7 +92,8 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 
 /**
  * The textbook single-pass formula, `(nΣxy − ΣxΣy) / √((nΣx² − (Σx)²)(nΣy² − (Σy)²))`, as the seed used it.
- * Exported only so tests and docs can show where it fails; do not use it for analysis.
+ * Exported from this module only, for the tests that show where it fails (no entry point exports it); do not
+ * use it for analysis.
  */
 export function naivePearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   checkPaired(x, y);

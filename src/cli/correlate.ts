@@ -11,9 +11,9 @@ import {
   MetricCorrelationService,
   correlationResultToJson,
   formatCorrelationReport,
-  parsePrometheusDuration,
   renderCorrelationSvg,
 } from '../analysis';
+import { parseDuration as parsePrometheusDuration } from '../analysis/duration';
 
 /** Where the command writes; injectable so the command can run in-process. */
 export interface CliOutput {

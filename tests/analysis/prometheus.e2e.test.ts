@@ -1,8 +1,8 @@
 /**
  * End to end against a real Prometheus (Debian package): three days of synthetic per-minute history are
  * backfilled with `promtool tsdb create-blocks-from openmetrics`, then the library and the built CLI
- * (`node dist/cli/main.js`, run `npm run build` first) correlate the README's p99-latency and conversion-rate
- * PromQL. The data is designed (see history.ts) so Prometheus returns exactly the designed per-interval values;
+ * (`node dist/cli/main.js`, run `npm run build` first) correlate the p99-latency and conversion-rate PromQL of
+ * docs/correlation.md. The data is designed (see history.ts) so Prometheus returns exactly the designed per-interval values;
  * the expected statistics are computed here from those values, independently of the code under test.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -13,7 +13,6 @@ import { requireBinary } from '../support/binaries';
 import { startPrometheus, freePort, type PrometheusServer } from '../support/prometheus-server';
 import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
 import { referencePearson } from '../support/reference-statistics';
-import * as root from './combined-exports';
 import {
   CONSTANT_QUERY,
   CONVERSION_QUERY,
@@ -104,7 +103,7 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('recovers the designed relationship through the README PromQL', async () => {
+  it('recovers the designed relationship through the PromQL of docs/correlation.md', async () => {
     const service = new MetricCorrelationService({ url: prometheus.url });
     const result = await service.correlate({
       technical: { query: P99_LATENCY_QUERY, name: 'p99 latency', unit: 'ms', scale: 1000 },
@@ -134,7 +133,7 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     expect(result.prometheusUrl).toBe(prometheus.url);
   });
 
-  it("shows why the README uses a [5m] window: the seed's [1h] conversion rate smears the lag and weakens r", async () => {
+  it("shows why docs/correlation.md uses a [5m] window: the seed's [1h] conversion rate smears the lag and weakens r", async () => {
     const service = new MetricCorrelationService({ url: prometheus.url });
     const result = await service.correlate({
       technical: P99_LATENCY_QUERY,
@@ -151,33 +150,72 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     expect(plateau).toBeGreaterThan(5);
   });
 
-  it('runs the README library example (same literals, the package root API)', async () => {
-    const technicalQuery =
-      'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))';
-    const businessQuery =
-      'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m])) / sum(rate(business_funnel_step_total{step="cart_view"}[5m]))';
-    // The README spells the names out; they must be the ones the catalog produces.
-    expect(technicalQuery).toBe(P99_LATENCY_QUERY);
-    expect(businessQuery).toBe(CONVERSION_QUERY);
-    const service = new root.MetricCorrelationService({
-      url: prometheus.url,
-      headers: { Authorization: 'Bearer readme' },
-      timeoutMs: 30_000,
-    });
-    const result = await service.correlate({
-      technical: { query: technicalQuery, name: 'p99 latency', unit: 'ms', scale: 1000 },
-      business: { query: businessQuery, name: 'conversion', unit: 'percentage points', scale: 100 },
-      range: '7d',
-      step: '5m',
-      maxLag: 12,
-      sentenceStep: 100,
-    });
-    expect(result.pearson.r).toBeCloseTo(expectedR0, 8);
-    expect(result.lag?.steps).toBe(2);
-    expect(result.slopeSentence).toMatch(
+  it('runs the docs/correlation.md library example as written (the analysis entry point)', async () => {
+    // The doc spells the names out; they must be the ones the catalog produces.
+    const doc = readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8');
+    expect(doc).toContain(`'${P99_LATENCY_QUERY}'`);
+    expect(doc).toContain(`'${CONVERSION_QUERY}'`);
+    process.env.PROMETHEUS_URL = prometheus.url;
+    process.env.PROMETHEUS_TOKEN = 'docs';
+    const printed: unknown[][] = [];
+    const log = jest
+      .spyOn(console, 'log')
+      .mockImplementation((...args: unknown[]) => void printed.push(args));
+    const error = jest
+      .spyOn(console, 'error')
+      .mockImplementation((...args: unknown[]) => void printed.push(args));
+    try {
+      // --- docs example: correlation library ---
+      const service = new MetricCorrelationService({
+        url: process.env.PROMETHEUS_URL ?? 'http://localhost:9090',
+        headers: { Authorization: `Bearer ${process.env.PROMETHEUS_TOKEN}` }, // optional
+        timeoutMs: 30_000,
+      });
+
+      try {
+        const result = await service.correlate({
+          technical: {
+            query:
+              'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))',
+            name: 'p99 latency',
+            unit: 'ms',
+            scale: 1000,
+          },
+          business: {
+            query:
+              'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m])) / sum(rate(business_funnel_step_total{step="cart_view"}[5m]))',
+            name: 'conversion',
+            unit: 'percentage points',
+            scale: 100,
+          },
+          range: '7d',
+          step: '5m',
+          maxLag: 12,
+          sentenceStep: 100, // "+100 ms of p99 latency goes with ..."
+        });
+        console.log(result.slopeSentence);
+        console.log(result.pearson.r, result.pearson.ci95, result.pearson.pValue, result.lag?.steps);
+      } catch (error) {
+        if (isCorrelationError(error)) console.error(error.code, error.message);
+        else throw error;
+      }
+      // --- end ---
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+      delete process.env.PROMETHEUS_URL;
+      delete process.env.PROMETHEUS_TOKEN;
+    }
+    expect(printed).toHaveLength(2);
+    expect(printed[0][0]).toMatch(
       /^\+100 ms of p99 latency goes with -0\.1\d+ percentage points of conversion/,
     );
-    expect(root.isCorrelationError(new root.CorrelationError('NO_DATA', 'x'))).toBe(true);
+    const [r, ci95, pValue, lagSteps] = printed[1] as [number, [number, number], number, number];
+    expect(r).toBeCloseTo(expectedR0, 8);
+    expect(ci95[0]).toBeLessThan(r);
+    expect(ci95[1]).toBeGreaterThan(r);
+    expect(pValue).toBeLessThan(0.001);
+    expect(lagSteps).toBe(2);
   });
 
   it('reads the same result with GET and through the functional API with a relative range', async () => {
@@ -307,37 +345,26 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       expect(run.stdout).toContain('Correlation is not causation');
     });
 
-    it('runs the README command line', async () => {
+    it('runs the docs/correlation.md command line as written (only the server URL and the plot path differ)', async () => {
       const plot = join(workDir, 'correlation.svg');
-      const run = await runCli([
-        'correlate',
-        '--prometheus',
-        prometheus.url,
-        '--range',
-        '7d',
-        '--step',
-        '5m',
-        '--technical',
-        'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))',
-        '--technical-name',
-        'p99 latency',
-        '--technical-unit',
-        'ms',
-        '--technical-scale',
-        '1000',
-        '--per',
-        '100',
-        '--business',
-        'sum(rate(business_funnel_step_total{step="order_confirmed"}[5m])) / sum(rate(business_funnel_step_total{step="cart_view"}[5m]))',
-        '--business-name',
-        'conversion',
-        '--business-unit',
-        'percentage points',
-        '--business-scale',
-        '100',
-        '--plot',
-        plot,
-      ]);
+      const block = /## Command line\n\n```sh\n([\s\S]*?)\n```/.exec(
+        readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
+      );
+      expect(block).not.toBeNull();
+      // Shell words: backslash-newline continues, single quotes group.
+      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
+        (m) => m[1] ?? m[2],
+      );
+      expect(words.slice(0, 3)).toEqual(['npx', 'otel-business-metrics', 'correlate']);
+      expect(words).toContain('http://localhost:9090');
+      expect(words).toContain('correlation.svg');
+      const run = await runCli(
+        words
+          .slice(2)
+          .map((word) =>
+            word === 'http://localhost:9090' ? prometheus.url : word === 'correlation.svg' ? plot : word,
+          ),
+      );
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(
         'Weak negative correlation between p99 latency and conversion: Pearson r = -0.26 (95% CI -0.32 to -0.2, p < 0.001, n = 864). Stronger with a lag: moderate (r = -0.67) with conversion 10m later.',

@@ -61,6 +61,41 @@ describe('published package', () => {
     expect(output.trim()).toBe('true true');
   });
 
+  it('serves the correlation toolkit from otel-business-metrics/analysis only, to require and import alike', () => {
+    const output = run(
+      'analysis.mjs',
+      `import { createRequire } from 'node:module';
+       import * as analysis from 'otel-business-metrics/analysis';
+       const require = createRequire(import.meta.url);
+       const required = require('otel-business-metrics/analysis');
+       const root = require('otel-business-metrics');
+       const samples = (f) => Array.from({ length: 20 }, (_, i) => ({ timestamp: 60 * i, value: f(i) }));
+       const result = analysis.correlateSeries(samples((i) => i), samples((i) => 3 * i + (i % 2)), { step: 60 });
+       console.log(
+         required.correlateSeries === analysis.correlateSeries,
+         result.pearson.r > 0.99,
+         'MetricCorrelationService' in root || 'pearson' in root,
+         'naivePearson' in analysis || 'naivePearson' in root,
+       );`,
+    );
+    expect(output.trim()).toBe('true true false false');
+  });
+
+  it('runs the otel-business-metrics command from the package (a usage error needs no server)', () => {
+    let failure: { status?: number; stderr?: string } = {};
+    try {
+      execFileSync(join(scratch, 'node_modules/.bin/otel-business-metrics'), ['correlate'], {
+        cwd: scratch,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      failure = error as { status?: number; stderr?: string };
+    }
+    expect(failure.status).toBe(2);
+    expect(failure.stderr).toMatch(/--prometheus/);
+  });
+
   it('ships type declarations for both module systems', () => {
     const usage = `
       import { initBusinessMetrics, businessMetrics, BusinessMetrics, type BusinessMetricsHandle } from 'otel-business-metrics';
@@ -70,6 +105,8 @@ describe('published package', () => {
       businessMetrics.recordRevenue('12', { productCategory: 'a', paymentMethod: 'b', region: 'c' });
       export const klass: typeof BusinessMetrics = BusinessMetrics;
       export const done: Promise<void> = handle.shutdown({ timeoutMillis: 100 });
+      import { correlateSeries, type CorrelationResult } from 'otel-business-metrics/analysis';
+      export const correlation: CorrelationResult = correlateSeries([], [], { step: 60 });
     `;
     writeFileSync(join(scratch, 'usage.ts'), usage);
     writeFileSync(join(scratch, 'usage.mts'), usage);
