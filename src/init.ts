@@ -15,7 +15,6 @@ import {
   MeterProvider,
   MetricReader,
   PeriodicExportingMetricReader,
-  type MetricProducer,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { SELF_METRICS } from './catalog/metrics';
@@ -26,6 +25,8 @@ import {
   type InitOptions,
   type ResolvedConfig,
 } from './config/options';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './config/defaults';
+import { BridgeReader } from './exporters/bridge-reader';
 import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
 import { PrometheusPullReader } from './exporters/prometheus';
 import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
@@ -60,8 +61,6 @@ export interface BusinessMetricsHandle {
    * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects. */
   shutdown(options?: { timeoutMillis?: number }): Promise<void>;
 }
-
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 
 let liveHandle: BusinessMetricsHandle | undefined;
 
@@ -141,11 +140,8 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       typeof (exporter as unknown as MetricReader).collect === 'function'
     ) {
       const reader = exporter as MetricReader;
-      attachProducer(
-        reader,
-        store.createProducer(reader.selectAggregationTemporality(InstrumentType.COUNTER)),
-      );
-      readers.push(reader);
+      const temporality = reader.selectAggregationTemporality(InstrumentType.COUNTER);
+      readers.push(new BridgeReader(reader, [store.createProducer(temporality)]));
     } else {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       const push = exporter as PushMetricExporter;
@@ -227,18 +223,6 @@ function buildResource(config: ResolvedConfig): Resource {
 
 function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
   return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
-}
-
-/** A reader built by someone else takes producers only through its constructor; add ours the same way it would. */
-function attachProducer(reader: MetricReader, producer: MetricProducer): void {
-  const producers = (reader as unknown as { _metricProducers?: MetricProducer[] })._metricProducers;
-  if (!Array.isArray(producers)) {
-    throw new Error(
-      'initBusinessMetrics: this MetricReader does not accept additional metric producers; pass a PushMetricExporter ' +
-        'instead, or construct BusinessMetrics from a Meter of your own MeterProvider',
-    );
-  }
-  producers.push(producer);
 }
 
 /** Resolves when `work` settles or after `timeoutMillis` (plus a grace period), whichever comes first. */

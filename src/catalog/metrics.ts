@@ -8,10 +8,12 @@
  * Naming: OTel names are snake_case without `_total`, with the unit word in the name only where it matches
  * the unit (`..._seconds` with unit `s`), and `{curly}` annotation units otherwise. That way the package's own
  * Prometheus exporter, the OpenTelemetry Collector's Prometheus exporter and Prometheus's OTLP receiver all
- * produce the seed's series names (see `prometheusFamilyName` and `collectorPrometheusName`).
+ * produce the seed's series names: `prometheusFamilyName` applies the one translator all three paths share.
  */
 import type { BusinessLabelKey } from './labels';
-import { otelToPrometheusName, shapeOfKind } from './prometheus-naming';
+import { prometheusFamilyName } from './prometheus-naming';
+
+export { prometheusFamilyName } from './prometheus-naming';
 
 export type MetricKind = 'counter' | 'histogram' | 'gauge';
 
@@ -144,24 +146,18 @@ export const ALL_METRIC_LIST: readonly MetricDefinition[] = [
   ...Object.values(SELF_METRICS),
 ];
 
-/** The Prometheus family name this package's exporter (and the upstream JS exporter) gives an instrument. */
-export function prometheusFamilyName(def: Pick<MetricDefinition, 'name' | 'kind'>): string {
-  return def.kind === 'counter' ? `${def.name}_total` : def.name;
-}
-
 /** The Prometheus family name of every business instrument, by catalog key (`PROMETHEUS_FAMILIES.revenue` is
  * `business_revenue_cents_total`). */
 export const PROMETHEUS_FAMILIES = Object.fromEntries(
   Object.entries(BUSINESS_METRICS).map(([key, def]) => [key, prometheusFamilyName(def)]),
 ) as Readonly<Record<BusinessMetricKey, string>>;
 
+/** The Prometheus family name of every self-metric, by catalog key. */
+export const PROMETHEUS_SELF_FAMILIES = Object.fromEntries(
+  Object.entries(SELF_METRICS).map(([key, def]) => [key, prometheusFamilyName(def)]),
+) as Readonly<Record<keyof typeof SELF_METRICS, string>>;
+
 /** The Prometheus metric type of an instrument's family. */
 export function prometheusType(def: Pick<MetricDefinition, 'kind'>): 'counter' | 'histogram' | 'gauge' {
   return def.kind;
-}
-
-/** The family name the OTel Collector's Prometheus exporter (and Prometheus's OTLP receiver) produces by
- * default for an instrument: the same rules the package's own exporter applies. */
-export function collectorPrometheusName(def: Pick<MetricDefinition, 'name' | 'kind' | 'unit'>): string {
-  return otelToPrometheusName(def.name, def.unit, shapeOfKind(def.kind));
 }

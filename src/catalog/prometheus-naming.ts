@@ -4,7 +4,9 @@
  * Owns: the OpenTelemetry Collector's default metric-name normalization (its `prometheus` translator with
  * `add_metric_suffixes: true` and the `pkg.translator.prometheus.NormalizeName` gate on, the default), the
  * naming of the upstream JS exporter (@opentelemetry/exporter-prometheus 0.223) for users migrating from it,
- * and label-name sanitization. Pure string functions: no SDK state, no I/O.
+ * label-name sanitization, and the family name of every catalog instrument. The catalog, the exporter, the
+ * dashboard generator and the rule checks all name families through this module. Pure string functions: no SDK
+ * state, no I/O.
  *
  * These run once per family or once per distinct attribute key, never per sample line, so clarity wins over
  * micro-optimisation here (the serializer caches their results).
@@ -175,6 +177,19 @@ export function prometheusMetricName(
 export function prometheusLabelName(key: string): string {
   const sanitized = sanitizeLikeUpstream(key);
   return sanitized !== '' && isDigit(sanitized.charCodeAt(0)) ? `key_${sanitized}` : sanitized;
+}
+
+/**
+ * The Prometheus family name of a catalog instrument: the Collector translation above, which the package's own
+ * exporter, the OpenTelemetry Collector and Prometheus's OTLP receiver all apply, so one function names a
+ * family on every path (`business_revenue_cents` counter -> `business_revenue_cents_total`).
+ */
+export function prometheusFamilyName(definition: {
+  readonly name: string;
+  readonly kind: 'counter' | 'histogram' | 'gauge' | 'updowncounter';
+  readonly unit: string;
+}): string {
+  return otelToPrometheusName(definition.name, definition.unit, shapeOfKind(definition.kind));
 }
 
 /**

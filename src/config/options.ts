@@ -4,12 +4,13 @@
  * an OTEL_* value the package cannot honour never does (platforms set those cluster-wide): it is warned about
  * once per process, naming the variable and what is used instead, as the OpenTelemetry SDKs do.
  *
- * Owns: option types, defaults, env parsing. Must not touch: the SDK's objects (readers, providers).
+ * Owns: option types and env parsing (default values live in config/defaults.ts). Must not touch: the SDK's objects (readers, providers).
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { PrometheusAuth } from '../exporters/prometheus';
-import type { BusinessMetricsLimits } from '../metrics/business-metrics';
+import type { BusinessMetricsLimits } from '../metrics/recorder';
+import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
@@ -141,12 +142,13 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       ...(options.resourceAttributes ?? {}),
     },
     prometheus: {
-      host: options.prometheus?.host ?? env.string('OTEL_EXPORTER_PROMETHEUS_HOST') ?? '127.0.0.1',
+      host:
+        options.prometheus?.host ?? env.string('OTEL_EXPORTER_PROMETHEUS_HOST') ?? PROMETHEUS_DEFAULTS.host,
       port:
         checkPort(options.prometheus?.port) ??
-        env.integer('OTEL_EXPORTER_PROMETHEUS_PORT', 0, 65535, '9464') ??
-        9464,
-      endpoint: options.prometheus?.endpoint ?? '/metrics',
+        env.integer('OTEL_EXPORTER_PROMETHEUS_PORT', 0, 65535, String(PROMETHEUS_DEFAULTS.port)) ??
+        PROMETHEUS_DEFAULTS.port,
+      endpoint: options.prometheus?.endpoint ?? PROMETHEUS_DEFAULTS.endpoint,
       preventServerStart: options.prometheus?.preventServerStart ?? false,
       auth: options.prometheus?.auth,
     },
@@ -165,7 +167,9 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
 
 /** The spec's default endpoints: HTTP on 4318 with the signal path, gRPC on 4317. */
 function defaultOtlpUrl(protocol: OtlpProtocol): string {
-  return protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+  return protocol === 'grpc'
+    ? OTLP_DEFAULTS.grpcEndpoint
+    : `${OTLP_DEFAULTS.httpEndpoint}${OTLP_DEFAULTS.httpMetricsPath}`;
 }
 
 function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): ResolvedConfig['otlp'] {
@@ -179,8 +183,8 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
       'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
       OTLP_PROTOCOLS,
       'OTEL_EXPORTER_OTLP_PROTOCOL or http/protobuf',
-    ) ?? env.oneOf('OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
-  let protocol: OtlpProtocol = options.protocol ?? envProtocol ?? 'http/protobuf';
+    ) ?? env.oneOf('OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, OTLP_DEFAULTS.protocol);
+  let protocol: OtlpProtocol = options.protocol ?? envProtocol ?? OTLP_DEFAULTS.protocol;
   if (used && options.protocol === undefined && protocol === 'grpc' && !grpcExporterAvailable()) {
     // Set for the whole cluster (often for traces): the app must still start. In code it is an error (init throws).
     env.warn(
@@ -190,16 +194,22 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
     protocol = 'http/protobuf';
   }
 
-  const interval = options.exportIntervalMillis ?? env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1) ?? 60_000;
-  const timeout = options.exportTimeoutMillis ?? env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1) ?? 30_000;
+  const interval =
+    options.exportIntervalMillis ??
+    env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1) ??
+    OTLP_DEFAULTS.exportIntervalMillis;
+  const timeout =
+    options.exportTimeoutMillis ??
+    env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1) ??
+    OTLP_DEFAULTS.exportTimeoutMillis;
   const temporality =
     options.temporality ??
     env.oneOf(
       'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
       ['cumulative', 'delta', 'lowmemory'],
-      'cumulative',
+      OTLP_DEFAULTS.temporality,
     ) ??
-    'cumulative';
+    OTLP_DEFAULTS.temporality;
   const signalEndpoint = env.url('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   const genericEndpoint = env.url('OTEL_EXPORTER_OTLP_ENDPOINT');
   const url =
@@ -209,7 +219,7 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
       ? defaultOtlpUrl(protocol)
       : protocol === 'grpc'
         ? genericEndpoint
-        : `${genericEndpoint.replace(/\/+$/, '')}/v1/metrics`);
+        : `${genericEndpoint.replace(/\/+$/, '')}${OTLP_DEFAULTS.httpMetricsPath}`);
   return {
     protocol,
     url,
@@ -228,8 +238,8 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
         ['gzip', 'none'],
         'OTEL_EXPORTER_OTLP_COMPRESSION or none',
       ) ??
-      env.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', ['gzip', 'none'], 'none') ??
-      'none',
+      env.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', ['gzip', 'none'], OTLP_DEFAULTS.compression) ??
+      OTLP_DEFAULTS.compression,
   };
 }
 

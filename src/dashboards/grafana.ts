@@ -6,7 +6,7 @@
  * really use. Must not touch: I/O, YAML parsing, the SDK. `scripts/generate-dashboard.mjs` reads the rule file
  * and writes `otel-collector/grafana/dashboards/business.json`; a test regenerates and compares it.
  */
-import { BUSINESS_METRICS, CHECKOUT_STEPS, SELF_METRICS, prometheusFamilyName } from '../catalog';
+import { BUSINESS_METRICS, CHECKOUT_STEPS, PROMETHEUS_FAMILIES, PROMETHEUS_SELF_FAMILIES } from '../catalog';
 
 /**
  * Recording rules defined in `otel-collector/prometheus/rules/business-recording.yml` that the dashboard and the
@@ -152,17 +152,7 @@ export interface BusinessDashboardOptions {
   readonly currencyUnit?: string;
 }
 
-const family = {
-  funnelStep: prometheusFamilyName(BUSINESS_METRICS.funnelStep),
-  conversions: prometheusFamilyName(BUSINESS_METRICS.conversions),
-  orderValue: prometheusFamilyName(BUSINESS_METRICS.orderValue),
-  revenuePerMinuteGauge: prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute),
-  activeUsers: prometheusFamilyName(BUSINESS_METRICS.activeUsers),
-  dropped: prometheusFamilyName(SELF_METRICS.dropped),
-  labelOverflow: prometheusFamilyName(SELF_METRICS.labelOverflow),
-  seriesOverflow: prometheusFamilyName(SELF_METRICS.seriesOverflow),
-  exportFailures: prometheusFamilyName(SELF_METRICS.exportFailures),
-};
+const family = { ...PROMETHEUS_FAMILIES, ...PROMETHEUS_SELF_FAMILIES };
 
 /** A time series drawn red below an alert's floor, with the floor as a dashed line. */
 function belowFloorIsRed(unit: string, floor: number) {
@@ -352,10 +342,8 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
       w: 12,
       type: 'stat',
       title: 'Revenue in the last rolling minute, by region',
-      description: `${family.revenuePerMinuteGauge}, the app's own rolling one-minute window.`,
-      targets: [
-        target('A', money(`sum by (${regionKey}) (${family.revenuePerMinuteGauge})`), `{{${regionKey}}}`),
-      ],
+      description: `${family.revenuePerMinute}, the app's own rolling one-minute window.`,
+      targets: [target('A', money(`sum by (${regionKey}) (${family.revenuePerMinute})`), `{{${regionKey}}}`)],
       fieldConfig: { defaults: { unit: currency, decimals: 2 }, overrides: [] },
       options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value' },
     },

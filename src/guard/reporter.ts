@@ -43,7 +43,7 @@ const WARNING_INTERVAL_MS = 60_000;
 export class RateLimitedWarnings {
   private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = () => Date.now()) {}
 
   /** `message` may be a function: under a flood of bad input, the text is only built for warnings emitted. */
   warn(key: string, message: string | (() => string)): void {

@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_METRIC_LIST, collectorPrometheusName, prometheusFamilyName } from '../../src/catalog';
 import { BACKEND, readYaml } from './backend-files';
 
 type Components = Record<string, Record<string, unknown> | null>;
@@ -71,18 +70,6 @@ describe('collector.yaml', () => {
     expect(exporter.translation_strategy).toBe('UnderscoreEscapingWithSuffixes');
     expect(exporter).not.toHaveProperty('add_metric_suffixes');
     expect((exporter.resource_to_telemetry_conversion as { enabled: boolean }).enabled).toBe(false);
-  });
-
-  it('with suffixes on, gives every catalog metric the same series name as the pull path, so one rule set serves both', () => {
-    expect((collector.exporters.prometheus as Record<string, unknown>).translation_strategy).toMatch(
-      /WithSuffixes$/,
-    );
-    for (const def of ALL_METRIC_LIST) {
-      expect({ metric: def.name, collector: collectorPrometheusName(def) }).toEqual({
-        metric: def.name,
-        collector: prometheusFamilyName(def),
-      });
-    }
   });
 
   it('names its target version and carries a commented prometheusremotewrite alternative', () => {

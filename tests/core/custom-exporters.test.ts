@@ -5,7 +5,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { AggregationTemporality, DataPointType, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { initBusinessMetrics } from '../../src';
 import { parseExposition } from '../support/exposition';
 
@@ -55,6 +61,34 @@ describe('caller-provided exporters', () => {
       server.close();
       await handle.shutdown();
     }
+  });
+
+  it('feeds a caller-built periodic reader with its own delta temporality, and shuts it down with the handle', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const handle = initBusinessMetrics({ exporters: [reader], env: {} });
+    handle.metrics.recordRevenue(500, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+    await handle.forceFlush();
+    handle.metrics.recordRevenue(700, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+    await handle.shutdown();
+    const revenue = exporter
+      .getMetrics()
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .filter((metric) => metric.descriptor.name === 'business_revenue_cents')
+      .map((metric) => metric.dataPoints.map((point) => point.value));
+    // Two intervals, delta: 500 then 700 (the final export happens in shutdown, which reached the reader).
+    expect(revenue).toEqual([[500], [700]]);
+  });
+
+  it('refuses, with a message saying what to do, a reader that another MeterProvider already owns', async () => {
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    });
+    const other = new MeterProvider({ readers: [reader] });
+    expect(() => initBusinessMetrics({ exporters: [reader], env: {} })).toThrow(
+      /already bound to a MeterProvider; pass a new reader/,
+    );
+    await other.shutdown();
   });
 
   it('prints to the console exporter', async () => {

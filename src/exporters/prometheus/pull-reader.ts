@@ -23,6 +23,7 @@ import {
   type MetricReaderOptions,
 } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
+import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import { negotiate, writeExposition } from './negotiation';
 import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
 
@@ -57,9 +58,6 @@ export interface PrometheusPullReaderOptions {
   readonly cardinalitySelector?: MetricReaderOptions['cardinalitySelector'];
 }
 
-const DEFAULT_HOST = '127.0.0.1';
-const DEFAULT_PORT = 9464;
-const DEFAULT_ENDPOINT = '/metrics';
 const AUTH_REALM = 'metrics';
 
 /** Human words for the listen errors a user can act on. */
@@ -178,12 +176,12 @@ export class PrometheusPullReader extends MetricReader {
       metricProducers: options.metricProducers,
       otelComponentType: 'prometheus_http_text_metric_exporter',
     });
-    this.host = options.host ?? DEFAULT_HOST;
+    this.host = options.host ?? PROMETHEUS_DEFAULTS.host;
     if (typeof this.host !== 'string' || this.host === '') {
       throw new TypeError('Prometheus exporter host must be a non-empty string');
     }
-    this.actualPort = validatePort(options.port ?? DEFAULT_PORT);
-    const endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
+    this.actualPort = validatePort(options.port ?? PROMETHEUS_DEFAULTS.port);
+    const endpoint = options.endpoint ?? PROMETHEUS_DEFAULTS.endpoint;
     this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
     this.credentials = expectedCredentials(options.auth);
     this.serializerOptions = {

@@ -39,7 +39,7 @@ export class TokenBucketLimiter {
     this.capacity = Math.max(1, options.capacity ?? 20);
     this.refillPerMs = Math.max(0, options.refillPerSecond ?? 2) / 1000;
     this.maxClients = Math.max(1, options.maxClients ?? 10000);
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** Clients currently remembered. */

@@ -2,7 +2,6 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   BUSINESS_METRIC_LIST,
   SELF_METRICS,
-  collectorPrometheusName,
   prometheusFamilyName,
   prometheusType,
   type MetricDefinition,
@@ -117,13 +116,4 @@ describe('catalog metrics through the real SDK and serializer', () => {
     }
     await provider.shutdown();
   });
-
-  it.each(definitions.map((def) => [def.name, def] as const))(
-    '%s: the Collector translation and the catalog agree',
-    (_name, def) => {
-      const collectorName = otelToPrometheusName(def.name, def.unit, shapeOfKind(def.kind));
-      expect(collectorName).toBe(prometheusFamilyName(def));
-      expect(collectorPrometheusName(def)).toBe(collectorName);
-    },
-  );
 });

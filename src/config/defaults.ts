@@ -1,0 +1,47 @@
+/**
+ * Every default the package applies, in one place: where the exporters listen or send, how often they push,
+ * how long shutdown may take, and the limits that bound what bad input can cost.
+ *
+ * Owns: default values only. Must not touch: parsing (config/options.ts), the SDK, I/O. Every other module
+ * imports its defaults from here, and the docs tables are checked against these constants.
+ */
+
+/** Defaults of the Prometheus pull endpoint. The host is loopback (not the spec's `localhost`): the exposition
+ * contains revenue, and `localhost` may resolve to IPv6 only. */
+export const PROMETHEUS_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 9464,
+  endpoint: '/metrics',
+});
+
+/** Defaults of the OTLP push path, as the OpenTelemetry specification gives them. */
+export const OTLP_DEFAULTS = Object.freeze({
+  /** The spec's default protocol. */
+  protocol: 'http/protobuf' as 'http/protobuf' | 'http/json' | 'grpc',
+  /** OTLP/HTTP base endpoint; the metrics path is appended per the spec's per-signal rules. */
+  httpEndpoint: 'http://localhost:4318',
+  httpMetricsPath: '/v1/metrics',
+  /** OTLP/gRPC endpoint (no path). */
+  grpcEndpoint: 'http://localhost:4317',
+  exportIntervalMillis: 60_000,
+  exportTimeoutMillis: 30_000,
+  temporality: 'cumulative' as 'cumulative' | 'delta',
+  compression: 'none' as 'gzip' | 'none',
+});
+
+/** How long `shutdown()` and `forceFlush()` may take when the caller gives no deadline. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+
+/** Resolved defaults of every limit (see docs/safety.md). */
+export const DEFAULT_LIMITS = Object.freeze({
+  /** Lifetime cap on series per metric. */
+  maxSeriesPerMetric: 2000,
+  /** Longest label value kept (UTF-16 code units). */
+  maxLabelLength: 64,
+  /** Largest single money amount accepted, in minor units. */
+  maxAmountCents: 10_000_000_000,
+  /** Longest session or time-to-conversion accepted, in seconds (30 days). */
+  maxDurationSeconds: 30 * 24 * 3600,
+  /** Largest active-user count accepted. */
+  maxActiveUsers: 10_000_000_000,
+});

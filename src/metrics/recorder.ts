@@ -1,0 +1,95 @@
+/**
+ * The public recording API's types: what each seed method takes, the recorder interface the singleton and
+ * `BusinessMetrics` share, and the options and limits a recorder accepts.
+ *
+ * Owns: argument and option shapes. Must not touch: instruments, the SDK, defaults (config/defaults.ts).
+ */
+import type { BusinessLabelKey, LabelPolicy } from '../catalog/labels';
+
+/** Labels of a funnel step, as in the seed. `experimentVariant` defaults to `control`. */
+export interface FunnelStepMetadata {
+  source: string;
+  deviceType: string;
+  experimentVariant?: string;
+}
+
+/** Labels of a conversion and the session start it is measured from (a Date, or epoch milliseconds). */
+export interface ConversionMetadata {
+  source: string;
+  deviceType: string;
+  sessionStartTime: Date | number;
+}
+
+/** Labels of a revenue event. */
+export interface RevenueMetadata {
+  productCategory: string;
+  paymentMethod: string;
+  region: string;
+}
+
+/** Labels of a feature interaction. */
+export interface FeatureUsageMetadata {
+  userTier: string;
+  isNewUser: boolean;
+}
+
+/** Labels of an ended session. */
+export interface SessionMetadata {
+  userTier: string;
+  entryPage: string;
+}
+
+/** The window an active-user count refers to. */
+export type ActiveUsersWindow = 'daily' | 'weekly' | 'monthly';
+
+/** The recording API shared by `BusinessMetrics` instances and the `businessMetrics` singleton. */
+export interface BusinessMetricsRecorder {
+  /** Count one step of a funnel (`business_funnel_step_total`). */
+  recordFunnelStep(step: string, metadata: FunnelStepMetadata): void;
+  /** Count a conversion and observe the time since `sessionStartTime` (`business_conversions_total`,
+   * `business_time_to_conversion_seconds`). An invalid start time drops only the duration. */
+  recordConversion(type: string, metadata: ConversionMetadata): void;
+  /** Add revenue in cents (`business_revenue_cents_total`), observe the order value (`business_order_value_cents`)
+   * and feed the rolling minute (`business_revenue_per_minute_cents`). */
+  recordRevenue(amountCents: number, metadata: RevenueMetadata): void;
+  /** Count a feature interaction (`business_feature_usage_total`). */
+  recordFeatureUsage(featureName: string, metadata: FeatureUsageMetadata): void;
+  /** Observe a session's duration from `sessionStartTime` to now (`business_session_duration_seconds`). */
+  recordSessionEnd(sessionStartTime: Date | number, metadata: SessionMetadata): void;
+  /** Set the active users per user tier for a window (`business_active_users`); tiers not in `counts` keep
+   * their last value, as with the seed's gauge. Accepts a Map or a plain object. */
+  updateActiveUsers(
+    window: ActiveUsersWindow,
+    counts: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
+  ): void;
+  /** The current Prometheus text exposition of everything the package exports. */
+  getMetrics(): Promise<string>;
+}
+
+/** Limits that bound what bad or hostile input can cost. Defaults are chosen so a normal shop never hits them. */
+export interface BusinessMetricsLimits {
+  /** Lifetime cap on series per metric; beyond it, measurements go to the all-`other` series. Default 2000. */
+  maxSeriesPerMetric?: number;
+  /** Longest label value kept (UTF-16 code units). Default 64. */
+  maxLabelLength?: number;
+  /** Vocabulary per label key, replacing the default (see DEFAULT_LABEL_POLICIES). */
+  labels?: Partial<Record<BusinessLabelKey, LabelPolicy>>;
+  /** Largest single revenue amount accepted, in cents. Default 10,000,000,000 (100 million in currency units). */
+  maxAmountCents?: number;
+  /** Longest session or time-to-conversion accepted, in seconds. Default 2,592,000 (30 days). */
+  maxDurationSeconds?: number;
+  /** Largest active-user count accepted. Default 10,000,000,000. */
+  maxActiveUsers?: number;
+}
+
+export interface BusinessMetricsOptions {
+  /** Throw a TypeError naming the method, argument and rule instead of dropping and counting. For tests and
+   * development only. Default false. */
+  strict?: boolean;
+  limits?: BusinessMetricsLimits;
+  /** Clock in epoch milliseconds (durations, the revenue minute). For tests. Default: `Date.now()` read at each
+   * call, so fake timers (Jest, sinon) installed after construction are honoured. */
+  now?: () => number;
+  /** Source of `getMetrics()`; initBusinessMetrics provides it. */
+  exposition?: () => Promise<string>;
+}
