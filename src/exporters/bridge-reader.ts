@@ -36,6 +36,7 @@ export class BridgeReader extends MetricReader {
       throw new Error(
         'initBusinessMetrics: this MetricReader is already bound to a MeterProvider; pass a new reader, a ' +
           `PushMetricExporter, or construct BusinessMetrics from a Meter of that provider (${String(error)})`,
+        { cause: error },
       );
     }
   }

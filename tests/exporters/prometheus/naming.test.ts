@@ -10,7 +10,6 @@ import {
   PrometheusPullReader,
   otelToPrometheusName,
   prometheusLabelName,
-  shapeOfKind,
   upstreamPrometheusName,
   type OtlpMetricShape,
 } from '../../../src/exporters/prometheus';
