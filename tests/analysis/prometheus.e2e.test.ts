@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
-import { startPrometheus, freePort, type PrometheusServer } from '../support/prometheus-server';
-import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
+import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
+import { MetricCorrelationService, analyzeCorrelation } from '../../src/analysis';
 import { referencePearson } from '../support/reference-statistics';
 import {
   CONSTANT_QUERY,
@@ -274,14 +274,7 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     await expect(attempt).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
   });
 
-  it('names the URL when Prometheus is unreachable', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const error = await new MetricCorrelationService({ url })
-      .correlate({ technical: P99_LATENCY_QUERY, business: CONVERSION_QUERY, range: '1h', step: '5m' })
-      .catch((e: unknown) => e);
-    expect(isCorrelationError(error, 'PROMETHEUS_UNREACHABLE')).toBe(true);
-    expect((error as Error).message).toContain(`Cannot reach Prometheus at ${url}: connect ECONNREFUSED`);
-  });
+  // Request errors and an unreachable server need no Prometheus: tests/analysis/service.test.ts.
 
   describe('the built CLI', () => {
     beforeAll(() => {
@@ -423,10 +416,6 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       ['several series', ['--business', PER_DEVICE_CART_VIEWS_QUERY], 1, /MULTIPLE_SERIES: .*device_type/],
       ['too few points', ['--business', SPARSE_QUERY], 1, /TOO_FEW_POINTS: Only \d+ aligned points?/],
       ['a constant series', ['--business', CONSTANT_QUERY], 1, /CONSTANT_SERIES: .* is constant/],
-      ['too many points', ['--step', '1s'], 2, /TOO_MANY_POINTS: .*11000 points/],
-      ['a bad duration', ['--step', 'five minutes'], 2, /Invalid step "five minutes"/],
-      ['an unknown option', ['--colour'], 2, /Unknown option '--colour'/],
-      ['a bad header', ['--header', 'no-colon'], 2, /--header expects 'Name: value'/],
     ])('reports %s with the right exit code', async (_, extra, code, message) => {
       const args = baseArgs();
       // Later options override earlier ones for single-valued options.
@@ -435,42 +424,6 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       expect(run.code).toBe(code);
       expect(run.stdout).toBe('');
     });
-
-    it('reports an unreachable Prometheus with exit code 1 and a missing option with 2', async () => {
-      const url = `http://127.0.0.1:${await freePort()}`;
-      const unreachable = await runCli([
-        'correlate',
-        '--prometheus',
-        url,
-        '--technical',
-        'up',
-        '--business',
-        'up',
-        '--range',
-        '1h',
-      ]);
-      expect(unreachable.code).toBe(1);
-      expect(unreachable.stderr).toContain(`PROMETHEUS_UNREACHABLE: Cannot reach Prometheus at ${url}`);
-      // Option errors are found before any query: exit 2 even though the server is unreachable.
-      const badScale = await runCli([
-        'correlate',
-        '--prometheus',
-        url,
-        '--technical',
-        'up',
-        '--business',
-        'up',
-        '--technical-scale',
-        '0',
-      ]);
-      expect(badScale.code).toBe(2);
-      expect(badScale.stderr).toContain('The technical display scale must be a positive number, got 0');
-      const missing = await runCli(['correlate', '--technical', 'up']);
-      expect(missing.code).toBe(2);
-      expect(missing.stderr).toContain('missing --prometheus (or PROMETHEUS_URL), --business');
-      const help = await runCli(['correlate', '--help']);
-      expect(help.code).toBe(0);
-      expect(help.stdout).toContain('Usage: otel-business-metrics correlate');
-    });
+    // Usage errors, help and an unreachable server need no Prometheus: tests/cli/correlate.test.ts.
   });
 });

@@ -50,9 +50,20 @@ describe('standalone /metrics server', () => {
     expect(endpoint.host).toBe('127.0.0.1');
     expect(endpoint.url).toBe(`http://127.0.0.1:${endpoint.port}/metrics`);
     expect(await canConnect('127.0.0.1', endpoint.port)).toBe(true);
+    // Another address of the host, without needing a network: on Linux all of 127.0.0.0/8 reaches this host,
+    // so a server bound to 0.0.0.0 answers on 127.0.0.2 and one bound to 127.0.0.1 does not. The control server
+    // shows 127.0.0.2 is reachable here, so the refusal below is the binding's doing.
+    const control = createServer();
+    await new Promise<void>((resolve) => control.listen(0, '127.0.0.2', resolve));
+    try {
+      expect(await canConnect('127.0.0.2', (control.address() as { port: number }).port)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => control.close(() => resolve()));
+    }
+    expect(await canConnect('127.0.0.2', endpoint.port)).toBe(false);
+    // And from a real interface too, where the host has one.
     const external = firstNonLoopbackIPv4();
     if (external) expect(await canConnect(external, endpoint.port)).toBe(false);
-    else console.warn('no non-loopback IPv4 interface here: only the loopback half of the binding test ran');
   });
 
   it('with a bearer token: 401 without or with a wrong token, the exposition with the right one', async () => {
