@@ -9,6 +9,7 @@ export default tseslint.config(
       'coverage/**',
       'test-artifacts/**',
       'bench/results/**',
+      'bench/.cache/**',
       'examples/**/public/vendor/**',
     ],
   },

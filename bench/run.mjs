@@ -3,7 +3,9 @@
  * The benchmark suite of issue 4: `npm run bench` (full, a few minutes), `npm run bench:quick` (about a minute),
  * `npm run bench:quick -- --smoke` (CI: tiny rounds, checks that every case runs and self-checks; no timing
  * is asserted). Options: `--only=funnel,scrape-counters` to run some rows, `--no-build` to use dist/ as it is,
- * `--dist=DIR` to measure another build of src/ (e.g. `npx tsc -p tsconfig.build.json --outDir DIR`).
+ * `--dist=DIR` to measure another build of src/ (e.g. `npx tsc -p tsconfig.build.json --outDir DIR`),
+ * `--baseline=<git-ref>` / `--no-baseline` to choose the previous build every row of ours is also measured
+ * against (default: the last `v*` tag, see bench/lib/baseline.mjs; none in smoke mode).
  *
  * Owns: the rows and their targets, one fresh `node --expose-gc` process per case, interleaved rounds (every
  * variant of a row takes its round in turn, so load from other processes on the machine hits all variants
@@ -11,13 +13,20 @@
  * (bench/cases/), the package's sources.
  *
  * Exit code: 1 when any case FAILED (an error, or totals that do not match what was recorded); a target that is
- * not met is reported, never an error: timings on shared machines are not assertions.
+ * not met is reported, never an error: timings on shared machines are not assertions. A case of the baseline
+ * that fails is reported but does not fail the run (the baseline is not under test; a case may use an API it
+ * does not have yet).
+ *
+ * Baseline: every variant of ours (`ours`, `ours-prometheus`, the host app's `metrics-on`, ...) gets a twin
+ * `<variant>@baseline` that runs the same case code against the previous build's dist/, in its own process,
+ * interleaved with the others; the report gives this build / previous build per variant.
  */
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBaseline, resolveBaseline } from './lib/baseline.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = join(BENCH, '..');
@@ -77,6 +86,16 @@ const MODES = {
   },
 };
 const PLAN = MODES[MODE];
+
+/** The previous build every variant of ours is measured against, once main() has built it (or undefined). */
+let BASELINE;
+const BASELINE_SUFFIX = '@baseline';
+const isBaseline = (name) => name.endsWith(BASELINE_SUFFIX);
+/** The variants of a row plus, when a baseline is measured, a baseline twin of each variant of ours. */
+const withBaseline = (names, ours = (name) => name.startsWith('ours')) =>
+  BASELINE ? [...names, ...names.filter(ours).map((name) => `${name}${BASELINE_SUFFIX}`)] : names;
+/** The environment of a case process: a baseline twin loads the previous build's dist/. */
+const caseEnv = (name) => (isBaseline(name) ? { ...process.env, BENCH_DIST: BASELINE.dist } : process.env);
 
 const vsProm = (max) => ({ against: 'prom-client', max });
 const vsFloor = (max) => ({ against: 'map-floor', max });
@@ -192,9 +211,10 @@ const ROWS = [
 
 // ------------------------------------------------------------------------------------------- child processes
 /** A fresh `node --expose-gc` process serving one case (bench/lib/child.mjs) with request/response messaging. */
-function startCase(script, params) {
+function startCase(script, params, env = process.env) {
   const child = fork(join(BENCH, script), [], {
     cwd: REPO,
+    env,
     execArgv: ['--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -247,9 +267,13 @@ const summary = (values) => ({
 /** One row: every variant in its own process, rounds interleaved (rotating the order each round). */
 async function runInterleaved(row) {
   const scale = row.scale ?? 1;
-  const variants = row.variants.map((name) => ({
+  const variants = withBaseline(row.variants).map((name) => ({
     name,
-    process: startCase(row.script, { row: row.id, variant: name, ...row.params }),
+    process: startCase(
+      row.script,
+      { row: row.id, variant: name.replace(BASELINE_SUFFIX, ''), ...row.params },
+      caseEnv(name),
+    ),
     values: [],
     failure: undefined,
     iterations: row.fixedIterations,
@@ -301,7 +325,21 @@ async function runInterleaved(row) {
       : { ...summary(variant.values), iterations: variant.iterations, check: check.detail };
   }
   result.ratios = ratios(row, result.variants, row.variants[0]);
+  result.baselineRatios = baselineRatios(result.variants);
   return result;
+}
+
+/** This build / the previous build, per variant of ours that has a baseline twin (lower is better for every unit
+ * except the host app's, whose unit is CPU per request: lower is better there too). */
+function baselineRatios(measured) {
+  return Object.keys(measured)
+    .filter((name) => measured[`${name}${BASELINE_SUFFIX}`])
+    .map((name) => {
+      const current = measured[name];
+      const previous = measured[`${name}${BASELINE_SUFFIX}`];
+      const ratio = current.failed || previous.failed ? undefined : current.median / previous.median;
+      return { variant: name, ratio, failed: current.failed ?? previous.failed };
+    });
 }
 
 function ratios(row, measured, subject) {
@@ -317,17 +355,44 @@ function ratios(row, measured, subject) {
 // -------------------------------------------------------------------------------- hostile labels (one shot)
 async function runHostile(row) {
   const result = { id: row.id, title: row.title, unit: 'MB', variants: {}, ratios: [] };
-  const child = startCase('cases/hostile.mjs', { values: PLAN.hostileValues, scrapes: PLAN.hostileScrapes });
-  try {
-    await child.setup();
-    const check = await child.request({ type: 'check' });
-    result.variants.ours = check.ok
-      ? { median: check.figures.growthMb, min: check.figures.growthMb, max: check.figures.growthMb, ...check }
-      : { failed: `self-check: ${check.detail}` };
-  } catch (error) {
-    result.variants.ours = { failed: error.message.split('\n').slice(0, 6).join(' | ') };
-  } finally {
-    await child.stop();
+  for (const name of withBaseline(['ours'])) {
+    const child = startCase(
+      'cases/hostile.mjs',
+      { values: PLAN.hostileValues, scrapes: PLAN.hostileScrapes },
+      caseEnv(name),
+    );
+    try {
+      await child.setup();
+      const check = await child.request({ type: 'check' });
+      result.variants[name] = check.ok
+        ? {
+            median: check.figures.growthMb,
+            min: check.figures.growthMb,
+            max: check.figures.growthMb,
+            ...check,
+          }
+        : { failed: `self-check: ${check.detail}` };
+    } catch (error) {
+      result.variants[name] = { failed: error.message.split('\n').slice(0, 6).join(' | ') };
+    } finally {
+      await child.stop();
+    }
+  }
+  // One shot each, not interleaved: compare the CPU cost per hostile call (heap growth is bounded, ~0 MB).
+  const ours = result.variants.ours;
+  const previous = result.variants[`ours${BASELINE_SUFFIX}`];
+  if (previous) {
+    const failed = ours.failed ?? previous.failed;
+    result.baselineRatios = [
+      {
+        variant: 'ours (ns per hostile call)',
+        ratio: failed ? undefined : ours.figures.nsPerHostileCall / previous.figures.nsPerHostileCall,
+        current: ours.figures?.nsPerHostileCall,
+        previous: previous.figures?.nsPerHostileCall,
+        unit: 'ns/call',
+        failed,
+      },
+    ];
   }
   return result;
 }
@@ -339,16 +404,20 @@ async function runHostile(row) {
  * 2-core machine can be bound by the load generator instead); achieved requests/s are reported alongside.
  */
 async function runHostApp(row) {
-  const names = ['metrics-on', 'metrics-off'];
-  const cpu = { 'metrics-on': [], 'metrics-off': [] };
-  const throughput = { 'metrics-on': [], 'metrics-off': [] };
+  const names = withBaseline(['metrics-on', 'metrics-off'], (name) => name === 'metrics-on');
+  const cpu = Object.fromEntries(names.map((name) => [name, []]));
+  const throughput = Object.fromEntries(names.map((name) => [name, []]));
   const failures = {};
   const checks = {};
   for (let round = 0; round < PLAN.hostRounds; round++) {
-    const order = round % 2 ? [...names].reverse() : names;
+    const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const variant of order) {
       if (failures[variant]) continue;
-      const server = startCase('cases/host-app-server.mjs', { metrics: variant === 'metrics-on' });
+      const server = startCase(
+        'cases/host-app-server.mjs',
+        { metrics: variant !== 'metrics-off' },
+        caseEnv(variant),
+      );
       try {
         await server.setup();
         const { port } = await server.request({ type: 'port' });
@@ -392,6 +461,7 @@ async function runHostApp(row) {
   result.ratios = [
     { subject: 'metrics-on', against: 'metrics-off', min: 0.97, ratio, met: ratio >= 0.97, throughputRatio },
   ];
+  result.baselineRatios = baselineRatios(result.variants);
   return result;
 }
 
@@ -464,6 +534,26 @@ function variantTable(results) {
   return lines.join('\n');
 }
 
+function baselineTable(results) {
+  const lines = [
+    '| row | variant | this build | previous build | this / previous | unit |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const result of results) {
+    for (const r of result.baselineRatios ?? []) {
+      const current = r.current ?? result.variants[r.variant]?.median;
+      const previous = r.previous ?? result.variants[`${r.variant}${BASELINE_SUFFIX}`]?.median;
+      const unit = r.unit ?? result.unit;
+      lines.push(
+        r.failed
+          ? `| ${result.id} | ${r.variant} | | | FAILED: ${String(r.failed).slice(0, 120).replaceAll('|', '/')} | ${unit} |`
+          : `| ${result.id} | ${r.variant} | ${fmt(current, unit)} | ${fmt(previous, unit)} | ${r.ratio.toFixed(3)}x | ${unit} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 function machine() {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   return {
@@ -513,6 +603,21 @@ function ensureBuilt() {
 // ---------------------------------------------------------------------------------------------------- main
 async function main() {
   ensureBuilt();
+  const baseline = resolveBaseline(REPO, argv, MODE);
+  if (baseline.none) {
+    console.log(`bench: no baseline (${baseline.none})`);
+  } else {
+    try {
+      BASELINE = { ...baseline, dist: buildBaseline(REPO, baseline) };
+      console.log(
+        `bench: baseline ${baseline.ref} (${baseline.short}, version ${baseline.version}): ${baseline.reason}`,
+      );
+    } catch (error) {
+      // An explicit --baseline that cannot be built is an error; the default one is skipped with a message.
+      if (baseline.reason === '--baseline') throw error;
+      console.warn(`bench: no baseline: building ${baseline.ref} failed: ${error.message}`);
+    }
+  }
   const only = option('only')?.split(',');
   const rows = ROWS.filter((row) => !only || only.includes(row.id));
   const startedAt = new Date().toISOString();
@@ -542,6 +647,9 @@ async function main() {
     finishedAt: new Date().toISOString(),
     machine: facts,
     plan: PLAN,
+    baseline: BASELINE
+      ? { ref: BASELINE.ref, commit: BASELINE.commit, version: BASELINE.version, reason: BASELINE.reason }
+      : { none: baseline.none ?? 'its build failed' },
     results,
   };
   const markdown = [
@@ -553,6 +661,14 @@ async function main() {
     '',
     variantTable(results),
     '',
+    ...(BASELINE
+      ? [
+          `### Against the previous build: ${BASELINE.ref} (${BASELINE.short}, version ${BASELINE.version}), same run, interleaved`,
+          '',
+          baselineTable(results),
+          '',
+        ]
+      : []),
     `Node ${facts.node} (V8 ${facts.v8}), ${facts.cores} cores, ${facts.cpuModel}, ${facts.memoryGb} GB; load average ${facts.loadAverageAtStart.join(' / ')} at start, ${facts.loadAverageAtEnd.join(' / ')} at end.`,
   ].join('\n');
   console.log(`\n${markdown}\n`);
@@ -563,7 +679,9 @@ async function main() {
   writeFileSync(join(dir, `latest-${MODE}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, `latest-${MODE}.md`), `${markdown}\n`);
   console.log(`bench: results in bench/results/latest-${MODE}.json and ${MODE}-${stamp}.json`);
-  const anyFailed = results.some((result) => Object.values(result.variants).some((v) => v.failed));
+  const anyFailed = results.some((result) =>
+    Object.entries(result.variants).some(([name, v]) => v.failed && !isBaseline(name)),
+  );
   if (anyFailed) {
     console.error('bench: FAILED (a case errored or its totals did not match what it recorded)');
     process.exitCode = 1;
