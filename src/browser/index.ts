@@ -1,8 +1,9 @@
 /**
  * `otel-business-metrics/browser`: the engagement client for browsers and the wire format it speaks.
  *
- * Owns: re-exports only. Must not touch: Node APIs, the OpenTelemetry SDK, or the package's main entry (importing
- * it would pull the SDK into browser bundles).
+ * Folder src/browser/. Owns: the browser engagement client (client.ts) and the batch wire format the Express
+ * router validates (protocol.ts); this file only re-exports. Must not touch: Node APIs, the OpenTelemetry SDK, or
+ * the package's main entry (importing it would pull the SDK into browser bundles).
  */
 export { createEngagementClient } from './client';
 export type { EngagementClient, EngagementClientOptions } from './client';

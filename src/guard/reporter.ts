@@ -1,4 +1,8 @@
 /**
+ * Folder src/guard/: everything about bad input (normalize.ts cleans label values, vocabulary.ts bounds them,
+ * this file counts and reports what was refused or replaced). The folder must not touch series storage,
+ * exporters or the SDK's instruments.
+ *
  * What happens to bad input: every refused measurement and every relabelled value is counted in a self-metric
  * and reported through OTel `diag` at a rate-limited warning; in strict mode it throws a TypeError instead.
  *

@@ -1,4 +1,8 @@
 /**
+ * Folder src/series/: the package's own storage of business series (series-table.ts: ids -> cells with the
+ * lifetime cap; cells.ts: one series' state; this file: collection for SDK readers). The folder must not touch
+ * label normalisation or exporters.
+ *
  * The package's own aggregation for its counters and histograms, handed to every reader as a MetricProducer.
  *
  * Why not the SDK's synchronous instruments: their per-call attribute hashing (sort + JSON.stringify) dominates

@@ -1,7 +1,9 @@
 /**
  * Public trackers: the seed's `CheckoutTracker` and `EngagementTracker`, re-exported from the package's main entry.
  *
- * Owns: nothing but the re-exports. Must not touch: anything that needs Express, React or a browser.
+ * Folder src/trackers/. Owns: the seed's checkout and engagement event mappings, recording through the
+ * `businessMetrics` singleton; this file only re-exports. Must not touch: instruments, exporters, anything that
+ * needs Express, React or a browser.
  */
 export { CheckoutStep, CheckoutTracker } from './checkout';
 export type { CheckoutDeviceType, SessionContext } from './checkout';

@@ -1,7 +1,9 @@
 /**
  * Public surface of the Prometheus exporter: the pull reader, the serializer and the name translation.
  *
- * Owns: re-exports only. Must not touch: anything else.
+ * Folder src/exporters/prometheus/. Owns: the pull path: the reader and its `/metrics` server (pull-reader.ts),
+ * content negotiation (negotiation.ts), the exposition serializer (serializer.ts); this file only re-exports.
+ * Must not touch: instruments, recording, the SDK's private state, the catalog's definitions.
  */
 export { PrometheusPullReader } from './pull-reader';
 export type { PrometheusAuth, PrometheusPullReaderOptions } from './pull-reader';

@@ -2,8 +2,10 @@
  * `otel-business-metrics/express`: Express integration (metrics endpoint, session context derivation, the browser
  * engagement router, HTTP server metrics).
  *
- * Owns: re-exports only. Must not touch: anything the core needs (the core must work without Express, which is an
- * optional peer dependency imported only below this directory).
+ * Folder src/integrations/express/. Owns: everything Express-specific (the metrics endpoint, session context
+ * derivation, the engagement router with its validation and rate limit, HTTP server metrics); this file only
+ * re-exports. Must not touch: anything the core needs (the core must work without Express, which is an optional
+ * peer dependency imported only below this directory).
  */
 export {
   DEFAULT_EXPERIMENT_VARIANTS,
