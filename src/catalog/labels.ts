@@ -3,7 +3,7 @@
  *
  * Owns: the default policy per label (a closed allow-list where the domain is known, an open vocabulary with a
  * cap on distinct values otherwise). Must not touch: instruments, SDK, I/O. The guard enforces these policies;
- * the README's Safety table and the rule checks read them from here.
+ * the tables in docs/safety.md and the rule checks read them from here.
  */
 
 /** A closed vocabulary: anything outside `values` is recorded as `other`. */

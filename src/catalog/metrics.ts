@@ -2,7 +2,7 @@
  * THE definition of every business instrument: OTel name, kind, unit, description, label keys, buckets.
  *
  * Owns: names and shapes. Everything else (instruments, views, histogram advice, the Prometheus family names,
- * README tables, dashboards, rule checks) derives from this table; nothing restates a name or a bucket.
+ * docs tables, dashboards, rule checks) derives from this table; nothing restates a name or a bucket.
  * Must not touch: the SDK, I/O.
  *
  * Naming: OTel names are snake_case without `_total`, with the unit word in the name only where it matches
