@@ -3,7 +3,7 @@
  * histogram and the seed's funnel counters, written as OpenMetrics for `promtool tsdb create-blocks-from
  * openmetrics`.
  *
- * The data is built so that the README's PromQL returns the designed values exactly:
+ * The data is built so that the PromQL of docs/correlation.md returns the designed values exactly:
  * - `histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))` equals the
  *   designed p99 latency of each 5-minute interval (bucket counts are placed so linear interpolation inside
  *   the bucket lands on the designed value);
@@ -32,7 +32,7 @@ const ORDER_CONFIRMED = CHECKOUT_STEPS[4];
 /** Cart views per 5-minute interval, by device type (two series per step, so sum() is required). */
 const CART_VIEWS = { desktop: 400, mobile: 200 } as const;
 
-/** The README's expressions, the ones under test. */
+/** The expressions of docs/correlation.md, the ones under test. */
 export const P99_LATENCY_QUERY = `histogram_quantile(0.99, sum by (le) (rate(${LATENCY_HISTOGRAM}_bucket[5m])))`;
 export const CONVERSION_QUERY = `sum(rate(${FUNNEL}{step="${ORDER_CONFIRMED}"}[5m])) / sum(rate(${FUNNEL}{step="${CART_VIEW}"}[5m]))`;
 /** The seed's conversion rate as written, with a 1h window (and as a ratio, without its `* 100`). */

@@ -80,7 +80,7 @@ describe('collector.yaml', () => {
   });
 });
 
-describe('ports agree across collector.yaml, docker-compose.yml, prometheus.yml and the README', () => {
+describe('ports agree across collector.yaml, docker-compose.yml, prometheus.yml and otel-collector/README.md', () => {
   const exporterPort = portOf((collector.exporters.prometheus as { endpoint: string }).endpoint);
   const healthPort = portOf((collector.extensions!.health_check as { endpoint: string }).endpoint);
 

@@ -15,7 +15,7 @@ import {
   metricsMiddleware,
 } from '../../src/integrations/express';
 
-describe('README Express example', () => {
+describe('docs/integrations.md Express example', () => {
   let server: Server;
   let shutdown: () => Promise<void>;
   const token = 'readme-token';

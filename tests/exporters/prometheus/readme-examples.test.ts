@@ -9,7 +9,7 @@ import { parseExposition } from '../../support/exposition';
 import { freePort } from '../../support/prometheus-server';
 import { httpRequest } from '../../support/http';
 
-describe('README: Prometheus exporter examples', () => {
+describe('docs/prometheus.md: Prometheus exporter examples', () => {
   it('standalone endpoint with a bearer token on an ephemeral port', async () => {
     process.env.METRICS_TOKEN = 'readme-token';
     // --- README example 1 ---
