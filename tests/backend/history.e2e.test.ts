@@ -158,7 +158,7 @@ describeWithPrometheus(
           `  - ${ALERTS_FILE}`,
         ].join('\n'),
       });
-    }, 40_000);
+    }, 180_000);
 
     afterAll(async () => {
       await prometheus?.stop();
