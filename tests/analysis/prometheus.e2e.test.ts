@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
-import { MetricCorrelationService, analyzeCorrelation } from '../../src/analysis';
+import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
 import { referencePearson } from '../support/reference-statistics';
 import {
   CONSTANT_QUERY,
