@@ -4,6 +4,7 @@
  */
 import { DEFAULT_LABEL_POLICIES, OTHER_LABEL_VALUE, UNKNOWN_LABEL_VALUE, type LabelPolicy } from '../../src';
 import { LabelVocabulary } from '../../src/guard/vocabulary';
+import * as normalizeModule from '../../src/guard/normalize';
 import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
 
 const METRIC = 'business_funnel_step_total';
@@ -144,21 +145,24 @@ describe('LabelVocabulary', () => {
     }
   });
 
-  it('resolves a seen string with one Map lookup: no slower than a plain Map.get, and allocation-free', () => {
+  it('resolves a seen string with one Map lookup: no normalisation, no report, the same id', () => {
+    // Checked by what runs, not by a timing (the funnel row of the benchmarks measures the speed against a Map).
     const v = vocabulary(harness, DEFAULT_LABEL_POLICIES.source);
     const raw = ['google', 'bing', 'direct', 'newsletter'];
-    raw.forEach((value) => v.resolve(value));
-    const map = new Map(raw.map((value, i) => [value, i]));
-    const time = (fn: (s: string) => number) => {
-      let sink = 0;
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < 2_000_000; i++) sink += fn(raw[i & 3]);
-      return { ns: Number(process.hrtime.bigint() - started), sink };
-    };
-    time((s) => v.resolve(s)); // warm up both
-    time((s) => map.get(s)!);
-    const ours = Math.min(...[0, 1, 2].map(() => time((s) => v.resolve(s)).ns));
-    const floor = Math.min(...[0, 1, 2].map(() => time((s) => map.get(s)!).ns));
-    expect(ours).toBeLessThan(floor * 3 + 5_000_000);
+    const ids = raw.map((value) => v.resolve(value));
+    const normalize = jest.spyOn(normalizeModule, 'normalizeLabelValue');
+    const relabel = jest.spyOn(harness.reporter, 'relabel');
+    try {
+      const again = Array.from({ length: 4_000 }, (_, i) => v.resolve(raw[i & 3]));
+      expect(again).toEqual(Array.from({ length: 4_000 }, (_, i) => ids[i & 3]));
+      expect(normalize).not.toHaveBeenCalled();
+      expect(relabel).not.toHaveBeenCalled();
+      // The spy does see the slow path: a value not seen before is normalised once.
+      v.resolve('duckduckgo');
+      expect(normalize).toHaveBeenCalledTimes(1);
+    } finally {
+      normalize.mockRestore();
+      relabel.mockRestore();
+    }
   });
 });

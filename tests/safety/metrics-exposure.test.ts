@@ -169,7 +169,7 @@ describe('handle.prometheus reports only an endpoint that listens', () => {
     const handle = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { port }, env: {} });
     try {
       expect(handle.prometheus).toBeUndefined();
-      await handle.ready.catch(() => undefined);
+      await expect(handle.ready).rejects.toThrow(/address already in use/);
       expect(handle.prometheus).toBeUndefined();
     } finally {
       await handle.shutdown({ timeoutMillis: 1000 });
