@@ -161,7 +161,8 @@ describe('PrometheusRangeClient over HTTP', () => {
       code: 'PROMETHEUS_TIMEOUT',
       message: `Prometheus at ${base} did not answer within 300ms (query: up)`,
     });
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Without the timeout the call would never settle (the test's own 60 s timeout would fail it).
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('rejects URLs that are not http(s)', () => {

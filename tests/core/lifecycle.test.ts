@@ -57,7 +57,8 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
     const started = Date.now();
     await handle.shutdown({ timeoutMillis: 500 });
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Waiting for the hanging export would take the 30 s export timeout; the bound leaves a loaded machine room.
+    expect(Date.now() - started).toBeLessThan(10_000);
     await receiver.close();
   });
 
@@ -106,8 +107,9 @@ describe('businessMetrics singleton and handle lifecycle', () => {
       spawn(process.execPath, ['-e', script, receiver.url], { stdio: 'inherit' }).on('exit', resolve);
     });
     expect(status).toBe(0);
-    // Without closing the exporter's sockets at the deadline this takes the whole 30 s export timeout.
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Without closing the exporter's sockets at the deadline this takes the whole 30 s export timeout. Measured
+    // from spawn, so a child's start-up on a loaded machine (seconds) is in it: half the failure time as bound.
+    expect(Date.now() - started).toBeLessThan(15_000);
     expect(receiver.faultedRequests).toBeGreaterThanOrEqual(1);
     await receiver.close();
   });
