@@ -184,6 +184,16 @@ const ROWS = [
     targets: [vsProm(1.0)],
     params: { kind: 'histogram', series: PLAN.scrapeSeries },
   },
+  ...['http/protobuf', 'http/json', 'grpc'].map((protocol) => ({
+    id: `otlp-export-${protocol.replace('/', '-')}`,
+    title: `one OTLP ${protocol} export of ${PLAN.scrapeSeries} histogram series (CPU of the exporting process)`,
+    script: 'cases/otlp-export.mjs',
+    unit: 'ms CPU/export',
+    fixedIterations: 1,
+    variants: ['ours', 'raw-sdk'],
+    targets: [{ against: 'raw-sdk', max: 0.5 }],
+    params: { protocol, series: PLAN.scrapeSeries },
+  })),
   {
     id: 'heap',
     title: `steady heap per counter series (${PLAN.heapSeries} series, after 2 scrapes)`,

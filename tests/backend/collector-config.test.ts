@@ -1,8 +1,8 @@
 /**
- * The collector config and the compose file, checked as far as files can be checked: no collector binary or
- * Docker engine runs here. Valid YAML, every pipeline component defined, processors in a safe order, the
- * Prometheus exporter's name translation stated, and the ports the same in collector.yaml, docker-compose.yml,
- * prometheus.yml and otel-collector/README.md.
+ * The collector config and the compose file as files (the real Collector runs them in tests/push/; no Docker
+ * engine runs here): every pipeline component defined, processors in a safe order, the Prometheus exporter's name
+ * translation stated, and the ports the same in collector.yaml, docker-compose.yml, prometheus.yml and
+ * otel-collector/README.md. Listen addresses are `${env:OBM_COLLECTOR_*:-default}`; the defaults are checked.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +34,9 @@ const prometheus = readYaml<{
 }>(join(BACKEND, 'prometheus', 'prometheus.yml'));
 const readme = readFileSync(join(BACKEND, 'README.md'), 'utf8');
 
-const portOf = (endpoint: string): number => Number(/:(\d+)$/.exec(endpoint)![1]);
+/** `${env:NAME:-0.0.0.0:4317}` -> `0.0.0.0:4317`: what the Collector listens on when the variable is unset. */
+const defaultOf = (value: string): string => /^\$\{env:\w+:-(.*)\}$/.exec(value)?.[1] ?? value;
+const portOf = (endpoint: string): number => Number(/:(\d+)$/.exec(defaultOf(endpoint))![1]);
 const publishedPorts = (service: string): number[] =>
   (compose.services[service].ports ?? []).map((mapping) => Number(String(mapping).split(':')[0]));
 
@@ -51,18 +53,19 @@ describe('collector.yaml', () => {
       expect(Object.keys(collector.extensions ?? {})).toContain(name);
   });
 
-  it('runs memory_limiter first and batch after it, with a resource processor, and exports to prometheus and debug', () => {
+  it('runs memory_limiter first and batch last, with resource and deltatocumulative, and exports to prometheus and debug', () => {
     const metrics = collector.service.pipelines.metrics;
     expect(metrics.processors?.[0]).toBe('memory_limiter');
-    expect(metrics.processors).toEqual(expect.arrayContaining(['batch', 'resource']));
+    expect(metrics.processors?.at(-1)).toBe('batch');
+    expect(metrics.processors).toEqual(expect.arrayContaining(['resource', 'deltatocumulative']));
     expect(metrics.exporters).toEqual(expect.arrayContaining(['prometheus', 'debug']));
   });
 
   it('receives OTLP on gRPC 4317 and HTTP 4318 bound for other containers', () => {
     const protocols = (collector.receivers.otlp as { protocols: Record<string, { endpoint: string }> })
       .protocols;
-    expect(protocols.grpc.endpoint).toBe('0.0.0.0:4317');
-    expect(protocols.http.endpoint).toBe('0.0.0.0:4318');
+    expect(defaultOf(protocols.grpc.endpoint)).toBe('0.0.0.0:4317');
+    expect(defaultOf(protocols.http.endpoint)).toBe('0.0.0.0:4318');
   });
 
   it('states the Prometheus exporter name translation that keeps the seed names, not a default', () => {

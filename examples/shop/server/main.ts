@@ -2,7 +2,7 @@
  * `npm start`: initialise the package, build the browser assets, start the shop (and the simulator), print where
  * to look, and shut everything down cleanly on Ctrl-C.
  *
- * Owns: environment variables (PORT, HOST, SIMULATE, SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS,
+ * Owns: environment variables (PORT, HOST, OTEL_METRICS_EXPORTER=otlp to also push, SIMULATE, SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS,
  * METRICS_TOKEN, TROUBLE_*) and console output (this is a CLI, so it prints). Must not touch: routes (app.ts).
  */
 import { initBusinessMetrics } from '../../../src';
@@ -35,8 +35,14 @@ export async function main(options: MainOptions): Promise<RunningShop> {
   const host = env.HOST || '127.0.0.1';
   const simulate = !['0', 'false', 'off', 'no'].includes((env.SIMULATE ?? '1').toLowerCase());
 
+  // OTEL_METRICS_EXPORTER=otlp (`npm run stack`): push over OTLP as well (endpoint and protocol from the OTEL_*
+  // variables); /metrics and the dashboard keep working from the same handle.
+  const push = (env.OTEL_METRICS_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .includes('otlp');
   const telemetry = initBusinessMetrics({
-    exporters: ['prometheus'],
+    exporters: push ? ['prometheus', 'otlp'] : ['prometheus'],
     // The shop serves /metrics on its own port instead of the exporter's standalone server.
     prometheus: { preventServerStart: true },
     serviceName: env.OTEL_SERVICE_NAME || 'demo-shop',

@@ -13,13 +13,13 @@ const outDir = mkdtempSync(join(tmpdir(), 'obm-safety-'));
 const bundled = new Map<string, string>();
 const running = new Set<ChildProcess>();
 
-/** Bundles tests/safety/fixtures/<name>.ts once per test file; returns the .js path. */
-export function bundleFixture(name: string): string {
+/** Bundles <fixturesDir>/<name>.ts (default tests/safety/fixtures) once per test file; returns the .js path. */
+export function bundleFixture(name: string, fixturesDir = join(__dirname, '..', 'fixtures')): string {
   let path = bundled.get(name);
   if (!path) {
     path = join(outDir, `${name}.js`);
     buildSync({
-      entryPoints: [join(__dirname, '..', 'fixtures', `${name}.ts`)],
+      entryPoints: [join(fixturesDir, `${name}.ts`)],
       outfile: path,
       bundle: true,
       platform: 'node',

@@ -1,0 +1,126 @@
+/**
+ * One OTLP export of N histogram series (8 buckets) per protocol: CPU time of the exporting process per export and
+ * bytes on the wire, the package vs the raw SDK with the same official exporter (PeriodicExportingMetricReader +
+ * the 0.223 exporter of that protocol), both forced with forceFlush.
+ *
+ * Owns: building the same N series in each variant, a sink in a separate process (so its decoding is not charged
+ * to the exporter), and the self-check that every export arrived with a body. Must not touch: rounds, statistics.
+ * A round returns CPU milliseconds per export (process.cpuUsage of this process only).
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expectTotals, loadPackage, require } from '../lib/workload.mjs';
+import { serveCase } from '../lib/child.mjs';
+
+const pkg = loadPackage();
+const { BUSINESS_METRICS: M } = pkg;
+const TIERS = ['free', 'pro', 'enterprise', 'team'];
+const SINK = fileURLToPath(new URL('../lib/otlp-wire-sink.mjs', import.meta.url));
+
+function labelsFor(series) {
+  return Array.from({ length: series }, (_, i) => [TIERS[i % 4], `/page/${Math.floor(i / 4)}`]);
+}
+const observation = (i) => [5, 45, 700, 4000][i % 4];
+
+/** The sink process: answers OTLP over HTTP (any content type) and gRPC, and reports bytes per request. */
+async function startSink() {
+  const child = fork(SINK, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const received = [];
+  const ports = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.on('message', (message) => {
+      if (message.type === 'ports') resolve(message);
+      else if (message.type === 'request') received.push(message.bytes);
+    });
+  });
+  return { ...ports, received, close: () => child.kill() };
+}
+
+function urlFor(protocol, sink) {
+  return protocol === 'grpc' ? `http://127.0.0.1:${sink.grpc}` : `http://127.0.0.1:${sink.http}/v1/metrics`;
+}
+
+const VARIANTS = {
+  async ours(protocol, labels, sink) {
+    const telemetry = pkg.initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: {
+        protocol,
+        url: urlFor(protocol, sink),
+        exportIntervalMillis: 3_600_000,
+        exportTimeoutMillis: 60_000,
+      },
+      serviceName: 'bench',
+      env: {},
+      limits: {
+        maxSeriesPerMetric: labels.length + 10,
+        labels: {
+          user_tier: { kind: 'allow', values: TIERS },
+          entry_page: { kind: 'capped', maxValues: labels.length },
+        },
+      },
+    });
+    const start = Date.now();
+    labels.forEach(([userTier, entryPage], i) =>
+      telemetry.metrics.recordSessionEnd(start - observation(i) * 1000, { userTier, entryPage }),
+    );
+    return {
+      flush: () => telemetry.forceFlush({ timeoutMillis: 60_000 }),
+      close: () => telemetry.shutdown({ timeoutMillis: 5000 }),
+    };
+  },
+
+  async 'raw-sdk'(protocol, labels, sink) {
+    const sdk = require('@opentelemetry/sdk-metrics');
+    const packages = {
+      'http/protobuf': '@opentelemetry/exporter-metrics-otlp-proto',
+      'http/json': '@opentelemetry/exporter-metrics-otlp-http',
+      grpc: '@opentelemetry/exporter-metrics-otlp-grpc',
+    };
+    const { OTLPMetricExporter } = require(packages[protocol]);
+    const reader = new sdk.PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter({ url: urlFor(protocol, sink), timeoutMillis: 60_000 }),
+      exportIntervalMillis: 3_600_000,
+      exportTimeoutMillis: 60_000,
+    });
+    const provider = new sdk.MeterProvider({
+      readers: [reader],
+      views: pkg
+        .businessMetricViews()
+        .map((view) => ({ ...view, aggregationCardinalityLimit: labels.length + 10 })),
+    });
+    const histogram = provider.getMeter('bench').createHistogram(M.sessionDuration.name, { unit: 's' });
+    labels.forEach(([userTier, entryPage], i) =>
+      histogram.record(observation(i), { user_tier: userTier, entry_page: entryPage }),
+    );
+    return { flush: () => provider.forceFlush(), close: () => provider.shutdown() };
+  },
+};
+
+serveCase(async ({ variant, protocol, series }) => {
+  const sink = await startSink();
+  const target = await VARIANTS[variant](protocol, labelsFor(series), sink);
+  let exports = 0;
+  return {
+    async round(n) {
+      const before = process.cpuUsage();
+      for (let i = 0; i < n; i++) await target.flush();
+      const used = process.cpuUsage(before);
+      exports += n;
+      return (used.user + used.system) / 1000 / n;
+    },
+    async check() {
+      // The sink reports asynchronously: give the last report a moment to arrive.
+      for (let i = 0; i < 50 && sink.received.length < exports; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const bodies = sink.received.filter((bytes) => bytes > series * 10);
+      const result = expectTotals([['exports with a full body', bodies.length, exports]]);
+      const mean = bodies.reduce((a, b) => a + b, 0) / Math.max(1, bodies.length);
+      return { ...result, detail: `${result.detail}; ${Math.round(mean)} bytes/export on the wire` };
+    },
+    async close() {
+      await target.close();
+      sink.close();
+    },
+  };
+});

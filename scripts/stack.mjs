@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// `npm run stack`: the whole push-path stack on this machine, without Docker. Builds what is missing (our Collector
+// and Prometheus 3, through otel-collector/build/build-binaries.mjs; the package through `npm run build`), then
+// starts the Collector with otel-collector/collector.yaml, Prometheus 3 with our rules, Alertmanager with
+// otel-collector/alertmanager/alertmanager.yml and the demo shop pushing over OTLP; prints the URLs; Ctrl-C stops all.
+//
+// Owns: process supervision of the stack and the loopback rewrite of the compose configuration.
+// Must not: keep a configuration of its own. Ports come from docker-compose.yml's published ports and every config
+// file is the one docker-compose.yml mounts; the only differences are written in localPrometheusConfig() and
+// checked by tests/push/stack.test.ts (`node scripts/stack.mjs --print-config`).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BACKEND = join(REPO, 'otel-collector');
+const BUILD_SCRIPT = join(BACKEND, 'build', 'build-binaries.mjs');
+
+/** Host ports docker-compose.yml publishes, by service and container port. */
+function composePorts() {
+  const compose = parse(readFileSync(join(BACKEND, 'docker-compose.yml'), 'utf8'));
+  const ports = {};
+  for (const [service, definition] of Object.entries(compose.services)) {
+    ports[service] = Object.fromEntries(
+      (definition.ports ?? []).map((mapping) => {
+        const [host, container] = String(mapping).split(':').map(Number);
+        return [container, host];
+      }),
+    );
+  }
+  return ports;
+}
+
+/**
+ * The shipped prometheus.yml with the compose service names replaced by 127.0.0.1 and their published ports, the
+ * rule files made absolute, and the pull job left out: the shop pushes over OTLP here, and scraping it as well
+ * would count every event twice (as prometheus.yml itself says).
+ */
+export function localPrometheusConfig(ports) {
+  const config = parse(readFileSync(join(BACKEND, 'prometheus', 'prometheus.yml'), 'utf8'));
+  const local = (target) => {
+    const [host, port] = target.split(':');
+    if (host === 'localhost') return `127.0.0.1:${ports.prometheus[9090]}`;
+    return `127.0.0.1:${ports[host]?.[Number(port)] ?? port}`;
+  };
+  config.rule_files = config.rule_files.map((file) => join(BACKEND, 'prometheus', file));
+  for (const manager of config.alerting.alertmanagers) {
+    for (const group of manager.static_configs) group.targets = group.targets.map(local);
+  }
+  config.scrape_configs = config.scrape_configs
+    .filter((job) => job.job_name !== 'business-app')
+    .map((job) => ({
+      ...job,
+      static_configs: job.static_configs.map((group) => ({ ...group, targets: group.targets.map(local) })),
+    }));
+  return config;
+}
+
+function plan() {
+  const ports = composePorts();
+  const collector = ports['otel-collector'];
+  return {
+    ports,
+    collector: {
+      config: join(BACKEND, 'collector.yaml'),
+      env: {
+        OBM_COLLECTOR_OTLP_GRPC_ENDPOINT: `127.0.0.1:${collector[4317]}`,
+        OBM_COLLECTOR_OTLP_HTTP_ENDPOINT: `127.0.0.1:${collector[4318]}`,
+        OBM_COLLECTOR_PROMETHEUS_ENDPOINT: `127.0.0.1:${collector[8889]}`,
+        OBM_COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${collector[13133]}`,
+        OBM_COLLECTOR_TELEMETRY_HOST: '127.0.0.1',
+        OBM_COLLECTOR_TELEMETRY_PORT: '8888',
+      },
+    },
+    prometheus: {
+      source: join(BACKEND, 'prometheus', 'prometheus.yml'),
+      config: localPrometheusConfig(ports),
+    },
+    alertmanager: { config: join(BACKEND, 'alertmanager', 'alertmanager.yml') },
+    shop: {
+      env: {
+        PORT: String(ports.app[9464]),
+        HOST: '127.0.0.1',
+        OTEL_SERVICE_NAME: 'shop',
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector[4318]}`,
+        OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      },
+    },
+  };
+}
+
+function findAlertmanager() {
+  for (const name of ['alertmanager', 'prometheus-alertmanager']) {
+    const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) return found;
+  }
+  return undefined;
+}
+
+async function waitFor(url, what, child) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}); see its output above`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not answer ${url} within 60 s`);
+}
+
+async function main() {
+  const stack = plan();
+  if (process.argv.includes('--print-config')) {
+    process.stdout.write(`${JSON.stringify(stack, null, 2)}\n`);
+    return;
+  }
+  const alertmanager = findAlertmanager();
+  if (!alertmanager) throw new Error('Alertmanager is missing: apt-get install prometheus-alertmanager');
+  const built = spawnSync(process.execPath, [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (built.status !== 0) throw new Error('building the Collector / Prometheus failed (see above)');
+  const binaries = JSON.parse(built.stdout.toString());
+  if (!existsSync(join(REPO, 'dist', 'index.js')) || process.argv.includes('--rebuild')) {
+    const npm = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
+    if (npm.status !== 0) throw new Error('npm run build failed');
+  }
+
+  const work = mkdtempSync(join(tmpdir(), 'obm-stack-'));
+  const promConfig = join(work, 'prometheus.yml');
+  writeFileSync(promConfig, stringify(stack.prometheus.config));
+  const children = [];
+  const start = (name, command, args, env = {}) => {
+    const child = spawn(command, args, {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const prefix = (stream, out) =>
+      stream.setEncoding('utf8').on('data', (text) => {
+        for (const line of text.split('\n')) if (line.trim()) out.write(`[${name}] ${line}\n`);
+      });
+    prefix(child.stdout, process.stdout);
+    prefix(child.stderr, process.stderr);
+    children.push(child);
+    return child;
+  };
+  let stopping = false;
+  const stopAll = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    // The shop first, so its final OTLP export still reaches the Collector.
+    for (const child of [...children].reverse()) {
+      if (child.exitCode !== null) continue;
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+        child.once('exit', () => (clearTimeout(timer), r()));
+      });
+    }
+    rmSync(work, { recursive: true, force: true });
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    const { ports } = stack;
+    const collector = start(
+      'collector',
+      binaries.otelcol.path,
+      ['--config', stack.collector.config],
+      stack.collector.env,
+    );
+    await waitFor(`http://127.0.0.1:${ports['otel-collector'][13133]}/`, 'the Collector', collector);
+    const am = start('alertmanager', alertmanager, [
+      `--config.file=${stack.alertmanager.config}`,
+      `--web.listen-address=127.0.0.1:${ports.alertmanager[9093]}`,
+      `--storage.path=${join(work, 'alertmanager')}`,
+      '--cluster.listen-address=',
+    ]);
+    await waitFor(`http://127.0.0.1:${ports.alertmanager[9093]}/-/ready`, 'Alertmanager', am);
+    const prometheus = start('prometheus', binaries.prometheus.path, [
+      `--config.file=${promConfig}`,
+      `--storage.tsdb.path=${join(work, 'prometheus')}`,
+      `--web.listen-address=127.0.0.1:${ports.prometheus[9090]}`,
+    ]);
+    await waitFor(`http://127.0.0.1:${ports.prometheus[9090]}/-/ready`, 'Prometheus', prometheus);
+    const shop = start(
+      'shop',
+      process.execPath,
+      [join(REPO, 'examples', 'shop', 'start.mjs')],
+      stack.shop.env,
+    );
+    await waitFor(`http://127.0.0.1:${ports.app[9464]}/`, 'the demo shop', shop);
+    const prom = `http://127.0.0.1:${ports.prometheus[9090]}`;
+    console.log(`
+  otel-business-metrics stack is running (no Docker; the same config files as otel-collector/docker-compose.yml).
+
+    Demo shop           http://127.0.0.1:${ports.app[9464]}/   (dashboard: /dashboard), pushing OTLP http/protobuf
+    Collector OTLP      http://127.0.0.1:${ports['otel-collector'][4318]} (HTTP), 127.0.0.1:${ports['otel-collector'][4317]} (gRPC)
+    Collector metrics   http://127.0.0.1:${ports['otel-collector'][8889]}/metrics   (what Prometheus scrapes)
+    Prometheus 3 API    ${prom}/api/v1/query?query=business:conversion_rate:ratio_rate1h
+                        ${prom}/api/v1/rules   ${prom}/api/v1/alerts
+                        (a Prometheus built from its Go module has no web UI: its assets are built by npm upstream)
+    Alertmanager        http://127.0.0.1:${ports.alertmanager[9093]}/
+
+  Ctrl-C stops everything.
+`);
+    for (const child of children) {
+      child.once('exit', (code) => {
+        if (!stopping) {
+          console.error(`a stack process exited (${code}); stopping the rest`);
+          void stopAll(1);
+        }
+      });
+    }
+  } catch (error) {
+    console.error(`npm run stack: ${error.message}`);
+    await stopAll(1);
+  }
+}
+
+main().catch((error) => {
+  console.error(`npm run stack: ${error.message}`);
+  process.exit(1);
+});

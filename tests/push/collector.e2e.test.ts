@@ -1,0 +1,252 @@
+/**
+ * Our Collector distribution and collector.yaml, for real: the Collector's own `validate` accepts the shipped
+ * config (and refuses a broken one, so the check can fail), the binary holds exactly the components the config
+ * uses, and faults on the real push path for every protocol: the Collector killed mid-run and restarted, and
+ * stopped (SIGSTOP: connections open, nothing answers): the app's request latency stays flat, failures are
+ * counted, and once the Collector is back its Prometheus exporter shows the whole cumulative totals; shutdown
+ * with the Collector gone returns by its deadline. One Collector for the whole file.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
+import type { OtlpProtocol } from '../../src/config/options';
+import { parseExposition } from '../support/exposition';
+import {
+  COLLECTOR_CONFIG,
+  REPO,
+  requireGoBinary,
+  startCollector,
+  type Collector,
+} from '../support/go-binaries';
+
+const otelcol = requireGoBinary('otelcol');
+const describeWithCollector = otelcol ? describe : describe.skip;
+
+function run(binary: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(binary, args, { encoding: 'utf8', timeout: 60_000, env }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describeWithCollector('collector.yaml on our Collector distribution', () => {
+  it('passes the Collector’s own validate', async () => {
+    const result = await run(otelcol!, ['validate', '--config', COLLECTOR_CONFIG]);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('validate refuses a config naming a component the distribution lacks (the check can fail)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obm-collector-'));
+    try {
+      const broken = join(dir, 'broken.yaml');
+      writeFileSync(
+        broken,
+        readFileSync(COLLECTOR_CONFIG, 'utf8').replace(
+          'processors: [memory_limiter, resource, deltatocumulative, batch]',
+          'processors: [memory_limiter, transform, batch]',
+        ),
+      );
+      const result = await run(otelcol!, ['validate', '--config', broken]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/transform/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is built from exactly the components collector.yaml uses', async () => {
+    const result = await run(otelcol!, ['components']);
+    expect(result.code).toBe(0);
+    const built = parse(result.stdout) as Record<string, Array<{ name: string }> | undefined>;
+    const config = parse(readFileSync(COLLECTOR_CONFIG, 'utf8')) as Record<string, Record<string, unknown>>;
+    for (const kind of ['receivers', 'processors', 'exporters', 'extensions'] as const) {
+      expect({ kind, built: (built[kind] ?? []).map((component) => component.name).sort() }).toEqual({
+        kind,
+        built: Object.keys(config[kind] ?? {}).sort(),
+      });
+    }
+    // Every module at one release, as the manifest says.
+    const manifest = readFileSync(join(REPO, 'otel-collector', 'build', 'otelcol-builder.yaml'), 'utf8');
+    const versions = new Set(
+      [...manifest.matchAll(/gomod: (\S+) (v\S+)/g)].map(([, module, version]) =>
+        module.includes('/collector/confmap/')
+          ? `stable ${version}`
+          : module.includes('contrib')
+            ? `contrib ${version}`
+            : `core ${version}`,
+      ),
+    );
+    expect([...versions].sort()).toEqual(['contrib v0.165.1', 'core v0.165.0', 'stable v1.71.0']);
+  });
+});
+
+const EXPORT_INTERVAL_MS = 500;
+const EXPORT_TIMEOUT_MS = 400;
+const REQUESTS = 600;
+const CONCURRENCY = 10;
+
+/** The app: every request records a funnel step and revenue, as a checkout handler would. */
+function startApp(
+  handle: BusinessMetricsHandle,
+  totals: { requests: number; cents: number },
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const cents = 100 + (totals.requests % 900);
+    handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
+    handle.metrics.recordRevenue(cents, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'eu_west',
+    });
+    totals.requests++;
+    totals.cents += cents;
+    res.writeHead(200).end('ok');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** REQUESTS requests, CONCURRENCY at a time, over keep-alive; median latency in ms. */
+async function drive(port: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  let next = 0;
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const req = request({ host: '127.0.0.1', port, path: '/checkout', agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          resolve();
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < REQUESTS) await one();
+    }),
+  );
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return latencies[Math.floor(latencies.length / 2)];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describeWithCollector('faults on the real push path', () => {
+  let collector: Collector;
+  beforeAll(async () => {
+    collector = await startCollector(otelcol!);
+  }, 60_000);
+  afterAll(() => collector?.stop(), 30_000);
+
+  /** What the Collector's Prometheus exporter holds for this instance: cart views and revenue cents. */
+  async function collectorTotals(instance: string): Promise<{ requests: number; cents: number }> {
+    const text = await (await fetch(`http://${collector.metricsTarget}/metrics`)).text();
+    const exposition = parseExposition(text);
+    const value = (family: string) =>
+      exposition.find(family, { instance }).reduce((sum, sample) => sum + sample.value, 0);
+    return { requests: value('business_funnel_step_total'), cents: value('business_revenue_cents_total') };
+  }
+
+  async function waitForTotals(instance: string, expected: { requests: number; cents: number }) {
+    const deadline = Date.now() + 15_000;
+    let last = { requests: -1, cents: -1 };
+    while (Date.now() < deadline) {
+      last = await collectorTotals(instance).catch(() => last);
+      if (last.requests === expected.requests && last.cents === expected.cents) return;
+      await sleep(200);
+    }
+    expect({ instance, totals: last }).toEqual({ instance, totals: expected });
+  }
+
+  const failures = async (handle: BusinessMetricsHandle) =>
+    parseExposition(await handle.metrics.getMetrics())
+      .find('business_metrics_export_failures_total', { exporter: 'otlp' })
+      .reduce((sum, sample) => sum + sample.value, 0);
+
+  it.each<OtlpProtocol>(['http/protobuf', 'http/json', 'grpc'])(
+    '%s: Collector killed and restarted, then stopped and resumed: latency flat, failures counted, totals whole',
+    async (protocol) => {
+      const instance = `fault-${protocol.replace(/\W/g, '-')}`;
+      const handle = initBusinessMetrics({
+        exporters: ['otlp'],
+        otlp: {
+          protocol,
+          url: protocol === 'grpc' ? collector.grpcUrl : `${collector.httpUrl}/v1/metrics`,
+          exportIntervalMillis: EXPORT_INTERVAL_MS,
+          exportTimeoutMillis: EXPORT_TIMEOUT_MS,
+        },
+        serviceName: 'shop',
+        resourceAttributes: { 'service.instance.id': instance },
+        env: {},
+      });
+      const recorded = { requests: 0, cents: 0 };
+      const app = await startApp(handle, recorded);
+      const { port } = app.address() as { port: number };
+      const report: string[] = [];
+      try {
+        await drive(port); // warm-up
+        // Noise only ever adds latency: the baseline is the worse of two runs, a faulted phase the better of two.
+        const baseline = Math.max(await drive(port), await drive(port));
+        await waitForTotals(instance, recorded);
+
+        for (const fault of ['killed', 'stopped'] as const) {
+          const before = await failures(handle);
+          if (fault === 'killed') await collector.kill();
+          else collector.pause();
+          const faulted = Math.min(await drive(port), await drive(port));
+          await sleep(EXPORT_INTERVAL_MS * 2 + EXPORT_TIMEOUT_MS);
+          report.push(
+            `${protocol} ${fault}: p50 ${faulted.toFixed(2)} ms (healthy ${baseline.toFixed(2)} ms)`,
+          );
+          expect(faulted).toBeLessThan(baseline * 3 + 5);
+          expect(await failures(handle)).toBeGreaterThan(before);
+          if (fault === 'killed') await collector.restart();
+          else collector.resume();
+          // The Collector lost (killed) or never answered for (stopped) everything of the outage; the next
+          // cumulative export carries it all.
+          await waitForTotals(instance, recorded);
+        }
+      } finally {
+        console.log(report.join('\n'));
+        await new Promise<void>((resolve) => app.close(() => resolve()));
+        await handle.shutdown({ timeoutMillis: 2000 });
+      }
+    },
+    90_000,
+  );
+
+  it.each<OtlpProtocol>(['http/protobuf', 'http/json', 'grpc'])(
+    '%s: shutdown with the Collector gone returns by its deadline',
+    async (protocol) => {
+      const handle = initBusinessMetrics({
+        exporters: ['otlp'],
+        otlp: {
+          protocol,
+          url: protocol === 'grpc' ? collector.grpcUrl : `${collector.httpUrl}/v1/metrics`,
+          exportIntervalMillis: 60_000,
+          exportTimeoutMillis: 30_000,
+        },
+        env: {},
+      });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
+      await collector.kill();
+      try {
+        const started = Date.now();
+        await handle.shutdown({ timeoutMillis: 1000 });
+        expect(Date.now() - started).toBeLessThan(2000);
+      } finally {
+        await collector.restart();
+      }
+    },
+    30_000,
+  );
+});
