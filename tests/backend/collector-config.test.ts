@@ -53,11 +53,11 @@ describe('collector.yaml', () => {
       expect(Object.keys(collector.extensions ?? {})).toContain(name);
   });
 
-  it('runs memory_limiter first and batch last, with resource and deltatocumulative, and exports to prometheus and debug', () => {
+  it('runs memory_limiter first and batch last, with resource and delta_to_cumulative, and exports to prometheus and debug', () => {
     const metrics = collector.service.pipelines.metrics;
     expect(metrics.processors?.[0]).toBe('memory_limiter');
     expect(metrics.processors?.at(-1)).toBe('batch');
-    expect(metrics.processors).toEqual(expect.arrayContaining(['resource', 'deltatocumulative']));
+    expect(metrics.processors).toEqual(expect.arrayContaining(['resource', 'delta_to_cumulative']));
     expect(metrics.exporters).toEqual(expect.arrayContaining(['prometheus', 'debug']));
   });
 

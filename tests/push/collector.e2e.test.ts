@@ -47,7 +47,7 @@ describeWithCollector('collector.yaml on our Collector distribution', () => {
       writeFileSync(
         broken,
         readFileSync(COLLECTOR_CONFIG, 'utf8').replace(
-          'processors: [memory_limiter, resource, deltatocumulative, batch]',
+          'processors: [memory_limiter, resource, delta_to_cumulative, batch]',
           'processors: [memory_limiter, transform, batch]',
         ),
       );
