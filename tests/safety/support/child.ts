@@ -48,10 +48,19 @@ export interface RunningChild {
   readonly exited: Promise<ChildResult>;
 }
 
-/** Starts `node <script> ...args`. The child is killed at `killAfterMillis` if it is still running. */
-export function startChild(script: string, args: string[], killAfterMillis = 30_000): RunningChild {
+/** Starts `node <script> ...args` (with `env` added to this process's environment). The child is killed at
+ * `killAfterMillis` if it is still running. */
+export function startChild(
+  script: string,
+  args: string[],
+  killAfterMillis = 30_000,
+  env?: Readonly<Record<string, string>>,
+): RunningChild {
   const started = Date.now();
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   running.add(child);
   let stdout = '';
   let stderr = '';
