@@ -47,7 +47,7 @@ describeWithChromium('demo shop in Chromium', () => {
   const scrape = async (): Promise<Sample[]> =>
     parseExposition(await (await fetch(`${shop.url}/metrics`)).text());
   /** Poll the scrape until `check` passes (browsers deliver beacons asynchronously). */
-  const eventually = async (check: (samples: Sample[]) => void, timeoutMs = 10_000): Promise<Sample[]> => {
+  const eventually = async (check: (samples: Sample[]) => void, timeoutMs = 30_000): Promise<Sample[]> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const samples = await scrape();
@@ -182,7 +182,7 @@ describeWithChromium('demo shop in Chromium', () => {
     await eventually((s) =>
       expect(sumOf(s, `${SESSION_DURATION}_count`, { user_tier: 'free', entry_page: '/' })).toBe(1),
     );
-  });
+  }, 120_000);
 
   it('shows the same figures on the dashboard charts', async () => {
     await page.waitForFunction(() => {
