@@ -14,7 +14,8 @@ import { validateEngagementBatch, type EngagementValidationOptions } from './val
 export interface EngagementRouterOptions extends EngagementValidationOptions {
   /** Largest accepted body in bytes; at most 16 kB (the browser client never sends more). */
   readonly maxBodyBytes?: number;
-  /** Per-client token bucket, keyed by `req.ip` (set Express's `trust proxy` behind a proxy), or `false` for none. */
+  /** Per-client token bucket, keyed by `req.ip` (an IPv6 client by its /56: see `ipv6PrefixLength`; set Express's
+   * `trust proxy` behind a proxy), or `false` for none. */
   readonly rateLimit?: TokenBucketOptions | false;
   /**
    * Replace what the browser claims about the user with what the server knows (the tier from your session, say).

@@ -34,7 +34,7 @@ export type {
   MetricsRequestHandler,
   MetricsSource,
 } from './metrics-endpoint';
-export { TokenBucketLimiter } from './rate-limit';
+export { DEFAULT_IPV6_PREFIX_LENGTH, TokenBucketLimiter, clientKey } from './rate-limit';
 export type { TakeResult, TokenBucketOptions } from './rate-limit';
 export { validateEngagementBatch } from './validate';
 export type { EngagementValidationOptions, EngagementValidationResult } from './validate';
