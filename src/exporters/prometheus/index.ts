@@ -7,6 +7,8 @@
  */
 export { PrometheusPullReader } from './pull-reader';
 export type { PrometheusAuth, PrometheusPullReaderOptions } from './pull-reader';
+export { isLoopbackHost, scraperAuth } from './scraper-auth';
+export type { ScraperAuth, ScraperCredentials } from './scraper-auth';
 export {
   serializePrometheus,
   escapeHelp,

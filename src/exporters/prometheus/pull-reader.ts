@@ -1,8 +1,8 @@
 /**
  * The package's Prometheus pull exporter: a `MetricReader` that serves the text exposition over HTTP.
  *
- * Owns: the standalone `/metrics` server (binding, optional bearer/basic auth, 404/405/401/500 handling,
- * shutdown including keep-alive connections), the `ready` promise and the real port, and the mountable
+ * Owns: the standalone `/metrics` server (binding, 404/405/401/500 handling, applying scraper auth whose rules
+ * live in scraper-auth.ts, shutdown including keep-alive connections), the `ready` promise and the real port, and the mountable
  * `metricsHandler`. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
  * cannot restart, has no auth and can crash the host on a serialization error. Must not touch: instruments,
  * views, the catalog, environment variables (the package's init reads `OTEL_EXPORTER_PROMETHEUS_*`).
@@ -11,7 +11,6 @@
  * own), a failed listen only rejects `ready` (which carries a no-op catch, so an un-awaited rejection cannot
  * crash the process), and a failed collection answers 500 and logs through `diag`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
@@ -26,10 +25,10 @@ import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
 import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import { negotiate, writeExposition } from './negotiation';
 import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
+import { scraperAuth, warnIfExposed, type ScraperAuth, type ScraperCredentials } from './scraper-auth';
 
 /** Credentials the standalone server requires: a bearer token, or HTTP basic username and password. */
-export type PrometheusAuth =
-  { readonly bearerToken: string } | { readonly username: string; readonly password: string };
+export type PrometheusAuth = ScraperCredentials;
 
 /** Options of {@link PrometheusPullReader}. */
 export interface PrometheusPullReaderOptions {
@@ -58,8 +57,6 @@ export interface PrometheusPullReaderOptions {
   readonly cardinalitySelector?: MetricReaderOptions['cardinalitySelector'];
 }
 
-const AUTH_REALM = 'metrics';
-
 /** Human words for the listen errors a user can act on. */
 const LISTEN_ERROR_WORDS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'address already in use',
@@ -71,53 +68,6 @@ const LISTEN_ERROR_WORDS: Readonly<Record<string, string>> = {
 
 function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/** Constant-time equality of two secrets, whatever their lengths (both are hashed to 32 bytes first). */
-function secretsEqual(given: Buffer, expectedDigest: Buffer): boolean {
-  return timingSafeEqual(createHash('sha256').update(given).digest(), expectedDigest);
-}
-
-interface ExpectedCredentials {
-  readonly scheme: 'bearer' | 'basic';
-  readonly digest: Buffer;
-  readonly challenge: string;
-}
-
-function expectedCredentials(auth: PrometheusAuth | undefined): ExpectedCredentials | undefined {
-  if (auth === undefined) return undefined;
-  if ('bearerToken' in auth) {
-    if (typeof auth.bearerToken !== 'string' || auth.bearerToken === '') {
-      throw new TypeError('Prometheus exporter auth.bearerToken must be a non-empty string');
-    }
-    return { scheme: 'bearer', digest: sha256(auth.bearerToken), challenge: `Bearer realm="${AUTH_REALM}"` };
-  }
-  if (typeof auth.username !== 'string' || auth.username === '' || auth.username.includes(':')) {
-    throw new TypeError('Prometheus exporter auth.username must be a non-empty string without ":"');
-  }
-  if (typeof auth.password !== 'string' || auth.password === '') {
-    throw new TypeError('Prometheus exporter auth.password must be a non-empty string');
-  }
-  return {
-    scheme: 'basic',
-    digest: sha256(`${auth.username}:${auth.password}`),
-    challenge: `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
-  };
-}
-
-function isAuthorized(header: string | undefined, expected: ExpectedCredentials): boolean {
-  if (header === undefined) return false;
-  const space = header.indexOf(' ');
-  if (space <= 0) return false;
-  if (header.slice(0, space).toLowerCase() !== expected.scheme) return false;
-  const credentials = header.slice(space + 1).trim();
-  const given =
-    expected.scheme === 'basic' ? Buffer.from(credentials, 'base64') : Buffer.from(credentials, 'utf8');
-  return secretsEqual(given, expected.digest);
 }
 
 function pathOf(url: string | undefined): string | undefined {
@@ -164,7 +114,7 @@ export class PrometheusPullReader extends MetricReader {
   readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
 
   private readonly serializerOptions: PrometheusSerializerOptions;
-  private readonly credentials: ExpectedCredentials | undefined;
+  private readonly credentials: ScraperAuth | undefined;
   private readonly server: Server | undefined;
   private actualPort: number;
 
@@ -183,7 +133,8 @@ export class PrometheusPullReader extends MetricReader {
     this.actualPort = validatePort(options.port ?? PROMETHEUS_DEFAULTS.port);
     const endpoint = options.endpoint ?? PROMETHEUS_DEFAULTS.endpoint;
     this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
-    this.credentials = expectedCredentials(options.auth);
+    this.credentials =
+      options.auth === undefined ? undefined : scraperAuth(options.auth, 'Prometheus exporter auth');
     this.serializerOptions = {
       withoutScopeInfo: options.withoutScopeInfo,
       withoutTargetInfo: options.withoutTargetInfo,
@@ -266,6 +217,7 @@ export class PrometheusPullReader extends MetricReader {
         const address = server.address();
         if (address !== null && typeof address === 'object') this.actualPort = address.port;
         diag.debug(`Prometheus exporter listening on ${this.url}`);
+        warnIfExposed('Prometheus exporter', this.host, this.credentials !== undefined);
         resolve();
       });
     });
@@ -274,7 +226,7 @@ export class PrometheusPullReader extends MetricReader {
   private handleRequest(request: IncomingMessage, response: ServerResponse): void {
     try {
       // Authenticate before routing, so an unauthenticated client learns nothing about the paths.
-      if (this.credentials && !isAuthorized(request.headers.authorization, this.credentials)) {
+      if (this.credentials && !this.credentials.isAuthorized(request.headers.authorization)) {
         response.writeHead(401, {
           'www-authenticate': this.credentials.challenge,
           'content-type': 'text/plain; charset=utf-8',

@@ -1,12 +1,13 @@
 /**
  * Serves the Prometheus exposition on the application's own Express server, optionally behind authentication.
  *
- * Owns: method checks, bearer/basic authentication of scrapers, and delegation to the core's metrics handler.
+ * Owns: method checks, applying scraper authentication (its rules are the core's `scraper-auth.ts`, shared with the
+ * standalone server), and delegation to the core's metrics handler.
  * Must not touch: the exposition itself (the core's exporter renders it) or any other route.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { scraperAuth, warnIfExposed } from '../../exporters/prometheus/scraper-auth';
 
 /** The core's `telemetry.metricsHandler` signature. */
 export type MetricsRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -34,7 +35,13 @@ export function metricsMiddleware(
   options: MetricsMiddlewareOptions = {},
 ): RequestHandler {
   const check = options.auth ? authChecker(options.auth) : undefined;
+  let warned = check !== undefined;
   return (req: Request, res: Response, _next: NextFunction) => {
+    // The app, not this handler, decides where it listens: the first request shows the address it arrived on.
+    if (!warned) {
+      warned = true;
+      warnIfExposed('metricsMiddleware', req.socket.localAddress, false);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       res.status(405).type('text/plain').send('use GET to scrape metrics\n');
@@ -63,36 +70,19 @@ interface AuthChecker {
 }
 
 function authChecker(auth: MetricsAuth): AuthChecker {
-  if (typeof auth === 'function')
-    return { challenge: 'Bearer realm="metrics"', verify: (req) => auth(req) === true };
-  if ('bearerToken' in auth) {
-    if (!auth.bearerToken) throw new TypeError('metricsMiddleware: auth.bearerToken must not be empty');
+  if (typeof auth === 'function') {
     return {
       challenge: 'Bearer realm="metrics"',
       verify: (req) => {
-        const header = req.headers.authorization ?? '';
-        return (
-          header.startsWith('Bearer ') && sameSecret(header.slice('Bearer '.length).trim(), auth.bearerToken)
-        );
+        try {
+          return auth(req) === true;
+        } catch {
+          // A throwing check denies: a scraper must never get metrics because the check broke.
+          return false;
+        }
       },
     };
   }
-  if (!auth.username || !auth.password)
-    throw new TypeError('metricsMiddleware: basic auth needs username and password');
-  const expected = `${auth.username}:${auth.password}`;
-  return {
-    challenge: 'Basic realm="metrics", charset="UTF-8"',
-    verify: (req) => {
-      const header = req.headers.authorization ?? '';
-      if (!header.startsWith('Basic ')) return false;
-      const decoded = Buffer.from(header.slice('Basic '.length).trim(), 'base64').toString('utf8');
-      return sameSecret(decoded, expected);
-    },
-  };
-}
-
-// Comparing digests keeps the comparison constant-time even when the lengths differ.
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
+  const check = scraperAuth(auth, 'metricsMiddleware: auth');
+  return { challenge: check.challenge, verify: (req) => check.isAuthorized(req.headers.authorization) };
 }
