@@ -102,7 +102,21 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  app.use('/api/engagement', engagementRouter());
+  app.use(
+    '/api/engagement',
+    engagementRouter({
+      // Only the names the pages carry: anonymous junk names are refused instead of filling feature_name.
+      features: views.SHOP_FEATURES,
+      milestones: views.SHOP_MILESTONES,
+      // What the server knows about the session wins over the browser's claims (tier, new user, entry page).
+      resolveSession: (req, claimed) => {
+        const session = sessions.find(req);
+        return session
+          ? { userTier: session.userTier, entryPage: session.entryPage, isNewUser: session.isNewUser }
+          : { userTier: 'unknown', entryPage: 'unknown', isNewUser: claimed.isNewUser };
+      },
+    }),
+  );
 
   for (const [name, source] of assets.scripts) {
     app.get(`/assets/${name}`, (_req, res) => {

@@ -72,6 +72,13 @@ export class SessionStore {
     this.maxUsers = options.maxUsers ?? 100_000;
   }
 
+  /** The request's live session, if it has one (never creates one: for requests that must not start a session). */
+  find(req: Request, now = Date.now()): ShopSession | undefined {
+    const sid = readCookie(req, 'sid');
+    const session = sid ? this.sessions.get(sid) : undefined;
+    return session && now - session.lastSeen < this.idleMs ? session : undefined;
+  }
+
   /** The request's session, creating one (and its cookies) when the request has none or it expired. */
   sessionFor(req: Request, res: Response, now = Date.now()): ShopSession {
     const sid = readCookie(req, 'sid');

@@ -9,6 +9,19 @@ import { PAYMENT_METHODS, REGIONS, formatCents, type CartLine, type Product } fr
 import type { ShopSession } from './sessions';
 import type { TroubleSettings } from './trouble';
 
+/** Every `data-feature` a page carries: the engagement router's allow-list, so browsers cannot invent others. */
+export const SHOP_FEATURES = [
+  'search',
+  'category_filter',
+  'product_zoom',
+  'wishlist',
+  'size_guide',
+  'apply_coupon',
+] as const;
+
+/** Every milestone a page announces (`data-milestone`). */
+export const SHOP_MILESTONES = ['first_purchase'] as const;
+
 export interface PageOptions {
   readonly title: string;
   readonly session?: ShopSession;

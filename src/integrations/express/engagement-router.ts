@@ -5,21 +5,40 @@
  * bodies with a clear message) and the mapping of accepted events onto the seed's engagement semantics. Must not
  * touch: the metric definitions (the core's), or anything outside the requests it is mounted for.
  */
+import { diag } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ENGAGEMENT_LIMITS, type EngagementBatch, type EngagementSession } from '../../browser/protocol';
 import { EngagementTracker } from '../../trackers/engagement';
+import { BrowserNames, DEFAULT_MAX_BROWSER_NAMES } from './browser-names';
 import { TokenBucketLimiter, type TokenBucketOptions } from './rate-limit';
 import { validateEngagementBatch, type EngagementValidationOptions } from './validate';
 
+/**
+ * Options of {@link engagementRouter}. Configure `features` and `milestones` (the names your pages report) and
+ * `resolveSession` (what your server knows about the session): everything else a browser sends is anonymous input.
+ */
 export interface EngagementRouterOptions extends EngagementValidationOptions {
+  /**
+   * Entry pages accepted from browsers (route patterns such as `/product/:id`); others are recorded as `other`.
+   * Ignored when `resolveSession` supplies the entry page.
+   */
+  readonly entryPages?: readonly string[];
+  /**
+   * Without an allow-list for a kind (features, milestones, entry pages), at most this many distinct names
+   * browsers report are kept for the life of the router (default 20); later names are recorded as `other`. This
+   * keeps anonymous clients from filling the core's label vocabularies and pushing out server-side values.
+   */
+  readonly maxBrowserNames?: number;
   /** Largest accepted body in bytes; at most 16 kB (the browser client never sends more). */
   readonly maxBodyBytes?: number;
   /** Per-client token bucket, keyed by `req.ip` (an IPv6 client by its /56: see `ipv6PrefixLength`; set Express's
    * `trust proxy` behind a proxy), or `false` for none. */
   readonly rateLimit?: TokenBucketOptions | false;
   /**
-   * Replace what the browser claims about the user with what the server knows (the tier from your session, say).
-   * Browsers are untrusted: without this, a client can report any tier the core's label policy accepts.
+   * Replace what the browser claims about the session with what the server knows: the tier, the new-user flag and
+   * the entry page from your session store. Its result is trusted as is. Browsers are untrusted: without this, a
+   * client can report any tier the core's label policy accepts and any entry page (bounded by `entryPages` or
+   * `maxBrowserNames`).
    */
   readonly resolveSession?: (req: Request, claimed: EngagementSession) => EngagementSession;
   /** Called after a batch was recorded (logging, your own counters). */
@@ -41,6 +60,22 @@ export function engagementRouter(options: EngagementRouterOptions = {}): Router 
     ENGAGEMENT_LIMITS.maxBodyBytes,
   );
   const limiter = options.rateLimit === false ? undefined : new TokenBucketLimiter(options.rateLimit ?? {});
+  const maxNames = options.maxBrowserNames ?? DEFAULT_MAX_BROWSER_NAMES;
+  if (!Number.isSafeInteger(maxNames) || maxNames < 0) {
+    throw new RangeError(
+      `engagementRouter: maxBrowserNames must be an integer >= 0 (got ${String(maxNames)})`,
+    );
+  }
+  const features = new BrowserNames('features', options.features, maxNames);
+  const milestones = new BrowserNames('milestones', options.milestones, maxNames);
+  const entryPages = new BrowserNames('entryPages', options.entryPages, maxNames);
+  const open = (['features', 'milestones'] as const).filter((kind) => options[kind] === undefined);
+  if (open.length > 0) {
+    diag.warn(
+      `engagementRouter: no ${open.join(' or ')} allow-list; anonymous browsers may report any ` +
+        `${maxNames} names of each (maxBrowserNames), the rest become "other". Configure ${open.join(' and ')}.`,
+    );
+  }
   const router = express.Router();
 
   router.post(
@@ -62,11 +97,19 @@ export function engagementRouter(options: EngagementRouterOptions = {}): Router 
     (req: Request, res: Response) => {
       const result = validateEngagementBatch(req.body, options);
       if (!result.ok) return refuse(res, 400, result.error);
+      const claimed = result.batch.session;
       const session = options.resolveSession
-        ? options.resolveSession(req, result.batch.session)
-        : result.batch.session;
-      recordBatch({ session, events: result.batch.events });
-      options.onBatch?.({ session, events: result.batch.events }, req);
+        ? options.resolveSession(req, claimed)
+        : { ...claimed, entryPage: entryPages.admit(claimed.entryPage) };
+      const events = result.batch.events.map((event) =>
+        event.kind === 'feature'
+          ? { kind: event.kind, name: features.admit(event.name) }
+          : event.kind === 'milestone'
+            ? { kind: event.kind, name: milestones.admit(event.name) }
+            : event,
+      );
+      recordBatch({ session, events });
+      options.onBatch?.({ session, events }, req);
       res.status(202).json({ accepted: result.batch.events.length });
     },
   );
