@@ -1,8 +1,9 @@
 /**
  * A small client for Prometheus's HTTP range-query API (`/api/v1/query_range`), built on Node's global fetch.
  *
- * Owns: HTTP, timeouts and the translation of every Prometheus failure into a {@link CorrelationError} that
- * names what went wrong (the URL, the status, Prometheus's own error text, the labels that differ).
+ * Owns: HTTP, timeouts, the size and point limits on answers, and the translation of every Prometheus failure into
+ * a {@link CorrelationError} that names what went wrong (the URL without credentials, the status, Prometheus's own
+ * error text stripped of control characters, the labels that differ).
  * Must not touch: statistics, alignment, formatting of reports.
  */
 import type { Sample } from './align';
@@ -24,6 +25,30 @@ export interface PrometheusConnection {
   method?: 'POST' | 'GET';
   /** fetch implementation, for environments without a global one. Default: global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Largest answer read, in bytes (default 64 MiB): a bigger one is refused before it is parsed, so a wrong
+   * expression or a hostile server cannot exhaust the memory of the process (200 MB of JSON takes ~3.4 GB parsed).
+   */
+  maxResponseBytes?: number;
+}
+
+/** Default {@link PrometheusConnection.maxResponseBytes}. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+// C0/C1 controls, line and paragraph separators, bidirectional overrides: what could rewrite a terminal line or
+// spoof text when a server's words are printed.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text from a server, safe to print on one line: control characters become spaces, long text is cut. */
+export function printableServerText(text: string, maxLength = 500): string {
+  const flat = text.replace(UNPRINTABLE, ' ');
+  return flat.length > maxLength ? `${flat.slice(0, maxLength)}…` : flat;
+}
+
+/** `text` with the user-info part of every URL in it (`https://user:secret@host`) replaced by `***`. */
+export function redactCredentials(text: string): string {
+  return text.replace(/(\/\/)[^\s/?#]*@/g, '$1***@').replace(/^([^\s:/]+:[^\s/@]*)@/, '***@');
 }
 
 /** One series of a range query result. */
@@ -69,21 +94,25 @@ function describeCause(error: unknown): string {
 
 /** Runs range queries against one Prometheus server. */
 export class PrometheusRangeClient {
-  private readonly connection: Required<Omit<PrometheusConnection, 'headers'>> & {
+  private readonly connection: Required<Omit<PrometheusConnection, 'headers' | 'maxResponseBytes'>> & {
     headers: Readonly<Record<string, string>>;
   };
+  private readonly maxResponseBytes: number;
 
   constructor(connection: PrometheusConnection) {
     let parsed: URL;
     try {
       parsed = new URL(connection.url);
     } catch {
-      throw new CorrelationError('INVALID_ARGUMENT', `Invalid Prometheus URL "${connection.url}"`);
+      throw new CorrelationError(
+        'INVALID_ARGUMENT',
+        `Invalid Prometheus URL "${printableServerText(redactCredentials(String(connection.url)), 200)}"`,
+      );
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new CorrelationError(
         'INVALID_ARGUMENT',
-        `Prometheus URL must be http(s), got "${connection.url}"`,
+        `Prometheus URL must be http(s), got "${printableServerText(redactCredentials(connection.url), 200)}"`,
       );
     }
     const fetchImplementation = connection.fetch ?? globalThis.fetch;
@@ -109,6 +138,14 @@ export class PrometheusRangeClient {
     if (connection.timeoutMs !== undefined && !(connection.timeoutMs > 0)) {
       throw new CorrelationError('INVALID_ARGUMENT', `timeoutMs must be > 0, got ${connection.timeoutMs}`);
     }
+    const maxBytes = connection.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+      throw new CorrelationError(
+        'INVALID_ARGUMENT',
+        `maxResponseBytes must be an integer > 0, got ${maxBytes}`,
+      );
+    }
+    this.maxResponseBytes = maxBytes;
     this.connection = {
       url: parsed.href.replace(/\/+$/, ''),
       headers,
@@ -152,8 +189,9 @@ export class PrometheusRangeClient {
         body: method === 'POST' ? parameters.toString() : undefined,
         signal: controller.signal,
       });
-      bodyText = await response.text();
+      bodyText = await readCapped(response, this.maxResponseBytes, controller);
     } catch (error) {
+      if (error instanceof CorrelationError) throw error;
       if (controller.signal.aborted) {
         throw new CorrelationError(
           'PROMETHEUS_TIMEOUT',
@@ -186,28 +224,45 @@ export class PrometheusRangeClient {
           : 'PROMETHEUS_HTTP_ERROR';
       throw new CorrelationError(
         code,
-        `Prometheus rejected the query ${JSON.stringify(expression)} (HTTP ${response.status}, ${envelope.errorType ?? 'error'}): ${envelope.error ?? 'no message'}`,
+        `Prometheus rejected the query ${JSON.stringify(expression)} (HTTP ${response.status}, ` +
+          `${printableServerText(String(envelope.errorType ?? 'error'), 40)}): ` +
+          printableServerText(String(envelope.error ?? 'no message')),
       );
     }
     if (!response.ok) {
-      const snippet = bodyText.trim().replace(/\s+/g, ' ').slice(0, 300);
+      const snippet = printableServerText(bodyText.trim().replace(/\s+/g, ' '), 300);
+      const statusText = printableServerText(response.statusText, 80);
       throw new CorrelationError(
         'PROMETHEUS_HTTP_ERROR',
-        `Prometheus at ${url} answered HTTP ${response.status} ${response.statusText}${snippet ? `: ${snippet}` : ''}` +
+        `Prometheus at ${url} answered HTTP ${response.status} ${statusText}${snippet ? `: ${snippet}` : ''}` +
           (response.status === 401 || response.status === 403 ? ' (check the authentication headers)' : ''),
       );
     }
     if (!envelope || envelope.status !== 'success' || !envelope.data) {
       throw new CorrelationError(
         'PROMETHEUS_BAD_RESPONSE',
-        `${target} did not return a Prometheus API response (is ${url} the Prometheus base URL?): ${bodyText.slice(0, 200)}`,
+        `${target} did not return a Prometheus API response (is ${url} the Prometheus base URL?): ` +
+          printableServerText(bodyText, 200),
       );
     }
     if (envelope.data.resultType !== 'matrix' || !Array.isArray(envelope.data.result)) {
       throw new CorrelationError(
         'PROMETHEUS_BAD_RESPONSE',
-        `Expected a range vector (matrix) for ${JSON.stringify(expression)}, got ${String(envelope.data.resultType)}`,
+        `Expected a range vector (matrix) for ${JSON.stringify(expression)}, got ` +
+          printableServerText(String(envelope.data.resultType), 40),
       );
+    }
+    // A range query yields at most one point per step; more is not a Prometheus answer, and could be a flood.
+    const maxPoints = Math.floor((window.end - window.start) / window.step) + 1;
+    for (const entry of envelope.data.result as { values?: unknown }[]) {
+      const count = Array.isArray(entry?.values) ? entry.values.length : 0;
+      if (count > maxPoints) {
+        throw new CorrelationError(
+          'PROMETHEUS_BAD_RESPONSE',
+          `${url} returned ${count} points for one series of ${JSON.stringify(expression)}, more than the ` +
+            `${maxPoints} its range and step allow: refused`,
+        );
+      }
     }
     const series = (
       envelope.data.result as { metric?: Record<string, string>; values?: [number, string][] }[]
@@ -218,7 +273,8 @@ export class PrometheusRangeClient {
         value: parseValue(value),
       })),
     }));
-    return { series, warnings: envelope.warnings ?? [] };
+    const warnings = Array.isArray(envelope.warnings) ? envelope.warnings : [];
+    return { series, warnings: warnings.slice(0, 20).map((w) => printableServerText(String(w))) };
   }
 
   /**
@@ -266,8 +322,12 @@ export function describeMultipleSeries(
   for (const key of [...keys].sort()) {
     const values = new Set(series.map((s) => s.labels[key] ?? ''));
     if (values.size > 1) {
-      const shown = [...values].slice(0, 4).map((v) => (v === '' ? '(absent)' : JSON.stringify(v)));
-      differing.push(`${key} (${shown.join(', ')}${values.size > 4 ? `, … ${values.size} values` : ''})`);
+      const shown = [...values]
+        .slice(0, 4)
+        .map((v) => (v === '' ? '(absent)' : printableServerText(JSON.stringify(v), 80)));
+      differing.push(
+        `${printableServerText(key, 80)} (${shown.join(', ')}${values.size > 4 ? `, … ${values.size} values` : ''})`,
+      );
     }
   }
   const differingKeys = differing.map((d) => d.split(' ')[0]);
@@ -279,4 +339,43 @@ export function describeMultipleSeries(
     `The ${role} expression ${JSON.stringify(expression)} returned ${series.length} series, but the correlation needs ` +
     `exactly one. They differ in label${differing.length === 1 ? '' : 's'}: ${differing.join('; ')}. ${hint}`
   );
+}
+
+/**
+ * The body of `response` as text, refusing (and aborting the transfer of) anything over `maxBytes`, whether the
+ * server announces its size or not.
+ */
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+  controller: AbortController,
+): Promise<string> {
+  const tooLarge = () =>
+    new CorrelationError(
+      'PROMETHEUS_BAD_RESPONSE',
+      `the Prometheus answer exceeds ${maxBytes} bytes (maxResponseBytes): refused. Narrow the expression ` +
+        '(fewer series) or the range, or raise maxResponseBytes.',
+    );
+  const announced = Number(response.headers?.get?.('content-length'));
+  if (Number.isFinite(announced) && announced > maxBytes) {
+    controller.abort();
+    throw tooLarge();
+  }
+  const body = response.body;
+  if (!body) return response.text();
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -14,6 +14,7 @@ import {
   renderCorrelationSvg,
 } from '../analysis';
 import { parseDuration as parsePrometheusDuration } from '../analysis/duration';
+import { printableServerText, redactCredentials } from '../analysis/prometheus-client';
 
 /** Where the command writes; injectable so the command can run in-process. */
 export interface CliOutput {
@@ -189,7 +190,9 @@ export async function runCorrelate(
       error instanceof UsageError ||
       (error instanceof CorrelationError && error.code === 'INVALID_ARGUMENT')
     ) {
-      output.stderr(`otel-business-metrics correlate: ${error.message}\nRun with --help for usage.\n`);
+      output.stderr(
+        `otel-business-metrics correlate: ${safeMessage(error.message)}\nRun with --help for usage.\n`,
+      );
       return EXIT_USAGE;
     }
     throw error;
@@ -220,11 +223,16 @@ export async function runCorrelate(
   } catch (error) {
     if (error instanceof CorrelationError) {
       const usage = error.code === 'INVALID_ARGUMENT' || error.code === 'TOO_MANY_POINTS';
-      output.stderr(`otel-business-metrics correlate: ${error.code}: ${error.message}\n`);
+      output.stderr(`otel-business-metrics correlate: ${error.code}: ${safeMessage(error.message)}\n`);
       return usage ? EXIT_USAGE : EXIT_ANALYSIS_ERROR;
     }
     const message = error instanceof Error ? error.message : String(error);
-    output.stderr(`otel-business-metrics correlate: ${message}\n`);
+    output.stderr(`otel-business-metrics correlate: ${safeMessage(message)}\n`);
     return EXIT_ANALYSIS_ERROR;
   }
+}
+
+/** Every message the command prints: no URL credentials, no control characters (they may carry server text). */
+export function safeMessage(message: string): string {
+  return printableServerText(redactCredentials(message), 2000);
 }

@@ -4,6 +4,7 @@
  *
  * Owns: argv and the process exit code. Must not touch: library state (it only calls the analysis API).
  */
+import { redactCredentials } from '../analysis/prometheus-client';
 import { CORRELATE_HELP, EXIT_OK, EXIT_USAGE, runCorrelate, type CliOutput } from './correlate';
 
 const HELP = `Usage: otel-business-metrics <command> [options]
@@ -40,7 +41,7 @@ if (require.main === module) {
     },
     (error: unknown) => {
       process.stderr.write(
-        `otel-business-metrics: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`,
+        `otel-business-metrics: unexpected error: ${redactCredentials(error instanceof Error ? String(error.stack) : String(error))}\n`,
       );
       process.exitCode = 1;
     },
