@@ -63,7 +63,10 @@ describe('npm start (examples/shop/start.mjs)', () => {
     }
     expect(cartViews).toBeGreaterThan(0);
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
-    expect((await fetch(`${base}/dashboard`)).status).toBe(200);
+    // The token guards everything that shows business numbers, the dashboard included.
+    expect((await fetch(`${base}/dashboard`)).status).toBe(401);
+    const operator = { authorization: 'Bearer start-test-token' };
+    expect((await fetch(`${base}/dashboard`, { headers: operator })).status).toBe(200);
     expect((await fetch(`${base}/assets/vendor/uPlot.iife.min.js`)).status).toBe(200);
 
     child.kill('SIGTERM');

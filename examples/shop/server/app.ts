@@ -17,11 +17,18 @@ import {
   engagementRouter,
   httpMetricsMiddleware,
   metricsMiddleware,
-  type MetricsAuth,
 } from '../../../src/integrations/express';
 import type { ShopAssets } from './assets';
 import type { SafeHtml } from './html';
 import { DashboardHistory } from './dashboard-data';
+import {
+  allowedHosts,
+  hostAllowList,
+  jsonErrors,
+  operatorTokenCheck,
+  requireOperator,
+  sameOriginOnly,
+} from './guard';
 import {
   PAYMENT_METHODS,
   PRODUCTS,
@@ -53,8 +60,14 @@ export interface ShopOptions {
   readonly activeUsersIntervalMs?: number;
   /** Dashboard sampling period. Default 5000 ms. */
   readonly dashboardSampleMs?: number;
-  /** Protect `/metrics` (the shop's is open by default: it binds to loopback). */
-  readonly metricsAuth?: MetricsAuth;
+  /**
+   * The operator token: when set, `/metrics`, `/dashboard*` and `/admin*` (everything that reveals business numbers
+   * or changes the shop) need it, as `Authorization: Bearer <token>` or as the basic-auth password a browser asks
+   * for. Without it those pages are open, which `main.ts` only allows on a loopback address.
+   */
+  readonly operatorToken?: string;
+  /** Extra `Host` values the shop answers to (a reverse proxy's name); loopback names on its port always work. */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface RunningShop {
@@ -97,8 +110,15 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('shop') }));
+  // The port is known once listening (port 0 picks one), so the Host allow-list is read per request.
+  let hosts: ReadonlySet<string> = new Set();
+  const currentHosts = () => hosts;
+  app.use(hostAllowList(currentHosts));
+  const operatorCheck = options.operatorToken ? operatorTokenCheck(options.operatorToken) : undefined;
+  const operator = requireOperator(operatorCheck);
+  const sameOrigin = sameOriginOnly(currentHosts);
 
-  app.get('/metrics', metricsMiddleware(telemetry, { auth: options.metricsAuth }));
+  app.get('/metrics', metricsMiddleware(telemetry, { auth: operatorCheck }));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -307,6 +327,10 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   });
 
   // ---- dashboard and admin -----------------------------------------------------------------------------------
+  app.use(['/dashboard', '/admin'], operator);
+  app.use('/admin', (req, res, next) =>
+    req.method === 'GET' || req.method === 'HEAD' ? next() : sameOrigin(req, res, next),
+  );
   app.get('/dashboard', (req, res) => {
     page(res, 'Dashboard', views.dashboardPage(), {
       wide: true,
@@ -357,6 +381,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     }
   });
 
+  // Malformed bodies and thrown errors answer JSON with a short message, never a stack trace or a file path.
+  app.use(jsonErrors((error) => console.error('shop: request failed:', error)));
+
   // ---- listen and background jobs ----------------------------------------------------------------------------
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
@@ -364,6 +391,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     listening.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port, options.allowedHosts);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const publishActiveUsers = () => {

@@ -2,12 +2,15 @@
  * `npm start`: initialise the package, build the browser assets, start the shop (and the simulator), print where
  * to look, and shut everything down cleanly on Ctrl-C.
  *
- * Owns: environment variables (PORT, HOST, OTEL_METRICS_EXPORTER=otlp to also push, SIMULATE, SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS,
- * METRICS_TOKEN, TROUBLE_*) and console output (this is a CLI, so it prints). Must not touch: routes (app.ts).
+ * Owns: environment variables (PORT, HOST, ALLOWED_HOSTS, OTEL_METRICS_EXPORTER=otlp to also push, SIMULATE,
+ * SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS, METRICS_TOKEN, TROUBLE_*), the refusal to listen
+ * beyond loopback without a token, and console output (this is a CLI, so it prints). Must not touch: routes
+ * (app.ts).
  */
 import { initBusinessMetrics } from '../../../src';
 import { startShop, type RunningShop } from './app';
 import { buildShopAssets } from './assets';
+import { isLoopbackHost } from './guard';
 import { troubleFromEnv } from './trouble';
 
 export interface MainOptions {
@@ -34,6 +37,21 @@ export async function main(options: MainOptions): Promise<RunningShop> {
   const port = numberFrom(env, 'PORT', 3000);
   const host = env.HOST || '127.0.0.1';
   const simulate = !['0', 'false', 'off', 'no'].includes((env.SIMULATE ?? '1').toLowerCase());
+  const token = env.METRICS_TOKEN ?? '';
+  if (token !== '' && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new Error('METRICS_TOKEN must be visible ASCII without spaces');
+  }
+  if (!isLoopbackHost(host) && token === '') {
+    // Other machines could read revenue on /dashboard and /metrics and flip the trouble switches on /admin.
+    throw new Error(
+      `HOST=${host} is reachable from other machines: set METRICS_TOKEN (it then guards /metrics, /dashboard and ` +
+        '/admin), or keep HOST=127.0.0.1',
+    );
+  }
+  const extraHosts = (env.ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
 
   // OTEL_METRICS_EXPORTER=otlp (`npm run stack`): push over OTLP as well (endpoint and protocol from the OTEL_*
   // variables); /metrics and the dashboard keep working from the same handle.
@@ -62,7 +80,8 @@ export async function main(options: MainOptions): Promise<RunningShop> {
       : false,
     trouble: troubleFromEnv(env),
     sessions: { idleMs: numberFrom(env, 'SESSION_IDLE_SECONDS', 120) * 1000 },
-    metricsAuth: env.METRICS_TOKEN ? { bearerToken: env.METRICS_TOKEN } : undefined,
+    operatorToken: token || undefined,
+    allowedHosts: extraHosts,
   });
 
   console.log(`
@@ -70,8 +89,8 @@ export async function main(options: MainOptions): Promise<RunningShop> {
 
     Shop        ${shop.url}/
     Dashboard   ${shop.url}/dashboard
-    Metrics     ${shop.url}/metrics${env.METRICS_TOKEN ? '  (Authorization: Bearer $METRICS_TOKEN)' : ''}
-    Trouble     ${shop.url}/admin
+    Metrics     ${shop.url}/metrics${token ? '  (Authorization: Bearer $METRICS_TOKEN)' : ''}
+    Trouble     ${shop.url}/admin${token ? '\n    (dashboard and admin ask for a password: METRICS_TOKEN, any user name)' : ''}
 
   Traffic simulator: ${simulate ? 'on (SIMULATE=0 to switch off)' : 'off'}. Ctrl-C stops.
 `);

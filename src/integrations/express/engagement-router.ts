@@ -130,7 +130,14 @@ export function engagementRouter(options: EngagementRouterOptions = {}): Router 
     }
     if (type === 'request.aborted' || type === 'request.size.invalid')
       return refuse(res, 400, 'request body incomplete');
-    return next(error);
+    // Anything else (a malformed path, a throwing resolveSession or onBatch) still answers JSON: Express's default
+    // page would show an anonymous client the stack trace and the server's file paths.
+    const status =
+      typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return refuse(res, status, 'bad request');
+    diag.error(`engagementRouter: request failed: ${error instanceof Error ? error.message : String(error)}`);
+    return refuse(res, 500, 'internal error');
   });
 
   return router;
