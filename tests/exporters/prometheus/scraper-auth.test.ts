@@ -15,7 +15,7 @@ import {
   type ScraperCredentials,
 } from '../../../src/exporters/prometheus/scraper-auth';
 import { metricsMiddleware } from '../../../src/integrations/express';
-import { basicAuth, httpRequest } from './http';
+import { basicAuth, httpRequest } from '../../support/http';
 
 interface Endpoint {
   readonly url: string;
