@@ -2,8 +2,8 @@
  * The package's Prometheus pull exporter: a `MetricReader` that serves the text exposition over HTTP.
  *
  * Owns: the standalone `/metrics` server (binding, 404/405/401/500 handling, applying scraper auth whose rules
- * live in scraper-auth.ts, shutdown including keep-alive connections), the `ready` promise and the real port, and the mountable
- * `metricsHandler`. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
+ * live in scraper-auth.ts, shutdown including keep-alive connections), the `ready` promise and the real port,
+ * and the mountable `metricsHandler`. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
  * cannot restart, has no auth and can crash the host on a serialization error. Must not touch: instruments,
  * views, the catalog, environment variables (the package's init reads `OTEL_EXPORTER_PROMETHEUS_*`).
  *
