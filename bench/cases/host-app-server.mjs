@@ -1,15 +1,16 @@
 /**
  * A demo-style shop server for the host-app row: plain node:http, a checkout page per request (a small HTML cart,
  * as the demo shop renders: ~2 KB, escaped product names, formatted prices) whose handler records business
- * events through the `businessMetrics` singleton, as the seed's code does, and `/metrics` mounted on the same
- * server. With `metrics: false` the package is never initialised, so every record call is the no-op an app gets
+ * events through the `businessMetrics` singleton, as the seed's code does, its duration timed by the package's
+ * `httpMetricsMiddleware`, and `/metrics` mounted on the same server. With `metrics: false` the package is never initialised, so every record call is the no-op an app gets
  * before init: the app's code is identical in both variants.
  *
  * Owns: the server (127.0.0.1, free port), per-request events, and the self-check that every request's events
  * were exported. Must not touch: load generation (host-app-load.mjs), statistics.
  */
 import { createServer } from 'node:http';
-import { loadPackage, parseExposition, sampleTotals } from '../lib/workload.mjs';
+import { dirname, join } from 'node:path';
+import { DIST, loadPackage, parseExposition, require, sampleTotals } from '../lib/workload.mjs';
 import { serveCase } from '../lib/child.mjs';
 
 const pkg = loadPackage();
@@ -54,6 +55,15 @@ function renderCart(n, step) {
   };
 }
 
+/** The middleware as this build takes it; a build before `{ telemetry }` (a baseline twin) takes a meter. */
+function timedBy(express, telemetry) {
+  try {
+    return express.httpMetricsMiddleware({ telemetry });
+  } catch {
+    return express.httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('bench-shop') });
+  }
+}
+
 serveCase(async ({ metrics, events = true }) => {
   const telemetry = metrics
     ? pkg.initBusinessMetrics({
@@ -63,6 +73,11 @@ serveCase(async ({ metrics, events = true }) => {
         env: {},
       })
     : undefined;
+  // With metrics on, every request is also timed by the package's HTTP middleware, as an instrumented app's is
+  // (plain node:http here: no Express route, so no http.route label).
+  const express = telemetry ? require(join(dirname(DIST), 'integrations', 'express', 'index.js')) : undefined;
+  const httpMetrics = express ? timedBy(express, telemetry) : undefined;
+  const noop = () => undefined;
   let requests = 0;
   let orders = 0;
   const sessionStart = Date.now() - 90_000;
@@ -71,6 +86,7 @@ serveCase(async ({ metrics, events = true }) => {
   // the client rather than the server).
   const marks = [];
   const server = createServer((req, res) => {
+    httpMetrics?.(req, res, noop);
     const url = new URL(req.url, 'http://shop.local');
     if (url.pathname === '/__bench/mark') {
       const cpu = process.cpuUsage();
@@ -132,7 +148,9 @@ serveCase(async ({ metrics, events = true }) => {
           sampleTotals(samples, 'business_metrics_dropped_total').sum +
           sampleTotals(samples, 'business_metrics_label_overflow_total').sum;
         if (guarded !== 0) wrong.push(`${guarded} measurements relabelled or dropped`);
-        detail += `, funnel=${funnel} features=${features} conversions=${conversions}`;
+        const timed = sampleTotals(samples, 'http_server_request_duration_seconds_count').sum;
+        if (httpMetrics && timed < requests) wrong.push(`HTTP durations ${timed} < ${requests} requests`);
+        detail += `, funnel=${funnel} features=${features} conversions=${conversions} http=${timed}`;
       }
       return wrong.length
         ? { ok: false, detail: wrong.join('; ') }

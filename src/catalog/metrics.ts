@@ -140,6 +140,23 @@ export const SELF_METRICS = {
   },
 } as const satisfies Record<string, MetricDefinition>;
 
+/**
+ * Technical instruments an integration records through the same guard and local store as the business ones, named
+ * per the OpenTelemetry HTTP semantic conventions. `error.type` is derived from the status label when a series is
+ * created (5xx, or `aborted` when no status was delivered), so it costs no label of its own.
+ */
+export const HTTP_METRICS = {
+  serverRequestDuration: {
+    name: 'http.server.request.duration',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Duration of HTTP server requests.',
+    labels: ['http.request.method', 'http.route', 'http.response.status_code', 'url.scheme'],
+    // The conventions' advised boundaries.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
 /** Every metric the package can emit: business instruments first, then self-metrics. */
 export const ALL_METRIC_LIST: readonly MetricDefinition[] = [
   ...BUSINESS_METRIC_LIST,

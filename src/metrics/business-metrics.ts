@@ -19,6 +19,7 @@ import {
   InstrumentFactory,
   resolvePolicies,
   type BusinessInstruments,
+  type InstrumentFactoryOptions,
 } from './instruments';
 import type {
   ActiveUsersWindow,
@@ -54,6 +55,23 @@ export function withLocalStore(
   return { ...options, [LOCAL_STORE]: store };
 }
 
+/** @internal What an integration needs to build instruments of its own on a recorder's store, limits and guard. */
+export interface InstrumentContext {
+  readonly meter: Meter;
+  readonly options: InstrumentFactoryOptions;
+}
+
+// Kept outside the class so that nothing of it shows in the public type.
+const INSTRUMENT_CONTEXTS = new WeakMap<object, InstrumentContext>();
+
+/**
+ * @internal The store, limits and guard reporter of a recorder built by this package (the HTTP integration records
+ * through them), or undefined for any other object.
+ */
+export function instrumentContextOf(recorder: unknown): InstrumentContext | undefined {
+  return typeof recorder === 'object' && recorder !== null ? INSTRUMENT_CONTEXTS.get(recorder) : undefined;
+}
+
 /**
  * Records the seed's business events into OpenTelemetry instruments created from the catalog.
  *
@@ -81,12 +99,14 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     this.limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
     validateLimits(this.limits);
     this.exposition = options.exposition;
-    const factory = new InstrumentFactory(meter, {
+    const factoryOptions = {
       store: (options as InternalBusinessMetricsOptions)[LOCAL_STORE],
       policies: resolvePolicies(options.limits?.labels),
       limits: this.limits,
       reporter: this.reporter,
-    });
+    };
+    INSTRUMENT_CONTEXTS.set(this, { meter, options: factoryOptions });
+    const factory = new InstrumentFactory(meter, factoryOptions);
     this.instruments = createBusinessInstruments(factory);
     factory.observableGauge(BUSINESS_METRICS.revenuePerMinute, (result: ObservableResult) => {
       const now = this.now();

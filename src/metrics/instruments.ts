@@ -124,15 +124,23 @@ export class InstrumentFactory {
     return this.bind(definition, binding, (attributes) => new MeterCounterCell(attributes, sdkCounter));
   }
 
-  /** An explicit-bucket histogram with the catalog's buckets (as a view in local mode, as advice on a Meter). */
-  histogram(definition: MetricDefinition, binding: InstrumentBinding): BoundInstrument<HistogramCell> {
+  /**
+   * An explicit-bucket histogram with the catalog's buckets (as a view in local mode, as advice on a Meter).
+   * @param present turns a new series' label values into the attributes it is exported with (once per series,
+   *   e.g. the HTTP status code as an integer and the `error.type` derived from it).
+   */
+  histogram(
+    definition: MetricDefinition,
+    binding: InstrumentBinding,
+    present: (labels: Attributes) => Attributes = (labels) => labels,
+  ): BoundInstrument<HistogramCell> {
     const boundaries = [...(definition.buckets ?? [])];
     const store = this.options.store;
     if (store) {
       const created = this.bind(
         definition,
         binding,
-        (attributes) => new LocalHistogramCell(attributes, boundaries),
+        (labels) => new LocalHistogramCell(present(labels), boundaries),
       );
       store.addHistogram(definition, created.table);
       return created;
@@ -141,7 +149,11 @@ export class InstrumentFactory {
       ...sdkOptions(definition),
       advice: { explicitBucketBoundaries: boundaries },
     });
-    return this.bind(definition, binding, (attributes) => new MeterHistogramCell(attributes, sdkHistogram));
+    return this.bind(
+      definition,
+      binding,
+      (labels) => new MeterHistogramCell(present(labels), sdkHistogram),
+    );
   }
 
   /** A gauge whose last set value per series is reported by an observable gauge on every collection. */

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
-import { type BusinessMetricsHandle, initBusinessMetrics } from '../../src';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_SELF_FAMILIES } from '../../src';
 import {
   HTTP_SERVER_REQUEST_DURATION,
   engagementRouter,
@@ -51,7 +51,7 @@ describe('http.route over a real socket', () => {
   it('labels letter-case variants, params and mounts with the registered pattern only', async () => {
     telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
     const app = express();
-    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('t') }));
+    app.use(httpMetricsMiddleware({ telemetry }));
     app.get('/metrics', metricsMiddleware(telemetry));
     app.use('/api/engagement', engagementRouter({ rateLimit: false }));
     app.use('/second', engagementRouter({ rateLimit: false }));
@@ -87,10 +87,10 @@ describe('http.route over a real socket', () => {
     );
   });
 
-  it('records routes beyond maxRoutes as "other" for the life of the process', async () => {
+  it('records routes beyond maxRoutes as "other" for the life of the process, counted in the self-metrics', async () => {
     telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
     const app = express();
-    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('t'), maxRoutes: 3 }));
+    app.use(httpMetricsMiddleware({ telemetry, maxRoutes: 3 }));
     app.get('/metrics', metricsMiddleware(telemetry));
     for (let i = 0; i < 6; i++) app.get(`/r${i}`, (_req, res) => void res.send('ok'));
     await listen(app);
@@ -102,6 +102,54 @@ describe('http.route over a real socket', () => {
     // The first three routes seen keep their label; /r3-/r5 and /metrics (first answered after them) do not. A
     // scrape's own request is recorded after its response, so the second scrape sees the first one only.
     expect(Object.fromEntries(routes)).toEqual({ '/r0': 2, '/r1': 2, '/r2': 2, other: 3 + 3 + 1 });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const overflow = parseExposition(text).filter(
+      (s) => s.name === PROMETHEUS_SELF_FAMILIES.labelOverflow && s.labels.label === 'http.route',
+    );
+    expect(overflow.map((s) => [s.labels.metric, s.labels.reason, s.value])).toEqual([
+      ['http_server_request_duration_seconds', 'cap', 3 + 3 + 2],
+    ]);
+  });
+
+  it('keeps patterns and the cap with a meter of an app-owned provider (SDK histogram)', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+    const app = express();
+    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('t'), maxRoutes: 2 }));
+    app.get('/metrics', metricsMiddleware(telemetry));
+    app.use('/api/engagement', engagementRouter({ rateLimit: false }));
+    app.get('/a/:id', (_req, res) => void res.send('a'));
+    app.get('/b', (_req, res) => void res.send('b'));
+    await listen(app);
+    for (let i = 0; i < 40; i++) await fetch(`${base}/${caseVariant('api/engagement', i)}`);
+    await fetch(`${base}/A/1`);
+    await fetch(`${base}/b`);
+    const routes = await routesSeen();
+    expect(Object.fromEntries(routes)).toEqual({ '/api/engagement': 40, '/a/:id': 1, other: 1 });
+  });
+
+  it('answers error.type for 5xx and aborted requests, the status as an integer attribute', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+    const app = express();
+    app.use(httpMetricsMiddleware({ telemetry }));
+    app.get('/metrics', metricsMiddleware(telemetry));
+    app.get('/fail', (_req, res) => void res.status(503).send('down'));
+    app.get('/hang', () => undefined);
+    await listen(app);
+    await fetch(`${base}/fail`);
+    const aborted = new AbortController();
+    const hanging = fetch(`${base}/hang`, { signal: aborted.signal }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    aborted.abort();
+    await hanging;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).filter(
+      (s) => s.name === COUNT,
+    );
+    const byRoute = Object.fromEntries(samples.map((s) => [s.labels.http_route, s.labels]));
+    expect(byRoute['/fail']).toMatchObject({ http_response_status_code: '503', error_type: '503' });
+    expect(byRoute['/hang']).toMatchObject({ error_type: 'aborted' });
+    expect(byRoute['/hang']).not.toHaveProperty('http_response_status_code');
+    expect(() => httpMetricsMiddleware({ telemetry: { metrics: {} } })).toThrow(/initBusinessMetrics/);
   });
 
   it('refuses a malformed maxRoutes at construction', () => {

@@ -30,7 +30,7 @@ describe('docs/integrations.md Express example', () => {
     });
 
     const app = express();
-    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('checkout') }));
+    app.use(httpMetricsMiddleware({ telemetry }));
     app.get(
       '/metrics',
       metricsMiddleware(telemetry, { auth: { bearerToken: process.env.METRICS_TOKEN ?? '' } }),

@@ -109,7 +109,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   // a real deployment would trust its reverse proxy here instead.
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
-  app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('shop') }));
+  app.use(httpMetricsMiddleware({ telemetry }));
   // The port is known once listening (port 0 picks one), so the Host allow-list is read per request.
   let hosts: ReadonlySet<string> = new Set();
   const currentHosts = () => hosts;

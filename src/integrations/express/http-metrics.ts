@@ -2,54 +2,76 @@
  * Technical HTTP server metrics named per the OpenTelemetry HTTP semantic conventions, so business and technical
  * metrics can be read side by side from the same exposition.
  *
- * Owns: the `http.server.request.duration` histogram (unit `s`, the conventions' advised buckets), its attributes
- * (`http.request.method`, `http.route`, `http.response.status_code`, `url.scheme`, `error.type`) and the lifetime
- * cap on distinct routes. Must not touch: business metrics, request handling (it only observes `finish`/`close`),
- * how a route's pattern is found (route-pattern.ts).
+ * Owns: the middleware that times each request, the label policies of `http.server.request.duration` (method
+ * allow-list, the lifetime cap on routes, status codes, scheme) and how a series' labels become its semconv
+ * attributes (`error.type` from the status). Must not touch: the instrument's definition (the catalog's
+ * HTTP_METRICS), business metrics, request handling (it only observes `close`), how a route's pattern is found
+ * (route-pattern.ts).
+ *
+ * With `telemetry`, a request costs one series-table lookup by label ids in the package's own store, like a
+ * business event: no attribute object, no hashing. With only a `meter`, the same table forwards to an SDK
+ * histogram, whose attribute hashing (~1 us) is paid per request.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { OTHER_LABEL_VALUE } from '../../catalog/labels';
-import { RateLimitedWarnings } from '../../guard/reporter';
+import type { LabelPolicy } from '../../catalog/labels';
+import { HTTP_METRICS } from '../../catalog/metrics';
+import { DEFAULT_LIMITS } from '../../config/defaults';
+import { GuardReporter } from '../../guard/reporter';
+import { instrumentContextOf } from '../../metrics/business-metrics';
+import { InstrumentFactory, type BoundInstrument } from '../../metrics/instruments';
+import type { HistogramCell } from '../../series/cells';
 import { routePattern } from './route-pattern';
 
+const DEFINITION = HTTP_METRICS.serverRequestDuration;
+
 /** Instrument name from the HTTP semantic conventions. */
-export const HTTP_SERVER_REQUEST_DURATION = 'http.server.request.duration';
+export const HTTP_SERVER_REQUEST_DURATION = DEFINITION.name;
 
 /** Bucket boundaries the semantic conventions advise for `http.server.request.duration`, in seconds. */
-export const HTTP_SERVER_DURATION_BUCKETS: readonly number[] = [
-  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-];
-
-// Methods the conventions list; anything else is recorded as `_OTHER` to bound cardinality.
-const KNOWN_METHODS = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'TRACE',
-]);
+export const HTTP_SERVER_DURATION_BUCKETS: readonly number[] = DEFINITION.buckets;
 
 /** Distinct `http.route` values kept for the life of the process by default. */
 export const DEFAULT_MAX_ROUTES = 100;
 
+// Methods the conventions list; anything else is recorded as `_OTHER` to bound cardinality.
+const KNOWN_METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];
+const OTHER_METHOD = '_OTHER';
+// The route label of a request no route matched (a 404, a middleware answer): the series carries no http.route.
+const NO_ROUTE = '_none';
+// The status label of a request whose client went away before the response finished.
+const ABORTED = 'aborted';
+// Status codes an app sends are a handful; this bounds an app that echoes arbitrary ones.
+const MAX_STATUS_CODES = 64;
+// Route patterns can be long (`/orgs/:org/projects/:project/members/:member`); cutting them would merge routes.
+const MIN_ROUTE_LENGTH = 256;
+
+const STATUS_TEXT: string[] = Array.from({ length: 1000 }, (_, code) => String(code));
+
 export interface HttpMetricsOptions {
-  /** The meter to create the histogram on, e.g. `telemetry.meterProvider.getMeter('shop')`. */
-  readonly meter: Meter;
+  /**
+   * The handle from `initBusinessMetrics`: durations are recorded in the package's own series store (a request
+   * costs a table lookup, no attribute hashing), exported by every reader of the handle, and routes beyond
+   * `maxRoutes` are counted in `business_metrics_label_overflow_total`.
+   */
+  readonly telemetry?: { readonly metrics: unknown };
+  /**
+   * Or a meter of a MeterProvider your app owns: durations go to an SDK histogram on it (each request then pays
+   * the SDK's attribute hashing, about 1 us). Ignored when `telemetry` is given.
+   */
+  readonly meter?: Meter;
   /**
    * Most distinct `http.route` values over the life of the process (default 100); routes beyond it are
-   * recorded as `other`. Routes are the app's own patterns, so this only binds for apps with more routes.
+   * recorded as `other`. Routes are the app's own patterns, so this only binds for apps with more routes. With
+   * `telemetry`, the first middleware built for a handle sets it (they share one histogram).
    */
   readonly maxRoutes?: number;
 }
 
 /**
- * Middleware recording every request's duration. Mount it first (`app.use(httpMetricsMiddleware({ meter }))`) so it
- * sees the whole request; `http.route` is the matched route template (`/product/:id`), never the raw path.
+ * Middleware recording every request's duration. Mount it first
+ * (`app.use(httpMetricsMiddleware({ telemetry }))`) so it sees the whole request. `http.route` is the pattern the
+ * app registered (`/product/:id`), never the path the client typed; requests no route matched carry none.
  */
 export function httpMetricsMiddleware(options: HttpMetricsOptions): RequestHandler {
   const maxRoutes = options.maxRoutes ?? DEFAULT_MAX_ROUTES;
@@ -58,53 +80,124 @@ export function httpMetricsMiddleware(options: HttpMetricsOptions): RequestHandl
       `httpMetricsMiddleware: maxRoutes must be an integer >= 0 (got ${String(maxRoutes)})`,
     );
   }
-  const histogram = options.meter.createHistogram(HTTP_SERVER_REQUEST_DURATION, {
-    unit: 's',
-    description: 'Duration of HTTP server requests.',
-    advice: { explicitBucketBoundaries: [...HTTP_SERVER_DURATION_BUCKETS] },
-  });
-  // The SDK's cardinality limit applies per collection, so a lifetime cap is kept here: patterns are app-defined,
-  // but an app with route-per-tenant registrations (or RegExp routes) must not grow the histogram without bound.
-  const routes = new Set<string>();
-  const warnings = new RateLimitedWarnings();
-  const boundedRoute = (route: string): string => {
-    if (routes.has(route)) return route;
-    if (routes.size < maxRoutes) {
-      routes.add(route);
-      return route;
+  const { instrument, reporter } = boundInstrument(options, maxRoutes);
+  const [methods, routes, statuses, schemes] = instrument.labels;
+  const methodIds = new Map(KNOWN_METHODS.map((method) => [method, methods!.resolve(method)]));
+  const otherMethodId = methods!.resolve(OTHER_METHOD);
+  const httpId = schemes!.resolve('http');
+  const httpsId = schemes!.resolve('https');
+  const table = instrument.table;
+
+  const finished = (req: Request, res: Response, start: number): void => {
+    try {
+      const seconds = (performance.now() - start) / 1000;
+      const route = routes!.resolve(routePattern(req) ?? NO_ROUTE);
+      const status = statuses!.resolve(
+        res.writableFinished ? (STATUS_TEXT[res.statusCode] ?? String(res.statusCode)) : ABORTED,
+      );
+      table
+        .at4(methodIds.get(req.method) ?? otherMethodId, route, status, isHttps(req) ? httpsId : httpId)
+        .record(seconds);
+    } catch (error) {
+      // A hostile request must never turn into an exception in the app's event loop.
+      reporter.internalError('httpMetricsMiddleware', instrument.family, error);
     }
-    warnings.warn(
-      'http.route:cap',
-      `httpMetricsMiddleware: more than ${maxRoutes} distinct http.route values (maxRoutes); ` +
-        `recorded as "${OTHER_LABEL_VALUE}"`,
-    );
-    return OTHER_LABEL_VALUE;
   };
   return (req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
-    let recorded = false;
-    const record = (aborted: boolean) => {
-      if (recorded) return;
-      recorded = true;
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const method = KNOWN_METHODS.has(req.method) ? req.method : '_OTHER';
-      const attributes: Record<string, string | number> = {
-        'http.request.method': method,
-        'url.scheme': req.protocol === 'https' ? 'https' : 'http',
-      };
-      const route = routePattern(req);
-      if (route !== undefined) attributes['http.route'] = boundedRoute(route);
-      if (aborted) {
-        // The client went away before the response finished: no status code was delivered.
-        attributes['error.type'] = 'aborted';
-      } else {
-        attributes['http.response.status_code'] = res.statusCode;
-        if (res.statusCode >= 500) attributes['error.type'] = String(res.statusCode);
-      }
-      histogram.record(seconds, attributes);
-    };
-    res.once('finish', () => record(false));
-    res.once('close', () => record(!res.writableFinished));
+    const start = performance.now();
+    // `close` follows `finish` on every response, and alone when the client went away first: one listener.
+    res.on('close', () => finished(req, res, start));
     next();
   };
+}
+
+// Behind a TLS-terminating proxy only Express's `req.protocol` (with `trust proxy`) knows; it parses headers, so it
+// is only asked when a forwarded protocol is present.
+function isHttps(req: Request): boolean {
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted === true) return true;
+  return req.headers['x-forwarded-proto'] !== undefined && req.protocol === 'https';
+}
+
+/** One histogram per telemetry handle: a second middleware must not register a second family in the store. */
+const SHARED = new WeakMap<object, { instrument: BoundInstrument<HistogramCell>; reporter: GuardReporter }>();
+
+function boundInstrument(
+  options: HttpMetricsOptions,
+  maxRoutes: number,
+): { instrument: BoundInstrument<HistogramCell>; reporter: GuardReporter } {
+  const policies = httpLabelPolicies(maxRoutes);
+  const binding = {
+    method: 'httpMetricsMiddleware',
+    arguments: {
+      'http.request.method': 'req.method',
+      'http.route': 'req.route',
+      'http.response.status_code': 'res.statusCode',
+      'url.scheme': 'req.protocol',
+    },
+  };
+  if (options.telemetry !== undefined) {
+    const context = instrumentContextOf(options.telemetry?.metrics);
+    if (context === undefined) {
+      throw new TypeError(
+        'httpMetricsMiddleware: telemetry must be the handle initBusinessMetrics returned (or pass a meter)',
+      );
+    }
+    const shared = SHARED.get(context);
+    if (shared) return shared;
+    const limits = {
+      ...context.options.limits,
+      maxLabelLength: Math.max(context.options.limits.maxLabelLength, MIN_ROUTE_LENGTH),
+    };
+    const factory = new InstrumentFactory(context.meter, { ...context.options, limits, policies });
+    const created = {
+      instrument: factory.histogram(DEFINITION, binding, presentHttpLabels),
+      reporter: context.options.reporter,
+    };
+    SHARED.set(context, created);
+    return created;
+  }
+  if (options.meter === undefined) {
+    throw new TypeError('httpMetricsMiddleware: pass { telemetry } (the initBusinessMetrics handle) or { meter }');
+  }
+  // A meter of the app's own provider: the same bounded table, forwarding to an SDK histogram. Its relabel tallies
+  // are not exported (the app's provider has no package self-metrics); warnings still go through diag.
+  const reporter = new GuardReporter(false);
+  const factory = new InstrumentFactory(options.meter, {
+    store: undefined,
+    policies,
+    limits: {
+      maxLabelLength: Math.max(DEFAULT_LIMITS.maxLabelLength, MIN_ROUTE_LENGTH),
+      maxSeriesPerMetric: DEFAULT_LIMITS.maxSeriesPerMetric,
+    },
+    reporter,
+  });
+  return { instrument: factory.histogram(DEFINITION, binding, presentHttpLabels), reporter };
+}
+
+function httpLabelPolicies(maxRoutes: number): Record<string, LabelPolicy> {
+  return {
+    'http.request.method': { kind: 'allow', values: [...KNOWN_METHODS, OTHER_METHOD] },
+    'http.route': { kind: 'capped', maxValues: maxRoutes, known: [NO_ROUTE] },
+    'http.response.status_code': { kind: 'capped', maxValues: MAX_STATUS_CODES, known: [ABORTED] },
+    'url.scheme': { kind: 'allow', values: ['http', 'https'] },
+  };
+}
+
+/** A series' label values as semconv attributes: the status as an integer, `error.type` for 5xx and aborts. */
+function presentHttpLabels(labels: Attributes): Attributes {
+  const attributes: Record<string, string | number> = {
+    'http.request.method': String(labels['http.request.method']),
+    'url.scheme': String(labels['url.scheme']),
+  };
+  const route = String(labels['http.route']);
+  if (route !== NO_ROUTE) attributes['http.route'] = route;
+  const status = String(labels['http.response.status_code']);
+  if (status === ABORTED) {
+    // The client went away before the response finished: no status code was delivered.
+    attributes['error.type'] = ABORTED;
+  } else if (/^\d{3}$/.test(status)) {
+    attributes['http.response.status_code'] = Number(status);
+    if (Number(status) >= 500) attributes['error.type'] = status;
+  }
+  return Object.freeze(attributes);
 }
