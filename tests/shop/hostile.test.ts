@@ -170,17 +170,21 @@ describe('the real shop under hostile traffic (npm start path)', () => {
   }, 120_000);
 
   it('throttles a client rotating IPv6 addresses inside one /64', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 60; i++) {
-      const from = `2001:db8:77:100:${((i * 7919) % 0x10000).toString(16)}::${(i + 1).toString(16)}`;
-      statuses.push(
-        (await send(port, '/api/engagement', json(beacon([{ kind: 'feature', name: 'search' }]), from)))
-          .status,
-      );
-    }
+    const started = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const from = `2001:db8:77:100:${((i * 7919) % 0x10000).toString(16)}::${(i + 1).toString(16)}`;
+        return (
+          await send(port, '/api/engagement', json(beacon([{ kind: 'feature', name: 'search' }]), from))
+        ).status;
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
     const accepted = statuses.filter((s) => s === 202).length;
-    // One /56, one bucket of 20 (the router's default burst); the rest are refused.
-    expect(accepted).toBeLessThanOrEqual(20);
+    // One /56, one bucket: the router's default burst of 20, plus 2 tokens per second the flood took. Keyed by
+    // full address (before), all 60 were accepted.
+    expect(accepted).toBeLessThanOrEqual(20 + Math.floor(2 * seconds));
+    expect(accepted).toBeLessThan(40);
     expect(statuses.filter((s) => s === 429).length).toBe(60 - accepted);
   });
 
