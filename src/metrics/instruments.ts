@@ -149,11 +149,7 @@ export class InstrumentFactory {
       ...sdkOptions(definition),
       advice: { explicitBucketBoundaries: boundaries },
     });
-    return this.bind(
-      definition,
-      binding,
-      (labels) => new MeterHistogramCell(present(labels), sdkHistogram),
-    );
+    return this.bind(definition, binding, (labels) => new MeterHistogramCell(present(labels), sdkHistogram));
   }
 
   /** A gauge whose last set value per series is reported by an observable gauge on every collection. */

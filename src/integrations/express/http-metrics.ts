@@ -157,7 +157,9 @@ function boundInstrument(
     return created;
   }
   if (options.meter === undefined) {
-    throw new TypeError('httpMetricsMiddleware: pass { telemetry } (the initBusinessMetrics handle) or { meter }');
+    throw new TypeError(
+      'httpMetricsMiddleware: pass { telemetry } (the initBusinessMetrics handle) or { meter }',
+    );
   }
   // A meter of the app's own provider: the same bounded table, forwarding to an SDK histogram. Its relabel tallies
   // are not exported (the app's provider has no package self-metrics); warnings still go through diag.
