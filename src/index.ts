@@ -35,10 +35,20 @@ export {
   type ConversionMetadata,
   type FeatureUsageMetadata,
   type FunnelStepMetadata,
+  type RefundMetadata,
   type RevenueMetadata,
   type SessionMetadata,
 } from './metrics/business-metrics';
 export { businessMetrics } from './metrics/singleton';
+export {
+  ISO_CURRENCY_CODES,
+  icuMinorUnitExponent,
+  minorToUnits,
+  type CurrencyProblem,
+  type MoneyOptions,
+} from './money/currencies';
+export type { MoneyConfig } from './money/money';
+export type { ExchangeRates, ReportingCurrencyOptions } from './money/exchange-rates';
 export { businessMetricViews } from './metrics/views';
 export { installShutdownHooks, type ShutdownHookOptions } from './lifecycle';
 export {
@@ -50,6 +60,7 @@ export {
   OTHER_LABEL_VALUE,
   PROMETHEUS_FAMILIES,
   PROMETHEUS_SELF_FAMILIES,
+  REFUND_REASONS,
   SELF_METRICS,
   UNKNOWN_LABEL_VALUE,
   prometheusFamilyName,

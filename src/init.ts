@@ -171,7 +171,12 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const metrics = new BusinessMetrics(
     meter,
     withLocalStore(
-      { strict: options.strict, limits: options.limits, exposition: () => expositionReader.getMetrics() },
+      {
+        strict: options.strict,
+        limits: options.limits,
+        money: options.money,
+        exposition: () => expositionReader.getMetrics(),
+      },
       store,
     ),
   );

@@ -51,13 +51,36 @@ export type BusinessLabelKey =
   | 'user_tier'
   | 'is_new_user'
   | 'entry_page'
-  | 'window';
+  | 'window'
+  | 'currency'
+  | 'reason'
+  | 'reporting_currency';
+
+/** The bounded vocabulary of `reason` on business_refunds_cents_total. `customer_request` is the default. */
+export const REFUND_REASONS = [
+  'customer_request',
+  'duplicate',
+  'fraudulent',
+  'chargeback',
+  'cancelled',
+  OTHER_LABEL_VALUE,
+] as const;
+
+/**
+ * The currency labels: ISO 4217 codes from the platform's ICU (src/money/currencies.ts), each its own series,
+ * never rewritten to `other` (a bad code drops the measurement). `money.currencies` restricts them, not a
+ * label policy (docs/money.md).
+ */
+export type CurrencyLabelKey = 'currency' | 'reporting_currency';
+
+/** Labels whose vocabulary is a LabelPolicy (every label but the currency labels). */
+export type PolicyLabelKey = Exclude<BusinessLabelKey, CurrencyLabelKey>;
 
 /**
  * Default vocabulary per label. Chosen so a normal shop never reaches a cap, and so every value the seed's own
  * code records is accepted (device_type `web` from its engagement tracker, `checkout_error`, `milestone_*`).
  */
-export const DEFAULT_LABEL_POLICIES: Readonly<Record<BusinessLabelKey, LabelPolicy>> = {
+export const DEFAULT_LABEL_POLICIES: Readonly<Record<PolicyLabelKey, LabelPolicy>> = {
   step: { kind: 'capped', maxValues: 100, known: CHECKOUT_STEPS },
   source: { kind: 'capped', maxValues: 50, known: ['direct', 'in_app'] },
   device_type: { kind: 'allow', values: ['desktop', 'mobile', 'tablet', 'web', 'bot', UNKNOWN_LABEL_VALUE] },
@@ -71,4 +94,5 @@ export const DEFAULT_LABEL_POLICIES: Readonly<Record<BusinessLabelKey, LabelPoli
   is_new_user: { kind: 'allow', values: ['true', 'false'] },
   entry_page: { kind: 'capped', maxValues: 100 },
   window: { kind: 'allow', values: ['daily', 'weekly', 'monthly'] },
+  reason: { kind: 'allow', values: REFUND_REASONS },
 };

@@ -53,19 +53,21 @@ export const BUSINESS_METRICS = {
     labels: ['conversion_type'],
     buckets: [30, 60, 120, 300, 600, 1800, 3600],
   },
+  // Money: "cents" in these names (the seed's) means minor units of the series' `currency` label (cents of
+  // USD, yen of JPY, fils of KWD); amounts of different currencies are never added (docs/money.md).
   revenue: {
     name: 'business_revenue_cents',
     kind: 'counter',
     unit: '{cent}',
     description: 'Total revenue in cents to avoid floating point issues',
-    labels: ['product_category', 'payment_method', 'region'],
+    labels: ['product_category', 'payment_method', 'region', 'currency'],
   },
   orderValue: {
     name: 'business_order_value_cents',
     kind: 'histogram',
     unit: '{cent}',
     description: 'Distribution of order values in cents',
-    labels: ['product_category'],
+    labels: ['product_category', 'currency'],
     buckets: [500, 1000, 2500, 5000, 10000, 25000, 50000],
   },
   revenuePerMinute: {
@@ -73,7 +75,28 @@ export const BUSINESS_METRICS = {
     kind: 'gauge',
     unit: '{cent}',
     description: 'Revenue in cents over the last rolling minute',
-    labels: ['region'],
+    labels: ['region', 'currency'],
+  },
+  refunds: {
+    name: 'business_refunds_cents',
+    kind: 'counter',
+    unit: '{cent}',
+    description: 'Refunds and chargebacks in minor units of the currency',
+    labels: ['currency', 'payment_method', 'region', 'reason'],
+  },
+  currencyMinorUnits: {
+    name: 'business_currency_minor_units',
+    kind: 'gauge',
+    unit: '{minor_unit}',
+    description: 'Minor units in one unit of the currency (10^ISO 4217 exponent: USD 100, JPY 1, KWD 1000)',
+    labels: ['currency'],
+  },
+  exchangeRate: {
+    name: 'business_exchange_rate',
+    kind: 'gauge',
+    unit: '{rate}',
+    description: 'Units of reporting_currency for one unit of currency, as the app gives them',
+    labels: ['currency', 'reporting_currency'],
   },
   featureUsage: {
     name: 'business_feature_usage',

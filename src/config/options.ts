@@ -10,6 +10,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { PrometheusAuth } from '../exporters/prometheus';
 import type { BusinessMetricsLimits } from '../metrics/recorder';
+import type { MoneyConfig } from '../money/money';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 
@@ -71,6 +72,9 @@ export interface InitOptions {
   strict?: boolean;
   /** Bounds on labels, series and values; see docs/safety.md. */
   limits?: BusinessMetricsLimits;
+  /** Currencies, refunds' default currency, an optional reporting currency with exchange rates
+   * (docs/money.md). Default: USD for calls without a currency, every ISO 4217 code accepted. */
+  money?: MoneyConfig;
   /** Environment to read instead of `process.env` (tests). */
   env?: Readonly<Record<string, string | undefined>>;
 }

@@ -22,6 +22,14 @@ export const RECORDING_RULES = {
   cartAbandonment7d: 'business:cart_abandonment:ratio_rate7d',
   revenuePerMinute: 'business:business_revenue_cents:rate5m_per_minute',
   revenuePerMinuteByRegion: 'region:business_revenue_cents:rate5m_per_minute',
+  revenuePerMinuteByCurrency: 'currency:business_revenue_cents:rate5m_per_minute',
+  refundsPerMinuteByCurrencyReason: 'currency_reason:business_refunds_cents:rate5m_per_minute',
+  refundsPerMinuteByCurrency: 'currency:business_refunds_cents:rate5m_per_minute',
+  netRevenuePerMinuteByCurrency: 'currency:business_net_revenue_cents:rate5m_per_minute',
+  netRevenueUnitsPerMinuteByCurrency: 'currency:business_net_revenue_units:rate5m_per_minute',
+  netRevenueReportingByCurrency:
+    'currency_reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute',
+  netRevenueReporting: 'reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute',
   orderValueP50: 'product_category:business_order_value_cents:p50_rate1h',
   orderValueP95: 'product_category:business_order_value_cents:p95_rate1h',
   orderValueMean: 'product_category:business_order_value_cents:mean_rate1h',
@@ -38,7 +46,8 @@ export interface AlertThresholds {
   readonly conversionRateFloor: number;
   /** HighCartAbandonment fires when 1h abandonment exceeds its 7-day average by more than this (0..1). */
   readonly cartAbandonmentMargin: number;
-  /** RevenueBelowBaseline fires below this revenue per minute, in currency units. */
+  /** RevenueBelowBaseline fires below this net revenue per minute, in currency units (of the reporting
+   * currency, or of each currency without exchange rates). */
   readonly revenuePerMinuteFloor: number;
 }
 
@@ -53,8 +62,16 @@ export interface RuleFileLike {
   }>;
 }
 
-/** Cents per currency unit: the catalog records money in cents, dashboards show currency units. */
-export const CENTS_PER_CURRENCY_UNIT = 100;
+/**
+ * Minor units per currency unit, per currency, as the package exports them (100 for USD, 1 for JPY, 1000 for
+ * KWD): money panels divide by this, never by a fixed 100. `max by` because every instance exports it.
+ */
+const MINOR_UNITS_PER_UNIT = `max by (currency) (${PROMETHEUS_FAMILIES.currencyMinorUnits})`;
+
+/** `expr` (minor units, with a `currency` label) in units of its currency. */
+function inCurrencyUnits(expr: string): string {
+  return `${expr} / on (currency) group_left ${MINOR_UNITS_PER_UNIT}`;
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -90,13 +107,27 @@ export function alertThresholdsFromRules(rules: RuleFileLike): AlertThresholds {
       `${RECORDING_RULES.cartAbandonment1h} - ${RECORDING_RULES.cartAbandonment7d}`,
       '>',
     ),
-    revenuePerMinuteFloor: thresholdOf(
-      rules,
-      'RevenueBelowBaseline',
-      `${RECORDING_RULES.revenuePerMinute} / ${CENTS_PER_CURRENCY_UNIT}`,
-      '<',
-    ),
+    revenuePerMinuteFloor: revenueFloor(rules),
   };
+}
+
+/** RevenueBelowBaseline has one floor for the reporting-currency total and one per currency: they must agree,
+ * or the dashboard's single line would mislead. */
+function revenueFloor(rules: RuleFileLike): number {
+  const total = thresholdOf(rules, 'RevenueBelowBaseline', RECORDING_RULES.netRevenueReporting, '<');
+  const perCurrency = thresholdOf(
+    rules,
+    'RevenueBelowBaseline',
+    RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency,
+    '<',
+  );
+  if (total !== perCurrency) {
+    throw new Error(
+      `alert RevenueBelowBaseline: the reporting-currency floor (${total}) and the per-currency floor ` +
+        `(${perCurrency}) differ; the dashboard draws one floor`,
+    );
+  }
+  return total;
 }
 
 /** One PromQL query of a panel. */
@@ -148,8 +179,6 @@ export interface BusinessDashboardOptions {
   readonly thresholds: AlertThresholds;
   /** Uid of the Prometheus datasource (see grafana/provisioning/datasources). Default `prometheus`. */
   readonly datasourceUid?: string;
-  /** Grafana unit for money panels. Default `currencyUSD` (the seed's "Cents (USD)"). */
-  readonly currencyUnit?: string;
 }
 
 const family = { ...PROMETHEUS_FAMILIES, ...PROMETHEUS_SELF_FAMILIES };
@@ -182,8 +211,6 @@ function labels<K extends keyof typeof BUSINESS_METRICS>(key: K): (typeof BUSINE
 export function buildBusinessDashboard(options: BusinessDashboardOptions): GrafanaDashboard {
   const { thresholds } = options;
   const datasource = { type: 'prometheus' as const, uid: options.datasourceUid ?? 'prometheus' };
-  const currency = options.currencyUnit ?? 'currencyUSD';
-  const money = (expr: string): string => `${expr} / ${CENTS_PER_CURRENCY_UNIT}`;
   let nextId = 1;
   let y = 0;
   const panels: GrafanaPanel[] = [];
@@ -323,48 +350,107 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
 
   const [regionKey] = labels('revenuePerMinute');
   const [categoryKey] = labels('orderValue');
-  row('Revenue (currency units: cents / 100)');
+  const [, , , reasonKey] = labels('refunds');
+  // Money panels show each currency in its own units (legend `{{currency}}`), so their Grafana unit is a plain
+  // number: a fixed currency unit would be wrong for every currency but one.
+  row('Revenue (per currency, in currency units)');
   line(9, [
     {
       w: 12,
       type: 'timeseries',
-      title: 'Revenue per minute by region',
+      title: 'Net revenue per minute by currency (sales minus refunds)',
       description:
-        `From ${RECORDING_RULES.revenuePerMinuteByRegion}, divided by ${CENTS_PER_CURRENCY_UNIT}. The dashed line ` +
-        `is RevenueBelowBaseline's floor for the total (${thresholds.revenuePerMinuteFloor} per minute).`,
+        `From ${RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency}; with exchange rates also the total in the ` +
+        `reporting currency (${RECORDING_RULES.netRevenueReporting}). The dashed line is RevenueBelowBaseline's ` +
+        `floor (${thresholds.revenuePerMinuteFloor} per minute).`,
       targets: [
-        target('A', money(RECORDING_RULES.revenuePerMinuteByRegion), `{{${regionKey}}}`),
-        target('B', money(RECORDING_RULES.revenuePerMinute), 'total'),
+        target('A', RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency, 'net {{currency}}'),
+        target('B', RECORDING_RULES.netRevenueReporting, 'total in {{reporting_currency}}'),
       ],
-      fieldConfig: belowFloorIsRed(currency, thresholds.revenuePerMinuteFloor),
+      fieldConfig: belowFloorIsRed('short', thresholds.revenuePerMinuteFloor),
     },
     {
       w: 12,
+      type: 'timeseries',
+      title: 'Gross revenue, refunds and net per minute, by currency',
+      description:
+        `Gross (${RECORDING_RULES.revenuePerMinuteByCurrency}), refunds and chargebacks ` +
+        `(${RECORDING_RULES.refundsPerMinuteByCurrency}) and net, each divided by the currency's minor units ` +
+        `(${PROMETHEUS_FAMILIES.currencyMinorUnits}).`,
+      targets: [
+        target('A', inCurrencyUnits(RECORDING_RULES.revenuePerMinuteByCurrency), 'gross {{currency}}'),
+        target('B', inCurrencyUnits(RECORDING_RULES.refundsPerMinuteByCurrency), 'refunds {{currency}}'),
+        target('C', RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency, 'net {{currency}}'),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+  ]);
+  line(9, [
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Refunds per minute by reason (chargebacks apart)',
+      description: `${family.refunds} by currency and ${reasonKey}, in currency units.`,
+      targets: [
+        target(
+          'A',
+          inCurrencyUnits(RECORDING_RULES.refundsPerMinuteByCurrencyReason),
+          `{{${reasonKey}}} {{currency}}`,
+        ),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+    {
+      w: 8,
       type: 'stat',
-      title: 'Revenue in the last rolling minute, by region',
-      description: `${family.revenuePerMinute}, the app's own rolling one-minute window.`,
-      targets: [target('A', money(`sum by (${regionKey}) (${family.revenuePerMinute})`), `{{${regionKey}}}`)],
-      fieldConfig: { defaults: { unit: currency, decimals: 2 }, overrides: [] },
+      title: 'Revenue in the last rolling minute, by region and currency',
+      description: `${family.revenuePerMinute}, the app's own rolling one-minute window (gross).`,
+      targets: [
+        target(
+          'A',
+          inCurrencyUnits(`sum by (${regionKey}, currency) (${family.revenuePerMinute})`),
+          `{{${regionKey}}} {{currency}}`,
+        ),
+      ],
+      fieldConfig: { defaults: { unit: 'short', decimals: 2 }, overrides: [] },
       options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value' },
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Exchange rates into the reporting currency (only when the app gives them)',
+      description:
+        `${family.exchangeRate}: units of reporting_currency per unit of currency, as the app gives them. ` +
+        'Empty without a reporting currency: then nothing is converted.',
+      targets: [
+        target(
+          'A',
+          `max by (currency, reporting_currency) (${family.exchangeRate})`,
+          '{{currency}} in {{reporting_currency}}',
+        ),
+      ],
+      fieldConfig: timeseries('short'),
     },
   ]);
   line(9, [
     {
       w: 12,
       type: 'timeseries',
-      title: 'Order value by product category (median, p95, mean; last hour)',
+      title: 'Order value by product category and currency (median, p95, mean; last hour)',
       targets: [
-        target('A', money(RECORDING_RULES.orderValueP50), `median {{${categoryKey}}}`),
-        target('B', money(RECORDING_RULES.orderValueP95), `p95 {{${categoryKey}}}`),
-        target('C', money(RECORDING_RULES.orderValueMean), `mean {{${categoryKey}}}`),
+        target('A', inCurrencyUnits(RECORDING_RULES.orderValueP50), `median {{${categoryKey}}} {{currency}}`),
+        target('B', inCurrencyUnits(RECORDING_RULES.orderValueP95), `p95 {{${categoryKey}}} {{currency}}`),
+        target('C', inCurrencyUnits(RECORDING_RULES.orderValueMean), `mean {{${categoryKey}}} {{currency}}`),
       ],
-      fieldConfig: timeseries(currency),
+      fieldConfig: timeseries('short'),
     },
     {
       w: 12,
       type: 'bargauge',
       title: 'Order value distribution (orders per bucket, last hour)',
-      description: `Buckets of ${family.orderValue} (upper bounds in cents: ${BUSINESS_METRICS.orderValue.buckets.join(', ')}).`,
+      description:
+        `Buckets of ${family.orderValue}, orders of every currency (upper bounds in minor units of each ` +
+        `order's currency: ${BUSINESS_METRICS.orderValue.buckets.join(', ')}).`,
       targets: [
         target('A', `sum by (le) (increase(${family.orderValue}_bucket[1h]))`, '{{le}}', {
           format: 'heatmap',

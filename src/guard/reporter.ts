@@ -21,6 +21,14 @@ export const DROP_REASONS = [
   'future_time',
   'invalid_argument',
   'internal_error',
+  // Money (docs/money.md): a currency code is never rewritten, so a bad one drops the measurement.
+  'invalid_currency',
+  'unknown_currency',
+  'currency_not_allowed',
+  'not_integer',
+  // Counted at collection, once per collection, for a currency in use without a usable exchange rate.
+  'no_exchange_rate',
+  'invalid_exchange_rate',
 ] as const;
 
 /** Why a measurement was not recorded. */
@@ -191,6 +199,17 @@ export class GuardReporter {
       () =>
         `${metric} reached its cap of ${maxSeries} series; new label combinations are recorded with every label "other"`,
     );
+  }
+
+  /**
+   * Something could not be reported at collection time (an exchange rate). Counted and warned like
+   * {@link drop}, but never throws, not even in strict mode: it runs inside the SDK's collection, not in a
+   * caller's record call.
+   */
+  collectionProblem(what: string, metric: string, reason: DropReason, rule: string): void {
+    const tally = this.dropTally(metric, reason);
+    tally.count++;
+    this.warnings.warn(tally.warningKey, () => `${what} ${rule}; not exported [reason=${reason}]`);
   }
 
   /** Something threw inside a record method (e.g. a throwing getter on the caller's metadata object). */

@@ -16,10 +16,21 @@ export interface VocabularyLimits {
   readonly maxLabelLength: number;
 }
 
+/**
+ * What a series table needs from a label's vocabulary: the canonical value of each id, the id of `other` (for the
+ * overflow series) and the raw-value -> id mapping. LabelVocabulary is one; the currency label has its own
+ * (src/money/currency-vocabulary.ts), which drops rather than relabels.
+ */
+export interface LabelIds {
+  readonly values: readonly string[];
+  readonly otherId: number;
+  resolve(raw: unknown): number;
+}
+
 /** The most values an allow-list is shown with in a message; longer lists end with "...". */
 const VALUES_IN_MESSAGE = 20;
 
-export class LabelVocabulary {
+export class LabelVocabulary implements LabelIds {
   /** Canonical value of each id. Ids are dense, starting at 0. */
   readonly values: string[] = [];
   readonly otherId: number;

@@ -12,6 +12,7 @@ import type { Meter, ObservableResult } from '@opentelemetry/api';
 import { BUSINESS_METRICS } from '../catalog/metrics';
 import { DEFAULT_LIMITS } from '../config/defaults';
 import { describe, GuardReporter, type DropReason } from '../guard/reporter';
+import { Money } from '../money/money';
 import type { LocalSeriesStore } from '../series/local-store';
 import {
   createBusinessInstruments,
@@ -29,6 +30,7 @@ import type {
   ConversionMetadata,
   FeatureUsageMetadata,
   FunnelStepMetadata,
+  RefundMetadata,
   RevenueMetadata,
   SessionMetadata,
 } from './recorder';
@@ -36,6 +38,9 @@ import { RevenueWindow } from './revenue-window';
 
 export type * from './recorder';
 export { DEFAULT_LIMITS } from '../config/defaults';
+
+/** The refund reason recorded when a refund gives none. */
+const DEFAULT_REFUND_REASON = 'customer_request';
 
 /** How far in the future a session start may lie before it counts as a clock error (client clock skew). */
 const FUTURE_TOLERANCE_MS = 1000;
@@ -89,8 +94,11 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   private readonly limits: Required<Omit<BusinessMetricsLimits, 'labels'>>;
   private readonly exposition: (() => Promise<string>) | undefined;
   private readonly instruments: BusinessInstruments;
-  /** Rolling minute per region, indexed by the revenue instrument's region id. */
-  private readonly revenueWindows: RevenueWindow[] = [];
+  private readonly money: Money;
+  /** Rolling minute per currency and region: [currency id][region id of the revenue instrument]. */
+  private readonly revenueWindows: RevenueWindow[][] = [];
+  /** Id of the default refund reason in the refunds instrument's reason vocabulary. */
+  private readonly defaultRefundReason: number;
 
   constructor(meter: Meter, options: BusinessMetricsOptions = {}) {
     // Read through a closure, not captured: fake timers installed after construction replace Date.now.
@@ -99,20 +107,26 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     this.limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
     validateLimits(this.limits);
     this.exposition = options.exposition;
+    this.money = new Money(options.money);
     const factoryOptions = {
       store: (options as InternalBusinessMetricsOptions)[LOCAL_STORE],
       policies: resolvePolicies(options.limits?.labels),
+      sharedVocabularies: { currency: this.money.currencies },
       limits: this.limits,
       reporter: this.reporter,
     };
     INSTRUMENT_CONTEXTS.set(this, { meter, options: factoryOptions });
     const factory = new InstrumentFactory(meter, factoryOptions);
     this.instruments = createBusinessInstruments(factory);
+    this.defaultRefundReason = this.instruments.refunds.labels[3].resolve(DEFAULT_REFUND_REASON);
     factory.observableGauge(BUSINESS_METRICS.revenuePerMinute, (result: ObservableResult) => {
       const now = this.now();
-      for (const window of this.revenueWindows)
-        if (window) result.observe(window.total(now), window.attributes);
+      for (const byRegion of this.revenueWindows) {
+        if (byRegion)
+          for (const window of byRegion) if (window) result.observe(window.total(now), window.attributes);
+      }
     });
+    this.money.registerGauges(meter, this.reporter);
     factory.selfMetrics();
   }
 
@@ -163,32 +177,58 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     const { table, labels, family } = this.instruments.revenue;
     try {
       if (!this.isMetadata(metadata, 'recordRevenue', family)) return;
-      const reason = this.checkAmount(amountCents, this.limits.maxAmountCents);
-      if (reason !== undefined) {
-        this.reporter.drop(
-          'recordRevenue',
-          'amountCents',
-          family,
-          reason,
-          amountRule(this.limits.maxAmountCents),
-          amountCents,
-        );
-        return;
-      }
+      const currencyId = this.moneyCheck(
+        'recordRevenue',
+        'amountCents',
+        family,
+        amountCents,
+        metadata.currency,
+      );
+      if (currencyId < 0) return;
       const regionId = labels[2].resolve(metadata.region);
-      table
-        .at3(labels[0].resolve(metadata.productCategory), labels[1].resolve(metadata.paymentMethod), regionId)
-        .add(amountCents);
+      const categoryId = labels[0].resolve(metadata.productCategory);
+      table.at4(categoryId, labels[1].resolve(metadata.paymentMethod), regionId, currencyId).add(amountCents);
       const orders = this.instruments.orderValue;
-      orders.table.at1(orders.labels[0].resolve(metadata.productCategory)).record(amountCents);
-      let window = this.revenueWindows[regionId];
+      orders.table.at2(orders.labels[0].resolve(metadata.productCategory), currencyId).record(amountCents);
+      const byRegion = this.revenueWindows[currencyId] ?? (this.revenueWindows[currencyId] = []);
+      let window = byRegion[regionId];
       if (window === undefined) {
-        window = new RevenueWindow(Object.freeze({ region: labels[2].values[regionId] }));
-        this.revenueWindows[regionId] = window;
+        window = new RevenueWindow(
+          Object.freeze({ region: labels[2].values[regionId], currency: labels[3].values[currencyId] }),
+        );
+        byRegion[regionId] = window;
       }
       window.add(amountCents, this.now());
     } catch (error) {
       this.reporter.internalError('recordRevenue', family, error);
+    }
+  }
+
+  recordRefund(amountMinor: number, metadata: RefundMetadata): void {
+    const { table, labels, family } = this.instruments.refunds;
+    try {
+      if (!this.isMetadata(metadata, 'recordRefund', family)) return;
+      // Checked first so strict mode throws before anything is recorded.
+      const reason = metadata.reason;
+      const reasonId = reason === undefined ? this.defaultRefundReason : labels[3].resolve(reason);
+      const currencyId = this.moneyCheck(
+        'recordRefund',
+        'amountMinor',
+        family,
+        amountMinor,
+        metadata.currency,
+      );
+      if (currencyId < 0) return;
+      table
+        .at4(
+          currencyId,
+          labels[1].resolve(metadata.paymentMethod),
+          labels[2].resolve(metadata.region),
+          reasonId,
+        )
+        .add(amountMinor);
+    } catch (error) {
+      this.reporter.internalError('recordRefund', family, error);
     }
   }
 
@@ -274,6 +314,42 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     if (typeof metadata === 'object' && metadata !== null) return true;
     this.reporter.drop(method, 'metadata', family, 'invalid_argument', 'must be an object', metadata);
     return false;
+  }
+
+  /**
+   * The currency id of a money amount, or -1 after reporting why it cannot be recorded: the amount's common
+   * rules, the currency code, and with an explicit currency an integer of minor units (a fraction means the
+   * wrong exponent was applied, e.g. 19.99 passed for 1999 cents).
+   */
+  private moneyCheck(
+    method: string,
+    argument: string,
+    family: string,
+    amount: number,
+    currency: unknown,
+  ): number {
+    const reason = this.checkAmount(amount, this.limits.maxAmountCents);
+    if (reason !== undefined) {
+      this.reporter.drop(method, argument, family, reason, amountRule(this.limits.maxAmountCents), amount);
+      return -1;
+    }
+    const currencyId = this.money.currencies.resolve(currency);
+    if (currencyId < 0) {
+      this.money.dropCurrency(this.reporter, method, family, currencyId, currency);
+      return -1;
+    }
+    if (currency !== undefined && !Number.isInteger(amount)) {
+      this.reporter.drop(
+        method,
+        argument,
+        family,
+        'not_integer',
+        'must be an integer number of minor units of metadata.currency (1999 for 19.99 USD)',
+        amount,
+      );
+      return -1;
+    }
+    return currencyId;
   }
 
   private checkAmount(value: unknown, max: number): DropReason | undefined {

@@ -8,7 +8,7 @@
  * API (metrics/business-metrics.ts), exporters, collection.
  */
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
-import { DEFAULT_LABEL_POLICIES, type BusinessLabelKey, type LabelPolicy } from '../catalog/labels';
+import { DEFAULT_LABEL_POLICIES, type LabelPolicy, type PolicyLabelKey } from '../catalog/labels';
 import {
   BUSINESS_METRICS,
   SELF_METRICS,
@@ -17,7 +17,7 @@ import {
 } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import type { GuardReporter, LabelOrigin } from '../guard/reporter';
-import { LabelVocabulary, type VocabularyLimits } from '../guard/vocabulary';
+import { LabelVocabulary, type LabelIds, type VocabularyLimits } from '../guard/vocabulary';
 import {
   LocalCounterCell,
   LocalGaugeCell,
@@ -64,10 +64,32 @@ export const BUSINESS_BINDINGS = {
       product_category: 'metadata.productCategory',
       payment_method: 'metadata.paymentMethod',
       region: 'metadata.region',
+      currency: 'metadata.currency',
     },
   },
-  orderValue: { method: 'recordRevenue', arguments: { product_category: 'metadata.productCategory' } },
-  revenuePerMinute: { method: 'recordRevenue', arguments: { region: 'metadata.region' } },
+  orderValue: {
+    method: 'recordRevenue',
+    arguments: { product_category: 'metadata.productCategory', currency: 'metadata.currency' },
+  },
+  revenuePerMinute: {
+    method: 'recordRevenue',
+    arguments: { region: 'metadata.region', currency: 'metadata.currency' },
+  },
+  refunds: {
+    method: 'recordRefund',
+    arguments: {
+      currency: 'metadata.currency',
+      payment_method: 'metadata.paymentMethod',
+      region: 'metadata.region',
+      reason: 'metadata.reason',
+    },
+  },
+  // Observed at collection from the currencies in use and the app's rates, not fed by a record call.
+  currencyMinorUnits: { method: 'initBusinessMetrics', arguments: { currency: 'money' } },
+  exchangeRate: {
+    method: 'initBusinessMetrics',
+    arguments: { currency: 'money.reporting.rates', reporting_currency: 'money.reporting.currency' },
+  },
   featureUsage: {
     method: 'recordFeatureUsage',
     arguments: {
@@ -88,7 +110,7 @@ export const BUSINESS_BINDINGS = {
 export interface BoundInstrument<Cell> {
   readonly definition: MetricDefinition;
   readonly table: SeriesTable<Cell>;
-  readonly labels: readonly LabelVocabulary[];
+  readonly labels: readonly LabelIds[];
   readonly family: string;
 }
 
@@ -98,6 +120,9 @@ export interface InstrumentFactoryOptions {
    * forwarded to the Meter's synchronous instruments. */
   readonly store: LocalSeriesStore | undefined;
   readonly policies: Readonly<Record<string, LabelPolicy>>;
+  /** Vocabularies shared by every instrument with that label, instead of one LabelVocabulary per instrument
+   * from a policy (the currency label: one CurrencyVocabulary, so a currency has one id everywhere). */
+  readonly sharedVocabularies?: Readonly<Record<string, LabelIds>>;
   readonly limits: VocabularyLimits & { readonly maxSeriesPerMetric: number };
   readonly reporter: GuardReporter;
 }
@@ -186,7 +211,9 @@ export class InstrumentFactory {
   ): BoundInstrument<Cell> {
     const { policies, limits, reporter } = this.options;
     const family = prometheusFamilyName(definition);
-    const labels = definition.labels.map((label) => {
+    const labels = definition.labels.map((label): LabelIds => {
+      const shared = this.options.sharedVocabularies?.[label];
+      if (shared !== undefined) return shared;
       const argument = (binding.arguments as Readonly<Record<string, string>>)[label];
       const policy = policies[label];
       if (argument === undefined || policy === undefined) {
@@ -216,12 +243,14 @@ export interface BusinessInstruments {
   readonly timeToConversion: BoundInstrument<HistogramCell>;
   readonly revenue: BoundInstrument<CounterCell>;
   readonly orderValue: BoundInstrument<HistogramCell>;
+  readonly refunds: BoundInstrument<CounterCell>;
   readonly featureUsage: BoundInstrument<CounterCell>;
   readonly sessionDuration: BoundInstrument<HistogramCell>;
   readonly activeUsers: BoundInstrument<LocalGaugeCell>;
 }
 
-/** Builds the business instruments (the revenue-per-minute gauge is the recorder's: it reads its windows). */
+/** Builds the business instruments (the revenue-per-minute gauge is the recorder's: it reads its windows; the
+ * two money gauges are the Money's: they read the currencies in use). */
 export function createBusinessInstruments(factory: InstrumentFactory): BusinessInstruments {
   const m = BUSINESS_METRICS;
   const b = BUSINESS_BINDINGS;
@@ -231,6 +260,7 @@ export function createBusinessInstruments(factory: InstrumentFactory): BusinessI
     timeToConversion: factory.histogram(m.timeToConversion, b.timeToConversion),
     revenue: factory.counter(m.revenue, b.revenue),
     orderValue: factory.histogram(m.orderValue, b.orderValue),
+    refunds: factory.counter(m.refunds, b.refunds),
     featureUsage: factory.counter(m.featureUsage, b.featureUsage),
     sessionDuration: factory.histogram(m.sessionDuration, b.sessionDuration),
     activeUsers: factory.gauge(m.activeUsers, b.activeUsers),
@@ -243,8 +273,8 @@ function sdkOptions(definition: MetricDefinition) {
 
 /** The label policies in force: the catalog's defaults, replaced per key by the app's. */
 export function resolvePolicies(
-  overrides: Partial<Record<BusinessLabelKey, LabelPolicy>> | undefined,
-): Record<BusinessLabelKey, LabelPolicy> {
+  overrides: Partial<Record<PolicyLabelKey, LabelPolicy>> | undefined,
+): Record<PolicyLabelKey, LabelPolicy> {
   return { ...DEFAULT_LABEL_POLICIES, ...definedOnly(overrides ?? {}) };
 }
 

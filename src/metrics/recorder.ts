@@ -4,7 +4,8 @@
  *
  * Owns: argument and option shapes. Must not touch: instruments, the SDK, defaults (config/defaults.ts).
  */
-import type { BusinessLabelKey, LabelPolicy } from '../catalog/labels';
+import type { LabelPolicy, PolicyLabelKey } from '../catalog/labels';
+import type { MoneyConfig } from '../money/money';
 
 /** Labels of a funnel step, as in the seed. `experimentVariant` defaults to `control`. */
 export interface FunnelStepMetadata {
@@ -25,6 +26,20 @@ export interface RevenueMetadata {
   productCategory: string;
   paymentMethod: string;
   region: string;
+  /** ISO 4217 code of the amount (`EUR`, `jpy`, ...). Default: `money.defaultCurrency` (USD). An unknown or
+   * malformed code drops the measurement (counted), never records it as the default. */
+  currency?: string;
+}
+
+/** Labels of a refund or chargeback. */
+export interface RefundMetadata {
+  /** ISO 4217 code of the refunded amount: the sale's currency. Default: `money.defaultCurrency`. */
+  currency?: string;
+  paymentMethod: string;
+  region: string;
+  /** One of REFUND_REASONS (`customer_request`, `duplicate`, `fraudulent`, `chargeback`, `cancelled`,
+   * `other`); other values are recorded as `other` and counted. Default `customer_request`. */
+  reason?: string;
 }
 
 /** Labels of a feature interaction. */
@@ -49,9 +64,14 @@ export interface BusinessMetricsRecorder {
   /** Count a conversion and observe the time since `sessionStartTime` (`business_conversions_total`,
    * `business_time_to_conversion_seconds`). An invalid start time drops only the duration. */
   recordConversion(type: string, metadata: ConversionMetadata): void;
-  /** Add revenue in cents (`business_revenue_cents_total`), observe the order value (`business_order_value_cents`)
-   * and feed the rolling minute (`business_revenue_per_minute_cents`). */
+  /** Add revenue in minor units of `metadata.currency` (cents for USD, yen for JPY, fils for KWD) to
+   * `business_revenue_cents_total`, observe the order value (`business_order_value_cents`) and feed the rolling
+   * minute (`business_revenue_per_minute_cents`), each labelled with the currency. With an explicit currency
+   * the amount must be an integer. */
   recordRevenue(amountCents: number, metadata: RevenueMetadata): void;
+  /** Add a refund or chargeback, whole or partial, in minor units of `metadata.currency`
+   * (`business_refunds_cents_total`). Net revenue is revenue minus refunds, per currency (recording rules). */
+  recordRefund(amountMinor: number, metadata: RefundMetadata): void;
   /** Count a feature interaction (`business_feature_usage_total`). */
   recordFeatureUsage(featureName: string, metadata: FeatureUsageMetadata): void;
   /** Observe a session's duration from `sessionStartTime` to now (`business_session_duration_seconds`). */
@@ -73,8 +93,9 @@ export interface BusinessMetricsLimits {
   /** Longest label value kept (UTF-16 code units). Default 64. */
   maxLabelLength?: number;
   /** Vocabulary per label key, replacing the default (see DEFAULT_LABEL_POLICIES). */
-  labels?: Partial<Record<BusinessLabelKey, LabelPolicy>>;
-  /** Largest single revenue amount accepted, in cents. Default 10,000,000,000 (100 million in currency units). */
+  labels?: Partial<Record<PolicyLabelKey, LabelPolicy>>;
+  /** Largest single revenue or refund amount accepted, in minor units of its currency. Default
+   * 10,000,000,000 (100 million USD; 10 billion JPY; 10 million KWD). */
   maxAmountCents?: number;
   /** Longest session or time-to-conversion accepted, in seconds. Default 2,592,000 (30 days). */
   maxDurationSeconds?: number;
@@ -90,6 +111,9 @@ export interface BusinessMetricsOptions {
   /** Clock in epoch milliseconds (durations, the revenue minute). For tests. Default: `Date.now()` read at each
    * call, so fake timers (Jest, sinon) installed after construction are honoured. */
   now?: () => number;
+  /** Currencies: default currency, allowed currencies, exponent overrides, an optional reporting currency with
+   * exchange rates (docs/money.md). Throws at construction for a malformed value. */
+  money?: MoneyConfig;
   /** Source of `getMetrics()`; initBusinessMetrics provides it. */
   exposition?: () => Promise<string>;
 }

@@ -11,6 +11,7 @@ import type {
   ConversionMetadata,
   FeatureUsageMetadata,
   FunnelStepMetadata,
+  RefundMetadata,
   RevenueMetadata,
   SessionMetadata,
 } from './business-metrics';
@@ -19,6 +20,7 @@ const NOOP_RECORDER: BusinessMetricsRecorder = Object.freeze({
   recordFunnelStep() {},
   recordConversion() {},
   recordRevenue() {},
+  recordRefund() {},
   recordFeatureUsage() {},
   recordSessionEnd() {},
   updateActiveUsers() {},
@@ -37,6 +39,9 @@ class ForwardingBusinessMetrics implements BusinessMetricsRecorder {
   }
   recordRevenue(amountCents: number, metadata: RevenueMetadata): void {
     this.target.recordRevenue(amountCents, metadata);
+  }
+  recordRefund(amountMinor: number, metadata: RefundMetadata): void {
+    this.target.recordRefund(amountMinor, metadata);
   }
   recordFeatureUsage(featureName: string, metadata: FeatureUsageMetadata): void {
     this.target.recordFeatureUsage(featureName, metadata);

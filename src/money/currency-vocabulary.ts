@@ -8,6 +8,7 @@
  * Must not touch: series, the SDK, reporting (the caller reports the returned problem).
  */
 import { OTHER_LABEL_VALUE } from '../catalog/labels';
+import type { LabelIds } from '../guard/vocabulary';
 import {
   isCurrencyShaped,
   isIsoCurrency,
@@ -37,7 +38,7 @@ export function currencyRule(id: number, settings: CurrencySettings): string {
   return 'must be an ISO 4217 currency code (three letters, e.g. USD, EUR, JPY)';
 }
 
-export class CurrencyVocabulary {
+export class CurrencyVocabulary implements LabelIds {
   /** Label value of each id: id 0 is `other` (only the series-cap overflow series uses it), then codes in
    * order of first use. */
   readonly values: string[] = [OTHER_LABEL_VALUE];

@@ -12,7 +12,7 @@
  * come from LabelVocabulary), exporters.
  */
 import type { Attributes } from '@opentelemetry/api';
-import type { LabelVocabulary } from '../guard/vocabulary';
+import type { LabelIds } from '../guard/vocabulary';
 import type { GuardReporter } from '../guard/reporter';
 
 const INITIAL_CAPACITY = 16;
@@ -50,7 +50,7 @@ export class SeriesTable<Cell> {
   constructor(
     readonly metric: string,
     readonly labelKeys: readonly string[],
-    readonly vocabularies: readonly LabelVocabulary[],
+    readonly vocabularies: readonly LabelIds[],
     private readonly maxSeries: number,
     private readonly createCell: (attributes: Attributes) => Cell,
     private readonly reporter: GuardReporter,

@@ -103,13 +103,15 @@ export class CheckoutTracker {
 
   /**
    * The purchase completed: records the `order_confirmed` step, a `purchase` conversion (with the time since
-   * `sessionStartTime`) and the revenue (`orderValueCents` in cents, also observed in the order value histogram).
+   * `sessionStartTime`) and the revenue (`orderValueCents` in minor units of `currency`, also observed in the
+   * order value histogram). Without `currency` (the seed's call) the configured default currency is used.
    */
   trackPurchaseComplete(
     orderValueCents: number,
     productCategory: string,
     paymentMethod: string,
     region: string,
+    currency?: string,
   ): void {
     this.recordStep(CheckoutStep.ORDER_CONFIRMED);
     businessMetrics.recordConversion('purchase', {
@@ -117,7 +119,7 @@ export class CheckoutTracker {
       deviceType: this.context.deviceType,
       sessionStartTime: this.context.sessionStartTime,
     });
-    businessMetrics.recordRevenue(orderValueCents, { productCategory, paymentMethod, region });
+    businessMetrics.recordRevenue(orderValueCents, { productCategory, paymentMethod, region, currency });
   }
 
   /** The checkout failed (payment declined, order service down, ...): the seed's `checkout_error` step. */

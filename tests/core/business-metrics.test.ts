@@ -137,13 +137,25 @@ describe.each(modes)('%s', (_mode, create) => {
     m.recordRevenue(500, { productCategory: 'games', paymentMethod: 'paypal', region: 'us_east' });
     const data = await subject.collect();
     expect(pointsOf(data, BUSINESS_METRICS.revenue.name)).toEqual([
-      { attributes: { product_category: 'books', payment_method: 'card', region: 'eu_west' }, value: 62599 },
-      { attributes: { product_category: 'games', payment_method: 'paypal', region: 'us_east' }, value: 500 },
+      // Seed calls carry no currency: the default currency (USD) is recorded with them.
+      {
+        attributes: { product_category: 'books', payment_method: 'card', region: 'eu_west', currency: 'USD' },
+        value: 62599,
+      },
+      {
+        attributes: {
+          product_category: 'games',
+          payment_method: 'paypal',
+          region: 'us_east',
+          currency: 'USD',
+        },
+        value: 500,
+      },
     ]);
     const orders = pointsOf(data, BUSINESS_METRICS.orderValue.name);
     expect(orders.map((p) => p.attributes)).toEqual([
-      { product_category: 'books' },
-      { product_category: 'games' },
+      { product_category: 'books', currency: 'USD' },
+      { product_category: 'games', currency: 'USD' },
     ]);
     const books = orders[0].value as Histogram;
     expect(books.buckets.boundaries).toEqual([...BUSINESS_METRICS.orderValue.buckets]);
@@ -212,7 +224,7 @@ describe.each(modes)('%s', (_mode, create) => {
       region: 'eu_west',
     });
     expect(pointsOf(await subject.collect(), BUSINESS_METRICS.revenuePerMinute.name)).toEqual([
-      { attributes: { region: 'eu_west' }, value: 1250 },
+      { attributes: { region: 'eu_west', currency: 'USD' }, value: 1250 },
     ]);
   });
 

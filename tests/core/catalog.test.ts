@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { shapeOfKind, upstreamPrometheusName } from '../../src/exporters/prometheus';
 import { join } from 'node:path';
 
-// The contract from the seed (issue 2's table): family, type, labels, buckets. The catalog must produce exactly this.
+// The contract from the seed (issue 2's table): family, type, labels, buckets. The catalog must produce exactly this,
+// plus the money additions of issue 16: a `currency` label on the three money families, refunds, and the two money
+// gauges (docs/money.md).
 const SEED_FAMILIES: Array<[string, string, string[], number[]?]> = [
   ['business_funnel_step_total', 'counter', ['step', 'source', 'device_type', 'experiment_variant']],
   ['business_conversions_total', 'counter', ['conversion_type', 'source', 'device_type']],
@@ -19,14 +21,17 @@ const SEED_FAMILIES: Array<[string, string, string[], number[]?]> = [
     ['conversion_type'],
     [30, 60, 120, 300, 600, 1800, 3600],
   ],
-  ['business_revenue_cents_total', 'counter', ['product_category', 'payment_method', 'region']],
+  ['business_revenue_cents_total', 'counter', ['product_category', 'payment_method', 'region', 'currency']],
   [
     'business_order_value_cents',
     'histogram',
-    ['product_category'],
+    ['product_category', 'currency'],
     [500, 1000, 2500, 5000, 10000, 25000, 50000],
   ],
-  ['business_revenue_per_minute_cents', 'gauge', ['region']],
+  ['business_revenue_per_minute_cents', 'gauge', ['region', 'currency']],
+  ['business_refunds_cents_total', 'counter', ['currency', 'payment_method', 'region', 'reason']],
+  ['business_currency_minor_units', 'gauge', ['currency']],
+  ['business_exchange_rate', 'gauge', ['currency', 'reporting_currency']],
   ['business_feature_usage_total', 'counter', ['feature_name', 'user_tier', 'is_new_user']],
   [
     'business_session_duration_seconds',

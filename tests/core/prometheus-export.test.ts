@@ -37,6 +37,8 @@ describe('Prometheus exporter (pull) through initBusinessMetrics', () => {
       prometheus: { host: '127.0.0.1', port: 0 },
       serviceName: 'checkout',
       env: {},
+      // A reporting currency, so business_exchange_rate is exported too (USD into USD: 1).
+      money: { reporting: { currency: 'USD', rates: {} } },
     });
     await handle.ready;
     runWorkload(handle.metrics);

@@ -21,6 +21,11 @@ export const REVENUE: Array<[cents: number, category: string, payment: string, r
   [12000, 'games', 'paypal', 'us_east'],
   [600, 'books', 'card', 'eu_west'],
 ];
+/** A partial refund and a chargeback, in the default currency (USD). */
+export const REFUNDS: Array<[cents: number, payment: string, region: string, reason: string]> = [
+  [600, 'card', 'eu_west', 'customer_request'],
+  [12000, 'paypal', 'us_east', 'chargeback'],
+];
 export const FEATURES: Array<[feature: string, tier: string, isNew: boolean, times: number]> = [
   ['dashboard_export', 'pro', false, 5],
   ['search', 'free', true, 2],
@@ -47,6 +52,9 @@ export function runWorkload(metrics: BusinessMetricsRecorder, now = Date.now()):
   }
   for (const [cents, productCategory, paymentMethod, region] of REVENUE) {
     metrics.recordRevenue(cents, { productCategory, paymentMethod, region });
+  }
+  for (const [cents, paymentMethod, region, reason] of REFUNDS) {
+    metrics.recordRefund(cents, { paymentMethod, region, reason });
   }
   for (const [feature, userTier, isNewUser, times] of FEATURES) {
     for (let i = 0; i < times; i++) metrics.recordFeatureUsage(feature, { userTier, isNewUser });
