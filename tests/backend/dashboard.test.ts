@@ -69,7 +69,9 @@ describe('Grafana business dashboard', () => {
     for (const expected of [
       /funnel by step/i,
       /Conversion rate/,
-      /Revenue per minute by region/,
+      /Net revenue per minute by currency/,
+      /refunds and net per minute, by currency/,
+      /Refunds per minute by reason/,
       /Order value by product category/,
       /Order value distribution/,
       /new vs returning/,
@@ -79,9 +81,17 @@ describe('Grafana business dashboard', () => {
     ]) {
       expect(titles).toMatch(expected);
     }
-    const revenue = committed.panels.find((panel) => panel.title === 'Revenue per minute by region')!;
-    for (const target of revenue.targets!) expect(target.expr).toMatch(/\/ 100$/);
-    expect(JSON.stringify(revenue.fieldConfig)).toContain('currency');
+    // Money is shown per currency, divided by that currency's minor units (100, 1, 1000...), never by a fixed
+    // 100 and never added across currencies.
+    const money = committed.panels.filter((panel) => /revenue|refunds|order value by/i.test(panel.title));
+    expect(money.length).toBeGreaterThanOrEqual(4);
+    for (const panel of money) {
+      for (const target of panel.targets ?? []) {
+        expect(target.expr).not.toMatch(/\/ 100\b/);
+        expect(target.expr).toMatch(/business_currency_minor_units|_units:|reporting/);
+        expect(target.legendFormat).toMatch(/\{\{(reporting_)?currency\}\}/);
+      }
+    }
   });
 
   it('shows every business metric family of the catalog somewhere', () => {

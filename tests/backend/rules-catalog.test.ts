@@ -72,10 +72,16 @@ describe('business rule files', () => {
     }
   });
 
-  it('fix the seed: revenue printed in currency units, conversion text matching its threshold', () => {
+  it('fix the seed: net revenue in currency units of each currency, conversion text matching its threshold', () => {
     const byName = new Map(allRules(ALERTS_FILE).map((rule) => [rule.alert, rule]));
     const revenue = byName.get('RevenueBelowBaseline')!;
-    expect(revenue.expr).toMatch(/\/ 100 < 500\b/);
+    // Net revenue (refunds subtracted), in units of each currency or of the reporting currency: never a fixed
+    // "/ 100", which is wrong for JPY (no minor unit) and KWD (1000 fils).
+    expect(revenue.expr).toMatch(/currency:business_net_revenue_units:rate5m_per_minute < 500\b/);
+    expect(revenue.expr).toMatch(
+      /reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute < 500\b/,
+    );
+    expect(revenue.expr).not.toMatch(/\/ 100\b/);
     expect(revenue.annotations?.description).not.toMatch(/\$\{\{/);
     const conversion = byName.get('ConversionRateDrop')!;
     expect(conversion.expr).toMatch(/< 0\.02\b/);
