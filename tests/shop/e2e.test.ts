@@ -216,7 +216,14 @@ describeWithChromium('demo shop in Chromium', () => {
         };
       }
       const kpis: Record<string, string> = {};
-      for (const id of ['kpi-orders', 'kpi-revenue', 'kpi-conversion', 'kpi-active']) {
+      for (const id of [
+        'kpi-orders',
+        'kpi-revenue',
+        'kpi-refunds',
+        'kpi-net',
+        'kpi-conversion',
+        'kpi-active',
+      ]) {
         kpis[id] = document.getElementById(id)?.textContent ?? '';
       }
       return {
@@ -232,6 +239,8 @@ describeWithChromium('demo shop in Chromium', () => {
     expect(probe.kpis).toEqual({
       'kpi-orders': '1',
       'kpi-revenue': '$241',
+      'kpi-refunds': '$0',
+      'kpi-net': '$241',
       'kpi-conversion': '50.0%',
       'kpi-active': '1',
     });
@@ -241,8 +250,9 @@ describeWithChromium('demo shop in Chromium', () => {
     const features = probe.series['chart-features'];
     expect(features?.data[1]).toEqual([1, 1]);
     const revenue = probe.series['chart-revenue'];
-    expect(revenue?.labels.slice(1)).toEqual(['eu_west']);
-    expect(revenue?.data[1]?.at(-1)).toBe(24_100);
+    // The rolling minute by region and currency, in currency units (eu_west pays in USD, eu_central in EUR).
+    expect(revenue?.labels.slice(1)).toEqual(['eu_west USD']);
+    expect(revenue?.data[1]?.at(-1)).toBe(241);
     const conversion = probe.series['chart-conversion'];
     expect(conversion?.labels.slice(1)).toEqual(['all', 'variant B']);
     expect(conversion?.data[1]?.at(-1)).toBe(50);

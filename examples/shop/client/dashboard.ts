@@ -24,6 +24,17 @@ const state = { data: undefined as Data | undefined, updates: 0, error: undefine
 
 const money = (cents: number) =>
   `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: 0 })}`;
+/** Whole units of a currency, e.g. "$241" or "€89". */
+const inCurrency = (units: number, currency: string) =>
+  units.toLocaleString('en-US', {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: 0,
+    maximumFractionDigits: 0,
+  });
+/** One figure per currency ("$241 · €89"): amounts of different currencies are never added. */
+const perCurrency = (totals: Data['totals'], pick: (m: Data['totals']['money'][number]) => number) =>
+  totals.money.length === 0 ? '–' : totals.money.map((m) => inCurrency(pick(m), m.currency)).join(' · ');
 const setText = (id: string, text: string) => {
   const el = document.getElementById(id);
   if (el) el.textContent = text;
@@ -160,7 +171,18 @@ function barChart(
 function render(data: Data): void {
   const totals = data.totals;
   setText('kpi-orders', String(totals.orders));
-  setText('kpi-revenue', money(totals.revenueCents));
+  setText(
+    'kpi-revenue',
+    perCurrency(totals, (m) => m.revenue),
+  );
+  setText(
+    'kpi-refunds',
+    perCurrency(totals, (m) => m.refunds),
+  );
+  setText(
+    'kpi-net',
+    perCurrency(totals, (m) => m.net),
+  );
   setText(
     'kpi-conversion',
     totals.conversionRatePct == null ? '–' : `${totals.conversionRatePct.toFixed(1)}%`,
@@ -217,11 +239,11 @@ function render(data: Data): void {
   timeChart(
     'chart-revenue',
     t,
-    Object.entries(data.timeline.revenuePerMinuteCents).map(([region, values]) => ({
-      label: region,
+    Object.entries(data.timeline.revenuePerMinute).map(([regionAndCurrency, values]) => ({
+      label: regionAndCurrency,
       values,
     })),
-    money,
+    (v) => v.toLocaleString('en-US', { maximumFractionDigits: 2 }),
   );
   const bounds = data.orderValue.bucketsCents;
   barChart(

@@ -37,6 +37,7 @@ import {
   cartItemCount,
   cartLines,
   cartTotalCents,
+  currencyOfRegion,
   primaryCategory,
 } from './products';
 import { ACTIVE_USER_WINDOWS, SessionStore, type SessionStoreOptions, type ShopSession } from './sessions';
@@ -85,7 +86,12 @@ export interface RunningShop {
 interface Order {
   readonly id: string;
   readonly sessionId: string;
+  /** In minor units of `currency`. */
   readonly totalCents: number;
+  readonly currency: string;
+  readonly paymentMethod: string;
+  readonly region: string;
+  refundedCents: number;
 }
 
 const MAX_ORDERS_KEPT = 1000;
@@ -295,16 +301,22 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       );
     }
     const total = cartTotalCents(session.cart);
+    const currency = currencyOfRegion(session.shipping.region);
     tracker.trackPurchaseComplete(
       total,
       primaryCategory(session.cart),
       session.payment.method,
       session.shipping.region,
+      currency,
     );
     const order: Order = {
       id: `ORD-${randomBytes(4).toString('hex').toUpperCase()}`,
       sessionId: session.id,
       totalCents: total,
+      currency,
+      paymentMethod: session.payment.method,
+      region: session.shipping.region,
+      refundedCents: 0,
     };
     orders.set(order.id, order);
     if (orders.size > MAX_ORDERS_KEPT) orders.delete(orders.keys().next().value ?? '');
@@ -321,9 +333,36 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       res.status(404);
       return page(res, 'Not found', views.errorPage('Not found', 'No such order in this session.', '/'));
     }
-    page(res, 'Thank you', views.confirmationPage(order.id, order.totalCents), {
-      milestone: session.isNewUser ? 'first_purchase' : undefined,
-    });
+    page(
+      res,
+      'Thank you',
+      views.confirmationPage(order.id, order.totalCents, order.currency, order.refundedCents),
+      { milestone: session.isNewUser ? 'first_purchase' : undefined },
+    );
+  });
+
+  // The refund flow: a shopper returns half an order (a partial refund) or all of it; `reason=chargeback`
+  // stands in for the payment provider's dispute notification in this demo. Never more than the order's total.
+  app.post('/order/:id/refund', withSession, forms, (req, res) => {
+    const order = orders.get(String(req.params.id));
+    const session = sessionOf(res);
+    if (!order || order.sessionId !== session.id) {
+      res.status(404);
+      return page(res, 'Not found', views.errorPage('Not found', 'No such order in this session.', '/'));
+    }
+    const reason = req.body?.reason === 'chargeback' ? 'chargeback' : 'customer_request';
+    const wanted = req.body?.part === 'half' ? Math.floor(order.totalCents / 2) : order.totalCents;
+    const amount = Math.min(wanted, order.totalCents - order.refundedCents);
+    if (amount > 0) {
+      order.refundedCents += amount;
+      businessMetrics.recordRefund(amount, {
+        currency: order.currency,
+        paymentMethod: order.paymentMethod,
+        region: order.region,
+        reason,
+      });
+    }
+    res.redirect(303, `/order/${order.id}`);
   });
 
   // ---- dashboard and admin -----------------------------------------------------------------------------------

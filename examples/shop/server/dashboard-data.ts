@@ -6,12 +6,13 @@
  * histogram quantiles, drop-off). Must not touch: metrics recording or HTTP; it reads exposition text only.
  * Metric family names come from the catalog, never restated here.
  */
-import { BUSINESS_METRICS, CHECKOUT_STEPS, PROMETHEUS_FAMILIES } from '../../../src';
+import { BUSINESS_METRICS, CHECKOUT_STEPS, PROMETHEUS_FAMILIES, minorToUnits } from '../../../src';
 import { HTTP_SERVER_REQUEST_DURATION } from '../../../src/integrations/express';
 import { parseExposition, sumBy, sumOf, type Sample } from './exposition';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
 const REVENUE = PROMETHEUS_FAMILIES.revenue;
+const REFUNDS = PROMETHEUS_FAMILIES.refunds;
 const REVENUE_PER_MINUTE = PROMETHEUS_FAMILIES.revenuePerMinute;
 const ORDER_VALUE = PROMETHEUS_FAMILIES.orderValue;
 const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
@@ -29,6 +30,7 @@ interface Snapshot {
   /** cart_view and order_confirmed by experiment variant, for conversion per variant. */
   readonly cartViewsByVariant: ReadonlyMap<string, number>;
   readonly ordersByVariant: ReadonlyMap<string, number>;
+  /** Units of each series' currency, by "region CURRENCY". */
   readonly revenuePerMinute: ReadonlyMap<string, number>;
   readonly activeUsers: ReadonlyMap<string, number>;
   /** Cumulative HTTP duration buckets summed over all series, by upper bound. */
@@ -42,7 +44,13 @@ export interface DashboardData {
   readonly sampleIntervalMs: number;
   readonly totals: {
     readonly orders: number;
-    readonly revenueCents: number;
+    /** Gross revenue, refunds and net per currency, in units of that currency (never added across currencies). */
+    readonly money: readonly {
+      readonly currency: string;
+      readonly revenue: number;
+      readonly refunds: number;
+      readonly net: number;
+    }[];
     readonly cartViews: number;
     readonly checkoutErrors: number;
     readonly conversionRatePct: number | null;
@@ -64,7 +72,8 @@ export interface DashboardData {
     readonly conversionRatePct: readonly (number | null)[];
     /** The same ratio per experiment variant: a broken variant shows as its line falling to zero. */
     readonly conversionRatePctByVariant: Readonly<Record<string, readonly (number | null)[]>>;
-    readonly revenuePerMinuteCents: Readonly<Record<string, readonly (number | null)[]>>;
+    /** The app's rolling minute by "region CURRENCY", in units of the currency. */
+    readonly revenuePerMinute: Readonly<Record<string, readonly (number | null)[]>>;
     readonly activeUsers: Readonly<Record<string, readonly (number | null)[]>>;
     readonly httpP95Ms: readonly (number | null)[];
     readonly httpErrorRatePct: readonly (number | null)[];
@@ -166,7 +175,7 @@ export class DashboardHistory {
       sampleIntervalMs: this.sampleIntervalMs,
       totals: {
         orders,
-        revenueCents: sumOf(samples, REVENUE),
+        money: moneyTotals(samples),
         cartViews,
         checkoutErrors: now.funnel.checkout_error ?? 0,
         conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
@@ -184,7 +193,7 @@ export class DashboardHistory {
         conversionRatePctByVariant: Object.fromEntries(
           [...variants].sort().map((v) => [v, windows.map((w) => w.conversionByVariant.get(v) ?? null)]),
         ),
-        revenuePerMinuteCents: byKey(regions, (s) => s.revenuePerMinute),
+        revenuePerMinute: byKey(regions, (s) => s.revenuePerMinute),
         activeUsers: byKey(tiers, (s) => s.activeUsers),
         httpP95Ms: windows.map((w) => w.httpP95Ms),
         httpErrorRatePct: windows.map((w) => w.httpErrorRatePct),
@@ -260,12 +269,42 @@ function toSnapshot(samples: readonly Sample[], t: number): Snapshot {
     funnel,
     cartViewsByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'cart_view' }),
     ordersByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'order_confirmed' }),
-    revenuePerMinute: sumBy(samples, REVENUE_PER_MINUTE, 'region'),
+    revenuePerMinute: inUnitsBy(samples, REVENUE_PER_MINUTE, 'region'),
     activeUsers: sumBy(samples, ACTIVE_USERS, 'user_tier', { window: 'daily' }),
     httpBuckets,
     httpCount,
     httpServerErrors,
   };
+}
+
+/** Sums of a money family by `label` and currency, keyed "value CURRENCY", in units of the currency. */
+function inUnitsBy(samples: readonly Sample[], name: string, label: string): Map<string, number> {
+  const groups = new Map<string, number>();
+  for (const sample of samples) {
+    const currency = sample.labels.currency;
+    if (sample.name !== name || !currency) continue;
+    const key = `${sample.labels[label] ?? ''} ${currency}`;
+    groups.set(key, (groups.get(key) ?? 0) + minorToUnits(sample.value, currency));
+  }
+  return groups;
+}
+
+function moneyTotals(samples: readonly Sample[]): DashboardData['totals']['money'] {
+  const gross = sumBy(samples, REVENUE, 'currency');
+  const refunds = sumBy(samples, REFUNDS, 'currency');
+  return [...new Set([...gross.keys(), ...refunds.keys()])]
+    .filter((currency) => /^[A-Z]{3}$/.test(currency))
+    .sort()
+    .map((currency) => {
+      const g = gross.get(currency) ?? 0;
+      const r = refunds.get(currency) ?? 0;
+      return {
+        currency,
+        revenue: minorToUnits(g, currency),
+        refunds: minorToUnits(r, currency),
+        net: minorToUnits(g - r, currency),
+      };
+    });
 }
 
 /** Prometheus-style histogram_quantile over cumulative buckets (linear interpolation inside a bucket). */

@@ -1,9 +1,10 @@
 /**
  * The demo shop's catalogue and order arithmetic.
  *
- * Owns: products, prices (in cents), regions and payment methods offered, cart totals. Must not touch: metrics,
- * HTTP, sessions.
+ * Owns: products, prices (in cents), regions and payment methods offered, the currency of each region, cart
+ * totals. Must not touch: metrics, HTTP, sessions.
  */
+import { minorToUnits } from '../../../src';
 
 export interface Product {
   readonly id: string;
@@ -173,4 +174,22 @@ export function primaryCategory(cart: ReadonlyMap<string, number>): string {
 
 export function formatCents(cents: number): string {
   return `$${(cents / 100).toFixed(2)}`;
+}
+
+/**
+ * The shop sells in two currencies: Central Europe pays in EUR, everyone else in USD. Prices are the same
+ * numbers in each currency's minor units (a demo price list), so a 89.00 USD item is 89.00 EUR there.
+ */
+const CURRENCY_BY_REGION: Readonly<Record<string, string>> = { eu_central: 'EUR' };
+
+/** The currency an order shipped to `region` is paid in. */
+export function currencyOfRegion(region: string | undefined): string {
+  return (region && CURRENCY_BY_REGION[region]) || 'USD';
+}
+
+/** `minor` units of `currency` for people: `formatMoney(24100, 'USD')` is "$241.00", EUR "€241.00". */
+export function formatMoney(minor: number, currency: string): string {
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(
+    minorToUnits(minor, currency),
+  );
 }

@@ -112,6 +112,8 @@ const FUNNEL = {
   review: 0.88,
   placeOrder: 0.85,
 } as const;
+/** After an order: some shoppers return half of it (a partial refund), a few orders end in a chargeback. */
+const AFTER_ORDER = { partialRefund: 0.05, chargeback: 0.01 } as const;
 /** A page slower than this makes simulated shoppers likely to give up. */
 const PATIENCE_MS = 2000;
 
@@ -353,6 +355,11 @@ export class TrafficSimulator {
       if (placed.status === 303 && placed.location) {
         this.stats.orders++;
         await request('GET', placed.location);
+        if (this.chance(AFTER_ORDER.partialRefund)) {
+          await request('POST', `${placed.location}/refund`, { part: 'half' });
+        } else if (this.chance(AFTER_ORDER.chargeback)) {
+          await request('POST', `${placed.location}/refund`, { reason: 'chargeback' });
+        }
         if (!persona.returningUid) engagement.push({ kind: 'milestone', name: 'first_purchase' });
         const uid = jar.get('uid');
         if (uid && this.returningPool.length < 500) this.returningPool.push({ uid, tier: persona.tier });

@@ -5,7 +5,15 @@
  * tier, entry page, new-user flag and start time on `<body>`). Must not touch: metrics, sessions, HTTP.
  */
 import { html, type SafeHtml } from './html';
-import { PAYMENT_METHODS, REGIONS, formatCents, type CartLine, type Product } from './products';
+import {
+  PAYMENT_METHODS,
+  REGIONS,
+  currencyOfRegion,
+  formatCents,
+  formatMoney,
+  type CartLine,
+  type Product,
+} from './products';
 import type { ShopSession } from './sessions';
 import type { TroubleSettings } from './trouble';
 
@@ -240,6 +248,7 @@ export function paymentPage(session: ShopSession): SafeHtml {
 }
 
 export function reviewPage(session: ShopSession, lines: readonly CartLine[], totalCents: number): SafeHtml {
+  const currency = currencyOfRegion(session.shipping?.region);
   const region = REGIONS.find((r) => r.id === session.shipping?.region)?.label ?? '';
   const method = PAYMENT_METHODS.find((m) => m.id === session.payment?.method)?.label ?? '';
   return html`${stepper('Review')}
@@ -251,7 +260,7 @@ export function reviewPage(session: ShopSession, lines: readonly CartLine[], tot
             html`<tr>
               <td>${line.product.name}</td>
               <td>× ${line.quantity}</td>
-              <td class="num">${formatCents(line.totalCents)}</td>
+              <td class="num">${formatMoney(line.totalCents, currency)}</td>
             </tr>`,
         )}
       </tbody>
@@ -259,7 +268,7 @@ export function reviewPage(session: ShopSession, lines: readonly CartLine[], tot
         <tr>
           <th>Total</th>
           <td></td>
-          <th class="num">${formatCents(totalCents)}</th>
+          <th class="num">${formatMoney(totalCents, currency)}</th>
         </tr>
       </tfoot>
     </table>
@@ -269,13 +278,31 @@ export function reviewPage(session: ShopSession, lines: readonly CartLine[], tot
     </form>`;
 }
 
-export function confirmationPage(orderId: string, totalCents: number): SafeHtml {
+export function confirmationPage(
+  orderId: string,
+  totalCents: number,
+  currency: string,
+  refundedCents: number,
+): SafeHtml {
   return html`${stepper('Done')}
     <h1>Thank you!</h1>
     <p>
       Order <code data-testid="order-id">${orderId}</code> is confirmed:
-      <strong data-testid="order-total">${formatCents(totalCents)}</strong>.
+      <strong data-testid="order-total">${formatMoney(totalCents, currency)}</strong>.
     </p>
+    ${
+      refundedCents > 0
+        ? html`<p data-testid="order-refunded">Refunded: ${formatMoney(refundedCents, currency)}.</p>`
+        : ''
+    }
+    ${
+      refundedCents < totalCents
+        ? html`<form method="post" action="/order/${orderId}/refund">
+            <input type="hidden" name="part" value="half" />
+            <button type="submit" data-testid="refund-half">Return half of it (partial refund)</button>
+          </form>`
+        : ''
+    }
     <p class="row">
       <a class="button" href="/">Continue shopping</a
       ><a class="button primary" href="/dashboard">See it on the dashboard →</a>
@@ -328,6 +355,8 @@ export function dashboardPage(): SafeHtml {
     <div class="kpis" id="kpis">
       <div class="kpi"><span>Orders</span><strong id="kpi-orders">–</strong></div>
       <div class="kpi"><span>Revenue</span><strong id="kpi-revenue">–</strong></div>
+      <div class="kpi"><span>Refunds</span><strong id="kpi-refunds">–</strong></div>
+      <div class="kpi"><span>Net revenue</span><strong id="kpi-net">–</strong></div>
       <div class="kpi"><span>Conversion (cart → order)</span><strong id="kpi-conversion">–</strong></div>
       <div class="kpi"><span>Active users (daily)</span><strong id="kpi-active">–</strong></div>
       <div class="kpi"><span>HTTP p95 / 5xx</span><strong id="kpi-http">–</strong></div>
@@ -347,7 +376,7 @@ export function dashboardPage(): SafeHtml {
         <div id="chart-conversion"></div>
       </section>
       <section class="chart">
-        <h2>Revenue per minute by region</h2>
+        <h2>Revenue per minute by region and currency (currency units)</h2>
         <p class="muted">business_revenue_per_minute_cents</p>
         <div id="chart-revenue"></div>
       </section>
