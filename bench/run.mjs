@@ -139,6 +139,14 @@ const ROWS = [
     targets: [vsProm(1.0)],
   },
   {
+    id: 'revenue-currency',
+    title: 'recordRevenue with a currency (USD/EUR/JPY/KWD) vs the seed call without one (same updates)',
+    script: 'cases/record.mjs',
+    unit: 'ns/call',
+    variants: ['ours', 'ours-seed-call'],
+    targets: [{ against: 'ours-seed-call', max: 1.1 }],
+  },
+  {
     id: 'session',
     title: 'recordSessionEnd (histogram)',
     script: 'cases/record.mjs',

@@ -53,6 +53,42 @@ async function exposition(telemetry) {
   return { samples, guarded };
 }
 
+/** recordRevenue through the package, with `currencies[i % 4]` on each call, or (undefined) the seed's call. */
+async function revenueCase(t, currencies) {
+  const telemetry = await ours();
+  const { businessMetrics } = pkg;
+  return {
+    round(n, from) {
+      if (currencies === undefined) {
+        for (let i = from; i < from + n; i++) {
+          const x = t[i & MASK];
+          businessMetrics.recordRevenue(x[0], { productCategory: x[1], paymentMethod: x[2], region: x[3] });
+        }
+        return;
+      }
+      for (let i = from; i < from + n; i++) {
+        const x = t[i & MASK];
+        businessMetrics.recordRevenue(x[0], {
+          productCategory: x[1],
+          paymentMethod: x[2],
+          region: x[3],
+          currency: currencies[i & 3],
+        });
+      }
+    },
+    async check(ops) {
+      const { samples, guarded } = await exposition(telemetry);
+      const amount = cycledSum(t, 0, ops);
+      return expectTotals([
+        ['revenue_total', sampleTotals(samples, family('revenue')).sum, amount],
+        ['order_value_count', sampleTotals(samples, `${family('orderValue')}_count`).sum, ops],
+        ['relabelled_or_dropped', guarded, 0],
+      ]);
+    },
+    close: () => telemetry.shutdown(),
+  };
+}
+
 // ------------------------------------------------------------------------------------------------ prom-client
 function promClient() {
   const client = require('prom-client');
@@ -291,6 +327,14 @@ const ROWS = {
     'map-floor'(t) {
       return mapFloor(floorKeys(t), 2);
     },
+  },
+
+  // Issue 16: a currency on every call must cost within 10% of the seed's call (default currency). Both
+  // variants make the same instrument updates; the currencies cycle so four currency series are live.
+  'revenue-currency': {
+    tuples: revenueTuples,
+    ours: (t) => revenueCase(t, ['USD', 'EUR', 'JPY', 'KWD']),
+    'ours-seed-call': (t) => revenueCase(t, undefined),
   },
 
   revenue: {
