@@ -74,7 +74,8 @@ const alert = (name: string): Rule => rules.find((rule) => rule.alert === name)!
 /** The expression with every recording rule replaced by its definition (recording rules have no history). */
 function inlineRecordingRules(expr: string): string {
   let result = expr;
-  for (let pass = 0; pass < 3; pass++) {
+  // Rules read rules up to six deep (net revenue in the reporting currency); one pass inlines one level.
+  for (let pass = 0; pass < 8; pass++) {
     for (const rule of rules) {
       if (!rule.record) continue;
       const name = rule.record.replace(/[.*+?^${}()|[\]\\:]/g, '\\$&');

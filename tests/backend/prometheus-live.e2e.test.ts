@@ -47,6 +47,9 @@ async function closedPort(): Promise<number> {
   });
 }
 
+/** Cents refunded per workload tick (in USD, the default currency). */
+const REFUND_CENTS_PER_TICK = 600;
+
 describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed queries, dashboard', () => {
   let telemetry: BusinessMetricsHandle;
   let prometheus: PrometheusServer;
@@ -85,6 +88,8 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
       serviceName: 'shop',
       // Small enough that a burst of sources overflows business_conversions_total (series-overflow panel).
       limits: { maxSeriesPerMetric: 20 },
+      // USD reported in USD: the exchange-rate panel and the reporting-currency rules have data.
+      money: { reporting: { currency: 'USD', rates: {} } },
     });
     await telemetry.ready;
     const endpoint = new URL(telemetry.prometheus!.url);
@@ -107,6 +112,12 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
       ticksRecorded++;
       recordWorkloadTick(telemetry.metrics);
       recordBadInput(telemetry.metrics);
+      // A partial refund per tick, so the refund and net-revenue panels have data.
+      telemetry.metrics.recordRefund(REFUND_CENTS_PER_TICK, {
+        paymentMethod: 'card',
+        region: 'us_east',
+        reason: 'customer_request',
+      });
       for (let i = 0; i < 25; i++) {
         telemetry.metrics.recordConversion('signup', {
           source: `campaign_${i}`,
@@ -321,14 +332,26 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
       expect(await scalar(panelQuery('Conversion rate (order_confirmed / cart_view)'))).toBeCloseTo(0.03, 9);
       expect(await scalar(panelQuery('Cart abandonment vs its alert threshold'))).toBeCloseTo(0.97, 9);
       expect(await scalar(panelQuery('Cart abandonment vs its alert threshold', 'B'))).toBeCloseTo(0.98, 9);
-      const revenue = await byLabel(panelQuery('Revenue per minute by region'), 'region');
+      const net = await byLabel(
+        panelQuery('Net revenue per minute by currency (sales minus refunds)'),
+        'currency',
+      );
       // The panel reads a recording rule; the cart-view rate recorded in the same evaluation gives its tick rate.
       const ruleTicksPerSecond =
         (await scalar(`${RECORDING_RULES.funnelStepRate5m}{step="cart_view"}`)) / 100;
+      const grossPerTick = EXPECTED.revenuePerTick.us_east + EXPECTED.revenuePerTick.eu_west;
       expect(
-        revenue.us_east / ((EXPECTED.revenuePerTick.us_east / 100) * ruleTicksPerSecond * 60),
+        net.USD / (((grossPerTick - REFUND_CENTS_PER_TICK) / 100) * ruleTicksPerSecond * 60),
       ).toBeCloseTo(1, 6);
-      const rolling = await byLabel(panelQuery('Revenue in the last rolling minute, by region'), 'region');
+      const total = await byLabel(
+        panelQuery('Net revenue per minute by currency (sales minus refunds)', 'B'),
+        'reporting_currency',
+      );
+      expect(total.USD).toBeCloseTo(net.USD, 9);
+      const rolling = await byLabel(
+        panelQuery('Revenue in the last rolling minute, by region and currency'),
+        'region',
+      );
       // Same ticks land in both regions' rolling minute, so their ratio is the per-tick ratio, in currency units.
       expect(rolling.eu_west / rolling.us_east).toBeCloseTo(
         EXPECTED.revenuePerTick.eu_west / EXPECTED.revenuePerTick.us_east,
@@ -336,7 +359,7 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
       );
       expect(rolling.us_east).toBeGreaterThanOrEqual(120);
       const median = await byLabel(
-        panelQuery('Order value by product category (median, p95, mean; last hour)'),
+        panelQuery('Order value by product category and currency (median, p95, mean; last hour)'),
         'product_category',
       );
       expect(median).toEqual({ books: expect.closeTo(10, 9), games: expect.closeTo(175, 9) });

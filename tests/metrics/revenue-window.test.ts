@@ -64,12 +64,14 @@ describe('business_revenue_per_minute_cents with an injected clock', () => {
       metrics.recordRevenue(1000, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
       clock += 30_000;
       metrics.recordRevenue(300, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
-      expect(await perMinute()).toEqual([{ attributes: { region: 'eu_west' }, value: 1300 }]);
+      expect(await perMinute()).toEqual([
+        { attributes: { region: 'eu_west', currency: 'USD' }, value: 1300 },
+      ]);
       clock += 31_000;
-      expect(await perMinute()).toEqual([{ attributes: { region: 'eu_west' }, value: 300 }]);
+      expect(await perMinute()).toEqual([{ attributes: { region: 'eu_west', currency: 'USD' }, value: 300 }]);
       clock += 60_000;
       // A region that had revenue stays visible at 0 rather than disappearing (alerts can see "no revenue").
-      expect(await perMinute()).toEqual([{ attributes: { region: 'eu_west' }, value: 0 }]);
+      expect(await perMinute()).toEqual([{ attributes: { region: 'eu_west', currency: 'USD' }, value: 0 }]);
     } finally {
       await provider.shutdown();
     }

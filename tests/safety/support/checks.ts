@@ -10,6 +10,7 @@ import {
   BUSINESS_METRIC_LIST,
   DEFAULT_LABEL_POLICIES,
   DEFAULT_LIMITS,
+  ISO_CURRENCY_CODES,
   prometheusFamilyName,
   type BusinessLabelKey,
   type BusinessMetricsLimits,
@@ -99,7 +100,11 @@ export function checkScrape(text: string, limits: BusinessMetricsLimits = {}): S
       }
     }
     for (const [key, values] of distinct) {
-      const bound = vocabularyBound(policies[key as BusinessLabelKey]);
+      // Currency labels have no policy: their values are ISO 4217 codes (plus `other` for the overflow series).
+      const bound =
+        key === 'currency' || key === 'reporting_currency'
+          ? ISO_CURRENCY_CODES.length + 1
+          : vocabularyBound(policies[key as BusinessLabelKey]);
       if (values.size > bound)
         throw new Error(`${name}{${key}} has ${values.size} distinct values (bound ${bound})`);
     }
