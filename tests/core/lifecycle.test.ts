@@ -86,6 +86,7 @@ describe('businessMetrics singleton and handle lifecycle', () => {
       product_category: 'books',
       payment_method: 'card',
       region: 'eu_west',
+      currency: 'USD',
     });
     expect(Number(revenue.sum!.dataPoints[0].asDouble)).toBe(4321);
     await receiver.close();
