@@ -139,15 +139,41 @@ export class GuardReporter {
     rule: string,
     got: unknown,
   ): void {
+    this.dropDescribed(method, argument, metric, reason, rule, () => describe(got));
+  }
+
+  /**
+   * Like {@link drop}, for arguments whose value must never reach a message (user ids): `described` says what
+   * was passed (`a string of 1048576 characters`) without quoting it.
+   */
+  dropRedacted(
+    method: string,
+    argument: string,
+    metric: string,
+    reason: DropReason,
+    rule: string,
+    described: string,
+  ): void {
+    this.dropDescribed(method, argument, metric, reason, rule, () => described);
+  }
+
+  private dropDescribed(
+    method: string,
+    argument: string,
+    metric: string,
+    reason: DropReason,
+    rule: string,
+    described: () => string,
+  ): void {
     if (this.strict) {
-      throw new TypeError(`businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)})`);
+      throw new TypeError(`businessMetrics.${method}: ${argument} ${rule} (got ${described()})`);
     }
     const tally = this.dropTally(metric, reason);
     tally.count++;
     this.warnings.warn(
       tally.warningKey,
       () =>
-        `businessMetrics.${method}: ${argument} ${rule} (got ${describe(got)}); measurement dropped [reason=${reason}]`,
+        `businessMetrics.${method}: ${argument} ${rule} (got ${described()}); measurement dropped [reason=${reason}]`,
     );
   }
 

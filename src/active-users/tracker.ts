@@ -1,0 +1,287 @@
+/**
+ * `trackActiveUser`: validates a call, hashes the id with the keyed hash, adds it to the tier's sketch of the
+ * current UTC day and (with a Redis store) queues the digest for the fleet; at collection, reports
+ * `business_active_users{window, user_tier}` for every window and tier.
+ *
+ * Owns: the argument rules of trackActiveUser (and their redacted messages), the tier vocabulary of tracked
+ * users, the choice between the local and the fleet-wide count, the store's self-metric tallies. Must not touch:
+ * instruments (the caller registers the gauge and reads `forEachValue`), exporters, the id itself beyond the
+ * hash call: it is never stored, logged, put in a message, a label or a Redis key.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import { OTHER_LABEL_VALUE, type LabelPolicy } from '../catalog/labels';
+import { normalizeLabelValue } from '../guard/normalize';
+import type { GuardReporter } from '../guard/reporter';
+import {
+  ACTIVE_USER_WINDOWS,
+  DaySketches,
+  DAY_MS,
+  type ActiveUserWindowName,
+  type DaySketchSnapshot,
+} from './day-sketches';
+import { checkPrecision, DEFAULT_PRECISION } from './hyperloglog';
+import { RedisActiveUsersStore, type RedisStoreOptions, type StoreHealth } from './redis-store';
+import { UserIdHasher, type UserHashKey } from './user-hash';
+
+/** Options of distinct-user counting (`activeUsers` in initBusinessMetrics / BusinessMetrics options). */
+export interface ActiveUsersOptions {
+  /** Registers per sketch as a power of two, 4-18. Default 14: 16,384 registers (16 KiB per tier and day),
+   * standard error 0.81%. */
+  precision?: number;
+  /**
+   * Secret for the keyed hash of user ids (>= 16 bytes). Default: env OTEL_BUSINESS_METRICS_USER_HASH_KEY, else a
+   * random key per process, which is fine for one process but NOT across processes: cluster workers and
+   * instances sharing Redis must use the same key, or one user counts once per process.
+   */
+  hashKey?: UserHashKey;
+  /** Longest user id accepted, in UTF-16 code units. Default 256. */
+  maxUserIdLength?: number;
+  /** Count fleet-wide through Redis (PFADD per tier and day, PFCOUNT per window). Requires `hashKey`. */
+  redis?: RedisStoreOptions;
+}
+
+/** The metadata of `trackActiveUser`. */
+export interface ActiveUserMetadata {
+  /** The `user_tier` label; must be accepted by the `user_tier` label policy, else the call is dropped. */
+  userTier: string;
+}
+
+/** Everything the counter needs from the BusinessMetrics that owns it. */
+export interface ActiveUsersContext {
+  readonly reporter: GuardReporter;
+  readonly now: () => number;
+  readonly tierPolicy: LabelPolicy;
+  readonly maxLabelLength: number;
+  /** Prometheus family name, for drop reports. */
+  readonly family: string;
+  /** Warnings at a bounded rate (the reporter's). */
+  readonly warn: (key: string, message: string) => void;
+}
+
+const METHOD = 'trackActiveUser';
+const DEFAULT_MAX_USER_ID_LENGTH = 256;
+
+type TierState = ReturnType<DaySketches['tier']>;
+
+export class ActiveUsersCounter {
+  readonly precision: number;
+  private readonly sketches: DaySketches;
+  private readonly hasher: UserIdHasher;
+  private readonly maxIdLength: number;
+  private readonly store: RedisActiveUsersStore | undefined;
+  private readonly tiers = new Map<string, TierState>();
+  private readonly allowed: ReadonlySet<string> | undefined;
+  private readonly maxOpenTiers: number;
+  private openTiers = 0;
+  private readonly tierRule: string;
+  private readonly attributes = new Map<string, Attributes>();
+
+  /** @throws TypeError/RangeError for malformed options (at init, never on the hot path). */
+  constructor(
+    options: ActiveUsersOptions,
+    private readonly context: ActiveUsersContext,
+  ) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('activeUsers must be an object');
+    this.precision = checkPrecision(options.precision ?? DEFAULT_PRECISION);
+    const maxIdLength = options.maxUserIdLength ?? DEFAULT_MAX_USER_ID_LENGTH;
+    if (!Number.isSafeInteger(maxIdLength) || maxIdLength < 1) {
+      throw new RangeError(
+        `activeUsers.maxUserIdLength must be an integer >= 1 (got ${String(maxIdLength)})`,
+      );
+    }
+    this.maxIdLength = maxIdLength;
+    this.sketches = new DaySketches(this.precision);
+    this.hasher = new UserIdHasher(options.hashKey);
+
+    const policy = context.tierPolicy;
+    const normalized = (values: readonly string[]) =>
+      values
+        .map((value) => normalizeLabelValue(value, context.maxLabelLength))
+        .filter((value): value is string => typeof value === 'string');
+    if (policy.kind === 'allow') {
+      this.allowed = new Set(normalized(policy.values));
+      this.maxOpenTiers = 0;
+      this.tierRule = `must be one of ${[...this.allowed].join(', ')} (limits.labels.user_tier)`;
+    } else {
+      this.allowed = undefined;
+      this.maxOpenTiers = policy.maxValues;
+      for (const tier of normalized(policy.known ?? [])) this.tiers.set(tier, this.sketches.tier(tier));
+      this.tierRule = `must be a known tier or one of at most ${policy.maxValues} more (limits.labels.user_tier)`;
+    }
+    if (this.allowed) for (const tier of this.allowed) this.tiers.set(tier, this.sketches.tier(tier));
+
+    if (options.redis !== undefined) {
+      if (options.hashKey === undefined) {
+        throw new TypeError(
+          'activeUsers.redis needs activeUsers.hashKey (or OTEL_BUSINESS_METRICS_USER_HASH_KEY): every instance ' +
+            'must hash a user id to the same digest, or each instance counts the same user again',
+        );
+      }
+      this.store = new RedisActiveUsersStore(options.redis, context.now, context.warn);
+    }
+  }
+
+  /** Record that `userId` was active now. Never throws outside strict mode; the id never leaves this call. */
+  track(userId: unknown, metadata: unknown): void {
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > this.maxIdLength) {
+      this.refuseId(userId);
+      return;
+    }
+    if (typeof metadata !== 'object' || metadata === null) {
+      this.context.reporter.drop(
+        METHOD,
+        'metadata',
+        this.context.family,
+        'invalid_argument',
+        'must be an object',
+        metadata,
+      );
+      return;
+    }
+    const rawTier = (metadata as { userTier?: unknown }).userTier;
+    let state = typeof rawTier === 'string' ? this.tiers.get(rawTier) : undefined;
+    if (state === undefined) {
+      state = this.resolveTier(rawTier);
+      if (state === undefined) return;
+    }
+    const high = this.hasher.hash(userId);
+    const low = this.hasher.low;
+    const day = Math.floor(this.context.now() / DAY_MS);
+    this.sketches.add(state, day, high, low);
+    this.store?.enqueue(state.tier, day, high, low);
+  }
+
+  /** Tiers with users in the retained days (updateActiveUsers values for them are ignored). */
+  isTracked(tier: string): boolean {
+    const normalized = normalizeLabelValue(tier, this.context.maxLabelLength);
+    if (typeof normalized !== 'string') return false;
+    const state = this.tiers.get(normalized);
+    return state !== undefined && state.days.size > 0;
+  }
+
+  /**
+   * Every (window, tier) value for the gauge: the local estimate, or with Redis the larger of it and the last
+   * fleet-wide count for today (the fleet includes this process, so the larger one is the better lower bound
+   * while Redis is unreachable).
+   */
+  forEachValue(visit: (value: number, attributes: Attributes) => void): void {
+    const today = Math.floor(this.context.now() / DAY_MS);
+    for (const tier of this.sketches.tierNames) {
+      for (const window of ACTIVE_USER_WINDOWS) {
+        const local = this.sketches.estimate(tier, window, today);
+        const fleet = this.store?.fleetEstimate(tier, window, today);
+        if (local === 0 && fleet === undefined && !this.isTracked(tier)) continue;
+        visit(Math.max(local, fleet ?? 0), this.attributesOf(window, tier));
+      }
+    }
+  }
+
+  /** The local estimate alone (tests, cluster). */
+  localEstimate(tier: string, window: ActiveUserWindowName): number {
+    return this.sketches.estimate(tier, window, Math.floor(this.context.now() / DAY_MS));
+  }
+
+  /** Register copies of the retained tier-days (for merging in another process). */
+  snapshot(fromDay?: number): DaySketchSnapshot[] {
+    return this.sketches.snapshot(fromDay);
+  }
+
+  /** Merge another process's tier-days register-wise. */
+  merge(snapshots: readonly DaySketchSnapshot[]): void {
+    this.sketches.merge(snapshots, Math.floor(this.context.now() / DAY_MS));
+  }
+
+  /** The Redis store's trouble counts (undefined without a store). */
+  get storeHealth(): StoreHealth | undefined {
+    return this.store?.health;
+  }
+
+  /** Send queued users to Redis now (no-op without a store). */
+  flush(): Promise<void> {
+    return this.store?.flush() ?? Promise.resolve();
+  }
+
+  /** Final flush and disconnect. Never rejects. */
+  shutdown(): Promise<void> {
+    return this.store?.shutdown().catch(() => undefined) ?? Promise.resolve();
+  }
+
+  private attributesOf(window: ActiveUserWindowName, tier: string): Attributes {
+    const key = `${window}\0${tier}`;
+    let attributes = this.attributes.get(key);
+    if (attributes === undefined) {
+      attributes = Object.freeze({ window, user_tier: tier });
+      this.attributes.set(key, attributes);
+    }
+    return attributes;
+  }
+
+  private resolveTier(raw: unknown): TierState | undefined {
+    const normalized = normalizeLabelValue(raw, this.context.maxLabelLength);
+    const family = this.context.family;
+    if (typeof normalized !== 'string') {
+      this.context.reporter.drop(METHOD, 'metadata.userTier', family, 'invalid_argument', this.tierRule, raw);
+      return undefined;
+    }
+    let state = this.tiers.get(normalized);
+    if (state === undefined) {
+      if (
+        this.allowed !== undefined ||
+        this.openTiers >= this.maxOpenTiers ||
+        normalized === OTHER_LABEL_VALUE
+      ) {
+        this.context.reporter.drop(
+          METHOD,
+          'metadata.userTier',
+          family,
+          'invalid_argument',
+          this.tierRule,
+          raw,
+        );
+        return undefined;
+      }
+      this.openTiers++;
+      state = this.sketches.tier(normalized);
+      this.tiers.set(normalized, state);
+    }
+    // Cache the raw spelling too, within a bound, so a flood of distinct spellings cannot grow the map.
+    if (typeof raw === 'string' && this.tiers.size < 4 * (this.maxOpenTiers + 16)) this.tiers.set(raw, state);
+    return state;
+  }
+
+  /** Reports a refused id by its shape only: the value itself must never reach a message. */
+  private refuseId(userId: unknown): void {
+    const family = this.context.family;
+    const reporter = this.context.reporter;
+    if (typeof userId !== 'string') {
+      const shape =
+        userId === null ? 'null' : Array.isArray(userId) ? 'an array' : `a value of type ${typeof userId}`;
+      reporter.dropRedacted(
+        METHOD,
+        'userId',
+        family,
+        'invalid_argument',
+        'must be a non-empty string',
+        shape,
+      );
+    } else if (userId.length === 0) {
+      reporter.dropRedacted(
+        METHOD,
+        'userId',
+        family,
+        'invalid_argument',
+        'must be a non-empty string',
+        'an empty string',
+      );
+    } else {
+      reporter.dropRedacted(
+        METHOD,
+        'userId',
+        family,
+        'too_large',
+        `must be at most ${this.maxIdLength} characters (activeUsers.maxUserIdLength)`,
+        `a string of ${userId.length} characters`,
+      );
+    }
+  }
+}

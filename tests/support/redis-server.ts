@@ -1,0 +1,97 @@
+/**
+ * A real `redis-server` for tests: started on a free loopback port with no persistence, stopped (and
+ * restartable on the same port, for outage tests) by the test. In CI a missing binary fails loudly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { requireBinary } from './binaries';
+
+export const REDIS_SERVER = requireBinary('redis-server', 'apt-get install redis-server');
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stop it (SIGKILL: an abrupt outage, as when the host dies). */
+  kill(): Promise<void>;
+  /** Start it again on the same port (empty: no persistence). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function launch(binary: string, port: number): Promise<ChildProcess> {
+  const child = spawn(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server did not start on ${port}: ${output}`));
+    }, 10_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${code}) before it was ready: ${output}`));
+    });
+  });
+}
+
+function ended(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Start a redis-server (the caller must have checked REDIS_SERVER). */
+export async function startRedis(): Promise<RedisServer> {
+  const binary = REDIS_SERVER!;
+  const port = await freePort();
+  let child: ChildProcess | undefined = await launch(binary, port);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      await ended(child, 'SIGKILL');
+      child = undefined;
+    },
+    async restart() {
+      await ended(child, 'SIGKILL');
+      child = await launch(binary, port);
+    },
+    async stop() {
+      await ended(child, 'SIGTERM');
+      child = undefined;
+    },
+  };
+}
