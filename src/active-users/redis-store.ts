@@ -113,6 +113,8 @@ export interface StoreHealth {
   readonly failures: Readonly<Record<StoreFailureReason, number>>;
   /** Entries not queued for Redis because the queue was full (they stay in the local count). */
   readonly overflow: number;
+  /** Flushes Redis answered. */
+  readonly flushes: number;
 }
 
 export class RedisActiveUsersStore {
@@ -136,6 +138,7 @@ export class RedisActiveUsersStore {
     busy: 0,
   };
   private overflowCount = 0;
+  private flushCount = 0;
 
   /**
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
@@ -198,7 +201,7 @@ export class RedisActiveUsersStore {
   }
 
   get health(): StoreHealth {
-    return { failures: { ...this.failureCounts }, overflow: this.overflowCount };
+    return { failures: { ...this.failureCounts }, overflow: this.overflowCount, flushes: this.flushCount };
   }
 
   /** Entries waiting for Redis. */
@@ -296,6 +299,7 @@ export class RedisActiveUsersStore {
       return;
     }
     queue.clear();
+    this.flushCount++;
     const counts = replies!.slice(replies!.length - counted.length);
     counted.forEach(({ tier, window }, i) => {
       const value = Number(counts[i][1]);

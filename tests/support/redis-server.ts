@@ -3,7 +3,10 @@
  * restartable on the same port, for outage tests) by the test. In CI a missing binary fails loudly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requireBinary } from './binaries';
 
 export const REDIS_SERVER = requireBinary('redis-server', 'apt-get install redis-server');
@@ -26,21 +29,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function launch(binary: string, port: number): Promise<ChildProcess> {
+function launch(binary: string, port: number, dir: string | undefined): Promise<ChildProcess> {
+  const persistence = dir
+    ? ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
+    : ['--save', '', '--appendonly', 'no'];
   const child = spawn(
     binary,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'yes',
-    ],
+    ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', ...persistence],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
@@ -73,11 +68,15 @@ function ended(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise
   });
 }
 
-/** Start a redis-server (the caller must have checked REDIS_SERVER). */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Start a redis-server (the caller must have checked REDIS_SERVER). `persistent`: an append-only file fsynced on
+ * every write in a temporary directory, so a killed server restarts with its data, as a production Redis would.
+ */
+export async function startRedis(options: { persistent?: boolean } = {}): Promise<RedisServer> {
   const binary = REDIS_SERVER!;
   const port = await freePort();
-  let child: ChildProcess | undefined = await launch(binary, port);
+  const dir = options.persistent ? mkdtempSync(join(tmpdir(), 'obm-redis-')) : undefined;
+  let child: ChildProcess | undefined = await launch(binary, port, dir);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -87,11 +86,12 @@ export async function startRedis(): Promise<RedisServer> {
     },
     async restart() {
       await ended(child, 'SIGKILL');
-      child = await launch(binary, port);
+      child = await launch(binary, port, dir);
     },
     async stop() {
       await ended(child, 'SIGTERM');
       child = undefined;
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,234 @@
+/**
+ * Fleet-wide active users through a real redis-server: 4 real processes with overlapping user sets agree on the
+ * union within 2%; Redis killed and restarted mid-run (the app keeps counting, failures are counted and warned at
+ * a bounded rate, the queue catches up, what exceeds the queue is lost to Redis only); UTC day roll-over with an
+ * injected clock; nothing in Redis names a user.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import Redis from 'ioredis';
+import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis-server';
+
+const itWithRedis = REDIS_SERVER ? it : it.skip;
+const outDir = mkdtempSync(join(tmpdir(), 'obm-active-users-'));
+const script = join(outDir, 'instance.js');
+const children = new Set<ChildProcess>();
+
+interface Instance {
+  request<T = Record<string, unknown>>(message: Record<string, unknown>): Promise<T>;
+  readonly stderr: () => string;
+  exit(): Promise<void>;
+}
+
+interface Health {
+  failures: Record<string, number>;
+  overflow: number;
+  flushes: number;
+}
+
+beforeAll(() => {
+  if (!REDIS_SERVER) return;
+  buildSync({
+    entryPoints: [join(__dirname, 'fixtures', 'instance.ts')],
+    outfile: script,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+  });
+});
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+async function startInstance(redis: RedisServer, options: { maxQueued?: number; clock?: number } = {}) {
+  const child = fork(script, [redis.url, String(options.maxQueued ?? 500_000)], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, START_CLOCK: String(options.clock ?? Date.now()) },
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const replies: Array<(message: Record<string, unknown>) => void> = [];
+  child.on('message', (message: Record<string, unknown>) => replies.shift()?.(message));
+  const next = () =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`instance did not answer; stderr: ${stderr}`)), 30_000);
+      replies.push((message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+    });
+  await next(); // ready
+  const instance: Instance = {
+    async request<T>(message: Record<string, unknown>) {
+      const reply = next();
+      child.send(message);
+      return (await reply) as T;
+    },
+    stderr: () => stderr,
+    async exit() {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await instance.request({ type: 'exit' });
+      await exited;
+      children.delete(child);
+    },
+  };
+  return instance;
+}
+
+const within = (value: number, truth: number, tolerance: number) =>
+  Math.abs(value - truth) <= tolerance * truth;
+
+describe('active users through one real Redis', () => {
+  let redis: RedisServer;
+  afterEach(async () => {
+    await redis?.stop();
+  });
+
+  itWithRedis('4 processes with overlapping users report the same fleet-wide union, within 2%', async () => {
+    redis = await startRedis();
+    const instances = await Promise.all([0, 1, 2, 3].map(() => startInstance(redis)));
+    // Instance i sees users [50k i, 50k i + 100k): 400k calls, 250k distinct 'pro' users; plus 'free' users
+    // [0, 3000) seen by every instance (a small count, where the union must stay near exact).
+    await Promise.all(
+      instances.map((instance, i) =>
+        instance
+          .request({ type: 'track', from: 50_000 * i, to: 50_000 * i + 100_000, tier: 'pro' })
+          .then(() => instance.request({ type: 'track', from: 0, to: 3000, tier: 'free' })),
+      ),
+    );
+    for (const instance of instances) {
+      const { health } = await instance.request<{ health: Health }>({ type: 'flush' });
+      expect(health.flushes).toBe(1);
+    }
+    // A second round of flushes reads the counts after every instance has written.
+    const reports = [];
+    for (const instance of instances) {
+      await instance.request({ type: 'flush' });
+      reports.push(
+        await instance.request<{ values: Record<string, number>; local: Record<string, number> }>({
+          type: 'values',
+        }),
+      );
+    }
+    for (const { values, local } of reports) {
+      for (const window of ['daily', 'weekly', 'monthly']) {
+        expect(within(values[`${window}/pro`], 250_000, 0.02)).toBe(true);
+        expect(values[`${window}/pro`]).toBe(reports[0].values[`${window}/pro`]); // one fleet-wide number
+        expect(within(values[`${window}/free`], 3000, 0.01)).toBe(true);
+      }
+      // Each process alone knows only its 100k users.
+      expect(within(local['daily/pro'], 100_000, 0.02)).toBe(true);
+    }
+
+    // Nothing in Redis names a user: keys are prefix:tier:date, values are HyperLogLog registers.
+    const client = new Redis(redis.url);
+    try {
+      const keys = (await client.keys('*')).sort();
+      const today = new Date().toISOString().slice(0, 10);
+      expect(keys).toEqual([`obm:active_users:free:${today}`, `obm:active_users:pro:${today}`]);
+      for (const key of keys) {
+        const ttl = await client.ttl(key);
+        expect(ttl).toBeGreaterThan(29 * 86_400);
+        expect(ttl).toBeLessThanOrEqual(32 * 86_400);
+        const value = await client.getBuffer(key);
+        expect(value!.subarray(0, 4).toString()).toBe('HYLL');
+        expect(value!.includes('user-')).toBe(false);
+      }
+    } finally {
+      client.disconnect();
+    }
+    await Promise.all(instances.map((instance) => instance.exit()));
+  });
+
+  itWithRedis(
+    'Redis killed mid-run: recording goes on, failures are counted and warned at a bounded rate, the queue catches up after the restart',
+    async () => {
+      redis = await startRedis({ persistent: true });
+      const [a, b] = await Promise.all([startInstance(redis, { maxQueued: 30_000 }), startInstance(redis)]);
+      await a.request({ type: 'track', from: 0, to: 20_000, tier: 'pro' });
+      expect((await a.request<{ health: Health }>({ type: 'flush' })).health.flushes).toBe(1);
+
+      await redis.kill();
+      // During the outage: a tracks 20k new users (within its queue), then 20k more (beyond it).
+      const during = await a.request<{ nsPerCall: number }>({
+        type: 'track',
+        from: 20_000,
+        to: 40_000,
+        tier: 'pro',
+      });
+      expect(during.nsPerCall).toBeLessThan(50_000); // no network work on the hot path
+      let health: Health | undefined;
+      for (let i = 0; i < 5; i++) health = (await a.request<{ health: Health }>({ type: 'flush' })).health;
+      const failed = Object.values(health!.failures).reduce((sum, n) => sum + n, 0);
+      expect(failed).toBe(5);
+      expect(health!.flushes).toBe(1);
+      await a.request({ type: 'track', from: 40_000, to: 60_000, tier: 'pro' });
+      health = (await a.request<{ health: Health }>({ type: 'flush' })).health;
+      expect(health.overflow).toBeGreaterThanOrEqual(10_000 - 100); // 30k queue: 20k queued + 10k more fit
+      expect(health.overflow).toBeLessThanOrEqual(10_000 + 100);
+      // Local counting never stopped.
+      const localDuring = await a.request<{ local: Record<string, number> }>({ type: 'values' });
+      expect(within(localDuring.local['daily/pro'], 60_000, 0.02)).toBe(true);
+      // Warnings are rate-limited: one per failure reason per minute, however many flushes failed.
+      const warned = a
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('not sent to Redis'));
+      expect(warned.length).toBeGreaterThanOrEqual(1);
+      expect(warned.length).toBeLessThanOrEqual(3);
+      expect(a.stderr()).not.toMatch(/user-\d/);
+
+      await redis.restart();
+      // ioredis reconnects on its own; flush until Redis has answered.
+      for (let i = 0; i < 50 && health.flushes < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        health = (await a.request<{ health: Health }>({ type: 'flush' })).health;
+      }
+      expect(health.flushes).toBe(2);
+      // Another instance sees the fleet: the 20k from before the outage (kept by Redis's append-only file) and
+      // the 30k queued during it; the last 10k exceeded the queue and are lost to Redis (not to a's own count).
+      await b.request({ type: 'track', from: 100_000, to: 101_000, tier: 'pro' });
+      await b.request({ type: 'flush' });
+      const fleet = await b.request<{ values: Record<string, number> }>({ type: 'values' });
+      expect(within(fleet.values['daily/pro'], 51_000, 0.02)).toBe(true);
+      await Promise.all([a.exit(), b.exit()]);
+    },
+  );
+
+  itWithRedis('windows roll over at UTC midnight (injected clock), in Redis as locally', async () => {
+    redis = await startRedis();
+    const day1 = Date.UTC(2026, 10, 27, 23, 59, 59);
+    const instance = await startInstance(redis, { clock: day1 });
+    await instance.request({ type: 'track', from: 0, to: 1000, tier: 'free' });
+    await instance.request({ type: 'flush' });
+    let report = await instance.request<{ values: Record<string, number> }>({ type: 'values' });
+    expect(report.values['daily/free']).toBeGreaterThanOrEqual(990);
+    await instance.request({ type: 'clock', now: day1 + 2000 }); // 00:00:01 the next day
+    await instance.request({ type: 'track', from: 500, to: 1200, tier: 'free' });
+    await instance.request({ type: 'flush' });
+    report = await instance.request<{ values: Record<string, number> }>({ type: 'values' });
+    expect(within(report.values['daily/free'], 700, 0.02)).toBe(true);
+    expect(within(report.values['weekly/free'], 1200, 0.02)).toBe(true);
+    expect(within(report.values['monthly/free'], 1200, 0.02)).toBe(true);
+    const client = new Redis(redis.url);
+    try {
+      expect((await client.keys('*')).sort()).toEqual([
+        'obm:active_users:free:2026-11-27',
+        'obm:active_users:free:2026-11-28',
+      ]);
+      // Each day key expires a day after the last window that covers it ends.
+      const expiry = await client.call('EXPIRETIME', 'obm:active_users:free:2026-11-27');
+      expect(Number(expiry)).toBe(Date.UTC(2026, 10, 27 + 31) / 1000);
+    } finally {
+      client.disconnect();
+    }
+    await instance.exit();
+  });
+});
