@@ -6,7 +6,17 @@
  * really use. Must not touch: I/O, YAML parsing, the SDK. `scripts/generate-dashboard.mjs` reads the rule file
  * and writes `otel-collector/grafana/dashboards/business.json`; a test regenerates and compares it.
  */
-import { BUSINESS_METRICS, CHECKOUT_STEPS, PROMETHEUS_FAMILIES, PROMETHEUS_SELF_FAMILIES } from '../catalog';
+import {
+  BUSINESS_METRICS,
+  CHECKOUT_STEPS,
+  DEFAULT_LABEL_POLICIES,
+  PROMETHEUS_FAMILIES,
+  PROMETHEUS_SELF_FAMILIES,
+} from '../catalog';
+
+/** The `window` label's values (daily, weekly, monthly), one dashboard query each. */
+const ACTIVE_USER_WINDOW_VALUES: readonly string[] =
+  DEFAULT_LABEL_POLICIES.window.kind === 'allow' ? DEFAULT_LABEL_POLICIES.window.values : [];
 
 /**
  * Recording rules defined in `otel-collector/prometheus/rules/business-recording.yml` that the dashboard and the
@@ -506,14 +516,19 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
     {
       w: 12,
       type: 'timeseries',
-      title: 'Active users by window and tier',
-      targets: [
+      title: 'Active users by window and tier (distinct: daily, weekly, monthly)',
+      description:
+        'Distinct users per UTC day, last 7 and last 30 UTC days (HyperLogLog, about 1% error). `max` across ' +
+        'instances: with the Redis store every instance reports the same fleet-wide count, so a sum would ' +
+        'multiply it. Daily restarts at 0 at UTC midnight.',
+      // One query per window (daily, weekly, monthly from the catalog's `window` vocabulary).
+      targets: ACTIVE_USER_WINDOW_VALUES.map((window, i) =>
         target(
-          'A',
-          `sum by (${windowKey}, ${tierKey}) (${family.activeUsers})`,
-          `{{${windowKey}}} {{${tierKey}}}`,
+          String.fromCharCode(65 + i),
+          `max by (${tierKey}) (${family.activeUsers}{${windowKey}="${window}"})`,
+          `${window} {{${tierKey}}}`,
         ),
-      ],
+      ),
       fieldConfig: timeseries('short'),
     },
     {
