@@ -25,6 +25,8 @@ export interface RedisClientLike {
   quit?(): Promise<unknown>;
   disconnect?(): void;
   on?(event: 'error', listener: (error: Error) => void): unknown;
+  once?(event: 'ready', listener: () => void): unknown;
+  removeListener?(event: 'ready', listener: () => void): unknown;
 }
 
 export interface RedisPipelineLike {
@@ -218,18 +220,45 @@ export class RedisActiveUsersStore {
       this.fail('busy', 'the previous flush is still waiting for Redis');
       return this.inFlight;
     }
-    if (this.client.status !== undefined && this.client.status !== 'ready') {
-      this.fail('unavailable', `Redis connection is ${this.client.status}`);
-      return Promise.resolve();
-    }
-    const sending = this.active;
-    this.active = this.spare;
-    this.spare = sending;
-    const today = Math.floor(this.now() / DAY_MS);
-    this.inFlight = this.send(sending, today).finally(() => {
-      this.inFlight = undefined;
-    });
+    this.inFlight = this.connected()
+      .then((ready) => {
+        if (!ready) {
+          this.fail('unavailable', `Redis connection is ${this.client.status}`);
+          return;
+        }
+        const sending = this.active;
+        this.active = this.spare;
+        this.spare = sending;
+        return this.send(sending, Math.floor(this.now() / DAY_MS));
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+      });
     return this.inFlight;
+  }
+
+  /**
+   * True when the client can take commands now. A first connection still being made is waited for (within the
+   * timeout), so a script that records and shuts down at once still delivers; a reconnection after an outage is
+   * not: that flush fails at once and its entries wait in the queue.
+   */
+  private connected(): Promise<boolean> {
+    const status = this.client.status;
+    if (status === undefined || status === 'ready') return Promise.resolve(true);
+    if (!['connecting', 'connect', 'wait'].includes(status) || !this.client.once)
+      return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.client.removeListener?.('ready', onReady);
+        resolve(this.client.status === 'ready');
+      }, this.timeoutMillis);
+      timer.unref();
+      this.client.once!('ready', onReady);
+    });
   }
 
   /** Final flush within `timeoutMillis`, then stop (and close the connection if the store opened it). */

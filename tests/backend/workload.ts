@@ -36,7 +36,11 @@ export const SESSIONS_PER_TICK = [
   [100, 'pro', '/dashboard'],
   [20, 'free', '/landing'],
 ] as const;
-export const ACTIVE_USERS = { daily: { free: 120, pro: 30 }, weekly: { free: 700, pro: 90 } } as const;
+export const ACTIVE_USERS = {
+  daily: { free: 120, pro: 30 },
+  weekly: { free: 700, pro: 90 },
+  monthly: { free: 2500, pro: 300 },
+} as const;
 
 /** What the workload implies, independent of how many ticks ran. */
 export const EXPECTED = {
@@ -77,7 +81,7 @@ export function recordWorkloadTick(metrics: BusinessMetricsRecorder, now: number
     metrics.recordSessionEnd(new Date(now - seconds * 1000), { userTier, entryPage });
   }
   for (const [window, tiers] of Object.entries(ACTIVE_USERS)) {
-    metrics.updateActiveUsers(window as 'daily' | 'weekly', new Map(Object.entries(tiers)));
+    metrics.updateActiveUsers(window as keyof typeof ACTIVE_USERS, new Map(Object.entries(tiers)));
   }
 }
 
