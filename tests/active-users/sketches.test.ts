@@ -9,7 +9,7 @@ import { ActiveUsersCounter, type ActiveUsersOptions } from '../../src/active-us
 import { DaySketches, DAY_MS, RETAINED_DAYS } from '../../src/active-users/day-sketches';
 import { estimateUnion, HyperLogLog } from '../../src/active-users/hyperloglog';
 import { halfSipHash64Bytes, UserIdHasher } from '../../src/active-users/user-hash';
-import { createGuardHarness, type GuardHarness } from '../guard/harness';
+import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
 
 const KEY = 'test-key-0123456789abcdef';
 const hex = (high: number, low: number) => {
