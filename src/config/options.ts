@@ -9,6 +9,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { PrometheusAuth } from '../exporters/prometheus';
+import type { ActiveUsersOptions } from '../active-users/tracker';
 import type { BusinessMetricsLimits } from '../metrics/recorder';
 import type { MoneyConfig } from '../money/money';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
@@ -75,6 +76,9 @@ export interface InitOptions {
   /** Currencies, refunds' default currency, an optional reporting currency with exchange rates
    * (docs/money.md). Default: USD for calls without a currency, every ISO 4217 code accepted. */
   money?: MoneyConfig;
+  /** Distinct active users (`trackActiveUser`): sketch precision, the id hash key
+   * (env OTEL_BUSINESS_METRICS_USER_HASH_KEY), the Redis store. See docs/active-users.md. */
+  activeUsers?: ActiveUsersOptions;
   /** Environment to read instead of `process.env` (tests). */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -89,6 +93,8 @@ export interface ResolvedConfig {
   logLevel: string | undefined;
   /** OTEL_* values that could not be honoured, each saying what is used instead (already warned about). */
   warnings: string[];
+  /** `activeUsers` with the hash key from the environment when the options give none. */
+  activeUsers: ActiveUsersOptions;
 }
 
 const EXPORTER_KINDS: readonly ExporterKind[] = ['prometheus', 'otlp', 'console', 'none'];
@@ -164,6 +170,10 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       true,
     ),
     warnings: env.warnings,
+    activeUsers: {
+      ...options.activeUsers,
+      hashKey: options.activeUsers?.hashKey ?? env.string('OTEL_BUSINESS_METRICS_USER_HASH_KEY'),
+    },
   };
   for (const warning of config.warnings) warnOnce(warning);
   return config;

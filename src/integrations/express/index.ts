@@ -18,6 +18,8 @@ export {
   readCookie,
 } from './context';
 export type { DerivedDeviceType, DerivedSessionContext, RequestLike, SessionContextOptions } from './context';
+export { activeUsersMiddleware, userFromSession } from './active-users';
+export type { ActiveUser, ActiveUserRecorder, ActiveUsersMiddlewareOptions } from './active-users';
 export { engagementRouter, recordBatch } from './engagement-router';
 export type { EngagementRouterOptions } from './engagement-router';
 export {
