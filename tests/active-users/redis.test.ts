@@ -187,7 +187,7 @@ describe('active users through one real Redis', () => {
 
       await redis.restart();
       // ioredis reconnects on its own; flush until Redis has answered.
-      for (let i = 0; i < 50 && health.flushes < 2; i++) {
+      for (let i = 0; i < 100 && health.flushes < 2; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         health = (await a.request<{ health: Health }>({ type: 'flush' })).health;
       }
