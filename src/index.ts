@@ -28,6 +28,8 @@ export {
 export {
   BusinessMetrics,
   DEFAULT_LIMITS,
+  type ActiveUserMetadata,
+  type ActiveUsersOptions,
   type ActiveUsersWindow,
   type BusinessMetricsLimits,
   type BusinessMetricsOptions,
@@ -75,3 +77,4 @@ export {
 export { SCOPE_NAME, VERSION } from './version';
 export * from './trackers';
 // The correlation toolkit is the separate entry point `otel-business-metrics/analysis` (src/analysis/index.ts).
+export type { RedisClientLike, RedisStoreOptions, UserHashKey } from './active-users';

@@ -175,6 +175,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         strict: options.strict,
         limits: options.limits,
         money: options.money,
+        activeUsers: config.activeUsers,
         exposition: () => expositionReader.getMetrics(),
       },
       store,
@@ -205,7 +206,9 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           liveHandle = undefined;
           bindBusinessMetrics(undefined);
         }
-        shutdownPromise = withDeadline(meterProvider.shutdown({ timeoutMillis }), timeoutMillis, 'shutdown')
+        // The active users' last Redis flush runs beside the final export, under the same deadline.
+        const work = Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]).then(() => {});
+        shutdownPromise = withDeadline(work, timeoutMillis, 'shutdown')
           .catch((error: unknown) =>
             diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
           )

@@ -161,6 +161,21 @@ export const SELF_METRICS = {
     description: 'Failed exports, by exporter',
     labels: ['exporter'],
   },
+  activeUsersStoreFailures: {
+    name: 'business_metrics_active_users_store_failures',
+    kind: 'counter',
+    unit: '{flush}',
+    description: 'Active-user flushes that did not reach the shared store (Redis), by reason',
+    labels: ['reason'],
+  },
+  activeUsersStoreOverflow: {
+    name: 'business_metrics_active_users_store_overflow',
+    kind: 'counter',
+    unit: '{user}',
+    description:
+      'Active users counted locally but not queued for the shared store because its queue was full',
+    labels: ['store'],
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 /**

@@ -125,6 +125,11 @@ export class GuardReporter {
     this.warnings = new RateLimitedWarnings(now);
   }
 
+  /** A warning at the reporter's bounded rate (one per key per minute), for conditions that are not bad input. */
+  warn(key: string, message: string): void {
+    this.warnings.warn(key, message);
+  }
+
   /** Every non-zero tally of one self-metric, as (attributes, cumulative count): for an observable counter. */
   forEachCount(kind: GuardCounterKind, visit: (attributes: Attributes, count: number) => void): void {
     for (const tally of this.talliesByKind[kind]) if (tally.count > 0) visit(tally.attributes, tally.count);

@@ -9,7 +9,9 @@
  * never formats a string. Everything unusual goes through the GuardReporter.
  */
 import type { Meter, ObservableResult } from '@opentelemetry/api';
-import { BUSINESS_METRICS } from '../catalog/metrics';
+import { ActiveUsersCounter } from '../active-users/tracker';
+import { BUSINESS_METRICS, SELF_METRICS } from '../catalog/metrics';
+import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import { DEFAULT_LIMITS } from '../config/defaults';
 import { describe, GuardReporter, type DropReason } from '../guard/reporter';
 import { Money } from '../money/money';
@@ -23,6 +25,7 @@ import {
   type InstrumentFactoryOptions,
 } from './instruments';
 import type {
+  ActiveUserMetadata,
   ActiveUsersWindow,
   BusinessMetricsLimits,
   BusinessMetricsOptions,
@@ -41,6 +44,8 @@ export { DEFAULT_LIMITS } from '../config/defaults';
 
 /** The refund reason recorded when a refund gives none. */
 const DEFAULT_REFUND_REASON = 'customer_request';
+
+const REDIS_STORE_ATTRIBUTES = Object.freeze({ store: 'redis' });
 
 /** How far in the future a session start may lie before it counts as a clock error (client clock skew). */
 const FUTURE_TOLERANCE_MS = 1000;
@@ -99,6 +104,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   private readonly revenueWindows: RevenueWindow[][] = [];
   /** Id of the default refund reason in the refunds instrument's reason vocabulary. */
   private readonly defaultRefundReason: number;
+  private readonly activeUsersCounter: ActiveUsersCounter;
 
   constructor(meter: Meter, options: BusinessMetricsOptions = {}) {
     // Read through a closure, not captured: fake timers installed after construction replace Date.now.
@@ -108,17 +114,34 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     validateLimits(this.limits);
     this.exposition = options.exposition;
     this.money = new Money(options.money);
+    const policies = resolvePolicies(options.limits?.labels);
     const factoryOptions = {
       store: (options as InternalBusinessMetricsOptions)[LOCAL_STORE],
-      policies: resolvePolicies(options.limits?.labels),
+      policies,
       sharedVocabularies: { currency: this.money.currencies },
       limits: this.limits,
       reporter: this.reporter,
     };
     INSTRUMENT_CONTEXTS.set(this, { meter, options: factoryOptions });
     const factory = new InstrumentFactory(meter, factoryOptions);
-    this.instruments = createBusinessInstruments(factory);
+    const activeUsers = new ActiveUsersCounter(options.activeUsers ?? {}, {
+      reporter: this.reporter,
+      now: this.now,
+      tierPolicy: policies.user_tier,
+      maxLabelLength: this.limits.maxLabelLength,
+      family: prometheusFamilyName(BUSINESS_METRICS.activeUsers),
+      warn: (key, message) => this.reporter.warn(key, message),
+    });
+    this.activeUsersCounter = activeUsers;
+    // One source per tier: a tier trackActiveUser counts is reported from its sketches, not from updateActiveUsers.
+    this.instruments = createBusinessInstruments(factory, {
+      skipActiveUsers: (attributes) => activeUsers.isTracked(String(attributes.user_tier)),
+    });
     this.defaultRefundReason = this.instruments.refunds.labels[3].resolve(DEFAULT_REFUND_REASON);
+    factory.observableGauge(BUSINESS_METRICS.activeUsers, (result: ObservableResult) =>
+      activeUsers.forEachValue((value, attributes) => result.observe(value, attributes)),
+    );
+    if (options.activeUsers?.redis !== undefined) this.registerStoreHealth(meter);
     factory.observableGauge(BUSINESS_METRICS.revenuePerMinute, (result: ObservableResult) => {
       const now = this.now();
       for (const byRegion of this.revenueWindows) {
@@ -281,6 +304,18 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       const windowId = labels[0].resolve(window);
       const entries = counts instanceof Map ? counts.entries() : Object.entries(counts);
       for (const [tier, count] of entries as Iterable<[unknown, unknown]>) {
+        const tierId = labels[1].resolve(tier);
+        if (this.activeUsersCounter.isTracked(labels[1].values[tierId])) {
+          this.reporter.drop(
+            'updateActiveUsers',
+            'counts key',
+            family,
+            'invalid_argument',
+            'must not be a tier trackActiveUser counts (use one source per tier)',
+            tier,
+          );
+          continue;
+        }
         const reason = this.checkAmount(count, this.limits.maxActiveUsers);
         if (reason !== undefined) {
           this.reporter.drop(
@@ -293,11 +328,33 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
           );
           continue;
         }
-        table.at2(windowId, labels[1].resolve(tier)).value = count as number;
+        table.at2(windowId, tierId).value = count as number;
       }
     } catch (error) {
       this.reporter.internalError('updateActiveUsers', family, error);
     }
+  }
+
+  trackActiveUser(userId: string, metadata: ActiveUserMetadata): void {
+    try {
+      this.activeUsersCounter.track(userId, metadata);
+    } catch (error) {
+      this.reporter.internalError('trackActiveUser', this.instruments.activeUsers.family, error);
+    }
+  }
+
+  /**
+   * Send the active users still queued for the Redis store and close its connection (if the store opened it).
+   * initBusinessMetrics's `shutdown()` calls it; call it yourself for a `BusinessMetrics` you constructed with a
+   * Redis store. Never rejects; a no-op without a store.
+   */
+  close(): Promise<void> {
+    return this.activeUsersCounter.shutdown();
+  }
+
+  /** @internal Send queued active users to the Redis store now. */
+  flushActiveUsers(): Promise<void> {
+    return this.activeUsersCounter.flush();
   }
 
   getMetrics(): Promise<string> {
@@ -308,6 +365,31 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
           "read the exposition from that provider's own Prometheus reader",
       ),
     );
+  }
+
+  /** Self-metrics of the Redis store, read from its own tallies at collection. */
+  private registerStoreHealth(meter: Meter): void {
+    const failures = SELF_METRICS.activeUsersStoreFailures;
+    const attributes = new Map<string, Readonly<Record<string, string>>>();
+    meter
+      .createObservableCounter(failures.name, { description: failures.description, unit: failures.unit })
+      .addCallback((result) => {
+        const health = this.activeUsersCounter.storeHealth;
+        if (!health) return;
+        for (const [reason, count] of Object.entries(health.failures)) {
+          if (count === 0) continue;
+          let labels = attributes.get(reason);
+          if (!labels) attributes.set(reason, (labels = Object.freeze({ reason })));
+          result.observe(count, labels);
+        }
+      });
+    const overflow = SELF_METRICS.activeUsersStoreOverflow;
+    meter
+      .createObservableCounter(overflow.name, { description: overflow.description, unit: overflow.unit })
+      .addCallback((result) => {
+        const count = this.activeUsersCounter.storeHealth?.overflow ?? 0;
+        if (count > 0) result.observe(count, REDIS_STORE_ATTRIBUTES);
+      });
   }
 
   private isMetadata(metadata: unknown, method: string, family: string): boolean {

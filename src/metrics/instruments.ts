@@ -178,10 +178,15 @@ export class InstrumentFactory {
   }
 
   /** A gauge whose last set value per series is reported by an observable gauge on every collection. */
-  gauge(definition: MetricDefinition, binding: InstrumentBinding): BoundInstrument<LocalGaugeCell> {
+  gauge(
+    definition: MetricDefinition,
+    binding: InstrumentBinding,
+    skip?: (attributes: Attributes) => boolean,
+  ): BoundInstrument<LocalGaugeCell> {
     const created = this.bind(definition, binding, (attributes) => new LocalGaugeCell(attributes));
     this.observableGauge(definition, (result) => {
-      for (const cell of created.table.cells) result.observe(cell.value, cell.attributes);
+      for (const cell of created.table.cells)
+        if (!skip?.(cell.attributes)) result.observe(cell.value, cell.attributes);
     });
     return created;
   }
@@ -251,7 +256,13 @@ export interface BusinessInstruments {
 
 /** Builds the business instruments (the revenue-per-minute gauge is the recorder's: it reads its windows; the
  * two money gauges are the Money's: they read the currencies in use). */
-export function createBusinessInstruments(factory: InstrumentFactory): BusinessInstruments {
+export function createBusinessInstruments(
+  factory: InstrumentFactory,
+  hooks: {
+    /** Series of `business_active_users` another source reports (tiers counted by trackActiveUser). */
+    readonly skipActiveUsers?: (attributes: Attributes) => boolean;
+  } = {},
+): BusinessInstruments {
   const m = BUSINESS_METRICS;
   const b = BUSINESS_BINDINGS;
   return {
@@ -263,7 +274,7 @@ export function createBusinessInstruments(factory: InstrumentFactory): BusinessI
     refunds: factory.counter(m.refunds, b.refunds),
     featureUsage: factory.counter(m.featureUsage, b.featureUsage),
     sessionDuration: factory.histogram(m.sessionDuration, b.sessionDuration),
-    activeUsers: factory.gauge(m.activeUsers, b.activeUsers),
+    activeUsers: factory.gauge(m.activeUsers, b.activeUsers, hooks.skipActiveUsers),
   };
 }
 

@@ -4,6 +4,7 @@
  *
  * Owns: argument and option shapes. Must not touch: instruments, the SDK, defaults (config/defaults.ts).
  */
+import type { ActiveUserMetadata, ActiveUsersOptions } from '../active-users/tracker';
 import type { LabelPolicy, PolicyLabelKey } from '../catalog/labels';
 import type { MoneyConfig } from '../money/money';
 
@@ -57,6 +58,8 @@ export interface SessionMetadata {
 /** The window an active-user count refers to. */
 export type ActiveUsersWindow = 'daily' | 'weekly' | 'monthly';
 
+export type { ActiveUserMetadata, ActiveUsersOptions } from '../active-users/tracker';
+
 /** The recording API shared by `BusinessMetrics` instances and the `businessMetrics` singleton. */
 export interface BusinessMetricsRecorder {
   /** Count one step of a funnel (`business_funnel_step_total`). */
@@ -82,6 +85,12 @@ export interface BusinessMetricsRecorder {
     window: ActiveUsersWindow,
     counts: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
   ): void;
+  /**
+   * Count `userId` as active today in `metadata.userTier`: distinct users per UTC day, week (7 days) and month
+   * (30 days), exported as `business_active_users{window, user_tier}`. The id is hashed with a keyed hash inside
+   * the call and never stored, logged or exported (docs/active-users.md).
+   */
+  trackActiveUser(userId: string, metadata: ActiveUserMetadata): void;
   /** The current Prometheus text exposition of everything the package exports. */
   getMetrics(): Promise<string>;
 }
@@ -116,4 +125,6 @@ export interface BusinessMetricsOptions {
   money?: MoneyConfig;
   /** Source of `getMetrics()`; initBusinessMetrics provides it. */
   exposition?: () => Promise<string>;
+  /** Distinct active users (`trackActiveUser`): precision, the id hash key, the Redis store. */
+  activeUsers?: ActiveUsersOptions;
 }

@@ -6,6 +6,7 @@
  * Owns: which recorder is current. Must not touch: instruments, exporters.
  */
 import type {
+  ActiveUserMetadata,
   ActiveUsersWindow,
   BusinessMetricsRecorder,
   ConversionMetadata,
@@ -24,6 +25,7 @@ const NOOP_RECORDER: BusinessMetricsRecorder = Object.freeze({
   recordFeatureUsage() {},
   recordSessionEnd() {},
   updateActiveUsers() {},
+  trackActiveUser() {},
   getMetrics: () => Promise.resolve(''),
 });
 
@@ -54,6 +56,9 @@ class ForwardingBusinessMetrics implements BusinessMetricsRecorder {
     counts: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
   ): void {
     this.target.updateActiveUsers(window, counts);
+  }
+  trackActiveUser(userId: string, metadata: ActiveUserMetadata): void {
+    this.target.trackActiveUser(userId, metadata);
   }
   /** Resolves to '' before initBusinessMetrics. */
   getMetrics(): Promise<string> {
