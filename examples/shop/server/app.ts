@@ -11,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { CheckoutTracker, businessMetrics, type BusinessMetricsHandle } from '../../../src';
+import { CheckoutTracker, type BusinessMetricsHandle } from '../../../src';
 import {
+  activeUsersMiddleware,
   DEFAULT_EXPERIMENT_VARIANTS,
   engagementRouter,
   httpMetricsMiddleware,
@@ -40,7 +41,7 @@ import {
   currencyOfRegion,
   primaryCategory,
 } from './products';
-import { ACTIVE_USER_WINDOWS, SessionStore, type SessionStoreOptions, type ShopSession } from './sessions';
+import { SessionStore, type SessionStoreOptions, type ShopSession } from './sessions';
 import { TrafficSimulator, type SimulatorOptions } from './simulator';
 import { NO_TROUBLE, TROUBLE_PRESETS, parseTrouble, type TroubleSettings } from './trouble';
 import * as views from './views';
@@ -57,8 +58,6 @@ export interface ShopOptions {
   readonly simulate?: boolean | Omit<SimulatorOptions, 'baseUrl'>;
   readonly trouble?: TroubleSettings;
   readonly sessions?: SessionStoreOptions;
-  /** How often the active-users gauge is refreshed from the session store. Default 5000 ms. */
-  readonly activeUsersIntervalMs?: number;
   /** Dashboard sampling period. Default 5000 ms. */
   readonly dashboardSampleMs?: number;
   /**
@@ -165,9 +164,16 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         ),
       );
   };
+  // Every request of a session counts its shopper as active today (distinct users per tier: trackActiveUser).
+  const countActiveUser = activeUsersMiddleware({
+    resolveUser: (_req, res) => {
+      const session = res.locals.session as ShopSession | undefined;
+      return session && { userId: session.userId, userTier: session.userTier };
+    },
+  });
   const withSession = (req: Request, res: Response, next: NextFunction) => {
     res.locals.session = sessions.sessionFor(req, res);
-    next();
+    countActiveUser(req, res, next);
   };
   const sessionOf = (res: Response): ShopSession => res.locals.session as ShopSession;
   const trackerFor = (session: ShopSession) =>
@@ -433,14 +439,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   hosts = allowedHosts(host, port, options.allowedHosts);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const publishActiveUsers = () => {
-    for (const [window, ms] of Object.entries(ACTIVE_USER_WINDOWS)) {
-      businessMetrics.updateActiveUsers(window as keyof typeof ACTIVE_USER_WINDOWS, sessions.activeUsers(ms));
-    }
-  };
-  publishActiveUsers();
   const timers = [
-    setInterval(publishActiveUsers, options.activeUsersIntervalMs ?? 5000),
     setInterval(
       () => sessions.sweep(),
       Math.min(5000, Math.max(100, (options.sessions?.idleMs ?? 120_000) / 4)),

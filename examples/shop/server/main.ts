@@ -64,6 +64,14 @@ export async function main(options: MainOptions): Promise<RunningShop> {
     // The shop serves /metrics on its own port instead of the exporter's standalone server.
     prometheus: { preventServerStart: true },
     serviceName: env.OTEL_SERVICE_NAME || 'demo-shop',
+    // REDIS_URL: count distinct shoppers fleet-wide (every shop instance reports the same number). Instances
+    // sharing Redis need one hash key; the demo falls back to a fixed one, a real app keeps its key secret.
+    activeUsers: env.REDIS_URL
+      ? {
+          hashKey: env.OTEL_BUSINESS_METRICS_USER_HASH_KEY || 'demo-shop-active-users-key',
+          redis: { url: env.REDIS_URL, flushIntervalMillis: 5000 },
+        }
+      : undefined,
   });
   await telemetry.ready;
   const assets = await buildShopAssets(options.shopDir);
