@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { CheckoutTracker, type BusinessMetricsHandle } from '../../../src';
+import { CheckoutTracker, businessMetrics, type BusinessMetricsHandle } from '../../../src';
 import {
   activeUsersMiddleware,
   DEFAULT_EXPERIMENT_VARIANTS,
