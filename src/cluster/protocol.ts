@@ -1,0 +1,150 @@
+/**
+ * The messages between a primary (the process or main thread that serves the aggregate) and its sources
+ * (cluster workers, worker threads), and the compact snapshot a source sends.
+ *
+ * Owns: message shapes, the protocol version, type guards, the extension hook that lets other parts of the
+ * package ship extra state with every snapshot. Must not touch: transports, recording, serialisation.
+ *
+ * A snapshot is cumulative (everything the source recorded since it started), so a lost or late snapshot never
+ * loses counts: the next one carries them. To stay small, a series' attributes travel once per source epoch:
+ * the first snapshot that contains a series gives it an id and its attribute key; later ones send the id and
+ * the numbers only. A primary that misses a key asks for a full snapshot (new epoch) instead of guessing.
+ *
+ * Every message is plain JSON (cluster IPC defaults to JSON serialisation): non-finite numbers travel as the
+ * strings `'NaN'`, `'Inf'`, `'-Inf'`.
+ */
+
+/** Marks the package's messages on a channel the app may share (cluster IPC). */
+export const PROTOCOL_TAG = 'otel-business-metrics/cluster';
+/** Bumped when a message shape changes incompatibly; a primary ignores snapshots of another version. */
+export const PROTOCOL_VERSION = 1;
+/** The BroadcastChannel worker threads and their main thread share (requests from the main thread). */
+export const THREAD_REQUEST_CHANNEL = 'otel-business-metrics/cluster/requests';
+/** The BroadcastChannel worker threads answer on (only the main thread listens to it). */
+export const THREAD_RESPONSE_CHANNEL = 'otel-business-metrics/cluster/responses';
+
+/** How a family's series combine across sources (see docs/several-processes.md). */
+export type MetricShape = 'counter' | 'updown' | 'gauge' | 'histogram';
+
+/** A number on the wire: finite numbers as is, the rest as a string. */
+export type WireNumber = number | 'NaN' | 'Inf' | '-Inf';
+
+export interface WireScope {
+  readonly name: string;
+  readonly version?: string;
+  readonly schemaUrl?: string;
+}
+
+export interface WireMetric {
+  /** Index into the snapshot's `scopes`. */
+  readonly scope: number;
+  readonly name: string;
+  readonly description: string;
+  readonly unit: string;
+  /** `ValueType` of the descriptor (0 INT, 1 DOUBLE). */
+  readonly valueType: number;
+  readonly shape: MetricShape;
+  /** Histogram bucket boundaries. */
+  readonly boundaries?: number[];
+  /**
+   * The series, flat: `[id, v...]` for counters, up-down counters and gauges (one value); for histograms
+   * `[id, count, sum, min, max, bucket0, ..., bucketN]` (`boundaries.length + 1` buckets).
+   */
+  readonly points: WireNumber[];
+}
+
+/** Primary -> source: send a snapshot. */
+export interface CollectRequest {
+  readonly tag: typeof PROTOCOL_TAG;
+  readonly type: 'collect';
+  readonly round: number;
+  /** Source ids that must start a new epoch (send every attribute key again). */
+  readonly full?: string[];
+}
+
+/** Source -> primary: I record, ask me (sent once at start). */
+export interface HelloMessage {
+  readonly tag: typeof PROTOCOL_TAG;
+  readonly type: 'hello';
+  readonly version: number;
+  readonly source: string;
+  /** The worker thread's id (for `watchThread`); absent in a process. */
+  readonly threadId?: number;
+}
+
+/** Source -> primary: everything recorded so far. */
+export interface SnapshotMessage {
+  readonly tag: typeof PROTOCOL_TAG;
+  readonly type: 'snapshot';
+  readonly version: number;
+  readonly source: string;
+  readonly threadId?: number;
+  /** The request this answers; 0 for an unsolicited one (the final snapshot). */
+  readonly round: number;
+  /** Attribute-key epoch: changes when the source restarts its numbering. */
+  readonly epoch: number;
+  /** Id of the first key in `keys`; ids are dense, in order of first appearance within an epoch. */
+  readonly firstKey: number;
+  /** Attribute keys of the series first sent in this snapshot (see attributeKey()). */
+  readonly keys: string[];
+  readonly scopes: WireScope[];
+  readonly metrics: WireMetric[];
+  /** The source stops recording: this is its last word (its totals stay in the aggregate). */
+  readonly final?: boolean;
+  /** Extension payloads by extension name (see ClusterExtension). */
+  readonly ext?: Record<string, unknown>;
+}
+
+export type ClusterMessage = CollectRequest | HelloMessage | SnapshotMessage;
+
+export function isClusterMessage(message: unknown): message is ClusterMessage {
+  return (
+    typeof message === 'object' && message !== null && (message as { tag?: unknown }).tag === PROTOCOL_TAG
+  );
+}
+
+export function toWire(value: number): WireNumber {
+  if (Number.isFinite(value)) return value;
+  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Inf' : '-Inf';
+}
+
+export function fromWire(value: WireNumber): number {
+  if (typeof value === 'number') return value;
+  return value === 'Inf' ? Infinity : value === '-Inf' ? -Infinity : NaN;
+}
+
+/**
+ * State other parts of the package ship with every snapshot and merge in the primary, beside the metric data.
+ * (The active-user sketches of issue 13 are the intended first user: per tier-day HyperLogLog registers, merged
+ * register-wise with max, which is idempotent, so accepting a source's cumulative payload again is harmless.)
+ *
+ * Register with `registerClusterExtension` in every process (the module that owns the state does it at import).
+ */
+export interface ClusterExtension<Payload = unknown> {
+  /** Key in the snapshot's `ext`; unique per extension. */
+  readonly name: string;
+  /** Source side: the payload for this snapshot (JSON-safe), or undefined to send nothing. Never throws. */
+  collect?(): Payload | undefined;
+  /**
+   * Primary side: a source's payload arrived (each snapshot's payload replaces the previous from that source,
+   * or is merged idempotently). Called before the aggregate is rendered.
+   */
+  accept?(source: string, payload: Payload): void;
+  /** Primary side: a source exited (after its final payload, if it sent one). */
+  retire?(source: string): void;
+}
+
+const extensions = new Map<string, ClusterExtension>();
+
+/** Adds (or replaces, by name) an extension. Returns a function that removes it. */
+export function registerClusterExtension<Payload>(extension: ClusterExtension<Payload>): () => void {
+  extensions.set(extension.name, extension as ClusterExtension);
+  return () => {
+    if (extensions.get(extension.name) === extension) extensions.delete(extension.name);
+  };
+}
+
+/** @internal */
+export function clusterExtensions(): Iterable<ClusterExtension> {
+  return extensions.values();
+}

@@ -1,0 +1,138 @@
+/**
+ * A source: a cluster worker or worker thread that records locally (the hot path is the single-process one)
+ * and answers its primary's collection requests with a snapshot of its own collection.
+ *
+ * Owns: the source side of both transports (process IPC in a node:cluster worker, BroadcastChannel in a worker
+ * thread), the hello, the final snapshot on shutdown. Must not touch: recording, the primary's merge.
+ *
+ * The collection runs on the source's own event loop, exactly as a scrape of a single process would: the
+ * primary only receives the numbers.
+ */
+import { randomUUID } from 'node:crypto';
+import cluster from 'node:cluster';
+import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
+import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import { SnapshotEncoder } from './encode';
+import {
+  PROTOCOL_TAG,
+  PROTOCOL_VERSION,
+  THREAD_REQUEST_CHANNEL,
+  THREAD_RESPONSE_CHANNEL,
+  isClusterMessage,
+  type ClusterMessage,
+  type CollectRequest,
+  type HelloMessage,
+  type SnapshotMessage,
+} from './protocol';
+
+/** Which transport a source uses: `process` in a node:cluster worker, `thread` in a worker thread. */
+export type SourceTransport = 'process' | 'thread';
+
+/** The transport this process or thread would use as a source, or undefined in a primary / main thread. */
+export function sourceTransportHere(): SourceTransport | undefined {
+  if (!isMainThread) return 'thread';
+  if (cluster.isWorker && typeof process.send === 'function') return 'process';
+  return undefined;
+}
+
+export class ClusterSource {
+  readonly id = randomUUID();
+  private readonly encoder = new SnapshotEncoder(this.id);
+  private readonly requests: BroadcastChannel | undefined;
+  private readonly onProcessMessage = (message: unknown): void => {
+    if (isClusterMessage(message)) this.receive(message);
+  };
+  private closed = false;
+
+  constructor(
+    private readonly collectLocal: () => Promise<CollectionResult>,
+    readonly transport: SourceTransport,
+  ) {
+    if (transport === 'process') {
+      process.on('message', this.onProcessMessage);
+    } else {
+      const requests = new BroadcastChannel(THREAD_REQUEST_CHANNEL);
+      requests.onmessage = (event: unknown) => {
+        const data = (event as { data?: unknown }).data;
+        if (isClusterMessage(data)) this.receive(data);
+      };
+      // Listening must not keep a finished worker thread alive.
+      requests.unref();
+      this.requests = requests;
+    }
+    const hello: HelloMessage = {
+      tag: PROTOCOL_TAG,
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      source: this.id,
+      ...(transport === 'thread' ? { threadId } : {}),
+    };
+    void this.send(hello);
+  }
+
+  /** Sends everything recorded so far as the last snapshot, then stops answering. Never rejects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const result = await this.collectLocal();
+      this.closed = true;
+      await this.send(this.stamp(this.encoder.encode(result, 0, true)));
+    } catch (error) {
+      diag.warn(`otel-business-metrics: final cluster snapshot not sent: ${String(error)}`);
+    } finally {
+      this.closed = true;
+      this.detach();
+    }
+  }
+
+  private detach(): void {
+    if (this.transport === 'process') process.off('message', this.onProcessMessage);
+    this.requests?.close();
+  }
+
+  private receive(message: ClusterMessage): void {
+    if (this.closed || message.type !== 'collect') return;
+    const request = message as CollectRequest;
+    if (request.full?.includes(this.id)) this.encoder.restartEpoch();
+    this.collectLocal().then(
+      (result) => {
+        if (!this.closed) return this.send(this.stamp(this.encoder.encode(result, request.round)));
+      },
+      (error: unknown) => diag.warn(`otel-business-metrics: cluster collection failed: ${String(error)}`),
+    );
+  }
+
+  private stamp(snapshot: SnapshotMessage): SnapshotMessage {
+    return this.transport === 'thread' ? { ...snapshot, threadId } : snapshot;
+  }
+
+  private send(message: HelloMessage | SnapshotMessage): Promise<void> {
+    if (this.transport === 'thread') {
+      // A short-lived channel: a long-lived one would also receive (and queue) every other thread's answers.
+      const channel = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);
+      try {
+        channel.postMessage(message);
+      } catch (error) {
+        diag.warn(`otel-business-metrics: cluster message not sent: ${String(error)}`);
+      }
+      return new Promise((resolve) =>
+        setImmediate(() => {
+          channel.close();
+          resolve();
+        }),
+      );
+    }
+    return new Promise((resolve) => {
+      if (typeof process.send !== 'function' || !process.connected) {
+        resolve();
+        return;
+      }
+      try {
+        process.send(message, undefined, undefined, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The merge itself, in one process: real BusinessMetrics recording into real SDK meters stand in for workers;
+ * their collections go through the wire format (JSON, as cluster IPC sends it) into the primary's aggregate,
+ * rendered by the package's serializer. Every expected number is computed here from what was recorded.
+ */
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BusinessMetrics, BUSINESS_METRICS, PROMETHEUS_FAMILIES, serializePrometheus } from '../../src';
+import { ClusterAggregate } from '../../src/cluster/aggregate';
+import { SnapshotEncoder } from '../../src/cluster/encode';
+import { registerClusterExtension, type SnapshotMessage } from '../../src/cluster/protocol';
+import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
+import { parseExposition } from '../support/exposition';
+import { TestReader } from '../support/collect';
+
+const resource = resourceFromAttributes({ 'service.name': 'primary' });
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+interface FakeWorker {
+  metrics: BusinessMetrics;
+  reader: TestReader;
+  encoder: SnapshotEncoder;
+  provider: MeterProvider;
+}
+
+function worker(name: string, clock = () => NOW): FakeWorker {
+  const reader = new TestReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  return {
+    metrics: new BusinessMetrics(provider.getMeter('otel-business-metrics'), { now: clock }),
+    reader,
+    encoder: new SnapshotEncoder(name),
+    provider,
+  };
+}
+
+/** What a worker sends: through JSON, exactly as node:cluster IPC carries it. */
+async function snapshot(w: FakeWorker, round = 1, final = false): Promise<SnapshotMessage> {
+  const message = w.encoder.encode(await w.reader.collect(), round, final);
+  return JSON.parse(JSON.stringify(message)) as SnapshotMessage;
+}
+
+function exposition(aggregate: ClusterAggregate) {
+  return parseExposition(serializePrometheus(aggregate.render(resource).resourceMetrics));
+}
+
+function value(text: ReturnType<typeof exposition>, name: string, labels: Record<string, string> = {}) {
+  const matches = text.samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  return matches.reduce((sum, s) => sum + s.value, 0);
+}
+
+const funnel = PROMETHEUS_FAMILIES.funnelStep;
+const revenue = PROMETHEUS_FAMILIES.revenue;
+const orderValue = PROMETHEUS_FAMILIES.orderValue;
+const perMinute = PROMETHEUS_FAMILIES.revenuePerMinute;
+const activeUsers = PROMETHEUS_FAMILIES.activeUsers;
+
+describe('cluster aggregate', () => {
+  it('sums counters, sums histograms bucket by bucket, sums the revenue minute, and never multiplies active users', async () => {
+    const workers = [worker('a'), worker('b'), worker('c')];
+    const amounts = [[100, 2500], [70_000], [999, 1, 12_345]];
+    workers.forEach((w, i) => {
+      for (let n = 0; n <= i; n++)
+        w.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
+      w.metrics.recordFunnelStep('checkout', { source: `s${i}`, deviceType: 'desktop' });
+      for (const cents of amounts[i])
+        w.metrics.recordRevenue(cents, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+      // The app sets one fleet-wide number; every worker holds a copy.
+      w.metrics.updateActiveUsers('daily', { pro: 1234 });
+    });
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    for (const w of workers) expect(aggregate.apply(await snapshot(w))).toBe(true);
+    const text = exposition(aggregate);
+
+    expect(value(text, funnel, { step: 'cart' })).toBe(1 + 2 + 3);
+    for (let i = 0; i < 3; i++) expect(value(text, funnel, { step: 'checkout', source: `s${i}` })).toBe(1);
+    const all = amounts.flat();
+    const sum = all.reduce((a, b) => a + b, 0);
+    expect(value(text, revenue)).toBe(sum);
+    expect(value(text, `${orderValue}_count`)).toBe(all.length);
+    expect(value(text, `${orderValue}_sum`)).toBe(sum);
+    for (const le of BUSINESS_METRICS.orderValue.buckets!) {
+      expect({ le, count: value(text, `${orderValue}_bucket`, { le: String(le) }) }).toEqual({
+        le,
+        count: all.filter((cents) => cents <= le).length,
+      });
+    }
+    expect(value(text, `${orderValue}_bucket`, { le: '+Inf' })).toBe(all.length);
+    expect(value(text, perMinute, { region: 'eu' })).toBe(sum);
+    expect(value(text, activeUsers, { window: 'daily', user_tier: 'pro' })).toBe(1234);
+    // One series per label set, never one per worker.
+    expect(text.samples.filter((s) => s.name === activeUsers)).toHaveLength(1);
+    expect(text.samples.filter((s) => s.name === funnel && s.labels.step === 'cart')).toHaveLength(1);
+    await Promise.all(workers.map((w) => w.provider.shutdown()));
+  });
+
+  it('active users: the value changed most recently wins, whichever worker set it', async () => {
+    const [a, b] = [worker('a'), worker('b')];
+    a.metrics.updateActiveUsers('daily', { pro: 100 });
+    b.metrics.updateActiveUsers('daily', { pro: 100 });
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    aggregate.apply(await snapshot(a, 1), 1000);
+    aggregate.apply(await snapshot(b, 1), 1000);
+    expect(value(exposition(aggregate), activeUsers)).toBe(100);
+    // Later only b learns the new (lower) number; a still holds the old copy.
+    b.metrics.updateActiveUsers('daily', { pro: 80 });
+    aggregate.apply(await snapshot(a, 2), 2000);
+    aggregate.apply(await snapshot(b, 2), 2000);
+    expect(value(exposition(aggregate), activeUsers)).toBe(80);
+    await Promise.all([a, b].map((w) => w.provider.shutdown()));
+  });
+
+  it('a source that exits keeps its counts in the totals; its gauges leave; a late message from it is ignored', async () => {
+    const [a, b] = [worker('a'), worker('b')];
+    a.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
+    a.metrics.recordRevenue(500, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+    b.metrics.recordRevenue(300, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    const lastOfA = await snapshot(a);
+    aggregate.apply(lastOfA);
+    aggregate.apply(await snapshot(b));
+    // a records more, then dies before its next snapshot (SIGKILL): exactly that is lost, and counted.
+    a.metrics.recordRevenue(10_000, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+    aggregate.retire('a', false);
+    let failures = 0;
+    aggregate.forEachFailure((reason, count) => {
+      if (reason === 'exited') failures += count;
+    });
+    expect(failures).toBe(1);
+    const text = exposition(aggregate);
+    expect(value(text, revenue)).toBe(800);
+    expect(value(text, `${orderValue}_count`)).toBe(2);
+    expect(value(text, funnel)).toBe(1);
+    expect(value(text, perMinute)).toBe(300);
+    expect(aggregate.apply(lastOfA)).toBe(false);
+    expect(value(exposition(aggregate), revenue)).toBe(800);
+    await Promise.all([a, b].map((w) => w.provider.shutdown()));
+  });
+
+  it('a final snapshot loses nothing; a missed snapshot is repaired by a full one instead of being guessed', async () => {
+    const a = worker('a');
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    a.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
+    aggregate.apply(await snapshot(a, 1));
+    // Snapshot 2 introduces a new series and is lost in transit; snapshot 3 refers to it by id only.
+    a.metrics.recordFunnelStep('checkout', { source: 'ads', deviceType: 'mobile' });
+    await snapshot(a, 2);
+    a.metrics.recordFunnelStep('checkout', { source: 'ads', deviceType: 'mobile' });
+    const third = await snapshot(a, 3);
+    expect(third.keys).toHaveLength(0);
+    expect(aggregate.apply(third)).toBe(false);
+    expect(aggregate.sourcesNeedingFull()).toEqual(['a']);
+    expect(value(exposition(aggregate), funnel)).toBe(1);
+    a.encoder.restartEpoch();
+    expect(aggregate.apply(await snapshot(a, 4))).toBe(true);
+    expect(aggregate.sourcesNeedingFull()).toEqual([]);
+    a.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
+    expect(aggregate.apply(await snapshot(a, 0, true))).toBe(true);
+    expect(aggregate.hasSource('a')).toBe(false);
+    expect(value(exposition(aggregate), funnel)).toBe(4);
+    await a.provider.shutdown();
+  });
+
+  it('steady-state snapshots carry ids and numbers, not labels', async () => {
+    const a = worker('a');
+    for (let i = 0; i < 50; i++)
+      a.metrics.recordFunnelStep(`step_${i}`, { source: 'ads', deviceType: 'mobile' });
+    const first = JSON.stringify(await snapshot(a, 1));
+    const second = JSON.stringify(await snapshot(a, 2));
+    expect(first).toContain('step_49');
+    expect(second).not.toContain('step_49');
+    expect(second.length).toBeLessThan(first.length / 3);
+    await a.provider.shutdown();
+  });
+
+  it('extensions ship their state with every snapshot and hear when a source retires', async () => {
+    const accepted: Array<[string, unknown]> = [];
+    const retired: string[] = [];
+    const unregister = registerClusterExtension<number[]>({
+      name: 'test-registers',
+      collect: () => [1, 5, 2],
+      accept: (source, payload) => accepted.push([source, payload]),
+      retire: (source) => retired.push(source),
+    });
+    try {
+      const a = worker('a');
+      const aggregate = new ClusterAggregate();
+      const message = await snapshot(a);
+      expect(message.ext).toEqual({ 'test-registers': [1, 5, 2] });
+      aggregate.apply(message);
+      aggregate.retire('a', true);
+      expect(accepted).toEqual([['a', [1, 5, 2]]]);
+      expect(retired).toEqual(['a']);
+      await a.provider.shutdown();
+    } finally {
+      unregister();
+    }
+  });
+});
