@@ -209,6 +209,10 @@ export class ClusterPrimary implements MetricProducer {
             };
             this.current = round;
           });
+    await waiting;
+    // Whoever did not answer keeps the numbers of its previous snapshot in the totals.
+    if (pending.size > 0) this.aggregate.countFailure('timeout', pending.size);
+    // The primary's own numbers last, so its self-metrics already count this round's failures.
     if (this.local) {
       try {
         const result = await this.local();
@@ -217,9 +221,6 @@ export class ClusterPrimary implements MetricProducer {
         this.aggregate.countFailure('invalid');
       }
     }
-    await waiting;
-    // Whoever did not answer keeps the numbers of its previous snapshot in the totals.
-    if (pending.size > 0) this.aggregate.countFailure('timeout', pending.size);
     return this.aggregate.render(this.resource);
   }
 
