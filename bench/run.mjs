@@ -53,6 +53,8 @@ const MODES = {
     hostileScrapes: 100,
     hostRounds: 9,
     hostRequests: 40_000,
+    clusterSeries: 2_500,
+    clusterRecordCalls: 500_000,
   },
   quick: {
     warmup: 2,
@@ -68,6 +70,8 @@ const MODES = {
     hostileScrapes: 100,
     hostRounds: 7,
     hostRequests: 20_000,
+    clusterSeries: 2_500,
+    clusterRecordCalls: 500_000,
   },
   smoke: {
     warmup: 1,
@@ -83,6 +87,8 @@ const MODES = {
     hostileScrapes: 10,
     hostRounds: 7,
     hostRequests: 200,
+    clusterSeries: 200,
+    clusterRecordCalls: 5_000,
   },
 };
 const PLAN = MODES[MODE];
@@ -243,6 +249,39 @@ const ROWS = [
     targets: [{ against: 'sketch-memory-uint8array', max: 1.02 }],
   },
   {
+    id: 'cluster-scrape',
+    title: `aggregated scrape of 4 cluster workers x ${PLAN.clusterSeries} series (half counters, half histograms)`,
+    script: 'cases/cluster-scrape.mjs',
+    unit: 'ms/scrape',
+    fixedIterations: 1,
+    variants: ['ours', 'prom-client'],
+    targets: [vsProm(0.3)],
+    params: { series: PLAN.clusterSeries },
+    // Builds before 0.2.0 have no cluster mode: no baseline twin.
+    noBaseline: true,
+  },
+  {
+    id: 'cluster-loop',
+    title: `longest event-loop stall of the primary during that scrape (monitorEventLoopDelay)`,
+    script: 'cases/cluster-scrape.mjs',
+    unit: 'ms',
+    fixedIterations: 1,
+    variants: ['ours', 'prom-client'],
+    targets: [{ absoluteMax: 10 }],
+    params: { series: PLAN.clusterSeries, measure: 'loop' },
+    noBaseline: true,
+  },
+  {
+    id: 'cluster-record',
+    title: 'recordFunnelStep in a node:cluster worker: cluster mode on vs off',
+    script: 'cases/cluster-record.mjs',
+    unit: 'ns/call',
+    fixedIterations: 1,
+    variants: ['cluster-worker', 'single-process'],
+    targets: [{ against: 'single-process', max: 1.05 }],
+    params: { calls: PLAN.clusterRecordCalls },
+  },
+  {
     id: 'hostile',
     title: `${PLAN.hostileValues} hostile label values over ${PLAN.hostileScrapes} scrapes`,
     runner: 'hostile',
@@ -322,7 +361,7 @@ const summary = (values) => ({
 /** One row: every variant in its own process, rounds interleaved (rotating the order each round). */
 async function runInterleaved(row) {
   const scale = row.scale ?? 1;
-  const variants = withBaseline(row.variants).map((name) => ({
+  const variants = (row.noBaseline ? row.variants : withBaseline(row.variants)).map((name) => ({
     name,
     process: startCase(
       row.script,
@@ -398,7 +437,11 @@ function baselineRatios(measured) {
 }
 
 function ratios(row, measured, subject) {
-  return (row.targets ?? []).map(({ against, max, maxDifference }) => {
+  return (row.targets ?? []).map(({ against, max, maxDifference, absoluteMax }) => {
+    if (absoluteMax !== undefined) {
+      const a = measured[subject];
+      return { subject, absoluteMax, met: Boolean(a && !a.failed && a.median <= absoluteMax) };
+    }
     const a = measured[subject];
     const b = measured[against];
     if (!a || !b || a.failed || b.failed)
@@ -550,6 +593,16 @@ function targetTable(results) {
     }
     for (const r of result.ratios) {
       const a = result.variants[r.subject];
+      if (r.absoluteMax !== undefined) {
+        const others = Object.entries(result.variants)
+          .filter(([name, v]) => name !== r.subject && !v.failed)
+          .map(([name, v]) => `${name}: ${fmt(v.median, result.unit)}`)
+          .join(', ');
+        lines.push(
+          `| ${result.title} | ${r.subject} <= ${r.absoluteMax} ${result.unit} | ${a?.failed ? 'FAILED' : `${fmt(a.median, result.unit)} ${result.unit}${others ? ` (${others})` : ''}`} | ${a?.failed ? '**FAILED**' : r.met ? 'met' : '**not met**'} |`,
+        );
+        continue;
+      }
       const b = result.variants[r.against];
       const failed = a?.failed || b?.failed;
       const bound =

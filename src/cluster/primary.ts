@@ -25,6 +25,8 @@ import {
   isClusterMessage,
   type ClusterMessage,
   type CollectRequest,
+  type ExpositionRequest,
+  type ExpositionResponse,
   type SnapshotMessage,
 } from './protocol';
 
@@ -63,6 +65,7 @@ export class ClusterPrimary implements MetricProducer {
   private current: Round | undefined;
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
+  private exposition: (() => Promise<string>) | undefined;
 
   /** Cluster worker id -> its current source id. */
   private readonly processSources = new Map<number, string>();
@@ -109,6 +112,11 @@ export class ClusterPrimary implements MetricProducer {
     this.discover();
   }
 
+  /** What a worker gets when it asks for the aggregate (to serve `/metrics` on the app's shared port). */
+  serveExposition(exposition: () => Promise<string>): void {
+    this.exposition = exposition;
+  }
+
   /** Sources that announced themselves and have not exited. */
   get sources(): number {
     return this.processSources.size + this.threadSources.size;
@@ -121,12 +129,16 @@ export class ClusterPrimary implements MetricProducer {
   watchThread(worker: ThreadWorker): void {
     const threadId = worker.threadId;
     worker.once('exit', () => {
-      for (const [source, thread] of [...this.threadSources]) {
-        if (thread === threadId) {
-          this.threadSources.delete(source);
-          this.gone(source);
+      // The thread's final snapshot (if it shut down cleanly) travels on another queue than this event:
+      // give it a moment to arrive before counting the thread as lost.
+      setTimeout(() => {
+        for (const [source, thread] of [...this.threadSources]) {
+          if (thread === threadId) {
+            this.threadSources.delete(source);
+            this.gone(source);
+          }
         }
-      }
+      }, 100).unref();
     });
   }
 
@@ -210,6 +222,9 @@ export class ClusterPrimary implements MetricProducer {
             this.current = round;
           });
     await waiting;
+    // The last snapshot was parsed and applied in this event-loop turn; render and serialise in the next, so
+    // the two never add up to one long stall of the serving loop.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // Whoever did not answer keeps the numbers of its previous snapshot in the totals.
     if (pending.size > 0) this.aggregate.countFailure('timeout', pending.size);
     // The primary's own numbers last, so its self-metrics already count this round's failures.
@@ -238,6 +253,10 @@ export class ClusterPrimary implements MetricProducer {
       }
       return;
     }
+    if (message.type === 'exposition-request') {
+      this.answerExposition(message, worker);
+      return;
+    }
     if (message.type !== 'snapshot') return;
     const snapshot = message as SnapshotMessage;
     // A source that started before this primary answers the discovery request without a hello.
@@ -257,6 +276,34 @@ export class ClusterPrimary implements MetricProducer {
       this.threadSources.delete(snapshot.source);
     }
     this.answered(snapshot.source, snapshot.round);
+  }
+
+  private answerExposition(request: ExpositionRequest, worker: ClusterWorker | undefined): void {
+    const reply = (answer: { text?: string; error?: string }) => {
+      const response: ExpositionResponse = {
+        tag: PROTOCOL_TAG,
+        type: 'exposition',
+        to: request.source,
+        id: request.id,
+        ...answer,
+      };
+      if (this.closed) return;
+      if (worker !== undefined) {
+        if (worker.isConnected()) worker.send(response, undefined, undefined, () => undefined);
+      } else {
+        this.requests?.postMessage(response);
+      }
+    };
+    if (this.exposition === undefined) {
+      reply({
+        error: 'the primary serves no Prometheus exposition (no prometheus exporter configured there)',
+      });
+      return;
+    }
+    this.exposition().then(
+      (text) => reply({ text }),
+      (error: unknown) => reply({ error: String(error) }),
+    );
   }
 
   private answered(source: string, round: number): void {

@@ -95,7 +95,27 @@ export interface SnapshotMessage {
   readonly ext?: Record<string, unknown>;
 }
 
-export type ClusterMessage = CollectRequest | HelloMessage | SnapshotMessage;
+/** Source -> primary: send me the aggregate exposition (a worker serving `/metrics` on the app's shared port). */
+export interface ExpositionRequest {
+  readonly tag: typeof PROTOCOL_TAG;
+  readonly type: 'exposition-request';
+  readonly source: string;
+  readonly id: number;
+}
+
+/** Primary -> source: the aggregate exposition text, or why there is none. */
+export interface ExpositionResponse {
+  readonly tag: typeof PROTOCOL_TAG;
+  readonly type: 'exposition';
+  /** The requesting source (threads share one channel). */
+  readonly to: string;
+  readonly id: number;
+  readonly text?: string;
+  readonly error?: string;
+}
+
+export type ClusterMessage =
+  CollectRequest | HelloMessage | SnapshotMessage | ExpositionRequest | ExpositionResponse;
 
 export function isClusterMessage(message: unknown): message is ClusterMessage {
   return (

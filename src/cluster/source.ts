@@ -22,6 +22,8 @@ import {
   isClusterMessage,
   type ClusterMessage,
   type CollectRequest,
+  type ExpositionRequest,
+  type ExpositionResponse,
   type HelloMessage,
   type SnapshotMessage,
 } from './protocol';
@@ -44,6 +46,11 @@ export class ClusterSource {
     if (isClusterMessage(message)) this.receive(message);
   };
   private closed = false;
+  private nextExposition = 1;
+  private readonly expositions = new Map<
+    number,
+    { resolve: (text: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+  >();
 
   constructor(
     private readonly collectLocal: () => Promise<CollectionResult>,
@@ -71,6 +78,30 @@ export class ClusterSource {
     void this.send(hello);
   }
 
+  /**
+   * The primary's aggregate exposition, for a worker that serves `/metrics` (or a dashboard) on the app's shared
+   * port. Rejects after `timeoutMillis` or when the primary has none.
+   */
+  exposition(timeoutMillis: number): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('cluster mode was shut down in this worker'));
+    const id = this.nextExposition++;
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.expositions.delete(id);
+        reject(new Error(`the cluster primary did not answer within ${timeoutMillis} ms`));
+      }, timeoutMillis);
+      timer.unref();
+      this.expositions.set(id, { resolve, reject, timer });
+      const request: ExpositionRequest = {
+        tag: PROTOCOL_TAG,
+        type: 'exposition-request',
+        source: this.id,
+        id,
+      };
+      void this.send(request);
+    });
+  }
+
   /** Sends everything recorded so far as the last snapshot, then stops answering. Never rejects. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -92,6 +123,17 @@ export class ClusterSource {
   }
 
   private receive(message: ClusterMessage): void {
+    if (message.type === 'exposition') {
+      const response = message as ExpositionResponse;
+      if (response.to !== this.id) return;
+      const pending = this.expositions.get(response.id);
+      if (pending === undefined) return;
+      this.expositions.delete(response.id);
+      clearTimeout(pending.timer);
+      if (typeof response.text === 'string') pending.resolve(response.text);
+      else pending.reject(new Error(response.error ?? 'no exposition'));
+      return;
+    }
     if (this.closed || message.type !== 'collect') return;
     const request = message as CollectRequest;
     if (request.full?.includes(this.id)) this.encoder.restartEpoch();
@@ -107,7 +149,7 @@ export class ClusterSource {
     return this.transport === 'thread' ? { ...snapshot, threadId } : snapshot;
   }
 
-  private send(message: HelloMessage | SnapshotMessage): Promise<void> {
+  private send(message: HelloMessage | SnapshotMessage | ExpositionRequest): Promise<void> {
     if (this.transport === 'thread') {
       // A short-lived channel: a long-lived one would also receive (and queue) every other thread's answers.
       const channel = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);

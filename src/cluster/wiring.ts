@@ -6,13 +6,20 @@
  * of its own whose only producer is the aggregate, so the primary's own readers stay untouched), the cluster
  * self-metrics. Must not touch: which other exporters exist (init.ts), recording.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Worker as ThreadWorker } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
 import type { Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type CollectionResult } from '@opentelemetry/sdk-metrics';
 import { SELF_METRICS } from '../catalog/metrics';
-import { PrometheusPullReader, type PrometheusPullReaderOptions } from '../exporters/prometheus';
+import {
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+  PrometheusPullReader,
+  type PrometheusPullReaderOptions,
+} from '../exporters/prometheus';
 import type { GaugeRule } from './aggregate';
-import { ClusterPrimary } from './primary';
+import { ClusterPrimary, DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
 import { ClusterSource, sourceTransportHere, type SourceTransport } from './source';
 
 /** Options of cluster mode (`initBusinessMetrics({ cluster: { ... } })`). */
@@ -73,21 +80,74 @@ export function startClusterEndpoint(args: {
   const reader = new PrometheusPullReader({ ...args.prometheus, metricProducers: [primary] });
   // A provider of its own: the aggregate already contains the primary's own metrics (through `local`).
   const provider = new MeterProvider({ resource: args.resource, readers: [reader] });
+  primary.serveExposition(() => reader.getMetrics());
+  livePrimary = primary;
   return {
     reader,
     primary,
     async shutdown(timeoutMillis) {
+      if (livePrimary === primary) livePrimary = undefined;
       primary.close();
       await provider.shutdown({ timeoutMillis });
     },
   };
 }
 
+let livePrimary: ClusterPrimary | undefined;
+
+/**
+ * In the main thread of a cluster-mode app: retire a worker thread's numbers into the totals as soon as it
+ * exits. A thread that ends by `worker.terminate()` (or crashes) cannot send its final snapshot; without this
+ * call the primary keeps its last numbers anyway but counts it as `timeout` at every scrape. A no-op when
+ * cluster mode is not initialised in this thread.
+ *
+ * ```ts
+ * const worker = new Worker('./worker.js');
+ * watchWorkerThread(worker);
+ * ```
+ */
+export function watchWorkerThread(worker: ThreadWorker): void {
+  livePrimary?.watchThread(worker);
+}
+
+/** A worker's side of cluster mode, and how it serves the fleet's exposition on the app's shared port. */
+export interface ClusterSourceWiring {
+  readonly source: ClusterSource;
+  /** The aggregate, asked from the primary (what `getMetrics()` returns in a worker). */
+  exposition(): Promise<string>;
+  /** `(req, res)` serving the aggregate: mount it as `/metrics` on the app's own server in every worker. */
+  readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
 export function startClusterSource(
   transport: SourceTransport,
+  options: ClusterOptions,
   collect: () => Promise<CollectionResult>,
-): ClusterSource {
-  return new ClusterSource(collect, transport);
+): ClusterSourceWiring {
+  const source = new ClusterSource(collect, transport);
+  // The primary needs up to its own deadline to collect, plus the time to serialise.
+  const deadline = 2 * (options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS) + 1000;
+  const exposition = () => source.exposition(deadline);
+  return {
+    source,
+    exposition,
+    metricsHandler(_request, response) {
+      exposition().then(
+        (body) => {
+          response.writeHead(200, {
+            'content-type': PROMETHEUS_TEXT_CONTENT_TYPE,
+            'content-length': Buffer.byteLength(body, 'utf8'),
+          });
+          response.end(body);
+        },
+        (error: unknown) => {
+          diag.warn(`otel-business-metrics: cluster exposition unavailable: ${String(error)}`);
+          if (!response.headersSent) response.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end('# the cluster primary did not answer\n');
+        },
+      );
+    },
+  };
 }
 
 /** The primary's self-metrics: collections that went without a worker's numbers, and the workers it knows. */
