@@ -3,6 +3,7 @@
 // The shop imports the package from ../../src; this bundle rewrites every such import to the matching file in
 // dist/, so the running shop uses the package exactly as built (one copy, one `businessMetrics` singleton), and
 // fails loudly if dist/ is missing. The bundle goes to node_modules/.cache, which git, eslint and prettier ignore.
+import cluster from 'node:cluster';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -45,19 +46,22 @@ const useBuiltPackage = {
   },
 };
 
-mkdirSync(outDir, { recursive: true });
-await esbuild.build({
-  entryPoints: [join(shopDir, 'server', 'main.ts')],
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  packages: 'external',
-  outfile: outFile,
-  sourcemap: 'inline',
-  logLevel: 'warning',
-  plugins: [useBuiltPackage],
-});
+// WORKERS > 1: node:cluster workers run this file again; the primary has built the bundle already.
+if (!cluster.isWorker) {
+  mkdirSync(outDir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [join(shopDir, 'server', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    outfile: outFile,
+    sourcemap: 'inline',
+    logLevel: 'warning',
+    plugins: [useBuiltPackage],
+  });
+}
 
 const require = createRequire(import.meta.url);
 const { main } = require(outFile);

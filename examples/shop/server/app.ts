@@ -68,6 +68,15 @@ export interface ShopOptions {
   readonly operatorToken?: string;
   /** Extra `Host` values the shop answers to (a reverse proxy's name); loopback names on its port always work. */
   readonly allowedHosts?: readonly string[];
+  /**
+   * Cluster workers (WORKERS > 1): the simulator talks to this worker on a private loopback port, so every
+   * simulated session stays in the worker whose memory holds it (node:cluster balances connections, not
+   * sessions), and trouble switches are shared with the other workers through `onTroubleChange`.
+   */
+  readonly clusterWorker?: {
+    /** Called when an admin request changed the trouble settings here. */
+    readonly onTroubleChange: (trouble: TroubleSettings) => void;
+  };
 }
 
 export interface RunningShop {
@@ -408,6 +417,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     try {
       if (req.is('application/json')) {
         state.trouble = parseTrouble(body, state.trouble);
+        options.clusterWorker?.onTroubleChange(state.trouble);
         return void res.json(state.trouble);
       }
       // The admin form: unchecked boxes are absent, so the form always describes the whole setting.
@@ -420,6 +430,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           : 0,
         brokenVariant: body.brokenVariant,
       });
+      options.clusterWorker?.onTroubleChange(state.trouble);
       res.redirect(303, '/admin');
     } catch (error) {
       res.status(400).json({ error: (error as Error).message });
@@ -448,9 +459,18 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   for (const timer of timers) timer.unref();
   history.start();
 
+  let privateServer: Server | undefined;
   if (options.simulate) {
     const simOptions = typeof options.simulate === 'object' ? options.simulate : {};
-    state.simulator = new TrafficSimulator({ ...simOptions, baseUrl: url });
+    let baseUrl = url;
+    if (options.clusterWorker) {
+      privateServer = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+        listening.once('error', reject);
+      });
+      baseUrl = `http://127.0.0.1:${(privateServer.address() as AddressInfo).port}`;
+    }
+    state.simulator = new TrafficSimulator({ ...simOptions, baseUrl });
     state.simulator.start();
   }
 
@@ -476,9 +496,14 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         for (const timer of timers) clearInterval(timer);
         history.stop();
         sessions.endAll();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await closed;
+        await Promise.all(
+          [server, privateServer].map((listening) => {
+            if (listening === undefined) return undefined;
+            const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+            listening.closeAllConnections();
+            return closed;
+          }),
+        );
       })();
       return stopped;
     },

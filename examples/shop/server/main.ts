@@ -3,15 +3,20 @@
  * to look, and shut everything down cleanly on Ctrl-C.
  *
  * Owns: environment variables (PORT, HOST, ALLOWED_HOSTS, OTEL_METRICS_EXPORTER=otlp to also push, SIMULATE,
- * SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS, METRICS_TOKEN, TROUBLE_*), the refusal to listen
+ * SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS, METRICS_TOKEN, TROUBLE_*, WORKERS), the refusal to listen
  * beyond loopback without a token, and console output (this is a CLI, so it prints). Must not touch: routes
  * (app.ts).
+ *
+ * WORKERS=N (N > 1) runs the shop as a node:cluster app: N workers share the port, the primary only forks them
+ * and merges their metrics (cluster mode), every worker answers `/metrics` and `/dashboard` with the fleet's
+ * numbers, and the simulator's rate is split between the workers.
  */
-import { initBusinessMetrics } from '../../../src';
+import cluster from 'node:cluster';
+import { BUSINESS_METRICS, initBusinessMetrics, type InitOptions } from '../../../src';
 import { startShop, type RunningShop } from './app';
 import { buildShopAssets } from './assets';
 import { isLoopbackHost } from './guard';
-import { troubleFromEnv } from './trouble';
+import { troubleFromEnv, type TroubleSettings } from './trouble';
 
 export interface MainOptions {
   /** Absolute path of `examples/shop`. */
@@ -32,7 +37,21 @@ function numberFrom(
   return value;
 }
 
-export async function main(options: MainOptions): Promise<RunningShop> {
+/** Cluster mode, the same in the primary and in every worker. */
+function clusterOptions(workers: number, redis: boolean): InitOptions['cluster'] {
+  if (workers <= 1) return undefined;
+  // Without Redis each worker counts the distinct shoppers of the sessions it holds (the simulator keeps a
+  // session on one worker, so their sets are disjoint): the fleet's number is their sum. With Redis every
+  // worker reports the same fleet-wide count: the package's default rule (`latest`) reports it once.
+  return redis ? {} : { gauges: { [BUSINESS_METRICS.activeUsers.name]: 'sum' } };
+}
+
+interface ShopMessage {
+  readonly shop: 'listening' | 'trouble' | 'stop';
+  readonly trouble?: TroubleSettings;
+}
+
+export async function main(options: MainOptions): Promise<RunningShop | undefined> {
   const env = options.env ?? process.env;
   const port = numberFrom(env, 'PORT', 3000);
   const host = env.HOST || '127.0.0.1';
@@ -52,6 +71,21 @@ export async function main(options: MainOptions): Promise<RunningShop> {
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
+  const workers = Math.floor(numberFrom(env, 'WORKERS', 1));
+  const serviceName = env.OTEL_SERVICE_NAME || 'demo-shop';
+  if (workers > 1 && cluster.isPrimary) {
+    await runPrimary({
+      workers,
+      port,
+      host,
+      simulate,
+      serviceName,
+      token: token || undefined,
+      redis: Boolean(env.REDIS_URL),
+    });
+    return undefined;
+  }
+  const worker = workers > 1 && cluster.isWorker;
 
   // OTEL_METRICS_EXPORTER=otlp (`npm run stack`): push over OTLP as well (endpoint and protocol from the OTEL_*
   // variables); /metrics and the dashboard keep working from the same handle.
@@ -63,7 +97,7 @@ export async function main(options: MainOptions): Promise<RunningShop> {
     exporters: push ? ['prometheus', 'otlp'] : ['prometheus'],
     // The shop serves /metrics on its own port instead of the exporter's standalone server.
     prometheus: { preventServerStart: true },
-    serviceName: env.OTEL_SERVICE_NAME || 'demo-shop',
+    serviceName,
     // REDIS_URL: count distinct shoppers fleet-wide (every shop instance reports the same number). Instances
     // sharing Redis need one hash key; the demo falls back to a fixed one, a real app keeps its key secret.
     activeUsers: env.REDIS_URL
@@ -72,6 +106,7 @@ export async function main(options: MainOptions): Promise<RunningShop> {
           redis: { url: env.REDIS_URL, flushIntervalMillis: 5000 },
         }
       : undefined,
+    cluster: clusterOptions(workers, Boolean(env.REDIS_URL)),
   });
   await telemetry.ready;
   const assets = await buildShopAssets(options.shopDir);
@@ -82,7 +117,7 @@ export async function main(options: MainOptions): Promise<RunningShop> {
     port,
     simulate: simulate
       ? {
-          sessionsPerSecond: numberFrom(env, 'SIM_SESSIONS_PER_SECOND', 3),
+          sessionsPerSecond: numberFrom(env, 'SIM_SESSIONS_PER_SECOND', 3) / (worker ? workers : 1),
           thinkScale: numberFrom(env, 'SIM_THINK_SCALE', 1),
         }
       : false,
@@ -90,7 +125,28 @@ export async function main(options: MainOptions): Promise<RunningShop> {
     sessions: { idleMs: numberFrom(env, 'SESSION_IDLE_SECONDS', 120) * 1000 },
     operatorToken: token || undefined,
     allowedHosts: extraHosts,
+    clusterWorker: worker
+      ? { onTroubleChange: (trouble) => process.send?.({ shop: 'trouble', trouble } satisfies ShopMessage) }
+      : undefined,
   });
+
+  if (worker) {
+    const stop = async () => {
+      await shop.stop();
+      // Its final snapshot reaches the primary before it exits: nothing recorded here is lost.
+      await telemetry.shutdown({ timeoutMillis: 3000 });
+      process.exit(0);
+    };
+    process.on('message', (message: ShopMessage) => {
+      if (message?.shop === 'trouble' && message.trouble) shop.trouble = message.trouble;
+      if (message?.shop === 'stop') void stop();
+    });
+    // Ctrl-C reaches every process of the group: the primary decides when workers stop.
+    process.on('SIGINT', () => undefined);
+    process.on('SIGTERM', () => void stop());
+    process.send?.({ shop: 'listening' } satisfies ShopMessage);
+    return shop;
+  }
 
   console.log(`
   Demo shop of otel-business-metrics is running.
@@ -115,4 +171,67 @@ export async function main(options: MainOptions): Promise<RunningShop> {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   return shop;
+}
+
+/** WORKERS > 1: fork the workers, keep them running, merge their metrics, stop them cleanly. */
+async function runPrimary(args: {
+  workers: number;
+  port: number;
+  host: string;
+  simulate: boolean;
+  serviceName: string;
+  token: string | undefined;
+  redis: boolean;
+}): Promise<void> {
+  // The primary serves nothing itself: workers answer every URL (including /metrics, from this aggregate).
+  const telemetry = initBusinessMetrics({
+    exporters: ['prometheus'],
+    prometheus: { preventServerStart: true },
+    serviceName: args.serviceName,
+    cluster: clusterOptions(args.workers, args.redis),
+  });
+  let stopping = false;
+  let listening = 0;
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('message', (message: ShopMessage) => {
+      if (message?.shop === 'trouble') {
+        for (const other of Object.values(cluster.workers ?? {})) other?.send(message);
+      }
+      if (message?.shop === 'listening' && ++listening === args.workers) {
+        const url = `http://${args.host.includes(':') ? `[${args.host}]` : args.host}:${args.port}`;
+        console.log(`
+  Demo shop of otel-business-metrics is running with ${args.workers} workers (node:cluster).
+
+    Shop        ${url}/
+    Dashboard   ${url}/dashboard
+    Metrics     ${url}/metrics${args.token ? '  (Authorization: Bearer $METRICS_TOKEN)' : ''}
+    Trouble     ${url}/admin
+
+  Traffic simulator: ${args.simulate ? 'on (SIMULATE=0 to switch off)' : 'off'}. Ctrl-C stops.
+`);
+      }
+    });
+  };
+  // A worker that dies is replaced; its counts stay in the totals (cluster mode keeps them).
+  cluster.on('exit', () => {
+    if (!stopping) fork();
+  });
+  for (let i = 0; i < args.workers; i++) fork();
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the shop…`);
+    const live = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    const exited = Promise.all(live.map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
+    for (const worker of live) worker.send({ shop: 'stop' } satisfies ShopMessage);
+    const deadline = setTimeout(() => live.forEach((worker) => worker.process.kill('SIGKILL')), 5000);
+    await exited;
+    clearTimeout(deadline);
+    await telemetry.shutdown({ timeoutMillis: 3000 });
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 }
