@@ -152,7 +152,9 @@ describe('node:cluster, 4 workers behind one port', () => {
     expect((await get(appPort, '/block?ms=2500')).status).toBe(200);
     const during = await scrape();
     expect(during.status).toBe(200);
-    expect(during.elapsedMillis).toBeLessThan(TIMEOUT_MS + 700);
+    // Answered at the deadline (300 ms), long before the worker's loop comes back (2.5 s); the margin is for
+    // a loaded CI machine.
+    expect(during.elapsedMillis).toBeLessThan(2000);
     expect(during.value(revenue)).toBe(sum(ordered));
     expect(during.value(funnel)).toBe(ordered.length);
     expect(
