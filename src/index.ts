@@ -53,6 +53,7 @@ export type { MoneyConfig } from './money/money';
 export type { ExchangeRates, ReportingCurrencyOptions } from './money/exchange-rates';
 export { businessMetricViews } from './metrics/views';
 export { installShutdownHooks, type ShutdownHookOptions } from './lifecycle';
+export { watchWorkerThread, type ClusterOptions, type ClusterFailureReason, type GaugeRule } from './cluster';
 export {
   ALL_METRIC_LIST,
   BUSINESS_METRICS,

@@ -25,13 +25,21 @@ import {
   type InitOptions,
   type ResolvedConfig,
 } from './config/options';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './config/defaults';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, defaultServiceInstanceId } from './config/defaults';
 import { BridgeReader } from './exporters/bridge-reader';
 import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
 import { PrometheusPullReader } from './exporters/prometheus';
 import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { LocalSeriesStore } from './series/local-store';
+import {
+  clusterRoleHere,
+  registerClusterSelfMetrics,
+  startClusterEndpoint,
+  startClusterSource,
+  type ClusterEndpoint,
+  type ClusterSourceWiring,
+} from './cluster/wiring';
 import { SCOPE_NAME, VERSION } from './version';
 
 /** Where the Prometheus pull endpoint listens, once `ready` has resolved. */
@@ -111,8 +119,14 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
 
   const readers: MetricReader[] = [];
   const pullReaders: PrometheusPullReader[] = [];
+  const clusterRole = config.cluster ? clusterRoleHere() : undefined;
+  let clusterEndpoint: ClusterEndpoint | undefined;
+  let clusterSource: ClusterSourceWiring | undefined;
   for (const exporter of config.exporters) {
     if (exporter === 'none') continue;
+    // Cluster mode: a worker serves no endpoint of its own (sharing the port would answer scrapes round-robin,
+    // each with one worker's numbers); the primary serves the aggregate (below).
+    if (exporter === 'prometheus' && clusterRole !== undefined) continue;
     if (exporter === 'prometheus') {
       const reader = new PrometheusPullReader({
         ...config.prometheus,
@@ -152,13 +166,37 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   }
   // getMetrics() must work whatever is configured: without a Prometheus exporter, a server-less pull reader
   // serves it. A reader costs nothing per measurement; it only collects when asked.
+  if (clusterRole?.kind === 'primary') {
+    // The primary's own numbers (its recordings, its self-metrics) join the aggregate like a worker's.
+    const local = new PrometheusPullReader({
+      preventServerStart: true,
+      metricProducers: [store.createProducer(AggregationTemporality.CUMULATIVE)],
+    });
+    readers.push(local);
+    const serves = config.exporters.includes('prometheus');
+    clusterEndpoint = startClusterEndpoint({
+      resource,
+      options: config.cluster!,
+      local: () => local.collect(),
+      // Without a prometheus exporter, getMetrics() and the workers still get the aggregate.
+      prometheus: serves ? config.prometheus : { preventServerStart: true },
+    });
+    if (serves) pullReaders.push(clusterEndpoint.reader);
+  }
   const expositionReader =
+    clusterEndpoint?.reader ??
     pullReaders[0] ??
     new PrometheusPullReader({
       preventServerStart: true,
       metricProducers: [store.createProducer(AggregationTemporality.CUMULATIVE)],
     });
-  if (!pullReaders.includes(expositionReader)) readers.push(expositionReader);
+  // The cluster endpoint's reader belongs to a MeterProvider of its own.
+  if (!pullReaders.includes(expositionReader) && !clusterEndpoint) readers.push(expositionReader);
+  if (clusterRole?.kind === 'source') {
+    clusterSource = startClusterSource(clusterRole.transport, config.cluster!, () =>
+      expositionReader.collect(),
+    );
+  }
 
   const meterProvider = new MeterProvider({ resource, readers });
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
@@ -167,6 +205,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     unit: SELF_METRICS.exportFailures.unit,
   });
   for (const exporter of failureCounting) exporter.bindFailureCounter(failures);
+  if (clusterEndpoint) registerClusterSelfMetrics(meter, clusterEndpoint.primary);
 
   const metrics = new BusinessMetrics(
     meter,
@@ -176,7 +215,8 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         limits: options.limits,
         money: options.money,
         activeUsers: config.activeUsers,
-        exposition: () => expositionReader.getMetrics(),
+        // In a cluster worker, the fleet's numbers (asked from the primary), as on every other endpoint.
+        exposition: clusterSource ? clusterSource.exposition : () => expositionReader.getMetrics(),
       },
       store,
     ),
@@ -197,7 +237,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       const reader = pullReaders[0];
       return reader?.listening ? { host: reader.host, port: reader.port!, url: reader.url! } : undefined;
     },
-    metricsHandler: pullReaders[0]?.metricsHandler,
+    metricsHandler: clusterSource?.metricsHandler ?? pullReaders[0]?.metricsHandler,
     forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>
       withDeadline(meterProvider.forceFlush({ timeoutMillis }), timeoutMillis, 'forceFlush'),
     shutdown({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) {
@@ -206,9 +246,14 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           liveHandle = undefined;
           bindBusinessMetrics(undefined);
         }
-        // The active users' last Redis flush runs beside the final export, under the same deadline.
-        const work = Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]).then(() => {});
-        shutdownPromise = withDeadline(work, timeoutMillis, 'shutdown')
+        const stopping = async () => {
+          // A worker's last word first: what it recorded since the last scrape reaches the primary.
+          await clusterSource?.source.close();
+          await clusterEndpoint?.shutdown(timeoutMillis);
+          // The active users' last Redis flush runs beside the final export, under the same deadline.
+          await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]);
+        };
+        shutdownPromise = withDeadline(stopping(), timeoutMillis, 'shutdown')
           .catch((error: unknown) =>
             diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
           )
@@ -226,6 +271,9 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
 function buildResource(config: ResolvedConfig): Resource {
   const attributes = { ...config.resourceAttributes };
   if (config.serviceName !== undefined) attributes['service.name'] = config.serviceName;
+  // One id per process or thread, so instances pushing to one Collector stay apart; OTEL_RESOURCE_ATTRIBUTES
+  // or `resourceAttributes` override it.
+  attributes['service.instance.id'] ??= defaultServiceInstanceId();
   return defaultResource().merge(resourceFromAttributes(attributes));
 }
 

@@ -176,6 +176,21 @@ export const SELF_METRICS = {
       'Active users counted locally but not queued for the shared store because its queue was full',
     labels: ['store'],
   },
+  clusterCollectionFailures: {
+    name: 'business_metrics_cluster_collection_failures',
+    kind: 'counter',
+    unit: '{collection}',
+    description:
+      'Cluster primary: a worker missing from a collection (timeout), a worker that exited without its final snapshot (exited), or a message refused (invalid)',
+    labels: ['reason'],
+  },
+  clusterSources: {
+    name: 'business_metrics_cluster_sources',
+    kind: 'gauge',
+    unit: '{worker}',
+    description: 'Cluster primary: workers and worker threads currently reporting to it',
+    labels: [],
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 /**

@@ -2,9 +2,10 @@
  * Every default the package applies, in one place: where the exporters listen or send, how often they push,
  * how long shutdown may take, and the limits that bound what bad input can cost.
  *
- * Owns: default values only. Must not touch: parsing (config/options.ts), the SDK, I/O. Every other module
+ * Owns: default values only (and the generated default of `service.instance.id`). Must not touch: parsing (config/options.ts), the SDK, I/O. Every other module
  * imports its defaults from here, and the docs tables are checked against these constants.
  */
+import { randomUUID } from 'node:crypto';
 
 /** Defaults of the Prometheus pull endpoint. The host is loopback (not the spec's `localhost`): the exposition
  * contains revenue, and `localhost` may resolve to IPv6 only. */
@@ -28,6 +29,15 @@ export const OTLP_DEFAULTS = Object.freeze({
   temporality: 'cumulative' as 'cumulative' | 'delta',
   compression: 'none' as 'gzip' | 'none',
 });
+
+/**
+ * `service.instance.id` when neither OTEL_RESOURCE_ATTRIBUTES nor `resourceAttributes` gives one: a random UUID
+ * per process (or worker thread), as the OpenTelemetry semantic conventions recommend, so instances pushing to
+ * one Collector never merge into one series.
+ */
+export function defaultServiceInstanceId(): string {
+  return randomUUID();
+}
 
 /** How long `shutdown()` and `forceFlush()` may take when the caller gives no deadline. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;

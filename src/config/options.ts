@@ -14,6 +14,7 @@ import type { BusinessMetricsLimits } from '../metrics/recorder';
 import type { MoneyConfig } from '../money/money';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
+import { validateClusterOptions, type ClusterOptions } from '../cluster/wiring';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
 export type ExporterKind = 'prometheus' | 'otlp' | 'console' | 'none';
@@ -81,6 +82,12 @@ export interface InitOptions {
   activeUsers?: ActiveUsersOptions;
   /** Environment to read instead of `process.env` (tests). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Several processes or threads, one truth: in node:cluster workers and worker threads, record locally and
+   * answer the primary; in the primary (or main thread), serve the exact aggregate. The same call everywhere.
+   * See docs/several-processes.md.
+   */
+  cluster?: boolean | ClusterOptions;
 }
 
 export interface ResolvedConfig {
@@ -95,6 +102,7 @@ export interface ResolvedConfig {
   warnings: string[];
   /** `activeUsers` with the hash key from the environment when the options give none. */
   activeUsers: ActiveUsersOptions;
+  cluster: ClusterOptions | undefined;
 }
 
 const EXPORTER_KINDS: readonly ExporterKind[] = ['prometheus', 'otlp', 'console', 'none'];
@@ -174,9 +182,20 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       ...options.activeUsers,
       hashKey: options.activeUsers?.hashKey ?? env.string('OTEL_BUSINESS_METRICS_USER_HASH_KEY'),
     },
+    cluster: resolveCluster(options.cluster),
   };
   for (const warning of config.warnings) warnOnce(warning);
   return config;
+}
+
+function resolveCluster(cluster: InitOptions['cluster']): ClusterOptions | undefined {
+  if (cluster === undefined || cluster === false) return undefined;
+  if (cluster === true) return {};
+  if (typeof cluster !== 'object' || cluster === null) {
+    throw new TypeError(`cluster must be true, false or an options object (got ${String(cluster)})`);
+  }
+  validateClusterOptions(cluster);
+  return cluster;
 }
 
 /** The spec's default endpoints: HTTP on 4318 with the signal path, gRPC on 4317. */

@@ -27,7 +27,7 @@ const CLUSTER_EXAMPLE = `
   } else {
     createServer((req, res) => {
       businessMetrics.recordFunnelStep('cart_view', { source: 'ads', deviceType: 'mobile' });
-      res.end('ok\\n');
+      res.end('ok');
     }).listen(Number(process.env.PORT ?? 3000));
   }
   // --- end ---
@@ -123,7 +123,7 @@ describe('docs/several-processes.md examples, run as written', () => {
     for (let i = 0; i < requests; i++) {
       // A fresh connection each time: node:cluster hands connections to the workers in turn.
       const res = await fetch(`http://127.0.0.1:${appPort}/`, { headers: { connection: 'close' } });
-      expect(await res.text()).toBe('ok\n');
+      expect(await res.text()).toBe('ok');
     }
     const text = await scrapeUntil(metricsPort, () => true);
     expect(value(text, PROMETHEUS_FAMILIES.funnelStep)).toBe(requests);
