@@ -215,7 +215,9 @@ describe('OTLP exporter faults never reach the app', () => {
     '%s: event loop not held up, failures counted, totals intact after recovery',
     async (name, fault, fails) => {
       const { port: appPort } = app.address() as { port: number };
-      // An export the previous case's fault made fail may still be settling (it gives up at its timeout).
+      // The previous case's fault is still set: clear it first, then let an export it made fail settle (it gives
+      // up at its timeout), so no failure of the previous fault is counted after the baseline below.
+      receiver.setFault({ kind: 'none' });
       await sleep(EXPORT_TIMEOUT_MS + 200);
       const failuresBefore = await exportFailures(handle);
       const receiverPort = receiver.port;
