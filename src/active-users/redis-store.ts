@@ -69,43 +69,46 @@ const TIER_SLOTS = 1024;
  * queue entry, so a busy user never fills the queue.
  */
 class DigestQueue {
-  readonly tags: Int32Array;
-  readonly highs: Int32Array;
-  readonly lows: Int32Array;
+  /** Slot i holds [tag, high, low] at 3i..3i+2 (tag 0 = empty): one cache line per probe, not three. */
+  readonly slots: Int32Array;
+  readonly capacity: number;
   size = 0;
   private readonly mask: number;
 
   constructor(readonly limit: number) {
     let capacity = 1024;
     while (capacity < limit * 2) capacity *= 2;
-    this.tags = new Int32Array(capacity);
-    this.highs = new Int32Array(capacity);
-    this.lows = new Int32Array(capacity);
+    this.capacity = capacity;
+    this.slots = new Int32Array(capacity * 3);
     this.mask = capacity - 1;
   }
 
   /** False when the queue is full and the entry is new. */
   insert(tag: number, high: number, low: number): boolean {
-    const tags = this.tags;
+    const slots = this.slots;
     const mask = this.mask;
-    let slot = (low ^ Math.imul(tag, 0x9e3779b1)) & mask;
+    const h = high | 0;
+    const l = low | 0;
+    let slot = (l ^ Math.imul(tag, 0x9e3779b1)) & mask;
     for (;;) {
-      const current = tags[slot];
+      const at = slot * 3;
+      const current = slots[at];
       if (current === 0) break;
-      if (current === tag && this.highs[slot] === (high | 0) && this.lows[slot] === (low | 0)) return true;
+      if (current === tag && slots[at + 1] === h && slots[at + 2] === l) return true;
       slot = (slot + 1) & mask;
     }
     if (this.size >= this.limit) return false;
-    tags[slot] = tag;
-    this.highs[slot] = high;
-    this.lows[slot] = low;
+    const at = slot * 3;
+    slots[at] = tag;
+    slots[at + 1] = h;
+    slots[at + 2] = l;
     this.size++;
     return true;
   }
 
   clear(): void {
     if (this.size === 0) return;
-    this.tags.fill(0);
+    this.slots.fill(0);
     this.size = 0;
   }
 }
@@ -281,16 +284,16 @@ export class RedisActiveUsersStore {
   private async send(queue: DigestQueue, today: number): Promise<void> {
     const pipeline = this.client.pipeline();
     const byKey = new Map<number, string[]>();
-    const { tags, highs, lows } = queue;
-    for (let slot = 0; slot < tags.length; slot++) {
-      const tag = tags[slot];
+    const slots = queue.slots;
+    for (let at = 0; at < slots.length; at += 3) {
+      const tag = slots[at];
       if (tag === 0) continue;
       let members = byKey.get(tag);
       if (members === undefined) {
         members = [];
         byKey.set(tag, members);
       }
-      members.push(hex32(highs[slot]) + hex32(lows[slot]));
+      members.push(hex32(slots[at + 1]) + hex32(slots[at + 2]));
     }
     for (const [tag, members] of byKey) {
       const day = Math.floor((tag - 1) / TIER_SLOTS);
@@ -338,9 +341,10 @@ export class RedisActiveUsersStore {
 
   /** Put a failed flush's entries back in front of what arrived meanwhile (PFADD is idempotent). */
   private requeue(queue: DigestQueue): void {
-    const { tags, highs, lows } = queue;
-    for (let slot = 0; slot < tags.length; slot++) {
-      if (tags[slot] !== 0 && !this.active.insert(tags[slot], highs[slot], lows[slot])) this.overflowCount++;
+    const slots = queue.slots;
+    for (let at = 0; at < slots.length; at += 3) {
+      if (slots[at] !== 0 && !this.active.insert(slots[at], slots[at + 1], slots[at + 2]))
+        this.overflowCount++;
     }
     queue.clear();
   }

@@ -1,7 +1,7 @@
 /**
  * The keyed hash that turns a user id into 64 pseudorandom bits before anything else sees it.
  *
- * Owns: the hash function (HalfSipHash-2-4 with 64-bit output over the id's UTF-16LE code units), key derivation
+ * Owns: the hash function (HalfSipHash-1-3 with 64-bit output over the id's UTF-16LE code units), key derivation
  * from a configured secret, and the default per-process random key. Must not touch: sketches, Redis, metrics.
  * Nothing here keeps, logs or returns the id itself: only the 64-bit digest leaves `hash()`.
  *
@@ -10,7 +10,8 @@
  * native call), ten times the whole budget; SipHash-2-4 needs 64-bit arithmetic that JavaScript emulates with
  * pairs of 32-bit halves (about 2x HalfSipHash). HalfSipHash is the SipHash construction on 32-bit words, so it
  * runs on JavaScript's native int32 operations, and it is still a keyed PRF (the Linux kernel uses it for the
- * same job: hashing attacker-influenced input under a secret key). A seeded non-cryptographic hash (Murmur,
+ * same job: hashing attacker-influenced input under a secret key, with the same 1-3 rounds as here: one
+ * compression round per word and three finalization rounds, which halves the per-word cost of 2-4). A seeded non-cryptographic hash (Murmur,
  * xxHash) would be slightly faster but its seed is not a secret in any useful sense: seed-independent collisions
  * and seed recovery are known for both, so the digests sent to Redis could be linked back to guessed ids.
  */
@@ -69,21 +70,7 @@ export class UserIdHasher {
     for (let i = 0; i < pairs; i++) {
       const m = id.charCodeAt(2 * i) | (id.charCodeAt(2 * i + 1) << 16);
       v3 ^= m;
-      // Two SipRounds, inlined: a call per round costs more than the round.
-      v0 = (v0 + v1) | 0;
-      v1 = (v1 << 5) | (v1 >>> 27);
-      v1 ^= v0;
-      v0 = (v0 << 16) | (v0 >>> 16);
-      v2 = (v2 + v3) | 0;
-      v3 = (v3 << 8) | (v3 >>> 24);
-      v3 ^= v2;
-      v0 = (v0 + v3) | 0;
-      v3 = (v3 << 7) | (v3 >>> 25);
-      v3 ^= v0;
-      v2 = (v2 + v1) | 0;
-      v1 = (v1 << 13) | (v1 >>> 19);
-      v1 ^= v2;
-      v2 = (v2 << 16) | (v2 >>> 16);
+      // One SipRound (c = 1), inlined: a call per round costs more than the round.
       v0 = (v0 + v1) | 0;
       v1 = (v1 << 5) | (v1 >>> 27);
       v1 ^= v0;
@@ -104,7 +91,7 @@ export class UserIdHasher {
     let b = (length << 25) | 0;
     if (length & 1) b |= id.charCodeAt(length - 1);
     v3 ^= b;
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < 1; r++) {
       v0 = (v0 + v1) | 0;
       v1 = (v1 << 5) | (v1 >>> 27);
       v1 ^= v0;
@@ -122,7 +109,7 @@ export class UserIdHasher {
     }
     v0 ^= b;
     v2 ^= 0xee;
-    for (let r = 0; r < 4; r++) {
+    for (let r = 0; r < 3; r++) {
       v0 = (v0 + v1) | 0;
       v1 = (v1 << 5) | (v1 >>> 27);
       v1 ^= v0;
@@ -140,7 +127,7 @@ export class UserIdHasher {
     }
     const first = (v1 ^ v3) >>> 0;
     v1 ^= 0xdd;
-    for (let r = 0; r < 4; r++) {
+    for (let r = 0; r < 3; r++) {
       v0 = (v0 + v1) | 0;
       v1 = (v1 << 5) | (v1 >>> 27);
       v1 ^= v0;
@@ -177,8 +164,16 @@ function keyBytes(key: UserHashKey): Uint8Array {
   return bytes;
 }
 
-/** @internal Reference HalfSipHash-2-4 (64-bit output) over raw bytes with a raw 8-byte key, for tests only. */
-export function halfSipHash64Bytes(input: Uint8Array, key: Uint8Array): [number, number] {
+/**
+ * @internal Reference HalfSipHash-c-d (64-bit output) over raw bytes with a raw 8-byte key, for tests only: with
+ * c = 2, d = 4 it reproduces the published test vectors; the production hash is c = 1, d = 3.
+ */
+export function halfSipHash64Bytes(
+  input: Uint8Array,
+  key: Uint8Array,
+  compressionRounds = 2,
+  finalizationRounds = 4,
+): [number, number] {
   const view = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   let v0 = view.readUInt32LE(0) | 0;
   let v1 = (view.readUInt32LE(4) ^ 0xee) | 0;
@@ -204,20 +199,18 @@ export function halfSipHash64Bytes(input: Uint8Array, key: Uint8Array): [number,
   for (let i = 0; i < whole; i += 4) {
     const m = input[i] | (input[i + 1] << 8) | (input[i + 2] << 16) | (input[i + 3] << 24);
     v3 ^= m;
-    round();
-    round();
+    for (let r = 0; r < compressionRounds; r++) round();
     v0 ^= m;
   }
   let b = input.length << 24;
   for (let i = input.length - 1; i >= whole; i--) b |= input[i] << (8 * (i - whole));
   v3 ^= b;
-  round();
-  round();
+  for (let r = 0; r < compressionRounds; r++) round();
   v0 ^= b;
   v2 ^= 0xee;
-  for (let r = 0; r < 4; r++) round();
+  for (let r = 0; r < finalizationRounds; r++) round();
   const first = (v1 ^ v3) >>> 0;
   v1 ^= 0xdd;
-  for (let r = 0; r < 4; r++) round();
+  for (let r = 0; r < finalizationRounds; r++) round();
   return [(v1 ^ v3) >>> 0, first];
 }
