@@ -75,6 +75,11 @@ export {
   type MetricDefinition,
   type MetricKind,
 } from './catalog';
+export {
+  RUNTIME_METRICS,
+  RUNTIME_PROMETHEUS_FAMILIES,
+  type RuntimeMetricsOptions,
+} from './runtime/node-runtime';
 export { SCOPE_NAME, VERSION } from './version';
 export * from './trackers';
 // The correlation toolkit is the separate entry point `otel-business-metrics/analysis` (src/analysis/index.ts).

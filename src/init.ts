@@ -31,6 +31,7 @@ import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './e
 import { PrometheusPullReader } from './exporters/prometheus';
 import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
+import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
 import {
   clusterRoleHere,
@@ -96,6 +97,10 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     });
   }
   if (config.disabled) return disabledHandle();
+  // Loaded and checked before any port opens, so a missing optional package fails init cleanly.
+  const startRuntimeMetrics = options.runtimeMetrics
+    ? prepareRuntimeMetrics(options.runtimeMetrics)
+    : undefined;
 
   const resource = buildResource(config);
   const store = new LocalSeriesStore(resource, { name: SCOPE_NAME, version: VERSION });
@@ -206,6 +211,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   });
   for (const exporter of failureCounting) exporter.bindFailureCounter(failures);
   if (clusterEndpoint) registerClusterSelfMetrics(meter, clusterEndpoint.primary);
+  const runtimeMetrics = startRuntimeMetrics?.(meterProvider);
 
   const metrics = new BusinessMetrics(
     meter,
@@ -215,8 +221,10 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         limits: options.limits,
         money: options.money,
         activeUsers: config.activeUsers,
-        // In a cluster worker, the fleet's numbers (asked from the primary), as on every other endpoint.
-        exposition: clusterSource ? clusterSource.exposition : () => expositionReader.getMetrics(),
+        // In a cluster worker, the fleet's numbers (asked from the primary, text 0.0.4), as on every other endpoint.
+        exposition: clusterSource
+          ? () => clusterSource.exposition()
+          : (format) => expositionReader.getMetrics(format),
       },
       store,
     ),
@@ -246,6 +254,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           liveHandle = undefined;
           bindBusinessMetrics(undefined);
         }
+        runtimeMetrics?.stop();
         const stopping = async () => {
           // A worker's last word first: what it recorded since the last scrape reaches the primary.
           await clusterSource?.source.close();

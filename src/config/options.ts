@@ -12,6 +12,7 @@ import type { PrometheusAuth } from '../exporters/prometheus';
 import type { ActiveUsersOptions } from '../active-users/tracker';
 import type { BusinessMetricsLimits } from '../metrics/recorder';
 import type { MoneyConfig } from '../money/money';
+import type { RuntimeMetricsOptions } from '../runtime/node-runtime';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 import { validateClusterOptions, type ClusterOptions } from '../cluster/wiring';
@@ -80,6 +81,11 @@ export interface InitOptions {
   /** Distinct active users (`trackActiveUser`): sketch precision, the id hash key
    * (env OTEL_BUSINESS_METRICS_USER_HASH_KEY), the Redis store. See docs/active-users.md. */
   activeUsers?: ActiveUsersOptions;
+  /**
+   * Node.js runtime metrics (event-loop delay and utilization, GC duration, heap) from the optional dependency
+   * `@opentelemetry/instrumentation-runtime-node` 0.36.x, exported beside the business metrics. Default off.
+   */
+  runtimeMetrics?: boolean | RuntimeMetricsOptions;
   /** Environment to read instead of `process.env` (tests). */
   env?: Readonly<Record<string, string | undefined>>;
   /**

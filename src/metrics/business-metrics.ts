@@ -14,6 +14,7 @@ import { BUSINESS_METRICS, SELF_METRICS } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import { DEFAULT_LIMITS } from '../config/defaults';
 import { describe, GuardReporter, type DropReason } from '../guard/reporter';
+import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { Money } from '../money/money';
 import type { LocalSeriesStore } from '../series/local-store';
 import {
@@ -97,7 +98,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   private readonly reporter: GuardReporter;
   private readonly now: () => number;
   private readonly limits: Required<Omit<BusinessMetricsLimits, 'labels'>>;
-  private readonly exposition: (() => Promise<string>) | undefined;
+  private readonly exposition: ((format: ExpositionFormat) => Promise<string>) | undefined;
   private readonly instruments: BusinessInstruments;
   private readonly money: Money;
   /** Rolling minute per currency and region: [currency id][region id of the revenue instrument]. */
@@ -357,8 +358,8 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     return this.activeUsersCounter.flush();
   }
 
-  getMetrics(): Promise<string> {
-    if (this.exposition) return this.exposition();
+  getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
+    if (this.exposition) return this.exposition(format);
     return Promise.reject(
       new Error(
         'getMetrics() needs initBusinessMetrics(): this BusinessMetrics records into a MeterProvider it does not own; ' +

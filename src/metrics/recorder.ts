@@ -7,6 +7,7 @@
 import type { ActiveUserMetadata, ActiveUsersOptions } from '../active-users/tracker';
 import type { LabelPolicy, PolicyLabelKey } from '../catalog/labels';
 import type { MoneyConfig } from '../money/money';
+import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 
 /** Labels of a funnel step, as in the seed. `experimentVariant` defaults to `control`. */
 export interface FunnelStepMetadata {
@@ -91,8 +92,9 @@ export interface BusinessMetricsRecorder {
    * the call and never stored, logged or exported (docs/active-users.md).
    */
   trackActiveUser(userId: string, metadata: ActiveUserMetadata): void;
-  /** The current Prometheus text exposition of everything the package exports. */
-  getMetrics(): Promise<string>;
+  /** The current exposition of everything the package exports: Prometheus text 0.0.4 (default), or
+   * `'openmetrics'` (OpenMetrics 1.0, with the exemplars of series recorded inside sampled spans). */
+  getMetrics(format?: ExpositionFormat): Promise<string>;
 }
 
 /** Limits that bound what bad or hostile input can cost. Defaults are chosen so a normal shop never hits them. */
@@ -124,7 +126,7 @@ export interface BusinessMetricsOptions {
    * exchange rates (docs/money.md). Throws at construction for a malformed value. */
   money?: MoneyConfig;
   /** Source of `getMetrics()`; initBusinessMetrics provides it. */
-  exposition?: () => Promise<string>;
+  exposition?: (format: ExpositionFormat) => Promise<string>;
   /** Distinct active users (`trackActiveUser`): precision, the id hash key, the Redis store. */
   activeUsers?: ActiveUsersOptions;
 }

@@ -5,6 +5,7 @@
  *
  * Owns: which recorder is current. Must not touch: instruments, exporters.
  */
+import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import type {
   ActiveUserMetadata,
   ActiveUsersWindow,
@@ -61,8 +62,8 @@ class ForwardingBusinessMetrics implements BusinessMetricsRecorder {
     this.target.trackActiveUser(userId, metadata);
   }
   /** Resolves to '' before initBusinessMetrics. */
-  getMetrics(): Promise<string> {
-    return this.target.getMetrics();
+  getMetrics(format?: ExpositionFormat): Promise<string> {
+    return this.target.getMetrics(format);
   }
 }
 

@@ -13,6 +13,7 @@
  * both ratios. The test can therefore compute the expected statistics itself, independently of Prometheus.
  */
 import { CHECKOUT_STEPS, PROMETHEUS_FAMILIES } from '../../src/catalog';
+import { RUNTIME_PROMETHEUS_FAMILIES } from '../../src/runtime/node-runtime';
 import { designedPair, type Design, DEFAULT_DESIGN } from './synthetic';
 
 export const STEP_SECONDS = 300;
@@ -31,6 +32,11 @@ const CART_VIEW = CHECKOUT_STEPS[0];
 const ORDER_CONFIRMED = CHECKOUT_STEPS[4];
 /** Cart views per 5-minute interval, by device type (two series per step, so sum() is required). */
 const CART_VIEWS = { desktop: 400, mobile: 200 } as const;
+
+/** The Node runtime's event-loop delay p99 gauge (`runtimeMetrics: true`). */
+export const EVENT_LOOP_DELAY = RUNTIME_PROMETHEUS_FAMILIES.eventLoopDelayP99;
+/** Designed: the event loop's delay is a quarter of the request latency (so r with conversion is the same). */
+export const EVENT_LOOP_DELAY_SHARE = 0.25;
 
 /** The expressions of docs/correlation.md, the ones under test. */
 export const P99_LATENCY_QUERY = `histogram_quantile(0.99, sum by (le) (rate(${LATENCY_HISTOGRAM}_bucket[5m])))`;
@@ -129,6 +135,10 @@ export function buildHistory(endSeconds: number, design: Design = DEFAULT_DESIGN
       );
     }
   }
+
+  // Event-loop delay p99, one gauge series: every minute of interval i holds its designed value.
+  lines.push(`# TYPE ${EVENT_LOOP_DELAY} gauge`, `# UNIT ${EVENT_LOOP_DELAY} seconds`);
+  series(EVENT_LOOP_DELAY, '', (_t, i) => latency[Math.max(0, i)] * EVENT_LOOP_DELAY_SHARE);
 
   // A constant gauge and a sparse gauge for the error cases.
   lines.push(`# TYPE ${ACTIVE_USERS} gauge`);

@@ -16,6 +16,7 @@ import { referencePearson } from '../support/reference-statistics';
 import {
   CONSTANT_QUERY,
   CONVERSION_QUERY,
+  EVENT_LOOP_DELAY,
   P99_LATENCY_QUERY,
   PER_DEVICE_CART_VIEWS_QUERY,
   SEED_HOURLY_CONVERSION_QUERY,
@@ -369,6 +370,30 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
         'At that lag, +100 ms of p99 latency goes with -0.38 percentage points of conversion 10m later.',
       );
       expect(readFileSync(plot, 'utf8')).toContain('id="scatter-panel"');
+    });
+
+    it('runs the docs/correlation.md event-loop delay example as written (runtime metrics vs conversion)', async () => {
+      const block =
+        /### Node runtime metrics: event-loop delay vs conversion\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(
+          readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
+        );
+      expect(block).not.toBeNull();
+      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
+        (m) => m[1] ?? m[2],
+      );
+      expect(words).toContain(`max(${EVENT_LOOP_DELAY})`);
+      const run = await runCli(
+        words.slice(2).map((word) => (word === 'http://localhost:9090' ? prometheus.url : word)),
+      );
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(
+        'Weak negative correlation between event-loop delay p99 and conversion: Pearson r = -0.26 (95% CI -0.32 to -0.2, p < 0.001, n = 864). Stronger with a lag: moderate (r = -0.67) with conversion 10m later.',
+      );
+      // Four times the latency's slope per millisecond: +100 ms of latency went with -0.147 points.
+      expect(run.stdout).toContain(
+        '+10 ms of event-loop delay p99 goes with -0.0588 percentage points of conversion',
+      );
     });
 
     it('prints JSON with --json and writes an SVG with --plot', async () => {

@@ -1,6 +1,8 @@
 /**
  * End to end in real headless Chromium: browse the demo shop, add to cart, check out, then check the business
- * metrics in the /metrics scrape and the charts on /dashboard. Saves screenshots to test-artifacts/.
+ * metrics in the /metrics scrape and the charts on /dashboard (with the shop's in-process tracing and runtime
+ * metrics on, as `npm start` runs it: a traced conversion's trace id shows on hover). Saves screenshots to
+ * test-artifacts/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { HTTP_SERVER_REQUEST_DURATION } from '../../src/integrations/express';
 import { startShop, type RunningShop } from '../../examples/shop/server/app';
 import { buildShopAssets, type ShopAssets } from '../../examples/shop/server/assets';
 import { parseExposition, sumOf, type Sample } from '../../examples/shop/server/exposition';
+import { startShopTracing, type ShopTracing } from '../../examples/shop/server/tracing';
 import { requireBinary } from '../support/binaries';
 
 const chromiumPath = requireBinary('chromium', 'apt-get install chromium');
@@ -39,6 +42,7 @@ interface DashboardProbe {
 
 describeWithChromium('demo shop in Chromium', () => {
   let telemetry: BusinessMetricsHandle;
+  let tracing: ShopTracing;
   let assets: ShopAssets;
   let shop: RunningShop;
   let browser: Browser;
@@ -63,15 +67,18 @@ describeWithChromium('demo shop in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    tracing = startShopTracing();
     telemetry = initBusinessMetrics({
       exporters: ['prometheus'],
       prometheus: { preventServerStart: true },
       serviceName: 'shop-e2e',
+      runtimeMetrics: true,
     });
     await telemetry.ready;
     assets = await buildShopAssets(join(REPO, 'examples', 'shop'));
     shop = await startShop({
       telemetry,
+      tracing,
       assets,
       port: 0,
       simulate: false,
@@ -94,6 +101,7 @@ describeWithChromium('demo shop in Chromium', () => {
     await browser?.close();
     await shop?.stop();
     await telemetry?.shutdown({ timeoutMillis: 2000 });
+    await tracing?.stop();
   });
 
   it('ships a browser bundle without the OpenTelemetry SDK', () => {
@@ -234,7 +242,7 @@ describeWithChromium('demo shop in Chromium', () => {
     });
     await page.screenshot({ path: join(ARTIFACTS, 'shop-dashboard.png'), fullPage: true });
 
-    expect(probe.canvases).toBe(7);
+    expect(probe.canvases).toBe(9);
     expect(probe.kpis).toEqual({
       'kpi-orders': '1',
       'kpi-revenue': '$241',
@@ -264,5 +272,59 @@ describeWithChromium('demo shop in Chromium', () => {
     const http = probe.series['chart-http'];
     expect(http?.labels.slice(1)).toEqual(['p95 ms', '5xx %']);
     expect(http?.data[1]?.some((v) => typeof v === 'number' && v > 0)).toBe(true);
+    // Node runtime metrics (runtimeMetrics: true) beside them: event-loop delay and heap in use.
+    const runtime = probe.series['chart-runtime'];
+    expect(runtime?.labels.slice(1)).toEqual(['event-loop delay p99 (ms)', 'heap used (MB)']);
+    expect(runtime?.data[1]?.some((v) => typeof v === 'number' && v > 0)).toBe(true);
+    expect(runtime?.data[2]?.some((v) => typeof v === 'number' && v > 1)).toBe(true);
+    // Time to conversion: the one conversion took seconds; its traced point is there.
+    const timeToConversion = probe.series['chart-time-to-conversion'];
+    expect(timeToConversion?.labels.slice(1)).toEqual(['p50', 'p95', 'traced conversion']);
+    expect(timeToConversion?.data[3]?.filter((v) => v !== null)).toHaveLength(1);
+  });
+
+  it("shows the trace id of a time-to-conversion point on hover, the conversion's request span", async () => {
+    // Where the traced point is drawn, from the chart's own scales.
+    const point = await page.evaluate(() => {
+      const dashboard = (
+        window as unknown as {
+          __dashboard: {
+            charts: Map<
+              string,
+              {
+                data: (number | null)[][];
+                valToPos(value: number, scale: string): number;
+                over: HTMLElement;
+              }
+            >;
+          };
+        }
+      ).__dashboard;
+      const chart = dashboard.charts.get('chart-time-to-conversion')!;
+      const index = chart.data[3]!.findIndex((v) => v !== null);
+      const box = chart.over.getBoundingClientRect();
+      return {
+        x: box.left + chart.valToPos(chart.data[0]![index]!, 'x'),
+        y: box.top + chart.valToPos(chart.data[3]![index]!, 'y'),
+      };
+    });
+    expect(await page.textContent('#ttc-trace')).toBe('hover a point to see the trace behind it');
+    await page.mouse.move(point.x, point.y);
+    const traceId = (await page.textContent('#ttc-trace a.trace-id')) ?? '';
+    await page.screenshot({ path: join(ARTIFACTS, 'shop-dashboard-exemplar.png'), fullPage: true });
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    // The same trace id is the exemplar Prometheus would store, and the span that placed the order.
+    const openMetrics = await (
+      await fetch(`${shop.url}/metrics`, { headers: { accept: 'application/openmetrics-text' } })
+    ).text();
+    const bucket = parseExposition(openMetrics).find(
+      (s) => s.name === `${PROMETHEUS_FAMILIES.timeToConversion}_bucket` && s.exemplar,
+    );
+    expect(bucket?.exemplar?.labels.trace_id).toBe(traceId);
+    const trace = (await (await fetch(`${shop.url}/traces/${traceId}`)).json()) as {
+      spans: { name: string }[];
+    };
+    expect(trace.spans.map((span) => span.name)).toEqual(['POST /checkout/place']);
   });
 });

@@ -20,7 +20,9 @@ const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#db2777
 const charts = new Map<string, uPlotType>();
 const categoryKeys = new Map<string, string>();
 const state = { data: undefined as Data | undefined, updates: 0, error: undefined as string | undefined };
-(window as unknown as { __dashboard: unknown }).__dashboard = { charts, state };
+/** The trace id behind each x position of the time-to-conversion chart ('' where there is no traced point). */
+const conversionTraces: string[] = [];
+(window as unknown as { __dashboard: unknown }).__dashboard = { charts, state, conversionTraces };
 
 const money = (cents: number) =>
   `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: 0 })}`;
@@ -273,6 +275,99 @@ function render(data: Data): void {
     [
       { label: 'p95 ms', values: data.timeline.httpP95Ms },
       { label: '5xx %', values: data.timeline.httpErrorRatePct },
+    ],
+    (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
+  );
+  conversionTimeChart(data);
+  runtimeChart(data);
+}
+
+/**
+ * Time to conversion: p50 and p95 over the trailing window, plus one point per traced conversion (an exemplar of
+ * business_time_to_conversion_seconds). Hovering a point shows its trace id, linked to the shop's span store.
+ * The points have their own x positions (when they were recorded), merged into the snapshot times; the lines skip
+ * over those extra positions.
+ */
+function conversionTimeChart(data: Data): void {
+  const id = 'chart-time-to-conversion';
+  const el = document.getElementById(id);
+  if (!el) return;
+  type Row = { p50: number | null; p95: number | null; traced: number | null; trace: string };
+  const rows = new Map<number, Row>();
+  data.timeline.t.forEach((x, i) =>
+    rows.set(x, {
+      p50: data.timeline.timeToConversionP50S[i] ?? null,
+      p95: data.timeline.timeToConversionP95S[i] ?? null,
+      traced: null,
+      trace: '',
+    }),
+  );
+  for (const exemplar of data.conversionExemplars) {
+    const row = rows.get(exemplar.t) ?? { p50: null, p95: null, traced: null, trace: '' };
+    row.traced = exemplar.seconds;
+    row.trace = exemplar.traceId;
+    rows.set(exemplar.t, row);
+  }
+  const xs = [...rows.keys()].sort((a, b) => a - b);
+  const pick = (key: 'p50' | 'p95' | 'traced') => xs.map((x) => rows.get(x)?.[key] ?? null);
+  const aligned = [xs, pick('p50'), pick('p95'), pick('traced')] as unknown as AlignedData;
+  conversionTraces.splice(0, conversionTraces.length, ...xs.map((x) => rows.get(x)?.trace ?? ''));
+  const existing = charts.get(id);
+  if (existing) {
+    existing.setData(aligned);
+    return;
+  }
+  const seconds = (v: number) => (v >= 100 ? `${Math.round(v)} s` : `${v.toFixed(1)} s`);
+  const shown = (_u: uPlotType, v: number | null) => (v == null ? '–' : seconds(v));
+  const caption = document.getElementById('ttc-trace');
+  const opts: Options = {
+    width: width(el),
+    height: 220,
+    series: [
+      {},
+      { label: 'p50', stroke: PALETTE[0], width: 2, spanGaps: true, value: shown },
+      { label: 'p95', stroke: PALETTE[2], width: 2, spanGaps: true, value: shown },
+      {
+        label: 'traced conversion',
+        stroke: PALETTE[3],
+        paths: () => null,
+        points: { show: true, size: 9, fill: PALETTE[3] },
+        value: shown,
+      },
+    ],
+    axes: [{}, { values: (_u, splits) => splits.map(seconds), size: 60 }],
+    scales: { y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+    hooks: {
+      setCursor: [
+        (u) => {
+          if (!caption) return;
+          const idx = u.cursor.idx;
+          const trace = idx == null ? '' : (conversionTraces[idx] ?? '');
+          caption.replaceChildren();
+          if (trace === '') {
+            caption.textContent = 'hover a point to see the trace behind it';
+            return;
+          }
+          const link = document.createElement('a');
+          link.href = `/traces/${trace}`;
+          link.textContent = trace;
+          link.className = 'trace-id';
+          caption.append('trace ', link);
+        },
+      ],
+    },
+  };
+  charts.set(id, new uPlot(opts, aligned, el));
+}
+
+/** Node runtime metrics beside the business charts (when the app turned `runtimeMetrics` on). */
+function runtimeChart(data: Data): void {
+  timeChart(
+    'chart-runtime',
+    data.timeline.t,
+    [
+      { label: 'event-loop delay p99 (ms)', values: data.timeline.eventLoopDelayP99Ms },
+      { label: 'heap used (MB)', values: data.timeline.heapUsedMb },
     ],
     (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
   );

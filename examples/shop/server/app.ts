@@ -22,6 +22,7 @@ import {
 import type { ShopAssets } from './assets';
 import type { SafeHtml } from './html';
 import { DashboardHistory } from './dashboard-data';
+import { requestSpans, type ShopTracing } from './tracing';
 import {
   allowedHosts,
   hostAllowList,
@@ -77,6 +78,8 @@ export interface ShopOptions {
     /** Called when an admin request changed the trouble settings here. */
     readonly onTroubleChange: (trouble: TroubleSettings) => void;
   };
+  /** The in-process tracing (`startShopTracing()`), whose spans `/traces/<trace id>` shows. */
+  readonly tracing?: ShopTracing;
 }
 
 export interface RunningShop {
@@ -109,7 +112,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const { telemetry, assets } = options;
   const sessions = new SessionStore(options.sessions);
   const history = new DashboardHistory({
-    read: () => telemetry.metrics.getMetrics(),
+    // OpenMetrics: it carries the exemplars (trace ids) the time-to-conversion chart shows.
+    read: () => telemetry.metrics.getMetrics('openmetrics'),
     sampleIntervalMs: options.dashboardSampleMs ?? 5000,
   });
   const orders = new Map<string, Order>();
@@ -123,6 +127,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   // a real deployment would trust its reverse proxy here instead.
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  // First: everything a request does, business methods included, runs inside its span (exemplars).
+  app.use(requestSpans());
   app.use(httpMetricsMiddleware({ telemetry }));
   // The port is known once listening (port 0 picks one), so the Host allow-list is read per request.
   let hosts: ReadonlySet<string> = new Set();
@@ -381,7 +387,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   });
 
   // ---- dashboard and admin -----------------------------------------------------------------------------------
-  app.use(['/dashboard', '/admin'], operator);
+  app.use(['/dashboard', '/admin', '/traces'], operator);
   app.use('/admin', (req, res, next) =>
     req.method === 'GET' || req.method === 'HEAD' ? next() : sameOrigin(req, res, next),
   );
@@ -391,6 +397,10 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       scripts: ['/assets/vendor/uPlot.iife.min.js', '/assets/dashboard.js'],
       styles: ['/assets/vendor/uPlot.min.css'],
     });
+  });
+  app.get('/traces/:traceId', (req, res) => {
+    const spans = options.tracing?.spans.trace(String(req.params.traceId)) ?? [];
+    res.status(spans.length > 0 ? 200 : 404).json({ traceId: req.params.traceId, spans });
   });
   app.get('/dashboard/data', async (_req, res, next) => {
     try {

@@ -6,7 +6,13 @@
  * histogram quantiles, drop-off). Must not touch: metrics recording or HTTP; it reads exposition text only.
  * Metric family names come from the catalog, never restated here.
  */
-import { BUSINESS_METRICS, CHECKOUT_STEPS, PROMETHEUS_FAMILIES, minorToUnits } from '../../../src';
+import {
+  BUSINESS_METRICS,
+  CHECKOUT_STEPS,
+  PROMETHEUS_FAMILIES,
+  RUNTIME_PROMETHEUS_FAMILIES,
+  minorToUnits,
+} from '../../../src';
 import { HTTP_SERVER_REQUEST_DURATION } from '../../../src/integrations/express';
 import { parseExposition, sumBy, sumOf, type Sample } from './exposition';
 
@@ -18,6 +24,11 @@ const ORDER_VALUE = PROMETHEUS_FAMILIES.orderValue;
 const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
 const ACTIVE_USERS = PROMETHEUS_FAMILIES.activeUsers;
 const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
+const TIME_TO_CONVERSION_BUCKET = `${PROMETHEUS_FAMILIES.timeToConversion}_bucket`;
+const EVENT_LOOP_DELAY_P99 = RUNTIME_PROMETHEUS_FAMILIES.eventLoopDelayP99;
+const HEAP_USED = RUNTIME_PROMETHEUS_FAMILIES.heapUsed;
+/** Exemplars kept for the time-to-conversion chart (the package keeps one per bucket; the dashboard remembers more). */
+const MAX_EXEMPLARS = 500;
 const ORDER_VALUE_BUCKETS: readonly number[] = BUSINESS_METRICS.orderValue.buckets;
 /** Funnel steps in order, without the error step (shown separately). */
 const FUNNEL_STEPS = CHECKOUT_STEPS.filter((step) => step !== 'checkout_error');
@@ -37,6 +48,20 @@ interface Snapshot {
   readonly httpBuckets: ReadonlyMap<number, number>;
   readonly httpCount: number;
   readonly httpServerErrors: number;
+  /** Cumulative time-to-conversion buckets summed over all series, by upper bound (seconds). */
+  readonly conversionBuckets: ReadonlyMap<number, number>;
+  /** Node runtime metrics (present when the app turned `runtimeMetrics` on). */
+  readonly eventLoopDelayP99Ms: number | null;
+  readonly heapUsedMb: number | null;
+}
+
+/** One traced conversion: an exemplar of the time-to-conversion histogram. */
+export interface ConversionExemplar {
+  /** Unix seconds when it was recorded. */
+  readonly t: number;
+  readonly seconds: number;
+  readonly traceId: string;
+  readonly spanId: string;
 }
 
 export interface DashboardData {
@@ -77,11 +102,19 @@ export interface DashboardData {
     readonly activeUsers: Readonly<Record<string, readonly (number | null)[]>>;
     readonly httpP95Ms: readonly (number | null)[];
     readonly httpErrorRatePct: readonly (number | null)[];
+    /** Median and p95 time from session start to conversion, over the trailing window. */
+    readonly timeToConversionP50S: readonly (number | null)[];
+    readonly timeToConversionP95S: readonly (number | null)[];
+    readonly eventLoopDelayP99Ms: readonly (number | null)[];
+    readonly heapUsedMb: readonly (number | null)[];
   };
+  /** Traced conversions inside the timeline (exemplars from the OpenMetrics exposition), oldest first. */
+  readonly conversionExemplars: readonly ConversionExemplar[];
 }
 
 export interface DashboardHistoryOptions {
-  /** The current exposition, e.g. `() => telemetry.metrics.getMetrics()`. */
+  /** The current exposition, e.g. `() => telemetry.metrics.getMetrics('openmetrics')` (OpenMetrics carries the
+   * exemplars the time-to-conversion chart shows; 0.0.4 text works without them). */
   readonly read: () => Promise<string>;
   /** Sampling period. Default 5000 ms. */
   readonly sampleIntervalMs?: number;
@@ -93,6 +126,7 @@ export interface DashboardHistoryOptions {
 
 export class DashboardHistory {
   private readonly ring: Snapshot[] = [];
+  private readonly exemplars = new Map<string, ConversionExemplar>();
   private readonly read: () => Promise<string>;
   readonly sampleIntervalMs: number;
   private readonly size: number;
@@ -124,7 +158,9 @@ export class DashboardHistory {
 
   /** Take a snapshot now and append it to the ring (dropping the oldest beyond `size`). */
   async sample(): Promise<void> {
-    const snapshot = toSnapshot(parseExposition(await this.read()), Date.now());
+    const samples = parseExposition(await this.read());
+    this.remember(samples);
+    const snapshot = toSnapshot(samples, Date.now());
     this.ring.push(snapshot);
     if (this.ring.length > this.size) this.ring.splice(0, this.ring.length - this.size);
   }
@@ -132,8 +168,10 @@ export class DashboardHistory {
   /** Current totals from a fresh read, and the timelines from the ring. */
   async data(): Promise<DashboardData> {
     const samples = parseExposition(await this.read());
+    this.remember(samples);
     const now = toSnapshot(samples, Date.now());
     const history = [...this.ring, now];
+    const since = (history[0]?.t ?? now.t) / 1000 - this.sampleIntervalMs / 1000;
 
     const funnel = FUNNEL_STEPS.map((step, i) => {
       const count = now.funnel[step] ?? 0;
@@ -197,8 +235,36 @@ export class DashboardHistory {
         activeUsers: byKey(tiers, (s) => s.activeUsers),
         httpP95Ms: windows.map((w) => w.httpP95Ms),
         httpErrorRatePct: windows.map((w) => w.httpErrorRatePct),
+        timeToConversionP50S: windows.map((w) => w.timeToConversionP50S),
+        timeToConversionP95S: windows.map((w) => w.timeToConversionP95S),
+        eventLoopDelayP99Ms: history.map((s) => s.eventLoopDelayP99Ms),
+        heapUsedMb: history.map((s) => s.heapUsedMb),
       },
+      conversionExemplars: [...this.exemplars.values()]
+        .filter((exemplar) => exemplar.t >= since)
+        .sort((a, b) => a.t - b.t),
     };
+  }
+
+  /** Keeps every exemplar seen on the time-to-conversion buckets (the package replaces them; we remember). */
+  private remember(samples: readonly Sample[]): void {
+    for (const sample of samples) {
+      const exemplar = sample.exemplar;
+      if (sample.name !== TIME_TO_CONVERSION_BUCKET || exemplar === undefined) continue;
+      const traceId = exemplar.labels.trace_id;
+      const spanId = exemplar.labels.span_id;
+      if (!traceId || !spanId || exemplar.timestamp === undefined) continue;
+      this.exemplars.set(`${traceId}/${spanId}`, {
+        t: exemplar.timestamp,
+        seconds: exemplar.value,
+        traceId,
+        spanId,
+      });
+    }
+    if (this.exemplars.size > MAX_EXEMPLARS) {
+      const oldest = [...this.exemplars.entries()].sort((a, b) => a[1].t - b[1].t);
+      for (const [key] of oldest.slice(0, this.exemplars.size - MAX_EXEMPLARS)) this.exemplars.delete(key);
+    }
   }
 
   /** Rates over the trailing window ending at history[i] (from the oldest snapshot inside the window). */
@@ -210,6 +276,8 @@ export class DashboardHistory {
     conversionByVariant: Map<string, number | null>;
     httpP95Ms: number | null;
     httpErrorRatePct: number | null;
+    timeToConversionP50S: number | null;
+    timeToConversionP95S: number | null;
   } {
     const end = history[i];
     if (!end)
@@ -218,6 +286,8 @@ export class DashboardHistory {
         conversionByVariant: new Map(),
         httpP95Ms: null,
         httpErrorRatePct: null,
+        timeToConversionP50S: null,
+        timeToConversionP95S: null,
       };
     let j = i;
     while (j > 0 && end.t - (history[j - 1]?.t ?? 0) <= this.windowMs) j--;
@@ -230,6 +300,12 @@ export class DashboardHistory {
     const buckets = new Map<number, number>();
     for (const [le, count] of end.httpBuckets) buckets.set(le, count - (start?.httpBuckets.get(le) ?? 0));
     const p95 = quantile(0.95, buckets);
+    const conversionBuckets = new Map<number, number>();
+    for (const [le, count] of end.conversionBuckets) {
+      conversionBuckets.set(le, count - (start?.conversionBuckets.get(le) ?? 0));
+    }
+    const conversionP50 = quantile(0.5, conversionBuckets);
+    const conversionP95 = quantile(0.95, conversionBuckets);
     const conversionByVariant = new Map<string, number | null>();
     for (const [variant, views] of end.cartViewsByVariant) {
       const windowViews = views - (start?.cartViewsByVariant.get(variant) ?? 0);
@@ -242,6 +318,8 @@ export class DashboardHistory {
       conversionByVariant,
       httpP95Ms: p95 === null ? null : round(p95 * 1000, 1),
       httpErrorRatePct: requests > 0 ? round((100 * errors) / requests, 2) : null,
+      timeToConversionP50S: conversionP50 === null ? null : round(conversionP50, 1),
+      timeToConversionP95S: conversionP95 === null ? null : round(conversionP95, 1),
     };
   }
 }
@@ -264,9 +342,20 @@ function toSnapshot(samples: readonly Sample[], t: number): Snapshot {
       if (Number(sample.labels.http_response_status_code ?? 0) >= 500) httpServerErrors += sample.value;
     }
   }
+  const conversionBuckets = new Map<number, number>();
+  for (const sample of samples) {
+    if (sample.name !== TIME_TO_CONVERSION_BUCKET) continue;
+    const le = sample.labels.le === '+Inf' ? Infinity : Number(sample.labels.le);
+    conversionBuckets.set(le, (conversionBuckets.get(le) ?? 0) + sample.value);
+  }
+  const delay = samples.find((s) => s.name === EVENT_LOOP_DELAY_P99);
+  const heap = samples.filter((s) => s.name === HEAP_USED);
   return {
     t,
     funnel,
+    conversionBuckets,
+    eventLoopDelayP99Ms: delay ? round(delay.value * 1000, 2) : null,
+    heapUsedMb: heap.length > 0 ? round(heap.reduce((a, s) => a + s.value, 0) / 2 ** 20, 1) : null,
     cartViewsByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'cart_view' }),
     ordersByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'order_confirmed' }),
     revenuePerMinute: inUnitsBy(samples, REVENUE_PER_MINUTE, 'region'),

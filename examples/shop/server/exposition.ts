@@ -1,8 +1,9 @@
 /**
- * A small reader for the Prometheus text exposition format, enough to turn the package's own `/metrics` output
- * into numbers for the dashboard (and for tests).
+ * A small reader for the Prometheus text exposition format and OpenMetrics, enough to turn the package's own
+ * `/metrics` output into numbers for the dashboard (and for tests).
  *
- * Owns: parsing sample lines (names, escaped label values, special float values) and summing samples by label.
+ * Owns: parsing sample lines (names, escaped label values, special float values, OpenMetrics exemplars) and
+ * summing samples by label.
  * Must not touch: HTTP or the metrics SDK; it reads text only.
  */
 
@@ -10,6 +11,15 @@ export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** The OpenMetrics exemplar after the value (` # {trace_id="…",span_id="…"} value timestamp`), if any. */
+  readonly exemplar?: Exemplar;
+}
+
+export interface Exemplar {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+  /** Unix seconds, when the exemplar has a timestamp. */
+  readonly timestamp?: number;
 }
 
 /** Parse every sample line of an exposition; comment and blank lines are skipped, malformed lines too. */
@@ -23,48 +33,72 @@ export function parseExposition(text: string): Sample[] {
   return samples;
 }
 
+/** Parses `{k="v",...}` starting at `line[start] === '{'`; returns the labels and the index after `}`. */
+function parseLabels(
+  line: string,
+  start: number,
+): { labels: Record<string, string>; end: number } | undefined {
+  const labels: Record<string, string> = {};
+  let i = start + 1;
+  while (i < line.length && line[i] !== '}') {
+    const keyMatch = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
+    if (!keyMatch || line[i + keyMatch[0].length] !== '=' || line[i + keyMatch[0].length + 1] !== '"') {
+      return undefined;
+    }
+    i += keyMatch[0].length + 2;
+    let value = '';
+    while (i < line.length && line[i] !== '"') {
+      if (line[i] === '\\') {
+        const next = line[i + 1];
+        value += next === 'n' ? '\n' : (next ?? '');
+        i += 2;
+      } else {
+        value += line[i];
+        i++;
+      }
+    }
+    labels[keyMatch[0]] = value;
+    i++; // closing quote
+    if (line[i] === ',') i++;
+  }
+  return { labels, end: i + 1 };
+}
+
+function parseNumber(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
+  return Number.isNaN(value) && raw !== 'NaN' ? undefined : value;
+}
+
 function parseLine(line: string): Sample | undefined {
   const nameMatch = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line);
   if (!nameMatch) return undefined;
   const name = nameMatch[0];
   let i = name.length;
-  const labels: Record<string, string> = {};
+  let labels: Record<string, string> = {};
   if (line[i] === '{') {
-    i++;
-    while (i < line.length && line[i] !== '}') {
-      const keyMatch = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
-      if (!keyMatch || line[i + keyMatch[0].length] !== '=' || line[i + keyMatch[0].length + 1] !== '"') {
-        return undefined;
-      }
-      i += keyMatch[0].length + 2;
-      let value = '';
-      while (i < line.length && line[i] !== '"') {
-        if (line[i] === '\\') {
-          const next = line[i + 1];
-          value += next === 'n' ? '\n' : (next ?? '');
-          i += 2;
-        } else {
-          value += line[i];
-          i++;
-        }
-      }
-      labels[keyMatch[0]] = value;
-      i++; // closing quote
-      if (line[i] === ',') i++;
-    }
-    i++; // closing brace
+    const parsed = parseLabels(line, i);
+    if (!parsed) return undefined;
+    labels = parsed.labels;
+    i = parsed.end;
   }
-  const [rawValue] = line.slice(i).trim().split(/\s+/);
-  if (rawValue === undefined || rawValue === '') return undefined;
-  const value =
-    rawValue === '+Inf'
-      ? Infinity
-      : rawValue === '-Inf'
-        ? -Infinity
-        : rawValue === 'NaN'
-          ? NaN
-          : Number(rawValue);
-  return Number.isNaN(value) && rawValue !== 'NaN' ? undefined : { name, labels, value };
+  const rest = line.slice(i);
+  const hash = rest.indexOf(' # {');
+  const [rawValue] = (hash < 0 ? rest : rest.slice(0, hash)).trim().split(/\s+/);
+  const value = parseNumber(rawValue);
+  if (value === undefined) return undefined;
+  if (hash < 0) return { name, labels, value };
+  const exemplarLabels = parseLabels(rest, hash + 3);
+  if (!exemplarLabels) return { name, labels, value };
+  const [exemplarValue, timestamp] = rest.slice(exemplarLabels.end).trim().split(/\s+/);
+  const parsedValue = parseNumber(exemplarValue);
+  if (parsedValue === undefined) return { name, labels, value };
+  return {
+    name,
+    labels,
+    value,
+    exemplar: { labels: exemplarLabels.labels, value: parsedValue, timestamp: parseNumber(timestamp) },
+  };
 }
 
 /** Sum of samples named `name` whose labels include every pair in `match`. */

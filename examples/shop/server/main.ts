@@ -13,6 +13,7 @@
  */
 import cluster from 'node:cluster';
 import { BUSINESS_METRICS, initBusinessMetrics, type InitOptions } from '../../../src';
+import { startShopTracing } from './tracing';
 import { startShop, type RunningShop } from './app';
 import { buildShopAssets } from './assets';
 import { isLoopbackHost } from './guard';
@@ -93,6 +94,9 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     .split(',')
     .map((name) => name.trim())
     .includes('otlp');
+  // Tracing first, as an app starts its tracing SDK before anything else: business methods then run inside
+  // request spans and the package keeps exemplars.
+  const tracing = startShopTracing();
   const telemetry = initBusinessMetrics({
     exporters: push ? ['prometheus', 'otlp'] : ['prometheus'],
     // The shop serves /metrics on its own port instead of the exporter's standalone server.
@@ -107,11 +111,14 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
         }
       : undefined,
     cluster: clusterOptions(workers, Boolean(env.REDIS_URL)),
+    // Event-loop delay, GC and heap beside the business charts (and for the correlation example).
+    runtimeMetrics: true,
   });
   await telemetry.ready;
   const assets = await buildShopAssets(options.shopDir);
   const shop = await startShop({
     telemetry,
+    tracing,
     assets,
     host,
     port,
@@ -166,6 +173,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     console.log(`\n${signal}: stopping the shop…`);
     await shop.stop();
     await telemetry.shutdown({ timeoutMillis: 3000 });
+    await tracing.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -376,6 +376,15 @@ export function dashboardPage(): SafeHtml {
         <div id="chart-conversion"></div>
       </section>
       <section class="chart">
+        <h2>Time to conversion</h2>
+        <p class="muted">
+          session start → conversion, p50 and p95 over the trailing minute; dots are traced conversions
+          (exemplars)
+        </p>
+        <div id="chart-time-to-conversion"></div>
+        <p class="muted" id="ttc-trace">hover a point to see the trace behind it</p>
+      </section>
+      <section class="chart">
         <h2>Revenue per minute by region and currency (currency units)</h2>
         <p class="muted">business_revenue_per_minute_cents</p>
         <div id="chart-revenue"></div>
@@ -399,6 +408,11 @@ export function dashboardPage(): SafeHtml {
         <h2>Technical: HTTP latency and errors</h2>
         <p class="muted">http.server.request.duration p95 and 5xx share</p>
         <div id="chart-http"></div>
+      </section>
+      <section class="chart">
+        <h2>Technical: Node runtime</h2>
+        <p class="muted">nodejs.eventloop.delay.p99 and v8js.memory.heap.used (runtimeMetrics)</p>
+        <div id="chart-runtime"></div>
       </section>
     </div>`;
 }
