@@ -170,11 +170,12 @@ const ROWS = [
   },
   {
     id: 'exemplars',
-    title: 'recordConversion with exemplar support, no trace SDK, vs the build before exemplars',
+    // With `--baseline f2a7393` (the build before exemplars), `ours` vs `ours@baseline` is the issue's check:
+    // recording without a trace SDK within 5% of before.
+    title: 'recordConversion with exemplar support: no trace SDK, context manager without span, inside a span',
     script: 'cases/exemplars.mjs',
     unit: 'ns/call',
-    variants: ['ours', 'before-exemplars', 'ours-context-no-span', 'ours-in-span'],
-    targets: [{ against: 'before-exemplars', max: 1.05 }],
+    variants: ['ours', 'context-no-span', 'in-span'],
   },
   {
     id: 'scrape-counters',

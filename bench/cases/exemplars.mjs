@@ -1,55 +1,24 @@
 /**
- * What exemplars cost on the recording path: recordConversion (one counter cell + one histogram cell) with the
- * exemplar code and no trace SDK (`ours`), against the build from just before exemplars existed
- * (`before-exemplars`, the commit below, built once into node_modules/.cache/ and reused), and, for the reading,
- * with a context manager registered but no active span, and inside an active sampled span.
+ * What exemplars cost on the recording path: recordConversion (one counter cell + one histogram cell) with no
+ * trace SDK (`ours`: the gate is closed, nothing is looked up), with a context manager registered but no active
+ * span (`context-no-span`), and inside an active sampled span (`in-span`). The comparison with the build from
+ * before exemplars existed is run.mjs's baseline twin `ours@baseline`:
+ * `npm run bench -- --only=exemplars --baseline f2a7393` (target: ours within 5% of it).
  *
- * Owns: those four variants and their self-checks (totals exported = calls made; inside a span, the OpenMetrics
- * scrape carries that span's trace id). Must not touch: rounds, statistics (bench/run.mjs).
+ * Owns: those variants and their self-checks (totals exported = calls made; inside a span, the OpenMetrics
+ * scrape carries that span's trace id; otherwise no exemplar at all). Must not touch: rounds, statistics,
+ * baselines (bench/run.mjs, bench/lib/baseline.mjs).
  */
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   conversionTuples,
   expectTotals,
   loadPackage,
   MASK,
   parseExposition,
-  REPO,
   require,
   sampleTotals,
 } from '../lib/workload.mjs';
 import { serveCase } from '../lib/child.mjs';
-
-/** The last commit without exemplars (main before issue 14). */
-const BASELINE_COMMIT = 'f2a739339f444d5e69a3c7fdebd32a60056a0b1e';
-
-function baselinePackage() {
-  // Under node_modules/.cache (where build tools keep caches): lint, format and tsc never look there, and the
-  // build resolves its dependencies from the repository's node_modules.
-  const dir = join(
-    REPO,
-    'node_modules',
-    '.cache',
-    'otel-business-metrics-bench',
-    BASELINE_COMMIT.slice(0, 12),
-  );
-  const entry = join(dir, 'dist', 'index.js');
-  if (!existsSync(entry)) {
-    mkdirSync(dir, { recursive: true });
-    execSync(`git archive ${BASELINE_COMMIT} src tsconfig.json tsconfig.build.json | tar -x -C "${dir}"`, {
-      cwd: REPO,
-      stdio: 'inherit',
-    });
-    execFileSync(process.execPath, [
-      join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '-p',
-      join(dir, 'tsconfig.build.json'),
-    ]);
-  }
-  return require(entry);
-}
 
 function registerTracing(withProvider) {
   const api = require('@opentelemetry/api');
@@ -62,14 +31,11 @@ function registerTracing(withProvider) {
 }
 
 serveCase(async ({ variant }) => {
-  if (!['ours', 'before-exemplars', 'ours-context-no-span', 'ours-in-span'].includes(variant)) {
+  if (!['ours', 'context-no-span', 'in-span'].includes(variant)) {
     throw new Error(`no variant ${variant} in row exemplars`);
   }
-  const tracer =
-    variant === 'ours-context-no-span' || variant === 'ours-in-span'
-      ? registerTracing(variant === 'ours-in-span')
-      : undefined;
-  const pkg = variant === 'before-exemplars' ? baselinePackage() : loadPackage();
+  const tracer = variant === 'ours' ? undefined : registerTracing(variant === 'in-span');
+  const pkg = loadPackage();
   const family = pkg.prometheusFamilyName(pkg.BUSINESS_METRICS.conversions);
   const telemetry = pkg.initBusinessMetrics({
     exporters: ['prometheus'],
@@ -103,7 +69,7 @@ serveCase(async ({ variant }) => {
       const total = sampleTotals(parseExposition(await scrape('text/plain')), family).sum;
       const openMetrics = await scrape('application/openmetrics-text; version=1.0.0');
       const checks = [['conversions_total', total, ops]];
-      if (variant === 'ours-in-span')
+      if (variant === 'in-span')
         checks.push(['exemplar_of_last_span', Number(openMetrics.includes(traceId)), 1]);
       else checks.push(['exemplars', Number(openMetrics.includes('trace_id=')), 0]);
       return expectTotals(checks);
