@@ -172,7 +172,8 @@ const ROWS = [
     id: 'exemplars',
     // With `--baseline f2a7393` (the build before exemplars), `ours` vs `ours@baseline` is the issue's check:
     // recording without a trace SDK within 5% of before.
-    title: 'recordConversion with exemplar support: no trace SDK, context manager without span, inside a span',
+    title:
+      'recordConversion with exemplar support: no trace SDK, context manager without span, inside a span',
     script: 'cases/exemplars.mjs',
     unit: 'ns/call',
     variants: ['ours', 'context-no-span', 'in-span'],
