@@ -22,27 +22,35 @@ export interface StoredSpan {
   readonly attributes: Readonly<Record<string, unknown>>;
 }
 
-/** Keeps the most recent finished spans (a ring: memory stays bounded however long the shop runs). */
+/**
+ * Keeps the most recent finished spans in a fixed ring (memory stays bounded however long the shop runs and
+ * whatever traffic it gets; the oldest span is overwritten in place, no array shifting per span).
+ */
 export class RecentSpans implements SpanProcessor {
-  private readonly spans: StoredSpan[] = [];
-  constructor(private readonly capacity = 5000) {}
+  private readonly ring: (StoredSpan | undefined)[];
+  private next = 0;
+  constructor(private readonly capacity = 1000) {
+    this.ring = new Array<StoredSpan | undefined>(capacity).fill(undefined);
+  }
   onStart(): void {}
   onEnd(span: ReadableSpan): void {
     const [seconds, nanos] = span.startTime;
     const [durationSeconds, durationNanos] = span.duration;
-    this.spans.push({
+    this.ring[this.next] = {
       traceId: span.spanContext().traceId,
       spanId: span.spanContext().spanId,
       name: span.name,
       startMs: seconds * 1000 + nanos / 1e6,
       durationMs: durationSeconds * 1000 + durationNanos / 1e6,
-      attributes: { ...span.attributes },
-    });
-    if (this.spans.length > this.capacity) this.spans.splice(0, this.spans.length - this.capacity);
+      attributes: span.attributes,
+    };
+    this.next = (this.next + 1) % this.capacity;
   }
-  /** The spans of one trace, oldest first. */
+  /** The spans of one trace still in the ring, oldest first. */
   trace(traceId: string): StoredSpan[] {
-    return this.spans.filter((span) => span.traceId === traceId);
+    return this.ring
+      .filter((span): span is StoredSpan => span !== undefined && span.traceId === traceId)
+      .sort((a, b) => a.startMs - b.startMs);
   }
   async forceFlush(): Promise<void> {}
   async shutdown(): Promise<void> {}
