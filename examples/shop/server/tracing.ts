@@ -12,6 +12,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { RequestHandler } from 'express';
 
+/** Paths without a span (case-insensitive, as Express routes). */
+const UNTRACED = /^\/(api|assets|metrics|healthz)(\/|$)/i;
+
 /** A finished span as the shop shows it. */
 export interface StoredSpan {
   readonly traceId: string;
@@ -91,6 +94,9 @@ export function startShopTracing(): ShopTracing {
 export function requestSpans(): RequestHandler {
   const tracer = trace.getTracer('demo-shop');
   return (req, res, next) => {
+    // Pages and checkout only: the engagement beacons, assets and scrapes are the bulk of the requests and
+    // carry no conversion or revenue, so their spans would only churn memory.
+    if (UNTRACED.test(req.path)) return next();
     tracer.startActiveSpan(
       `${req.method} ${req.path}`,
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } },
