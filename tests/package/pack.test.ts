@@ -1,9 +1,10 @@
 /**
  * The package as a user gets it: `npm pack`, installed into a scratch project, imported from CommonJS and ESM
- * (one shared singleton), and type-checked from both module systems.
+ * (one shared singleton), type-checked from both module systems, and installed next to other patches of the API and
+ * the SDK (one API copy, working metrics).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,10 +13,11 @@ const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 describe('published package', () => {
   let scratch: string;
+  let tarball: string;
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'obm-pack-'));
     execFileSync('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: ROOT, stdio: 'pipe' });
-    const tarball = readdirSync(scratch).find((file) => file.endsWith('.tgz'))!;
+    tarball = readdirSync(scratch).find((file) => file.endsWith('.tgz'))!;
     writeFileSync(
       join(scratch, 'package.json'),
       JSON.stringify({ name: 'scratch', private: true, type: 'commonjs' }),
@@ -96,6 +98,98 @@ describe('published package', () => {
     expect(failure.status).toBe(2);
     expect(failure.stderr).toMatch(/--prometheus/);
   });
+
+  it('joins an app that already has other patches of the API and the SDK: one API, working metrics', () => {
+    // An existing app: @opentelemetry/api 1.9.0 and sdk-metrics 2.12.1, where our lockfile has 1.9.1 and 2.12.0.
+    const app = join(scratch, 'existing-app');
+    mkdirSync(app);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'existing-app',
+        private: true,
+        dependencies: { '@opentelemetry/api': '1.9.0', '@opentelemetry/sdk-metrics': '2.12.1' },
+      }),
+    );
+    // No try/catch: if npm cannot install, execFileSync throws and the test fails with npm's stderr.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball)], {
+      cwd: app,
+      stdio: 'pipe',
+    });
+    writeFileSync(
+      join(app, 'check.js'),
+      `const { readdirSync, existsSync, readFileSync } = require('node:fs');
+       const { join } = require('node:path');
+       // Every installed copy of a package, wherever npm put it in the tree.
+       const copies = (name) => {
+         const found = [];
+         const walk = (modules) => {
+           if (!existsSync(modules)) return;
+           for (const entry of readdirSync(modules)) {
+             if (entry.startsWith('.')) continue;
+             const dirs = entry.startsWith('@') ? readdirSync(join(modules, entry)).map((e) => join(modules, entry, e)) : [join(modules, entry)];
+             for (const dir of dirs) {
+               const manifest = join(dir, 'package.json');
+               if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === name) found.push(dir);
+               walk(join(dir, 'node_modules'));
+             }
+           }
+         };
+         walk(join(__dirname, 'node_modules'));
+         return found.map((dir) => dir.slice(__dirname.length + 1) + '@' + require(join(dir, 'package.json')).version);
+       };
+       const pkgDir = join(__dirname, 'node_modules/otel-business-metrics');
+       const fromPkg = (id) => require.resolve(id, { paths: [pkgDir] });
+       const api = require('@opentelemetry/api');
+       const sdk = require('@opentelemetry/sdk-metrics');
+       const { initBusinessMetrics, businessMetrics } = require('otel-business-metrics');
+       const handle = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { port: 0 } });
+       // The app registers the package's provider through its own API copy and records a technical metric there.
+       api.metrics.setGlobalMeterProvider(handle.meterProvider);
+       api.metrics.getMeter('existing-app').createCounter('app_requests').add(3);
+       businessMetrics.recordRevenue(4242, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+       handle.ready
+         .then(() => fetch(handle.prometheus.url))
+         .then((res) => res.text())
+         .then(async (text) => {
+           console.log(JSON.stringify({
+             apiCopies: copies('@opentelemetry/api'),
+             sdkCopies: copies('@opentelemetry/sdk-metrics'),
+             apiSameFile: fromPkg('@opentelemetry/api') === require.resolve('@opentelemetry/api'),
+             apiSameObject: require(fromPkg('@opentelemetry/api')).metrics === api.metrics,
+             sdkSameFile: fromPkg('@opentelemetry/sdk-metrics') === require.resolve('@opentelemetry/sdk-metrics'),
+             providerIsAppSdk: handle.meterProvider instanceof sdk.MeterProvider,
+             host: handle.prometheus.host,
+             revenue: /^business_revenue_cents_total\\{[^}]*\\} 4242$/m.test(text),
+             appCounter: /^app_requests_total\\{[^}]*\\} 3$/m.test(text),
+           }));
+           await handle.shutdown();
+         });`,
+    );
+    const result = JSON.parse(execFileSync(process.execPath, ['check.js'], { cwd: app, encoding: 'utf8' }));
+    const { sdkCopies, ...rest } = result as { sdkCopies: string[] } & Record<string, unknown>;
+    expect(rest).toEqual({
+      // The API is a peer dependency: the app's 1.9.0 is the only copy, so the package shares its globals.
+      apiCopies: ['node_modules/@opentelemetry/api@1.9.0'],
+      apiSameFile: true,
+      apiSameObject: true,
+      // Our caret range lets npm hand the package the app's own sdk-metrics 2.12.1: no copy of its own.
+      sdkSameFile: true,
+      providerIsAppSdk: true,
+      host: '127.0.0.1',
+      revenue: true,
+      appCounter: true,
+    });
+    // Not a single copy in the tree, though: the upstream OTLP packages (0.223.0) pin sdk-metrics to exactly 2.12.0,
+    // so npm nests that patch under them. They only read the exported data; the package's provider, readers and
+    // instruments are the app's copy. Any other place a copy lands (e.g. under otel-business-metrics) fails here.
+    expect(sdkCopies).toContain('node_modules/@opentelemetry/sdk-metrics@2.12.1');
+    for (const copy of sdkCopies.filter((c) => c !== 'node_modules/@opentelemetry/sdk-metrics@2.12.1')) {
+      expect(copy).toMatch(
+        /^node_modules\/@opentelemetry\/(exporter-metrics-otlp-[a-z]+|otlp-[a-z-]+)\/node_modules\/@opentelemetry\/sdk-metrics@2\.12\.0$/,
+      );
+    }
+  }, 120_000);
 
   it('ships type declarations for both module systems', () => {
     const usage = `
