@@ -6,6 +6,7 @@
  * measurements are recorded (metrics/), how they are serialised (exporters/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
@@ -41,6 +42,10 @@ import {
   type ClusterEndpoint,
   type ClusterSourceWiring,
 } from './cluster/wiring';
+import { registerClusterExtension } from './cluster/protocol';
+import type { ActiveUsersOptions } from './active-users/tracker';
+
+const USER_HASH_KEY_ENV = 'OTEL_BUSINESS_METRICS_USER_HASH_KEY';
 import { SCOPE_NAME, VERSION } from './version';
 
 /** Where the Prometheus pull endpoint listens, once `ready` has resolved. */
@@ -220,7 +225,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         strict: options.strict,
         limits: options.limits,
         money: options.money,
-        activeUsers: config.activeUsers,
+        activeUsers: clusterRole ? withClusterHashKey(config.activeUsers) : config.activeUsers,
         // In a cluster worker, the fleet's numbers (asked from the primary, text 0.0.4), as on every other endpoint.
         exposition: clusterSource
           ? () => clusterSource.exposition()
@@ -229,6 +234,10 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       store,
     ),
   );
+
+  const unregisterActiveUsers = clusterRole
+    ? registerClusterExtension(metrics.activeUsersClusterExtension(clusterRole.kind))
+    : undefined;
 
   const ready = Promise.all(pullReaders.map((reader) => reader.ready)).then(() => undefined);
   ready.catch(() => {
@@ -258,6 +267,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         const stopping = async () => {
           // A worker's last word first: what it recorded since the last scrape reaches the primary.
           await clusterSource?.source.close();
+          unregisterActiveUsers?.();
           await clusterEndpoint?.shutdown(timeoutMillis);
           // The active users' last Redis flush runs beside the final export, under the same deadline.
           await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]);
@@ -288,6 +298,27 @@ function buildResource(config: ResolvedConfig): Resource {
 
 function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
   return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
+}
+
+/**
+ * Cluster mode needs one user-hash key in every process, or one user hashes differently in each worker and the
+ * merged sketches count it once per worker. Without a configured key, the primary draws one and puts it in
+ * its environment, which workers forked (and worker threads started) after initBusinessMetrics inherit.
+ */
+function withClusterHashKey(options: ActiveUsersOptions): ActiveUsersOptions {
+  if (options.hashKey !== undefined) return options;
+  const inherited = process.env[USER_HASH_KEY_ENV];
+  if (inherited) return { ...options, hashKey: inherited };
+  if (clusterRoleHere().kind !== 'primary') {
+    diag.warn(
+      `otel-business-metrics: cluster worker without ${USER_HASH_KEY_ENV}: call initBusinessMetrics in the primary ` +
+        'before forking (or set the key), or active users are counted once per worker',
+    );
+    return options;
+  }
+  const key = randomBytes(32).toString('hex');
+  process.env[USER_HASH_KEY_ENV] = key;
+  return { ...options, hashKey: key };
 }
 
 /** Resolves when `work` settles or after `timeoutMillis` (plus a grace period), whichever comes first. */

@@ -73,6 +73,8 @@ export class ActiveUsersCounter {
   private readonly allowed: ReadonlySet<string> | undefined;
   private readonly maxOpenTiers: number;
   private openTiers = 0;
+  /** A cluster worker: its sketches travel to the primary, which reports the union; it reports nothing itself. */
+  private reportsThroughPrimary = false;
   private readonly tierRule: string;
   private readonly attributes = new Map<string, Attributes>();
 
@@ -165,6 +167,7 @@ export class ActiveUsersCounter {
    * while Redis is unreachable).
    */
   forEachValue(visit: (value: number, attributes: Attributes) => void): void {
+    if (this.reportsThroughPrimary) return;
     const today = Math.floor(this.context.now() / DAY_MS);
     for (const tier of this.sketches.tierNames) {
       for (const window of ACTIVE_USER_WINDOWS) {
@@ -179,6 +182,11 @@ export class ActiveUsersCounter {
   /** The local estimate alone (tests, cluster). */
   localEstimate(tier: string, window: ActiveUserWindowName): number {
     return this.sketches.estimate(tier, window, Math.floor(this.context.now() / DAY_MS));
+  }
+
+  /** Cluster worker: stop reporting values here; the primary merges this process's sketches and reports. */
+  reportThroughPrimary(): void {
+    this.reportsThroughPrimary = true;
   }
 
   /** Register copies of the retained tier-days (for merging in another process). */

@@ -9,7 +9,9 @@
  * never formats a string. Everything unusual goes through the GuardReporter.
  */
 import type { Meter, ObservableResult } from '@opentelemetry/api';
+import { activeUsersClusterExtension } from '../active-users/cluster-sketches';
 import { ActiveUsersCounter } from '../active-users/tracker';
+import type { ClusterExtension } from '../cluster/protocol';
 import { BUSINESS_METRICS, SELF_METRICS } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import { DEFAULT_LIMITS } from '../config/defaults';
@@ -356,6 +358,16 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   /** @internal Send queued active users to the Redis store now. */
   flushActiveUsers(): Promise<void> {
     return this.activeUsersCounter.flush();
+  }
+
+  /**
+   * @internal Cluster mode: the extension that carries this recorder's active-user sketches between processes. In
+   * a worker (`source`) the recorder then reports no active-user values itself: the primary merges every
+   * worker's registers and reports the union, so a user seen by several workers counts once.
+   */
+  activeUsersClusterExtension(role: 'primary' | 'source'): ClusterExtension {
+    if (role === 'source') this.activeUsersCounter.reportThroughPrimary();
+    return activeUsersClusterExtension(this.activeUsersCounter, this.now);
   }
 
   getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {

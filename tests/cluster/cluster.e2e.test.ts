@@ -144,6 +144,27 @@ describe('node:cluster, 4 workers behind one port', () => {
     expect(result.value(activeUsers, { window: 'daily', user_tier: 'pro' })).toBe(1234);
   });
 
+  it('distinct users tracked in several workers are merged register-wise: the union, not the sum', async () => {
+    // 8 overlapping ranges of 10,000 users (k*5,000 .. k*5,000+9,999) on fresh connections, so they spread over
+    // the workers: 80,000 calls, 45,000 distinct users.
+    const workersSeen = new Set<string>();
+    for (let k = 0; k < 8; k++) {
+      const { status, body } = await get(
+        appPort,
+        `/track?from=${k * 5000}&to=${k * 5000 + 10_000}&tier=enterprise`,
+      );
+      expect(status).toBe(200);
+      workersSeen.add(body);
+    }
+    expect(workersSeen.size).toBeGreaterThan(1); // the same user really was counted in more than one worker
+    const daily = (await scrape()).value(activeUsers, { window: 'daily', user_tier: 'enterprise' });
+    expect(Math.abs(daily - 45_000) / 45_000).toBeLessThan(0.02);
+    // Reported once, by the primary: the weekly and monthly windows hold the same users today.
+    const again = await scrape();
+    expect(again.count(activeUsers)).toBeGreaterThan(0);
+    expect(again.value(activeUsers, { window: 'monthly', user_tier: 'enterprise' })).toBe(daily);
+  });
+
   it('a worker that never answers: the scrape answers by the deadline with its previous numbers, and counts it', async () => {
     const before = await scrape();
     const timeoutsBefore = before.value('business_metrics_cluster_collection_failures_total', {
