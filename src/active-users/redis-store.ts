@@ -64,51 +64,49 @@ interface FleetCount {
 
 const TIER_SLOTS = 1024;
 
+/** Entries of the recent-digest filter: 4,096 x 12 B = 48 KiB, small enough to stay in cache on the hot path. */
+const RECENT_SLOTS = 4096;
+
 /**
- * Open-addressing set of (tier, day, 64-bit digest): repeats of a user between flushes cost a probe, not a
- * queue entry, so a busy user never fills the queue.
+ * The bounded queue of (tier, day, 64-bit digest) entries for the next flush: appended in order, so a new user
+ * costs a sequential write, not a probe into a table sized for the whole queue (which missed the cache on every
+ * call and cost ~3x an in-process count). A direct-mapped filter of recent entries drops most repeats of a busy
+ * user, so repeats rarely take queue space; a repeat it misses is queued again, which PFADD absorbs.
  */
 class DigestQueue {
-  /** Slot i holds [tag, high, low] at 3i..3i+2 (tag 0 = empty): one cache line per probe, not three. */
+  /** Entry i is [tag, high, low] at 3i..3i+2 (tag 0 = empty); entries 0..size-1 are in use. */
   readonly slots: Int32Array;
-  readonly capacity: number;
   size = 0;
-  private readonly mask: number;
+  private readonly recent = new Int32Array(RECENT_SLOTS * 3);
 
   constructor(readonly limit: number) {
-    let capacity = 1024;
-    while (capacity < limit * 2) capacity *= 2;
-    this.capacity = capacity;
-    this.slots = new Int32Array(capacity * 3);
-    this.mask = capacity - 1;
+    this.slots = new Int32Array(limit * 3);
   }
 
-  /** False when the queue is full and the entry is new. */
+  /** False when the queue is full and the entry is not a recent repeat. */
   insert(tag: number, high: number, low: number): boolean {
-    const slots = this.slots;
-    const mask = this.mask;
     const h = high | 0;
     const l = low | 0;
-    let slot = (l ^ Math.imul(tag, 0x9e3779b1)) & mask;
-    for (;;) {
-      const at = slot * 3;
-      const current = slots[at];
-      if (current === 0) break;
-      if (current === tag && slots[at + 1] === h && slots[at + 2] === l) return true;
-      slot = (slot + 1) & mask;
-    }
+    const recent = this.recent;
+    const at = ((l ^ Math.imul(tag, 0x9e3779b1)) & (RECENT_SLOTS - 1)) * 3;
+    if (recent[at] === tag && recent[at + 1] === h && recent[at + 2] === l) return true;
     if (this.size >= this.limit) return false;
-    const at = slot * 3;
-    slots[at] = tag;
-    slots[at + 1] = h;
-    slots[at + 2] = l;
+    const end = this.size * 3;
+    const slots = this.slots;
+    slots[end] = tag;
+    slots[end + 1] = h;
+    slots[end + 2] = l;
     this.size++;
+    recent[at] = tag;
+    recent[at + 1] = h;
+    recent[at + 2] = l;
     return true;
   }
 
   clear(): void {
     if (this.size === 0) return;
-    this.slots.fill(0);
+    this.slots.fill(0, 0, this.size * 3);
+    this.recent.fill(0);
     this.size = 0;
   }
 }
@@ -285,9 +283,8 @@ export class RedisActiveUsersStore {
     const pipeline = this.client.pipeline();
     const byKey = new Map<number, string[]>();
     const slots = queue.slots;
-    for (let at = 0; at < slots.length; at += 3) {
+    for (let at = 0, end = queue.size * 3; at < end; at += 3) {
       const tag = slots[at];
-      if (tag === 0) continue;
       let members = byKey.get(tag);
       if (members === undefined) {
         members = [];
@@ -342,9 +339,8 @@ export class RedisActiveUsersStore {
   /** Put a failed flush's entries back in front of what arrived meanwhile (PFADD is idempotent). */
   private requeue(queue: DigestQueue): void {
     const slots = queue.slots;
-    for (let at = 0; at < slots.length; at += 3) {
-      if (slots[at] !== 0 && !this.active.insert(slots[at], slots[at + 1], slots[at + 2]))
-        this.overflowCount++;
+    for (let at = 0, end = queue.size * 3; at < end; at += 3) {
+      if (!this.active.insert(slots[at], slots[at + 1], slots[at + 2])) this.overflowCount++;
     }
     queue.clear();
   }
