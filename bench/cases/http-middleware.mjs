@@ -74,7 +74,9 @@ serveCase(async ({ variant }) => {
   return {
     round(iterations) {
       for (let i = 0; i < iterations; i++) {
-        const req = requests[i & 3];
+        // Counted across rounds, so every route is requested once at least 4 requests were made, however the
+        // requests are split into rounds (smoke mode can run rounds of a single request).
+        const req = requests[(made + i) & 3];
         if (handle) handle(req, res, next);
         res.emit('close');
         res.removeAllListeners('close');
@@ -86,12 +88,14 @@ serveCase(async ({ variant }) => {
       const samples = parseExposition(await telemetry.metrics.getMetrics()).filter((s) => s.name === COUNT);
       const total = samples.reduce((sum, s) => sum + s.value, 0);
       // Labels come as the raw `{...}` text here; the route's pattern must appear quoted in it.
+      const expected = ROUTES.slice(0, Math.min(made, ROUTES.length));
       const seen = new Set(
         ROUTES.filter((route) => samples.some((s) => s.labels.includes(`http_route="${route}"`))),
       );
       const wrong = [];
       if (total !== made) wrong.push(`recorded ${total} requests, made ${made}`);
-      if (seen.size !== ROUTES.length) wrong.push(`routes seen: ${[...seen].join(', ')}`);
+      if (seen.size !== expected.length || expected.some((route) => !seen.has(route)))
+        wrong.push(`routes seen: ${[...seen].join(', ')}; expected: ${expected.join(', ')}`);
       return wrong.length
         ? { ok: false, detail: wrong.join('; ') }
         : { ok: true, detail: `${total} requests` };
