@@ -38,14 +38,42 @@ describe('keyed hash (HalfSipHash, 64-bit output)', () => {
     expect(hex(...halfSipHash64Bytes(bytes(4), key))).toBe('d5e78a175be52ea1');
   });
 
-  it('hashes a string as HalfSipHash-1-3 of the UTF-16LE bytes of the id, for every length parity and astral characters', () => {
-    const key = Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2]);
-    const hasher = UserIdHasher.withRawKey(key);
-    for (const id of ['', 'a', 'ab', 'abc', 'user-42', 'ü-€-😀', 'x'.repeat(255)]) {
+  it('hashes an id whose code units fit in a byte as HalfSipHash-1-3 of its Latin-1 bytes, for every length mod 4', () => {
+    const latin1Key = Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2]);
+    const hasher = UserIdHasher.withRawKeys(latin1Key, Uint8Array.from([1, 1, 2, 3, 5, 8, 13, 21]));
+    for (const id of ['', 'a', 'ab', 'abc', 'abcd', 'user-42', 'caf\u00e9-\u00ff\u0001', 'x'.repeat(255)]) {
       const high = hasher.hash(id);
-      expect(hex(high, hasher.low)).toBe(hex(...halfSipHash64Bytes(Buffer.from(id, 'utf16le'), key, 1, 3)));
-      expect(hex(high, hasher.low)).not.toBe(hex(...halfSipHash64Bytes(Buffer.from(id, 'utf16le'), key)));
+      const bytes = Buffer.from(id, 'latin1');
+      expect(hex(high, hasher.low)).toBe(hex(...halfSipHash64Bytes(bytes, latin1Key, 1, 3)));
+      expect(hex(high, hasher.low)).not.toBe(hex(...halfSipHash64Bytes(bytes, latin1Key)));
     }
+  });
+
+  it('hashes any other id as HalfSipHash-1-3 of its UTF-16LE bytes under the second key, wherever the wide character is', () => {
+    const wideKey = Uint8Array.from([1, 1, 2, 3, 5, 8, 13, 21]);
+    const hasher = UserIdHasher.withRawKeys(Uint8Array.from([9, 8, 7, 6, 5, 4, 3, 2]), wideKey);
+    for (const id of [
+      '\u0161',
+      'ü-€-😀',
+      '€bcde',
+      'abcd€',
+      'abcdefg€',
+      'user-42-\u4e2d',
+      'y'.repeat(254) + '€',
+    ]) {
+      const high = hasher.hash(id);
+      expect(hex(high, hasher.low)).toBe(
+        hex(...halfSipHash64Bytes(Buffer.from(id, 'utf16le'), wideKey, 1, 3)),
+      );
+    }
+  });
+
+  it('separates the encodings: a Latin-1 id and a wider id with the same bytes get different digests', () => {
+    const hasher = new UserIdHasher(KEY);
+    // Both are the bytes 61 01: "a\u0001" in Latin-1, "\u0161" in UTF-16LE.
+    expect(Buffer.from('a\u0001', 'latin1').equals(Buffer.from('\u0161', 'utf16le'))).toBe(true);
+    const latin1 = hex(hasher.hash('a\u0001'), hasher.low);
+    expect(hex(hasher.hash('\u0161'), hasher.low)).not.toBe(latin1);
   });
 
   it('depends on the key: one key gives one digest in every process, another key a different one', () => {
