@@ -415,6 +415,10 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
    * The currency id of a money amount, or -1 after reporting why it cannot be recorded: the amount's common
    * rules, the currency code, and with an explicit currency an integer of minor units (a fraction means the
    * wrong exponent was applied, e.g. 19.99 passed for 1999 cents).
+   *
+   * Why two methods: the accepted case is one small expression the JIT inlines into recordRevenue and
+   * recordRefund (a call with the reporting branches in it cost ~10% of recordRevenue); every refusal goes to
+   * refuseMoney, which checks the rules again in order and reports the first one broken.
    */
   private moneyCheck(
     method: string,
@@ -423,6 +427,25 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     amount: number,
     currency: unknown,
   ): number {
+    if (
+      typeof amount === 'number' &&
+      amount >= 0 &&
+      amount <= this.limits.maxAmountCents &&
+      (currency === undefined || Number.isInteger(amount))
+    ) {
+      const currencyId = this.money.currencies.resolve(currency);
+      if (currencyId >= 0) return currencyId;
+    }
+    return this.refuseMoney(method, argument, family, amount, currency);
+  }
+
+  private refuseMoney(
+    method: string,
+    argument: string,
+    family: string,
+    amount: number,
+    currency: unknown,
+  ): -1 {
     const reason = this.checkAmount(amount, this.limits.maxAmountCents);
     if (reason !== undefined) {
       this.reporter.drop(method, argument, family, reason, amountRule(this.limits.maxAmountCents), amount);
@@ -433,18 +456,15 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       this.money.dropCurrency(this.reporter, method, family, currencyId, currency);
       return -1;
     }
-    if (currency !== undefined && !Number.isInteger(amount)) {
-      this.reporter.drop(
-        method,
-        argument,
-        family,
-        'not_integer',
-        'must be an integer number of minor units of metadata.currency (1999 for 19.99 USD)',
-        amount,
-      );
-      return -1;
-    }
-    return currencyId;
+    this.reporter.drop(
+      method,
+      argument,
+      family,
+      'not_integer',
+      'must be an integer number of minor units of metadata.currency (1999 for 19.99 USD)',
+      amount,
+    );
+    return -1;
   }
 
   private checkAmount(value: unknown, max: number): DropReason | undefined {

@@ -8,6 +8,7 @@
  * Must not touch: series, the SDK, reporting (the caller reports the returned problem).
  */
 import { OTHER_LABEL_VALUE } from '../catalog/labels';
+import { charCodeAt } from '../guard/char-code';
 import type { LabelIds } from '../guard/vocabulary';
 import {
   isCurrencyShaped,
@@ -47,6 +48,9 @@ export class CurrencyVocabulary implements LabelIds {
   readonly infos: Array<CurrencyInfo | undefined> = [undefined];
   /** Id of the default currency: what calls without a currency record. */
   readonly defaultId: number;
+  /** 1 + id of each admitted code, indexed by its three letters in base 26 (0: not admitted). Why not only the
+   * Map: this costs three character reads and one array read, about half a Map lookup, on every recordRevenue. */
+  private readonly idsByCode26 = new Int16Array(26 * 26 * 26);
   private readonly idsByRaw = new Map<string, number>();
   private readonly idsByCode = new Map<string, number>();
   /** Distinct raw spellings cached ('usd', 'Usd', ...): bounded, so hostile casing cannot grow memory. */
@@ -63,6 +67,10 @@ export class CurrencyVocabulary implements LabelIds {
    */
   resolve(raw: unknown): number {
     if (typeof raw === 'string') {
+      if (raw.length === 3) {
+        const id = this.idsByCode26[code26(raw)] - 1;
+        if (id >= 0) return id;
+      }
       const id = this.idsByRaw.get(raw);
       if (id !== undefined) return id;
     } else if (raw === undefined) {
@@ -89,7 +97,18 @@ export class CurrencyVocabulary implements LabelIds {
       this.infos.push(this.settings.info(code));
       this.idsByCode.set(code, id);
       this.idsByRaw.set(code, id);
+      const index = code26(code);
+      if (index !== 0) this.idsByCode26[index] = id + 1;
     }
     return id;
   }
+}
+
+/** Index of a three-character string of capital letters A-Z in 1..26^3-1; 0 for any other three characters
+ * and for `AAA` (slot 0 is never filled, so both take the Map path). */
+function code26(text: string): number {
+  const a = charCodeAt(text, 0) - 65;
+  const b = charCodeAt(text, 1) - 65;
+  const c = charCodeAt(text, 2) - 65;
+  return a >>> 0 < 26 && b >>> 0 < 26 && c >>> 0 < 26 ? (a * 26 + b) * 26 + c : 0;
 }

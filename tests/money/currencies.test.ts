@@ -130,6 +130,20 @@ describe('the currency vocabulary', () => {
     expect(vocabulary.values).toEqual(['other', 'USD']);
   });
 
+  it('resolves three-character strings that are not admitted capital-letter codes exactly as before the code table', () => {
+    const vocabulary = new CurrencyVocabulary(resolveCurrencySettings({ currencies: ['USD', 'EUR'] }));
+    const usd = vocabulary.resolve('USD');
+    // Neighbours of an admitted code in the 26^3 table, codes outside A-Z, and AAA (the table's unused slot 0).
+    expect(vocabulary.resolve('USE')).toBe(UNKNOWN_CURRENCY);
+    expect(vocabulary.resolve('EUR')).not.toBe(usd);
+    expect(vocabulary.resolve('AAA')).toBe(UNKNOWN_CURRENCY);
+    for (const bad of ['U$D', 'US1', '@@@', '[[[', '\u0000US', 'ÜSD', 'U\u0000D']) {
+      expect(vocabulary.resolve(bad)).toBe(INVALID_CURRENCY);
+    }
+    expect(vocabulary.resolve('usd')).toBe(usd);
+    expect(vocabulary.values).toEqual(['other', 'USD', 'EUR']);
+  });
+
   it('keeps a bounded cache of spellings, so hostile casing cannot grow memory', () => {
     const vocabulary = new CurrencyVocabulary(resolveCurrencySettings({ currencies: ['USD'] }));
     const spellings: string[] = [];
