@@ -50,6 +50,8 @@ export interface ActiveUserMetadata {
 export interface ActiveUsersContext {
   readonly reporter: GuardReporter;
   readonly now: () => number;
+  /** The clock that stamps a tracked user's UTC day, if not `now`: it may be slightly old (coarse-clock.ts). */
+  readonly stampNow?: () => number;
   readonly tierPolicy: LabelPolicy;
   readonly maxLabelLength: number;
   /** Prometheus family name, for drop reports. */
@@ -68,6 +70,7 @@ export class ActiveUsersCounter {
   private readonly sketches: DaySketches;
   private readonly hasher: UserIdHasher;
   private readonly maxIdLength: number;
+  private readonly stampNow: () => number;
   private readonly store: RedisActiveUsersStore | undefined;
   private readonly tiers = new Map<string, TierState>();
   private readonly allowed: ReadonlySet<string> | undefined;
@@ -92,6 +95,7 @@ export class ActiveUsersCounter {
       );
     }
     this.maxIdLength = maxIdLength;
+    this.stampNow = context.stampNow ?? context.now;
     this.sketches = new DaySketches(this.precision);
     this.hasher = new UserIdHasher(options.hashKey);
 
@@ -148,7 +152,7 @@ export class ActiveUsersCounter {
     }
     const high = this.hasher.hash(userId);
     const low = this.hasher.low;
-    const day = Math.floor(this.context.now() / DAY_MS);
+    const day = Math.floor(this.stampNow() / DAY_MS);
     this.sketches.add(state, day, high, low);
     this.store?.enqueue(state.tier, day, high, low);
   }

@@ -41,6 +41,7 @@ import type {
   SessionMetadata,
 } from './recorder';
 import { RevenueWindow } from './revenue-window';
+import { stampClock } from './coarse-clock';
 
 export type * from './recorder';
 export { DEFAULT_LIMITS } from '../config/defaults';
@@ -99,6 +100,8 @@ export function instrumentContextOf(recorder: unknown): InstrumentContext | unde
 export class BusinessMetrics implements BusinessMetricsRecorder {
   private readonly reporter: GuardReporter;
   private readonly now: () => number;
+  /** Stamps that need whole seconds only (the revenue minute, an active user's day); see coarse-clock.ts. */
+  private readonly stampNow: () => number;
   private readonly limits: Required<Omit<BusinessMetricsLimits, 'labels'>>;
   private readonly exposition: ((format: ExpositionFormat) => Promise<string>) | undefined;
   private readonly instruments: BusinessInstruments;
@@ -112,6 +115,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   constructor(meter: Meter, options: BusinessMetricsOptions = {}) {
     // Read through a closure, not captured: fake timers installed after construction replace Date.now.
     this.now = options.now ?? (() => Date.now());
+    this.stampNow = stampClock(options.now);
     this.reporter = new GuardReporter(options.strict === true, this.now);
     this.limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
     validateLimits(this.limits);
@@ -130,6 +134,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     const activeUsers = new ActiveUsersCounter(options.activeUsers ?? {}, {
       reporter: this.reporter,
       now: this.now,
+      stampNow: this.stampNow,
       tierPolicy: policies.user_tier,
       maxLabelLength: this.limits.maxLabelLength,
       family: prometheusFamilyName(BUSINESS_METRICS.activeUsers),
@@ -224,7 +229,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
         );
         byRegion[regionId] = window;
       }
-      window.add(amountCents, this.now());
+      window.add(amountCents, this.stampNow());
     } catch (error) {
       this.reporter.internalError('recordRevenue', family, error);
     }
