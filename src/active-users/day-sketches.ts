@@ -141,6 +141,14 @@ export class DaySketches {
     }
   }
 
+  /** Every retained tier-day sketch, not copied (the Redis store reads and encodes them at a flush). */
+  *sketches(): IterableIterator<{ tier: string; day: number; version: number; registers: Uint8Array }> {
+    for (const state of this.tiers.values()) {
+      for (const [day, sketch] of state.days)
+        yield { tier: state.tier, day, version: sketch.version, registers: sketch.registers };
+    }
+  }
+
   /** Copies of the registers of every retained tier-day from `fromDay` on (the cluster snapshot). */
   snapshot(fromDay = -Infinity): DaySketchSnapshot[] {
     const result: DaySketchSnapshot[] = [];

@@ -31,6 +31,8 @@ export function checkPrecision(precision: unknown, where = 'activeUsers.precisio
 
 export class HyperLogLog {
   readonly registers: Uint8Array;
+  /** Bumped whenever a register grows (by add or merge): copies elsewhere know when they are stale. */
+  version = 0;
   /** Bits of the hash left after the register index: registers hold 1..q+1 (0 = never touched). */
   private readonly q: number;
 
@@ -56,6 +58,7 @@ export class HyperLogLog {
     const rank = rest !== 0 ? Math.clz32(rest) + 1 : 33 - p + Math.clz32(low);
     if (this.registers[index] >= rank) return false;
     this.registers[index] = rank;
+    this.version++;
     return true;
   }
 
@@ -68,7 +71,14 @@ export class HyperLogLog {
         `cannot merge sketches of different precision (${source.length} vs ${target.length})`,
       );
     }
-    for (let i = 0; i < target.length; i++) if (source[i] > target[i]) target[i] = source[i];
+    let grew = false;
+    for (let i = 0; i < target.length; i++) {
+      if (source[i] > target[i]) {
+        target[i] = source[i];
+        grew = true;
+      }
+    }
+    if (grew) this.version++;
   }
 
   /** True when no element was ever added. */
@@ -79,6 +89,7 @@ export class HyperLogLog {
 
   clear(): void {
     this.registers.fill(0);
+    this.version++;
   }
 
   /** Estimated number of distinct hashes added. */

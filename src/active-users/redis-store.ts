@@ -1,14 +1,22 @@
 /**
- * The fleet-wide active-users store: every instance PFADDs the hashed users it saw into per-tier, per-day Redis
- * HyperLogLogs, and reads the window counts back with PFCOUNT over the window's day keys.
+ * The fleet-wide active-users store: at every flush each instance merges the registers of its changed tier-day
+ * sketches into per-tier, per-day Redis HyperLogLogs (SET of Redis's dense encoding into a scratch key, then
+ * PFMERGE), and reads the window counts back with PFCOUNT over the window's day keys.
  *
- * Owns: the bounded queue between the hot path and Redis, the one pipelined round trip per flush interval, key
- * names and their expiry, failure accounting, and loading `ioredis` (only when a URL is configured). Must not
- * touch: hashing, local sketches, metrics instruments.
+ * Why registers and not PFADD of each user: the local sketch already holds everything this instance saw, so the
+ * recording call does no store work at all (no per-user queue, the same cost as in-process), an outage loses
+ * nothing (the next successful flush sends the sketches as they are then), and what crosses the network is
+ * 12 KiB per changed tier-day, not one member per user. Redis's registers for a key are the register-wise
+ * maximum over the fleet, exactly as with PFADD, and PFCOUNT runs the same estimator (Ertl's) as the local one.
  *
- * Nothing that reaches Redis identifies a user: members are the 64-bit keyed digests (16 hex characters) and
- * keys are `<prefix>:<tier>:<YYYY-MM-DD>`. Redis keeps only HyperLogLog registers, never the members.
+ * Owns: the Redis encoding of a sketch, the one pipelined round trip per flush interval, key names and their
+ * expiry, which tier-days Redis has acknowledged, failure accounting, and loading `ioredis` (only when a URL is
+ * configured). Must not touch: hashing, updating sketches, metrics instruments.
+ *
+ * Nothing that reaches Redis identifies a user: values are HyperLogLog registers (a few bits per register of
+ * keyed digests, never a digest or an id) and keys are `<prefix>:<tier>:<YYYY-MM-DD>`.
  */
+import { randomBytes } from 'node:crypto';
 import {
   DAY_MS,
   dayLabel,
@@ -25,12 +33,15 @@ export interface RedisClientLike {
   quit?(): Promise<unknown>;
   disconnect?(): void;
   on?(event: 'error', listener: (error: Error) => void): unknown;
+  on?(event: 'ready', listener: () => void): unknown;
   once?(event: 'ready', listener: () => void): unknown;
   removeListener?(event: 'ready', listener: () => void): unknown;
 }
 
 export interface RedisPipelineLike {
-  pfadd(key: string, ...members: string[]): unknown;
+  set(key: string, value: Buffer, expiryMode: 'PX', millis: number): unknown;
+  pfmerge(destination: string, ...sources: string[]): unknown;
+  del(...keys: string[]): unknown;
   expireat(key: string, unixSeconds: number): unknown;
   pfcount(...keys: string[]): unknown;
   exec(): Promise<Array<[Error | null, unknown]> | null>;
@@ -45,13 +56,22 @@ export interface RedisStoreOptions {
   client?: RedisClientLike;
   /** Prefix of every key. Default `obm:active_users`. Keep it identical on every instance of one fleet. */
   keyPrefix?: string;
-  /** How often queued users are sent and window counts read back. Default 10000 ms. */
+  /** How often changed sketches are merged into Redis and window counts read back. Default 10000 ms. */
   flushIntervalMillis?: number;
   /** A flush that has not answered after this long counts as failed. Default 2000 ms. */
   timeoutMillis?: number;
-  /** Distinct (user, tier, day) entries kept for Redis between flushes and during an outage. Default 100000
-   * (about 1.5 MB). Beyond it new entries are counted locally only (see docs/active-users.md). */
-  maxQueuedUsers?: number;
+}
+
+/** Redis's HyperLogLogs have 2^14 registers; the local sketches must have as many to merge into them. */
+export const REDIS_HLL_PRECISION = 14;
+
+/** One tier-day sketch as the store reads it at a flush (the tracker's, never written here). */
+export interface TierDaySketch {
+  readonly tier: string;
+  readonly day: number;
+  /** Changes whenever a register grows: Redis is sent the sketch again when it differs from the acknowledged one. */
+  readonly version: number;
+  readonly registers: Uint8Array;
 }
 
 /** Why a flush did not reach Redis (the `reason` label of the store's failure self-metric). */
@@ -62,60 +82,9 @@ interface FleetCount {
   readonly value: number;
 }
 
-const TIER_SLOTS = 1024;
-
-/** Entries of the recent-digest filter: 4,096 x 12 B = 48 KiB, small enough to stay in cache on the hot path. */
-const RECENT_SLOTS = 4096;
-
-/**
- * The bounded queue of (tier, day, 64-bit digest) entries for the next flush: appended in order, so a new user
- * costs a sequential write, not a probe into a table sized for the whole queue (which missed the cache on every
- * call and cost ~3x an in-process count). A direct-mapped filter of recent entries drops most repeats of a busy
- * user, so repeats rarely take queue space; a repeat it misses is queued again, which PFADD absorbs.
- */
-class DigestQueue {
-  /** Entry i is [tag, high, low] at 3i..3i+2 (tag 0 = empty); entries 0..size-1 are in use. */
-  readonly slots: Int32Array;
-  size = 0;
-  private readonly recent = new Int32Array(RECENT_SLOTS * 3);
-
-  constructor(readonly limit: number) {
-    this.slots = new Int32Array(limit * 3);
-  }
-
-  /** False when the queue is full and the entry is not a recent repeat. */
-  insert(tag: number, high: number, low: number): boolean {
-    const h = high | 0;
-    const l = low | 0;
-    const recent = this.recent;
-    const at = ((l ^ Math.imul(tag, 0x9e3779b1)) & (RECENT_SLOTS - 1)) * 3;
-    if (recent[at] === tag && recent[at + 1] === h && recent[at + 2] === l) return true;
-    if (this.size >= this.limit) return false;
-    const end = this.size * 3;
-    const slots = this.slots;
-    slots[end] = tag;
-    slots[end + 1] = h;
-    slots[end + 2] = l;
-    this.size++;
-    recent[at] = tag;
-    recent[at + 1] = h;
-    recent[at + 2] = l;
-    return true;
-  }
-
-  clear(): void {
-    if (this.size === 0) return;
-    this.slots.fill(0, 0, this.size * 3);
-    this.recent.fill(0);
-    this.size = 0;
-  }
-}
-
 /** Counts of the store's own trouble, read by observable self-metrics. */
 export interface StoreHealth {
   readonly failures: Readonly<Record<StoreFailureReason, number>>;
-  /** Entries not queued for Redis because the queue was full (they stay in the local count). */
-  readonly overflow: number;
   /** Flushes Redis answered. */
   readonly flushes: number;
 }
@@ -126,10 +95,12 @@ export class RedisActiveUsersStore {
   private readonly prefix: string;
   private readonly intervalMillis: number;
   private readonly timeoutMillis: number;
-  private active: DigestQueue;
-  private spare: DigestQueue;
-  private readonly tierNames: string[] = [];
-  private readonly tierIds = new Map<string, number>();
+  /** Scratch key of this store: each changed sketch is SET here, then PFMERGEd into its day key. */
+  private readonly scratchKey: string;
+  /** Tiers ever sent or read (PFCOUNT covers them even on a day this instance saw none of their users). */
+  private readonly tiers = new Set<string>();
+  /** `tier\0day` -> the sketch version Redis has merged. */
+  private readonly acknowledged = new Map<string, number>();
   private readonly fleet = new Map<string, FleetCount>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -140,19 +111,19 @@ export class RedisActiveUsersStore {
     error: 0,
     busy: 0,
   };
-  private overflowCount = 0;
   private flushCount = 0;
 
   /**
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
+   * @param sketches the retained tier-day sketches at the moment of a flush (precision 14).
    * @throws Error naming `ioredis` when a URL is configured and the package is not installed.
    */
   constructor(
     options: RedisStoreOptions,
     private readonly now: () => number,
     private readonly warn: (key: string, message: string) => void,
+    private readonly sketches: () => Iterable<TierDaySketch>,
   ) {
-    const limit = positiveInteger(options.maxQueuedUsers, 100_000, 'activeUsers.redis.maxQueuedUsers');
     this.intervalMillis = positiveInteger(
       options.flushIntervalMillis,
       10_000,
@@ -163,8 +134,7 @@ export class RedisActiveUsersStore {
     if (typeof this.prefix !== 'string' || this.prefix === '' || /\s/.test(this.prefix)) {
       throw new TypeError('activeUsers.redis.keyPrefix must be a non-empty string without spaces');
     }
-    this.active = new DigestQueue(limit);
-    this.spare = new DigestQueue(limit);
+    this.scratchKey = `${this.prefix}:merge:${randomBytes(8).toString('hex')}`;
     if (options.client !== undefined) {
       if (typeof options.client?.pipeline !== 'function') {
         throw new TypeError('activeUsers.redis.client must be an ioredis client (it has no pipeline())');
@@ -181,20 +151,10 @@ export class RedisActiveUsersStore {
     this.client.on?.('error', (error: Error) =>
       this.warn('redis-connection', `otel-business-metrics: Redis (active users): ${safeMessage(error)}`),
     );
+    // A new connection may reach a restarted (emptied) or different Redis: send every retained sketch again.
+    this.client.on?.('ready', () => this.acknowledged.clear());
     this.timer = setInterval(() => void this.flush(), this.intervalMillis);
     this.timer.unref();
-  }
-
-  /** Queue a hashed user for the next flush. O(1), no I/O, never throws. */
-  enqueue(tier: string, day: number, high: number, low: number): void {
-    let id = this.tierIds.get(tier);
-    if (id === undefined) {
-      if (this.tierNames.length >= TIER_SLOTS - 1) return;
-      id = this.tierNames.length;
-      this.tierNames.push(tier);
-      this.tierIds.set(tier, id);
-    }
-    if (!this.active.insert(day * TIER_SLOTS + id + 1, high, low)) this.overflowCount++;
   }
 
   /** The fleet-wide count of the last successful flush, if it was for `today`. */
@@ -204,17 +164,20 @@ export class RedisActiveUsersStore {
   }
 
   get health(): StoreHealth {
-    return { failures: { ...this.failureCounts }, overflow: this.overflowCount, flushes: this.flushCount };
+    return { failures: { ...this.failureCounts }, flushes: this.flushCount };
   }
 
-  /** Entries waiting for Redis. */
-  get queued(): number {
-    return this.active.size + (this.inFlight ? this.spare.size : 0);
+  /** Tier-day sketches that changed since Redis last acknowledged them. */
+  get pending(): number {
+    let count = 0;
+    for (const sketch of this.sketches()) if (this.isChanged(sketch)) count++;
+    return count;
   }
 
   /**
-   * Send queued users and read the window counts: one pipelined round trip. Resolves when done or failed;
-   * never rejects. A flush still running when the next one is due makes that one a no-op (counted as `busy`).
+   * Merge the changed sketches into Redis and read the window counts: one pipelined round trip. Resolves when
+   * done or failed; never rejects. A flush still running when the next one is due makes that one a no-op
+   * (counted as `busy`).
    */
   flush(): Promise<void> {
     if (this.inFlight) {
@@ -227,10 +190,7 @@ export class RedisActiveUsersStore {
           this.fail('unavailable', `Redis connection is ${this.client.status}`);
           return;
         }
-        const sending = this.active;
-        this.active = this.spare;
-        this.spare = sending;
-        return this.send(sending, Math.floor(this.now() / DAY_MS));
+        return this.send(Math.floor(this.now() / DAY_MS));
       })
       .finally(() => {
         this.inFlight = undefined;
@@ -241,7 +201,7 @@ export class RedisActiveUsersStore {
   /**
    * True when the client can take commands now. A first connection still being made is waited for (within the
    * timeout), so a script that records and shuts down at once still delivers; a reconnection after an outage is
-   * not: that flush fails at once and its entries wait in the queue.
+   * not: that flush fails at once, and the next one sends what changed meanwhile.
    */
   private connected(): Promise<boolean> {
     const status = this.client.status;
@@ -279,28 +239,23 @@ export class RedisActiveUsersStore {
     }
   }
 
-  private async send(queue: DigestQueue, today: number): Promise<void> {
+  private async send(today: number): Promise<void> {
     const pipeline = this.client.pipeline();
-    const byKey = new Map<number, string[]>();
-    const slots = queue.slots;
-    for (let at = 0, end = queue.size * 3; at < end; at += 3) {
-      const tag = slots[at];
-      let members = byKey.get(tag);
-      if (members === undefined) {
-        members = [];
-        byKey.set(tag, members);
-      }
-      members.push(hex32(slots[at + 1]) + hex32(slots[at + 2]));
-    }
-    for (const [tag, members] of byKey) {
-      const day = Math.floor((tag - 1) / TIER_SLOTS);
-      const key = this.key(this.tierNames[(tag - 1) % TIER_SLOTS], day);
-      for (let i = 0; i < members.length; i += 1000) pipeline.pfadd(key, ...members.slice(i, i + 1000));
+    const sent: Array<{ key: string; version: number }> = [];
+    for (const sketch of this.sketches()) {
+      this.tiers.add(sketch.tier);
+      if (!this.isChanged(sketch)) continue;
+      const key = this.key(sketch.tier, sketch.day);
+      // The scratch key expires on its own should the connection drop between SET and DEL.
+      pipeline.set(this.scratchKey, denseHyperLogLog(sketch.registers), 'PX', 10 * this.timeoutMillis);
+      pipeline.pfmerge(key, this.scratchKey);
       // A day key outlives the last window that covers it by a day (clock skew between instances).
-      pipeline.expireat(key, ((day + RETAINED_DAYS + 1) * DAY_MS) / 1000);
+      pipeline.expireat(key, ((sketch.day + RETAINED_DAYS + 1) * DAY_MS) / 1000);
+      sent.push({ key: `${sketch.tier}\0${sketch.day}`, version: sketch.version });
     }
+    if (sent.length > 0) pipeline.del(this.scratchKey);
     const counted: Array<{ tier: string; window: ActiveUserWindowName }> = [];
-    for (const tier of this.tierNames) {
+    for (const tier of this.tiers) {
       for (const window of Object.keys(ACTIVE_USER_WINDOW_DAYS) as ActiveUserWindowName[]) {
         const keys: string[] = [];
         for (let day = today - ACTIVE_USER_WINDOW_DAYS[window] + 1; day <= today; day++)
@@ -309,11 +264,11 @@ export class RedisActiveUsersStore {
         counted.push({ tier, window });
       }
     }
+    if (counted.length === 0) return;
     let replies: Array<[Error | null, unknown]> | null;
     try {
       replies = await withTimeout(pipeline.exec(), this.timeoutMillis);
     } catch (error) {
-      this.requeue(queue);
       const timedOut = error instanceof TimeoutError;
       this.fail(
         timedOut ? 'timeout' : 'error',
@@ -323,11 +278,11 @@ export class RedisActiveUsersStore {
     }
     const failed = replies?.find(([error]) => error !== null)?.[0] ?? (replies ? undefined : 'no reply');
     if (failed !== undefined) {
-      this.requeue(queue);
       this.fail('error', safeMessage(failed));
       return;
     }
-    queue.clear();
+    for (const { key, version } of sent) this.acknowledged.set(key, version);
+    this.forgetBefore(today - RETAINED_DAYS + 1);
     this.flushCount++;
     const counts = replies!.slice(replies!.length - counted.length);
     counted.forEach(({ tier, window }, i) => {
@@ -336,13 +291,15 @@ export class RedisActiveUsersStore {
     });
   }
 
-  /** Put a failed flush's entries back in front of what arrived meanwhile (PFADD is idempotent). */
-  private requeue(queue: DigestQueue): void {
-    const slots = queue.slots;
-    for (let at = 0, end = queue.size * 3; at < end; at += 3) {
-      if (!this.active.insert(slots[at], slots[at + 1], slots[at + 2])) this.overflowCount++;
+  private isChanged(sketch: TierDaySketch): boolean {
+    return this.acknowledged.get(`${sketch.tier}\0${sketch.day}`) !== sketch.version;
+  }
+
+  /** Drop acknowledgements of days no window covers any more (their sketches are gone too). */
+  private forgetBefore(firstKept: number): void {
+    for (const key of this.acknowledged.keys()) {
+      if (Number(key.slice(key.indexOf('\0') + 1)) < firstKept) this.acknowledged.delete(key);
     }
-    queue.clear();
   }
 
   private fail(reason: StoreFailureReason, detail: string): void {
@@ -350,7 +307,7 @@ export class RedisActiveUsersStore {
     this.warn(
       `redis-${reason}`,
       `otel-business-metrics: active users not sent to Redis (${reason}: ${detail}); counting locally, ` +
-        `${this.queued} entries queued for retry`,
+        `${this.pending} changed tier-day sketches go at the next flush`,
     );
   }
 
@@ -359,8 +316,32 @@ export class RedisActiveUsersStore {
   }
 }
 
-function hex32(value: number): string {
-  return (value >>> 0).toString(16).padStart(8, '0');
+/**
+ * A precision-14 sketch in Redis's dense HyperLogLog encoding (redis/src/hyperloglog.c): the header `HYLL`, the
+ * encoding byte 0 (dense), three unused bytes and an 8-byte cached cardinality marked stale (top bit of its last
+ * byte), then the 16,384 registers as 6-bit fields, little-endian, register i at bit 6i. Registers hold 0..51
+ * here (1 + 50 rank bits after the 14 index bits), as in Redis.
+ */
+export function denseHyperLogLog(registers: Uint8Array): Buffer {
+  if (registers.length !== 1 << REDIS_HLL_PRECISION) {
+    throw new RangeError(
+      `Redis HyperLogLogs have ${1 << REDIS_HLL_PRECISION} registers (got ${registers.length})`,
+    );
+  }
+  const HEADER = 16;
+  const out = Buffer.alloc(HEADER + (registers.length * 6) / 8);
+  out.write('HYLL', 0, 'latin1');
+  out[15] = 0x80;
+  for (let i = 0; i < registers.length; i++) {
+    const value = registers[i];
+    if (value === 0) continue;
+    const bit = i * 6;
+    const byte = HEADER + (bit >>> 3);
+    const shift = bit & 7;
+    out[byte] |= (value << shift) & 0xff;
+    if (shift > 2) out[byte + 1] |= value >>> (8 - shift);
+  }
+  return out;
 }
 
 class TimeoutError extends Error {}
@@ -401,8 +382,8 @@ function connect(url: string, timeoutMillis: number): RedisClientLike {
     );
   }
   return new Redis(url, {
-    // Fail fast while disconnected instead of queueing inside ioredis without bound: the store keeps its own
-    // bounded queue and retries at the next flush.
+    // Fail fast while disconnected instead of queueing inside ioredis without bound: the local sketches keep
+    // everything, and the next flush after the reconnection sends them.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMillis,

@@ -1,6 +1,6 @@
 /**
- * `trackActiveUser`: validates a call, hashes the id with the keyed hash, adds it to the tier's sketch of the
- * current UTC day and (with a Redis store) queues the digest for the fleet; at collection, reports
+ * `trackActiveUser`: validates a call, hashes the id with the keyed hash and adds it to the tier's sketch of the
+ * current UTC day (a Redis store merges those sketches into the fleet's at its flushes); at collection, reports
  * `business_active_users{window, user_tier}` for every window and tier.
  *
  * Owns: the argument rules of trackActiveUser (and their redacted messages), the tier vocabulary of tracked
@@ -20,7 +20,12 @@ import {
   type DaySketchSnapshot,
 } from './day-sketches';
 import { checkPrecision, DEFAULT_PRECISION } from './hyperloglog';
-import { RedisActiveUsersStore, type RedisStoreOptions, type StoreHealth } from './redis-store';
+import {
+  RedisActiveUsersStore,
+  REDIS_HLL_PRECISION,
+  type RedisStoreOptions,
+  type StoreHealth,
+} from './redis-store';
 import { UserIdHasher, type UserHashKey } from './user-hash';
 
 /** Options of distinct-user counting (`activeUsers` in initBusinessMetrics / BusinessMetrics options). */
@@ -123,7 +128,15 @@ export class ActiveUsersCounter {
             'must hash a user id to the same digest, or each instance counts the same user again',
         );
       }
-      this.store = new RedisActiveUsersStore(options.redis, context.now, context.warn);
+      if (this.precision !== REDIS_HLL_PRECISION) {
+        throw new RangeError(
+          `activeUsers.redis needs activeUsers.precision ${REDIS_HLL_PRECISION}, the precision of Redis's ` +
+            `HyperLogLogs that the sketches merge into (got ${this.precision})`,
+        );
+      }
+      this.store = new RedisActiveUsersStore(options.redis, context.now, context.warn, () =>
+        this.sketches.sketches(),
+      );
     }
   }
 
@@ -154,7 +167,6 @@ export class ActiveUsersCounter {
     const low = this.hasher.low;
     const day = Math.floor(this.stampNow() / DAY_MS);
     this.sketches.add(state, day, high, low);
-    this.store?.enqueue(state.tier, day, high, low);
   }
 
   /** Tiers with users in the retained days (updateActiveUsers values for them are ignored). */
@@ -208,7 +220,7 @@ export class ActiveUsersCounter {
     return this.store?.health;
   }
 
-  /** Send queued users to Redis now (no-op without a store). */
+  /** Merge the changed sketches into Redis now (no-op without a store). */
   flush(): Promise<void> {
     return this.store?.flush() ?? Promise.resolve();
   }

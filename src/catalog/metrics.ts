@@ -168,14 +168,6 @@ export const SELF_METRICS = {
     description: 'Active-user flushes that did not reach the shared store (Redis), by reason',
     labels: ['reason'],
   },
-  activeUsersStoreOverflow: {
-    name: 'business_metrics_active_users_store_overflow',
-    kind: 'counter',
-    unit: '{user}',
-    description:
-      'Active users counted locally but not queued for the shared store because its queue was full',
-    labels: ['store'],
-  },
   clusterCollectionFailures: {
     name: 'business_metrics_cluster_collection_failures',
     kind: 'counter',

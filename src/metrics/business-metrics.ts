@@ -49,8 +49,6 @@ export { DEFAULT_LIMITS } from '../config/defaults';
 /** The refund reason recorded when a refund gives none. */
 const DEFAULT_REFUND_REASON = 'customer_request';
 
-const REDIS_STORE_ATTRIBUTES = Object.freeze({ store: 'redis' });
-
 /** How far in the future a session start may lie before it counts as a clock error (client clock skew). */
 const FUTURE_TOLERANCE_MS = 1000;
 
@@ -360,7 +358,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     return this.activeUsersCounter.shutdown();
   }
 
-  /** @internal Send queued active users to the Redis store now. */
+  /** @internal Merge the changed active-user sketches into the Redis store now. */
   flushActiveUsers(): Promise<void> {
     return this.activeUsersCounter.flush();
   }
@@ -400,13 +398,6 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
           if (!labels) attributes.set(reason, (labels = Object.freeze({ reason })));
           result.observe(count, labels);
         }
-      });
-    const overflow = SELF_METRICS.activeUsersStoreOverflow;
-    meter
-      .createObservableCounter(overflow.name, { description: overflow.description, unit: overflow.unit })
-      .addCallback((result) => {
-        const count = this.activeUsersCounter.storeHealth?.overflow ?? 0;
-        if (count > 0) result.observe(count, REDIS_STORE_ATTRIBUTES);
       });
   }
 

@@ -299,4 +299,22 @@ describe('trackActiveUser arguments', () => {
         ),
     ).toThrow(/needs activeUsers.hashKey/);
   });
+
+  it('a Redis store with a precision other than the 14 of Redis is refused at construction', () => {
+    harness = createGuardHarness();
+    expect(
+      () =>
+        new ActiveUsersCounter(
+          { hashKey: KEY, precision: 12, redis: { url: 'redis://127.0.0.1:1' } },
+          {
+            reporter: harness.reporter,
+            now: () => clock,
+            tierPolicy: DEFAULT_LABEL_POLICIES.user_tier,
+            maxLabelLength: 64,
+            family: 'business_active_users',
+            warn: () => undefined,
+          },
+        ),
+    ).toThrow(/needs activeUsers.precision 14/);
+  });
 });
