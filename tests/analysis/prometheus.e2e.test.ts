@@ -5,11 +5,12 @@
  * docs/correlation.md. The data is designed (see history.ts) so Prometheus returns exactly the designed per-interval values;
  * the expected statistics are computed here from those values, independently of the code under test.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
+import { ROOT, requireBuiltCli, runCli } from '../support/cli';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
 import { MetricCorrelationService, analyzeCorrelation, isCorrelationError } from '../../src/analysis';
 import { referencePearson } from '../support/reference-statistics';
@@ -29,39 +30,6 @@ import {
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
 const promtool = requireBinary('promtool', 'apt-get install prometheus');
 const describeWithPrometheus = prometheusBinary && promtool ? describe : describe.skip;
-
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-
-/** Newest modification time under a directory, to detect a dist/ older than its sources. */
-function newestMtime(directory: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 20000, env: { ...process.env, PROMETHEUS_URL: '' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 describeWithPrometheus('correlation against a real Prometheus with backfilled history', () => {
   let prometheus: PrometheusServer;
@@ -278,17 +246,7 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
   // Request errors and an unreachable server need no Prometheus: tests/analysis/service.test.ts.
 
   describe('the built CLI', () => {
-    beforeAll(() => {
-      if (
-        !existsSync(CLI) ||
-        statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src', 'analysis')) ||
-        statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src', 'cli'))
-      ) {
-        throw new Error(
-          `${CLI} is missing or older than src/analysis or src/cli: run \`npm run build\` first`,
-        );
-      }
-    });
+    beforeAll(requireBuiltCli);
 
     const baseArgs = () => [
       'correlate',

@@ -135,3 +135,37 @@ export function references(expr: string): { metrics: Set<string>; labels: Set<st
   }
   return { metrics, labels };
 }
+
+/** A scrape job of the end-to-end Prometheus configurations. */
+export interface ScrapeJob {
+  job: string;
+  /** `host:port` (with `path`), or a full /metrics URL. */
+  target: string;
+  /** Keep job/instance from the scraped series (the Collector's exporter carries them from the resource). */
+  honorLabels?: boolean;
+}
+
+/**
+ * prometheus.yml of the end-to-end tests: scrape and rule evaluation every second, the shipped rule files, `extra`
+ * top-level lines, and the scrape jobs (none: `scrape_configs: []`).
+ */
+export function rulesConfig(jobs: readonly ScrapeJob[], extra: readonly string[] = []): string {
+  const lines = [
+    'global:',
+    '  scrape_interval: 1s',
+    '  evaluation_interval: 1s',
+    'rule_files:',
+    `  - ${RECORDING_FILE}`,
+    `  - ${ALERTS_FILE}`,
+    ...extra,
+    `scrape_configs:${jobs.length === 0 ? ' []' : ''}`,
+  ];
+  for (const { job, target, honorLabels } of jobs) {
+    const url = target.includes('://') ? new URL(target) : undefined;
+    lines.push(`  - job_name: ${job}`);
+    if (honorLabels) lines.push('    honor_labels: true');
+    if (url) lines.push(`    metrics_path: ${url.pathname}`);
+    lines.push('    static_configs:', `      - targets: ['${url ? url.host : target}']`);
+  }
+  return lines.join('\n');
+}

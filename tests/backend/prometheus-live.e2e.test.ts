@@ -14,7 +14,7 @@ import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { dashboardQueries, RECORDING_RULES, type GrafanaDashboard } from '../../src/dashboards/grafana';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
-import { ALERTS_FILE, DASHBOARD_FILE, RECORDING_FILE, allRules } from './backend-files';
+import { ALERTS_FILE, DASHBOARD_FILE, RECORDING_FILE, allRules, rulesConfig } from './backend-files';
 import {
   ACTIVE_USERS,
   EXPECTED,
@@ -92,21 +92,8 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
       money: { reporting: { currency: 'USD', rates: {} } },
     });
     await telemetry.ready;
-    const endpoint = new URL(telemetry.prometheus!.url);
     prometheus = await startPrometheus(prometheusBinary!, {
-      config: [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${RECORDING_FILE}`,
-        `  - ${ALERTS_FILE}`,
-        'scrape_configs:',
-        '  - job_name: business-app',
-        `    metrics_path: ${endpoint.pathname}`,
-        '    static_configs:',
-        `      - targets: ['${endpoint.host}']`,
-      ].join('\n'),
+      config: rulesConfig([{ job: 'business-app', target: telemetry.prometheus!.url }]),
     });
     const tick = () => {
       ticksRecorded++;

@@ -3,48 +3,10 @@
  * Prometheus server: help, unknown commands, usage errors (exit 2, found before any query) and an unreachable
  * server (exit 1). The analyses against a real Prometheus are in tests/analysis/prometheus.e2e.test.ts.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { requireBuiltCli, runCli } from '../support/cli';
 import { freePort } from '../support/prometheus-server';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-
-function newestMtime(directory: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 20000, env: { ...process.env, PROMETHEUS_URL: '' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-beforeAll(() => {
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src'))) {
-    throw new Error(`${CLI} is missing or older than src/: run \`npm run build\` first`);
-  }
-});
+beforeAll(requireBuiltCli);
 
 describe('otel-business-metrics (no Prometheus needed)', () => {
   let url = '';

@@ -11,7 +11,7 @@
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
-import { ALERTS_FILE, RECORDING_FILE } from '../backend/backend-files';
+import { rulesConfig } from '../backend/backend-files';
 
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
 const describeWithPrometheus = prometheusBinary ? describe : describe.skip;
@@ -104,21 +104,8 @@ describeWithPrometheus(
       // The workload runs twice: before the first scrape (so every series exists) and once scrapes are running
       // (so the rules' rates see it increase). Every total below is twice one run.
       recordWorkload(telemetry);
-      const endpoint = new URL(telemetry.prometheus!.url);
       prometheus = await startPrometheus(prometheusBinary!, {
-        config: [
-          'global:',
-          '  scrape_interval: 1s',
-          '  evaluation_interval: 1s',
-          'rule_files:',
-          `  - ${RECORDING_FILE}`,
-          `  - ${ALERTS_FILE}`,
-          'scrape_configs:',
-          '  - job_name: business-app',
-          `    metrics_path: ${endpoint.pathname}`,
-          '    static_configs:',
-          `      - targets: ['${endpoint.host}']`,
-        ].join('\n'),
+        config: rulesConfig([{ job: 'business-app', target: telemetry.prometheus!.url }]),
       });
       for (let i = 0; i < 50 && (await query('up')).length === 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 200));

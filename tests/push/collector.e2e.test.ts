@@ -8,12 +8,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import type { OtlpProtocol } from '../../src/config/options';
+import { driveCheckout, startCheckoutApp } from '../support/checkout-app';
 import { parseExposition } from '../support/exposition';
 import {
   COLLECTOR_CONFIG,
@@ -90,54 +90,6 @@ const EXPORT_TIMEOUT_MS = 400;
 const REQUESTS = 600;
 const CONCURRENCY = 10;
 
-/** The app: every request records a funnel step and revenue, as a checkout handler would. */
-function startApp(
-  handle: BusinessMetricsHandle,
-  totals: { requests: number; cents: number },
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    const cents = 100 + (totals.requests % 900);
-    handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
-    handle.metrics.recordRevenue(cents, {
-      productCategory: 'books',
-      paymentMethod: 'card',
-      region: 'eu_west',
-    });
-    totals.requests++;
-    totals.cents += cents;
-    res.writeHead(200).end('ok');
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** REQUESTS requests, CONCURRENCY at a time, over keep-alive; median latency in ms. */
-async function drive(port: number): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let next = 0;
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const started = process.hrtime.bigint();
-      const req = request({ host: '127.0.0.1', port, path: '/checkout', agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
-          resolve();
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < REQUESTS) await one();
-    }),
-  );
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return latencies[Math.floor(latencies.length / 2)];
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithCollector('faults on the real push path', () => {
@@ -189,20 +141,26 @@ describeWithCollector('faults on the real push path', () => {
         env: {},
       });
       const recorded = { requests: 0, cents: 0 };
-      const app = await startApp(handle, recorded);
+      const app = await startCheckoutApp(handle, recorded);
       const { port } = app.address() as { port: number };
       const report: string[] = [];
       try {
-        await drive(port); // warm-up
+        await driveCheckout(port, REQUESTS, CONCURRENCY); // warm-up
         // Noise only ever adds latency: the baseline is the worse of two runs, a faulted phase the better of two.
-        const baseline = Math.max(await drive(port), await drive(port));
+        const baseline = Math.max(
+          await driveCheckout(port, REQUESTS, CONCURRENCY),
+          await driveCheckout(port, REQUESTS, CONCURRENCY),
+        );
         await waitForTotals(instance, recorded);
 
         for (const fault of ['killed', 'stopped'] as const) {
           const before = await failures(handle);
           if (fault === 'killed') await collector.kill();
           else collector.pause();
-          const faulted = Math.min(await drive(port), await drive(port));
+          const faulted = Math.min(
+            await driveCheckout(port, REQUESTS, CONCURRENCY),
+            await driveCheckout(port, REQUESTS, CONCURRENCY),
+          );
           await sleep(EXPORT_INTERVAL_MS * 2 + EXPORT_TIMEOUT_MS);
           report.push(
             `${protocol} ${fault}: p50 ${faulted.toFixed(2)} ms (healthy ${baseline.toFixed(2)} ms)`,

@@ -24,7 +24,7 @@
  */
 import { join } from 'node:path';
 import type { InitOptions } from '../../src';
-import { ALERTS_FILE, allRules, RECORDING_FILE } from '../backend/backend-files';
+import { ALERTS_FILE, allRules, RECORDING_FILE, rulesConfig } from '../backend/backend-files';
 import { FUNNEL_PER_TICK, ORDERS_PER_TICK } from '../backend/workload';
 import { bundleFixture, cleanUpChildren, startChild, type RunningChild } from '../safety/support/child';
 import { requireGoBinary, startCollector, type Collector } from '../support/go-binaries';
@@ -95,37 +95,15 @@ function cartViewRateFor(query: string): string | undefined {
 }
 
 function prometheusConfig(path: Path, pullTarget?: string): string {
-  const lines = [
-    'global:',
-    '  scrape_interval: 1s',
-    '  evaluation_interval: 1s',
-    'rule_files:',
-    `  - ${RECORDING_FILE}`,
-    `  - ${ALERTS_FILE}`,
-    // Prometheus 3's default, stated: the same names as the Collector's exporter.
-    'otlp:',
-    '  translation_strategy: UnderscoreEscapingWithSuffixes',
-    // Prometheus 3's OTLP receiver path has nothing to scrape.
-    `scrape_configs:${path.collector || pullTarget ? '' : ' []'}`,
-  ];
-  if (path.collector) {
-    // As otel-collector/prometheus/prometheus.yml: honor_labels keeps job/instance from the resource.
-    lines.push(
-      '  - job_name: otel-collector',
-      '    honor_labels: true',
-      '    static_configs:',
-      `      - targets: ['${path.collector.metricsTarget}']`,
-    );
-  } else if (pullTarget) {
-    const url = new URL(pullTarget);
-    lines.push(
-      '  - job_name: business-app',
-      `    metrics_path: ${url.pathname}`,
-      '    static_configs:',
-      `      - targets: ['${url.host}']`,
-    );
-  }
-  return lines.join('\n');
+  // As otel-collector/prometheus/prometheus.yml: honor_labels keeps job/instance from the resource. Prometheus 3's
+  // OTLP receiver path has nothing to scrape.
+  const jobs = path.collector
+    ? [{ job: 'otel-collector', target: path.collector.metricsTarget, honorLabels: true }]
+    : pullTarget
+      ? [{ job: 'business-app', target: pullTarget }]
+      : [];
+  // Prometheus 3's default, stated: the same names as the Collector's exporter.
+  return rulesConfig(jobs, ['otlp:', '  translation_strategy: UnderscoreEscapingWithSuffixes']);
 }
 
 function appOptions(path: Path): InitOptions {

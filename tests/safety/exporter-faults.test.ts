@@ -8,11 +8,12 @@
  * intact: the receiver's latest values equal everything the app recorded.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { Agent, createServer, request, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
+import { driveCheckout, startCheckoutApp } from '../support/checkout-app';
 import { parseExposition } from '../support/exposition';
 import {
   metricsOf,
@@ -29,49 +30,6 @@ const CONCURRENCY = 20;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** The app under test: every request records business metrics, as a checkout handler would. */
-function startApp(
-  handle: BusinessMetricsHandle,
-  totals: { requests: number; cents: number },
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    const cents = 100 + (totals.requests % 900);
-    handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
-    handle.metrics.recordRevenue(cents, {
-      productCategory: 'books',
-      paymentMethod: 'card',
-      region: 'eu_west',
-    });
-    totals.requests++;
-    totals.cents += cents;
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('ok');
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** REQUESTS requests, CONCURRENCY at a time, over keep-alive connections, to the app in this process. */
-async function drive(port: number): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  let next = 0;
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/checkout', agent }, (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
-        );
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  const worker = async () => {
-    while (next++ < REQUESTS) await one();
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  agent.destroy();
-}
 
 interface LoopDelay {
   /** Event-loop delay percentiles over the window, in ms. */
@@ -92,7 +50,7 @@ async function measure(port: number, exportAttempts: () => Promise<number>, minE
   histogram.enable();
   let exports = 0;
   for (let round = 0; round < 40 && exports < minExports; round++) {
-    await drive(port);
+    await driveCheckout(port, REQUESTS, CONCURRENCY);
     exports = (await exportAttempts()) - before;
   }
   histogram.disable();
@@ -179,9 +137,9 @@ describe('OTLP exporter faults never reach the app', () => {
       },
       env: {},
     });
-    app = await startApp(handle, recorded);
+    app = await startCheckoutApp(handle, recorded);
     const { port } = app.address() as { port: number };
-    await drive(port); // warm-up: JIT, connection setup
+    await driveCheckout(port, REQUESTS, CONCURRENCY); // warm-up: JIT, connection setup
     // CI noise (GC, the other Jest worker, other processes) only ever adds delay: the baseline is the worse of
     // two windows, a faulted phase the better of two. A real blocking effect (an export holding the event loop)
     // shows in both. Each window contains at least two exports, like the faulted ones.
