@@ -18,7 +18,7 @@ const pkg = loadPackage();
 const POOL = 65_536;
 const MASK = POOL - 1;
 const TIERS = ['free', 'pro', 'enterprise'];
-// Ids as apps have them: a prefix and 24 hex characters (a session-cookie or database id), made before timing.
+// Ids as apps have them: a prefix, a base-36 counter and 16 hex characters (a session-cookie or database id), made before timing.
 const IDS = Array.from(
   { length: POOL },
   (_, i) => `user_${i.toString(36)}_${randomBytes(8).toString('hex')}`,
