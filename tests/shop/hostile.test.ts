@@ -163,10 +163,11 @@ describe('the real shop under hostile traffic (npm start path)', () => {
     expect(routes.has('/api/engagement')).toBe(true);
     expect(routes.has('/product/:id')).toBe(true);
     expect([...routes].filter((r) => r !== undefined && /[A-Z]/.test(r))).toEqual([]);
-    // Before the fix, 8,400 variants took +273 MiB and kept growing. Now the first round only sizes the heap (about
-    // +50 MiB measured) and a second round of 4,000 adds nothing that stays.
+    // Before the fix, 8,400 variants took +273 MiB and kept growing (~130 MiB per round of 4,000). Now the first
+    // round only sizes the heap (about +40-50 MiB measured) and a second round adds nothing that stays: 8-9 MiB of
+    // RSS alone, up to 18 MiB while the whole suite runs on two cores (garbage is collected later under load).
     expect(afterSecond - before).toBeLessThan(96 * 2 ** 20);
-    expect(afterSecond - afterFirst).toBeLessThan(16 * 2 ** 20);
+    expect(afterSecond - afterFirst).toBeLessThan(32 * 2 ** 20);
   }, 120_000);
 
   it('throttles a client rotating IPv6 addresses inside one /64', async () => {
