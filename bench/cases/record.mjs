@@ -44,13 +44,21 @@ async function ours(exporters = ['prometheus'], extra = {}) {
   return telemetry;
 }
 
-/** Totals of the package's exposition, and a complaint if the guard relabelled or dropped anything. */
-async function exposition(telemetry) {
-  const samples = parseExposition(await telemetry.metrics.getMetrics());
-  const guarded = ['business_metrics_dropped_total', 'business_metrics_label_overflow_total']
-    .map((name) => sampleTotals(samples, name).sum)
-    .reduce((a, b) => a + b, 0);
-  return { samples, guarded };
+/**
+ * The check and close of an `ours` variant: the totals `expected(samples, ops)` names (`[label, measured,
+ * expected]`, or a promise of them), and nothing relabelled or dropped by the guard.
+ */
+function oursVerdict(telemetry, expected) {
+  return {
+    async check(ops) {
+      const samples = parseExposition(await telemetry.metrics.getMetrics());
+      const guarded = ['business_metrics_dropped_total', 'business_metrics_label_overflow_total']
+        .map((name) => sampleTotals(samples, name).sum)
+        .reduce((a, b) => a + b, 0);
+      return expectTotals([...(await expected(samples, ops)), ['relabelled_or_dropped', guarded, 0]]);
+    },
+    close: () => telemetry.shutdown(),
+  };
 }
 
 /** recordRevenue through the package, with `currencies[i % 4]` on each call, or (undefined) the seed's call. */
@@ -76,16 +84,13 @@ async function revenueCase(t, currencies) {
         });
       }
     },
-    async check(ops) {
-      const { samples, guarded } = await exposition(telemetry);
+    ...oursVerdict(telemetry, (samples, ops) => {
       const amount = cycledSum(t, 0, ops);
-      return expectTotals([
+      return [
         ['revenue_total', sampleTotals(samples, family('revenue')).sum, amount],
         ['order_value_count', sampleTotals(samples, `${family('orderValue')}_count`).sum, ops],
-        ['relabelled_or_dropped', guarded, 0],
-      ]);
-    },
-    close: () => telemetry.shutdown(),
+      ];
+    }),
   };
 }
 
@@ -166,14 +171,9 @@ const ROWS = {
             });
           }
         },
-        async check(ops) {
-          const { samples, guarded } = await exposition(telemetry);
-          return expectTotals([
-            ['funnel_total', sampleTotals(samples, family('funnelStep')).sum, ops],
-            ['relabelled_or_dropped', guarded, 0],
-          ]);
-        },
-        close: () => telemetry.shutdown(),
+        ...oursVerdict(telemetry, (samples, ops) => [
+          ['funnel_total', sampleTotals(samples, family('funnelStep')).sum, ops],
+        ]),
       };
     },
     'prom-client'(t) {
@@ -208,14 +208,9 @@ const ROWS = {
             businessMetrics.recordFeatureUsage(x[0], { userTier: x[1], isNewUser: x[2] });
           }
         },
-        async check(ops) {
-          const { samples, guarded } = await exposition(telemetry);
-          return expectTotals([
-            ['feature_total', sampleTotals(samples, family('featureUsage')).sum, ops],
-            ['relabelled_or_dropped', guarded, 0],
-          ]);
-        },
-        close: () => telemetry.shutdown(),
+        ...oursVerdict(telemetry, (samples, ops) => [
+          ['feature_total', sampleTotals(samples, family('featureUsage')).sum, ops],
+        ]),
       };
     },
     'prom-client'(t) {
@@ -268,19 +263,10 @@ const ROWS = {
             });
           }
         },
-        async check(ops) {
-          const { samples, guarded } = await exposition(telemetry);
-          return expectTotals([
-            ['conversions_total', sampleTotals(samples, family('conversions')).sum, ops],
-            [
-              'time_to_conversion_count',
-              sampleTotals(samples, `${family('timeToConversion')}_count`).sum,
-              ops,
-            ],
-            ['relabelled_or_dropped', guarded, 0],
-          ]);
-        },
-        close: () => telemetry.shutdown(),
+        ...oursVerdict(telemetry, (samples, ops) => [
+          ['conversions_total', sampleTotals(samples, family('conversions')).sum, ops],
+          ['time_to_conversion_count', sampleTotals(samples, `${family('timeToConversion')}_count`).sum, ops],
+        ]),
       };
     },
     'prom-client'(t) {
@@ -349,17 +335,14 @@ const ROWS = {
             businessMetrics.recordRevenue(x[0], { productCategory: x[1], paymentMethod: x[2], region: x[3] });
           }
         },
-        async check(ops) {
-          const { samples, guarded } = await exposition(telemetry);
+        ...oursVerdict(telemetry, (samples, ops) => {
           const amount = cycledSum(t, 0, ops);
-          return expectTotals([
+          return [
             ['revenue_total', sampleTotals(samples, family('revenue')).sum, amount],
             ['order_value_count', sampleTotals(samples, `${family('orderValue')}_count`).sum, ops],
             ['order_value_sum', sampleTotals(samples, `${family('orderValue')}_sum`).sum, amount],
-            ['relabelled_or_dropped', guarded, 0],
-          ]);
-        },
-        close: () => telemetry.shutdown(),
+          ];
+        }),
       };
     },
     'prom-client'(t) {
@@ -424,14 +407,9 @@ const ROWS = {
             businessMetrics.recordSessionEnd(x[0], { userTier: x[1], entryPage: x[2] });
           }
         },
-        async check(ops) {
-          const { samples, guarded } = await exposition(telemetry);
-          return expectTotals([
-            ['session_count', sampleTotals(samples, `${family('sessionDuration')}_count`).sum, ops],
-            ['relabelled_or_dropped', guarded, 0],
-          ]);
-        },
-        close: () => telemetry.shutdown(),
+        ...oursVerdict(telemetry, (samples, ops) => [
+          ['session_count', sampleTotals(samples, `${family('sessionDuration')}_count`).sum, ops],
+        ]),
       };
     },
     'prom-client'(t) {
@@ -512,18 +490,14 @@ async function oursFunnel(t, exporters, sink) {
         businessMetrics.recordFunnelStep(x[0], { source: x[1], deviceType: x[2], experimentVariant: x[3] });
       }
     },
-    async check(ops) {
-      const { samples, guarded } = await exposition(telemetry);
-      const pairs = [
-        ['prometheus_funnel_total', sampleTotals(samples, family('funnelStep')).sum, ops],
-        ['relabelled_or_dropped', guarded, 0],
-      ];
+    ...oursVerdict(telemetry, async (samples, ops) => {
+      const pairs = [['prometheus_funnel_total', sampleTotals(samples, family('funnelStep')).sum, ops]];
       if (sink) {
         await telemetry.forceFlush({ timeoutMillis: 10_000 });
         pairs.push(['otlp_funnel_total', sink.latestCounterTotal(M.funnelStep.name), ops]);
       }
-      return expectTotals(pairs);
-    },
+      return pairs;
+    }),
     async close() {
       await telemetry.shutdown();
       await sink?.close();
