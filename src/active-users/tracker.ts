@@ -275,37 +275,26 @@ export class ActiveUsersCounter {
 
   /** Reports a refused id by its shape only: the value itself must never reach a message. */
   private refuseId(userId: unknown): void {
-    const family = this.context.family;
-    const reporter = this.context.reporter;
-    if (typeof userId !== 'string') {
-      const shape =
-        userId === null ? 'null' : Array.isArray(userId) ? 'an array' : `a value of type ${typeof userId}`;
-      reporter.dropRedacted(
-        METHOD,
-        'userId',
-        family,
-        'invalid_argument',
-        'must be a non-empty string',
-        shape,
-      );
-    } else if (userId.length === 0) {
-      reporter.dropRedacted(
-        METHOD,
-        'userId',
-        family,
-        'invalid_argument',
-        'must be a non-empty string',
-        'an empty string',
-      );
-    } else {
-      reporter.dropRedacted(
-        METHOD,
-        'userId',
-        family,
-        'too_large',
-        `must be at most ${this.maxIdLength} characters (activeUsers.maxUserIdLength)`,
-        `a string of ${userId.length} characters`,
-      );
-    }
+    const tooLong = typeof userId === 'string' && userId.length > 0;
+    const shape =
+      typeof userId === 'string'
+        ? tooLong
+          ? `a string of ${userId.length} characters`
+          : 'an empty string'
+        : userId === null
+          ? 'null'
+          : Array.isArray(userId)
+            ? 'an array'
+            : `a value of type ${typeof userId}`;
+    this.context.reporter.dropRedacted(
+      METHOD,
+      'userId',
+      this.context.family,
+      tooLong ? 'too_large' : 'invalid_argument',
+      tooLong
+        ? `must be at most ${this.maxIdLength} characters (activeUsers.maxUserIdLength)`
+        : 'must be a non-empty string',
+      shape,
+    );
   }
 }
