@@ -148,6 +148,53 @@ describe('active users through one real Redis', () => {
   });
 
   itWithRedis(
+    'recording sends nothing to Redis; a flush merges each changed tier-day once, an unchanged one not again',
+    async () => {
+      redis = await startRedis();
+      const monitor = await new Redis(redis.url).monitor();
+      const commands: string[][] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+      try {
+        const instance = await startInstance(redis);
+        await instance.request({ type: 'flush' }); // connected (ioredis's ready check done); nothing to send yet
+        commands.length = 0;
+
+        await instance.request({ type: 'track', from: 0, to: 10_000, tier: 'pro' });
+        await instance.request({ type: 'track', from: 0, to: 100, tier: 'free' });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(commands).toEqual([]);
+
+        await instance.request({ type: 'flush' });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const names = (list: string[][]) => list.map(([name]) => name.toLowerCase());
+        const today = new Date().toISOString().slice(0, 10);
+        expect(names(commands).filter((name) => name !== 'pfcount')).toEqual([
+          ...['set', 'pfmerge', 'expireat', 'set', 'pfmerge', 'expireat'],
+          'del',
+        ]);
+        expect(
+          commands
+            .filter(([name]) => name.toLowerCase() === 'pfmerge')
+            .map(([, key]) => key)
+            .sort(),
+        ).toEqual([`obm:active_users:free:${today}`, `obm:active_users:pro:${today}`]);
+        // 2 tiers x 3 windows; each SET carries one dense HyperLogLog (MONITOR shows its bytes escaped).
+        expect(names(commands).filter((name) => name === 'pfcount')).toHaveLength(6);
+        for (const [name, , value] of commands)
+          if (name.toLowerCase() === 'set') expect(value.startsWith('HYLL')).toBe(true);
+
+        commands.length = 0;
+        await instance.request({ type: 'flush' });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(names(commands)).toEqual(Array(6).fill('pfcount'));
+        await instance.exit();
+      } finally {
+        monitor.disconnect();
+      }
+    },
+  );
+
+  itWithRedis(
     'Redis killed and restarted empty mid-run: recording goes on, failures are counted and warned at a bounded rate, the first flush after the reconnection restores the fleet count completely',
     async () => {
       redis = await startRedis();
