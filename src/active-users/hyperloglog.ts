@@ -101,6 +101,32 @@ export class HyperLogLog {
 }
 
 /**
+ * The registers of the same hashes at a lower precision, exactly (not an approximation): register j at precision
+ * p goes to j >> (p - target); the d = p - target index bits it drops start the lower precision's rank bits, so
+ * its rank there is 1 + their leading zeros when they are not all zero, else d + its rank at p. An empty register
+ * contributes nothing.
+ */
+export function foldRegisters(registers: Uint8Array, target: number): Uint8Array {
+  const precision = Math.log2(registers.length);
+  checkPrecision(precision, 'HyperLogLog precision');
+  checkPrecision(target, 'target precision');
+  if (target > precision) throw new RangeError(`cannot unfold precision ${precision} to ${target}`);
+  if (target === precision) return registers;
+  const d = precision - target;
+  const folded = new Uint8Array(1 << target);
+  for (let j = 0; j < registers.length; j++) {
+    const rank = registers[j];
+    if (rank === 0) continue;
+    const dropped = j & ((1 << d) - 1);
+    // Leading zeros of the d dropped bits: clz32 counts them in 32 bits, of which 32 - d are above them.
+    const folding = dropped !== 0 ? Math.clz32(dropped) - (32 - d) + 1 : d + rank;
+    const i = j >>> d;
+    if (folding > folded[i]) folded[i] = folding;
+  }
+  return folded;
+}
+
+/**
  * The estimate of the union of `sketches` (same precision), without building the union: one pass of
  * register-wise maxima into a histogram.
  */

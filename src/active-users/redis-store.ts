@@ -17,6 +17,7 @@
  * keyed digests, never a digest or an id) and keys are `<prefix>:<tier>:<YYYY-MM-DD>`.
  */
 import { randomBytes } from 'node:crypto';
+import { foldRegisters } from './hyperloglog';
 import {
   DAY_MS,
   dayLabel,
@@ -62,7 +63,7 @@ export interface RedisStoreOptions {
   timeoutMillis?: number;
 }
 
-/** Redis's HyperLogLogs have 2^14 registers; the local sketches must have as many to merge into them. */
+/** Redis's HyperLogLogs have 2^14 registers; local sketches of a higher precision are folded to it. */
 export const REDIS_HLL_PRECISION = 14;
 
 /** One tier-day sketch as the store reads it at a flush (the tracker's, never written here). */
@@ -115,7 +116,7 @@ export class RedisActiveUsersStore {
 
   /**
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
-   * @param sketches the retained tier-day sketches at the moment of a flush (precision 14).
+   * @param sketches the retained tier-day sketches at the moment of a flush (precision 14 or more).
    * @throws Error naming `ioredis` when a URL is configured and the package is not installed.
    */
   constructor(
@@ -317,17 +318,13 @@ export class RedisActiveUsersStore {
 }
 
 /**
- * A precision-14 sketch in Redis's dense HyperLogLog encoding (redis/src/hyperloglog.c): the header `HYLL`, the
- * encoding byte 0 (dense), three unused bytes and an 8-byte cached cardinality marked stale (top bit of its last
- * byte), then the 16,384 registers as 6-bit fields, little-endian, register i at bit 6i. Registers hold 0..51
- * here (1 + 50 rank bits after the 14 index bits), as in Redis.
+ * A sketch in Redis's dense HyperLogLog encoding (redis/src/hyperloglog.c), folded to precision 14 first if it
+ * is finer: the header `HYLL`, the encoding byte 0 (dense), three unused bytes and an 8-byte cached cardinality
+ * marked stale (top bit of its last byte), then the 16,384 registers as 6-bit fields, little-endian, register i at
+ * bit 6i. Registers hold 0..51 (1 + 50 rank bits after the 14 index bits), as in Redis.
  */
-export function denseHyperLogLog(registers: Uint8Array): Buffer {
-  if (registers.length !== 1 << REDIS_HLL_PRECISION) {
-    throw new RangeError(
-      `Redis HyperLogLogs have ${1 << REDIS_HLL_PRECISION} registers (got ${registers.length})`,
-    );
-  }
+export function denseHyperLogLog(sketch: Uint8Array): Buffer {
+  const registers = foldRegisters(sketch, REDIS_HLL_PRECISION);
   const HEADER = 16;
   const out = Buffer.alloc(HEADER + (registers.length * 6) / 8);
   out.write('HYLL', 0, 'latin1');

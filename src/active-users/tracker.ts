@@ -128,10 +128,10 @@ export class ActiveUsersCounter {
             'must hash a user id to the same digest, or each instance counts the same user again',
         );
       }
-      if (this.precision !== REDIS_HLL_PRECISION) {
+      if (this.precision < REDIS_HLL_PRECISION) {
         throw new RangeError(
-          `activeUsers.redis needs activeUsers.precision ${REDIS_HLL_PRECISION}, the precision of Redis's ` +
-            `HyperLogLogs that the sketches merge into (got ${this.precision})`,
+          `activeUsers.redis needs activeUsers.precision ${REDIS_HLL_PRECISION} or more: Redis's HyperLogLogs have ` +
+            `2^${REDIS_HLL_PRECISION} registers, and a coarser sketch cannot be merged into them (got ${this.precision})`,
         );
       }
       this.store = new RedisActiveUsersStore(options.redis, context.now, context.warn, () =>

@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import Redis from 'ioredis';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BusinessMetrics } from '../../src';
+import { HyperLogLog } from '../../src/active-users/hyperloglog';
+import { UserIdHasher } from '../../src/active-users/user-hash';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis-server';
 
 const itWithRedis = REDIS_SERVER ? it : it.skip;
@@ -190,6 +194,39 @@ describe('active users through one real Redis', () => {
         await instance.exit();
       } finally {
         monitor.disconnect();
+      }
+    },
+  );
+
+  itWithRedis(
+    "folds a finer local precision into Redis's 14: PFCOUNT equals a precision-14 sketch of the same users",
+    async () => {
+      redis = await startRedis();
+      const key = 'fold-test-shared-secret-0123';
+      const metrics = new BusinessMetrics(new MeterProvider().getMeter('fold'), {
+        activeUsers: {
+          hashKey: key,
+          precision: 16,
+          redis: { url: redis.url, flushIntervalMillis: 3_600_000 },
+        },
+      });
+      const hasher = new UserIdHasher(key);
+      const coarse = new HyperLogLog(14);
+      try {
+        for (let i = 0; i < 30_000; i++) {
+          metrics.trackActiveUser(`user-${i}`, { userTier: 'pro' });
+          coarse.add(hasher.hash(`user-${i}`), hasher.low);
+        }
+        await metrics.flushActiveUsers();
+        const reader = new Redis(redis.url);
+        try {
+          const today = new Date().toISOString().slice(0, 10);
+          expect(await reader.pfcount(`obm:active_users:pro:${today}`)).toBe(coarse.estimate());
+        } finally {
+          reader.disconnect();
+        }
+      } finally {
+        await metrics.close();
       }
     },
   );

@@ -7,7 +7,7 @@
 import { DEFAULT_LABEL_POLICIES } from '../../src/catalog/labels';
 import { ActiveUsersCounter, type ActiveUsersOptions } from '../../src/active-users/tracker';
 import { DaySketches, DAY_MS, RETAINED_DAYS } from '../../src/active-users/day-sketches';
-import { estimateUnion, HyperLogLog } from '../../src/active-users/hyperloglog';
+import { estimateUnion, foldRegisters, HyperLogLog } from '../../src/active-users/hyperloglog';
 import { halfSipHash64Bytes, UserIdHasher } from '../../src/active-users/user-hash';
 import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
 
@@ -94,6 +94,23 @@ describe('keyed hash (HalfSipHash, 64-bit output)', () => {
 });
 
 describe('HyperLogLog (precision 14, Ertl estimator)', () => {
+  it('folds a finer sketch to precision 14 exactly: the same registers as a precision-14 sketch of the same ids', () => {
+    const hasher = new UserIdHasher(KEY);
+    for (const precision of [14, 15, 16, 18]) {
+      const fine = new HyperLogLog(precision);
+      const coarse = new HyperLogLog(14);
+      for (const id of range(0, 200_000)) {
+        const high = hasher.hash(id);
+        fine.add(high, hasher.low);
+        coarse.add(high, hasher.low);
+      }
+      expect(Buffer.from(foldRegisters(fine.registers, 14)).equals(Buffer.from(coarse.registers))).toBe(true);
+    }
+    expect(() => foldRegisters(new HyperLogLog(12).registers, 14)).toThrow(
+      /cannot unfold precision 12 to 14/,
+    );
+  });
+
   it('estimates 1,000,000 distinct ids within 2%, and repeats do not count', () => {
     const sketch = sketchOf(range(0, 1_000_000));
     const first = sketch.estimate();
@@ -282,10 +299,10 @@ describe('trackActiveUser arguments', () => {
     expect(values()).toEqual({ 'daily/free': 5, 'weekly/free': 20, 'monthly/free': 20 });
   });
 
-  it('a Redis store is refused at construction without a shared hash key, or with a precision other than 14', () => {
+  it('a Redis store is refused at construction without a shared hash key, or with a precision under 14', () => {
     const redis = { url: 'redis://127.0.0.1:1' };
     expect(() => counter({ hashKey: undefined, redis })).toThrow(/needs activeUsers.hashKey/);
-    // Redis's own HyperLogLogs have 2^14 registers: the sketches merge into them register by register.
-    expect(() => counter({ precision: 12, redis })).toThrow(/needs activeUsers.precision 14/);
+    // Redis's own HyperLogLogs have 2^14 registers: finer sketches fold into them, coarser ones cannot.
+    expect(() => counter({ precision: 12, redis })).toThrow(/needs activeUsers.precision 14 or more/);
   });
 });
