@@ -51,7 +51,7 @@ function call(port: number, agent: Agent, method: string, path: string, cookie: 
 
 describe('npm start with WORKERS=4', () => {
   let child: ChildProcess | undefined;
-  afterAll(async () => {
+  afterEach(async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child?.once('exit', resolve));
       child.kill('SIGKILL');
@@ -59,24 +59,37 @@ describe('npm start with WORKERS=4', () => {
     }
   });
 
-  it('serves the same URLs from 4 workers, with the exact fleet-wide numbers on every /metrics answer', async () => {
+  /** `npm start`'s shop on a free port with `env`; resolves once it printed that its workers run. */
+  async function startShop(env: Record<string, string>) {
     // `npm test` builds before running jest; running this file alone needs `npm run build` first.
     expect(existsSync(join(REPO, 'dist', 'index.js'))).toBe(true);
     const port = await freePort();
     let output = '';
-    child = spawn(process.execPath, [join(REPO, 'examples', 'shop', 'start.mjs')], {
+    const shop = spawn(process.execPath, [join(REPO, 'examples', 'shop', 'start.mjs')], {
       cwd: REPO,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(WORKERS), SIMULATE: '0' },
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child = shop;
+    shop.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    shop.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => shop.once('exit', (code) => resolve(code)));
     const deadline = Date.now() + 45_000;
-    while (!output.includes(`running with ${WORKERS} workers`)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`shop did not start:\n${output}`);
+    while (!output.includes(`running with ${env.WORKERS} workers`)) {
+      if (shop.exitCode !== null || Date.now() > deadline) throw new Error(`shop did not start:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    return { port, exited, output: () => output, stop: () => shop.kill('SIGTERM') };
+  }
+
+  it('serves the same URLs from 4 workers, with the exact fleet-wide numbers on every /metrics answer', async () => {
+    const {
+      port,
+      exited,
+      output: printed,
+      stop,
+    } = await startShop({ WORKERS: String(WORKERS), SIMULATE: '0' });
+    const output = printed();
     const base = `http://127.0.0.1:${port}`;
     for (const path of ['/', '/dashboard', '/metrics', '/admin']) expect(output).toContain(`${base}${path}`);
 
@@ -109,8 +122,34 @@ describe('npm start with WORKERS=4', () => {
     }
     expect((await fetch(`${base}/dashboard/data`)).status).toBe(200);
 
-    child.kill('SIGTERM');
+    stop();
     expect(await exited).toBe(0);
-    expect(output).toContain('stopping the shop');
+    expect(printed()).toContain('stopping the shop');
+  });
+
+  it("runs each worker's traffic simulator against the shop: simulated shoppers are answered, not refused by the Host check", async () => {
+    const { port, exited, stop } = await startShop({
+      WORKERS: '2',
+      SIMULATE: '1',
+      SIM_SESSIONS_PER_SECOND: '20',
+      SIM_THINK_SCALE: '0.05',
+    });
+    let statuses: Record<string, number> = {};
+    let activeUsers = 0;
+    for (let i = 0; i < 100 && activeUsers === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const samples = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      statuses = {};
+      for (const sample of samples.filter((s) => s.name === 'http_server_request_duration_seconds_count')) {
+        const code = sample.labels.http_response_status_code;
+        statuses[code] = (statuses[code] ?? 0) + sample.value;
+      }
+      activeUsers = sumOf(samples, PROMETHEUS_FAMILIES.activeUsers, { window: 'daily' });
+    }
+    expect(activeUsers).toBeGreaterThan(0);
+    expect(statuses['200']).toBeGreaterThan(0);
+    expect(statuses['421']).toBeUndefined();
+    stop();
+    expect(await exited).toBe(0);
   });
 });

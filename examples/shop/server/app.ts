@@ -478,7 +478,10 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
         listening.once('error', reject);
       });
-      baseUrl = `http://127.0.0.1:${(privateServer.address() as AddressInfo).port}`;
+      const privatePort = (privateServer.address() as AddressInfo).port;
+      baseUrl = `http://127.0.0.1:${privatePort}`;
+      // The simulator's requests carry this listener's Host; without it every simulated request was refused (421).
+      hosts = allowedHosts(host, port, [...(options.allowedHosts ?? []), `127.0.0.1:${privatePort}`]);
     }
     state.simulator = new TrafficSimulator({ ...simOptions, baseUrl });
     state.simulator.start();

@@ -12,7 +12,7 @@
  * numbers, and the simulator's rate is split between the workers.
  */
 import cluster from 'node:cluster';
-import { BUSINESS_METRICS, initBusinessMetrics, type InitOptions } from '../../../src';
+import { initBusinessMetrics, type InitOptions } from '../../../src';
 import { startShopTracing } from './tracing';
 import { startShop, type RunningShop } from './app';
 import { buildShopAssets } from './assets';
@@ -38,13 +38,23 @@ function numberFrom(
   return value;
 }
 
-/** Cluster mode, the same in the primary and in every worker. */
-function clusterOptions(workers: number, redis: boolean): InitOptions['cluster'] {
-  if (workers <= 1) return undefined;
-  // Without Redis each worker counts the distinct shoppers of the sessions it holds (the simulator keeps a
-  // session on one worker, so their sets are disjoint): the fleet's number is their sum. With Redis every
-  // worker reports the same fleet-wide count: the package's default rule (`latest`) reports it once.
-  return redis ? {} : { gauges: { [BUSINESS_METRICS.activeUsers.name]: 'sum' } };
+/** Cluster mode, the same in the primary and in every worker. Distinct shoppers need no rule: workers ship their
+ * sketches to the primary, which reports the union (a shopper seen by several workers counts once). */
+function clusterOptions(workers: number): InitOptions['cluster'] {
+  return workers > 1 ? {} : undefined;
+}
+
+/**
+ * REDIS_URL: count distinct shoppers fleet-wide (every shop instance reports the same number), in the primary as
+ * in a single process: the primary holds the union of its workers and reports the fleet's count. Instances
+ * sharing Redis need one hash key; the demo falls back to a fixed one, a real app keeps its key secret.
+ */
+function activeUsersOptions(env: Readonly<Record<string, string | undefined>>): InitOptions['activeUsers'] {
+  if (!env.REDIS_URL) return undefined;
+  return {
+    hashKey: env.OTEL_BUSINESS_METRICS_USER_HASH_KEY || 'demo-shop-active-users-key',
+    redis: { url: env.REDIS_URL, flushIntervalMillis: 5000 },
+  };
 }
 
 interface ShopMessage {
@@ -82,7 +92,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
       simulate,
       serviceName,
       token: token || undefined,
-      redis: Boolean(env.REDIS_URL),
+      activeUsers: activeUsersOptions(env),
     });
     return undefined;
   }
@@ -102,15 +112,8 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     // The shop serves /metrics on its own port instead of the exporter's standalone server.
     prometheus: { preventServerStart: true },
     serviceName,
-    // REDIS_URL: count distinct shoppers fleet-wide (every shop instance reports the same number). Instances
-    // sharing Redis need one hash key; the demo falls back to a fixed one, a real app keeps its key secret.
-    activeUsers: env.REDIS_URL
-      ? {
-          hashKey: env.OTEL_BUSINESS_METRICS_USER_HASH_KEY || 'demo-shop-active-users-key',
-          redis: { url: env.REDIS_URL, flushIntervalMillis: 5000 },
-        }
-      : undefined,
-    cluster: clusterOptions(workers, Boolean(env.REDIS_URL)),
+    activeUsers: activeUsersOptions(env),
+    cluster: clusterOptions(workers),
     // Event-loop delay, GC and heap beside the business charts (and for the correlation example).
     runtimeMetrics: true,
   });
@@ -189,14 +192,15 @@ async function runPrimary(args: {
   simulate: boolean;
   serviceName: string;
   token: string | undefined;
-  redis: boolean;
+  activeUsers: InitOptions['activeUsers'];
 }): Promise<void> {
   // The primary serves nothing itself: workers answer every URL (including /metrics, from this aggregate).
   const telemetry = initBusinessMetrics({
     exporters: ['prometheus'],
     prometheus: { preventServerStart: true },
     serviceName: args.serviceName,
-    cluster: clusterOptions(args.workers, args.redis),
+    activeUsers: args.activeUsers,
+    cluster: clusterOptions(args.workers),
   });
   let stopping = false;
   let listening = 0;
