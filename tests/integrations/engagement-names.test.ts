@@ -3,7 +3,6 @@
  * router's own bounded vocabulary, so server-side values (a feature recorded by the server, the checkout steps)
  * keep their labels. Real Express app, real sockets, real scrapes.
  */
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../../src';
 import { engagementRouter, metricsMiddleware } from '../../src/integrations/express';
 import { parseExposition, type Sample } from '../../examples/shop/server/exposition';
+import { listenOnLoopback } from '../support/http';
 
 const FEATURES = PROMETHEUS_FAMILIES.featureUsage;
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -59,10 +59,7 @@ describe('engagement router: browser names stay bounded', () => {
         resolveSession: () => ({ userTier: 'enterprise', entryPage: '/product/:id', isNewUser: true }),
       }),
     );
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, base } = await listenOnLoopback(app));
   });
 
   afterAll(async () => {

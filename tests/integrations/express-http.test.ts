@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
@@ -11,6 +10,7 @@ import {
 } from '../../src/integrations/express';
 import { otelToPrometheusName } from '../../src/exporters/prometheus';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
+import { listenOnLoopback } from '../support/http';
 
 const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -36,10 +36,7 @@ describe('Express integration over a real socket', () => {
     app.get('/boom/:id', () => {
       throw new Error('kaput');
     });
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, base } = await listenOnLoopback(app));
   });
 
   afterAll(async () => {

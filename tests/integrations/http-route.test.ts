@@ -2,7 +2,6 @@
  * `http.route` is the app's route pattern, never the client's spelling of it, and the number of distinct routes
  * is capped for the life of the process. Real Express app, real sockets, real scrapes.
  */
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_SELF_FAMILIES } from '../../src';
@@ -14,6 +13,7 @@ import {
 } from '../../src/integrations/express';
 import { otelToPrometheusName } from '../../src/exporters/prometheus';
 import { parseExposition } from '../../examples/shop/server/exposition';
+import { listenOnLoopback } from '../support/http';
 
 const COUNT = `${otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram')}_count`;
 
@@ -27,10 +27,7 @@ describe('http.route over a real socket', () => {
   let base: string;
 
   const listen = async (app: Express) => {
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, base } = await listenOnLoopback(app));
   };
   const routesSeen = async (): Promise<Map<string, number>> => {
     const text = await (await fetch(`${base}/metrics`)).text();

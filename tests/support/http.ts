@@ -1,7 +1,8 @@
 /**
  * Small real-socket HTTP client for tests (node:http, so keep-alive sockets can be observed).
  */
-import { Agent, request } from 'node:http';
+import { Agent, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface HttpResult {
   readonly status: number;
@@ -32,4 +33,14 @@ export function httpRequest(
 
 export function basicAuth(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/** `app` (an Express app or any request listener) on a free loopback port; `base` is its `http://host:port`. */
+export async function listenOnLoopback(app: {
+  listen(port: number, host: string, ready: () => void): Server;
+}): Promise<{ server: Server; base: string }> {
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
