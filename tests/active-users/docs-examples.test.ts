@@ -11,6 +11,7 @@ import { BusinessMetrics, businessMetrics, initBusinessMetrics, type BusinessMet
 import { activeUsersMiddleware } from '../../src/integrations/express';
 import { parseExposition } from '../support/exposition';
 import { REDIS_SERVER, startRedis } from '../support/redis-server';
+import { withEnv } from '../support/env';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -22,17 +23,6 @@ declare global {
 }
 
 const itWithRedis = REDIS_SERVER ? it : it.skip;
-
-function withEnv(values: Record<string, string>): () => void {
-  const saved = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  return () => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-}
 
 async function activeUsers(handle: BusinessMetricsHandle): Promise<Record<string, number>> {
   const values: Record<string, number> = {};

@@ -12,6 +12,7 @@ import { DROP_REASONS, RELABEL_REASONS } from '../../src/guard/reporter';
 import { requireBinary } from '../support/binaries';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startPrometheus } from '../support/prometheus-server';
+import { withEnv } from '../support/env';
 
 const SAFETY_DOC = join(__dirname, '../../docs/safety.md');
 const prometheus = requireBinary('prometheus', 'apt-get install prometheus');
@@ -21,18 +22,6 @@ const STRICT_MESSAGES = [
   'businessMetrics.recordFunnelStep: metadata.deviceType must be one of desktop, mobile, tablet, web, bot, unknown ' +
     '(configure limits.labels.device_type to allow more) (got "fridge")',
 ];
-
-/** Keeps the environment a test changes, and restores it. */
-function withEnv(values: Record<string, string>): () => void {
-  const saved = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  return () => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-}
 
 describe('docs/safety.md examples, run as written', () => {
   it('strict mode throws the TypeErrors the docs show', async () => {

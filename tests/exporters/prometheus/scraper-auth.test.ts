@@ -123,6 +123,20 @@ describe.each([
   });
 });
 
+/** Routes OpenTelemetry diag warnings into the returned array (the test calls diag.disable() when done). */
+function captureDiagWarnings(): string[] {
+  const warnings: string[] = [];
+  diag.setLogger(
+    {
+      ...console,
+      warn: (message: string) => void warnings.push(message),
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
+  return warnings;
+}
 describe('scraper auth helpers', () => {
   it('compares in constant time through digests (different lengths do not throw)', () => {
     const check = scraperAuth({ bearerToken: 'short' }, 'test');
@@ -138,16 +152,7 @@ describe('scraper auth helpers', () => {
     expect(['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'example.com', undefined].some(isLoopbackHost)).toBe(
       false,
     );
-    const warnings: string[] = [];
-    diag.setLogger(
-      {
-        ...console,
-        warn: (message: string) => void warnings.push(message),
-        debug: () => {},
-        verbose: () => {},
-      },
-      DiagLogLevel.WARN,
-    );
+    const warnings = captureDiagWarnings();
     try {
       expect(warnIfExposed('Prometheus exporter', '0.0.0.0', false)).toBe(true);
       expect(warnIfExposed('Prometheus exporter', '0.0.0.0', true)).toBe(false);
@@ -160,16 +165,7 @@ describe('scraper auth helpers', () => {
   });
 
   it('warns once when the Express mount answers a request that arrived on a non-loopback address', () => {
-    const warnings: string[] = [];
-    diag.setLogger(
-      {
-        ...console,
-        warn: (message: string) => void warnings.push(message),
-        debug: () => {},
-        verbose: () => {},
-      },
-      DiagLogLevel.WARN,
-    );
+    const warnings = captureDiagWarnings();
     try {
       const handler = metricsMiddleware((_req, res) => void res.end('ok'));
       // The address a request arrived on is what the middleware sees; tests may only listen on loopback, so this
