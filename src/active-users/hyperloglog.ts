@@ -81,17 +81,6 @@ export class HyperLogLog {
     if (grew) this.version++;
   }
 
-  /** True when no element was ever added. */
-  get empty(): boolean {
-    for (let i = 0; i < this.registers.length; i++) if (this.registers[i] !== 0) return false;
-    return true;
-  }
-
-  clear(): void {
-    this.registers.fill(0);
-    this.version++;
-  }
-
   /** Estimated number of distinct hashes added. */
   estimate(): number {
     const histogram = new Float64Array(this.q + 2);
