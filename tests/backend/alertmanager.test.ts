@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
 import { freePort } from '../support/prometheus-server';
-import { ALERTS_FILE, BACKEND, allRules } from './backend-files';
+import { BACKEND, allRules, ruleFiles } from './backend-files';
 
 const CONFIG = join(BACKEND, 'alertmanager', 'alertmanager.yml');
 const amtool = requireBinary('amtool', 'apt-get install prometheus-alertmanager');
@@ -31,7 +31,9 @@ describe('Alertmanager config', () => {
     expect(output).toMatch(/4 inhibit rules/);
   });
 
-  const alerts = allRules(ALERTS_FILE).filter((rule) => rule.alert);
+  const alerts = ruleFiles()
+    .flatMap(allRules)
+    .filter((rule) => rule.alert);
   itWithAmtool.each(alerts.map((rule) => [rule.alert!, rule.labels!] as const))(
     '%s routes to its team receiver',
     (alertname, labels) => {
@@ -94,13 +96,13 @@ describe('Alertmanager config', () => {
     });
 
     const ruleLabels = (name: string) => alerts.find((rule) => rule.alert === name)!.labels!;
-    const post = async (names: string[]) => {
+    const post = async (names: string[], { resolved = false } = {}) => {
       const now = new Date();
       const body = names.map((alertname) => ({
         labels: { alertname, ...ruleLabels(alertname) },
         annotations: { summary: alertname },
-        startsAt: now.toISOString(),
-        endsAt: new Date(now.getTime() + 10 * 60_000).toISOString(),
+        startsAt: new Date(now.getTime() - 60_000).toISOString(),
+        endsAt: new Date(now.getTime() + (resolved ? -1000 : 10 * 60_000)).toISOString(),
       }));
       const response = await fetch(`${url}/api/v2/alerts`, {
         method: 'POST',
@@ -109,13 +111,18 @@ describe('Alertmanager config', () => {
       });
       expect(response.status).toBe(200);
     };
-    const states = async (): Promise<Record<string, { state: string; inhibitedBy: string[] }>> => {
+    const states = async (): Promise<
+      Record<string, { state: string; inhibitedBy: string[]; fingerprint: string }>
+    > => {
       const response = await fetch(`${url}/api/v2/alerts`);
       const list = (await response.json()) as Array<{
         labels: { alertname: string };
+        fingerprint: string;
         status: { state: string; inhibitedBy: string[] };
       }>;
-      return Object.fromEntries(list.map((alert) => [alert.labels.alertname, alert.status]));
+      return Object.fromEntries(
+        list.map((alert) => [alert.labels.alertname, { ...alert.status, fingerprint: alert.fingerprint }]),
+      );
     };
     const eventually = async (check: () => Promise<void>) => {
       const deadline = Date.now() + 10000;
@@ -170,15 +177,26 @@ describe('Alertmanager config', () => {
       },
     );
 
-    itWithAlertmanager('silences every missing-data alert while the scrape target is down', async () => {
-      await post(['BusinessMetricsTargetDown']);
-      await eventually(async () => {
-        const now = await states();
-        for (const name of ['NoCartTraffic', 'NoRevenue', 'NewUserEngagementDrop', 'ConversionRateDrop']) {
-          expect({ name, state: now[name].state }).toEqual({ name, state: 'suppressed' });
-        }
-        expect(now.BusinessMetricsTargetDown.state).toBe('active');
-      });
-    });
+    itWithAlertmanager.each(['BusinessMetricsTargetDown', 'BusinessMetricsPushStopped'])(
+      'silences every missing-data alert while %s fires (scrape target down, pushes stopped)',
+      async (pipelineAlert) => {
+        // Only this pipeline alert may be the source: end every alert the earlier cases posted.
+        await post(Object.keys(await states()), { resolved: true });
+        const downstream = ['NoCartTraffic', 'NoRevenue', 'NewUserEngagementDrop'];
+        await post([pipelineAlert, ...downstream, 'ConversionRateDrop']);
+        await eventually(async () => {
+          const now = await states();
+          for (const name of downstream) {
+            expect({ name, state: now[name].state, by: now[name].inhibitedBy }).toEqual({
+              name,
+              state: 'suppressed',
+              by: [now[pipelineAlert].fingerprint],
+            });
+          }
+          expect(now.ConversionRateDrop.state).toBe('suppressed');
+          expect(now[pipelineAlert].state).toBe('active');
+        });
+      },
+    );
   });
 });

@@ -27,7 +27,7 @@ describe('Prometheus 3 promtool on otel-collector/prometheus', () => {
 
   itWithPromtool3('check config accepts prometheus.yml and the rule files it loads', async () => {
     expect(await run(['check', 'config', 'prometheus/prometheus.yml'])).toMatch(
-      /SUCCESS: 2 rule files found/,
+      /SUCCESS: 3 rule files found/,
     );
   });
 

@@ -112,7 +112,7 @@ describe('npm run stack and docker-compose.yml', () => {
       const file = join(dir, 'prometheus.yml');
       writeFileSync(file, stringify(plan.prometheus.config));
       const output = execFileSync(promtool!, ['check', 'config', file], { encoding: 'utf8' });
-      expect(output).toMatch(/SUCCESS: 2 rule files found/);
+      expect(output).toMatch(/SUCCESS: 3 rule files found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
