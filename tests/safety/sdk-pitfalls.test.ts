@@ -7,7 +7,11 @@
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { parseExposition } from '../support/exposition';
 import { bundleFixture, cleanUpChildren, startChild } from './support/child';
-import { expectPromtoolClean, promtool, selfMetric } from './support/checks';
+import { promtool, selfMetric } from './support/checks';
+import { PromtoolChecks } from '../support/promtool';
+
+const itWithPromtool = promtool ? it : it.skip;
+const forPromtool = new PromtoolChecks();
 
 describe('SDK pitfalls, through our API', () => {
   let handle: BusinessMetricsHandle;
@@ -80,7 +84,7 @@ describe('SDK pitfalls, through our API', () => {
         reason: 'invalid_type',
       }),
     ).toBe(2);
-    if (promtool) expectPromtoolClean(await handle.metrics.getMetrics());
+    forPromtool.add('hostile attribute values', await handle.metrics.getMetrics());
   });
 
   it("the caller's metadata object is copied: mutating it afterwards does not relabel the series", async () => {
@@ -123,5 +127,11 @@ describe('SDK pitfalls, through our API', () => {
       expect(status).toBe('200');
       expect(Number(businessLines)).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('SDK pitfalls, checked by promtool', () => {
+  itWithPromtool('the exposition after hostile attribute values passes promtool check metrics', () => {
+    forPromtool.expectClean(['hostile attribute values']);
   });
 });

@@ -21,3 +21,23 @@ export function checkMetrics(exposition: string): PromtoolResult {
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
+
+/**
+ * Expositions that tests of one file produce along the way, checked with promtool by a test of their own
+ * (`itWithPromtool`), so a missing promtool shows as a skipped test with the SKIPPING message instead of an
+ * `if (promtool)` hiding inside a passing one. Runs after the tests that add to it (jest keeps file order).
+ */
+export class PromtoolChecks {
+  private readonly texts = new Map<string, string>();
+
+  add(name: string, exposition: string): void {
+    this.texts.set(name, exposition);
+  }
+
+  /** Every name was added (a test that failed before adding shows here too), and each text is lint-clean. */
+  expectClean(names: readonly string[]): void {
+    expect([...this.texts.keys()].sort()).toEqual([...names].sort());
+    for (const [name, text] of this.texts)
+      expect({ name, ...checkMetrics(text) }).toEqual({ name, status: 0, output: '' });
+  }
+}

@@ -57,6 +57,7 @@ function seriesKey(sample: ExpositionSample): string {
 
 /**
  * Parses and checks one scrape against the limits in force. Returns what it measured so tests can assert more.
+ * A scrape without any business family fails: every caller recorded something, and checking nothing must not pass.
  */
 export function checkScrape(text: string, limits: BusinessMetricsLimits = {}): ScrapeSummary {
   const exposition = parseExposition(text);
@@ -109,6 +110,11 @@ export function checkScrape(text: string, limits: BusinessMetricsLimits = {}): S
         throw new Error(`${name}{${key}} has ${values.size} distinct values (bound ${bound})`);
     }
     if (definition.kind === 'histogram') checkHistograms(exposition, name);
+  }
+  if (![...seriesPerFamily.values()].some((series) => series > 0)) {
+    throw new Error(
+      `the scrape has no business family to check (families: ${[...exposition.families.keys()].join(', ')})`,
+    );
   }
   return { exposition, seriesPerFamily };
 }
