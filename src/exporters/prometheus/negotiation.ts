@@ -66,23 +66,33 @@ function parseList(text: string): MediaRange[] {
   return ranges;
 }
 
+/** Media ranges this package answers with text 0.0.4 (anything else it does not serve is no competitor). */
+function servesAsText(range: MediaRange): boolean {
+  if (range.type === '*/*' || range.type === 'text/*') return true;
+  const version = range.params.get('version');
+  return range.type === 'text/plain' && (version === undefined || version === '0.0.4');
+}
+
 /**
  * The format for an `Accept` header: OpenMetrics when the scraper ranks `application/openmetrics-text`
- * (version 1.0.0, 0.0.1 or unspecified) at least as high as anything else it accepts; otherwise 0.0.4 text.
+ * (version 1.0.0, 0.0.1 or unspecified) at least as high as any format this package serves; otherwise 0.0.4
+ * text. Formats it does not serve are not competitors: Prometheus with `created-timestamp-zero-ingestion`
+ * ranks protobuf first, and must still get OpenMetrics, whose `_created` lines make a new series' first
+ * increment count (docs/money.md#exact-to-the-cent).
  */
 export function chooseFormat(accept: string | string[] | undefined): ExpositionFormat {
   let openMetrics = 0;
-  let other = 0;
+  let text = 0;
   for (const range of parseList(header(accept))) {
     if (range.type === OPENMETRICS_MEDIA_TYPE) {
       const version = range.params.get('version');
       if (version === undefined || OPENMETRICS_VERSIONS.has(version))
         openMetrics = Math.max(openMetrics, range.q);
-    } else {
-      other = Math.max(other, range.q);
+    } else if (servesAsText(range)) {
+      text = Math.max(text, range.q);
     }
   }
-  return openMetrics > 0 && openMetrics >= other ? 'openmetrics' : 'prometheus';
+  return openMetrics > 0 && openMetrics >= text ? 'openmetrics' : 'prometheus';
 }
 
 /** True when `Accept-Encoding` accepts gzip (`gzip` or `*` with a q-value above 0, and gzip not refused). */

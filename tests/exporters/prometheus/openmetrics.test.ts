@@ -32,6 +32,11 @@ const itWithPromtool = promtool ? it : it.skip;
 /** What Prometheus 2.42 sends on every scrape. */
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+/** What Prometheus 3.16 sends with created-timestamp-zero-ingestion (scrape/scrape.go acceptHeader). */
+const PROMETHEUS_CT_ACCEPT =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,' +
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,' +
+  'application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3';
 const START: [number, number] = [1_700_000_000, 250_000_000];
 const END: [number, number] = [1_700_000_060, 0];
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -210,6 +215,13 @@ describe('content negotiation', () => {
     ['text/plain;version=0.0.4', 'prometheus'],
     ['*/*', 'prometheus'],
     [undefined, 'prometheus'],
+    // Prometheus 3.16 with --enable-feature=created-timestamp-zero-ingestion: protobuf first, which is not served.
+    [PROMETHEUS_CT_ACCEPT, 'openmetrics'],
+    [
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
+      'prometheus',
+    ],
+    ['text/plain;version=1.0.0;q=0.9,application/openmetrics-text;q=0.5', 'openmetrics'],
   ])('Accept %j -> %s', (accept, format) => {
     expect(chooseFormat(accept)).toBe(format);
   });
