@@ -49,7 +49,7 @@ export class LocalSeriesStore {
   private readonly counters: Registered<LocalCounterCell>[] = [];
   private readonly histograms: Registered<LocalHistogramCell>[] = [];
   private deltaReaders = 0;
-  /** Cumulative points start when the store started counting from zero. */
+  /** When the store started counting: the start of every delta reader's first interval. */
   readonly startTime: HrTime = hrTime();
 
   constructor(
@@ -135,11 +135,12 @@ class CumulativeProducer implements MetricProducer {
   constructor(private readonly store: LocalSeriesStore) {}
 
   async collect(): Promise<CollectionResult> {
-    const startTime = this.store.startTime;
+    // Each series starts when it was born, not when the process started: a created timestamp far before the
+    // first increment (beyond Prometheus's lookback, or its head's 1 h window) would not make that increment count.
     return this.store.collectMetrics(
       (cell, endTime) => {
         const point: DataPoint<number> & Mutable<ExemplarCarrier> = {
-          startTime,
+          startTime: cell.startTime,
           endTime,
           attributes: cell.attributes,
           value: cell.value,
@@ -151,7 +152,7 @@ class CumulativeProducer implements MetricProducer {
       (cell, endTime) => {
         if (cell.count === 0) return undefined;
         const point: DataPoint<Histogram> & Mutable<ExemplarCarrier> = {
-          startTime,
+          startTime: cell.startTime,
           endTime,
           attributes: cell.attributes,
           // Copied: an exporter may serialise after later measurements changed the cell.

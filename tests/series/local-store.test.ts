@@ -29,6 +29,7 @@ import {
   type BusinessMetricsRecorder,
   businessMetrics,
 } from '../../src';
+import { hrTime } from '@opentelemetry/core';
 import { parseExposition } from '../support/exposition';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -422,5 +423,97 @@ describe('local series store under concurrent collections', () => {
     const exportsAtShutdown = exports.length;
     businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'desktop' });
     expect(exporter.getMetrics().length).toBe(exportsAtShutdown);
+  });
+});
+
+describe('local series store: when each cumulative series starts', () => {
+  let handle: BusinessMetricsHandle | undefined;
+  afterEach(async () => {
+    await handle?.shutdown({ timeoutMillis: 2000 });
+    handle = undefined;
+  });
+
+  const nanos = ([seconds, nanoseconds]: [number, number]) =>
+    BigInt(seconds) * 1_000_000_000n + BigInt(nanoseconds);
+  /** Spins until the clock has moved past `after` (microseconds), so the next reading is strictly later. */
+  const clockPast = (after: bigint): bigint => {
+    for (;;) {
+      const now = nanos(hrTime());
+      if (now > after) return now;
+    }
+  };
+
+  function pointsOf(exports: ResourceMetrics[], name: string): DataPoint<number | Histogram>[] {
+    const metric = exports
+      .at(-1)!
+      .scopeMetrics.flatMap((scope) => scope.metrics)
+      .find((candidate) => candidate.descriptor.name === name);
+    return (metric?.dataPoints ?? []) as DataPoint<number | Histogram>[];
+  }
+
+  // Prometheus's created-timestamp zero must sit beside a series' first increment: with the process's start
+  // time instead, a series born more than the lookback (5 m) later loses its first amount (docs/money.md).
+  test('a series starts when it is born, not when the process started, and keeps that start', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    handle = initBusinessMetrics({
+      exporters: [exporter],
+      otlp: { exportIntervalMillis: 3_600_000 },
+      env: {},
+    });
+    const sale = (currency: string) =>
+      handle!.metrics.recordRevenue(1000, {
+        productCategory: 'books',
+        paymentMethod: 'card',
+        region: 'eu',
+        currency,
+      });
+    sale('USD');
+    const afterUsd = clockPast(nanos(hrTime()));
+    sale('JPY');
+    const afterJpy = clockPast(nanos(hrTime()));
+    sale('USD');
+    await handle.forceFlush();
+
+    const start = (name: string, currency: string) =>
+      nanos(pointsOf(exporter.getMetrics(), name).find((p) => p.attributes.currency === currency)!.startTime);
+    for (const name of ['business_revenue_cents', 'business_order_value_cents']) {
+      expect({ name, usdBeforeJpy: start(name, 'USD') < afterUsd }).toEqual({ name, usdBeforeJpy: true });
+      const jpy = start(name, 'JPY');
+      expect({ name, jpyBornBetween: jpy >= afterUsd && jpy < afterJpy }).toEqual({
+        name,
+        jpyBornBetween: true,
+      });
+    }
+    // A later collection reports the same start (a cumulative stream does not restart).
+    const firstJpy = start('business_revenue_cents', 'JPY');
+    sale('JPY');
+    await handle.forceFlush();
+    expect(start('business_revenue_cents', 'JPY')).toBe(firstJpy);
+  });
+
+  test("OpenMetrics carries each series' own _created", async () => {
+    handle = initBusinessMetrics({ exporters: ['none'], env: {} });
+    handle.metrics.recordRevenue(1, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'eu',
+      currency: 'USD',
+    });
+    const between = clockPast(nanos(hrTime()));
+    handle.metrics.recordRevenue(1, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'eu',
+      currency: 'EUR',
+    });
+    const text = await handle.metrics.getMetrics('openmetrics');
+    const created = (currency: string) =>
+      Number(
+        new RegExp(`^business_revenue_cents_created\\{[^}]*currency="${currency}"[^}]*\\} (\\S+)$`, 'm').exec(
+          text,
+        )![1],
+      );
+    expect(created('USD')).toBeLessThan(Number(between) / 1e9);
+    expect(created('EUR')).toBeGreaterThanOrEqual(Math.floor(Number(between) / 1e6) / 1e3);
   });
 });
