@@ -26,7 +26,8 @@ function composePorts() {
   for (const [service, definition] of Object.entries(compose.services)) {
     ports[service] = Object.fromEntries(
       (definition.ports ?? []).map((mapping) => {
-        const [host, container] = String(mapping).split(':').map(Number);
+        // `[address:]host:container`
+        const [host, container] = String(mapping).split(':').slice(-2).map(Number);
         return [container, host];
       }),
     );

@@ -37,8 +37,9 @@ const readme = readFileSync(join(BACKEND, 'README.md'), 'utf8');
 /** `${env:NAME:-0.0.0.0:4317}` -> `0.0.0.0:4317`: what the Collector listens on when the variable is unset. */
 const defaultOf = (value: string): string => /^\$\{env:\w+:-(.*)\}$/.exec(value)?.[1] ?? value;
 const portOf = (endpoint: string): number => Number(/:(\d+)$/.exec(defaultOf(endpoint))![1]);
+/** Host ports of `[address:]host:container` mappings. */
 const publishedPorts = (service: string): number[] =>
-  (compose.services[service].ports ?? []).map((mapping) => Number(String(mapping).split(':')[0]));
+  (compose.services[service].ports ?? []).map((mapping) => Number(String(mapping).split(':').at(-2)));
 
 describe('collector.yaml', () => {
   it('references only defined components in every pipeline', () => {
@@ -110,6 +111,17 @@ describe('ports agree across collector.yaml, docker-compose.yml, prometheus.yml 
       }
       expect(definition.image ?? definition.build).toBeTruthy();
     }
+  });
+
+  it('publishes every port on loopback unless OBM_PUBLISH_ADDRESS says otherwise, and documents the switch', () => {
+    // Unauthenticated OTLP receivers, Prometheus, Alertmanager, Grafana's admin/admin and the demo token must not
+    // face the network because someone ran `docker compose up` on a laptop in a café.
+    const mappings = Object.values(compose.services).flatMap((service) => service.ports ?? []);
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const mapping of mappings) {
+      expect(String(mapping)).toMatch(/^\$\{OBM_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/);
+    }
+    expect(readme).toMatch(/OBM_PUBLISH_ADDRESS=0\.0\.0\.0 docker compose up/);
   });
 
   it('mounts the files this directory ships', () => {

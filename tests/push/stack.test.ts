@@ -73,7 +73,9 @@ describe('npm run stack and docker-compose.yml', () => {
 
   it('listen on the ports compose publishes', () => {
     const published = (service: string) =>
-      (compose.services[service].ports ?? []).map((mapping) => Number(String(mapping).split(':')[0])).sort();
+      (compose.services[service].ports ?? [])
+        .map((mapping) => Number(String(mapping).split(':').at(-2)))
+        .sort();
     const collectorPorts = Object.entries(plan.collector.env)
       .filter(([name]) => name.endsWith('_ENDPOINT'))
       .map(([, endpoint]) => Number(endpoint.split(':')[1]))
