@@ -14,10 +14,17 @@
  * contexts. It is probed through the public API (enter a context, see whether `context.active()` returns it)
  * when a store is created and at every collection, so a trace SDK registered after startup is seen from the
  * next scrape on, and one disabled later stops costing anything.
+ *
+ * What is kept: only a span context the OpenTelemetry API calls valid (`isSpanContextValid`: 32 and 16 hex
+ * digits, not all zeros) and sampled, so a context propagated from a hostile header or a broken tracer never
+ * reaches the exposition; and only within OpenMetrics's limit of 128 UTF-8 characters for an exemplar's label
+ * names and values together (a valid context needs 63). The check runs once per span context: a request that
+ * records several measurements in one span pays it once.
  */
 import {
   context,
   createContextKey,
+  isSpanContextValid,
   ROOT_CONTEXT,
   trace,
   TraceFlags,
@@ -63,17 +70,63 @@ export function refreshExemplarGate(): void {
   exemplarGate.armed = contextPropagates();
 }
 
-/** The active span's context if there is one and it is sampled (only sampled traces can be looked up later). */
-export function sampledSpanContext(): SpanContext | undefined {
-  const span = trace.getSpan(context.active());
-  if (span === undefined) return undefined;
-  const spanContext = span.spanContext();
-  return (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? spanContext : undefined;
+/** OpenMetrics 1.0: an exemplar's label names and values together are at most 128 UTF-8 characters. */
+export const OPENMETRICS_EXEMPLAR_LABELS_MAX = 128;
+
+/** Characters (code points) of the exemplar label set `{trace_id="…",span_id="…"}`'s names and values. */
+export function exemplarLabelSetLength(traceId: string, spanId: string): number {
+  return 'trace_id'.length + codePoints(traceId) + 'span_id'.length + codePoints(spanId);
 }
 
-/** An exemplar for `value` if the caller runs inside a sampled span; `undefined` otherwise. */
+function codePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A surrogate pair is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/** The ids of the last span context that passed the checks (so a span that records often is checked once). */
+let checkedTraceId: string | undefined;
+let checkedSpanId: string | undefined;
+
+/**
+ * An exemplar for `value` if the caller runs inside a valid, sampled span (only sampled traces can be looked up
+ * later); `undefined` otherwise. Never throws: a span whose `spanContext()` throws counts as no span.
+ */
 export function exemplarFor(value: number): Exemplar | undefined {
-  const spanContext = sampledSpanContext();
-  if (spanContext === undefined) return undefined;
-  return { traceId: spanContext.traceId, spanId: spanContext.spanId, value, timeUnixMs: Date.now() };
+  let traceId: unknown;
+  let spanId: unknown;
+  try {
+    const span = trace.getSpan(context.active());
+    if (span === undefined) return undefined;
+    const spanContext: SpanContext = span.spanContext();
+    if ((spanContext.traceFlags & TraceFlags.SAMPLED) !== TraceFlags.SAMPLED) return undefined;
+    // Read once: what is checked is what is kept, whatever getters the object has.
+    traceId = spanContext.traceId;
+    spanId = spanContext.spanId;
+  } catch {
+    return undefined;
+  }
+  if (traceId !== checkedTraceId || spanId !== checkedSpanId) {
+    if (!exemplarIdsAllowed(traceId, spanId)) return undefined;
+    checkedTraceId = traceId as string;
+    checkedSpanId = spanId as string;
+  }
+  return { traceId: traceId as string, spanId: spanId as string, value, timeUnixMs: Date.now() };
+}
+
+function exemplarIdsAllowed(traceId: unknown, spanId: unknown): boolean {
+  return (
+    typeof traceId === 'string' &&
+    typeof spanId === 'string' &&
+    isSpanContextValid({ traceId, spanId, traceFlags: TraceFlags.SAMPLED }) &&
+    exemplarLabelSetLength(traceId, spanId) <= OPENMETRICS_EXEMPLAR_LABELS_MAX
+  );
 }
