@@ -1,18 +1,16 @@
 /**
- * Content negotiation of a scrape: which exposition format (`Accept`) and whether to gzip (`Accept-Encoding`),
- * and the writing of the negotiated answer. Used by both `/metrics` endpoints (the standalone server and the
- * mountable `metricsHandler` that the Express middleware delegates to), so they always answer alike.
+ * Content negotiation of a scrape, as pure functions (client_golang's shape): which exposition format (`Accept`)
+ * and whether to gzip (`Accept-Encoding`). The one scrape path (scrape-endpoint.ts) answers with them on every
+ * `/metrics` endpoint.
  *
- * Owns: parsing `Accept` / `Accept-Encoding` (media ranges, q-values), the format choice, gzip, and the response
- * headers of a successful scrape (`Content-Type`, `Content-Encoding`, `Vary`, `Content-Length`).
- * Must not touch: authentication, routing, what the exposition contains (the serializer renders it).
+ * Owns: parsing `Accept` / `Accept-Encoding` (media ranges, q-values), the format choice, the format's
+ * `Content-Type`. Must not touch: authentication, routing, writing answers, what the exposition contains.
  *
  * Why: Prometheus asks for OpenMetrics first (`application/openmetrics-text;version=1.0.0,...;q=0.75,
  * text/plain;version=0.0.4;q=0.5,*\/*;q=0.1`) and sends `Accept-Encoding: gzip`; a 10,000-histogram exposition
  * is megabytes of text that gzip shrinks ~20x. Scrapers that ask for nothing (curl, older tools) keep 0.0.4 text.
  */
-import { gzip } from 'node:zlib';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, type ExpositionFormat } from './serializer';
 
 /** What a scrape asked for. */
@@ -114,40 +112,4 @@ export function negotiate(headers: IncomingHttpHeaders): Negotiated {
 /** The `Content-Type` of a format. */
 export function contentTypeOf(format: ExpositionFormat): string {
   return format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE;
-}
-
-function gzipped(body: string): Promise<Buffer> {
-  // Asynchronous: a multi-megabyte exposition is compressed on libuv's thread pool, not on the app's event loop.
-  return new Promise((resolve, reject) =>
-    gzip(body, (error, compressed) => (error ? reject(error) : resolve(compressed))),
-  );
-}
-
-/**
- * Writes a successful scrape: the body in the negotiated format, gzipped when asked. Always sets
- * `Vary: Accept, Accept-Encoding` so a cache between scraper and app never serves one format for another.
- * A gzip failure (not expected) falls back to the uncompressed body.
- */
-export async function writeExposition(
-  response: ServerResponse,
-  negotiated: Negotiated,
-  body: string,
-): Promise<void> {
-  const headers: Record<string, string | number> = {
-    'content-type': contentTypeOf(negotiated.format),
-    vary: 'Accept, Accept-Encoding',
-  };
-  let payload: string | Buffer = body;
-  if (negotiated.gzip) {
-    try {
-      payload = await gzipped(body);
-      headers['content-encoding'] = 'gzip';
-    } catch {
-      payload = body;
-    }
-  }
-  headers['content-length'] =
-    typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
-  response.writeHead(200, headers);
-  response.end(payload);
 }

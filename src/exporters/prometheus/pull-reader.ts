@@ -1,9 +1,9 @@
 /**
  * The package's Prometheus pull exporter: a `MetricReader` that serves the text exposition over HTTP.
  *
- * Owns: the standalone `/metrics` server (binding, 404/405/401/500 handling, applying scraper auth whose rules
- * live in scraper-auth.ts, shutdown including keep-alive connections), the `ready` promise and the real port,
- * and the mountable `metricsHandler`. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
+ * Owns: the standalone `/metrics` server (binding, routing: 401 before 404, shutdown including keep-alive
+ * connections), the `ready` promise and the real port, and the mountable `metricsHandler`; every answer to a
+ * scrape (auth, 405, negotiation, gzip) comes from the one scrape path, scrape-endpoint.ts. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
  * cannot restart, has no auth and can crash the host on a serialization error. Must not touch: instruments,
  * views, the catalog, environment variables (the package's init reads `OTEL_EXPORTER_PROMETHEUS_*`).
  *
@@ -23,9 +23,15 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
 import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
-import { negotiate, writeExposition } from './negotiation';
+import {
+  nodeScrapeHandler,
+  nodeScrapeRequest,
+  scrapeEndpoint,
+  writeNodeAnswer,
+  type ScrapeEndpoint,
+} from './scrape-endpoint';
 import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
-import { scraperAuth, warnIfExposed, type ScraperAuth, type ScraperCredentials } from './scraper-auth';
+import { warnIfExposed, type ScraperCredentials } from './scraper-auth';
 
 /** Credentials the standalone server requires: a bearer token, or HTTP basic username and password. */
 export type PrometheusAuth = ScraperCredentials;
@@ -114,7 +120,9 @@ export class PrometheusPullReader extends MetricReader {
   readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
 
   private readonly serializerOptions: PrometheusSerializerOptions;
-  private readonly credentials: ScraperAuth | undefined;
+  /** The standalone server's endpoint (with its credentials); the mounted handler has its own, without. */
+  private readonly endpointAnswer: ScrapeEndpoint<IncomingMessage>;
+  private readonly hasCredentials: boolean;
   private readonly server: Server | undefined;
   private actualPort: number;
 
@@ -133,14 +141,20 @@ export class PrometheusPullReader extends MetricReader {
     this.actualPort = validatePort(options.port ?? PROMETHEUS_DEFAULTS.port);
     const endpoint = options.endpoint ?? PROMETHEUS_DEFAULTS.endpoint;
     this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
-    this.credentials =
-      options.auth === undefined ? undefined : scraperAuth(options.auth, 'Prometheus exporter auth');
+    const source = (format: ExpositionFormat) => this.getMetrics(format);
+    this.endpointAnswer = scrapeEndpoint({
+      source,
+      auth: options.auth,
+      where: 'Prometheus exporter',
+      authOption: 'Prometheus exporter auth',
+    });
+    this.hasCredentials = options.auth !== undefined;
     this.serializerOptions = {
       withoutScopeInfo: options.withoutScopeInfo,
       withoutTargetInfo: options.withoutTargetInfo,
       metricNaming: options.metricNaming,
     };
-    this.metricsHandler = (request, response) => this.respondWithMetrics(request, response);
+    this.metricsHandler = nodeScrapeHandler(scrapeEndpoint({ source, where: 'metricsHandler' }));
 
     if (options.preventServerStart) {
       this.ready = Promise.resolve();
@@ -217,60 +231,22 @@ export class PrometheusPullReader extends MetricReader {
         const address = server.address();
         if (address !== null && typeof address === 'object') this.actualPort = address.port;
         diag.debug(`Prometheus exporter listening on ${this.url}`);
-        warnIfExposed('Prometheus exporter', this.host, this.credentials !== undefined);
+        warnIfExposed('Prometheus exporter', this.host, this.hasCredentials);
         resolve();
       });
     });
   }
 
   private handleRequest(request: IncomingMessage, response: ServerResponse): void {
-    try {
-      // Authenticate before routing, so an unauthenticated client learns nothing about the paths.
-      if (this.credentials && !this.credentials.isAuthorized(request.headers.authorization)) {
-        response.writeHead(401, {
-          'www-authenticate': this.credentials.challenge,
-          'content-type': 'text/plain; charset=utf-8',
-        });
-        response.end('Unauthorized\n');
-        return;
-      }
-      if (pathOf(request.url) !== this.endpoint) {
-        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-        response.end('Not Found\n');
-        return;
-      }
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
-        response.end('Method Not Allowed\n');
-        return;
-      }
-      this.respondWithMetrics(request, response);
-    } catch (error) {
-      diag.error('Prometheus exporter: request handling failed', error);
-      if (!response.headersSent) response.writeHead(500);
-      response.end();
-    }
-  }
-
-  private respondWithMetrics(request: IncomingMessage, response: ServerResponse): void {
-    this.writeMetrics(request, response).catch((error: unknown) => {
-      // Only reachable if writing the error response itself failed (e.g. the socket is gone).
-      diag.error('Prometheus exporter: could not answer a scrape', error);
-    });
-  }
-
-  private async writeMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    // Accept / Accept-Encoding decide the format and gzip (negotiation.ts, shared with the Express mount).
-    const negotiated = negotiate(request.headers ?? {});
-    let body: string;
-    try {
-      body = await this.getMetrics(negotiated.format);
-    } catch (error) {
-      diag.error('Prometheus exporter: metrics collection failed', error);
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end('# metrics collection failed\n');
+    // Authenticate before routing, so an unauthenticated client learns nothing about the paths.
+    const scrape = nodeScrapeRequest(request);
+    const denied = this.endpointAnswer.deny(scrape, request);
+    if (denied) return writeNodeAnswer(response, denied);
+    if (pathOf(request.url) !== this.endpoint) {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('Not Found\n');
       return;
     }
-    await writeExposition(response, negotiated, body);
+    void this.endpointAnswer.answer(scrape, request).then((answer) => writeNodeAnswer(response, answer));
   }
 }
