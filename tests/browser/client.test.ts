@@ -4,7 +4,7 @@
 // router) is covered by tests/shop/e2e.test.ts.
 import { createEngagementClient, type EngagementClient } from '../../src/browser';
 import type { EngagementBatch } from '../../src/browser';
-import { validateEngagementBatch } from '../../src/integrations/express/validate';
+import { validateEngagementBatch } from '../../src/integrations/http/validate';
 
 interface Sent {
   readonly via: 'beacon' | 'fetch';

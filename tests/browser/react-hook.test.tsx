@@ -3,7 +3,7 @@
 // each recorded body must pass the Express router's validator.
 import { act, fireEvent, render } from '@testing-library/react';
 import type { EngagementBatch } from '../../src/browser';
-import { validateEngagementBatch } from '../../src/integrations/express/validate';
+import { validateEngagementBatch } from '../../src/integrations/http/validate';
 import { useEngagementTracking } from '../../src/react';
 
 function DashboardPage(props: { userTier: string }) {

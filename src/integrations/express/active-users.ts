@@ -2,24 +2,14 @@
  * Express middleware that feeds `trackActiveUser` from the request's session: one call per request of a signed-in
  * (or otherwise identified) user, before the route runs.
  *
- * Owns: where the user id and tier come from (a resolver over the request; by default an `express-session`-style
- * `req.session.userId` / `req.session.userTier`), and keeping the app's request unaffected by anything the resolver
- * or the recorder does. Must not touch: hashing, sketches (the core's), the response.
+ * Owns: the Express signature of the core's active-user counter (`integrations/http/active-users.ts`). Must not
+ * touch: hashing, sketches (the core's), the response.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { diag } from '@opentelemetry/api';
-import { businessMetrics } from '../../metrics/singleton';
+import { activeUserCounter, userFromSession, type ActiveUser, type ActiveUserRecorder } from '../http';
 
-/** The user a request belongs to, or undefined for anonymous requests (not counted). */
-export interface ActiveUser {
-  readonly userId: string;
-  readonly userTier: string;
-}
-
-/** What the middleware records into: the `businessMetrics` singleton, a `BusinessMetrics`, or your own. */
-export interface ActiveUserRecorder {
-  trackActiveUser(userId: string, metadata: { userTier: string }): void;
-}
+export { userFromSession };
+export type { ActiveUser, ActiveUserRecorder };
 
 export interface ActiveUsersMiddlewareOptions {
   /**
@@ -32,40 +22,18 @@ export interface ActiveUsersMiddlewareOptions {
   readonly metrics?: ActiveUserRecorder;
 }
 
-/** The default resolver: an express-session-style `req.session`. */
-export function userFromSession(req: Request): ActiveUser | undefined {
-  const session = (req as Request & { session?: { userId?: unknown; userTier?: unknown } }).session;
-  if (typeof session !== 'object' || session === null) return undefined;
-  const { userId, userTier } = session;
-  if (typeof userId !== 'string' || userId === '') return undefined;
-  return { userId, userTier: typeof userTier === 'string' && userTier !== '' ? userTier : 'unknown' };
-}
-
 /**
  * Count the request's user as active today: `app.use(activeUsersMiddleware({ resolveUser }))` after your session
  * middleware. The id is hashed inside `trackActiveUser` and never stored, logged or exported.
  */
 export function activeUsersMiddleware(options: ActiveUsersMiddlewareOptions = {}): RequestHandler {
-  const resolveUser = options.resolveUser ?? userFromSession;
-  const metrics = options.metrics ?? (businessMetrics as unknown as ActiveUserRecorder);
-  let warned = false;
+  const count = activeUserCounter(
+    options.resolveUser ?? userFromSession,
+    options.metrics,
+    'activeUsersMiddleware',
+  );
   return (req: Request, res: Response, next: NextFunction) => {
-    let user: ActiveUser | undefined;
-    try {
-      user = resolveUser(req, res);
-    } catch (error) {
-      // A throwing resolver is the app's bug, but it must not turn into failed requests. Warn once, without the
-      // error text (it could quote the session).
-      if (!warned) {
-        warned = true;
-        diag.warn(
-          `otel-business-metrics: activeUsersMiddleware's resolveUser threw (${error instanceof Error ? error.name : typeof error}); ` +
-            'those requests are not counted as active users',
-        );
-      }
-    }
-    // Outside the try: only strict mode throws here, and then the developer should see it.
-    if (user !== undefined) metrics.trackActiveUser(user.userId, { userTier: user.userTier });
+    count(req, res);
     next();
   };
 }

@@ -1,34 +1,47 @@
 /**
  * `otel-business-metrics/express`: Express integration (metrics endpoint, session context derivation, the browser
- * engagement router, HTTP server metrics).
+ * engagement router, HTTP server metrics, active users).
  *
- * Folder src/integrations/express/. Owns: everything Express-specific (the metrics endpoint, session context
- * derivation, the engagement router with its validation and rate limit, HTTP server metrics); this file only
- * re-exports. Must not touch: anything the core needs (the core must work without Express, which is an optional
+ * Folder src/integrations/express/. Owns: the Express adapter of the framework-neutral core
+ * (`integrations/http/`): Express's signatures, the route pattern from Express's public router surface
+ * (route-pattern.ts), `req.ip` and `req.protocol`; this file re-exports the entry point's API. Must not touch:
+ * what the core decides (limits, answers, labels), other adapters, anything the core needs (Express is an optional
  * peer dependency imported only below this directory).
  */
 export {
   DEFAULT_EXPERIMENT_VARIANTS,
   DEFAULT_UTM_SOURCES,
+  DEFAULT_IPV6_PREFIX_LENGTH,
+  DEFAULT_MAX_ROUTES,
+  HTTP_SERVER_DURATION_BUCKETS,
+  HTTP_SERVER_REQUEST_DURATION,
+  TokenBucketLimiter,
   classifyUtmSource,
+  clientKey,
   deriveDeviceType,
   deriveExperimentVariant,
   deriveSessionContext,
   deriveSource,
   readCookie,
-} from './context';
-export type { DerivedDeviceType, DerivedSessionContext, RequestLike, SessionContextOptions } from './context';
+  recordBatch,
+  validateEngagementBatch,
+} from '../http';
+export type {
+  DerivedDeviceType,
+  DerivedSessionContext,
+  EngagementValidationOptions,
+  EngagementValidationResult,
+  HttpMetricsOptions,
+  RequestLike,
+  SessionContextOptions,
+  TakeResult,
+  TokenBucketOptions,
+} from '../http';
 export { activeUsersMiddleware, userFromSession } from './active-users';
 export type { ActiveUser, ActiveUserRecorder, ActiveUsersMiddlewareOptions } from './active-users';
-export { engagementRouter, recordBatch } from './engagement-router';
+export { engagementRouter } from './engagement-router';
 export type { EngagementRouterOptions } from './engagement-router';
-export {
-  DEFAULT_MAX_ROUTES,
-  HTTP_SERVER_DURATION_BUCKETS,
-  HTTP_SERVER_REQUEST_DURATION,
-  httpMetricsMiddleware,
-} from './http-metrics';
-export type { HttpMetricsOptions } from './http-metrics';
+export { httpMetricsMiddleware } from './http-metrics';
 export { metricsMiddleware } from './metrics-endpoint';
 export type {
   MetricsAuth,
@@ -36,7 +49,3 @@ export type {
   MetricsRequestHandler,
   MetricsSource,
 } from './metrics-endpoint';
-export { DEFAULT_IPV6_PREFIX_LENGTH, TokenBucketLimiter, clientKey } from './rate-limit';
-export type { TakeResult, TokenBucketOptions } from './rate-limit';
-export { validateEngagementBatch } from './validate';
-export type { EngagementValidationOptions, EngagementValidationResult } from './validate';

@@ -2,18 +2,12 @@
  * Derives a session's funnel labels (traffic source, device type, experiment variant) from request headers and the
  * query string, with outputs bounded no matter what the client sends.
  *
- * Owns: the parsing and the bounded vocabularies of these three labels. Must not touch: metrics, Express runtime
- * (it reads a plain request shape, so any Node HTTP framework can use it), or any header beyond the ones named here.
+ * Owns: the parsing and the bounded vocabularies of these three labels. Must not touch: metrics, frameworks (it
+ * reads requests through request.ts, so Node and Web requests both fit), or any header beyond the ones named here.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import { requestView, type AnyRequest, type RequestView } from './request';
 
-/** The request fields derivation reads: an Express `Request` or a plain `IncomingMessage` both fit. */
-export interface RequestLike {
-  readonly headers: IncomingHttpHeaders;
-  readonly url?: string;
-  /** Express keeps the full URL here when a router is mounted on a sub-path. */
-  readonly originalUrl?: string;
-}
+export type { AnyRequest, RequestLike, WebRequestLike } from './request';
 
 export type DerivedDeviceType = 'mobile' | 'tablet' | 'desktop' | 'bot' | 'unknown';
 
@@ -110,21 +104,26 @@ const MAX_VARIANT_LENGTH = 64;
  * the result in the session: later requests carry your own pages as referrer.
  */
 export function deriveSessionContext(
-  req: RequestLike,
+  req: AnyRequest,
   options: SessionContextOptions = {},
 ): DerivedSessionContext {
+  const view = requestView(req);
   return {
-    source: deriveSource(req, options),
-    deviceType: deriveDeviceType(firstHeader(req.headers['user-agent'])),
-    experimentVariant: deriveExperimentVariant(req, options),
+    source: sourceOf(view, options),
+    deviceType: deriveDeviceType(view.header('user-agent')),
+    experimentVariant: variantOf(view, options),
   };
 }
 
 /** Traffic source: `utm_source` if present, else the referrer's host, else `direct`. */
-export function deriveSource(req: RequestLike, options: SessionContextOptions = {}): string {
-  const utm = utmSource(req.originalUrl ?? req.url);
+export function deriveSource(req: AnyRequest, options: SessionContextOptions = {}): string {
+  return sourceOf(requestView(req), options);
+}
+
+function sourceOf(req: RequestView, options: SessionContextOptions): string {
+  const utm = utmSource(req.url);
   if (utm !== undefined) return classifyUtmSource(utm, options);
-  const referrer = firstHeader(req.headers.referer ?? req.headers.referrer);
+  const referrer = req.header('referer') ?? req.header('referrer');
   if (!referrer) return 'direct';
   return classifyReferrer(referrer, ownHostsOf(req, options), options);
 }
@@ -183,19 +182,26 @@ export function deriveDeviceType(userAgent: string | undefined): DerivedDeviceTy
 }
 
 /** Experiment variant from the variant header, then the variant cookie; allow-listed. */
-export function deriveExperimentVariant(req: RequestLike, options: SessionContextOptions = {}): string {
+export function deriveExperimentVariant(req: AnyRequest, options: SessionContextOptions = {}): string {
+  return variantOf(requestView(req), options);
+}
+
+function variantOf(req: RequestView, options: SessionContextOptions): string {
   const variants = options.variants ?? DEFAULT_EXPERIMENT_VARIANTS;
   const headerName = (options.variantHeader ?? 'x-experiment-variant').toLowerCase();
-  const raw =
-    firstHeader(req.headers[headerName]) ?? readCookie(req, options.variantCookie ?? 'experiment_variant');
+  const raw = req.header(headerName) ?? cookieOf(req, options.variantCookie ?? 'experiment_variant');
   if (raw === undefined || raw.trim() === '') return options.defaultVariant ?? 'control';
   const value = raw.trim().slice(0, MAX_VARIANT_LENGTH + 1);
   return value.length <= MAX_VARIANT_LENGTH && variants.includes(value) ? value : 'other';
 }
 
 /** Read one cookie from the Cookie header (first occurrence), percent-decoded; undefined when absent. */
-export function readCookie(req: RequestLike, name: string): string | undefined {
-  const header = firstHeader(req.headers.cookie);
+export function readCookie(req: AnyRequest, name: string): string | undefined {
+  return cookieOf(requestView(req), name);
+}
+
+function cookieOf(req: RequestView, name: string): string | undefined {
+  const header = req.header('cookie');
   if (!header) return undefined;
   for (const part of header.slice(0, MAX_COOKIE_HEADER_LENGTH).split(';')) {
     const eq = part.indexOf('=');
@@ -234,10 +240,10 @@ function normaliseToken(raw: string): string {
     .slice(0, 32);
 }
 
-function ownHostsOf(req: RequestLike, options: SessionContextOptions): ReadonlySet<string> {
+function ownHostsOf(req: RequestView, options: SessionContextOptions): ReadonlySet<string> {
   const hosts = new Set<string>();
   for (const host of options.ownHosts ?? []) hosts.add(host.toLowerCase().replace(/^www\./, ''));
-  const hostHeader = firstHeader(req.headers.host);
+  const hostHeader = req.header('host');
   if (hostHeader) {
     try {
       hosts.add(new URL(`http://${hostHeader.slice(0, 256)}`).hostname.toLowerCase());
@@ -246,10 +252,6 @@ function ownHostsOf(req: RequestLike, options: SessionContextOptions): ReadonlyS
     }
   }
   return hosts;
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function hasOwn(record: object, key: string): boolean {

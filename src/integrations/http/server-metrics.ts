@@ -2,18 +2,18 @@
  * Technical HTTP server metrics named per the OpenTelemetry HTTP semantic conventions, so business and technical
  * metrics can be read side by side from the same exposition.
  *
- * Owns: the middleware that times each request, the label policies of `http.server.request.duration` (method
+ * Owns: recording a finished request from `{ method, route, status, aborted, https }` for every adapter, timing
+ * a Node request until its response closes, the label policies of `http.server.request.duration` (method
  * allow-list, the lifetime cap on routes, status codes, scheme) and how a series' labels become its semconv
  * attributes (`error.type` from the status). Must not touch: the instrument's definition (the catalog's
- * HTTP_METRICS), business metrics, request handling (it only observes `close`), how a route's pattern is found
- * (route-pattern.ts).
+ * HTTP_METRICS), business metrics, request handling (it only observes), how a framework finds the route pattern
+ * (each adapter's business), frameworks.
  *
  * With `telemetry`, a request costs one series-table lookup by label ids in the package's own store, like a
  * business event: no attribute object, no hashing. With only a `meter`, the same table forwards to an SDK
  * histogram, whose attribute hashing (~1 us) is paid per request.
  */
 import type { Attributes, Meter } from '@opentelemetry/api';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { LabelPolicy } from '../../catalog/labels';
 import { HTTP_METRICS } from '../../catalog/metrics';
 import { DEFAULT_LIMITS } from '../../config/defaults';
@@ -21,7 +21,6 @@ import { GuardReporter } from '../../guard/reporter';
 import { instrumentContextOf } from '../../metrics/business-metrics';
 import { InstrumentFactory, type BoundInstrument } from '../../metrics/instruments';
 import type { HistogramCell } from '../../series/cells';
-import { routePattern } from './route-pattern';
 
 const DEFINITION = HTTP_METRICS.serverRequestDuration;
 
@@ -68,54 +67,99 @@ export interface HttpMetricsOptions {
   readonly maxRoutes?: number;
 }
 
+/** Records finished requests into `http.server.request.duration`; built once per adapter. */
+export interface ServerRequestRecorder {
+  /**
+   * Record one request. `route` is the pattern the framework matched (undefined: none matched, no `http.route`);
+   * `aborted` means the client went away before the response finished. Never throws (unless `strict`).
+   */
+  record(
+    method: string | undefined,
+    route: string | undefined,
+    status: number,
+    aborted: boolean,
+    https: boolean,
+    seconds: number,
+  ): void;
+}
+
 /**
- * Middleware recording every request's duration. Mount it first
- * (`app.use(httpMetricsMiddleware({ telemetry }))`) so it sees the whole request. `http.route` is the pattern the
- * app registered (`/product/:id`), never the path the client typed; requests no route matched carry none.
+ * The recorder of an adapter. `where` names the adapter's function in configuration errors and warnings
+ * (`httpMetricsMiddleware`, `businessMetricsPlugin`).
+ * @throws RangeError for a malformed `maxRoutes`; TypeError without `telemetry` or `meter`.
  */
-export function httpMetricsMiddleware(options: HttpMetricsOptions): RequestHandler {
+export function httpServerMetrics(options: HttpMetricsOptions, where: string): ServerRequestRecorder {
   const maxRoutes = options.maxRoutes ?? DEFAULT_MAX_ROUTES;
   if (!Number.isSafeInteger(maxRoutes) || maxRoutes < 0) {
-    throw new RangeError(
-      `httpMetricsMiddleware: maxRoutes must be an integer >= 0 (got ${String(maxRoutes)})`,
-    );
+    throw new RangeError(`${where}: maxRoutes must be an integer >= 0 (got ${String(maxRoutes)})`);
   }
-  const { instrument, reporter } = boundInstrument(options, maxRoutes);
+  const { instrument, reporter } = boundInstrument(options, maxRoutes, where);
   const [methods, routes, statuses, schemes] = instrument.labels;
   const methodIds = new Map(KNOWN_METHODS.map((method) => [method, methods!.resolve(method)]));
   const otherMethodId = methods!.resolve(OTHER_METHOD);
   const httpId = schemes!.resolve('http');
   const httpsId = schemes!.resolve('https');
   const table = instrument.table;
-
-  const finished = (req: Request, res: Response, start: number): void => {
-    try {
-      const seconds = (performance.now() - start) / 1000;
-      const route = routes!.resolve(routePattern(req) ?? NO_ROUTE);
-      const status = statuses!.resolve(
-        res.writableFinished ? (STATUS_TEXT[res.statusCode] ?? String(res.statusCode)) : ABORTED,
-      );
-      table
-        .at4(methodIds.get(req.method) ?? otherMethodId, route, status, isHttps(req) ? httpsId : httpId)
-        .record(seconds);
-    } catch (error) {
-      // A hostile request must never turn into an exception in the app's event loop.
-      reporter.internalError('httpMetricsMiddleware', instrument.family, error);
-    }
-  };
-  return (req: Request, res: Response, next: NextFunction) => {
-    const start = performance.now();
-    // `close` follows `finish` on every response, and alone when the client went away first: one listener.
-    res.on('close', () => finished(req, res, start));
-    next();
+  return {
+    record(method, route, status, aborted, https, seconds) {
+      try {
+        const routeId = routes!.resolve(route ?? NO_ROUTE);
+        const statusId = statuses!.resolve(aborted ? ABORTED : (STATUS_TEXT[status] ?? String(status)));
+        table
+          .at4(
+            (method !== undefined ? methodIds.get(method) : undefined) ?? otherMethodId,
+            routeId,
+            statusId,
+            https ? httpsId : httpId,
+          )
+          .record(seconds);
+      } catch (error) {
+        // A hostile request must never turn into an exception in the app's event loop.
+        reporter.internalError(where, instrument.family, error);
+      }
+    },
   };
 }
 
-// Behind a TLS-terminating proxy only Express's `req.protocol` (with `trust proxy`) knows; it parses headers, so it
-// is only asked when a forwarded protocol is present.
-function isHttps(req: Request): boolean {
-  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted === true) return true;
-  return req.headers['x-forwarded-proto'] !== undefined && req.protocol === 'https';
+/** The Node response fields a finished request is read from (`ServerResponse`, Fastify's `reply.raw`). */
+interface NodeResponseLike {
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * For adapters on Node's HTTP server: a function to call once per request, as early as possible, that times it
+ * and records it when the response closes. `routeOf` and `httpsOf` read the framework's request when it ends.
+ */
+export function nodeRequestObserver<Req extends { readonly method?: string }>(
+  recorder: ServerRequestRecorder,
+  routeOf: (req: Req) => string | undefined,
+  httpsOf: (req: Req) => boolean,
+): (req: Req, res: NodeResponseLike) => void {
+  const finished = (req: Req, res: NodeResponseLike, start: number): void => {
+    let route: string | undefined;
+    let https = false;
+    try {
+      route = routeOf(req);
+      https = httpsOf(req);
+    } catch {
+      // A framework getter that throws on a hostile request: recorded without a route.
+    }
+    recorder.record(
+      req.method,
+      route,
+      res.statusCode,
+      !res.writableFinished,
+      https,
+      (performance.now() - start) / 1000,
+    );
+  };
+  return (req, res) => {
+    const start = performance.now();
+    // `close` follows `finish` on every response, and alone when the client went away first: one listener.
+    res.on('close', () => finished(req, res, start));
+  };
 }
 
 /** One histogram per telemetry handle: a second middleware must not register a second family in the store. */
@@ -124,10 +168,11 @@ const SHARED = new WeakMap<object, { instrument: BoundInstrument<HistogramCell>;
 function boundInstrument(
   options: HttpMetricsOptions,
   maxRoutes: number,
+  where: string,
 ): { instrument: BoundInstrument<HistogramCell>; reporter: GuardReporter } {
   const policies = httpLabelPolicies(maxRoutes);
   const binding = {
-    method: 'httpMetricsMiddleware',
+    method: where,
     arguments: {
       'http.request.method': 'req.method',
       'http.route': 'req.route',
@@ -139,7 +184,7 @@ function boundInstrument(
     const context = instrumentContextOf(options.telemetry?.metrics);
     if (context === undefined) {
       throw new TypeError(
-        'httpMetricsMiddleware: telemetry must be the handle initBusinessMetrics returned (or pass a meter)',
+        `${where}: telemetry must be the handle initBusinessMetrics returned (or pass a meter)`,
       );
     }
     const shared = SHARED.get(context);
@@ -157,9 +202,7 @@ function boundInstrument(
     return created;
   }
   if (options.meter === undefined) {
-    throw new TypeError(
-      'httpMetricsMiddleware: pass { telemetry } (the initBusinessMetrics handle) or { meter }',
-    );
+    throw new TypeError(`${where}: pass { telemetry } (the initBusinessMetrics handle) or { meter }`);
   }
   // A meter of the app's own provider: the same bounded table, forwarding to an SDK histogram. Its relabel tallies
   // are not exported (the app's provider has no package self-metrics); warnings still go through diag.

@@ -5,7 +5,7 @@ import {
   deriveDeviceType,
   deriveSessionContext,
   type RequestLike,
-} from '../../src/integrations/express/context';
+} from '../../../src/integrations/http/context';
 
 const REFERRER_NAMES = [
   'google',

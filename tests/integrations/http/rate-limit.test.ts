@@ -1,4 +1,4 @@
-import { TokenBucketLimiter } from '../../src/integrations/express/rate-limit';
+import { TokenBucketLimiter } from '../../../src/integrations/http/rate-limit';
 
 describe('TokenBucketLimiter', () => {
   it('allows a burst of `capacity`, then refuses until tokens refill', () => {

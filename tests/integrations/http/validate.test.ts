@@ -1,4 +1,4 @@
-import { validateEngagementBatch } from '../../src/integrations/express/validate';
+import { validateEngagementBatch } from '../../../src/integrations/http/validate';
 
 const NOW = 1_760_000_000_000;
 const session = { userTier: 'pro', entryPage: '/dashboard', isNewUser: false };

@@ -1,0 +1,52 @@
+/**
+ * The framework-neutral core of the web integrations: everything the Express, Fastify, NestJS and Web
+ * (`Request`/`Response`) adapters do, written once against plain request views and returning plain answers.
+ *
+ * Folder src/integrations/http/. Owns: reading requests through one small interface for Node and Web requests
+ * (request.ts), session context (context.ts), HTTP server metrics finished from `{ method, route, status, aborted }`
+ * (server-metrics.ts), the engagement endpoint returning `{ status, headers, body }` (beacon.ts) with its body
+ * limits (body.ts), validation (validate.ts), rate limits (rate-limit.ts) and browser vocabularies
+ * (browser-names.ts), `/metrics` on the app's server through the one scrape path (metrics-endpoint.ts), active-user
+ * counting (active-users.ts); this file only re-exports. Must not touch: any framework (it imports none and never
+ * writes a response itself: adapters do), the core's internals beyond the instrument wiring of server-metrics.ts.
+ */
+export { activeUserCounter, userFromSession } from './active-users';
+export type { ActiveUser, ActiveUserRecorder } from './active-users';
+export { engagementEndpoint, recordBatch } from './beacon';
+export type { BeaconAnswer, BeaconRequest, EngagementEndpoint, EngagementOptions } from './beacon';
+export { decodeJsonBody, readNodeBody, readWebBody } from './body';
+export type { BodyRead, BodyReader, JsonBody } from './body';
+export {
+  DEFAULT_EXPERIMENT_VARIANTS,
+  DEFAULT_UTM_SOURCES,
+  classifyUtmSource,
+  deriveDeviceType,
+  deriveExperimentVariant,
+  deriveSessionContext,
+  deriveSource,
+  readCookie,
+} from './context';
+export type { DerivedDeviceType, DerivedSessionContext, SessionContextOptions } from './context';
+export { metricsEndpoint } from './metrics-endpoint';
+export type {
+  MetricsAuth,
+  MetricsEndpoint,
+  MetricsEndpointOptions,
+  MetricsRequestHandler,
+  MetricsSource,
+} from './metrics-endpoint';
+export { DEFAULT_IPV6_PREFIX_LENGTH, TokenBucketLimiter, clientKey } from './rate-limit';
+export type { TakeResult, TokenBucketOptions } from './rate-limit';
+export { requestView } from './request';
+export type { AnyRequest, RequestLike, RequestView, WebRequestLike } from './request';
+export {
+  DEFAULT_MAX_ROUTES,
+  HTTP_SERVER_DURATION_BUCKETS,
+  HTTP_SERVER_REQUEST_DURATION,
+  httpServerMetrics,
+  nodeRequestObserver,
+} from './server-metrics';
+export type { HttpMetricsOptions, ServerRequestRecorder } from './server-metrics';
+export { validateEngagementBatch } from './validate';
+export type { EngagementValidationOptions, EngagementValidationResult } from './validate';
+export type { ScrapeAnswer } from '../../exporters/prometheus/scrape-endpoint';
