@@ -71,13 +71,13 @@ export interface HttpMetricsOptions {
 export interface ServerRequestRecorder {
   /**
    * Record one request. `route` is the pattern the framework matched (undefined: none matched, no `http.route`);
-   * `aborted` means the client went away before the response finished. Never throws (unless `strict`).
+   * `statusCode` undefined means the client went away before the response finished. Never throws (unless
+   * `strict`).
    */
   record(
     method: string | undefined,
     route: string | undefined,
-    status: number,
-    aborted: boolean,
+    statusCode: number | undefined,
     https: boolean,
     seconds: number,
   ): void;
@@ -101,10 +101,12 @@ export function httpServerMetrics(options: HttpMetricsOptions, where: string): S
   const httpsId = schemes!.resolve('https');
   const table = instrument.table;
   return {
-    record(method, route, status, aborted, https, seconds) {
+    record(method, route, statusCode, https, seconds) {
       try {
         const routeId = routes!.resolve(route ?? NO_ROUTE);
-        const statusId = statuses!.resolve(aborted ? ABORTED : (STATUS_TEXT[status] ?? String(status)));
+        const statusId = statuses!.resolve(
+          statusCode === undefined ? ABORTED : (STATUS_TEXT[statusCode] ?? String(statusCode)),
+        );
         table
           .at4(
             (method !== undefined ? methodIds.get(method) : undefined) ?? otherMethodId,
@@ -149,8 +151,7 @@ export function nodeRequestObserver<Req extends { readonly method?: string }>(
     recorder.record(
       req.method,
       route,
-      res.statusCode,
-      !res.writableFinished,
+      res.writableFinished ? res.statusCode : undefined,
       https,
       (performance.now() - start) / 1000,
     );
