@@ -11,27 +11,28 @@
  * resource and export remain the SDK's. A reader calls collect() synchronously from its own collection, so every
  * scrape or export sees every measurement recorded before it, and no update can be lost between two collections.
  *
- * Owns: the tables of local cells and their conversion to OTel MetricData (cumulative or delta per reader).
+ * Owns: the tables of local cells and what each collection reports (cumulative or delta per reader), copied into
+ * columns (collection.ts: the columns, and the OTel MetricData built from them for readers that want objects).
  * Must not touch: label resolution, exporters.
  */
-import { ValueType, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
-  DataPointType,
   type CollectionResult,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { LocalCounterCell, LocalHistogramCell } from './cells';
-import { refreshExemplarGate, type ExemplarCarrier } from './exemplars';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import { refreshExemplarGate, type Exemplar } from './exemplars';
+import {
+  storeScopeMetrics,
+  type CounterColumns,
+  type HistogramColumns,
+  type MetricColumns,
+} from './collection';
 import type { SeriesTable } from './series-table';
 
 interface Registered<Cell> {
@@ -44,6 +45,28 @@ interface HistogramSnapshot {
   readonly sum: number;
   readonly count: number;
 }
+
+/**
+ * What a producer reports for one series: fills row `row` of the columns and returns true, or returns false to
+ * leave the series out of this collection.
+ */
+type CounterRow = (cell: LocalCounterCell, columns: CounterColumnsBuilder, row: number) => boolean;
+type HistogramRow = (cell: LocalHistogramCell, columns: HistogramColumnsBuilder, row: number) => boolean;
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/** The start time of a collection whose every series starts when it was born (its `startTimes` column). */
+const PER_SERIES_START = 'per-series';
+
+type CounterColumnsBuilder = Writable<CounterColumns> & {
+  attributes: Attributes[];
+  startTimes: HrTime[] | undefined;
+  exemplars: (Exemplar | undefined)[] | undefined;
+};
+type HistogramColumnsBuilder = Writable<HistogramColumns> & {
+  attributes: Attributes[];
+  startTimes: HrTime[] | undefined;
+  exemplars: (readonly (Exemplar | undefined)[] | undefined)[] | undefined;
+};
 
 export class LocalSeriesStore {
   private readonly counters: Registered<LocalCounterCell>[] = [];
@@ -74,61 +97,86 @@ export class LocalSeriesStore {
       : new CumulativeProducer(this);
   }
 
-  /** @internal */
-  collectMetrics(
-    counterPoint: (cell: LocalCounterCell, endTime: HrTime) => DataPoint<number> | undefined,
-    histogramPoint: (cell: LocalHistogramCell, endTime: HrTime) => DataPoint<Histogram> | undefined,
+  /**
+   * @internal One collection: every series `counterRow`/`histogramRow` keeps, copied into columns (collection.ts).
+   * `startTime` is every point's, or PER_SERIES_START for a `startTimes` column the rows fill. `visited` is called
+   * with the collection's end time when at least one series exists.
+   */
+  collectColumns(
+    startTime: HrTime | typeof PER_SERIES_START,
+    counterRow: CounterRow,
+    histogramRow: HistogramRow,
     temporality: AggregationTemporality,
+    visited?: (endTime: HrTime) => void,
   ): CollectionResult {
     // A trace SDK registered (or disabled) since the last collection starts (or stops) exemplars from now on.
     refreshExemplarGate();
     const endTime = hrTime();
-    const metrics: MetricData[] = [];
+    const metrics: MetricColumns[] = [];
+    let anySeries = false;
     for (const { definition, table } of this.counters) {
-      const dataPoints: DataPoint<number>[] = [];
-      for (const cell of table.cells) {
-        const point = counterPoint(cell, endTime);
-        if (point) dataPoints.push(point);
-      }
-      if (dataPoints.length > 0) {
-        metrics.push({
-          descriptor: descriptorOf(definition),
-          aggregationTemporality: temporality,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints,
-        });
-      }
+      const cells = table.cells;
+      if (cells.length === 0) continue;
+      anySeries = true;
+      const columns: CounterColumnsBuilder = {
+        kind: 'counter',
+        definition,
+        length: 0,
+        attributes: new Array(cells.length),
+        startTimes: startTime === PER_SERIES_START ? new Array<HrTime>(cells.length) : undefined,
+        values: new Float64Array(cells.length),
+        exemplars: undefined,
+      };
+      let row = 0;
+      for (const cell of cells)
+        if (counterRow(cell, columns, row)) columns.attributes[row++] = cell.attributes;
+      columns.length = row;
+      if (row > 0) metrics.push(columns);
     }
     for (const { definition, table } of this.histograms) {
-      const dataPoints: DataPoint<Histogram>[] = [];
-      for (const cell of table.cells) {
-        const point = histogramPoint(cell, endTime);
-        if (point) dataPoints.push(point);
-      }
-      if (dataPoints.length > 0) {
-        metrics.push({
-          descriptor: descriptorOf(definition),
-          aggregationTemporality: temporality,
-          dataPointType: DataPointType.HISTOGRAM,
-          dataPoints,
-        });
-      }
+      const cells = table.cells;
+      if (cells.length === 0) continue;
+      anySeries = true;
+      const boundaries = (cells[0] as LocalHistogramCell).boundaries;
+      const n = cells.length;
+      const columns: HistogramColumnsBuilder = {
+        kind: 'histogram',
+        definition,
+        length: 0,
+        boundaries,
+        attributes: new Array(n),
+        startTimes: startTime === PER_SERIES_START ? new Array<HrTime>(n) : undefined,
+        bucketCounts: new Float64Array(n * (boundaries.length + 1)),
+        sums: new Float64Array(n),
+        counts: new Float64Array(n),
+        mins: new Float64Array(n),
+        maxs: new Float64Array(n),
+        exemplars: undefined,
+      };
+      let row = 0;
+      for (const cell of cells)
+        if (histogramRow(cell, columns, row)) columns.attributes[row++] = cell.attributes;
+      columns.length = row;
+      if (row > 0) metrics.push(columns);
     }
+    if (anySeries) visited?.(endTime);
     return {
-      resourceMetrics: { resource: this.resource, scopeMetrics: [{ scope: this.scope, metrics }] },
+      resourceMetrics: {
+        resource: this.resource,
+        scopeMetrics: [
+          storeScopeMetrics({
+            scope: this.scope,
+            temporality,
+            // With a column per series, this one is only a default (the store's start) and is never exported.
+            startTime: startTime === PER_SERIES_START ? this.startTime : startTime,
+            endTime,
+            metrics,
+          }),
+        ],
+      },
       errors: [],
     };
   }
-}
-
-function descriptorOf(definition: MetricDefinition) {
-  return {
-    name: definition.name,
-    description: definition.description,
-    unit: definition.unit,
-    valueType: ValueType.DOUBLE,
-  };
 }
 
 class CumulativeProducer implements MetricProducer {
@@ -137,35 +185,26 @@ class CumulativeProducer implements MetricProducer {
   async collect(): Promise<CollectionResult> {
     // Each series starts when it was born, not when the process started: a created timestamp far before the
     // first increment (beyond Prometheus's lookback, or its head's 1 h window) would not make that increment count.
-    return this.store.collectMetrics(
-      (cell, endTime) => {
-        const point: DataPoint<number> & Mutable<ExemplarCarrier> = {
-          startTime: cell.startTime,
-          endTime,
-          attributes: cell.attributes,
-          value: cell.value,
-        };
-        // Only the Prometheus serializer reads this (see exemplars.ts); exemplar objects are never mutated.
-        if (cell.exemplar !== undefined) point.exemplars = [cell.exemplar];
-        return point;
+    return this.store.collectColumns(
+      PER_SERIES_START,
+      (cell, columns, row) => {
+        columns.startTimes![row] = cell.startTime;
+        columns.values[row] = cell.value;
+        if (cell.exemplar !== undefined) (columns.exemplars ??= [])[row] = cell.exemplar;
+        return true;
       },
-      (cell, endTime) => {
-        if (cell.count === 0) return undefined;
-        const point: DataPoint<Histogram> & Mutable<ExemplarCarrier> = {
-          startTime: cell.startTime,
-          endTime,
-          attributes: cell.attributes,
-          // Copied: an exporter may serialise after later measurements changed the cell.
-          value: {
-            buckets: { boundaries: cell.boundaries as number[], counts: cell.counts.slice() },
-            sum: cell.sum,
-            count: cell.count,
-            min: cell.min,
-            max: cell.max,
-          },
-        };
-        if (cell.exemplars !== undefined) point.exemplars = cell.exemplars.slice();
-        return point;
+      (cell, columns, row) => {
+        if (cell.count === 0) return false;
+        columns.startTimes![row] = cell.startTime;
+        // Copied: an exporter may serialise after later measurements changed the cell.
+        const buckets = cell.counts.length;
+        for (let b = 0, at = row * buckets; b < buckets; b++) columns.bucketCounts[at + b] = cell.counts[b];
+        columns.sums[row] = cell.sum;
+        columns.counts[row] = cell.count;
+        columns.mins[row] = cell.min;
+        columns.maxs[row] = cell.max;
+        if (cell.exemplars !== undefined) (columns.exemplars ??= [])[row] = cell.exemplars.slice();
+        return true;
       },
       AggregationTemporality.CUMULATIVE,
     );
@@ -186,21 +225,19 @@ class DeltaProducer implements MetricProducer {
   }
 
   async collect(): Promise<CollectionResult> {
-    const startTime = this.previousEnd;
-    let endOfThisCollection: HrTime = startTime;
-    const result = this.store.collectMetrics(
-      (cell, endTime) => {
-        endOfThisCollection = endTime;
+    return this.store.collectColumns(
+      this.previousEnd,
+      (cell, columns, row) => {
         const delta = cell.value - (this.reportedCounters.get(cell) ?? 0);
-        if (delta === 0) return undefined;
+        if (delta === 0) return false;
         this.reportedCounters.set(cell, cell.value);
-        return { startTime, endTime, attributes: cell.attributes, value: delta };
+        columns.values[row] = delta;
+        return true;
       },
-      (cell, endTime) => {
-        endOfThisCollection = endTime;
+      (cell, columns, row) => {
         const previous = this.reportedHistograms.get(cell);
         const count = cell.count - (previous?.count ?? 0);
-        if (count === 0) return undefined;
+        if (count === 0) return false;
         const counts = cell.counts.slice();
         this.reportedHistograms.set(cell, { counts, sum: cell.sum, count: cell.count });
         // First report of this series to this reader: the interval is the whole history, so the cumulative
@@ -215,25 +252,18 @@ class DeltaProducer implements MetricProducer {
         while (cell.windows.length <= window + 1) cell.windows.push(Infinity, -Infinity);
         cell.windows[window] = Infinity;
         cell.windows[window + 1] = -Infinity;
-        return {
-          startTime,
-          endTime,
-          attributes: cell.attributes,
-          value: {
-            buckets: {
-              boundaries: cell.boundaries as number[],
-              counts: previous ? counts.map((value, i) => value - previous.counts[i]) : counts.slice(),
-            },
-            sum: cell.sum - (previous?.sum ?? 0),
-            count,
-            min,
-            max,
-          },
-        };
+        const buckets = counts.length;
+        for (let b = 0, at = row * buckets; b < buckets; b++) {
+          columns.bucketCounts[at + b] = previous ? counts[b] - previous.counts[b] : counts[b];
+        }
+        columns.sums[row] = cell.sum - (previous?.sum ?? 0);
+        columns.counts[row] = count;
+        columns.mins[row] = min;
+        columns.maxs[row] = max;
+        return true;
       },
       AggregationTemporality.DELTA,
+      (endTime) => (this.previousEnd = endTime),
     );
-    this.previousEnd = endOfThisCollection;
-    return result;
   }
 }
