@@ -1,14 +1,15 @@
 /**
  * The optional gRPC stack (`@opentelemetry/exporter-metrics-otlp-grpc` with `@grpc/grpc-js`), loaded only when the
- * grpc protocol is asked for, so an app that never uses it neither needs it installed nor pays its load time.
+ * grpc protocol is asked for, so an app that never uses it neither needs it installed nor pays its load time. Of
+ * that package only its transport is loaded (`@opentelemetry/otlp-grpc-exporter-base` and grpc-js, resolved
+ * from its folder, where its own require() finds them): the encoding is the package's own (otlp-wire/), so the
+ * exporter class and the upstream transformer it imports are never loaded.
  *
  * Owns: finding and loading the optional package, the message when it is absent. Must not touch: configuration
  * precedence (config/options.ts decides what happens when it is absent), exporter wiring (otlp.ts).
  */
-import type { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
-import type { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { Socket } from 'node:net';
+import type { GrpcExporterBase } from './otlp-wire/exporter';
 
 // Structural types, not `import type` from the optional packages: our published .d.ts must not reference a
 // package the app may not have.
@@ -36,16 +37,6 @@ interface GrpcJs {
     createSsl(): GrpcChannelCredentials;
   };
 }
-/** The subset of the gRPC exporter's options we pass. */
-export interface GrpcExporterConfig {
-  url: string;
-  metadata: GrpcMetadata;
-  credentials?: GrpcChannelCredentials;
-  compression: CompressionAlgorithm;
-  temporalityPreference: AggregationTemporalityPreference;
-  timeoutMillis: number;
-}
-
 export const GRPC_EXPORTER_PACKAGE = '@opentelemetry/exporter-metrics-otlp-grpc';
 
 /** Thrown when grpc is asked for in code and the optional package is not installed. */
@@ -80,7 +71,8 @@ export function grpcExporterAvailable(): boolean {
 }
 
 export interface GrpcStack {
-  OTLPMetricExporter: new (config: GrpcExporterConfig) => PushMetricExporter;
+  /** The official gRPC transport (`@opentelemetry/otlp-grpc-exporter-base`). */
+  exporterBase: GrpcExporterBase;
   grpc: GrpcJs;
 }
 
@@ -138,13 +130,16 @@ export function closableCredentials(
   return new ClosableChannelCredentials();
 }
 
-/** Loads the exporter and the grpc-js it uses (Metadata for headers, credentials); throws GrpcExporterMissingError when absent. */
+/** Loads the exporter package's transport and the grpc-js it uses (Metadata for headers, credentials); throws
+ * GrpcExporterMissingError when absent. */
 export function loadGrpcStack(): GrpcStack {
   try {
-    const exporter = require(GRPC_EXPORTER_PACKAGE) as Pick<GrpcStack, 'OTLPMetricExporter'>;
     const exporterPath = require.resolve(GRPC_EXPORTER_PACKAGE);
-    const grpc = require(require.resolve('@grpc/grpc-js', { paths: [exporterPath] })) as GrpcJs;
-    return { OTLPMetricExporter: exporter.OTLPMetricExporter, grpc };
+    const basePath = require.resolve('@opentelemetry/otlp-grpc-exporter-base', { paths: [exporterPath] });
+    const exporterBase = require(basePath) as GrpcExporterBase;
+    // grpc-js as the transport requires it, so Metadata and credentials are of the very copy it uses.
+    const grpc = require(require.resolve('@grpc/grpc-js', { paths: [basePath] })) as GrpcJs;
+    return { exporterBase, grpc };
   } catch (error) {
     if (isMissing(error)) throw new GrpcExporterMissingError(error);
     throw error;

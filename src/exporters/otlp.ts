@@ -1,8 +1,8 @@
 /**
- * The OTLP push path: the official OTLP exporters of the 0.223 line, one per protocol (`http/protobuf`, the
- * spec's default; `http/json`; `grpc`, loaded on demand from an optional package), behind a
- * PeriodicExportingMetricReader, wrapped so a failed export is counted in a self-metric and logged at a
- * rate-limited warning, whatever the protocol.
+ * The OTLP push path: one exporter per protocol (`http/protobuf`, the spec's default; `http/json`; `grpc`, loaded
+ * on demand from an optional package), each the official OTLP transport of the 0.223 line with the package's own
+ * encoding (otlp-wire/), behind a PeriodicExportingMetricReader, wrapped so a failed export is counted in a
+ * self-metric and logged at a rate-limited warning, whatever the protocol.
  *
  * Owns: exporter construction from resolved options, failure accounting, closing connections at the shutdown
  * deadline. Must not touch: what is recorded, configuration precedence (config/options.ts).
@@ -15,12 +15,6 @@ import * as https from 'node:https';
 import { Socket } from 'node:net';
 import type { Counter } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as HttpJsonMetricExporter,
-} from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as HttpProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import type {
   AggregationOption,
   AggregationTemporality,
@@ -31,6 +25,7 @@ import type {
 import { RateLimitedWarnings } from '../guard/reporter';
 import type { ResolvedConfig } from '../config/options';
 import { closableCredentials, loadGrpcStack, type SocketRegistry } from './otlp-grpc';
+import { createGrpcExporter, createHttpExporter } from './otlp-wire/exporter';
 
 /**
  * HTTP agents for the exporter that can be closed at the shutdown deadline: in-flight requests are destroyed
@@ -90,40 +85,41 @@ function closedError(): Error {
 }
 
 /**
- * The official exporter for the resolved protocol. Over gRPC, headers become metadata and an http:// URL means
- * an insecure channel (the exporter's own rule). Throws GrpcExporterMissingError when grpc is asked for and the
- * optional package is absent (config/options.ts has already turned an environment request into http/protobuf).
+ * The exporter for the resolved protocol: the official OTLP transport with the package's own encoding
+ * (otlp-wire/). Over gRPC, headers become metadata and an http:// URL means an insecure channel (the official
+ * transport's rule). Throws GrpcExporterMissingError when grpc is asked for and the optional package is absent
+ * (config/options.ts has already turned an environment request into http/protobuf).
  */
 export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: ClosableAgents): PushMetricExporter {
   const common = {
     url: otlp.url,
-    compression: otlp.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
-    temporalityPreference:
-      otlp.temporality === 'delta'
-        ? AggregationTemporalityPreference.DELTA
-        : AggregationTemporalityPreference.CUMULATIVE,
+    compression: otlp.compression === 'gzip' ? ('gzip' as const) : ('none' as const),
     timeoutMillis: otlp.exportTimeoutMillis,
   };
   switch (otlp.protocol) {
     case 'http/json':
-      return new HttpJsonMetricExporter({
-        ...common,
-        headers: otlp.headers,
-        httpAgentOptions: agents.factory,
-      });
+      return createHttpExporter(
+        'json',
+        { ...common, headers: otlp.headers, httpAgentOptions: agents.factory },
+        otlp.temporality,
+      );
     case 'grpc': {
-      const { OTLPMetricExporter, grpc } = loadGrpcStack();
+      const { exporterBase, grpc } = loadGrpcStack();
       const metadata = new grpc.Metadata();
       for (const [key, value] of Object.entries(otlp.headers)) metadata.set(key.toLowerCase(), value);
       const credentials = closableCredentials(grpc, otlp.url.startsWith('https:'), agents);
-      return new OTLPMetricExporter({ ...common, metadata, ...(credentials ? { credentials } : {}) });
+      return createGrpcExporter(
+        exporterBase,
+        { ...common, metadata, ...(credentials ? { credentials } : {}) },
+        otlp.temporality,
+      );
     }
     default:
-      return new HttpProtobufMetricExporter({
-        ...common,
-        headers: otlp.headers,
-        httpAgentOptions: agents.factory,
-      });
+      return createHttpExporter(
+        'protobuf',
+        { ...common, headers: otlp.headers, httpAgentOptions: agents.factory },
+        otlp.temporality,
+      );
   }
 }
 

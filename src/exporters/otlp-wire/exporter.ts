@@ -1,0 +1,148 @@
+/**
+ * The package's OTLP metric exporter: the official export delegate of the 0.223 line (the same one
+ * `@opentelemetry/exporter-metrics-otlp-{proto,http,grpc}` build: bounded concurrency, retries with backoff within
+ * the timeout, gzip, headers, User-Agent, TLS, OTEL_EXPORTER_OTLP_* variables read by the official configuration
+ * functions) with this package's serializer instead of the upstream transformer. Temporality and aggregation are
+ * chosen as the upstream exporters choose them for the same preference.
+ *
+ * Owns: wiring the delegates to our serializers. Must not touch: the delegates' behaviour, failure accounting
+ * (../otlp.ts wraps this exporter), encoding (protobuf.ts, json.ts).
+ */
+import type { ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  AggregationType,
+  InstrumentType,
+  type AggregationOption,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  jsonSerializer,
+  metricsExporterMetricsHelper,
+  protobufSerializer,
+  type RequestSerializer,
+} from './index';
+
+/** The official delegate, as far as this exporter uses it. */
+export interface ExportDelegate {
+  export(request: ResourceMetrics, resultCallback: (result: ExportResult) => void): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** What the HTTP exporters of the 0.223 line accept and this package passes (their legacy node config). */
+export interface HttpExporterConfig {
+  url: string;
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMillis: number;
+  httpAgentOptions?: unknown;
+}
+
+// The upstream component types, so the transport's self-observability names this exporter as it names theirs.
+const HTTP_COMPONENT = 'otlp_http_metric_exporter';
+const GRPC_COMPONENT = 'otlp_grpc_metric_exporter';
+const GRPC_SERVICE = 'MetricsExportService';
+const GRPC_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+
+interface NodeHttpBase {
+  convertLegacyHttpOptions(
+    config: unknown,
+    signal: string,
+    path: string,
+    requiredHeaders: Record<string, string>,
+  ): unknown;
+  createOtlpHttpExportDelegate(
+    options: unknown,
+    serializer: RequestSerializer,
+    componentType: string,
+    helper: typeof metricsExporterMetricsHelper,
+    meterProvider: undefined,
+  ): ExportDelegate;
+}
+
+/** The grpc transport's package (@opentelemetry/otlp-grpc-exporter-base), as far as it is used here. */
+export interface GrpcExporterBase {
+  convertLegacyOtlpGrpcOptions(config: unknown, signal: string): { url?: string };
+  createOtlpGrpcExportDelegate(
+    options: unknown,
+    serializer: RequestSerializer,
+    componentType: string,
+    helper: typeof metricsExporterMetricsHelper,
+    meterProvider: undefined,
+    grpcName: string,
+    grpcPath: string,
+  ): ExportDelegate;
+}
+
+/** OTLP/HTTP with protobuf (the spec's default) or JSON bodies. */
+export function createHttpExporter(
+  format: 'protobuf' | 'json',
+  config: HttpExporterConfig,
+  temporality: 'cumulative' | 'delta',
+): PushMetricExporter {
+  // Loaded here, not at the top: an app that never pushes never loads the transport.
+  const base = require('@opentelemetry/otlp-exporter-base/node-http') as NodeHttpBase;
+  const contentType = format === 'json' ? 'application/json' : 'application/x-protobuf';
+  const delegate = base.createOtlpHttpExportDelegate(
+    base.convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', { 'Content-Type': contentType }),
+    format === 'json' ? jsonSerializer : protobufSerializer,
+    HTTP_COMPONENT,
+    metricsExporterMetricsHelper,
+    undefined,
+  );
+  return new StoreOtlpExporter(delegate, temporality);
+}
+
+/** OTLP/gRPC through the official gRPC transport (`grpcBase`, loaded by otlp-grpc.ts from the optional package). */
+export function createGrpcExporter(
+  grpcBase: GrpcExporterBase,
+  config: Record<string, unknown>,
+  temporality: 'cumulative' | 'delta',
+): PushMetricExporter {
+  const delegate = grpcBase.createOtlpGrpcExportDelegate(
+    grpcBase.convertLegacyOtlpGrpcOptions(config, 'METRICS'),
+    protobufSerializer,
+    GRPC_COMPONENT,
+    metricsExporterMetricsHelper,
+    undefined,
+    GRPC_SERVICE,
+    GRPC_PATH,
+  );
+  return new StoreOtlpExporter(delegate, temporality);
+}
+
+const DEFAULT_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.DEFAULT });
+
+class StoreOtlpExporter implements PushMetricExporter {
+  constructor(
+    private readonly delegate: ExportDelegate,
+    private readonly temporality: 'cumulative' | 'delta',
+  ) {}
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.delegate.export(metrics, resultCallback);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.delegate.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.delegate.shutdown();
+  }
+
+  selectAggregation(): AggregationOption {
+    return DEFAULT_AGGREGATION;
+  }
+
+  /** The upstream exporters' selectors: cumulative throughout, or delta except for up-down counters. */
+  selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
+    if (this.temporality === 'cumulative') return AggregationTemporality.CUMULATIVE;
+    return instrumentType === InstrumentType.UP_DOWN_COUNTER ||
+      instrumentType === InstrumentType.OBSERVABLE_UP_DOWN_COUNTER
+      ? AggregationTemporality.CUMULATIVE
+      : AggregationTemporality.DELTA;
+  }
+}

@@ -1,0 +1,585 @@
+/**
+ * OTLP/protobuf `ExportMetricsServiceRequest` bytes from a collection. The store's metrics are written straight
+ * from their columns (series/collection.ts): every size is computed first, so the request is one exactly sized
+ * buffer written front to back, and each series' attributes are encoded once and reused by every export. Any
+ * other metric (the SDK's observable gauges, self-metrics, an app's own instruments) is written from its
+ * MetricData with the upstream transformer's layout (@opentelemetry/otlp-transformer 0.223), which this file
+ * follows field for field and byte for byte (tests/exporters/otlp-wire/ compare the two). Like upstream, it writes
+ * no exemplars: the SDK 2.x data model has none, and the store's exemplars reach only the Prometheus pull path.
+ *
+ * Owns: the OTLP metrics protobuf layout. Must not touch: transport, compression, what is collected.
+ */
+import { ValueType, type Attributes, type AttributeValue, type HrTime } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type DataPoint,
+  type ExponentialHistogram,
+  type Histogram,
+  type MetricData,
+  type ResourceMetrics,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  storeCollectionOf,
+  type CounterColumns,
+  type HistogramColumns,
+  type StoreCollection,
+} from '../../series/collection';
+import { ProtobufWriter, varintSize } from './protobuf-writer';
+
+// Wire types.
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+
+/** Tag byte of a field below 16. */
+const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+
+/** A length-delimited field's total size: tag byte, length varint, body. */
+const fieldSize = (bodySize: number): number => 1 + varintSize(bodySize) + bodySize;
+
+/** Encodes one export request. */
+export function encodeProtobufRequest(resourceMetrics: ResourceMetrics): Uint8Array {
+  const resource = encodedResource(resourceMetrics.resource);
+  const schemaUrl = resourceMetrics.resource.schemaUrl;
+  const scopes = resourceMetrics.scopeMetrics.map(planScope);
+  let body = fieldSize(resource.length);
+  for (const scope of scopes) body += fieldSize(scope.size);
+  if (schemaUrl) body += fieldSize(Buffer.byteLength(schemaUrl, 'utf8'));
+  const total = fieldSize(body);
+
+  const writer = new ProtobufWriter(total);
+  writer.byte(tag(1, LEN)); // ExportMetricsServiceRequest.resource_metrics
+  writer.uint32(body);
+  writer.byte(tag(1, LEN)); // ResourceMetrics.resource
+  writer.bytes(resource);
+  for (const scope of scopes) {
+    writer.byte(tag(2, LEN)); // ResourceMetrics.scope_metrics
+    writer.uint32(scope.size);
+    scope.write(writer);
+  }
+  if (schemaUrl) {
+    writer.byte(tag(3, LEN));
+    writer.string(schemaUrl);
+  }
+  return writer.finish();
+}
+
+interface ScopePlan {
+  readonly size: number;
+  write(writer: ProtobufWriter): void;
+}
+
+function planScope(scopeMetrics: ScopeMetrics): ScopePlan {
+  const collection = storeCollectionOf(scopeMetrics);
+  if (collection !== undefined) return planStoreScope(collection);
+  // Not the store's: a few SDK metrics, encoded on their own and copied.
+  const writer = new ProtobufWriter(1024);
+  writeScopeMetrics(writer, scopeMetrics);
+  const bytes = writer.finish();
+  return { size: bytes.length, write: (out) => out.raw(bytes) };
+}
+
+// ------------------------------------------------------------------------------------------ the store's columns
+function planStoreScope(collection: StoreCollection): ScopePlan {
+  const scope = encodedScope(collection.scope);
+  const temporality = protoTemporality(collection.temporality);
+  const plans = collection.metrics.map((columns) =>
+    columns.kind === 'counter' ? planCounter(columns) : planHistogram(columns),
+  );
+  let size = fieldSize(scope.length);
+  for (const plan of plans) size += fieldSize(plan.size);
+  if (collection.scope.schemaUrl) size += fieldSize(Buffer.byteLength(collection.scope.schemaUrl, 'utf8'));
+  return {
+    size,
+    write(writer) {
+      writer.byte(tag(1, LEN)); // ScopeMetrics.scope
+      writer.bytes(scope);
+      for (const plan of plans) {
+        writer.byte(tag(2, LEN)); // ScopeMetrics.metrics
+        writer.uint32(plan.size);
+        plan.write(writer, collection.startTime, collection.endTime, temporality);
+      }
+      if (collection.scope.schemaUrl) {
+        writer.byte(tag(3, LEN));
+        writer.string(collection.scope.schemaUrl);
+      }
+    },
+  };
+}
+
+interface MetricPlan {
+  readonly size: number;
+  /** `startTime` is every point's unless the columns have a start time per series. */
+  write(writer: ProtobufWriter, startTime: HrTime, endTime: HrTime, temporality: number): void;
+}
+
+/** Sum data points: start, time, as_double, attributes (field 7). */
+function planCounter(columns: CounterColumns): MetricPlan {
+  const header = encodedMetricHeader(columns.definition);
+  const n = columns.length;
+  const attributes = new Array<Uint8Array>(n);
+  const sizes = new Int32Array(n);
+  let points = 0;
+  for (let i = 0; i < n; i++) {
+    const encoded = encodedAttributes(columns.attributes[i], 7);
+    attributes[i] = encoded;
+    const size = 27 + encoded.length;
+    sizes[i] = size;
+    points += fieldSize(size);
+  }
+  const data = points + 2 + 2; // aggregation_temporality, is_monotonic
+  return {
+    size: header.length + fieldSize(data),
+    write(writer, startTime, endTime, temporality) {
+      const starts = columns.startTimes;
+      writer.raw(header);
+      writer.byte(tag(7, LEN)); // Metric.sum
+      writer.uint32(data);
+      for (let i = 0; i < n; i++) {
+        writer.byte(tag(1, LEN)); // Sum.data_points
+        writer.uint32(sizes[i]);
+        const start = starts !== undefined ? starts[i] : startTime;
+        writer.byte(tag(2, I64));
+        writer.hrTime(start[0], start[1]);
+        writer.byte(tag(3, I64));
+        writer.hrTime(endTime[0], endTime[1]);
+        writer.byte(tag(4, I64)); // as_double
+        writer.double(columns.values[i]);
+        writer.raw(attributes[i]);
+      }
+      writer.byte(tag(2, VARINT));
+      writer.byte(temporality);
+      writer.byte(tag(3, VARINT));
+      writer.byte(1);
+    },
+  };
+}
+
+/** Histogram data points: start, time, count, sum, bucket_counts, explicit_bounds, attributes (field 9), min,
+ * max. */
+function planHistogram(columns: HistogramColumns): MetricPlan {
+  const header = encodedMetricHeader(columns.definition);
+  const bounds = encodedBounds(columns.boundaries);
+  const buckets = columns.boundaries.length + 1;
+  const countsField = fieldSize(buckets * 8);
+  const fixed = 9 * 6 + countsField + bounds.length;
+  const n = columns.length;
+  const attributes = new Array<Uint8Array>(n);
+  const sizes = new Int32Array(n);
+  let points = 0;
+  for (let i = 0; i < n; i++) {
+    const encoded = encodedAttributes(columns.attributes[i], 9);
+    attributes[i] = encoded;
+    const size = fixed + encoded.length;
+    sizes[i] = size;
+    points += fieldSize(size);
+  }
+  const data = points + 2; // aggregation_temporality
+  return {
+    size: header.length + fieldSize(data),
+    write(writer, startTime, endTime, temporality) {
+      const starts = columns.startTimes;
+      writer.raw(header);
+      writer.byte(tag(9, LEN)); // Metric.histogram
+      writer.uint32(data);
+      const counts = columns.bucketCounts;
+      for (let i = 0; i < n; i++) {
+        writer.byte(tag(1, LEN)); // Histogram.data_points
+        writer.uint32(sizes[i]);
+        const start = starts !== undefined ? starts[i] : startTime;
+        writer.byte(tag(2, I64));
+        writer.hrTime(start[0], start[1]);
+        writer.byte(tag(3, I64));
+        writer.hrTime(endTime[0], endTime[1]);
+        writer.byte(tag(4, I64));
+        writer.fixed64(columns.counts[i]);
+        writer.byte(tag(5, I64));
+        writer.double(columns.sums[i]);
+        writer.byte(tag(6, LEN)); // bucket_counts, packed
+        writer.uint32(buckets * 8);
+        for (let b = 0, at = i * buckets; b < buckets; b++) writer.fixed64(counts[at + b]);
+        writer.raw(bounds);
+        writer.raw(attributes[i]);
+        writer.byte(tag(11, I64));
+        writer.double(columns.mins[i]);
+        writer.byte(tag(12, I64));
+        writer.double(columns.maxs[i]);
+      }
+      writer.byte(tag(2, VARINT));
+      writer.byte(temporality);
+    },
+  };
+}
+
+// ----------------------------------------------------------------------------------------- cached encodings
+interface CachedAttributes {
+  readonly field: number;
+  readonly bytes: Uint8Array;
+}
+
+/** A series' attributes object lives as long as the series and never changes (frozen): encoded once. */
+const attributesCache = new WeakMap<Attributes, CachedAttributes>();
+
+/** The attributes as repeated KeyValue field `field`, tags included. */
+function encodedAttributes(attributes: Attributes, field: number): Uint8Array {
+  const cached = attributesCache.get(attributes);
+  if (cached !== undefined && cached.field === field) return cached.bytes;
+  const writer = new ProtobufWriter(64);
+  writeAttributes(writer, attributes, field);
+  // A copy the size of the bytes: the writer's buffer may be larger, or a slice of Node's shared pool.
+  const bytes = new Uint8Array(writer.finish());
+  attributesCache.set(attributes, { field, bytes });
+  return bytes;
+}
+
+const boundsCache = new WeakMap<readonly number[], Uint8Array>();
+
+/** Histogram.explicit_bounds (field 7, packed doubles), tag included; nothing when there are no bounds. */
+function encodedBounds(boundaries: readonly number[]): Uint8Array {
+  let bytes = boundsCache.get(boundaries);
+  if (bytes === undefined) {
+    const writer = new ProtobufWriter(16 + boundaries.length * 8);
+    if (boundaries.length > 0) {
+      writer.byte(tag(7, LEN));
+      writer.uint32(boundaries.length * 8);
+      for (const bound of boundaries) writer.double(bound);
+    }
+    bytes = new Uint8Array(writer.finish());
+    boundsCache.set(boundaries, bytes);
+  }
+  return bytes;
+}
+
+interface MetricDescription {
+  readonly name: string;
+  readonly description?: string;
+  readonly unit?: string;
+}
+
+const headerCache = new WeakMap<MetricDescription, Uint8Array>();
+
+/** Metric.name, description, unit (the last two only when not empty). */
+function encodedMetricHeader(definition: MetricDescription): Uint8Array {
+  let bytes = headerCache.get(definition);
+  if (bytes === undefined) {
+    const writer = new ProtobufWriter(128);
+    writeMetricHeader(writer, definition);
+    bytes = new Uint8Array(writer.finish());
+    headerCache.set(definition, bytes);
+  }
+  return bytes;
+}
+
+const resourceCache = new WeakMap<Resource, Uint8Array>();
+
+/** The Resource message body (attributes, dropped_attributes_count 0), as the upstream writer writes it. */
+function encodedResource(resource: Resource): Uint8Array {
+  let bytes = resourceCache.get(resource);
+  if (bytes === undefined) {
+    const writer = new ProtobufWriter(512);
+    writeAttributes(writer, resource.attributes, 1);
+    writer.byte(tag(2, VARINT));
+    writer.byte(0);
+    bytes = new Uint8Array(writer.finish());
+    // A resource with attributes still pending may change; only a settled one is cached.
+    if (!resource.asyncAttributesPending) resourceCache.set(resource, bytes);
+  }
+  return bytes;
+}
+
+const scopeCache = new WeakMap<InstrumentationScope, Uint8Array>();
+
+/** The InstrumentationScope message body. */
+function encodedScope(scope: InstrumentationScope): Uint8Array {
+  let bytes = scopeCache.get(scope);
+  if (bytes === undefined) {
+    const writer = new ProtobufWriter(128);
+    writer.byte(tag(1, LEN));
+    writer.string(scope.name);
+    if (scope.version) {
+      writer.byte(tag(2, LEN));
+      writer.string(scope.version);
+    }
+    const withAttributes = scope as InstrumentationScope & {
+      attributes?: Attributes;
+      droppedAttributesCount?: number;
+    };
+    if (withAttributes.attributes) writeAttributes(writer, withAttributes.attributes, 3);
+    if (withAttributes.droppedAttributesCount) {
+      writer.byte(tag(4, VARINT));
+      writer.uint32(withAttributes.droppedAttributesCount);
+    }
+    bytes = new Uint8Array(writer.finish());
+    scopeCache.set(scope, bytes);
+  }
+  return bytes;
+}
+
+// -------------------------------------------------------------------------------- any MetricData (upstream layout)
+function writeScopeMetrics(writer: ProtobufWriter, scopeMetrics: ScopeMetrics): void {
+  writer.byte(tag(1, LEN));
+  writer.bytes(encodedScope(scopeMetrics.scope));
+  for (const metric of scopeMetrics.metrics) {
+    writer.byte(tag(2, LEN));
+    const mark = writer.begin();
+    writeMetric(writer, metric);
+    writer.end(mark);
+  }
+  if (scopeMetrics.scope.schemaUrl) {
+    writer.byte(tag(3, LEN));
+    writer.string(scopeMetrics.scope.schemaUrl);
+  }
+}
+
+function writeMetricHeader(writer: ProtobufWriter, definition: MetricDescription): void {
+  writer.byte(tag(1, LEN));
+  writer.string(definition.name);
+  if (definition.description) {
+    writer.byte(tag(2, LEN));
+    writer.string(definition.description);
+  }
+  if (definition.unit) {
+    writer.byte(tag(3, LEN));
+    writer.string(definition.unit);
+  }
+}
+
+function writeMetric(writer: ProtobufWriter, metric: MetricData): void {
+  writeMetricHeader(writer, metric.descriptor);
+  const temporality = protoTemporality(metric.aggregationTemporality);
+  switch (metric.dataPointType) {
+    case DataPointType.GAUGE:
+    case DataPointType.SUM: {
+      const sum = metric.dataPointType === DataPointType.SUM;
+      writer.byte(tag(sum ? 7 : 5, LEN));
+      const mark = writer.begin();
+      for (const point of metric.dataPoints) {
+        writer.byte(tag(1, LEN));
+        const at = writer.begin();
+        writeNumberPoint(writer, point, metric.descriptor.valueType);
+        writer.end(at);
+      }
+      if (sum) {
+        if (temporality !== 0) {
+          writer.byte(tag(2, VARINT));
+          writer.byte(temporality);
+        }
+        if (metric.isMonotonic) {
+          writer.byte(tag(3, VARINT));
+          writer.byte(1);
+        }
+      }
+      writer.end(mark);
+      break;
+    }
+    case DataPointType.HISTOGRAM: {
+      writer.byte(tag(9, LEN));
+      const mark = writer.begin();
+      for (const point of metric.dataPoints) {
+        writer.byte(tag(1, LEN));
+        const at = writer.begin();
+        writeHistogramPoint(writer, point);
+        writer.end(at);
+      }
+      if (temporality !== 0) {
+        writer.byte(tag(2, VARINT));
+        writer.byte(temporality);
+      }
+      writer.end(mark);
+      break;
+    }
+    case DataPointType.EXPONENTIAL_HISTOGRAM: {
+      writer.byte(tag(10, LEN));
+      const mark = writer.begin();
+      for (const point of metric.dataPoints) {
+        writer.byte(tag(1, LEN));
+        const at = writer.begin();
+        writeExponentialHistogramPoint(writer, point);
+        writer.end(at);
+      }
+      if (temporality !== 0) {
+        writer.byte(tag(2, VARINT));
+        writer.byte(temporality);
+      }
+      writer.end(mark);
+      break;
+    }
+  }
+}
+
+function writeTime(writer: ProtobufWriter, field: number, time: HrTime): void {
+  writer.byte(tag(field, I64));
+  writer.hrTime(time[0], time[1]);
+}
+
+function writeNumberPoint(writer: ProtobufWriter, point: DataPoint<number>, valueType: ValueType): void {
+  writeTime(writer, 2, point.startTime);
+  writeTime(writer, 3, point.endTime);
+  if (valueType === ValueType.INT) {
+    writer.byte(tag(6, I64));
+    writer.sfixed64(point.value);
+  } else {
+    writer.byte(tag(4, I64));
+    writer.double(point.value);
+  }
+  if (point.attributes) writeAttributes(writer, point.attributes, 7);
+}
+
+function writeHistogramPoint(writer: ProtobufWriter, point: DataPoint<Histogram>): void {
+  const histogram = point.value;
+  writeTime(writer, 2, point.startTime);
+  writeTime(writer, 3, point.endTime);
+  writer.byte(tag(4, I64));
+  writer.fixed64(histogram.count);
+  if (histogram.sum !== undefined) {
+    writer.byte(tag(5, I64));
+    writer.double(histogram.sum);
+  }
+  const counts = histogram.buckets.counts;
+  if (counts.length > 0) {
+    writer.byte(tag(6, LEN));
+    writer.uint32(counts.length * 8);
+    for (const count of counts) writer.fixed64(count);
+  }
+  const boundaries = histogram.buckets.boundaries;
+  if (boundaries.length > 0) {
+    writer.byte(tag(7, LEN));
+    writer.uint32(boundaries.length * 8);
+    for (const bound of boundaries) writer.double(bound);
+  }
+  if (point.attributes) writeAttributes(writer, point.attributes, 9);
+  if (histogram.min !== undefined) {
+    writer.byte(tag(11, I64));
+    writer.double(histogram.min);
+  }
+  if (histogram.max !== undefined) {
+    writer.byte(tag(12, I64));
+    writer.double(histogram.max);
+  }
+}
+
+function writeExponentialHistogramPoint(
+  writer: ProtobufWriter,
+  point: DataPoint<ExponentialHistogram>,
+): void {
+  const histogram = point.value;
+  if (point.attributes) writeAttributes(writer, point.attributes, 1);
+  writeTime(writer, 2, point.startTime);
+  writeTime(writer, 3, point.endTime);
+  writer.byte(tag(4, I64));
+  writer.fixed64(histogram.count);
+  if (histogram.sum !== undefined) {
+    writer.byte(tag(5, I64));
+    writer.double(histogram.sum);
+  }
+  if (histogram.scale !== 0) {
+    writer.byte(tag(6, VARINT));
+    writer.sint32(histogram.scale);
+  }
+  writer.byte(tag(7, I64));
+  writer.fixed64(histogram.zeroCount);
+  for (const [field, buckets] of [
+    [8, histogram.positive],
+    [9, histogram.negative],
+  ] as const) {
+    writer.byte(tag(field, LEN));
+    const mark = writer.begin();
+    if (buckets.offset !== 0) {
+      writer.byte(tag(1, VARINT));
+      writer.sint32(buckets.offset);
+    }
+    if (buckets.bucketCounts.length > 0) {
+      writer.byte(tag(2, LEN));
+      const at = writer.begin();
+      for (const count of buckets.bucketCounts) writer.int64(count);
+      writer.end(at);
+    }
+    writer.end(mark);
+  }
+  if (histogram.min !== undefined) {
+    writer.byte(tag(12, I64));
+    writer.double(histogram.min);
+  }
+  if (histogram.max !== undefined) {
+    writer.byte(tag(13, I64));
+    writer.double(histogram.max);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------- attributes
+function writeAttributes(writer: ProtobufWriter, attributes: Attributes, field: number): void {
+  for (const key in attributes) {
+    if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+    writer.byte(tag(field, LEN));
+    const mark = writer.begin();
+    writeKeyValue(writer, key, attributes[key]);
+    writer.end(mark);
+  }
+}
+
+function writeKeyValue(writer: ProtobufWriter, key: string, value: unknown): void {
+  writer.byte(tag(1, LEN));
+  writer.string(key);
+  writer.byte(tag(2, LEN));
+  const mark = writer.begin();
+  writeAnyValue(writer, value as AttributeValue);
+  writer.end(mark);
+}
+
+const MIN_INT64 = -(2 ** 63);
+const MAX_INT64 = 2 ** 63;
+
+/** AnyValue, with the upstream transformer's choices (an integer-valued number is int_value). */
+function writeAnyValue(writer: ProtobufWriter, value: unknown): void {
+  if (typeof value === 'string') {
+    writer.byte(tag(1, LEN));
+    writer.string(value);
+  } else if (typeof value === 'boolean') {
+    writer.byte(tag(2, VARINT));
+    writer.byte(value ? 1 : 0);
+  } else if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
+      writer.byte(tag(3, VARINT));
+      writer.int64(value);
+    } else {
+      writer.byte(tag(4, I64));
+      writer.double(value);
+    }
+  } else if (value instanceof Uint8Array) {
+    writer.byte(tag(7, LEN));
+    writer.bytes(value);
+  } else if (Array.isArray(value)) {
+    writer.byte(tag(5, LEN));
+    const mark = writer.begin();
+    for (const item of value) {
+      writer.byte(tag(1, LEN));
+      const at = writer.begin();
+      writeAnyValue(writer, item);
+      writer.end(at);
+    }
+    writer.end(mark);
+  } else if (typeof value === 'object' && value !== null) {
+    writer.byte(tag(6, LEN));
+    const mark = writer.begin();
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+      writer.byte(tag(1, LEN));
+      const at = writer.begin();
+      writeKeyValue(writer, key, record[key]);
+      writer.end(at);
+    }
+    writer.end(mark);
+  }
+  // Anything else (undefined, null, a function): an empty AnyValue, as upstream.
+}
+
+function protoTemporality(temporality: AggregationTemporality): number {
+  if (temporality === AggregationTemporality.DELTA) return 1;
+  if (temporality === AggregationTemporality.CUMULATIVE) return 2;
+  return 0;
+}
