@@ -19,9 +19,22 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BACKEND = join(REPO, 'otel-collector');
 const BUILD_SCRIPT = join(BACKEND, 'build', 'build-binaries.mjs');
 
+function readCompose() {
+  return parse(readFileSync(join(BACKEND, 'docker-compose.yml'), 'utf8'));
+}
+
+/**
+ * Prometheus's command-line flags from docker-compose.yml, except the config file (the stack writes its loopback
+ * copy): the feature flags the shipped rules rely on (created timestamps for exact money) and the retention.
+ */
+export function composePrometheusFlags() {
+  const command = readCompose().services.prometheus.command ?? [];
+  return (Array.isArray(command) ? command : [command]).filter((flag) => !flag.startsWith('--config.file='));
+}
+
 /** Host ports docker-compose.yml publishes, by service and container port. */
 function composePorts() {
-  const compose = parse(readFileSync(join(BACKEND, 'docker-compose.yml'), 'utf8'));
+  const compose = readCompose();
   const ports = {};
   for (const [service, definition] of Object.entries(compose.services)) {
     ports[service] = Object.fromEntries(
@@ -79,6 +92,7 @@ function plan() {
     prometheus: {
       source: join(BACKEND, 'prometheus', 'prometheus.yml'),
       config: localPrometheusConfig(ports),
+      flags: composePrometheusFlags(),
     },
     alertmanager: { config: join(BACKEND, 'alertmanager', 'alertmanager.yml') },
     shop: {
@@ -189,6 +203,7 @@ async function main() {
     await waitFor(`http://127.0.0.1:${ports.alertmanager[9093]}/-/ready`, 'Alertmanager', am);
     const prometheus = start('prometheus', binaries.prometheus.path, [
       `--config.file=${promConfig}`,
+      ...stack.prometheus.flags,
       `--storage.tsdb.path=${join(work, 'prometheus')}`,
       `--web.listen-address=127.0.0.1:${ports.prometheus[9090]}`,
     ]);

@@ -1,2 +1,3 @@
 export * from './metrics';
 export * from './labels';
+export * from './exact-money';

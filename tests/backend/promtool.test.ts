@@ -1,14 +1,25 @@
 /**
- * The Prometheus side of otel-collector/, checked by the real promtool (Debian `prometheus` package):
+ * The Prometheus side of otel-collector/, checked by the real promtool (Debian `prometheus` package, 2.42):
  * prometheus.yml and the rule files are valid, and every `promtool test rules` file passes. Also checks that the
  * unit tests cover every rule: each alert is asserted by an alert_rule_test, each recording rule by a
- * promql_expr_test.
+ * promql_expr_test. The exact-money rules need Prometheus >= 3.16 (`anchored`): 2.42 must refuse them, and
+ * Prometheus 3's promtool (tests/push/promtool3.test.ts) runs them.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { requireBinary } from '../support/binaries';
-import { BACKEND, RULES_DIR, allRules, readYaml, ruleFiles, ruleTestFiles } from './backend-files';
+import {
+  BACKEND,
+  PROMETHEUS_3_16_RULE_FILES,
+  RULES_DIR,
+  allRules,
+  readYaml,
+  ruleFiles,
+  ruleTestFiles,
+} from './backend-files';
 
 const promtool = requireBinary('promtool', 'apt-get install prometheus');
 const itWithPromtool = promtool ? it : it.skip;
@@ -33,15 +44,36 @@ interface RuleTestFile {
 }
 
 describe('promtool on otel-collector/prometheus', () => {
-  itWithPromtool('check config accepts prometheus.yml and the rule files it loads', () => {
-    const output = run(['check', 'config', 'prometheus/prometheus.yml']);
-    expect(output).toMatch(/SUCCESS: 3 rule files found/);
-  });
+  itWithPromtool(
+    'check config accepts prometheus.yml without the exact-money rules, and refuses them',
+    () => {
+      const shipped = readYaml<{ rule_files: string[] }>(join(BACKEND, 'prometheus', 'prometheus.yml'));
+      const portable = shipped.rule_files.filter(
+        (file) => !PROMETHEUS_3_16_RULE_FILES.includes(join(BACKEND, 'prometheus', file)),
+      );
+      expect(portable.length).toBe(shipped.rule_files.length - PROMETHEUS_3_16_RULE_FILES.length);
+      const dir = mkdtempSync(join(tmpdir(), 'obm-promtool2-'));
+      try {
+        const file = join(dir, 'prometheus.yml');
+        const absolute = (files: string[]) => files.map((rules) => join(BACKEND, 'prometheus', rules));
+        writeFileSync(file, stringify({ ...shipped, rule_files: absolute(portable) }));
+        expect(run(['check', 'config', file])).toMatch(
+          new RegExp(`SUCCESS: ${portable.length} rule files found`),
+        );
+        // What Prometheus before 3.7 gives for the exact windows: nothing, the rule file does not load.
+        writeFileSync(file, stringify({ ...shipped, rule_files: absolute(shipped.rule_files) }));
+        expect(() => run(['check', 'config', file])).toThrow(/unexpected identifier "anchored"/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
-  itWithPromtool('check rules accepts every rule file', () => {
-    const output = run(['check', 'rules', ...ruleFiles()]);
+  itWithPromtool('check rules accepts every rule file Prometheus 2 can load', () => {
+    const files = ruleFiles({ prometheus2: true });
+    const output = run(['check', 'rules', ...files]);
     expect(output).not.toMatch(/FAILED/);
-    const total = ruleFiles().reduce((sum, file) => sum + allRules(file).length, 0);
+    const total = files.reduce((sum, file) => sum + allRules(file).length, 0);
     const found = [...output.matchAll(/SUCCESS: (\d+) rules found/g)].reduce(
       (sum, match) => sum + Number(match[1]),
       0,
@@ -49,7 +81,9 @@ describe('promtool on otel-collector/prometheus', () => {
     expect(found).toBe(total);
   });
 
-  itWithPromtool.each(ruleTestFiles().map((file) => [file.slice(RULES_DIR.length + 1), file]))(
+  itWithPromtool.each(
+    ruleTestFiles({ prometheus2: true }).map((file) => [file.slice(RULES_DIR.length + 1), file]),
+  )(
     'test rules %s passes',
     (_name, file) => {
       expect(run(['test', 'rules', file], RULES_DIR)).toMatch(/SUCCESS/);
