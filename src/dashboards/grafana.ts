@@ -10,8 +10,10 @@ import {
   BUSINESS_METRICS,
   CHECKOUT_STEPS,
   DEFAULT_LABEL_POLICIES,
+  EXACT_MONEY_FIGURES,
   PROMETHEUS_FAMILIES,
   PROMETHEUS_SELF_FAMILIES,
+  exactMoneyQuery,
 } from '../catalog';
 
 /** The `window` label's values (daily, weekly, monthly), one dashboard query each. */
@@ -40,6 +42,10 @@ export const RECORDING_RULES = {
   netRevenueReportingByCurrency:
     'currency_reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute',
   netRevenueReporting: 'reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute',
+  netRevenueIncrease30m: 'currency:business_net_revenue_cents:increase30m',
+  netRevenueIncrease30mLastWeek: 'currency:business_net_revenue_cents:increase30m_offset7d',
+  ordersIncrease30mLastWeek: 'currency:business_orders:increase30m_offset7d',
+  netRevenueWeekOverWeek: 'currency:business_net_revenue:week_over_week_ratio30m',
   orderValueP50: 'product_category:business_order_value_cents:p50_rate1h',
   orderValueP95: 'product_category:business_order_value_cents:p95_rate1h',
   orderValueMean: 'product_category:business_order_value_cents:mean_rate1h',
@@ -56,9 +62,9 @@ export interface AlertThresholds {
   readonly conversionRateFloor: number;
   /** HighCartAbandonment fires when 1h abandonment exceeds its 7-day average by more than this (0..1). */
   readonly cartAbandonmentMargin: number;
-  /** RevenueBelowBaseline fires below this net revenue per minute, in currency units (of the reporting
-   * currency, or of each currency without exchange rates). */
-  readonly revenuePerMinuteFloor: number;
+  /** RevenueBelowBaseline fires when a currency's net revenue falls below this share (0..1) of its own net
+   * revenue in the same 30 minutes a week earlier. */
+  readonly revenueWeekOverWeekFloor: number;
 }
 
 /** The shape of a Prometheus rule file after YAML parsing, reduced to what threshold extraction reads. */
@@ -117,27 +123,13 @@ export function alertThresholdsFromRules(rules: RuleFileLike): AlertThresholds {
       `${RECORDING_RULES.cartAbandonment1h} - ${RECORDING_RULES.cartAbandonment7d}`,
       '>',
     ),
-    revenuePerMinuteFloor: revenueFloor(rules),
+    revenueWeekOverWeekFloor: thresholdOf(
+      rules,
+      'RevenueBelowBaseline',
+      RECORDING_RULES.netRevenueWeekOverWeek,
+      '<',
+    ),
   };
-}
-
-/** RevenueBelowBaseline has one floor for the reporting-currency total and one per currency: they must agree,
- * or the dashboard's single line would mislead. */
-function revenueFloor(rules: RuleFileLike): number {
-  const total = thresholdOf(rules, 'RevenueBelowBaseline', RECORDING_RULES.netRevenueReporting, '<');
-  const perCurrency = thresholdOf(
-    rules,
-    'RevenueBelowBaseline',
-    RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency,
-    '<',
-  );
-  if (total !== perCurrency) {
-    throw new Error(
-      `alert RevenueBelowBaseline: the reporting-currency floor (${total}) and the per-currency floor ` +
-        `(${perCurrency}) differ; the dashboard draws one floor`,
-    );
-  }
-  return total;
 }
 
 /** One PromQL query of a panel. */
@@ -164,6 +156,8 @@ export interface GrafanaPanel {
   readonly options?: unknown;
   readonly collapsed?: boolean;
   readonly panels?: readonly GrafanaPanel[];
+  /** Grafana's relative time override, e.g. `now/d`: "today so far" in the dashboard's time zone. */
+  readonly timeFrom?: string;
 }
 
 /** The generated dashboard document (Grafana JSON model). */
@@ -364,6 +358,32 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
   // Money panels show each currency in its own units (legend `{{currency}}`), so their Grafana unit is a plain
   // number: a fixed currency unit would be wrong for every currency but one.
   row('Revenue (per currency, in currency units)');
+  // Today so far (the dashboard's time zone is UTC): the exact queries of src/catalog/exact-money.ts over
+  // Grafana's `$__range`, which `timeFrom: now/d` makes the time since 00:00 UTC. Minor units, integers: the
+  // figures a ledger of today's orders gives (docs/money.md#exact-to-the-cent).
+  line(6, [
+    {
+      w: 24,
+      type: 'table',
+      title: 'Today (UTC) per currency, exact: sales, refunds, net and orders (minor units)',
+      description:
+        'Between real samples (Prometheus >= 3.16 `anchored`, with created-timestamp-zero-ingestion), so a ' +
+        "currency's figure equals the sum of today's ledger in minor units (cents, yen, fils), except amounts " +
+        'recorded in the last scrape or export interval before midnight, which count on the day they were ' +
+        'first scraped or pushed. Rolling last hour and day: the `*:increase1h_anchored` and ' +
+        '`*:increase1d_anchored` rules of business-money.yml.',
+      timeFrom: 'now/d',
+      targets: EXACT_MONEY_FIGURES.map((figure, i) =>
+        target(String.fromCharCode(65 + i), exactMoneyQuery(figure, '$__range'), figure, {
+          format: 'table',
+          instant: true,
+          range: false,
+        }),
+      ),
+      fieldConfig: { defaults: { unit: 'none', decimals: 0 }, overrides: [] },
+      options: { showHeader: true },
+    },
+  ]);
   line(9, [
     {
       w: 12,
@@ -371,16 +391,29 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
       title: 'Net revenue per minute by currency (sales minus refunds)',
       description:
         `From ${RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency}; with exchange rates also the total in the ` +
-        `reporting currency (${RECORDING_RULES.netRevenueReporting}). The dashed line is RevenueBelowBaseline's ` +
-        `floor (${thresholds.revenuePerMinuteFloor} per minute).`,
+        `reporting currency (${RECORDING_RULES.netRevenueReporting}). Currencies are never added together ` +
+        'without a rate.',
       targets: [
         target('A', RECORDING_RULES.netRevenueUnitsPerMinuteByCurrency, 'net {{currency}}'),
         target('B', RECORDING_RULES.netRevenueReporting, 'total in {{reporting_currency}}'),
       ],
-      fieldConfig: belowFloorIsRed('short', thresholds.revenuePerMinuteFloor),
+      fieldConfig: timeseries('short'),
     },
     {
       w: 12,
+      type: 'timeseries',
+      title: 'Net revenue against the same 30 minutes last week, by currency',
+      description:
+        `${RECORDING_RULES.netRevenueWeekOverWeek}: each currency against itself, never against a fixed amount. ` +
+        `The dashed line is RevenueBelowBaseline's floor (${thresholds.revenueWeekOverWeekFloor * 100}%); a ` +
+        `currency with fewer than 30 orders in that half hour last week is not judged.`,
+      targets: [target('A', RECORDING_RULES.netRevenueWeekOverWeek, '{{currency}}')],
+      fieldConfig: belowFloorIsRed('percentunit', thresholds.revenueWeekOverWeekFloor),
+    },
+  ]);
+  line(9, [
+    {
+      w: 24,
       type: 'timeseries',
       title: 'Gross revenue, refunds and net per minute, by currency',
       description:
@@ -588,7 +621,8 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
     schemaVersion: 39,
     version: 1,
     editable: false,
-    timezone: 'browser',
+    // UTC: the money windows ("today", business-money.yml's days) are UTC days.
+    timezone: 'utc',
     refresh: '30s',
     time: { from: 'now-6h', to: 'now' },
     templating: { list: [] },

@@ -8,10 +8,16 @@ import {
   alertThresholdsFromRules,
   buildBusinessDashboard,
   dashboardQueries,
+  RECORDING_RULES,
   type GrafanaDashboard,
   type RuleFileLike,
 } from '../../src/dashboards/grafana';
-import { BUSINESS_METRIC_LIST, prometheusFamilyName } from '../../src/catalog';
+import {
+  BUSINESS_METRIC_LIST,
+  EXACT_MONEY_FIGURES,
+  exactMoneyQuery,
+  prometheusFamilyName,
+} from '../../src/catalog';
 import {
   ALERTS_FILE,
   DASHBOARD_FILE,
@@ -34,7 +40,7 @@ describe('Grafana business dashboard', () => {
     expect(alertThresholdsFromRules(rules)).toEqual({
       conversionRateFloor: 0.02,
       cartAbandonmentMargin: 0.01,
-      revenuePerMinuteFloor: 500,
+      revenueWeekOverWeekFloor: 0.7,
     });
   });
 
@@ -81,9 +87,26 @@ describe('Grafana business dashboard', () => {
     ]) {
       expect(titles).toMatch(expected);
     }
+    // Today's exact figures per currency, in minor units: the catalog's exact queries over Grafana's range, which
+    // `now/d` makes 00:00 UTC until now (the dashboard is in UTC).
+    const exact = committed.panels.find((panel) => /^Today \(UTC\) per currency, exact/.test(panel.title))!;
+    expect(committed.timezone).toBe('utc');
+    expect(exact.timeFrom).toBe('now/d');
+    expect(exact.targets!.map((target) => target.expr)).toEqual(
+      EXACT_MONEY_FIGURES.map((figure) => exactMoneyQuery(figure, '$__range')),
+    );
+    expect(exact.targets!.every((target) => target.instant && target.format === 'table')).toBe(true);
+    // Each currency against itself a week earlier, with RevenueBelowBaseline's floor.
+    const weekOverWeek = committed.panels.find((panel) => /same 30 minutes last week/.test(panel.title))!;
+    expect(weekOverWeek.targets!.map((target) => target.expr)).toEqual([
+      RECORDING_RULES.netRevenueWeekOverWeek,
+    ]);
     // Money is shown per currency, divided by that currency's minor units (100, 1, 1000...), never by a fixed
     // 100 and never added across currencies.
-    const money = committed.panels.filter((panel) => /revenue|refunds|order value by/i.test(panel.title));
+    const money = committed.panels.filter(
+      (panel) =>
+        /revenue|refunds|order value by/i.test(panel.title) && panel !== exact && panel !== weekOverWeek,
+    );
     expect(money.length).toBeGreaterThanOrEqual(4);
     for (const panel of money) {
       for (const target of panel.targets ?? []) {

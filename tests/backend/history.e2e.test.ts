@@ -8,7 +8,7 @@
  *   T-9d .. T        healthy: 3% conversion, ~912.00 revenue per minute, steady new-user usage
  *   T-16h .. T       new-user feature usage at 20% of last week           -> NewUserEngagementDrop
  *   T-7h .. T-5h     conversion at 1%                                     -> ConversionRateDrop, HighCartAbandonment
- *   T-4h .. T-3h     revenue at half                                      -> RevenueBelowBaseline
+ *   T-4h .. T-3h     revenue at half (of the same hour a week earlier)    -> RevenueBelowBaseline
  *   T-10m .. T       the package starts dropping measurements             -> BusinessMetricsDropped
  *   T-90m .. T       no cart traffic, so no orders or revenue              -> NoCartTraffic, NoRevenue; the ratio
  *                                                                            alerts stay silent on the NaN ratio
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { initBusinessMetrics } from '../../src';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
+import { RECORDING_RULES } from '../../src/dashboards/grafana';
 import { ALERTS_FILE, RECORDING_FILE, allRules, type Rule } from './backend-files';
 import { historyOpenMetrics, scrapedSeries, timeGrid, type ScrapedSeries } from './history';
 import { EXPECTED, recordBadInput, recordWorkloadTick } from './workload';
@@ -228,13 +229,17 @@ describeWithPrometheus(
       expect(await firingValue('ConversionRateDrop', T - 3 * HOUR - 5 * MINUTE)).toBeUndefined();
     });
 
-    it('fires RevenueBelowBaseline at half revenue with the amount in currency units, and resolves it', async () => {
-      const revenue = await firingValue('RevenueBelowBaseline', T - 3 * HOUR - 5 * MINUTE);
-      const halfPerMinute =
-        ((EXPECTED.revenuePerTick.eu_west + EXPECTED.revenuePerTick.us_east) * 6) / 2 / 100;
-      expect(revenue).toBeCloseTo(halfPerMinute, 6);
-      expect(halfPerMinute).toBeLessThan(500);
+    it('fires RevenueBelowBaseline at half revenue against the same time last week, and resolves it', async () => {
+      // Net revenue of the last 30 minutes against the same 30 minutes a week earlier, per currency: half.
+      expect(await firingValue('RevenueBelowBaseline', T - 3 * HOUR - 5 * MINUTE)).toBeCloseTo(0.5, 6);
+      // The dashboard's week-over-week panel draws the same figure, and 100% on the healthy day before.
+      const weekOverWeek = inlineRecordingRules(RECORDING_RULES.netRevenueWeekOverWeek);
+      const at = async (time: number) => (await instant(weekOverWeek, time)).map((s) => Number(s.value[1]));
+      expect(await at(T - 3 * HOUR - 5 * MINUTE)).toEqual([expect.closeTo(0.5, 6)]);
+      expect(await at(T - 9 * HOUR)).toEqual([expect.closeTo(1, 6)]);
       expect(await firingValue('NoRevenue', T - 3 * HOUR - 5 * MINUTE)).toBeUndefined();
+      // Not yet 15 minutes below 70%, then recovered a week-over-week 100% once the window is past the dip.
+      expect(await firingValue('RevenueBelowBaseline', T - 4 * HOUR + 15 * MINUTE)).toBeUndefined();
       expect(await firingValue('RevenueBelowBaseline', T - 2 * HOUR - 30 * MINUTE)).toBeUndefined();
     });
 

@@ -301,6 +301,18 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
     it.each(queries.map((entry) => [`${entry.panel} / ${entry.refId}`, entry.expr] as const))(
       '%s runs and returns data',
       async (_where, expr) => {
+        if (/\banchored\b/.test(expr)) {
+          // Today's exact money needs Prometheus >= 3.16 (run there by tests/money/exact.e2e.test.ts): this
+          // 2.42 refuses it outright rather than answering something inexact.
+          await expect(query(expr.replaceAll('$__range', '1h'))).rejects.toThrow(/anchored/);
+          return;
+        }
+        if (expr.includes('offset7d') || expr.includes('week_over_week')) {
+          // Against the same time last week: empty with seconds of history by design; history.e2e.test.ts
+          // shows it over nine days.
+          expect(await query(expr)).toEqual([]);
+          return;
+        }
         if (expr.includes('{step!~')) {
           // "other steps": the workload records only the known checkout steps, so this is empty by design.
           expect(await query(expr)).toEqual([]);

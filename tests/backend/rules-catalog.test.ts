@@ -88,16 +88,17 @@ describe('business rule files', () => {
     }
   });
 
-  it('fix the seed: net revenue in currency units of each currency, conversion text matching its threshold', () => {
+  it('fix the seed: net revenue of each currency against itself a week earlier, conversion text matching its threshold', () => {
     const byName = new Map(allRules(ALERTS_FILE).map((rule) => [rule.alert, rule]));
     const revenue = byName.get('RevenueBelowBaseline')!;
-    // Net revenue (refunds subtracted), in units of each currency or of the reporting currency: never a fixed
-    // "/ 100", which is wrong for JPY (no minor unit) and KWD (1000 fils).
-    expect(revenue.expr).toMatch(/currency:business_net_revenue_units:rate5m_per_minute < 500\b/);
-    expect(revenue.expr).toMatch(
-      /reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute < 500\b/,
-    );
-    expect(revenue.expr).not.toMatch(/\/ 100\b/);
+    // No amount of money in the expression: a number shared by every currency (500 euro, 500 yen) means nothing.
+    // Each currency's net revenue is a ratio to its own last week; the only fixed numbers are that ratio and an
+    // order count.
+    expect(revenue.expr).toMatch(/currency:business_net_revenue:week_over_week_ratio30m < 0\.7\b/);
+    expect(revenue.expr).toMatch(/currency:business_orders:increase30m_offset7d >= 30\b/);
+    const recorded = new Map(allRules(RECORDING_FILE).map((rule) => [rule.record, rule.expr]));
+    expect(recorded.get('currency:business_net_revenue_cents:increase30m_offset7d')).toMatch(/offset 7d/);
+    expect(revenue.expr).not.toMatch(/\/ 100\b|\b500\b/);
     expect(revenue.annotations?.description).not.toMatch(/\$\{\{/);
     const conversion = byName.get('ConversionRateDrop')!;
     expect(conversion.expr).toMatch(/< 0\.02\b/);

@@ -84,14 +84,18 @@ const TOTALS = [
 /**
  * The cart-view rate over the same window, taken the same way as `query` takes its data: from the recorded series
  * of the same rule group (evaluated at the same instant) when the query reads recorded series, from the raw
- * counter otherwise. Undefined for a query over no window.
+ * counter otherwise. Undefined for a query over no window. `at`: for a recorded series whose group records no
+ * cart-view rate of its window (`...:increase30m`), the raw rate must be taken at the instant the rule was
+ * evaluated (the sample's timestamp), where it sees the same samples.
  */
-function cartViewRateFor(query: string): string | undefined {
+function cartViewRateFor(query: string): { expr: string; at?: string } | undefined {
   const recorded = /:(?:rate|increase)(\d+[smhd])/.exec(query)?.[1];
   if (recorded === '5m' || recorded === '1h')
-    return `step:business_funnel_step:rate${recorded}{step="cart_view"}`;
+    return { expr: `step:business_funnel_step:rate${recorded}{step="cart_view"}` };
+  if (recorded && /^[a-z_]+:[a-z_]+:[a-z0-9_]+$/.test(query))
+    return { expr: `sum(rate(business_funnel_step_total{step="cart_view"}[${recorded}]))`, at: query };
   const window = /\[(\d+[smhd])\]/.exec(query)?.[1];
-  return window && `sum(rate(business_funnel_step_total{step="cart_view"}[${window}]))`;
+  return window ? { expr: `sum(rate(business_funnel_step_total{step="cart_view"}[${window}]))` } : undefined;
 }
 
 function prometheusConfig(path: Path, pullTarget?: string): string {
@@ -273,7 +277,17 @@ describeE2e('push paths end to end: the same figures through every path', () => 
     const perPath = new Map<string, { raw: Map<string, number>; perCartView: Map<string, number> }>();
     for (const path of paths) {
       const raw = await vector(path, expr);
-      const cartViews = normalizer ? Number((await query(path, normalizer))[0]?.value[1]) : 1;
+      let cartViews = 1;
+      if (normalizer?.at && raw.size > 0) {
+        // The rule's last evaluation instant (its sample's timestamp); the data there no longer changes.
+        const [stamp] = await query(path, `max(timestamp(${normalizer.at}))`);
+        const rule = await path.prometheus!.api<{ data: { result: Sample[] } }>(
+          `/api/v1/query?query=${encodeURIComponent(normalizer.expr)}&time=${stamp?.value[1]}`,
+        );
+        cartViews = Number(rule.data.result[0]?.value[1]);
+      } else if (normalizer) {
+        cartViews = Number((await query(path, normalizer.expr))[0]?.value[1]);
+      }
       perPath.set(path.name, {
         raw,
         perCartView: new Map([...raw].map(([key, value]) => [key, value / cartViews])),
