@@ -27,8 +27,18 @@ import type { Exemplar, ExemplarCarrier } from './exemplars';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/**
+ * Which series a row is: `indices[row]` is the series' position in `series`, the metric's list of series, which
+ * only ever grows and never reorders, and whose series never change attributes or start time. An encoder may keep
+ * what it derives from a series (encoded attributes) by (`series`, index) instead of hashing the attributes.
+ */
+export interface SeriesIdentity {
+  readonly series: readonly object[];
+  readonly indices: Int32Array;
+}
+
 /** The counter series of one metric in one collection (only series with a point: see local-store.ts). */
-export interface CounterColumns {
+export interface CounterColumns extends SeriesIdentity {
   readonly kind: 'counter';
   readonly definition: MetricDefinition;
   /** Series count: the first `length` entries of each column are this collection's. */
@@ -43,7 +53,7 @@ export interface CounterColumns {
 }
 
 /** The histogram series of one metric in one collection. */
-export interface HistogramColumns {
+export interface HistogramColumns extends SeriesIdentity {
   readonly kind: 'histogram';
   readonly definition: MetricDefinition;
   readonly length: number;

@@ -122,14 +122,20 @@ export class LocalSeriesStore {
         kind: 'counter',
         definition,
         length: 0,
+        series: cells,
+        indices: new Int32Array(cells.length),
         attributes: new Array(cells.length),
         startTimes: startTime === PER_SERIES_START ? new Array<HrTime>(cells.length) : undefined,
         values: new Float64Array(cells.length),
         exemplars: undefined,
       };
       let row = 0;
-      for (const cell of cells)
-        if (counterRow(cell, columns, row)) columns.attributes[row++] = cell.attributes;
+      for (let index = 0; index < cells.length; index++) {
+        const cell = cells[index];
+        if (!counterRow(cell, columns, row)) continue;
+        columns.indices[row] = index;
+        columns.attributes[row++] = cell.attributes;
+      }
       columns.length = row;
       if (row > 0) metrics.push(columns);
     }
@@ -144,6 +150,8 @@ export class LocalSeriesStore {
         definition,
         length: 0,
         boundaries,
+        series: cells,
+        indices: new Int32Array(n),
         attributes: new Array(n),
         startTimes: startTime === PER_SERIES_START ? new Array<HrTime>(n) : undefined,
         bucketCounts: new Float64Array(n * (boundaries.length + 1)),
@@ -154,8 +162,12 @@ export class LocalSeriesStore {
         exemplars: undefined,
       };
       let row = 0;
-      for (const cell of cells)
-        if (histogramRow(cell, columns, row)) columns.attributes[row++] = cell.attributes;
+      for (let index = 0; index < cells.length; index++) {
+        const cell = cells[index];
+        if (!histogramRow(cell, columns, row)) continue;
+        columns.indices[row] = index;
+        columns.attributes[row++] = cell.attributes;
+      }
       columns.length = row;
       if (row > 0) metrics.push(columns);
     }

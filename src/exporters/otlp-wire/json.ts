@@ -21,44 +21,112 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { storeCollectionOf, type MetricColumns, type StoreCollection } from '../../series/collection';
+import { SeriesMemo } from './series-cache';
 
 /** Encodes one export request as UTF-8 JSON. */
 export function encodeJsonRequest(resourceMetrics: ResourceMetrics): Uint8Array {
-  const out = new TextWriter();
+  const out = new JsonWriter();
   const schemaUrl = resourceMetrics.resource.schemaUrl;
-  out.write(`{"resourceMetrics":[{"resource":${resourceJson(resourceMetrics.resource)},`);
-  if (schemaUrl) out.write(`"schemaUrl":${JSON.stringify(schemaUrl)},`);
-  out.write('"scopeMetrics":[');
+  out.text(`{"resourceMetrics":[{"resource":${resourceJson(resourceMetrics.resource)},`);
+  if (schemaUrl) out.text(`"schemaUrl":${JSON.stringify(schemaUrl)},`);
+  out.text('"scopeMetrics":[');
   resourceMetrics.scopeMetrics.forEach((scopeMetrics, i) => {
-    if (i > 0) out.write(',');
+    if (i > 0) out.text(',');
     const collection = storeCollectionOf(scopeMetrics);
     if (collection !== undefined) writeStoreScope(out, collection);
-    else out.write(JSON.stringify(toScopeMetrics(scopeMetrics)));
+    else out.text(JSON.stringify(toScopeMetrics(scopeMetrics)));
   });
-  out.write(']}]}');
+  out.text(']}]}');
   return out.finish();
 }
 
+const ascii = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
+const NULL = ascii('null');
+const DIGITS = new Uint8Array(24);
+
 /**
- * UTF-8 text written piece by piece into one growable Buffer: measured 3x cheaper for 10,000 histogram series
- * than joining the pieces into one string and encoding that (V8 flattens the joined rope, then copies it again).
+ * JSON written as bytes into one growable Buffer. The store's points are assembled from pre-encoded fragments
+ * (each series' attributes once, the metric's constant parts once per export) and numbers written digit by digit,
+ * so an export of 10,000 histogram series builds no string per point: building and encoding one string per point
+ * spent most of its time flattening those strings and collecting them again.
  */
-class TextWriter {
+class JsonWriter {
   private buffer = Buffer.allocUnsafe(64 * 1024);
   private pos = 0;
 
-  write(text: string): void {
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (this.pos + text.length * 3 > this.buffer.length) this.grow(text.length * 3);
-    this.pos += this.buffer.write(text, this.pos, 'utf8');
-  }
-
-  private grow(bytes: number): void {
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buffer.length) return;
     let capacity = this.buffer.length * 2;
     while (capacity < this.pos + bytes) capacity *= 2;
     const next = Buffer.allocUnsafe(capacity);
     this.buffer.copy(next, 0, 0, this.pos);
     this.buffer = next;
+  }
+
+  /** Any text, UTF-8 encoded. */
+  text(text: string): void {
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    this.ensure(text.length * 3);
+    this.pos += this.buffer.write(text, this.pos, 'utf8');
+  }
+
+  bytes(bytes: Uint8Array): void {
+    const length = bytes.length;
+    this.ensure(length);
+    if (length > 32) {
+      this.buffer.set(bytes, this.pos);
+      this.pos += length;
+      return;
+    }
+    // A loop copies a short fragment faster than set()'s call.
+    const buffer = this.buffer;
+    let pos = this.pos;
+    for (let i = 0; i < length; i++) buffer[pos++] = bytes[i];
+    this.pos = pos;
+  }
+
+  byte(value: number): void {
+    this.ensure(1);
+    this.buffer[this.pos++] = value;
+  }
+
+  /** A number as JSON.stringify writes it (integers below 2^53 digit by digit; NaN and infinities as null). */
+  number(value: number): void {
+    if (value >= 0 && value < 10 && (value | 0) === value) {
+      // Most bucket counts of a busy exporter's many series.
+      this.ensure(1);
+      this.buffer[this.pos++] = 0x30 + value;
+    } else if (value >= 0 && value < 0x7fffffff && (value | 0) === value) {
+      this.ensure(10);
+      let rest = value;
+      let length = 0;
+      do {
+        const next = (rest / 10) | 0;
+        DIGITS[length++] = 0x30 + rest - next * 10;
+        rest = next;
+      } while (rest > 0);
+      while (length > 0) this.buffer[this.pos++] = DIGITS[--length];
+    } else if (Number.isInteger(value) && value < 2 ** 53 && value > -(2 ** 53)) {
+      this.ensure(17);
+      let rest = value;
+      if (rest < 0) {
+        this.buffer[this.pos++] = 0x2d; // '-'
+        rest = -rest;
+      }
+      let length = 0;
+      do {
+        DIGITS[length++] = 0x30 + (rest % 10);
+        rest = Math.floor(rest / 10);
+      } while (rest > 0);
+      while (length > 0) this.buffer[this.pos++] = DIGITS[--length];
+    } else if (Number.isFinite(value)) {
+      // String(x) is what JSON.stringify writes for a finite number, and it is ASCII.
+      const text = String(value);
+      this.ensure(text.length);
+      this.pos += this.buffer.write(text, this.pos, 'latin1');
+    } else {
+      this.bytes(NULL);
+    }
   }
 
   finish(): Buffer {
@@ -67,108 +135,109 @@ class TextWriter {
 }
 
 // ------------------------------------------------------------------------------------------ the store's columns
-function writeStoreScope(out: TextWriter, collection: StoreCollection): void {
-  const start = `"startTimeUnixNano":"${hrTimeToNanos(collection.startTime)}",`;
-  const end = `"timeUnixNano":"${hrTimeToNanos(collection.endTime)}"`;
+function writeStoreScope(out: JsonWriter, collection: StoreCollection): void {
+  const start = ascii(`,"startTimeUnixNano":"${hrTimeToNanos(collection.startTime)}"`);
+  const end = ascii(`,"timeUnixNano":"${hrTimeToNanos(collection.endTime)}"`);
   const temporality = jsonTemporality(collection.temporality);
-  out.write(`{"scope":${JSON.stringify(toScope(collection.scope))},"metrics":[`);
+  out.text(`{"scope":${JSON.stringify(toScope(collection.scope))},"metrics":[`);
   collection.metrics.forEach((columns, i) => {
-    if (i > 0) out.write(',');
+    if (i > 0) out.text(',');
     writeStoreMetric(out, columns, start, end, temporality);
   });
-  out.write(']');
+  out.text(']');
   const schemaUrl = collection.scope.schemaUrl;
-  if (schemaUrl !== undefined) out.write(`,"schemaUrl":${JSON.stringify(schemaUrl)}`);
-  out.write('}');
+  if (schemaUrl !== undefined) out.text(`,"schemaUrl":${JSON.stringify(schemaUrl)}`);
+  out.text('}');
 }
 
-/** `start` is every point's unless the columns have a start time per series. */
+const COMMA = 0x2c;
+const CLOSE = 0x7d;
+const POINT_START = ascii('{"attributes":');
+const AS_DOUBLE = ascii(',"asDouble":');
+const BUCKET_COUNTS = ascii(',"bucketCounts":[');
+const SUM = ascii(',"sum":');
+const MIN = ascii(',"min":');
+const MAX = ascii(',"max":');
+
+/**
+ * A metric's points in upstream's key order: attributes, start, time, asDouble for a sum; attributes,
+ * bucketCounts, explicitBounds, count, sum, min, max, start, time for a histogram. `start` (with its leading comma)
+ * is every point's unless the columns have a start time per series; `end` is the time member.
+ */
 function writeStoreMetric(
-  out: TextWriter,
+  out: JsonWriter,
   columns: MetricColumns,
-  start: string,
-  end: string,
+  start: Uint8Array,
+  end: Uint8Array,
   temporality: number,
 ): void {
   const { name, description, unit } = columns.definition;
   const starts = columns.startTimes;
   const header = JSON.stringify({ name, description, unit }).slice(0, -1);
   const n = columns.length;
+  // Each series' attributes and (with a start time per series) its start member, encoded at its first export.
+  const attributesMemo = seriesAttributes.of(columns);
+  const startMemo = seriesStarts.of(columns);
+  const indices = columns.indices;
+  const attributesOf = (i: number): Uint8Array =>
+    (attributesMemo[indices[i]] ??= attributesJson(columns.attributes[i]));
+  const startOf = (i: number): Uint8Array =>
+    starts === undefined ? start : (startMemo[indices[i]] ??= startJson(starts[i]));
   if (columns.kind === 'counter') {
-    out.write(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);
+    out.text(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);
     for (let i = 0; i < n; i++) {
-      out.write(
-        `${i > 0 ? ',' : ''}{"attributes":${attributesJson(columns.attributes[i])},` +
-          `${starts !== undefined ? startJson(starts[i]) : start}${end},"asDouble":${number(columns.values[i])}}`,
-      );
+      if (i > 0) out.byte(COMMA);
+      out.bytes(POINT_START);
+      out.bytes(attributesOf(i));
+      out.bytes(startOf(i));
+      out.bytes(end);
+      out.bytes(AS_DOUBLE);
+      out.number(columns.values[i]);
+      out.byte(CLOSE);
     }
-    out.write(']}}');
+    out.text(']}}');
     return;
   }
-  out.write(`${header},"histogram":{"aggregationTemporality":${temporality},"dataPoints":[`);
-  const afterCounts = `],"explicitBounds":${boundsJson(columns.boundaries)},"count":`;
+  out.text(`${header},"histogram":{"aggregationTemporality":${temporality},"dataPoints":[`);
+  const afterCounts = ascii(`],"explicitBounds":${JSON.stringify(columns.boundaries)},"count":`);
   const buckets = columns.boundaries.length + 1;
   const counts = columns.bucketCounts;
   for (let i = 0; i < n; i++) {
-    let bucketCounts = '';
-    for (let b = 0, at = i * buckets; b < buckets; b++)
-      bucketCounts += (b ? ',' : '') + count(counts[at + b]);
-    out.write(
-      `${i > 0 ? ',' : ''}{"attributes":${attributesJson(columns.attributes[i])},"bucketCounts":[` +
-        `${bucketCounts}${afterCounts}${count(columns.counts[i])},"sum":${number(columns.sums[i])},` +
-        `"min":${number(columns.mins[i])},"max":${number(columns.maxs[i])},` +
-        `${starts !== undefined ? startJson(starts[i]) : start}${end}}`,
-    );
+    if (i > 0) out.byte(COMMA);
+    out.bytes(POINT_START);
+    out.bytes(attributesOf(i));
+    out.bytes(BUCKET_COUNTS);
+    for (let b = 0, at = i * buckets; b < buckets; b++) {
+      if (b > 0) out.byte(COMMA);
+      out.number(counts[at + b]);
+    }
+    out.bytes(afterCounts);
+    out.number(columns.counts[i]);
+    out.bytes(SUM);
+    out.number(columns.sums[i]);
+    out.bytes(MIN);
+    out.number(columns.mins[i]);
+    out.bytes(MAX);
+    out.number(columns.maxs[i]);
+    out.bytes(startOf(i));
+    out.bytes(end);
+    out.byte(CLOSE);
   }
-  out.write(']}}');
+  out.text(']}}');
 }
 
-/** Decimal text of the small integers most counts are. */
-const SMALL_INTEGERS = Array.from({ length: 1024 }, (_, i) => String(i));
+/** What a store series contributes to each of its points: its attributes, its own start time (cumulative). */
+const seriesAttributes = new SeriesMemo<Uint8Array>();
+const seriesStarts = new SeriesMemo<Uint8Array>();
 
-/** A count (a non-negative integer) as JSON.stringify writes it. */
-function count(value: number): string {
-  return value < 1024 && (value | 0) === value ? SMALL_INTEGERS[value] : number(value);
+/** A start-time member (with its leading comma). */
+function startJson(time: HrTime): Uint8Array {
+  return ascii(`,"startTimeUnixNano":"${hrTimeToNanos(time)}"`);
 }
 
-/** A number as JSON.stringify writes it. */
-function number(value: number): string {
-  return Number.isFinite(value) ? String(value) : 'null';
-}
-
-const startCache = new WeakMap<HrTime, string>();
-
-/** A series' start time (the same HrTime object as long as the series lives) as its JSON member, made once. */
-function startJson(time: HrTime): string {
-  let json = startCache.get(time);
-  if (json === undefined) {
-    json = `"startTimeUnixNano":"${hrTimeToNanos(time)}",`;
-    startCache.set(time, json);
-  }
-  return json;
-}
-
-const attributesCache = new WeakMap<Attributes, string>();
-
-/** A series' attributes (frozen, as long-lived as the series) as the upstream KeyValue list, serialised once. */
-function attributesJson(attributes: Attributes): string {
-  let json = attributesCache.get(attributes);
-  if (json === undefined) {
-    json = JSON.stringify(toAttributes(attributes));
-    attributesCache.set(attributes, json);
-  }
-  return json;
-}
-
-const boundsCache = new WeakMap<readonly number[], string>();
-
-function boundsJson(boundaries: readonly number[]): string {
-  let json = boundsCache.get(boundaries);
-  if (json === undefined) {
-    json = JSON.stringify(boundaries);
-    boundsCache.set(boundaries, json);
-  }
-  return json;
+/** Attributes as the upstream KeyValue list, UTF-8. */
+function attributesJson(attributes: Attributes): Uint8Array {
+  return new Uint8Array(Buffer.from(JSON.stringify(toAttributes(attributes)), 'utf8'));
 }
 
 const resourceCache = new WeakMap<Resource, string>();

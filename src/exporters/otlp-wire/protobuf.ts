@@ -29,6 +29,7 @@ import {
   type StoreCollection,
 } from '../../series/collection';
 import { ProtobufWriter, varintSize } from './protobuf-writer';
+import { SeriesMemo } from './series-cache';
 
 // Wire types.
 const VARINT = 0;
@@ -123,9 +124,10 @@ function planCounter(columns: CounterColumns): MetricPlan {
   const n = columns.length;
   const attributes = new Array<Uint8Array>(n);
   const sizes = new Int32Array(n);
+  const memo = attributesMemo.of(columns);
   let points = 0;
   for (let i = 0; i < n; i++) {
-    const encoded = encodedAttributes(columns.attributes[i], 7);
+    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(columns.attributes[i], 7));
     attributes[i] = encoded;
     const size = 27 + encoded.length;
     sizes[i] = size;
@@ -170,9 +172,10 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   const n = columns.length;
   const attributes = new Array<Uint8Array>(n);
   const sizes = new Int32Array(n);
+  const memo = attributesMemo.of(columns);
   let points = 0;
   for (let i = 0; i < n; i++) {
-    const encoded = encodedAttributes(columns.attributes[i], 9);
+    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(columns.attributes[i], 9));
     attributes[i] = encoded;
     const size = fixed + encoded.length;
     sizes[i] = size;
@@ -216,24 +219,15 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
 }
 
 // ----------------------------------------------------------------------------------------- cached encodings
-interface CachedAttributes {
-  readonly field: number;
-  readonly bytes: Uint8Array;
-}
-
-/** A series' attributes object lives as long as the series and never changes (frozen): encoded once. */
-const attributesCache = new WeakMap<Attributes, CachedAttributes>();
+/** Each store series' attributes, encoded at its first export (a series never changes attributes). */
+const attributesMemo = new SeriesMemo<Uint8Array>();
 
 /** The attributes as repeated KeyValue field `field`, tags included. */
-function encodedAttributes(attributes: Attributes, field: number): Uint8Array {
-  const cached = attributesCache.get(attributes);
-  if (cached !== undefined && cached.field === field) return cached.bytes;
+function encodeAttributes(attributes: Attributes, field: number): Uint8Array {
   const writer = new ProtobufWriter(64);
   writeAttributes(writer, attributes, field);
   // A copy the size of the bytes: the writer's buffer may be larger, or a slice of Node's shared pool.
-  const bytes = new Uint8Array(writer.finish());
-  attributesCache.set(attributes, { field, bytes });
-  return bytes;
+  return new Uint8Array(writer.finish());
 }
 
 const boundsCache = new WeakMap<readonly number[], Uint8Array>();
