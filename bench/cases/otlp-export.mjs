@@ -4,7 +4,8 @@
  * the 0.223 exporter of that protocol), both forced with forceFlush.
  *
  * Owns: building the same N series in each variant, a sink in a separate process (so its decoding is not charged
- * to the exporter), and the self-check that every export arrived with a body. Must not touch: rounds, statistics.
+ * to the exporter), the self-check that every export arrived with a body, and the memory one export allocates
+ * (reported beside the self-check). Must not touch: rounds, statistics.
  * A round returns CPU milliseconds per export (process.cpuUsage of this process only).
  */
 import { fork } from 'node:child_process';
@@ -16,6 +17,12 @@ const pkg = loadPackage();
 const { BUSINESS_METRICS: M } = pkg;
 const TIERS = ['free', 'pro', 'enterprise', 'team'];
 const SINK = fileURLToPath(new URL('../lib/otlp-wire-sink.mjs', import.meta.url));
+
+/** Heap and array-buffer bytes in use (a body being sent is an array buffer). */
+function memory() {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
 
 function labelsFor(series) {
   return Array.from({ length: series }, (_, i) => [TIERS[i % 4], `/page/${Math.floor(i / 4)}`]);
@@ -110,13 +117,30 @@ serveCase(async ({ variant, protocol, series }) => {
       return (used.user + used.system) / 1000 / n;
     },
     async check() {
+      // Memory per export: what the heap and array buffers grow by across one export started right after a full
+      // GC (the case runs with a young generation larger than an export's garbage, so none is collected midway).
+      const grown = [];
+      for (let i = 0; i < 3; i++) {
+        globalThis.gc();
+        const before = memory();
+        await target.flush();
+        grown.push(memory() - before);
+        exports++;
+      }
+      grown.sort((a, b) => a - b);
       // The sink reports asynchronously: give the last report a moment to arrive.
       for (let i = 0; i < 50 && sink.received.length < exports; i++)
         await new Promise((r) => setTimeout(r, 20));
       const bodies = sink.received.filter((bytes) => bytes > series * 10);
-      const result = expectTotals([['exports with a full body', bodies.length, exports]]);
+      const result = expectTotals([['full bodies', bodies.length, exports]]);
       const mean = bodies.reduce((a, b) => a + b, 0) / Math.max(1, bodies.length);
-      return { ...result, detail: `${result.detail}; ${Math.round(mean)} bytes/export on the wire` };
+      return {
+        ...result,
+        memoryPerExport: grown[1],
+        detail:
+          `${result.detail}; per export ${Math.round(mean)} B on the wire, ` +
+          `${(grown[1] / 2 ** 20).toFixed(1)} MiB allocated`,
+      };
     },
     async close() {
       await target.close();
