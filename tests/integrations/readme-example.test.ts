@@ -1,6 +1,7 @@
 /**
  * The Express example of docs/integrations.md, run for real (imports point at src/ instead of the package name;
- * the code between the markers is the doc's, verbatim).
+ * the code between the markers is the doc's, verbatim), as a reader runs it: without METRICS_TOKEN (an open
+ * /metrics) and with it (a bearer token).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -15,43 +16,54 @@ import {
   metricsMiddleware,
 } from '../../src/integrations/express';
 
-describe('docs/integrations.md Express example', () => {
+/** The doc's code, verbatim between the markers; returns what it built. */
+function docsExample() {
+  // --- README example start ---
+  const telemetry = initBusinessMetrics({
+    exporters: ['prometheus'],
+    prometheus: { preventServerStart: true }, // serve /metrics on the app's own port instead
+    serviceName: 'checkout',
+  });
+
+  const app = express();
+  app.use(httpMetricsMiddleware({ telemetry }));
+  // Revenue is sensitive: with METRICS_TOKEN set, /metrics asks for it (Prometheus sends it: credentials_file).
+  const metricsToken = process.env.METRICS_TOKEN;
+  app.get(
+    '/metrics',
+    metricsMiddleware(telemetry, metricsToken ? { auth: { bearerToken: metricsToken } } : {}),
+  );
+  app.use('/api/engagement', engagementRouter({ features: ['dashboard_export', 'search'] }));
+
+  app.post('/api/checkout/complete', express.json(), (req, res) => {
+    // In a real app, derive this once when the session starts and keep it in the session.
+    const context = deriveSessionContext(req); // { source, deviceType, experimentVariant }
+    const tracker = new CheckoutTracker({ ...context, sessionStartTime: new Date(Date.now() - 120_000) });
+    const { orderValue, productCategory, paymentMethod, region } = req.body;
+    try {
+      // await processOrder(orderId);
+      tracker.trackPurchaseComplete(orderValue, productCategory, paymentMethod, region);
+      res.json({ success: true });
+    } catch {
+      tracker.trackCheckoutError();
+      res.status(500).json({ success: false, error: 'Order failed' });
+    }
+  });
+  // --- README example end ---
+  return { telemetry, app };
+}
+
+describe.each([
+  ['without METRICS_TOKEN', undefined],
+  ['with METRICS_TOKEN', 'readme-token'],
+])('docs/integrations.md Express example, %s', (_, token) => {
   let server: Server;
   let shutdown: () => Promise<void>;
-  const token = 'readme-token';
 
   beforeAll(async () => {
-    process.env.METRICS_TOKEN = token;
-    // --- README example start ---
-    const telemetry = initBusinessMetrics({
-      exporters: ['prometheus'],
-      prometheus: { preventServerStart: true }, // serve /metrics on the app's own port instead
-      serviceName: 'checkout',
-    });
-
-    const app = express();
-    app.use(httpMetricsMiddleware({ telemetry }));
-    app.get(
-      '/metrics',
-      metricsMiddleware(telemetry, { auth: { bearerToken: process.env.METRICS_TOKEN ?? '' } }),
-    );
-    app.use('/api/engagement', engagementRouter({ features: ['dashboard_export', 'search'] }));
-
-    app.post('/api/checkout/complete', express.json(), (req, res) => {
-      // In a real app, derive this once when the session starts and keep it in the session.
-      const context = deriveSessionContext(req); // { source, deviceType, experimentVariant }
-      const tracker = new CheckoutTracker({ ...context, sessionStartTime: new Date(Date.now() - 120_000) });
-      const { orderValue, productCategory, paymentMethod, region } = req.body;
-      try {
-        // await processOrder(orderId);
-        tracker.trackPurchaseComplete(orderValue, productCategory, paymentMethod, region);
-        res.json({ success: true });
-      } catch {
-        tracker.trackCheckoutError();
-        res.status(500).json({ success: false, error: 'Order failed' });
-      }
-    });
-    // --- README example end ---
+    if (token === undefined) delete process.env.METRICS_TOKEN;
+    else process.env.METRICS_TOKEN = token;
+    const { telemetry, app } = docsExample();
     await telemetry.ready;
     server = await new Promise<Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
@@ -65,7 +77,7 @@ describe('docs/integrations.md Express example', () => {
     delete process.env.METRICS_TOKEN;
   });
 
-  it('records the checkout with the derived context and serves it behind the token', async () => {
+  it('records the checkout with the derived context and serves it, behind the token when one is set', async () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const checkout = await fetch(`${base}/api/checkout/complete?utm_source=newsletter`, {
       method: 'POST',
@@ -92,8 +104,13 @@ describe('docs/integrations.md Express example', () => {
     });
     expect(feature.status).toBe(400);
 
-    expect((await fetch(`${base}/metrics`)).status).toBe(401);
-    const scrape = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    const anonymous = await fetch(`${base}/metrics`);
+    expect(anonymous.status).toBe(token === undefined ? 200 : 401);
+    const scrape =
+      token === undefined
+        ? anonymous
+        : await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(scrape.status).toBe(200);
     const samples = parseExposition(await scrape.text());
     expect(
       sumOf(samples, prometheusFamilyName(BUSINESS_METRICS.funnelStep), {
