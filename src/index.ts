@@ -6,7 +6,12 @@
  * handle (init.ts), opt-in signal hooks (lifecycle.ts), version and scope name (version.ts). Must not touch: what a
  * subfolder owns; the subpath entry points (the root re-exports none of them, so an app that only records never
  * loads Express, browser, React or analysis code). Nothing test-only is exported.
+ *
+ * The reference below stays in the emitted index.d.ts (`preserve`): the declarations use Node's types (`node:http`,
+ * `Buffer`, `NodeJS.Signals`), and TypeScript 6 and 7 load no `@types` package unless something names it, so a
+ * strict consumer without `"types": ["node"]` would otherwise get errors inside this package's .d.ts files.
  */
+/// <reference types="node" preserve="true" />
 export { initBusinessMetrics, type BusinessMetricsHandle, type PrometheusEndpoint } from './init';
 export type {
   ExporterKind,
