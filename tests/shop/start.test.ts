@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
@@ -72,5 +74,31 @@ describe('npm start (examples/shop/start.mjs)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toContain('stopping the shop');
+  });
+
+  it('says which port is taken and how to choose another, instead of crashing, when PORT is busy', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const run = spawn(process.execPath, [join(REPO, 'examples', 'shop', 'start.mjs')], {
+        cwd: REPO,
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SIMULATE: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let said = '';
+      run.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      run.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) =>
+        run.once('exit', (exitCode) => resolve(exitCode)),
+      );
+      expect(code).toBe(1);
+      expect(said).toContain(
+        `The shop could not start: port ${port} is already in use on 127.0.0.1 (EADDRINUSE); choose another with PORT, e.g. PORT=3001 npm start`,
+      );
+      expect(said).not.toContain('Cannot read properties');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 });

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { CheckoutTracker, businessMetrics, type BusinessMetricsHandle } from '../../../src';
 import {
@@ -106,6 +106,31 @@ interface Order {
 }
 
 const MAX_ORDERS_KEPT = 1000;
+
+/**
+ * Listens, or rejects with what to do: Express 5's app.listen() calls its callback on a listen error too, which
+ * left a server without an address (`Cannot read properties of null (reading 'port')` with port 3000 taken).
+ */
+function listenOn(app: Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(app);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const what =
+        error.code === 'EADDRINUSE'
+          ? `port ${port} is already in use on ${host}`
+          : error.code === 'EACCES'
+            ? `port ${port} needs privileges on ${host}`
+            : `${where}: ${error.message}`;
+      reject(
+        new Error(
+          `${what} (${error.code ?? 'listen error'}); choose another with PORT, e.g. PORT=3001 npm start`,
+        ),
+      );
+    });
+    server.listen(port, host, () => resolve(server));
+  });
+}
 
 /** Build the shop and listen. */
 export async function startShop(options: ShopOptions): Promise<RunningShop> {
@@ -452,10 +477,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
   // ---- listen and background jobs ----------------------------------------------------------------------------
   const host = options.host ?? '127.0.0.1';
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port ?? 3000, host, () => resolve(listening));
-    listening.once('error', reject);
-  });
+  const server = await listenOn(app, host, options.port ?? 3000);
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port, options.allowedHosts);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -474,10 +496,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     const simOptions = typeof options.simulate === 'object' ? options.simulate : {};
     let baseUrl = url;
     if (options.clusterWorker) {
-      privateServer = await new Promise<Server>((resolve, reject) => {
-        const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-        listening.once('error', reject);
-      });
+      privateServer = await listenOn(app, '127.0.0.1', 0);
       const privatePort = (privateServer.address() as AddressInfo).port;
       baseUrl = `http://127.0.0.1:${privatePort}`;
       // The simulator's requests carry this listener's Host; without it every simulated request was refused (421).
