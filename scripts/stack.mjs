@@ -9,6 +9,7 @@
 // file is the one docker-compose.yml mounts; the only differences are written in localPrometheusConfig() and
 // checked by tests/push/stack.test.ts (`node scripts/stack.mjs --print-config`).
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +19,8 @@ import { parse, stringify } from 'yaml';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BACKEND = join(REPO, 'otel-collector');
 const BUILD_SCRIPT = join(BACKEND, 'build', 'build-binaries.mjs');
+/** The Collector's own metrics (not published by docker-compose.yml: the container keeps it inside). */
+const COLLECTOR_TELEMETRY_PORT = 8888;
 
 function readCompose() {
   return parse(readFileSync(join(BACKEND, 'docker-compose.yml'), 'utf8'));
@@ -76,8 +79,22 @@ export function localPrometheusConfig(ports) {
 function plan() {
   const ports = composePorts();
   const collector = ports['otel-collector'];
+  // The shop's one published port (3001: off 9464, the package's default, so an app of yours can use it).
+  const [shopPort] = Object.values(ports.app);
   return {
     ports,
+    shopPort,
+    /** Every port the stack listens on, by what listens: checked free before anything starts. */
+    listens: {
+      'Collector OTLP gRPC': collector[4317],
+      'Collector OTLP HTTP': collector[4318],
+      'Collector Prometheus exporter': collector[8889],
+      'Collector health check': collector[13133],
+      'Collector telemetry': COLLECTOR_TELEMETRY_PORT,
+      Alertmanager: ports.alertmanager[9093],
+      Prometheus: ports.prometheus[9090],
+      'demo shop': shopPort,
+    },
     collector: {
       config: join(BACKEND, 'collector.yaml'),
       env: {
@@ -86,7 +103,7 @@ function plan() {
         OBM_COLLECTOR_PROMETHEUS_ENDPOINT: `127.0.0.1:${collector[8889]}`,
         OBM_COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${collector[13133]}`,
         OBM_COLLECTOR_TELEMETRY_HOST: '127.0.0.1',
-        OBM_COLLECTOR_TELEMETRY_PORT: '8888',
+        OBM_COLLECTOR_TELEMETRY_PORT: String(COLLECTOR_TELEMETRY_PORT),
       },
     },
     prometheus: {
@@ -97,7 +114,7 @@ function plan() {
     alertmanager: { config: join(BACKEND, 'alertmanager', 'alertmanager.yml') },
     shop: {
       env: {
-        PORT: String(ports.app[9464]),
+        PORT: String(shopPort),
         HOST: '127.0.0.1',
         OTEL_SERVICE_NAME: 'shop',
         OTEL_METRICS_EXPORTER: 'otlp',
@@ -115,6 +132,29 @@ function findAlertmanager() {
     if (found) return found;
   }
   return undefined;
+}
+
+/** Whether 127.0.0.1:port can be listened on right now. */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Throws, naming every busy port and what needed it, before anything is started. */
+async function checkPortsFree(listens) {
+  const busy = [];
+  for (const [what, port] of Object.entries(listens)) if (!(await portFree(port))) busy.push([what, port]);
+  if (busy.length === 0) return;
+  const list = busy.map(([what, port]) => `${port} (${what})`).join(', ');
+  const first = busy[0][1];
+  throw new Error(
+    `port${busy.length > 1 ? 's' : ''} ${list} already in use on 127.0.0.1: stop what listens there ` +
+      `(\`ss -ltnp 'sport = :${first}'\` names it; another \`npm run stack\` or \`docker compose up\` is likely), ` +
+      "then run npm run stack again. The ports are docker-compose.yml's published ones.",
+  );
 }
 
 async function waitFor(url, what, child) {
@@ -139,6 +179,7 @@ async function main() {
   }
   const alertmanager = findAlertmanager();
   if (!alertmanager) throw new Error('Alertmanager is missing: apt-get install prometheus-alertmanager');
+  await checkPortsFree(stack.listens);
   const built = spawnSync(process.execPath, [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
   if (built.status !== 0) throw new Error('building the Collector / Prometheus failed (see above)');
   const binaries = JSON.parse(built.stdout.toString());
@@ -214,12 +255,12 @@ async function main() {
       [join(REPO, 'examples', 'shop', 'start.mjs')],
       stack.shop.env,
     );
-    await waitFor(`http://127.0.0.1:${ports.app[9464]}/`, 'the demo shop', shop);
+    await waitFor(`http://127.0.0.1:${stack.shopPort}/`, 'the demo shop', shop);
     const prom = `http://127.0.0.1:${ports.prometheus[9090]}`;
     console.log(`
   otel-business-metrics stack is running (no Docker; the same config files as otel-collector/docker-compose.yml).
 
-    Demo shop           http://127.0.0.1:${ports.app[9464]}/   (dashboard: /dashboard), pushing OTLP http/protobuf
+    Demo shop           http://127.0.0.1:${stack.shopPort}/   (dashboard: /dashboard), pushing OTLP http/protobuf
     Collector OTLP      http://127.0.0.1:${ports['otel-collector'][4318]} (HTTP), 127.0.0.1:${ports['otel-collector'][4317]} (gRPC)
     Collector metrics   http://127.0.0.1:${ports['otel-collector'][8889]}/metrics   (what Prometheus scrapes)
     Prometheus 3 API    ${prom}/api/v1/query?query=business:conversion_rate:ratio_rate1h

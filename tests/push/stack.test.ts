@@ -5,13 +5,15 @@
  * names -> 127.0.0.1, absolute rule paths, no pull job because the shop pushes). Debian's promtool checks the
  * rewritten config.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { BACKEND, readYaml } from '../backend/backend-files';
 import { REPO, requireGoBinary } from '../support/go-binaries';
+import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from '../../src/config/defaults';
 
 interface ScrapeJob {
   job_name: string;
@@ -34,6 +36,8 @@ interface StackPlan {
   prometheus: { source: string; config: PromConfig; flags: string[] };
   alertmanager: { config: string };
   shop: { env: Record<string, string> };
+  shopPort: number;
+  listens: Record<string, number>;
 }
 
 const plan = JSON.parse(
@@ -123,6 +127,42 @@ describe('npm run stack and docker-compose.yml', () => {
       expect(output).toMatch(new RegExp(`SUCCESS: ${shipped.rule_files.length} rule files found`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps every port it listens on off the package's own default (so an app with the defaults still starts)", () => {
+    const listens = Object.values(plan.listens);
+    expect(listens).not.toContain(PROMETHEUS_DEFAULTS.port);
+    expect(plan.shopPort).not.toBe(PROMETHEUS_DEFAULTS.port);
+    // The Collector is where the package sends by default: that port is the stack's, on purpose.
+    expect(listens).toContain(Number(new URL(OTLP_DEFAULTS.httpEndpoint).port));
+    expect(new Set(listens).size).toBe(listens.length);
+  });
+
+  it('names a busy port and what needed it, and starts nothing', async () => {
+    const blocker = createServer();
+    // Another stack may hold it already: then it is busy all the same.
+    await new Promise<void>((done) => {
+      blocker.once('error', () => done());
+      blocker.listen({ port: plan.shopPort, host: '127.0.0.1' }, () => done());
+    });
+    try {
+      const run = spawn(process.execPath, [join(REPO, 'scripts', 'stack.mjs')], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let said = '';
+      run.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      run.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      const code = await new Promise<number | null>((done) => run.once('exit', (exitCode) => done(exitCode)));
+      expect(code).toBe(1);
+      expect(said).toMatch(
+        new RegExp(
+          `npm run stack: ports? .*${plan.shopPort} \\(demo shop\\).* already in use on 127\\.0\\.0\\.1`,
+        ),
+      );
+      expect(said).not.toContain('[build-binaries]');
+    } finally {
+      await new Promise((done) => blocker.close(done));
     }
   });
 });
