@@ -45,8 +45,12 @@ import {
 import { registerClusterExtension } from './cluster/protocol';
 import type { ActiveUsersOptions } from './active-users/tracker';
 
-const USER_HASH_KEY_ENV = 'OTEL_BUSINESS_METRICS_USER_HASH_KEY';
+import { withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
+
+const USER_HASH_KEY_ENV = 'OTEL_BUSINESS_METRICS_USER_HASH_KEY';
+/** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
+const DEADLINE_GRACE_MS = 250;
 
 /** Where the Prometheus pull endpoint listens, once `ready` has resolved. */
 export interface PrometheusEndpoint {
@@ -256,7 +260,11 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     },
     metricsHandler: clusterSource?.metricsHandler ?? pullReaders[0]?.metricsHandler,
     forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>
-      withDeadline(meterProvider.forceFlush({ timeoutMillis }), timeoutMillis, 'forceFlush'),
+      withTimeout(
+        meterProvider.forceFlush({ timeoutMillis }),
+        timeoutMillis + DEADLINE_GRACE_MS,
+        'forceFlush',
+      ),
     shutdown({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) {
       if (!shutdownPromise) {
         if (liveHandle === handle) {
@@ -272,7 +280,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           // The active users' last Redis flush runs beside the final export, under the same deadline.
           await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]);
         };
-        shutdownPromise = withDeadline(stopping(), timeoutMillis, 'shutdown')
+        shutdownPromise = withTimeout(stopping(), timeoutMillis + DEADLINE_GRACE_MS, 'shutdown')
           .catch((error: unknown) =>
             diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
           )
@@ -319,19 +327,6 @@ function withClusterHashKey(options: ActiveUsersOptions): ActiveUsersOptions {
   const key = randomBytes(32).toString('hex');
   process.env[USER_HASH_KEY_ENV] = key;
   return { ...options, hashKey: key };
-}
-
-/** Resolves when `work` settles or after `timeoutMillis` (plus a grace period), whichever comes first. */
-function withDeadline(work: Promise<void>, timeoutMillis: number, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not finish within ${timeoutMillis} ms`)),
-      timeoutMillis + 250,
-    );
-    timer.unref();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function disabledHandle(): BusinessMetricsHandle {

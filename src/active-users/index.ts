@@ -14,10 +14,9 @@ export {
 export { DEFAULT_PRECISION, HyperLogLog, MAX_PRECISION, MIN_PRECISION, estimateUnion } from './hyperloglog';
 export {
   RedisActiveUsersStore,
-  type RedisClientLike,
-  type RedisPipelineLike,
   type RedisStoreOptions,
   type StoreFailureReason,
   type StoreHealth,
 } from './redis-store';
+export type { RedisClientLike, RedisPipelineLike } from './redis-client';
 export { MIN_HASH_KEY_BYTES, UserIdHasher, type UserHashKey } from './user-hash';

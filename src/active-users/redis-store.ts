@@ -9,15 +9,15 @@
  * 12 KiB per changed tier-day, not one member per user. Redis's registers for a key are the register-wise
  * maximum over the fleet, exactly as with PFADD, and PFCOUNT runs the same estimator (Ertl's) as the local one.
  *
- * Owns: the Redis encoding of a sketch, the one pipelined round trip per flush interval, key names and their
- * expiry, which tier-days Redis has acknowledged, failure accounting, and loading `ioredis` (only when a URL is
- * configured). Must not touch: hashing, updating sketches, metrics instruments.
+ * Owns: the one pipelined round trip per flush interval, key names and their expiry, which tier-days Redis has
+ * acknowledged, failure accounting. Must not touch: hashing, updating sketches, metrics instruments, the byte
+ * encoding (redis-encoding.ts), loading ioredis (redis-client.ts).
  *
  * Nothing that reaches Redis identifies a user: values are HyperLogLog registers (a few bits per register of
  * keyed digests, never a digest or an id) and keys are `<prefix>:<tier>:<YYYY-MM-DD>`.
  */
 import { randomBytes } from 'node:crypto';
-import { foldRegisters } from './hyperloglog';
+import { safeMessage, TimeoutError, withTimeout } from '../support';
 import {
   DAY_MS,
   dayLabel,
@@ -25,28 +25,8 @@ import {
   type ActiveUserWindowName,
   ACTIVE_USER_WINDOW_DAYS,
 } from './day-sketches';
-
-/** The subset of an ioredis client (v5 or v6) the store uses. */
-export interface RedisClientLike {
-  /** ioredis connection state; the store only sends when it is `ready`. */
-  readonly status?: string;
-  pipeline(): RedisPipelineLike;
-  quit?(): Promise<unknown>;
-  disconnect?(): void;
-  on?(event: 'error', listener: (error: Error) => void): unknown;
-  on?(event: 'ready', listener: () => void): unknown;
-  once?(event: 'ready', listener: () => void): unknown;
-  removeListener?(event: 'ready', listener: () => void): unknown;
-}
-
-export interface RedisPipelineLike {
-  set(key: string, value: Buffer, expiryMode: 'PX', millis: number): unknown;
-  pfmerge(destination: string, ...sources: string[]): unknown;
-  del(...keys: string[]): unknown;
-  expireat(key: string, unixSeconds: number): unknown;
-  pfcount(...keys: string[]): unknown;
-  exec(): Promise<Array<[Error | null, unknown]> | null>;
-}
+import { connectRedis, type RedisClientLike } from './redis-client';
+import { denseHyperLogLog } from './redis-encoding';
 
 /** Options of the Redis store (`activeUsers.redis`). */
 export interface RedisStoreOptions {
@@ -62,9 +42,6 @@ export interface RedisStoreOptions {
   /** A flush that has not answered after this long counts as failed. Default 2000 ms. */
   timeoutMillis?: number;
 }
-
-/** Redis's HyperLogLogs have 2^14 registers; local sketches of a higher precision are folded to it. */
-export const REDIS_HLL_PRECISION = 14;
 
 /** One tier-day sketch as the store reads it at a flush (the tracker's, never written here). */
 export interface TierDaySketch {
@@ -117,7 +94,7 @@ export class RedisActiveUsersStore {
   /**
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
    * @param sketches the retained tier-day sketches at the moment of a flush (precision 14 or more).
-   * @throws Error naming `ioredis` when a URL is configured and the package is not installed.
+   * @throws OptionalPeerError naming `ioredis` when a URL is configured and the package is missing or broken.
    */
   constructor(
     options: RedisStoreOptions,
@@ -143,7 +120,7 @@ export class RedisActiveUsersStore {
       this.client = options.client;
       this.ownsClient = false;
     } else if (typeof options.url === 'string' && options.url !== '') {
-      this.client = connect(options.url, this.timeoutMillis);
+      this.client = connectRedis(options.url, this.timeoutMillis);
       this.ownsClient = true;
     } else {
       throw new TypeError('activeUsers.redis needs a `url` (redis://host:port) or an ioredis `client`');
@@ -233,7 +210,7 @@ export class RedisActiveUsersStore {
     await this.flush();
     if (this.ownsClient) {
       try {
-        await withTimeout(Promise.resolve(this.client.quit?.()), this.timeoutMillis);
+        await withTimeout(Promise.resolve(this.client.quit?.()), this.timeoutMillis, 'Redis QUIT');
       } catch {
         this.client.disconnect?.();
       }
@@ -268,7 +245,7 @@ export class RedisActiveUsersStore {
     if (counted.length === 0) return;
     let replies: Array<[Error | null, unknown]> | null;
     try {
-      replies = await withTimeout(pipeline.exec(), this.timeoutMillis);
+      replies = await withTimeout(pipeline.exec(), this.timeoutMillis, 'Redis flush');
     } catch (error) {
       const timedOut = error instanceof TimeoutError;
       this.fail(
@@ -317,74 +294,10 @@ export class RedisActiveUsersStore {
   }
 }
 
-/**
- * A sketch in Redis's dense HyperLogLog encoding (redis/src/hyperloglog.c), folded to precision 14 first if it
- * is finer: the header `HYLL`, the encoding byte 0 (dense), three unused bytes and an 8-byte cached cardinality
- * marked stale (top bit of its last byte), then the 16,384 registers as 6-bit fields, little-endian, register i at
- * bit 6i. Registers hold 0..51 (1 + 50 rank bits after the 14 index bits), as in Redis.
- */
-export function denseHyperLogLog(sketch: Uint8Array): Buffer {
-  const registers = foldRegisters(sketch, REDIS_HLL_PRECISION);
-  const HEADER = 16;
-  const out = Buffer.alloc(HEADER + (registers.length * 6) / 8);
-  out.write('HYLL', 0, 'latin1');
-  out[15] = 0x80;
-  for (let i = 0; i < registers.length; i++) {
-    const value = registers[i];
-    if (value === 0) continue;
-    const bit = i * 6;
-    const byte = HEADER + (bit >>> 3);
-    const shift = bit & 7;
-    out[byte] |= (value << shift) & 0xff;
-    if (shift > 2) out[byte + 1] |= value >>> (8 - shift);
-  }
-  return out;
-}
-
-class TimeoutError extends Error {}
-
-function withTimeout<T>(work: Promise<T>, millis: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError('timeout')), millis);
-    timer.unref();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
-function safeMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  // eslint-disable-next-line no-control-regex
-  return text.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
-}
-
 function positiveInteger(value: unknown, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(`${name} must be an integer >= 1 (got ${String(value)})`);
   }
   return value;
-}
-
-/** Load ioredis only now: it is an optional peer dependency, needed only with a Redis URL. */
-function connect(url: string, timeoutMillis: number): RedisClientLike {
-  let Redis: new (url: string, options: object) => RedisClientLike;
-  try {
-    const loaded = require('ioredis') as { default?: unknown };
-    Redis = (loaded.default ?? loaded) as typeof Redis;
-  } catch {
-    throw new Error(
-      'activeUsers.redis.url needs the `ioredis` package (an optional peer dependency of otel-business-metrics): ' +
-        'npm install ioredis, or pass your own client as activeUsers.redis.client',
-    );
-  }
-  return new Redis(url, {
-    // Fail fast while disconnected instead of queueing inside ioredis without bound: the local sketches keep
-    // everything, and the next flush after the reconnection sends them.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: timeoutMillis,
-    connectTimeout: timeoutMillis,
-    retryStrategy: (attempt: number) => Math.min(attempt * 250, 5000),
-  });
 }

@@ -20,12 +20,8 @@ import {
   type DaySketchSnapshot,
 } from './day-sketches';
 import { checkPrecision, DEFAULT_PRECISION } from './hyperloglog';
-import {
-  RedisActiveUsersStore,
-  REDIS_HLL_PRECISION,
-  type RedisStoreOptions,
-  type StoreHealth,
-} from './redis-store';
+import { REDIS_HLL_PRECISION } from './redis-encoding';
+import { RedisActiveUsersStore, type RedisStoreOptions, type StoreHealth } from './redis-store';
 import { UserIdHasher, type UserHashKey } from './user-hash';
 
 /** Options of distinct-user counting (`activeUsers` in initBusinessMetrics / BusinessMetrics options). */

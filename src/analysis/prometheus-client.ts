@@ -9,6 +9,7 @@
 import type { Sample } from './align';
 import { formatDuration, type QueryWindow } from './duration';
 import { CorrelationError } from './errors';
+import { printable } from '../support/describe';
 
 /** Connection settings for a Prometheus server (or anything serving its HTTP API: Thanos, Mimir, VictoriaMetrics). */
 export interface PrometheusConnection {
@@ -34,17 +35,6 @@ export interface PrometheusConnection {
 
 /** Default {@link PrometheusConnection.maxResponseBytes}. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-
-// C0/C1 controls, line and paragraph separators, bidirectional overrides: what could rewrite a terminal line or
-// spoof text when a server's words are printed.
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Text from a server, safe to print on one line: control characters become spaces, long text is cut. */
-export function printableServerText(text: string, maxLength = 500): string {
-  const flat = text.replace(UNPRINTABLE, ' ');
-  return flat.length > maxLength ? `${flat.slice(0, maxLength)}…` : flat;
-}
 
 /** `text` with the user-info part of every URL in it (`https://user:secret@host`) replaced by `***`. */
 export function redactCredentials(text: string): string {
@@ -106,13 +96,13 @@ export class PrometheusRangeClient {
     } catch {
       throw new CorrelationError(
         'INVALID_ARGUMENT',
-        `Invalid Prometheus URL "${printableServerText(redactCredentials(String(connection.url)), 200)}"`,
+        `Invalid Prometheus URL "${printable(redactCredentials(String(connection.url)), 200)}"`,
       );
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new CorrelationError(
         'INVALID_ARGUMENT',
-        `Prometheus URL must be http(s), got "${printableServerText(redactCredentials(connection.url), 200)}"`,
+        `Prometheus URL must be http(s), got "${printable(redactCredentials(connection.url), 200)}"`,
       );
     }
     const fetchImplementation = connection.fetch ?? globalThis.fetch;
@@ -225,13 +215,13 @@ export class PrometheusRangeClient {
       throw new CorrelationError(
         code,
         `Prometheus rejected the query ${JSON.stringify(expression)} (HTTP ${response.status}, ` +
-          `${printableServerText(String(envelope.errorType ?? 'error'), 40)}): ` +
-          printableServerText(String(envelope.error ?? 'no message')),
+          `${printable(String(envelope.errorType ?? 'error'), 40)}): ` +
+          printable(String(envelope.error ?? 'no message')),
       );
     }
     if (!response.ok) {
-      const snippet = printableServerText(bodyText.trim().replace(/\s+/g, ' '), 300);
-      const statusText = printableServerText(response.statusText, 80);
+      const snippet = printable(bodyText.trim().replace(/\s+/g, ' '), 300);
+      const statusText = printable(response.statusText, 80);
       throw new CorrelationError(
         'PROMETHEUS_HTTP_ERROR',
         `Prometheus at ${url} answered HTTP ${response.status} ${statusText}${snippet ? `: ${snippet}` : ''}` +
@@ -242,14 +232,14 @@ export class PrometheusRangeClient {
       throw new CorrelationError(
         'PROMETHEUS_BAD_RESPONSE',
         `${target} did not return a Prometheus API response (is ${url} the Prometheus base URL?): ` +
-          printableServerText(bodyText, 200),
+          printable(bodyText, 200),
       );
     }
     if (envelope.data.resultType !== 'matrix' || !Array.isArray(envelope.data.result)) {
       throw new CorrelationError(
         'PROMETHEUS_BAD_RESPONSE',
         `Expected a range vector (matrix) for ${JSON.stringify(expression)}, got ` +
-          printableServerText(String(envelope.data.resultType), 40),
+          printable(String(envelope.data.resultType), 40),
       );
     }
     // A range query yields at most one point per step; more is not a Prometheus answer, and could be a flood.
@@ -274,7 +264,7 @@ export class PrometheusRangeClient {
       })),
     }));
     const warnings = Array.isArray(envelope.warnings) ? envelope.warnings : [];
-    return { series, warnings: warnings.slice(0, 20).map((w) => printableServerText(String(w))) };
+    return { series, warnings: warnings.slice(0, 20).map((w) => printable(String(w))) };
   }
 
   /**
@@ -324,9 +314,9 @@ export function describeMultipleSeries(
     if (values.size > 1) {
       const shown = [...values]
         .slice(0, 4)
-        .map((v) => (v === '' ? '(absent)' : printableServerText(JSON.stringify(v), 80)));
+        .map((v) => (v === '' ? '(absent)' : printable(JSON.stringify(v), 80)));
       differing.push(
-        `${printableServerText(key, 80)} (${shown.join(', ')}${values.size > 4 ? `, … ${values.size} values` : ''})`,
+        `${printable(key, 80)} (${shown.join(', ')}${values.size > 4 ? `, … ${values.size} values` : ''})`,
       );
     }
   }

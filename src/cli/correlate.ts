@@ -14,7 +14,8 @@ import {
   renderCorrelationSvg,
 } from '../analysis';
 import { parseDuration as parsePrometheusDuration } from '../analysis/duration';
-import { printableServerText, redactCredentials } from '../analysis/prometheus-client';
+import { redactCredentials } from '../analysis/prometheus-client';
+import { printable } from '../support/describe';
 
 /** Where the command writes; injectable so the command can run in-process. */
 export interface CliOutput {
@@ -234,5 +235,5 @@ export async function runCorrelate(
 
 /** Every message the command prints: no URL credentials, no control characters (they may carry server text). */
 export function safeMessage(message: string): string {
-  return printableServerText(redactCredentials(message), 2000);
+  return printable(redactCredentials(message), 2000);
 }

@@ -13,6 +13,7 @@ import cluster from 'node:cluster';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import { withTimeout } from '../support';
 import { SnapshotEncoder } from './encode';
 import {
   PROTOCOL_TAG,
@@ -49,7 +50,7 @@ export class ClusterSource {
   private nextExposition = 1;
   private readonly expositions = new Map<
     number,
-    { resolve: (text: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+    { resolve: (text: string) => void; reject: (error: Error) => void }
   >();
 
   constructor(
@@ -85,13 +86,8 @@ export class ClusterSource {
   exposition(timeoutMillis: number): Promise<string> {
     if (this.closed) return Promise.reject(new Error('cluster mode was shut down in this worker'));
     const id = this.nextExposition++;
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.expositions.delete(id);
-        reject(new Error(`the cluster primary did not answer within ${timeoutMillis} ms`));
-      }, timeoutMillis);
-      timer.unref();
-      this.expositions.set(id, { resolve, reject, timer });
+    const answer = new Promise<string>((resolve, reject) => {
+      this.expositions.set(id, { resolve, reject });
       const request: ExpositionRequest = {
         tag: PROTOCOL_TAG,
         type: 'exposition-request',
@@ -100,6 +96,9 @@ export class ClusterSource {
       };
       void this.send(request);
     });
+    return withTimeout(answer, timeoutMillis, "the cluster primary's answer").finally(() =>
+      this.expositions.delete(id),
+    );
   }
 
   /** Sends everything recorded so far as the last snapshot, then stops answering. Never rejects. */
@@ -129,7 +128,6 @@ export class ClusterSource {
       const pending = this.expositions.get(response.id);
       if (pending === undefined) return;
       this.expositions.delete(response.id);
-      clearTimeout(pending.timer);
       if (typeof response.text === 'string') pending.resolve(response.text);
       else pending.reject(new Error(response.error ?? 'no exposition'));
       return;

@@ -5,11 +5,12 @@
  * from its folder, where its own require() finds them): the encoding is the package's own (otlp-wire/), so the
  * exporter class and the upstream transformer it imports are never loaded.
  *
- * Owns: finding and loading the optional package, the message when it is absent. Must not touch: configuration
+ * Owns: which optional packages the gRPC path needs and how they are found (loaded through src/support). Must not touch: configuration
  * precedence (config/options.ts decides what happens when it is absent), exporter wiring (otlp.ts).
  */
 import type { Socket } from 'node:net';
 import type { GrpcExporterBase } from './otlp-wire/exporter';
+import { loadOptionalPeer, optionalPeerInstalled, resolveOptionalPeer } from '../support';
 
 // Structural types, not `import type` from the optional packages: our published .d.ts must not reference a
 // package the app may not have.
@@ -39,35 +40,24 @@ interface GrpcJs {
 }
 export const GRPC_EXPORTER_PACKAGE = '@opentelemetry/exporter-metrics-otlp-grpc';
 
-/** Thrown when grpc is asked for in code and the optional package is not installed. */
-export class GrpcExporterMissingError extends Error {
-  constructor(cause: unknown) {
-    super(
-      `otel-business-metrics: otlp.protocol 'grpc' needs the optional package ${GRPC_EXPORTER_PACKAGE} ` +
-        `(npm install ${GRPC_EXPORTER_PACKAGE}@0.223), which could not be loaded: ` +
-        `${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}. ` +
-        "Or use protocol 'http/protobuf' (the OTLP default, port 4318).",
-    );
-    this.name = 'GrpcExporterMissingError';
-  }
-}
+const GRPC_PEER = {
+  name: GRPC_EXPORTER_PACKAGE,
+  neededBy: "otlp.protocol 'grpc'",
+  install: `${GRPC_EXPORTER_PACKAGE}@~0.223.0`,
+  alternative: "use otlp.protocol 'http/protobuf' (the OTLP default, port 4318)",
+};
 
-function isMissing(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+/** A dependency of the gRPC exporter, found from `from` as that package's own require() finds it: missing, it is
+ * the exporter's install that is broken, so the advice is to reinstall the exporter. */
+function dependencyOfGrpcExporter(name: string, from: string) {
+  return { ...GRPC_PEER, name, neededBy: `${GRPC_EXPORTER_PACKAGE} (otlp.protocol 'grpc')`, paths: [from] };
 }
 
 /** Whether the optional package (and the gRPC library it needs) can be resolved, without loading either. */
 export function grpcExporterAvailable(): boolean {
-  try {
-    const exporterPath = require.resolve(GRPC_EXPORTER_PACKAGE);
-    // @grpc/grpc-js is resolved from the exporter's side, where its own require() will look.
-    require.resolve('@grpc/grpc-js', { paths: [exporterPath] });
-    return true;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
+  if (!optionalPeerInstalled(GRPC_PEER)) return false;
+  const exporterPath = resolveOptionalPeer(GRPC_PEER);
+  return optionalPeerInstalled(dependencyOfGrpcExporter('@grpc/grpc-js', exporterPath));
 }
 
 export interface GrpcStack {
@@ -130,18 +120,15 @@ export function closableCredentials(
   return new ClosableChannelCredentials();
 }
 
-/** Loads the exporter package's transport and the grpc-js it uses (Metadata for headers, credentials); throws
- * GrpcExporterMissingError when absent. */
+/**
+ * Loads the exporter package's transport and the grpc-js it uses (Metadata for headers, credentials).
+ * @throws OptionalPeerError when one is missing, or installed and failing to load (the cause kept).
+ */
 export function loadGrpcStack(): GrpcStack {
-  try {
-    const exporterPath = require.resolve(GRPC_EXPORTER_PACKAGE);
-    const basePath = require.resolve('@opentelemetry/otlp-grpc-exporter-base', { paths: [exporterPath] });
-    const exporterBase = require(basePath) as GrpcExporterBase;
-    // grpc-js as the transport requires it, so Metadata and credentials are of the very copy it uses.
-    const grpc = require(require.resolve('@grpc/grpc-js', { paths: [basePath] })) as GrpcJs;
-    return { exporterBase, grpc };
-  } catch (error) {
-    if (isMissing(error)) throw new GrpcExporterMissingError(error);
-    throw error;
-  }
+  const exporterPath = resolveOptionalPeer(GRPC_PEER);
+  const base = dependencyOfGrpcExporter('@opentelemetry/otlp-grpc-exporter-base', exporterPath);
+  const exporterBase = loadOptionalPeer<GrpcExporterBase>(base);
+  // grpc-js as the transport requires it, so Metadata and credentials are of the very copy it uses.
+  const grpc = loadOptionalPeer<GrpcJs>(dependencyOfGrpcExporter('@grpc/grpc-js', resolveOptionalPeer(base)));
+  return { exporterBase, grpc };
 }

@@ -22,7 +22,7 @@ import type {
   PushMetricExporter,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { RateLimitedWarnings } from '../guard/reporter';
+import { RateLimitedWarnings, safeMessage } from '../support';
 import type { ResolvedConfig } from '../config/options';
 import { closableCredentials, loadGrpcStack, type SocketRegistry } from './otlp-grpc';
 import { createGrpcExporter, createHttpExporter } from './otlp-wire/exporter';
@@ -87,8 +87,8 @@ function closedError(): Error {
 /**
  * The exporter for the resolved protocol: the official OTLP transport with the package's own encoding
  * (otlp-wire/). Over gRPC, headers become metadata and an http:// URL means an insecure channel (the official
- * transport's rule). Throws GrpcExporterMissingError when grpc is asked for and the optional package is absent
- * (config/options.ts has already turned an environment request into http/protobuf).
+ * transport's rule). Throws OptionalPeerError when grpc is asked for and the optional package is missing or
+ * broken (config/options.ts has already turned an environment request into http/protobuf).
  */
 export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: ClosableAgents): PushMetricExporter {
   const common = {
@@ -173,7 +173,6 @@ export class FailureCountingExporter implements PushMetricExporter {
 
   private recordFailure(error: unknown): void {
     this.failures?.add(1, this.attributes);
-    const reason = error instanceof Error ? error.message : String(error);
-    this.warnings.warn('export', `${this.attributes.exporter} export failed: ${reason.slice(0, 300)}`);
+    this.warnings.warn('export', `${this.attributes.exporter} export failed: ${safeMessage(error, 300)}`);
   }
 }

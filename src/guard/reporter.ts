@@ -9,7 +9,8 @@
  * Owns: drop/relabel reasons, the strict-mode messages, rate limiting of warnings. Must not touch: recording,
  * vocabularies. Counts are kept in the reporter's own tallies, read by observable counters through forEachCount.
  */
-import { diag, type Attributes } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
+import { describe, RateLimitedWarnings } from '../support';
 
 /** Every reason a measurement is not recorded (the `reason` label of `business_metrics_dropped_total`). */
 export const DROP_REASONS = [
@@ -47,34 +48,6 @@ export type RelabelReason = (typeof RELABEL_REASONS)[number];
 export interface LabelOrigin {
   readonly method: string;
   readonly argument: string;
-}
-
-const WARNING_INTERVAL_MS = 60_000;
-
-/** One warning per key per minute; the next one says how many were suppressed in between. */
-export class RateLimitedWarnings {
-  private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(private readonly now: () => number = () => Date.now()) {}
-
-  /** `message` may be a function: under a flood of bad input, the text is only built for warnings emitted. */
-  warn(key: string, message: string | (() => string)): void {
-    const now = this.now();
-    const state = this.lastWarned.get(key);
-    if (state && now - state.at < WARNING_INTERVAL_MS) {
-      state.suppressed++;
-      return;
-    }
-    const suppressed = state?.suppressed ?? 0;
-    if (state) {
-      state.at = now;
-      state.suppressed = 0;
-    } else {
-      this.lastWarned.set(key, { at: now, suppressed: 0 });
-    }
-    const text = typeof message === 'string' ? message : message();
-    diag.warn(suppressed > 0 ? `${text} (${suppressed} similar warnings suppressed)` : text);
-  }
 }
 
 /** Which self-metric a tally belongs to (keys of SELF_METRICS). */
@@ -281,47 +254,5 @@ export class GuardReporter {
       this.talliesByKind[kind].push(tally);
     }
     return tally;
-  }
-}
-
-const LOG_UNSAFE = /[\u0085\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
-const LOG_UNSAFE_OR_BREAK = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** A short, safe description of any value for a message: never calls caller code, never breaks a log line. */
-export function describe(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      // JSON escapes controls and lone surrogates; the rest of what could break or spoof a log line (NEL, the
-      // line/paragraph separators, bidirectional overrides) is escaped here, since the text comes from callers.
-      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value).replace(
-        LOG_UNSAFE,
-        (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-      );
-    case 'number':
-    case 'boolean':
-    case 'undefined':
-      return String(value);
-    case 'bigint':
-      return `${value}n`;
-    case 'symbol':
-      return 'a symbol';
-    case 'function':
-      return 'a function';
-    default:
-      if (value === null) return 'null';
-      try {
-        // instanceof and .message can run caller code (proxies, getters): never let that escape.
-        if (value instanceof Error) {
-          return `${String(value.name).slice(0, 60)}: ${String(value.message).slice(0, 200)}`.replace(
-            LOG_UNSAFE_OR_BREAK,
-            ' ',
-          );
-        }
-        if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date';
-        return Array.isArray(value) ? 'an array' : 'an object';
-      } catch {
-        return 'an object';
-      }
   }
 }

@@ -12,6 +12,7 @@
  */
 import type { MeterProvider } from '@opentelemetry/api';
 import { otelToPrometheusName } from '../catalog/prometheus-naming';
+import { loadOptionalPeer } from '../support';
 
 /**
  * The runtime instruments the docs, the demo dashboard and the correlation example refer to, as the
@@ -59,17 +60,12 @@ export interface RuntimeMetrics {
 }
 
 function loadInstrumentation(): RuntimeInstrumentationClass {
-  let loaded: { RuntimeNodeInstrumentation?: RuntimeInstrumentationClass };
-  try {
-    // require, not import: an optional dependency, loaded only when asked for
-    loaded = require(RUNTIME_INSTRUMENTATION_PACKAGE);
-  } catch (error) {
-    throw new Error(
-      `runtimeMetrics needs the optional dependency ${RUNTIME_INSTRUMENTATION_PACKAGE} (0.36.x for Node 20): ` +
-        `npm install ${RUNTIME_INSTRUMENTATION_PACKAGE}@~0.36.1`,
-      { cause: error },
-    );
-  }
+  const loaded = loadOptionalPeer<{ RuntimeNodeInstrumentation?: RuntimeInstrumentationClass }>({
+    name: RUNTIME_INSTRUMENTATION_PACKAGE,
+    neededBy: 'runtimeMetrics',
+    note: '0.36.x for Node 20',
+    install: `${RUNTIME_INSTRUMENTATION_PACKAGE}@~0.36.1`,
+  });
   if (typeof loaded.RuntimeNodeInstrumentation !== 'function') {
     throw new Error(`${RUNTIME_INSTRUMENTATION_PACKAGE} does not export RuntimeNodeInstrumentation`);
   }
@@ -80,7 +76,7 @@ function loadInstrumentation(): RuntimeInstrumentationClass {
  * Checks the options and loads the optional instrumentation package now (so `initBusinessMetrics` fails before it
  * opens a port or starts a timer), and returns the function that starts it on a MeterProvider.
  *
- * @throws TypeError for malformed options; Error naming the package to install when it is missing.
+ * @throws TypeError for malformed options; OptionalPeerError naming the package when it is missing or broken.
  */
 export function prepareRuntimeMetrics(
   options: boolean | RuntimeMetricsOptions,

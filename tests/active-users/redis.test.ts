@@ -71,7 +71,13 @@ afterAll(() => {
 async function startInstance(redis: RedisServer, options: { clock?: number } = {}) {
   const child = fork(script, [redis.url], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, START_CLOCK: String(options.clock ?? CLOCK) },
+    // The bundle lives in a temporary folder: ioredis, an optional peer loaded at run time, comes from this
+    // repository's node_modules, as from an app's.
+    env: {
+      ...process.env,
+      NODE_PATH: join(__dirname, '../../node_modules'),
+      START_CLOCK: String(options.clock ?? CLOCK),
+    },
   });
   children.add(child);
   let stderr = '';

@@ -3,6 +3,8 @@
  * business ones on /metrics, only when asked for, and stop at shutdown; bad options and a missing optional
  * package fail init with a clear message before any port opens.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { initBusinessMetrics, RUNTIME_PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../src';
 import { parseExposition } from '../support/exposition';
@@ -90,16 +92,56 @@ describe('runtimeMetrics', () => {
     await handle.shutdown();
   });
 
-  it('names the package to install when the optional dependency is missing', () => {
+  it('names the package to install when the optional dependency is missing (npm install --omit=optional)', () => {
+    // A child on the built package, with the optional package unresolvable as after --omit=optional.
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const Module = require('module');
+         const resolve = Module._resolveFilename;
+         Module._resolveFilename = function (request, ...rest) {
+           if (request.startsWith('@opentelemetry/instrumentation-runtime-node')) {
+             throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
+           }
+           return resolve.call(this, request, ...rest);
+         };
+         const { initBusinessMetrics } = require(process.argv[1]);
+         try {
+           initBusinessMetrics({ exporters: ['none'], runtimeMetrics: true, env: {} });
+           console.log('no error');
+         } catch (error) { console.log(error.message); }`,
+        join(__dirname, '../../dist/index.js'),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.stdout.trim()).toBe(
+      'runtimeMetrics needs the optional package @opentelemetry/instrumentation-runtime-node (0.36.x for Node 20), ' +
+        'which is not installed: npm install @opentelemetry/instrumentation-runtime-node@~0.36.1',
+    );
+  });
+
+  it('says a broken install is broken (with its cause), not "not installed"', () => {
     jest.isolateModules(() => {
       jest.doMock('@opentelemetry/instrumentation-runtime-node', () => {
-        throw new Error("Cannot find module '@opentelemetry/instrumentation-runtime-node'");
+        // Installed, but a dependency of its own is not.
+        throw Object.assign(new Error("Cannot find module '@opentelemetry/instrumentation'"), {
+          code: 'MODULE_NOT_FOUND',
+        });
       });
-      // require inside isolateModules: a fresh module registry that sees the mock
       const { prepareRuntimeMetrics } = require('../../src/runtime/node-runtime');
-      expect(() => prepareRuntimeMetrics(true)).toThrow(
-        'runtimeMetrics needs the optional dependency @opentelemetry/instrumentation-runtime-node (0.36.x for Node 20): npm install @opentelemetry/instrumentation-runtime-node@~0.36.1',
+      let thrown: Error | undefined;
+      try {
+        prepareRuntimeMetrics(true);
+      } catch (error) {
+        thrown = error as Error;
+      }
+      expect(thrown?.message).toBe(
+        'runtimeMetrics needs the optional package @opentelemetry/instrumentation-runtime-node (0.36.x for Node 20), ' +
+          "which is installed but failed to load (Cannot find module '@opentelemetry/instrumentation'): " +
+          'reinstall it (npm install @opentelemetry/instrumentation-runtime-node@~0.36.1)',
       );
+      expect((thrown?.cause as Error).message).toBe("Cannot find module '@opentelemetry/instrumentation'");
     });
   });
 });

@@ -7,7 +7,7 @@
  * recording, HTTP.
  */
 import { OTHER_LABEL_VALUE } from '../../catalog/labels';
-import { RateLimitedWarnings } from '../../guard/reporter';
+import { RateLimitedWarnings } from '../../support';
 
 /** Distinct browser-reported names kept per kind when no allow-list is configured. */
 export const DEFAULT_MAX_BROWSER_NAMES = 20;
