@@ -245,12 +245,13 @@ describe('shutdown against a receiver that accepts and never answers', () => {
 });
 
 describe('the optional gRPC package', () => {
-  // Makes the optional package unresolvable, as in an install with --omit=optional.
+  // Makes the optional package unresolvable, as in an install with --omit=optional (its files too: a package
+  // whose package.json resolves is installed, and a failure to load it is a broken install, not a missing one).
   const hideGrpc = `
     const Module = require('module');
     const resolve = Module._resolveFilename;
     Module._resolveFilename = function (request, ...rest) {
-      if (request === '@opentelemetry/exporter-metrics-otlp-grpc') {
+      if (/^@opentelemetry\\/exporter-metrics-otlp-grpc(\\/|$)/.test(request)) {
         throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
       }
       return resolve.call(this, request, ...rest);
