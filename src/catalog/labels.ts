@@ -27,7 +27,10 @@ export const OTHER_LABEL_VALUE = 'other';
 /** Label value recorded when a label is missing or empty after normalisation. */
 export const UNKNOWN_LABEL_VALUE = 'unknown';
 
-/** The seed's checkout funnel, in order, plus its error step. */
+/**
+ * The seed's checkout funnel, in order, plus its error step and a declined payment (the payment provider said no:
+ * not a fault of the app, and told apart from `checkout_error` so the error-cost rules can split the causes).
+ */
 export const CHECKOUT_STEPS = [
   'cart_view',
   'shipping_info',
@@ -35,6 +38,7 @@ export const CHECKOUT_STEPS = [
   'order_review',
   'order_confirmed',
   'checkout_error',
+  'payment_declined',
 ] as const;
 
 /** Every label key used by the business instruments. */

@@ -22,6 +22,7 @@ export const CheckoutStep = {
   ORDER_REVIEW: 'order_review',
   ORDER_CONFIRMED: 'order_confirmed',
   CHECKOUT_ERROR: 'checkout_error',
+  PAYMENT_DECLINED: 'payment_declined',
 } as const satisfies Record<string, CatalogCheckoutStep>;
 
 /** One of the funnel step values (`'cart_view'`, ...). */
@@ -122,8 +123,19 @@ export class CheckoutTracker {
     businessMetrics.recordRevenue(orderValueCents, { productCategory, paymentMethod, region, currency });
   }
 
-  /** The checkout failed (payment declined, order service down, ...): the seed's `checkout_error` step. */
+  /**
+   * The checkout failed (order service down, an exception, ...): the seed's `checkout_error` step. The seed also
+   * used it for declined payments; record those with {@link trackPaymentDeclined} to tell them apart.
+   */
   trackCheckoutError(): void {
     this.recordStep(CheckoutStep.CHECKOUT_ERROR);
+  }
+
+  /**
+   * The payment provider declined the payment (`payment_declined` step). Record one failed attempt once, with
+   * this or {@link trackCheckoutError}, not both: the error-cost rules add the two steps together.
+   */
+  trackPaymentDeclined(): void {
+    this.recordStep(CheckoutStep.PAYMENT_DECLINED);
   }
 }

@@ -13,6 +13,7 @@ export const FUNNEL_PER_TICK = [
   ['order_review', 10],
   ['order_confirmed', 3],
   ['checkout_error', 1],
+  ['payment_declined', 1],
 ] as const;
 
 /** The three orders of a tick: cents, category, payment method, region. */

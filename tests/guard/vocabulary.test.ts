@@ -129,6 +129,7 @@ describe('LabelVocabulary', () => {
         'order_review',
         'order_confirmed',
         'checkout_error',
+        'payment_declined',
         'milestone_10',
       ],
       device_type: ['desktop', 'mobile', 'tablet', 'web'],

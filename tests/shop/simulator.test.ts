@@ -132,7 +132,7 @@ describe('traffic simulator and trouble switches', () => {
   );
 
   it(
-    'a broken variant and payment failures show up as checkout errors and 5xx, not orders',
+    'a broken variant and payment failures show up as checkout errors, declines and 5xx, not orders',
     async () => {
       const before = await scrape();
       const ordersBefore = (variant: string, s: Sample[]) =>
@@ -166,10 +166,12 @@ describe('traffic simulator and trouble switches', () => {
       const errors = (variant: string, s: Sample[]) =>
         sumOf(s, FUNNEL, { step: 'checkout_error', experiment_variant: variant });
       expect(errors('B', after) - errors('B', before)).toBeGreaterThan(0);
-      // The other variants only see the (random) payment failures.
+      // The other variants only see the (random) payment failures, recorded as declines, not checkout errors.
       expect(
         errors('control', after) + errors('A', after) - errors('control', before) - errors('A', before),
-      ).toBeGreaterThan(0);
+      ).toBe(0);
+      const declines = (s: Sample[]) => sumOf(s, FUNNEL, { step: 'payment_declined' });
+      expect(declines(after) - declines(before)).toBeGreaterThan(0);
       const place = { http_route: '/checkout/place' };
       expect(sumOf(after, `${HTTP_DURATION}_count`, { ...place, error_type: '500' })).toBeGreaterThan(0);
       expect(sumOf(after, `${HTTP_DURATION}_count`, { ...place, error_type: '502' })).toBeGreaterThan(0);

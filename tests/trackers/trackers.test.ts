@@ -40,6 +40,7 @@ describe('trackers', () => {
       'order_review',
       'order_confirmed',
       'checkout_error',
+      'payment_declined',
     ]);
     expect(CheckoutStep.CART_VIEW).toBe('cart_view');
   });
@@ -80,7 +81,7 @@ describe('trackers', () => {
     expect(sumOf(samples, `${TIME_TO_CONVERSION}_bucket`, { le: '120' })).toBe(1);
   });
 
-  it("defaults the experiment variant to the seed's control and records checkout errors", async () => {
+  it("defaults the experiment variant to the seed's control and records checkout errors and declines apart", async () => {
     const tracker = new CheckoutTracker({
       sessionStartTime: new Date(),
       source: 'direct',
@@ -88,15 +89,11 @@ describe('trackers', () => {
     });
     tracker.trackCheckoutError();
     tracker.trackCheckoutError();
+    tracker.trackPaymentDeclined();
     const samples = await scrape();
-    expect(
-      sumOf(samples, FUNNEL, {
-        step: 'checkout_error',
-        source: 'direct',
-        device_type: 'desktop',
-        experiment_variant: 'control',
-      }),
-    ).toBe(2);
+    const labels = { source: 'direct', device_type: 'desktop', experiment_variant: 'control' };
+    expect(sumOf(samples, FUNNEL, { step: 'checkout_error', ...labels })).toBe(2);
+    expect(sumOf(samples, FUNNEL, { step: 'payment_declined', ...labels })).toBe(1);
   });
 
   it('records features, milestones as seed-style funnel steps, and the session duration once', async () => {

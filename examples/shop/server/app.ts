@@ -338,7 +338,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       );
     }
     if (trouble.paymentFailureRate > 0 && Math.random() < trouble.paymentFailureRate) {
-      tracker.trackCheckoutError();
+      // The gateway said no: a decline, not an error of the shop's own (the error-cost rules tell them apart).
+      tracker.trackPaymentDeclined();
       res.status(502);
       return page(
         res,

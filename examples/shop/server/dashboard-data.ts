@@ -30,8 +30,10 @@ const HEAP_USED = RUNTIME_PROMETHEUS_FAMILIES.heapUsed;
 /** Exemplars kept for the time-to-conversion chart (the package keeps one per bucket; the dashboard remembers more). */
 const MAX_EXEMPLARS = 500;
 const ORDER_VALUE_BUCKETS: readonly number[] = BUSINESS_METRICS.orderValue.buckets;
-/** Funnel steps in order, without the error step (shown separately). */
-const FUNNEL_STEPS = CHECKOUT_STEPS.filter((step) => step !== 'checkout_error');
+/** Funnel steps in order, without the failure steps (shown separately). */
+const FUNNEL_STEPS = CHECKOUT_STEPS.filter(
+  (step) => step !== 'checkout_error' && step !== 'payment_declined',
+);
 // Exporters differ on unit suffixes (`_seconds` or none); the dashboard accepts either spelling.
 const HTTP_FAMILY_PREFIX = HTTP_SERVER_REQUEST_DURATION.replace(/\./g, '_');
 

@@ -333,7 +333,7 @@ export function adminPage(
     </p>
     <form method="post" action="/admin/trouble" class="stack card">
       ${toggle('slowCheckout', trouble.slowCheckoutMs > 0, 'Slow checkout', `every checkout request waits ${trouble.slowCheckoutMs || 2500} ms; simulated shoppers abandon`)}
-      ${toggle('paymentFailures', trouble.paymentFailureRate > 0, 'Payment failures', `the gateway declines ${Math.round((trouble.paymentFailureRate || 0.85) * 100)}% of orders (checkout_error, HTTP 502)`)}
+      ${toggle('paymentFailures', trouble.paymentFailureRate > 0, 'Payment failures', `the gateway declines ${Math.round((trouble.paymentFailureRate || 0.85) * 100)}% of orders (payment_declined, HTTP 502)`)}
       <label
         >Broken experiment variant
         <select name="brokenVariant">
