@@ -137,12 +137,20 @@ describe('Alertmanager config', () => {
     };
 
     itWithAlertmanager('keeps ratio alerts active on their own', async () => {
-      await post(['HighCartAbandonment', 'RevenueBelowBaseline', 'NewUserEngagementDrop']);
+      await post([
+        'HighCartAbandonment',
+        'RevenueBelowBaseline',
+        'NewUserEngagementDrop',
+        'RevenueAtRisk',
+        'CheckoutExperiencePoor',
+      ]);
       await eventually(async () => {
         const now = await states();
         expect(now.HighCartAbandonment?.state).toBe('active');
         expect(now.RevenueBelowBaseline?.state).toBe('active');
         expect(now.NewUserEngagementDrop?.state).toBe('active');
+        expect(now.RevenueAtRisk?.state).toBe('active');
+        expect(now.CheckoutExperiencePoor?.state).toBe('active');
       });
     });
 
@@ -169,6 +177,10 @@ describe('Alertmanager config', () => {
           expect(now.ConversionRateDrop.inhibitedBy.length).toBeGreaterThan(0);
           expect(now.HighCartAbandonment.state).toBe('suppressed');
           expect(now.RevenueBelowBaseline.state).toBe('suppressed');
+          // Revenue at risk against last week is what "no revenue at all" already says.
+          expect(now.RevenueAtRisk.state).toBe('suppressed');
+          // A slow checkout is not explained by missing traffic.
+          expect(now.CheckoutExperiencePoor.state).toBe('active');
           expect(now.NoCartTraffic.state).toBe('active');
           expect(now.NoRevenue.state).toBe('active');
           // Week-over-week engagement is unrelated to cart traffic: still active.
@@ -183,7 +195,7 @@ describe('Alertmanager config', () => {
         // Only this pipeline alert may be the source: end every alert the earlier cases posted.
         await post(Object.keys(await states()), { resolved: true });
         const downstream = ['NoCartTraffic', 'NoRevenue', 'NewUserEngagementDrop'];
-        await post([pipelineAlert, ...downstream, 'ConversionRateDrop']);
+        await post([pipelineAlert, ...downstream, 'ConversionRateDrop', 'RevenueAtRisk']);
         await eventually(async () => {
           const now = await states();
           for (const name of downstream) {
@@ -194,6 +206,8 @@ describe('Alertmanager config', () => {
             });
           }
           expect(now.ConversionRateDrop.state).toBe('suppressed');
+          // Explained by the pipeline alert and by NoRevenue alike (Alertmanager names one of them).
+          expect(now.RevenueAtRisk.state).toBe('suppressed');
           expect(now[pipelineAlert].state).toBe('active');
         });
       },

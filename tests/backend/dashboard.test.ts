@@ -135,9 +135,9 @@ describe('Grafana business dashboard', () => {
   it.each(
     dashboardQueries(committed).map((query) => [`${query.panel} / ${query.refId}`, query.expr] as const),
   )('%s queries only existing series and labels', (_where, expr) => {
-    const { metrics, labels } = references(expr);
+    const { metrics, labels, introduced } = references(expr);
     expect(metrics.size).toBeGreaterThan(0);
-    const available = new Set<string>();
+    const available = new Set<string>(introduced);
     for (const metric of metrics) {
       expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
       known.get(metric)?.forEach((label) => available.add(label));

@@ -14,12 +14,21 @@ import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { dashboardQueries, RECORDING_RULES, type GrafanaDashboard } from '../../src/dashboards/grafana';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
-import { ALERTS_FILE, DASHBOARD_FILE, RECORDING_FILE, allRules, rulesConfig } from './backend-files';
+import { INSIGHT_RULES } from '../../src/insights';
+import {
+  ALERTS_FILE,
+  DASHBOARD_FILE,
+  INSIGHTS_FILE,
+  RECORDING_FILE,
+  allRules,
+  rulesConfig,
+} from './backend-files';
 import {
   ACTIVE_USERS,
   EXPECTED,
   FEATURES_PER_TICK,
   FUNNEL_PER_TICK,
+  ORDERS_PER_TICK,
   recordBadInput,
   recordWorkloadTick,
 } from './workload';
@@ -210,7 +219,7 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
         };
       }>('/api/v1/rules');
       const rules = body.data.groups.flatMap((group) => group.rules);
-      const shipped = [...allRules(RECORDING_FILE), ...allRules(ALERTS_FILE)].map(
+      const shipped = [...allRules(RECORDING_FILE), ...allRules(ALERTS_FILE), ...allRules(INSIGHTS_FILE)].map(
         (rule) => rule.record ?? rule.alert,
       );
       expect(rules.map((rule) => rule.name).sort()).toEqual(shipped.sort());
@@ -291,6 +300,36 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
           'BusinessMetricsSeriesOverflow',
         ]),
       );
+    });
+  });
+
+  describe('insight rules, evaluated by Prometheus from insights.yml', () => {
+    it('estimate the revenue lost to errors: failed attempts times the value of an order', async () => {
+      // Per tick: one checkout_error and one payment_declined (no HTTP metrics here, so no 5xx), and three USD
+      // orders worth 15,199 cents together. Rates are divided by the tick rate; the insight rules are another group,
+      // evaluated at another instant of the second than the funnel rule, hence 2 digits for the recorded rates.
+      const ticksPerMinute =
+        ((await scalar(`${RECORDING_RULES.funnelStepRate5m}{step="cart_view"}`)) / 100) * 60;
+      const failures = await byLabel(INSIGHT_RULES.checkoutFailuresByCause, 'cause');
+      expect(Object.keys(failures).sort()).toEqual(['checkout_error', 'payment_declined']);
+      expect(failures.checkout_error / ticksPerMinute).toBeCloseTo(1, 2);
+      expect((await scalar(INSIGHT_RULES.checkoutFailures)) / ticksPerMinute).toBeCloseTo(2, 2);
+      const orderValue = ORDERS_PER_TICK.reduce((sum, [cents]) => sum + cents, 0);
+      expect(await byLabel(INSIGHT_RULES.orderValueMean, 'currency')).toEqual({
+        USD: expect.closeTo(orderValue / 3, 6),
+      });
+      const cost = await byLabel(INSIGHT_RULES.errorCost, 'currency');
+      expect(Object.keys(cost)).toEqual(['USD']);
+      expect(cost.USD / ticksPerMinute / ((2 * orderValue) / 3)).toBeCloseTo(1, 2);
+    });
+
+    it('have no baseline and no HTTP server metrics in this workload, so those figures are absent, not zero', async () => {
+      // The week-back baseline is covered by promtool (insights-weekly.test.yml) and the demo shop's end-to-end
+      // test; Apdex and the score by promtool and the shop's test, which serves real HTTP.
+      expect(await query(INSIGHT_RULES.expectedRevenue)).toEqual([]);
+      expect(await query(INSIGHT_RULES.revenueAtRisk)).toEqual([]);
+      expect(await query(INSIGHT_RULES.scoreByService)).toEqual([]);
+      expect(await scalar(INSIGHT_RULES.trafficScale)).toBe(1);
     });
   });
 

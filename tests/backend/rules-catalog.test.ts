@@ -3,11 +3,13 @@
  * rule), every label it groups or filters by exists on that series, the names the dashboard expects are
  * defined, and every alert carries the routing labels Alertmanager needs.
  */
-import { RECORDING_RULES } from '../../src/dashboards/grafana';
 import { join } from 'node:path';
+import { RECORDING_RULES } from '../../src/dashboards/grafana';
+import { INSIGHT_ALERTS, INSIGHT_RULES } from '../../src/insights';
 import {
   ALERTS_FILE,
   BACKEND,
+  INSIGHTS_FILE,
   RECORDING_FILE,
   allRules,
   readYaml,
@@ -37,16 +39,16 @@ describe('business rule files', () => {
     ).rule_files;
     expect(ruleFiles().sort()).toEqual(loaded.map((file) => join(BACKEND, 'prometheus', file)).sort());
     expect(loaded.map((file) => join(BACKEND, 'prometheus', file))).toEqual(
-      expect.arrayContaining([ALERTS_FILE, RECORDING_FILE]),
+      expect.arrayContaining([ALERTS_FILE, RECORDING_FILE, INSIGHTS_FILE]),
     );
   });
 
   it.each(
     ruleFiles().flatMap((file) => allRules(file).map((rule) => [rule.alert ?? rule.record, rule] as const)),
   )('%s reads only catalog series, recording rules and their labels', (_name, rule) => {
-    const { metrics, labels } = references(rule.expr);
+    const { metrics, labels, introduced } = references(rule.expr);
     expect(metrics.size).toBeGreaterThan(0);
-    const available = new Set<string>();
+    const available = new Set<string>(introduced);
     for (const metric of metrics) {
       expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
       known.get(metric)?.forEach((label) => available.add(label));
@@ -59,6 +61,14 @@ describe('business rule files', () => {
     const defined = allRules(RECORDING_FILE).map((rule) => rule.record);
     expect(defined.sort()).toEqual(Object.values(RECORDING_RULES).sort());
     for (const name of defined) expect(name).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
+  });
+
+  it('define the insight rules the dashboard names, and only those, in insights.yml', () => {
+    const insights = allRules(INSIGHTS_FILE);
+    const defined = insights.filter((rule) => rule.record).map((rule) => rule.record);
+    expect(defined.sort()).toEqual(Object.values(INSIGHT_RULES).sort());
+    for (const name of defined) expect(name).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
+    expect(insights.filter((rule) => rule.alert).map((rule) => rule.alert)).toEqual([...INSIGHT_ALERTS]);
   });
 
   it('give every alert a team Alertmanager routes, a severity, a summary and a description', () => {
@@ -78,6 +88,9 @@ describe('business rule files', () => {
         'BusinessMetricsLabelOverflow',
         'BusinessMetricsSeriesOverflow',
         'BusinessMetricsExportFailures',
+        'RevenueAtRisk',
+        'CheckoutExperiencePoor',
+        'ServiceExperiencePoor',
       ]),
     );
     for (const rule of alerts) {
@@ -131,6 +144,15 @@ describe('the PromQL reference extractor the checks above rely on', () => {
     );
     expect([...metrics].sort()).toEqual(['business_feature_usage_total', 'up', 'x:y:z']);
     expect([...labels].sort()).toEqual(['feature_name', 'is_new_user', 'job']);
+  });
+
+  it('knows the labels label_replace creates, and only those', () => {
+    const { labels, introduced } = references(
+      'sum by (cause) (label_replace(rate(x{step=~"a|b"}[5m]), "cause", "$1", "step", "(.+)"))',
+    );
+    expect([...introduced]).toEqual(['cause']);
+    expect([...labels].sort()).toEqual(['cause', 'step']);
+    expect([...references('sum by (step) (x)').introduced]).toEqual([]);
   });
 
   it('catches a renamed family', () => {

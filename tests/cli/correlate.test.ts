@@ -35,7 +35,7 @@ describe('otel-business-metrics (no Prometheus needed)', () => {
       stdout: expect.stringMatching(/^Usage: otel-business-metrics <command>/),
       stderr: '',
     });
-    expect(help.stdout).toContain('correlate   correlate a technical and a business PromQL expression');
+    expect(help.stdout).toContain('correlate       correlate a technical and a business PromQL expression');
     const none = await runCli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toBe('');

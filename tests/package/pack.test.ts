@@ -84,6 +84,29 @@ describe('published package', () => {
     expect(output.trim()).toBe('true true false false');
   });
 
+  it('serves the insight rules from otel-business-metrics/insights, the same as the packaged rule file', () => {
+    const output = run(
+      'insights.mjs',
+      `import { createRequire } from 'node:module';
+       import { readFileSync } from 'node:fs';
+       import * as insights from 'otel-business-metrics/insights';
+       const require = createRequire(import.meta.url);
+       const required = require('otel-business-metrics/insights');
+       const root = require('otel-business-metrics');
+       const shipped = readFileSync(
+         require.resolve('otel-business-metrics/package.json').replace('package.json', 'otel-collector/prometheus/rules/insights.yml'),
+         'utf8',
+       );
+       console.log(
+         required.insightRulesYaml === insights.insightRulesYaml,
+         insights.insightRulesYaml() === shipped,
+         insights.experienceScore(1, 0),
+         'insightRulesYaml' in root,
+       );`,
+    );
+    expect(output.trim()).toBe('true true 100 false');
+  });
+
   it('runs the otel-business-metrics command from the package (a usage error needs no server)', () => {
     let failure: { status?: number; stderr?: string } = {};
     try {
