@@ -7,7 +7,7 @@
  */
 import type { Attributes, Counter, Histogram, HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
-import { exemplarFor, exemplarGate, type Exemplar } from './exemplars';
+import { exemplarFor, exemplarGate, onExemplarGateChange, type Exemplar } from './exemplars';
 
 export interface CounterCell {
   readonly attributes: Attributes;
@@ -35,15 +35,25 @@ export class LocalCounterCell implements CounterCell {
   /** The last increment recorded inside a sampled span (see exemplars.ts); replaced, never accumulated. */
   exemplar: Exemplar | undefined = undefined;
   constructor(readonly attributes: Attributes) {}
+  /** Replaced by addKeepingExemplar while the exemplar gate is open (below). */
   add(value: number): void {
     this.value += value;
-    if (exemplarGate.armed) this.keepExemplar(value);
   }
-  private keepExemplar(value: number): void {
+  /** @internal */
+  addKeepingExemplar(value: number): void {
+    this.value += value;
     const exemplar = exemplarFor(value);
     if (exemplar !== undefined) this.exemplar = exemplar;
   }
 }
+
+// The counter's add is the busiest method of the package (every recordFunnelStep, recordFeatureUsage, ...). Without
+// a trace SDK no span can be active, so it does not even test the gate: the gate swaps the method itself when it
+// opens or closes (rarely: a context manager registered or disabled). Measured: 3% of recordFunnelStep.
+const plainAdd = LocalCounterCell.prototype.add;
+onExemplarGateChange((armed) => {
+  LocalCounterCell.prototype.add = armed ? LocalCounterCell.prototype.addKeepingExemplar : plainAdd;
+});
 
 /** Explicit-bucket histogram accumulated locally (bucket i counts values <= boundaries[i]; the last is +Inf). */
 export class LocalHistogramCell implements HistogramCell {

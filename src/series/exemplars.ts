@@ -11,9 +11,10 @@
  * The gate: reading the active span costs a context lookup per measurement (~10-20 ns with AsyncLocalStorage),
  * a third of a counter update. Without a registered context manager no span can ever be active, so the lookup
  * is skipped behind one boolean, `exemplarGate.armed`: true only while a context manager really propagates
- * contexts. It is probed through the public API (enter a context, see whether `context.active()` returns it)
- * when a store is created and at every collection, so a trace SDK registered after startup is seen from the
- * next scrape on, and one disabled later stops costing anything.
+ * contexts (counters do not even test it: their add method is swapped when it changes, cells.ts). It is probed
+ * through the public API (enter a context, see whether `context.active()` returns it) when a store is created and
+ * at every collection, so a trace SDK registered after startup is seen from the next scrape on, and one disabled
+ * later stops costing anything.
  *
  * What is kept: only a span context the OpenTelemetry API calls valid (`isSpanContextValid`: 32 and 16 hex
  * digits, not all zeros) and sampled, so a context propagated from a hostile header or a broken tracer never
@@ -67,7 +68,17 @@ export function contextPropagates(): boolean {
 
 /** Re-evaluates the gate; cheap (~1 µs), called at store creation and at every collection. */
 export function refreshExemplarGate(): void {
-  exemplarGate.armed = contextPropagates();
+  const armed = contextPropagates();
+  if (armed === exemplarGate.armed) return;
+  exemplarGate.armed = armed;
+  for (const listener of gateListeners) listener(armed);
+}
+
+const gateListeners: ((armed: boolean) => void)[] = [];
+
+/** Calls `listener` whenever the gate opens or closes (cells.ts swaps its counters' add then). */
+export function onExemplarGateChange(listener: (armed: boolean) => void): void {
+  gateListeners.push(listener);
 }
 
 /** OpenMetrics 1.0: an exemplar's label names and values together are at most 128 UTF-8 characters. */
