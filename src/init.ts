@@ -18,7 +18,6 @@ import {
   PeriodicExportingMetricReader,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import { SELF_METRICS } from './catalog/metrics';
 import {
   resolveConfig,
   toInitOptions,
@@ -31,12 +30,12 @@ import { BridgeReader } from './exporters/bridge-reader';
 import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
 import { PrometheusPullReader } from './exporters/prometheus';
 import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
+import { registerProcessSelfMetrics } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
 import {
   clusterRoleHere,
-  registerClusterSelfMetrics,
   startClusterEndpoint,
   startClusterSource,
   type ClusterEndpoint,
@@ -214,12 +213,10 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
 
   const meterProvider = new MeterProvider({ resource, readers });
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
-  const failures = meter.createCounter(SELF_METRICS.exportFailures.name, {
-    description: SELF_METRICS.exportFailures.description,
-    unit: SELF_METRICS.exportFailures.unit,
+  registerProcessSelfMetrics(meter, {
+    exporters: failureCounting,
+    cluster: clusterEndpoint?.primary,
   });
-  for (const exporter of failureCounting) exporter.bindFailureCounter(failures);
-  if (clusterEndpoint) registerClusterSelfMetrics(meter, clusterEndpoint.primary);
   const runtimeMetrics = startRuntimeMetrics?.(meterProvider);
 
   const metrics = new BusinessMetrics(

@@ -15,7 +15,7 @@ import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { BroadcastChannel, type Worker as ThreadWorker } from 'node:worker_threads';
 import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
-import { ClusterAggregate, type GaugeRule } from './aggregate';
+import { ClusterAggregate, type ClusterFailureReason, type GaugeRule } from './aggregate';
 import { PACKAGE_GAUGE_RULES } from './rules';
 import { SnapshotEncoder } from './encode';
 import {
@@ -115,6 +115,11 @@ export class ClusterPrimary implements MetricProducer {
   /** What a worker gets when it asks for the aggregate (to serve `/metrics` on the app's shared port). */
   serveExposition(exposition: () => Promise<string>): void {
     this.exposition = exposition;
+  }
+
+  /** Collections that went without a source's numbers, by reason (the cluster self-metric reads them). */
+  forEachFailure(visit: (reason: ClusterFailureReason, count: number) => void): void {
+    this.aggregate.forEachFailure(visit);
   }
 
   /** Sources that announced themselves and have not exited. */

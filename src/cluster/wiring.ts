@@ -3,16 +3,13 @@
  * a source that answers collections; in the primary (or main thread) the aggregate endpoint.
  *
  * Owns: the cluster options, role detection, the primary's endpoint (a Prometheus pull reader on a MeterProvider
- * of its own whose only producer is the aggregate, so the primary's own readers stay untouched), the cluster
- * self-metrics. Must not touch: which other exporters exist (init.ts), recording.
+ * of its own whose only producer is the aggregate, so the primary's own readers stay untouched). Must not touch: which other exporters exist (init.ts), recording.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Worker as ThreadWorker } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
-import type { Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type CollectionResult } from '@opentelemetry/sdk-metrics';
-import { SELF_METRICS } from '../catalog/metrics';
 import {
   PROMETHEUS_TEXT_CONTENT_TYPE,
   PrometheusPullReader,
@@ -148,18 +145,4 @@ export function startClusterSource(
       );
     },
   };
-}
-
-/** The primary's self-metrics: collections that went without a worker's numbers, and the workers it knows. */
-export function registerClusterSelfMetrics(meter: Meter, primary: ClusterPrimary): void {
-  const failures = SELF_METRICS.clusterCollectionFailures;
-  meter
-    .createObservableCounter(failures.name, { description: failures.description, unit: failures.unit })
-    .addCallback((result) =>
-      primary.aggregate.forEachFailure((reason, count) => result.observe(count, { reason })),
-    );
-  const sources = SELF_METRICS.clusterSources;
-  meter
-    .createObservableGauge(sources.name, { description: sources.description, unit: sources.unit })
-    .addCallback((result) => result.observe(primary.sources));
 }

@@ -13,7 +13,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Socket } from 'node:net';
-import type { Counter } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type {
   AggregationOption,
@@ -123,29 +122,24 @@ export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: Closabl
   }
 }
 
-/** Delegates to an exporter and accounts for its failures. */
+/** Delegates to an exporter and accounts for its failures: a tally the export-failure self-metric reads. */
 export class FailureCountingExporter implements PushMetricExporter {
-  private failures: Counter | undefined;
+  /** Failed exports so far. */
+  failures = 0;
   private readonly warnings = new RateLimitedWarnings();
-  private readonly attributes: { exporter: string };
   // Present exactly when the wrapped exporter has them: the reader treats a missing selector as "use defaults".
   readonly selectAggregationTemporality?: (instrumentType: InstrumentType) => AggregationTemporality;
   readonly selectAggregation?: (instrumentType: InstrumentType) => AggregationOption;
 
   constructor(
     private readonly inner: PushMetricExporter,
-    exporterName: string,
+    /** The `exporter` label of the failure self-metric. */
+    readonly name: string,
   ) {
-    this.attributes = Object.freeze({ exporter: exporterName });
     if (inner.selectAggregationTemporality) {
       this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
     }
     if (inner.selectAggregation) this.selectAggregation = inner.selectAggregation.bind(inner);
-  }
-
-  /** The counter exists only once the MeterProvider does. */
-  bindFailureCounter(counter: Counter): void {
-    this.failures = counter;
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
@@ -172,7 +166,7 @@ export class FailureCountingExporter implements PushMetricExporter {
   }
 
   private recordFailure(error: unknown): void {
-    this.failures?.add(1, this.attributes);
-    this.warnings.warn('export', `${this.attributes.exporter} export failed: ${safeMessage(error, 300)}`);
+    this.failures++;
+    this.warnings.warn('export', `${this.name} export failed: ${safeMessage(error, 300)}`);
   }
 }

@@ -8,11 +8,11 @@
  * Hot path rule: a record method never throws (unless `strict`), allocates nothing once its series exists, and
  * never formats a string. Everything unusual goes through the GuardReporter.
  */
-import type { Meter, ObservableResult } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import { activeUsersClusterExtension } from '../active-users/cluster-sketches';
 import { ActiveUsersCounter } from '../active-users/tracker';
 import type { ClusterExtension } from '../cluster/protocol';
-import { BUSINESS_METRICS, SELF_METRICS } from '../catalog/metrics';
+import { BUSINESS_METRICS } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import { DEFAULT_LIMITS } from '../config/defaults';
 import { GuardReporter, type DropReason } from '../guard/reporter';
@@ -140,24 +140,20 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       warn: (key, message) => this.reporter.warn(key, message),
     });
     this.activeUsersCounter = activeUsers;
-    // One source per tier: a tier trackActiveUser counts is reported from its sketches, not from updateActiveUsers.
     this.instruments = createBusinessInstruments(factory, {
-      skipActiveUsers: (attributes) => activeUsers.isTracked(String(attributes.user_tier)),
+      activeUsers,
+      revenuePerMinute: (observe) => {
+        const now = this.now();
+        for (const byRegion of this.revenueWindows) {
+          if (byRegion)
+            for (const window of byRegion) if (window) observe(window.total(now), window.attributes);
+        }
+      },
+      money: (sink) => this.money.observeGauges(sink, this.reporter),
+      activeUsersStoreFailures:
+        options.activeUsers?.redis !== undefined ? () => activeUsers.storeHealth?.failures : undefined,
     });
     this.defaultRefundReason = this.instruments.refunds.labels[3].resolve(DEFAULT_REFUND_REASON);
-    factory.observableGauge(BUSINESS_METRICS.activeUsers, (result: ObservableResult) =>
-      activeUsers.forEachValue((value, attributes) => result.observe(value, attributes)),
-    );
-    if (options.activeUsers?.redis !== undefined) this.registerStoreHealth(meter);
-    factory.observableGauge(BUSINESS_METRICS.revenuePerMinute, (result: ObservableResult) => {
-      const now = this.now();
-      for (const byRegion of this.revenueWindows) {
-        if (byRegion)
-          for (const window of byRegion) if (window) result.observe(window.total(now), window.attributes);
-      }
-    });
-    this.money.registerGauges(meter, this.reporter);
-    factory.selfMetrics();
   }
 
   recordFunnelStep(step: string, metadata: FunnelStepMetadata): void {
@@ -382,24 +378,6 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
           "read the exposition from that provider's own Prometheus reader",
       ),
     );
-  }
-
-  /** Self-metrics of the Redis store, read from its own tallies at collection. */
-  private registerStoreHealth(meter: Meter): void {
-    const failures = SELF_METRICS.activeUsersStoreFailures;
-    const attributes = new Map<string, Readonly<Record<string, string>>>();
-    meter
-      .createObservableCounter(failures.name, { description: failures.description, unit: failures.unit })
-      .addCallback((result) => {
-        const health = this.activeUsersCounter.storeHealth;
-        if (!health) return;
-        for (const [reason, count] of Object.entries(health.failures)) {
-          if (count === 0) continue;
-          let labels = attributes.get(reason);
-          if (!labels) attributes.set(reason, (labels = Object.freeze({ reason })));
-          result.observe(count, labels);
-        }
-      });
   }
 
   private isMetadata(metadata: unknown, method: string, family: string): boolean {

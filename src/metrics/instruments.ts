@@ -1,13 +1,17 @@
 /**
- * The wiring of instruments from the catalog: for every catalog entry, its label vocabularies, its series table
- * and where its series are kept (the package's local store, or the synchronous instruments of an app's Meter),
- * plus the observable gauges and self-metrics registered on the Meter.
+ * THE place that registers instruments: every catalog instrument and every self-metric the package exports is
+ * created here, and nowhere else calls a Meter's `create*` (tests/docs/architecture.test.ts holds the rest of
+ * `src/` to that). For every catalog entry: its label vocabularies, its series table and where its series are
+ * kept (the package's local store, or the synchronous instruments of an app's Meter); the observable gauges read
+ * their values from the parts that own them (the revenue windows, the active-user sketches, the money settings);
+ * the self-metrics read the tallies of the guard, the exporters, the Redis store and the cluster primary.
  *
- * Owns: which recording method and argument feed each label (BUSINESS_BINDINGS, kept beside the label keys), and
- * the construction of tables, vocabularies and SDK instruments. Must not touch: value rules and the recording
- * API (metrics/business-metrics.ts), exporters, collection.
+ * Owns: which recording method and argument feed each label (BUSINESS_BINDINGS, kept beside the label keys), the
+ * construction of tables, vocabularies and SDK instruments, and which source each observed instrument reads.
+ * Must not touch: value rules and the recording API (metrics/business-metrics.ts), what the sources count,
+ * exporters, collection.
  */
-import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, BatchObservableResult, Meter, ObservableResult } from '@opentelemetry/api';
 import { DEFAULT_LABEL_POLICIES, type LabelPolicy, type PolicyLabelKey } from '../catalog/labels';
 import {
   BUSINESS_METRICS,
@@ -177,23 +181,34 @@ export class InstrumentFactory {
     return this.bind(definition, binding, (labels) => new MeterHistogramCell(present(labels), sdkHistogram));
   }
 
-  /** A gauge whose last set value per series is reported by an observable gauge on every collection. */
+  /**
+   * A gauge whose last set value per series is reported by an observable gauge on every collection.
+   * @param skip series of the table another source reports (`also`)
+   * @param also more values of the same gauge, observed after the table's
+   */
   gauge(
     definition: MetricDefinition,
     binding: InstrumentBinding,
     skip?: (attributes: Attributes) => boolean,
+    also?: (observe: Observe) => void,
   ): BoundInstrument<LocalGaugeCell> {
     const created = this.bind(definition, binding, (attributes) => new LocalGaugeCell(attributes));
-    this.observableGauge(definition, (result) => {
+    this.observableGauge(definition, (observe) => {
       for (const cell of created.table.cells)
-        if (!skip?.(cell.attributes)) result.observe(cell.value, cell.attributes);
+        if (!skip?.(cell.attributes)) observe(cell.value, cell.attributes);
+      also?.(observe);
     });
     return created;
   }
 
+  /** An observable counter over a tally the package keeps itself. */
+  observableCounter(definition: MetricDefinition, callback: (observe: Observe) => void): void {
+    observable(this.meter, 'counter', definition, callback);
+  }
+
   /** An observable gauge whose callback computes its values at collection time. */
-  observableGauge(definition: MetricDefinition, callback: (result: ObservableResult) => void): void {
-    this.meter.createObservableGauge(definition.name, sdkOptions(definition)).addCallback(callback);
+  observableGauge(definition: MetricDefinition, callback: (observe: Observe) => void): void {
+    observable(this.meter, 'gauge', definition, callback);
   }
 
   /** The guard's self-metrics: observable counters over the reporter's own tallies, so a refused or relabelled
@@ -201,12 +216,23 @@ export class InstrumentFactory {
   selfMetrics(): void {
     const reporter = this.options.reporter;
     for (const kind of ['dropped', 'labelOverflow', 'seriesOverflow'] as const) {
-      this.meter
-        .createObservableCounter(SELF_METRICS[kind].name, sdkOptions(SELF_METRICS[kind]))
-        .addCallback((result) =>
-          reporter.forEachCount(kind, (attributes, count) => result.observe(count, attributes)),
-        );
+      observable(this.meter, 'counter', SELF_METRICS[kind], (observe) =>
+        reporter.forEachCount(kind, (attributes, count) => observe(count, attributes)),
+      );
     }
+  }
+
+  /** Several observable gauges read by one callback at each collection (a batch: one pass over the source). */
+  batchObservableGauges(
+    definitions: readonly MetricDefinition[],
+    callback: (observe: (index: number, value: number, attributes: Attributes) => void) => void,
+  ): void {
+    const gauges = definitions.map((definition) =>
+      this.meter.createObservableGauge(definition.name, sdkOptions(definition)),
+    );
+    this.meter.addBatchObservableCallback((result: BatchObservableResult) => {
+      callback((index, value, attributes) => result.observe(gauges[index], value, attributes));
+    }, gauges);
   }
 
   private bind<Cell>(
@@ -254,18 +280,43 @@ export interface BusinessInstruments {
   readonly activeUsers: BoundInstrument<LocalGaugeCell>;
 }
 
-/** Builds the business instruments (the revenue-per-minute gauge is the recorder's: it reads its windows; the
- * two money gauges are the Money's: they read the currencies in use). */
+/** Reports one value of an observable instrument at collection. */
+export type Observe = (value: number, attributes?: Attributes) => void;
+
+/** What the money gauges report at a collection, for every currency in use. */
+export interface MoneyGaugeObservations {
+  minorUnits(value: number, attributes: Attributes): void;
+  exchangeRate(value: number, attributes: Attributes): void;
+}
+
+/** Where the business instruments observed at collection read their values. */
+export interface BusinessInstrumentSources {
+  /** trackActiveUser's counts. */
+  readonly activeUsers: {
+    /** Tiers it counts: `business_active_users` series of updateActiveUsers for them are not reported. */
+    isTracked(tier: string): boolean;
+    forEachValue(visit: (value: number, attributes: Attributes) => void): void;
+  };
+  /** The rolling revenue minutes (`business_revenue_per_minute_cents`). */
+  readonly revenuePerMinute: (observe: Observe) => void;
+  /** The two money gauges (`business_currency_minor_units`, `business_exchange_rate`). */
+  readonly money: (observe: MoneyGaugeObservations) => void;
+  /** The Redis store's failure tallies by reason, when a store is configured (the self-metric exists only then). */
+  readonly activeUsersStoreFailures?: () => Readonly<Record<string, number>> | undefined;
+}
+
+/**
+ * Builds every business instrument of a recorder, and its self-metrics: the tables the record methods update,
+ * and the observable instruments whose values come from `sources`.
+ */
 export function createBusinessInstruments(
   factory: InstrumentFactory,
-  hooks: {
-    /** Series of `business_active_users` another source reports (tiers counted by trackActiveUser). */
-    readonly skipActiveUsers?: (attributes: Attributes) => boolean;
-  } = {},
+  sources: BusinessInstrumentSources,
 ): BusinessInstruments {
   const m = BUSINESS_METRICS;
   const b = BUSINESS_BINDINGS;
-  return {
+  const tracked = sources.activeUsers;
+  const instruments: BusinessInstruments = {
     funnelStep: factory.counter(m.funnelStep, b.funnelStep),
     conversions: factory.counter(m.conversions, b.conversions),
     timeToConversion: factory.histogram(m.timeToConversion, b.timeToConversion),
@@ -274,8 +325,80 @@ export function createBusinessInstruments(
     refunds: factory.counter(m.refunds, b.refunds),
     featureUsage: factory.counter(m.featureUsage, b.featureUsage),
     sessionDuration: factory.histogram(m.sessionDuration, b.sessionDuration),
-    activeUsers: factory.gauge(m.activeUsers, b.activeUsers, hooks.skipActiveUsers),
+    // One source per tier: a tier trackActiveUser counts is reported from its sketches, not from updateActiveUsers.
+    activeUsers: factory.gauge(
+      m.activeUsers,
+      b.activeUsers,
+      (attributes) => tracked.isTracked(String(attributes.user_tier)),
+      (observe) => tracked.forEachValue(observe),
+    ),
   };
+  factory.observableGauge(m.revenuePerMinute, sources.revenuePerMinute);
+  factory.batchObservableGauges([m.currencyMinorUnits, m.exchangeRate], (observe) =>
+    sources.money({
+      minorUnits: (value, attributes) => observe(0, value, attributes),
+      exchangeRate: (value, attributes) => observe(1, value, attributes),
+    }),
+  );
+  const storeFailures = sources.activeUsersStoreFailures;
+  if (storeFailures) {
+    const byReason = new Map<string, Attributes>();
+    factory.observableCounter(SELF_METRICS.activeUsersStoreFailures, (observe) => {
+      for (const [reason, count] of Object.entries(storeFailures() ?? {})) {
+        if (count === 0) continue;
+        let attributes = byReason.get(reason);
+        if (!attributes) byReason.set(reason, (attributes = Object.freeze({ reason })));
+        observe(count, attributes);
+      }
+    });
+  }
+  factory.selfMetrics();
+  return instruments;
+}
+
+/** What the process-wide self-metrics read (one set per initBusinessMetrics, on its MeterProvider). */
+export interface ProcessSelfMetricSources {
+  /** Every push exporter with its failed exports so far (`business_metrics_export_failures{exporter}`). */
+  readonly exporters: ReadonlyArray<{ readonly name: string; readonly failures: number }>;
+  /** The cluster primary: collections that went without a source's numbers, and the sources it knows. */
+  readonly cluster?: {
+    forEachFailure(visit: (reason: string, count: number) => void): void;
+    readonly sources: number;
+  };
+}
+
+/** Registers the self-metrics of initBusinessMetrics itself (not of one recorder) on its Meter. */
+export function registerProcessSelfMetrics(meter: Meter, sources: ProcessSelfMetricSources): void {
+  const exporters = sources.exporters.map((exporter) => ({
+    exporter,
+    attributes: Object.freeze({ exporter: exporter.name }),
+  }));
+  observable(meter, 'counter', SELF_METRICS.exportFailures, (observe) => {
+    for (const { exporter, attributes } of exporters)
+      if (exporter.failures > 0) observe(exporter.failures, attributes);
+  });
+  const cluster = sources.cluster;
+  if (cluster === undefined) return;
+  observable(meter, 'counter', SELF_METRICS.clusterCollectionFailures, (observe) =>
+    cluster.forEachFailure((reason, count) => observe(count, { reason })),
+  );
+  observable(meter, 'gauge', SELF_METRICS.clusterSources, (observe) => observe(cluster.sources));
+}
+
+/** An observable counter or gauge of a catalog definition, observed through `callback` at every collection. */
+function observable(
+  meter: Meter,
+  kind: 'counter' | 'gauge',
+  definition: MetricDefinition,
+  callback: (observe: Observe) => void,
+): void {
+  const instrument =
+    kind === 'counter'
+      ? meter.createObservableCounter(definition.name, sdkOptions(definition))
+      : meter.createObservableGauge(definition.name, sdkOptions(definition));
+  instrument.addCallback((result: ObservableResult) =>
+    callback((value, attributes) => result.observe(value, attributes)),
+  );
 }
 
 function sdkOptions(definition: MetricDefinition) {

@@ -1,14 +1,12 @@
 /**
  * The money side of a BusinessMetrics: its currency settings and vocabulary, the optional reporting currency,
- * the two money gauges, and how a refused code or amount is reported.
+ * the values of the two money gauges, and how a refused code or amount is reported.
  *
  * Owns: turning the `money` option into those parts, and the rules a money amount must pass beyond the common
  * ones (an integer when the currency is explicit). Must not touch: the series tables and instruments of revenue
  * and refunds (the recording API owns those), exporters.
  */
-import type { Meter } from '@opentelemetry/api';
-import { BUSINESS_METRICS } from '../catalog/metrics';
-import { prometheusFamilyName } from '../catalog/metrics';
+import { BUSINESS_METRICS, prometheusFamilyName } from '../catalog/metrics';
 import type { GuardReporter } from '../guard/reporter';
 import { resolveCurrencySettings, type CurrencySettings, type MoneyOptions } from './currencies';
 import { CurrencyVocabulary, currencyProblem, currencyRule } from './currency-vocabulary';
@@ -16,8 +14,11 @@ import {
   checkReportingOptions,
   observeMoneyGauges,
   type ExchangeRates,
+  type MoneyGaugeSink,
   type ReportingCurrencyOptions,
 } from './exchange-rates';
+
+const EXCHANGE_RATE_FAMILY = prometheusFamilyName(BUSINESS_METRICS.exchangeRate);
 
 /** The `money` option of initBusinessMetrics and BusinessMetrics. */
 export interface MoneyConfig extends MoneyOptions {
@@ -54,36 +55,24 @@ export class Money {
     );
   }
 
-  /** Minor units per unit and exchange rates, observed at every collection for the currencies in use. */
-  registerGauges(meter: Meter, reporter: GuardReporter): void {
-    const minorUnits = BUSINESS_METRICS.currencyMinorUnits;
-    const rate = BUSINESS_METRICS.exchangeRate;
-    const rateFamily = prometheusFamilyName(rate);
-    const minorGauge = meter.createObservableGauge(minorUnits.name, {
-      description: minorUnits.description,
-      unit: minorUnits.unit,
+  /**
+   * The money gauges' values at one collection (minor units per unit and exchange rates, for the currencies in
+   * use); a currency without a usable rate is counted and warned through `reporter`. The instruments are
+   * metrics/instruments.ts's.
+   */
+  observeGauges(sink: Pick<MoneyGaugeSink, 'minorUnits' | 'exchangeRate'>, reporter: GuardReporter): void {
+    observeMoneyGauges(this.currencies, this.reporting, {
+      minorUnits: sink.minorUnits,
+      exchangeRate: sink.exchangeRate,
+      rateProblem: (currency, problem) =>
+        reporter.collectionProblem(
+          `exchange rate of ${currency} into ${this.reporting!.currency}`,
+          EXCHANGE_RATE_FAMILY,
+          problem,
+          problem === 'no_exchange_rate'
+            ? 'is not given by money.reporting.rates'
+            : 'must be a positive finite number (money.reporting.rates)',
+        ),
     });
-    const rateGauge = meter.createObservableGauge(rate.name, {
-      description: rate.description,
-      unit: rate.unit,
-    });
-    meter.addBatchObservableCallback(
-      (result) => {
-        observeMoneyGauges(this.currencies, this.reporting, {
-          minorUnits: (value, attributes) => result.observe(minorGauge, value, attributes),
-          exchangeRate: (value, attributes) => result.observe(rateGauge, value, attributes),
-          rateProblem: (currency, problem) =>
-            reporter.collectionProblem(
-              `exchange rate of ${currency} into ${this.reporting!.currency}`,
-              rateFamily,
-              problem,
-              problem === 'no_exchange_rate'
-                ? 'is not given by money.reporting.rates'
-                : 'must be a positive finite number (money.reporting.rates)',
-            ),
-        });
-      },
-      [minorGauge, rateGauge],
-    );
   }
 }

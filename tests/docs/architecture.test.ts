@@ -38,6 +38,17 @@ function sourceFolders(dir = 'src'): string[] {
   return [`${dir}/`, ...sub];
 }
 
+/** Every source file under src/, as `src/a/b.ts`. */
+function sourceFiles(dir = 'src'): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(`${dir}/${entry.name}`)
+      : /\.tsx?$/.test(entry.name)
+        ? [`${dir}/${entry.name}`]
+        : [],
+  );
+}
+
 /** Whether the folder holds source files itself (not only subfolders). */
 function hasSourceFiles(folder: string): boolean {
   return readdirSync(join(ROOT, folder)).some(
@@ -108,6 +119,15 @@ describe('docs/architecture.md', () => {
       });
     },
   );
+
+  it("creates instruments in one place: only src/metrics/instruments.ts calls a Meter's create* methods", () => {
+    const creates =
+      /\.(createCounter|createUpDownCounter|createHistogram|createGauge|createObservable\w+)\(|\.addBatchObservableCallback\(/;
+    const offenders = sourceFiles()
+      .filter((file) => file !== 'src/metrics/instruments.ts')
+      .filter((file) => creates.test(readFileSync(join(ROOT, file), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
 
   it('has a row for every top-level folder of the repository', () => {
     expect(topLevelFolders().filter((folder) => !byFolder.has(folder))).toEqual([]);
