@@ -4,7 +4,9 @@
  * and the experience score is monotone in both of its inputs. What the rules compute is checked by promtool
  * (insights*.test.yml) and, live, by tests/shop/insights.e2e.test.ts.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { HTTP_METRICS, PROMETHEUS_FAMILIES, prometheusFamilyName } from '../../src/catalog';
 import {
@@ -93,6 +95,35 @@ describe('insights.yml', () => {
     expect(at('5m')).toContain('currency:business_revenue_cents:rate5m_per_minute');
     expect(at('30s')).not.toContain('currency:business_revenue_cents:rate5m_per_minute');
     expect(at('30s')).toContain('sum by (currency) (rate(business_revenue_cents_total[30s])) * 60');
+  });
+});
+
+describe('docs/insights.md', () => {
+  it('runs the library example: a rule file with other thresholds, and a score by hand', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obm-insights-'));
+    const cwd = process.cwd();
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      process.chdir(dir);
+      // --- docs example: insight rules ---
+      // A rule file for a shop whose pages may take 2.5 s before a shopper is merely "tolerating".
+      writeFileSync(
+        'insights.yml',
+        insightRulesYaml({ apdexThresholdSeconds: 2.5, revenueAtRiskShare: 0.25 }),
+      );
+
+      // The score the rules record, for numbers you have in hand: Apdex 0.9 with 1% of requests failing.
+      console.log(experienceScore(0.9, 0.01)?.toFixed(1)); // 81.4
+      // --- end ---
+      expect(log).toHaveBeenCalledWith('81.4');
+      const written = readFileSync(join(dir, 'insights.yml'), 'utf8');
+      expect(written).toContain('apdexThresholdSeconds=2.5, revenueAtRiskShare=0.25');
+      expect(written).toContain('currency:business_revenue_at_risk:ratio_rate5m > 0.25');
+    } finally {
+      process.chdir(cwd);
+      log.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
