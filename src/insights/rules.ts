@@ -288,7 +288,7 @@ export function insightExpressions(options: InsightRuleOptions = {}) {
   const expectedOver = (range: string, scale: string) =>
     [
       `sum by (${CURRENCY}) (increase(${REVENUE}[${range}] offset ${o.baselineOffset}))`,
-      `* on () group_left`,
+      `* on () group_left ()`,
       `${scale}`,
     ].join('\n');
   /** Expected minus actual, floored at zero; a currency with no sales series at all has lost all of it. */
@@ -431,7 +431,7 @@ export function buildInsightRules(options: InsightRuleOptions = {}): InsightRule
       record: n.expectedRevenue,
       expr: [
         `sum by (${CURRENCY}) (rate(${REVENUE}[${o.rateWindow}] offset ${o.baselineOffset})) * 60`,
-        `* on () group_left`,
+        `* on () group_left ()`,
         n.trafficScale,
       ].join('\n'),
     },
