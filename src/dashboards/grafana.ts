@@ -15,6 +15,12 @@ import {
   PROMETHEUS_SELF_FAMILIES,
   exactMoneyQuery,
 } from '../catalog';
+import {
+  DEFAULT_INSIGHT_RULE_OPTIONS,
+  FAILED_CHECKOUT_STEPS,
+  INSIGHT_RULES,
+  insightExpressions,
+} from '../insights/rules';
 
 /** The `window` label's values (daily, weekly, monthly), one dashboard query each. */
 const ACTIVE_USER_WINDOW_VALUES: readonly string[] =
@@ -579,6 +585,8 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
     },
   ]);
 
+  insightPanels({ row, line, target, timeseries });
+
   row('Instrumentation health');
   line(8, [
     {
@@ -655,4 +663,145 @@ export function dashboardQueries(
   };
   dashboard.panels.forEach(visit);
   return queries;
+}
+
+// ---- Insights (issue 27): error cost, revenue at risk, experience score ------------------------------------------
+
+/** What a dashboard section needs from the builder: its row, line and target helpers. */
+interface SectionBuilder {
+  row(title: string): void;
+  line(
+    height: number,
+    specs: Array<Omit<GrafanaPanel, 'id' | 'gridPos' | 'datasource'> & { w: number }>,
+  ): void;
+  target(refId: string, expr: string, legendFormat: string, extra?: Partial<GrafanaTarget>): GrafanaTarget;
+  timeseries(unit: string, extra?: Record<string, unknown>): unknown;
+}
+
+/**
+ * The insight panels (docs/insights.md), reading the rules of insights.yml (src/insights, default options: the
+ * shipped file). Money in currency units per currency, like the revenue panels; "today" is `$__range` under
+ * `timeFrom: now/d`, as the exact-money table does.
+ */
+function insightPanels({ row, line, target, timeseries }: SectionBuilder): void {
+  const r = INSIGHT_RULES;
+  const x = insightExpressions();
+  const o = DEFAULT_INSIGHT_RULE_OPTIONS;
+  const instant = { format: 'time_series', instant: true, range: false } as const;
+  const money = (unit = 'short') => ({ defaults: { unit, decimals: 2, min: 0 }, overrides: [] });
+  const scoreFloor = {
+    defaults: {
+      unit: 'none',
+      min: 0,
+      max: 100,
+      decimals: 1,
+      custom: { lineWidth: 2, thresholdsStyle: { mode: 'dashed' } },
+      thresholds: {
+        mode: 'absolute',
+        steps: [
+          { color: 'red', value: null },
+          { color: 'green', value: o.experienceScoreFloor },
+        ],
+      },
+    },
+    overrides: [],
+  };
+
+  row('Insights: what errors cost, revenue at risk, experience score');
+  line(8, [
+    {
+      w: 8,
+      type: 'stat',
+      title: 'Estimated revenue lost to errors (today, last hour), by currency',
+      description:
+        `Failed checkout attempts (${FAILED_CHECKOUT_STEPS.join(', ')} steps, or the checkout routes' 5xx if more) ` +
+        'times the mean order value of each currency over 24 hours, shared out by the currency mix of orders. An ' +
+        'estimate: retries over-count, unrecorded failures under-count (docs/insights.md).',
+      timeFrom: 'now/d',
+      targets: [
+        target('A', inCurrencyUnits(x.errorCostOver('$__range')), 'today {{currency}}', instant),
+        target('B', inCurrencyUnits(r.errorCostSum), 'last hour {{currency}}', instant),
+      ],
+      fieldConfig: money(),
+      options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value', textMode: 'value_and_name' },
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Estimated revenue lost to errors per minute, by currency',
+      description: `${r.errorCost}, in units of each currency.`,
+      targets: [target('A', inCurrencyUnits(r.errorCost), 'lost {{currency}}')],
+      fieldConfig: timeseries('short'),
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Failed checkout attempts per minute, by cause',
+      description:
+        `${r.checkoutFailuresByCause}: the app's own steps and the checkout routes' 5xx ` +
+        `(http_route=~"${o.checkoutRoutes}"); the total counts the larger, never both.`,
+      targets: [
+        target('A', r.checkoutFailuresByCause, '{{cause}}'),
+        target('B', r.checkoutFailures, 'counted as failed attempts'),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+  ]);
+  line(8, [
+    {
+      w: 8,
+      type: 'stat',
+      title: 'Revenue at risk (today, last hour), by currency',
+      description:
+        `Gross revenue short of the same time ${o.baselineOffset} earlier scaled by today's cart views ` +
+        `(clamped to ${o.trafficScaleBand.join('..')}), floored at zero: the shortfall of the window's total.`,
+      timeFrom: 'now/d',
+      targets: [
+        target('A', inCurrencyUnits(x.revenueAtRiskOver('$__range')), 'today {{currency}}', instant),
+        target('B', inCurrencyUnits(r.revenueAtRiskSum), 'last hour {{currency}}', instant),
+      ],
+      fieldConfig: money(),
+      options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value', textMode: 'value_and_name' },
+    },
+    {
+      w: 16,
+      type: 'timeseries',
+      title: 'Revenue per minute against last week, and revenue at risk, by currency',
+      description:
+        `Expected (${r.expectedRevenue}), actual gross and at risk (${r.revenueAtRisk}), in units of each ` +
+        `currency. RevenueAtRisk fires above ${o.revenueAtRiskShare * 100}% of expected for ${o.revenueAtRiskFor}.`,
+      targets: [
+        target('A', inCurrencyUnits(r.expectedRevenue), 'expected {{currency}}'),
+        target('B', inCurrencyUnits(x.actualPerMinute), 'actual {{currency}}'),
+        target('C', inCurrencyUnits(r.revenueAtRisk), 'at risk {{currency}}'),
+      ],
+      fieldConfig: timeseries('short'),
+    },
+  ]);
+  line(8, [
+    {
+      w: 8,
+      type: 'timeseries',
+      title: 'Experience score (0-100): checkout path and each service',
+      description:
+        `100 × Apdex (T = ${o.apdexThresholdSeconds} s) × (1 − 5xx share)^10. The dashed line is the alerts' ` +
+        `floor (${o.experienceScoreFloor}).`,
+      targets: [target('A', r.checkoutScore, 'checkout'), target('B', r.scoreByService, '{{job}}')],
+      fieldConfig: scoreFloor,
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: `Apdex by route (T = ${o.apdexThresholdSeconds} s)`,
+      targets: [target('A', r.apdexByRoute, '{{job}} {{http_route}}')],
+      fieldConfig: { defaults: { unit: 'none', min: 0, max: 1, decimals: 2 }, overrides: [] },
+    },
+    {
+      w: 8,
+      type: 'timeseries',
+      title: '5xx share by route',
+      targets: [target('A', r.errorRateByRoute, '{{job}} {{http_route}}')],
+      fieldConfig: { defaults: { unit: 'percentunit', min: 0, decimals: 1 }, overrides: [] },
+    },
+  ]);
 }

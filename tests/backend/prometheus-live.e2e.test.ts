@@ -334,6 +334,11 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
   });
 
   describe('every query of the generated Grafana dashboard', () => {
+    const i = INSIGHT_RULES;
+    const NEEDS_HTTP_OR_LAST_WEEK = [
+      ...[i.expectedRevenue, i.revenueAtRisk, i.revenueAtRiskSum, 'offset 7d'],
+      ...[i.checkoutScore, i.scoreByService, i.apdexByRoute, i.errorRateByRoute],
+    ];
     const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as GrafanaDashboard;
     const queries = dashboardQueries(dashboard);
 
@@ -352,12 +357,20 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
           expect(await query(expr)).toEqual([]);
           return;
         }
+        if (NEEDS_HTTP_OR_LAST_WEEK.some((name) => expr.includes(name))) {
+          // Insights from the HTTP server metrics or against last week: this workload has neither, so they are
+          // empty by design; tests/shop/insights.e2e.test.ts runs these panels against the demo shop with a
+          // backfilled week, and insights*.test.yml checks their values.
+          expect(await query(expr.replaceAll('$__range', '1h'))).toEqual([]);
+          return;
+        }
         if (expr.includes('{step!~')) {
           // "other steps": the workload records only the known checkout steps, so this is empty by design.
           expect(await query(expr)).toEqual([]);
           return;
         }
-        const result = await query(expr);
+        // Grafana puts the panel's range in `$__range` ("today" panels); one hour stands in for it here.
+        const result = await query(expr.replaceAll('$__range', '1h'));
         expect(result.length).toBeGreaterThan(0);
         for (const sample of result) expect(Number.isFinite(Number(sample.value[1]))).toBe(true);
       },
