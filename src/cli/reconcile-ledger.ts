@@ -1,0 +1,264 @@
+/**
+ * Reading the user's order ledger for `reconcile`: CSV or JSON lines, one sale or refund per row, streamed and
+ * summed per window and currency as it is read, so memory holds the sums, never the file.
+ *
+ * Owns: the ledger format (columns `timestamp`, `kind` sale|refund, `amount` in minor units, `currency`), its
+ * validation with line numbers, the limits on what is read (file size, line length), and the per-window sums.
+ * Must not touch: Prometheus, output formatting, exit codes (reconcile.ts).
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { isCurrencyShaped, isIsoCurrency } from '../money/currencies';
+
+/** Largest ledger read by default: 1 GiB (about ten million rows). `--max-ledger-bytes` raises it. */
+export const DEFAULT_MAX_LEDGER_BYTES = 1024 * 1024 * 1024;
+/** Longest row: a longer one is not a ledger row (a binary file, a missing newline). */
+export const MAX_LEDGER_LINE_CHARS = 64 * 1024;
+
+export type LedgerFormat = 'csv' | 'jsonl';
+
+/** A problem with the ledger file or one of its rows (reconcile answers it with exit code 2). */
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+}
+
+/** The sums of one window and currency. */
+export interface WindowSums {
+  /** Sales, minor units. */
+  revenue: number;
+  /** Refunds and chargebacks, minor units. */
+  refunds: number;
+  /** Number of sales. */
+  orders: number;
+}
+
+/** What was read: sums per window index (0-based, `[from + i*step, from + (i+1)*step)`) and currency. */
+export interface LedgerSums {
+  readonly windows: Map<number, Map<string, WindowSums>>;
+  readonly rows: number;
+  readonly sales: number;
+  readonly refunds: number;
+  /** Rows whose timestamp is outside `[from, to)`. */
+  readonly outside: number;
+  readonly currencies: ReadonlySet<string>;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * A point in time given by a person or a ledger, in milliseconds: RFC 3339 / ISO 8601 WITH a zone (`Z` or an
+ * offset; a time without one is ambiguous and refused) or unix seconds (`1764756000`, `1764756000.250`).
+ */
+export function parseInstant(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d{1,12}(\.\d{1,9})?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (!RFC3339.test(trimmed)) return undefined;
+  const millis = Date.parse(trimmed.replace(' ', 'T'));
+  return Number.isFinite(millis) ? millis : undefined;
+}
+
+/** The window grid the ledger is summed into. */
+export interface LedgerWindows {
+  readonly fromMillis: number;
+  readonly stepMillis: number;
+  readonly count: number;
+}
+
+/** One CSV line split into fields (RFC 4180 quoting: `"a,b"`, `"say ""hi"""`); undefined for broken quoting. */
+export function splitCsvLine(line: string): string[] | undefined {
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        const quote = line.indexOf('"', i);
+        if (quote < 0) return undefined;
+        value += line.slice(i, quote);
+        if (line[quote + 1] === '"') {
+          value += '"';
+          i = quote + 2;
+          continue;
+        }
+        i = quote + 1;
+        break;
+      }
+      fields.push(value);
+      if (i === line.length) return fields;
+      if (line[i] !== ',') return undefined;
+      i++;
+    } else {
+      const comma = line.indexOf(',', i);
+      if (comma < 0) {
+        fields.push(line.slice(i));
+        return fields;
+      }
+      fields.push(line.slice(i, comma));
+      i = comma + 1;
+    }
+  }
+}
+
+const COLUMNS = ['timestamp', 'kind', 'amount', 'currency'] as const;
+type Column = (typeof COLUMNS)[number];
+
+/** The format a file name says (`.csv`, `.jsonl`/`.ndjson`), or undefined. */
+export function formatOfFile(file: string): LedgerFormat | undefined {
+  if (/\.csv$/i.test(file)) return 'csv';
+  if (/\.(jsonl|ndjson)$/i.test(file)) return 'jsonl';
+  return undefined;
+}
+
+function printable(text: string, max = 80): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/**
+ * Read `file` and sum its rows into `windows`. Rejects with a {@link LedgerError} naming the line for a malformed
+ * row, a file over `maxBytes`, or a line over {@link MAX_LEDGER_LINE_CHARS}.
+ */
+export async function readLedger(
+  file: string,
+  format: LedgerFormat,
+  windows: LedgerWindows,
+  maxBytes: number = DEFAULT_MAX_LEDGER_BYTES,
+): Promise<LedgerSums> {
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new LedgerError(`${file} is not a file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof LedgerError) throw error;
+    throw new LedgerError(
+      `cannot read the ledger ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  if (size > maxBytes) {
+    throw new LedgerError(
+      `the ledger ${file} has ${size} bytes, more than --max-ledger-bytes ${maxBytes}: refused (raise the limit, ` +
+        'or cut the file to the time range)',
+    );
+  }
+  const sums: LedgerSums & { rows: number; sales: number; refunds: number; outside: number } = {
+    windows: new Map(),
+    rows: 0,
+    sales: 0,
+    refunds: 0,
+    outside: 0,
+    currencies: new Set<string>(),
+  };
+  const endMillis = windows.fromMillis + windows.count * windows.stepMillis;
+  let header: Map<Column, number> | undefined;
+  let lineNumber = 0;
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const fail = (message: string): never => {
+    lines.close();
+    stream.destroy();
+    throw new LedgerError(`${file}:${lineNumber}: ${message}`);
+  };
+  try {
+    for await (const raw of lines) {
+      lineNumber++;
+      if (raw.length > MAX_LEDGER_LINE_CHARS) fail(`line longer than ${MAX_LEDGER_LINE_CHARS} characters`);
+      const line = lineNumber === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (line.trim() === '') continue;
+      let fields: Record<Column, unknown>;
+      if (format === 'csv') {
+        const cells = splitCsvLine(line) ?? fail('unbalanced quotes');
+        if (header === undefined) {
+          header = new Map();
+          const names = cells.map((cell) => cell.trim().toLowerCase());
+          for (const column of COLUMNS) {
+            const index = names.indexOf(column);
+            if (index < 0) {
+              fail(
+                `the header must name the columns ${COLUMNS.join(', ')} (any order, others ignored); ` +
+                  `it has: ${printable(names.join(', '), 200)}`,
+              );
+            }
+            header.set(column, index);
+          }
+          continue;
+        }
+        fields = Object.fromEntries(COLUMNS.map((column) => [column, cells[header!.get(column)!]])) as Record<
+          Column,
+          unknown
+        >;
+      } else {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          fail('not a JSON object (one per line)');
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          fail('not a JSON object (one per line)');
+        }
+        fields = parsed as Record<Column, unknown>;
+      }
+      sums.rows++;
+      const timestamp = fields.timestamp;
+      const at =
+        typeof timestamp === 'number'
+          ? Number.isFinite(timestamp)
+            ? Math.round(timestamp * 1000)
+            : undefined
+          : typeof timestamp === 'string'
+            ? parseInstant(timestamp)
+            : undefined;
+      if (at === undefined) {
+        fail(
+          `timestamp ${printable(JSON.stringify(timestamp ?? null))}: use RFC 3339 with a zone ` +
+            '(2026-12-03T10:15:00Z, 2026-12-03T11:15:00+01:00) or unix seconds',
+        );
+      }
+      const kind = typeof fields.kind === 'string' ? fields.kind.trim().toLowerCase() : fields.kind;
+      if (kind !== 'sale' && kind !== 'refund') {
+        fail(`kind ${printable(JSON.stringify(fields.kind ?? null))}: must be sale or refund`);
+      }
+      const amountText = typeof fields.amount === 'number' ? String(fields.amount) : fields.amount;
+      if (typeof amountText !== 'string' || !/^\s*\d+\s*$/.test(amountText)) {
+        fail(
+          `amount ${printable(JSON.stringify(fields.amount ?? null))}: must be a whole, non-negative number of ` +
+            'minor units (19.99 USD is 1999, 1,999 JPY is 1999, 12.750 KWD is 12750)',
+        );
+      }
+      const amount = Number(amountText);
+      if (!Number.isSafeInteger(amount)) fail(`amount ${printable(String(amountText))}: too large`);
+      const code = typeof fields.currency === 'string' ? fields.currency.trim().toUpperCase() : undefined;
+      if (code === undefined || !isCurrencyShaped(code) || !isIsoCurrency(code)) {
+        fail(`currency ${printable(JSON.stringify(fields.currency ?? null))}: not an ISO 4217 code`);
+      }
+      if (kind === 'sale') sums.sales++;
+      else sums.refunds++;
+      if (at! < windows.fromMillis || at! >= endMillis) {
+        sums.outside++;
+        continue;
+      }
+      const index = Math.floor((at! - windows.fromMillis) / windows.stepMillis);
+      let byCurrency = sums.windows.get(index);
+      if (byCurrency === undefined) sums.windows.set(index, (byCurrency = new Map()));
+      let window = byCurrency.get(code!);
+      if (window === undefined) byCurrency.set(code!, (window = { revenue: 0, refunds: 0, orders: 0 }));
+      (sums.currencies as Set<string>).add(code!);
+      if (kind === 'sale') {
+        window.revenue += amount;
+        window.orders++;
+      } else {
+        window.refunds += amount;
+      }
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  if (format === 'csv' && header === undefined) {
+    throw new LedgerError(`${file}: empty (a CSV ledger starts with a header: ${COLUMNS.join(',')})`);
+  }
+  return sums;
+}

@@ -1,0 +1,389 @@
+/**
+ * The `reconcile` subcommand: the user's order ledger against Prometheus, per window and currency, to the minor
+ * unit. Exit codes: 0 every window equal, 1 a difference (or Prometheus could not be read), 2 a usage or ledger
+ * error.
+ *
+ * Owns: the command-line contract of `reconcile`, the window grid, the comparison and its report (text or JSON).
+ * Must not touch: the queries themselves (src/catalog/exact-money.ts), the ledger format (reconcile-ledger.ts),
+ * Prometheus HTTP details (src/analysis/prometheus-client.ts).
+ */
+import { parseArgs } from 'node:util';
+import { CorrelationError } from '../analysis/errors';
+import { parseDuration } from '../analysis/duration';
+import { PrometheusRangeClient } from '../analysis/prometheus-client';
+import { EXACT_MONEY_FIGURES, exactMoneyQuery, type ExactMoneyFigure } from '../catalog/exact-money';
+import { EXIT_ANALYSIS_ERROR, EXIT_OK, EXIT_USAGE, safeMessage, type CliOutput } from './correlate';
+import {
+  DEFAULT_MAX_LEDGER_BYTES,
+  LedgerError,
+  formatOfFile,
+  parseInstant,
+  readLedger,
+  type LedgerFormat,
+  type WindowSums,
+} from './reconcile-ledger';
+
+/** Exit code when a window differs. */
+export const EXIT_DIFFERENCE = 1;
+/** Prometheus refuses range queries with more points per series than this. */
+const MAX_WINDOWS = 11_000;
+
+export const RECONCILE_HELP = `Usage: otel-business-metrics reconcile --prometheus URL --ledger FILE --from TIME --to TIME --step 1h|1d [options]
+
+Compare your order ledger with Prometheus, per window and currency, to the minor unit: sales (revenue), refunds,
+net revenue (sales - refunds) and orders. Prometheus must be >= 3.16 (the 'anchored' windows of
+business-money.yml) with --enable-feature=created-timestamp-zero-ingestion; see docs/money.md.
+
+Required:
+  --prometheus URL         Prometheus base URL (default: $PROMETHEUS_URL), e.g. http://localhost:9090
+  --ledger FILE            CSV (header naming timestamp,kind,amount,currency; other columns ignored) or JSON
+                           lines ({"timestamp":...,"kind":"sale","amount":1999,"currency":"USD"}): one sale or
+                           refund per row; amount in minor units (cents, yen, fils); timestamp RFC 3339 with a zone
+                           (2026-12-03T10:15:00Z) or unix seconds
+  --from TIME, --to TIME   the range, RFC 3339 with a zone or unix seconds; --to - --from a whole number of steps
+  --step DURATION          window length: 1h, 1d (UTC days when --from is a UTC midnight), or any duration >= 1s
+
+Options:
+  --format csv|jsonl       ledger format (default: from the file name, .csv / .jsonl / .ndjson)
+  --max-ledger-bytes N     refuse a larger ledger file (default ${DEFAULT_MAX_LEDGER_BYTES}, 1 GiB); it is streamed,
+                           memory holds only the sums per window and currency
+  --header 'Name: value'   extra HTTP header for Prometheus, repeatable (e.g. 'Authorization: Bearer TOKEN')
+  --timeout DURATION       per-request timeout (default 30s)
+  --json                   print the result as JSON
+  -h, --help               show this help
+
+A window [start, start + step) of the ledger is compared with the anchored increase Prometheus gives at
+start + step. Prometheus places an amount in the window of the scrape or push that first carried it, so an
+amount recorded in the last scrape or export interval before a window's end counts in the next window: such a
+difference comes with its opposite in the next window (docs/money.md).
+
+Exit codes: 0 every window equal, 1 a difference (or Prometheus could not be read), 2 usage or ledger error.
+
+Example:
+  otel-business-metrics reconcile --prometheus http://localhost:9090 --ledger orders.csv \\
+    --from 2026-12-02T00:00:00Z --to 2026-12-03T00:00:00Z --step 1h
+`;
+
+class UsageError extends Error {}
+
+/** One compared figure of one window and currency. */
+export interface ReconcileRow {
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly currency: string;
+  readonly figure: ExactMoneyFigure;
+  readonly ledger: number;
+  readonly prometheus: number;
+  readonly difference: number;
+  readonly equal: boolean;
+}
+
+function ledgerFigure(sums: WindowSums | undefined, figure: ExactMoneyFigure): number {
+  if (sums === undefined) return 0;
+  if (figure === 'net') return sums.revenue - sums.refunds;
+  return sums[figure];
+}
+
+function parseHeaders(values: string[] | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const value of values ?? []) {
+    const colon = value.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--header expects 'Name: value', got "${value}"`);
+    headers[value.slice(0, colon).trim()] = value.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function instantOption(text: string | undefined, option: string): number {
+  if (text === undefined) throw new UsageError(`missing --${option}`);
+  const millis = parseInstant(text);
+  if (millis === undefined) {
+    throw new UsageError(
+      `--${option} "${text}": use RFC 3339 with a zone (2026-12-03T00:00:00Z) or unix seconds`,
+    );
+  }
+  return millis;
+}
+
+const iso = (millis: number) => new Date(millis).toISOString().replace('.000Z', 'Z');
+
+/** Run `reconcile` with its arguments (everything after the subcommand). Resolves to the exit code. */
+export async function runReconcile(
+  args: string[],
+  output: CliOutput,
+  env: NodeJS.ProcessEnv = process.env,
+  now: () => number = Date.now,
+): Promise<number> {
+  let options;
+  try {
+    options = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        prometheus: { type: 'string' },
+        ledger: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        step: { type: 'string' },
+        format: { type: 'string' },
+        'max-ledger-bytes': { type: 'string' },
+        header: { type: 'string', multiple: true },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    output.stderr(
+      `otel-business-metrics reconcile: ${(error as Error).message}\nRun with --help for usage.\n`,
+    );
+    return EXIT_USAGE;
+  }
+  if (options.help) {
+    output.stdout(RECONCILE_HELP);
+    return EXIT_OK;
+  }
+
+  let client: PrometheusRangeClient;
+  let fromMillis: number;
+  let stepMillis: number;
+  let count: number;
+  let format: LedgerFormat;
+  let maxBytes = DEFAULT_MAX_LEDGER_BYTES;
+  const ledgerFile = options.ledger;
+  try {
+    const prometheus = options.prometheus ?? env.PROMETHEUS_URL;
+    const missing = [
+      prometheus ? undefined : '--prometheus (or PROMETHEUS_URL)',
+      ledgerFile ? undefined : '--ledger',
+      options.from ? undefined : '--from',
+      options.to ? undefined : '--to',
+      options.step ? undefined : '--step',
+    ].filter(Boolean);
+    if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}`);
+    fromMillis = instantOption(options.from, 'from');
+    const toMillis = instantOption(options.to, 'to');
+    const stepSeconds = parseDuration(options.step!, 'step');
+    if (!Number.isInteger(stepSeconds))
+      throw new UsageError(`--step "${options.step}": whole seconds, at least 1s`);
+    stepMillis = stepSeconds * 1000;
+    if (toMillis <= fromMillis) throw new UsageError('--to must be after --from');
+    if ((toMillis - fromMillis) % stepMillis !== 0) {
+      throw new UsageError(
+        `--to - --from (${(toMillis - fromMillis) / 1000} s) is not a whole number of --step ${options.step}: ` +
+          'every window must be whole',
+      );
+    }
+    if (toMillis > now()) {
+      throw new UsageError(`--to ${iso(toMillis)} is in the future: its window is not over`);
+    }
+    count = (toMillis - fromMillis) / stepMillis;
+    if (count > MAX_WINDOWS) {
+      throw new UsageError(`${count} windows: at most ${MAX_WINDOWS} (a longer --step or a shorter range)`);
+    }
+    if (options.format !== undefined && options.format !== 'csv' && options.format !== 'jsonl') {
+      throw new UsageError(`--format must be csv or jsonl, got "${options.format}"`);
+    }
+    const detected = (options.format as LedgerFormat | undefined) ?? formatOfFile(ledgerFile!);
+    if (detected === undefined) {
+      throw new UsageError(
+        `cannot tell the ledger's format from "${ledgerFile}": pass --format csv or --format jsonl`,
+      );
+    }
+    format = detected;
+    if (options['max-ledger-bytes'] !== undefined) {
+      maxBytes = Number(options['max-ledger-bytes']);
+      if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+        throw new UsageError(
+          `--max-ledger-bytes expects a whole number of bytes > 0, got "${options['max-ledger-bytes']}"`,
+        );
+      }
+    }
+    client = new PrometheusRangeClient({
+      url: prometheus!,
+      headers: parseHeaders(options.header),
+      timeoutMs: options.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout') * 1000,
+    });
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof CorrelationError && error.code === 'INVALID_ARGUMENT')
+    ) {
+      output.stderr(
+        `otel-business-metrics reconcile: ${safeMessage(error.message)}\nRun with --help for usage.\n`,
+      );
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  let ledger;
+  try {
+    ledger = await readLedger(ledgerFile!, format, { fromMillis, stepMillis, count }, maxBytes);
+  } catch (error) {
+    if (error instanceof LedgerError) {
+      output.stderr(`otel-business-metrics reconcile: ${safeMessage(error.message)}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  // Prometheus: each figure per currency at every window's end, over the window.
+  const stepSeconds = stepMillis / 1000;
+  const prometheus = new Map<ExactMoneyFigure, Map<number, Map<string, string>>>();
+  const warnings: string[] = [];
+  try {
+    for (const figure of EXACT_MONEY_FIGURES) {
+      const result = await client.queryRange(exactMoneyQuery(figure, `${stepSeconds}s`), {
+        start: (fromMillis + stepMillis) / 1000,
+        end: (fromMillis + count * stepMillis) / 1000,
+        step: stepSeconds,
+        points: count,
+      });
+      warnings.push(...result.warnings);
+      const byWindow = new Map<number, Map<string, string>>();
+      for (const series of result.series) {
+        const currency = series.labels.currency ?? '';
+        for (const sample of series.samples) {
+          const index = Math.round((sample.timestamp * 1000 - fromMillis) / stepMillis) - 1;
+          if (index < 0 || index >= count) continue;
+          let byCurrency = byWindow.get(index);
+          if (byCurrency === undefined) byWindow.set(index, (byCurrency = new Map()));
+          byCurrency.set(currency, String(sample.value));
+        }
+      }
+      prometheus.set(figure, byWindow);
+    }
+  } catch (error) {
+    const message =
+      error instanceof CorrelationError ? `${error.code}: ${error.message}` : (error as Error).message;
+    output.stderr(`otel-business-metrics reconcile: ${safeMessage(message)}\n`);
+    return EXIT_ANALYSIS_ERROR;
+  }
+
+  const rows: ReconcileRow[] = [];
+  for (let index = 0; index < count; index++) {
+    const currencies = new Set<string>(ledger.windows.get(index)?.keys() ?? []);
+    for (const figure of EXACT_MONEY_FIGURES) {
+      for (const currency of prometheus.get(figure)!.get(index)?.keys() ?? []) currencies.add(currency);
+    }
+    for (const currency of [...currencies].sort()) {
+      for (const figure of EXACT_MONEY_FIGURES) {
+        const ledgerValue = ledgerFigure(ledger.windows.get(index)?.get(currency), figure);
+        const text = prometheus.get(figure)!.get(index)?.get(currency);
+        const prometheusValue = text === undefined ? 0 : Number(text);
+        if (ledgerValue === 0 && prometheusValue === 0) continue;
+        rows.push({
+          windowStart: iso(fromMillis + index * stepMillis),
+          windowEnd: iso(fromMillis + (index + 1) * stepMillis),
+          currency,
+          figure,
+          ledger: ledgerValue,
+          prometheus: prometheusValue,
+          difference: prometheusValue - ledgerValue,
+          // A fractional or non-finite answer is never equal: the query (or Prometheus) is not exact.
+          equal: Number.isInteger(prometheusValue) && prometheusValue === ledgerValue,
+        });
+      }
+    }
+  }
+  const differences = rows.filter((row) => !row.equal);
+  const recentEnd = fromMillis + count * stepMillis > now() - 60_000;
+
+  if (options.json) {
+    output.stdout(
+      `${JSON.stringify(
+        {
+          prometheusUrl: client.url,
+          ledger: {
+            file: ledgerFile,
+            format,
+            rows: ledger.rows,
+            sales: ledger.sales,
+            refunds: ledger.refunds,
+            outsideRange: ledger.outside,
+          },
+          windows: {
+            from: iso(fromMillis),
+            to: iso(fromMillis + count * stepMillis),
+            step: options.step,
+            count,
+          },
+          unit: 'minor units of each currency',
+          currencies: [...new Set(rows.map((row) => row.currency))].sort(),
+          rows,
+          differences: differences.length,
+          equal: differences.length === 0,
+          warnings,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    output.stdout(
+      formatReport(rows, differences.length, { client, ledgerFile: ledgerFile!, ledger, count, options }),
+    );
+  }
+  for (const warning of warnings)
+    output.stderr(`otel-business-metrics reconcile: Prometheus warns: ${warning}\n`);
+  if (recentEnd) {
+    output.stderr(
+      'otel-business-metrics reconcile: the last window ended less than a minute ago: amounts of its last scrape or ' +
+        'export interval may not have reached Prometheus yet\n',
+    );
+  }
+  return differences.length === 0 ? EXIT_OK : EXIT_DIFFERENCE;
+}
+
+function formatReport(
+  rows: readonly ReconcileRow[],
+  differences: number,
+  context: {
+    client: PrometheusRangeClient;
+    ledgerFile: string;
+    ledger: { rows: number; sales: number; refunds: number; outside: number };
+    count: number;
+    options: { from?: string; to?: string; step?: string };
+  },
+): string {
+  const { ledger } = context;
+  const lines = [
+    `Ledger ${context.ledgerFile}: ${ledger.rows} rows (${ledger.sales} sales, ${ledger.refunds} refunds), ` +
+      `${ledger.outside} outside the range`,
+    `Prometheus ${context.client.url}: ${context.count} windows of ${context.options.step} from ` +
+      `${context.options.from} to ${context.options.to}`,
+    'Amounts in minor units of each currency (cents, yen, fils); orders are counts.',
+    '',
+  ];
+  const table = [['window start', 'currency', 'figure', 'ledger', 'prometheus', 'difference']];
+  for (const row of rows) {
+    table.push([
+      row.windowStart,
+      row.currency,
+      row.figure,
+      String(row.ledger),
+      String(row.prometheus),
+      row.equal ? '0' : `${row.difference > 0 ? '+' : ''}${row.difference}  <-- differs`,
+    ]);
+  }
+  const widths = table[0].map((_, column) => Math.max(...table.map((cells) => cells[column].length)));
+  for (const cells of table) {
+    lines.push(
+      cells
+        .map((cell, column) =>
+          column >= 3 && column <= 4 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
+        )
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+  lines.push('');
+  lines.push(
+    differences === 0
+      ? `Equal: every window and currency matches the ledger to the minor unit (${rows.length} figures).`
+      : `${differences} of ${rows.length} figures differ.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
