@@ -22,6 +22,7 @@ import {
 import type { ShopAssets } from './assets';
 import type { SafeHtml } from './html';
 import { DashboardHistory } from './dashboard-data';
+import type { ShopLedger } from './ledger';
 import { requestSpans, type ShopTracing } from './tracing';
 import {
   allowedHosts,
@@ -80,6 +81,8 @@ export interface ShopOptions {
   };
   /** The in-process tracing (`startShopTracing()`), whose spans `/traces/<trace id>` shows. */
   readonly tracing?: ShopTracing;
+  /** The order ledger: every sale and refund the shop records, as finance would keep it (ledger.ts). */
+  readonly ledger?: ShopLedger;
 }
 
 export interface RunningShop {
@@ -349,6 +352,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     }
     const total = cartTotalCents(session.cart);
     const currency = currencyOfRegion(session.shipping.region);
+    const orderId = `ORD-${randomBytes(4).toString('hex').toUpperCase()}`;
     tracker.trackPurchaseComplete(
       total,
       primaryCategory(session.cart),
@@ -356,8 +360,16 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       session.shipping.region,
       currency,
     );
+    options.ledger?.record({
+      kind: 'sale',
+      amount: total,
+      currency,
+      orderId,
+      region: session.shipping.region,
+      paymentMethod: session.payment.method,
+    });
     const order: Order = {
-      id: `ORD-${randomBytes(4).toString('hex').toUpperCase()}`,
+      id: orderId,
       sessionId: session.id,
       totalCents: total,
       currency,
@@ -406,6 +418,15 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         currency: order.currency,
         paymentMethod: order.paymentMethod,
         region: order.region,
+        reason,
+      });
+      options.ledger?.record({
+        kind: 'refund',
+        amount,
+        currency: order.currency,
+        orderId: order.id,
+        region: order.region,
+        paymentMethod: order.paymentMethod,
         reason,
       });
     }

@@ -3,7 +3,7 @@
  * to look, and shut everything down cleanly on Ctrl-C.
  *
  * Owns: environment variables (PORT, HOST, ALLOWED_HOSTS, OTEL_METRICS_EXPORTER=otlp to also push, SIMULATE,
- * SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS, METRICS_TOKEN, TROUBLE_*, WORKERS), the refusal to listen
+ * SIM_SESSIONS_PER_SECOND, SIM_THINK_SCALE, SESSION_IDLE_SECONDS, METRICS_TOKEN, TROUBLE_*, WORKERS, LEDGER_FILE), the refusal to listen
  * beyond loopback without a token, and console output (this is a CLI, so it prints). Must not touch: routes
  * (app.ts).
  *
@@ -12,7 +12,9 @@
  * numbers, and the simulator's rate is split between the workers.
  */
 import cluster from 'node:cluster';
+import { join, resolve } from 'node:path';
 import { initBusinessMetrics, type InitOptions } from '../../../src';
+import { openShopLedger, type ShopLedger } from './ledger';
 import { startShopTracing } from './tracing';
 import { startShop, type RunningShop } from './app';
 import { buildShopAssets } from './assets';
@@ -55,6 +57,17 @@ function activeUsersOptions(env: Readonly<Record<string, string | undefined>>): 
     hashKey: env.OTEL_BUSINESS_METRICS_USER_HASH_KEY || 'demo-shop-active-users-key',
     redis: { url: env.REDIS_URL, flushIntervalMillis: 5000 },
   };
+}
+
+/**
+ * LEDGER_FILE: where the shop appends its order ledger (JSON lines; `off` for none). Default: beside the shop's
+ * bundle in node_modules/.cache, which git ignores. Every worker of a cluster appends to the same file.
+ */
+function ledgerFile(env: Readonly<Record<string, string | undefined>>, shopDir: string): string | undefined {
+  const configured = env.LEDGER_FILE;
+  if (configured === 'off') return undefined;
+  if (configured) return resolve(configured);
+  return join(shopDir, '..', '..', 'node_modules', '.cache', 'otel-business-metrics-shop', 'ledger.jsonl');
 }
 
 interface ShopMessage {
@@ -119,6 +132,8 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
   });
   await telemetry.ready;
   const assets = await buildShopAssets(options.shopDir);
+  const ledgerPath = ledgerFile(env, options.shopDir);
+  const ledger: ShopLedger | undefined = ledgerPath ? openShopLedger(ledgerPath) : undefined;
   const shop = await startShop({
     telemetry,
     tracing,
@@ -135,6 +150,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     sessions: { idleMs: numberFrom(env, 'SESSION_IDLE_SECONDS', 120) * 1000 },
     operatorToken: token || undefined,
     allowedHosts: extraHosts,
+    ledger,
     clusterWorker: worker
       ? { onTroubleChange: (trouble) => process.send?.({ shop: 'trouble', trouble } satisfies ShopMessage) }
       : undefined,
@@ -145,6 +161,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
       await shop.stop();
       // Its final snapshot reaches the primary before it exits: nothing recorded here is lost.
       await telemetry.shutdown({ timeoutMillis: 3000 });
+      await ledger?.close();
       process.exit(0);
     };
     process.on('message', (message: ShopMessage) => {
@@ -165,6 +182,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     Dashboard   ${shop.url}/dashboard
     Metrics     ${shop.url}/metrics${token ? '  (Authorization: Bearer $METRICS_TOKEN)' : ''}
     Trouble     ${shop.url}/admin${token ? '\n    (dashboard and admin ask for a password: METRICS_TOKEN, any user name)' : ''}
+    Ledger      ${ledger ? `${ledger.file}  (every sale and refund; check Prometheus against it: docs/money.md)` : 'off'}
 
   Traffic simulator: ${simulate ? 'on (SIMULATE=0 to switch off)' : 'off'}. Ctrl-C stops.
 `);
@@ -176,6 +194,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     console.log(`\n${signal}: stopping the shop…`);
     await shop.stop();
     await telemetry.shutdown({ timeoutMillis: 3000 });
+    await ledger?.close();
     await tracing.stop();
     process.exit(0);
   };
