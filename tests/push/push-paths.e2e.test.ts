@@ -19,7 +19,9 @@
  *     same way: recorded by the same rule group, or from the raw counter) it does not, up to the millisecond
  *     apart at which one export's counters can be stamped;
  *   - `le` bucket bounds as numbers: Prometheus 3 writes a scraped bound as "60.0", an OTLP-received one as "60";
- *   - alert expressions without their final threshold, so the values are compared whether or not they fire.
+ *   - alert expressions without their final threshold, so the values are compared whether or not they fire;
+ *   - on the delta path, windowed values of the package's self-metrics are not compared (only their label sets and
+ *     totals): a delta stream is sampled only when it changes (see the comment in the test).
  * The Collector and Prometheus are started once for the whole file.
  */
 import { join } from 'node:path';
@@ -303,6 +305,12 @@ describeE2e('push paths end to end: the same figures through every path', () => 
         path: name,
         labelSets: [...reference.raw.keys()].sort(),
       });
+      // The Collector stamps samples with the app's collection time (collector.yaml's send_timestamps, which exact
+      // money needs), and a delta stream only has a point when it changed: the SDK's self-metric counters stop
+      // changing at another export than the business counters do, so over a window their extrapolated increases
+      // are sampled differently from the cart views'. Their label sets (above) and totals (the first test) still
+      // match exactly.
+      if (name === 'delta' && normalizer && expr.includes('business_metrics_')) continue;
       for (const [key, value] of result.raw) {
         const same = close(value, reference.raw.get(key)!, 1e-6);
         // 1e-4: a path may stamp two counters of one export a millisecond apart (Prometheus 3's OTLP receiver:
