@@ -1,0 +1,439 @@
+/**
+ * What a message from a peer must be before anything reads it. A peer is whatever posts on the package's
+ * channels: a worker or thread running this package (perhaps another version of it), a bug, or hostile code in
+ * the same process. Nothing a message says is stored, counted or merged until it has passed these rules; a
+ * message that fails is refused whole, never thrown, and its receiver counts it
+ * (`business_metrics_cluster_collection_failures_total{reason="invalid"}` in a primary).
+ *
+ * One rule per field, in one table per message type, so a field is one line and its rule is read in one place.
+ * The structure of a message is checked here in one pass over it (O(keys + metrics)); the numbers of a snapshot's
+ * points are checked by {@link pointRefusal} while the aggregate applies them, so each number is read once, and
+ * a bad number refuses only its own series' point (one poisoned series of a worker does not freeze the rest).
+ *
+ * Owns: the shape rules of every message (field types, lengths, ranges), the attribute-key format and the
+ * canonical identity of a series, histogram boundaries, the rules for counter, gauge and histogram numbers.
+ * Must not touch: state (which sources are known, whether an id was sent before, whether a total went down: the
+ * aggregate's and the primary's), transports.
+ */
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import {
+  PROTOCOL_TAG,
+  PROTOCOL_VERSION,
+  type CollectRequest,
+  type ExpositionRequest,
+  type ExpositionResponse,
+  type HelloMessage,
+  type MetricShape,
+  type SnapshotMessage,
+} from './protocol';
+
+/** Longest source id (the package's are UUIDs: 36 characters). */
+export const MAX_SOURCE_ID_LENGTH = 128;
+/** Longest attribute key (a series' labels as JSON); the package's labels are at most 64 characters each. */
+export const MAX_KEY_LENGTH = 16_384;
+/** Most attributes on one series. */
+export const MAX_ATTRIBUTES = 64;
+/** Most series keys one source may announce in one epoch (and so in one snapshot). */
+export const MAX_KEYS_PER_SOURCE = 131_072;
+/** Most instrumentation scopes, and metric families, in one snapshot. */
+export const MAX_SCOPES = 256;
+export const MAX_METRICS = 1024;
+/** Most histogram boundaries. */
+export const MAX_BOUNDARIES = 1024;
+
+/** Why a message or a point was refused: the field and the rule, e.g. `snapshot.metrics[2].points: must be an array`. */
+export type Refusal = string;
+
+/** A series key of a snapshot, parsed: its attributes (in the sender's order) and its identity. */
+export interface CheckedKey {
+  readonly attributes: Attributes;
+  /**
+   * The same for every spelling of the same label set: names sorted, values as the exposition writes them. Two
+   * sources that send `{a, b}` and `{b, a}`, or `1` and `"1"`, describe one series, never two lines with the
+   * same labels (a duplicate series makes Prometheus reject the whole scrape).
+   */
+  readonly identity: string;
+}
+
+export interface CheckedSnapshot {
+  readonly message: SnapshotMessage;
+  /** `message.keys`, parsed, in order. */
+  readonly keys: readonly CheckedKey[];
+}
+
+export type Checked<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly refusal: Refusal };
+
+type Fields = Record<string, unknown>;
+/** A field's rule: undefined when `value` passes, else what it must be. `owner` is the object holding the field. */
+type Rule = (value: unknown, owner: Fields) => string | undefined;
+type Table = Readonly<Record<string, Rule>>;
+
+// ---- rules ---------------------------------------------------------------------------------------------------
+
+const exactly =
+  (expected: unknown, what: string): Rule =>
+  (value) =>
+    value === expected ? undefined : `must be ${what}`;
+
+const optional =
+  (rule: Rule): Rule =>
+  (value, owner) =>
+    value === undefined ? undefined : rule(value, owner);
+
+const text =
+  (min: number, max: number): Rule =>
+  (value) =>
+    typeof value === 'string' && value.length >= min && value.length <= max
+      ? undefined
+      : `must be a string of ${min} to ${max} characters`;
+
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Rule =>
+  (value) =>
+    Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max
+      ? undefined
+      : `must be an integer from ${min} to ${max}`;
+
+const oneOf =
+  (...allowed: readonly unknown[]): Rule =>
+  (value) =>
+    allowed.includes(value)
+      ? undefined
+      : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+
+const isObject = (value: unknown): value is Fields =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const object: Rule = (value) => (isObject(value) ? undefined : 'must be an object');
+
+const arrayOf =
+  (max: number, item: Rule): Rule =>
+  (value, owner) => {
+    if (!Array.isArray(value)) return 'must be an array';
+    if (value.length > max) return `must have at most ${max} entries`;
+    for (let i = 0; i < value.length; i++) {
+      const refusal = item(value[i], owner);
+      if (refusal !== undefined) return nested(`[${i}]`, refusal);
+    }
+    return undefined;
+  };
+
+/** `field` + `: must ...`, or `field` + `[2].name: must ...` for a refusal inside it. */
+function nested(field: string, refusal: string): string {
+  return refusal.startsWith('[') || refusal.startsWith('.') ? field + refusal : `${field}: ${refusal}`;
+}
+
+const table =
+  (fields: Table): Rule =>
+  (value) => {
+    if (!isObject(value)) return 'must be an object';
+    return refusalOf(value, fields);
+  };
+
+const tag = exactly(PROTOCOL_TAG, `"${PROTOCOL_TAG}"`);
+const version = exactly(PROTOCOL_VERSION, `protocol version ${PROTOCOL_VERSION}`);
+const sourceId = text(1, MAX_SOURCE_ID_LENGTH);
+/** A worker thread's id: the main thread is 0 and never a source. */
+const threadId = optional(integer(1));
+const count = integer(0);
+
+const SCOPE: Table = {
+  name: text(1, 255),
+  version: optional(text(0, 255)),
+  schemaUrl: optional(text(0, 2048)),
+};
+
+const SHAPES: readonly MetricShape[] = ['counter', 'updown', 'gauge', 'histogram'];
+
+/** Histogram boundaries: finite and strictly increasing (what an explicit-bucket aggregation allows). */
+const boundaries: Rule = (value, metric) => {
+  if (metric.shape !== 'histogram')
+    return value === undefined ? undefined : 'must be absent unless a histogram';
+  if (!Array.isArray(value)) return 'must be an array (a histogram)';
+  if (value.length > MAX_BOUNDARIES) return `must have at most ${MAX_BOUNDARIES} entries`;
+  for (let i = 0; i < value.length; i++) {
+    const bound: unknown = value[i];
+    if (typeof bound !== 'number' || !Number.isFinite(bound)) return `[${i}]: must be a finite number`;
+    if (i > 0 && !(bound > (value[i - 1] as number)))
+      return `[${i}]: must be greater than the boundary before it`;
+  }
+  return undefined;
+};
+
+/** Numbers per point after the id: 1, or count, sum, min, max and one per bucket. */
+export function pointWidth(shape: MetricShape, boundaryCount: number): number {
+  return shape === 'histogram' ? 4 + boundaryCount + 1 : 1;
+}
+
+const points: Rule = (value, metric) => {
+  if (!Array.isArray(value)) return 'must be an array';
+  const stride =
+    1 + pointWidth(metric.shape as MetricShape, (metric.boundaries as unknown[] | undefined)?.length ?? 0);
+  if (value.length % stride !== 0) return `must hold whole points of ${stride} entries`;
+  if (value.length / stride > MAX_KEYS_PER_SOURCE) return `must have at most ${MAX_KEYS_PER_SOURCE} points`;
+  return undefined;
+};
+
+const METRIC: Table = {
+  scope: integer(0, MAX_SCOPES - 1),
+  name: text(1, 255),
+  description: text(0, 4096),
+  unit: text(0, 255),
+  valueType: oneOf(0, 1),
+  shape: oneOf(...SHAPES),
+  boundaries,
+  points,
+};
+
+const HELLO: Table = { tag, type: exactly('hello', '"hello"'), version, source: sourceId, threadId };
+
+const SNAPSHOT: Table = {
+  tag,
+  type: exactly('snapshot', '"snapshot"'),
+  version,
+  source: sourceId,
+  threadId,
+  round: count,
+  epoch: count,
+  firstKey: integer(0, MAX_KEYS_PER_SOURCE),
+  keys: arrayOf(MAX_KEYS_PER_SOURCE, text(2, MAX_KEY_LENGTH)),
+  scopes: arrayOf(MAX_SCOPES, table(SCOPE)),
+  metrics: arrayOf(MAX_METRICS, (metric, snapshot) => {
+    const refusal = table(METRIC)(metric, snapshot);
+    if (refusal !== undefined) return refusal;
+    return ((metric as Fields).scope as number) < (snapshot.scopes as unknown[]).length
+      ? undefined
+      : '.scope: must be the index of one of the snapshot’s scopes';
+  }),
+  final: optional(oneOf(true, false)),
+  ext: optional(object),
+};
+
+const EXPOSITION_REQUEST: Table = {
+  tag,
+  type: exactly('exposition-request', '"exposition-request"'),
+  source: sourceId,
+  id: count,
+};
+
+const COLLECT_REQUEST: Table = {
+  tag,
+  type: exactly('collect', '"collect"'),
+  round: count,
+  full: optional(arrayOf(4096, sourceId)),
+};
+
+const EXPOSITION_RESPONSE: Table = {
+  tag,
+  type: exactly('exposition', '"exposition"'),
+  to: sourceId,
+  id: count,
+  text: optional((value) => (typeof value === 'string' ? undefined : 'must be a string')),
+  error: optional(text(0, 4096)),
+};
+
+function refusalOf(message: Fields, fields: Table): Refusal | undefined {
+  for (const field in fields) {
+    const refusal = fields[field](message[field], message);
+    if (refusal !== undefined) return nested(`.${field}`, refusal);
+  }
+  return undefined;
+}
+
+function checkWith<T>(raw: unknown, name: string, fields: Table): Checked<T> {
+  if (!isObject(raw)) return { ok: false, refusal: `${name}: must be an object` };
+  const refusal = refusalOf(raw, fields);
+  return refusal === undefined ? { ok: true, value: raw as T } : { ok: false, refusal: name + refusal };
+}
+
+/** Whether a message carries the package's tag (the cluster IPC channel also carries the app's own messages). */
+function isTagged(raw: unknown): raw is Fields {
+  return isObject(raw) && raw.tag === PROTOCOL_TAG;
+}
+
+// ---- attribute keys ------------------------------------------------------------------------------------------
+
+function attributeValueRefusal(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : 'must be finite';
+    default:
+      if (!Array.isArray(value) || value.length > 128)
+        return 'must be a string, number, boolean or short array';
+      for (const item of value as unknown[]) {
+        if (typeof item !== 'string' && typeof item !== 'boolean' && !Number.isFinite(item)) {
+          return 'must be an array of strings, numbers or booleans';
+        }
+      }
+      return undefined;
+  }
+}
+
+/** The text the exposition writes for an attribute value (strings as is, the rest JSON), as the serializer does. */
+function valueText(value: AttributeValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Parses a key made by `attributeKey()` (encode.ts): `[name, value, name, value, ...]` as JSON. */
+export function checkKey(key: string): Checked<CheckedKey> {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(key);
+  } catch {
+    return { ok: false, refusal: 'must be JSON' };
+  }
+  if (!Array.isArray(entries) || entries.length % 2 !== 0 || entries.length > 2 * MAX_ATTRIBUTES) {
+    return { ok: false, refusal: `must be a JSON array of at most ${MAX_ATTRIBUTES} name, value pairs` };
+  }
+  const attributes: Record<string, AttributeValue> = {};
+  const names = new Set<string>();
+  for (let i = 0; i < entries.length; i += 2) {
+    const name: unknown = entries[i];
+    const value: unknown = entries[i + 1];
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256 || name === '__proto__') {
+      return { ok: false, refusal: `[${i}]: must be an attribute name of 1 to 256 characters` };
+    }
+    if (names.has(name))
+      return { ok: false, refusal: `[${i}]: must not repeat the attribute ${JSON.stringify(name)}` };
+    const refusal = attributeValueRefusal(value);
+    if (refusal !== undefined) return { ok: false, refusal: `[${i + 1}]: ${refusal}` };
+    names.add(name);
+    attributes[name] = value as AttributeValue;
+  }
+  return { ok: true, value: { attributes: Object.freeze(attributes), identity: identityOf(attributes) } };
+}
+
+/** The identity of a label set (see {@link CheckedKey.identity}). */
+export function identityOf(attributes: Attributes): string {
+  const canonical: string[] = [];
+  for (const name of Object.keys(attributes).sort()) canonical.push(name, valueText(attributes[name]!));
+  return JSON.stringify(canonical);
+}
+
+// ---- messages ------------------------------------------------------------------------------------------------
+
+/** A message a primary receives from a source: a hello, a snapshot (with its keys parsed), an exposition request. */
+export type PrimaryBound =
+  | { readonly type: 'hello'; readonly message: HelloMessage }
+  | { readonly type: 'snapshot'; readonly snapshot: CheckedSnapshot }
+  | { readonly type: 'exposition-request'; readonly message: ExpositionRequest };
+
+/**
+ * Checks a message that arrived at a primary. `undefined` when it is not the package's at all (no tag: an app's
+ * own message on the shared cluster IPC channel, not a refusal) or a message meant for sources.
+ */
+export function checkPrimaryBound(raw: unknown): Checked<PrimaryBound> | undefined {
+  if (!isTagged(raw)) return undefined;
+  const type = raw.type;
+  switch (type) {
+    case 'hello': {
+      const checked = checkWith<HelloMessage>(raw, 'hello', HELLO);
+      return checked.ok ? { ok: true, value: { type, message: checked.value } } : checked;
+    }
+    case 'snapshot': {
+      const checked = checkSnapshot(raw);
+      return checked.ok ? { ok: true, value: { type, snapshot: checked.value } } : checked;
+    }
+    case 'exposition-request': {
+      const checked = checkWith<ExpositionRequest>(raw, 'exposition-request', EXPOSITION_REQUEST);
+      return checked.ok ? { ok: true, value: { type, message: checked.value } } : checked;
+    }
+    case 'collect':
+    case 'exposition':
+      // A primary's own requests and answers, seen on a channel it shares (threads): not for it.
+      return undefined;
+    default:
+      return { ok: false, refusal: `message.type: must be hello, snapshot or exposition-request` };
+  }
+}
+
+/** Checks a snapshot (also the primary's own, so every snapshot takes one path) and parses its keys. */
+export function checkSnapshot(raw: unknown): Checked<CheckedSnapshot> {
+  const checked = checkWith<SnapshotMessage>(raw, 'snapshot', SNAPSHOT);
+  if (!checked.ok) return checked;
+  const message = checked.value;
+  const keys: CheckedKey[] = new Array<CheckedKey>(message.keys.length);
+  for (let i = 0; i < message.keys.length; i++) {
+    const key = checkKey(message.keys[i]);
+    if (!key.ok) return { ok: false, refusal: nested(`snapshot.keys[${i}]`, key.refusal) };
+    keys[i] = key.value;
+  }
+  return { ok: true, value: { message, keys } };
+}
+
+/** A message a source receives from its primary: a collection request, or the answer to an exposition request. */
+export type SourceBound = CollectRequest | ExpositionResponse;
+
+/** Checks a message that arrived at a source; `undefined` for what is not the package's or not for sources. */
+export function checkSourceBound(raw: unknown): Checked<SourceBound> | undefined {
+  if (!isTagged(raw)) return undefined;
+  switch (raw.type) {
+    case 'collect':
+      return checkWith<CollectRequest>(raw, 'collect', COLLECT_REQUEST);
+    case 'exposition':
+      return checkWith<ExpositionResponse>(raw, 'exposition', EXPOSITION_RESPONSE);
+    case 'hello':
+    case 'snapshot':
+    case 'exposition-request':
+      // Other sources' messages to the primary, seen on a channel sources share (threads): not for this one.
+      return undefined;
+    default:
+      return { ok: false, refusal: 'message.type: must be collect or exposition' };
+  }
+}
+
+// ---- numbers -------------------------------------------------------------------------------------------------
+
+const isWireInfinity = (value: unknown, which: 'Inf' | '-Inf'): boolean =>
+  value === which || value === (which === 'Inf' ? Infinity : -Infinity);
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isFiniteNumber = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * The numbers of one point of a snapshot's metric, at `points[at]` (the series id) and after it: why they are
+ * refused, or undefined. Counters: finite and not negative. Up-down counters: finite. Gauges: a number, or the
+ * wire's `'NaN'`, `'Inf'`, `'-Inf'` (a gauge may really be any of them). Histograms: a whole count, a finite
+ * sum that is not negative, min and max (finite, or unknown), whole bucket counts that add up to the count.
+ */
+export function pointRefusal(
+  shape: MetricShape,
+  points: readonly unknown[],
+  at: number,
+  width: number,
+): Refusal | undefined {
+  if (!isCount(points[at])) return 'the series id must be an integer >= 0';
+  const first = points[at + 1];
+  switch (shape) {
+    case 'counter':
+      return isFiniteNumber(first) && first >= 0 ? undefined : 'a counter must be a finite number >= 0';
+    case 'updown':
+      return isFiniteNumber(first) ? undefined : 'an up-down counter must be a finite number';
+    case 'gauge':
+      return typeof first === 'number' || first === 'NaN' || first === 'Inf' || first === '-Inf'
+        ? undefined
+        : 'a gauge must be a number';
+    case 'histogram': {
+      const [count, sum, min, max] = [points[at + 1], points[at + 2], points[at + 3], points[at + 4]];
+      if (!isCount(count)) return 'a histogram count must be an integer >= 0';
+      if (!isFiniteNumber(sum) || sum < 0) return 'a histogram sum must be a finite number >= 0';
+      if (!isFiniteNumber(min) && !isWireInfinity(min, 'Inf'))
+        return 'a histogram min must be finite or "Inf"';
+      if (!isFiniteNumber(max) && !isWireInfinity(max, '-Inf'))
+        return 'a histogram max must be finite or "-Inf"';
+      if (isFiniteNumber(min) && isFiniteNumber(max) && min > max)
+        return 'a histogram min must not exceed its max';
+      let buckets = 0;
+      for (let i = at + 5; i <= at + width; i++) {
+        const bucket = points[i];
+        if (!isCount(bucket)) return 'a histogram bucket must be an integer >= 0';
+        buckets += bucket;
+      }
+      return buckets === count ? undefined : 'a histogram’s buckets must add up to its count';
+    }
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The peer-message rules (src/cluster/validate.ts): real snapshots from real recordings pass; every field's rule
+ * refuses what it must, naming the field; thousands of mutations of real messages (every field of every nested
+ * object replaced by every kind of wrong value) are each either refused or still well-formed, and never throw;
+ * series keys get one identity per label set however they are spelled; point numbers are checked per shape.
+ */
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BusinessMetrics } from '../../src';
+import { SnapshotEncoder } from '../../src/cluster/encode';
+import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/cluster/protocol';
+import {
+  checkKey,
+  checkPrimaryBound,
+  checkSourceBound,
+  pointRefusal,
+  pointWidth,
+} from '../../src/cluster/validate';
+import { TestReader } from '../support/collect';
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+/** A snapshot as a worker sends it: real recordings, through JSON as cluster IPC carries it. */
+async function realSnapshot(): Promise<SnapshotMessage> {
+  const reader = new TestReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const metrics = new BusinessMetrics(provider.getMeter('otel-business-metrics'), { now: () => NOW });
+  metrics.recordFunnelStep('cart_view', { source: 'ads', deviceType: 'mobile' });
+  metrics.recordRevenue(2599, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+  metrics.updateActiveUsers('daily', { pro: 12 });
+  const message = new SnapshotEncoder('worker-1').encode(await reader.collect(), 3);
+  await provider.shutdown();
+  return JSON.parse(JSON.stringify(message)) as SnapshotMessage;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+describe('peer messages: structure', () => {
+  let snapshot: SnapshotMessage;
+  beforeAll(async () => {
+    snapshot = await realSnapshot();
+  });
+
+  it('accepts a real snapshot, a hello and an exposition request, and parses the keys', () => {
+    const checked = checkPrimaryBound(snapshot);
+    expect(checked?.ok).toBe(true);
+    if (!checked?.ok || checked.value.type !== 'snapshot') throw new Error('not a snapshot');
+    expect(checked.value.snapshot.keys).toHaveLength(snapshot.keys.length);
+    expect(checked.value.snapshot.keys.some((key) => key.attributes.source === 'ads')).toBe(true);
+    const hello = { tag: PROTOCOL_TAG, type: 'hello', version: PROTOCOL_VERSION, source: 'w', threadId: 4 };
+    expect(checkPrimaryBound(hello)).toEqual({ ok: true, value: { type: 'hello', message: hello } });
+    const request = { tag: PROTOCOL_TAG, type: 'exposition-request', source: 'w', id: 7 };
+    expect(checkPrimaryBound(request)?.ok).toBe(true);
+  });
+
+  it('leaves messages without the package tag alone (the app shares the cluster IPC channel)', () => {
+    for (const raw of [null, 'text', 42, { app: 'listening' }, { type: 'snapshot' }, [PROTOCOL_TAG]]) {
+      expect(checkPrimaryBound(raw)).toBeUndefined();
+      expect(checkSourceBound(raw)).toBeUndefined();
+    }
+  });
+
+  it.each<[string, (m: Record<string, unknown>) => void, RegExp]>([
+    ['a key that is not JSON', (m) => (m.keys = ['{not json']), /^snapshot\.keys\[0\]: must be JSON/],
+    ['the key "null"', (m) => (m.keys = ['null']), /^snapshot\.keys\[0\]: must be a JSON array/],
+    ['keys as a string', (m) => (m.keys = '["a"]'), /^snapshot\.keys: must be an array/],
+    ['metrics: null', (m) => (m.metrics = null), /^snapshot\.metrics: must be an array/],
+    ['scopes: null', (m) => (m.scopes = null), /^snapshot\.scopes: must be an array/],
+    ['points: null', (m) => (metricOf(m).points = null), /^snapshot\.metrics\[0\]\.points: must be an array/],
+    [
+      'a version of another protocol',
+      (m) => (m.version = 2),
+      /^snapshot\.version: must be protocol version 1/,
+    ],
+    [
+      'a source id of 4 kB',
+      (m) => (m.source = 'x'.repeat(4096)),
+      /^snapshot\.source: must be a string of 1 to 128/,
+    ],
+    [
+      'a thread id 0 (the main thread)',
+      (m) => (m.threadId = 0),
+      /^snapshot\.threadId: must be an integer from 1/,
+    ],
+    ['a round that is a string', (m) => (m.round = '1'), /^snapshot\.round: must be an integer/],
+    ['a negative epoch', (m) => (m.epoch = -1), /^snapshot\.epoch: must be an integer from 0/],
+    [
+      'a metric scope out of range',
+      (m) => (metricOf(m).scope = 9),
+      /^snapshot\.metrics\[0\]\.scope: must be the index/,
+    ],
+    [
+      'an unknown shape',
+      (m) => (metricOf(m).shape = 'summary'),
+      /^snapshot\.metrics\[0\]\.shape: must be one of/,
+    ],
+    ['a valueType 7', (m) => (metricOf(m).valueType = 7), /^snapshot\.metrics\[0\]\.valueType/],
+    [
+      'a metric name of 1000 characters',
+      (m) => (metricOf(m).name = 'm'.repeat(1000)),
+      /\.name: must be a string/,
+    ],
+    [
+      'points that are not whole points',
+      (m) => (metricOf(m).points = [0]),
+      /\.points: must hold whole points/,
+    ],
+    ['a scope without a name', (m) => (m.scopes = [{}]), /^snapshot\.scopes\[0\]\.name: must be a string/],
+    ['final that is a string', (m) => (m.final = 'yes'), /^snapshot\.final: must be one of true, false/],
+    ['ext that is an array', (m) => (m.ext = []), /^snapshot\.ext: must be an object/],
+    [
+      'a histogram with boundaries: null',
+      (m) => Object.assign(metricOf(m), { shape: 'histogram', boundaries: null, points: [0, 1, 5, 5, 5, 1] }),
+      /\.boundaries: must be an array \(a histogram\)/,
+    ],
+    [
+      'histogram boundaries that go down',
+      (m) => Object.assign(metricOf(m), { shape: 'histogram', boundaries: [10, 5], points: [] }),
+      /\.boundaries\[1\]: must be greater than the boundary before it/,
+    ],
+    [
+      'a NaN boundary (structured clone)',
+      (m) => Object.assign(metricOf(m), { shape: 'histogram', boundaries: [NaN], points: [] }),
+      /\.boundaries\[0\]: must be a finite number/,
+    ],
+    ['boundaries on a counter', (m) => (metricOf(m).boundaries = [1, 2]), /\.boundaries: must be absent/],
+  ])('refuses %s, naming the field', (_what, change, refusal) => {
+    const message = clone(snapshot) as unknown as Record<string, unknown>;
+    change(message);
+    const checked = checkPrimaryBound(message);
+    expect(checked?.ok).toBe(false);
+    expect(checked?.ok === false && checked.refusal).toMatch(refusal);
+  });
+
+  it('refuses malformed hellos, exposition requests, collection requests and exposition answers', () => {
+    const refused = (
+      raw: unknown,
+      check: (raw: unknown) => { ok: boolean } | undefined = checkPrimaryBound,
+    ) => {
+      const checked = check(raw);
+      return checked !== undefined && !checked.ok;
+    };
+    const hello = { tag: PROTOCOL_TAG, type: 'hello', version: PROTOCOL_VERSION, source: 's' };
+    expect(refused({ ...hello, source: undefined })).toBe(true);
+    expect(refused({ ...hello, source: 5 })).toBe(true);
+    expect(refused({ ...hello, threadId: 'x' })).toBe(true);
+    expect(refused({ tag: PROTOCOL_TAG })).toBe(true);
+    expect(refused({ tag: PROTOCOL_TAG, type: 'bogus' })).toBe(true);
+    expect(refused({ tag: PROTOCOL_TAG, type: 'exposition-request', source: 's', id: -1 })).toBe(true);
+    const collect = { tag: PROTOCOL_TAG, type: 'collect', round: 1 };
+    expect(checkSourceBound(collect)?.ok).toBe(true);
+    expect(refused({ ...collect, full: 5 }, checkSourceBound)).toBe(true);
+    expect(refused({ ...collect, full: [{}] }, checkSourceBound)).toBe(true);
+    expect(refused({ ...collect, round: 'x' }, checkSourceBound)).toBe(true);
+    const answer = { tag: PROTOCOL_TAG, type: 'exposition', to: 's', id: 1, text: '# EOF\n' };
+    expect(checkSourceBound(answer)?.ok).toBe(true);
+    expect(refused({ ...answer, to: { toString: null } }, checkSourceBound)).toBe(true);
+    expect(refused({ ...answer, text: 5 }, checkSourceBound)).toBe(true);
+    expect(refused({ ...answer, id: null }, checkSourceBound)).toBe(true);
+    // What sources send to the primary is not a source's business, and the other way round.
+    expect(checkSourceBound(hello)).toBeUndefined();
+    expect(checkPrimaryBound(collect)).toBeUndefined();
+  });
+
+  it('never throws: every field of every nested object, replaced by every kind of wrong value', () => {
+    const wrong: unknown[] = [
+      undefined,
+      null,
+      true,
+      0,
+      -1,
+      1.5,
+      NaN,
+      Infinity,
+      10n,
+      '',
+      '{',
+      'NaN',
+      'x'.repeat(70_000),
+      [],
+      [null],
+      {},
+      new Map([[1, 2]]),
+      new Date(0),
+      new Uint8Array(4),
+    ];
+    const hello = { tag: PROTOCOL_TAG, type: 'hello', version: PROTOCOL_VERSION, source: 's', threadId: 2 };
+    const request = { tag: PROTOCOL_TAG, type: 'exposition-request', source: 's', id: 1 };
+    let tried = 0;
+    let refused = 0;
+    for (const original of [snapshot, hello, request] as unknown[]) {
+      for (const path of pathsOf(original)) {
+        for (const value of wrong) {
+          const message = clone(original);
+          setAt(message, path, value);
+          tried++;
+          const checked = checkPrimaryBound(message);
+          if (checked === undefined || !checked.ok) refused++;
+        }
+      }
+    }
+    expect(tried).toBeGreaterThan(500);
+    // Most replacements break the message; the rest are still well-formed (a different name, a later round).
+    expect(refused).toBeGreaterThan(tried / 2);
+  });
+});
+
+describe('peer messages: series keys', () => {
+  it('gives one identity to every spelling of one label set: order, and 1 or "1"', () => {
+    const a = checkKey(JSON.stringify(['step', 'cart', 'n', 1]));
+    const b = checkKey(JSON.stringify(['n', '1', 'step', 'cart']));
+    expect(a.ok && b.ok && a.value.identity === b.value.identity).toBe(true);
+    // The attributes keep the sender's order (the exposition writes labels in catalog order).
+    expect(a.ok && Object.keys(a.value.attributes)).toEqual(['step', 'n']);
+    const c = checkKey(JSON.stringify(['step', 'cart', 'n', 2]));
+    expect(a.ok && c.ok && a.value.identity !== c.value.identity).toBe(true);
+  });
+
+  it.each([
+    ['a repeated name', ['a', '1', 'a', '2']],
+    ['__proto__ as a name', ['__proto__', 'x']],
+    ['an empty name', ['', 'x']],
+    ['an object value', ['a', { b: 1 }]],
+    ['a null value', ['a', null]],
+    ['an odd length', ['a']],
+    ['65 attributes', Array.from({ length: 130 }, (_, i) => `v${i}`)],
+  ])('refuses %s', (_what, entries) => {
+    expect(checkKey(JSON.stringify(entries)).ok).toBe(false);
+  });
+});
+
+describe('peer messages: point numbers', () => {
+  const ok = (shape: Parameters<typeof pointRefusal>[0], point: unknown[], boundaries = 0) =>
+    pointRefusal(shape, point, 0, pointWidth(shape, boundaries));
+
+  it('counters: finite and not negative', () => {
+    expect(ok('counter', [0, 5])).toBeUndefined();
+    for (const bad of [-1e15, -1, 'NaN', 'Inf', 'hello', NaN, Infinity, null, 10n]) {
+      expect({ bad, refusal: ok('counter', [0, bad]) }).toEqual({ bad, refusal: expect.any(String) });
+    }
+    expect(ok('counter', [-1, 5])).toMatch(/series id/);
+    expect(ok('counter', [1.5, 5])).toMatch(/series id/);
+  });
+
+  it('up-down counters: finite; gauges: any number, including the wire forms of NaN and the infinities', () => {
+    expect(ok('updown', [0, -3])).toBeUndefined();
+    expect(ok('updown', [0, 'NaN'])).toBeDefined();
+    for (const value of [-3, 0.5, 'NaN', 'Inf', '-Inf']) expect(ok('gauge', [0, value])).toBeUndefined();
+    expect(ok('gauge', [0, 'hello'])).toBeDefined();
+  });
+
+  it('histograms: whole counts, a finite sum, buckets that add up to the count', () => {
+    // boundaries [10, 100]: count, sum, min, max, 3 buckets
+    expect(ok('histogram', [0, 3, 120, 5, 100, 1, 2, 0], 2)).toBeUndefined();
+    expect(ok('histogram', [0, 0, 0, 'Inf', '-Inf', 0, 0, 0], 2)).toBeUndefined();
+    expect(ok('histogram', [0, 3, 120, 5, 100, 1, 1, 0], 2)).toMatch(/add up/);
+    expect(ok('histogram', [0, 3, 'NaN', 5, 100, 1, 2, 0], 2)).toMatch(/sum/);
+    expect(ok('histogram', [0, 3, -1, 5, 100, 1, 2, 0], 2)).toMatch(/sum/);
+    expect(ok('histogram', [0, 2.5, 1, 5, 100, 1, 1.5, 0], 2)).toMatch(/count/);
+    expect(ok('histogram', [0, 3, 120, 100, 5, 1, 2, 0], 2)).toMatch(/min/);
+    expect(ok('histogram', [0, 3, 120, 5, 100, -1, 4, 0], 2)).toMatch(/bucket/);
+  });
+});
+
+function metricOf(message: Record<string, unknown>): Record<string, unknown> {
+  return (message.metrics as Record<string, unknown>[])[0];
+}
+
+type Path = Array<string | number>;
+
+/** Every path to a field or array entry of a JSON-like value (arrays: their first two entries). */
+function pathsOf(value: unknown, prefix: Path = []): Path[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const paths: Path[] = [];
+  const keys: Array<string | number> = Array.isArray(value)
+    ? value.slice(0, 2).map((_, i) => i)
+    : Object.keys(value);
+  for (const key of keys) {
+    const path = [...prefix, key];
+    paths.push(path, ...pathsOf((value as Record<string | number, unknown>)[key], path));
+  }
+  return paths;
+}
+
+function setAt(target: unknown, path: Path, value: unknown): void {
+  let node = target as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path[path.length - 1]] = value;
+}
