@@ -12,6 +12,13 @@
  * numbers in the total; a source that exits has its last numbers folded into `retired` before it is forgotten.
  * What can be lost is exactly what a source recorded after its last snapshot reached the primary, when it dies
  * without sending a final one (SIGKILL, a crash, `worker.terminate()`): it is counted as `exited`.
+ *
+ * Under broken or hostile sources (docs/safety.md#peers): every snapshot passes the rules of validate.ts first;
+ * a point whose numbers break them, or that would take a counter or histogram of its source backwards, is
+ * refused alone (the series keeps its previous numbers) and the snapshot is counted as `invalid`. Memory is
+ * bounded whatever the sources send: at most `maxSeriesPerMetric` series per family (as in one process; later
+ * label sets fold into the family's all-`other` series, exactly, and are counted), {@link MAX_FAMILIES} families,
+ * {@link MAX_SOURCES} live sources, and the ids of the last {@link RETIRED_MEMORY} retired sources.
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime, type InstrumentationScope } from '@opentelemetry/core';
@@ -25,15 +32,24 @@ import {
   type MetricData,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { attributesOfKey } from './encode';
+import { OTHER_LABEL_VALUE } from '../catalog/labels';
 import {
-  PROTOCOL_VERSION,
   clusterExtensions,
   fromWire,
   type MetricShape,
   type SnapshotMessage,
   type WireMetric,
+  type WireNumber,
 } from './protocol';
+import {
+  checkSnapshot,
+  identityOf,
+  MAX_KEYS_PER_SOURCE,
+  pointRefusal,
+  pointWidth,
+  type CheckedKey,
+  type CheckedSnapshot,
+} from './validate';
 
 /**
  * How a gauge combines across sources:
@@ -48,6 +64,8 @@ export type GaugeRule = 'sum' | 'latest' | 'max' | 'min';
 export type ClusterFailureReason = 'timeout' | 'exited' | 'invalid';
 
 interface Family {
+  /** Dense number of the family, part of a slot's key. */
+  readonly index: number;
   readonly scope: InstrumentationScope;
   readonly name: string;
   readonly description: string;
@@ -58,8 +76,11 @@ interface Family {
   /** Numbers per series: 1, or 4 + buckets for histograms. */
   readonly width: number;
   readonly rule: GaugeRule;
+  /** By identity (validate.ts): one series per label set, however sources spell it. */
   readonly series: Map<string, Series>;
   readonly order: Series[];
+  /** The all-`other` series new label sets fold into once the family holds `maxSeriesPerMetric` series. */
+  overflow: Series | undefined;
 }
 
 interface Series {
@@ -72,10 +93,13 @@ interface Series {
   bestChangedAt: number;
 }
 
+/** One series of one source: its latest numbers (a series folded into `other` keeps a slot of its own). */
 interface Slot {
   readonly family: Family;
   readonly series: Series;
   readonly values: number[];
+  /** False until the first accepted point (a new slot has nothing to compare a counter with). */
+  filled: boolean;
   /** When the primary saw this value change (gauges, for the `latest` rule). */
   changedAt: number;
   /** The snapshot that last carried this slot (gauges a snapshot omits are no longer reported). */
@@ -85,19 +109,47 @@ interface Slot {
 interface SourceState {
   readonly id: string;
   epoch: number;
-  keys: string[];
+  /** The keys of this epoch, by series id. */
+  keys: CheckedKey[];
+  /** The slot of each series id of this epoch. */
   slots: Array<Slot | undefined>;
+  /**
+   * Every slot of this source, by family and identity, across epochs: a new epoch renumbers the series but a
+   * series keeps its slot, so its numbers are never dropped from the totals nor compared with nothing.
+   */
+  readonly byKey: Map<string, Slot>;
   needsFull: boolean;
   snapshots: number;
 }
 
-const RETIRED_MEMORY = 4096;
+/** Ids of retired sources remembered (a late message from one must not count twice); the oldest are forgotten. */
+export const RETIRED_MEMORY = 4096;
+/** Live sources at most: workers and threads really running are far fewer. */
+export const MAX_SOURCES = 1024;
+/** Metric families at most. */
+export const MAX_FAMILIES = 1024;
+/** Series per family when no cap is configured (the single-process default). */
+const DEFAULT_MAX_SERIES = 2000;
 
 export interface ClusterAggregateOptions {
   /** Rule per gauge, by instrument name (e.g. `business_active_users`). */
   readonly gauges?: Readonly<Record<string, GaugeRule>>;
   /** Rule for gauges without one. Default `max`. */
   readonly defaultGaugeRule?: GaugeRule;
+  /** Series per family, as `limits.maxSeriesPerMetric` in one process. Default 2000. */
+  readonly maxSeriesPerMetric?: number;
+  /**
+   * A source's series was folded into its family's all-`other` series (the family reached
+   * `maxSeriesPerMetric`). Called once per folded series of a source; the primary counts it.
+   */
+  readonly onSeriesFolded?: (family: FoldedFamily, maxSeries: number) => void;
+}
+
+/** What a fold reports about its family. */
+export interface FoldedFamily {
+  readonly name: string;
+  readonly unit: string;
+  readonly shape: MetricShape;
 }
 
 export class ClusterAggregate {
@@ -108,11 +160,22 @@ export class ClusterAggregate {
   private readonly failures = new Map<ClusterFailureReason, number>();
   private readonly gaugeRules: Readonly<Record<string, GaugeRule>>;
   private readonly defaultGaugeRule: GaugeRule;
+  private readonly maxSeries: number;
+  private readonly onSeriesFolded: ClusterAggregateOptions['onSeriesFolded'];
   readonly startTime: HrTime = hrTime();
 
   constructor(options: ClusterAggregateOptions = {}) {
     this.gaugeRules = options.gauges ?? {};
     this.defaultGaugeRule = options.defaultGaugeRule ?? 'max';
+    this.maxSeries = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
+    this.onSeriesFolded = options.onSeriesFolded;
+  }
+
+  /** Series held in a family (every source, retired ones included), by instrument name; 0 for none. */
+  seriesCount(name: string): number {
+    let count = 0;
+    for (const family of this.families.values()) if (family.name === name) count += family.order.length;
+    return count;
   }
 
   /** Sources currently live (answered at least once and not retired). */
@@ -143,16 +206,39 @@ export class ClusterAggregate {
     for (const [reason, count] of this.failures) visit(reason, count);
   }
 
-  /** Applies a source's snapshot. Returns false when it was refused (and counted). */
-  apply(message: SnapshotMessage, now = Date.now()): boolean {
-    if (message.version !== PROTOCOL_VERSION || typeof message.source !== 'string') {
+  /** Checks and applies a source's snapshot. Returns false when it was refused (and counted); never throws. */
+  apply(message: unknown, now = Date.now()): boolean {
+    const checked = checkSnapshot(message);
+    if (!checked.ok) {
       this.countFailure('invalid');
       return false;
     }
+    return this.applyChecked(checked.value, now);
+  }
+
+  /**
+   * Applies a snapshot that passed validate.ts. Returns false when it was refused whole or in part (counted once
+   * as `invalid`): a point that breaks a number rule or would take its series backwards is left out, the rest
+   * is applied.
+   */
+  applyChecked(checked: CheckedSnapshot, now = Date.now()): boolean {
+    const message = checked.message;
     if (this.retiredIds.has(message.source)) return false;
     let source = this.sources.get(message.source);
     if (source === undefined) {
-      source = { id: message.source, epoch: -1, keys: [], slots: [], needsFull: false, snapshots: 0 };
+      if (this.sources.size >= MAX_SOURCES) {
+        this.countFailure('invalid');
+        return false;
+      }
+      source = {
+        id: message.source,
+        epoch: -1,
+        keys: [],
+        slots: [],
+        byKey: new Map(),
+        needsFull: false,
+        snapshots: 0,
+      };
       this.sources.set(source.id, source);
     }
     if (message.epoch !== source.epoch) {
@@ -170,34 +256,37 @@ export class ClusterAggregate {
       this.countFailure('invalid');
       return false;
     }
+    if (source.keys.length + checked.keys.length > MAX_KEYS_PER_SOURCE) {
+      this.countFailure('invalid');
+      return false;
+    }
     source.needsFull = false;
-    for (const key of message.keys) source.keys.push(key);
+    for (const key of checked.keys) source.keys.push(key);
     const snapshot = ++source.snapshots;
+    let refused = false;
     for (const metric of message.metrics) {
       const family = this.familyOf(message, metric);
-      if (family === undefined) continue;
-      if (!this.applyPoints(source, family, metric, snapshot, now)) {
-        source.needsFull = true;
-        this.countFailure('invalid');
-      }
+      if (family === undefined || !this.applyPoints(source, family, metric, snapshot, now)) refused = true;
     }
     // A gauge a source no longer reports is no longer its value; counters and histograms never disappear.
-    for (const slot of source.slots) {
-      if (slot !== undefined && slot.family.shape === 'gauge' && slot.seenIn !== snapshot) slot.seenIn = -1;
+    for (const slot of source.byKey.values()) {
+      if (slot.family.shape === 'gauge' && slot.seenIn !== snapshot) slot.seenIn = -1;
     }
     if (message.ext !== undefined) {
       for (const extension of clusterExtensions()) {
         const payload = message.ext[extension.name];
         if (payload === undefined || !extension.accept) continue;
         try {
+          // An extension refuses a payload it cannot use by throwing.
           extension.accept(source.id, payload);
         } catch {
-          this.countFailure('invalid');
+          refused = true;
         }
       }
     }
+    if (refused) this.countFailure('invalid');
     if (message.final === true) this.retire(source.id, true);
-    return true;
+    return !refused;
   }
 
   /**
@@ -209,8 +298,8 @@ export class ClusterAggregate {
     const source = this.sources.get(id);
     if (!clean) this.countFailure('exited');
     if (source !== undefined) {
-      for (const slot of source.slots) {
-        if (slot === undefined || slot.family.shape === 'gauge') continue;
+      for (const slot of source.byKey.values()) {
+        if (slot.family.shape === 'gauge' || !slot.filled) continue;
         const series = slot.series;
         if (series.retired === undefined) {
           series.retired = slot.values.slice();
@@ -220,7 +309,9 @@ export class ClusterAggregate {
       }
       this.sources.delete(id);
     }
-    if (this.retiredIds.size >= RETIRED_MEMORY) this.retiredIds.clear();
+    // Forget the oldest retired id, not all of them: a late message from a recent one must still be ignored.
+    if (this.retiredIds.size >= RETIRED_MEMORY)
+      this.retiredIds.delete(this.retiredIds.values().next().value!);
     this.retiredIds.add(id);
     for (const extension of clusterExtensions()) {
       try {
@@ -249,8 +340,8 @@ export class ClusterAggregate {
       }
     }
     for (const source of this.sources.values()) {
-      for (const slot of source.slots) {
-        if (slot === undefined) continue;
+      for (const slot of source.byKey.values()) {
+        if (!slot.filled) continue;
         const { family, series, values } = slot;
         if (family.shape !== 'gauge') {
           addInto(series.acc, values, family.shape);
@@ -332,7 +423,6 @@ export class ClusterAggregate {
 
   private familyOf(message: SnapshotMessage, metric: WireMetric): Family | undefined {
     const wireScope = message.scopes[metric.scope];
-    if (wireScope === undefined) return undefined;
     const scope: InstrumentationScope = {
       name: wireScope.name,
       version: wireScope.version,
@@ -342,14 +432,13 @@ export class ClusterAggregate {
     const existing = this.families.get(key);
     if (existing !== undefined) {
       // Sources that disagree on a family's shape or buckets cannot be summed: the first one seen wins.
-      if (existing.shape !== metric.shape || !sameBoundaries(existing.boundaries, metric.boundaries)) {
-        this.countFailure('invalid');
-        return undefined;
-      }
-      return existing;
+      const same = existing.shape === metric.shape && sameBoundaries(existing.boundaries, metric.boundaries);
+      return same ? existing : undefined;
     }
-    const boundaries = metric.shape === 'histogram' ? (metric.boundaries ?? []).slice() : undefined;
+    if (this.families.size >= MAX_FAMILIES) return undefined;
+    const boundaries = metric.shape === 'histogram' ? metric.boundaries!.slice() : undefined;
     const family: Family = {
+      index: this.families.size,
       scope,
       name: metric.name,
       description: metric.description,
@@ -357,15 +446,17 @@ export class ClusterAggregate {
       valueType: metric.valueType === ValueType.INT ? ValueType.INT : ValueType.DOUBLE,
       shape: metric.shape,
       boundaries,
-      width: boundaries === undefined ? 1 : 4 + boundaries.length + 1,
+      width: pointWidth(metric.shape, boundaries?.length ?? 0),
       rule: this.gaugeRules[metric.name] ?? this.defaultGaugeRule,
       series: new Map(),
       order: [],
+      overflow: undefined,
     };
     this.families.set(key, family);
     return family;
   }
 
+  /** Applies one metric's points; false when any was refused (the others are applied). */
   private applyPoints(
     source: SourceState,
     family: Family,
@@ -373,55 +464,116 @@ export class ClusterAggregate {
     snapshot: number,
     now: number,
   ): boolean {
-    const points = metric.points;
-    const stride = family.width + 1;
-    if (points.length % stride !== 0) return false;
-    for (let at = 0; at < points.length; at += stride) {
-      const id = points[at];
-      if (typeof id !== 'number') return false;
+    const points: readonly unknown[] = metric.points;
+    const width = family.width;
+    let accepted = true;
+    for (let at = 0; at < points.length; at += width + 1) {
+      if (pointRefusal(family.shape, points, at, width) !== undefined) {
+        accepted = false;
+        continue;
+      }
+      const id = points[at] as number;
       let slot = source.slots[id];
       if (slot === undefined) {
         const key = source.keys[id];
-        if (key === undefined) return false;
-        slot = {
-          family,
-          series: this.seriesOf(family, key),
-          values: new Array<number>(family.width).fill(0),
-          changedAt: now,
-          seenIn: snapshot,
-        };
+        if (key === undefined) {
+          // An id this primary never got the key of (a lost snapshot): ask for every key again.
+          source.needsFull = true;
+          accepted = false;
+          continue;
+        }
+        slot = this.slotOf(source, family, key, now);
+        if (slot === undefined) {
+          accepted = false;
+          continue;
+        }
         source.slots[id] = slot;
       } else if (slot.family !== family) {
-        return false;
+        accepted = false;
+        continue;
       }
-      const values = slot.values;
-      if (family.shape === 'gauge') {
-        const value = fromWire(points[at + 1]);
-        if (value !== values[0] || slot.seenIn < 0) slot.changedAt = now;
-        values[0] = value;
-      } else {
-        for (let i = 0; i < family.width; i++) values[i] = fromWire(points[at + 1 + i]);
-      }
-      slot.seenIn = snapshot;
+      if (!this.write(slot, points, at, snapshot, now)) accepted = false;
     }
+    return accepted;
+  }
+
+  /** The source's slot for a series (the one it had in an earlier epoch, if any); undefined past the cap. */
+  private slotOf(source: SourceState, family: Family, key: CheckedKey, now: number): Slot | undefined {
+    const slotKey = family.index + '\u0000' + key.identity;
+    let slot = source.byKey.get(slotKey);
+    if (slot === undefined) {
+      if (source.byKey.size >= MAX_KEYS_PER_SOURCE) return undefined;
+      slot = {
+        family,
+        series: this.seriesOf(family, key),
+        values: new Array<number>(family.width).fill(0),
+        filled: false,
+        changedAt: now,
+        seenIn: -1,
+      };
+      source.byKey.set(slotKey, slot);
+    }
+    return slot;
+  }
+
+  /** Stores a point's numbers in its slot; false (nothing stored) when a counter or histogram would go back. */
+  private write(slot: Slot, points: readonly unknown[], at: number, snapshot: number, now: number): boolean {
+    const values = slot.values;
+    const shape = slot.family.shape;
+    if (shape === 'gauge') {
+      const value = fromWire(points[at + 1] as WireNumber);
+      if (value !== values[0] || slot.seenIn < 0) slot.changedAt = now;
+      values[0] = value;
+    } else {
+      if (slot.filled && goesBack(shape, values, points, at)) return false;
+      for (let i = 0; i < values.length; i++) values[i] = fromWire(points[at + 1 + i] as WireNumber);
+    }
+    slot.filled = true;
+    slot.seenIn = snapshot;
     return true;
   }
 
-  private seriesOf(family: Family, key: string): Series {
-    let series = family.series.get(key);
-    if (series === undefined) {
-      series = {
-        attributes: attributesOfKey(key),
-        retired: undefined,
-        acc: new Array<number>(family.width).fill(0),
-        present: false,
-        bestChangedAt: -Infinity,
-      };
-      family.series.set(key, series);
-      family.order.push(series);
-    }
+  private seriesOf(family: Family, key: CheckedKey): Series {
+    const series = family.series.get(key.identity);
+    if (series !== undefined) return series;
+    if (family.order.length < this.maxSeries) return this.newSeries(family, key.identity, key.attributes);
+    this.onSeriesFolded?.({ name: family.name, unit: family.unit, shape: family.shape }, this.maxSeries);
+    return (family.overflow ??= this.overflowSeries(family, key.attributes));
+  }
+
+  /** The family's all-`other` series (the one series allowed beyond the cap), named after the folded labels. */
+  private overflowSeries(family: Family, like: Attributes): Series {
+    const attributes: Record<string, string> = {};
+    for (const name of Object.keys(like)) attributes[name] = OTHER_LABEL_VALUE;
+    const identity = identityOf(attributes);
+    return family.series.get(identity) ?? this.newSeries(family, identity, Object.freeze(attributes));
+  }
+
+  private newSeries(family: Family, identity: string, attributes: Attributes): Series {
+    const series: Series = {
+      attributes,
+      retired: undefined,
+      acc: new Array<number>(family.width).fill(0),
+      present: false,
+      bestChangedAt: -Infinity,
+    };
+    family.series.set(identity, series);
+    family.order.push(series);
     return series;
   }
+}
+
+/** Whether a point takes a counter or histogram below the numbers its source sent before (never legitimately). */
+function goesBack(
+  shape: MetricShape,
+  values: readonly number[],
+  points: readonly unknown[],
+  at: number,
+): boolean {
+  if (shape !== 'histogram') return shape === 'counter' && (points[at + 1] as number) < values[0];
+  if ((points[at + 1] as number) < values[0] || (points[at + 2] as number) < values[1]) return true;
+  for (let i = 4; i < values.length; i++) if ((points[at + 1 + i] as number) < values[i]) return true;
+  return false;
 }
 
 function addInto(target: number[], values: readonly number[], shape: MetricShape): void {
@@ -437,7 +589,7 @@ function addInto(target: number[], values: readonly number[], shape: MetricShape
 }
 
 function sameBoundaries(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b || (a ?? []).length === (b ?? []).length;
+  if (a === undefined || b === undefined) return a === b;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -32,7 +32,8 @@ import {
 /**
  * The attribute key of a series: its entries in insertion order, as JSON (the package builds every series'
  * labels in catalog order, so sources agree, and the aggregate keeps the single-process label order). Values
- * JSON cannot encode make the series unsendable (undefined).
+ * JSON cannot encode make the series unsendable (undefined). The primary parses keys with validate.ts's
+ * `checkKey`, which refuses what this function never makes.
  */
 export function attributeKey(attributes: Attributes): string | undefined {
   const entries: unknown[] = [];
@@ -42,14 +43,6 @@ export function attributeKey(attributes: Attributes): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Attribute object of a key made by attributeKey(). */
-export function attributesOfKey(key: string): Attributes {
-  const entries = JSON.parse(key) as unknown[];
-  const attributes: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < entries.length; i += 2) attributes[entries[i] as string] = entries[i + 1];
-  return Object.freeze(attributes) as Attributes;
 }
 
 function shapeOf(metric: MetricData): MetricShape | undefined {
