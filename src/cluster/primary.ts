@@ -10,8 +10,16 @@
  * Never blocks the primary's event loop for long: snapshots are applied as they arrive, one message per
  * event-loop turn; the round ends at the deadline whatever the sources do; concurrent scrapes share one round.
  * A source that misses the deadline keeps its previous numbers in the totals and is counted as `timeout`.
+ *
+ * Only known sources are heard (docs/safety.md#peers): every message passes validate.ts first; a node:cluster
+ * worker speaks as one source at a time (the one it announced), and on the thread channel, which any code in the
+ * process can post to, a source must belong to a live thread this primary saw start (`process.on('worker')`,
+ * or `watchWorkerThread`), one source per thread, or answer a request of this primary (threads started before
+ * it, or by another thread: the answer echoes a round number that starts at a random value). Everything else is
+ * refused and counted as `invalid`, so a flood of invented sources costs a check each and is never waited for.
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import { randomInt } from 'node:crypto';
 import { BroadcastChannel, type Worker as ThreadWorker } from 'node:worker_threads';
 import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
@@ -22,13 +30,12 @@ import {
   PROTOCOL_TAG,
   THREAD_REQUEST_CHANNEL,
   THREAD_RESPONSE_CHANNEL,
-  isClusterMessage,
-  type ClusterMessage,
   type CollectRequest,
   type ExpositionRequest,
   type ExpositionResponse,
-  type SnapshotMessage,
+  type HelloMessage,
 } from './protocol';
+import { checkPrimaryBound, type CheckedSnapshot } from './validate';
 
 /** Options of {@link ClusterPrimary}. */
 export interface ClusterPrimaryOptions {
@@ -48,6 +55,8 @@ export interface ClusterPrimaryOptions {
 
 export const DEFAULT_CLUSTER_TIMEOUT_MS = 1000;
 const LOCAL_SOURCE = 'primary';
+/** Exposition requests waiting for one exposition at most; more are refused (a worker asks once per request). */
+const MAX_WAITING_EXPOSITIONS = 4096;
 
 interface Round {
   readonly number: number;
@@ -61,7 +70,12 @@ export class ClusterPrimary implements MetricProducer {
   private readonly local: (() => Promise<CollectionResult>) | undefined;
   private readonly localEncoder = new SnapshotEncoder(LOCAL_SOURCE);
   private readonly resource: Resource;
-  private roundNumber = 0;
+  /**
+   * Collection rounds are numbered from a random start, the discovery request's number: a source answering one
+   * echoes its number, which an invented message cannot know without listening to the requests.
+   */
+  private readonly firstRound = randomInt(1, 2 ** 31);
+  private roundNumber = this.firstRound;
   private current: Round | undefined;
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
@@ -69,10 +83,17 @@ export class ClusterPrimary implements MetricProducer {
 
   /** Cluster worker id -> its current source id. */
   private readonly processSources = new Map<number, string>();
+  /** Thread source id -> its thread id, and back: one source per thread. */
   private readonly threadSources = new Map<string, number>();
+  private readonly sourceOfThread = new Map<number, string>();
+  /** Threads of this process that started after this primary (or were watched) and have not exited. */
+  private readonly liveThreads = new Set<number>();
+  private readonly watched = new WeakSet<ThreadWorker>();
+  private readonly onThreadStarted = (worker: ThreadWorker): void => this.watchThread(worker);
   private readonly onClusterMessage = (worker: ClusterWorker, message: unknown): void => {
-    if (isClusterMessage(message)) this.receive(message, worker);
+    this.receive(message, worker);
   };
+  private waitingExpositions: Array<(answer: { text?: string; error?: string }) => void> | undefined;
   private readonly onClusterExit = (worker: ClusterWorker): void => {
     const source = this.processSources.get(worker.id);
     if (source === undefined) return;
@@ -103,11 +124,12 @@ export class ClusterPrimary implements MetricProducer {
       this.requests.unref();
       const responses = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);
       responses.onmessage = (event: unknown) => {
-        const data = (event as { data?: unknown }).data;
-        if (isClusterMessage(data)) this.receive(data, undefined);
+        this.receive((event as { data?: unknown }).data, undefined);
       };
       responses.unref();
       this.responses = responses;
+      // Every thread this process starts from now on is known, and retired when it exits.
+      process.on('worker', this.onThreadStarted);
     }
     this.discover();
   }
@@ -132,16 +154,20 @@ export class ClusterPrimary implements MetricProducer {
    * send a final snapshot; without this, a terminated thread is counted as `timeout` at every collection).
    */
   watchThread(worker: ThreadWorker): void {
+    if (this.closed || this.watched.has(worker)) return;
+    this.watched.add(worker);
     const threadId = worker.threadId;
+    // A worker that has already exited has threadId -1.
+    if (threadId > 0) this.liveThreads.add(threadId);
     worker.once('exit', () => {
       // The thread's final snapshot (if it shut down cleanly) travels on another queue than this event:
       // give it a moment to arrive before counting the thread as lost.
       setTimeout(() => {
-        for (const [source, thread] of [...this.threadSources]) {
-          if (thread === threadId) {
-            this.threadSources.delete(source);
-            this.gone(source);
-          }
+        this.liveThreads.delete(threadId);
+        const source = this.sourceOfThread.get(threadId);
+        if (source !== undefined) {
+          this.forgetThreadSource(source);
+          this.gone(source);
         }
       }, 100).unref();
     });
@@ -159,7 +185,7 @@ export class ClusterPrimary implements MetricProducer {
 
   /** Sources that started before this primary said hello to nobody: ask everyone once. */
   private discover(): void {
-    const request: CollectRequest = { tag: PROTOCOL_TAG, type: 'collect', round: 0 };
+    const request: CollectRequest = { tag: PROTOCOL_TAG, type: 'collect', round: this.firstRound };
     if (this.listensToProcesses) {
       for (const worker of Object.values(cluster.workers ?? {})) {
         if (worker?.isConnected()) worker.send(request, undefined, undefined, () => undefined);
@@ -175,6 +201,7 @@ export class ClusterPrimary implements MetricProducer {
       cluster.off('message', this.onClusterMessage);
       cluster.off('exit', this.onClusterExit);
     }
+    process.off('worker', this.onThreadStarted);
     this.requests?.close();
     this.responses?.close();
     this.current?.finish();
@@ -238,49 +265,105 @@ export class ClusterPrimary implements MetricProducer {
         const result = await this.local();
         this.aggregate.apply(this.localEncoder.encode(result, number));
       } catch {
+        // Never expected: the primary's own collection.
         this.aggregate.countFailure('invalid');
       }
     }
     return this.aggregate.render(this.resource);
   }
 
-  private receive(message: ClusterMessage, worker: ClusterWorker | undefined): void {
+  /** Every message from a source, over either transport: checked, then heard only from a known source. */
+  private receive(raw: unknown, worker: ClusterWorker | undefined): void {
     if (this.closed) return;
-    if (message.type === 'hello') {
-      if (typeof message.source !== 'string' || this.aggregate.isRetired(message.source)) return;
-      if (worker !== undefined) {
-        const previous = this.processSources.get(worker.id);
-        // The same process started recording afresh (shut down and initialised again).
-        if (previous !== undefined && previous !== message.source) this.gone(previous);
-        this.processSources.set(worker.id, message.source);
-      } else {
-        this.threadSources.set(message.source, message.threadId ?? -1);
-      }
+    const checked = checkPrimaryBound(raw);
+    if (checked === undefined) return; // not the package's (the app's own IPC messages)
+    if (!checked.ok) {
+      this.aggregate.countFailure('invalid');
       return;
     }
-    if (message.type === 'exposition-request') {
-      this.answerExposition(message, worker);
-      return;
+    const received = checked.value;
+    switch (received.type) {
+      case 'hello':
+        if (!this.admit(received.message, worker, true)) this.aggregate.countFailure('invalid');
+        return;
+      case 'exposition-request':
+        if (this.isSourceOf(received.message.source, worker)) this.answerExposition(received.message, worker);
+        else this.aggregate.countFailure('invalid');
+        return;
+      case 'snapshot':
+        this.receiveSnapshot(received.snapshot, worker);
+        return;
     }
-    if (message.type !== 'snapshot') return;
-    const snapshot = message as SnapshotMessage;
+  }
+
+  private receiveSnapshot(checked: CheckedSnapshot, worker: ClusterWorker | undefined): void {
+    const snapshot = checked.message;
     // A source that started before this primary answers the discovery request without a hello.
-    if (snapshot.final !== true && !this.aggregate.isRetired(snapshot.source)) {
-      if (worker !== undefined) {
-        if (this.processSources.get(worker.id) === undefined)
-          this.processSources.set(worker.id, snapshot.source);
-      } else if (!this.threadSources.has(snapshot.source)) {
-        this.threadSources.set(snapshot.source, snapshot.threadId ?? -1);
-      }
+    if (!this.isSourceOf(snapshot.source, worker) && !this.admit(snapshot, worker, false)) {
+      this.aggregate.countFailure('invalid');
+      return;
     }
-    this.aggregate.apply(snapshot);
+    this.aggregate.applyChecked(checked);
     if (snapshot.final === true) {
       if (worker !== undefined && this.processSources.get(worker.id) === snapshot.source) {
         this.processSources.delete(worker.id);
       }
-      this.threadSources.delete(snapshot.source);
+      this.forgetThreadSource(snapshot.source);
     }
     this.answered(snapshot.source, snapshot.round);
+  }
+
+  /** Whether `source` is the one a worker process, or a known thread, speaks as. */
+  private isSourceOf(source: string, worker: ClusterWorker | undefined): boolean {
+    return worker !== undefined
+      ? this.processSources.get(worker.id) === source
+      : this.threadSources.has(source);
+  }
+
+  /**
+   * Registers a source announcing itself (a hello, or the first snapshot of one that started before this primary).
+   * False when it must not be heard: a retired source; on the thread channel, a thread this primary does not know
+   * or that already has a source, or (without a hello) an answer outside the discovery window.
+   */
+  private admit(
+    message: Pick<HelloMessage, 'source' | 'threadId'> & { round?: number; final?: boolean },
+    worker: ClusterWorker | undefined,
+    hello: boolean,
+  ): boolean {
+    const source = message.source;
+    if (this.aggregate.isRetired(source)) return false;
+    if (worker !== undefined) {
+      const previous = this.processSources.get(worker.id);
+      if (previous === source) return true;
+      // One source per worker process: a second identity is heard only when it announces itself, which means the
+      // process started recording afresh (shut down and initialised again).
+      if (previous !== undefined && !hello) return false;
+      if (previous !== undefined) this.gone(previous);
+      if (message.final !== true) this.processSources.set(worker.id, source);
+      return true;
+    }
+    const thread = message.threadId;
+    if (thread === undefined) return false;
+    const current = this.sourceOfThread.get(thread);
+    if (current !== undefined) return current === source;
+    const known = this.liveThreads.has(thread);
+    // A thread this primary did not see start (it started first, or another thread started it) joins by answering
+    // a request: its snapshot echoes a round this primary really asked for.
+    const round = message.round ?? -1;
+    const answering = !hello && round >= this.firstRound && round <= this.roundNumber;
+    if (!known && !answering) return false;
+    if (message.final !== true) {
+      this.threadSources.set(source, thread);
+      this.sourceOfThread.set(thread, source);
+    }
+    return true;
+  }
+
+  private forgetThreadSource(source: string): void {
+    const thread = this.threadSources.get(source);
+    if (thread === undefined) return;
+    this.threadSources.delete(source);
+    if (this.sourceOfThread.get(thread) === source) this.sourceOfThread.delete(thread);
   }
 
   private answerExposition(request: ExpositionRequest, worker: ClusterWorker | undefined): void {
@@ -299,15 +382,28 @@ export class ClusterPrimary implements MetricProducer {
         this.requests?.postMessage(response);
       }
     };
-    if (this.exposition === undefined) {
+    const exposition = this.exposition;
+    if (exposition === undefined) {
       reply({
         error: 'the primary serves no Prometheus exposition (no prometheus exporter configured there)',
       });
       return;
     }
-    this.exposition().then(
-      (text) => reply({ text }),
-      (error: unknown) => reply({ error: String(error) }),
+    // Requests that arrive while an exposition is being made share it.
+    if (this.waitingExpositions !== undefined) {
+      if (this.waitingExpositions.length >= MAX_WAITING_EXPOSITIONS) this.aggregate.countFailure('invalid');
+      else this.waitingExpositions.push(reply);
+      return;
+    }
+    const waiting = [reply];
+    this.waitingExpositions = waiting;
+    const answerAll = (answer: { text?: string; error?: string }) => {
+      this.waitingExpositions = undefined;
+      for (const send of waiting) send(answer);
+    };
+    exposition().then(
+      (text) => answerAll({ text }),
+      (error: unknown) => answerAll({ error: String(error) }),
     );
   }
 

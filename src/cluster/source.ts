@@ -20,14 +20,11 @@ import {
   PROTOCOL_VERSION,
   THREAD_REQUEST_CHANNEL,
   THREAD_RESPONSE_CHANNEL,
-  isClusterMessage,
-  type ClusterMessage,
-  type CollectRequest,
   type ExpositionRequest,
-  type ExpositionResponse,
   type HelloMessage,
   type SnapshotMessage,
 } from './protocol';
+import { checkSourceBound } from './validate';
 
 /** Which transport a source uses: `process` in a node:cluster worker, `thread` in a worker thread. */
 export type SourceTransport = 'process' | 'thread';
@@ -43,9 +40,7 @@ export class ClusterSource {
   readonly id = randomUUID();
   private readonly encoder = new SnapshotEncoder(this.id);
   private readonly requests: BroadcastChannel | undefined;
-  private readonly onProcessMessage = (message: unknown): void => {
-    if (isClusterMessage(message)) this.receive(message);
-  };
+  private readonly onProcessMessage = (message: unknown): void => this.receive(message);
   private closed = false;
   private nextExposition = 1;
   private readonly expositions = new Map<
@@ -61,10 +56,8 @@ export class ClusterSource {
       process.on('message', this.onProcessMessage);
     } else {
       const requests = new BroadcastChannel(THREAD_REQUEST_CHANNEL);
-      requests.onmessage = (event: unknown) => {
-        const data = (event as { data?: unknown }).data;
-        if (isClusterMessage(data)) this.receive(data);
-      };
+      // Any thread of the process can post here: what arrives is checked before it is read.
+      requests.onmessage = (event: unknown) => this.receive((event as { data?: unknown }).data);
       // Listening must not keep a finished worker thread alive.
       requests.unref();
       this.requests = requests;
@@ -121,9 +114,13 @@ export class ClusterSource {
     this.requests?.close();
   }
 
-  private receive(message: ClusterMessage): void {
+  /** A message from the primary (or from anyone, on the thread channel): ignored unless valid and for us. */
+  private receive(raw: unknown): void {
+    const checked = checkSourceBound(raw);
+    if (checked === undefined || !checked.ok) return;
+    const message = checked.value;
     if (message.type === 'exposition') {
-      const response = message as ExpositionResponse;
+      const response = message;
       if (response.to !== this.id) return;
       const pending = this.expositions.get(response.id);
       if (pending === undefined) return;
@@ -132,8 +129,8 @@ export class ClusterSource {
       else pending.reject(new Error(response.error ?? 'no exposition'));
       return;
     }
-    if (this.closed || message.type !== 'collect') return;
-    const request = message as CollectRequest;
+    if (this.closed) return;
+    const request = message;
     if (request.full?.includes(this.id)) this.encoder.restartEpoch();
     this.collectLocal().then(
       (result) => {
