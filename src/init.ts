@@ -6,7 +6,6 @@
  * measurements are recorded (metrics/), how they are serialised (exporters/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
@@ -42,12 +41,10 @@ import {
   type ClusterSourceWiring,
 } from './cluster/wiring';
 import { registerClusterExtension } from './cluster/protocol';
-import type { ActiveUsersOptions } from './active-users/tracker';
-
+import { clusterHashKey } from './cluster/worker-key';
 import { withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
 
-const USER_HASH_KEY_ENV = 'OTEL_BUSINESS_METRICS_USER_HASH_KEY';
 /** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
 const DEADLINE_GRACE_MS = 250;
 
@@ -211,6 +208,9 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     );
   }
 
+  // One user-hash key for the whole cluster: drawn here in a primary (and handed to the workers it forks after
+  // this call), received from the primary in a worker.
+  const clusterKey = clusterRole ? clusterHashKey(config.activeUsers, clusterRole.kind) : undefined;
   const meterProvider = new MeterProvider({ resource, readers });
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
   registerProcessSelfMetrics(meter, {
@@ -226,7 +226,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         strict: options.strict,
         limits: options.limits,
         money: options.money,
-        activeUsers: clusterRole ? withClusterHashKey(config.activeUsers) : config.activeUsers,
+        activeUsers: clusterKey?.activeUsers ?? config.activeUsers,
         // In a cluster worker, the fleet's numbers (asked from the primary, text 0.0.4), as on every other endpoint.
         exposition: clusterSource
           ? () => clusterSource.exposition()
@@ -269,6 +269,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           bindBusinessMetrics(undefined);
         }
         runtimeMetrics?.stop();
+        clusterKey?.stopSharing?.();
         const stopping = async () => {
           // A worker's last word first: what it recorded since the last scrape reaches the primary.
           await clusterSource?.source.close();
@@ -303,27 +304,6 @@ function buildResource(config: ResolvedConfig): Resource {
 
 function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
   return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
-}
-
-/**
- * Cluster mode needs one user-hash key in every process, or one user hashes differently in each worker and the
- * merged sketches count it once per worker. Without a configured key, the primary draws one and puts it in
- * its environment, which workers forked (and worker threads started) after initBusinessMetrics inherit.
- */
-function withClusterHashKey(options: ActiveUsersOptions): ActiveUsersOptions {
-  if (options.hashKey !== undefined) return options;
-  const inherited = process.env[USER_HASH_KEY_ENV];
-  if (inherited) return { ...options, hashKey: inherited };
-  if (clusterRoleHere().kind !== 'primary') {
-    diag.warn(
-      `otel-business-metrics: cluster worker without ${USER_HASH_KEY_ENV}: call initBusinessMetrics in the primary ` +
-        'before forking (or set the key), or active users are counted once per worker',
-    );
-    return options;
-  }
-  const key = randomBytes(32).toString('hex');
-  process.env[USER_HASH_KEY_ENV] = key;
-  return { ...options, hashKey: key };
 }
 
 function disabledHandle(): BusinessMetricsHandle {
