@@ -206,9 +206,34 @@ export class ActiveUsersCounter {
     return this.sketches.snapshot(fromDay);
   }
 
-  /** Merge another process's tier-days register-wise. */
+  /**
+   * Merge another process's tier-days register-wise. Every tier must be one this process accepts (the
+   * `user_tier` policy, and its cap of open tiers): a worker cannot add tiers, and so label values, without
+   * bound. Throws a TypeError before merging anything otherwise.
+   */
   merge(snapshots: readonly DaySketchSnapshot[]): void {
+    for (const { tier } of snapshots) {
+      if (this.peerTier(tier) === undefined) {
+        throw new TypeError(
+          `active-users snapshot tier ${JSON.stringify(tier.slice(0, 64))} is not accepted here`,
+        );
+      }
+    }
     this.sketches.merge(snapshots, Math.floor(this.context.now() / DAY_MS));
+  }
+
+  /** A tier named by another process: as `resolveTier`, but refused quietly (it is not a caller's argument). */
+  private peerTier(tier: string): TierState | undefined {
+    const known = this.tiers.get(tier);
+    if (known !== undefined) return known;
+    if (normalizeLabelValue(tier, this.context.maxLabelLength) !== tier) return undefined;
+    if (this.allowed !== undefined || this.openTiers >= this.maxOpenTiers || tier === OTHER_LABEL_VALUE) {
+      return undefined;
+    }
+    this.openTiers++;
+    const state = this.sketches.tier(tier);
+    this.tiers.set(tier, state);
+    return state;
   }
 
   /** The Redis store's trouble counts (undefined without a store). */
