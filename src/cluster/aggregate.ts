@@ -118,6 +118,8 @@ interface SourceState {
    * series keeps its slot, so its numbers are never dropped from the totals nor compared with nothing.
    */
   readonly byKey: Map<string, Slot>;
+  /** The same slots, in creation order (iterated at every render). */
+  readonly all: Slot[];
   needsFull: boolean;
   snapshots: number;
 }
@@ -236,6 +238,7 @@ export class ClusterAggregate {
         keys: [],
         slots: [],
         byKey: new Map(),
+        all: [],
         needsFull: false,
         snapshots: 0,
       };
@@ -269,7 +272,7 @@ export class ClusterAggregate {
       if (family === undefined || !this.applyPoints(source, family, metric, snapshot, now)) refused = true;
     }
     // A gauge a source no longer reports is no longer its value; counters and histograms never disappear.
-    for (const slot of source.byKey.values()) {
+    for (const slot of source.all) {
       if (slot.family.shape === 'gauge' && slot.seenIn !== snapshot) slot.seenIn = -1;
     }
     if (message.ext !== undefined) {
@@ -298,7 +301,7 @@ export class ClusterAggregate {
     const source = this.sources.get(id);
     if (!clean) this.countFailure('exited');
     if (source !== undefined) {
-      for (const slot of source.byKey.values()) {
+      for (const slot of source.all) {
         if (slot.family.shape === 'gauge' || !slot.filled) continue;
         const series = slot.series;
         if (series.retired === undefined) {
@@ -340,7 +343,7 @@ export class ClusterAggregate {
       }
     }
     for (const source of this.sources.values()) {
-      for (const slot of source.byKey.values()) {
+      for (const slot of source.all) {
         if (!slot.filled) continue;
         const { family, series, values } = slot;
         if (family.shape !== 'gauge') {
@@ -512,6 +515,7 @@ export class ClusterAggregate {
         seenIn: -1,
       };
       source.byKey.set(slotKey, slot);
+      source.all.push(slot);
     }
     return slot;
   }

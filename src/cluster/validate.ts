@@ -418,7 +418,10 @@ export function pointRefusal(
         ? undefined
         : 'a gauge must be a number';
     case 'histogram': {
-      const [count, sum, min, max] = [points[at + 1], points[at + 2], points[at + 3], points[at + 4]];
+      const count = first;
+      const sum = points[at + 2];
+      const min = points[at + 3];
+      const max = points[at + 4];
       if (!isCount(count)) return 'a histogram count must be an integer >= 0';
       if (!isFiniteNumber(sum) || sum < 0) return 'a histogram sum must be a finite number >= 0';
       if (!isFiniteNumber(min) && !isWireInfinity(min, 'Inf'))
