@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // Builds the Go binaries the push path runs for real: our OpenTelemetry Collector distribution (from
-// otelcol-builder.yaml, with the Collector Builder `ocb`) and Prometheus 3 + promtool (from the
-// github.com/prometheus/prometheus Go module). The ONE build script: `.ci/run`, `npm run stack` and the tests'
-// hints all go through it.
-// Owns: module versions of Prometheus and ocb, the cache layout, build flags.
+// otelcol-builder.yaml, with the Collector Builder `ocb`), Prometheus 3 + promtool (from the
+// github.com/prometheus/prometheus Go module) and Thanos (github.com/thanos-io/thanos: Receive, Query, Rule, Store,
+// Compactor and the bucket tools are one binary). The ONE build script: `.ci/run`, `npm run stack`, the fleet stack
+// and the tests' hints all go through it.
+// Owns: module versions of Prometheus, Thanos and ocb, the cache layout, build flags.
 // Must not: download anything but Go modules (through the go command and its module proxy), or write into the repo.
 //
 // Binaries go to a cache folder OUTSIDE the repository,
-//   ${OBM_CACHE_DIR:-$HOME/.cache/otel-business-metrics}/<name>-<hash of this script + the manifest>/
-// so a fresh clone on the same machine (CI) reuses them, and any change to the inputs builds anew.
+//   ${OBM_CACHE_DIR:-$HOME/.cache/otel-business-metrics}/<name>-<hash of that binary's recipe (+ the manifest)>/
+// so a fresh clone on the same machine (CI) reuses them, and a change to one binary's inputs rebuilds that binary
+// only (adding Thanos did not rebuild Prometheus).
 //
 // Usage:
 //   node otel-collector/build/build-binaries.mjs            build what is missing (one at a time), print paths
 //   node otel-collector/build/build-binaries.mjs --paths    print the JSON path table, build nothing
-//   node otel-collector/build/build-binaries.mjs --only otelcol|prometheus
+//   node otel-collector/build/build-binaries.mjs --only otelcol|prometheus|thanos
 // Environment: OBM_CACHE_DIR (cache root), OBM_BUILD_JOBS (go build -p, default 1: CI machines have 2 cores and
 // the tests run after), GOTOOLCHAIN, GOMODCACHE, GOCACHE as the go command reads them.
 import { createHash } from 'node:crypto';
@@ -27,31 +29,55 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const MANIFEST = join(HERE, 'otelcol-builder.yaml');
 // ocb at the same release as the core modules in the manifest.
 const OCB_MODULE = 'go.opentelemetry.io/collector/cmd/builder@v0.165.0';
-const PROMETHEUS_MODULE = 'github.com/prometheus/prometheus';
-const PROMETHEUS_VERSION = 'v0.316.0'; // Prometheus 3.16.0 (the module's VERSION file)
-// Every service discovery is left out (we only use static_configs): shorter build, smaller binary.
-const PROMETHEUS_TAGS = 'remove_all_sd';
+
+/**
+ * Binaries built inside a Go module's own source tree, so its go.mod/go.sum (and its `replace` lines: Thanos has
+ * them, which `go install module@version` refuses) pin every dependency exactly as released. Everything that
+ * shapes the output is here: a change to a recipe changes that binary's cache folder.
+ */
+const MODULE_RECIPES = {
+  prometheus: {
+    module: 'github.com/prometheus/prometheus',
+    version: 'v0.316.0', // Prometheus 3.16.0 (the module's VERSION file)
+    // Every service discovery is left out (we only use static_configs): shorter build, smaller binary.
+    tags: 'remove_all_sd',
+    commands: ['prometheus', 'promtool'],
+  },
+  thanos: {
+    module: 'github.com/thanos-io/thanos',
+    // v0.42.5 needs Go >= 1.26.10; v0.42.4 builds with the machines' Go 1.26.8.
+    version: 'v0.42.4',
+    // The tags of Thanos's own release build (.promu.yml): the pure-Go resolver and slice-backed labels.
+    tags: 'netgo,slicelabels',
+    commands: ['thanos'],
+  },
+};
 
 export function cacheRoot() {
   return resolve(process.env.OBM_CACHE_DIR || join(homedir(), '.cache', 'otel-business-metrics'));
 }
 
-function inputsHash(...files) {
+/** The build steps' revision: bump it when a change to the code below changes what a build produces. */
+const BUILD_REVISION = 2;
+
+function recipeHash(recipe, ...files) {
   const hash = createHash('sha256');
-  for (const file of [fileURLToPath(import.meta.url), ...files]) hash.update(readFileSync(file));
+  hash.update(JSON.stringify({ BUILD_REVISION, recipe }));
+  for (const file of files) hash.update(readFileSync(file));
   return hash.digest('hex').slice(0, 12);
 }
 
 /** Where each binary lives for the current inputs; nothing is built. */
 export function binaryPaths() {
   const root = cacheRoot();
-  const otelcolDir = join(root, `otelcol-${inputsHash(MANIFEST)}`);
-  const promDir = join(root, `prometheus-${inputsHash()}`);
+  const otelcolDir = join(root, `otelcol-${recipeHash({ ocb: OCB_MODULE }, MANIFEST)}`);
+  const moduleDir = (name) => join(root, `${name}-${recipeHash(MODULE_RECIPES[name])}`);
   const table = {
     cacheRoot: root,
     otelcol: join(otelcolDir, 'otelcol-obm'),
-    prometheus: join(promDir, 'prometheus'),
-    promtool: join(promDir, 'promtool'),
+    prometheus: join(moduleDir('prometheus'), 'prometheus'),
+    promtool: join(moduleDir('prometheus'), 'promtool'),
+    thanos: join(moduleDir('thanos'), 'thanos'),
   };
   return Object.fromEntries(
     Object.entries(table).map(([name, path]) => [
@@ -113,35 +139,35 @@ function buildOtelcol(paths) {
   }
 }
 
-function buildPrometheus(paths) {
-  const target = dirname(paths.prometheus.path);
-  const scratch = mkdtempSync(`${target}.tmp-`);
+/** `go build` each command of a module inside that module's own source tree, into `targetDir`. */
+function buildModule(recipe, targetDir) {
+  const scratch = mkdtempSync(`${targetDir}.tmp-`);
   try {
     const env = goEnv();
-    // Build inside the module's own source tree so its go.mod/go.sum pin every dependency exactly as released.
     const info = JSON.parse(
-      run('go', ['mod', 'download', '-json', `${PROMETHEUS_MODULE}@${PROMETHEUS_VERSION}`], {
+      run('go', ['mod', 'download', '-json', `${recipe.module}@${recipe.version}`], {
         env,
         capture: true,
       }),
     );
     if (!info.Dir) throw new Error(`go mod download gave no source folder: ${JSON.stringify(info)}`);
     const version = readFileSync(join(info.Dir, 'VERSION'), 'utf8').trim();
+    // What `--version` prints, as the projects' own release builds set it (both use prometheus/common/version).
     const ldflags = [
       '-s -w',
       `-X github.com/prometheus/common/version.Version=${version}`,
-      `-X github.com/prometheus/common/version.Revision=${PROMETHEUS_VERSION}`,
+      `-X github.com/prometheus/common/version.Revision=${recipe.version}`,
       '-X github.com/prometheus/common/version.Branch=go-module',
       '-X github.com/prometheus/common/version.BuildUser=otel-business-metrics',
     ].join(' ');
-    for (const name of ['prometheus', 'promtool']) {
+    for (const name of recipe.commands) {
       run(
         'go',
         [
           'build',
           '-trimpath',
           '-tags',
-          PROMETHEUS_TAGS,
+          recipe.tags,
           '-ldflags',
           ldflags,
           '-o',
@@ -151,7 +177,7 @@ function buildPrometheus(paths) {
         { env: { ...env, GOFLAGS: `${env.GOFLAGS} -mod=readonly` }, cwd: info.Dir },
       );
     }
-    publish(scratch, target);
+    publish(scratch, targetDir);
   } catch (error) {
     rmSync(scratch, { recursive: true, force: true });
     throw error;
@@ -166,18 +192,27 @@ function main(argv) {
   }
   const onlyIndex = argv.indexOf('--only');
   const only = onlyIndex >= 0 ? argv[onlyIndex + 1] : undefined;
-  if (only !== undefined && only !== 'otelcol' && only !== 'prometheus') {
-    throw new Error(`--only takes otelcol or prometheus, not ${only}`);
+  if (only !== undefined && !['otelcol', 'prometheus', 'thanos'].includes(only)) {
+    throw new Error(`--only takes otelcol, prometheus or thanos, not ${only}`);
   }
   if (spawnSync('go', ['version']).status !== 0) {
     throw new Error(
-      'the go command is missing: install Go >= 1.26 (see docs/otlp.md, "Building the Collector and Prometheus 3")',
+      'the go command is missing: install Go >= 1.26 (see docs/otlp.md, "Building the Collector, Prometheus 3 and Thanos")',
     );
   }
   mkdirSync(paths.cacheRoot, { recursive: true });
   const jobs = [
     ['otelcol', () => !paths.otelcol.present, buildOtelcol],
-    ['prometheus', () => !paths.prometheus.present || !paths.promtool.present, buildPrometheus],
+    [
+      'prometheus',
+      () => !paths.prometheus.present || !paths.promtool.present,
+      () => buildModule(MODULE_RECIPES.prometheus, dirname(paths.prometheus.path)),
+    ],
+    [
+      'thanos',
+      () => !paths.thanos.present,
+      () => buildModule(MODULE_RECIPES.thanos, dirname(paths.thanos.path)),
+    ],
   ];
   for (const [name, missing, build] of jobs) {
     if (only && only !== name) continue;

@@ -1,5 +1,5 @@
 /**
- * The Go-built binaries of the push-path tests (our Collector distribution, Prometheus 3, its promtool), found
+ * The Go-built binaries of the push-path tests (our Collector distribution, Prometheus 3, its promtool, Thanos), found
  * where otel-collector/build/build-binaries.mjs caches them; and a real Collector process running
  * otel-collector/collector.yaml on free loopback ports.
  *
@@ -14,13 +14,14 @@ export const REPO = join(__dirname, '..', '..');
 export const BUILD_SCRIPT = join(REPO, 'otel-collector', 'build', 'build-binaries.mjs');
 export const COLLECTOR_CONFIG = join(REPO, 'otel-collector', 'collector.yaml');
 
-export type GoBinary = 'otelcol' | 'prometheus' | 'promtool';
+export type GoBinary = 'otelcol' | 'prometheus' | 'promtool' | 'thanos';
 
 interface PathTable {
   cacheRoot: string;
   otelcol: { path: string; present: boolean };
   prometheus: { path: string; present: boolean };
   promtool: { path: string; present: boolean };
+  thanos: { path: string; present: boolean };
 }
 
 let table: PathTable | undefined;
