@@ -35,6 +35,23 @@ export interface RuleFile {
   groups: Array<{ name: string; interval?: string; rules: Rule[] }>;
 }
 
+/**
+ * collector.yaml's commented `prometheus_remote_write:` exporter block, uncommented: the YAML text and its parse.
+ * Throws when the block is missing.
+ */
+export function commentedRemoteWrite(): { text: string; parsed: Record<string, unknown> } {
+  const lines = readFileSync(join(BACKEND, 'collector.yaml'), 'utf8').split('\n');
+  const start = lines.findIndex((line) => /^\s*# prometheus_remote_write:/.test(line));
+  if (start < 0) throw new Error('collector.yaml has no commented prometheus_remote_write block');
+  const block: string[] = [];
+  for (const line of lines.slice(start)) {
+    if (!/^\s*#/.test(line)) break;
+    block.push(line.replace(/^\s{2}# ?/, ''));
+  }
+  const text = block.join('\n');
+  return { text, parsed: parse(text) as Record<string, unknown> };
+}
+
 export function readYaml<T>(file: string): T {
   return parse(readFileSync(file, 'utf8')) as T;
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND, readYaml } from './backend-files';
+import { BACKEND, commentedRemoteWrite, readYaml } from './backend-files';
 
 type Components = Record<string, Record<string, unknown> | null>;
 interface CollectorConfig {
@@ -76,11 +76,30 @@ describe('collector.yaml', () => {
     expect((exporter.resource_to_telemetry_conversion as { enabled: boolean }).enabled).toBe(false);
   });
 
-  it('names its target version and carries a commented prometheusremotewrite alternative', () => {
+  it('names its target version and carries a commented remote-write alternative in contrib v0.165 keys', () => {
     expect(collectorText).toMatch(/otelcol-contrib v0\.\d+/);
-    expect(collectorText).toMatch(/^\s*# prometheusremotewrite:/m);
     const image = compose.services['otel-collector'].image!;
     expect(collectorText).toContain(image.split(':')[1]);
+    // The commented block, uncommented, is the remote-write exporter collector-gateway.yaml runs against Thanos.
+    const block = commentedRemoteWrite().parsed;
+    const gateway = readYaml<CollectorConfig>(join(BACKEND, 'collector-gateway.yaml')).exporters
+      .prometheus_remote_write as Record<string, unknown>;
+    expect(Object.keys(block)).toEqual(['prometheus_remote_write']);
+    const exporter = block.prometheus_remote_write as Record<string, unknown>;
+    expect(exporter.http).toEqual({
+      endpoint: expect.stringMatching(/^http:\/\/prometheus:9090\/api\/v1\/write$/),
+    });
+    for (const key of [
+      'protobuf_message',
+      'translation_strategy',
+      'resource_constant_labels',
+      'max_batch_request_parallelism',
+    ]) {
+      expect({ key, value: exporter[key] }).toEqual({ key, value: gateway[key] });
+    }
+    expect(exporter).not.toHaveProperty('endpoint');
+    expect(exporter).not.toHaveProperty('add_metric_suffixes');
+    expect(exporter).not.toHaveProperty('resource_to_telemetry_conversion');
   });
 });
 

@@ -1,16 +1,18 @@
 /**
- * Our Collector distribution and collector.yaml, for real: the Collector's own `validate` accepts the shipped
- * config (and refuses a broken one, so the check can fail), the binary holds exactly the components the config
- * uses, and faults on the real push path for every protocol: the Collector killed mid-run and restarted, and
- * stopped (SIGSTOP: connections open, nothing answers): the app's request latency stays flat, failures are
- * counted, and once the Collector is back its Prometheus exporter shows the whole cumulative totals; shutdown
- * with the Collector gone returns by its deadline. One Collector for the whole file.
+ * Our Collector distribution and its configs, for real: the Collector's own `validate` accepts the shipped configs
+ * (collector.yaml, its commented remote-write alternative, collector-gateway.yaml, collector-agent.yaml) and refuses
+ * a broken one, so the check can fail; the binary holds exactly the components the configs use; and faults on the
+ * real push path for every protocol: the Collector killed mid-run and restarted, and stopped (SIGSTOP: connections
+ * open, nothing answers): the app's request latency stays flat, failures are counted, and once the Collector is
+ * back its Prometheus exporter shows the whole cumulative totals; shutdown with the Collector gone returns by its
+ * deadline. One Collector for the whole file.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { commentedRemoteWrite } from '../backend/backend-files';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import type { OtlpProtocol } from '../../src/config/options';
 import { driveCheckout, startCheckoutApp } from '../support/checkout-app';
@@ -24,6 +26,8 @@ import {
 } from '../support/go-binaries';
 
 const otelcol = requireGoBinary('otelcol');
+const GATEWAY_CONFIG = join(REPO, 'otel-collector', 'collector-gateway.yaml');
+const AGENT_CONFIG = join(REPO, 'otel-collector', 'collector-agent.yaml');
 const describeWithCollector = otelcol ? describe : describe.skip;
 
 function run(binary: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -59,15 +63,42 @@ describeWithCollector('collector.yaml on our Collector distribution', () => {
     }
   });
 
-  it('is built from exactly the components collector.yaml uses', async () => {
+  it.each([GATEWAY_CONFIG, AGENT_CONFIG])('passes validate: %s', async (config) => {
+    const result = await run(otelcol!, ['validate', '--config', config]);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('passes validate with its commented remote-write exporter in place of the prometheus exporter', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obm-collector-'));
+    try {
+      const config = parse(readFileSync(COLLECTOR_CONFIG, 'utf8')) as {
+        exporters: Record<string, unknown>;
+        service: { pipelines: { metrics: { exporters: string[] } } };
+      };
+      Object.assign(config.exporters, commentedRemoteWrite().parsed);
+      delete config.exporters.prometheus;
+      config.service.pipelines.metrics.exporters = ['prometheus_remote_write', 'debug'];
+      const file = join(dir, 'remote-write.yaml');
+      writeFileSync(file, stringify(config));
+      const result = await run(otelcol!, ['validate', '--config', file]);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is built from exactly the components the three shipped configs use', async () => {
     const result = await run(otelcol!, ['components']);
     expect(result.code).toBe(0);
     const built = parse(result.stdout) as Record<string, Array<{ name: string }> | undefined>;
-    const config = parse(readFileSync(COLLECTOR_CONFIG, 'utf8')) as Record<string, Record<string, unknown>>;
+    const configs = [COLLECTOR_CONFIG, GATEWAY_CONFIG, AGENT_CONFIG].map(
+      (file) => parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>,
+    );
     for (const kind of ['receivers', 'processors', 'exporters', 'extensions'] as const) {
+      const used = new Set(configs.flatMap((config) => Object.keys(config[kind] ?? {})));
       expect({ kind, built: (built[kind] ?? []).map((component) => component.name).sort() }).toEqual({
         kind,
-        built: Object.keys(config[kind] ?? {}).sort(),
+        built: [...used].sort(),
       });
     }
     // Every module at one release, as the manifest says.
