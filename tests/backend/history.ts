@@ -2,7 +2,8 @@
  * Days of realistic history built from the package's own exposition, for `promtool tsdb create-blocks-from
  * openmetrics`: a real scrape of one workload tick gives every series (names, labels, per-tick increments);
  * the history repeats those exact series at many timestamps with counters growing by the per-tick increments
- * times a schedule (traffic, conversion, revenue and new-user factors over time). Gauges keep their scraped value.
+ * times a schedule (traffic, conversion, revenue and new-user factors over time). Gauges are their scraped value
+ * times the schedule (1 keeps it).
  */
 import { parseExposition } from '../support/exposition';
 
@@ -44,7 +45,8 @@ export function scrapedSeries(text: string): ScrapedSeries[] {
   return result;
 }
 
-/** How much of a tick's increments a series gets at time t (epoch seconds). 0 stops a counter, 1 is normal. */
+/** How much of a tick's increments a series gets at time t (epoch seconds). 0 stops a counter, 1 is normal; a
+ * gauge is its scraped value times this. */
 export type Schedule = (series: ScrapedSeries, t: number) => number;
 
 /**
@@ -66,7 +68,8 @@ export function timeGrid(
 
 /**
  * OpenMetrics text with every scraped series at every timestamp. A cumulative series grows, between two
- * timestamps, by its scraped per-tick value times `ticksPerSecond` times the elapsed seconds times the schedule.
+ * timestamps, by its scraped per-tick value times `ticksPerSecond` times the elapsed seconds times the schedule; a
+ * gauge is its scraped value times the schedule.
  */
 export function historyOpenMetrics(
   scrape: readonly ScrapedSeries[],
@@ -83,7 +86,7 @@ export function historyOpenMetrics(
       if (cumulative) value += series.value * ticksPerSecond * (t - previous) * schedule(series, t);
       previous = t;
       // Rounded so the text stays short; counters of whole events stay whole at these rates.
-      const sample = cumulative ? Math.round(value * 1e6) / 1e6 : series.value;
+      const sample = cumulative ? Math.round(value * 1e6) / 1e6 : series.value * schedule(series, t);
       lines.push(`${series.series} ${sample} ${t}`);
     }
   }

@@ -1,0 +1,160 @@
+/**
+ * "The same answers" between two query backends that received one workload by different paths (a Prometheus per
+ * push path in tests/push/, Thanos against one Prometheus in tests/fleet/): which queries are compared, and what
+ * "the same" means for each.
+ *   - totals (the last cumulative value) exactly: nothing lost or doubled on the way;
+ *   - ratios, shares and quantiles to 1e-6 relative: each backend samples at its own instants, but every counter of
+ *     a workload grows in the same proportion at every sample, so these do not depend on when samples were taken;
+ *   - absolute rates and increases (revenue per minute, cart views per hour) per cart view, to 1e-4: their
+ *     extrapolation depends on when a backend's first and last samples fell in the window; divided by the same
+ *     backend's cart-view rate over the same window (read the same way: recorded by the same rule group, or from
+ *     the raw counter) it does not, up to the millisecond apart at which one export's counters can be stamped;
+ *   - `le` bucket bounds as numbers: Prometheus 3 writes a scraped bound as "60.0", an OTLP-received one as "60";
+ *   - alert expressions without their final threshold, so the values are compared whether or not they fire.
+ * Labels that say where a series came from (job, instance, scope, Thanos's replica and tenant labels) are left out.
+ */
+import { allRules, type Rule } from '../backend/backend-files';
+
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Labels that name where a series came from, not what it counts. */
+export const ORIGIN_LABELS = new Set([
+  'job',
+  'instance',
+  'otel_scope_name',
+  'otel_scope_version',
+  'otel_scope_schema_url',
+  // Thanos: Receive's tenant, and the replica labels Query dedups along (present only with dedup off).
+  'tenant_id',
+  'receive_replica',
+  'rule_replica',
+]);
+
+export const SEED_QUERIES = [
+  'sum(rate(business_funnel_step_total{step="order_confirmed"}[1h])) / sum(rate(business_funnel_step_total{step="cart_view"}[1h])) * 100',
+  'sum by (region) (rate(business_revenue_cents_total[5m])) * 60',
+  'histogram_quantile(0.5, sum by (product_category, le) (rate(business_order_value_cents_bucket[1h])))',
+  'sum by (feature_name) (rate(business_feature_usage_total{is_new_user="true"}[24h])) / ignoring (feature_name) group_left sum(rate(business_feature_usage_total{is_new_user="true"}[24h])) * 100',
+  'histogram_quantile(0.95, sum by (user_tier, le) (rate(business_session_duration_seconds_bucket[1h])))',
+];
+
+export const TOTALS = [
+  'sum(business_funnel_step_total{step="cart_view"})',
+  'sum by (step) (business_funnel_step_total)',
+  'sum by (region) (business_revenue_cents_total)',
+  'sum by (product_category) (business_order_value_cents_count)',
+  'sum by (product_category) (business_order_value_cents_sum)',
+  'sum by (le) (business_session_duration_seconds_bucket)',
+  'sum by (metric, reason) (business_metrics_dropped_total)',
+  'sum by (window, user_tier) (business_active_users)',
+];
+
+/**
+ * The cart-view rate over the same window, taken the same way as `query` takes its data: from the recorded series
+ * of the same rule group (evaluated at the same instant) when the query reads recorded series, from the raw
+ * counter otherwise. Undefined for a query over no window. `at`: for a recorded series whose group records no
+ * cart-view rate of its window (`...:increase30m`), the raw rate must be taken at the instant the rule was
+ * evaluated (the sample's timestamp), where it sees the same samples.
+ */
+export function cartViewRateFor(query: string): { expr: string; at?: string } | undefined {
+  const recorded = /:(?:rate|increase)(\d+[smhd])/.exec(query)?.[1];
+  if (recorded === '5m' || recorded === '1h')
+    return { expr: `step:business_funnel_step:rate${recorded}{step="cart_view"}` };
+  if (recorded && /^[a-z_]+:[a-z_]+:[a-z0-9_]+$/.test(query))
+    return { expr: `sum(rate(business_funnel_step_total{step="cart_view"}[${recorded}]))`, at: query };
+  const window = /\[(\d+[smhd])\]/.exec(query)?.[1];
+  return window ? { expr: `sum(rate(business_funnel_step_total{step="cart_view"}[${window}]))` } : undefined;
+}
+
+/** An alert's expression without its final comparison, so its value is compared whether or not it fires. */
+export function withoutThreshold(rule: Rule): string {
+  return rule.expr.trim().replace(/\s*(?:<|>|<=|>=)\s*[\d.]+$/, '');
+}
+
+/** [name, expr] of every seed query, recorded series, recording rule expression and alert expression. */
+export function comparisonCases(recordingFiles: string[], alertFiles: string[]): Array<[string, string]> {
+  const recording = recordingFiles.flatMap(allRules).filter((rule) => rule.record);
+  const alerts = alertFiles.flatMap(allRules).filter((rule) => rule.alert);
+  return [
+    ...SEED_QUERIES.map((expr, i) => [`seed query ${i + 1}`, expr] as [string, string]),
+    ...recording.map((rule) => [`recorded series ${rule.record}`, rule.record!] as [string, string]),
+    ...recording.map((rule) => [`recording rule expression ${rule.record}`, rule.expr] as [string, string]),
+    ...alerts.map((rule) => [`alert expression ${rule.alert}`, withoutThreshold(rule)] as [string, string]),
+  ];
+}
+
+/** label set (origin labels left out, `le` as a number) -> value; a label set twice is an error. */
+export function toVector(samples: readonly Sample[], where: string): Map<string, number> {
+  const result = new Map<string, number>();
+  for (const sample of samples) {
+    const labels = Object.entries(sample.metric)
+      .filter(([name]) => !ORIGIN_LABELS.has(name))
+      .map(([name, value]) => [name, name === 'le' ? String(Number(value)) : value])
+      .sort(([a], [b]) => a.localeCompare(b));
+    const key = JSON.stringify(labels);
+    if (result.has(key)) throw new Error(`${where}: two series with labels ${key}`);
+    result.set(key, Number(sample.value[1]));
+  }
+  return result;
+}
+
+/** a and b within `tolerance` relative (or both NaN). */
+export function close(a: number, b: number, tolerance: number): boolean {
+  return (
+    (Number.isNaN(a) && Number.isNaN(b)) ||
+    a === b ||
+    Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b))
+  );
+}
+
+export interface Answer {
+  /** The query's result. */
+  raw: Map<string, number>;
+  /** The result divided by the same backend's cart-view rate over the same window (1 when there is no window). */
+  perCartView: Map<string, number>;
+}
+
+/** A backend's instant query: at the comparison's evaluation time, or at `time` (epoch seconds) when given. */
+export type InstantQuery = (expr: string, time?: number) => Promise<Sample[]>;
+
+/** Runs `expr` and its cart-view normalizer on one backend. */
+export async function answer(query: InstantQuery, expr: string, where: string): Promise<Answer> {
+  const raw = toVector(await query(expr), where);
+  const normalizer = cartViewRateFor(expr);
+  let cartViews = 1;
+  if (normalizer?.at && raw.size > 0) {
+    // The rule's last evaluation instant (its sample's timestamp); the data there no longer changes.
+    const [stamp] = await query(`max(timestamp(${normalizer.at}))`);
+    cartViews = Number((await query(normalizer.expr, Number(stamp?.value[1])))[0]?.value[1]);
+  } else if (normalizer) {
+    cartViews = Number((await query(normalizer.expr))[0]?.value[1]);
+  }
+  return { raw, perCartView: new Map([...raw].map(([key, value]) => [key, value / cartViews])) };
+}
+
+/**
+ * What differs between `result` and `reference`: label sets, and values that match neither as they are (1e-6) nor
+ * per cart view (1e-4). Empty when they are the same answer.
+ */
+export function differences(result: Answer, reference: Answer): string[] {
+  const problems: string[] = [];
+  const keys = (answer: Answer) => [...answer.raw.keys()].sort();
+  if (JSON.stringify(keys(result)) !== JSON.stringify(keys(reference))) {
+    problems.push(`label sets ${JSON.stringify(keys(result))} vs ${JSON.stringify(keys(reference))}`);
+    return problems;
+  }
+  for (const [key, value] of result.raw) {
+    const same = close(value, reference.raw.get(key)!, 1e-6);
+    const samePerCartView = close(result.perCartView.get(key)!, reference.perCartView.get(key)!, 1e-4);
+    if (!same && !samePerCartView) {
+      problems.push(
+        `${key}: ${value} vs ${reference.raw.get(key)} (per cart view ${result.perCartView.get(key)} vs ` +
+          `${reference.perCartView.get(key)})`,
+      );
+    }
+  }
+  return problems;
+}
