@@ -266,9 +266,15 @@ export function fleetPlan(options) {
 
 /** The rule files prometheus.yml loads, so Thanos Rule evaluates exactly what one Prometheus would. */
 function defaultRuleFiles() {
-  const config = readFileSync(join(BACKEND, 'prometheus', 'prometheus.yml'), 'utf8');
-  const list = /^rule_files:\n((?:\s+- .+\n)+)/m.exec(config)[1];
-  return [...list.matchAll(/- (\S+)/g)].map(([, name]) => join(BACKEND, 'prometheus', name));
+  const lines = readFileSync(join(BACKEND, 'prometheus', 'prometheus.yml'), 'utf8').split('\n');
+  const files = [];
+  // The indented lines under `rule_files:` (comments among them), read without a YAML dependency.
+  for (const line of lines.slice(lines.indexOf('rule_files:') + 1)) {
+    if (!/^\s/.test(line)) break;
+    const item = /^\s+- (\S+)/.exec(line);
+    if (item) files.push(join(BACKEND, 'prometheus', item[1]));
+  }
+  return files;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
