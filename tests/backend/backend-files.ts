@@ -89,6 +89,25 @@ export function allRules(file: string): Rule[] {
   return readYaml<RuleFile>(file).groups.flatMap((group) => group.rules);
 }
 
+/**
+ * `expr` with every recording rule of the shipped files replaced by its definition: for history backfilled with
+ * promtool, which has no recorded series.
+ */
+export function inlineRecordingRules(expr: string): string {
+  const recording = ruleFiles()
+    .flatMap(allRules)
+    .filter((rule) => rule.record);
+  let result = expr;
+  // Rules read rules up to six deep (net revenue in the reporting currency); one pass inlines one level.
+  for (let pass = 0; pass < 8; pass++) {
+    for (const rule of recording) {
+      const name = rule.record!.replace(/[.*+?^${}()|[\]\\:]/g, '\\$&');
+      result = result.replace(new RegExp(`(?<![\\w:])${name}(?![\\w:])`, 'g'), `(${rule.expr.trim()})`);
+    }
+  }
+  return result;
+}
+
 /** Labels the scrape (or the Collector, from the resource) adds to every series. */
 export const TARGET_LABELS = ['job', 'instance'] as const;
 

@@ -21,13 +21,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBusinessMetrics } from '../../src';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
 import { RECORDING_RULES } from '../../src/dashboards/grafana';
-import { ALERTS_FILE, RECORDING_FILE, allRules, type Rule } from './backend-files';
-import { historyOpenMetrics, scrapedSeries, timeGrid, type ScrapedSeries } from './history';
-import { EXPECTED, recordBadInput, recordWorkloadTick } from './workload';
+import { ALERTS_FILE, RECORDING_FILE, allRules, inlineRecordingRules, type Rule } from './backend-files';
+import { historyOpenMetrics, scrapeOneTick, scrapedSeries, timeGrid, type ScrapedSeries } from './history';
+import { EXPECTED } from './workload';
 
 const promtool = requireBinary('promtool', 'apt-get install prometheus');
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
@@ -72,20 +71,6 @@ function schedule(series: ScrapedSeries, t: number): number {
 const rules = [...allRules(RECORDING_FILE), ...allRules(ALERTS_FILE)];
 const alert = (name: string): Rule => rules.find((rule) => rule.alert === name)!;
 
-/** The expression with every recording rule replaced by its definition (recording rules have no history). */
-function inlineRecordingRules(expr: string): string {
-  let result = expr;
-  // Rules read rules up to six deep (net revenue in the reporting currency); one pass inlines one level.
-  for (let pass = 0; pass < 8; pass++) {
-    for (const rule of rules) {
-      if (!rule.record) continue;
-      const name = rule.record.replace(/[.*+?^${}()|[\]\\:]/g, '\\$&');
-      result = result.replace(new RegExp(`(?<![\\w:])${name}(?![\\w:])`, 'g'), `(${rule.expr.trim()})`);
-    }
-  }
-  return result;
-}
-
 function seconds(duration: string | undefined): number {
   if (!duration) return 0;
   const match = /^(\d+)([smhd])$/.exec(duration)!;
@@ -129,17 +114,7 @@ describeWithPrometheus(
     };
 
     beforeAll(async () => {
-      // One real scrape of one tick of the workload, from the package's own Prometheus endpoint.
-      const telemetry = initBusinessMetrics({
-        exporters: ['prometheus'],
-        prometheus: { host: '127.0.0.1', port: 0 },
-        serviceName: 'shop',
-      });
-      await telemetry.ready;
-      recordWorkloadTick(telemetry.metrics);
-      recordBadInput(telemetry.metrics);
-      const exposition = await (await fetch(telemetry.prometheus!.url)).text();
-      await telemetry.shutdown({ timeoutMillis: 2000 });
+      const exposition = await scrapeOneTick();
 
       const scrape = scrapedSeries(exposition);
       const times = timeGrid(T - 9 * DAY, T, T - 13 * HOUR, 10 * MINUTE, MINUTE);

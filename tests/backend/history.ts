@@ -5,7 +5,24 @@
  * times a schedule (traffic, conversion, revenue and new-user factors over time). Gauges are their scraped value
  * times the schedule (1 keeps it).
  */
+import { initBusinessMetrics } from '../../src';
 import { parseExposition } from '../support/exposition';
+import { recordBadInput, recordWorkloadTick } from './workload';
+
+/** One real scrape of one tick of the workload (and the refused inputs), from the package's own endpoint. */
+export async function scrapeOneTick(): Promise<string> {
+  const telemetry = initBusinessMetrics({
+    exporters: ['prometheus'],
+    prometheus: { host: '127.0.0.1', port: 0 },
+    serviceName: 'shop',
+  });
+  await telemetry.ready;
+  recordWorkloadTick(telemetry.metrics);
+  recordBadInput(telemetry.metrics);
+  const exposition = await (await fetch(telemetry.prometheus!.url)).text();
+  await telemetry.shutdown({ timeoutMillis: 2000 });
+  return exposition;
+}
 
 /** One series of a scrape: its text (`name{labels}`), family type and scraped value. */
 export interface ScrapedSeries {
