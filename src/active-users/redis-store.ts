@@ -14,10 +14,17 @@
  * encoding (redis-encoding.ts), loading ioredis (redis-client.ts).
  *
  * Nothing that reaches Redis identifies a user: values are HyperLogLog registers (a few bits per register of
- * keyed digests, never a digest or an id) and keys are `<prefix>:<tier>:<YYYY-MM-DD>`.
+ * keyed digests, never a digest or an id) and keys are `<prefix>:<tier>:<YYYY-MM-DD>`, the tier encoded
+ * (see {@link encodeTier}).
+ *
+ * What Redis answers is checked before use (docs/safety.md#peers): a key of the wrong type (another tool's, a
+ * broken HyperLogLog) spoils only its own tier-day, which is left out of merges and counts for a while and counted
+ * locally; a PFCOUNT answer that is not a whole number >= 0 is refused, one above `limits.maxActiveUsers`
+ * clamped; and a day's fleet count never goes down within the day (a Redis restarted empty is being repaired
+ * by the instances, which takes one flush of each).
  */
 import { randomBytes } from 'node:crypto';
-import { safeMessage, TimeoutError, withTimeout } from '../support';
+import { printable, safeMessage, TimeoutError, withTimeout } from '../support';
 import {
   DAY_MS,
   dayLabel,
@@ -25,7 +32,7 @@ import {
   type ActiveUserWindowName,
   ACTIVE_USER_WINDOW_DAYS,
 } from './day-sketches';
-import { connectRedis, type RedisClientLike } from './redis-client';
+import { connectRedis, type RedisClientLike, type RedisPipelineLike } from './redis-client';
 import { denseHyperLogLog } from './redis-encoding';
 
 /** Options of the Redis store (`activeUsers.redis`). */
@@ -52,8 +59,14 @@ export interface TierDaySketch {
   readonly registers: Uint8Array;
 }
 
-/** Why a flush did not reach Redis (the `reason` label of the store's failure self-metric). */
-export type StoreFailureReason = 'unavailable' | 'timeout' | 'error' | 'busy';
+/**
+ * Why a flush did not reach Redis, or what of Redis's answer was refused (the `reason` label of the store's failure
+ * self-metric): `invalid` is a key of the wrong type or an answer out of range.
+ */
+export type StoreFailureReason = 'unavailable' | 'timeout' | 'error' | 'busy' | 'invalid';
+
+/** How long a key found to be of the wrong type is left alone before it is tried again. */
+const BAD_KEY_MILLIS = 10 * 60_000;
 
 interface FleetCount {
   readonly day: number;
@@ -88,12 +101,16 @@ export class RedisActiveUsersStore {
     timeout: 0,
     error: 0,
     busy: 0,
+    invalid: 0,
   };
   private flushCount = 0;
+  /** Day keys Redis refused as the wrong type, until when they are left out. */
+  private readonly badKeys = new Map<string, number>();
 
   /**
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
    * @param sketches the retained tier-day sketches at the moment of a flush (precision 14 or more).
+   * @param maxCount the largest distinct count believed (`limits.maxActiveUsers`): larger answers are clamped.
    * @throws OptionalPeerError naming `ioredis` when a URL is configured and the package is missing or broken.
    */
   constructor(
@@ -101,6 +118,7 @@ export class RedisActiveUsersStore {
     private readonly now: () => number,
     private readonly warn: (key: string, message: string) => void,
     private readonly sketches: () => Iterable<TierDaySketch>,
+    private readonly maxCount = Number.MAX_SAFE_INTEGER,
   ) {
     this.intervalMillis = positiveInteger(
       options.flushIntervalMillis,
@@ -129,8 +147,12 @@ export class RedisActiveUsersStore {
     this.client.on?.('error', (error: Error) =>
       this.warn('redis-connection', `otel-business-metrics: Redis (active users): ${safeMessage(error)}`),
     );
-    // A new connection may reach a restarted (emptied) or different Redis: send every retained sketch again.
-    this.client.on?.('ready', () => this.acknowledged.clear());
+    // A new connection may reach a restarted (emptied) or different Redis: send every retained sketch again, and
+    // try keys that were of the wrong type again.
+    this.client.on?.('ready', () => {
+      this.acknowledged.clear();
+      this.badKeys.clear();
+    });
     this.timer = setInterval(() => void this.flush(), this.intervalMillis);
     this.timer.unref();
   }
@@ -219,31 +241,140 @@ export class RedisActiveUsersStore {
 
   private async send(today: number): Promise<void> {
     const pipeline = this.client.pipeline();
-    const sent: Array<{ key: string; version: number }> = [];
+    let commands = 0;
+    const sent: Array<{ tierDay: string; key: string; version: number; replies: number[] }> = [];
     for (const sketch of this.sketches()) {
       this.tiers.add(sketch.tier);
       if (!this.isChanged(sketch)) continue;
       const key = this.key(sketch.tier, sketch.day);
+      if (this.isBad(key)) continue;
       // The scratch key expires on its own should the connection drop between SET and DEL.
       pipeline.set(this.scratchKey, denseHyperLogLog(sketch.registers), 'PX', 10 * this.timeoutMillis);
       pipeline.pfmerge(key, this.scratchKey);
       // A day key outlives the last window that covers it by a day (clock skew between instances).
       pipeline.expireat(key, ((sketch.day + RETAINED_DAYS + 1) * DAY_MS) / 1000);
-      sent.push({ key: `${sketch.tier}\0${sketch.day}`, version: sketch.version });
+      sent.push({
+        tierDay: `${sketch.tier}\0${sketch.day}`,
+        key,
+        version: sketch.version,
+        replies: [commands, commands + 1, commands + 2],
+      });
+      commands += 3;
     }
-    if (sent.length > 0) pipeline.del(this.scratchKey);
-    const counted: Array<{ tier: string; window: ActiveUserWindowName }> = [];
-    for (const tier of this.tiers) {
-      for (const window of Object.keys(ACTIVE_USER_WINDOW_DAYS) as ActiveUserWindowName[]) {
-        const keys: string[] = [];
-        for (let day = today - ACTIVE_USER_WINDOW_DAYS[window] + 1; day <= today; day++)
-          keys.push(this.key(tier, day));
-        pipeline.pfcount(...keys);
-        counted.push({ tier, window });
-      }
+    if (sent.length > 0) {
+      pipeline.del(this.scratchKey);
+      commands++;
     }
+    const counted = this.queueCounts(pipeline, today);
     if (counted.length === 0) return;
-    let replies: Array<[Error | null, unknown]> | null;
+    const replies = await this.exec(pipeline, commands + counted.length);
+    if (replies === undefined) return;
+    this.flushCount++;
+    let refused = 0;
+    for (const { tierDay, key, version, replies: at } of sent) {
+      const errors = at.map((i) => replies[i][0]).filter((error) => error !== null);
+      if (errors.length === 0) this.acknowledged.set(tierDay, version);
+      else if (errors.some(isWrongType)) refused += this.markBad(key, 'it is not a HyperLogLog');
+      else this.fail('error', safeMessage(errors[0]));
+    }
+    this.forgetBefore(today - RETAINED_DAYS + 1);
+    const wrongType = this.readCounts(counted, replies.slice(commands), today);
+    refused += wrongType.refused;
+    // A count that failed because one of its day keys is of the wrong type: find that key, count without it.
+    if (wrongType.failed.length > 0) refused += await this.countAround(wrongType.failed, today);
+    if (refused > 0) {
+      this.failureCounts.invalid += refused;
+      this.warn(
+        'redis-invalid',
+        `otel-business-metrics: Redis (active users) answered ${refused} time(s) with a key of the wrong type or a ` +
+          'count out of range; that tier-day is counted locally',
+      );
+    }
+  }
+
+  /** Queues one PFCOUNT per tier and window over the window's day keys (leaving out keys of the wrong type). */
+  private queueCounts(
+    pipeline: RedisPipelineLike,
+    today: number,
+    only?: ReadonlyArray<{ tier: string; window: ActiveUserWindowName }>,
+  ): Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> {
+    const counted: Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> = [];
+    const wanted =
+      only ??
+      [...this.tiers].flatMap((tier) =>
+        (Object.keys(ACTIVE_USER_WINDOW_DAYS) as ActiveUserWindowName[]).map((window) => ({ tier, window })),
+      );
+    for (const { tier, window } of wanted) {
+      const keys: string[] = [];
+      for (let day = today - ACTIVE_USER_WINDOW_DAYS[window] + 1; day <= today; day++) {
+        const key = this.key(tier, day);
+        if (!this.isBad(key)) keys.push(key);
+      }
+      if (keys.length === 0) continue;
+      pipeline.pfcount(...keys);
+      counted.push({ tier, window, keys });
+    }
+    return counted;
+  }
+
+  /**
+   * Stores the window counts Redis answered. Returns how many answers were refused (not a whole number >= 0) or
+   * clamped, and the counts that failed because a key was of the wrong type.
+   */
+  private readCounts(
+    counted: ReadonlyArray<{ tier: string; window: ActiveUserWindowName; keys: string[] }>,
+    replies: ReadonlyArray<[Error | null, unknown]>,
+    today: number,
+  ): { refused: number; failed: Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> } {
+    let refused = 0;
+    const failed: Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> = [];
+    counted.forEach((count, i) => {
+      const [error, answer] = replies[i];
+      if (error !== null) {
+        if (isWrongType(error)) failed.push(count);
+        else this.fail('error', safeMessage(error));
+        return;
+      }
+      const value = Number(answer);
+      if (!Number.isSafeInteger(value) || value < 0) {
+        refused++;
+        return;
+      }
+      if (value > this.maxCount) refused++;
+      this.setFleet(count.tier, count.window, today, Math.min(value, this.maxCount));
+    });
+    return { refused, failed };
+  }
+
+  /** One more round trip on the rare path: which day keys are of the wrong type, then the counts without them. */
+  private async countAround(
+    failed: ReadonlyArray<{ tier: string; window: ActiveUserWindowName; keys: string[] }>,
+    today: number,
+  ): Promise<number> {
+    const keys = [...new Set(failed.flatMap((count) => count.keys))];
+    const probe = this.client.pipeline();
+    for (const key of keys) probe.pfcount(key);
+    const answers = await this.exec(probe, keys.length);
+    if (answers === undefined) return 0;
+    let refused = 0;
+    keys.forEach((key, i) => {
+      if (answers[i][0] !== null && isWrongType(answers[i][0]))
+        refused += this.markBad(key, 'it is not a HyperLogLog');
+    });
+    const recount = this.client.pipeline();
+    const counted = this.queueCounts(recount, today, failed);
+    if (counted.length === 0) return refused;
+    const replies = await this.exec(recount, counted.length);
+    if (replies !== undefined) refused += this.readCounts(counted, replies, today).refused;
+    return refused;
+  }
+
+  /** Runs a pipeline within the timeout; its replies when Redis answered every command, else undefined (counted). */
+  private async exec(
+    pipeline: RedisPipelineLike,
+    commands: number,
+  ): Promise<ReadonlyArray<[Error | null, unknown]> | undefined> {
+    let replies: unknown;
     try {
       replies = await withTimeout(pipeline.exec(), this.timeoutMillis, 'Redis flush');
     } catch (error) {
@@ -252,21 +383,46 @@ export class RedisActiveUsersStore {
         timedOut ? 'timeout' : 'error',
         timedOut ? `Redis did not answer within ${this.timeoutMillis} ms` : safeMessage(error),
       );
-      return;
+      return undefined;
     }
-    const failed = replies?.find(([error]) => error !== null)?.[0] ?? (replies ? undefined : 'no reply');
-    if (failed !== undefined) {
-      this.fail('error', safeMessage(failed));
-      return;
+    const wellFormed =
+      Array.isArray(replies) &&
+      replies.length === commands &&
+      replies.every((reply) => Array.isArray(reply) && (reply[0] === null || reply[0] instanceof Error));
+    if (!wellFormed) {
+      this.fail('error', replies === null ? 'no reply' : 'a reply that is not one answer per command');
+      return undefined;
     }
-    for (const { key, version } of sent) this.acknowledged.set(key, version);
-    this.forgetBefore(today - RETAINED_DAYS + 1);
-    this.flushCount++;
-    const counts = replies!.slice(replies!.length - counted.length);
-    counted.forEach(({ tier, window }, i) => {
-      const value = Number(counts[i][1]);
-      if (Number.isFinite(value)) this.fleet.set(`${tier}\0${window}`, { day: today, value });
-    });
+    return replies as ReadonlyArray<[Error | null, unknown]>;
+  }
+
+  /** Within one UTC day the fleet's distinct count only grows: a smaller answer means Redis lost registers. */
+  private setFleet(tier: string, window: ActiveUserWindowName, today: number, value: number): void {
+    const key = `${tier}\0${window}`;
+    const previous = this.fleet.get(key);
+    const floor = previous !== undefined && previous.day === today ? previous.value : 0;
+    this.fleet.set(key, { day: today, value: Math.max(floor, value) });
+  }
+
+  private isBad(key: string): boolean {
+    const until = this.badKeys.get(key);
+    if (until === undefined) return false;
+    if (this.now() < until) return true;
+    this.badKeys.delete(key);
+    return false;
+  }
+
+  /** Leaves a key of the wrong type alone for a while; returns 1 (one refused answer) the first time. */
+  private markBad(key: string, why: string): number {
+    const known = this.badKeys.has(key);
+    this.badKeys.set(key, this.now() + BAD_KEY_MILLIS);
+    if (!known) {
+      this.warn(
+        `redis-bad-key:${key}`,
+        `otel-business-metrics: Redis key ${printable(key)} is left alone for ${BAD_KEY_MILLIS / 60_000} minutes: ${why}`,
+      );
+    }
+    return 1;
   }
 
   private isChanged(sketch: TierDaySketch): boolean {
@@ -290,8 +446,32 @@ export class RedisActiveUsersStore {
   }
 
   private key(tier: string, day: number): string {
-    return `${this.prefix}:${tier}:${dayLabel(day)}`;
+    return `${this.prefix}:${encodeTier(tier)}:${dayLabel(day)}`;
   }
+}
+
+/**
+ * A tier as it appears in a key: letters, digits, `_`, `.` and `-` as they are, every other character as the
+ * percent-encoded bytes of its UTF-8 (`a:b{x}*` -> `a%3Ab%7Bx%7D%2A`). Reversible (`decodeURIComponent`), so
+ * two tiers never share a key; and nothing in it is a Redis Cluster hash tag (`{...}`), a glob character of
+ * KEYS/SCAN patterns, or the `:` that separates the key's parts. The default tiers are unchanged.
+ */
+export function encodeTier(tier: string): string {
+  if (/^[A-Za-z0-9_.-]*$/.test(tier)) return tier;
+  let out = '';
+  for (const char of tier) {
+    if (/^[A-Za-z0-9_.-]$/.test(char)) {
+      out += char;
+      continue;
+    }
+    for (const byte of Buffer.from(char, 'utf8'))
+      out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('WRONGTYPE');
 }
 
 function positiveInteger(value: unknown, fallback: number, name: string): number {

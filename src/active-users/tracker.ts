@@ -55,6 +55,8 @@ export interface ActiveUsersContext {
   readonly stampNow?: () => number;
   readonly tierPolicy: LabelPolicy;
   readonly maxLabelLength: number;
+  /** The largest distinct count believed from the Redis store (`limits.maxActiveUsers`); larger answers are clamped. */
+  readonly maxActiveUsers?: number;
   /** Prometheus family name, for drop reports. */
   readonly family: string;
   /** Warnings at a bounded rate (the reporter's). */
@@ -130,8 +132,12 @@ export class ActiveUsersCounter {
             `2^${REDIS_HLL_PRECISION} registers, and a coarser sketch cannot be merged into them (got ${this.precision})`,
         );
       }
-      this.store = new RedisActiveUsersStore(options.redis, context.now, context.warn, () =>
-        this.sketches.sketches(),
+      this.store = new RedisActiveUsersStore(
+        options.redis,
+        context.now,
+        context.warn,
+        () => this.sketches.sketches(),
+        context.maxActiveUsers,
       );
     }
   }

@@ -136,6 +136,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       stampNow: this.stampNow,
       tierPolicy: policies.user_tier,
       maxLabelLength: this.limits.maxLabelLength,
+      maxActiveUsers: this.limits.maxActiveUsers,
       family: prometheusFamilyName(BUSINESS_METRICS.activeUsers),
       warn: (key, message) => this.reporter.warn(key, message),
     });
