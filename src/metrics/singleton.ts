@@ -75,6 +75,15 @@ const forwarding = new ForwardingBusinessMetrics();
  */
 export const businessMetrics: BusinessMetricsRecorder = forwarding;
 
+/**
+ * @internal The recorder of the live `initBusinessMetrics()` handle, or undefined before init and after shutdown.
+ * For integrations that cannot be handed the handle (Next.js route handlers run in other bundles than
+ * instrumentation.ts, and share only the package's own module state).
+ */
+export function liveRecorder(): BusinessMetricsRecorder | undefined {
+  return forwarding.target === NOOP_RECORDER ? undefined : forwarding.target;
+}
+
 /** @internal Called by initBusinessMetrics and its shutdown. */
 export function bindBusinessMetrics(target: BusinessMetricsRecorder | undefined): void {
   forwarding.target = target ?? NOOP_RECORDER;

@@ -7,7 +7,7 @@
  * recorded (all the core's).
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { engagementEndpoint, readNodeBody, type EngagementOptions } from '../http';
+import { engagementEndpoint, nodeBodyOf, type EngagementOptions } from '../http';
 
 /**
  * Options of {@link engagementRouter}. Configure `features` and `milestones` (the names your pages report) and
@@ -29,11 +29,8 @@ export function engagementRouter(options: EngagementRouterOptions = {}): Router 
       header: (name) => req.get(name),
       client: req.ip ?? req.socket.remoteAddress,
       raw: req,
-      // An app-wide body parser (body-parser marks `_body`) has read the stream already: use what it parsed.
-      body: (limit) =>
-        (req as { _body?: unknown })._body === true
-          ? Promise.resolve({ kind: 'parsed', value: req.body as unknown })
-          : readNodeBody(req, limit),
+      // An app-wide `express.json()` may have read the stream already: then what it parsed is the body.
+      body: nodeBodyOf(req),
     }).then((answer) => {
       if (res.headersSent) return;
       res.status(answer.status).set(answer.headers).send(answer.body);

@@ -35,6 +35,28 @@ export interface NodeBodyStream {
   resume(): unknown;
 }
 
+/** The fields that tell whether something upstream (an app-wide body parser) has read the stream already. */
+export interface ParsedByUpstream {
+  readonly body?: unknown;
+  /** body-parser 1 (Express 4) marks a parsed request. */
+  readonly _body?: boolean;
+  readonly complete?: boolean;
+  readonly readable?: boolean;
+  readonly readableEnded?: boolean;
+}
+
+/**
+ * The body of a Node request that an app-wide parser may have read already (`express.json()`, NestJS's default
+ * parser): what it parsed when the stream is consumed, else the stream itself, read with the limit.
+ */
+export function nodeBodyOf(req: NodeBodyStream & ParsedByUpstream): BodyReader {
+  const consumed =
+    req._body === true || req.readableEnded === true || (req.complete === true && req.readable === false);
+  return consumed
+    ? () => Promise.resolve({ kind: 'parsed', value: req.body })
+    : (limit) => readNodeBody(req, limit);
+}
+
 /** Read a Node request stream (nothing else may have read it). */
 export function readNodeBody(stream: NodeBodyStream, limit: number): Promise<BodyRead> {
   const declared = Number(stream.headers['content-length']);

@@ -14,8 +14,8 @@ export { activeUserCounter, userFromSession } from './active-users';
 export type { ActiveUser, ActiveUserRecorder } from './active-users';
 export { engagementEndpoint, recordBatch } from './beacon';
 export type { BeaconAnswer, BeaconRequest, EngagementEndpoint, EngagementOptions } from './beacon';
-export { decodeJsonBody, readNodeBody, readWebBody } from './body';
-export type { BodyRead, BodyReader, JsonBody } from './body';
+export { decodeJsonBody, nodeBodyOf, readNodeBody, readWebBody } from './body';
+export type { BodyRead, BodyReader, JsonBody, NodeBodyStream } from './body';
 export {
   DEFAULT_EXPERIMENT_VARIANTS,
   DEFAULT_UTM_SOURCES,
@@ -34,6 +34,7 @@ export type {
   MetricsEndpointOptions,
   MetricsRequestHandler,
   MetricsSource,
+  TelemetryLike,
 } from './metrics-endpoint';
 export { DEFAULT_IPV6_PREFIX_LENGTH, TokenBucketLimiter, clientKey } from './rate-limit';
 export type { TakeResult, TokenBucketOptions } from './rate-limit';
@@ -44,9 +45,12 @@ export {
   HTTP_SERVER_DURATION_BUCKETS,
   HTTP_SERVER_REQUEST_DURATION,
   httpServerMetrics,
+  liveHttpServerMetrics,
   nodeRequestObserver,
 } from './server-metrics';
 export type { HttpMetricsOptions, ServerRequestRecorder } from './server-metrics';
 export { validateEngagementBatch } from './validate';
 export type { EngagementValidationOptions, EngagementValidationResult } from './validate';
 export type { ScrapeAnswer } from '../../exporters/prometheus/scrape-endpoint';
+/** The recorder adapters hand out when no handle is given (the public singleton). */
+export { businessMetrics } from '../../metrics/singleton';

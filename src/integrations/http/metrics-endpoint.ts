@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  ExpositionUnavailable,
   nodeScrapeRequest,
   scrapeEndpoint,
   writeNodeAnswer,
@@ -16,10 +17,18 @@ import {
   type ScrapeAuth,
 } from '../../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../../exporters/prometheus/serializer';
-import { requestView, type RequestLike, type WebRequestLike } from './request';
+import { liveRecorder } from '../../metrics/singleton';
+import { requestView, type AnyRequest, type RequestLike } from './request';
 
 /** The core's `telemetry.metricsHandler` signature. */
 export type MetricsRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The parts of the handle `initBusinessMetrics` returns that the adapters use. */
+export interface TelemetryLike {
+  readonly metrics: { getMetrics(format?: ExpositionFormat): Promise<string> };
+  /** Present when a Prometheus exporter is configured: only then is there an exposition to serve. */
+  readonly metricsHandler?: MetricsRequestHandler;
+}
 
 /** The telemetry handle returned by `initBusinessMetrics`, or a `(req, res)` handler of your own. */
 export type MetricsSource =
@@ -39,27 +48,45 @@ export interface MetricsEndpointOptions<Req> {
 
 /** A `/metrics` endpoint on the app's server. `Req` is the framework's request, handed to an auth function. */
 export interface MetricsEndpoint<Req> {
-  /** Answer on a Node response (Express, Fastify's `reply.raw`, NestJS). */
+  /** The answer to a Node or Web request, for the adapter to write. Never rejects. */
+  answer(request: AnyRequest, raw: Req): Promise<ScrapeAnswer>;
+  /** Answer on a Node response; a `(req, res)` handler given as the source answers there itself. */
   serveNode(req: RequestLike, res: ServerResponse, raw: Req): void;
-  /** The answer to a Web `Request` (Hono, Next.js). */
-  answerWeb(request: WebRequestLike, raw: Req): Promise<ScrapeAnswer>;
+}
+
+/** The exposition of the live `initBusinessMetrics()` handle, wherever it was called (`undefined` as a source). */
+function liveExposition(where: string): (format: ExpositionFormat) => Promise<string> {
+  return async (format) => {
+    const live = liveRecorder();
+    if (live === undefined) {
+      throw new ExpositionUnavailable(
+        `${where}: otel-business-metrics is not initialised (call initBusinessMetrics at start-up, e.g. in instrumentation.ts)`,
+      );
+    }
+    return live.getMetrics(format);
+  };
 }
 
 /**
- * Build an endpoint. `where` names the adapter's function in messages (`metricsMiddleware`).
+ * Build an endpoint. `where` names the adapter's function in messages (`metricsMiddleware`). Without a source it
+ * serves the live handle's exposition, whichever module called `initBusinessMetrics`.
  * @throws TypeError for credentials that could never match (see `scraperAuth`).
  */
 export function metricsEndpoint<Req>(
-  source: MetricsSource,
+  source: MetricsSource | undefined,
   options: MetricsEndpointOptions<Req>,
   where: string,
 ): MetricsEndpoint<Req> {
-  const handler = typeof source === 'function' ? source : source.metricsHandler;
-  const metrics = typeof source === 'function' ? undefined : source.metrics;
+  const handler = typeof source === 'function' ? source : source?.metricsHandler;
+  const metrics = typeof source === 'function' ? undefined : source?.metrics;
   const endpoint = scrapeEndpoint<Req>({
     // Without a Prometheus exporter the handle has no metricsHandler: nothing is meant to be scraped.
     source:
-      handler !== undefined && metrics !== undefined ? (format) => metrics.getMetrics(format) : undefined,
+      source === undefined
+        ? liveExposition(where)
+        : handler !== undefined && metrics !== undefined
+          ? (format) => metrics.getMetrics(format)
+          : undefined,
     auth: options.auth,
     where,
     warnWhenOpen: true,
@@ -77,7 +104,7 @@ export function metricsEndpoint<Req>(
       if (handler !== undefined) return handler(req as IncomingMessage, res);
       void endpoint.answer(request, raw).then((answer) => writeNodeAnswer(res, answer));
     },
-    answerWeb(request, raw) {
+    answer(request, raw) {
       return endpoint.answer(requestView(request), raw);
     },
   };

@@ -13,13 +13,14 @@
  * business event: no attribute object, no hashing. With only a `meter`, the same table forwards to an SDK
  * histogram, whose attribute hashing (~1 us) is paid per request.
  */
-import type { Attributes, Meter } from '@opentelemetry/api';
+import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { LabelPolicy } from '../../catalog/labels';
 import { HTTP_METRICS } from '../../catalog/metrics';
 import { DEFAULT_LIMITS } from '../../config/defaults';
 import { GuardReporter } from '../../guard/reporter';
 import { instrumentContextOf } from '../../metrics/business-metrics';
 import { InstrumentFactory, type BoundInstrument } from '../../metrics/instruments';
+import { liveRecorder } from '../../metrics/singleton';
 import type { HistogramCell } from '../../series/cells';
 
 const DEFINITION = HTTP_METRICS.serverRequestDuration;
@@ -89,10 +90,7 @@ export interface ServerRequestRecorder {
  * @throws RangeError for a malformed `maxRoutes`; TypeError without `telemetry` or `meter`.
  */
 export function httpServerMetrics(options: HttpMetricsOptions, where: string): ServerRequestRecorder {
-  const maxRoutes = options.maxRoutes ?? DEFAULT_MAX_ROUTES;
-  if (!Number.isSafeInteger(maxRoutes) || maxRoutes < 0) {
-    throw new RangeError(`${where}: maxRoutes must be an integer >= 0 (got ${String(maxRoutes)})`);
-  }
+  const maxRoutes = validMaxRoutes(options.maxRoutes, where);
   const { instrument, reporter } = boundInstrument(options, maxRoutes, where);
   const [methods, routes, statuses, schemes] = instrument.labels;
   const methodIds = new Map(KNOWN_METHODS.map((method) => [method, methods!.resolve(method)]));
@@ -121,6 +119,47 @@ export function httpServerMetrics(options: HttpMetricsOptions, where: string): S
       }
     },
   };
+}
+
+/**
+ * A recorder bound to the live `initBusinessMetrics()` handle, whichever module called it (Next.js route handlers
+ * run in other bundles than instrumentation.ts): bound on first use, rebound when the handle changes, recording
+ * nothing before init and after shutdown.
+ */
+export function liveHttpServerMetrics(maxRoutes: number | undefined, where: string): ServerRequestRecorder {
+  validMaxRoutes(maxRoutes, where);
+  let bound: object | undefined;
+  let recorder: ServerRequestRecorder | undefined;
+  let warned = false;
+  return {
+    record(method, route, statusCode, https, seconds) {
+      const live = liveRecorder();
+      if (live === undefined) return;
+      if (live !== bound) {
+        bound = live;
+        try {
+          recorder = httpServerMetrics({ telemetry: { metrics: live }, maxRoutes }, where);
+        } catch (error) {
+          recorder = undefined;
+          if (!warned) {
+            warned = true;
+            diag.warn(
+              `${where}: no HTTP server metrics: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
+        }
+      }
+      recorder?.record(method, route, statusCode, https, seconds);
+    },
+  };
+}
+
+function validMaxRoutes(maxRoutes: number | undefined, where: string): number {
+  const value = maxRoutes ?? DEFAULT_MAX_ROUTES;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${where}: maxRoutes must be an integer >= 0 (got ${String(value)})`);
+  }
+  return value;
 }
 
 /** The Node response fields a finished request is read from (`ServerResponse`, Fastify's `reply.raw`). */

@@ -1,0 +1,47 @@
+/**
+ * `otel-business-metrics/fetch`: the integration for Web-standard `Request`/`Response` frameworks: Next.js 16 App
+ * Router route handlers and Hono 4. A metrics handler, an engagement handler for the browser client, HTTP server
+ * metrics with the route the framework matched, and the session-context helpers, which read Web requests as they
+ * are.
+ *
+ * Folder src/integrations/fetch/. Owns: the Web adapter of the framework-neutral core (`integrations/http/`):
+ * `Response`s from the core's answers (handlers.ts), the route-handler wrapper and the Hono middleware
+ * (http-metrics.ts); this file only re-exports. Must not touch: what the core decides, other adapters, any
+ * framework import (Hono's context is read through its public shape; Next.js handlers are plain functions), the
+ * Edge runtime (the package needs Node.js: run these on the Node.js runtime).
+ */
+export {
+  engagementHandler,
+  lastForwardedFor,
+  metricsHandler,
+  type EngagementHandler,
+  type EngagementHandlerOptions,
+  type FetchHandler,
+  type MetricsHandlerOptions,
+} from './handlers';
+export {
+  httpMetricsMiddleware,
+  withHttpMetrics,
+  type FetchHttpMetricsOptions,
+  type HonoContextLike,
+} from './http-metrics';
+export {
+  DEFAULT_EXPERIMENT_VARIANTS,
+  DEFAULT_IPV6_PREFIX_LENGTH,
+  DEFAULT_MAX_ROUTES,
+  DEFAULT_UTM_SOURCES,
+  HTTP_SERVER_DURATION_BUCKETS,
+  HTTP_SERVER_REQUEST_DURATION,
+  deriveSessionContext,
+  readCookie,
+} from '../http';
+export type {
+  DerivedDeviceType,
+  DerivedSessionContext,
+  EngagementOptions,
+  HttpMetricsOptions,
+  MetricsAuth,
+  SessionContextOptions,
+  TelemetryLike,
+  TokenBucketOptions,
+} from '../http';

@@ -1,0 +1,346 @@
+/**
+ * `otel-business-metrics/nestjs`: a NestJS 12 module giving a Nest app what the Express entry point gives an
+ * Express app, on the Express and the Fastify platform alike: HTTP server metrics keyed by the route pattern,
+ * `/metrics`, the engagement route for the browser client, active users, and the recorder as a provider.
+ *
+ * Folder src/integrations/nestjs/. Owns: the NestJS adapter of the framework-neutral core (`integrations/http/`):
+ * `BusinessMetricsModule.forRoot` (a global dynamic module), its providers, its two controllers (built per
+ * `forRoot` with Nest's decorators applied as functions), and the request hooks it installs on the platform's
+ * server through Nest's `HttpAdapterHost` (an Express middleware, or a Fastify `onRequest` hook: each platform's
+ * own route pattern and client address). Must not touch: what the core decides (limits, answers, labels), other
+ * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded when `forRoot` is first
+ * called.
+ */
+import type { Meter } from '@opentelemetry/api';
+import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common' with {
+  'resolution-mode': 'import',
+};
+import type { HttpAdapterHost } from '@nestjs/core' with { 'resolution-mode': 'import' };
+import {
+  activeUserCounter,
+  businessMetrics,
+  engagementEndpoint,
+  httpServerMetrics,
+  metricsEndpoint,
+  nodeRequestObserver,
+  nodeBodyOf,
+  readNodeBody,
+  userFromSession,
+  type ActiveUser,
+  type ActiveUserRecorder,
+  type EngagementOptions,
+  type MetricsAuth,
+  type TelemetryLike,
+} from '../http';
+
+export {
+  DEFAULT_EXPERIMENT_VARIANTS,
+  DEFAULT_MAX_ROUTES,
+  DEFAULT_UTM_SOURCES,
+  HTTP_SERVER_DURATION_BUCKETS,
+  HTTP_SERVER_REQUEST_DURATION,
+  deriveSessionContext,
+  readCookie,
+  userFromSession,
+} from '../http';
+export type {
+  ActiveUser,
+  ActiveUserRecorder,
+  DerivedDeviceType,
+  DerivedSessionContext,
+  EngagementOptions,
+  SessionContextOptions,
+  TokenBucketOptions,
+} from '../http';
+
+/** Injection token of the recorder: `constructor(@Inject(BUSINESS_METRICS) private readonly metrics: BusinessMetricsRecorder)`. */
+export const BUSINESS_METRICS = 'otel-business-metrics:BusinessMetrics';
+
+const MODULE_OPTIONS = 'otel-business-metrics:ModuleOptions';
+
+/** The request of either platform: Express's, or Fastify's (`FastifyRequest`). */
+export type PlatformRequest = unknown;
+
+/** Options of {@link BusinessMetricsModule.forRoot}. */
+export interface BusinessMetricsModuleOptions {
+  /**
+   * The handle `initBusinessMetrics` returned (call it in `main.ts` before `NestFactory.create`): HTTP server
+   * metrics go into its series store, `/metrics` serves its exposition, and `BUSINESS_METRICS` is its recorder.
+   */
+  readonly telemetry?: TelemetryLike;
+  /**
+   * `http.server.request.duration` for every request (default: on when `telemetry` is given). `{ maxRoutes }` caps
+   * distinct routes (default 100); `{ meter }` records into an SDK histogram instead; `false` turns it off.
+   */
+  readonly httpMetrics?: boolean | { readonly maxRoutes?: number; readonly meter?: Meter };
+  /**
+   * Serve the exposition at `path` (default `/metrics`; a global prefix applies unless you exclude it), optionally
+   * behind `auth` (`{ bearerToken }`, `{ username, password }`, or `(request) => boolean`). Off unless given.
+   */
+  readonly metrics?: boolean | { readonly path?: string; readonly auth?: MetricsAuth<PlatformRequest> };
+  /**
+   * The engagement route the browser client posts to, at `path` (default `/api/engagement`), with the options of
+   * the Express `engagementRouter`. Off unless given. The platform's body parser (Nest's default) runs first; the
+   * route holds the parsed body to the same 16 kB limit.
+   */
+  readonly engagement?: boolean | (EngagementOptions<PlatformRequest> & { readonly path?: string });
+  /** Count each request's user as active today. Default resolver: `request.session.userId` / `userTier`. */
+  readonly activeUsers?:
+    | boolean
+    | {
+        readonly resolveUser?: (request: PlatformRequest) => ActiveUser | undefined;
+        readonly metrics?: ActiveUserRecorder;
+      };
+}
+
+function optionsOf<T extends object>(value: boolean | T | undefined): T | undefined {
+  if (value === undefined || value === false) return undefined;
+  return value === true ? ({} as T) : value;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Buffer;
+}
+
+/** Fastify's reply or Express's response: each platform writes the answer its own way. */
+interface PlatformResponse {
+  code?(status: number): { headers(h: Readonly<Record<string, string>>): { send(body: unknown): unknown } };
+  status?(status: number): { set(h: Readonly<Record<string, string>>): { send(body: unknown): unknown } };
+}
+
+function write(res: PlatformResponse, answer: Answer): void {
+  if (typeof res.code === 'function') res.code(answer.status).headers(answer.headers).send(answer.body);
+  else res.status!(answer.status).set(answer.headers).send(answer.body);
+}
+
+/** What the module reads of either platform's request. */
+interface AnyPlatformRequest {
+  readonly method: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly ip?: string;
+  readonly url?: string;
+  readonly body?: unknown;
+  readonly _body?: boolean;
+  /** Fastify: the Node request. */
+  readonly raw?: Parameters<typeof readNodeBody>[0] & {
+    readonly url?: string;
+    readonly socket?: { readonly localAddress?: string };
+  };
+  readonly socket?: { readonly remoteAddress?: string; readonly localAddress?: string };
+}
+
+type NestCommon = typeof import('@nestjs/common', { with: { 'resolution-mode': 'import' } });
+type NestCore = typeof import('@nestjs/core', { with: { 'resolution-mode': 'import' } });
+
+let nest: { common: NestCommon; core: NestCore } | undefined;
+
+function loadNest(): { common: NestCommon; core: NestCore } {
+  if (nest === undefined) {
+    try {
+      nest = { common: require('@nestjs/common') as NestCommon, core: require('@nestjs/core') as NestCore };
+    } catch (error) {
+      throw new Error(
+        'otel-business-metrics/nestjs needs @nestjs/common and @nestjs/core (optional peer dependencies, ' +
+          `NestJS 12): npm install @nestjs/common @nestjs/core (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
+      );
+    }
+  }
+  return nest;
+}
+
+function header(req: AnyPlatformRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function metricsController(path: string, endpoint: ReturnType<typeof metricsEndpoint<PlatformRequest>>) {
+  const { common } = loadNest();
+  class BusinessMetricsScrapeController {
+    async scrape(req: AnyPlatformRequest, res: PlatformResponse): Promise<void> {
+      write(
+        res,
+        await endpoint.answer(
+          // Fastify's request keeps method and url in getters: name them rather than spread the object.
+          { method: req.method, url: req.url, headers: req.headers, socket: req.raw?.socket ?? req.socket },
+          req,
+        ),
+      );
+    }
+  }
+  decorateRoute(common, BusinessMetricsScrapeController, 'scrape', path);
+  return BusinessMetricsScrapeController;
+}
+
+function engagementController(
+  path: string,
+  endpoint: ReturnType<typeof engagementEndpoint<PlatformRequest>>,
+) {
+  const { common } = loadNest();
+  class BusinessMetricsEngagementController {
+    async receive(req: AnyPlatformRequest, res: PlatformResponse): Promise<void> {
+      // Nest's platform parser (body-parser on Express, Fastify's JSON parser) may have read the body already.
+      const body =
+        req.raw === undefined
+          ? nodeBodyOf(req as unknown as Parameters<typeof nodeBodyOf>[0])
+          : req.body !== undefined
+            ? () => Promise.resolve({ kind: 'parsed' as const, value: req.body })
+            : (limit: number) => readNodeBody(req.raw!, limit);
+      write(
+        res,
+        await endpoint({
+          method: req.method,
+          header: (name) => header(req, name),
+          client: req.ip ?? req.socket?.remoteAddress,
+          raw: req,
+          body,
+        }),
+      );
+    }
+  }
+  decorateRoute(common, BusinessMetricsEngagementController, 'receive', path);
+  return BusinessMetricsEngagementController;
+}
+
+/** `@Controller() class { @All(path) method(@Req() req, @Res() res) }`, applied as functions. */
+function decorateRoute(common: NestCommon, target: new () => object, method: string, path: string): void {
+  const descriptor = Object.getOwnPropertyDescriptor(target.prototype, method)!;
+  Reflect.defineProperty(
+    target.prototype,
+    method,
+    common.All(path)(target.prototype, method, descriptor) ?? descriptor,
+  );
+  common.Req()(target.prototype, method, 0);
+  common.Res()(target.prototype, method, 1);
+  common.Controller()(target);
+}
+
+/** The request hooks on the platform's server: timing every request, active users. */
+function installHooks(adapterHost: HttpAdapterHost, options: BusinessMetricsModuleOptions): void {
+  const adapter = adapterHost.httpAdapter;
+  const platform = adapter.getType();
+  if (platform !== 'express' && platform !== 'fastify') {
+    throw new Error(`BusinessMetricsModule: the ${platform} platform is not supported (express or fastify)`);
+  }
+  const instance = adapter.getInstance<{
+    use(handler: (req: unknown, res: unknown, next: () => void) => void): void;
+    addHook(name: 'onRequest', hook: (request: unknown, reply: unknown, done: () => void) => void): void;
+  }>();
+  const perRequest: Array<(req: AnyPlatformRequest, res: { raw?: unknown }) => void> = [];
+
+  const http = options.httpMetrics ?? options.telemetry !== undefined;
+  if (http !== false) {
+    const settings = http === true ? {} : http;
+    const recorder = httpServerMetrics(
+      settings.meter !== undefined
+        ? { meter: settings.meter, maxRoutes: settings.maxRoutes }
+        : { telemetry: options.telemetry, maxRoutes: settings.maxRoutes },
+      'BusinessMetricsModule',
+    );
+    const observe =
+      platform === 'fastify'
+        ? nodeRequestObserver<AnyPlatformRequest & { routeOptions?: { url?: string }; protocol?: string }>(
+            recorder,
+            (request) => request.routeOptions?.url,
+            (request) => request.protocol === 'https',
+          )
+        : nodeRequestObserver<
+            AnyPlatformRequest & { route?: { path?: unknown }; baseUrl?: string; protocol?: string }
+          >(
+            recorder,
+            // Nest registers each route with its whole path (prefix, controller, method) on the app's router.
+            (req) => (typeof req.route?.path === 'string' && !req.baseUrl ? req.route.path : undefined),
+            (req) => req.protocol === 'https',
+          );
+    perRequest.push((req, res) => observe(req, (platform === 'fastify' ? res.raw : res) as never));
+  }
+  const active = optionsOf(options.activeUsers);
+  if (active !== undefined) {
+    const count = activeUserCounter(
+      active.resolveUser ?? userFromSession,
+      active.metrics,
+      'BusinessMetricsModule activeUsers',
+    );
+    perRequest.push((req) => count(req));
+  }
+  if (perRequest.length === 0) return;
+  if (platform === 'fastify') {
+    instance.addHook('onRequest', (request, reply, done) => {
+      for (const hook of perRequest) hook(request as AnyPlatformRequest, reply as { raw?: unknown });
+      done();
+    });
+  } else {
+    instance.use((req, res, next) => {
+      for (const hook of perRequest) hook(req as AnyPlatformRequest, res as { raw?: unknown });
+      next();
+    });
+  }
+}
+
+/**
+ * The module: `imports: [BusinessMetricsModule.forRoot({ telemetry, metrics: { auth }, engagement: { features } })]`
+ * in your root module. Global: inject the recorder anywhere with `@Inject(BUSINESS_METRICS)`.
+ */
+export class BusinessMetricsModule implements NestModule {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly options: BusinessMetricsModuleOptions,
+  ) {}
+
+  /** Nest calls this before it registers the app's routes: the hooks then see every request. */
+  configure(_consumer: MiddlewareConsumer): void {
+    installHooks(this.adapterHost, this.options);
+  }
+
+  /**
+   * The module with its providers and routes. Configuration mistakes (credentials that could never match, a
+   * malformed cap) throw here, when the app's module is defined.
+   */
+  static forRoot(options: BusinessMetricsModuleOptions = {}): DynamicModule {
+    const { common, core } = loadNest();
+    if (!decorated) {
+      common.Inject(core.HttpAdapterHost)(BusinessMetricsModule, undefined, 0);
+      common.Inject(MODULE_OPTIONS)(BusinessMetricsModule, undefined, 1);
+      common.Module({})(BusinessMetricsModule);
+      decorated = true;
+    }
+    const controllers: Array<new () => object> = [];
+    const scrape = optionsOf(options.metrics);
+    if (scrape !== undefined) {
+      if (options.telemetry === undefined) {
+        throw new TypeError(
+          'BusinessMetricsModule: metrics needs telemetry (the initBusinessMetrics handle)',
+        );
+      }
+      const endpoint = metricsEndpoint<PlatformRequest>(
+        options.telemetry,
+        { auth: scrape.auth },
+        'BusinessMetricsModule',
+      );
+      controllers.push(metricsController(scrape.path ?? '/metrics', endpoint));
+    }
+    const beacon = optionsOf(options.engagement);
+    if (beacon !== undefined) {
+      const { path = '/api/engagement', ...engagementOptions } = beacon;
+      const endpoint = engagementEndpoint<PlatformRequest>(
+        engagementOptions,
+        'BusinessMetricsModule engagement',
+      );
+      controllers.push(engagementController(path, endpoint));
+    }
+    return {
+      module: BusinessMetricsModule,
+      global: true,
+      controllers,
+      providers: [
+        { provide: MODULE_OPTIONS, useValue: options },
+        { provide: BUSINESS_METRICS, useValue: options.telemetry?.metrics ?? businessMetrics },
+      ],
+      exports: [BUSINESS_METRICS],
+    };
+  }
+}
+
+let decorated = false;
