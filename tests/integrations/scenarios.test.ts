@@ -24,7 +24,7 @@ interface Answer {
 async function send(
   app: ScenarioApp,
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<Answer> {
   const response = await fetch(`${app.base}${path}`, { ...init, redirect: 'manual' });
   const body = Buffer.from(await response.arrayBuffer());

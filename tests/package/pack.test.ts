@@ -107,6 +107,105 @@ describe('published package', () => {
     expect(output.trim()).toBe('true true 100 false');
   });
 
+  it('serves the web framework entry points to require and import, each loading its framework only itself', () => {
+    // The frameworks an app would have, installed beside the package (from npm's cache), so that an entry point
+    // that loaded one it should not would show here.
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        'fastify@5',
+        'hono@4',
+        '@nestjs/common@12',
+        '@nestjs/core@12',
+        'reflect-metadata@0.2',
+        'rxjs@7',
+      ],
+      { cwd: scratch, stdio: 'pipe' },
+    );
+    const output = run(
+      'frameworks.mjs',
+      `import { createRequire } from 'node:module';
+       const require = createRequire(import.meta.url);
+       const FRAMEWORKS = ['fastify', 'hono', '@nestjs/common', '@nestjs/core', 'next', 'express', 'react'];
+       const packageOf = (file) => {
+         const [first, second] = file.slice(file.lastIndexOf('node_modules/') + 13).split('/');
+         return first.startsWith('@') ? first + '/' + second : first;
+       };
+       const frameworks = () =>
+         [...new Set(Object.keys(require.cache).map(packageOf).filter((name) => FRAMEWORKS.includes(name)))].sort();
+       const root = await import('otel-business-metrics');
+       const loadedByMain = frameworks();
+       const fastify = await import('otel-business-metrics/fastify');
+       const fetchEntry = await import('otel-business-metrics/fetch');
+       const nest = await import('otel-business-metrics/nestjs');
+       const loadedByEntries = frameworks();
+       const same = [
+         fastify.businessMetricsPlugin === require('otel-business-metrics/fastify').businessMetricsPlugin,
+         fetchEntry.metricsHandler === require('otel-business-metrics/fetch').metricsHandler,
+         nest.BusinessMetricsModule === require('otel-business-metrics/nestjs').BusinessMetricsModule,
+       ];
+       const telemetry = root.initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+       // Fastify: the app's own Fastify runs the plugin.
+       const Fastify = require('fastify');
+       const app = Fastify();
+       await app.register(fastify.businessMetricsPlugin, { telemetry, metrics: true });
+       app.get('/product/:id', async () => 'ok');
+       await app.inject('/product/1');
+       const scraped = (await app.inject('/metrics')).body;
+       // Web handlers on Hono.
+       const { Hono } = await import('hono');
+       const hono = new Hono();
+       const metrics = fetchEntry.metricsHandler({ telemetry });
+       hono.all('/metrics', (c) => metrics(c.req.raw));
+       const honoAnswer = await hono.request('/metrics', { headers: { accept: 'application/openmetrics-text' } });
+       // NestJS loads when the module is defined.
+       const dynamicModule = nest.BusinessMetricsModule.forRoot({ telemetry, metrics: true });
+       console.log(JSON.stringify({
+         loadedByMain,
+         loadedByEntries,
+         same,
+         fastifyRoute: scraped.includes('http_route="/product/:id"'),
+         hono: [honoAnswer.status, honoAnswer.headers.get('content-type')],
+         nest: [dynamicModule.global, dynamicModule.controllers.length, frameworks()],
+       }));
+       await app.close();
+       await telemetry.shutdown();`,
+    );
+    expect(JSON.parse(output)).toEqual({
+      loadedByMain: [],
+      loadedByEntries: [],
+      same: [true, true, true],
+      fastifyRoute: true,
+      hono: [200, 'application/openmetrics-text; version=1.0.0; charset=utf-8'],
+      // (Hono was imported as ESM, which require.cache does not list.)
+      nest: [true, 1, ['@nestjs/common', '@nestjs/core', 'fastify']],
+    });
+  }, 240_000);
+
+  it('says which optional framework is missing when an entry point needs it', () => {
+    // Outside the scratch project, whose node_modules has NestJS.
+    const app = mkdtempSync(join(tmpdir(), 'obm-without-nest-'));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'without-nest', private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball)], {
+      cwd: app,
+      stdio: 'pipe',
+    });
+    writeFileSync(
+      join(app, 'check.js'),
+      `const { BusinessMetricsModule } = require('otel-business-metrics/nestjs');
+       try { BusinessMetricsModule.forRoot({}); console.log('loaded'); } catch (error) { console.log(error.name, error.message); }`,
+    );
+    const output = execFileSync(process.execPath, ['check.js'], { cwd: app, encoding: 'utf8' }).trim();
+    rmSync(app, { recursive: true, force: true });
+    expect(output).toMatch(
+      /^OptionalPeerError otel-business-metrics\/nestjs needs the optional package @nestjs\/common \(NestJS 12\), which is not installed: npm install @nestjs\/common$/,
+    );
+  }, 120_000);
+
   it('runs the otel-business-metrics command from the package (a usage error needs no server)', () => {
     let failure: { status?: number; stderr?: string } = {};
     try {

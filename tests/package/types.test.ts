@@ -2,7 +2,8 @@
  * The published declarations in a strict TypeScript consumer, on TypeScript 5.9, 6 and 7 (7 is the native
  * compiler: its own `tsc` binary, run as a user runs it), with no `types` setting: TypeScript 6 and 7 load no
  * `@types` package by default, so whatever our .d.ts files need must be referenced from them. The consumer has
- * what a Node.js TypeScript app has installed (`@types/node`, and the framework types of the entry points it uses);
+ * what a Node.js TypeScript app has installed (`@types/node`, and the frameworks of the entry points it uses: Express,
+ * React, Fastify, NestJS, Hono);
  * the main entry is compiled alone (from ESM, nodenext, and CommonJS, node16), then every entry point together.
  */
 import { execFileSync } from 'node:child_process';
@@ -40,6 +41,34 @@ export const r: number = correlateSeries(samples, samples, { step: 60 }).pearson
 createEngagementClient({ endpoint: '/api/engagement', userTier: 'pro', entryPage: '/', isNewUser: false }).trackFeature('search');`,
   react: `import { useEngagementTracking } from 'otel-business-metrics/react';
 export function usePage() { return useEngagementTracking({ userTier: 'pro', entryPage: '/', isNewUser: false }); }`,
+  fastify: `import Fastify from 'fastify';
+import { businessMetricsPlugin } from 'otel-business-metrics/fastify';
+import { initBusinessMetrics } from 'otel-business-metrics';
+const telemetry = initBusinessMetrics('none');
+export const app = Fastify().register(businessMetricsPlugin, {
+  telemetry,
+  metrics: { auth: { bearerToken: 'token' } },
+  engagement: { features: ['search'], resolveSession: (request, claimed) => ({ ...claimed, entryPage: request.url }) },
+});`,
+  nestjs: `import { Module } from '@nestjs/common';
+import { BusinessMetricsModule, BUSINESS_METRICS } from 'otel-business-metrics/nestjs';
+import { initBusinessMetrics } from 'otel-business-metrics';
+const telemetry = initBusinessMetrics('none');
+@Module({ imports: [BusinessMetricsModule.forRoot({ telemetry, metrics: true, engagement: { features: ['search'] } })] })
+export class AppModule {}
+export const token: string = BUSINESS_METRICS;`,
+  fetch: `import { Hono } from 'hono';
+import { engagementHandler, httpMetricsMiddleware, metricsHandler, withHttpMetrics } from 'otel-business-metrics/fetch';
+const app = new Hono();
+app.use(httpMetricsMiddleware());
+const metrics = metricsHandler({ auth: { bearerToken: 'token' } });
+app.all('/metrics', (c) => metrics(c.req.raw));
+const beacon = engagementHandler({ features: ['search'] });
+app.all('/api/engagement', (c) => beacon.forClient(c.req.raw, undefined));
+export const GET = withHttpMetrics('/api/products/[id]', async (_request: Request, context: { params: Promise<{ id: string }> }) =>
+  Response.json({ id: (await context.params).id }),
+);
+export const POST = beacon;`,
 };
 
 describe('published declarations in a strict consumer', () => {
@@ -62,6 +91,12 @@ describe('published declarations in a strict consumer', () => {
         '@types/express@5',
         '@types/react@19',
         'express@5',
+        'fastify@5',
+        '@nestjs/common@12',
+        '@nestjs/core@12',
+        'reflect-metadata@0.2',
+        'rxjs@7',
+        'hono@4',
       ],
       { cwd: scratch, stdio: 'pipe' },
     );
@@ -97,6 +132,8 @@ describe('published declarations in a strict consumer', () => {
             target: 'es2022',
             lib: ['es2022', 'dom'],
             jsx: 'react-jsx',
+            // NestJS's decorators (the nestjs consumer).
+            experimentalDecorators: true,
             noEmit: true,
             skipLibCheck: false,
           },

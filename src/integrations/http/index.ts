@@ -52,5 +52,7 @@ export type { HttpMetricsOptions, ServerRequestRecorder } from './server-metrics
 export { validateEngagementBatch } from './validate';
 export type { EngagementValidationOptions, EngagementValidationResult } from './validate';
 export type { ScrapeAnswer } from '../../exporters/prometheus/scrape-endpoint';
+/** Loading a framework an adapter needs at run time, with the cause kept when it fails. */
+export { loadOptionalPeer } from '../../support';
 /** The recorder adapters hand out when no handle is given (the public singleton). */
 export { businessMetrics } from '../../metrics/singleton';

@@ -8,8 +8,8 @@
  * `forRoot` with Nest's decorators applied as functions), and the request hooks it installs on the platform's
  * server through Nest's `HttpAdapterHost` (an Express middleware, or a Fastify `onRequest` hook: each platform's
  * own route pattern and client address). Must not touch: what the core decides (limits, answers, labels), other
- * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded when `forRoot` is first
- * called.
+ * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded (through the support
+ * room's optional-peer loader) when `forRoot` is first called.
  */
 import type { Meter } from '@opentelemetry/api';
 import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common' with {
@@ -21,6 +21,7 @@ import {
   businessMetrics,
   engagementEndpoint,
   httpServerMetrics,
+  loadOptionalPeer,
   metricsEndpoint,
   nodeRequestObserver,
   nodeBodyOf,
@@ -137,17 +138,18 @@ type NestCore = typeof import('@nestjs/core', { with: { 'resolution-mode': 'impo
 let nest: { common: NestCommon; core: NestCore } | undefined;
 
 function loadNest(): { common: NestCommon; core: NestCore } {
-  if (nest === undefined) {
-    try {
-      nest = { common: require('@nestjs/common') as NestCommon, core: require('@nestjs/core') as NestCore };
-    } catch (error) {
-      throw new Error(
-        'otel-business-metrics/nestjs needs @nestjs/common and @nestjs/core (optional peer dependencies, ' +
-          `NestJS 12): npm install @nestjs/common @nestjs/core (${error instanceof Error ? error.message : String(error)})`,
-        { cause: error },
-      );
-    }
-  }
+  nest ??= {
+    common: loadOptionalPeer<NestCommon>({
+      name: '@nestjs/common',
+      neededBy: 'otel-business-metrics/nestjs',
+      note: 'NestJS 12',
+    }),
+    core: loadOptionalPeer<NestCore>({
+      name: '@nestjs/core',
+      neededBy: 'otel-business-metrics/nestjs',
+      note: 'NestJS 12',
+    }),
+  };
   return nest;
 }
 
