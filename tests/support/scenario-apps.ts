@@ -168,12 +168,12 @@ function hashOf(parts: Array<[string, string | Buffer]>): string {
 /**
  * The Next.js scenario app, built: a copy of examples/next-app with the scenario-only routes, beside a copy of the
  * package as a user's node_modules holds it (package.json and dist/). The build is cached by what it depends on
- * (the app's sources, the package's export map, Next.js and React versions, Node's major): the package itself is
- * not bundled (serverExternalPackages), so a new dist/ needs only a new copy, not a new build. Two test files may
+ * (the app's sources, Next.js and React versions, Node's major, the browser entries): the package itself is
+ * not bundled on the server (serverExternalPackages), so a new dist/ needs only a new copy, not a new build; only its
+ * browser client and React hook, which the client components bundle, are part of the key. Two test files may
  * ask at once: a lock directory makes the second wait for the first's build.
  */
 export function prepareNextApp(): string {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: unknown };
   const version = (name: string) =>
     (
       JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
@@ -186,7 +186,13 @@ export function prepareNextApp(): string {
   ];
   const key = hashOf([
     ...sources.map(([name, from, file]): [string, Buffer] => [name, readFileSync(join(from, file))]),
-    ['exports', JSON.stringify(pkg.exports)],
+    // The browser client and the React hook are bundled into the app's client code; the rest of the package is not.
+    ...['browser', 'react'].flatMap((entry) =>
+      sourceFiles(join(ROOT, 'dist', entry)).map((file): [string, Buffer] => [
+        `dist/${entry}/${file}`,
+        readFileSync(join(ROOT, 'dist', entry, file)),
+      ]),
+    ),
     ['versions', `${version('next')} ${version('react')} ${process.versions.node.split('.')[0]}`],
   ]);
   const dir = join(CACHE, `next-app-${key}`);
