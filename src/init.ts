@@ -33,14 +33,10 @@ import { registerProcessSelfMetrics } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
-import {
-  clusterRoleHere,
-  startClusterEndpoint,
-  startClusterSource,
-  type ClusterEndpoint,
-  type ClusterSourceWiring,
-} from './cluster/wiring';
-import { registerClusterExtension } from './cluster/protocol';
+import { startClusterEndpoint, type ClusterEndpoint } from './cluster/endpoint';
+import { ClusterExtensions } from './cluster/extensions';
+import { clusterRoleHere } from './cluster/role';
+import { startClusterSource, type ClusterSourceWiring } from './cluster/worker';
 import { clusterHashKey } from './cluster/worker-key';
 import { withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
@@ -130,6 +126,8 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const readers: MetricReader[] = [];
   const pullReaders: PrometheusPullReader[] = [];
   const clusterRole = config.cluster ? clusterRoleHere() : undefined;
+  // The state other parts ship with this init's cluster snapshots (the active-user sketches, added below).
+  const clusterExtensions = clusterRole ? new ClusterExtensions() : undefined;
   let clusterEndpoint: ClusterEndpoint | undefined;
   let clusterSource: ClusterSourceWiring | undefined;
   for (const exporter of config.exporters) {
@@ -190,6 +188,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       local: () => local.collect(),
       // Without a prometheus exporter, getMetrics() and the workers still get the aggregate.
       prometheus: serves ? config.prometheus : { preventServerStart: true },
+      extensions: clusterExtensions!,
     });
     if (serves) pullReaders.push(clusterEndpoint.reader);
   }
@@ -203,8 +202,11 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   // The cluster endpoint's reader belongs to a MeterProvider of its own.
   if (!pullReaders.includes(expositionReader) && !clusterEndpoint) readers.push(expositionReader);
   if (clusterRole?.kind === 'source') {
-    clusterSource = startClusterSource(clusterRole.transport, config.cluster!, () =>
-      expositionReader.collect(),
+    clusterSource = startClusterSource(
+      clusterRole.transport,
+      config.cluster!,
+      () => expositionReader.collect(),
+      clusterExtensions!,
     );
   }
 
@@ -237,7 +239,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   );
 
   const unregisterActiveUsers = clusterRole
-    ? registerClusterExtension(metrics.activeUsersClusterExtension(clusterRole.kind))
+    ? clusterExtensions!.add(metrics.activeUsersClusterExtension(clusterRole.kind))
     : undefined;
 
   const ready = Promise.all(pullReaders.map((reader) => reader.ready)).then(() => undefined);

@@ -7,7 +7,7 @@
  * rules a payload from a worker must pass before anything is merged (docs/safety.md#peers). Must not touch: the
  * sketches' arithmetic (day-sketches.ts), the cluster protocol (src/cluster).
  */
-import type { ClusterExtension } from '../cluster/protocol';
+import type { ClusterExtension } from '../cluster/extensions';
 import { DAY_MS, RETAINED_DAYS, type DaySketchSnapshot } from './day-sketches';
 import type { ActiveUsersCounter } from './tracker';
 

@@ -34,7 +34,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { OTHER_LABEL_VALUE } from '../catalog/labels';
 import {
-  clusterExtensions,
   fromWire,
   type MetricShape,
   type SnapshotMessage,
@@ -50,6 +49,7 @@ import {
   type CheckedKey,
   type CheckedSnapshot,
 } from './validate';
+import type { ClusterExtension } from './extensions';
 
 /**
  * How a gauge combines across sources:
@@ -145,6 +145,8 @@ export interface ClusterAggregateOptions {
    * `maxSeriesPerMetric`). Called once per folded series of a source; the primary counts it.
    */
   readonly onSeriesFolded?: (family: FoldedFamily, maxSeries: number) => void;
+  /** The extensions whose payloads snapshots carry (see extensions.ts). */
+  readonly extensions?: Iterable<ClusterExtension>;
 }
 
 /** What a fold reports about its family. */
@@ -164,6 +166,7 @@ export class ClusterAggregate {
   private readonly defaultGaugeRule: GaugeRule;
   private readonly maxSeries: number;
   private readonly onSeriesFolded: ClusterAggregateOptions['onSeriesFolded'];
+  private readonly extensions: Iterable<ClusterExtension>;
   readonly startTime: HrTime = hrTime();
 
   constructor(options: ClusterAggregateOptions = {}) {
@@ -171,6 +174,7 @@ export class ClusterAggregate {
     this.defaultGaugeRule = options.defaultGaugeRule ?? 'max';
     this.maxSeries = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
     this.onSeriesFolded = options.onSeriesFolded;
+    this.extensions = options.extensions ?? [];
   }
 
   /** Series held in a family (every source, retired ones included), by instrument name; 0 for none. */
@@ -276,7 +280,7 @@ export class ClusterAggregate {
       if (slot.family.shape === 'gauge' && slot.seenIn !== snapshot) slot.seenIn = -1;
     }
     if (message.ext !== undefined) {
-      for (const extension of clusterExtensions()) {
+      for (const extension of this.extensions) {
         const payload = message.ext[extension.name];
         if (payload === undefined || !extension.accept) continue;
         try {
@@ -316,7 +320,7 @@ export class ClusterAggregate {
     if (this.retiredIds.size >= RETIRED_MEMORY)
       this.retiredIds.delete(this.retiredIds.values().next().value!);
     this.retiredIds.add(id);
-    for (const extension of clusterExtensions()) {
+    for (const extension of this.extensions) {
       try {
         extension.retire?.(id);
       } catch {

@@ -20,7 +20,6 @@ import {
 import {
   PROTOCOL_TAG,
   PROTOCOL_VERSION,
-  clusterExtensions,
   toWire,
   type MetricShape,
   type SnapshotMessage,
@@ -28,6 +27,7 @@ import {
   type WireNumber,
   type WireScope,
 } from './protocol';
+import type { ClusterExtension } from './extensions';
 
 /**
  * The attribute key of a series: its entries in insertion order, as JSON (the package builds every series'
@@ -72,7 +72,10 @@ export class SnapshotEncoder {
   /** Series the encoder could not send (attribute values JSON cannot encode). */
   unsendable = 0;
 
-  constructor(readonly source: string) {}
+  constructor(
+    readonly source: string,
+    private readonly extensions: Iterable<ClusterExtension> = [],
+  ) {}
 
   /** Forget every id: the next snapshot sends all keys again, under a new epoch. */
   restartEpoch(): void {
@@ -143,7 +146,7 @@ export class SnapshotEncoder {
       }
     }
     let ext: Record<string, unknown> | undefined;
-    for (const extension of clusterExtensions()) {
+    for (const extension of this.extensions) {
       if (!extension.collect) continue;
       try {
         const payload = extension.collect();

@@ -1,13 +1,17 @@
 /**
  * Cluster mode (`initBusinessMetrics({ cluster: true })`): node:cluster workers and worker threads record
- * locally; the primary answers with the exact aggregate. protocol.ts: messages and the compact snapshot;
- * encode.ts: a worker's collection -> snapshot; aggregate.ts: the merge and retired totals; primary.ts /
- * source.ts: the two sides of each transport; wiring.ts: what init builds per role; rules.ts: the package's
- * gauge rules. This file: the public surface (options, gauge rules, the worker-thread watch, the extension hook).
+ * locally; the primary answers with the exact aggregate. protocol.ts: message shapes; extensions.ts: extra state
+ * a snapshot carries (one registry per init); encode.ts: a worker's collection -> snapshot; aggregate.ts: the
+ * merge and retired totals; primary.ts / source.ts: the two sides of each transport; role.ts: which side this
+ * process is; endpoint.ts / worker.ts: what init builds in the primary / a worker (worker-metrics-handler.ts: a
+ * worker's `/metrics`); options.ts: the options; rules.ts: the package's gauge rules; node-cluster.ts: node:cluster
+ * loaded only when cluster mode is used. This file: the public surface (options, gauge rules, the worker-thread
+ * watch, the extension contract).
  *
  * Owns: cluster mode, end to end. Must not touch: recording (workers record exactly as a single process does),
  * the serializer's internals, the SDK's private state.
  */
-export { watchWorkerThread, type ClusterOptions } from './wiring';
+export { watchWorkerThread } from './endpoint';
+export type { ClusterOptions } from './options';
 export type { GaugeRule, ClusterFailureReason } from './aggregate';
-export { registerClusterExtension, type ClusterExtension } from './protocol';
+export { ClusterExtensions, type ClusterExtension } from './extensions';

@@ -18,7 +18,7 @@
  * it, or by another thread: the answer echoes a round number that starts at a random value). Everything else is
  * refused and counted as `invalid`, so a flood of invented sources costs a check each and is never waited for.
  */
-import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import type { Worker as ClusterWorker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { BroadcastChannel, type Worker as ThreadWorker } from 'node:worker_threads';
 import type { Resource } from '@opentelemetry/resources';
@@ -26,6 +26,8 @@ import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metric
 import { ClusterAggregate, type ClusterFailureReason, type GaugeRule } from './aggregate';
 import { PACKAGE_GAUGE_RULES } from './rules';
 import { SnapshotEncoder } from './encode';
+import type { ClusterExtensions } from './extensions';
+import { nodeCluster } from './node-cluster';
 import {
   PROTOCOL_TAG,
   THREAD_REQUEST_CHANNEL,
@@ -51,6 +53,8 @@ export interface ClusterPrimaryOptions {
   readonly processes?: boolean;
   /** Listen to worker threads of this process. Default true. */
   readonly threads?: boolean;
+  /** Extra state the snapshots carry (the primary's own, and every source's). */
+  readonly extensions?: ClusterExtensions;
 }
 
 export const DEFAULT_CLUSTER_TIMEOUT_MS = 1000;
@@ -68,7 +72,7 @@ export class ClusterPrimary implements MetricProducer {
   readonly aggregate: ClusterAggregate;
   private readonly timeoutMillis: number;
   private readonly local: (() => Promise<CollectionResult>) | undefined;
-  private readonly localEncoder = new SnapshotEncoder(LOCAL_SOURCE);
+  private readonly localEncoder: SnapshotEncoder;
   private readonly resource: Resource;
   /**
    * Collection rounds are numbered from a random start, the discovery request's number: a source answering one
@@ -113,11 +117,15 @@ export class ClusterPrimary implements MetricProducer {
       );
     }
     this.local = options.local;
-    this.aggregate = new ClusterAggregate({ gauges: { ...PACKAGE_GAUGE_RULES, ...options.gauges } });
-    this.listensToProcesses = (options.processes ?? true) && cluster.isPrimary;
+    this.localEncoder = new SnapshotEncoder(LOCAL_SOURCE, options.extensions);
+    this.aggregate = new ClusterAggregate({
+      gauges: { ...PACKAGE_GAUGE_RULES, ...options.gauges },
+      extensions: options.extensions,
+    });
+    this.listensToProcesses = (options.processes ?? true) && nodeCluster().isPrimary;
     if (this.listensToProcesses) {
-      cluster.on('message', this.onClusterMessage);
-      cluster.on('exit', this.onClusterExit);
+      nodeCluster().on('message', this.onClusterMessage);
+      nodeCluster().on('exit', this.onClusterExit);
     }
     if (options.threads ?? true) {
       this.requests = new BroadcastChannel(THREAD_REQUEST_CHANNEL);
@@ -187,7 +195,7 @@ export class ClusterPrimary implements MetricProducer {
   private discover(): void {
     const request: CollectRequest = { tag: PROTOCOL_TAG, type: 'collect', round: this.firstRound };
     if (this.listensToProcesses) {
-      for (const worker of Object.values(cluster.workers ?? {})) {
+      for (const worker of Object.values(nodeCluster().workers ?? {})) {
         if (worker?.isConnected()) worker.send(request, undefined, undefined, () => undefined);
       }
     }
@@ -198,8 +206,8 @@ export class ClusterPrimary implements MetricProducer {
     if (this.closed) return;
     this.closed = true;
     if (this.listensToProcesses) {
-      cluster.off('message', this.onClusterMessage);
-      cluster.off('exit', this.onClusterExit);
+      nodeCluster().off('message', this.onClusterMessage);
+      nodeCluster().off('exit', this.onClusterExit);
     }
     process.off('worker', this.onThreadStarted);
     this.requests?.close();
@@ -219,7 +227,7 @@ export class ClusterPrimary implements MetricProducer {
     };
     const pending = new Set<string>();
     for (const [workerId, source] of this.processSources) {
-      const worker = cluster.workers?.[workerId];
+      const worker = nodeCluster().workers?.[workerId];
       if (worker === undefined || !worker.isConnected()) continue;
       pending.add(source);
       try {

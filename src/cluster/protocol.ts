@@ -2,8 +2,8 @@
  * The messages between a primary (the process or main thread that serves the aggregate) and its sources
  * (cluster workers, worker threads), and the compact snapshot a source sends.
  *
- * Owns: message shapes, the protocol version, type guards, the extension hook that lets other parts of the
- * package ship extra state with every snapshot. Must not touch: transports, recording, serialisation.
+ * Owns: message shapes, the protocol version, the tag that marks the package's messages, non-finite numbers on the
+ * wire. Must not touch: transports, recording, serialisation, what extensions ship (extensions.ts).
  *
  * A snapshot is cumulative (everything the source recorded since it started), so a lost or late snapshot never
  * loses counts: the next one carries them. To stay small, a series' attributes travel once per source epoch:
@@ -131,40 +131,4 @@ export function toWire(value: number): WireNumber {
 export function fromWire(value: WireNumber): number {
   if (typeof value === 'number') return value;
   return value === 'Inf' ? Infinity : value === '-Inf' ? -Infinity : NaN;
-}
-
-/**
- * State other parts of the package ship with every snapshot and merge in the primary, beside the metric data.
- * (The active-user sketches of issue 13 are the intended first user: per tier-day HyperLogLog registers, merged
- * register-wise with max, which is idempotent, so accepting a source's cumulative payload again is harmless.)
- *
- * Register with `registerClusterExtension` in every process (the module that owns the state does it at import).
- */
-export interface ClusterExtension<Payload = unknown> {
-  /** Key in the snapshot's `ext`; unique per extension. */
-  readonly name: string;
-  /** Source side: the payload for this snapshot (JSON-safe), or undefined to send nothing. Never throws. */
-  collect?(): Payload | undefined;
-  /**
-   * Primary side: a source's payload arrived (each snapshot's payload replaces the previous from that source,
-   * or is merged idempotently). Called before the aggregate is rendered.
-   */
-  accept?(source: string, payload: Payload): void;
-  /** Primary side: a source exited (after its final payload, if it sent one). */
-  retire?(source: string): void;
-}
-
-const extensions = new Map<string, ClusterExtension>();
-
-/** Adds (or replaces, by name) an extension. Returns a function that removes it. */
-export function registerClusterExtension<Payload>(extension: ClusterExtension<Payload>): () => void {
-  extensions.set(extension.name, extension as ClusterExtension);
-  return () => {
-    if (extensions.get(extension.name) === extension) extensions.delete(extension.name);
-  };
-}
-
-/** @internal */
-export function clusterExtensions(): Iterable<ClusterExtension> {
-  return extensions.values();
 }

@@ -9,12 +9,13 @@
  * primary only receives the numbers.
  */
 import { randomUUID } from 'node:crypto';
-import cluster from 'node:cluster';
-import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { withTimeout } from '../support';
 import { SnapshotEncoder } from './encode';
+import type { ClusterExtensions } from './extensions';
+import type { SourceTransport } from './role';
 import {
   PROTOCOL_TAG,
   PROTOCOL_VERSION,
@@ -26,19 +27,9 @@ import {
 } from './protocol';
 import { checkSourceBound } from './validate';
 
-/** Which transport a source uses: `process` in a node:cluster worker, `thread` in a worker thread. */
-export type SourceTransport = 'process' | 'thread';
-
-/** The transport this process or thread would use as a source, or undefined in a primary / main thread. */
-export function sourceTransportHere(): SourceTransport | undefined {
-  if (!isMainThread) return 'thread';
-  if (cluster.isWorker && typeof process.send === 'function') return 'process';
-  return undefined;
-}
-
 export class ClusterSource {
   readonly id = randomUUID();
-  private readonly encoder = new SnapshotEncoder(this.id);
+  private readonly encoder: SnapshotEncoder;
   private readonly requests: BroadcastChannel | undefined;
   private readonly onProcessMessage = (message: unknown): void => this.receive(message);
   private closed = false;
@@ -51,7 +42,9 @@ export class ClusterSource {
   constructor(
     private readonly collectLocal: () => Promise<CollectionResult>,
     readonly transport: SourceTransport,
+    extensions?: ClusterExtensions,
   ) {
+    this.encoder = new SnapshotEncoder(this.id, extensions);
     if (transport === 'process') {
       process.on('message', this.onProcessMessage);
     } else {

@@ -13,6 +13,7 @@
  * not inherit it either.
  */
 import type { Cluster } from 'node:cluster';
+import { nodeCluster } from './node-cluster';
 import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
@@ -59,7 +60,7 @@ export function clusterHashKey(activeUsers: ActiveUsersOptions, role: 'primary' 
  */
 export function shareKeyWithWorkers(key: string): () => void {
   // node:cluster only where cluster mode runs.
-  const cluster = require('node:cluster') as Cluster;
+  const cluster = nodeCluster();
   const fork = cluster.fork;
   let sharing = true;
   const forkWithKey: Cluster['fork'] = function (this: Cluster, env?: NodeJS.ProcessEnv) {

@@ -15,7 +15,7 @@ import type { MoneyConfig } from '../money/money';
 import type { RuntimeMetricsOptions } from '../runtime/node-runtime';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
-import { validateClusterOptions, type ClusterOptions } from '../cluster/wiring';
+import { validateClusterOptions, type ClusterOptions } from '../cluster/options';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
 export type ExporterKind = 'prometheus' | 'otlp' | 'console' | 'none';

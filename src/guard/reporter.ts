@@ -1,54 +1,18 @@
 /**
  * Folder src/guard/: everything about bad input (normalize.ts cleans label values, vocabulary.ts bounds them,
- * this file counts and reports what was refused or replaced). The folder must not touch series storage,
- * exporters or the SDK's instruments.
+ * reasons.ts names why something was refused or replaced, this file counts and reports it). The folder must not
+ * touch series storage, exporters or the SDK's instruments.
  *
- * What happens to bad input: every refused measurement and every relabelled value is counted in a self-metric
- * and reported through OTel `diag` at a rate-limited warning; in strict mode it throws a TypeError instead.
+ * What happens to bad input: every refused measurement and every relabelled value is counted in a tally (the
+ * self-metrics read them, metrics/instruments.ts registers those) and reported through OTel `diag` at a
+ * rate-limited warning (src/support); in strict mode it throws a TypeError instead.
  *
- * Owns: drop/relabel reasons, the strict-mode messages, rate limiting of warnings. Must not touch: recording,
- * vocabularies. Counts are kept in the reporter's own tallies, read by observable counters through forEachCount.
+ * Owns: the tallies, the strict-mode messages, the warning texts. Must not touch: recording, vocabularies,
+ * instruments. Counts are kept in the reporter's own tallies, read by observable counters through forEachCount.
  */
 import type { Attributes } from '@opentelemetry/api';
 import { describe, RateLimitedWarnings } from '../support';
-
-/** Every reason a measurement is not recorded (the `reason` label of `business_metrics_dropped_total`). */
-export const DROP_REASONS = [
-  'not_a_number',
-  'not_finite',
-  'negative',
-  'too_large',
-  'invalid_time',
-  'future_time',
-  'invalid_argument',
-  'internal_error',
-  // Money (docs/money.md): a currency code is never rewritten, so a bad one drops the measurement.
-  'invalid_currency',
-  'unknown_currency',
-  'currency_not_allowed',
-  'not_integer',
-  // Counted at collection, once per collection, for a currency in use without a usable exchange rate.
-  'no_exchange_rate',
-  'invalid_exchange_rate',
-] as const;
-
-/** Why a measurement was not recorded. */
-export type DropReason = (typeof DROP_REASONS)[number];
-
-/**
- * Every reason a label value is replaced (the `reason` label of `business_metrics_label_overflow_total`): by
- * `other` (cap, not_allowed, invalid_type) or by `unknown` (missing).
- */
-export const RELABEL_REASONS = ['cap', 'not_allowed', 'invalid_type', 'missing'] as const;
-
-/** Why a label value was replaced. */
-export type RelabelReason = (typeof RELABEL_REASONS)[number];
-
-/** Where a label value came from, for messages: `recordFunnelStep` / `metadata.deviceType`. */
-export interface LabelOrigin {
-  readonly method: string;
-  readonly argument: string;
-}
+import type { DropReason, LabelOrigin, RelabelReason } from './reasons';
 
 /** Which self-metric a tally belongs to (keys of SELF_METRICS). */
 export type GuardCounterKind = 'dropped' | 'labelOverflow' | 'seriesOverflow';

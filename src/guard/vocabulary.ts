@@ -9,7 +9,8 @@
  */
 import { OTHER_LABEL_VALUE, UNKNOWN_LABEL_VALUE, type LabelPolicy } from '../catalog/labels';
 import { normalizeLabelValue } from './normalize';
-import type { GuardReporter, LabelOrigin, RelabelSite } from './reporter';
+import type { LabelOrigin } from './reasons';
+import type { GuardReporter, RelabelSite } from './reporter';
 
 export interface VocabularyLimits {
   /** Longest label value kept, in UTF-16 code units; longer values are cut. */

@@ -11,11 +11,12 @@
 import type { Meter } from '@opentelemetry/api';
 import { activeUsersClusterExtension } from '../active-users/cluster-sketches';
 import { ActiveUsersCounter } from '../active-users/tracker';
-import type { ClusterExtension } from '../cluster/protocol';
+import type { ClusterExtension } from '../cluster/extensions';
 import { BUSINESS_METRICS } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import { DEFAULT_LIMITS } from '../config/defaults';
-import { GuardReporter, type DropReason } from '../guard/reporter';
+import type { DropReason } from '../guard/reasons';
+import { GuardReporter } from '../guard/reporter';
 import { describe } from '../support';
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { Money } from '../money/money';

@@ -20,7 +20,8 @@ import {
   type MetricDefinition,
 } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
-import type { GuardReporter, LabelOrigin } from '../guard/reporter';
+import type { LabelOrigin } from '../guard/reasons';
+import type { GuardReporter } from '../guard/reporter';
 import { LabelVocabulary, type LabelIds, type VocabularyLimits } from '../guard/vocabulary';
 import {
   LocalCounterCell,

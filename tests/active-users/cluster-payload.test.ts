@@ -9,7 +9,8 @@ import { BusinessMetrics } from '../../src';
 import { ACTIVE_USERS_EXTENSION } from '../../src/active-users/cluster-sketches';
 import { ClusterAggregate } from '../../src/cluster/aggregate';
 import { SnapshotEncoder } from '../../src/cluster/encode';
-import { registerClusterExtension, type SnapshotMessage } from '../../src/cluster/protocol';
+import { ClusterExtensions } from '../../src/cluster/extensions';
+import type { SnapshotMessage } from '../../src/cluster/protocol';
 import { pointsOf, TestReader } from '../support/collect';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -36,12 +37,10 @@ async function daily(reader: TestReader, tier: string): Promise<number | undefin
 
 describe('active-users payloads from cluster workers', () => {
   const primary = process('primary');
-  let unregister: () => void;
-  beforeAll(() => {
-    unregister = registerClusterExtension(primary.extension);
-  });
+  // The primary's registry, as its init builds one: the aggregates below hand payloads to its extension.
+  const extensions = new ClusterExtensions();
+  extensions.add(primary.extension);
   afterAll(async () => {
-    unregister();
     await primary.provider.shutdown();
   });
 
@@ -68,7 +67,7 @@ describe('active-users payloads from cluster workers', () => {
     for (let i = 0; i < 1000; i++) worker.metrics.trackActiveUser(`user-${i}`, { userTier: 'pro' });
     const sound = worker.extension.collect!();
     await worker.provider.shutdown();
-    const aggregate = new ClusterAggregate();
+    const aggregate = new ClusterAggregate({ extensions });
     expect(aggregate.apply(withPayload('w1', sound))).toBe(true);
     const counted = await daily(primary.reader, 'pro');
     expect(Math.abs(counted! - 1000)).toBeLessThan(20);
@@ -99,7 +98,7 @@ describe('active-users payloads from cluster workers', () => {
     ['an entry that is null', [null]],
     ['a payload that is an object', { tier: 'pro' }],
   ])('refuses %s, counted, with nothing merged', async (_what, payload) => {
-    const aggregate = new ClusterAggregate();
+    const aggregate = new ClusterAggregate({ extensions });
     const before = await daily(primary.reader, 'pro');
     expect(aggregate.apply(withPayload('w3', payload))).toBe(false);
     expect(invalid(aggregate)).toBe(1);

@@ -8,7 +8,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BusinessMetrics, BUSINESS_METRICS, PROMETHEUS_FAMILIES, serializePrometheus } from '../../src';
 import { ClusterAggregate } from '../../src/cluster/aggregate';
 import { SnapshotEncoder } from '../../src/cluster/encode';
-import { registerClusterExtension, type SnapshotMessage } from '../../src/cluster/protocol';
+import { ClusterExtensions } from '../../src/cluster/extensions';
+import type { SnapshotMessage } from '../../src/cluster/protocol';
 import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
 import { parseExposition } from '../support/exposition';
 import { TestReader } from '../support/collect';
@@ -23,13 +24,13 @@ interface FakeWorker {
   provider: MeterProvider;
 }
 
-function worker(name: string, clock = () => NOW): FakeWorker {
+function worker(name: string, clock = () => NOW, extensions?: ClusterExtensions): FakeWorker {
   const reader = new TestReader();
   const provider = new MeterProvider({ readers: [reader] });
   return {
     metrics: new BusinessMetrics(provider.getMeter('otel-business-metrics'), { now: clock }),
     reader,
-    encoder: new SnapshotEncoder(name),
+    encoder: new SnapshotEncoder(name, extensions),
     provider,
   };
 }
@@ -178,24 +179,28 @@ describe('cluster aggregate', () => {
   it('extensions ship their state with every snapshot and hear when a source retires', async () => {
     const accepted: Array<[string, unknown]> = [];
     const retired: string[] = [];
-    const unregister = registerClusterExtension<number[]>({
+    // Each side has its own registry (as each process has its init's): nothing is shared through a global.
+    const sourceSide = new ClusterExtensions();
+    const primarySide = new ClusterExtensions();
+    sourceSide.add<number[]>({ name: 'test-registers', collect: () => [1, 5, 2] });
+    const remove = primarySide.add<number[]>({
       name: 'test-registers',
-      collect: () => [1, 5, 2],
       accept: (source, payload) => accepted.push([source, payload]),
       retire: (source) => retired.push(source),
     });
-    try {
-      const a = worker('a');
-      const aggregate = new ClusterAggregate();
-      const message = await snapshot(a);
-      expect(message.ext).toEqual({ 'test-registers': [1, 5, 2] });
-      aggregate.apply(message);
-      aggregate.retire('a', true);
-      expect(accepted).toEqual([['a', [1, 5, 2]]]);
-      expect(retired).toEqual(['a']);
-      await a.provider.shutdown();
-    } finally {
-      unregister();
-    }
+    const a = worker('a', () => NOW, sourceSide);
+    const aggregate = new ClusterAggregate({ extensions: primarySide });
+    const message = await snapshot(a);
+    expect(message.ext).toEqual({ 'test-registers': [1, 5, 2] });
+    aggregate.apply(message);
+    aggregate.retire('a', true);
+    expect(accepted).toEqual([['a', [1, 5, 2]]]);
+    expect(retired).toEqual(['a']);
+    // A removed extension hears nothing more; an encoder without extensions sends no `ext`.
+    remove();
+    aggregate.apply({ ...(await snapshot(worker('b', () => NOW, sourceSide))) });
+    expect(accepted).toHaveLength(1);
+    expect((await snapshot(worker('c'))).ext).toBeUndefined();
+    await a.provider.shutdown();
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBusinessMetrics, installShutdownHooks, SELF_METRICS, prometheusFamilyName } from '../../src';
-import { DROP_REASONS, RELABEL_REASONS } from '../../src/guard/reporter';
+import { DROP_REASONS, RELABEL_REASONS } from '../../src/guard/reasons';
 import { requireBinary } from '../support/binaries';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startPrometheus } from '../support/prometheus-server';
