@@ -4,7 +4,7 @@
  *
  * Owns: the Express wiring of the core's HTTP server metrics: where the route pattern comes from (route-pattern.ts)
  * and whether a request came over TLS (`req.protocol`, which honours `trust proxy`). Must not touch: the labels,
- * caps and recording (the core's `integrations/http/server-metrics.ts`).
+ * caps and recording (the metrics port, `metrics/http-server-metrics.ts`, reached through the core).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { httpServerMetrics, nodeRequestObserver, type HttpMetricsOptions } from '../http';

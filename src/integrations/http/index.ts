@@ -4,11 +4,11 @@
  *
  * Folder src/integrations/http/. Owns: reading requests through one small interface for Node and Web requests
  * (request.ts), session context (context.ts), HTTP server metrics finished from `{ method, route, status, aborted }`
- * (server-metrics.ts), the engagement endpoint returning `{ status, headers, body }` (beacon.ts) with its body
+ * (server-metrics.ts, through the metrics port), the engagement endpoint returning `{ status, headers, body }` (beacon.ts) with its body
  * limits (body.ts), validation (validate.ts), rate limits (rate-limit.ts) and browser vocabularies
  * (browser-names.ts), `/metrics` on the app's server through the one scrape path (metrics-endpoint.ts), active-user
  * counting (active-users.ts); this file only re-exports. Must not touch: any framework (it imports none and never
- * writes a response itself: adapters do), the core's internals beyond the instrument wiring of server-metrics.ts.
+ * writes a response itself: adapters do), instruments (HTTP metrics go through the metrics port).
  */
 export { activeUserCounter, userFromSession } from './active-users';
 export type { ActiveUser, ActiveUserRecorder } from './active-users';
