@@ -219,6 +219,19 @@ const ROWS = [
     // self-check column) is not hidden by a scavenge in the middle of it. Both variants run with it.
     execArgv: ['--max-semi-space-size=64'],
   })),
+  ...['wall', 'rss'].map((measure) => ({
+    id: measure === 'wall' ? 'cold-start' : 'cold-start-memory',
+    title:
+      measure === 'wall'
+        ? 'cold start: a whole process loading the library, setting it up, serving one scrape (ours: pull only; ours-otlp: one push)'
+        : 'cold start: peak resident memory of that process',
+    script: 'cases/cold-start.mjs',
+    unit: measure === 'wall' ? 'ms/process' : 'MiB',
+    fixedIterations: 1,
+    variants: ['ours', 'prom-client', 'raw-sdk', 'ours-otlp'],
+    targets: [vsProm(1.0)],
+    params: { measure },
+  })),
   {
     id: 'heap',
     title: `steady heap per counter series (${PLAN.heapSeries} series, after 2 scrapes)`,

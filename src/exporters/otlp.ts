@@ -24,7 +24,7 @@ import type {
 import { RateLimitedWarnings, safeMessage } from '../support';
 import type { ResolvedConfig } from '../config/options';
 import { closableCredentials, loadGrpcStack, type SocketRegistry } from './otlp-grpc';
-import { createGrpcExporter, createHttpExporter } from './otlp-wire/exporter';
+import type * as OtlpWireExporter from './otlp-wire/exporter';
 
 /**
  * HTTP agents for the exporter that can be closed at the shutdown deadline: in-flight requests are destroyed
@@ -90,6 +90,9 @@ function closedError(): Error {
  * broken (config/options.ts has already turned an environment request into http/protobuf).
  */
 export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: ClosableAgents): PushMetricExporter {
+  // Loaded here, when an OTLP exporter is configured: a pull-only app never loads the encoders or the transport.
+  const { createGrpcExporter, createHttpExporter } =
+    require('./otlp-wire/exporter') as typeof OtlpWireExporter;
   const common = {
     url: otlp.url,
     compression: otlp.compression === 'gzip' ? ('gzip' as const) : ('none' as const),

@@ -1,0 +1,82 @@
+/**
+ * Load what is used (issue 26): an app that only serves Prometheus scrapes never loads the OTLP code, its own
+ * (src/exporters/otlp-wire/) or the official packages' (the transport, the upstream transformer and exporters,
+ * protobuf and gRPC libraries); an app that pushes OTLP does load the encoder and the transport, and still not the
+ * upstream transformer. Real child processes running the built package (dist/), which list every module they
+ * loaded after a whole life: require, initBusinessMetrics, one step recorded, one scrape or push, shutdown.
+ */
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+
+const DIST = join(__dirname, '../../dist/index.js');
+
+/** The script of the child: its modules as JSON on stdout. `URL` (argv[2]) is the OTLP receiver, if any. */
+const APP = `
+const otlpUrl = process.argv[1];
+const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
+(async () => {
+  const telemetry = initBusinessMetrics(
+    otlpUrl
+      ? { exporters: ['otlp'], otlp: { url: otlpUrl }, env: {} }
+      : { exporters: ['prometheus'], prometheus: { host: '127.0.0.1', port: 0 }, env: {} },
+  );
+  await telemetry.ready;
+  businessMetrics.recordFunnelStep('cart_view', { source: 'google', deviceType: 'mobile' });
+  const seen = otlpUrl
+    ? (await telemetry.forceFlush(), 'pushed')
+    : await (await fetch(telemetry.prometheus.url)).text();
+  await telemetry.shutdown();
+  process.stdout.write(JSON.stringify({ seen, modules: Object.keys(require.cache) }));
+})();
+`;
+
+function runApp(otlpUrl?: string): Promise<{ seen: string; modules: string[] }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', APP, otlpUrl ?? ''], { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as { seen: string; modules: string[] });
+    });
+  });
+}
+
+/** Modules of the OTLP push path: the package's encoder, the official transport, exporters and transformer. */
+const OTLP_MODULE =
+  /dist\/exporters\/otlp-wire\/|@opentelemetry\/(otlp-|exporter-metrics-otlp)|@grpc\/|protobufjs|@protobufjs\//;
+const UPSTREAM_TRANSFORMER = /@opentelemetry\/(otlp-transformer|exporter-metrics-otlp)/;
+
+describe('modules an app loads', () => {
+  let receiver: Server;
+  let received = 0;
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received++;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+
+  it('pull only: no OTLP module at all', async () => {
+    const { seen, modules } = await runApp();
+    expect(seen).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
+    expect(modules.filter((path) => OTLP_MODULE.test(path))).toEqual([]);
+    // The list is the real one: the package and the SDK are in it.
+    expect(modules.some((path) => path.endsWith(join('dist', 'init.js')))).toBe(true);
+    expect(modules.some((path) => path.includes('@opentelemetry/sdk-metrics'))).toBe(true);
+  });
+
+  it('OTLP: the encoder and the official transport, never the upstream transformer or exporters', async () => {
+    const { port } = receiver.address() as { port: number };
+    const { seen, modules } = await runApp(`http://127.0.0.1:${port}/v1/metrics`);
+    expect(seen).toBe('pushed');
+    expect(received).toBeGreaterThanOrEqual(1);
+    const otlp = modules.filter((path) => OTLP_MODULE.test(path));
+    expect(otlp.some((path) => path.includes('dist/exporters/otlp-wire/protobuf.js'))).toBe(true);
+    expect(otlp.some((path) => path.includes('@opentelemetry/otlp-exporter-base'))).toBe(true);
+    expect(modules.filter((path) => UPSTREAM_TRANSFORMER.test(path))).toEqual([]);
+  });
+});
