@@ -1,6 +1,7 @@
 /**
- * One collection of the local store, column by column: per metric, the series' attributes and their values copied
- * into typed arrays at collection time. An encoder that knows this shape (the OTLP encoder, exporters/otlp-wire/)
+ * One collection of the local store, column by column: per metric, which series have a point (attributes and start
+ * times are read through the series, which never change them) and their values, copied into typed arrays at
+ * collection time. An encoder that knows this shape (the OTLP encoder, exporters/otlp-wire/)
  * writes its bytes straight from the columns; every other reader of the collection (the Prometheus serializer,
  * cluster snapshots, an app's exporter) reads the ordinary SDK `MetricData`, which is built from the columns the
  * first time `metrics` is read, exactly as the store built it before columns existed.
@@ -27,14 +28,29 @@ import type { Exemplar, ExemplarCarrier } from './exemplars';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** A series as a collection reads it: what never changes once the series is born. */
+export interface SeriesCell {
+  readonly attributes: Attributes;
+  /** When the series was born: the start of its cumulative points. */
+  readonly startTime: HrTime;
+}
+
 /**
  * Which series a row is: `indices[row]` is the series' position in `series`, the metric's list of series, which
- * only ever grows and never reorders, and whose series never change attributes or start time. An encoder may keep
- * what it derives from a series (encoded attributes) by (`series`, index) instead of hashing the attributes.
+ * only ever grows and never reorders. Attributes and start times are read through it (they never change), so a
+ * collection copies only the values; an encoder may keep what it derives from a series (encoded attributes) by
+ * (`series`, index) instead of hashing the attributes.
  */
 export interface SeriesIdentity {
-  readonly series: readonly object[];
+  readonly series: readonly SeriesCell[];
   readonly indices: Int32Array;
+  /** Cumulative: each point starts when its series was born. Delta: at the collection's startTime. */
+  readonly perSeriesStart: boolean;
+}
+
+/** The attributes of row `row`. */
+export function attributesAt(columns: SeriesIdentity, row: number): Attributes {
+  return columns.series[columns.indices[row]].attributes;
 }
 
 /** The counter series of one metric in one collection (only series with a point: see local-store.ts). */
@@ -43,9 +59,6 @@ export interface CounterColumns extends SeriesIdentity {
   readonly definition: MetricDefinition;
   /** Series count: the first `length` entries of each column are this collection's. */
   readonly length: number;
-  readonly attributes: readonly Attributes[];
-  /** Per series, its start time (cumulative: when the series was born); undefined: the collection's. */
-  readonly startTimes: readonly HrTime[] | undefined;
   /** The value to report (cumulative total or delta). */
   readonly values: Float64Array;
   /** Per series, its exemplar (cumulative collections only); undefined when no series has one. */
@@ -59,8 +72,6 @@ export interface HistogramColumns extends SeriesIdentity {
   readonly length: number;
   /** Shared by every series of the metric (the catalog's buckets). */
   readonly boundaries: readonly number[];
-  readonly attributes: readonly Attributes[];
-  readonly startTimes: readonly HrTime[] | undefined;
   /** `boundaries.length + 1` bucket counts per series, series after series. */
   readonly bucketCounts: Float64Array;
   readonly sums: Float64Array;
@@ -77,7 +88,7 @@ export type MetricColumns = CounterColumns | HistogramColumns;
 export interface StoreCollection {
   readonly scope: InstrumentationScope;
   readonly temporality: AggregationTemporality;
-  /** The start time of every point of a metric without a `startTimes` column. */
+  /** The start time of every point of a metric without a start time per series (delta). */
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly metrics: readonly MetricColumns[];
@@ -122,9 +133,9 @@ export function toMetricData(collection: StoreCollection): MetricData[] {
       const dataPoints: DataPoint<number>[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) {
         const point: DataPoint<number> & Mutable<ExemplarCarrier> = {
-          startTime: columns.startTimes?.[i] ?? startTime,
+          startTime: columns.perSeriesStart ? columns.series[columns.indices[i]].startTime : startTime,
           endTime,
-          attributes: columns.attributes[i],
+          attributes: attributesAt(columns, i),
           value: columns.values[i],
         };
         // Only the Prometheus serializer reads this (see exemplars.ts); exemplar objects are never mutated.
@@ -146,9 +157,9 @@ export function toMetricData(collection: StoreCollection): MetricData[] {
         const counts = new Array<number>(buckets);
         for (let b = 0, at = i * buckets; b < buckets; b++) counts[b] = columns.bucketCounts[at + b];
         const point: DataPoint<Histogram> & Mutable<ExemplarCarrier> = {
-          startTime: columns.startTimes?.[i] ?? startTime,
+          startTime: columns.perSeriesStart ? columns.series[columns.indices[i]].startTime : startTime,
           endTime,
-          attributes: columns.attributes[i],
+          attributes: attributesAt(columns, i),
           value: {
             buckets: { boundaries: columns.boundaries as number[], counts },
             sum: columns.sums[i],

@@ -15,7 +15,7 @@
  * columns (collection.ts: the columns, and the OTel MetricData built from them for readers that want objects).
  * Must not touch: label resolution, exporters.
  */
-import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
@@ -54,17 +54,13 @@ type CounterRow = (cell: LocalCounterCell, columns: CounterColumnsBuilder, row: 
 type HistogramRow = (cell: LocalHistogramCell, columns: HistogramColumnsBuilder, row: number) => boolean;
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
-/** The start time of a collection whose every series starts when it was born (its `startTimes` column). */
+/** The start time of a collection whose every series starts when it was born (cumulative). */
 const PER_SERIES_START = 'per-series';
 
 type CounterColumnsBuilder = Writable<CounterColumns> & {
-  attributes: Attributes[];
-  startTimes: HrTime[] | undefined;
   exemplars: (Exemplar | undefined)[] | undefined;
 };
 type HistogramColumnsBuilder = Writable<HistogramColumns> & {
-  attributes: Attributes[];
-  startTimes: HrTime[] | undefined;
   exemplars: (readonly (Exemplar | undefined)[] | undefined)[] | undefined;
 };
 
@@ -99,7 +95,7 @@ export class LocalSeriesStore {
 
   /**
    * @internal One collection: every series `counterRow`/`histogramRow` keeps, copied into columns (collection.ts).
-   * `startTime` is every point's, or PER_SERIES_START for a `startTimes` column the rows fill. `visited` is called
+   * `startTime` is every point's, or PER_SERIES_START for each series' own. `visited` is called
    * with the collection's end time when at least one series exists.
    */
   collectColumns(
@@ -124,17 +120,14 @@ export class LocalSeriesStore {
         length: 0,
         series: cells,
         indices: new Int32Array(cells.length),
-        attributes: new Array(cells.length),
-        startTimes: startTime === PER_SERIES_START ? new Array<HrTime>(cells.length) : undefined,
+        perSeriesStart: startTime === PER_SERIES_START,
         values: new Float64Array(cells.length),
         exemplars: undefined,
       };
       let row = 0;
       for (let index = 0; index < cells.length; index++) {
         const cell = cells[index];
-        if (!counterRow(cell, columns, row)) continue;
-        columns.indices[row] = index;
-        columns.attributes[row++] = cell.attributes;
+        if (counterRow(cell, columns, row)) columns.indices[row++] = index;
       }
       columns.length = row;
       if (row > 0) metrics.push(columns);
@@ -152,8 +145,7 @@ export class LocalSeriesStore {
         boundaries,
         series: cells,
         indices: new Int32Array(n),
-        attributes: new Array(n),
-        startTimes: startTime === PER_SERIES_START ? new Array<HrTime>(n) : undefined,
+        perSeriesStart: startTime === PER_SERIES_START,
         bucketCounts: new Float64Array(n * (boundaries.length + 1)),
         sums: new Float64Array(n),
         counts: new Float64Array(n),
@@ -164,9 +156,7 @@ export class LocalSeriesStore {
       let row = 0;
       for (let index = 0; index < cells.length; index++) {
         const cell = cells[index];
-        if (!histogramRow(cell, columns, row)) continue;
-        columns.indices[row] = index;
-        columns.attributes[row++] = cell.attributes;
+        if (histogramRow(cell, columns, row)) columns.indices[row++] = index;
       }
       columns.length = row;
       if (row > 0) metrics.push(columns);
@@ -200,14 +190,12 @@ class CumulativeProducer implements MetricProducer {
     return this.store.collectColumns(
       PER_SERIES_START,
       (cell, columns, row) => {
-        columns.startTimes![row] = cell.startTime;
         columns.values[row] = cell.value;
         if (cell.exemplar !== undefined) (columns.exemplars ??= [])[row] = cell.exemplar;
         return true;
       },
       (cell, columns, row) => {
         if (cell.count === 0) return false;
-        columns.startTimes![row] = cell.startTime;
         // Copied: an exporter may serialise after later measurements changed the cell.
         const buckets = cell.counts.length;
         for (let b = 0, at = row * buckets; b < buckets; b++) columns.bucketCounts[at + b] = cell.counts[b];

@@ -20,7 +20,12 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { storeCollectionOf, type MetricColumns, type StoreCollection } from '../../series/collection';
+import {
+  attributesAt,
+  storeCollectionOf,
+  type MetricColumns,
+  type StoreCollection,
+} from '../../series/collection';
 import { SeriesMemo } from './series-cache';
 
 /** Encodes one export request as UTF-8 JSON. */
@@ -172,7 +177,6 @@ function writeStoreMetric(
   temporality: number,
 ): void {
   const { name, description, unit } = columns.definition;
-  const starts = columns.startTimes;
   const header = JSON.stringify({ name, description, unit }).slice(0, -1);
   const n = columns.length;
   // Each series' attributes and (with a start time per series) its start member, encoded at its first export.
@@ -180,9 +184,11 @@ function writeStoreMetric(
   const startMemo = seriesStarts.of(columns);
   const indices = columns.indices;
   const attributesOf = (i: number): Uint8Array =>
-    (attributesMemo[indices[i]] ??= attributesJson(columns.attributes[i]));
+    (attributesMemo[indices[i]] ??= attributesJson(attributesAt(columns, i)));
   const startOf = (i: number): Uint8Array =>
-    starts === undefined ? start : (startMemo[indices[i]] ??= startJson(starts[i]));
+    columns.perSeriesStart
+      ? (startMemo[indices[i]] ??= startJson(columns.series[indices[i]].startTime))
+      : start;
   if (columns.kind === 'counter') {
     out.text(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);
     for (let i = 0; i < n; i++) {

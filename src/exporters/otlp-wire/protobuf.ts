@@ -23,6 +23,7 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
+  attributesAt,
   storeCollectionOf,
   type CounterColumns,
   type HistogramColumns,
@@ -127,7 +128,7 @@ function planCounter(columns: CounterColumns): MetricPlan {
   const memo = attributesMemo.of(columns);
   let points = 0;
   for (let i = 0; i < n; i++) {
-    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(columns.attributes[i], 7));
+    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(attributesAt(columns, i), 7));
     attributes[i] = encoded;
     const size = 27 + encoded.length;
     sizes[i] = size;
@@ -137,14 +138,14 @@ function planCounter(columns: CounterColumns): MetricPlan {
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const starts = columns.startTimes;
+      const { series, indices, perSeriesStart } = columns;
       writer.raw(header);
       writer.byte(tag(7, LEN)); // Metric.sum
       writer.uint32(data);
       for (let i = 0; i < n; i++) {
         writer.byte(tag(1, LEN)); // Sum.data_points
         writer.uint32(sizes[i]);
-        const start = starts !== undefined ? starts[i] : startTime;
+        const start = perSeriesStart ? series[indices[i]].startTime : startTime;
         writer.byte(tag(2, I64));
         writer.hrTime(start[0], start[1]);
         writer.byte(tag(3, I64));
@@ -175,7 +176,7 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   const memo = attributesMemo.of(columns);
   let points = 0;
   for (let i = 0; i < n; i++) {
-    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(columns.attributes[i], 9));
+    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(attributesAt(columns, i), 9));
     attributes[i] = encoded;
     const size = fixed + encoded.length;
     sizes[i] = size;
@@ -185,7 +186,7 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const starts = columns.startTimes;
+      const { series, indices, perSeriesStart } = columns;
       writer.raw(header);
       writer.byte(tag(9, LEN)); // Metric.histogram
       writer.uint32(data);
@@ -193,7 +194,7 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
       for (let i = 0; i < n; i++) {
         writer.byte(tag(1, LEN)); // Histogram.data_points
         writer.uint32(sizes[i]);
-        const start = starts !== undefined ? starts[i] : startTime;
+        const start = perSeriesStart ? series[indices[i]].startTime : startTime;
         writer.byte(tag(2, I64));
         writer.hrTime(start[0], start[1]);
         writer.byte(tag(3, I64));
