@@ -21,7 +21,7 @@ import {
 } from './day-sketches';
 import { checkPrecision, DEFAULT_PRECISION } from './hyperloglog';
 import { REDIS_HLL_PRECISION } from './redis-encoding';
-import { RedisActiveUsersStore, type RedisStoreOptions, type StoreHealth } from './redis-store';
+import type { RedisActiveUsersStore, RedisStoreOptions, StoreHealth } from './redis-store';
 import { UserIdHasher, type UserHashKey } from './user-hash';
 
 /** Options of distinct-user counting (`activeUsers` in initBusinessMetrics / BusinessMetrics options). */
@@ -132,7 +132,9 @@ export class ActiveUsersCounter {
             `2^${REDIS_HLL_PRECISION} registers, and a coarser sketch cannot be merged into them (got ${this.precision})`,
         );
       }
-      this.store = new RedisActiveUsersStore(
+      // Loaded only when configured: an app without the Redis store never loads it.
+      const { RedisActiveUsersStore: Store } = require('./redis-store') as typeof import('./redis-store');
+      this.store = new Store(
         options.redis,
         context.now,
         context.warn,

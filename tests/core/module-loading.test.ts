@@ -1,7 +1,7 @@
 /**
  * Load what is used (issue 26): an app that only serves Prometheus scrapes never loads the OTLP code, its own
  * (src/exporters/otlp-wire/) or the official packages' (the transport, the upstream transformer and exporters,
- * protobuf and gRPC libraries); an app that pushes OTLP does load the encoder and the transport, and still not the
+ * protobuf and gRPC libraries), nor the Redis store of active users; an app that pushes OTLP does load the encoder and the transport, and still not the
  * upstream transformer. Real child processes running the built package (dist/), which list every module they
  * loaded after a whole life: require, initBusinessMetrics, one step recorded, one scrape or push, shutdown.
  */
@@ -60,10 +60,11 @@ describe('modules an app loads', () => {
   });
   afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
-  it('pull only: no OTLP module at all', async () => {
+  it('pull only: no OTLP module at all, and no Redis store', async () => {
     const { seen, modules } = await runApp();
     expect(seen).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
     expect(modules.filter((path) => OTLP_MODULE.test(path))).toEqual([]);
+    expect(modules.filter((path) => path.includes('dist/active-users/redis-store'))).toEqual([]);
     // The list is the real one: the package and the SDK are in it.
     expect(modules.some((path) => path.endsWith(join('dist', 'init.js')))).toBe(true);
     expect(modules.some((path) => path.includes('@opentelemetry/sdk-metrics'))).toBe(true);
