@@ -25,9 +25,14 @@
 /** Every ISO 4217 code the platform's ICU knows, upper case, sorted. Read once. */
 export const ISO_CURRENCY_CODES: readonly string[] = Object.freeze(readSupportedCurrencies());
 
-const EXPONENT_BY_CODE: ReadonlyMap<string, number> = new Map(
-  ISO_CURRENCY_CODES.map((code) => [code, icuExponent(code)]),
-);
+const ISO_CODES: ReadonlySet<string> = new Set(ISO_CURRENCY_CODES);
+
+/**
+ * Exponents asked for so far. Each is read from ICU the first time its code is used, not all 162 at load: a
+ * NumberFormat per code cost 10-30 ms and ICU's currency data at every start of every app, most of which record
+ * in one or two currencies.
+ */
+const exponentByCode = new Map<string, number>();
 
 function readSupportedCurrencies(): string[] {
   const supportedValuesOf = (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf;
@@ -69,12 +74,18 @@ export function isCurrencyShaped(code: unknown): code is string {
 
 /** Is `code` (upper case) an ISO 4217 code the platform knows? */
 export function isIsoCurrency(code: string): boolean {
-  return EXPONENT_BY_CODE.has(code);
+  return ISO_CODES.has(code);
 }
 
 /** ICU's minor-unit exponent of an ISO code (2 for USD, 0 for JPY, 3 for KWD), or undefined if unknown. */
 export function icuMinorUnitExponent(code: string): number | undefined {
-  return EXPONENT_BY_CODE.get(code);
+  if (!ISO_CODES.has(code)) return undefined;
+  let exponent = exponentByCode.get(code);
+  if (exponent === undefined) {
+    exponent = icuExponent(code);
+    exponentByCode.set(code, exponent);
+  }
+  return exponent;
 }
 
 /** What the package knows about one currency it records. */
