@@ -28,7 +28,12 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, defaultServiceInstanceId } from './config/
 import { BridgeReader } from './exporters/bridge-reader';
 import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
 import { PrometheusPullReader } from './exporters/prometheus';
-import { BusinessMetrics, withLocalStore, type BusinessMetricsRecorder } from './metrics/business-metrics';
+import {
+  BusinessMetrics,
+  instrumentContextOf,
+  withLocalStore,
+  type BusinessMetricsRecorder,
+} from './metrics/business-metrics';
 import { registerProcessSelfMetrics } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
@@ -241,6 +246,13 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const unregisterActiveUsers = clusterRole
     ? clusterExtensions!.add(metrics.activeUsersClusterExtension(clusterRole.kind))
     : undefined;
+  // The aggregate holds each family to this process's series cap, and its folds count as this process's own.
+  const guard = instrumentContextOf(metrics)?.options;
+  if (clusterEndpoint && guard) {
+    clusterEndpoint.primary.aggregate.capSeries(guard.limits.maxSeriesPerMetric, (family, max) =>
+      guard.reporter.seriesOverflow(family, max),
+    );
+  }
 
   const ready = Promise.all(pullReaders.map((reader) => reader.ready)).then(() => undefined);
   ready.catch(() => {

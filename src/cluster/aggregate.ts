@@ -33,6 +33,7 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { OTHER_LABEL_VALUE } from '../catalog/labels';
+import { otelToPrometheusName, type OtlpMetricShape } from '../catalog/prometheus-naming';
 import {
   fromWire,
   type MetricShape,
@@ -142,19 +143,16 @@ export interface ClusterAggregateOptions {
   readonly maxSeriesPerMetric?: number;
   /**
    * A source's series was folded into its family's all-`other` series (the family reached
-   * `maxSeriesPerMetric`). Called once per folded series of a source; the primary counts it.
+   * `maxSeriesPerMetric`), named by its Prometheus family (`business_funnel_step_total`). Called once per folded
+   * series of a source; the primary counts it as one process counts its own folds.
    */
-  readonly onSeriesFolded?: (family: FoldedFamily, maxSeries: number) => void;
+  readonly onSeriesFolded?: SeriesFolded;
   /** The extensions whose payloads snapshots carry (see extensions.ts). */
   readonly extensions?: Iterable<ClusterExtension>;
 }
 
-/** What a fold reports about its family. */
-export interface FoldedFamily {
-  readonly name: string;
-  readonly unit: string;
-  readonly shape: MetricShape;
-}
+/** See {@link ClusterAggregateOptions.onSeriesFolded}. */
+export type SeriesFolded = (prometheusFamily: string, maxSeries: number) => void;
 
 export class ClusterAggregate {
   private readonly families = new Map<string, Family>();
@@ -164,8 +162,8 @@ export class ClusterAggregate {
   private readonly failures = new Map<ClusterFailureReason, number>();
   private readonly gaugeRules: Readonly<Record<string, GaugeRule>>;
   private readonly defaultGaugeRule: GaugeRule;
-  private readonly maxSeries: number;
-  private readonly onSeriesFolded: ClusterAggregateOptions['onSeriesFolded'];
+  private maxSeries: number;
+  private onSeriesFolded: SeriesFolded | undefined;
   private readonly extensions: Iterable<ClusterExtension>;
   readonly startTime: HrTime = hrTime();
 
@@ -175,6 +173,15 @@ export class ClusterAggregate {
     this.maxSeries = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
     this.onSeriesFolded = options.onSeriesFolded;
     this.extensions = options.extensions ?? [];
+  }
+
+  /**
+   * The series cap and fold counting of the process the primary runs in (its `limits.maxSeriesPerMetric` and its
+   * guard), known once its recorder exists; before that, the defaults.
+   */
+  capSeries(maxSeriesPerMetric: number, onSeriesFolded: SeriesFolded): void {
+    this.maxSeries = maxSeriesPerMetric;
+    this.onSeriesFolded = onSeriesFolded;
   }
 
   /** Series held in a family (every source, retired ones included), by instrument name; 0 for none. */
@@ -545,7 +552,10 @@ export class ClusterAggregate {
     const series = family.series.get(key.identity);
     if (series !== undefined) return series;
     if (family.order.length < this.maxSeries) return this.newSeries(family, key.identity, key.attributes);
-    this.onSeriesFolded?.({ name: family.name, unit: family.unit, shape: family.shape }, this.maxSeries);
+    this.onSeriesFolded?.(
+      otelToPrometheusName(family.name, family.unit, OTLP_SHAPES[family.shape]),
+      this.maxSeries,
+    );
     return (family.overflow ??= this.overflowSeries(family, key.attributes));
   }
 
@@ -570,6 +580,14 @@ export class ClusterAggregate {
     return series;
   }
 }
+
+/** The OTLP shape of each wire shape, for Prometheus naming. */
+const OTLP_SHAPES: Readonly<Record<MetricShape, OtlpMetricShape>> = {
+  counter: 'monotonicSum',
+  updown: 'nonMonotonicSum',
+  gauge: 'gauge',
+  histogram: 'histogram',
+};
 
 /** Whether a point takes a counter or histogram below the numbers its source sent before (never legitimately). */
 function goesBack(

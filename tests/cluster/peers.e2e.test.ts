@@ -1,14 +1,17 @@
 /**
  * Cluster mode against broken and hostile workers, with real forked processes (tests/cluster/fixtures/peers-app.ts):
  * malformed snapshots on the cluster IPC channel are refused and counted, never thrown in the primary; numbers a
- * worker sends are checked; the user-hash key reaches forked workers through their own environment only.
+ * worker sends are checked; replaced workers cannot grow the aggregate past the single-process series cap, and
+ * the totals stay exact; the user-hash key reaches forked workers through their own environment only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PROMETHEUS_FAMILIES } from '../../src';
 import { PROTOCOL_TAG, PROTOCOL_VERSION } from '../../src/cluster/protocol';
 import { parseExposition, type ExpositionSample as Sample } from '../support/exposition';
 import { bundle, cleanUpBundles } from './support/bundle';
 
 const MAX_SERIES = 200;
+const funnel = PROMETHEUS_FAMILIES.funnelStep;
 
 /** The fixture's primary, driven by command lines on its stdin. */
 class Primary {
@@ -171,6 +174,21 @@ describe('cluster mode under broken and hostile workers (real processes)', () =>
     samples = await primary.scrape();
     expect(total(samples, 'raw_peer_steps_total')).toBe(1);
     expect(invalid(samples)).toBe(before + 1);
+  });
+
+  it('replaced workers, each with fresh label caps and hostile sources: the aggregate keeps the single-process series cap, with exact totals', async () => {
+    const primary = new Primary();
+    const workers = 12;
+    const steps = 60;
+    expect(await primary.command(`recorders ${workers} ${steps}`, 'REPLACED')).toBe(`REPLACED ${workers}`);
+    const samples = await primary.scrape();
+    const series = samples.filter((s) => s.name === funnel);
+    // Each worker alone keeps 50 distinct sources (the `source` cap) plus `other`: 12 x 51 series without a cap.
+    expect(series.length).toBeLessThanOrEqual(MAX_SERIES + 1);
+    expect(series.filter((s) => s.labels.step === 'other' && s.labels.source === 'other')).toHaveLength(1);
+    expect(total(samples, funnel)).toBe(workers * steps);
+    expect(total(samples, 'business_metrics_series_overflow_total', { metric: funnel })).toBeGreaterThan(0);
+    await primary.stop();
   });
 
   it('the user-hash key reaches forked workers through their own environment, never the primary’s process.env, and nothing is left after shutdown', async () => {
