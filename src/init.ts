@@ -38,11 +38,8 @@ import { registerProcessSelfMetrics } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
-import { startClusterEndpoint, type ClusterEndpoint } from './cluster/endpoint';
-import { ClusterExtensions } from './cluster/extensions';
-import { clusterRoleHere } from './cluster/role';
-import { startClusterSource, type ClusterSourceWiring } from './cluster/worker';
-import { clusterHashKey } from './cluster/worker-key';
+import type { ClusterEndpoint } from './cluster/endpoint';
+import type { ClusterSourceWiring } from './cluster/worker';
 import { withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
 
@@ -130,9 +127,11 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
 
   const readers: MetricReader[] = [];
   const pullReaders: PrometheusPullReader[] = [];
-  const clusterRole = config.cluster ? clusterRoleHere() : undefined;
+  // Cluster mode's code is loaded only when it is configured (synchronously: init stays synchronous).
+  const cluster = config.cluster ? loadClusterMode() : undefined;
+  const clusterRole = cluster?.clusterRoleHere();
   // The state other parts ship with this init's cluster snapshots (the active-user sketches, added below).
-  const clusterExtensions = clusterRole ? new ClusterExtensions() : undefined;
+  const clusterExtensions = cluster && clusterRole ? new cluster.ClusterExtensions() : undefined;
   let clusterEndpoint: ClusterEndpoint | undefined;
   let clusterSource: ClusterSourceWiring | undefined;
   for (const exporter of config.exporters) {
@@ -187,7 +186,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     });
     readers.push(local);
     const serves = config.exporters.includes('prometheus');
-    clusterEndpoint = startClusterEndpoint({
+    clusterEndpoint = cluster!.startClusterEndpoint({
       resource,
       options: config.cluster!,
       local: () => local.collect(),
@@ -207,7 +206,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   // The cluster endpoint's reader belongs to a MeterProvider of its own.
   if (!pullReaders.includes(expositionReader) && !clusterEndpoint) readers.push(expositionReader);
   if (clusterRole?.kind === 'source') {
-    clusterSource = startClusterSource(
+    clusterSource = cluster!.startClusterSource(
       clusterRole.transport,
       config.cluster!,
       () => expositionReader.collect(),
@@ -217,7 +216,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
 
   // One user-hash key for the whole cluster: drawn here in a primary (and handed to the workers it forks after
   // this call), received from the primary in a worker.
-  const clusterKey = clusterRole ? clusterHashKey(config.activeUsers, clusterRole.kind) : undefined;
+  const clusterKey = clusterRole ? cluster!.clusterHashKey(config.activeUsers, clusterRole.kind) : undefined;
   const meterProvider = new MeterProvider({ resource, readers });
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
   registerProcessSelfMetrics(meter, {
@@ -331,5 +330,16 @@ function disabledHandle(): BusinessMetricsHandle {
     metricsHandler: undefined,
     forceFlush: () => Promise.resolve(),
     shutdown: () => meterProvider.shutdown(),
+  };
+}
+
+/** Cluster mode's modules, required when `cluster` is configured (an app without it never loads them). */
+function loadClusterMode() {
+  return {
+    ...(require('./cluster/endpoint') as typeof import('./cluster/endpoint')),
+    ...(require('./cluster/extensions') as typeof import('./cluster/extensions')),
+    ...(require('./cluster/role') as typeof import('./cluster/role')),
+    ...(require('./cluster/worker') as typeof import('./cluster/worker')),
+    ...(require('./cluster/worker-key') as typeof import('./cluster/worker-key')),
   };
 }

@@ -6,13 +6,13 @@
  * Owns: the endpoint's reader and provider, the live primary of this process. Must not touch: the merge
  * (aggregate.ts), collection rounds (primary.ts), which other exporters exist (init.ts), recording.
  */
-import type { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type CollectionResult } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullReader, type PrometheusPullReaderOptions } from '../exporters/prometheus';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
 import { ClusterPrimary } from './primary';
+import { setLivePrimary } from './thread-watch';
 
 /** The primary's aggregate endpoint. */
 export interface ClusterEndpoint {
@@ -41,31 +41,14 @@ export function startClusterEndpoint(args: {
   // A provider of its own: the aggregate already contains the primary's own metrics (through `local`).
   const provider = new MeterProvider({ resource: args.resource, readers: [reader] });
   primary.serveExposition(() => reader.getMetrics());
-  livePrimary = primary;
+  setLivePrimary(primary);
   return {
     reader,
     primary,
     async shutdown(timeoutMillis) {
-      if (livePrimary === primary) livePrimary = undefined;
+      setLivePrimary(undefined, primary);
       primary.close();
       await provider.shutdown({ timeoutMillis });
     },
   };
-}
-
-let livePrimary: ClusterPrimary | undefined;
-
-/**
- * In the main thread of a cluster-mode app: retire a worker thread's numbers into the totals as soon as it
- * exits. A thread that ends by `worker.terminate()` (or crashes) cannot send its final snapshot; without this
- * call the primary keeps its last numbers anyway but counts it as `timeout` at every scrape. A no-op when
- * cluster mode is not initialised in this thread.
- *
- * ```ts
- * const worker = new Worker('./worker.js');
- * watchWorkerThread(worker);
- * ```
- */
-export function watchWorkerThread(worker: ThreadWorker): void {
-  livePrimary?.watchThread(worker);
 }

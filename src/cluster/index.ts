@@ -5,13 +5,14 @@
  * merge and retired totals; primary.ts / source.ts: the two sides of each transport; role.ts: which side this
  * process is; endpoint.ts / worker.ts: what init builds in the primary / a worker (worker-metrics-handler.ts: a
  * worker's `/metrics`); options.ts: the options; rules.ts: the package's gauge rules; node-cluster.ts: node:cluster
- * loaded only when cluster mode is used. This file: the public surface (options, gauge rules, the worker-thread
+ * loaded only when cluster mode is used; thread-watch.ts: the worker-thread watch, apart so that importing the package
+ * loads no cluster code (init.ts loads the rest only for `cluster`). This file: the public surface (options, gauge rules, the worker-thread
  * watch, the extension contract).
  *
  * Owns: cluster mode, end to end. Must not touch: recording (workers record exactly as a single process does),
  * the serializer's internals, the SDK's private state.
  */
-export { watchWorkerThread } from './endpoint';
+export { watchWorkerThread } from './thread-watch';
 export type { ClusterOptions } from './options';
 export type { GaugeRule, ClusterFailureReason } from './aggregate';
-export { ClusterExtensions, type ClusterExtension } from './extensions';
+export type { ClusterExtensions, ClusterExtension } from './extensions';

@@ -1,7 +1,7 @@
 /**
  * Load what is used (issue 26): an app that only serves Prometheus scrapes never loads the OTLP code, its own
  * (src/exporters/otlp-wire/) or the official packages' (the transport, the upstream transformer and exporters,
- * protobuf and gRPC libraries), nor the Redis store of active users; an app that pushes OTLP does load the encoder and the transport, and still not the
+ * protobuf and gRPC libraries), nor the Redis store of active users, nor cluster mode; an app that pushes OTLP does load the encoder and the transport, and still not the
  * upstream transformer. Real child processes running the built package (dist/), which list every module they
  * loaded after a whole life: require, initBusinessMetrics, one step recorded, one scrape or push, shutdown.
  */
@@ -43,6 +43,8 @@ function runApp(otlpUrl?: string): Promise<{ seen: string; modules: string[] }> 
 /** Modules of the OTLP push path: the package's encoder, the official transport, exporters and transformer. */
 const OTLP_MODULE =
   /dist\/exporters\/otlp-wire\/|@opentelemetry\/(otlp-|exporter-metrics-otlp)|@grpc\/|protobufjs|@protobufjs\//;
+/** Cluster mode's implementation (its options and the public worker-thread watch are always loaded). */
+const CLUSTER_MODE = /dist\/cluster\/(endpoint|primary|aggregate|encode|worker|source|protocol)/;
 const UPSTREAM_TRANSFORMER = /@opentelemetry\/(otlp-transformer|exporter-metrics-otlp)/;
 
 describe('modules an app loads', () => {
@@ -60,11 +62,12 @@ describe('modules an app loads', () => {
   });
   afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
-  it('pull only: no OTLP module at all, and no Redis store', async () => {
+  it('pull only: no OTLP module at all, no Redis store, no cluster mode', async () => {
     const { seen, modules } = await runApp();
     expect(seen).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
     expect(modules.filter((path) => OTLP_MODULE.test(path))).toEqual([]);
     expect(modules.filter((path) => path.includes('dist/active-users/redis-store'))).toEqual([]);
+    expect(modules.filter((path) => CLUSTER_MODE.test(path))).toEqual([]);
     // The list is the real one: the package and the SDK are in it.
     expect(modules.some((path) => path.endsWith(join('dist', 'init.js')))).toBe(true);
     expect(modules.some((path) => path.includes('@opentelemetry/sdk-metrics'))).toBe(true);
