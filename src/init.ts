@@ -45,6 +45,8 @@ import { SCOPE_NAME, VERSION } from './version';
 
 /** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
 const DEADLINE_GRACE_MS = 250;
+/** Of an explicit shutdown deadline, what the pull endpoints' hand-over leaves for the final pushes and closing. */
+const AFTER_HAND_OVER_MS = 1000;
 
 /** Where the Prometheus pull endpoint listens, once `ready` has resolved. */
 export interface PrometheusEndpoint {
@@ -69,8 +71,13 @@ export interface BusinessMetricsHandle {
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /** Collect and push now (OTLP, console); resolves when done. */
   forceFlush(options?: { timeoutMillis?: number }): Promise<void>;
-  /** Flush and stop every exporter within `timeoutMillis` (default 5000), even if a collector is unreachable.
-   * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects. */
+  /**
+   * Flush and stop every exporter within `timeoutMillis`, even if a collector is unreachable. A Prometheus
+   * endpoint that is being scraped first keeps serving until one scrape has read the final values (the hand-over:
+   * `prometheus.finalScrapeTimeoutMillis`, by default about two scrape intervals, at most 30 s). Default deadline:
+   * 5000 ms plus that hand-over; an explicit `timeoutMillis` bounds everything, the hand-over included.
+   * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects.
+   */
   shutdown(options?: { timeoutMillis?: number }): Promise<void>;
 }
 
@@ -275,7 +282,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         timeoutMillis + DEADLINE_GRACE_MS,
         'forceFlush',
       ),
-    shutdown({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) {
+    shutdown(shutdownOptions = {}) {
       if (!shutdownPromise) {
         if (liveHandle === handle) {
           liveHandle = undefined;
@@ -283,9 +290,18 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         }
         runtimeMetrics?.stop();
         clusterKey?.stopSharing?.();
+        // What a pull endpoint would wait for its final scrape (0 when nobody is known to scrape it).
+        const handOver = Math.max(0, ...pullReaders.map((reader) => reader.finalScrapeBudgetMillis()));
+        const timeoutMillis = shutdownOptions.timeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS + handOver;
+        const handOverWithin =
+          shutdownOptions.timeoutMillis === undefined
+            ? handOver
+            : Math.min(handOver, Math.max(0, shutdownOptions.timeoutMillis - AFTER_HAND_OVER_MS));
         const stopping = async () => {
           // A worker's last word first: what it recorded since the last scrape reaches the primary.
           await clusterSource?.source.close();
+          // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
+          await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverWithin)));
           unregisterActiveUsers?.();
           await clusterEndpoint?.shutdown(timeoutMillis);
           // The active users' last Redis flush runs beside the final export, under the same deadline.

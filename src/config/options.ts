@@ -35,6 +35,12 @@ export interface PrometheusOptions {
   preventServerStart?: boolean;
   /** Require a bearer token or basic credentials on the standalone endpoint (revenue is sensitive). */
   auth?: PrometheusAuth;
+  /**
+   * At shutdown, keep serving until one scrape has read the final values, at most this long (ms), once the
+   * endpoint has been scraped. Default: about two scrape intervals (1 to 30 s); `0` turns it off. See
+   * docs/prometheus.md#shutdown-the-final-scrape.
+   */
+  finalScrapeTimeoutMillis?: number;
 }
 
 /** OTLP wire protocols (the OpenTelemetry spec's names). */
@@ -101,7 +107,10 @@ export interface ResolvedConfig {
   exporters: ExporterSpec[];
   serviceName: string | undefined;
   resourceAttributes: Attributes;
-  prometheus: Required<Omit<PrometheusOptions, 'auth'>> & { auth?: PrometheusAuth };
+  prometheus: Required<Omit<PrometheusOptions, 'auth' | 'finalScrapeTimeoutMillis'>> & {
+    auth?: PrometheusAuth;
+    finalScrapeTimeoutMillis?: number;
+  };
   otlp: Required<Omit<OtlpOptions, 'temporality'>> & { temporality: 'cumulative' | 'delta' };
   logLevel: string | undefined;
   /** OTEL_* values that could not be honoured, each saying what is used instead (already warned about). */
@@ -175,6 +184,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       endpoint: options.prometheus?.endpoint ?? PROMETHEUS_DEFAULTS.endpoint,
       preventServerStart: options.prometheus?.preventServerStart ?? false,
       auth: options.prometheus?.auth,
+      finalScrapeTimeoutMillis: options.prometheus?.finalScrapeTimeoutMillis,
     },
     otlp,
     logLevel: env.oneOf(

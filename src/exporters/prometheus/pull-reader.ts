@@ -2,7 +2,7 @@
  * The package's Prometheus pull exporter: a `MetricReader` that serves the text exposition over HTTP.
  *
  * Owns: the standalone `/metrics` server (binding, routing: 401 before 404, shutdown including keep-alive
- * connections), the `ready` promise and the real port, and the mountable `metricsHandler`; every answer to a
+ * connections, after the final scrape's hand-over of final-scrape.ts), the `ready` promise and the real port, and the mountable `metricsHandler`; every answer to a
  * scrape (auth, 405, negotiation, gzip) comes from the one scrape path, scrape-endpoint.ts. Replaces @opentelemetry/exporter-prometheus at runtime, which turns `port: 0` into 9464,
  * cannot restart, has no auth and can crash the host on a serialization error. Must not touch: instruments,
  * views, the catalog, environment variables (the package's init reads `OTEL_EXPORTER_PROMETHEUS_*`).
@@ -30,6 +30,7 @@ import {
   writeNodeAnswer,
   type ScrapeEndpoint,
 } from './scrape-endpoint';
+import { FinalScrape } from './final-scrape';
 import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
 import { warnIfExposed, type ScraperCredentials } from './scraper-auth';
 
@@ -51,6 +52,14 @@ export interface PrometheusPullReaderOptions {
    * HTTP: keep the default loopback binding or put TLS in front. `metricsHandler` has no auth of its own.
    */
   readonly auth?: PrometheusAuth;
+  /**
+   * At shutdown, keep serving until one scrape has read the final values, for at most this long (ms), once the
+   * endpoint has been scraped: what was recorded since the last scrape is otherwise lost. Default: twice the
+   * interval between the last two scrapes, counted from the last one, between 1 and 30 s (no wait when the
+   * endpoint was scraped less than twice). `0` turns the hand-over off. `handle.shutdown({ timeoutMillis })`
+   * bounds it too.
+   */
+  readonly finalScrapeTimeoutMillis?: number;
   /** Extra metric sources merged into every scrape. */
   readonly metricProducers?: MetricProducer[];
   /** Omit the `otel_scope_*` labels. */
@@ -124,6 +133,7 @@ export class PrometheusPullReader extends MetricReader {
   private readonly endpointAnswer: ScrapeEndpoint<IncomingMessage>;
   private readonly hasCredentials: boolean;
   private readonly server: Server | undefined;
+  private readonly finalScrape: FinalScrape;
   private actualPort: number;
 
   constructor(options: PrometheusPullReaderOptions = {}) {
@@ -141,7 +151,14 @@ export class PrometheusPullReader extends MetricReader {
     this.actualPort = validatePort(options.port ?? PROMETHEUS_DEFAULTS.port);
     const endpoint = options.endpoint ?? PROMETHEUS_DEFAULTS.endpoint;
     this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
-    const source = (format: ExpositionFormat) => this.getMetrics(format);
+    this.finalScrape = new FinalScrape(options.finalScrapeTimeoutMillis);
+    // Every scrape (standalone or mounted) collects through here, so the hand-over sees it.
+    const source = async (format: ExpositionFormat) => {
+      const collected = this.finalScrape.collecting();
+      const body = await this.getMetrics(format);
+      collected();
+      return body;
+    };
     this.endpointAnswer = scrapeEndpoint({
       source,
       auth: options.auth,
@@ -154,7 +171,11 @@ export class PrometheusPullReader extends MetricReader {
       withoutTargetInfo: options.withoutTargetInfo,
       metricNaming: options.metricNaming,
     };
-    this.metricsHandler = nodeScrapeHandler(scrapeEndpoint({ source, where: 'metricsHandler' }));
+    const mounted = nodeScrapeHandler(scrapeEndpoint({ source, where: 'metricsHandler' }));
+    this.metricsHandler = (request, response) => {
+      this.finalScrape.answering(response);
+      mounted(request, response);
+    };
 
     if (options.preventServerStart) {
       this.ready = Promise.resolve();
@@ -199,7 +220,34 @@ export class PrometheusPullReader extends MetricReader {
     // Pull exporter: nothing buffered to flush.
   }
 
+  /**
+   * How long a shutdown would now wait for a final scrape (0: the hand-over is off, or nobody is known to scrape
+   * this endpoint). See {@link PrometheusPullReaderOptions.finalScrapeTimeoutMillis}.
+   */
+  finalScrapeBudgetMillis(): number {
+    return this.finalScrape.budgetMillis();
+  }
+
+  /**
+   * The hand-over: keep serving until a scrape that collected after this call has been written out, for at most
+   * `timeoutMillis` (default: {@link finalScrapeBudgetMillis}). Resolves true when the final values were scraped;
+   * false (and a `diag` warning naming what is lost) when none came in time. Shutdown calls it; later calls return
+   * the first outcome. Values recorded after the call are not guaranteed to be in the final scrape.
+   */
+  async handOverFinalValues(timeoutMillis = this.finalScrape.budgetMillis()): Promise<boolean> {
+    const handedOver = await this.finalScrape.handOver(timeoutMillis);
+    if (!handedOver && timeoutMillis > 0) {
+      diag.warn(
+        `Prometheus exporter: no scrape read the final values within ${timeoutMillis} ms of shutdown; what was ` +
+          `recorded since the last scrape (${new Date(this.finalScrape.lastScrape).toISOString()}) is lost`,
+      );
+    }
+    return handedOver;
+  }
+
   protected override async onShutdown(): Promise<void> {
+    // Mounted endpoints too: the app's server may still be serving (it decides when to close).
+    await this.handOverFinalValues();
     const server = this.server;
     if (server === undefined) return;
     await this.ready.catch(() => undefined);
@@ -247,6 +295,7 @@ export class PrometheusPullReader extends MetricReader {
       response.end('Not Found\n');
       return;
     }
+    this.finalScrape.answering(response);
     void this.endpointAnswer.answer(scrape, request).then((answer) => writeNodeAnswer(response, answer));
   }
 }
