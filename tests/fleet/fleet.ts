@@ -115,7 +115,7 @@ export interface RunningFleet {
   readonly work: string;
   /** Running processes by plan name. */
   readonly processes: Map<string, Supervised>;
-  /** Starts a process of the plan that was held back (`start: false` names); resolves when it is ready. */
+  /** Starts a process of the plan that was held back; resolves when it is ready (a one-pass one: started). */
   start(name: string): Promise<Supervised>;
   /** `thanos <args>` once, to completion (bucket tools, a Compactor pass). */
   runThanos(args: string[]): Promise<void>;
@@ -149,7 +149,16 @@ export async function startFleet(
   const processes = new Map<string, Supervised>();
   const start = async (name: string) => {
     const planned = plan.processes.find((candidate) => candidate.name === name)!;
-    const running = await supervise(name, binaries[planned.binary], planned.args, planned.env, planned.ready);
+    // A held-back process starts later: the HTTP port reserved for it may have been taken since (no other process
+    // of the plan refers to it), so it gets a port free now.
+    const args = holdBack.includes(name)
+      ? await Promise.all(
+          planned.args.map(async (arg) =>
+            arg.startsWith('--http-address=') ? `--http-address=127.0.0.1:${await freePort()}` : arg,
+          ),
+        )
+      : planned.args;
+    const running = await supervise(name, binaries[planned.binary], args, planned.env, planned.ready);
     processes.set(name, running);
     return running;
   };
