@@ -10,10 +10,14 @@
  * Node 20.20 / ICU 78) and, per code, `Intl.NumberFormat('en', { style: 'currency', currency })
  * .resolvedOptions().maximumFractionDigits`, which is CLDR's `currencyData/fractions` digits: USD 2, JPY 0,
  * KWD 3. CLDR's digits are the decimals people write, and for 16 codes they are fewer than ISO 4217's minor
- * unit (ICU 0, ISO 2: AFN ALL COP HUF IDR IRR KPW LAK LBP MGA MMK PKR SOS SYP YER; ICU 0, ISO 3: IQD). An app
- * whose amounts use the ISO minor unit for one of those (many payment APIs send COP or IDR in 1/100) says so
- * with `money.minorUnitExponents` (e.g. `{ COP: 2 }`). docs/money.md lists the differences, and
- * tests/money/currencies.test.ts pins them, so an ICU update that changes one shows up as a failing test.
+ * unit (ICU 0, ISO 2: AFN ALL COP HUF IDR IRR KPW LAK LBP MGA MMK PKR SOS SYP YER; ICU 0, ISO 3: IQD).
+ * docs/money.md lists the differences, and tests/money/currencies.test.ts pins them, so an ICU update that
+ * changes one shows up as a failing test.
+ *
+ * The one exception to "ICU decides": COP, HUF and IDR default to ISO 4217's 2, because that is what payment
+ * APIs send (PAYMENT_API_EXPONENTS below), and an amount read with the wrong exponent is off by a factor of 100.
+ * Any code's exponent can be set with `money.minorUnitExponents` (Adyen sends IDR with 0, Stripe and Adyen ISK
+ * with 2); the gauge `business_currency_minor_units` and `minorToUnits` both use the result.
  *
  * The exponent only decides how minor units are turned into currency units (dashboards, the exchange-rate
  * conversion); recorded amounts are always the integers the app passed.
@@ -88,6 +92,24 @@ export function icuMinorUnitExponent(code: string): number | undefined {
   return exponent;
 }
 
+/**
+ * Where the package's default exponent is not ICU's: codes whose ICU (CLDR display) digits are 0 but whose
+ * amounts payment APIs send in hundredths, as ISO 4217's minor unit says. Checked against the providers' own
+ * tables (docs/money.md, November 2026): COP and HUF in hundredths at Stripe and Adyen; IDR in hundredths at
+ * Stripe and Airwallex (Adyen: units). Reading such an amount with ICU's 0 would report 100 times the money.
+ */
+const PAYMENT_API_EXPONENTS: ReadonlyMap<string, number> = new Map([
+  ['COP', 2],
+  ['HUF', 2],
+  ['IDR', 2],
+]);
+
+/** The package's default exponent of an ISO code (ICU's, or what payment APIs send), or undefined if unknown. */
+export function defaultMinorUnitExponent(code: string): number | undefined {
+  if (!ISO_CODES.has(code)) return undefined;
+  return PAYMENT_API_EXPONENTS.get(code) ?? icuMinorUnitExponent(code);
+}
+
 /** What the package knows about one currency it records. */
 export interface CurrencyInfo {
   /** Upper-case ISO 4217 code. */
@@ -105,8 +127,8 @@ export interface MoneyOptions {
   /** The currencies the app sells in: any other valid code is dropped and counted (`currency_not_allowed`).
    * Default: every ISO 4217 code the platform knows (each gets its own series, within the series cap). */
   currencies?: readonly string[];
-  /** Minor-unit exponents that replace ICU's, per code: for the 16 codes where ICU (CLDR) and ISO 4217
-   * differ, when your amounts use the ISO minor unit. E.g. `{ COP: 2 }`. */
+  /** Minor-unit exponents that replace the defaults, per code, when your payment provider sends amounts with
+   * another one: e.g. `{ IDR: 0 }` for Adyen's rupiah, `{ ISK: 2 }` for Stripe's and Adyen's krona (docs/money.md). */
   minorUnitExponents?: Readonly<Record<string, number>>;
 }
 
@@ -134,18 +156,7 @@ export function resolveCurrencySettings(options: MoneyOptions = {}): CurrencySet
     }
     return code;
   };
-  const overrides = new Map<string, number>();
-  const given = options.minorUnitExponents ?? {};
-  if (typeof given !== 'object' || given === null) {
-    throw new TypeError('money.minorUnitExponents must be an object of code -> exponent');
-  }
-  for (const [key, exponent] of Object.entries(given)) {
-    const code = checkCode(key, `money.minorUnitExponents key ${JSON.stringify(key)}`);
-    if (!Number.isInteger(exponent) || exponent < 0 || exponent > 4) {
-      throw new RangeError(`money.minorUnitExponents.${code} must be an integer from 0 to 4`);
-    }
-    overrides.set(code, exponent);
-  }
+  const overrides = exponentOverrides(options.minorUnitExponents, checkCode);
   let allowed: Set<string> | undefined;
   if (options.currencies !== undefined) {
     if (!Array.isArray(options.currencies) || options.currencies.length === 0) {
@@ -161,7 +172,7 @@ export function resolveCurrencySettings(options: MoneyOptions = {}): CurrencySet
   const info = (code: string): CurrencyInfo => {
     let known = cache.get(code);
     if (known === undefined) {
-      const exponent = overrides.get(code) ?? icuMinorUnitExponent(code);
+      const exponent = overrides.get(code) ?? defaultMinorUnitExponent(code);
       if (exponent === undefined) throw new RangeError(`${code} is not an ISO 4217 currency code`);
       known = Object.freeze({ code, exponent, minorUnitsPerUnit: 10 ** exponent });
       cache.set(code, known);
@@ -172,11 +183,42 @@ export function resolveCurrencySettings(options: MoneyOptions = {}): CurrencySet
 }
 
 /**
- * Minor units -> units of the currency, e.g. `toUnits(1999, 'USD')` 19.99, `toUnits(1999, 'JPY')` 1999,
- * `toUnits(1999, 'KWD')` 1.999. Uses ICU's exponent; throws RangeError for an unknown code.
+ * Minor units -> units of the currency, e.g. `minorToUnits(1999, 'USD')` 19.99, `minorToUnits(1999, 'JPY')` 1999,
+ * `minorToUnits(1999, 'KWD')` 1.999, with the exponent `business_currency_minor_units` reports: pass the same
+ * `money` options you gave initBusinessMetrics when they set `minorUnitExponents`.
+ *
+ * @throws RangeError for an unknown code or a malformed `money.minorUnitExponents`.
  */
-export function minorToUnits(amountMinor: number, code: string): number {
-  const exponent = icuMinorUnitExponent(code.toUpperCase());
+export function minorToUnits(
+  amountMinor: number,
+  code: string,
+  money?: Pick<MoneyOptions, 'minorUnitExponents'>,
+): number {
+  const upper = code.toUpperCase();
+  let exponent = defaultMinorUnitExponent(upper);
   if (exponent === undefined) throw new RangeError(`${code} is not an ISO 4217 currency code`);
+  if (money?.minorUnitExponents !== undefined) {
+    exponent = exponentOverrides(money.minorUnitExponents, (key) => key.toUpperCase()).get(upper) ?? exponent;
+  }
   return amountMinor / 10 ** exponent;
+}
+
+/** `money.minorUnitExponents` checked: code (as `checkCode` returns it) -> an integer exponent from 0 to 4. */
+function exponentOverrides(
+  given: unknown,
+  checkCode: (key: string, where: string) => string,
+): Map<string, number> {
+  const overrides = new Map<string, number>();
+  if (given === undefined) return overrides;
+  if (typeof given !== 'object' || given === null) {
+    throw new TypeError('money.minorUnitExponents must be an object of code -> exponent');
+  }
+  for (const [key, exponent] of Object.entries(given)) {
+    const code = checkCode(key, `money.minorUnitExponents key ${JSON.stringify(key)}`);
+    if (!Number.isInteger(exponent) || exponent < 0 || exponent > 4) {
+      throw new RangeError(`money.minorUnitExponents.${code} must be an integer from 0 to 4`);
+    }
+    overrides.set(code, exponent);
+  }
+  return overrides;
 }

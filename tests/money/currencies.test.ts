@@ -3,6 +3,8 @@
  * the list's size) and the documented differences between ICU (CLDR) and ISO 4217, so a Node/ICU update that
  * changes any of them fails here and docs/money.md gets updated with it.
  */
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BusinessMetrics } from '../../src';
 import {
   ISO_CURRENCY_CODES,
   icuMinorUnitExponent,
@@ -10,6 +12,7 @@ import {
   isIsoCurrency,
   minorToUnits,
   resolveCurrencySettings,
+  type MoneyOptions,
 } from '../../src/money/currencies';
 import {
   CURRENCY_NOT_ALLOWED,
@@ -18,6 +21,7 @@ import {
   UNKNOWN_CURRENCY,
   currencyProblem,
 } from '../../src/money/currency-vocabulary';
+import { pointsOf, TestReader } from '../support/collect';
 
 // ICU (CLDR "digits") gives 0 decimals where ISO 4217's minor unit is 2 (or 3 for IQD). Listed in docs/money.md.
 const ICU_FEWER_DIGITS_THAN_ISO: Record<string, number> = {
@@ -88,9 +92,11 @@ describe('money settings', () => {
   });
 
   it("take the app's exponent for a code where its amounts use the ISO minor unit", () => {
-    const settings = resolveCurrencySettings({ minorUnitExponents: { cop: 2 } });
-    expect(settings.info('COP').minorUnitsPerUnit).toBe(100);
-    expect(resolveCurrencySettings().info('COP').minorUnitsPerUnit).toBe(1);
+    const settings = resolveCurrencySettings({ minorUnitExponents: { cop: 0, afn: 2 } });
+    expect(settings.info('COP').minorUnitsPerUnit).toBe(1);
+    expect(settings.info('AFN').minorUnitsPerUnit).toBe(100);
+    expect(resolveCurrencySettings().info('COP').minorUnitsPerUnit).toBe(100);
+    expect(resolveCurrencySettings().info('AFN').minorUnitsPerUnit).toBe(1);
   });
 
   it('refuse malformed configuration at start-up, naming the option', () => {
@@ -152,5 +158,61 @@ describe('the currency vocabulary', () => {
       for (const spelling of spellings) expect(vocabulary.values[vocabulary.resolve(spelling)]).toBe('USD');
     const cache = (vocabulary as unknown as { idsByRaw: Map<string, number> }).idsByRaw;
     expect(cache.size).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('minorToUnits agrees with business_currency_minor_units', () => {
+  /** The gauge's minor units per unit, per currency, from a real BusinessMetrics with these money options. */
+  async function gauge(money: MoneyOptions, codes: readonly string[]): Promise<Record<string, number>> {
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const metrics = new BusinessMetrics(provider.getMeter('money'), { money });
+    for (const currency of codes) {
+      metrics.recordRevenue(100, { productCategory: 'books', paymentMethod: 'card', region: 'eu', currency });
+    }
+    const points = pointsOf(await reader.resourceMetrics(), 'business_currency_minor_units');
+    await provider.shutdown();
+    return Object.fromEntries(
+      points.map((point) => [String(point.attributes.currency), point.value as number]),
+    );
+  }
+
+  // ISK: Stripe and Adyen send two decimals where ISO 4217 and ICU have none; IDR: Adyen sends none.
+  it.each([
+    ['the defaults', {}],
+    ['overrides (money.minorUnitExponents)', { minorUnitExponents: { ISK: 2, IDR: 0, COP: 0 } }],
+  ])('with %s, the conversion is the gauge', async (_, money: MoneyOptions) => {
+    const codes = ['USD', 'JPY', 'KWD', 'COP', 'HUF', 'IDR', 'ISK'];
+    const perUnit = await gauge(money, codes);
+    for (const code of codes) {
+      expect({ code, units: minorToUnits(123_456, code, money) }).toEqual({
+        code,
+        units: 123_456 / perUnit[code],
+      });
+    }
+  });
+
+  // What payment APIs send (docs/money.md "Where the exponents come from"): Stripe charges COP, HUF and IDR in
+  // hundredths; Adyen COP and HUF too (IDR in units: override). ICU's display digits for them are 0.
+  it('defaults COP, HUF and IDR to the two decimals of ISO 4217 that payment APIs send', async () => {
+    // USD is there as the default currency.
+    expect(await gauge({}, ['COP', 'HUF', 'IDR'])).toEqual({ USD: 100, COP: 100, HUF: 100, IDR: 100 });
+    expect(minorToUnits(150_000, 'COP')).toBe(1500);
+    expect(resolveCurrencySettings({}).info('HUF').exponent).toBe(2);
+  });
+
+  it('runs the docs example, and refuses a malformed override as initBusinessMetrics does', () => {
+    const results: number[] = [];
+    const log = (value: number) => results.push(value);
+    const console = { log };
+    // --- docs example: minorToUnits ---
+    const money = { minorUnitExponents: { IDR: 0 } }; // the same object you pass to initBusinessMetrics
+    console.log(minorToUnits(150_000, 'COP', money)); // 1500 (COP: 2 by default)
+    console.log(minorToUnits(150_000, 'IDR', money)); // 150000 (IDR: 0, as configured)
+    // --- end ---
+    expect(results).toEqual([1500, 150_000]);
+    expect(() => minorToUnits(1, 'IDR', { minorUnitExponents: { IDR: 7 } })).toThrow(
+      new RangeError('money.minorUnitExponents.IDR must be an integer from 0 to 4'),
+    );
   });
 });
