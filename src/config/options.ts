@@ -16,6 +16,7 @@ import type { RuntimeMetricsOptions } from '../runtime/node-runtime';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 import { validateClusterOptions, type ClusterOptions } from '../cluster/options';
+import { checkOptionKeys, checkUnselectedExporterOptions } from './validate';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
 export type ExporterKind = 'prometheus' | 'otlp' | 'console' | 'none';
@@ -149,9 +150,15 @@ export function isReaderOrExporter(value: unknown): value is MetricReader | Push
 }
 
 export function resolveConfig(options: InitOptions): ResolvedConfig {
+  checkOptionKeys(options);
   const env = new EnvReader(options.env ?? process.env);
-  const exporters = options.exporters ??
-    env.exporterList('OTEL_METRICS_EXPORTER', EXPORTER_KINDS) ?? ['otlp'];
+  const fromEnv = options.exporters ? undefined : env.exporterList('OTEL_METRICS_EXPORTER', EXPORTER_KINDS);
+  const exporters = options.exporters ?? fromEnv ?? ['otlp'];
+  const exportersFrom = options.exporters
+    ? 'the exporters option'
+    : fromEnv
+      ? 'from OTEL_METRICS_EXPORTER'
+      : 'the default, as neither the exporters option nor OTEL_METRICS_EXPORTER is set';
   for (const exporter of exporters) {
     if (typeof exporter === 'string' && !EXPORTER_KINDS.includes(exporter)) {
       throw new TypeError(
@@ -164,6 +171,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       );
     }
   }
+  checkUnselectedExporterOptions(options, exporters, exportersFrom);
   const otlp = resolveOtlp(options.otlp ?? {}, env, exporters.includes('otlp'));
 
   const config: ResolvedConfig = {
@@ -259,6 +267,7 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
       OTLP_DEFAULTS.temporality,
     ) ??
     OTLP_DEFAULTS.temporality;
+  if (options.url !== undefined) checkUrl('otlp.url', options.url);
   const signalEndpoint = env.url('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   const genericEndpoint = env.url('OTEL_EXPORTER_OTLP_ENDPOINT');
   const url =
@@ -290,6 +299,21 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
       env.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', ['gzip', 'none'], OTLP_DEFAULTS.compression) ??
       OTLP_DEFAULTS.compression,
   };
+}
+
+/** The rule OTEL_EXPORTER_OTLP_*ENDPOINT values follow, for the same value given in code: an http(s) URL. */
+function checkUrl(name: string, value: unknown): void {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new TypeError(
+      `${name} must be an http:// or https:// URL, e.g. http://localhost:4318/v1/metrics (got ${JSON.stringify(value)})`,
+    );
+  }
 }
 
 function checkPort(port: number | undefined): number | undefined {
