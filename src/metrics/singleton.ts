@@ -1,7 +1,9 @@
 /**
  * The `businessMetrics` singleton the seed's code imports. It forwards to the BusinessMetrics that
  * initBusinessMetrics bound, and is a cheap no-op before init and after shutdown, so library code can record
- * unconditionally.
+ * unconditionally. The first recording call before any initBusinessMetrics() says so once per process (a Node
+ * warning, code OTEL_BUSINESS_METRICS_BEFORE_INIT: no diag logger exists before init), then the target becomes
+ * the plain no-op, so later calls cost what they cost before. Calls after shutdown() are deliberate: silent.
  *
  * Owns: which recorder is current. Must not touch: instruments, exporters.
  */
@@ -30,9 +32,34 @@ const NOOP_RECORDER: BusinessMetricsRecorder = Object.freeze({
   getMetrics: () => Promise.resolve(''),
 });
 
+/** Node warning code of the before-init warning (`node --disable-warning=OTEL_BUSINESS_METRICS_BEFORE_INIT`). */
+export const BEFORE_INIT_WARNING_CODE = 'OTEL_BUSINESS_METRICS_BEFORE_INIT';
+
+/** Once: the first recording call before init. */
+function recordedBeforeInit(method: string): void {
+  forwarding.target = NOOP_RECORDER;
+  process.emitWarning(
+    `otel-business-metrics: businessMetrics.${method}() was called before initBusinessMetrics(); calls before ` +
+      'init record nothing. Call initBusinessMetrics() at startup, before code that records (said once per process)',
+    { code: BEFORE_INIT_WARNING_CODE },
+  );
+}
+
+const BEFORE_INIT: BusinessMetricsRecorder = Object.freeze({
+  recordFunnelStep: () => recordedBeforeInit('recordFunnelStep'),
+  recordConversion: () => recordedBeforeInit('recordConversion'),
+  recordRevenue: () => recordedBeforeInit('recordRevenue'),
+  recordRefund: () => recordedBeforeInit('recordRefund'),
+  recordFeatureUsage: () => recordedBeforeInit('recordFeatureUsage'),
+  recordSessionEnd: () => recordedBeforeInit('recordSessionEnd'),
+  updateActiveUsers: () => recordedBeforeInit('updateActiveUsers'),
+  trackActiveUser: () => recordedBeforeInit('trackActiveUser'),
+  getMetrics: () => Promise.resolve(''),
+});
+
 class ForwardingBusinessMetrics implements BusinessMetricsRecorder {
   /** @internal */
-  target: BusinessMetricsRecorder = NOOP_RECORDER;
+  target: BusinessMetricsRecorder = BEFORE_INIT;
 
   recordFunnelStep(step: string, metadata: FunnelStepMetadata): void {
     this.target.recordFunnelStep(step, metadata);
@@ -81,10 +108,11 @@ export const businessMetrics: BusinessMetricsRecorder = forwarding;
  * instrumentation.ts, and share only the package's own module state).
  */
 export function liveRecorder(): BusinessMetricsRecorder | undefined {
-  return forwarding.target === NOOP_RECORDER ? undefined : forwarding.target;
+  const target = forwarding.target;
+  return target === NOOP_RECORDER || target === BEFORE_INIT ? undefined : target;
 }
 
-/** @internal Called by initBusinessMetrics and its shutdown. */
+/** @internal Called by initBusinessMetrics (also when OTEL_SDK_DISABLED makes it a no-op) and its shutdown. */
 export function bindBusinessMetrics(target: BusinessMetricsRecorder | undefined): void {
   forwarding.target = target ?? NOOP_RECORDER;
 }
