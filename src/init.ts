@@ -6,7 +6,7 @@
  * measurements are recorded (metrics/), how they are serialised (exporters/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { diag, DiagConsoleLogger, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -40,7 +40,7 @@ import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
 import type { ClusterEndpoint } from './cluster/endpoint';
 import type { ClusterSourceWiring } from './cluster/worker';
-import { withTimeout } from './support';
+import { TimeoutError, withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
 
 /** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
@@ -100,12 +100,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   }
   const options = toInitOptions(arg);
   const config = resolveConfig(options);
-  if (config.logLevel) {
-    diag.setLogger(new DiagConsoleLogger(), {
-      logLevel: DiagLogLevel[config.logLevel as keyof typeof DiagLogLevel],
-      suppressOverrideMessage: true,
-    });
-  }
+  const ownLogger = installDiagLogger(config.logLevel);
   if (config.disabled) return disabledHandle();
   // Loaded and checked before any port opens, so a missing optional package fails init cleanly.
   const startRuntimeMetrics = options.runtimeMetrics
@@ -121,8 +116,9 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     name: string,
     intervalMillis: number,
     timeoutMillis: number,
+    destination?: string,
   ) => {
-    const counted = new FailureCountingExporter(exporter, name);
+    const counted = new FailureCountingExporter(exporter, name, destination);
     failureCounting.push(counted);
     return new PeriodicExportingMetricReader({
       exporter: counted,
@@ -161,6 +157,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           'otlp',
           exportIntervalMillis,
           exportTimeoutMillis,
+          config.otlp.url,
         ),
       );
     } else if (exporter === 'console') {
@@ -277,11 +274,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     },
     metricsHandler: clusterSource?.metricsHandler ?? pullReaders[0]?.metricsHandler,
     forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>
-      withTimeout(
-        meterProvider.forceFlush({ timeoutMillis }),
-        timeoutMillis + DEADLINE_GRACE_MS,
-        'forceFlush',
-      ),
+      flushNaming(failureCounting, () => meterProvider.forceFlush({ timeoutMillis }), timeoutMillis),
     shutdown(shutdownOptions = {}) {
       if (!shutdownPromise) {
         if (liveHandle === handle) {
@@ -308,9 +301,13 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]);
         };
         shutdownPromise = withTimeout(stopping(), timeoutMillis + DEADLINE_GRACE_MS, 'shutdown')
-          .catch((error: unknown) =>
-            diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${String(error)}`),
-          )
+          .catch((error: unknown) => {
+            const named = timedOut(error)
+              ? `shutdown did not finish within ${timeoutMillis} ms${stillWaiting(failureCounting)}`
+              : String(error);
+            diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${named}`);
+          })
+          .finally(() => ownLogger?.remove())
           // Whatever is still in flight now would only hold the process open past the deadline.
           .finally(() => otlpAgents.close());
       }
@@ -335,8 +332,98 @@ function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
   return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
 }
 
+/**
+ * Where diag goes. OTEL_LOG_LEVEL set: a console logger at that level, as the OpenTelemetry SDKs do. Unset, and
+ * the app has installed no diag logger of its own: a console logger at WARN, so a failed listen or the first
+ * failed export is seen without any setting (OTEL_LOG_LEVEL=error or =none, or your own logger, quiets it).
+ * Returns how to remove the logger the package installed, at shutdown.
+ */
+function installDiagLogger(level: string | undefined): { remove(): void } | undefined {
+  if (level) {
+    diag.setLogger(new DiagConsoleLogger(), {
+      logLevel: DiagLogLevel[level as keyof typeof DiagLogLevel],
+      suppressOverrideMessage: true,
+    });
+    return undefined;
+  }
+  if (registeredDiagLogger() !== undefined) return undefined;
+  diag.setLogger(new PackageMessagesLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  const installed = registeredDiagLogger();
+  return {
+    remove() {
+      if (registeredDiagLogger() === installed) diag.disable();
+    },
+  };
+}
+
+/**
+ * The default logger when nobody chose one: the package's own start-up and export messages (they begin
+ * `otel-business-metrics:`) on stderr, and nothing else. The SDK's messages and the recording path's rate-limited
+ * bad-input warnings stay as quiet as without a logger: the hot path is silent unless you ask (OTEL_LOG_LEVEL).
+ */
+class PackageMessagesLogger implements DiagLogger {
+  private readonly console = new DiagConsoleLogger();
+  private own(message: string): boolean {
+    return typeof message === 'string' && message.startsWith('otel-business-metrics:');
+  }
+  error(message: string, ...args: unknown[]): void {
+    if (this.own(message)) this.console.error(message, ...args);
+  }
+  warn(message: string, ...args: unknown[]): void {
+    if (this.own(message)) this.console.warn(message, ...args);
+  }
+  info(): void {}
+  debug(): void {}
+  verbose(): void {}
+}
+
+/** The diag logger registered with the API (1.x keeps it under this global symbol), or undefined. */
+function registeredDiagLogger(): unknown {
+  const api = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[
+    Symbol.for('opentelemetry.js.api.1')
+  ];
+  return api?.diag;
+}
+
+/** `: still waiting for the otlp exporter (http://...)`, naming the push exporters whose export is in flight. */
+function stillWaiting(exporters: readonly FailureCountingExporter[]): string {
+  const pending = exporters.filter((exporter) => exporter.exporting).map((exporter) => exporter.description);
+  return pending.length > 0 ? `: still waiting for the ${pending.join(', the ')}` : '';
+}
+
+/** A deadline passed: ours ("did not finish within") or the SDK's ("Operation timed out."). */
+function timedOut(error: unknown): boolean {
+  return (
+    error instanceof TimeoutError || (error instanceof Error && error.message === 'Operation timed out.')
+  );
+}
+
+/**
+ * handle.forceFlush: collect and push now. A failed push is the exporter's to report (counted, warned: see
+ * FailureCountingExporter), as with the SDK's own forceFlush; an export still running at the deadline rejects,
+ * naming the exporter and where it sends (the SDK's own rejection is a bare "Operation timed out.").
+ */
+async function flushNaming(
+  exporters: readonly FailureCountingExporter[],
+  flush: () => Promise<void>,
+  timeoutMillis: number,
+): Promise<void> {
+  try {
+    await withTimeout(flush(), timeoutMillis + DEADLINE_GRACE_MS, 'forceFlush');
+  } catch (error) {
+    throw new Error(
+      timedOut(error)
+        ? `otel-business-metrics: forceFlush did not finish within ${timeoutMillis} ms${stillWaiting(exporters)}`
+        : `otel-business-metrics: forceFlush failed: ${String(error)}`,
+      { cause: error },
+    );
+  }
+}
+
 function disabledHandle(): BusinessMetricsHandle {
-  // OTEL_SDK_DISABLED=true: nothing is created; businessMetrics stays a no-op.
+  // OTEL_SDK_DISABLED=true: nothing is created; businessMetrics stays a no-op (a deliberate one: no before-init
+  // warning for the app's calls).
+  bindBusinessMetrics(undefined);
   const meterProvider = new MeterProvider();
   return {
     metrics: businessMetrics,

@@ -76,6 +76,7 @@ const PROMETHEUS = {
   endpoint: true,
   preventServerStart: true,
   auth: AUTH,
+  finalScrapeTimeoutMillis: true,
 } as const satisfies KeysOf<PrometheusOptions>;
 
 const OTLP = {

@@ -13,6 +13,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Socket } from 'node:net';
+import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type {
   AggregationOption,
@@ -125,10 +126,41 @@ export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: Closabl
   }
 }
 
-/** Delegates to an exporter and accounts for its failures: a tally the export-failure self-metric reads. */
+/** Where the warning about export failures says to look, and how to silence it. */
+const FAILURE_HINT =
+  'counted in business_metrics_export_failures_total; said again at most once a minute; ' +
+  'OTEL_LOG_LEVEL=error (or your own diag logger) silences these warnings';
+
+/**
+ * The cause of a failed export on one line: the error's message and its cause's (a refused connection's
+ * ECONNREFUSED sits in `cause` under the transport's message), with their codes; never a stack.
+ */
+export function exportCause(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 3 && current !== undefined && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    const text = safeMessage(current, 300);
+    const line = `${text}${typeof code === 'string' && !text.includes(code) ? ` (${code})` : ''}`;
+    if (!parts.some((part) => part.includes(line))) parts.push(line);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join(': ').slice(0, 300) || 'unknown error';
+}
+
+/**
+ * Delegates to an exporter, and owns what a failed export means to the person running the app: it is counted (a
+ * tally the export-failure self-metric reads), reported once through diag at warn level with the exporter, where
+ * it sends and the cause on one line (then at most once a minute), and the full error goes to diag at debug level.
+ * The reader is told the export is done: its only use of a failure is a diag.error with the whole exception
+ * serialised, stack included, on every interval, which this replaces.
+ */
 export class FailureCountingExporter implements PushMetricExporter {
   /** Failed exports so far. */
   failures = 0;
+  /** The cause of the last failure, for messages. */
+  lastCause = '';
+  private inFlight = 0;
   private readonly warnings = new RateLimitedWarnings();
   // Present exactly when the wrapped exporter has them: the reader treats a missing selector as "use defaults".
   readonly selectAggregationTemporality?: (instrumentType: InstrumentType) => AggregationTemporality;
@@ -138,6 +170,8 @@ export class FailureCountingExporter implements PushMetricExporter {
     private readonly inner: PushMetricExporter,
     /** The `exporter` label of the failure self-metric. */
     readonly name: string,
+    /** Where it sends (the OTLP URL), for messages, if known. */
+    readonly destination?: string,
   ) {
     if (inner.selectAggregationTemporality) {
       this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
@@ -145,18 +179,32 @@ export class FailureCountingExporter implements PushMetricExporter {
     if (inner.selectAggregation) this.selectAggregation = inner.selectAggregation.bind(inner);
   }
 
+  /** `otlp exporter (http://localhost:4318/v1/metrics)`: how messages name it. */
+  get description(): string {
+    return this.destination ? `${this.name} exporter (${this.destination})` : `${this.name} exporter`;
+  }
+
+  /** True while an export has been handed to the exporter and not answered. */
+  get exporting(): boolean {
+    return this.inFlight > 0;
+  }
+
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.inFlight++;
+    let answered = false;
+    const answer = (failure: { error: unknown } | undefined) => {
+      if (answered) return;
+      answered = true;
+      this.inFlight--;
+      if (failure) this.recordFailure(failure.error);
+      resultCallback({ code: ExportResultCode.SUCCESS });
+    };
     try {
-      this.inner.export(metrics, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) this.recordFailure(result.error);
-        resultCallback(result);
-      });
+      this.inner.export(metrics, (result) =>
+        answer(result.code === ExportResultCode.SUCCESS ? undefined : { error: result.error }),
+      );
     } catch (error) {
-      this.recordFailure(error);
-      resultCallback({
-        code: ExportResultCode.FAILED,
-        error: error instanceof Error ? error : new Error(String(error)),
-      });
+      answer({ error });
     }
   }
 
@@ -169,7 +217,12 @@ export class FailureCountingExporter implements PushMetricExporter {
   }
 
   private recordFailure(error: unknown): void {
-    this.failures++;
-    this.warnings.warn('export', `${this.name} export failed: ${safeMessage(error, 300)}`);
+    const cause = exportCause(error);
+    this.lastCause = cause;
+    const where = this.destination ? ` to ${this.destination}` : '';
+    const text = `otel-business-metrics: the ${this.name} exporter could not export${where}: ${cause}`;
+    // The first failure is said in full, with what to do about it; it also starts the minute of silence.
+    this.warnings.warn('export', this.failures++ === 0 ? `${text} (${FAILURE_HINT})` : text);
+    diag.debug(`otel-business-metrics: ${this.description}: export failed`, error);
   }
 }

@@ -62,7 +62,7 @@ describe('configuration from options and OTEL_* environment', () => {
 
   it('lets explicit options win over the environment', () => {
     const config = resolveConfig({
-      exporters: ['console'],
+      exporters: ['prometheus', 'otlp'],
       serviceName: 'explicit',
       prometheus: { port: 0, host: '::1' },
       otlp: {
@@ -84,7 +84,7 @@ describe('configuration from options and OTEL_* environment', () => {
         OTEL_RESOURCE_ATTRIBUTES: 'team=env,region=eu',
       },
     });
-    expect(config.exporters).toEqual(['console']);
+    expect(config.exporters).toEqual(['prometheus', 'otlp']);
     expect(config.serviceName).toBe('explicit');
     expect(config.prometheus).toMatchObject({ port: 0, host: '::1' });
     expect(config.otlp).toMatchObject({
@@ -162,7 +162,9 @@ describe('configuration from options and OTEL_* environment', () => {
       /otlp.protocol must be one of http\/protobuf, http\/json, grpc/,
     );
     expect(() => resolveConfig({ exporters: ['zipkin' as never], env: {} })).toThrow(/unknown exporter/);
-    expect(() => resolveConfig({ prometheus: { port: 70000 }, env: {} })).toThrow(RangeError);
+    expect(() => resolveConfig({ exporters: ['prometheus'], prometheus: { port: 70000 }, env: {} })).toThrow(
+      RangeError,
+    );
   });
 
   it('chooses the protocol and its spec endpoints: http/protobuf by default, 4318 + /v1/metrics, gRPC on 4317', () => {

@@ -264,11 +264,18 @@ export class PrometheusPullReader extends MetricReader {
       const onError = (error: NodeJS.ErrnoException): void => {
         const code = error.code ?? 'unknown error';
         const words = LISTEN_ERROR_WORDS[code] ?? error.message;
+        // What to change, for the ones a setting fixes. Logged here as well as rejected: `ready` may never be
+        // awaited (the app keeps running without its endpoint, and someone must hear about it).
+        const hint =
+          code === 'EADDRINUSE' || code === 'EACCES'
+            ? '; choose another port (initBusinessMetrics: prometheus.port or OTEL_EXPORTER_PROMETHEUS_PORT, ' +
+              'PrometheusPullReader: port; 0 picks a free one) or stop what listens there'
+            : '';
         const failure = new Error(
-          `Prometheus exporter could not listen on ${hostForUrl(this.host)}:${this.actualPort}: ${words} (${code})`,
+          `Prometheus exporter could not listen on ${hostForUrl(this.host)}:${this.actualPort}: ${words} (${code})${hint}`,
           { cause: error },
         );
-        diag.error(failure.message);
+        diag.error(`otel-business-metrics: ${failure.message}`);
         reject(failure);
       };
       server.once('error', onError);

@@ -154,7 +154,10 @@ describe('PrometheusPullReader standalone server', () => {
     try {
       const reader = new PrometheusPullReader({ port });
       const provider = new MeterProvider({ readers: [reader] });
-      const expected = `Prometheus exporter could not listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`;
+      const expected =
+        `Prometheus exporter could not listen on 127.0.0.1:${port}: address already in use (EADDRINUSE); choose ` +
+        'another port (initBusinessMetrics: prometheus.port or OTEL_EXPORTER_PROMETHEUS_PORT, PrometheusPullReader: ' +
+        'port; 0 picks a free one) or stop what listens there';
       await expect(reader.ready).rejects.toThrow(expected);
       await expect(reader.ready).rejects.toMatchObject({ cause: { code: 'EADDRINUSE' } });
       expect(reader.listening).toBe(false);
@@ -163,7 +166,9 @@ describe('PrometheusPullReader standalone server', () => {
       const ignoredProvider = new MeterProvider({ readers: [ignored] });
       await new Promise((resolveLater) => setTimeout(resolveLater, 50));
       expect(unhandled).toEqual([]);
-      expect(diagCapture.errors.filter((message) => message === expected)).toHaveLength(2);
+      // Said through diag too, whether or not anyone awaits ready.
+      const logged = diagCapture.errors.filter((message) => message === `otel-business-metrics: ${expected}`);
+      expect(logged).toHaveLength(2);
       // The reader still works as a collector (e.g. through metricsHandler), and shuts down cleanly.
       expect(await reader.getMetrics()).toContain('target_info');
       await Promise.all([provider.shutdown(), ignoredProvider.shutdown()]);
