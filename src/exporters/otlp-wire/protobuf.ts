@@ -371,39 +371,36 @@ function writeMetric(writer: ProtobufWriter, metric: MetricData): void {
       writer.end(mark);
       break;
     }
-    case DataPointType.HISTOGRAM: {
-      writer.byte(tag(9, LEN));
-      const mark = writer.begin();
-      for (const point of metric.dataPoints) {
-        writer.byte(tag(1, LEN));
-        const at = writer.begin();
-        writeHistogramPoint(writer, point);
-        writer.end(at);
-      }
-      if (temporality !== 0) {
-        writer.byte(tag(2, VARINT));
-        writer.byte(temporality);
-      }
-      writer.end(mark);
+    case DataPointType.HISTOGRAM:
+      writeHistogramMetric(writer, 9, metric.dataPoints, writeHistogramPoint, temporality);
       break;
-    }
-    case DataPointType.EXPONENTIAL_HISTOGRAM: {
-      writer.byte(tag(10, LEN));
-      const mark = writer.begin();
-      for (const point of metric.dataPoints) {
-        writer.byte(tag(1, LEN));
-        const at = writer.begin();
-        writeExponentialHistogramPoint(writer, point);
-        writer.end(at);
-      }
-      if (temporality !== 0) {
-        writer.byte(tag(2, VARINT));
-        writer.byte(temporality);
-      }
-      writer.end(mark);
+    case DataPointType.EXPONENTIAL_HISTOGRAM:
+      writeHistogramMetric(writer, 10, metric.dataPoints, writeExponentialHistogramPoint, temporality);
       break;
-    }
   }
+}
+
+/** Metric.histogram (field 9) or Metric.exponential_histogram (10): the points, then the temporality. */
+function writeHistogramMetric<Point>(
+  writer: ProtobufWriter,
+  field: number,
+  points: readonly Point[],
+  writePoint: (writer: ProtobufWriter, point: Point) => void,
+  temporality: number,
+): void {
+  writer.byte(tag(field, LEN));
+  const mark = writer.begin();
+  for (const point of points) {
+    writer.byte(tag(1, LEN));
+    const at = writer.begin();
+    writePoint(writer, point);
+    writer.end(at);
+  }
+  if (temporality !== 0) {
+    writer.byte(tag(2, VARINT));
+    writer.byte(temporality);
+  }
+  writer.end(mark);
 }
 
 function writeTime(writer: ProtobufWriter, field: number, time: HrTime): void {
