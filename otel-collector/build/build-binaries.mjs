@@ -16,6 +16,7 @@
 //   node otel-collector/build/build-binaries.mjs            build what is missing (one at a time), print paths
 //   node otel-collector/build/build-binaries.mjs --paths    print the JSON path table, build nothing
 //   node otel-collector/build/build-binaries.mjs --only otelcol|prometheus|thanos
+//   node otel-collector/build/build-binaries.mjs --help     this usage, builds nothing
 // Environment: OBM_CACHE_DIR (cache root), OBM_BUILD_JOBS (go build -p, default 1: CI machines have 2 cores and
 // the tests run after), GOTOOLCHAIN, GOMODCACHE, GOCACHE as the go command reads them.
 import { createHash } from 'node:crypto';
@@ -184,7 +185,39 @@ function buildModule(recipe, targetDir) {
   }
 }
 
+const USAGE = `Usage: node otel-collector/build/build-binaries.mjs [--paths | --only otelcol|prometheus|thanos | --help]
+
+Builds, from their Go modules, what the push-path and fleet tests run: our OpenTelemetry Collector (otelcol),
+Prometheus 3 with promtool (prometheus) and Thanos (thanos); each binary that is not cached yet, one at a time.
+Cold builds take minutes each (Go >= 1.26 and the Go module proxy); cached ones are reused.
+
+  (no argument)   build what is missing, then print the JSON path table
+  --paths         print the JSON path table (where each binary is, and whether it is there); build nothing
+  --only NAME     build only otelcol, prometheus or thanos
+  --help, -h      print this and exit
+
+Cache: \${OBM_CACHE_DIR:-$HOME/.cache/otel-business-metrics}/<name>-<hash of its recipe>/ (now: ${cacheRoot()})
+Environment: OBM_CACHE_DIR, OBM_BUILD_JOBS (go build -p, default 1), GOTOOLCHAIN, GOMODCACHE, GOCACHE.
+`;
+
+/** Known flags; anything else is a mistake said before any build starts. */
+function checkArguments(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only') i++;
+    else if (!['--paths', '--help', '-h'].includes(argv[i])) {
+      throw Object.assign(new Error(`unknown argument ${JSON.stringify(argv[i])}\n\n${USAGE}`), {
+        usage: true,
+      });
+    }
+  }
+}
+
 function main(argv) {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  checkArguments(argv);
   const paths = binaryPaths();
   if (argv.includes('--paths')) {
     process.stdout.write(`${JSON.stringify(paths, null, 2)}\n`);
@@ -233,6 +266,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     main(process.argv.slice(2));
   } catch (error) {
     log(`FAILED: ${error.message}`);
-    process.exit(1);
+    process.exit(error.usage ? 2 : 1);
   }
 }
