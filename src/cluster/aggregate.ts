@@ -51,15 +51,9 @@ import {
   type CheckedSnapshot,
 } from './validate';
 import type { ClusterExtension } from './extensions';
+import { GAUGE_RULES, type GaugeRule, type MergedGauge } from './rules';
 
-/**
- * How a gauge combines across sources:
- * - `sum`: each source reports its own share (the rolling revenue minute: the fleet's minute is the sum);
- * - `latest`: the app sets one value for the whole fleet (active users): the value of the source that changed
- *   it most recently, as seen by the primary's collections (ties: the larger), never a multiple of it;
- * - `max` / `min`: the worst (or best) source, e.g. a per-process event-loop delay.
- */
-export type GaugeRule = 'sum' | 'latest' | 'max' | 'min';
+export type { GaugeRule } from './rules';
 
 /** Why a source's numbers were missing or refused (the `reason` label of the cluster failure self-metric). */
 export type ClusterFailureReason = 'timeout' | 'exited' | 'invalid';
@@ -76,7 +70,10 @@ interface Family {
   readonly boundaries: number[] | undefined;
   /** Numbers per series: 1, or 4 + buckets for histograms. */
   readonly width: number;
-  readonly rule: GaugeRule;
+  /** How this family's numbers join across sources, and the kind of points it renders as. */
+  readonly shapeRule: ShapeRule;
+  /** The family's gauge rule, looked up once (gauges only). */
+  readonly merge: (typeof GAUGE_RULES)[GaugeRule];
   /** By identity (validate.ts): one series per label set, however sources spell it. */
   readonly series: Map<string, Series>;
   readonly order: Series[];
@@ -88,10 +85,11 @@ interface Series {
   readonly attributes: Attributes;
   /** Totals of sources that are gone (counters and histograms only). */
   retired: number[] | undefined;
-  /** Scratch for rendering. */
+  /** Scratch for rendering: the summed numbers (counters, histograms). */
   readonly acc: number[];
+  /** Scratch for rendering: the merged value (gauges). */
+  readonly merged: MergedGauge;
   present: boolean;
-  bestChangedAt: number;
 }
 
 /** One series of one source: its latest numbers (a series folded into `other` keeps a slot of its own). */
@@ -189,15 +187,6 @@ export class ClusterAggregate {
     let count = 0;
     for (const family of this.families.values()) if (family.name === name) count += family.order.length;
     return count;
-  }
-
-  /** Sources currently live (answered at least once and not retired). */
-  get sourceCount(): number {
-    return this.sources.size;
-  }
-
-  hasSource(id: string): boolean {
-    return this.sources.has(id);
   }
 
   isRetired(id: string): boolean {
@@ -341,7 +330,6 @@ export class ClusterAggregate {
     for (const family of this.families.values()) {
       for (const series of family.order) {
         series.present = series.retired !== undefined;
-        series.bestChangedAt = -Infinity;
         if (series.retired !== undefined) {
           for (let i = 0; i < family.width; i++) series.acc[i] = series.retired[i];
         } else {
@@ -357,38 +345,18 @@ export class ClusterAggregate {
       for (const slot of source.all) {
         if (!slot.filled) continue;
         const { family, series, values } = slot;
-        if (family.shape !== 'gauge') {
+        if (family.shapeRule.summed) {
           addInto(series.acc, values, family.shape);
           series.present = true;
           continue;
         }
         if (slot.seenIn < 0) continue;
-        const value = values[0];
-        if (!series.present) {
-          series.acc[0] = value;
-          series.bestChangedAt = slot.changedAt;
+        if (series.present) {
+          family.merge(series.merged, values[0], slot.changedAt);
+        } else {
+          series.merged.value = values[0];
+          series.merged.changedAt = slot.changedAt;
           series.present = true;
-          continue;
-        }
-        switch (family.rule) {
-          case 'sum':
-            series.acc[0] += value;
-            break;
-          case 'max':
-            if (value > series.acc[0]) series.acc[0] = value;
-            break;
-          case 'min':
-            if (value < series.acc[0]) series.acc[0] = value;
-            break;
-          case 'latest':
-            if (
-              slot.changedAt > series.bestChangedAt ||
-              (slot.changedAt === series.bestChangedAt && value > series.acc[0])
-            ) {
-              series.acc[0] = value;
-              series.bestChangedAt = slot.changedAt;
-            }
-            break;
         }
       }
     }
@@ -419,7 +387,7 @@ export class ClusterAggregate {
             startTime: this.startTime,
             endTime,
             attributes: series.attributes,
-            value: acc[0],
+            value: family.shapeRule.summed ? acc[0] : series.merged.value,
           });
         }
       }
@@ -461,7 +429,8 @@ export class ClusterAggregate {
       shape: metric.shape,
       boundaries,
       width: pointWidth(metric.shape, boundaries?.length ?? 0),
-      rule: this.gaugeRules[metric.name] ?? this.defaultGaugeRule,
+      shapeRule: SHAPE_RULES[metric.shape],
+      merge: GAUGE_RULES[this.gaugeRules[metric.name] ?? this.defaultGaugeRule],
       series: new Map(),
       order: [],
       overflow: undefined,
@@ -573,7 +542,7 @@ export class ClusterAggregate {
       retired: undefined,
       acc: new Array<number>(family.width).fill(0),
       present: false,
-      bestChangedAt: -Infinity,
+      merged: { value: 0, changedAt: -Infinity },
     };
     family.series.set(identity, series);
     family.order.push(series);
@@ -625,36 +594,34 @@ function scopeKeyOf(scope: InstrumentationScope): string {
   return scope.name + '\u0000' + (scope.version ?? '') + '\u0000' + (scope.schemaUrl ?? '');
 }
 
+/** How each shape joins across sources, and the points it renders as. */
+interface ShapeRule {
+  /** Summed number by number (counters, histograms bucket by bucket), or merged by the family's gauge rule. */
+  readonly summed: boolean;
+  readonly dataPointType: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
+  /** Sums only: whether the sum only grows (a counter) or not (an up-down counter). */
+  readonly isMonotonic?: boolean;
+}
+
+const SHAPE_RULES: { readonly [S in MetricShape]: ShapeRule } = Object.freeze({
+  counter: { summed: true, dataPointType: DataPointType.SUM, isMonotonic: true },
+  updown: { summed: true, dataPointType: DataPointType.SUM, isMonotonic: false },
+  histogram: { summed: true, dataPointType: DataPointType.HISTOGRAM },
+  gauge: { summed: false, dataPointType: DataPointType.GAUGE },
+});
+
 function metricDataOf(family: Family, dataPoints: DataPoint<number | Histogram>[]): MetricData {
-  const descriptor = {
-    name: family.name,
-    description: family.description,
-    unit: family.unit,
-    valueType: family.valueType,
-  };
-  switch (family.shape) {
-    case 'counter':
-    case 'updown':
-      return {
-        descriptor,
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.SUM,
-        isMonotonic: family.shape === 'counter',
-        dataPoints: dataPoints as DataPoint<number>[],
-      };
-    case 'gauge':
-      return {
-        descriptor,
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.GAUGE,
-        dataPoints: dataPoints as DataPoint<number>[],
-      };
-    case 'histogram':
-      return {
-        descriptor,
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.HISTOGRAM,
-        dataPoints: dataPoints as DataPoint<Histogram>[],
-      };
-  }
+  const { dataPointType, isMonotonic } = family.shapeRule;
+  return {
+    descriptor: {
+      name: family.name,
+      description: family.description,
+      unit: family.unit,
+      valueType: family.valueType,
+    },
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType,
+    ...(isMonotonic === undefined ? {} : { isMonotonic }),
+    dataPoints,
+  } as MetricData;
 }

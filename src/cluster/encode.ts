@@ -27,6 +27,7 @@ import {
   type WireNumber,
   type WireScope,
 } from './protocol';
+import { RateLimitedWarnings } from '../support';
 import type { ClusterExtension } from './extensions';
 
 /**
@@ -69,8 +70,8 @@ export class SnapshotEncoder {
   private epoch = 0;
   private nextId = 0;
   private families = new Map<string, FamilyIds>();
-  /** Series the encoder could not send (attribute values JSON cannot encode). */
-  unsendable = 0;
+  /** What this worker cannot send is said, at a bounded rate, rather than left out silently. */
+  private readonly warnings = new RateLimitedWarnings();
 
   constructor(
     readonly source: string,
@@ -96,7 +97,14 @@ export class SnapshotEncoder {
       scopes.push({ name: scope.name, version: scope.version, schemaUrl: scope.schemaUrl });
       for (const metric of scopeMetrics.metrics) {
         const shape = shapeOf(metric);
-        if (shape === undefined || metric.dataPoints.length === 0) continue;
+        if (metric.dataPoints.length === 0) continue;
+        if (shape === undefined) {
+          this.notSent(
+            metric.descriptor.name,
+            'it is an exponential histogram, which cannot be merged exactly',
+          );
+          continue;
+        }
         const ids = this.familyIds(scope.name + '\u0000' + metric.descriptor.name);
         const points: WireNumber[] = [];
         let boundaries: number[] | undefined;
@@ -105,7 +113,7 @@ export class SnapshotEncoder {
           if (id === undefined) {
             const key = attributeKey(point.attributes);
             if (key === undefined) {
-              this.unsendable++;
+              this.notSent(metric.descriptor.name, 'a series has attribute values JSON cannot carry');
               continue;
             }
             id = ids.byKey.get(key);
@@ -169,6 +177,13 @@ export class SnapshotEncoder {
       ...(final ? { final: true } : {}),
       ...(ext ? { ext } : {}),
     };
+  }
+
+  private notSent(metric: string, why: string): void {
+    this.warnings.warn(
+      `not-sent:${metric}`,
+      () => `otel-business-metrics: cluster worker: ${metric} is left out of the aggregate (${why})`,
+    );
   }
 
   private familyIds(name: string): FamilyIds {

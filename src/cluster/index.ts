@@ -14,5 +14,6 @@
  */
 export { watchWorkerThread } from './thread-watch';
 export type { ClusterOptions } from './options';
-export type { GaugeRule, ClusterFailureReason } from './aggregate';
+export type { ClusterFailureReason } from './aggregate';
+export type { GaugeRule } from './rules';
 export type { ClusterExtensions, ClusterExtension } from './extensions';

@@ -4,7 +4,7 @@
  * Owns: the option types and the messages for malformed ones. Must not touch: what the options drive (the
  * primary, the sources), configuration precedence (config/options.ts).
  */
-import type { GaugeRule } from './aggregate';
+import { GAUGE_RULE_NAMES, type GaugeRule } from './rules';
 
 /** Options of cluster mode (`initBusinessMetrics({ cluster: { ... } })`). */
 export interface ClusterOptions {
@@ -24,9 +24,9 @@ export function validateClusterOptions(options: ClusterOptions): void {
     throw new TypeError(`cluster.timeoutMillis must be a positive number (got ${String(timeout)})`);
   }
   for (const [name, rule] of Object.entries(options.gauges ?? {})) {
-    if (!['sum', 'latest', 'max', 'min'].includes(rule)) {
+    if (!GAUGE_RULE_NAMES.includes(rule)) {
       throw new TypeError(
-        `cluster.gauges.${name} must be 'sum', 'latest', 'max' or 'min' (got ${String(rule)})`,
+        `cluster.gauges.${name} must be one of ${GAUGE_RULE_NAMES.map((known) => `'${known}'`).join(', ')} (got ${String(rule)})`,
       );
     }
   }

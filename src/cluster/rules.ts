@@ -1,10 +1,51 @@
 /**
- * The merge rule of each of the package's own gauges, from the catalog (see docs/several-processes.md).
+ * The gauge rules of cluster mode as a table: what each rule does to a series' merged value, and which rule each
+ * of the package's own gauges gets (see docs/several-processes.md).
  *
- * Owns: the per-gauge rules. Must not touch: the merge itself (aggregate.ts).
+ * Owns: the rules' arithmetic and the package's gauges' rules. Must not touch: when rules run and over which
+ * sources (aggregate.ts), validation of an app's rule names (options.ts reads the names from here).
  */
 import { BUSINESS_METRICS } from '../catalog/metrics';
-import type { GaugeRule } from './aggregate';
+
+/**
+ * How a gauge combines across sources:
+ * - `sum`: each source reports its own share (the rolling revenue minute: the fleet's minute is the sum);
+ * - `latest`: the app sets one value for the whole fleet (active users): the value of the source that changed
+ *   it most recently, as seen by the primary's collections (ties: the larger), never a multiple of it;
+ * - `max` / `min`: the worst (or best) source, e.g. a per-process event-loop delay.
+ */
+export type GaugeRule = 'sum' | 'latest' | 'max' | 'min';
+
+/** A gauge series' merged value so far at a render, and when the primary saw the source behind it change. */
+export interface MergedGauge {
+  value: number;
+  changedAt: number;
+}
+
+/** One more source's value (seen changing at `changedAt`) joins `merged`; the first source's value starts it. */
+type GaugeMerge = (merged: MergedGauge, value: number, changedAt: number) => void;
+
+/** Every rule, by name: the aggregate looks a family's rule up once, when the family first arrives. */
+export const GAUGE_RULES: { readonly [R in GaugeRule]: GaugeMerge } = Object.freeze({
+  sum(merged, value) {
+    merged.value += value;
+  },
+  max(merged, value) {
+    if (value > merged.value) merged.value = value;
+  },
+  min(merged, value) {
+    if (value < merged.value) merged.value = value;
+  },
+  latest(merged, value, changedAt) {
+    if (changedAt > merged.changedAt || (changedAt === merged.changedAt && value > merged.value)) {
+      merged.value = value;
+      merged.changedAt = changedAt;
+    }
+  },
+});
+
+/** The rule names an app may give (`cluster.gauges`). */
+export const GAUGE_RULE_NAMES = Object.keys(GAUGE_RULES) as GaugeRule[];
 
 /**
  * - the rolling revenue minute: each worker's window holds the revenue it took, so the fleet's minute is the

@@ -192,7 +192,6 @@ describe('aggregate memory of sources', () => {
   it(`accepts at most ${MAX_SOURCES} live sources`, () => {
     const aggregate = new ClusterAggregate();
     for (let i = 0; i < MAX_SOURCES; i++) aggregate.apply(counterSnapshot(`s${i}`, [['k', 'a']], [1]));
-    expect(aggregate.sourceCount).toBe(MAX_SOURCES);
     expect(aggregate.apply(counterSnapshot('one-too-many', [['k', 'a']], [1]))).toBe(false);
     expect(total(aggregate, 'peer_steps_total')).toBe(MAX_SOURCES);
   });

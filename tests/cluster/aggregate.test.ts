@@ -159,7 +159,7 @@ describe('cluster aggregate', () => {
     expect(aggregate.sourcesNeedingFull()).toEqual([]);
     a.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
     expect(aggregate.apply(await snapshot(a, 0, true))).toBe(true);
-    expect(aggregate.hasSource('a')).toBe(false);
+    expect(aggregate.isRetired('a')).toBe(true);
     expect(value(exposition(aggregate), funnel)).toBe(4);
     await a.provider.shutdown();
   });
