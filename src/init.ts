@@ -237,9 +237,10 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
         limits: options.limits,
         money: options.money,
         activeUsers: clusterKey?.activeUsers ?? config.activeUsers,
-        // In a cluster worker, the fleet's numbers (asked from the primary, text 0.0.4), as on every other endpoint.
+        // In a cluster worker, the fleet's numbers (asked from the primary in the format asked for), as on every
+        // other endpoint.
         exposition: clusterSource
-          ? () => clusterSource.exposition()
+          ? (format) => clusterSource.exposition(format)
           : (format) => expositionReader.getMetrics(format),
       },
       store,

@@ -40,7 +40,7 @@ export function startClusterEndpoint(args: {
   const reader = new PrometheusPullReader({ ...args.prometheus, metricProducers: [primary] });
   // A provider of its own: the aggregate already contains the primary's own metrics (through `local`).
   const provider = new MeterProvider({ resource: args.resource, readers: [reader] });
-  primary.serveExposition(() => reader.getMetrics());
+  primary.serveExposition((format) => reader.getMetrics(format));
   setLivePrimary(primary);
   return {
     reader,

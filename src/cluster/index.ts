@@ -3,8 +3,8 @@
  * locally; the primary answers with the exact aggregate. protocol.ts: message shapes; extensions.ts: extra state
  * a snapshot carries (one registry per init); encode.ts: a worker's collection -> snapshot; aggregate.ts: the
  * merge and retired totals; primary.ts / source.ts: the two sides of each transport; role.ts: which side this
- * process is; endpoint.ts / worker.ts: what init builds in the primary / a worker (worker-metrics-handler.ts: a
- * worker's `/metrics`); options.ts: the options; rules.ts: the package's gauge rules; node-cluster.ts: node:cluster
+ * process is; endpoint.ts / worker.ts: what init builds in the primary / a worker (a worker's `/metrics` answers
+ * through the one scrape path); options.ts: the options; rules.ts: the package's gauge rules; node-cluster.ts: node:cluster
  * loaded only when cluster mode is used; thread-watch.ts: the worker-thread watch, apart so that importing the package
  * loads no cluster code (init.ts loads the rest only for `cluster`). This file: the public surface (options, gauge rules, the worker-thread
  * watch, the extension contract).

@@ -18,6 +18,7 @@
  * it, or by another thread: the answer echoes a round number that starts at a random value). Everything else is
  * refused and counted as `invalid`, so a flood of invented sources costs a check each and is never waited for.
  */
+import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import type { Worker as ClusterWorker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { BroadcastChannel, type Worker as ThreadWorker } from 'node:worker_threads';
@@ -83,7 +84,7 @@ export class ClusterPrimary implements MetricProducer {
   private current: Round | undefined;
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
-  private exposition: (() => Promise<string>) | undefined;
+  private exposition: ((format: ExpositionFormat) => Promise<string>) | undefined;
 
   /** Cluster worker id -> its current source id. */
   private readonly processSources = new Map<number, string>();
@@ -97,7 +98,11 @@ export class ClusterPrimary implements MetricProducer {
   private readonly onClusterMessage = (worker: ClusterWorker, message: unknown): void => {
     this.receive(message, worker);
   };
-  private waitingExpositions: Array<(answer: { text?: string; error?: string }) => void> | undefined;
+  /** Requests waiting for the exposition being made, per format: they share it. */
+  private readonly waitingExpositions = new Map<
+    ExpositionFormat,
+    Array<(answer: { text?: string; error?: string }) => void>
+  >();
   private readonly onClusterExit = (worker: ClusterWorker): void => {
     const source = this.processSources.get(worker.id);
     if (source === undefined) return;
@@ -142,8 +147,8 @@ export class ClusterPrimary implements MetricProducer {
     this.discover();
   }
 
-  /** What a worker gets when it asks for the aggregate (to serve `/metrics` on the app's shared port). */
-  serveExposition(exposition: () => Promise<string>): void {
+  /** What a worker gets when it asks for the aggregate (to serve `/metrics` on the app's shared port), per format. */
+  serveExposition(exposition: (format: ExpositionFormat) => Promise<string>): void {
     this.exposition = exposition;
   }
 
@@ -397,19 +402,21 @@ export class ClusterPrimary implements MetricProducer {
       });
       return;
     }
-    // Requests that arrive while an exposition is being made share it.
-    if (this.waitingExpositions !== undefined) {
-      if (this.waitingExpositions.length >= MAX_WAITING_EXPOSITIONS) this.aggregate.countFailure('invalid');
-      else this.waitingExpositions.push(reply);
+    // Requests that arrive while an exposition of their format is being made share it.
+    const format: ExpositionFormat = request.format === 'openmetrics' ? 'openmetrics' : 'prometheus';
+    const already = this.waitingExpositions.get(format);
+    if (already !== undefined) {
+      if (already.length >= MAX_WAITING_EXPOSITIONS) this.aggregate.countFailure('invalid');
+      else already.push(reply);
       return;
     }
     const waiting = [reply];
-    this.waitingExpositions = waiting;
+    this.waitingExpositions.set(format, waiting);
     const answerAll = (answer: { text?: string; error?: string }) => {
-      this.waitingExpositions = undefined;
+      this.waitingExpositions.delete(format);
       for (const send of waiting) send(answer);
     };
-    exposition().then(
+    exposition(format).then(
       (text) => answerAll({ text }),
       (error: unknown) => answerAll({ error: String(error) }),
     );

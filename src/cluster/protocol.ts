@@ -101,6 +101,8 @@ export interface ExpositionRequest {
   readonly type: 'exposition-request';
   readonly source: string;
   readonly id: number;
+  /** The format the worker's scraper negotiated; absent means Prometheus text 0.0.4. */
+  readonly format?: 'openmetrics';
 }
 
 /** Primary -> source: the aggregate exposition text, or why there is none. */

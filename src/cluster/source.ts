@@ -8,6 +8,7 @@
  * The collection runs on the source's own event loop, exactly as a scrape of a single process would: the
  * primary only receives the numbers.
  */
+import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
@@ -69,7 +70,7 @@ export class ClusterSource {
    * The primary's aggregate exposition, for a worker that serves `/metrics` (or a dashboard) on the app's shared
    * port. Rejects after `timeoutMillis` or when the primary has none.
    */
-  exposition(timeoutMillis: number): Promise<string> {
+  exposition(timeoutMillis: number, format: ExpositionFormat = 'prometheus'): Promise<string> {
     if (this.closed) return Promise.reject(new Error('cluster mode was shut down in this worker'));
     const id = this.nextExposition++;
     const answer = new Promise<string>((resolve, reject) => {
@@ -79,6 +80,7 @@ export class ClusterSource {
         type: 'exposition-request',
         source: this.id,
         id,
+        ...(format === 'openmetrics' ? { format } : {}),
       };
       void this.send(request);
     });

@@ -215,6 +215,7 @@ const EXPOSITION_REQUEST: Table = {
   type: exactly('exposition-request', '"exposition-request"'),
   source: sourceId,
   id: count,
+  format: optional(oneOf('openmetrics')),
 };
 
 const COLLECT_REQUEST: Table = {

@@ -4,22 +4,29 @@
  * that serves it on the app's shared port.
  *
  * Owns: that wiring and the deadline of an exposition request. Must not touch: the transports (source.ts), which
- * other exporters exist (init.ts), recording.
+ * other exporters exist (init.ts), recording, how a scrape is answered (the one scrape path,
+ * exporters/prometheus/scrape-endpoint.ts: the same negotiation, gzip and `Vary` as every other `/metrics`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import {
+  ExpositionUnavailable,
+  nodeScrapeHandler,
+  scrapeEndpoint,
+} from '../exporters/prometheus/scrape-endpoint';
+import type { ExpositionFormat } from '../exporters/prometheus/serializer';
+import { safeMessage } from '../support';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
 import { DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
 import type { SourceTransport } from './role';
 import { ClusterSource } from './source';
-import { clusterMetricsHandler } from './worker-metrics-handler';
 
 /** A worker's side of cluster mode, and how it serves the fleet's exposition on the app's shared port. */
 export interface ClusterSourceWiring {
   readonly source: ClusterSource;
-  /** The aggregate, asked from the primary (what `getMetrics()` returns in a worker). */
-  exposition(): Promise<string>;
+  /** The aggregate in a format, asked from the primary (what `getMetrics(format)` returns in a worker). */
+  exposition(format?: ExpositionFormat): Promise<string>;
   /** `(req, res)` serving the aggregate: mount it as `/metrics` on the app's own server in every worker. */
   readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -33,6 +40,16 @@ export function startClusterSource(
   const source = new ClusterSource(collect, transport, extensions);
   // The primary needs up to its own deadline to collect, plus the time to serialise.
   const deadline = 2 * (options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS) + 1000;
-  const exposition = () => source.exposition(deadline);
-  return { source, exposition, metricsHandler: clusterMetricsHandler(exposition) };
+  const exposition = (format: ExpositionFormat = 'prometheus') => source.exposition(deadline, format);
+  const served = scrapeEndpoint<IncomingMessage>({
+    where: 'cluster worker metricsHandler',
+    // A primary that does not answer is the scraper's business (503), not a failure of this process (500).
+    source: (format) =>
+      exposition(format).catch((error: unknown) => {
+        throw new ExpositionUnavailable(`the cluster primary did not answer (${safeMessage(error)})`);
+      }),
+  });
+  const metricsHandler: (request: IncomingMessage, response: ServerResponse) => void =
+    nodeScrapeHandler(served);
+  return { source, exposition, metricsHandler };
 }

@@ -170,6 +170,26 @@ describe('node:cluster, 4 workers behind one port', () => {
     }
   });
 
+  it("a worker's /metrics answers through the one scrape path: OpenMetrics and gzip negotiated, Vary always", async () => {
+    for (let i = 0; i < WORKERS; i++) {
+      const answer = await fetch(`http://127.0.0.1:${appPort}/metrics`, {
+        headers: {
+          accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5',
+          'accept-encoding': 'gzip',
+        },
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toBe(
+        'application/openmetrics-text; version=1.0.0; charset=utf-8',
+      );
+      expect(answer.headers.get('content-encoding')).toBe('gzip');
+      expect(answer.headers.get('vary')).toBe('Accept, Accept-Encoding');
+      const text = await answer.text();
+      expect(text).toMatch(/# EOF\n$/);
+      expect(text).toMatch(/^# TYPE business_revenue_cents counter$/m);
+    }
+  });
+
   it('a gauge the app sets in every worker is reported once, not multiplied by the number of workers', async () => {
     for (let i = 0; i < 3 * WORKERS; i++) expect((await get(appPort, '/active?n=1234')).status).toBe(200);
     const result = await scrape();
