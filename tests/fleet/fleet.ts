@@ -4,12 +4,13 @@
  * all of them stopped by stop(). The plan itself (flags, files, who listens where) is fleet.mjs's; this file only
  * supervises.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../support/go-binaries';
 import { freePort } from '../support/prometheus-server';
+import { supervise, type Supervised } from '../support/processes';
 
 export const FLEET_PLAN_SCRIPT = join(REPO, 'otel-collector', 'thanos', 'fleet.mjs');
 
@@ -41,73 +42,6 @@ export function fleetPlan(options: Record<string, unknown>): FleetPlan {
   return JSON.parse(
     execFileSync(process.execPath, [FLEET_PLAN_SCRIPT, JSON.stringify(options)], { encoding: 'utf8' }),
   ) as FleetPlan;
-}
-
-/** One supervised process. */
-export interface Supervised {
-  readonly name: string;
-  /** Recent stderr + stdout. */
-  log(): string;
-  /** SIGKILL, as a crash; the ports and data stay for restart(). */
-  kill(): Promise<void>;
-  /** Start again with the same command line, and wait until it is ready. */
-  restart(): Promise<void>;
-  /** SIGTERM (SIGKILL after 10 s), and wait for the exit. */
-  stop(): Promise<void>;
-  /** Resolves when the process exited by itself with status 0; rejects on another status. */
-  exited(): Promise<void>;
-}
-
-export async function supervise(
-  name: string,
-  binary: string,
-  args: string[],
-  env: Record<string, string> = {},
-  ready?: string,
-): Promise<Supervised> {
-  let child: ChildProcess;
-  let log = '';
-  const launch = async () => {
-    child = spawn(binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-30_000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    if (!ready) return;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${name} exited early (${child.exitCode}):\n${log}`);
-      try {
-        if ((await fetch(ready)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`${name} was not ready within 60 s:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  const waitExit = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  await launch();
-  return {
-    name,
-    log: () => log,
-    kill: () => waitExit('SIGKILL'),
-    restart: launch,
-    stop: () => waitExit('SIGTERM'),
-    exited: () =>
-      new Promise<void>((resolve, reject) => {
-        const settle = () =>
-          child.exitCode === 0 ? resolve() : reject(new Error(`${name} exited ${child.exitCode}:\n${log}`));
-        if (child.exitCode !== null || child.signalCode !== null) settle();
-        else child.once('exit', settle);
-      }),
-  };
 }
 
 export interface RunningFleet {

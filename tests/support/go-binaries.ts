@@ -6,9 +6,10 @@
  * In CI (`CI=true`) a missing binary throws at module load, failing the test file loudly: `.ci/run` builds them.
  * Locally the dependent tests are skipped with a visible message saying how to build them.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from './prometheus-server';
+import { supervise } from './processes';
 
 export const REPO = join(__dirname, '..', '..');
 export const BUILD_SCRIPT = join(REPO, 'otel-collector', 'build', 'build-binaries.mjs');
@@ -73,7 +74,6 @@ export async function startCollector(binary: string, configFile = COLLECTOR_CONF
     await freePort(),
   ];
   const env = {
-    ...process.env,
     OBM_COLLECTOR_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
     OBM_COLLECTOR_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
     OBM_COLLECTOR_PROMETHEUS_ENDPOINT: `127.0.0.1:${metrics}`,
@@ -81,45 +81,25 @@ export async function startCollector(binary: string, configFile = COLLECTOR_CONF
     OBM_COLLECTOR_TELEMETRY_HOST: '127.0.0.1',
     OBM_COLLECTOR_TELEMETRY_PORT: String(telemetry),
   };
-  let child: ChildProcess;
-  let log = '';
-  const launch = async () => {
-    child = spawn(binary, ['--config', configFile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the Collector exited early (${child.exitCode}):\n${log}`);
-      try {
-        if ((await fetch(`http://127.0.0.1:${health}/`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`the Collector was not healthy within 30 s:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  const waitExit = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGCONT');
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  await launch();
+  const collector = await supervise(
+    'the Collector',
+    binary,
+    ['--config', configFile],
+    env,
+    `http://127.0.0.1:${health}/`,
+  );
   return {
     httpUrl: `http://127.0.0.1:${http}`,
     grpcUrl: `http://127.0.0.1:${grpc}`,
     metricsTarget: `127.0.0.1:${metrics}`,
     get process() {
-      return child;
+      return collector.process;
     },
-    log: () => log,
-    kill: () => waitExit('SIGKILL'),
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
-    restart: launch,
-    stop: () => waitExit('SIGTERM'),
+    log: collector.log,
+    kill: collector.kill,
+    pause: () => collector.signal('SIGSTOP'),
+    resume: () => collector.signal('SIGCONT'),
+    restart: collector.restart,
+    stop: collector.stop,
   };
 }
