@@ -38,6 +38,7 @@ import {
   type ExpositionResponse,
   type HelloMessage,
 } from './protocol';
+import { printable, RateLimitedWarnings } from '../support';
 import { checkPrimaryBound, type CheckedSnapshot } from './validate';
 
 /** Options of {@link ClusterPrimary}. */
@@ -103,6 +104,7 @@ export class ClusterPrimary implements MetricProducer {
     ExpositionFormat,
     Array<(answer: { text?: string; error?: string }) => void>
   >();
+  private readonly warnings = new RateLimitedWarnings();
   private readonly onClusterExit = (worker: ClusterWorker): void => {
     const source = this.processSources.get(worker.id);
     if (source === undefined) return;
@@ -285,23 +287,37 @@ export class ClusterPrimary implements MetricProducer {
     return this.aggregate.render(this.resource);
   }
 
+  /** Counts a refused message and says why, at most once a minute (the first one of each minute). */
+  private refuse(why: () => string): void {
+    this.aggregate.countFailure('invalid');
+    this.warnings.warn(
+      'cluster-invalid',
+      () =>
+        `otel-business-metrics: cluster message refused: ${printable(why(), 300)} ` +
+        '(counted in business_metrics_cluster_collection_failures_total{reason="invalid"})',
+    );
+  }
+
   /** Every message from a source, over either transport: checked, then heard only from a known source. */
   private receive(raw: unknown, worker: ClusterWorker | undefined): void {
     if (this.closed) return;
     const checked = checkPrimaryBound(raw);
     if (checked === undefined) return; // not the package's (the app's own IPC messages)
     if (!checked.ok) {
-      this.aggregate.countFailure('invalid');
+      this.refuse(() => checked.refusal);
       return;
     }
     const received = checked.value;
+    const from = () => (worker !== undefined ? `cluster worker ${worker.id}` : 'the thread channel');
     switch (received.type) {
       case 'hello':
-        if (!this.admit(received.message, worker, true)) this.aggregate.countFailure('invalid');
+        if (!this.admit(received.message, worker, true)) {
+          this.refuse(() => `a hello from ${from()} of a source it does not speak for`);
+        }
         return;
       case 'exposition-request':
         if (this.isSourceOf(received.message.source, worker)) this.answerExposition(received.message, worker);
-        else this.aggregate.countFailure('invalid');
+        else this.refuse(() => `an exposition request from ${from()} of a source it does not speak for`);
         return;
       case 'snapshot':
         this.receiveSnapshot(received.snapshot, worker);
@@ -313,7 +329,11 @@ export class ClusterPrimary implements MetricProducer {
     const snapshot = checked.message;
     // A source that started before this primary answers the discovery request without a hello.
     if (!this.isSourceOf(snapshot.source, worker) && !this.admit(snapshot, worker, false)) {
-      this.aggregate.countFailure('invalid');
+      this.refuse(
+        () =>
+          `a snapshot from ${worker !== undefined ? `cluster worker ${worker.id}` : 'the thread channel'} ` +
+          'of a source it does not speak for',
+      );
       return;
     }
     this.aggregate.applyChecked(checked);
@@ -406,8 +426,9 @@ export class ClusterPrimary implements MetricProducer {
     const format: ExpositionFormat = request.format === 'openmetrics' ? 'openmetrics' : 'prometheus';
     const already = this.waitingExpositions.get(format);
     if (already !== undefined) {
-      if (already.length >= MAX_WAITING_EXPOSITIONS) this.aggregate.countFailure('invalid');
-      else already.push(reply);
+      if (already.length >= MAX_WAITING_EXPOSITIONS) {
+        this.refuse(() => `more than ${MAX_WAITING_EXPOSITIONS} exposition requests waiting`);
+      } else already.push(reply);
       return;
     }
     const waiting = [reply];

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
-import { withTimeout } from '../support';
+import { printable, RateLimitedWarnings, withTimeout } from '../support';
 import { SnapshotEncoder } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { SourceTransport } from './role';
@@ -34,6 +34,7 @@ export class ClusterSource {
   private readonly requests: BroadcastChannel | undefined;
   private readonly onProcessMessage = (message: unknown): void => this.receive(message);
   private closed = false;
+  private readonly warnings = new RateLimitedWarnings();
   private nextExposition = 1;
   private readonly expositions = new Map<
     number,
@@ -112,7 +113,15 @@ export class ClusterSource {
   /** A message from the primary (or from anyone, on the thread channel): ignored unless valid and for us. */
   private receive(raw: unknown): void {
     const checked = checkSourceBound(raw);
-    if (checked === undefined || !checked.ok) return;
+    if (checked === undefined) return;
+    if (!checked.ok) {
+      this.warnings.warn(
+        'cluster-invalid',
+        () =>
+          `otel-business-metrics: cluster message ignored by this worker: ${printable(checked.refusal, 300)}`,
+      );
+      return;
+    }
     const message = checked.value;
     if (message.type === 'exposition') {
       const response = message;

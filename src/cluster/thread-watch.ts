@@ -20,10 +20,11 @@ export function setLivePrimary(primary: ThreadWatcher | undefined, ifCurrent?: T
 }
 
 /**
- * In the main thread of a cluster-mode app: retire a worker thread's numbers into the totals as soon as it
- * exits. A thread that ends by `worker.terminate()` (or crashes) cannot send its final snapshot; without this
- * call the primary keeps its last numbers anyway but counts it as `timeout` at every scrape. A no-op when
- * cluster mode is not initialised in this thread.
+ * In the main thread of a cluster-mode app: know a worker thread started before `initBusinessMetrics`, and retire
+ * its numbers into the totals as soon as it exits (threads started afterwards are watched without this call). A
+ * thread that ends by `worker.terminate()` (or crashes) cannot send its final snapshot; without the watch the
+ * primary keeps its last numbers anyway but counts it as `timeout` at every scrape. A no-op when cluster mode is
+ * not initialised in this thread.
  *
  * ```ts
  * const worker = new Worker('./worker.js');

@@ -3,8 +3,8 @@
  * must hash a user id to the same digest, or the merged sketches count one user once per worker.
  *
  * Owns: how the key travels (a node:cluster worker's own environment, given at `cluster.fork`; a worker thread's
- * environment data, given by `setEnvironmentData`) and taking it back at shutdown. Must not touch: the key's use
- * (active-users/), the primary's `process.env` (every child process of the app would inherit the secret from it).
+ * environment data, given by `setEnvironmentData`) and taking it back at shutdown. Must not touch: hashing with
+ * the key, the primary's `process.env` (every child process of the app would inherit the secret from it).
  *
  * Why not `process.env` of the primary (as before): `child_process` calls inherit it, it outlived `shutdown()`,
  * and it was written even for apps that never track a user. Node's `cluster.setupPrimary()` has no `env`

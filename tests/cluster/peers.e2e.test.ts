@@ -44,6 +44,11 @@ class Primary {
     return this.nextLine(answer);
   }
 
+  /** What the primary wrote on stderr so far (its diag warnings). */
+  get warnings(): string {
+    return this.stderr;
+  }
+
   async scrape(): Promise<readonly Sample[]> {
     const response = await fetch(await this.metricsUrl);
     expect(response.status).toBe(200);
@@ -160,6 +165,10 @@ describe('cluster mode under broken and hostile workers (real processes)', () =>
       // Nothing of it reached the aggregate.
       expect(samples.filter((s) => s.name.startsWith('raw_peer'))).toEqual([]);
     }
+    // Said once, with the first refusal's field and rule; the rest of the minute is counted, not repeated.
+    const said = primary.warnings.split('\n').filter((line) => line.includes('cluster message refused'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('snapshot.keys[0]: must be JSON');
   });
 
   it('a well-formed snapshot from the same worker is still accepted, and one under a source id not its own is refused', async () => {
