@@ -83,6 +83,12 @@ interface Family {
 
 interface Series {
   readonly attributes: Attributes;
+  /**
+   * Where its cumulative stream starts: the end of the primary's collection before the one that first saw it, so
+   * Prometheus's created-timestamp zero lands before the scrape that first carries its amounts, and they count
+   * (docs/money.md#exact-to-the-cent). The aggregate's own start would be hours too early for a series born late.
+   */
+  readonly startTime: HrTime;
   /** Totals of sources that are gone (counters and histograms only). */
   retired: number[] | undefined;
   /** Scratch for rendering: the summed numbers (counters, histograms). */
@@ -164,6 +170,8 @@ export class ClusterAggregate {
   private onSeriesFolded: SeriesFolded | undefined;
   private readonly extensions: Iterable<ClusterExtension>;
   readonly startTime: HrTime = hrTime();
+  /** The end of the last render: the start of every series that appears after it. */
+  private lastRender: HrTime = this.startTime;
 
   constructor(options: ClusterAggregateOptions = {}) {
     this.gaugeRules = options.gauges ?? {};
@@ -362,6 +370,7 @@ export class ClusterAggregate {
     }
 
     const endTime = hrTime();
+    this.lastRender = endTime;
     const byScope = new Map<string, ScopeMetrics>();
     for (const family of this.families.values()) {
       const dataPoints: DataPoint<number | Histogram>[] = [];
@@ -371,7 +380,7 @@ export class ClusterAggregate {
         if (family.shape === 'histogram') {
           const count = acc[0];
           dataPoints.push({
-            startTime: this.startTime,
+            startTime: series.startTime,
             endTime,
             attributes: series.attributes,
             value: {
@@ -384,7 +393,7 @@ export class ClusterAggregate {
           });
         } else {
           dataPoints.push({
-            startTime: this.startTime,
+            startTime: series.startTime,
             endTime,
             attributes: series.attributes,
             value: family.shapeRule.summed ? acc[0] : series.merged.value,
@@ -539,6 +548,7 @@ export class ClusterAggregate {
   private newSeries(family: Family, identity: string, attributes: Attributes): Series {
     const series: Series = {
       attributes,
+      startTime: this.lastRender,
       retired: undefined,
       acc: new Array<number>(family.width).fill(0),
       present: false,

@@ -203,4 +203,38 @@ describe('cluster aggregate', () => {
     expect((await snapshot(worker('c'))).ext).toBeUndefined();
     await a.provider.shutdown();
   });
+  // Prometheus's created-timestamp zero sits at a series' start: with the aggregate's own start (the primary's
+  // boot), a series a worker creates hours later would get a zero too old to anchor its first amount.
+  it('starts a series new to the primary at the end of the collection before the one that first saw it', async () => {
+    const w = worker('a');
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    w.metrics.recordRevenue(100, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'eu',
+      currency: 'EUR',
+    });
+    expect(aggregate.apply(await snapshot(w, 1))).toBe(true);
+    const first = aggregate.render(resource).resourceMetrics;
+    const startOf = (metrics: typeof first, currency: string) => {
+      const points = metrics.scopeMetrics
+        .flatMap((scope) => scope.metrics)
+        .find((metric) => metric.descriptor.name === BUSINESS_METRICS.revenue.name)!.dataPoints;
+      return points.find((point) => point.attributes.currency === currency)!.startTime;
+    };
+    const firstEnd = first.scopeMetrics[0].metrics[0].dataPoints[0].endTime;
+    expect(startOf(first, 'EUR')).toEqual(aggregate.startTime);
+    w.metrics.recordRevenue(5000, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'apac',
+      currency: 'JPY',
+    });
+    expect(aggregate.apply(await snapshot(w, 2))).toBe(true);
+    const second = aggregate.render(resource).resourceMetrics;
+    expect(startOf(second, 'JPY')).toEqual(firstEnd);
+    // A series keeps its start: a cumulative stream does not restart.
+    expect(startOf(second, 'EUR')).toEqual(aggregate.startTime);
+    await w.provider.shutdown();
+  });
 });
