@@ -5,7 +5,10 @@
  *   pull        the package's /metrics endpoints, scraped every second
  *   otlp        OTLP http/protobuf straight into Prometheus's OTLP receiver, pushed every second
  *   collector   OTLP to our Collector (the shipped collector.yaml), whose exporter Prometheus scrapes
- * On every path: two instances (A and B); A stops gracefully right after its last sale of window 2 (the pull
+ *   cluster     a node:cluster app whose primary serves its workers' exact sum on its pull endpoint: worker w1
+ *               (A's plan) is replaced gracefully by w1b right after its last sale (its final snapshot reaches
+ *               the primary), worker w2 (B's plan) runs throughout
+ * On the first three paths: two instances (A and B); A stops gracefully right after its last sale of window 2 (the pull
  * reader's hand-over, the OTLP final push) and restarts with the same service.instance.id (the same address on
  * the pull path) whose first sale is larger than everything it sold before (a reset only the created timestamp
  * shows); B's KWD series is born in the middle of window 3, a minute after B started. The lookback delta is cut to
@@ -42,12 +45,13 @@ const ACTIVE = 6_000;
 const RESTART_WINDOW = 2;
 const PROMETHEUS_FLAGS = ['--enable-feature=created-timestamp-zero-ingestion', '--query.lookback-delta=10s'];
 
-type PathName = 'pull' | 'otlp' | 'collector';
+type PathName = 'pull' | 'otlp' | 'collector' | 'cluster';
 interface Path {
   readonly name: PathName;
   prometheus?: PrometheusServer;
   collector?: Collector;
   pullPorts?: { a: number; b: number };
+  clusterPort?: number;
   ledger: Array<{ timestamp: string; kind: string; amount: number; currency: string }>;
 }
 
@@ -84,8 +88,12 @@ function plan(t0: number, who: 'a1' | 'a2' | 'b', first: number, last: number): 
 describeE2e(
   'exact money: every window equal to the ledger, on the pull path, OTLP direct and through the Collector',
   () => {
-    const paths: Path[] = (['pull', 'otlp', 'collector'] as const).map((name) => ({ name, ledger: [] }));
+    const paths: Path[] = (['pull', 'otlp', 'collector', 'cluster'] as const).map((name) => ({
+      name,
+      ledger: [],
+    }));
     const app = bundleFixture('ledger-app', join(__dirname, 'fixtures'));
+    const clusterApp = bundleFixture('ledger-cluster', join(__dirname, 'fixtures'));
     let t0 = 0;
     let dir = '';
 
@@ -113,30 +121,56 @@ describeE2e(
       };
     }
 
-    const run = (
-      path: Path,
-      instance: 'a' | 'b',
-      entries: PlannedEntry[],
-      stopAfterLast: boolean,
-    ): RunningChild => {
-      const child = startChild(
-        app,
-        [
-          JSON.stringify({
-            options: options(path, instance),
-            entries,
-            stopAfterLast,
-          } satisfies LedgerAppPlan),
-        ],
-        300_000,
-      );
+    /** Collects the `L <entry>` lines a child prints into the path's ledger. */
+    const collectLedger = (path: Path, child: RunningChild): RunningChild => {
+      let partial = '';
       child.process.stdout!.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) {
-          if (line.startsWith('L ')) path.ledger.push(JSON.parse(line.slice(2)));
-        }
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) if (line.startsWith('L ')) path.ledger.push(JSON.parse(line.slice(2)));
       });
       return child;
     };
+    const run = (path: Path, instance: 'a' | 'b', entries: PlannedEntry[], stopAfterLast: boolean) =>
+      collectLedger(
+        path,
+        startChild(
+          app,
+          [
+            JSON.stringify({
+              options: options(path, instance),
+              entries,
+              stopAfterLast,
+            } satisfies LedgerAppPlan),
+          ],
+          300_000,
+        ),
+      );
+
+    /** The cluster app: w1 and w1b together record A's plan, w2 B's. */
+    async function runCluster(path: Path): Promise<void> {
+      const workers = {
+        w1: plan(t0, 'a1', 0, RESTART_WINDOW),
+        w1b: plan(t0, 'a2', RESTART_WINDOW + 1, WINDOWS - 1),
+        w2: plan(t0, 'b', 0, WINDOWS - 1),
+      };
+      const appOptions: InitOptions = {
+        serviceName: 'shop',
+        env: {},
+        exporters: ['prometheus'],
+        prometheus: { host: '127.0.0.1', port: path.clusterPort! },
+      };
+      // w1 is replaced right after its last sale, as A stops on the other paths.
+      const replaceAt = workers.w1.at(-1)!.at + 100;
+      const child = collectLedger(
+        path,
+        startChild(clusterApp, [JSON.stringify({ options: appOptions, workers, replaceAt })], 300_000),
+      );
+      await child.waitForLine(/^ready /, 30_000);
+      await child.waitForLine(/^stopped w1$/, 120_000);
+      await child.waitForLine(/^done w1b$/, 120_000);
+      await child.waitForLine(/^done w2$/, 120_000);
+    }
 
     beforeAll(async () => {
       requireBuiltCli();
@@ -151,6 +185,12 @@ describeE2e(
             .join(', ');
           path.prometheus = await startPrometheus(prometheus3!, {
             config: `${global}${rules}scrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: [${targets}]\n`,
+            extraArgs: PROMETHEUS_FLAGS,
+          });
+        } else if (path.name === 'cluster') {
+          path.clusterPort = await freePort();
+          path.prometheus = await startPrometheus(prometheus3!, {
+            config: `${global}${rules}scrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: ['127.0.0.1:${path.clusterPort}']\n`,
             extraArgs: PROMETHEUS_FLAGS,
           });
         } else if (path.name === 'otlp') {
@@ -170,6 +210,7 @@ describeE2e(
       t0 = Math.ceil((Date.now() + 8_000) / WINDOW) * WINDOW;
       await Promise.all(
         paths.map(async (path) => {
+          if (path.name === 'cluster') return runCluster(path);
           const b = run(path, 'b', plan(t0, 'b', 0, WINDOWS - 1), false);
           const a1 = run(path, 'a', plan(t0, 'a1', 0, RESTART_WINDOW), true);
           await Promise.all([a1.waitForLine(/^ready /, 30_000), b.waitForLine(/^ready /, 30_000)]);
@@ -224,7 +265,7 @@ describeE2e(
       }
     });
 
-    it.each(['pull', 'otlp', 'collector'] as const)(
+    it.each(['pull', 'otlp', 'collector', 'cluster'] as const)(
       '%s: reconcile finds every 15 s window and currency equal to the ledger, in integers (exit 0)',
       async (name) => {
         const path = paths.find((candidate) => candidate.name === name)!;
@@ -274,7 +315,7 @@ describeE2e(
       60_000,
     );
 
-    it.each(['pull', 'otlp', 'collector'] as const)(
+    it.each(['pull', 'otlp', 'collector', 'cluster'] as const)(
       "%s: the shipped rules' last hour holds the whole ledger per currency, to the minor unit",
       async (name) => {
         const path = paths.find((candidate) => candidate.name === name)!;
