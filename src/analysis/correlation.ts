@@ -14,6 +14,7 @@ import {
   fisherInference,
   linearFit,
   pearson,
+  slopeInference,
   spearman,
   strongestLag,
   type LaggedCorrelation,
@@ -91,6 +92,36 @@ export interface LagSummary {
   readonly crossCorrelation: readonly LaggedCorrelation[];
 }
 
+/**
+ * The effect size in business units: how much the business series changes per `per` of the technical one, at the
+ * lag where business follows technical most strongly, with a 95% confidence interval; or why it is not stated.
+ */
+export interface EffectSize {
+  /** False when the data cannot support a figure (see `reason`). */
+  readonly stated: boolean;
+  /** The technical change the figure is for, in technical display units (`sentenceStep`, e.g. 100 for +100 ms). */
+  readonly per: number;
+  /** Lag (steps, >= 0: business at t + lag) and the same in seconds. */
+  readonly lagSteps: number;
+  readonly lagSeconds: number;
+  /** Pearson r at that lag. */
+  readonly r: number;
+  /** Pairs at that lag, and the autocorrelation-adjusted number of independent ones. */
+  readonly n: number;
+  readonly effectiveN: number;
+  /** The business change per `per`, in business display units (NaN when not stated). */
+  readonly change: number;
+  /** Its 95% confidence interval, in business display units ([NaN, NaN] when not stated). */
+  readonly ci95: readonly [number, number];
+  /** Why no figure is stated (undefined when stated). */
+  readonly reason?: string;
+  /** The figure as a sentence, or the refusal. */
+  readonly sentence: string;
+}
+
+/** Fewest independent pairs (autocorrelation-adjusted) for an effect size to be stated. */
+export const MIN_EFFECT_EFFECTIVE_N = 10;
+
 /** The full result of a correlation analysis. */
 export interface CorrelationResult {
   /** Aligned pairs used for the lag-0 statistics. */
@@ -129,6 +160,8 @@ export interface CorrelationResult {
   readonly slopeSentence: string;
   /** The lag as a sentence, when searched. */
   readonly lagSentence?: string;
+  /** The effect size in business units, with its interval and lag, or why the data cannot support it. */
+  readonly effect: EffectSize;
   /** Caveats worth showing (few points, dropped samples, Prometheus warnings). */
   readonly warnings: readonly string[];
   /** The aligned data, for plotting. */
@@ -337,6 +370,17 @@ export function correlateSeries(
     }
   }
 
+  const effect = effectSize({
+    aligned,
+    step: options.step,
+    maxLag,
+    minSamples,
+    correlations: lag?.crossCorrelation,
+    per: sentenceStep,
+    technical: technicalPresentation,
+    business: businessPresentation,
+  });
+
   const band = strength === 'weak' ? 'Weak' : strength === 'strong' ? 'Strong' : 'Moderate';
   const significance = inference.pValue >= 0.05 ? '; not distinguishable from zero at the 5% level' : '';
   const summary =
@@ -392,8 +436,123 @@ export function correlateSeries(
     summary,
     slopeSentence,
     lagSentence,
+    effect,
     warnings,
     aligned,
+  };
+}
+
+/** The technical and business values `lag` steps apart on the grid (NaN gaps kept, for the effective size). */
+function laggedGrid(aligned: AlignedSeries, lag: number): { x: number[]; y: number[] } {
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let t = 0; t + lag < aligned.gridPoints; t++) {
+    x.push(aligned.technicalGrid[t]);
+    y.push(aligned.businessGrid[t + lag]);
+  }
+  return { x, y };
+}
+
+/**
+ * The effect size at the non-negative lag with the strongest correlation (business cannot answer a latency it has
+ * not seen yet, so a negative lag is no effect of technical on business). Refused when the data cannot support
+ * it: too few independent pairs, a change larger than the technical series ever moved (an extrapolation), or an
+ * interval that includes no change at all.
+ */
+function effectSize(args: {
+  aligned: AlignedSeries;
+  step: number;
+  maxLag: number;
+  minSamples: number;
+  correlations: readonly LaggedCorrelation[] | undefined;
+  per: number;
+  technical: Required<Pick<MetricPresentation, 'name' | 'unit' | 'scale'>>;
+  business: Required<Pick<MetricPresentation, 'name' | 'unit' | 'scale'>>;
+}): EffectSize {
+  const { aligned, step, per, technical, business } = args;
+  const candidates = (args.correlations ?? []).filter((c) => c.lag >= 0 && c.r !== null);
+  const best = strongestLag(candidates) ?? { lag: 0 };
+  const lagSteps = best.lag;
+  const lagSeconds = lagSteps * step;
+  const grid = laggedGrid(aligned, lagSteps);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = 0; i < grid.x.length; i++) {
+    if (Number.isFinite(grid.x[i]) && Number.isFinite(grid.y[i])) {
+      xs.push(grid.x[i]);
+      ys.push(grid.y[i]);
+    }
+  }
+  const when = lagSteps > 0 ? ` ${formatDuration(lagSeconds)} later` : ' at the same time';
+  const perText = quantity(per, technical.unit, technical.name);
+  const base = { per, lagSteps, lagSeconds, n: xs.length };
+  const refuse = (reason: string, r: number, effectiveN: number): EffectSize => ({
+    ...base,
+    stated: false,
+    r,
+    effectiveN,
+    change: Number.NaN,
+    ci95: [Number.NaN, Number.NaN],
+    reason,
+    sentence: `Effect of ${perText} on ${business.name} not stated: ${reason}.`,
+  });
+  if (
+    xs.length < Math.max(4, args.minSamples) ||
+    xs.every((v) => v === xs[0]) ||
+    ys.every((v) => v === ys[0])
+  ) {
+    return refuse(`only ${xs.length} usable pairs at lag ${lagSteps}`, Number.NaN, xs.length);
+  }
+  const r = pearson(xs, ys);
+  const effectiveN = effectiveSampleSize(grid.x, grid.y);
+  if (effectiveN < MIN_EFFECT_EFFECTIVE_N) {
+    return refuse(
+      `the ${xs.length} pairs carry about as much evidence as ${Math.round(effectiveN)} independent ones ` +
+        `(autocorrelation); at least ${MIN_EFFECT_EFFECTIVE_N} are needed`,
+      r,
+      effectiveN,
+    );
+  }
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of xs) {
+    low = Math.min(low, v);
+    high = Math.max(high, v);
+  }
+  const spanned = (high - low) * technical.scale;
+  if (spanned < Math.abs(per)) {
+    return refuse(
+      `${technical.name} only varied by ${formatNumber(spanned)}${technical.unit ? ` ${technical.unit}` : ''} over ` +
+        `the window, so ${perText} would be an extrapolation`,
+      r,
+      effectiveN,
+    );
+  }
+  const inference = slopeInference(xs, ys, effectiveN);
+  const toDisplay = (slope: number) => slope * (per / technical.scale) * business.scale;
+  const bounds = [toDisplay(inference.ci95[0]), toDisplay(inference.ci95[1])].sort((a, b) => a - b);
+  const ci95: readonly [number, number] = [bounds[0], bounds[1]];
+  if (ci95[0] <= 0 && ci95[1] >= 0) {
+    return refuse(
+      `its 95% interval (${formatNumber(ci95[0])} to ${formatNumber(ci95[1])}${business.unit ? ` ${business.unit}` : ''}) ` +
+        `includes no change at all (r = ${formatNumber(r, 2)} at lag ${lagSteps}, effective n ≈ ${Math.round(effectiveN)})`,
+      r,
+      effectiveN,
+    );
+  }
+  const change = toDisplay(inference.slope);
+  return {
+    ...base,
+    stated: true,
+    r,
+    effectiveN,
+    change,
+    ci95,
+    sentence:
+      `${perText} goes with ${quantity(change, business.unit, business.name)}${when} ` +
+      `(95% CI ${formatNumber(ci95[0])} to ${formatNumber(ci95[1])}; lag ${lagSteps > 0 ? '+' : ''}${lagSteps} ` +
+      `step${Math.abs(lagSteps) === 1 ? '' : 's'}, r = ${formatNumber(r, 2)}, n = ${xs.length}, ` +
+      `effective n ≈ ${Math.round(effectiveN)})`,
   };
 }
 
@@ -427,6 +586,9 @@ export function formatReport(result: CorrelationResult): string {
   );
   lines.push(`  ${result.slopeSentence}.`);
   if (result.lagSentence) lines.push(`  ${result.lagSentence}`);
+  lines.push(
+    `  effect size    ${result.effect.stated ? `${result.effect.sentence}.` : result.effect.sentence}`,
+  );
   lines.push('');
   for (const warning of result.warnings) lines.push(`  note: ${warning}`);
   lines.push(
@@ -453,6 +615,7 @@ export interface CorrelationResultJson {
   summary: string;
   slopeSentence: string;
   lagSentence: string | null;
+  effect: Omit<EffectSize, 'change' | 'ci95'> & { change: number | null; ci95: [number, number] | null };
   warnings: string[];
 }
 
@@ -480,6 +643,12 @@ export function correlationResultToJson(result: CorrelationResult): CorrelationR
     summary: result.summary,
     slopeSentence: result.slopeSentence,
     lagSentence: result.lagSentence ?? null,
+    // JSON has no NaN: a refused effect has null figures.
+    effect: {
+      ...result.effect,
+      change: result.effect.stated ? result.effect.change : null,
+      ci95: result.effect.stated ? [result.effect.ci95[0], result.effect.ci95[1]] : null,
+    },
     warnings: [...result.warnings],
   };
 }

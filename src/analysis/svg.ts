@@ -8,7 +8,7 @@ import { formatNumber, niceNumber, type CorrelationResult } from './correlation'
 import { formatDuration } from './duration';
 
 const WIDTH = 1000;
-const HEIGHT = 1000;
+const HEIGHT = 1040;
 const TECHNICAL_COLOUR = '#1f6fb4';
 const BUSINESS_COLOUR = '#c0392b';
 const MARGIN_LEFT = 110;
@@ -294,6 +294,12 @@ export function renderCorrelationSvg(result: CorrelationResult, options: SvgOpti
     );
     parts.push(`</g>`);
   }
+  // The effect size in business units (or why it is not stated), under the scatter's axis label.
+  wrapWords(`Effect size: ${result.effect.sentence}`, 130, 2).forEach((line, i) =>
+    parts.push(
+      `<text x="${WIDTH / 2}" y="${HEIGHT - 55 + i * 15}" text-anchor="middle" class="effect-sentence"${result.effect.stated ? ' font-weight="bold"' : ' fill="#a33"'}>${escapeXml(line)}</text>`,
+    ),
+  );
   parts.push(
     `<text x="${WIDTH / 2}" y="${HEIGHT - 15}" text-anchor="middle" fill="#666">Correlation, not causation: a shared cause can move both series.</text>`,
   );

@@ -12,6 +12,7 @@ import {
   correlationResultToJson,
   formatCorrelationReport,
   renderCorrelationSvg,
+  type PrometheusCorrelationResult,
 } from '../analysis';
 import { parseDuration as parsePrometheusDuration } from '../analysis/duration';
 import { redactCredentials } from '../analysis/prometheus-client';
@@ -45,6 +46,8 @@ Time window:
 Analysis:
   --max-lag N               search lags of -N..+N steps (default 12, 0 disables).
                             Positive lag: the business series follows the technical one.
+  --by LABEL                one analysis per value of this label of the business expression (e.g. currency);
+                            {by} in --business-name/--business-unit becomes the value (e.g. '{by} per minute')
   --min-samples N           fewest aligned points for a report (default 10, at least 4)
 
 Presentation:
@@ -52,7 +55,8 @@ Presentation:
   --technical-unit TEXT     display unit, e.g. ms
   --technical-scale X       multiply technical values for display, e.g. 1000 for seconds -> ms
   --business-name TEXT, --business-unit TEXT, --business-scale X   the same for the business side
-  --per X                   technical change for the slope sentence, in display units (e.g. 100 for +100 ms)
+  --per X                   technical change for the slope sentence and the effect size, in display units
+                            (e.g. 100 for +100 ms)
 
 Connection:
   --header 'Name: value'    extra HTTP header, repeatable (e.g. 'Authorization: Bearer TOKEN')
@@ -62,6 +66,7 @@ Connection:
 Output:
   --json                    print the result as JSON instead of the text report
   --plot FILE.svg           also write an SVG with both series over time and the scatter with its fit line
+                            (with --by, one file per value: FILE-<value>.svg)
   -h, --help                show this help
 
 Exit codes: 0 success, 1 analysis error (unreachable, bad PromQL, no data, too few points, ...), 2 usage error.
@@ -116,6 +121,7 @@ export async function runCorrelate(
         end: { type: 'string' },
         step: { type: 'string' },
         'max-lag': { type: 'string' },
+        by: { type: 'string' },
         'min-samples': { type: 'string' },
         'technical-name': { type: 'string' },
         'technical-unit': { type: 'string' },
@@ -200,19 +206,50 @@ export async function runCorrelate(
   }
 
   try {
+    const by = options.by;
+    if (by !== undefined) {
+      const groups = await service.correlateEach({ ...request, by });
+      if (options.json) {
+        const json = {
+          by,
+          groups: groups.map((group) => ({
+            value: group.value,
+            ...(group.result
+              ? { result: resultJson(group.result) }
+              : { error: { code: group.error!.code, message: safeMessage(group.error!.message) } }),
+          })),
+        };
+        output.stdout(`${JSON.stringify(json, null, 2)}\n`);
+      } else {
+        output.stdout(
+          groups
+            .map(
+              (group) =>
+                `=== ${by}=${group.value} ===\n` +
+                (group.result
+                  ? formatCorrelationReport(group.result)
+                  : `No analysis: ${group.error!.code}: ${safeMessage(group.error!.message)}`),
+            )
+            .join('\n\n') + '\n',
+        );
+      }
+      if (options.plot) {
+        for (const group of groups) {
+          if (!group.result) continue;
+          const file = options.plot.replace(
+            /(\.svg)?$/i,
+            `-${group.value.replace(/[^A-Za-z0-9_.-]/g, '_')}.svg`,
+          );
+          writeFileSync(file, renderCorrelationSvg(group.result));
+          output.stderr(`Plot written to ${file}\n`);
+        }
+      }
+      // Some value analysed: success; a value without enough data is said in its section.
+      return groups.some((group) => group.result) ? EXIT_OK : EXIT_ANALYSIS_ERROR;
+    }
     const result = await service.correlate(request);
     if (options.json) {
-      const json = {
-        ...correlationResultToJson(result),
-        prometheusUrl: result.prometheusUrl,
-        window: {
-          start: new Date(result.window.start * 1000).toISOString(),
-          end: new Date(result.window.end * 1000).toISOString(),
-          step: result.window.step,
-          points: result.window.points,
-        },
-      };
-      output.stdout(`${JSON.stringify(json, null, 2)}\n`);
+      output.stdout(`${JSON.stringify(resultJson(result), null, 2)}\n`);
     } else {
       output.stdout(`${formatCorrelationReport(result)}\n`);
     }
@@ -231,6 +268,20 @@ export async function runCorrelate(
     output.stderr(`otel-business-metrics correlate: ${safeMessage(message)}\n`);
     return EXIT_ANALYSIS_ERROR;
   }
+}
+
+/** The --json shape of one result: the analysis, where it came from and the window. */
+function resultJson(result: PrometheusCorrelationResult) {
+  return {
+    ...correlationResultToJson(result),
+    prometheusUrl: result.prometheusUrl,
+    window: {
+      start: new Date(result.window.start * 1000).toISOString(),
+      end: new Date(result.window.end * 1000).toISOString(),
+      step: result.window.step,
+      points: result.window.points,
+    },
+  };
 }
 
 /** Every message the command prints: no URL credentials, no control characters (they may carry server text). */

@@ -24,9 +24,12 @@ const DOCUMENTED = [
   'isCorrelationError',
   'lag1Autocorrelation',
   'linearFit',
+  'MIN_EFFECT_EFFECTIVE_N',
   'pearson',
   'renderCorrelationSvg',
+  'slopeInference',
   'spearman',
+  'studentT975',
 ];
 
 describe('analysis entry point', () => {

@@ -33,6 +33,29 @@ const ORDER_CONFIRMED = CHECKOUT_STEPS[4];
 /** Cart views per 5-minute interval, by device type (two series per step, so sum() is required). */
 const CART_VIEWS = { desktop: 400, mobile: 200 } as const;
 
+/**
+ * Revenue per currency, designed from the conversion: orders per minute are the cart views per minute times the
+ * conversion; a share of them is paid in each currency at a fixed mean order value (minor units). EUR and JPY,
+ * whose magnitudes differ: a EUR order is 5,000 cents, a JPY order 8,000 yen.
+ */
+export const REVENUE = PROMETHEUS_FAMILIES.revenue;
+export const MINOR_UNITS = PROMETHEUS_FAMILIES.currencyMinorUnits;
+export const CURRENCY_ORDERS = {
+  EUR: { share: 0.7, minorPerOrder: 5000, minorUnits: 100 },
+  JPY: { share: 0.3, minorPerOrder: 8000, minorUnits: 1 },
+} as const;
+/** Revenue per minute per currency, in currency units: the expression of docs/correlation.md's effect-size example. */
+export const REVENUE_PER_MINUTE_BY_CURRENCY_QUERY = `sum by (currency) (rate(${REVENUE}[5m])) * 60 / on (currency) group_left max by (currency) (${MINOR_UNITS})`;
+/** Designed revenue change per minute, per +100 ms of latency, in units of each currency. */
+export function designedRevenueEffect(design: Design = DEFAULT_DESIGN): Record<'EUR' | 'JPY', number> {
+  const cartViewsPerMinute = (CART_VIEWS.desktop + CART_VIEWS.mobile) / (STEP_SECONDS / MINUTE);
+  const effect = (currency: keyof typeof CURRENCY_ORDERS) => {
+    const c = CURRENCY_ORDERS[currency];
+    return (cartViewsPerMinute * c.share * c.minorPerOrder * design.slopePerSecond * 0.1) / c.minorUnits;
+  };
+  return { EUR: effect('EUR'), JPY: effect('JPY') };
+}
+
 /** The Node runtime's event-loop delay p99 gauge (`runtimeMetrics: true`). */
 export const EVENT_LOOP_DELAY = RUNTIME_PROMETHEUS_FAMILIES.eventLoopDelayP99;
 /** Designed: the event loop's delay is a quarter of the request latency (so r with conversion is the same). */
@@ -134,6 +157,29 @@ export function buildHistory(endSeconds: number, design: Design = DEFAULT_DESIGN
         (t) => totals.get(t) as number,
       );
     }
+  }
+
+  // Revenue per currency: each minute of interval i adds its designed share of the interval's orders' value.
+  const revenueFamily = REVENUE.replace(/_total$/, '');
+  lines.push(`# TYPE ${revenueFamily} counter`);
+  const ordersPerInterval = (i: number) => (CART_VIEWS.desktop + CART_VIEWS.mobile) * conversion[i];
+  for (const [currency, c] of Object.entries(CURRENCY_ORDERS)) {
+    let running = 1e7;
+    const totals = new Map<number, number>();
+    for (const t of times) {
+      const i = intervalOf(t);
+      if (i >= 0) running += (ordersPerInterval(i) * c.share * c.minorPerOrder) / perMinute;
+      totals.set(t, running);
+    }
+    series(
+      REVENUE,
+      `{product_category="gear",payment_method="card",region="eu",currency="${currency}"}`,
+      (t) => totals.get(t) as number,
+    );
+  }
+  lines.push(`# TYPE ${MINOR_UNITS} gauge`);
+  for (const [currency, c] of Object.entries(CURRENCY_ORDERS)) {
+    series(MINOR_UNITS, `{currency="${currency}"}`, () => c.minorUnits);
   }
 
   // Event-loop delay p99, one gauge series: every minute of interval i holds its designed value.

@@ -22,10 +22,13 @@ import {
   PER_DEVICE_CART_VIEWS_QUERY,
   SEED_HOURLY_CONVERSION_QUERY,
   SPARSE_QUERY,
+  REVENUE_PER_MINUTE_BY_CURRENCY_QUERY,
   STEP_SECONDS,
   buildHistory,
+  designedRevenueEffect,
   type History,
 } from './history';
+import { DEFAULT_DESIGN } from './synthetic';
 
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
 const promtool = requireBinary('promtool', 'apt-get install prometheus');
@@ -327,7 +330,114 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       expect(run.stdout).toContain(
         'At that lag, +100 ms of p99 latency goes with -0.38 percentage points of conversion 10m later.',
       );
+      // The effect size: the designed -0.4 percentage points per +100 ms lies inside its interval, and the line is
+      // the one docs/correlation.md shows.
+      const effect =
+        /effect size {4}(\+100 ms of p99 latency goes with -[\d.]+ percentage points of conversion 10m later \(95% CI (-[\d.]+) to (-[\d.]+);[^\n]*)/.exec(
+          run.stdout,
+        );
+      expect(effect).not.toBeNull();
+      const designed = DEFAULT_DESIGN.slopePerSecond * 0.1 * 100;
+      expect(Number(effect![2])).toBeLessThan(designed);
+      expect(Number(effect![3])).toBeGreaterThan(designed);
+      expect(readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8')).toContain(
+        `  effect size    ${effect![1]}`,
+      );
+      expect(readFileSync(plot, 'utf8')).toContain('class="effect-sentence"');
       expect(readFileSync(plot, 'utf8')).toContain('id="scatter-panel"');
+    });
+
+    it('runs the docs/correlation.md revenue-per-currency example as written: one effect per currency, in its units', async () => {
+      const block = /## Effect size in business units\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(
+        readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
+      );
+      expect(block).not.toBeNull();
+      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
+        (m) => m[1] ?? m[2],
+      );
+      expect(words).toContain('revenue.svg');
+      expect(words).toContain(REVENUE_PER_MINUTE_BY_CURRENCY_QUERY);
+      const plot = join(workDir, 'revenue.svg');
+      const run = await runCli(
+        words
+          .slice(2)
+          .map((word) =>
+            word === 'http://localhost:9090' ? prometheus.url : word === 'revenue.svg' ? plot : word,
+          ),
+      );
+      expect(run.code).toBe(0);
+      const designed = designedRevenueEffect();
+      const sections = run.stdout.split(/^=== currency=(\w+) ===$/m).slice(1);
+      expect(sections.filter((_, i) => i % 2 === 0)).toEqual(['EUR', 'JPY']);
+      for (let i = 0; i < sections.length; i += 2) {
+        const currency = sections[i] as 'EUR' | 'JPY';
+        const effect = new RegExp(
+          `effect size {4}\\+100 ms of p99 latency goes with (-[\\d.]+) ${currency} of revenue per minute 10m later \\(95% CI (-[\\d.]+) to (-[\\d.]+);`,
+        ).exec(sections[i + 1]);
+        expect({ currency, effect: effect !== null }).toEqual({ currency, effect: true });
+        expect(Number(effect![2])).toBeLessThan(designed[currency]);
+        expect(Number(effect![3])).toBeGreaterThan(designed[currency]);
+        expect(readFileSync(plot.replace(/\.svg$/, `-${currency}.svg`), 'utf8')).toContain(
+          `${currency} of revenue per minute`,
+        );
+      }
+    });
+
+    it('refuses the effect of +100 ms of a p95 that never moved that much, in the words docs/correlation.md quotes', async () => {
+      const p95 = P99_LATENCY_QUERY.replace('0.99', '0.95');
+      const run = await runCli([
+        ...baseArgs().map((word) => (word === P99_LATENCY_QUERY ? p95 : word)),
+        '--technical-name',
+        'p95 latency',
+        '--technical-unit',
+        'ms',
+        '--technical-scale',
+        '1000',
+        '--per',
+        '100',
+        '--business-name',
+        'conversion',
+      ]);
+      expect(run.code).toBe(0);
+      const refusal = /`(Effect of \+100 ms of p95 latency on conversion not stated: [^`]*)`/.exec(
+        readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8').replace(/\n\s*/g, ' '),
+      );
+      expect(refusal).not.toBeNull();
+      expect(run.stdout).toContain(refusal![1]);
+    });
+
+    it('runs one analysis per currency through the library too', async () => {
+      const service = new MetricCorrelationService({ url: prometheus.url });
+      const groups = await service.correlateEach({
+        technical: { query: P99_LATENCY_QUERY, unit: 'ms', scale: 1000 },
+        business: { query: REVENUE_PER_MINUTE_BY_CURRENCY_QUERY, name: 'revenue', unit: '{by} per minute' },
+        start: window.start,
+        end: window.end,
+        sentenceStep: 100,
+        by: 'currency',
+      });
+      expect(groups.map((group) => [group.value, group.result?.business.unit, group.error])).toEqual([
+        ['EUR', 'EUR per minute', undefined],
+        ['JPY', 'JPY per minute', undefined],
+      ]);
+      const designed = designedRevenueEffect();
+      for (const group of groups) {
+        const effect = group.result!.effect;
+        expect(effect.stated).toBe(true);
+        expect(effect.lagSteps).toBe(2);
+        expect(effect.ci95[0]).toBeLessThan(designed[group.value as 'EUR' | 'JPY']);
+        expect(effect.ci95[1]).toBeGreaterThan(designed[group.value as 'EUR' | 'JPY']);
+      }
+      // A label the series do not carry is a usage error, not one error per group.
+      await expect(
+        service.correlateEach({
+          technical: P99_LATENCY_QUERY,
+          business: REVENUE_PER_MINUTE_BY_CURRENCY_QUERY,
+          start: window.start,
+          end: window.end,
+          by: 'region',
+        }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
 
     it('runs the docs/correlation.md event-loop delay example as written (runtime metrics vs conversion)', async () => {

@@ -69,6 +69,10 @@ describeWithChromium('SVG plot rendered in Chromium', () => {
         scatterPanel: panel('scatter-panel'),
         points: Array.from(document.querySelectorAll('circle.point')).map(box),
         fitLine: box(document.getElementById('fit-line') as Element),
+        effect: Array.from(document.querySelectorAll('text.effect-sentence')).map((t) => ({
+          text: t.textContent ?? '',
+          ...box(t),
+        })),
         technicalLineLength: (
           document.querySelector('path.technical-series') as SVGPathElement
         ).getTotalLength(),
@@ -90,6 +94,18 @@ describeWithChromium('SVG plot rendered in Chromium', () => {
       0.9 * (layout.scatterPanel.right - layout.scatterPanel.left),
     );
     expect(layout.technicalLineLength).toBeGreaterThan(1000);
+    // The effect size sits under the scatter, clear of every other label.
+    expect(layout.effect[0]?.text).toMatch(/^Effect size: /);
+    const overlaps = (a: Box, b: Box) =>
+      a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const effectTexts = new Set(layout.effect.map((line) => line.text));
+    for (const line of layout.effect) {
+      expect(line.top).toBeGreaterThan(layout.scatterPanel.bottom);
+      const others = layout.texts
+        .filter((t) => !effectTexts.has(t.text) && overlaps(t, line))
+        .map((t) => t.text);
+      expect(others).toEqual([]);
+    }
     // The full expressions are kept in the title element for tooltips and accessibility.
     expect(renderCorrelationSvg(result)).toContain(
       `<title>${result.summary.replace(/&/g, '&#38;').replace(/</g, '&#60;').replace(/>/g, '&#62;').replace(/"/g, '&#34;')}</title>`,

@@ -67,6 +67,11 @@ describe('otel-business-metrics (no Prometheus needed)', () => {
       /The technical display scale must be a positive number, got 0/,
     ],
     [
+      'a --by that is no label name',
+      ['--by', 'currency code'],
+      /"by" must be a label name, got "currency code"/,
+    ],
+    [
       'too many points',
       ['--step', '1s', '--range', '7d'],
       /TOO_MANY_POINTS: A 7d range at a 1s step is 604801 points/,
