@@ -11,22 +11,12 @@ import { buildShopAssets } from '../../examples/shop/server/assets';
 import { parseExposition, sumBy, sumOf, type Sample } from '../../examples/shop/server/exposition';
 import { TrafficSimulator } from '../../examples/shop/server/simulator';
 import { NO_TROUBLE, troubleFromEnv } from '../../examples/shop/server/trouble';
+import { mulberry32 } from '../support/random';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
 const REVENUE = PROMETHEUS_FAMILIES.revenue;
 const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
 const HTTP_DURATION = otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram');
-
-/** Deterministic PRNG so the shoppers' choices repeat from run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Generous for a loaded 2-core machine (per phase: starting, then finishing); seconds on an idle one. */
 const SESSIONS_TIMEOUT_MS = 60_000;
