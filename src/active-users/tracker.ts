@@ -21,7 +21,7 @@ import {
 } from './day-sketches';
 import { checkPrecision, DEFAULT_PRECISION } from './hyperloglog';
 import { REDIS_HLL_PRECISION } from './redis-encoding';
-import type { RedisActiveUsersStore, RedisStoreOptions, StoreHealth } from './redis-store';
+import type { RedisActiveUsersStore, RedisStoreOptions, StoreHealth, TierDaySketch } from './redis-store';
 import { UserIdHasher, type UserHashKey } from './user-hash';
 
 /** Options of distinct-user counting (`activeUsers` in initBusinessMetrics / BusinessMetrics options). */
@@ -212,6 +212,11 @@ export class ActiveUsersCounter {
   /** Register copies of the retained tier-days (for merging in another process). */
   snapshot(fromDay?: number): DaySketchSnapshot[] {
     return this.sketches.snapshot(fromDay);
+  }
+
+  /** The retained tier-day sketches as they are (not copied), with the version that changes when they grow. */
+  sketchStates(): IterableIterator<TierDaySketch> {
+    return this.sketches.sketches();
   }
 
   /**

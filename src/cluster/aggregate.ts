@@ -289,7 +289,7 @@ export class ClusterAggregate {
         if (payload === undefined || !extension.accept) continue;
         try {
           // An extension refuses a payload it cannot use by throwing.
-          extension.accept(source.id, payload);
+          if (extension.accept(source.id, payload) === 'resend') source.needsFull = true;
         } catch {
           refused = true;
         }

@@ -83,6 +83,13 @@ export class SnapshotEncoder {
     this.epoch++;
     this.nextId = 0;
     this.families = new Map();
+    for (const extension of this.extensions) {
+      try {
+        extension.restart?.();
+      } catch {
+        // An extension never breaks the snapshot.
+      }
+    }
   }
 
   encode(result: CollectionResult, round: number, final = false): SnapshotMessage {

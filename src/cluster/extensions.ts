@@ -16,9 +16,13 @@ export interface ClusterExtension<Payload = unknown> {
   collect?(): Payload | undefined;
   /**
    * Primary side: a source's payload arrived (each snapshot's payload replaces the previous from that source,
-   * or is merged idempotently). Called before the aggregate is rendered.
+   * or is merged idempotently). Called before the aggregate is rendered. Returns `'resend'` when the payload shows
+   * that an earlier one never arrived: the primary then asks that source for a full snapshot (see `restart`).
+   * Throws to refuse a payload it cannot use (counted as `invalid`).
    */
-  accept?(source: string, payload: Payload): void;
+  accept?(source: string, payload: Payload): 'resend' | undefined;
+  /** Source side: the primary asked for a full snapshot; the next payload must not depend on earlier ones. */
+  restart?(): void;
   /** Primary side: a source exited (after its final payload, if it sent one). */
   retire?(source: string): void;
 }

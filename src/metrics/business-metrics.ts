@@ -369,7 +369,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
    */
   activeUsersClusterExtension(role: 'primary' | 'source'): ClusterExtension {
     if (role === 'source') this.activeUsersCounter.reportThroughPrimary();
-    return activeUsersClusterExtension(this.activeUsersCounter, this.now);
+    return activeUsersClusterExtension(this.activeUsersCounter, role);
   }
 
   getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {

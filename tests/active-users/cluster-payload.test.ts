@@ -56,6 +56,8 @@ describe('active-users payloads from cluster workers', () => {
       }),
     ) as SnapshotMessage;
   const base64 = (registers: Uint8Array) => Buffer.from(registers).toString('base64');
+  /** A payload that starts a worker's chain (prev 0: it carries everything) with these sketches. */
+  const chain = (sketches: unknown) => ({ seq: 1, prev: 0, sketches });
   const invalid = (aggregate: ClusterAggregate) => {
     let count = 0;
     aggregate.forEachFailure((reason, n) => (count += reason === 'invalid' ? n : 0));
@@ -75,7 +77,7 @@ describe('active-users payloads from cluster workers', () => {
     // One register of 52 (precision 14: ranks go up to 51) would inflate every window covering the day.
     const poisoned = new Uint8Array(16_384);
     poisoned[7] = 52;
-    const payload = [{ tier: 'pro', day: TODAY, registers: base64(poisoned) }];
+    const payload = chain([{ tier: 'pro', day: TODAY, registers: base64(poisoned) }]);
     expect(aggregate.apply(withPayload('w2', payload))).toBe(false);
     expect(invalid(aggregate)).toBe(1);
     expect(await daily(primary.reader, 'pro')).toBe(counted);
@@ -84,19 +86,22 @@ describe('active-users payloads from cluster workers', () => {
   it.each<[string, unknown]>([
     [
       'a tier outside the user_tier allow-list',
-      [{ tier: 'hacker', day: TODAY, registers: base64(new Uint8Array(16_384)) }],
+      chain([{ tier: 'hacker', day: TODAY, registers: base64(new Uint8Array(16_384)) }]),
     ],
     [
       'registers of another precision',
-      [{ tier: 'pro', day: TODAY, registers: base64(new Uint8Array(1024)) }],
+      chain([{ tier: 'pro', day: TODAY, registers: base64(new Uint8Array(1024)) }]),
     ],
-    ['registers that are not a string', [{ tier: 'pro', day: TODAY, registers: 7 }]],
+    ['registers that are not a string', chain([{ tier: 'pro', day: TODAY, registers: 7 }])],
     [
       'a day that is not a number',
-      [{ tier: 'pro', day: 'today', registers: base64(new Uint8Array(16_384)) }],
+      chain([{ tier: 'pro', day: 'today', registers: base64(new Uint8Array(16_384)) }]),
     ],
-    ['an entry that is null', [null]],
-    ['a payload that is an object', { tier: 'pro' }],
+    ['an entry that is null', chain([null])],
+    ['sketches that are an object', chain({ tier: 'pro' })],
+    ['a payload that is an array (no seq, prev)', [{ tier: 'pro', day: TODAY, registers: 'AAAA' }]],
+    ['a prev that is not below seq', { seq: 3, prev: 3, sketches: [] }],
+    ['a seq that is not an integer', { seq: '2', prev: 1, sketches: [] }],
   ])('refuses %s, counted, with nothing merged', async (_what, payload) => {
     const aggregate = new ClusterAggregate({ extensions });
     const before = await daily(primary.reader, 'pro');

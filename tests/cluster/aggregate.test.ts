@@ -185,7 +185,10 @@ describe('cluster aggregate', () => {
     sourceSide.add<number[]>({ name: 'test-registers', collect: () => [1, 5, 2] });
     const remove = primarySide.add<number[]>({
       name: 'test-registers',
-      accept: (source, payload) => accepted.push([source, payload]),
+      accept: (source, payload) => {
+        accepted.push([source, payload]);
+        return undefined;
+      },
       retire: (source) => retired.push(source),
     });
     const a = worker('a', () => NOW, sourceSide);
