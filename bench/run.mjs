@@ -319,6 +319,24 @@ const ROWS = [
     // The middleware's own cost: ours minus the same request plumbing without it.
     targets: [{ against: 'none', maxDifference: 300 }],
   },
+  // One row per web framework adapter: the same request through the real framework with the adapter and
+  // without it, same run; the adapter's cost is the difference (Express: the http-middleware row above).
+  ...[
+    ['fastify', 'Fastify 5 plugin (app.inject, route from routeOptions.url)'],
+    ['nestjs', 'NestJS 12 module on the Fastify platform (inject)'],
+    ['hono', 'Hono 4 middleware (app.fetch with a Web Request)'],
+    ['next', 'Next.js route handler wrapped by withHttpMetrics'],
+  ].map(([framework, title]) => ({
+    id: `web-${framework}`,
+    title: `${title}: per-request cost of the adapter's HTTP metrics`,
+    script: 'cases/web-frameworks.mjs',
+    unit: 'ns/request',
+    variants: ['ours', 'none'],
+    params: { framework },
+    // A framework's first requests are slow (JIT): calibrating from 1 would leave rounds of one cold request.
+    minIterations: MODE === 'smoke' ? 4 : 512,
+    targets: [{ against: 'none', maxDifference: 300 }],
+  })),
   {
     id: 'host-app',
     title:
@@ -411,7 +429,11 @@ async function runInterleaved(row) {
   if (!row.fixedIterations) {
     for (const variant of live())
       await step(variant, async (v) => {
-        const { iterations } = await v.process.request({ type: 'calibrate', targetMs: PLAN.roundMs });
+        const { iterations } = await v.process.request({
+          type: 'calibrate',
+          targetMs: PLAN.roundMs,
+          minIterations: row.minIterations,
+        });
         v.iterations = iterations;
       });
   }

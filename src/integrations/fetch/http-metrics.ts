@@ -2,8 +2,8 @@
  * `http.server.request.duration` for Web-standard frameworks: a wrapper for Next.js App Router route handlers and
  * a Hono middleware, both recording the route pattern the framework matched.
  *
- * Owns: when a Web request counts as finished (the handler's `Response`, or its `request.signal` aborting first)
- * and as aborted; Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after `next()`) and, on
+ * Owns: when a Web request counts as finished (when the handler returns its `Response`) and as aborted (its
+ * `request.signal` aborted by then); Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after `next()`) and, on
  * `@hono/node-server`, timing until the Node response closes. Must not touch: labels and recording (the core's
  * server-metrics.ts), responses (it returns the handler's own).
  */
@@ -31,51 +31,53 @@ type WebRequest = Pick<Request, 'method' | 'url' | 'signal'>;
 
 /**
  * Wrap a Next.js route handler so each request is recorded under `route`, the pattern of the file it lives in
- * (`export const GET = withHttpMetrics('/api/products/[id]', handler)`). Next.js does not tell a
- * handler its own pattern, so you name it: it is code, never client text. A handler that throws is recorded as
- * 500 (Next.js answers 500) and the error goes on to Next.js; a client that goes away first is recorded as aborted.
+ * (`export const GET = withHttpMetrics('/api/products/[id]', handler)`). Next.js does not tell a handler its own
+ * pattern, so you name it: it is code, never client text. The request is recorded when the handler returns: a
+ * handler that throws as 500 (Next.js answers 500; the error goes on to Next.js), a request whose client went away
+ * before that as aborted. A handler that never returns is never recorded, and a streamed body is timed until the
+ * handler returns its `Response`.
  */
-export function withHttpMetrics<Req extends WebRequest, Rest extends unknown[]>(
+export function withHttpMetrics<Req extends WebRequest, Context = unknown>(
   route: string,
-  handler: (request: Req, ...rest: Rest) => Response | Promise<Response>,
+  handler: (request: Req, context: Context) => Response | Promise<Response>,
   options: FetchHttpMetricsOptions = {},
-): (request: Req, ...rest: Rest) => Promise<Response> {
+): (request: Req, context: Context) => Response | Promise<Response> {
   if (typeof route !== 'string' || route === '')
     throw new TypeError('withHttpMetrics: route must be the route pattern');
   const recorder = recorderFor(options, 'withHttpMetrics');
-  return async (request, ...rest) => {
+  const record = (request: Req, status: number, start: number): void =>
+    recorder.record(
+      request.method,
+      route,
+      request.signal?.aborted ? undefined : status,
+      https(request.url),
+      (performance.now() - start) / 1000,
+    );
+  // No abort listener per request: adding and removing one costs about 0.3 us, the whole budget of a request; the
+  // signal is read when the handler returns instead.
+  return (request, context) => {
     const start = performance.now();
-    const finish = once(recorder, request.method, () => route, https(request.url), start);
-    const signal = request.signal;
-    // The client may go away while the handler still runs (or never returns): record that when it happens.
-    const onAbort = () => finish(undefined);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let answer: Response | Promise<Response>;
     try {
-      const response = await handler(request, ...rest);
-      finish(signal?.aborted ? undefined : response.status);
-      return response;
+      answer = handler(request, context);
     } catch (error) {
-      finish(signal?.aborted ? undefined : 500);
+      record(request, 500, start);
       throw error;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
     }
-  };
-}
-
-/** Records a request once: when its response is ready, or when its client goes away first. */
-function once(
-  recorder: ServerRequestRecorder,
-  method: string,
-  route: () => string | undefined,
-  isHttps: boolean,
-  start: number,
-): (status: number | undefined) => void {
-  let done = false;
-  return (status) => {
-    if (done) return;
-    done = true;
-    recorder.record(method, route(), status, isHttps, (performance.now() - start) / 1000);
+    if (!(answer instanceof Promise)) {
+      record(request, answer.status, start);
+      return answer;
+    }
+    return answer.then(
+      (response) => {
+        record(request, response.status, start);
+        return response;
+      },
+      (error: unknown) => {
+        record(request, 500, start);
+        throw error;
+      },
+    );
   };
 }
 
@@ -100,14 +102,14 @@ export interface HonoContextLike {
 interface NodeOutgoing {
   readonly statusCode: number;
   readonly writableFinished: boolean;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
   const outgoing = (env as { outgoing?: unknown } | null | undefined)?.outgoing;
   return typeof outgoing === 'object' &&
     outgoing !== null &&
-    typeof (outgoing as NodeOutgoing).once === 'function' &&
+    typeof (outgoing as NodeOutgoing).on === 'function' &&
     typeof (outgoing as NodeOutgoing).statusCode === 'number'
     ? (outgoing as NodeOutgoing)
     : undefined;
@@ -137,32 +139,38 @@ export function httpMetricsMiddleware(
   options: FetchHttpMetricsOptions = {},
 ): (c: HonoContextLike, next: () => Promise<void>) => Promise<void> {
   const recorder = recorderFor(options, 'httpMetricsMiddleware');
-  return async (c, next) => {
+  // Other runtimes: recorded when the app's response is ready, the signal read then (no listener, as above).
+  const afterNext = async (
+    c: HonoContextLike,
+    next: () => Promise<void>,
+    start: number,
+    ownIndex: number,
+  ) => {
+    await next();
+    recorder.record(
+      c.req.method,
+      honoRoute(c, ownIndex),
+      c.req.raw.signal?.aborted ? undefined : c.res.status,
+      https(c.req.raw.url),
+      (performance.now() - start) / 1000,
+    );
+  };
+  // Not an async function: on Node it hands back next()'s own promise, adding no promise of its own.
+  return (c, next) => {
     const start = performance.now();
     const ownIndex = c.req.routeIndex;
     const outgoing = nodeOutgoing(c.env);
-    if (outgoing !== undefined) {
-      // @hono/node-server: the Node response closes after the body is sent, or when the client goes away first.
-      outgoing.once('close', () => {
-        recorder.record(
-          c.req.method,
-          honoRoute(c, ownIndex),
-          outgoing.writableFinished ? outgoing.statusCode : undefined,
-          https(c.req.raw.url),
-          (performance.now() - start) / 1000,
-        );
-      });
-      return next();
-    }
-    const finish = once(recorder, c.req.method, () => honoRoute(c, ownIndex), https(c.req.raw.url), start);
-    const signal = c.req.raw.signal;
-    const onAbort = () => finish(undefined);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await next();
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    finish(signal?.aborted ? undefined : c.res.status);
+    if (outgoing === undefined) return afterNext(c, next, start, ownIndex);
+    // @hono/node-server: the Node response closes after the body is sent, or when the client goes away first.
+    outgoing.on('close', () => {
+      recorder.record(
+        c.req.method,
+        honoRoute(c, ownIndex),
+        outgoing.writableFinished ? outgoing.statusCode : undefined,
+        https(c.req.raw.url),
+        (performance.now() - start) / 1000,
+      );
+    });
+    return next();
   };
 }

@@ -1,0 +1,122 @@
+/**
+ * What each web framework adapter costs a request, on the real framework, in-process: the same app with the
+ * adapter's HTTP server metrics (`ours`) and without (`none`), the same request made through the framework's own
+ * request path, so the difference is everything the adapter adds (its hooks, the framework's cost of running a
+ * hook at all, the `close` listener, the recording).
+ *
+ * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
+ * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
+ * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route handler called as Next.js calls it, bare or wrapped
+ * by `withHttpMetrics`). Express is the `http-middleware` row.
+ *
+ * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern). Must not
+ * touch: rounds, statistics (bench/run.mjs).
+ */
+import { EventEmitter } from 'node:events';
+import { dirname, join } from 'node:path';
+import { DIST, loadPackage, parseExposition, require } from '../lib/workload.mjs';
+import { serveCase } from '../lib/child.mjs';
+
+const COUNT = 'http_server_request_duration_seconds_count';
+const entry = (name) => require(join(dirname(DIST), 'integrations', name, 'index.js'));
+
+serveCase(async ({ variant, framework }) => {
+  if (!['ours', 'none'].includes(variant)) throw new Error(`no variant ${variant} in row web-frameworks`);
+  const ours = variant === 'ours';
+  const pkg = loadPackage();
+  const telemetry = pkg.initBusinessMetrics({
+    exporters: ['prometheus'],
+    prometheus: { preventServerStart: true },
+    serviceName: 'bench',
+    env: {},
+  });
+  let request;
+  let route;
+  let close = async () => undefined;
+  if (framework === 'fastify') {
+    const app = require('fastify')();
+    if (ours) await app.register(entry('fastify').businessMetricsPlugin, { telemetry });
+    app.get('/product/:id', async () => 'ok');
+    await app.ready();
+    request = () => app.inject({ method: 'GET', url: '/product/42' });
+    route = '/product/:id';
+    close = () => app.close();
+  } else if (framework === 'nestjs') {
+    require('reflect-metadata');
+    const { Controller, Get, Module } = require('@nestjs/common');
+    const { NestFactory } = require('@nestjs/core');
+    const { FastifyAdapter } = require('@nestjs/platform-fastify');
+    class ProductController {
+      product() {
+        return 'ok';
+      }
+    }
+    const method = Object.getOwnPropertyDescriptor(ProductController.prototype, 'product');
+    Reflect.decorate([Get('/product/:id')], ProductController.prototype, 'product', method);
+    Controller()(ProductController);
+    class AppModule {}
+    const imports = ours ? [entry('nestjs').BusinessMetricsModule.forRoot({ telemetry })] : [];
+    Module({ imports, controllers: [ProductController] })(AppModule);
+    const app = await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false });
+    await app.init();
+    const fastify = app.getHttpAdapter().getInstance();
+    await fastify.ready();
+    request = () => fastify.inject({ method: 'GET', url: '/product/42' });
+    route = '/product/:id';
+    close = () => app.close();
+  } else if (framework === 'hono') {
+    const { Hono } = await import('hono');
+    const app = new Hono();
+    if (ours) app.use(entry('fetch').httpMetricsMiddleware({ telemetry }));
+    app.get('/product/:id', (c) => c.text('ok'));
+    // As @hono/node-server calls it on Node: with Node's response in the environment, closed after each answer.
+    const outgoing = new EventEmitter();
+    outgoing.statusCode = 200;
+    outgoing.writableFinished = true;
+    const env = { incoming: {}, outgoing };
+    const req = new Request('http://bench.local/product/42');
+    request = async () => {
+      await app.fetch(req, env);
+      outgoing.emit('close');
+      outgoing.removeAllListeners('close');
+    };
+    route = '/product/:id';
+  } else if (framework === 'next') {
+    // A route handler as Next.js calls it: the request and the route's context.
+    const handler = async (_request, { params }) => new Response(`ok ${(await params).id}`);
+    const wrapped = ours
+      ? entry('fetch').withHttpMetrics('/api/products/[id]', handler, { telemetry })
+      : handler;
+    const req = new Request('http://bench.local/api/products/42');
+    const context = { params: Promise.resolve({ id: '42' }) };
+    request = () => wrapped(req, context);
+    route = '/api/products/[id]';
+  } else {
+    throw new Error(`no framework ${framework} in row web-frameworks`);
+  }
+  let made = 0;
+  return {
+    async round(iterations) {
+      for (let i = 0; i < iterations; i++) await request();
+      made += iterations;
+    },
+    async check() {
+      // Recording happens when a response closes; let the last one close.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!ours) return { ok: true, detail: `${made} requests, nothing recorded` };
+      const samples = parseExposition(await telemetry.metrics.getMetrics()).filter((s) => s.name === COUNT);
+      const total = samples.reduce((sum, s) => sum + s.value, 0);
+      const labelled = samples.filter((s) => s.labels.includes(`http_route="${route}"`));
+      const wrong = [];
+      if (total !== made) wrong.push(`recorded ${total} requests, made ${made}`);
+      if (labelled.length !== 1) wrong.push(`series under ${route}: ${labelled.length}`);
+      return wrong.length
+        ? { ok: false, detail: wrong.join('; ') }
+        : { ok: true, detail: `${total} requests` };
+    },
+    async close() {
+      await close();
+      await telemetry.shutdown();
+    },
+  };
+});
