@@ -14,6 +14,7 @@ import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/
 import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
 import { parseExposition } from '../support/exposition';
 import { TestReader } from '../support/collect';
+import { mutated, pathsOf } from '../support/mutations';
 
 const resource = resourceFromAttributes({ 'service.name': 'primary' });
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -217,8 +218,7 @@ describe('aggregate fuzz', () => {
     let tried = 0;
     for (const path of pathsOf(base)) {
       for (const value of wrong) {
-        const message = structuredClone(base) as unknown;
-        setAt(message, path, value);
+        const message = mutated(base, path, value);
         tried++;
         expect(() => aggregate.apply(message)).not.toThrow();
         const text = serializePrometheus(aggregate.render(resource).resourceMetrics);
@@ -232,20 +232,3 @@ describe('aggregate fuzz', () => {
     expect(tried).toBeGreaterThan(500);
   });
 });
-
-type Path = Array<string | number>;
-
-function pathsOf(value: unknown, prefix: Path = []): Path[] {
-  if (typeof value !== 'object' || value === null) return [];
-  const keys: Array<string | number> = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
-  return keys.flatMap((key) => {
-    const path = [...prefix, key];
-    return [path, ...pathsOf((value as Record<string | number, unknown>)[key], path)];
-  });
-}
-
-function setAt(target: unknown, path: Path, value: unknown): void {
-  let node = target as Record<string | number, unknown>;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
-  node[path[path.length - 1]] = value;
-}

@@ -16,6 +16,7 @@ import {
   pointWidth,
 } from '../../src/cluster/validate';
 import { TestReader } from '../support/collect';
+import { mutated, pathsOf } from '../support/mutations';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 
@@ -188,10 +189,9 @@ describe('peer messages: structure', () => {
     let tried = 0;
     let refused = 0;
     for (const original of [snapshot, hello, request] as unknown[]) {
-      for (const path of pathsOf(original)) {
+      for (const path of pathsOf(original, 2)) {
         for (const value of wrong) {
-          const message = clone(original);
-          setAt(message, path, value);
+          const message = mutated(original, path, value);
           tried++;
           const checked = checkPrimaryBound(message);
           if (checked === undefined || !checked.ok) refused++;
@@ -263,26 +263,4 @@ describe('peer messages: point numbers', () => {
 
 function metricOf(message: Record<string, unknown>): Record<string, unknown> {
   return (message.metrics as Record<string, unknown>[])[0];
-}
-
-type Path = Array<string | number>;
-
-/** Every path to a field or array entry of a JSON-like value (arrays: their first two entries). */
-function pathsOf(value: unknown, prefix: Path = []): Path[] {
-  if (typeof value !== 'object' || value === null) return [];
-  const paths: Path[] = [];
-  const keys: Array<string | number> = Array.isArray(value)
-    ? value.slice(0, 2).map((_, i) => i)
-    : Object.keys(value);
-  for (const key of keys) {
-    const path = [...prefix, key];
-    paths.push(path, ...pathsOf((value as Record<string | number, unknown>)[key], path));
-  }
-  return paths;
-}
-
-function setAt(target: unknown, path: Path, value: unknown): void {
-  let node = target as Record<string | number, unknown>;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
-  node[path[path.length - 1]] = value;
 }
