@@ -12,6 +12,7 @@
  * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern). Must not
  * touch: rounds, statistics (bench/run.mjs).
  */
+/* global Request, Response */
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { DIST, loadPackage, parseExposition, require } from '../lib/workload.mjs';
