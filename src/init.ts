@@ -26,7 +26,12 @@ import {
 } from './config/options';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, defaultServiceInstanceId } from './config/defaults';
 import { BridgeReader } from './exporters/bridge-reader';
-import { ClosableAgents, createOtlpExporter, FailureCountingExporter } from './exporters/otlp';
+import {
+  ClosableAgents,
+  createOtlpExporter,
+  describeFailedExports,
+  FailureCountingExporter,
+} from './exporters/otlp';
 import { PrometheusPullReader } from './exporters/prometheus';
 import {
   BusinessMetrics,
@@ -69,14 +74,20 @@ export interface BusinessMetricsHandle {
   /** `(req, res)` handler serving the Prometheus exposition, for mounting `/metrics` on your own server.
    * Present when a `prometheus` exporter is configured. It applies no authentication: your server's applies. */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  /** Collect and push now (OTLP, console); resolves when done. */
+  /**
+   * Collect and push now (OTLP, console, your push exporters). Resolves when every export of this flush
+   * succeeded; rejects with an Error naming the exporter, where it sends and the cause when one failed (the
+   * periodic exports only warn through diag), or when one still runs at the deadline (default 5000 ms).
+   */
   forceFlush(options?: { timeoutMillis?: number }): Promise<void>;
   /**
    * Flush and stop every exporter within `timeoutMillis`, even if a collector is unreachable. A Prometheus
    * endpoint that is being scraped first keeps serving until one scrape has read the final values (the hand-over:
    * `prometheus.finalScrapeTimeoutMillis`, by default about two scrape intervals, at most 30 s). Default deadline:
    * 5000 ms plus that hand-over; an explicit `timeoutMillis` bounds everything, the hand-over included.
-   * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects.
+   * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects: a final export
+   * that failed is said through diag at warn level, a deadline passed at error level, naming the exporter and
+   * where it sends.
    */
   shutdown(options?: { timeoutMillis?: number }): Promise<void>;
 }
@@ -299,7 +310,17 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
           unregisterActiveUsers?.();
           await clusterEndpoint?.shutdown(timeoutMillis);
           // The active users' last Redis flush runs beside the final export, under the same deadline.
-          await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]);
+          const watches = failureCounting.map((exporter) => exporter.watchFailures());
+          await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]).finally(() =>
+            watches.forEach((watch) => watch.stop()),
+          );
+          const failed = describeFailedExports(watches);
+          if (failed) {
+            diag.warn(
+              `otel-business-metrics: shutdown: the final export failed: ${failed}; ` +
+                'what was recorded since its last successful export did not reach it',
+            );
+          }
         };
         shutdownPromise = withTimeout(stopping(), timeoutMillis + DEADLINE_GRACE_MS, 'shutdown')
           .catch((error: unknown) => {
@@ -400,15 +421,16 @@ function timedOut(error: unknown): boolean {
 }
 
 /**
- * handle.forceFlush: collect and push now. A failed push is the exporter's to report (counted, warned: see
- * FailureCountingExporter), as with the SDK's own forceFlush; an export still running at the deadline rejects,
- * naming the exporter and where it sends (the SDK's own rejection is a bare "Operation timed out.").
+ * handle.forceFlush: collect and push now. Rejects, naming the exporter, where it sends and the cause, when an
+ * export that started during the flush failed (the periodic path only warns: see FailureCountingExporter), or
+ * when one is still running at the deadline (the SDK's own rejection is a bare "Operation timed out.").
  */
 async function flushNaming(
   exporters: readonly FailureCountingExporter[],
   flush: () => Promise<void>,
   timeoutMillis: number,
 ): Promise<void> {
+  const watches = exporters.map((exporter) => exporter.watchFailures());
   try {
     await withTimeout(flush(), timeoutMillis + DEADLINE_GRACE_MS, 'forceFlush');
   } catch (error) {
@@ -418,6 +440,15 @@ async function flushNaming(
         : `otel-business-metrics: forceFlush failed: ${String(error)}`,
       { cause: error },
     );
+  } finally {
+    for (const watch of watches) watch.stop();
+  }
+  const failed = describeFailedExports(watches);
+  if (failed) {
+    const errors = watches.flatMap((watch) => watch.failures.map((failure) => failure.error));
+    throw new Error(`otel-business-metrics: forceFlush: ${failed}`, {
+      cause: errors.length === 1 ? errors[0] : new AggregateError(errors),
+    });
   }
 }
 

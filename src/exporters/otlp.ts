@@ -148,12 +148,36 @@ export function exportCause(error: unknown): string {
   return parts.join(': ').slice(0, 300) || 'unknown error';
 }
 
+/** The failed exports of one exporter while someone waits for them (FailureCountingExporter.watchFailures). */
+export interface ExportFailureWatch {
+  readonly exporter: FailureCountingExporter;
+  /** Each failure's error and its one-line cause, in order. */
+  readonly failures: Array<{ readonly error: unknown; readonly cause: string }>;
+  stop(): void;
+}
+
+/**
+ * `the otlp exporter could not export to http://...: <cause>` for each watch that saw a failure (its last cause),
+ * joined; undefined when none did.
+ */
+export function describeFailedExports(watches: readonly ExportFailureWatch[]): string | undefined {
+  const failed = watches.filter((watch) => watch.failures.length > 0);
+  if (failed.length === 0) return undefined;
+  return failed
+    .map(({ exporter, failures }) => {
+      const where = exporter.destination ? ` to ${exporter.destination}` : '';
+      return `the ${exporter.name} exporter could not export${where}: ${failures[failures.length - 1].cause}`;
+    })
+    .join('; ');
+}
+
 /**
  * Delegates to an exporter, and owns what a failed export means to the person running the app: it is counted (a
  * tally the export-failure self-metric reads), reported once through diag at warn level with the exporter, where
  * it sends and the cause on one line (then at most once a minute), and the full error goes to diag at debug level.
  * The reader is told the export is done: its only use of a failure is a diag.error with the whole exception
- * serialised, stack included, on every interval, which this replaces.
+ * serialised, stack included, on every interval, which this replaces. Whoever asked for an export explicitly
+ * (handle.forceFlush, shutdown) watches the exports that start while it waits (watchFailures) and is told.
  */
 export class FailureCountingExporter implements PushMetricExporter {
   /** Failed exports so far. */
@@ -162,6 +186,7 @@ export class FailureCountingExporter implements PushMetricExporter {
   lastCause = '';
   private inFlight = 0;
   private readonly warnings = new RateLimitedWarnings();
+  private readonly watches = new Set<ExportFailureWatch>();
   // Present exactly when the wrapped exporter has them: the reader treats a missing selector as "use defaults".
   readonly selectAggregationTemporality?: (instrumentType: InstrumentType) => AggregationTemporality;
   readonly selectAggregation?: (instrumentType: InstrumentType) => AggregationOption;
@@ -189,14 +214,33 @@ export class FailureCountingExporter implements PushMetricExporter {
     return this.inFlight > 0;
   }
 
+  /**
+   * Starts collecting the failures of the exports that start from now until `stop()`: what an explicit flush
+   * (handle.forceFlush) reports to its caller, while the periodic path stays with the rate-limited warning.
+   */
+  watchFailures(): ExportFailureWatch {
+    const watch: ExportFailureWatch = {
+      exporter: this,
+      failures: [],
+      stop: () => void this.watches.delete(watch),
+    };
+    this.watches.add(watch);
+    return watch;
+  }
+
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     this.inFlight++;
     let answered = false;
+    const watching = this.watches.size > 0 ? [...this.watches] : undefined;
     const answer = (failure: { error: unknown } | undefined) => {
       if (answered) return;
       answered = true;
       this.inFlight--;
-      if (failure) this.recordFailure(failure.error);
+      if (failure) {
+        this.recordFailure(failure.error);
+        for (const watch of watching ?? [])
+          watch.failures.push({ error: failure.error, cause: this.lastCause });
+      }
       resultCallback({ code: ExportResultCode.SUCCESS });
     };
     try {

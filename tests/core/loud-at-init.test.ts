@@ -3,9 +3,13 @@
  * seen with no logging set up (issue 25): unknown option keys and options of an unselected exporter throw at
  * init; an OTLP URL in code follows the environment's rule; the first export failure of an exporter is one
  * diag warning with exporter, URL and cause (no stack), whether or not OTEL_LOG_LEVEL is set, and
- * OTEL_LOG_LEVEL=error silences it; forceFlush and shutdown name the exporter and URL they wait for.
+ * OTEL_LOG_LEVEL=error silences it; forceFlush and shutdown name the exporter and URL they wait for; an explicit
+ * forceFlush rejects when its export failed, naming exporter, URL and cause, and shutdown says its final export
+ * failed (the periodic path stays at the one rate-limited warning).
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { createServer, type Server, type Socket } from 'node:net';
 import { businessMetrics, initBusinessMetrics } from '../../src';
 import { bundleFixture, cleanUpChildren, startChild } from '../safety/support/child';
@@ -51,21 +55,34 @@ describe('initBusinessMetrics refuses what it would silently ignore', () => {
 });
 
 describe('export failures are said once, with exporter, URL and cause', () => {
-  it('without OTEL_LOG_LEVEL or any diag logger: one warning line on stderr, no stack, nothing from the hot path', async () => {
+  it('without OTEL_LOG_LEVEL or any diag logger: the first failure is one warning line on stderr (no stack, nothing from the hot path), each forceFlush rejects, shutdown says its final export failed', async () => {
     const port = await freePort(); // nothing listens there
     const url = `http://127.0.0.1:${port}/v1/metrics`;
     const fixture = bundleFixture('failing-export', join(__dirname, 'fixtures'));
     const result = await startChild(fixture, [url], 30_000, { OTEL_LOG_LEVEL: '' }).exited;
-    expect(result.stdout.trim()).toBe('DONE');
+    const where = url.replace(/[.]/g, '\\.');
+    const stdout = result.stdout.trim().split('\n');
+    expect(stdout).toHaveLength(4);
+    for (const line of stdout.slice(0, 3)) {
+      expect(line).toMatch(
+        new RegExp(
+          `^FLUSH otel-business-metrics: forceFlush: the otlp exporter could not export to ${where}: .*ECONNREFUSED`,
+        ),
+      );
+    }
+    expect(stdout[3]).toBe('DONE');
     const lines = result.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
+    expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      new RegExp(
-        `^otel-business-metrics: the otlp exporter could not export to ${url.replace(/[.]/g, '\\.')}: .*ECONNREFUSED`,
-      ),
+      new RegExp(`^otel-business-metrics: the otlp exporter could not export to ${where}: .*ECONNREFUSED`),
     );
     expect(lines[0]).toContain(
       'counted in business_metrics_export_failures_total; said again at most once a minute; OTEL_LOG_LEVEL=error (or your own diag logger) silences these warnings',
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^otel-business-metrics: shutdown: the final export failed: the otlp exporter could not export to ${where}: .*ECONNREFUSED.*; what was recorded since its last successful export did not reach it$`,
+      ),
     );
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack
     expect(result.stderr).not.toContain('amountCents'); // the recording path stays quiet
@@ -75,8 +92,60 @@ describe('export failures are said once, with exporter, URL and cause', () => {
     const url = `http://127.0.0.1:${await freePort()}/v1/metrics`;
     const fixture = bundleFixture('failing-export', join(__dirname, 'fixtures'));
     const result = await startChild(fixture, [url], 30_000, { OTEL_LOG_LEVEL: 'error' }).exited;
-    expect(result.stdout.trim()).toBe('DONE');
+    expect(result.stdout.trim().split('\n').pop()).toBe('DONE');
     expect(result.stderr).toBe('');
+  });
+});
+
+describe('an explicit forceFlush tells its caller when its export failed (the periodic path only warns)', () => {
+  /** A push exporter of the app's own that fails the exports it is told to. */
+  class ScriptedExporter implements PushMetricExporter {
+    readonly results: ExportResult[] = [];
+    export(_metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+      done(this.results.shift() ?? { code: ExportResultCode.SUCCESS });
+    }
+    forceFlush = () => Promise.resolve();
+    shutdown = () => Promise.resolve();
+  }
+
+  it('rejects naming the exporter, its URL and the cause against a refusing port, and the error keeps the cause', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/v1/metrics`; // nothing listens there
+    const handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: { url, exportIntervalMillis: 60_000, exportTimeoutMillis: 2000 },
+      env: { OTEL_LOG_LEVEL: 'none' },
+    });
+    try {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      const error = (await handle.forceFlush().then(
+        () => undefined,
+        (rejected: unknown) => rejected,
+      )) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toMatch(
+        new RegExp(
+          `^otel-business-metrics: forceFlush: the otlp exporter could not export to ${url.replace(/[.]/g, '\\.')}: .*ECONNREFUSED`,
+        ),
+      );
+      // The transport's own error, for code that wants more than the message (another realm's Error under jest).
+      expect(error.cause).toMatchObject({ message: expect.any(String) });
+    } finally {
+      await handle.shutdown({ timeoutMillis: 500 });
+    }
+  });
+
+  it("names an app's own exporter by its class, resolves again once exports succeed, and leaves failures of earlier exports out", async () => {
+    const scripted = new ScriptedExporter();
+    const handle = initBusinessMetrics({ exporters: [scripted], env: { OTEL_LOG_LEVEL: 'none' } });
+    try {
+      scripted.results.push({ code: ExportResultCode.FAILED, error: new Error('quota exceeded') });
+      await expect(handle.forceFlush()).rejects.toThrow(
+        'otel-business-metrics: forceFlush: the ScriptedExporter exporter could not export: quota exceeded',
+      );
+      await expect(handle.forceFlush()).resolves.toBeUndefined();
+    } finally {
+      await handle.shutdown();
+    }
   });
 });
 

@@ -178,20 +178,23 @@ describe('OTLP over gRPC', () => {
 });
 
 describe.each(PROTOCOLS)('OTLP %s failures', (protocol) => {
-  it('are counted in business_metrics_export_failures_total and never reach the app', async () => {
+  it('are counted in business_metrics_export_failures_total, never reach the recording app, and an explicit forceFlush is told', async () => {
+    const url = urlFor(protocol, await closedPort());
     const handle = initBusinessMetrics({
       exporters: ['otlp'],
-      otlp: { protocol, url: urlFor(protocol, await closedPort()), exportTimeoutMillis: 300 },
-      env: {},
+      otlp: { protocol, url, exportTimeoutMillis: 300, exportIntervalMillis: 60_000 },
+      env: { OTEL_LOG_LEVEL: 'none' },
     });
     try {
       handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
-      await expect(handle.forceFlush({ timeoutMillis: 3000 })).resolves.toBeUndefined();
+      await expect(handle.forceFlush({ timeoutMillis: 3000 })).rejects.toThrow(
+        `otel-business-metrics: forceFlush: the otlp exporter could not export to ${url}: `,
+      );
       const failures = parseExposition(await handle.metrics.getMetrics()).value(
         'business_metrics_export_failures_total',
         { exporter: 'otlp' },
       );
-      expect(failures).toBeGreaterThanOrEqual(1);
+      expect(failures).toBe(1);
     } finally {
       await handle.shutdown({ timeoutMillis: 500 });
     }

@@ -222,17 +222,18 @@ describe('OTLP exporter faults never reach the app', () => {
       return process.memoryUsage().heapUsed;
     };
     receiver.setFault({ kind: 'status', status: 500 });
-    for (let i = 0; i < 20; i++) await handle.forceFlush({ timeoutMillis: 500 }); // settle allocations first
+    // Each explicit flush is told its export failed (and rejects); the failures are the point here.
+    const flush = (timeoutMillis: number) => handle.forceFlush({ timeoutMillis }).catch(() => undefined);
+    for (let i = 0; i < 20; i++) await flush(500); // settle allocations first
     const before = heapAfterGc();
     const failuresBefore = await exportFailures(handle);
     for (let i = 0; i < 300; i++) {
       handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
       recorded.requests++;
-      await handle.forceFlush({ timeoutMillis: 500 });
+      await flush(500);
     }
     receiver.setFault({ kind: 'hang' });
-    for (let i = 0; i < 10; i++)
-      await handle.forceFlush({ timeoutMillis: EXPORT_TIMEOUT_MS + 100 }).catch(() => undefined);
+    for (let i = 0; i < 10; i++) await flush(EXPORT_TIMEOUT_MS + 100);
     const after = heapAfterGc();
     report.push(`heap growth over 310 failed exports: ${((after - before) / 1024).toFixed(0)} kB`);
     expect(await exportFailures(handle)).toBeGreaterThanOrEqual(failuresBefore + 300);
