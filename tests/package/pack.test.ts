@@ -138,7 +138,8 @@ describe('published package', () => {
        const frameworks = () =>
          [...new Set(Object.keys(require.cache).map(packageOf).filter((name) => FRAMEWORKS.includes(name)))].sort();
        const root = await import('otel-business-metrics');
-       const loadedByMain = frameworks();
+       const ownFiles = () => Object.keys(require.cache).filter((file) => file.includes('/otel-business-metrics/dist/'));
+       const loadedByMain = [...frameworks(), ...ownFiles().filter((file) => file.includes('/dist/integrations/'))];
        const fastify = await import('otel-business-metrics/fastify');
        const fetchEntry = await import('otel-business-metrics/fetch');
        const nest = await import('otel-business-metrics/nestjs');

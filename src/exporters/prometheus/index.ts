@@ -2,7 +2,8 @@
  * Public surface of the Prometheus exporter: the pull reader, the serializer and the name translation.
  *
  * Folder src/exporters/prometheus/. Owns: the pull path: the reader and its `/metrics` server (pull-reader.ts),
- * content negotiation (negotiation.ts), the exposition serializer (serializer.ts); this file only re-exports.
+ * the one scrape path every `/metrics` of the package answers through (scrape-endpoint.ts), content negotiation
+ * (negotiation.ts), the exposition serializer (serializer.ts); this file only re-exports.
  * Must not touch: instruments, recording, the SDK's private state, the catalog's definitions.
  */
 export { PrometheusPullReader } from './pull-reader';
