@@ -26,6 +26,7 @@ if (!existsSync(join(distDir, 'index.js'))) {
 const ENTRY_POINTS = new Map([
   ['', 'index.js'],
   ['integrations/express', 'integrations/express/index.js'],
+  ['insights', 'insights/index.js'],
 ]);
 
 /** Resolve imports of the package's entry points in src/ to dist/ (external); refuse imports of its internals. */
@@ -38,7 +39,7 @@ const useBuiltPackage = {
       const entry = relative(srcDir, target).replace(/(^|\/)index(\.ts)?$/, '');
       const built = ENTRY_POINTS.get(entry);
       if (built === undefined) {
-        const text = `${args.path}: the shop may only import the package's entry points (src, src/integrations/express)`;
+        const text = `${args.path}: the shop may only import the package's entry points (src, src/integrations/express, src/insights)`;
         return { errors: [{ text }] };
       }
       return { path: join(distDir, built), external: true };

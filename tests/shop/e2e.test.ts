@@ -246,7 +246,7 @@ describeWithChromium('demo shop in Chromium', () => {
     });
     await page.screenshot({ path: join(ARTIFACTS, 'shop-dashboard.png'), fullPage: true });
 
-    expect(probe.canvases).toBe(9);
+    expect(probe.canvases).toBe(11);
     expect(probe.kpis).toEqual({
       'kpi-orders': '1',
       'kpi-revenue': '$241',
@@ -276,6 +276,12 @@ describeWithChromium('demo shop in Chromium', () => {
     const http = probe.series['chart-http'];
     expect(http?.labels.slice(1)).toEqual(['p95 ms', '5xx %']);
     expect(http?.data[1]?.some((v) => typeof v === 'number' && v > 0)).toBe(true);
+    // The insights beside them: the experience score of the checkout path and the shop (one fast checkout, no
+    // error: a score), and revenue lost to errors and at risk in the currency of the order.
+    const score = probe.series['chart-score'];
+    expect(score?.labels.slice(1)).toEqual(['checkout', 'shop']);
+    expect(score?.data[2]?.some((v) => typeof v === 'number' && v > 0 && v <= 100)).toBe(true);
+    expect(probe.series['chart-lost-revenue']?.labels.slice(1)).toEqual(['at risk USD', 'lost USD']);
     // Node runtime metrics (runtimeMetrics: true) beside them: event-loop delay and heap in use.
     const runtime = probe.series['chart-runtime'];
     expect(runtime?.labels.slice(1)).toEqual(['event-loop delay p99 (ms)', 'heap used (MB)']);

@@ -4,9 +4,10 @@
  * `promtool tsdb create-blocks-from openmetrics` (last week at the rates this very shop showed during a healthy
  * warm-up). Each trouble switch is turned on, and the test waits until the estimated revenue lost to errors and
  * revenue at risk rise and the checkout experience score falls (the slow checkout loses revenue without any error,
- * so its error cost stays 0), then turns it off and waits until the figures recover.
+ * so its error cost stays 0), and until the shop's own /dashboard shows the same, then turns it off and waits until
+ * the figures recover.
  *
- * The rules are the generator's, with short windows (20 s instead of 5 m) so a switch shows within seconds; the
+ * The rules are the generator's, with short windows (30 s instead of 5 m) so a switch shows within seconds; the
  * shipped insights.yml is loaded too, and every query of the dashboard's Insights row is run against it at the end.
  * Waits are for events (a figure crossing a bound), never fixed sleeps; thresholds are relative to the healthy
  * figures this run measured, because a loaded machine answers slower and the simulator is random.
@@ -20,6 +21,7 @@ import { dashboardQueries, type GrafanaDashboard } from '../../src/dashboards/gr
 import { insightRuleNames, insightRulesYaml } from '../../src/insights';
 import { startShop, type RunningShop } from '../../examples/shop/server/app';
 import { buildShopAssets } from '../../examples/shop/server/assets';
+import type { DashboardData } from '../../examples/shop/server/dashboard-data';
 import { parseExposition, sumBy, sumOf } from '../../examples/shop/server/exposition';
 import { NO_TROUBLE, TROUBLE_PRESETS, type TroubleSettings } from '../../examples/shop/server/trouble';
 import { DASHBOARD_FILE, INSIGHTS_FILE, RECORDING_FILE } from '../backend/backend-files';
@@ -64,7 +66,10 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
   let prometheus: PrometheusServer | undefined;
   let workDir = '';
   /** The healthy figures, measured after Prometheus has a full window of them. */
-  const healthy = { score: 0, atRisk: 0 };
+  const healthy = { score: 0, atRisk: 0, dashboardScore: 0 };
+  /** The shop's own dashboard (`/dashboard/data`), which computes the same insights from its exposition. */
+  const dashboard = async () =>
+    ((await (await fetch(`${shop.url}/dashboard/data`)).json()) as DashboardData).totals.insights;
 
   const query = async (expr: string): Promise<Sample[]> => {
     const body = await prometheus!.api<{ status: string; error?: string; data: { result: Sample[] } }>(
@@ -122,6 +127,7 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
       // than a loaded machine makes them wait now and then, shorter than the slow checkout's 2.5 s.
       simulate: { sessionsPerSecond: 30, thinkScale: 0.05, patienceMs: 2400, random: mulberry32(27) },
       sessions: { idleMs: 5000 },
+      dashboardSampleMs: 1000,
     });
 
     // Warm-up: the healthy shop's own rates (cart views, and revenue and orders per currency) become last week.
@@ -195,6 +201,7 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
     await waitFor('100 s of scrapes', async () => (await value('count_over_time(up{job="shop"}[2m])')) >= 95);
     healthy.atRisk = await value(`avg_over_time(${share}[30s])`);
     healthy.score = await value(`avg_over_time(${R.checkoutScore}[30s])`);
+    healthy.dashboardScore = (await dashboard()).checkoutScore ?? Number.NaN;
   }, 8 * PHASE_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -230,6 +237,20 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
           );
         },
       );
+      // The shop's own dashboard shows the same incident (over its trailing minute).
+      const deadline = Date.now() + PHASE_TIMEOUT_MS;
+      for (;;) {
+        const shown = await dashboard();
+        const moved =
+          (expectErrors
+            ? (shown.errorCostPerMinute[CURRENCY] ?? 0) > 0
+            : (shown.errorCostPerMinute[CURRENCY] ?? 0) === 0) &&
+          (shown.revenueAtRiskPerMinute[CURRENCY] ?? 0) > 0 &&
+          (shown.checkoutScore ?? Infinity) < healthy.dashboardScore - 20;
+        if (moved) break;
+        if (Date.now() > deadline) throw new Error(`/dashboard/data did not move: ${JSON.stringify(shown)}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     } finally {
       // Also when the wait failed: the next case must start from a healthy shop.
       turn(NO_TROUBLE);
@@ -243,6 +264,7 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
 
   it('starts healthy: no error cost, little at risk, a good checkout score', async () => {
     expect(healthy.score).toBeGreaterThan(50);
+    expect(healthy.dashboardScore).toBeGreaterThan(50);
     // Not 0: each 30 s window holds a few dozen orders of very different values, floored at zero when above the
     // expectation, and last week's rates come from a one-minute warm-up of this loaded machine (measured:
     // 0.13 to 0.32 at load average 16-25). The switches below are judged against this figure.

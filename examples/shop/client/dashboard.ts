@@ -194,6 +194,17 @@ function render(data: Data): void {
     'kpi-http',
     `${totals.httpP95Ms == null ? '–' : `${Math.round(totals.httpP95Ms)} ms`} / ${totals.httpErrorRatePct == null ? '–' : `${totals.httpErrorRatePct.toFixed(1)}%`}`,
   );
+  const insights = totals.insights;
+  const byCurrency = (figures: Readonly<Record<string, number>>) =>
+    Object.keys(figures).length === 0
+      ? '–'
+      : Object.entries(figures)
+          .map(([currency, units]) => inCurrency(units, currency))
+          .join(' · ');
+  const score = (value: number | null) => (value == null ? '–' : value.toFixed(0));
+  setText('kpi-score', `${score(insights.checkoutScore)} / ${score(insights.serviceScore)}`);
+  setText('kpi-error-cost', byCurrency(insights.errorCostPerMinute));
+  setText('kpi-at-risk', byCurrency(insights.revenueAtRiskPerMinute));
   setText(
     'updated',
     `updated ${new Date(data.generatedAt).toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`,
@@ -237,6 +248,21 @@ function render(data: Data): void {
       })),
     ],
     (v) => `${v.toFixed(1)}%`,
+  );
+  timeChart(
+    'chart-score',
+    t,
+    [
+      { label: 'checkout', values: data.timeline.checkoutScore, width: 3 },
+      { label: 'shop', values: data.timeline.serviceScore },
+    ],
+    (v) => v.toFixed(0),
+  );
+  timeChart(
+    'chart-lost-revenue',
+    t,
+    Object.entries(data.timeline.lostRevenuePerMinute).map(([label, values]) => ({ label, values })),
+    (v) => v.toLocaleString('en-US', { maximumFractionDigits: 2 }),
   );
   timeChart(
     'chart-revenue',

@@ -143,6 +143,11 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     // OpenMetrics: it carries the exemplars (trace ids) the time-to-conversion chart shows.
     read: () => telemetry.metrics.getMetrics('openmetrics'),
     sampleIntervalMs: options.dashboardSampleMs ?? 5000,
+    // Snapshots taken with a trouble switch on stay out of revenue at risk's healthy baseline.
+    troubleActive: () => {
+      const trouble = state.trouble;
+      return trouble.slowCheckoutMs > 0 || trouble.paymentFailureRate > 0 || trouble.brokenVariant !== null;
+    },
   });
   const orders = new Map<string, Order>();
   const state = {

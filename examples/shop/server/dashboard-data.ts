@@ -14,6 +14,12 @@ import {
   minorToUnits,
 } from '../../../src';
 import { HTTP_SERVER_REQUEST_DURATION } from '../../../src/integrations/express';
+import {
+  DEFAULT_INSIGHT_RULE_OPTIONS,
+  FAILED_CHECKOUT_STEPS,
+  apdex,
+  experienceScore,
+} from '../../../src/insights';
 import { parseExposition, sumBy, sumOf, type Sample } from './exposition';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -30,6 +36,10 @@ const HEAP_USED = RUNTIME_PROMETHEUS_FAMILIES.heapUsed;
 /** Exemplars kept for the time-to-conversion chart (the package keeps one per bucket; the dashboard remembers more). */
 const MAX_EXEMPLARS = 500;
 const ORDER_VALUE_BUCKETS: readonly number[] = BUSINESS_METRICS.orderValue.buckets;
+/** The insight rules' Apdex threshold T and the checkout routes: the dashboard computes what the rules record. */
+const APDEX_T = DEFAULT_INSIGHT_RULE_OPTIONS.apdexThresholdSeconds;
+const APDEX_4T = Number((4 * APDEX_T).toPrecision(12));
+const CHECKOUT_ROUTE = new RegExp(`^(?:${DEFAULT_INSIGHT_RULE_OPTIONS.checkoutRoutes})$`);
 /** Funnel steps in order, without the failure steps (shown separately). */
 const FUNNEL_STEPS = CHECKOUT_STEPS.filter(
   (step) => step !== 'checkout_error' && step !== 'payment_declined',
@@ -55,6 +65,25 @@ interface Snapshot {
   /** Node runtime metrics (present when the app turned `runtimeMetrics` on). */
   readonly eventLoopDelayP99Ms: number | null;
   readonly heapUsedMb: number | null;
+  /** Cumulative HTTP duration buckets of the checkout routes, by upper bound; their 5xx. */
+  readonly checkoutBuckets: ReadonlyMap<number, number>;
+  readonly checkoutServerErrors: number;
+  /** Gross revenue (minor units) and orders, cumulative, by currency. */
+  readonly revenueByCurrency: ReadonlyMap<string, number>;
+  readonly ordersByCurrency: ReadonlyMap<string, number>;
+  /** Whether a trouble switch was on when the snapshot was taken (healthy snapshots make the baseline). */
+  readonly troubled: boolean;
+}
+
+/** The insights of the Prometheus rules (docs/insights.md), computed over the dashboard's trailing window. */
+export interface InsightFigures {
+  /** 0-100: 100 × Apdex × (1 − 5xx share)^10, of the checkout routes and of every route. */
+  readonly checkoutScore: number | null;
+  readonly serviceScore: number | null;
+  /** Estimated revenue lost to errors per minute, by currency, in currency units. */
+  readonly errorCostPerMinute: Readonly<Record<string, number>>;
+  /** Revenue at risk per minute, by currency, in currency units (against this shop's healthy revenue per cart view). */
+  readonly revenueAtRiskPerMinute: Readonly<Record<string, number>>;
 }
 
 /** One traced conversion: an exemplar of the time-to-conversion histogram. */
@@ -85,6 +114,7 @@ export interface DashboardData {
     readonly sessionsEnded: number;
     readonly httpP95Ms: number | null;
     readonly httpErrorRatePct: number | null;
+    readonly insights: InsightFigures;
   };
   readonly funnel: readonly {
     readonly step: string;
@@ -109,6 +139,10 @@ export interface DashboardData {
     readonly timeToConversionP95S: readonly (number | null)[];
     readonly eventLoopDelayP99Ms: readonly (number | null)[];
     readonly heapUsedMb: readonly (number | null)[];
+    readonly checkoutScore: readonly (number | null)[];
+    readonly serviceScore: readonly (number | null)[];
+    /** By "lost CURRENCY" and "at risk CURRENCY", in currency units per minute. */
+    readonly lostRevenuePerMinute: Readonly<Record<string, readonly (number | null)[]>>;
   };
   /** Traced conversions inside the timeline (exemplars from the OpenMetrics exposition), oldest first. */
   readonly conversionExemplars: readonly ConversionExemplar[];
@@ -124,6 +158,8 @@ export interface DashboardHistoryOptions {
   readonly size?: number;
   /** Window for rates (conversion, latency), in milliseconds. Default 60000. */
   readonly windowMs?: number;
+  /** Whether a trouble switch is on now (the shop's settings): healthy snapshots make revenue at risk's baseline. */
+  readonly troubleActive?: () => boolean;
 }
 
 export class DashboardHistory {
@@ -133,6 +169,7 @@ export class DashboardHistory {
   readonly sampleIntervalMs: number;
   private readonly size: number;
   private readonly windowMs: number;
+  private readonly troubleActive: () => boolean;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: DashboardHistoryOptions) {
@@ -140,6 +177,7 @@ export class DashboardHistory {
     this.sampleIntervalMs = options.sampleIntervalMs ?? 5000;
     this.size = Math.max(2, options.size ?? 360);
     this.windowMs = options.windowMs ?? 60_000;
+    this.troubleActive = options.troubleActive ?? (() => false);
   }
 
   start(): void {
@@ -162,7 +200,7 @@ export class DashboardHistory {
   async sample(): Promise<void> {
     const samples = parseExposition(await this.read());
     this.remember(samples);
-    const snapshot = toSnapshot(samples, Date.now());
+    const snapshot = toSnapshot(samples, Date.now(), this.troubleActive());
     this.ring.push(snapshot);
     if (this.ring.length > this.size) this.ring.splice(0, this.ring.length - this.size);
   }
@@ -171,8 +209,9 @@ export class DashboardHistory {
   async data(): Promise<DashboardData> {
     const samples = parseExposition(await this.read());
     this.remember(samples);
-    const now = toSnapshot(samples, Date.now());
+    const now = toSnapshot(samples, Date.now(), this.troubleActive());
     const history = [...this.ring, now];
+    const baseline = revenuePerCartView(history);
     const since = (history[0]?.t ?? now.t) / 1000 - this.sampleIntervalMs / 1000;
 
     const funnel = FUNNEL_STEPS.map((step, i) => {
@@ -196,7 +235,7 @@ export class DashboardHistory {
       .slice(0, 12);
     const cartViews = now.funnel.cart_view ?? 0;
     const orders = now.funnel.order_confirmed ?? 0;
-    const latestWindow = this.windowed(history, history.length - 1);
+    const latestWindow = this.windowed(history, history.length - 1, baseline);
 
     const regions = new Set<string>();
     const tiers = new Set<string>();
@@ -208,7 +247,13 @@ export class DashboardHistory {
     }
     const byKey = (keys: Set<string>, pick: (s: Snapshot) => ReadonlyMap<string, number>) =>
       Object.fromEntries([...keys].sort().map((key) => [key, history.map((s) => pick(s).get(key) ?? null)]));
-    const windows = history.map((_, i) => this.windowed(history, i));
+    const windows = history.map((_, i) => this.windowed(history, i, baseline));
+    const lostKeys = new Set<string>();
+    for (const w of windows) {
+      for (const currency of Object.keys(w.insights.errorCostPerMinute)) lostKeys.add(`lost ${currency}`);
+      for (const currency of Object.keys(w.insights.revenueAtRiskPerMinute))
+        lostKeys.add(`at risk ${currency}`);
+    }
 
     return {
       generatedAt: now.t,
@@ -223,6 +268,7 @@ export class DashboardHistory {
         sessionsEnded: sumOf(samples, `${SESSION_DURATION}_count`),
         httpP95Ms: latestWindow.httpP95Ms,
         httpErrorRatePct: latestWindow.httpErrorRatePct,
+        insights: latestWindow.insights,
       },
       funnel,
       orderValue: { bucketsCents: ORDER_VALUE_BUCKETS, counts: orderValueCounts },
@@ -241,6 +287,18 @@ export class DashboardHistory {
         timeToConversionP95S: windows.map((w) => w.timeToConversionP95S),
         eventLoopDelayP99Ms: history.map((s) => s.eventLoopDelayP99Ms),
         heapUsedMb: history.map((s) => s.heapUsedMb),
+        checkoutScore: windows.map((w) => roundOrNull(w.insights.checkoutScore, 1)),
+        serviceScore: windows.map((w) => roundOrNull(w.insights.serviceScore, 1)),
+        lostRevenuePerMinute: Object.fromEntries(
+          [...lostKeys].sort().map((key) => {
+            const [kind, currency] = key.startsWith('lost ')
+              ? ['lost', key.slice(5)]
+              : ['risk', key.slice(8)];
+            const pick = (w: (typeof windows)[number]) =>
+              (kind === 'lost' ? w.insights.errorCostPerMinute : w.insights.revenueAtRiskPerMinute)[currency];
+            return [key, windows.map((w) => roundOrNull(pick(w) ?? null, 2))];
+          }),
+        ),
       },
       conversionExemplars: [...this.exemplars.values()]
         .filter((exemplar) => exemplar.t >= since)
@@ -273,6 +331,7 @@ export class DashboardHistory {
   private windowed(
     history: readonly Snapshot[],
     i: number,
+    baseline: ReadonlyMap<string, number>,
   ): {
     conversionRatePct: number | null;
     conversionByVariant: Map<string, number | null>;
@@ -280,10 +339,12 @@ export class DashboardHistory {
     httpErrorRatePct: number | null;
     timeToConversionP50S: number | null;
     timeToConversionP95S: number | null;
+    insights: InsightFigures;
   } {
     const end = history[i];
     if (!end)
       return {
+        insights: NO_INSIGHTS,
         conversionRatePct: null,
         conversionByVariant: new Map(),
         httpP95Ms: null,
@@ -316,6 +377,7 @@ export class DashboardHistory {
       conversionByVariant.set(variant, windowViews > 0 ? round((100 * windowOrders) / windowViews, 2) : null);
     }
     return {
+      insights: insightsOf(start, end, baseline),
       conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
       conversionByVariant,
       httpP95Ms: p95 === null ? null : round(p95 * 1000, 1),
@@ -326,22 +388,29 @@ export class DashboardHistory {
   }
 }
 
-function toSnapshot(samples: readonly Sample[], t: number): Snapshot {
+function toSnapshot(samples: readonly Sample[], t: number, troubled = false): Snapshot {
   const funnel: Record<string, number> = {};
   for (const step of CHECKOUT_STEPS) funnel[step] = sumOf(samples, FUNNEL, { step });
   const httpBucketName = [`${HTTP_FAMILY_PREFIX}_seconds_bucket`, `${HTTP_FAMILY_PREFIX}_bucket`].find(
     (name) => samples.some((s) => s.name === name),
   );
   const httpBuckets = new Map<number, number>();
+  const checkoutBuckets = new Map<number, number>();
   let httpServerErrors = 0;
   let httpCount = 0;
+  let checkoutServerErrors = 0;
   for (const sample of samples) {
     if (sample.name !== httpBucketName) continue;
     const le = sample.labels.le === '+Inf' ? Infinity : Number(sample.labels.le);
+    const serverError = Number(sample.labels.http_response_status_code ?? 0) >= 500;
     httpBuckets.set(le, (httpBuckets.get(le) ?? 0) + sample.value);
     if (le === Infinity) {
       httpCount += sample.value;
-      if (Number(sample.labels.http_response_status_code ?? 0) >= 500) httpServerErrors += sample.value;
+      if (serverError) httpServerErrors += sample.value;
+    }
+    if (CHECKOUT_ROUTE.test(sample.labels.http_route ?? '')) {
+      checkoutBuckets.set(le, (checkoutBuckets.get(le) ?? 0) + sample.value);
+      if (le === Infinity && serverError) checkoutServerErrors += sample.value;
     }
   }
   const conversionBuckets = new Map<number, number>();
@@ -365,7 +434,97 @@ function toSnapshot(samples: readonly Sample[], t: number): Snapshot {
     httpBuckets,
     httpCount,
     httpServerErrors,
+    checkoutBuckets,
+    checkoutServerErrors,
+    revenueByCurrency: sumBy(samples, REVENUE, 'currency'),
+    ordersByCurrency: sumBy(samples, `${ORDER_VALUE}_count`, 'currency'),
+    troubled,
   };
+}
+
+const NO_INSIGHTS: InsightFigures = {
+  checkoutScore: null,
+  serviceScore: null,
+  errorCostPerMinute: {},
+  revenueAtRiskPerMinute: {},
+};
+
+/**
+ * Minor units of revenue per cart view, by currency, over the intervals between two healthy snapshots (no trouble
+ * switch on at either end): what the shop earns from a cart view when nothing is wrong. The Prometheus rules
+ * expect the same time last week instead, which a demo that started minutes ago does not have.
+ */
+function revenuePerCartView(history: readonly Snapshot[]): Map<string, number> {
+  let cartViews = 0;
+  const revenue = new Map<string, number>();
+  for (let i = 1; i < history.length; i++) {
+    const [a, b] = [history[i - 1]!, history[i]!];
+    if (a.troubled || b.troubled) continue;
+    cartViews += (b.funnel.cart_view ?? 0) - (a.funnel.cart_view ?? 0);
+    for (const [currency, total] of b.revenueByCurrency) {
+      revenue.set(currency, (revenue.get(currency) ?? 0) + total - (a.revenueByCurrency.get(currency) ?? 0));
+    }
+  }
+  const perCartView = new Map<string, number>();
+  if (cartViews > 0) for (const [currency, total] of revenue) perCartView.set(currency, total / cartViews);
+  return perCartView;
+}
+
+/** The insight figures between two snapshots (the rules' formulas; src/insights has the score's). */
+function insightsOf(
+  start: Snapshot | undefined,
+  end: Snapshot,
+  baseline: ReadonlyMap<string, number>,
+): InsightFigures {
+  const minutes = start ? (end.t - start.t) / 60_000 : 0;
+  if (!(minutes > 0)) return NO_INSIGHTS;
+  const delta = (pick: (s: Snapshot) => number) => pick(end) - pick(start!);
+  const bucket = (buckets: ReadonlyMap<number, number>, le: number) => buckets.get(le) ?? 0;
+  const score = (buckets: (s: Snapshot) => ReadonlyMap<number, number>, errors: (s: Snapshot) => number) => {
+    const total = delta((s) => bucket(buckets(s), Infinity));
+    const a = apdex(
+      delta((s) => bucket(buckets(s), APDEX_T)),
+      delta((s) => bucket(buckets(s), APDEX_4T)),
+      total,
+    );
+    return experienceScore(a, total > 0 ? delta(errors) / total : null);
+  };
+  // Failed attempts: the larger of the app's failure steps and the checkout 5xx, never both (as the rules count).
+  const failures = Math.max(
+    delta((s) => FAILED_CHECKOUT_STEPS.reduce((sum, step) => sum + (s.funnel[step] ?? 0), 0)),
+    delta((s) => s.checkoutServerErrors),
+  );
+  const allOrders = [...end.ordersByCurrency.values()].reduce((a, b) => a + b, 0);
+  const errorCostPerMinute: Record<string, number> = {};
+  const revenueAtRiskPerMinute: Record<string, number> = {};
+  for (const [currency, revenue] of end.revenueByCurrency) {
+    if (!/^[A-Z]{3}$/.test(currency)) continue;
+    // Mean order value × share of orders = revenue per order of any currency, since the shop started.
+    if (allOrders > 0)
+      errorCostPerMinute[currency] = minorToUnits((failures * revenue) / allOrders / minutes, currency);
+    const perCartView = baseline.get(currency);
+    if (perCartView !== undefined) {
+      const expected = delta((s) => s.funnel.cart_view ?? 0) * perCartView;
+      const actual = revenue - (start!.revenueByCurrency.get(currency) ?? 0);
+      revenueAtRiskPerMinute[currency] = minorToUnits(Math.max(0, expected - actual) / minutes, currency);
+    }
+  }
+  return {
+    checkoutScore: score(
+      (s) => s.checkoutBuckets,
+      (s) => s.checkoutServerErrors,
+    ),
+    serviceScore: score(
+      (s) => s.httpBuckets,
+      (s) => s.httpServerErrors,
+    ),
+    errorCostPerMinute,
+    revenueAtRiskPerMinute,
+  };
+}
+
+function roundOrNull(value: number | null, digits: number): number | null {
+  return value === null || !Number.isFinite(value) ? null : round(value, digits);
 }
 
 /** Sums of a money family by `label` and currency, keyed "value CURRENCY", in units of the currency. */

@@ -360,6 +360,11 @@ export function dashboardPage(): SafeHtml {
       <div class="kpi"><span>Conversion (cart → order)</span><strong id="kpi-conversion">–</strong></div>
       <div class="kpi"><span>Active users (daily)</span><strong id="kpi-active">–</strong></div>
       <div class="kpi"><span>HTTP p95 / 5xx</span><strong id="kpi-http">–</strong></div>
+      <div class="kpi"><span>Experience score (checkout / shop)</span><strong id="kpi-score">–</strong></div>
+      <div class="kpi">
+        <span>Lost to errors, per minute (est.)</span><strong id="kpi-error-cost">–</strong>
+      </div>
+      <div class="kpi"><span>Revenue at risk, per minute</span><strong id="kpi-at-risk">–</strong></div>
     </div>
     <div id="trouble-banner" class="banner" hidden></div>
     <div class="charts">
@@ -383,6 +388,22 @@ export function dashboardPage(): SafeHtml {
         </p>
         <div id="chart-time-to-conversion"></div>
         <p class="muted" id="ttc-trace">hover a point to see the trace behind it</p>
+      </section>
+      <section class="chart">
+        <h2>Experience score (0-100)</h2>
+        <p class="muted">
+          100 × Apdex (T = 0.25 s) × (1 − 5xx share)^10 over the trailing minute, for the checkout routes and
+          the whole shop (the insight rules' formula)
+        </p>
+        <div id="chart-score"></div>
+      </section>
+      <section class="chart">
+        <h2>Revenue lost to errors and at risk, per minute (currency units)</h2>
+        <p class="muted">
+          lost: failed checkout attempts × revenue per order (an estimate); at risk: revenue short of this
+          shop's healthy revenue per cart view (Prometheus compares with the same time last week)
+        </p>
+        <div id="chart-lost-revenue"></div>
       </section>
       <section class="chart">
         <h2>Revenue per minute by region and currency (currency units)</h2>
