@@ -707,24 +707,31 @@ function insightPanels({ row, line, target, timeseries }: SectionBuilder): void 
     overrides: [],
   };
 
+  /** A stat of money per currency: today so far (`$__range` under `timeFrom: now/d`) and the last hour's rule. */
+  const todayAndLastHour = (title: string, description: string, today: string, lastHour: string) => ({
+    w: 8,
+    type: 'stat',
+    title,
+    description,
+    timeFrom: 'now/d',
+    targets: [
+      target('A', inCurrencyUnits(today), 'today {{currency}}', instant),
+      target('B', inCurrencyUnits(lastHour), 'last hour {{currency}}', instant),
+    ],
+    fieldConfig: money(),
+    options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value', textMode: 'value_and_name' },
+  });
+
   row('Insights: what errors cost, revenue at risk, experience score');
   line(8, [
-    {
-      w: 8,
-      type: 'stat',
-      title: 'Estimated revenue lost to errors (today, last hour), by currency',
-      description:
-        `Failed checkout attempts (${FAILED_CHECKOUT_STEPS.join(', ')} steps, or the checkout routes' 5xx if more) ` +
+    todayAndLastHour(
+      'Estimated revenue lost to errors (today, last hour), by currency',
+      `Failed checkout attempts (${FAILED_CHECKOUT_STEPS.join(', ')} steps, or the checkout routes' 5xx if more) ` +
         'times the mean order value of each currency over 24 hours, shared out by the currency mix of orders. An ' +
         'estimate: retries over-count, unrecorded failures under-count (docs/insights.md).',
-      timeFrom: 'now/d',
-      targets: [
-        target('A', inCurrencyUnits(x.errorCostOver('$__range')), 'today {{currency}}', instant),
-        target('B', inCurrencyUnits(r.errorCostSum), 'last hour {{currency}}', instant),
-      ],
-      fieldConfig: money(),
-      options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value', textMode: 'value_and_name' },
-    },
+      x.errorCostOver('$__range'),
+      r.errorCostSum,
+    ),
     {
       w: 8,
       type: 'timeseries',
@@ -748,21 +755,13 @@ function insightPanels({ row, line, target, timeseries }: SectionBuilder): void 
     },
   ]);
   line(8, [
-    {
-      w: 8,
-      type: 'stat',
-      title: 'Revenue at risk (today, last hour), by currency',
-      description:
-        `Gross revenue short of the same time ${o.baselineOffset} earlier scaled by today's cart views ` +
+    todayAndLastHour(
+      'Revenue at risk (today, last hour), by currency',
+      `Gross revenue short of the same time ${o.baselineOffset} earlier scaled by today's cart views ` +
         `(clamped to ${o.trafficScaleBand.join('..')}), floored at zero: the shortfall of the window's total.`,
-      timeFrom: 'now/d',
-      targets: [
-        target('A', inCurrencyUnits(x.revenueAtRiskOver('$__range')), 'today {{currency}}', instant),
-        target('B', inCurrencyUnits(r.revenueAtRiskSum), 'last hour {{currency}}', instant),
-      ],
-      fieldConfig: money(),
-      options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value', textMode: 'value_and_name' },
-    },
+      x.revenueAtRiskOver('$__range'),
+      r.revenueAtRiskSum,
+    ),
     {
       w: 16,
       type: 'timeseries',

@@ -267,6 +267,27 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
       '5m',
     ];
 
+    /**
+     * The first `sh` block after `heading` in docs/correlation.md, as shell words (backslash-newline continues,
+     * single quotes group), run with the built CLI: `npx otel-business-metrics` dropped, the documented server URL
+     * and each file name in `files` replaced by this test's.
+     */
+    const runDocsCommand = async (heading: RegExp, files: Record<string, string> = {}) => {
+      const block = new RegExp(`${heading.source}\\n[\\s\\S]*?\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``).exec(
+        readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
+      );
+      expect(block).not.toBeNull();
+      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
+        (m) => m[1] ?? m[2],
+      );
+      expect(words.slice(0, 3)).toEqual(['npx', 'otel-business-metrics', 'correlate']);
+      expect(words).toContain('http://localhost:9090');
+      for (const name of Object.keys(files)) expect(words).toContain(name);
+      const replaced = (word: string) =>
+        word === 'http://localhost:9090' ? prometheus.url : (files[word] ?? word);
+      return { words, run: await runCli(words.slice(2).map(replaced)) };
+    };
+
     it('prints a readable report, exit code 0', async () => {
       const run = await runCli([
         ...baseArgs(),
@@ -302,24 +323,7 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
 
     it('runs the docs/correlation.md command line as written (only the server URL and the plot path differ)', async () => {
       const plot = join(workDir, 'correlation.svg');
-      const block = /## Command line\n\n```sh\n([\s\S]*?)\n```/.exec(
-        readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
-      );
-      expect(block).not.toBeNull();
-      // Shell words: backslash-newline continues, single quotes group.
-      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
-        (m) => m[1] ?? m[2],
-      );
-      expect(words.slice(0, 3)).toEqual(['npx', 'otel-business-metrics', 'correlate']);
-      expect(words).toContain('http://localhost:9090');
-      expect(words).toContain('correlation.svg');
-      const run = await runCli(
-        words
-          .slice(2)
-          .map((word) =>
-            word === 'http://localhost:9090' ? prometheus.url : word === 'correlation.svg' ? plot : word,
-          ),
-      );
+      const { run } = await runDocsCommand(/## Command line/, { 'correlation.svg': plot });
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(
         'Weak negative correlation between p99 latency and conversion: Pearson r = -0.26 (95% CI -0.32 to -0.2, p < 0.001, n = 864). Stronger with a lag: moderate (r = -0.67) with conversion 10m later.',
@@ -348,23 +352,11 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     });
 
     it('runs the docs/correlation.md revenue-per-currency example as written: one effect per currency, in its units', async () => {
-      const block = /## Effect size in business units\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(
-        readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
-      );
-      expect(block).not.toBeNull();
-      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
-        (m) => m[1] ?? m[2],
-      );
-      expect(words).toContain('revenue.svg');
-      expect(words).toContain(REVENUE_PER_MINUTE_BY_CURRENCY_QUERY);
       const plot = join(workDir, 'revenue.svg');
-      const run = await runCli(
-        words
-          .slice(2)
-          .map((word) =>
-            word === 'http://localhost:9090' ? prometheus.url : word === 'revenue.svg' ? plot : word,
-          ),
-      );
+      const { words, run } = await runDocsCommand(/## Effect size in business units/, {
+        'revenue.svg': plot,
+      });
+      expect(words).toContain(REVENUE_PER_MINUTE_BY_CURRENCY_QUERY);
       expect(run.code).toBe(0);
       const designed = designedRevenueEffect();
       const sections = run.stdout.split(/^=== currency=(\w+) ===$/m).slice(1);
@@ -441,18 +433,8 @@ describeWithPrometheus('correlation against a real Prometheus with backfilled hi
     });
 
     it('runs the docs/correlation.md event-loop delay example as written (runtime metrics vs conversion)', async () => {
-      const block =
-        /### Node runtime metrics: event-loop delay vs conversion\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(
-          readFileSync(join(ROOT, 'docs/correlation.md'), 'utf8'),
-        );
-      expect(block).not.toBeNull();
-      const words = [...block![1].replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map(
-        (m) => m[1] ?? m[2],
-      );
+      const { words, run } = await runDocsCommand(/### Node runtime metrics: event-loop delay vs conversion/);
       expect(words).toContain(`max(${EVENT_LOOP_DELAY})`);
-      const run = await runCli(
-        words.slice(2).map((word) => (word === 'http://localhost:9090' ? prometheus.url : word)),
-      );
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(
