@@ -12,90 +12,22 @@
  * decides (limits, answers, labels), other adapters. Fastify is an optional peer dependency: this folder imports
  * only its types; the app's Fastify runs the plugin.
  */
-import type { Meter } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  activeUserCounter,
-  engagementEndpoint,
-  httpServerMetrics,
-  metricsEndpoint,
-  nodeRequestObserver,
-  readNodeBody,
-  userFromSession,
-  type ActiveUser,
-  type ActiveUserRecorder,
-  type EngagementOptions,
-  type MetricsAuth,
-  type TelemetryLike,
-} from '../http';
+import { adapterParts, nodeRequestObserver, readNodeBody, type AdapterOptions } from '../http';
 
-export {
-  DEFAULT_EXPERIMENT_VARIANTS,
-  DEFAULT_IPV6_PREFIX_LENGTH,
-  DEFAULT_MAX_ROUTES,
-  DEFAULT_UTM_SOURCES,
-  HTTP_SERVER_DURATION_BUCKETS,
-  HTTP_SERVER_REQUEST_DURATION,
-  deriveSessionContext,
-  readCookie,
-  userFromSession,
-} from '../http';
-export type {
-  ActiveUser,
-  ActiveUserRecorder,
-  DerivedDeviceType,
-  DerivedSessionContext,
-  EngagementOptions,
-  SessionContextOptions,
-  TokenBucketOptions,
-} from '../http';
+export * from '../http/public';
 
 /** The Fastify versions the plugin is built and tested for (checked by Fastify when the plugin registers). */
 export const FASTIFY_VERSION_RANGE = '5.x';
 
-/** Options of {@link businessMetricsPlugin}. */
-export interface BusinessMetricsPluginOptions {
-  /**
-   * The handle `initBusinessMetrics` returned: HTTP server metrics are recorded into its series store, and
-   * `/metrics` serves its exposition (initialise it with `prometheus: { preventServerStart: true }` to serve on
-   * the app's port only).
-   */
-  readonly telemetry?: TelemetryLike;
-  /**
-   * `http.server.request.duration` for every request (default: on when `telemetry` is given). `{ maxRoutes }` caps
-   * distinct routes (default 100); `{ meter }` records into an SDK histogram on a meter of your own instead;
-   * `false` turns it off.
-   */
-  readonly httpMetrics?: boolean | { readonly maxRoutes?: number; readonly meter?: Meter };
-  /**
-   * Serve the exposition at `path` (default `/metrics`), optionally behind `auth` (`{ bearerToken }`,
-   * `{ username, password }`, or `(request) => boolean`). Off unless given: revenue is sensitive.
-   */
-  readonly metrics?: boolean | { readonly path?: string; readonly auth?: MetricsAuth<FastifyRequest> };
-  /**
-   * The engagement route the browser client posts to, at `path` (default `/api/engagement`), with the options of
-   * the Express `engagementRouter` (`features`, `milestones`, `resolveSession(request, claimed)`, rate limit keyed
-   * by `request.ip`). Off unless given.
-   */
-  readonly engagement?: boolean | (EngagementOptions<FastifyRequest> & { readonly path?: string });
-  /**
-   * Count each request's user as active today (`trackActiveUser`). Default resolver: `request.session.userId` and
-   * `request.session.userTier` (@fastify/session style). Off unless given.
-   */
-  readonly activeUsers?:
-    | boolean
-    | {
-        readonly resolveUser?: (request: FastifyRequest) => ActiveUser | undefined;
-        readonly metrics?: ActiveUserRecorder;
-      };
-}
+/**
+ * Options of {@link businessMetricsPlugin}: `telemetry`, `httpMetrics`, `metrics`, `engagement`, `activeUsers`.
+ * Requests are Fastify's: `resolveSession(request, claimed)`, `auth(request)` and `resolveUser(request)` get a
+ * `FastifyRequest`, and the engagement rate limit is keyed by `request.ip` (set `trustProxy` behind a proxy).
+ */
+export type BusinessMetricsPluginOptions = AdapterOptions<FastifyRequest>;
 
 const PLUGIN_NAME = 'otel-business-metrics';
-
-function optionsOf<T extends object>(value: boolean | T | undefined): T | undefined {
-  if (value === undefined || value === false) return undefined;
-  return value === true ? ({} as T) : value;
-}
 
 function send(
   reply: FastifyReply,
@@ -105,19 +37,12 @@ function send(
 }
 
 function install(fastify: FastifyInstance, options: BusinessMetricsPluginOptions): void {
-  const { telemetry } = options;
-  const http = options.httpMetrics ?? telemetry !== undefined;
-  if (http !== false) {
-    const settings = http === true ? {} : http;
-    const recorder = httpServerMetrics(
-      settings.meter !== undefined
-        ? { meter: settings.meter, maxRoutes: settings.maxRoutes }
-        : { telemetry, maxRoutes: settings.maxRoutes },
-      'businessMetricsPlugin',
-    );
+  const parts = adapterParts(options, 'businessMetricsPlugin');
+  const { httpMetrics, countActiveUser, metrics, engagement } = parts;
+  if (httpMetrics !== undefined) {
     // The pattern Fastify matched (`/product/:id`, prefixes included); a 404 has none.
     const observe = nodeRequestObserver<FastifyRequest>(
-      recorder,
+      httpMetrics,
       (request) => request.routeOptions.url,
       (request) => request.protocol === 'https',
     );
@@ -126,50 +51,27 @@ function install(fastify: FastifyInstance, options: BusinessMetricsPluginOptions
       done();
     });
   }
-
-  const active = optionsOf(options.activeUsers);
-  if (active !== undefined) {
-    const count = activeUserCounter(
-      active.resolveUser ?? userFromSession,
-      active.metrics,
-      'businessMetricsPlugin activeUsers',
-    );
+  if (countActiveUser !== undefined) {
     fastify.addHook('onRequest', (request, _reply, done) => {
-      count(request);
+      countActiveUser(request);
       done();
     });
   }
-
-  const scrape = optionsOf(options.metrics);
-  if (scrape !== undefined) {
-    if (telemetry === undefined)
-      throw new TypeError('businessMetricsPlugin: metrics needs telemetry (the initBusinessMetrics handle)');
-    const endpoint = metricsEndpoint<FastifyRequest>(
-      telemetry,
-      { auth: scrape.auth },
-      'businessMetricsPlugin',
-    );
-    fastify.all(scrape.path ?? '/metrics', async (request, reply) =>
-      send(reply, await endpoint.answer(request.raw, request)),
+  if (metrics !== undefined) {
+    fastify.all(metrics.path, async (request, reply) =>
+      send(reply, await metrics.endpoint.answer(request.raw, request)),
     );
   }
-
-  const beacon = optionsOf(options.engagement);
-  if (beacon !== undefined) {
-    const { path = '/api/engagement', ...engagementOptions } = beacon;
-    const endpoint = engagementEndpoint<FastifyRequest>(
-      engagementOptions,
-      'businessMetricsPlugin engagement',
-    );
+  if (engagement !== undefined) {
     // A context of its own: no body parser runs for this route (the core reads the body with its own limit, after
     // the method, rate-limit and content-type checks), and the app's parsers stay untouched.
     fastify.register((context, _options, done) => {
       context.removeAllContentTypeParsers();
       context.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
-      context.all(path, async (request, reply) =>
+      context.all(engagement.path, async (request, reply) =>
         send(
           reply,
-          await endpoint({
+          await engagement.endpoint({
             method: request.method,
             header: (name) => {
               const value = request.headers[name];

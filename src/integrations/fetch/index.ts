@@ -25,23 +25,4 @@ export {
   type FetchHttpMetricsOptions,
   type HonoContextLike,
 } from './http-metrics';
-export {
-  DEFAULT_EXPERIMENT_VARIANTS,
-  DEFAULT_IPV6_PREFIX_LENGTH,
-  DEFAULT_MAX_ROUTES,
-  DEFAULT_UTM_SOURCES,
-  HTTP_SERVER_DURATION_BUCKETS,
-  HTTP_SERVER_REQUEST_DURATION,
-  deriveSessionContext,
-  readCookie,
-} from '../http';
-export type {
-  DerivedDeviceType,
-  DerivedSessionContext,
-  EngagementOptions,
-  HttpMetricsOptions,
-  MetricsAuth,
-  SessionContextOptions,
-  TelemetryLike,
-  TokenBucketOptions,
-} from '../http';
+export * from '../http/public';

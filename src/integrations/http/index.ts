@@ -7,9 +7,12 @@
  * (server-metrics.ts, through the metrics port), the engagement endpoint returning `{ status, headers, body }` (beacon.ts) with its body
  * limits (body.ts), validation (validate.ts), rate limits (rate-limit.ts) and browser vocabularies
  * (browser-names.ts), `/metrics` on the app's server through the one scrape path (metrics-endpoint.ts), active-user
- * counting (active-users.ts); this file only re-exports. Must not touch: any framework (it imports none and never
+ * counting (active-users.ts), the options every server-framework adapter takes (adapter-options.ts), what the
+ * Fastify, NestJS and Web entry points re-export (public.ts); this file only re-exports. Must not touch: any framework (it imports none and never
  * writes a response itself: adapters do), instruments (HTTP metrics go through the metrics port).
  */
+export { adapterParts } from './adapter-options';
+export type { AdapterOptions, AdapterParts } from './adapter-options';
 export { activeUserCounter, userFromSession } from './active-users';
 export type { ActiveUser, ActiveUserRecorder } from './active-users';
 export { engagementEndpoint, recordBatch } from './beacon';

@@ -11,48 +11,24 @@
  * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded (through the support
  * room's optional-peer loader) when `forRoot` is first called.
  */
-import type { Meter } from '@opentelemetry/api';
 import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common' with {
   'resolution-mode': 'import',
 };
 import type { HttpAdapterHost } from '@nestjs/core' with { 'resolution-mode': 'import' };
 import {
-  activeUserCounter,
+  adapterParts,
   businessMetrics,
-  engagementEndpoint,
-  httpServerMetrics,
   loadOptionalPeer,
-  metricsEndpoint,
-  nodeRequestObserver,
   nodeBodyOf,
+  nodeRequestObserver,
   readNodeBody,
-  userFromSession,
-  type ActiveUser,
-  type ActiveUserRecorder,
-  type EngagementOptions,
-  type MetricsAuth,
-  type TelemetryLike,
+  type AdapterOptions,
+  type AdapterParts,
+  type EngagementEndpoint,
+  type MetricsEndpoint,
 } from '../http';
 
-export {
-  DEFAULT_EXPERIMENT_VARIANTS,
-  DEFAULT_MAX_ROUTES,
-  DEFAULT_UTM_SOURCES,
-  HTTP_SERVER_DURATION_BUCKETS,
-  HTTP_SERVER_REQUEST_DURATION,
-  deriveSessionContext,
-  readCookie,
-  userFromSession,
-} from '../http';
-export type {
-  ActiveUser,
-  ActiveUserRecorder,
-  DerivedDeviceType,
-  DerivedSessionContext,
-  EngagementOptions,
-  SessionContextOptions,
-  TokenBucketOptions,
-} from '../http';
+export * from '../http/public';
 
 /** Injection token of the recorder: `constructor(@Inject(BUSINESS_METRICS) private readonly metrics: BusinessMetricsRecorder)`. */
 export const BUSINESS_METRICS = 'otel-business-metrics:BusinessMetrics';
@@ -62,42 +38,13 @@ const MODULE_OPTIONS = 'otel-business-metrics:ModuleOptions';
 /** The request of either platform: Express's, or Fastify's (`FastifyRequest`). */
 export type PlatformRequest = unknown;
 
-/** Options of {@link BusinessMetricsModule.forRoot}. */
-export interface BusinessMetricsModuleOptions {
-  /**
-   * The handle `initBusinessMetrics` returned (call it in `main.ts` before `NestFactory.create`): HTTP server
-   * metrics go into its series store, `/metrics` serves its exposition, and `BUSINESS_METRICS` is its recorder.
-   */
-  readonly telemetry?: TelemetryLike;
-  /**
-   * `http.server.request.duration` for every request (default: on when `telemetry` is given). `{ maxRoutes }` caps
-   * distinct routes (default 100); `{ meter }` records into an SDK histogram instead; `false` turns it off.
-   */
-  readonly httpMetrics?: boolean | { readonly maxRoutes?: number; readonly meter?: Meter };
-  /**
-   * Serve the exposition at `path` (default `/metrics`; a global prefix applies unless you exclude it), optionally
-   * behind `auth` (`{ bearerToken }`, `{ username, password }`, or `(request) => boolean`). Off unless given.
-   */
-  readonly metrics?: boolean | { readonly path?: string; readonly auth?: MetricsAuth<PlatformRequest> };
-  /**
-   * The engagement route the browser client posts to, at `path` (default `/api/engagement`), with the options of
-   * the Express `engagementRouter`. Off unless given. The platform's body parser (Nest's default) runs first; the
-   * route holds the parsed body to the same 16 kB limit.
-   */
-  readonly engagement?: boolean | (EngagementOptions<PlatformRequest> & { readonly path?: string });
-  /** Count each request's user as active today. Default resolver: `request.session.userId` / `userTier`. */
-  readonly activeUsers?:
-    | boolean
-    | {
-        readonly resolveUser?: (request: PlatformRequest) => ActiveUser | undefined;
-        readonly metrics?: ActiveUserRecorder;
-      };
-}
-
-function optionsOf<T extends object>(value: boolean | T | undefined): T | undefined {
-  if (value === undefined || value === false) return undefined;
-  return value === true ? ({} as T) : value;
-}
+/**
+ * Options of {@link BusinessMetricsModule.forRoot}: `telemetry`, `httpMetrics`, `metrics`, `engagement`,
+ * `activeUsers`, as the Fastify plugin's. Requests are the platform's (Express's or Fastify's). The platform's body
+ * parser (Nest's default) reads the engagement body first; the route holds the parsed body to the same 16 kB limit.
+ * A global prefix applies to the routes unless you exclude them.
+ */
+export type BusinessMetricsModuleOptions = AdapterOptions<PlatformRequest>;
 
 interface Answer {
   readonly status: number;
@@ -158,7 +105,7 @@ function header(req: AnyPlatformRequest, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function metricsController(path: string, endpoint: ReturnType<typeof metricsEndpoint<PlatformRequest>>) {
+function metricsController(path: string, endpoint: MetricsEndpoint<PlatformRequest>) {
   const { common } = loadNest();
   class BusinessMetricsScrapeController {
     async scrape(req: AnyPlatformRequest, res: PlatformResponse): Promise<void> {
@@ -176,10 +123,7 @@ function metricsController(path: string, endpoint: ReturnType<typeof metricsEndp
   return BusinessMetricsScrapeController;
 }
 
-function engagementController(
-  path: string,
-  endpoint: ReturnType<typeof engagementEndpoint<PlatformRequest>>,
-) {
+function engagementController(path: string, endpoint: EngagementEndpoint<PlatformRequest>) {
   const { common } = loadNest();
   class BusinessMetricsEngagementController {
     async receive(req: AnyPlatformRequest, res: PlatformResponse): Promise<void> {
@@ -220,7 +164,7 @@ function decorateRoute(common: NestCommon, target: new () => object, method: str
 }
 
 /** The request hooks on the platform's server: timing every request, active users. */
-function installHooks(adapterHost: HttpAdapterHost, options: BusinessMetricsModuleOptions): void {
+function installHooks(adapterHost: HttpAdapterHost, parts: AdapterParts<PlatformRequest>): void {
   const adapter = adapterHost.httpAdapter;
   const platform = adapter.getType();
   if (platform !== 'express' && platform !== 'fastify') {
@@ -231,42 +175,26 @@ function installHooks(adapterHost: HttpAdapterHost, options: BusinessMetricsModu
     addHook(name: 'onRequest', hook: (request: unknown, reply: unknown, done: () => void) => void): void;
   }>();
   const perRequest: Array<(req: AnyPlatformRequest, res: { raw?: unknown }) => void> = [];
-
-  const http = options.httpMetrics ?? options.telemetry !== undefined;
-  if (http !== false) {
-    const settings = http === true ? {} : http;
-    const recorder = httpServerMetrics(
-      settings.meter !== undefined
-        ? { meter: settings.meter, maxRoutes: settings.maxRoutes }
-        : { telemetry: options.telemetry, maxRoutes: settings.maxRoutes },
-      'BusinessMetricsModule',
-    );
+  const { httpMetrics, countActiveUser } = parts;
+  if (httpMetrics !== undefined) {
     const observe =
       platform === 'fastify'
         ? nodeRequestObserver<AnyPlatformRequest & { routeOptions?: { url?: string }; protocol?: string }>(
-            recorder,
+            httpMetrics,
             (request) => request.routeOptions?.url,
             (request) => request.protocol === 'https',
           )
         : nodeRequestObserver<
             AnyPlatformRequest & { route?: { path?: unknown }; baseUrl?: string; protocol?: string }
           >(
-            recorder,
+            httpMetrics,
             // Nest registers each route with its whole path (prefix, controller, method) on the app's router.
             (req) => (typeof req.route?.path === 'string' && !req.baseUrl ? req.route.path : undefined),
             (req) => req.protocol === 'https',
           );
     perRequest.push((req, res) => observe(req, (platform === 'fastify' ? res.raw : res) as never));
   }
-  const active = optionsOf(options.activeUsers);
-  if (active !== undefined) {
-    const count = activeUserCounter(
-      active.resolveUser ?? userFromSession,
-      active.metrics,
-      'BusinessMetricsModule activeUsers',
-    );
-    perRequest.push((req) => count(req));
-  }
+  if (countActiveUser !== undefined) perRequest.push((req) => countActiveUser(req));
   if (perRequest.length === 0) return;
   if (platform === 'fastify') {
     instance.addHook('onRequest', (request, reply, done) => {
@@ -288,12 +216,12 @@ function installHooks(adapterHost: HttpAdapterHost, options: BusinessMetricsModu
 export class BusinessMetricsModule implements NestModule {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly options: BusinessMetricsModuleOptions,
+    private readonly parts: AdapterParts<PlatformRequest>,
   ) {}
 
   /** Nest calls this before it registers the app's routes: the hooks then see every request. */
   configure(_consumer: MiddlewareConsumer): void {
-    installHooks(this.adapterHost, this.options);
+    installHooks(this.adapterHost, this.parts);
   }
 
   /**
@@ -308,36 +236,17 @@ export class BusinessMetricsModule implements NestModule {
       common.Module({})(BusinessMetricsModule);
       decorated = true;
     }
+    const parts = adapterParts(options, 'BusinessMetricsModule');
     const controllers: Array<new () => object> = [];
-    const scrape = optionsOf(options.metrics);
-    if (scrape !== undefined) {
-      if (options.telemetry === undefined) {
-        throw new TypeError(
-          'BusinessMetricsModule: metrics needs telemetry (the initBusinessMetrics handle)',
-        );
-      }
-      const endpoint = metricsEndpoint<PlatformRequest>(
-        options.telemetry,
-        { auth: scrape.auth },
-        'BusinessMetricsModule',
-      );
-      controllers.push(metricsController(scrape.path ?? '/metrics', endpoint));
-    }
-    const beacon = optionsOf(options.engagement);
-    if (beacon !== undefined) {
-      const { path = '/api/engagement', ...engagementOptions } = beacon;
-      const endpoint = engagementEndpoint<PlatformRequest>(
-        engagementOptions,
-        'BusinessMetricsModule engagement',
-      );
-      controllers.push(engagementController(path, endpoint));
-    }
+    if (parts.metrics) controllers.push(metricsController(parts.metrics.path, parts.metrics.endpoint));
+    if (parts.engagement)
+      controllers.push(engagementController(parts.engagement.path, parts.engagement.endpoint));
     return {
       module: BusinessMetricsModule,
       global: true,
       controllers,
       providers: [
-        { provide: MODULE_OPTIONS, useValue: options },
+        { provide: MODULE_OPTIONS, useValue: parts },
         { provide: BUSINESS_METRICS, useValue: options.telemetry?.metrics ?? businessMetrics },
       ],
       exports: [BUSINESS_METRICS],
