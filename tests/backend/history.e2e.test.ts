@@ -8,7 +8,7 @@
  *   T-9d .. T        healthy: 3% conversion, ~912.00 revenue per minute, steady new-user usage
  *   T-16h .. T       new-user feature usage at 20% of last week           -> NewUserEngagementDrop
  *   T-7h .. T-5h     conversion at 1%                                     -> ConversionRateDrop, HighCartAbandonment
- *   T-4h .. T-3h     revenue at half (of the same hour a week earlier)    -> RevenueBelowBaseline
+ *   T-4h .. T-3h     revenue at half (of the same hour a week earlier)    -> RevenueBelowBaseline, RevenueAtRisk
  *   T-10m .. T       the package starts dropping measurements             -> BusinessMetricsDropped
  *   T-90m .. T       no cart traffic, so no orders or revenue              -> NoCartTraffic, NoRevenue; the ratio
  *                                                                            alerts stay silent on the NaN ratio
@@ -24,7 +24,14 @@ import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
 import { RECORDING_RULES } from '../../src/dashboards/grafana';
-import { ALERTS_FILE, RECORDING_FILE, allRules, inlineRecordingRules, type Rule } from './backend-files';
+import {
+  ALERTS_FILE,
+  INSIGHTS_FILE,
+  RECORDING_FILE,
+  allRules,
+  inlineRecordingRules,
+  type Rule,
+} from './backend-files';
 import { historyOpenMetrics, scrapeOneTick, scrapedSeries, timeGrid, type ScrapedSeries } from './history';
 import { EXPECTED } from './workload';
 
@@ -68,7 +75,7 @@ function schedule(series: ScrapedSeries, t: number): number {
   }
 }
 
-const rules = [...allRules(RECORDING_FILE), ...allRules(ALERTS_FILE)];
+const rules = [...allRules(RECORDING_FILE), ...allRules(ALERTS_FILE), ...allRules(INSIGHTS_FILE)];
 const alert = (name: string): Rule => rules.find((rule) => rule.alert === name)!;
 
 function seconds(duration: string | undefined): number {
@@ -117,7 +124,12 @@ describeWithPrometheus(
       const exposition = await scrapeOneTick();
 
       const scrape = scrapedSeries(exposition);
-      const times = timeGrid(T - 9 * DAY, T, T - 13 * HOUR, 10 * MINUTE, MINUTE);
+      // Minutes where [5m] windows are read: the last 13 hours, and the same hours a week earlier (the 5-minute
+      // revenue baseline of insights.yml); ten minutes elsewhere.
+      const weekAgo = timeGrid(T - 7 * DAY - 13 * HOUR, T - 7 * DAY, T - 7 * DAY - 13 * HOUR, MINUTE, MINUTE);
+      const times = [
+        ...new Set([...timeGrid(T - 9 * DAY, T, T - 13 * HOUR, 10 * MINUTE, MINUTE), ...weekAgo]),
+      ].sort((a, b) => a - b);
       workDir = mkdtempSync(join(tmpdir(), 'obm-history-'));
       const input = join(workDir, 'history.om');
       writeFileSync(input, historyOpenMetrics(scrape, times, TICKS_PER_SECOND, schedule));
@@ -178,6 +190,7 @@ describeWithPrometheus(
       'ConversionRateDrop',
       'HighCartAbandonment',
       'RevenueBelowBaseline',
+      'RevenueAtRisk',
       'NewUserEngagementDrop',
       'NoCartTraffic',
       'NoRevenue',
@@ -216,6 +229,15 @@ describeWithPrometheus(
       // Not yet 15 minutes below 70%, then recovered a week-over-week 100% once the window is past the dip.
       expect(await firingValue('RevenueBelowBaseline', T - 4 * HOUR + 15 * MINUTE)).toBeUndefined();
       expect(await firingValue('RevenueBelowBaseline', T - 2 * HOUR - 30 * MINUTE)).toBeUndefined();
+    });
+
+    it('fires RevenueAtRisk (insights.yml) at half revenue with full traffic, and resolves it', async () => {
+      // Gross revenue at half, cart views as last week (traffic scale 1): half of the expected revenue at risk.
+      expect(await firingValue('RevenueAtRisk', T - 3 * HOUR - 5 * MINUTE)).toBeCloseTo(0.5, 6);
+      expect(await firingValue('RevenueAtRisk', T - 4 * HOUR + 10 * MINUTE)).toBeUndefined();
+      expect(await firingValue('RevenueAtRisk', T - 2 * HOUR - 30 * MINUTE)).toBeUndefined();
+      // With the traffic gone too, the scale stops at its floor (0.5): still all of that at risk.
+      expect(await firingValue('RevenueAtRisk', T)).toBeCloseTo(1, 6);
     });
 
     it('fires NewUserEngagementDrop week over week (offset 7d) and not before the drop shows', async () => {
