@@ -10,6 +10,7 @@
  * The reference below stays in the emitted index.d.ts (`preserve`): the declarations use Node's types (`node:http`,
  * `Buffer`, `NodeJS.Signals`), and TypeScript 6 and 7 load no `@types` package unless something names it, so a
  * strict consumer without `"types": ["node"]` would otherwise get errors inside this package's .d.ts files.
+ * Must not import: `src/analysis/`, `src/browser/`, `src/react/`, `src/integrations/`, `src/cli/`, `src/dashboards/`, `src/insights/`.
  */
 /// <reference types="node" preserve="true" />
 export { initBusinessMetrics, type BusinessMetricsHandle, type PrometheusEndpoint } from './init';

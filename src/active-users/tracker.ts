@@ -4,9 +4,10 @@
  * `business_active_users{window, user_tier}` for every window and tier.
  *
  * Owns: the argument rules of trackActiveUser (and their redacted messages), the tier vocabulary of tracked
- * users, the choice between the local and the fleet-wide count, the store's self-metric tallies. Must not touch:
+ * users, the choice between the local and the fleet-wide count, handing the store's failure tallies to the self-metric. Must not touch:
  * instruments (the caller registers the gauge and reads `forEachValue`), exporters, the id itself beyond the
  * hash call: it is never stored, logged, put in a message, a label or a Redis key.
+ * Must not import: `src/metrics/`, `src/series/`, `src/exporters/`, `src/cluster/`.
  */
 import type { Attributes } from '@opentelemetry/api';
 import { OTHER_LABEL_VALUE, type LabelPolicy } from '../catalog/labels';

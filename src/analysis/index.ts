@@ -4,8 +4,9 @@
  * metrics never loads the analysis, SVG and HTTP-client code.
  *
  * Owns: the exported surface of src/analysis (what is exported here is public; the rest of the folder is internal,
- * and tests import it from its own modules). Must not touch: anything outside src/analysis; recording state.
+ * and tests import it from its own modules). Must not touch: anything outside src/analysis but src/support's text helpers; recording state.
  * The root entry (src/index.ts) must not re-export this.
+ * Must not import: `src/metrics/`, `src/series/`, `src/exporters/`, `src/cluster/`, `@opentelemetry/*`.
  */
 export { CorrelationError, isCorrelationError, type CorrelationErrorCode } from './errors';
 export {

@@ -4,6 +4,7 @@
  * Folder src/browser/. Owns: the browser engagement client (client.ts) and the batch wire format the Express
  * router validates (protocol.ts); this file only re-exports. Must not touch: Node APIs, the OpenTelemetry SDK, or
  * the package's main entry (importing it would pull the SDK into browser bundles).
+ * Must not import: `src/*`, `node:*`, `@opentelemetry/*`.
  */
 export { createEngagementClient } from './client';
 export type { EngagementClient, EngagementClientOptions } from './client';

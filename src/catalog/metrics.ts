@@ -9,6 +9,7 @@
  * the unit (`..._seconds` with unit `s`), and `{curly}` annotation units otherwise. That way the package's own
  * Prometheus exporter, the OpenTelemetry Collector's Prometheus exporter and Prometheus's OTLP receiver all
  * produce the seed's series names: `prometheusFamilyName` applies the one translator all three paths share.
+ * Must not import: `src/*`, `node:*`, `@opentelemetry/*`.
  */
 import type { BusinessLabelKey } from './labels';
 import { prometheusFamilyName } from './prometheus-naming';

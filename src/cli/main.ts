@@ -3,7 +3,8 @@
  * Entry point of the `otel-business-metrics` command. Dispatches subcommands: `correlate`, `insight-rules` and
  * `reconcile`.
  *
- * Owns: argv and the process exit code. Must not touch: library state (it only calls the analysis API).
+ * Owns: argv and the process exit code. Must not touch: library state (it calls the analysis, insights and exact-money APIs).
+ * Must not import: `src/metrics/`, `src/series/`, `src/exporters/`, `src/cluster/`, `src/init.ts`.
  */
 import { redactCredentials } from '../analysis/prometheus-client';
 import { CORRELATE_HELP, EXIT_OK, EXIT_USAGE, runCorrelate, type CliOutput } from './correlate';

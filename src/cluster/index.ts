@@ -13,6 +13,7 @@
  *
  * Owns: cluster mode, end to end. Must not touch: recording (workers record exactly as a single process does),
  * the serializer's internals, the SDK's private state.
+ * Must not import: `src/metrics/`, `src/series/`, `src/exporters/prometheus/serializer.ts`.
  */
 export { watchWorkerThread } from './thread-watch';
 export type { ClusterOptions } from './options';

@@ -5,6 +5,7 @@
  * once per process, naming the variable and what is used instead, as the OpenTelemetry SDKs do.
  *
  * Owns: option types and env parsing (default values live in config/defaults.ts). Must not touch: the SDK's objects (readers, providers).
+ * Must not import: `@opentelemetry/sdk-metrics`, `src/metrics/`, `src/series/`, `src/exporters/prometheus/`.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';

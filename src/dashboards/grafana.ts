@@ -5,6 +5,7 @@
  * extraction of alert thresholds from a parsed rule file, so the dashboard shows the thresholds the alerts
  * really use. Must not touch: I/O, YAML parsing, the SDK. `scripts/generate-dashboard.mjs` reads the rule file
  * and writes `otel-collector/grafana/dashboards/business.json`; a test regenerates and compares it.
+ * Must not import: `node:*`, `yaml`, `@opentelemetry/*`.
  */
 import {
   BUSINESS_METRICS,

@@ -5,10 +5,12 @@
  * self-metric and logged at a rate-limited warning, whatever the protocol.
  *
  * Owns: exporter construction from resolved options, failure accounting, closing connections at the shutdown
- * deadline. Must not touch: what is recorded, configuration precedence (config/options.ts).
+ * deadline. Must not touch: what is recorded, instruments (the failure self-metric reads the tally here), the
+ * guard, configuration precedence (config/options.ts).
  * Failures never reach the app: the SDK retries refused connections and 429/502/503/504 within the export
  * timeout, drops a failed batch, and the next export carries cumulative totals again (with the default
  * cumulative temporality nothing is lost; with delta the failed interval is lost, as with any delta exporter).
+ * Must not import: `src/metrics/`, `src/guard/`, `src/active-users/`, `src/money/`.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';

@@ -9,6 +9,7 @@
  *
  * Owns: the tallies, the strict-mode messages, the warning texts. Must not touch: recording, vocabularies,
  * instruments. Counts are kept in the reporter's own tallies, read by observable counters through forEachCount.
+ * Must not import: `src/series/`, `src/exporters/`, `src/metrics/`, `@opentelemetry/sdk-metrics`.
  */
 import type { Attributes } from '@opentelemetry/api';
 import { describe, RateLimitedWarnings } from '../support';

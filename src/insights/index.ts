@@ -7,6 +7,7 @@
  * text (`rule-yaml.ts`), Apdex and the score (`score.ts`). Must not touch: recording state, the SDK, I/O; the
  * root entry does not re-export it. The performance-impact insight (effect size per +100 ms) is the correlation
  * report's, in `otel-business-metrics/analysis`.
+ * Must not import: `src/metrics/`, `src/series/`, `src/exporters/`, `src/cluster/`, `node:*`, `@opentelemetry/*`.
  */
 export {
   DEFAULT_APDEX_THRESHOLD_SECONDS,

@@ -7,6 +7,7 @@
  *
  * Hot path rule: a record method never throws (unless `strict`), allocates nothing once its series exists, and
  * never formats a string. Everything unusual goes through the GuardReporter.
+ * Must not import: `src/exporters/`, `src/cluster/`, `src/init.ts`.
  */
 import type { Meter } from '@opentelemetry/api';
 import { activeUsersClusterExtension } from '../active-users/cluster-sketches';

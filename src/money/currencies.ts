@@ -24,6 +24,7 @@
  *
  * Intl accepts any well-formed code (`XYZ` formats with 2 decimals), so validity is membership in
  * `supportedValuesOf`, not "Intl did not throw".
+ * Must not import: `src/metrics/`, `src/series/`, `@opentelemetry/*`.
  */
 
 /** Every ISO 4217 code the platform's ICU knows, upper case, sorted. Read once. */

@@ -4,6 +4,7 @@
  * Owns: the hook's lifecycle (one client per mount and config, session end on unmount). Must not touch: the
  * package's main entry or the OTel SDK (browsers cannot record metrics directly; the client posts to the server).
  * React is an optional peer dependency: only this entry point imports it.
+ * Must not import: `src/index.ts`, `src/metrics/`, `src/series/`, `src/exporters/`, `src/integrations/`, `node:*`, `@opentelemetry/*`.
  */
 import { useEffect, useMemo, useRef } from 'react';
 import {

@@ -9,6 +9,7 @@
  *
  * Why these are worth having next to business metrics: a conversion dip that coincides with event-loop delay
  * points at the app, not the shoppers (the correlation CLI's example compares exactly these two).
+ * Must not import: `src/metrics/`, `src/series/`, `src/exporters/`, `@opentelemetry/api`.
  */
 import type { MeterProvider } from '@opentelemetry/api';
 import { otelToPrometheusName } from '../catalog/prometheus-naming';

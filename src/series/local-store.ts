@@ -14,6 +14,7 @@
  * Owns: the tables of local cells and what each collection reports (cumulative or delta per reader), copied into
  * columns (collection.ts: the columns, and the OTel MetricData built from them for readers that want objects).
  * Must not touch: label resolution, exporters.
+ * Must not import: `src/guard/`, `src/exporters/`, `src/metrics/`, `@opentelemetry/sdk-trace-base`.
  */
 import type { HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';

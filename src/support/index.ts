@@ -5,6 +5,7 @@
  *
  * Owns: those four jobs. Must not touch: anything of the package's own (catalog, instruments, recording,
  * exporters, cluster, money): the rest of the package imports support, never the other way round.
+ * Must not import: `src/*`.
  */
 export { TimeoutError, withTimeout } from './timeout';
 export {

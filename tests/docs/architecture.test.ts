@@ -1,11 +1,23 @@
 /**
  * docs/architecture.md is the map of the code: every folder under src/ has a row naming its header file, that
  * file opens with a comment stating what the folder owns and must not touch, and every top-level folder of the
- * repository has a row too. A new folder without its row or header fails here.
+ * repository has a row too. A new folder without its row or header fails here. The headers' "Must not import:"
+ * sentences are held against the code: every import that loads code is checked against them (import-rules.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { readDoc, ROOT } from './docs-files';
+import { importViolations, leadingComment, mustNotImport, sourceFiles } from './import-rules';
 
 interface MapRow {
   folder: string;
@@ -38,17 +50,6 @@ function sourceFolders(dir = 'src'): string[] {
   return [`${dir}/`, ...sub];
 }
 
-/** Every source file under src/, as `src/a/b.ts`. */
-function sourceFiles(dir = 'src'): string[] {
-  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sourceFiles(`${dir}/${entry.name}`)
-      : /\.tsx?$/.test(entry.name)
-        ? [`${dir}/${entry.name}`]
-        : [],
-  );
-}
-
 /** Whether the folder holds source files itself (not only subfolders). */
 function hasSourceFiles(folder: string): boolean {
   return readdirSync(join(ROOT, folder)).some(
@@ -56,10 +57,9 @@ function hasSourceFiles(folder: string): boolean {
   );
 }
 
-/** The first block comment of a source file (after an optional shebang). */
-function leadingComment(path: string): string {
-  const text = readFileSync(path, 'utf8').replace(/^#![^\n]*\n/, '');
-  return /^\s*\/\*\*?([\s\S]*?)\*\//.exec(text)?.[1] ?? '';
+/** The first block comment of a file on disk. */
+function headerComment(path: string): string {
+  return leadingComment(readFileSync(path, 'utf8'));
 }
 
 /** Folders the repository tracks at the top level (build output, dependencies and hidden folders aside). */
@@ -107,7 +107,7 @@ describe('docs/architecture.md', () => {
         throw new Error(`${folder}: the header column must name one file of the folder, in backticks`);
       const path = join(ROOT, folder, row.header);
       if (!existsSync(path)) throw new Error(`${folder}: header file ${row.header} does not exist`);
-      const comment = leadingComment(path);
+      const comment = headerComment(path);
       expect({
         file: `${folder}${row.header}`,
         owns: /Owns\b/.test(comment),
@@ -123,10 +123,82 @@ describe('docs/architecture.md', () => {
   it("creates instruments in one place: only src/metrics/instruments.ts calls a Meter's create* methods", () => {
     const creates =
       /\.(createCounter|createUpDownCounter|createHistogram|createGauge|createObservable\w+)\(|\.addBatchObservableCallback\(/;
-    const offenders = sourceFiles()
+    const offenders = sourceFiles(ROOT)
       .filter((file) => file !== 'src/metrics/instruments.ts')
       .filter((file) => creates.test(readFileSync(join(ROOT, file), 'utf8')));
     expect(offenders).toEqual([]);
+  });
+
+  describe('"Must not import:" in the headers, held against the code', () => {
+    /** Folder -> its header file, for every src/ folder with sources of its own. */
+    const headers = new Map(
+      sourceFolders()
+        .filter((folder) => hasSourceFiles(folder) && byFolder.get(folder)?.header !== undefined)
+        .map((folder) => [folder, `${folder}${byFolder.get(folder)!.header!}`]),
+    );
+
+    it.each([...headers])(
+      '%s: its header %s says, in one sentence, what the folder must not import, and its row says the same',
+      (folder, header) => {
+        const tokens = mustNotImport(headerComment(join(ROOT, header)));
+        if (tokens === undefined) {
+          throw new Error(
+            `${header} has no "Must not import:" sentence. Add one to its first comment listing, in backticks, what ` +
+              `the files of ${folder} must not import (\`src/x/\` a folder, \`src/x/y.ts\` a file, \`src/*\` any other ` +
+              `folder, \`node:*\`, a package), e.g. "Must not import: \`src/exporters/\`, \`node:*\`." (see ` +
+              'docs/architecture.md, "Adding a folder?"), and the same backticked words to its row in docs/architecture.md.',
+          );
+        }
+        const cell = byFolder.get(folder)!.cells[3] ?? '';
+        const missing = tokens.filter((token) => !cell.includes(`\`${token}\``));
+        expect({ row: folder, missingFromMustNotTouchCell: missing }).toEqual({
+          row: folder,
+          missingFromMustNotTouchCell: [],
+        });
+      },
+    );
+
+    it('no source file imports what its header forbids', () => {
+      const violations = importViolations(ROOT, headers);
+      if (violations.length > 0) throw new Error(violations.map((v) => v.message).join('\n\n'));
+    });
+
+    it('the check finds a forbidden import, names the file, the import and the sentence to change', () => {
+      const root = mkdtempSync(join(tmpdir(), 'obm-import-rules-'));
+      try {
+        const write = (file: string, text: string) => {
+          mkdirSync(dirname(join(root, file)), { recursive: true });
+          writeFileSync(join(root, file), text);
+        };
+        write(
+          'src/money/header.ts',
+          '/**\n * Owns: money. Must not import: `src/metrics/`, `node:*`.\n */\nexport {};\n',
+        );
+        write(
+          'src/money/ok.ts',
+          "/** x */\nimport type { Meter } from '../metrics/meter';\nexport type M = Meter;\n",
+        );
+        write(
+          'src/money/bad.ts',
+          "/** x */\nimport { meter } from '../metrics/meter';\nimport { join } from 'path';\n",
+        );
+        write('src/metrics/meter.ts', '/** x */\nexport const meter = 1;\nexport type Meter = number;\n');
+        const found = importViolations(root, new Map([['src/money/', 'src/money/header.ts']]));
+        expect(found.map((v) => v.message)).toEqual([
+          "src/money/bad.ts imports '../metrics/meter' (src/metrics/meter.ts), which the header of src/money/ " +
+            '(src/money/header.ts) forbids with `src/metrics/` in its "Must not import:" sentence. Move that code ' +
+            "to the room that owns it (or reach it through that room's port), or import only its types (`import " +
+            'type`); if the rule itself is wrong, change the sentence in src/money/header.ts and the row of ' +
+            'src/money/ in docs/architecture.md.',
+          "src/money/bad.ts imports 'path' (node:path), which the header of src/money/ (src/money/header.ts) " +
+            'forbids with `node:*` in its "Must not import:" sentence. Move that code to the room that owns it (or ' +
+            "reach it through that room's port), or import only its types (`import type`); if the rule itself is " +
+            'wrong, change the sentence in src/money/header.ts and the row of src/money/ in docs/architecture.md.',
+        ]);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
   });
 
   it('has a row for every top-level folder of the repository', () => {

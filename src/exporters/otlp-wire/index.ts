@@ -8,6 +8,7 @@
  * Owns: the request encodings (protobuf, JSON), the response decoding, the serializers the official export
  * delegates take, and the PushMetricExporter over those delegates. Must not touch: the transport and its
  * configuration (the official packages'), what is collected (series/), failure accounting (../otlp.ts).
+ * Must not import: `src/metrics/`, `src/guard/`, `src/config/`.
  */
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { storeCollectionOf } from '../../series/collection';

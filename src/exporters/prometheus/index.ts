@@ -5,6 +5,7 @@
  * the one scrape path every `/metrics` of the package answers through (scrape-endpoint.ts), content negotiation
  * (negotiation.ts), the exposition serializer (serializer.ts); this file only re-exports.
  * Must not touch: instruments, recording, the SDK's private state, the catalog's definitions.
+ * Must not import: `src/metrics/`, `src/guard/`, `src/catalog/metrics.ts`, `src/catalog/labels.ts`, `express`, `fastify`, `@nestjs/*`, `hono`, `next`.
  */
 export { PrometheusPullReader } from './pull-reader';
 export type { PrometheusAuth, PrometheusPullReaderOptions } from './pull-reader';

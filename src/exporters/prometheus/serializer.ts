@@ -4,8 +4,9 @@
  * Owns: turning one `ResourceMetrics` into the exposition text (either format), compatible with what
  * @opentelemetry/exporter-prometheus 0.223 emits (`# HELP` / `# UNIT` / `# TYPE` lines, `otel_scope_*` labels,
  * `target_info`, number formatting, escaping, histogram line order) but with the OpenTelemetry Collector's
- * default family names (see naming.ts) and always-valid output (duplicate families merged, colliding labels
- * renamed, values of any type stringified without throwing). Must not touch: the SDK's state, I/O, the catalog.
+ * default family names (catalog/prometheus-naming.ts) and always-valid output (duplicate families merged, colliding labels
+ * renamed, values of any type stringified without throwing). Must not touch: the SDK's state, I/O, the catalog's definitions (only its
+ * naming functions).
  *
  * Speed: a scrape of N series must not re-format labels N x lines times. The label string of an attributes
  * object is built once and cached in a WeakMap keyed by that object: the SDK keeps the first attributes object

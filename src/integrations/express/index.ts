@@ -7,6 +7,7 @@
  * (route-pattern.ts), `req.ip` and `req.protocol`; this file re-exports the entry point's API. Must not touch:
  * what the core decides (limits, answers, labels), other adapters, anything the core needs (Express is an optional
  * peer dependency imported only below this directory).
+ * Must not import: `fastify`, `@nestjs/*`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
  */
 export {
   DEFAULT_EXPERIMENT_VARIANTS,

@@ -11,6 +11,7 @@
  * the context that registers it) and declares the Fastify range it supports (5.x). Must not touch: what the core
  * decides (limits, answers, labels), other adapters. Fastify is an optional peer dependency: this folder imports
  * only its types; the app's Fastify runs the plugin.
+ * Must not import: `fastify`, `express`, `@nestjs/*`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { adapterParts, nodeRequestObserver, readNodeBody, type AdapterOptions } from '../http';

@@ -9,6 +9,7 @@
  * (http-metrics.ts); this file only re-exports. Must not touch: what the core decides, other adapters, any
  * framework import (Hono's context is read through its public shape; Next.js handlers are plain functions), the
  * Edge runtime (the package needs Node.js: run these on the Node.js runtime).
+ * Must not import: `express`, `fastify`, `@nestjs/*`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
  */
 export {
   engagementHandler,

@@ -10,6 +10,7 @@
  * counting (active-users.ts), the options every server-framework adapter takes (adapter-options.ts), what the
  * Fastify, NestJS and Web entry points re-export (public.ts); this file only re-exports. Must not touch: any framework (it imports none and never
  * writes a response itself: adapters do), instruments (HTTP metrics go through the metrics port).
+ * Must not import: `express`, `fastify`, `@nestjs/*`, `hono`, `next`, `src/metrics/instruments.ts`, `src/series/`, `src/guard/`.
  */
 export { adapterParts } from './adapter-options';
 export type { AdapterOptions, AdapterParts } from './adapter-options';

@@ -10,6 +10,7 @@
  * own route pattern and client address). Must not touch: what the core decides (limits, answers, labels), other
  * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded (through the support
  * room's optional-peer loader) when `forRoot` is first called.
+ * Must not import: `express`, `fastify`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
  */
 import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common' with {
   'resolution-mode': 'import',
