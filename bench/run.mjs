@@ -55,6 +55,7 @@ const MODES = {
     hostRequests: 40_000,
     clusterSeries: 2_500,
     clusterRecordCalls: 500_000,
+    clusterUsers: 4_000,
   },
   quick: {
     warmup: 2,
@@ -72,6 +73,7 @@ const MODES = {
     hostRequests: 20_000,
     clusterSeries: 2_500,
     clusterRecordCalls: 500_000,
+    clusterUsers: 4_000,
   },
   smoke: {
     warmup: 1,
@@ -89,6 +91,7 @@ const MODES = {
     hostRequests: 200,
     clusterSeries: 200,
     clusterRecordCalls: 5_000,
+    clusterUsers: 400,
   },
 };
 const PLAN = MODES[MODE];
@@ -100,6 +103,9 @@ const isBaseline = (name) => name.endsWith(BASELINE_SUFFIX);
 /** The variants of a row plus, when a baseline is measured, a baseline twin of each variant of ours. */
 const withBaseline = (names, ours = (name) => name.startsWith('ours')) =>
   BASELINE ? [...names, ...names.filter(ours).map((name) => `${name}${BASELINE_SUFFIX}`)] : names;
+/** Whether the baseline build has cluster mode (builds before 0.2.0 do not): cluster rows get a twin only then. */
+const baselineHasCluster = () =>
+  BASELINE !== undefined && existsSync(join(BASELINE.dist, 'cluster', 'index.js'));
 /** The environment of a case process: a baseline twin loads the previous build's dist/. */
 const caseEnv = (name) => (isBaseline(name) ? { ...process.env, BENCH_DIST: BASELINE.dist } : process.env);
 
@@ -281,8 +287,19 @@ const ROWS = [
     variants: ['ours', 'prom-client'],
     targets: [vsProm(0.3)],
     params: { series: PLAN.clusterSeries },
-    // Builds before 0.2.0 have no cluster mode: no baseline twin.
-    noBaseline: true,
+    // Builds before 0.2.0 have no cluster mode: a baseline twin only when the baseline has one.
+    needsCluster: true,
+  },
+  {
+    id: 'cluster-scrape-users',
+    title: `the same scrape with distinct users: each worker tracks ${PLAN.clusterUsers} users in 4 tiers (sketches)`,
+    script: 'cases/cluster-scrape.mjs',
+    unit: 'ms/scrape',
+    fixedIterations: 1,
+    variants: ['ours'],
+    targets: [{ against: 'ours@baseline', max: 1.05 }],
+    params: { series: PLAN.clusterSeries, users: PLAN.clusterUsers },
+    needsCluster: true,
   },
   {
     id: 'cluster-loop',
@@ -293,7 +310,7 @@ const ROWS = [
     variants: ['ours', 'prom-client'],
     targets: [{ absoluteMax: 10 }],
     params: { series: PLAN.clusterSeries, measure: 'loop' },
-    noBaseline: true,
+    needsCluster: true,
   },
   {
     id: 'cluster-record',
@@ -403,7 +420,8 @@ const summary = (values) => ({
 /** One row: every variant in its own process, rounds interleaved (rotating the order each round). */
 async function runInterleaved(row) {
   const scale = row.scale ?? 1;
-  const variants = (row.noBaseline ? row.variants : withBaseline(row.variants)).map((name) => ({
+  const twins = !row.noBaseline && !(row.needsCluster && !baselineHasCluster());
+  const variants = (twins ? withBaseline(row.variants) : row.variants).map((name) => ({
     name,
     process: startCase(
       row.script,

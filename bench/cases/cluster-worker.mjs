@@ -5,9 +5,10 @@
  * Owns: the worker's workload (`scrape` rows: the same 2 x N/2 series in every variant) and, for the record
  * row, the timed recording loop run inside the worker. Must not touch: rounds, statistics.
  *
- * env BENCH_WORKER = JSON { variant, series } (scrape rows: variant `ours` | `prom-client`) or
- *                    { variant: 'record', cluster: boolean }.
+ * env BENCH_WORKER = JSON { variant, series, users? } (scrape rows: variant `ours` | `prom-client`; `users`:
+ *                    distinct users each worker tracks) or { variant: 'record', cluster: boolean }.
  */
+import cluster from 'node:cluster';
 import { performance } from 'node:perf_hooks';
 import { funnelTuples, loadPackage, MASK, require } from '../lib/workload.mjs';
 
@@ -79,6 +80,13 @@ if (config.variant === 'record') {
     histograms.forEach(([userTier, entryPage], i) =>
       metrics.recordSessionEnd(now - observation(i, r) * 1000, { userTier, entryPage }),
     );
+  }
+  // Distinct users (the cluster-scrape-users row): worker k counts users k*U/2 .. k*U/2 + U - 1 spread over the
+  // four tiers, so neighbours share half their users; the fleet has U * (workers + 1) / 2 distinct users.
+  if (config.users) {
+    const first = (cluster.worker.id - 1) * (config.users / 2);
+    for (let i = first; i < first + config.users; i++)
+      metrics.trackActiveUser(`user-${i}`, { userTier: TIERS[i % TIERS.length] });
   }
 } else {
   const client = require('prom-client');
