@@ -309,4 +309,48 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
     ]);
     expect(run.stdout).toMatch(/^2 of \d+ figures differ\.$/m);
   });
+  it('marks a difference the next window offsets: an amount the ledger dates before a boundary, Prometheus after it', async () => {
+    // The first EUR sale after hour 7 began, dated 20 s before the hour in the ledger: as if it had been recorded
+    // in the last scrape interval before 07:00 and first scraped after it.
+    const boundary = FROM + 7 * HOUR;
+    const index = entries.findIndex((e) => e.at >= boundary && e.currency === 'EUR' && e.kind === 'sale');
+    const early = entries.map((e, i) => (i === index ? { ...e, at: boundary - 20_000 } : e));
+    writeFileSync(join(dir, 'early.csv'), csv(early));
+    const run = await runCli(args(join(dir, 'early.csv'), '1h'));
+    expect(run.code).toBe(1);
+    const amount = entries[index].amount;
+    const hour = (h: number) => new Date(FROM + h * HOUR).toISOString().replace('.000Z', 'Z');
+    const differing = run.stdout.split('\n').filter((line) => line.includes('differs'));
+    expect(differing).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${hour(6)}\\s+EUR\\s+revenue\\s.* -${amount}  <-- differs \\(moved to the next window\\)$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(`^${hour(6)}\\s+EUR\\s+net\\s.* -${amount}  <-- differs \\(moved to the next window\\)$`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^${hour(6)}\\s+EUR\\s+orders\\s.* -1  <-- differs \\(moved to the next window\\)$`),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^${hour(7)}\\s+EUR\\s+revenue\\s.* \\+${amount}  <-- differs \\(moved from the previous window\\)$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^${hour(7)}\\s+EUR\\s+net\\s.* \\+${amount}  <-- differs \\(moved from the previous window\\)$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^${hour(7)}\\s+EUR\\s+orders\\s.* \\+1  <-- differs \\(moved from the previous window\\)$`,
+        ),
+      ),
+    ]);
+    expect(run.stdout).toMatch(
+      /^6 of \d+ figures differ\. 6 of them are amounts recorded just before a window's end/m,
+    );
+  });
 });
