@@ -93,6 +93,11 @@ export interface RunningShop {
   readonly history: DashboardHistory;
   readonly simulator: TrafficSimulator | undefined;
   trouble: TroubleSettings;
+  /**
+   * Stop the simulator and refuse new orders and refunds (503) while every page and `/metrics` stay served: a
+   * graceful stop drains first, then shuts telemetry down (the last scrape reads the final values), then `stop()`.
+   */
+  drain(): Promise<void>;
   /** Stop the simulator and jobs, end open sessions, close the server. Does not shut telemetry down. */
   stop(): Promise<void>;
 }
@@ -153,6 +158,14 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const state = {
     trouble: options.trouble ?? NO_TROUBLE,
     simulator: undefined as TrafficSimulator | undefined,
+    /** Draining: no new orders or refunds, so the final metrics and the ledger end on the same sale. */
+    closing: false,
+  };
+  const refuseWhileClosing = (res: Response): boolean => {
+    if (!state.closing) return false;
+    res.status(503).set('retry-after', '30');
+    page(res, 'Closing', views.errorPage('The shop is closing', 'Please try again in a minute.', '/'));
+    return true;
   };
 
   const app = express();
@@ -332,6 +345,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     page(res, 'Review', views.reviewPage(session, cartLines(session.cart), cartTotalCents(session.cart)));
   });
   checkout.post('/place', (req, res) => {
+    if (refuseWhileClosing(res)) return;
     const session = sessionOf(res);
     if (!session.shipping || !session.payment) return void res.redirect(303, '/checkout/shipping');
     const tracker = trackerFor(session);
@@ -408,6 +422,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   // The refund flow: a shopper returns half an order (a partial refund) or all of it; `reason=chargeback`
   // stands in for the payment provider's dispute notification in this demo. Never more than the order's total.
   app.post('/order/:id/refund', withSession, forms, (req, res) => {
+    if (refuseWhileClosing(res)) return;
     const order = orders.get(String(req.params.id));
     const session = sessionOf(res);
     if (!order || order.sessionId !== session.id) {
@@ -549,8 +564,13 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     set trouble(value: TroubleSettings) {
       state.trouble = parseTrouble({ ...value });
     },
+    async drain() {
+      state.closing = true;
+      await state.simulator?.stop();
+    },
     stop() {
       stopped ??= (async () => {
+        state.closing = true;
         await state.simulator?.stop();
         for (const timer of timers) clearInterval(timer);
         history.stop();

@@ -192,8 +192,12 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the shop…`);
+    // No new orders, then the last scrape reads the final values through /metrics, still served (the hand-over:
+    // docs/prometheus.md#shutdown-the-final-scrape), then the server closes. The ledger and the metrics end on
+    // the same sale.
+    await shop.drain();
+    await telemetry.shutdown();
     await shop.stop();
-    await telemetry.shutdown({ timeoutMillis: 3000 });
     await ledger?.close();
     await tracing.stop();
     process.exit(0);
