@@ -285,7 +285,10 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     const lines = cartLines(session.cart);
     const total = cartTotalCents(session.cart);
     // An empty cart is not the start of a checkout: only carts with something in them enter the funnel.
-    if (lines.length > 0) trackerFor(session).trackCartView(total, cartItemCount(session.cart));
+    if (lines.length > 0) {
+      trackerFor(session).trackCartView(total, cartItemCount(session.cart));
+      session.viewedCart = true;
+    }
     page(res, 'Cart', views.cartPage(lines, total));
   });
 
@@ -398,6 +401,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     };
     orders.set(order.id, order);
     if (orders.size > MAX_ORDERS_KEPT) orders.delete(orders.keys().next().value ?? '');
+    // The session's outcome (SESSION_OUTCOME_STEPS): an order after a cart view.
+    if (session.viewedCart) session.ordered = true;
     session.cart.clear();
     session.payment = undefined;
     res.redirect(303, `/order/${order.id}`);

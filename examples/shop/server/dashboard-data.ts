@@ -21,6 +21,7 @@ import {
   experienceScore,
 } from '../../../src/insights';
 import { parseExposition, sumBy, sumOf, type Sample } from './exposition';
+import { SESSION_OUTCOME_STEPS } from './sessions';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
 const REVENUE = PROMETHEUS_FAMILIES.revenue;
@@ -50,9 +51,12 @@ const HTTP_FAMILY_PREFIX = HTTP_SERVER_REQUEST_DURATION.replace(/\./g, '_');
 interface Snapshot {
   readonly t: number;
   readonly funnel: Readonly<Record<string, number>>;
-  /** cart_view and order_confirmed by experiment variant, for conversion per variant. */
-  readonly cartViewsByVariant: ReadonlyMap<string, number>;
-  readonly ordersByVariant: ReadonlyMap<string, number>;
+  /**
+   * Ended sessions that viewed a cart, and those of them that ordered (SESSION_OUTCOME_STEPS), by experiment
+   * variant: the conversion charts' counts. Both grow in one call per session, so any window's ratio is <= 1.
+   */
+  readonly sessionsWithCartByVariant: ReadonlyMap<string, number>;
+  readonly sessionsWithOrderByVariant: ReadonlyMap<string, number>;
   /** Units of each series' currency, by "region CURRENCY". */
   readonly revenuePerMinute: ReadonlyMap<string, number>;
   readonly activeUsers: ReadonlyMap<string, number>;
@@ -109,6 +113,7 @@ export interface DashboardData {
     }[];
     readonly cartViews: number;
     readonly checkoutErrors: number;
+    /** Ended sessions that viewed a cart and ordered, of those that viewed a cart (never above 100). */
     readonly conversionRatePct: number | null;
     readonly activeUsersDaily: number;
     readonly sessionsEnded: number;
@@ -126,6 +131,7 @@ export interface DashboardData {
   readonly timeline: {
     /** Unix seconds. */
     readonly t: readonly number[];
+    /** Cart-to-order conversion of the sessions that ended in the trailing window (never above 100). */
     readonly conversionRatePct: readonly (number | null)[];
     /** The same ratio per experiment variant: a broken variant shows as its line falling to zero. */
     readonly conversionRatePctByVariant: Readonly<Record<string, readonly (number | null)[]>>;
@@ -235,13 +241,15 @@ export class DashboardHistory {
       .slice(0, 12);
     const cartViews = now.funnel.cart_view ?? 0;
     const orders = now.funnel.order_confirmed ?? 0;
+    const sessionsWithCart = total(now.sessionsWithCartByVariant);
+    const sessionsWithOrder = total(now.sessionsWithOrderByVariant);
     const latestWindow = this.windowed(history, history.length - 1, baseline);
 
     const regions = new Set<string>();
     const tiers = new Set<string>();
     const variants = new Set<string>();
     for (const s of history) {
-      for (const variant of s.cartViewsByVariant.keys()) variants.add(variant);
+      for (const variant of s.sessionsWithCartByVariant.keys()) variants.add(variant);
       for (const region of s.revenuePerMinute.keys()) regions.add(region);
       for (const tier of s.activeUsers.keys()) tiers.add(tier);
     }
@@ -263,7 +271,7 @@ export class DashboardHistory {
         money: moneyTotals(samples),
         cartViews,
         checkoutErrors: now.funnel.checkout_error ?? 0,
-        conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
+        conversionRatePct: percent(sessionsWithOrder, sessionsWithCart),
         activeUsersDaily: [...now.activeUsers.values()].reduce((a, b) => a + b, 0),
         sessionsEnded: sumOf(samples, `${SESSION_DURATION}_count`),
         httpP95Ms: latestWindow.httpP95Ms,
@@ -356,8 +364,8 @@ export class DashboardHistory {
     while (j > 0 && end.t - (history[j - 1]?.t ?? 0) <= this.windowMs) j--;
     const start = j < i ? history[j] : undefined;
     const delta = (pick: (s: Snapshot) => number) => pick(end) - (start ? pick(start) : 0);
-    const cartViews = delta((s) => s.funnel.cart_view ?? 0);
-    const orders = delta((s) => s.funnel.order_confirmed ?? 0);
+    const sessionsWithCart = delta((s) => total(s.sessionsWithCartByVariant));
+    const sessionsWithOrder = delta((s) => total(s.sessionsWithOrderByVariant));
     const requests = delta((s) => s.httpCount);
     const errors = delta((s) => s.httpServerErrors);
     const buckets = new Map<number, number>();
@@ -370,15 +378,16 @@ export class DashboardHistory {
     const conversionP50 = quantile(0.5, conversionBuckets);
     const conversionP95 = quantile(0.95, conversionBuckets);
     const conversionByVariant = new Map<string, number | null>();
-    for (const [variant, views] of end.cartViewsByVariant) {
-      const windowViews = views - (start?.cartViewsByVariant.get(variant) ?? 0);
-      const windowOrders =
-        (end.ordersByVariant.get(variant) ?? 0) - (start?.ordersByVariant.get(variant) ?? 0);
-      conversionByVariant.set(variant, windowViews > 0 ? round((100 * windowOrders) / windowViews, 2) : null);
+    for (const [variant, withCart] of end.sessionsWithCartByVariant) {
+      const windowWithCart = withCart - (start?.sessionsWithCartByVariant.get(variant) ?? 0);
+      const windowWithOrder =
+        (end.sessionsWithOrderByVariant.get(variant) ?? 0) -
+        (start?.sessionsWithOrderByVariant.get(variant) ?? 0);
+      conversionByVariant.set(variant, percent(windowWithOrder, windowWithCart));
     }
     return {
       insights: insightsOf(start, end, baseline),
-      conversionRatePct: cartViews > 0 ? round((100 * orders) / cartViews, 2) : null,
+      conversionRatePct: percent(sessionsWithOrder, sessionsWithCart),
       conversionByVariant,
       httpP95Ms: p95 === null ? null : round(p95 * 1000, 1),
       httpErrorRatePct: requests > 0 ? round((100 * errors) / requests, 2) : null,
@@ -427,8 +436,12 @@ function toSnapshot(samples: readonly Sample[], t: number, troubled = false): Sn
     conversionBuckets,
     eventLoopDelayP99Ms: delay ? round(delay.value * 1000, 2) : null,
     heapUsedMb: heap.length > 0 ? round(heap.reduce((a, s) => a + s.value, 0) / 2 ** 20, 1) : null,
-    cartViewsByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'cart_view' }),
-    ordersByVariant: sumBy(samples, FUNNEL, 'experiment_variant', { step: 'order_confirmed' }),
+    sessionsWithCartByVariant: sumBy(samples, FUNNEL, 'experiment_variant', {
+      step: SESSION_OUTCOME_STEPS.withCart,
+    }),
+    sessionsWithOrderByVariant: sumBy(samples, FUNNEL, 'experiment_variant', {
+      step: SESSION_OUTCOME_STEPS.withOrder,
+    }),
     revenuePerMinute: inUnitsBy(samples, REVENUE_PER_MINUTE, 'region'),
     activeUsers: sumBy(samples, ACTIVE_USERS, 'user_tier', { window: 'daily' }),
     httpBuckets,
@@ -525,6 +538,17 @@ function insightsOf(
 
 function roundOrNull(value: number | null, digits: number): number | null {
   return value === null || !Number.isFinite(value) ? null : round(value, digits);
+}
+
+function total(values: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const value of values.values()) sum += value;
+  return sum;
+}
+
+/** 100 * part / whole to two decimals; null without a whole. */
+function percent(part: number, whole: number): number | null {
+  return whole > 0 ? round((100 * part) / whole, 2) : null;
 }
 
 /** Sums of a money family by `label` and currency, keyed "value CURRENCY", in units of the currency. */

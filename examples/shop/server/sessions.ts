@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { EngagementTracker } from '../../../src';
+import { businessMetrics, EngagementTracker } from '../../../src';
 import {
   deriveSessionContext,
   readCookie,
@@ -30,7 +30,24 @@ export interface ShopSession {
   readonly cart: Map<string, number>;
   shipping?: { readonly name: string; readonly region: string };
   payment?: { readonly method: string };
+  /** It viewed a cart with something in it. */
+  viewedCart: boolean;
+  /** It placed an order after viewing a cart. */
+  ordered: boolean;
 }
+
+/**
+ * Funnel steps a session records when it ends, both in one call: every ended session that viewed a non-empty
+ * cart counts in `session_with_cart`, and those of them that then placed an order in `session_with_order` too.
+ * Between any two readings of the counters the second therefore grows by no more than the first, so the
+ * dashboard's cart-to-order conversion (their ratio over a window) never exceeds 100%, whatever the window and
+ * the traffic; `order_confirmed` over `cart_view` in one window does, when carts viewed before the window are
+ * ordered inside it.
+ */
+export const SESSION_OUTCOME_STEPS = {
+  withCart: 'session_with_cart',
+  withOrder: 'session_with_order',
+} as const;
 
 export interface SessionStoreOptions {
   /** A session with no request for this long has ended. Default 2 minutes (the demo's time runs fast). */
@@ -113,6 +130,8 @@ export class SessionStore {
       isNewUser: userId !== knownUser,
       entryPage: entryPageOf(req.path),
       cart: new Map(),
+      viewedCart: false,
+      ordered: false,
     };
     this.sessions.set(session.id, session);
     this.touchUser(userId, userTier, now);
@@ -135,7 +154,10 @@ export class SessionStore {
     }
   }
 
-  /** End the session: its duration (start to last request, not to now) goes into the session histogram. */
+  /**
+   * End the session: its duration (start to last request, not to now) goes into the session histogram, its
+   * outcome into SESSION_OUTCOME_STEPS.
+   */
   private end(session: ShopSession): void {
     if (!this.sessions.delete(session.id)) return;
     this.endedCount++;
@@ -146,6 +168,21 @@ export class SessionStore {
       isNewUser: session.isNewUser,
       sessionStartTime: new Date(Date.now() - activeMs),
     }).endSession();
+    if (session.viewedCart) {
+      const { source, deviceType, experimentVariant } = session.context;
+      businessMetrics.recordFunnelStep(SESSION_OUTCOME_STEPS.withCart, {
+        source,
+        deviceType,
+        experimentVariant,
+      });
+      if (session.ordered) {
+        businessMetrics.recordFunnelStep(SESSION_OUTCOME_STEPS.withOrder, {
+          source,
+          deviceType,
+          experimentVariant,
+        });
+      }
+    }
   }
 
   /** End every session idle for longer than the idle timeout. Returns how many ended. */

@@ -357,7 +357,9 @@ export function dashboardPage(): SafeHtml {
       <div class="kpi"><span>Revenue</span><strong id="kpi-revenue">–</strong></div>
       <div class="kpi"><span>Refunds</span><strong id="kpi-refunds">–</strong></div>
       <div class="kpi"><span>Net revenue</span><strong id="kpi-net">–</strong></div>
-      <div class="kpi"><span>Conversion (cart → order)</span><strong id="kpi-conversion">–</strong></div>
+      <div class="kpi">
+        <span>Conversion (sessions, cart → order)</span><strong id="kpi-conversion">–</strong>
+      </div>
       <div class="kpi"><span>Active users (daily)</span><strong id="kpi-active">–</strong></div>
       <div class="kpi"><span>HTTP p95 / 5xx</span><strong id="kpi-http">–</strong></div>
       <div class="kpi"><span>Experience score (checkout / shop)</span><strong id="kpi-score">–</strong></div>
@@ -376,7 +378,8 @@ export function dashboardPage(): SafeHtml {
       <section class="chart">
         <h2>Conversion rate</h2>
         <p class="muted">
-          order_confirmed ÷ cart_view over the trailing minute, overall and per experiment variant
+          of the sessions that ended in the trailing minute having viewed a cart, those that ordered (a
+          session ends when idle), overall and per experiment variant; never above 100%
         </p>
         <div id="chart-conversion"></div>
       </section>
