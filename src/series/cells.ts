@@ -5,8 +5,7 @@
  * attributes object, which is what the SDK and the exporters see (never a caller's object).
  * Must not touch: label resolution, collection.
  */
-import type { Attributes, Counter, Histogram, HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
 import { exemplarFor, exemplarGate, onExemplarGateChange, type Exemplar } from './exemplars';
 
 export interface CounterCell {
@@ -27,11 +26,6 @@ export interface GaugeCell {
 /** Counter accumulated locally; the package's MetricProducer reads `value`. */
 export class LocalCounterCell implements CounterCell {
   value = 0;
-  /**
-   * When the series was born (its first measurement): the start time of its cumulative points, so Prometheus's
-   * created-timestamp zero lands beside the first increment and counts it (docs/money.md#exact-to-the-cent).
-   */
-  readonly startTime: HrTime = hrTime();
   /** The last increment recorded inside a sampled span (see exemplars.ts); replaced, never accumulated. */
   exemplar: Exemplar | undefined = undefined;
   constructor(readonly attributes: Attributes) {}
@@ -70,8 +64,6 @@ export class LocalHistogramCell implements HistogramCell {
   windows: number[] = [];
   /** Per bucket, the last value recorded inside a sampled span; allocated at the first such value. */
   exemplars: (Exemplar | undefined)[] | undefined = undefined;
-  /** When the series was born (see LocalCounterCell.startTime). */
-  readonly startTime: HrTime = hrTime();
   constructor(
     readonly attributes: Attributes,
     readonly boundaries: readonly number[],

@@ -1,6 +1,6 @@
 /**
- * One collection of the local store, column by column: per metric, which series have a point (attributes and start
- * times are read through the series, which never change them) and their values, copied into typed arrays at
+ * One collection of the local store, column by column: per metric, which series have a point (attributes and birth
+ * times are read through the series' table, which never changes them) and their values, copied into typed arrays at
  * collection time. An encoder that knows this shape (the OTLP encoder, exporters/otlp-wire/)
  * writes its bytes straight from the columns; every other reader of the collection (the Prometheus serializer,
  * cluster snapshots, an app's exporter) reads the ordinary SDK `MetricData`, which is built from the columns the
@@ -25,24 +25,25 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { Exemplar, ExemplarCarrier } from './exemplars';
+import { hrTimeAt } from './time';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A series as a collection reads it: what never changes once the series is born. */
 export interface SeriesCell {
   readonly attributes: Attributes;
-  /** When the series was born: the start of its cumulative points. */
-  readonly startTime: HrTime;
 }
 
 /**
  * Which series a row is: `indices[row]` is the series' position in `series`, the metric's list of series, which
- * only ever grows and never reorders. Attributes and start times are read through it (they never change), so a
- * collection copies only the values; an encoder may keep what it derives from a series (encoded attributes) by
- * (`series`, index) instead of hashing the attributes.
+ * only ever grows and never reorders, and in `births`, when each was born. Attributes and births are read through
+ * them (they never change), so a collection copies only the values; an encoder may keep what it derives from a
+ * series (encoded attributes) by (`series`, index) instead of hashing the attributes.
  */
 export interface SeriesIdentity {
   readonly series: readonly SeriesCell[];
+  /** Per series, when it was born: a `performance.now()` reading (series/time.ts hrTimeAt makes it an HrTime). */
+  readonly births: Float64Array;
   readonly indices: Int32Array;
   /** Cumulative: each point starts when its series was born. Delta: at the collection's startTime. */
   readonly perSeriesStart: boolean;
@@ -51,6 +52,11 @@ export interface SeriesIdentity {
 /** The attributes of row `row`. */
 export function attributesAt(columns: SeriesIdentity, row: number): Attributes {
   return columns.series[columns.indices[row]].attributes;
+}
+
+/** The start time of row `row`'s point: its series' birth (cumulative) or the collection's start (delta). */
+export function startTimeAt(columns: SeriesIdentity, row: number, collectionStart: HrTime): HrTime {
+  return columns.perSeriesStart ? hrTimeAt(columns.births[columns.indices[row]]) : collectionStart;
 }
 
 /** The counter series of one metric in one collection (only series with a point: see local-store.ts). */
@@ -133,7 +139,7 @@ export function toMetricData(collection: StoreCollection): MetricData[] {
       const dataPoints: DataPoint<number>[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) {
         const point: DataPoint<number> & Mutable<ExemplarCarrier> = {
-          startTime: columns.perSeriesStart ? columns.series[columns.indices[i]].startTime : startTime,
+          startTime: startTimeAt(columns, i, startTime),
           endTime,
           attributes: attributesAt(columns, i),
           value: columns.values[i],
@@ -157,7 +163,7 @@ export function toMetricData(collection: StoreCollection): MetricData[] {
         const counts = new Array<number>(buckets);
         for (let b = 0, at = i * buckets; b < buckets; b++) counts[b] = columns.bucketCounts[at + b];
         const point: DataPoint<Histogram> & Mutable<ExemplarCarrier> = {
-          startTime: columns.perSeriesStart ? columns.series[columns.indices[i]].startTime : startTime,
+          startTime: startTimeAt(columns, i, startTime),
           endTime,
           attributes: attributesAt(columns, i),
           value: {

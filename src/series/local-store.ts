@@ -17,7 +17,6 @@
  * Must not import: `src/guard/`, `src/exporters/`, `src/metrics/`, `@opentelemetry/sdk-trace-base`.
  */
 import type { HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -35,6 +34,7 @@ import {
   type MetricColumns,
 } from './collection';
 import type { SeriesTable } from './series-table';
+import { hrTimeNow } from './time';
 
 interface Registered<Cell> {
   readonly definition: MetricDefinition;
@@ -70,7 +70,7 @@ export class LocalSeriesStore {
   private readonly histograms: Registered<LocalHistogramCell>[] = [];
   private deltaReaders = 0;
   /** When the store started counting: the start of every delta reader's first interval. */
-  readonly startTime: HrTime = hrTime();
+  readonly startTime: HrTime = hrTimeNow();
 
   constructor(
     private readonly resource: Resource,
@@ -108,7 +108,7 @@ export class LocalSeriesStore {
   ): CollectionResult {
     // A trace SDK registered (or disabled) since the last collection starts (or stops) exemplars from now on.
     refreshExemplarGate();
-    const endTime = hrTime();
+    const endTime = hrTimeNow();
     const metrics: MetricColumns[] = [];
     let anySeries = false;
     for (const { definition, table } of this.counters) {
@@ -120,6 +120,7 @@ export class LocalSeriesStore {
         definition,
         length: 0,
         series: cells,
+        births: table.births,
         indices: new Int32Array(cells.length),
         perSeriesStart: startTime === PER_SERIES_START,
         values: new Float64Array(cells.length),
@@ -145,6 +146,7 @@ export class LocalSeriesStore {
         length: 0,
         boundaries,
         series: cells,
+        births: table.births,
         indices: new Int32Array(n),
         perSeriesStart: startTime === PER_SERIES_START,
         bucketCounts: new Float64Array(n * (boundaries.length + 1)),

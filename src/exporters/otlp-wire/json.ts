@@ -26,6 +26,7 @@ import {
   type MetricColumns,
   type StoreCollection,
 } from '../../series/collection';
+import { hrTimeAt } from '../../series/time';
 import { SeriesMemo } from './series-cache';
 
 /** Encodes one export request as UTF-8 JSON. */
@@ -187,7 +188,7 @@ function writeStoreMetric(
     (attributesMemo[indices[i]] ??= attributesJson(attributesAt(columns, i)));
   const startOf = (i: number): Uint8Array =>
     columns.perSeriesStart
-      ? (startMemo[indices[i]] ??= startJson(columns.series[indices[i]].startTime))
+      ? (startMemo[indices[i]] ??= startJson(hrTimeAt(columns.births[indices[i]])))
       : start;
   if (columns.kind === 'counter') {
     out.text(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);

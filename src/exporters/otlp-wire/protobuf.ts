@@ -29,6 +29,7 @@ import {
   type HistogramColumns,
   type StoreCollection,
 } from '../../series/collection';
+import { hrTimeAt } from '../../series/time';
 import { ProtobufWriter, varintSize } from './protobuf-writer';
 import { SeriesMemo } from './series-cache';
 
@@ -138,14 +139,15 @@ function planCounter(columns: CounterColumns): MetricPlan {
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const { series, indices, perSeriesStart } = columns;
+      const { births, indices, perSeriesStart } = columns;
+      const scratch: HrTime = [0, 0];
       writer.raw(header);
       writer.byte(tag(7, LEN)); // Metric.sum
       writer.uint32(data);
       for (let i = 0; i < n; i++) {
         writer.byte(tag(1, LEN)); // Sum.data_points
         writer.uint32(sizes[i]);
-        const start = perSeriesStart ? series[indices[i]].startTime : startTime;
+        const start = perSeriesStart ? hrTimeAt(births[indices[i]], scratch) : startTime;
         writer.byte(tag(2, I64));
         writer.hrTime(start[0], start[1]);
         writer.byte(tag(3, I64));
@@ -186,7 +188,8 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const { series, indices, perSeriesStart } = columns;
+      const { births, indices, perSeriesStart } = columns;
+      const scratch: HrTime = [0, 0];
       writer.raw(header);
       writer.byte(tag(9, LEN)); // Metric.histogram
       writer.uint32(data);
@@ -194,7 +197,7 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
       for (let i = 0; i < n; i++) {
         writer.byte(tag(1, LEN)); // Histogram.data_points
         writer.uint32(sizes[i]);
-        const start = perSeriesStart ? series[indices[i]].startTime : startTime;
+        const start = perSeriesStart ? hrTimeAt(births[indices[i]], scratch) : startTime;
         writer.byte(tag(2, I64));
         writer.hrTime(start[0], start[1]);
         writer.byte(tag(3, I64));
