@@ -225,14 +225,15 @@ const ROWS = [
     // self-check column) is not hidden by a scavenge in the middle of it. Both variants run with it.
     execArgv: ['--max-semi-space-size=64'],
   })),
-  ...['wall', 'rss'].map((measure) => ({
-    id: measure === 'wall' ? 'cold-start' : 'cold-start-memory',
-    title:
-      measure === 'wall'
-        ? 'cold start: a whole process loading the library, setting it up, serving one scrape (ours: pull only; ours-otlp: one push)'
-        : 'cold start: peak resident memory of that process',
+  ...['wall', 'cpu', 'rss'].map((measure) => ({
+    id: { wall: 'cold-start', cpu: 'cold-start-cpu', rss: 'cold-start-memory' }[measure],
+    title: {
+      wall: 'cold start: a whole process loading the library, setting it up, serving one scrape (ours: pull only; ours-otlp: one push)',
+      cpu: 'cold start: CPU time of that process (user + system)',
+      rss: 'cold start: peak resident memory of that process',
+    }[measure],
     script: 'cases/cold-start.mjs',
-    unit: measure === 'wall' ? 'ms/process' : 'MiB',
+    unit: { wall: 'ms/process', cpu: 'ms CPU/process', rss: 'MiB' }[measure],
     fixedIterations: 1,
     variants: ['ours', 'prom-client', 'raw-sdk', 'ours-otlp'],
     targets: [vsProm(1.0)],
