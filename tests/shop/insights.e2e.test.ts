@@ -266,9 +266,12 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
     expect(healthy.score).toBeGreaterThan(50);
     expect(healthy.dashboardScore).toBeGreaterThan(50);
     // Not 0: each 30 s window holds a few dozen orders of very different values, floored at zero when above the
-    // expectation, and last week's rates come from a one-minute warm-up of this loaded machine (measured:
-    // 0.13 to 0.32 at load average 16-25). The switches below are judged against this figure.
-    expect(healthy.atRisk).toBeLessThan(0.45);
+    // expectation, and last week's rates come from a one-minute warm-up of this loaded machine (measured: 0.13 to
+    // 0.46 at load average 15-25), so its level is the machine's, not the rules'. What the rules must give is room:
+    // each switch below has to lift it by more than 0.25 of the expected revenue, which a share above 0.75 would
+    // not leave.
+    expect(healthy.atRisk).toBeGreaterThanOrEqual(0);
+    expect(healthy.atRisk).toBeLessThan(0.75);
     expect(await value(`${R.errorCost}{currency="${CURRENCY}"}`)).toBe(0);
     // The baseline really is last week's backfilled history, scaled by today's cart views.
     expect(await value(`${R.expectedRevenue}{currency="${CURRENCY}"}`)).toBeGreaterThan(0);
