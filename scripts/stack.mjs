@@ -213,7 +213,29 @@ async function waitFor(url, what, child) {
   throw new Error(`${what} did not answer ${url} within 60 s`);
 }
 
+const USAGE = `Usage: npm run stack [-- --fleet] [-- --rebuild] [-- --print-config]
+
+  (no option)      the Collector, Prometheus 3, Alertmanager and the demo shop pushing over OTLP, on loopback
+  --fleet          the fleet past one Prometheus instead (gateways, agent, Thanos; docs/beyond-one-prometheus.md)
+  --rebuild        run npm run build first even when dist/ exists
+  --print-config   print the processes, ports and configuration it would start, and start nothing
+  --help, -h       this text
+
+Ctrl-C (or SIGTERM) stops every process it started.`;
+const OPTIONS = new Set(['--fleet', '--rebuild', '--print-config']);
+
 async function main() {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const unknown = args.filter((arg) => !OPTIONS.has(arg));
+  if (unknown.length > 0) {
+    process.stderr.write(`npm run stack: unknown option ${unknown.join(' ')}\n\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const fleetMode = process.argv.includes('--fleet');
   const work = mkdtempSync(join(tmpdir(), 'obm-stack-'));
   const stack = fleetMode ? fleetStackPlan(work) : plan();

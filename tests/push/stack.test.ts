@@ -165,4 +165,19 @@ describe('npm run stack and docker-compose.yml', () => {
       await new Promise((done) => blocker.close(done));
     }
   });
+
+  it('prints its usage for --help and starts nothing; refuses an unknown option with exit code 2', () => {
+    const stack = join(REPO, 'scripts', 'stack.mjs');
+    const help = execFileSync(process.execPath, [stack, '--help'], { encoding: 'utf8' });
+    expect(help).toMatch(/^Usage: npm run stack/);
+    for (const option of ['--fleet', '--rebuild', '--print-config']) expect(help).toContain(option);
+    let refused: { status?: number; stderr?: string } = {};
+    try {
+      execFileSync(process.execPath, [stack, '--flet'], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (error) {
+      refused = error as { status?: number; stderr?: string };
+    }
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('unknown option --flet');
+  });
 });
