@@ -4,10 +4,11 @@
  * real. `UPDATE_README=1` rewrites the generated tables wherever they live.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExposition } from '../support/exposition';
 import { freePort } from '../support/prometheus-server';
+import { markedExamples } from './code-blocks';
 import { docFiles, readDoc, ROOT } from './docs-files';
 import { GENERATED_TABLES } from './readme-tables';
 
@@ -30,28 +31,6 @@ function fileWithTable(name: string): string {
       `expected one doc file with a generated:${name} block, found: ${holders.join(', ') || 'none'}`,
     );
   return holders[0];
-}
-
-/**
- * Every block between `// --- README example ... ---` (or `// --- docs example ... ---`) and `// --- end ---`
- * markers in the test files, dedented.
- */
-function markedExamples(): Array<{ file: string; code: string }> {
-  const files = readdirSync(join(ROOT, 'tests'), { recursive: true, encoding: 'utf8' }).filter((file) =>
-    /\.test\.tsx?$/.test(file),
-  );
-  const examples: Array<{ file: string; code: string }> = [];
-  for (const file of files) {
-    const source = readFileSync(join(ROOT, 'tests', file), 'utf8');
-    for (const [, body] of source.matchAll(
-      /\/\/ --- (?:README|docs) example[^\n]*---\n([\s\S]*?)\n\s*\/\/ --- (?:(?:README|docs) example )?end ---/g,
-    )) {
-      const lines = body.split('\n');
-      const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
-      examples.push({ file, code: lines.map((l) => l.slice(indent)).join('\n') });
-    }
-  }
-  return examples;
 }
 
 describe('README and docs/', () => {
