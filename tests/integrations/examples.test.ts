@@ -35,7 +35,7 @@ const EXAMPLES: Example[] = [
   { framework: 'Hono', file: 'examples/hono/app.mjs', ready: /Hono shop at (http:\/\/\S+),/ },
   {
     framework: 'NestJS',
-    file: 'examples/nestjs/main.ts',
+    file: 'examples/nestjs/main.mts',
     ready: /NestJS shop at (http:\/\/\S+),/,
     prepare(source) {
       const { code } = transformSync(source, {
