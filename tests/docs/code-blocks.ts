@@ -83,7 +83,7 @@ export function markedExamples(): MarkedExample[] {
 export function examplePrograms(): Map<string, string> {
   const programs = new Map<string, string>();
   for (const file of readdirSync(join(ROOT, 'examples'), { recursive: true, encoding: 'utf8' })) {
-    if (file.includes('node_modules') || !/\.(m?js|tsx?)$/.test(file)) continue;
+    if (file.includes('node_modules') || !/\.(m?js|m?tsx?)$/.test(file)) continue;
     programs.set(`examples/${file}`, readFileSync(join(ROOT, 'examples', file), 'utf8'));
   }
   return programs;

@@ -70,7 +70,7 @@ describe('README and docs/ examples no area test runs, run as written', () => {
 
   it("docs/integrations.md: the guide's CheckoutTracker, every step", async () => {
     telemetry = initBusinessMetrics({ exporters: ['none'], env: {} });
-    const sessionStartTime = Date.now() - 90_000;
+    const sessionStartTime = new Date(Date.now() - 90_000);
     const cartValueCents = 4599;
     const itemCount = 2;
     // The docs' lines as written, aligned comments and all.
