@@ -387,7 +387,7 @@ function formatReport(
   const lines = [
     `Ledger ${context.ledgerFile}: ${ledger.rows} rows (${ledger.sales} sales, ${ledger.refunds} refunds), ` +
       `${ledger.outside} outside the range`,
-    `Prometheus ${context.client.url}: ${context.count} windows of ${context.options.step} from ` +
+    `Prometheus ${context.client.url}: ${context.count} ${context.count === 1 ? 'window' : 'windows'} of ${context.options.step} from ` +
       `${context.options.from} to ${context.options.to}`,
     'Amounts in minor units of each currency (cents, yen, fils); orders are counts.',
     '',
