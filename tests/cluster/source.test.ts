@@ -1,0 +1,181 @@
+/**
+ * src/cluster/source.ts directly, on the worker-thread transport (BroadcastChannel, which also works between
+ * channels of one thread, so the test plays the primary): a source says hello, answers each collect request with a
+ * snapshot of its own collection for that round, resolves an exposition request only with the answer addressed to
+ * it, ignores (and warns once about) a malformed message, and on close sends a final snapshot and stops answering.
+ * The process transport is run by tests/cluster/cluster.e2e.test.ts with real node:cluster workers.
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { ClusterSource } from '../../src/cluster/source';
+import {
+  PROTOCOL_TAG,
+  THREAD_REQUEST_CHANNEL,
+  THREAD_RESPONSE_CHANNEL,
+  type ExpositionRequest,
+  type HelloMessage,
+  type SnapshotMessage,
+} from '../../src/cluster/protocol';
+
+type FromSource = HelloMessage | SnapshotMessage | ExpositionRequest;
+
+/** The primary's side: what sources post, in order, and a way to wait for the next one of a type. */
+class PrimarySide {
+  readonly requests = new BroadcastChannel(THREAD_REQUEST_CHANNEL);
+  private readonly responses = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);
+  readonly received: FromSource[] = [];
+  private waiters: Array<{ type: string; resolve: (message: FromSource) => void }> = [];
+
+  constructor() {
+    this.responses.onmessage = (event: unknown) => {
+      const message = (event as { data: FromSource }).data;
+      this.received.push(message);
+      const waiter = this.waiters.find((w) => w.type === message.type);
+      if (waiter) {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        waiter.resolve(message);
+      }
+    };
+  }
+
+  next<T extends FromSource>(type: T['type']): Promise<T> {
+    return new Promise((resolve) => this.waiters.push({ type, resolve: resolve as (m: FromSource) => void }));
+  }
+
+  post(message: unknown): void {
+    this.requests.postMessage(message);
+  }
+
+  close(): void {
+    this.requests.close();
+    this.responses.close();
+  }
+}
+
+let primary: PrimarySide;
+let provider: MeterProvider;
+let reader: PeriodicExportingMetricReader;
+let source: ClusterSource | undefined;
+const warnings: string[] = [];
+
+beforeEach(() => {
+  warnings.length = 0;
+  const logger: DiagLogger = {
+    error: () => undefined,
+    warn: (message: string) => warnings.push(message),
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
+  diag.setLogger(logger, DiagLogLevel.WARN);
+  primary = new PrimarySide();
+  reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 60_000,
+  });
+  provider = new MeterProvider({ readers: [reader] });
+});
+
+afterEach(async () => {
+  await source?.close();
+  source = undefined;
+  primary.close();
+  await provider.shutdown();
+  diag.disable();
+});
+
+/** The counter `orders` of a snapshot: its points (series id, value). */
+function ordersPoints(snapshot: SnapshotMessage): unknown[] {
+  const metric = snapshot.metrics.find((m) => m.name === 'orders');
+  return metric ? metric.points : [];
+}
+
+it('says hello, then answers each collect round with a snapshot of its own collection', async () => {
+  const hello = primary.next<HelloMessage>('hello');
+  source = new ClusterSource(() => reader.collect(), 'thread');
+  expect(await hello).toMatchObject({ tag: PROTOCOL_TAG, type: 'hello', version: 1, source: source.id });
+
+  const counter = provider.getMeter('source-test').createCounter('orders');
+  counter.add(3, { region: 'eu' });
+  let snapshot = primary.next<SnapshotMessage>('snapshot');
+  primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 7 });
+  const first = await snapshot;
+  expect(first).toMatchObject({ type: 'snapshot', source: source.id, round: 7 });
+  expect(first.final).toBeUndefined();
+  expect(ordersPoints(first)).toContain(3);
+
+  counter.add(2, { region: 'eu' });
+  snapshot = primary.next<SnapshotMessage>('snapshot');
+  primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 8 });
+  const second = await snapshot;
+  expect(second.round).toBe(8);
+  expect(ordersPoints(second)).toContain(5);
+});
+
+it('resolves an exposition only with the answer addressed to it, and times out without one', async () => {
+  source = new ClusterSource(() => reader.collect(), 'thread');
+  const request = primary.next<ExpositionRequest>('exposition-request');
+  const answer = source.exposition(5_000, 'openmetrics');
+  const { id, ...asked } = await request;
+  expect(asked).toMatchObject({ source: source.id, format: 'openmetrics' });
+  // An answer to another source, then one to us.
+  primary.post({ tag: PROTOCOL_TAG, type: 'exposition', to: 'someone-else', id, text: 'not yours' });
+  primary.post({ tag: PROTOCOL_TAG, type: 'exposition', to: source.id, id, text: 'business_x 1\n' });
+  await expect(answer).resolves.toBe('business_x 1\n');
+
+  // An error answer rejects with the primary's message.
+  const request2 = primary.next<ExpositionRequest>('exposition-request');
+  const failing = source.exposition(5_000);
+  primary.post({
+    tag: PROTOCOL_TAG,
+    type: 'exposition',
+    to: source.id,
+    id: (await request2).id,
+    error: 'no data',
+  });
+  await expect(failing).rejects.toThrow('no data');
+
+  // Nobody answers: a clear timeout.
+  await expect(source.exposition(50)).rejects.toThrow(/cluster primary's answer/);
+});
+
+it('ignores a malformed message with one warning, and keeps answering', async () => {
+  source = new ClusterSource(() => reader.collect(), 'thread');
+  primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: -1 });
+  primary.post({ tag: PROTOCOL_TAG, type: 'launch-missiles' });
+  const snapshot = primary.next<SnapshotMessage>('snapshot');
+  primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 1 });
+  expect((await snapshot).round).toBe(1);
+  // Rate-limited: the two bad messages gave one warning, naming what was wrong.
+  const ignored = warnings.filter((w) => w.includes('cluster message ignored by this worker'));
+  expect(ignored).toHaveLength(1);
+  // Only valid requests were answered.
+  expect(
+    primary.received.filter((m) => m.type === 'snapshot').map((m) => (m as SnapshotMessage).round),
+  ).toEqual([1]);
+});
+
+it('sends a final snapshot on close, then answers nothing and refuses expositions', async () => {
+  source = new ClusterSource(() => reader.collect(), 'thread');
+  provider.getMeter('source-test').createCounter('orders').add(4);
+  const final = primary.next<SnapshotMessage>('snapshot');
+  await source.close();
+  const last = await final;
+  expect(last).toMatchObject({ source: source.id, final: true });
+  expect(ordersPoints(last)).toContain(4);
+
+  primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 2 });
+  // A round trip on the channel: had the source answered, its snapshot would be here before this hello.
+  const marker = new ClusterSource(() => reader.collect(), 'thread');
+  const hello = primary.next<HelloMessage>('hello');
+  expect((await hello).source).toBe(marker.id);
+  await marker.close();
+  expect(primary.received.filter((m) => m.type === 'snapshot' && m.source === source!.id)).toHaveLength(1);
+  await expect(source.exposition(1000)).rejects.toThrow('cluster mode was shut down in this worker');
+});

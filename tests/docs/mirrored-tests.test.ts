@@ -1,0 +1,189 @@
+/**
+ * Tests mirror src/: every `src/<path>.ts` has `tests/<path>.test.ts` (or `.test.tsx`), the direct test of that
+ * module, or is in NOT_MIRRORED below with the tests that exercise it and why it has no direct test yet. The list
+ * may only shrink: an entry whose module is gone, whose mirror test now exists, or whose named tests are missing
+ * fails here, as does a new module without either (docs/architecture.md, "Tests mirror src/").
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './docs-files';
+
+/**
+ * Modules without a mirroring test: the value names (as `tests/...` paths) the tests that exercise the module,
+ * then, after ` - `, why that is enough for now or what kind of module it is. Write the direct test and remove
+ * the entry rather than adding one.
+ */
+const NOT_MIRRORED: Record<string, string> = {
+  'active-users/day-sketches.ts':
+    'tests/active-users/sketches.test.ts - the per-day sketch ring, with the tracker',
+  'active-users/hyperloglog.ts':
+    'tests/active-users/sketches.test.ts - estimates and merges against exact counts',
+  'active-users/index.ts': 'tests/active-users/cluster-payload.test.ts - re-exports',
+  'active-users/redis-client.ts': 'tests/active-users/redis.test.ts - against a real redis-server',
+  'active-users/redis-encoding.ts':
+    'tests/active-users/redis-peers.test.ts - hostile and foreign store contents',
+  'active-users/redis-store.ts': 'tests/active-users/redis.test.ts - against a real redis-server',
+  'active-users/tracker.ts':
+    'tests/active-users/sketches.test.ts tests/active-users/docs-examples.test.ts - trackActiveUser',
+  'active-users/user-hash.ts': 'tests/active-users/sketches.test.ts - the keyed hash, fixed keys',
+  'analysis/align.ts': 'tests/analysis/correlation.test.ts - alignment of the two series',
+  'analysis/duration.ts':
+    'tests/analysis/prometheus-client.test.ts tests/analysis/correlation.test.ts - durations of options',
+  'analysis/errors.ts':
+    'tests/analysis/service.test.ts tests/analysis/hostile-prometheus.test.ts - error kinds',
+  'analysis/index.ts': 'tests/analysis/exports.test.ts - the entry point: its exports',
+  'browser/index.ts': 'tests/browser/client.test.ts - the entry point: re-exports the client',
+  'browser/protocol.ts':
+    'tests/browser/client.test.ts tests/integrations/engagement-names.test.ts - payload shapes, both sides',
+  'catalog/exact-money.ts':
+    'tests/backend/money-rules.test.ts tests/money/exact.e2e.test.ts - the exact-money queries',
+  'catalog/index.ts': 'tests/core/catalog.test.ts - re-exports',
+  'catalog/labels.ts': 'tests/core/catalog.test.ts tests/series/series-table.test.ts - label policies',
+  'catalog/metrics.ts': 'tests/core/catalog.test.ts - the catalog',
+  'catalog/prometheus-naming.ts': 'tests/exporters/prometheus/naming.test.ts - exporter naming rules',
+  'cli/insight-rules.ts': 'tests/insights/rules.test.ts - the command, run as built',
+  'cli/main.ts':
+    'tests/cli/correlate.test.ts tests/analysis/hostile-prometheus.test.ts - dispatch of commands',
+  'cli/reconcile-ledger.ts': 'tests/cli/reconcile.test.ts - ledger parsing, with the command',
+  'cluster/endpoint.ts':
+    'tests/cluster/cluster.e2e.test.ts tests/cluster/threads.e2e.test.ts - real workers and threads',
+  'cluster/extensions.ts':
+    'tests/active-users/cluster-payload.test.ts tests/cluster/aggregate.test.ts - extension payloads',
+  'cluster/index.ts':
+    'tests/cluster/encode.test.ts tests/cluster/lazy-cluster.test.ts - re-exports; lazy node:cluster',
+  'cluster/node-cluster.ts': 'tests/cluster/lazy-cluster.test.ts - loaded only in cluster mode',
+  'cluster/options.ts': 'tests/cluster/rules.test.ts - gauge rules and options',
+  'cluster/primary.ts':
+    'tests/cluster/cluster.e2e.test.ts tests/cluster/peers.e2e.test.ts tests/cluster/threads.e2e.test.ts - the merge ' +
+    'over real node:cluster workers and threads, dead workers and hostile peers',
+  'cluster/protocol.ts':
+    'tests/cluster/validate.test.ts tests/cluster/aggregate-peers.test.ts - message shapes, checked',
+  'cluster/thread-watch.ts': 'tests/cluster/threads.e2e.test.ts - watchWorkerThread on real threads',
+  'cluster/worker.ts':
+    'tests/cluster/cluster.e2e.test.ts tests/cluster/peers.e2e.test.ts - a worker in real processes',
+  'config/defaults.ts': 'tests/core/config.test.ts - defaults through resolveConfig',
+  'config/options.ts': 'tests/core/config.test.ts - options and the environment',
+  'dashboards/grafana.ts':
+    'tests/backend/dashboard.test.ts tests/backend/prometheus-live.e2e.test.ts - the generated dashboard',
+  'exporters/bridge-reader.ts': 'tests/core/custom-exporters.test.ts - custom readers and exporters',
+  'exporters/otlp-grpc.ts':
+    'tests/exporters/otlp-protocols.test.ts - gRPC on real sockets, the optional package',
+  'exporters/otlp-wire/exporter.ts':
+    'tests/exporters/otlp-wire/encoding.test.ts tests/exporters/otlp-protocols.test.ts - the wire',
+  'exporters/otlp-wire/index.ts': 'tests/exporters/otlp-wire/encoding.test.ts - re-exports',
+  'exporters/otlp-wire/json.ts':
+    'tests/exporters/otlp-wire/encoding.test.ts - differential against the upstream transformer',
+  'exporters/otlp-wire/protobuf-writer.ts':
+    'tests/exporters/otlp-wire/encoding.test.ts - byte-identical protobuf',
+  'exporters/otlp-wire/protobuf.ts': 'tests/exporters/otlp-wire/encoding.test.ts - byte-identical protobuf',
+  'exporters/otlp-wire/series-cache.ts': 'tests/exporters/otlp-wire/encoding.test.ts - repeated collections',
+  'exporters/otlp.ts':
+    'tests/core/otlp-export.test.ts tests/exporters/otlp-protocols.test.ts - real receivers',
+  'exporters/prometheus/index.ts': 'tests/exporters/prometheus/serializer.test.ts - re-exports',
+  'exporters/prometheus/negotiation.ts':
+    'tests/exporters/prometheus/openmetrics.test.ts tests/integrations/scenarios.test.ts - Accept headers',
+  'guard/char-code.ts':
+    'tests/active-users/sketches.test.ts tests/money/currencies.test.ts - hot-path string reads',
+  'guard/reasons.ts': 'tests/safety/readme-examples.test.ts - the reasons the docs list',
+  'index.ts': 'tests/package/types.test.ts tests/core/module-loading.test.ts - the main entry point',
+  'init.ts':
+    'tests/core/config.test.ts tests/core/loud-at-init.test.ts tests/core/lifecycle.test.ts - initBusinessMetrics',
+  'insights/index.ts': 'tests/insights/rules.test.ts - the entry point',
+  'insights/rule-yaml.ts':
+    'tests/insights/rules.test.ts tests/backend/rules-catalog.test.ts - generated rules, promtool',
+  'insights/score.ts': 'tests/insights/rules.test.ts - Apdex and the score, with the rules',
+  'integrations/express/active-users.ts':
+    'tests/active-users/docs-examples.test.ts - the middleware on real Express',
+  'integrations/express/engagement-router.ts':
+    'tests/integrations/express-http.test.ts tests/integrations/hostile.test.ts - real Express',
+  'integrations/express/http-metrics.ts':
+    'tests/integrations/express-http.test.ts tests/integrations/http-route.test.ts - real Express',
+  'integrations/express/index.ts': 'tests/integrations/express-http.test.ts - the entry point',
+  'integrations/express/metrics-endpoint.ts':
+    'tests/integrations/express-http.test.ts tests/integrations/scenarios.test.ts - real Express',
+  'integrations/express/route-pattern.ts':
+    'tests/integrations/http-route.test.ts - route patterns on real Express',
+  'integrations/fastify/index.ts':
+    'tests/integrations/scenarios.test.ts tests/integrations/hostile.test.ts - real Fastify',
+  'integrations/fetch/handlers.ts':
+    'tests/integrations/scenarios.test.ts tests/integrations/next-example.test.ts - Hono and Next.js',
+  'integrations/fetch/http-metrics.ts': 'tests/integrations/scenarios.test.ts - Hono and Next.js',
+  'integrations/fetch/index.ts': 'tests/integrations/scenarios.test.ts - the entry point',
+  'integrations/http/active-users.ts': 'tests/integrations/scenarios.test.ts - every adapter',
+  'integrations/http/adapter-options.ts': 'tests/integrations/scenarios.test.ts - every adapter',
+  'integrations/http/beacon.ts':
+    'tests/integrations/hostile.test.ts tests/integrations/engagement-names.test.ts - every adapter',
+  'integrations/http/browser-names.ts': 'tests/integrations/engagement-names.test.ts - names from browsers',
+  'integrations/http/index.ts': 'tests/integrations/http/rate-limit.test.ts - re-exports',
+  'integrations/http/metrics-endpoint.ts': 'tests/integrations/scenarios.test.ts - every adapter',
+  'integrations/http/public.ts': 'tests/package/types.test.ts - the public helpers every entry re-exports',
+  'integrations/http/request.ts':
+    'tests/integrations/scenarios.test.ts tests/integrations/hostile.test.ts - every adapter',
+  'integrations/http/server-metrics.ts':
+    'tests/integrations/scenarios.test.ts tests/integrations/http-route.test.ts - every adapter',
+  'integrations/nestjs/index.ts': 'tests/integrations/scenarios.test.ts - real NestJS on Express and Fastify',
+  'lifecycle.ts': 'tests/core/lifecycle.test.ts - shutdown hooks, real signals',
+  'metrics/business-metrics.ts': 'tests/core/business-metrics.test.ts - the recorder',
+  'metrics/instruments.ts':
+    'tests/core/business-metrics.test.ts tests/core/prometheus-export.test.ts - the one instrument owner',
+  'metrics/recorder.ts':
+    'tests/core/business-metrics.test.ts - types only: the API shapes (the package test compiles them)',
+  'metrics/views.ts':
+    'tests/docs/examples.test.ts tests/core/business-metrics.test.ts - views on your own MeterProvider',
+  'money/currency-vocabulary.ts':
+    'tests/money/currencies.test.ts tests/money/exchange-rates.test.ts - codes and exponents',
+  'money/money.ts': 'tests/money/recording.test.ts tests/money/currencies.test.ts - money options',
+  'react/index.ts': 'tests/browser/react-hook.test.tsx - the hook, rendered with React Testing Library',
+  'series/collection.ts':
+    'tests/exporters/otlp-wire/encoding.test.ts tests/series/local-store.test.ts - collections of the store',
+  'support/index.ts': 'tests/support/describe.test.ts - re-exports',
+  'trackers/checkout.ts': 'tests/trackers/trackers.test.ts - the CheckoutTracker',
+  'trackers/engagement.ts': 'tests/trackers/trackers.test.ts - the EngagementTracker',
+  'trackers/index.ts': 'tests/trackers/trackers.test.ts - re-exports',
+  'version.ts': 'tests/package/types.test.ts - a constant; the package test reads the version',
+};
+
+function sourceFiles(): string[] {
+  return readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.tsx?$/.test(file) && !file.endsWith('.d.ts'))
+    .sort();
+}
+
+const mirror = (file: string) =>
+  ['.test.ts', '.test.tsx']
+    .map((suffix) => `tests/${file.replace(/\.tsx?$/, '')}${suffix}`)
+    .find((path) => existsSync(join(ROOT, path)));
+
+describe('tests mirror src/', () => {
+  const files = sourceFiles();
+
+  it('every module has tests/<same path>.test.ts, or an entry in NOT_MIRRORED', () => {
+    const missing = files.filter((file) => !mirror(file) && !(file in NOT_MIRRORED));
+    expect(missing).toEqual([]);
+    expect(files.length).toBeGreaterThan(100);
+  });
+
+  it('NOT_MIRRORED only lists modules that exist and have no mirror test yet', () => {
+    const stale = Object.keys(NOT_MIRRORED).filter((file) => !files.includes(file) || mirror(file));
+    expect(stale).toEqual([]);
+  });
+
+  it('each NOT_MIRRORED entry names existing tests, then why', () => {
+    const wrong = Object.entries(NOT_MIRRORED).flatMap(([file, value]) => {
+      const [tests, why] = value.split(' - ');
+      const named = tests.split(' ').filter(Boolean);
+      const problems = [
+        ...named.filter((test) => !/^tests\/\S+\.test\.tsx?$/.test(test) || !existsSync(join(ROOT, test))),
+        ...(named.length === 0 || !why?.trim() ? ['(needs "tests/... - why")'] : []),
+      ];
+      return problems.map((problem) => `${file}: ${problem}`);
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
+    const mirrored = files.filter((file) => mirror(file));
+    expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
+    expect(mirrored.length).toBeGreaterThanOrEqual(46);
+  });
+});
