@@ -12,47 +12,28 @@
  * writes a response itself: adapters do), instruments (HTTP metrics go through the metrics port).
  * Must not import: `express`, `fastify`, `@nestjs/*`, `hono`, `next`, `src/metrics/instruments.ts`, `src/series/`, `src/guard/`.
  */
+// What the Fastify, NestJS and Web entry points re-export, then what only adapters use.
+export * from './public';
 export { adapterParts } from './adapter-options';
-export type { AdapterOptions, AdapterParts } from './adapter-options';
-export { activeUserCounter, userFromSession } from './active-users';
-export type { ActiveUser, ActiveUserRecorder } from './active-users';
+export type { AdapterParts } from './adapter-options';
+export { activeUserCounter } from './active-users';
 export { engagementEndpoint, recordBatch } from './beacon';
-export type { BeaconAnswer, BeaconRequest, EngagementEndpoint, EngagementOptions } from './beacon';
+export type { BeaconAnswer, BeaconRequest, EngagementEndpoint } from './beacon';
 export { decodeJsonBody, nodeBodyOf, readNodeBody, readWebBody } from './body';
 export type { BodyRead, BodyReader, JsonBody, NodeBodyStream } from './body';
-export {
-  DEFAULT_EXPERIMENT_VARIANTS,
-  DEFAULT_UTM_SOURCES,
-  classifyUtmSource,
-  deriveDeviceType,
-  deriveExperimentVariant,
-  deriveSessionContext,
-  deriveSource,
-  readCookie,
-} from './context';
-export type { DerivedDeviceType, DerivedSessionContext, SessionContextOptions } from './context';
 export { metricsEndpoint } from './metrics-endpoint';
 export type {
-  MetricsAuth,
   MetricsEndpoint,
   MetricsEndpointOptions,
   MetricsRequestHandler,
   MetricsSource,
-  TelemetryLike,
 } from './metrics-endpoint';
-export { DEFAULT_IPV6_PREFIX_LENGTH, TokenBucketLimiter, clientKey } from './rate-limit';
-export type { TakeResult, TokenBucketOptions } from './rate-limit';
+export { TokenBucketLimiter, clientKey } from './rate-limit';
+export type { TakeResult } from './rate-limit';
 export { requestView } from './request';
 export type { AnyRequest, RequestLike, RequestView, WebRequestLike } from './request';
-export {
-  DEFAULT_MAX_ROUTES,
-  HTTP_SERVER_DURATION_BUCKETS,
-  HTTP_SERVER_REQUEST_DURATION,
-  httpServerMetrics,
-  liveHttpServerMetrics,
-  nodeRequestObserver,
-} from './server-metrics';
-export type { HttpMetricsOptions, ServerRequestRecorder } from './server-metrics';
+export { httpServerMetrics, liveHttpServerMetrics, nodeRequestObserver } from './server-metrics';
+export type { ServerRequestRecorder } from './server-metrics';
 export { validateEngagementBatch } from './validate';
 export type { EngagementValidationOptions, EngagementValidationResult } from './validate';
 export type { ScrapeAnswer } from '../../exporters/prometheus/scrape-endpoint';
