@@ -250,28 +250,37 @@ export interface ScrapeJob {
   target: string;
   /** Keep job/instance from the scraped series (the Collector's exporter carries them from the resource). */
   honorLabels?: boolean;
+  /**
+   * Samples with explicit timestamps count for staleness as others do (tests/support/freezable-target.ts: without
+   * it, the first stamped scrape marks every series of the previous one stale).
+   */
+  trackTimestampsStaleness?: boolean;
 }
 
 /**
- * prometheus.yml of the end-to-end tests: scrape and rule evaluation every second, the shipped recording, alert and
- * insight rule files, `extra` top-level lines, and the scrape jobs (none: `scrape_configs: []`).
+ * prometheus.yml of the end-to-end tests: scrape and rule evaluation every second, the shipped rule files (the
+ * recording, alert and insight files unless `files` says which), `extra` top-level lines, and the scrape jobs
+ * (none: `scrape_configs: []`).
  */
-export function rulesConfig(jobs: readonly ScrapeJob[], extra: readonly string[] = []): string {
+export function rulesConfig(
+  jobs: readonly ScrapeJob[],
+  extra: readonly string[] = [],
+  files: readonly string[] = [RECORDING_FILE, ALERTS_FILE, INSIGHTS_FILE],
+): string {
   const lines = [
     'global:',
     '  scrape_interval: 1s',
     '  evaluation_interval: 1s',
     'rule_files:',
-    `  - ${RECORDING_FILE}`,
-    `  - ${ALERTS_FILE}`,
-    `  - ${INSIGHTS_FILE}`,
+    ...files.map((file) => `  - ${file}`),
     ...extra,
     `scrape_configs:${jobs.length === 0 ? ' []' : ''}`,
   ];
-  for (const { job, target, honorLabels } of jobs) {
+  for (const { job, target, honorLabels, trackTimestampsStaleness } of jobs) {
     const url = target.includes('://') ? new URL(target) : undefined;
     lines.push(`  - job_name: ${job}`);
     if (honorLabels) lines.push('    honor_labels: true');
+    if (trackTimestampsStaleness) lines.push('    track_timestamps_staleness: true');
     if (url) lines.push(`    metrics_path: ${url.pathname}`);
     lines.push('    static_configs:', `      - targets: ['${url ? url.host : target}']`);
   }

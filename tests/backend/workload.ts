@@ -3,7 +3,8 @@
  * exporter, and the figures it implies. One `recordWorkloadTick` is one unit of traffic; every counter grows by
  * the same amounts each tick, so ratios and quantiles are exact whatever the tick rate and scrape timing.
  */
-import type { BusinessMetricsRecorder } from '../../src';
+import type { BusinessMetricsHandle, BusinessMetricsRecorder, InitOptions } from '../../src';
+import { httpServerMetrics } from '../../src/metrics/http-server-metrics';
 
 /** Funnel step counts per tick: 100 cart views and 3 confirmed orders is the seed's healthy 3% conversion. */
 export const FUNNEL_PER_TICK = [
@@ -95,4 +96,60 @@ export function recordBadInput(metrics: BusinessMetricsRecorder): void {
     deviceType: 'smart_fridge',
     sessionStartTime: new Date(Date.now() - SECONDS_TO_CONVERSION * 1000),
   });
+}
+
+/**
+ * Options for `ruleExtras`: a series cap the extra feature names pass, and USD as the reporting currency with a
+ * rate for EUR.
+ */
+export const RULE_EXTRAS_OPTIONS = {
+  limits: { maxSeriesPerMetric: 8 },
+  money: { reporting: { currency: 'USD', rates: { EUR: 1.25 } } },
+} satisfies Pick<InitOptions, 'limits' | 'money'>;
+
+/** business_feature_usage_total has 3 series from a tick; these 6 more go past RULE_EXTRAS_OPTIONS' cap of 8. */
+const EXTRA_FEATURES = ['f_0', 'f_1', 'f_2', 'f_3', 'f_4', 'f_5'];
+
+/** HTTP requests per tick: method, route, status, seconds, count (checkout fast and failing, a slow product page). */
+export const HTTP_PER_TICK = [
+  ['POST', '/checkout', 200, 0.1, 4],
+  ['POST', '/checkout', 500, 0.5, 1],
+  ['GET', '/products/:id', 200, 2, 2],
+] as const;
+
+/**
+ * What the comparisons between backends (tests/push, tests/fleet) record each tick beyond `recordWorkloadTick`, so
+ * that every shipped rule and alert has data: EUR sales and refunds in USD and EUR (the refund, net-revenue and,
+ * with RULE_EXTRAS_OPTIONS' rates, reporting-currency rules), feature names past the series cap (the series
+ * overflow alert), and HTTP requests (the experience and checkout-score rules). Every counter grows by the same
+ * amounts each tick, as in the base workload. The handle's HTTP recorder is made once: call the result each tick.
+ */
+export function ruleExtras(handle: BusinessMetricsHandle): () => void {
+  const http = httpServerMetrics({ telemetry: handle });
+  const { metrics } = handle;
+  return () => {
+    for (const feature of EXTRA_FEATURES)
+      metrics.recordFeatureUsage(feature, { userTier: 'free', isNewUser: false });
+    metrics.recordRevenue(800, {
+      productCategory: 'books',
+      paymentMethod: 'card',
+      region: 'eu_west',
+      currency: 'EUR',
+    });
+    metrics.recordRefund(500, {
+      currency: 'USD',
+      paymentMethod: 'card',
+      region: 'eu_west',
+      reason: 'customer_request',
+    });
+    metrics.recordRefund(200, {
+      currency: 'EUR',
+      paymentMethod: 'card',
+      region: 'eu_west',
+      reason: 'chargeback',
+    });
+    for (const [method, route, status, seconds, count] of HTTP_PER_TICK) {
+      for (let i = 0; i < count; i++) http.record(method, route, status, false, seconds);
+    }
+  };
 }

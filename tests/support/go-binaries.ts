@@ -51,6 +51,8 @@ export interface Collector {
   readonly grpcUrl: string;
   /** host:port of the Prometheus exporter, for a scrape config. */
   readonly metricsTarget: string;
+  /** Base URL of the Collector's own metrics (otelcol_*; append /metrics). */
+  readonly telemetryUrl: string;
   readonly process: ChildProcess;
   /** Recent stderr (the debug exporter and the Collector's own log). */
   log(): string;
@@ -92,6 +94,7 @@ export async function startCollector(binary: string, configFile = COLLECTOR_CONF
     httpUrl: `http://127.0.0.1:${http}`,
     grpcUrl: `http://127.0.0.1:${grpc}`,
     metricsTarget: `127.0.0.1:${metrics}`,
+    telemetryUrl: `http://127.0.0.1:${telemetry}`,
     get process() {
       return collector.process;
     },

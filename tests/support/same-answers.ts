@@ -10,9 +10,16 @@
  *     backend's cart-view rate over the same window (read the same way: recorded by the same rule group, or from
  *     the raw counter) it does not, up to the millisecond apart at which one export's counters can be stamped;
  *   - `le` bucket bounds as numbers: Prometheus 3 writes a scraped bound as "60.0", an OTLP-received one as "60";
- *   - alert expressions without their final threshold, so the values are compared whether or not they fire.
+ *   - alert expressions without their final threshold (comparisonCases), so the values are compared whether or
+ *     not they fire.
+ * alertCases compares alerts more strictly: each alert's verdict (the expression with every comparison a `bool`
+ * one, so a healthy series shows as 0 instead of vanishing) and each of its parts (the operands the verdict is
+ * computed from: tests/support/promql.ts), read as they can have data within a run of seconds: offsets
+ * (`offset 7d`, `offset 15m`) shortened to 2 s and `absent_over_time` read as `present_over_time`; the real offsets
+ * and the thresholds are promtool's to test on days of synthetic history (otel-collector/prometheus/rules/*.test.yml).
  * Labels that say where a series came from (job, instance, scope, Thanos's replica and tenant labels) are left out.
  */
+import { boolComparisons, leafExpressions } from './promql';
 import { allRules, type Rule } from '../backend/backend-files';
 
 export interface Sample {
@@ -60,13 +67,29 @@ export const TOTALS = [
  * evaluated (the sample's timestamp), where it sees the same samples.
  */
 export function cartViewRateFor(query: string): { expr: string; at?: string } | undefined {
+  const cartViews = 'business_funnel_step_total{step="cart_view"}';
+  // Anchored increases are differences of real samples, not extrapolated: divide by the same of cart views.
+  const anchored = /\[(\d+[smhd])\]\s*anchored\b/.exec(query)?.[1];
+  if (anchored) return { expr: `sum(increase(${cartViews}[${anchored}] anchored))` };
+  const recordedAnchored = /:increase(\d+[smhd])_anchored$/.exec(query)?.[1];
+  if (recordedAnchored)
+    return { expr: `sum(increase(${cartViews}[${recordedAnchored}] anchored))`, at: query };
+  const offsetWindow = /\[(\d+[smhd])\]\s*(offset\s+\d+[smhd])/.exec(query);
+  if (offsetWindow) return { expr: `sum(rate(${cartViews}[${offsetWindow[1]}] ${offsetWindow[2]}))` };
   const recorded = /:(?:rate|increase)(\d+[smhd])/.exec(query)?.[1];
   if (recorded === '5m' || recorded === '1h')
     return { expr: `step:business_funnel_step:rate${recorded}{step="cart_view"}` };
   if (recorded && /^[a-z_]+:[a-z_]+:[a-z0-9_]+$/.test(query))
-    return { expr: `sum(rate(business_funnel_step_total{step="cart_view"}[${recorded}]))`, at: query };
+    return { expr: `sum(rate(${cartViews}[${recorded}]))`, at: query };
   const window = /\[(\d+[smhd])\]/.exec(query)?.[1];
-  return window ? { expr: `sum(rate(business_funnel_step_total{step="cart_view"}[${window}]))` } : undefined;
+  return window ? { expr: `sum(rate(${cartViews}[${window}]))` } : undefined;
+}
+
+/** An alert's verdict or part as it can have data within a run of seconds (see the top comment). */
+export function withinRun(expr: string): string {
+  return expr
+    .replace(/\boffset\s+\d+[smhdwy]/g, 'offset 2s')
+    .replace(/\babsent_over_time\(/g, 'present_over_time(');
 }
 
 /** An alert's expression without its final comparison, so its value is compared whether or not it fires. */
@@ -74,7 +97,10 @@ export function withoutThreshold(rule: Rule): string {
   return rule.expr.trim().replace(/\s*(?:<|>|<=|>=)\s*[\d.]+$/, '');
 }
 
-/** [name, expr] of every seed query, recorded series, recording rule expression and alert expression. */
+/**
+ * [name, expr] of every seed query, recorded series, recording rule expression and alert expression (without its
+ * threshold; alertCases compares alerts more strictly).
+ */
 export function comparisonCases(recordingFiles: string[], alertFiles: string[]): Array<[string, string]> {
   const recording = recordingFiles.flatMap(allRules).filter((rule) => rule.record);
   const alerts = alertFiles.flatMap(allRules).filter((rule) => rule.alert);
@@ -83,6 +109,32 @@ export function comparisonCases(recordingFiles: string[], alertFiles: string[]):
     ...recording.map((rule) => [`recorded series ${rule.record}`, rule.record!] as [string, string]),
     ...recording.map((rule) => [`recording rule expression ${rule.record}`, rule.expr] as [string, string]),
     ...alerts.map((rule) => [`alert expression ${rule.alert}`, withoutThreshold(rule)] as [string, string]),
+  ];
+}
+
+/**
+ * [name, expr] of every alert's verdict (where the alert compares anything; a set-operation alert such as
+ * BusinessMetricsPushStopped is rightly empty when healthy, and its parts carry the data) and every part of it,
+ * read within a run (see the top comment).
+ */
+export function alertCases(alertFiles: string[]): Array<[string, string]> {
+  const alerts = alertFiles.flatMap(allRules).filter((rule) => rule.alert);
+  return [
+    ...alerts
+      .filter((rule) => boolComparisons(rule.expr) !== rule.expr)
+      .map(
+        (rule) =>
+          [`alert verdict ${rule.alert}`, withinRun(boolComparisons(rule.expr.trim()))] as [string, string],
+      ),
+    ...alerts.flatMap((rule) =>
+      leafExpressions(rule.expr).map(
+        (part) =>
+          [`alert ${rule.alert} part ${withinRun(part).replace(/\s+/g, ' ')}`, withinRun(part)] as [
+            string,
+            string,
+          ],
+      ),
+    ),
   ];
 }
 
@@ -101,7 +153,7 @@ export function toVector(samples: readonly Sample[], where: string): Map<string,
   return result;
 }
 
-/** a and b within `tolerance` relative (or both NaN). */
+/** a and b within `tolerance` relative (or both NaN: tests/push asserts separately that no answer is NaN). */
 export function close(a: number, b: number, tolerance: number): boolean {
   return (
     (Number.isNaN(a) && Number.isNaN(b)) ||
