@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { requireGoBinary } from '../support/go-binaries';
-import { codeBlocks, examplePrograms, markedExamples, where, type CodeBlock } from './code-blocks';
+import { codeBlocks, examplePrograms, markedExamples, runBy, where, type CodeBlock } from './code-blocks';
 import { ROOT } from './docs-files';
 
 const run = promisify(execFile);
@@ -62,10 +62,8 @@ function verdict(
     }
     return `unknown marker kind "${kind}" (one of ${[...MARKED_KINDS, 'run by'].join(', ')})`;
   }
-  const body = block.body.trim();
-  const example = examples.find(({ code }) => body.includes(code.trim()) || code.includes(body));
-  if (example) return { how: 'run', by: `tests/${example.file}` };
-  for (const [path, source] of programs) if (source.trim() === body) return { how: 'run', by: path };
+  const by = runBy(block, examples, programs);
+  if (by) return { how: 'run', by };
   if (TYPESCRIPT.includes(block.language)) return { how: 'checked', as: 'typescript' };
   if (block.language === 'sh' || block.language === 'bash') return { how: 'checked', as: 'shell' };
   if (block.language === 'promql') return { how: 'checked', as: 'promql' };

@@ -88,3 +88,19 @@ export function examplePrograms(): Map<string, string> {
   }
   return programs;
 }
+
+/**
+ * The test that runs a block as written, if one does: a block holding (or held in) a marked example, or an
+ * examples/ program verbatim; undefined when none does (a marker comment is the other way, read by the caller).
+ */
+export function runBy(
+  block: CodeBlock,
+  examples: readonly MarkedExample[],
+  programs: ReadonlyMap<string, string>,
+): string | undefined {
+  const body = block.body.trim();
+  const example = examples.find(({ code }) => body.includes(code.trim()) || code.includes(body));
+  if (example) return `tests/${example.file}`;
+  for (const [path, source] of programs) if (source.trim() === body) return path;
+  return undefined;
+}
