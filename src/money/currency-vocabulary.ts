@@ -44,10 +44,14 @@ export class CurrencyVocabulary implements LabelIds {
    * order of first use. */
   readonly values: string[] = [OTHER_LABEL_VALUE];
   readonly otherId = 0;
-  /** Info of each id (undefined for `other`). */
-  readonly infos: Array<CurrencyInfo | undefined> = [undefined];
-  /** Id of the default currency: what calls without a currency record. */
-  readonly defaultId: number;
+  /** Info of each id read so far (see {@link info}). */
+  private readonly infos: Array<CurrencyInfo | undefined> = [undefined];
+  /**
+   * Id of the default currency (what calls without a currency record), given at its first use like any other
+   * code's: until then the money gauges report no currency, so an app that records no money never reads an
+   * exponent (never loads ICU's number data).
+   */
+  private defaultId = -1;
   /** 1 + id of each admitted code, indexed by its three letters in base 26 (0: not admitted). Why not only the
    * Map: this costs three character reads and one array read, about half a Map lookup, on every recordRevenue. */
   private readonly idsByCode26 = new Int16Array(26 * 26 * 26);
@@ -57,7 +61,6 @@ export class CurrencyVocabulary implements LabelIds {
   private readonly rawCacheLimit: number;
 
   constructor(private readonly settings: CurrencySettings) {
-    this.defaultId = this.idOf(settings.defaultCurrency.code);
     this.rawCacheLimit = 4 * (settings.allowed?.size ?? 200);
   }
 
@@ -74,7 +77,7 @@ export class CurrencyVocabulary implements LabelIds {
       const id = this.idsByRaw.get(raw);
       if (id !== undefined) return id;
     } else if (raw === undefined) {
-      return this.defaultId;
+      return this.defaultId >= 0 ? this.defaultId : (this.defaultId = this.idOf(this.settings.defaultCode));
     }
     return this.resolveSlowly(raw);
   }
@@ -89,12 +92,19 @@ export class CurrencyVocabulary implements LabelIds {
     return id;
   }
 
+  /**
+   * The code and exponent of id `id` (> 0), read at collection: an exponent comes from ICU the first time its
+   * code is asked for, which must not happen on the recording path (a sale would pay ICU's start, ~10 ms).
+   */
+  info(id: number): CurrencyInfo {
+    return (this.infos[id] ??= this.settings.info(this.values[id]!));
+  }
+
   private idOf(code: string): number {
     let id = this.idsByCode.get(code);
     if (id === undefined) {
       id = this.values.length;
       this.values.push(code);
-      this.infos.push(this.settings.info(code));
       this.idsByCode.set(code, id);
       this.idsByRaw.set(code, id);
       const index = code26(code);

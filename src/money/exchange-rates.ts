@@ -103,7 +103,7 @@ export function observeMoneyGauges(
   sink: MoneyGaugeSink,
 ): void {
   for (let id = 1; id < currencies.values.length; id++) {
-    const info = currencies.infos[id]!;
+    const info = currencies.info(id);
     sink.minorUnits(info.minorUnitsPerUnit, { currency: info.code });
     if (reporting === undefined) continue;
     const attributes = { currency: info.code, reporting_currency: reporting.currency };

@@ -4,6 +4,8 @@
  * protobuf and gRPC libraries), nor the Redis store of active users, nor cluster mode; an app that pushes OTLP does load the encoder and the transport, and still not the
  * upstream transformer. Real child processes running the built package (dist/), which list every module they
  * loaded after a whole life: require, initBusinessMetrics, one step recorded, one scrape or push, shutdown.
+ * Nor does an app that records no money read a currency's exponent from ICU (docs/money.md): the first
+ * `Intl.NumberFormat` costs ~6.5 MiB of resident memory.
  */
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -13,7 +15,13 @@ const DIST = join(__dirname, '../../dist/index.js');
 
 /** The script of the child: its modules as JSON on stdout. `URL` (argv[2]) is the OTLP receiver, if any. */
 const APP = `
-const otlpUrl = process.argv[1];
+const [otlpUrl, recordsMoney] = process.argv.slice(1);
+let numberFormats = 0;
+const NumberFormat = Intl.NumberFormat;
+Intl.NumberFormat = function (...args) {
+  numberFormats++;
+  return new NumberFormat(...args);
+};
 const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
 (async () => {
   const telemetry = initBusinessMetrics(
@@ -23,19 +31,28 @@ const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)}
   );
   await telemetry.ready;
   businessMetrics.recordFunnelStep('cart_view', { source: 'google', deviceType: 'mobile' });
+  if (recordsMoney) businessMetrics.recordRevenue(1999, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
   const seen = otlpUrl
     ? (await telemetry.forceFlush(), 'pushed')
     : await (await fetch(telemetry.prometheus.url)).text();
   await telemetry.shutdown();
-  process.stdout.write(JSON.stringify({ seen, modules: Object.keys(require.cache) }));
+  process.stdout.write(JSON.stringify({ seen, modules: Object.keys(require.cache), numberFormats }));
 })();
 `;
 
-function runApp(otlpUrl?: string): Promise<{ seen: string; modules: string[] }> {
+interface AppLife {
+  seen: string;
+  modules: string[];
+  /** How many Intl.NumberFormat the process constructed. */
+  numberFormats: number;
+}
+
+function runApp(otlpUrl?: string, recordsMoney = false): Promise<AppLife> {
+  const args = ['-e', APP, otlpUrl ?? '', recordsMoney ? 'money' : ''];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', APP, otlpUrl ?? ''], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: 30_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout) as { seen: string; modules: string[] });
+      else resolve(JSON.parse(stdout) as AppLife);
     });
   });
 }
@@ -62,8 +79,9 @@ describe('modules an app loads', () => {
   });
   afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
-  it('pull only: no OTLP module at all, no Redis store, no cluster mode', async () => {
-    const { seen, modules } = await runApp();
+  it('pull only: no OTLP module at all, no Redis store, no cluster mode, no ICU number data', async () => {
+    const { seen, modules, numberFormats } = await runApp();
+    expect(numberFormats).toBe(0);
     expect(seen).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
     expect(modules.filter((path) => OTLP_MODULE.test(path))).toEqual([]);
     expect(modules.filter((path) => path.includes('dist/active-users/redis-store'))).toEqual([]);
@@ -71,6 +89,12 @@ describe('modules an app loads', () => {
     // The list is the real one: the package and the SDK are in it.
     expect(modules.some((path) => path.endsWith(join('dist', 'init.js')))).toBe(true);
     expect(modules.some((path) => path.includes('@opentelemetry/sdk-metrics'))).toBe(true);
+  });
+
+  it('an app that records money reads its exponent at the collection, once per currency', async () => {
+    const { seen, numberFormats } = await runApp(undefined, true);
+    expect(seen).toMatch(/^business_currency_minor_units\{.*currency="USD".*\} 100$/m);
+    expect(numberFormats).toBe(1);
   });
 
   it('OTLP: the encoder and the official transport, never the upstream transformer or exporters', async () => {

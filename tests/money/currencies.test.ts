@@ -120,7 +120,7 @@ describe('the currency vocabulary', () => {
     expect(vocabulary.resolve('jpy')).toBe(jpy);
     expect(vocabulary.resolve('KWD')).not.toBe(jpy);
     expect(vocabulary.values).toEqual(['other', 'EUR', 'JPY', 'KWD']);
-    expect(vocabulary.infos[vocabulary.resolve('KWD')]?.exponent).toBe(3);
+    expect(vocabulary.info(vocabulary.resolve('KWD')).exponent).toBe(3);
   });
 
   it('never maps a bad code to the default or to "other": it says why', () => {
@@ -133,7 +133,9 @@ describe('the currency vocabulary', () => {
     expect(currencyProblem(UNKNOWN_CURRENCY)).toBe('unknown_currency');
     expect(currencyProblem(CURRENCY_NOT_ALLOWED)).toBe('currency_not_allowed');
     expect(currencyProblem(INVALID_CURRENCY)).toBe('invalid_currency');
-    expect(vocabulary.values).toEqual(['other', 'USD']);
+    // Not even taken as the default: its id is given at the first call without a currency.
+    expect(vocabulary.values).toEqual(['other']);
+    expect(vocabulary.values[vocabulary.resolve(undefined)]).toBe('USD');
   });
 
   it('resolves three-character strings that are not admitted capital-letter codes exactly as before the code table', () => {
@@ -195,8 +197,8 @@ describe('minorToUnits agrees with business_currency_minor_units', () => {
   // What payment APIs send (docs/money.md "Where the exponents come from"): Stripe charges COP, HUF and IDR in
   // hundredths; Adyen COP and HUF too (IDR in units: override). ICU's display digits for them are 0.
   it('defaults COP, HUF and IDR to the two decimals of ISO 4217 that payment APIs send', async () => {
-    // USD is there as the default currency.
-    expect(await gauge({}, ['COP', 'HUF', 'IDR'])).toEqual({ USD: 100, COP: 100, HUF: 100, IDR: 100 });
+    // Only the currencies recorded: the default (USD) has no series before its first use.
+    expect(await gauge({}, ['COP', 'HUF', 'IDR'])).toEqual({ COP: 100, HUF: 100, IDR: 100 });
     expect(minorToUnits(150_000, 'COP')).toBe(1500);
     expect(resolveCurrencySettings({}).info('HUF').exponent).toBe(2);
   });

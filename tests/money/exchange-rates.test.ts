@@ -11,7 +11,7 @@ import {
   type ExchangeRates,
 } from '../../src/money/exchange-rates';
 
-function observe(rates: ExchangeRates | undefined, codes: string[]) {
+function observe(rates: ExchangeRates | undefined, codes: Array<string | undefined>) {
   const settings = resolveCurrencySettings();
   const vocabulary = new CurrencyVocabulary(settings);
   for (const code of codes) vocabulary.resolve(code);
@@ -38,19 +38,24 @@ function observe(rates: ExchangeRates | undefined, codes: string[]) {
 describe('money gauges', () => {
   it('export minor units per unit for every currency in use, and no rate without a reporting currency', () => {
     const seen = observe(undefined, ['EUR', 'JPY', 'KWD']);
-    expect(seen.minorUnits).toEqual({ USD: 100, EUR: 100, JPY: 1, KWD: 1000 });
+    expect(seen.minorUnits).toEqual({ EUR: 100, JPY: 1, KWD: 1000 });
     expect(seen.rates).toEqual({});
     expect(seen.problems).toEqual([]);
+  });
+
+  it('report the default currency from its first use (a call without a currency), like any other code', () => {
+    expect(observe(undefined, []).minorUnits).toEqual({});
+    expect(observe(undefined, ['EUR', undefined]).minorUnits).toEqual({ EUR: 100, USD: 100 });
+    expect(observe({ EUR: 1.25 }, [undefined, 'EUR']).rates).toEqual({ USD: 1, EUR: 1.25 });
   });
 
   it("export the app's rates (1 for the reporting currency), from a function, a Map or an object", () => {
     const table = { EUR: 1.25, JPY: 0.0078125, KWD: 3.25 };
     const expected = { USD: 1, ...table };
-    expect(observe(table, ['EUR', 'JPY', 'KWD']).rates).toEqual(expected);
-    expect(observe(new Map(Object.entries(table)), ['EUR', 'JPY', 'KWD']).rates).toEqual(expected);
-    expect(observe((code) => table[code as keyof typeof table], ['EUR', 'JPY', 'KWD']).rates).toEqual(
-      expected,
-    );
+    const codes = ['USD', 'EUR', 'JPY', 'KWD'];
+    expect(observe(table, codes).rates).toEqual(expected);
+    expect(observe(new Map(Object.entries(table)), codes).rates).toEqual(expected);
+    expect(observe((code) => table[code as keyof typeof table], codes).rates).toEqual(expected);
   });
 
   it('see a refreshed table at the next collection', () => {
@@ -66,7 +71,7 @@ describe('money gauges', () => {
         if (code === 'JPY') throw new Error('rate service down');
         return ({ EUR: Number.NaN, GBP: -1, CHF: 0.9 } as Record<string, number>)[code];
       },
-      ['EUR', 'GBP', 'JPY', 'CHF', 'KWD'],
+      ['USD', 'EUR', 'GBP', 'JPY', 'CHF', 'KWD'],
     );
     expect(seen.rates).toEqual({ USD: 1, CHF: 0.9 });
     expect(seen.problems.sort()).toEqual([

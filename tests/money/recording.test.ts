@@ -167,6 +167,9 @@ describe('money recording', () => {
     await handle.ready;
     const meta = { productCategory: 'books', paymentMethod: 'card', region: 'eu', currency: 'EUR' };
     handle.metrics.recordRevenue(1000, meta);
+    expect(values(await scrape(), 'business_exchange_rate', (l) => l.currency)).toEqual({ EUR: 1.08 });
+    // The reporting currency's own rate (1) from its first sale on, so the join of the rules covers it.
+    handle.metrics.recordRevenue(500, { ...meta, currency: 'USD' });
     expect(values(await scrape(), 'business_exchange_rate', (l) => l.currency)).toEqual({
       USD: 1,
       EUR: 1.08,
@@ -179,8 +182,10 @@ describe('money recording', () => {
     const meta = { productCategory: 'books', paymentMethod: 'card', region: 'eu' };
     telemetry!.metrics.recordRevenue(1000, { ...meta, currency: 'EUR' });
     telemetry!.metrics.recordRevenue(1000, { ...meta, currency: 'JPY' });
+    telemetry!.metrics.recordRevenue(1000, meta);
     let samples = await scrape();
-    // The default currency always has its series (rate 1 as the reporting currency itself).
+    // The default currency (a call without one) has its series from its first use, rate 1 as the reporting
+    // currency itself.
     expect(
       values(samples, 'business_exchange_rate', (l) => `${l.currency}->${l.reporting_currency}`),
     ).toEqual({
