@@ -27,8 +27,6 @@ const NOT_MIRRORED: Record<string, string> = {
     'tests/active-users/sketches.test.ts tests/active-users/docs-examples.test.ts - trackActiveUser',
   'active-users/user-hash.ts': 'tests/active-users/sketches.test.ts - the keyed hash, fixed keys',
   'analysis/align.ts': 'tests/analysis/correlation.test.ts - alignment of the two series',
-  'analysis/duration.ts':
-    'tests/analysis/prometheus-client.test.ts tests/analysis/correlation.test.ts - durations of options',
   'analysis/errors.ts':
     'tests/analysis/service.test.ts tests/analysis/hostile-prometheus.test.ts - error kinds',
   'analysis/index.ts': 'tests/analysis/exports.test.ts - the entry point: its exports',
@@ -80,8 +78,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'exporters/otlp.ts':
     'tests/core/otlp-export.test.ts tests/exporters/otlp-protocols.test.ts - real receivers',
   'exporters/prometheus/index.ts': 'tests/exporters/prometheus/serializer.test.ts - re-exports',
-  'exporters/prometheus/negotiation.ts':
-    'tests/exporters/prometheus/openmetrics.test.ts tests/integrations/scenarios.test.ts - Accept headers',
   'guard/char-code.ts':
     'tests/active-users/sketches.test.ts tests/money/currencies.test.ts - hot-path string reads',
   'guard/reasons.ts': 'tests/safety/readme-examples.test.ts - the reasons the docs list',
@@ -91,7 +87,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'insights/index.ts': 'tests/insights/rules.test.ts - the entry point',
   'insights/rule-yaml.ts':
     'tests/insights/rules.test.ts tests/backend/rules-catalog.test.ts - generated rules, promtool',
-  'insights/score.ts': 'tests/insights/rules.test.ts - Apdex and the score, with the rules',
   'integrations/express/engagement-router.ts':
     'tests/integrations/express-http.test.ts tests/integrations/hostile.test.ts - real Express',
   'integrations/express/http-metrics.ts':
@@ -178,6 +173,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(49);
+    expect(mirrored.length).toBeGreaterThanOrEqual(52);
   });
 });

@@ -110,3 +110,12 @@ export function createWorkload(readers: MetricReader[]): Workload {
   memory.addCallback((result) => result.observe(workload.memoryBytes, { 'memory.kind': 'rss' }));
   return workload;
 }
+
+/** What Prometheus 2.42 sends on every scrape. */
+export const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+/** What Prometheus 3.16 sends with created-timestamp-zero-ingestion (scrape/scrape.go acceptHeader). */
+export const PROMETHEUS_CT_ACCEPT =
+  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,' +
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,' +
+  'application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3';

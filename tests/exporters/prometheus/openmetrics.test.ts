@@ -1,5 +1,6 @@
 /**
  * OpenMetrics 1.0 output, content negotiation and gzip on both /metrics endpoints, and exponential histograms.
+ * (The negotiation functions themselves: negotiation.test.ts.)
  * (Exemplars through a real Prometheus: exemplars.e2e.test.ts.)
  */
 import { gunzipSync } from 'node:zlib';
@@ -16,8 +17,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import express from 'express';
 import {
-  acceptsGzip,
-  chooseFormat,
   exponentialAsExplicit,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_TEXT_CONTENT_TYPE,
@@ -27,16 +26,9 @@ import {
 import { metricsMiddleware } from '../../../src/integrations/express';
 import { parseExposition } from '../../support/exposition';
 import { checkMetrics, promtool } from '../../support/promtool';
+import { PROMETHEUS_ACCEPT } from './fixture';
 
 const itWithPromtool = promtool ? it : it.skip;
-/** What Prometheus 2.42 sends on every scrape. */
-const PROMETHEUS_ACCEPT =
-  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
-/** What Prometheus 3.16 sends with created-timestamp-zero-ingestion (scrape/scrape.go acceptHeader). */
-const PROMETHEUS_CT_ACCEPT =
-  'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,' +
-  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,' +
-  'application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3';
 const START: [number, number] = [1_700_000_000, 250_000_000];
 const END: [number, number] = [1_700_000_060, 0];
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -201,47 +193,6 @@ describe('exponential histograms', () => {
       positive: { offset: -1, bucketCounts: [1] }, // (0.5, 1]
     });
     expect(explicit.buckets).toEqual({ boundaries: [-2, 0, 1], counts: [1, 1, 1, 0] });
-  });
-});
-
-describe('content negotiation', () => {
-  it.each([
-    [PROMETHEUS_ACCEPT, 'openmetrics'],
-    ['application/openmetrics-text', 'openmetrics'],
-    ['application/openmetrics-text; version=0.0.1', 'openmetrics'],
-    ['application/openmetrics-text; version=2.0.0', 'prometheus'],
-    ['application/openmetrics-text;q=0.2,text/plain;q=0.9', 'prometheus'],
-    ['application/openmetrics-text;q=0', 'prometheus'],
-    ['text/plain;version=0.0.4', 'prometheus'],
-    ['*/*', 'prometheus'],
-    [undefined, 'prometheus'],
-    // Prometheus 3.16 with --enable-feature=created-timestamp-zero-ingestion: protobuf first, which is not served.
-    [PROMETHEUS_CT_ACCEPT, 'openmetrics'],
-    [
-      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
-      'prometheus',
-    ],
-    ['text/plain;version=1.0.0;q=0.9,application/openmetrics-text;q=0.5', 'openmetrics'],
-  ])('Accept %j -> %s', (accept, format) => {
-    expect(chooseFormat(accept)).toBe(format);
-  });
-
-  it('does not parse an oversized Accept header (5,000 characters): 0.0.4 text', () => {
-    expect(chooseFormat('x'.repeat(5000) + ',application/openmetrics-text')).toBe('prometheus');
-    expect(chooseFormat('text/plain;q=0.1,application/openmetrics-text')).toBe('openmetrics');
-  });
-
-  it.each([
-    ['gzip', true],
-    ['gzip, deflate, br', true],
-    ['GZIP;q=0.5', true],
-    ['*', true],
-    ['gzip;q=0', false],
-    ['*, gzip;q=0', false],
-    ['identity', false],
-    [undefined, false],
-  ])('Accept-Encoding %j -> gzip %s', (encoding, gzip) => {
-    expect(acceptsGzip(encoding)).toBe(gzip);
   });
 });
 
