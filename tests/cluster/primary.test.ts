@@ -1,0 +1,244 @@
+/**
+ * src/cluster/primary.ts directly, on the worker-thread transport: the primary in this test's thread, one source in
+ * a real worker thread (the built ClusterSource over its own SDK provider, driven by messages from here). The
+ * primary watches the thread (watchThread), hears its hello, merges its numbers exactly with its own, shares one
+ * round between concurrent collections, keeps the last numbers of a source that stops answering (counted
+ * `timeout` at the deadline), retires a terminated thread instead of waiting for it, refuses invented messages on
+ * the thread channel (counted `invalid`; a main-thread source is one of them: threads are numbered from 1),
+ * answers the source's exposition requests, and hears nothing after close(). node:cluster workers, dead workers
+ * and hostile peers: the cluster.e2e, peers.e2e and threads.e2e tests.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type CollectionResult,
+} from '@opentelemetry/sdk-metrics';
+import { ClusterPrimary } from '../../src/cluster/primary';
+import { ClusterSource } from '../../src/cluster/source';
+import { PROTOCOL_TAG, THREAD_RESPONSE_CHANNEL } from '../../src/cluster/protocol';
+
+const BUILT_SOURCE = join(__dirname, '../../dist/cluster/source.js');
+
+/** The source thread: records what it is told, answers through a ClusterSource, can be made to hang. */
+const SOURCE_THREAD = `
+const { parentPort } = require('node:worker_threads');
+const sdk = require(${JSON.stringify(require.resolve('@opentelemetry/sdk-metrics'))});
+const { ClusterSource } = require(${JSON.stringify(BUILT_SOURCE)});
+const reader = new sdk.PeriodicExportingMetricReader({
+  exporter: new sdk.InMemoryMetricExporter(sdk.AggregationTemporality.CUMULATIVE),
+  exportIntervalMillis: 60000,
+});
+const provider = new sdk.MeterProvider({ readers: [reader] });
+const orders = provider.getMeter('primary-test').createCounter('orders');
+let hang = false;
+const source = new ClusterSource(() => (hang ? new Promise(() => undefined) : reader.collect()), 'thread');
+parentPort.on('message', async (m) => {
+  const answer = { id: m.id };
+  if (m.add) orders.add(m.add[0], { region: m.add[1] });
+  if (m.hang !== undefined) hang = m.hang;
+  if (m.exposition) answer.text = await source.exposition(2000, m.exposition).catch((e) => 'error: ' + e.message);
+  parentPort.postMessage(answer);
+});
+`;
+
+/** The worker thread of the source, and a request/answer call into it. */
+class SourceThread {
+  readonly worker = new Worker(SOURCE_THREAD, { eval: true });
+  private next = 1;
+  call(message: Record<string, unknown>): Promise<{ text?: string }> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      const onMessage = (answer: { id: number; text?: string }) => {
+        if (answer.id !== id) return;
+        this.worker.off('message', onMessage);
+        this.worker.off('error', reject);
+        resolve(answer);
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', reject);
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+  add(value: number, region: string) {
+    return this.call({ add: [value, region] });
+  }
+}
+
+/** The primary's own SDK provider. */
+function side() {
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 60_000,
+  });
+  const provider = new MeterProvider({ readers: [reader] });
+  const orders = provider.getMeter('primary-test').createCounter('orders');
+  return { reader, provider, orders };
+}
+
+/** The value of the \`orders\` counter per region in a collection. */
+function orders(result: CollectionResult): Record<string, number> {
+  const metric = result.resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .find((m) => m.descriptor.name === 'orders');
+  return Object.fromEntries(
+    (metric?.dataPoints ?? []).map((point) => [String(point.attributes.region), point.value as number]),
+  );
+}
+
+function failures(primary: ClusterPrimary): Record<string, number> {
+  const counted: Record<string, number> = {};
+  primary.forEachFailure((reason, count) => (counted[reason] = count));
+  return counted;
+}
+
+let own: ReturnType<typeof side>;
+let primary: ClusterPrimary | undefined;
+let thread: SourceThread | undefined;
+
+beforeAll(() => {
+  if (!existsSync(BUILT_SOURCE)) throw new Error('dist/ is missing: run `npm run build` first');
+});
+beforeEach(() => {
+  diag.disable();
+  own = side();
+});
+afterEach(async () => {
+  await thread?.worker.terminate();
+  thread = undefined;
+  primary?.close();
+  primary = undefined;
+  await own.provider.shutdown();
+});
+
+/** A primary here and a source thread it saw start, once the source's hello has arrived. */
+async function startPair(timeoutMillis = 2000): Promise<ClusterPrimary> {
+  const started = new ClusterPrimary({
+    resource: emptyResource(),
+    local: () => own.reader.collect(),
+    processes: false,
+    timeoutMillis,
+  });
+  primary = started;
+  thread = new SourceThread();
+  // What watchWorkerThread does for a thread the primary did not see start: Jest gives each test file its own
+  // \`process\` object, which never receives Node's 'worker' event that tells a real app's primary.
+  started.watchThread(thread.worker);
+  // The hello travels on the channel; a round trip into the thread and one collection let it arrive. Bounded: the
+  // expect below fails loudly if the source never registers.
+  for (let round = 0; round < 100 && started.sources === 0; round++) {
+    await thread.call({});
+    await started.collect();
+  }
+  expect(started.sources).toBe(1);
+  return started;
+}
+
+it('refuses a non-positive or non-finite timeout', () => {
+  for (const timeoutMillis of [0, -1, Number.NaN, Infinity])
+    expect(() => new ClusterPrimary({ resource: emptyResource(), timeoutMillis, processes: false })).toThrow(
+      /cluster timeoutMillis must be a positive number/,
+    );
+});
+
+it("merges the source's numbers with its own, exactly, at every collection", async () => {
+  const p = await startPair();
+  own.orders.add(2, { region: 'eu' });
+  await thread!.add(5, 'eu');
+  await thread!.add(1, 'us');
+  expect(orders(await p.collect())).toEqual({ eu: 7, us: 1 });
+  own.orders.add(10, { region: 'us' });
+  await thread!.add(3, 'eu');
+  expect(orders(await p.collect())).toEqual({ eu: 10, us: 11 });
+  expect(failures(p)).toEqual({});
+});
+
+it('shares one round between concurrent collections', async () => {
+  const p = await startPair();
+  const first = p.collect();
+  expect(p.collect()).toBe(first);
+  await first;
+  expect(p.collect()).not.toBe(first);
+});
+
+it('keeps the last numbers of a source that stops answering, and counts it as timeout at the deadline', async () => {
+  const p = await startPair(200);
+  await thread!.add(7, 'apac');
+  expect(orders(await p.collect())).toEqual({ apac: 7 });
+  await thread!.call({ hang: true });
+  await thread!.add(100, 'apac');
+  expect(orders(await p.collect())).toEqual({ apac: 7 });
+  expect(failures(p)).toEqual({ timeout: 1 });
+  // Still known (it did not exit): the next round waits for it again, and counts again.
+  expect(p.sources).toBe(1);
+  await p.collect();
+  expect(failures(p)).toEqual({ timeout: 2 });
+});
+
+it('refuses invented messages on the thread channel, and a main-thread source, counting each as invalid', async () => {
+  const p = await startPair();
+  const intruder = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);
+  try {
+    intruder.postMessage({ tag: PROTOCOL_TAG, type: 'hello', version: 1, source: 'invented', threadId: 999 });
+    intruder.postMessage({ tag: PROTOCOL_TAG, type: 'what' });
+    // A source on this (the main) thread: its hello says threadId 0, which no worker thread has.
+    const mainThreadSource = new ClusterSource(() => own.reader.collect(), 'thread');
+    for (let round = 0; round < 100 && (failures(p).invalid ?? 0) < 3; round++) {
+      await thread!.call({});
+      await p.collect();
+    }
+    await mainThreadSource.close();
+    expect(failures(p).invalid).toBeGreaterThanOrEqual(3);
+    expect(p.sources).toBe(1);
+  } finally {
+    intruder.close();
+  }
+});
+
+it("answers a source's exposition request with the primary's exposition, in the format asked", async () => {
+  const p = await startPair();
+  const asked: string[] = [];
+  p.serveExposition(async (format) => {
+    asked.push(format);
+    return `exposition in ${format}\n`;
+  });
+  expect((await thread!.call({ exposition: 'openmetrics' })).text).toBe('exposition in openmetrics\n');
+  expect((await thread!.call({ exposition: 'prometheus' })).text).toBe('exposition in prometheus\n');
+  expect(asked).toEqual(['openmetrics', 'prometheus']);
+});
+
+it('counts a terminated source thread as gone, not as a timeout at every collection', async () => {
+  const p = await startPair(200);
+  await thread!.add(4, 'eu');
+  expect(orders(await p.collect())).toEqual({ eu: 4 });
+  const exited = new Promise((resolve) => thread!.worker.once('exit', resolve));
+  await thread!.worker.terminate();
+  await exited;
+  for (let round = 0; round < 100 && p.sources > 0; round++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(p.sources).toBe(0);
+  const afterExit = orders(await p.collect());
+  // A source that exited keeps what it had sent (its sales happened) and is no longer waited for.
+  expect(afterExit).toEqual({ eu: 4 });
+  expect(failures(p).timeout ?? 0).toBe(0);
+});
+
+it('after close, collects only what it already has and hears nothing', async () => {
+  const p = await startPair();
+  await thread!.add(1, 'latam');
+  expect(orders(await p.collect())).toEqual({ latam: 1 });
+  p.close();
+  await thread!.add(50, 'latam');
+  own.orders.add(50, { region: 'latam' });
+  expect(orders(await p.collect())).toEqual({ latam: 1 });
+  expect((await thread!.call({ exposition: 'prometheus' })).text).toMatch(
+    /^error: .*cluster primary's answer/,
+  );
+});
