@@ -359,7 +359,8 @@ const ROWS = [
   {
     id: 'host-app',
     title:
-      'host app: demo-style HTTP server (checkout page + business events per request), metrics on vs off',
+      'host app: demo-style HTTP server (checkout page + business events per request), metrics on vs off; ' +
+      'pushing OTLP to a Collector that never answers vs one that does',
     runner: 'host-app',
   },
 ];
@@ -578,7 +579,14 @@ async function runHostile(row) {
  * 2-core machine can be bound by the load generator instead); achieved requests/s are reported alongside.
  */
 async function runHostApp(row) {
-  const names = withBaseline(['metrics-on', 'metrics-off'], (name) => name === 'metrics-on');
+  // Beside them, the app also pushing OTLP to a Collector that answers and to one that never does: a wedged
+  // Collector must not cost the app capacity (tests/safety/exporter-faults and tests/push/collector.e2e check
+  // that every request is served and every failure counted; the cost is measured here).
+  const OTLP = { 'otlp-healthy': 'healthy', 'otlp-collector-hangs': 'hangs' };
+  const names = [
+    ...withBaseline(['metrics-on', 'metrics-off'], (name) => name === 'metrics-on'),
+    ...Object.keys(OTLP),
+  ];
   const cpu = Object.fromEntries(names.map((name) => [name, []]));
   const throughput = Object.fromEntries(names.map((name) => [name, []]));
   const failures = {};
@@ -589,7 +597,7 @@ async function runHostApp(row) {
       if (failures[variant]) continue;
       const server = startCase(
         'cases/host-app-server.mjs',
-        { metrics: variant !== 'metrics-off' },
+        { metrics: variant !== 'metrics-off', otlp: OTLP[variant] },
         caseEnv(variant),
       );
       try {
@@ -632,8 +640,23 @@ async function runHostApp(row) {
   const ratio = on.failed || off.failed ? undefined : off.median / on.median;
   const throughputRatio =
     on.failed || off.failed ? undefined : on.requestsPerSecond.median / off.requestsPerSecond.median;
+  const hangs = result.variants['otlp-collector-hangs'];
+  const healthy = result.variants['otlp-healthy'];
+  const faultRatio = hangs.failed || healthy.failed ? undefined : healthy.median / hangs.median;
+  const faultThroughput =
+    hangs.failed || healthy.failed
+      ? undefined
+      : hangs.requestsPerSecond.median / healthy.requestsPerSecond.median;
   result.ratios = [
     { subject: 'metrics-on', against: 'metrics-off', min: 0.98, ratio, met: ratio >= 0.98, throughputRatio },
+    {
+      subject: 'otlp-collector-hangs',
+      against: 'otlp-healthy',
+      min: 0.95,
+      ratio: faultRatio,
+      met: faultRatio >= 0.95,
+      throughputRatio: faultThroughput,
+    },
   ];
   result.baselineRatios = baselineRatios(result.variants);
   return result;

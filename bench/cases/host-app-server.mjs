@@ -9,6 +9,7 @@
  * were exported. Must not touch: load generation (host-app-load.mjs), statistics.
  */
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DIST, loadPackage, parseExposition, require, sampleTotals } from '../lib/workload.mjs';
 import { serveCase } from '../lib/child.mjs';
@@ -64,11 +65,37 @@ function timedBy(express, telemetry) {
   }
 }
 
-serveCase(async ({ metrics, events = true }) => {
+/**
+ * An OTLP/HTTP receiver on 127.0.0.1 that answers every export (`healthy`) or accepts connections and never
+ * answers (`hangs`: a wedged Collector).
+ */
+async function startReceiver(kind) {
+  const sockets = new Set();
+  const server =
+    kind === 'healthy'
+      ? createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()))
+      : createNetServer((socket) => sockets.add(socket.on('error', () => undefined)));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1/metrics`,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.closeAllConnections?.();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+serveCase(async ({ metrics, events = true, otlp }) => {
+  // `otlp`: the app also pushes to a Collector that answers, or to one that never does (exports time out).
+  const receiver = otlp ? await startReceiver(otlp) : undefined;
   const telemetry = metrics
     ? pkg.initBusinessMetrics({
-        exporters: ['prometheus'],
+        exporters: receiver ? ['prometheus', 'otlp'] : ['prometheus'],
         prometheus: { preventServerStart: true },
+        ...(receiver && {
+          otlp: { url: receiver.url, exportIntervalMillis: 500, exportTimeoutMillis: 250 },
+        }),
         serviceName: 'bench-shop',
         env: {},
       })
@@ -148,6 +175,22 @@ serveCase(async ({ metrics, events = true }) => {
           sampleTotals(samples, 'business_metrics_dropped_total').sum +
           sampleTotals(samples, 'business_metrics_label_overflow_total').sum;
         if (guarded !== 0) wrong.push(`${guarded} measurements relabelled or dropped`);
+        if (receiver) {
+          const failures = (exposition) =>
+            exposition
+              .filter((sample) => sample.name === 'business_metrics_export_failures_total')
+              .filter((sample) => sample.labels.includes('exporter="otlp"'))
+              .reduce((sum, sample) => sum + sample.value, 0);
+          const during = failures(samples);
+          // A run shorter than an export interval (smoke mode) has not pushed yet: one explicit push proves the
+          // fault is real (it fails at the export timeout).
+          await telemetry.forceFlush({ timeoutMillis: 1000 }).catch(() => undefined);
+          const after = failures(parseExposition(await telemetry.metrics.getMetrics()));
+          if (otlp === 'hangs' && after === 0) wrong.push('no export to the hanging Collector failed');
+          if (otlp === 'healthy' && after !== 0)
+            wrong.push(`${after} exports to the healthy Collector failed`);
+          detail += `, failed otlp exports during the run=${during}`;
+        }
         const timed = sampleTotals(samples, 'http_server_request_duration_seconds_count').sum;
         if (httpMetrics && timed < requests) wrong.push(`HTTP durations ${timed} < ${requests} requests`);
         detail += `, funnel=${funnel} features=${features} conversions=${conversions} http=${timed}`;
@@ -159,7 +202,8 @@ serveCase(async ({ metrics, events = true }) => {
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await telemetry?.shutdown();
+      await telemetry?.shutdown({ timeoutMillis: 1000 });
+      await receiver?.close();
     },
   };
 });
