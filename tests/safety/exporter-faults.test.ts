@@ -1,17 +1,16 @@
 /**
  * OTLP exporter faults against a real OTLP/HTTP receiver: refused connections, a hanging collector, 500, 503 with
- * Retry-After, 429, slow answers, connection resets. While faulted, the app's event loop is not held up: its
- * delay (perf_hooks.monitorEventLoopDelay, while the app serves requests that record business metrics) stays
- * near a run without faults, over a window proven to contain export attempts against the faulted receiver.
- * Failures are counted in business_metrics_export_failures_total and
- * logged at a rate-limited warning, memory stays bounded, and after recovery the cumulative totals arrive
- * intact: the receiver's latest values equal everything the app recorded.
+ * Retry-After, 429, slow answers, connection resets. While faulted, the app serves every request that records
+ * business metrics, over a window proven to contain export attempts against the faulted receiver; its event-loop
+ * delay there (perf_hooks.monitorEventLoopDelay) is reported beside a run without faults, not asserted: what a
+ * fault costs the app is a timing claim, measured in bench row host-app (variant otlp-collector-hangs).
+ * Failures are counted in business_metrics_export_failures_total and logged at a rate-limited warning, failed
+ * batches are dropped rather than queued, and after recovery the cumulative totals arrive intact: the receiver's
+ * latest values equal everything the app recorded.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { driveCheckout, startCheckoutApp } from '../support/checkout-app';
 import { parseExposition } from '../support/exposition';
@@ -27,9 +26,6 @@ const EXPORT_INTERVAL_MS = 400;
 const EXPORT_TIMEOUT_MS = 300; // well above the 60 ms "slow within timeout" fault, even on a loaded CI machine
 const REQUESTS = 500; // per round; a window runs rounds until it holds two export attempts
 const CONCURRENCY = 20;
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 interface LoopDelay {
   /** Event-loop delay percentiles over the window, in ms. */
@@ -114,6 +110,13 @@ describe('OTLP exporter faults never reach the app', () => {
   const recorded = { requests: 0, cents: 0 };
   const warnings: string[] = [];
   const report: string[] = [];
+  const started = Date.now();
+
+  /** Resolves once `count` more exports were received (answered 200); the wait fails loudly after 30 s. */
+  async function exportsArrive(count: number): Promise<void> {
+    const from = receiver.requests.length;
+    await receiver.waitFor((requests) => requests.length >= from + count, 30_000);
+  }
 
   beforeAll(async () => {
     diag.setLogger(
@@ -140,9 +143,8 @@ describe('OTLP exporter faults never reach the app', () => {
     app = await startCheckoutApp(handle, recorded);
     const { port } = app.address() as { port: number };
     await driveCheckout(port, REQUESTS, CONCURRENCY); // warm-up: JIT, connection setup
-    // CI noise (GC, the other Jest worker, other processes) only ever adds delay: the baseline is the worse of
-    // two windows, a faulted phase the better of two. A real blocking effect (an export holding the event loop)
-    // shows in both. Each window contains at least two exports, like the faulted ones.
+    // The delay without a fault, reported beside each fault's (the worse of two windows, a faulted phase the
+    // better of two: noise only ever adds delay). Each window contains at least two exports, like the faulted ones.
     const attempts = async () => receiver.attempts;
     const [first, second] = [await measure(port, attempts, 2), await measure(port, attempts, 2)];
     baseline = worse(first, second);
@@ -170,13 +172,13 @@ describe('OTLP exporter faults never reach the app', () => {
   ];
 
   it.each(faults)(
-    '%s: event loop not held up, failures counted, totals intact after recovery',
+    '%s: every request served, failures counted, totals intact after recovery',
     async (name, fault, fails) => {
       const { port: appPort } = app.address() as { port: number };
       // The previous case's fault is still set: clear it first, then let an export it made fail settle (it gives
       // up at its timeout), so no failure of the previous fault is counted after the baseline below.
       receiver.setFault({ kind: 'none' });
-      await sleep(EXPORT_TIMEOUT_MS + 200);
+      await exportsArrive(2);
       const failuresBefore = await exportFailures(handle);
       const receiverPort = receiver.port;
       if (fault === 'refuse') await receiver.close();
@@ -187,15 +189,18 @@ describe('OTLP exporter faults never reach the app', () => {
       const attempts = fault === 'refuse' ? () => exportFailures(handle) : async () => receiver.attempts;
       const [first, second] = [await measure(appPort, attempts, 2), await measure(appPort, attempts, 2)];
       const faulted = better(first, second);
-      report.push(`${name}: ${describeDelay(faulted)}`);
-      await sleep(EXPORT_INTERVAL_MS * 3 + EXPORT_TIMEOUT_MS);
+      // Every request of the window was served (driveCheckout fails on anything but 200) while export attempts
+      // met the fault. The delay is reported (afterAll), not asserted: bench row host-app measures that cost.
+      report.push(`${name}: ${describeDelay(faulted)} (healthy: ${describeDelay(baseline)})`);
 
-      // No blocking: the event loop under a faulted exporter is delayed no more than with a healthy one.
-      // (p99, not max: one preemption of this process by another can set the max of any window.)
-      expect(faulted.p99).toBeLessThan(baseline.p99 * 3 + 5);
-      const failures = await exportFailures(handle);
-      if (fails) expect(failures).toBeGreaterThan(failuresBefore);
-      else expect(failures).toBe(failuresBefore);
+      // Counted: a failing fault's counter grows (the test's timeout bounds the wait); under slow answers within
+      // the timeout, two more exports complete (received) without a single failure.
+      if (fails) {
+        while ((await exportFailures(handle)) <= failuresBefore) await sleep(50);
+      } else {
+        await exportsArrive(2);
+        expect(await exportFailures(handle)).toBe(failuresBefore);
+      }
 
       // Recovery is automatic, and cumulative totals carry everything recorded, faulted period included.
       if (fault === 'refuse') receiver = await startOtlpReceiver(receiverPort);
@@ -203,7 +208,7 @@ describe('OTLP exporter faults never reach the app', () => {
       await receiver.waitFor((requests) => {
         const totals = receivedTotals(requests);
         return totals.requests === recorded.requests && totals.cents === recorded.cents;
-      }, 10_000);
+      }, 30_000);
     },
   );
 
@@ -212,20 +217,15 @@ describe('OTLP exporter faults never reach the app', () => {
     const exportWarnings = warnings.filter((message) => message.includes('exporter could not export to'));
     expect(total).toBeGreaterThan(10);
     expect(exportWarnings.length).toBeGreaterThanOrEqual(1);
-    expect(exportWarnings.length).toBeLessThanOrEqual(2); // one per minute; this file runs well under two
+    // The first failure, then at most one a minute, however long this file took on a loaded machine.
+    const minutes = Math.floor((Date.now() - started) / 60_000);
+    expect(exportWarnings.length).toBeLessThanOrEqual(1 + minutes);
   });
 
-  it('keeps memory bounded across many failed exports (failed batches are dropped, not queued)', async () => {
-    const heapAfterGc = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
+  it('drops failed batches instead of queueing them: after many failed exports, every export carries the current totals', async () => {
     receiver.setFault({ kind: 'status', status: 500 });
     // Each explicit flush is told its export failed (and rejects); the failures are the point here.
     const flush = (timeoutMillis: number) => handle.forceFlush({ timeoutMillis }).catch(() => undefined);
-    for (let i = 0; i < 20; i++) await flush(500); // settle allocations first
-    const before = heapAfterGc();
     const failuresBefore = await exportFailures(handle);
     for (let i = 0; i < 300; i++) {
       handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
@@ -234,11 +234,13 @@ describe('OTLP exporter faults never reach the app', () => {
     }
     receiver.setFault({ kind: 'hang' });
     for (let i = 0; i < 10; i++) await flush(EXPORT_TIMEOUT_MS + 100);
-    const after = heapAfterGc();
-    report.push(`heap growth over 310 failed exports: ${((after - before) / 1024).toFixed(0)} kB`);
     expect(await exportFailures(handle)).toBeGreaterThanOrEqual(failuresBefore + 300);
-    expect(after - before).toBeLessThan(8 * 1024 * 1024);
+    // Nothing is recorded from here on. A queued batch of the failed period, sent after recovery, would carry
+    // the smaller cumulative count of its time: every export the receiver gets now carries the final one.
+    const from = receiver.requests.length;
     receiver.setFault({ kind: 'none' });
-    await receiver.waitFor((requests) => receivedTotals(requests).requests === recorded.requests, 10_000);
+    await exportsArrive(5);
+    const after = receiver.requests.slice(from).map((request) => receivedTotals([request]).requests);
+    expect(after).toEqual(after.map(() => recorded.requests));
   });
 });
