@@ -3,10 +3,11 @@
  * (collector.yaml, its commented remote-write alternative, collector-gateway.yaml, collector-agent.yaml) and refuses
  * a broken one, so the check can fail; the binary holds exactly the components the configs use; and faults on the
  * real push path for every protocol: the Collector killed mid-run and restarted, and stopped (SIGSTOP: connections
- * open, nothing answers): the app's request latency stays flat, failures are counted, and once the Collector is
- * back its Prometheus exporter shows the whole cumulative totals; shutdown with the Collector gone returns by its
- * deadline. One Collector for the whole file.
+ * open, nothing answers): every request of the app is served, failures are counted, and once the Collector is
+ * back its Prometheus exporter shows the whole cumulative totals (the latency under a fault is bench row host-app's);
+ * shutdown with the Collector gone returns by its deadline and says why. One Collector for the whole file.
  */
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,7 +157,7 @@ describeWithCollector('faults on the real push path', () => {
       .reduce((sum, sample) => sum + sample.value, 0);
 
   it.each<OtlpProtocol>(['http/protobuf', 'http/json', 'grpc'])(
-    '%s: Collector killed and restarted, then stopped and resumed: latency flat, failures counted, totals whole',
+    '%s: Collector killed and restarted, then stopped and resumed: every request served, failures counted, totals whole',
     async (protocol) => {
       const instance = `fault-${protocol.replace(/\W/g, '-')}`;
       const handle = initBusinessMetrics({
@@ -177,27 +178,24 @@ describeWithCollector('faults on the real push path', () => {
       const report: string[] = [];
       try {
         await driveCheckout(port, REQUESTS, CONCURRENCY); // warm-up
-        // Noise only ever adds latency: the baseline is the worse of two runs, a faulted phase the better of two.
-        const baseline = Math.max(
-          await driveCheckout(port, REQUESTS, CONCURRENCY),
-          await driveCheckout(port, REQUESTS, CONCURRENCY),
-        );
+        const baseline = await driveCheckout(port, REQUESTS, CONCURRENCY);
         await waitForTotals(instance, recorded);
 
         for (const fault of ['killed', 'stopped'] as const) {
           const before = await failures(handle);
           if (fault === 'killed') await collector.kill();
           else collector.pause();
-          const faulted = Math.min(
-            await driveCheckout(port, REQUESTS, CONCURRENCY),
-            await driveCheckout(port, REQUESTS, CONCURRENCY),
-          );
-          await sleep(EXPORT_INTERVAL_MS * 2 + EXPORT_TIMEOUT_MS);
+          // Every request is served (driveCheckout fails on anything but 200) while exports to the Collector fail
+          // or hang: the recording path never waits for one. How long requests take under a fault against a
+          // healthy run is a timing claim, measured in bench row host-app (variant otlp-collector-hangs);
+          // here it is reported only.
+          const faulted = await driveCheckout(port, REQUESTS, CONCURRENCY);
           report.push(
-            `${protocol} ${fault}: p50 ${faulted.toFixed(2)} ms (healthy ${baseline.toFixed(2)} ms)`,
+            `${protocol} ${fault}: p50 ${faulted.toFixed(2)} ms (healthy ${baseline.toFixed(2)} ms), not asserted`,
           );
-          expect(faulted).toBeLessThan(baseline * 3 + 5);
-          expect(await failures(handle)).toBeGreaterThan(before);
+          // The failures are counted: the counter grows (a refused export fails at once, a hanging one at its
+          // timeout); the test's timeout bounds the wait.
+          while ((await failures(handle)) <= before) await sleep(100);
           if (fault === 'killed') await collector.restart();
           else collector.resume();
           // The Collector lost (killed) or never answered for (stopped) everything of the outage; the next
@@ -216,26 +214,44 @@ describeWithCollector('faults on the real push path', () => {
   it.each<OtlpProtocol>(['http/protobuf', 'http/json', 'grpc'])(
     '%s: shutdown with the Collector gone returns by its deadline',
     async (protocol) => {
+      const url = protocol === 'grpc' ? collector.grpcUrl : `${collector.httpUrl}/v1/metrics`;
+      const said: string[] = [];
+      const keep = (message: string) => void said.push(message);
+      diag.setLogger(
+        { error: keep, warn: keep, info: () => undefined, debug: () => undefined, verbose: () => undefined },
+        { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+      );
+      // An export timeout of 10 minutes: were it what ends shutdown, the test's timeout would fail it.
       const handle = initBusinessMetrics({
         exporters: ['otlp'],
-        otlp: {
-          protocol,
-          url: protocol === 'grpc' ? collector.grpcUrl : `${collector.httpUrl}/v1/metrics`,
-          exportIntervalMillis: 60_000,
-          exportTimeoutMillis: 30_000,
-        },
+        otlp: { protocol, url, exportIntervalMillis: 60_000, exportTimeoutMillis: 600_000 },
         env: {},
       });
       handle.metrics.recordFunnelStep('cart_view', { source: 'newsletter', deviceType: 'web' });
       await collector.kill();
       try {
-        const started = Date.now();
         await handle.shutdown({ timeoutMillis: 1000 });
-        expect(Date.now() - started).toBeLessThan(2000);
+        // Said once: the final export failed (refused), or the deadline passed while it was still trying. (The
+        // first failure's own warning may come too.)
+        expect(said.filter((message) => message.startsWith('otel-business-metrics: shutdown'))).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^otel-business-metrics: shutdown(: the final export failed: the otlp exporter could not export to ` +
+                `${escape(url)}: | did not complete cleanly: shutdown did not finish within 1000 ms: still ` +
+                `waiting for the otlp exporter \\(${escape(url)}\\))`,
+            ),
+          ),
+        ]);
       } finally {
+        diag.disable();
         await collector.restart();
       }
     },
     30_000,
   );
 });
+
+/** `text` as a literal in a RegExp. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
