@@ -1,0 +1,93 @@
+/**
+ * src/cluster/worker.ts directly: a worker's wiring serves the fleet's exposition, asked from the primary, on the
+ * app's own server through the one scrape path (negotiated format, the primary's text), and answers 503 saying the
+ * primary did not answer once the deadline (twice the cluster timeout plus a second) has passed. The test plays the
+ * primary on the thread channel (BroadcastChannel works between channels of one thread).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BroadcastChannel } from 'node:worker_threads';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { ClusterExtensions } from '../../src/cluster/extensions';
+import {
+  PROTOCOL_TAG,
+  THREAD_REQUEST_CHANNEL,
+  THREAD_RESPONSE_CHANNEL,
+  type ExpositionRequest,
+} from '../../src/cluster/protocol';
+import { startClusterSource, type ClusterSourceWiring } from '../../src/cluster/worker';
+
+const reader = new PeriodicExportingMetricReader({
+  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+  exportIntervalMillis: 60_000,
+});
+const provider = new MeterProvider({ readers: [reader] });
+let wiring: ClusterSourceWiring | undefined;
+let server: Server | undefined;
+let primaryRequests: BroadcastChannel;
+let primaryResponses: BroadcastChannel;
+/** What the played primary answers to an exposition request (undefined: it stays silent). */
+let answer: ((request: ExpositionRequest) => string) | undefined;
+
+beforeEach(() => {
+  answer = undefined;
+  primaryRequests = new BroadcastChannel(THREAD_REQUEST_CHANNEL);
+  primaryResponses = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);
+  primaryResponses.onmessage = (event: unknown) => {
+    const message = (event as { data: ExpositionRequest }).data;
+    if (message.type !== 'exposition-request' || answer === undefined) return;
+    primaryRequests.postMessage({
+      tag: PROTOCOL_TAG,
+      type: 'exposition',
+      to: message.source,
+      id: message.id,
+      text: answer(message),
+    });
+  };
+});
+afterEach(async () => {
+  if (server) await new Promise((resolve) => server!.close(resolve));
+  server = undefined;
+  await wiring?.source.close();
+  wiring = undefined;
+  primaryRequests.close();
+  primaryResponses.close();
+});
+afterAll(() => provider.shutdown());
+
+async function serve(timeoutMillis: number): Promise<string> {
+  wiring = startClusterSource('thread', { timeoutMillis }, () => reader.collect(), new ClusterExtensions());
+  server = createServer(wiring.metricsHandler);
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+}
+
+it("serves the primary's exposition on the app's server, in the negotiated format", async () => {
+  answer = (request) => `# fleet exposition, ${request.format ?? 'prometheus'}\n`;
+  const url = await serve(500);
+  const text = await fetch(url);
+  expect(text.status).toBe(200);
+  expect(text.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  expect(await text.text()).toBe('# fleet exposition, prometheus\n');
+  const open = await fetch(url, { headers: { accept: 'application/openmetrics-text;version=1.0.0' } });
+  expect(open.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+  expect(await open.text()).toBe('# fleet exposition, openmetrics\n');
+  // getMetrics(format) in a worker: the same answer.
+  await expect(wiring!.exposition('openmetrics')).resolves.toBe('# fleet exposition, openmetrics\n');
+});
+
+it('answers 503, naming the silent primary, after twice the cluster timeout plus a second', async () => {
+  const url = await serve(100);
+  const started = Date.now();
+  const response = await fetch(url);
+  const waited = Date.now() - started;
+  expect(response.status).toBe(503);
+  expect(await response.text()).toMatch(/the cluster primary did not answer/);
+  // Not before the deadline (a lower bound only: how much later depends on the machine).
+  expect(waited).toBeGreaterThanOrEqual(2 * 100 + 1000 - 50);
+});
