@@ -76,13 +76,11 @@ describe('shutdown', () => {
       expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
       const returnedAfter = Number(/SHUTDOWN-RETURNED (\d+)/.exec(result.stdout)?.[1]);
       const exitedAfter = Number(/EXITED (\d+)/.exec(result.stdout)?.[1]);
-      // The export in flight would give up only at the default export timeout, 30 s after it began. Both
-      // figures are taken from the shutdown call (not from spawn), and the bound leaves a factor of 20 over the
-      // 500 ms deadline for a loaded machine while staying a third of the 30 s a wrong implementation takes.
+      // The export in flight would give up only at its 10-minute export timeout (the fixture's): a shutdown or a
+      // process that waited for it would outlive this test's timeout, so no wall-clock bound of ours is needed.
+      // Shutdown returned, and the process ended after it, by itself.
       expect(returnedAfter).toBeGreaterThanOrEqual(0);
-      expect(returnedAfter).toBeLessThan(10_000);
       expect(exitedAfter).toBeGreaterThanOrEqual(returnedAfter);
-      expect(exitedAfter).toBeLessThan(10_000);
     },
   );
 });
