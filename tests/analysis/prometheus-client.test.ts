@@ -154,15 +154,13 @@ describe('PrometheusRangeClient over HTTP', () => {
 
   it('gives up after the timeout and says so', async () => {
     respond = () => undefined; // never answers
-    const started = Date.now();
+    // Without the timeout the call would never settle (the test's own 60 s timeout would fail it).
     await expect(
       new PrometheusRangeClient({ url: base, timeoutMs: 300 }).queryRange('up', window),
     ).rejects.toMatchObject({
       code: 'PROMETHEUS_TIMEOUT',
       message: `Prometheus at ${base} did not answer within 300ms (query: up)`,
     });
-    // Without the timeout the call would never settle (the test's own 60 s timeout would fail it).
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('rejects URLs that are not http(s)', () => {
