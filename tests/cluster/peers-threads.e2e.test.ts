@@ -24,7 +24,6 @@ afterAll(() => {
 interface Step {
   step: string;
   text: string;
-  elapsedMillis: number;
   [key: string]: unknown;
 }
 
@@ -82,8 +81,8 @@ it('refuses malformed messages and floods of unknown sources; real threads keep 
     expect(failures(step, 'timeout')).toBe(failures('recorded', 'timeout'));
     expect(value(step, revenue)).toBe(300);
     expect(samples(step).filter((s) => s.name.startsWith('hostile'))).toEqual([]);
-    // Far below the deadline a wait for the fake sources would cost (20 s).
-    expect(steps.get(step)!.elapsedMillis).toBeLessThan(TIMEOUT_MS / 2);
+    // Nothing was waited for: a wait for a fake source would end at the 20 s collection deadline and count a
+    // `timeout` failure (asserted unchanged above); no wall-clock bound, which load would move.
   }
   expect(value('still-recording', revenue)).toBe(400);
 }, 170_000);
