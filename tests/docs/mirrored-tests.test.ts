@@ -26,7 +26,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'active-users/tracker.ts':
     'tests/active-users/sketches.test.ts tests/active-users/docs-examples.test.ts - trackActiveUser',
   'active-users/user-hash.ts': 'tests/active-users/sketches.test.ts - the keyed hash, fixed keys',
-  'analysis/align.ts': 'tests/analysis/correlation.test.ts - alignment of the two series',
   'analysis/errors.ts':
     'tests/analysis/service.test.ts tests/analysis/hostile-prometheus.test.ts - error kinds',
   'analysis/index.ts': 'tests/analysis/exports.test.ts - the entry point: its exports',
@@ -118,7 +117,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'trackers/checkout.ts': 'tests/trackers/trackers.test.ts - the CheckoutTracker',
   'trackers/engagement.ts': 'tests/trackers/trackers.test.ts - the EngagementTracker',
   'trackers/index.ts': 'tests/trackers/trackers.test.ts - re-exports',
-  'version.ts': 'tests/package/types.test.ts - a constant; the package test reads the version',
 };
 
 function sourceFiles(): string[] {
@@ -162,6 +160,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(58);
+    expect(mirrored.length).toBeGreaterThanOrEqual(60);
   });
 });
