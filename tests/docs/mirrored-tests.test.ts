@@ -62,8 +62,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'exporters/otlp-wire/index.ts': 'tests/exporters/otlp-wire/encoding.test.ts - re-exports',
   'exporters/otlp-wire/json.ts':
     'tests/exporters/otlp-wire/encoding.test.ts - differential against the upstream transformer',
-  'exporters/otlp-wire/protobuf-writer.ts':
-    'tests/exporters/otlp-wire/encoding.test.ts - byte-identical protobuf',
   'exporters/otlp-wire/protobuf.ts': 'tests/exporters/otlp-wire/encoding.test.ts - byte-identical protobuf',
   'exporters/otlp-wire/series-cache.ts': 'tests/exporters/otlp-wire/encoding.test.ts - repeated collections',
   'exporters/otlp.ts':
@@ -160,6 +158,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(60);
+    expect(mirrored.length).toBeGreaterThanOrEqual(61);
   });
 });
