@@ -91,6 +91,16 @@ describeWithPrometheus(
     };
     const byCurrency = async (expr: string): Promise<Record<string, number>> =>
       Object.fromEntries((await query(expr)).map((s) => [s.metric.currency ?? '', Number(s.value[1])]));
+    const sameFigures = (a: Record<string, number>, b: Record<string, number>) =>
+      JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+    /** Polls `check` until it holds; throws naming `what` after 30 s (the beforeAll allows 60). */
+    const waitUntil = async (what: string, check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`not within 30 s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
 
     beforeAll(async () => {
       telemetry = initBusinessMetrics({
@@ -107,20 +117,24 @@ describeWithPrometheus(
       prometheus = await startPrometheus(prometheusBinary!, {
         config: rulesConfig([{ job: 'business-app', target: telemetry.prometheus!.url }]),
       });
-      for (let i = 0; i < 50 && (await query('up')).length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Events, each failing loudly if it does not come: a first scrape (it holds the first run), then a scrape
+      // holding both runs, then every rule group evaluated after that scrape.
+      await waitUntil('Prometheus scraped the app', async () =>
+        (await query('up')).some((sample) => sample.value[1] === '1'),
+      );
       recordWorkload(telemetry);
-      // Wait until the reporting-currency total has been evaluated by the rule engine a few times.
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const evaluated = await query(
-          'count_over_time(reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute[1m])',
+      let scraped = 0;
+      await waitUntil('a scrape holds both runs of the workload', async () => {
+        const gross = await byCurrency('sum by (currency) (business_revenue_cents_total)');
+        scraped = Date.now() / 1000;
+        return sameFigures(gross, twice(EXPECTED.gross));
+      });
+      await waitUntil('every rule group evaluated after that scrape', async () => {
+        const body = await prometheus.api<{ data: { groups: Array<{ lastEvaluation: string }> } }>(
+          '/api/v1/rules',
         );
-        if ((evaluated.length && Number(evaluated[0].value[1]) >= 3) || Date.now() > deadline) break;
-      }
+        return body.data.groups.every((group) => Date.parse(group.lastEvaluation) / 1000 > scraped);
+      });
       at = Date.now() / 1000;
     }, 60_000);
 
