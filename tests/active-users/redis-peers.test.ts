@@ -197,15 +197,21 @@ describe('the Redis store under a broken or hostile Redis (real redis-server)', 
       expect(before).toBe(reference(0, 30_000));
 
       await redis.restart(); // empty: no persistence
+      // A flush succeeds once the client has reconnected (on its own schedule); one that never does fails here
+      // instead of letting the checks below read an unreachable Redis as a smaller count.
+      const flushUntilSent = async (instance: typeof a, name: string) => {
+        for (let attempt = 0; !(await instance.flush()); attempt++) {
+          if (attempt === 400) throw new Error(`${name} never flushed to the restarted Redis`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
       // a reconnects and sends its own 20,000 users first; Redis then knows fewer users than a reported.
       const seen: number[] = [before];
-      for (let i = 0; i < 200 && !(await a.flush()); i++)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await flushUntilSent(a, 'a');
       seen.push((await a.values())['daily/pro']);
       expect(await client.pfcount(`obm:active_users:pro:${dayLabel()}`).catch(() => -1)).toBeLessThan(before);
       // b repairs its part; a's next read sees the whole day again.
-      for (let i = 0; i < 200 && !(await b.flush()); i++)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await flushUntilSent(b, 'b');
       await a.flush();
       seen.push((await a.values())['daily/pro']);
       for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
