@@ -50,7 +50,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'cluster/options.ts': 'tests/cluster/rules.test.ts - gauge rules and options',
   'cluster/protocol.ts':
     'tests/cluster/validate.test.ts tests/cluster/aggregate-peers.test.ts - message shapes, checked',
-  'config/defaults.ts': 'tests/core/config.test.ts - defaults through resolveConfig',
   'config/options.ts': 'tests/core/config.test.ts - options and the environment',
   'dashboards/grafana.ts':
     'tests/backend/dashboard.test.ts tests/backend/prometheus-live.e2e.test.ts - the generated dashboard',
@@ -107,7 +106,6 @@ const NOT_MIRRORED: Record<string, string> = {
     'tests/docs/examples.test.ts tests/core/business-metrics.test.ts - views on your own MeterProvider',
   'money/currency-vocabulary.ts':
     'tests/money/currencies.test.ts tests/money/exchange-rates.test.ts - codes and exponents',
-  'money/money.ts': 'tests/money/recording.test.ts tests/money/currencies.test.ts - money options',
   'react/index.ts': 'tests/browser/react-hook.test.tsx - the hook, rendered with React Testing Library',
   'series/collection.ts':
     'tests/exporters/otlp-wire/encoding.test.ts tests/series/local-store.test.ts - collections of the store',
@@ -158,6 +156,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(61);
+    expect(mirrored.length).toBeGreaterThanOrEqual(63);
   });
 });
