@@ -124,25 +124,42 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
     };
     tick();
     ticker = setInterval(tick, 200);
-    // Enough scrapes for every [5m]/[1h]/[24h]/[7d] window to hold several samples, and rule evaluations.
-    const deadline = Date.now() + 25_000;
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Events, each failing loudly (naming what did not come) if the beforeAll's timeout passes first: enough
+    // scrapes for every [5m]/[1h]/[24h]/[7d] window to hold several samples, and a failed export counted.
+    const waitUntil = async (what: string, check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 40_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`not within 40 s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    await waitUntil('8 scrapes of the workload and a counted export failure', async () => {
       const samples = await query('count_over_time(business_funnel_step_total{step="cart_view"}[1h])');
       const failures = await query('business_metrics_export_failures_total');
-      if ((samples.length && Number(samples[0].value[1]) >= 8 && failures.length) || Date.now() > deadline)
-        break;
-    }
-    // Stop the traffic, let one more scrape and rule evaluation happen, and freeze the evaluation time.
+      return samples.length > 0 && Number(samples[0].value[1]) >= 8 && failures.length > 0;
+    });
+    // Stop the traffic; a scrape holds every tick recorded, then every rule group evaluates after that scrape;
+    // then freeze the evaluation time.
     clearInterval(ticker);
     ticker = undefined;
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    let scraped = 0;
+    await waitUntil('a scrape holds every tick recorded', async () => {
+      const [total] = await query('sum(business_funnel_step_total{step="cart_view"})');
+      scraped = Date.now() / 1000;
+      return total !== undefined && Number(total.value[1]) === 100 * ticksRecorded;
+    });
+    await waitUntil('every rule group evaluated after that scrape', async () => {
+      const body = await prometheus.api<{ data: { groups: Array<{ lastEvaluation: string }> } }>(
+        '/api/v1/rules',
+      );
+      return body.data.groups.every((group) => Date.parse(group.lastEvaluation) / 1000 > scraped);
+    });
     evaluationTime = Date.now() / 1000;
     for (const window of ['5m', '1h'] as const) {
       ticksPerSecond[window] =
         (await scalar(`sum(rate(business_funnel_step_total{step="cart_view"}[${window}]))`)) / 100;
     }
-  }, 45_000);
+  }, 90_000);
 
   afterAll(async () => {
     if (ticker) clearInterval(ticker);
