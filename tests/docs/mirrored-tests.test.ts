@@ -34,9 +34,8 @@ const NOT_MIRRORED: Record<string, string> = {
     'tests/browser/client.test.ts tests/integrations/engagement-names.test.ts - payload shapes, both sides',
   'catalog/exact-money.ts':
     'tests/backend/money-rules.test.ts tests/money/exact.e2e.test.ts - the exact-money queries',
-  'catalog/index.ts': 'tests/core/catalog.test.ts - re-exports',
-  'catalog/labels.ts': 'tests/core/catalog.test.ts tests/series/series-table.test.ts - label policies',
-  'catalog/metrics.ts': 'tests/core/catalog.test.ts - the catalog',
+  'catalog/index.ts': 'tests/catalog/metrics.test.ts - re-exports',
+  'catalog/labels.ts': 'tests/catalog/metrics.test.ts tests/series/series-table.test.ts - label policies',
   'catalog/prometheus-naming.ts': 'tests/exporters/prometheus/naming.test.ts - exporter naming rules',
   'cli/insight-rules.ts': 'tests/insights/rules.test.ts - the command, run as built',
   'cli/main.ts':
@@ -97,13 +96,12 @@ const NOT_MIRRORED: Record<string, string> = {
     'tests/integrations/scenarios.test.ts tests/integrations/http-route.test.ts - every adapter',
   'integrations/nestjs/index.ts': 'tests/integrations/scenarios.test.ts - real NestJS on Express and Fastify',
   'lifecycle.ts': 'tests/core/lifecycle.test.ts - shutdown hooks, real signals',
-  'metrics/business-metrics.ts': 'tests/core/business-metrics.test.ts - the recorder',
   'metrics/instruments.ts':
-    'tests/core/business-metrics.test.ts tests/core/prometheus-export.test.ts - the one instrument owner',
+    'tests/metrics/business-metrics.test.ts tests/core/prometheus-export.test.ts - the one instrument owner',
   'metrics/recorder.ts':
-    'tests/core/business-metrics.test.ts - types only: the API shapes (the package test compiles them)',
+    'tests/metrics/business-metrics.test.ts - types only: the API shapes (the package test compiles them)',
   'metrics/views.ts':
-    'tests/docs/examples.test.ts tests/core/business-metrics.test.ts - views on your own MeterProvider',
+    'tests/docs/examples.test.ts tests/metrics/business-metrics.test.ts - views on your own MeterProvider',
   'money/currency-vocabulary.ts':
     'tests/money/currencies.test.ts tests/money/exchange-rates.test.ts - codes and exponents',
   'react/index.ts': 'tests/browser/react-hook.test.tsx - the hook, rendered with React Testing Library',
@@ -156,6 +154,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(63);
+    expect(mirrored.length).toBeGreaterThanOrEqual(65);
   });
 });
