@@ -30,8 +30,6 @@ const NOT_MIRRORED: Record<string, string> = {
     'tests/analysis/service.test.ts tests/analysis/hostile-prometheus.test.ts - error kinds',
   'analysis/index.ts': 'tests/analysis/exports.test.ts - the entry point: its exports',
   'browser/index.ts': 'tests/browser/client.test.ts - the entry point: re-exports the client',
-  'browser/protocol.ts':
-    'tests/browser/client.test.ts tests/integrations/engagement-names.test.ts - payload shapes, both sides',
   'catalog/exact-money.ts':
     'tests/backend/money-rules.test.ts tests/money/exact.e2e.test.ts - the exact-money queries',
   'catalog/index.ts': 'tests/catalog/metrics.test.ts - re-exports',
@@ -61,7 +59,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'exporters/otlp-wire/json.ts':
     'tests/exporters/otlp-wire/encoding.test.ts - differential against the upstream transformer',
   'exporters/otlp-wire/protobuf.ts': 'tests/exporters/otlp-wire/encoding.test.ts - byte-identical protobuf',
-  'exporters/otlp-wire/series-cache.ts': 'tests/exporters/otlp-wire/encoding.test.ts - repeated collections',
   'exporters/otlp.ts':
     'tests/core/otlp-export.test.ts tests/exporters/otlp-protocols.test.ts - real receivers',
   'exporters/prometheus/index.ts': 'tests/exporters/prometheus/serializer.test.ts - re-exports',
@@ -154,6 +151,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(65);
+    expect(mirrored.length).toBeGreaterThanOrEqual(67);
   });
 });
