@@ -36,8 +36,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'catalog/labels.ts': 'tests/catalog/metrics.test.ts tests/series/series-table.test.ts - label policies',
   'catalog/prometheus-naming.ts': 'tests/exporters/prometheus/naming.test.ts - exporter naming rules',
   'cli/insight-rules.ts': 'tests/insights/rules.test.ts - the command, run as built',
-  'cli/main.ts':
-    'tests/cli/correlate.test.ts tests/analysis/hostile-prometheus.test.ts - dispatch of commands',
   'cli/reconcile-ledger.ts': 'tests/cli/reconcile.test.ts - ledger parsing, with the command',
   'cluster/extensions.ts':
     'tests/active-users/cluster-payload.test.ts tests/cluster/aggregate.test.ts - extension payloads',
@@ -151,6 +149,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(67);
+    expect(mirrored.length).toBeGreaterThanOrEqual(68);
   });
 });
