@@ -130,18 +130,25 @@ describe('http.route over a real socket', () => {
     app.use(httpMetricsMiddleware({ telemetry }));
     app.get('/metrics', metricsMiddleware(telemetry));
     app.get('/fail', (_req, res) => void res.status(503).send('down'));
-    app.get('/hang', () => undefined);
+    let arrived: () => void = () => undefined;
+    const hangArrived = new Promise<void>((resolve) => (arrived = resolve));
+    app.get('/hang', () => arrived());
     await listen(app);
     await fetch(`${base}/fail`);
     const aborted = new AbortController();
     const hanging = fetch(`${base}/hang`, { signal: aborted.signal }).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Events, not sleeps: the server has the request, then the client aborts, then the aborted request is
+    // recorded (when its connection closes; the test's timeout bounds the wait).
+    await hangArrived;
     aborted.abort();
     await hanging;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).filter(
-      (s) => s.name === COUNT,
-    );
+
+    let samples: ReturnType<typeof parseExposition> = [];
+    while (!samples.some((sample) => sample.labels.http_route === '/hang')) {
+      samples = parseExposition(await (await fetch(`${base}/metrics`)).text()).filter(
+        (sample) => sample.name === COUNT,
+      );
+    }
     const byRoute = Object.fromEntries(samples.map((s) => [s.labels.http_route, s.labels]));
     expect(byRoute['/fail']).toMatchObject({ http_response_status_code: '503', error_type: '503' });
     expect(byRoute['/hang']).toMatchObject({ error_type: 'aborted' });
