@@ -20,8 +20,6 @@ const NOT_MIRRORED: Record<string, string> = {
     'tests/active-users/sketches.test.ts - estimates and merges against exact counts',
   'active-users/index.ts': 'tests/active-users/cluster-payload.test.ts - re-exports',
   'active-users/redis-client.ts': 'tests/active-users/redis.test.ts - against a real redis-server',
-  'active-users/redis-encoding.ts':
-    'tests/active-users/redis-peers.test.ts - hostile and foreign store contents',
   'active-users/redis-store.ts': 'tests/active-users/redis.test.ts - against a real redis-server',
   'active-users/tracker.ts':
     'tests/active-users/sketches.test.ts tests/active-users/docs-examples.test.ts - trackActiveUser',
@@ -149,6 +147,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(68);
+    expect(mirrored.length).toBeGreaterThanOrEqual(69);
   });
 });
