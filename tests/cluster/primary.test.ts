@@ -168,7 +168,7 @@ it('shares one round between concurrent collections', async () => {
 });
 
 it('keeps the last numbers of a source that stops answering, and counts it as timeout at the deadline', async () => {
-  const p = await startPair(200);
+  const p = await startPair(1500);
   await thread!.add(7, 'apac');
   expect(orders(await p.collect())).toEqual({ apac: 7 });
   await thread!.call({ hang: true });
@@ -214,7 +214,7 @@ it("answers a source's exposition request with the primary's exposition, in the 
 });
 
 it('counts a terminated source thread as gone, not as a timeout at every collection', async () => {
-  const p = await startPair(200);
+  const p = await startPair(1500);
   await thread!.add(4, 'eu');
   expect(orders(await p.collect())).toEqual({ eu: 4 });
   const exited = new Promise((resolve) => thread!.worker.once('exit', resolve));
