@@ -31,7 +31,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'catalog/exact-money.ts':
     'tests/backend/money-rules.test.ts tests/money/exact.e2e.test.ts - the exact-money queries',
   'catalog/index.ts': 'tests/catalog/metrics.test.ts - re-exports',
-  'catalog/labels.ts': 'tests/catalog/metrics.test.ts tests/series/series-table.test.ts - label policies',
   'catalog/prometheus-naming.ts': 'tests/exporters/prometheus/naming.test.ts - exporter naming rules',
   'cli/insight-rules.ts': 'tests/insights/rules.test.ts - the command, run as built',
   'cli/reconcile-ledger.ts': 'tests/cli/reconcile.test.ts - ledger parsing, with the command',
@@ -147,6 +146,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(69);
+    expect(mirrored.length).toBeGreaterThanOrEqual(70);
   });
 });
