@@ -146,7 +146,13 @@ function checkCommand(command: string[], cwd: { dir: string }, promql: string[])
       if (script.startsWith('bench')) {
         const documented = readFileSync(join(ROOT, 'bench/run.mjs'), 'utf8');
         const unknown = flags(passed).filter((flag) => !documented.includes(flag));
-        return unknown.length ? `bench options not in bench/run.mjs's header: ${unknown.join(', ')}` : '';
+        if (unknown.length) return `bench options not in bench/run.mjs's header: ${unknown.join(', ')}`;
+        // --only=a,b names rows: each must be a row id of bench/run.mjs.
+        const rows = passed
+          .filter((arg) => arg.startsWith('--only='))
+          .flatMap((arg) => arg.slice('--only='.length).split(','));
+        const missing = rows.filter((row) => !documented.includes(`id: '${row}'`));
+        return missing.length ? `bench has no rows ${missing.join(', ')} (ids in bench/run.mjs)` : '';
       }
       return `arguments to npm run ${script} are not checked: add a rule here`;
     }
