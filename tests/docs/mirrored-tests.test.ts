@@ -39,7 +39,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'cluster/index.ts':
     'tests/cluster/encode.test.ts tests/cluster/lazy-cluster.test.ts - re-exports; lazy node:cluster',
   'cluster/node-cluster.ts': 'tests/cluster/lazy-cluster.test.ts - loaded only in cluster mode',
-  'cluster/options.ts': 'tests/cluster/rules.test.ts - gauge rules and options',
   'cluster/protocol.ts':
     'tests/cluster/validate.test.ts tests/cluster/aggregate-peers.test.ts - message shapes, checked',
   'config/options.ts': 'tests/core/config.test.ts - options and the environment',
@@ -146,6 +145,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(70);
+    expect(mirrored.length).toBeGreaterThanOrEqual(71);
   });
 });
