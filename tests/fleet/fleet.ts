@@ -5,11 +5,12 @@
  * supervises.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../support/go-binaries';
-import { freePort, freePorts } from '../support/prometheus-server';
+import { freePort } from '../support/prometheus-server';
 import { supervise, type Supervised } from '../support/processes';
 
 export const FLEET_PLAN_SCRIPT = join(REPO, 'otel-collector', 'thanos', 'fleet.mjs');
@@ -58,16 +59,46 @@ export interface RunningFleet {
 
 /**
  * Ports the plan's processes listen on (fleet.mjs's defaults say which exist). The processes bind them one after
- * another, up to a minute after they are chosen, so freePorts (tests/support/prometheus-server.ts) chooses them
- * as designed for that: all held until all are chosen, from below the kernel's ephemeral range.
+ * another, up to a minute after they are chosen, so two dangers are designed out rather than retried:
+ * - the same port twice: every chosen port stays bound here until all are chosen (binding port 0 and closing at once
+ *   gives a repeat among ~40 ports in ~2% of fleets);
+ * - an outgoing connection of another test taking a chosen port as its source port in the meantime: the ports come
+ *   from below the kernel's ephemeral range (ip_local_port_range), which connections never take their source from.
  */
-async function fleetPorts(template: Record<string, Record<string, number>>) {
-  const keys = Object.entries(template).flatMap(([name, named]) =>
-    Object.keys(named).map((key) => [name, key]),
+async function freePorts(template: Record<string, Record<string, number>>) {
+  const ephemeralStart = Number(
+    readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
   );
-  const chosen = await freePorts(keys.length);
+  const low = 10_000;
+  const high = Math.max(low + 1_000, ephemeralStart) - 1;
+  const held: Server[] = [];
+  const hold = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => {
+        held.push(server);
+        resolve(true);
+      });
+    });
   const ports: Record<string, Record<string, number>> = {};
-  keys.forEach(([name, key], i) => ((ports[name] ??= {})[key] = chosen[i]));
+  try {
+    for (const [name, named] of Object.entries(template)) {
+      ports[name] = {};
+      for (const key of Object.keys(named)) {
+        for (let attempt = 0; ; attempt++) {
+          if (attempt === 1_000) throw new Error(`no free loopback port in ${low}-${high} after 1000 tries`);
+          const port = low + Math.floor(Math.random() * (high - low + 1));
+          if (await hold(port)) {
+            ports[name][key] = port;
+            break;
+          }
+        }
+      }
+    }
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
   return ports;
 }
 
@@ -82,7 +113,7 @@ export async function startFleet(
 ): Promise<RunningFleet> {
   const work = mkdtempSync(join(tmpdir(), 'obm-fleet-'));
   const template = fleetPlan({ ...options, work });
-  const plan = fleetPlan({ ...options, work, ports: await fleetPorts(template.ports) });
+  const plan = fleetPlan({ ...options, work, ports: await freePorts(template.ports) });
   mkdirSync(plan.bucket, { recursive: true });
   for (const [path, content] of Object.entries(plan.files)) writeFileSync(path, content);
   const processes = new Map<string, Supervised>();
