@@ -205,13 +205,13 @@ describeE2e('push paths end to end: the same figures through every path', () => 
     // The bundle runs from a temporary folder; the optional gRPC exporter is required at run time (never bundled),
     // so the children find it in this repository's node_modules, as an app finds it in its own.
     const env = { NODE_PATH: join(__dirname, '..', '..', 'node_modules') };
-    // One after another: each has bound its ports before the next chooses (and a failed start leaves no other
-    // Collector starting unseen by afterAll).
-    for (const path of paths) {
-      if (['http/protobuf', 'http/json', 'grpc', 'delta'].includes(path.name)) {
-        path.collector = await startCollector(otelcol!);
-      }
-    }
+    await Promise.all(
+      paths.map(async (path) => {
+        if (['http/protobuf', 'http/json', 'grpc', 'delta'].includes(path.name)) {
+          path.collector = await startCollector(otelcol!);
+        }
+      }),
+    );
     // Pull: the app first (Prometheus needs its port); push: Prometheus first (the app needs its address).
     for (const path of paths) {
       if (path.name === 'pull') continue;

@@ -8,7 +8,7 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePorts } from './prometheus-server';
+import { freePort } from './prometheus-server';
 import { supervise } from './processes';
 
 export const REPO = join(__dirname, '..', '..');
@@ -68,7 +68,13 @@ export interface Collector {
 
 /** Starts `binary --config collector.yaml` with every listen address moved to a free 127.0.0.1 port. */
 export async function startCollector(binary: string, configFile = COLLECTOR_CONFIG): Promise<Collector> {
-  const [grpc, http, metrics, health, telemetry] = await freePorts(5);
+  const [grpc, http, metrics, health, telemetry] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env = {
     OBM_COLLECTOR_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
     OBM_COLLECTOR_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,

@@ -3,8 +3,8 @@
  * stops it. Every test that starts one must call `stop()` (use afterAll).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,40 +18,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/**
- * `count` distinct free loopback ports for one process to bind, chosen as tests/fleet/fleet.ts chooses the fleet's:
- * each stays bound here until all are chosen (port 0 bound and closed at once can repeat), and they come from below
- * the kernel's ephemeral range, which no outgoing connection takes its source port from while the process starts.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const ephemeralStart = Number(
-    readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
-  );
-  const low = 10_000;
-  const high = Math.max(low + 1_000, ephemeralStart) - 1;
-  const held: Server[] = [];
-  const hold = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => {
-        held.push(server);
-        resolve(true);
-      });
-    });
-  const ports: number[] = [];
-  try {
-    for (let attempt = 0; ports.length < count; attempt++) {
-      if (attempt === 1_000) throw new Error(`no free loopback port in ${low}-${high} after 1000 tries`);
-      const port = low + Math.floor(Math.random() * (high - low + 1));
-      if (await hold(port)) ports.push(port);
-    }
-  } finally {
-    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
-  return ports;
 }
 
 export interface PrometheusServer {
