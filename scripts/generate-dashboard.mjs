@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes otel-collector/grafana/dashboards/business.json from the compiled dashboard generator
 // (dist/dashboards/grafana.js, so run `npm run build` first) and the thresholds in business-alerts.yml.
-// tests/backend/dashboard.test.ts regenerates the dashboard from source and compares it with the file.
+// tests/dashboards/grafana.test.ts regenerates the dashboard from source and compares it with the file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -243,6 +243,25 @@ export function references(expr: string): {
   return { metrics, labels, introduced };
 }
 
+/**
+ * Expects `expr` to name at least one series, only series of `known`, and only labels those series have or the
+ * expression makes itself (the rule files and the dashboard are both held to it).
+ */
+export function expectOnlyKnownReferences(
+  expr: string,
+  known: ReadonlyMap<string, ReadonlySet<string>>,
+): void {
+  const { metrics, labels, introduced } = references(expr);
+  expect(metrics.size).toBeGreaterThan(0);
+  const available = new Set<string>(introduced);
+  for (const metric of metrics) {
+    expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
+    known.get(metric)?.forEach((label) => available.add(label));
+  }
+  for (const label of labels)
+    expect({ label, available: available.has(label) }).toEqual({ label, available: true });
+}
+
 /** A scrape job of the end-to-end Prometheus configurations. */
 export interface ScrapeJob {
   job: string;

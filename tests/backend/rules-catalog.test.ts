@@ -15,6 +15,7 @@ import {
   readYaml,
   catalogSeries,
   recordingRuleSeries,
+  expectOnlyKnownReferences,
   references,
   ruleFiles,
 } from './backend-files';
@@ -46,15 +47,7 @@ describe('business rule files', () => {
   it.each(
     ruleFiles().flatMap((file) => allRules(file).map((rule) => [rule.alert ?? rule.record, rule] as const)),
   )('%s reads only catalog series, recording rules and their labels', (_name, rule) => {
-    const { metrics, labels, introduced } = references(rule.expr);
-    expect(metrics.size).toBeGreaterThan(0);
-    const available = new Set<string>(introduced);
-    for (const metric of metrics) {
-      expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
-      known.get(metric)?.forEach((label) => available.add(label));
-    }
-    for (const label of labels)
-      expect({ label, available: available.has(label) }).toEqual({ label, available: true });
+    expectOnlyKnownReferences(rule.expr, known);
   });
 
   it('define every recording rule the dashboard and alerts name, following level:metric:operations', () => {

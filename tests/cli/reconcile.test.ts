@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseInstant, splitCsvLine } from '../../src/cli/reconcile-ledger';
 import { requireBuiltCli, runCli } from '../support/cli';
 import { freePort } from '../support/prometheus-server';
 
@@ -181,15 +180,5 @@ describe('otel-business-metrics reconcile (no Prometheus needed)', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`PROMETHEUS_UNREACHABLE: Cannot reach Prometheus at ${url}`);
     expect(run.stdout).toBe('');
-  });
-
-  it('parses instants with a zone or as unix seconds, and CSV fields with quotes', () => {
-    expect(parseInstant('2026-12-01T10:20:00.250+01:00')).toBe(Date.UTC(2026, 11, 1, 9, 20, 0, 250));
-    expect(parseInstant('2026-12-01T10:20:00Z')).toBe(Date.UTC(2026, 11, 1, 10, 20));
-    expect(parseInstant('1764584400.5')).toBe(1764584400500);
-    expect(parseInstant('2026-12-01T10:20:00')).toBeUndefined();
-    expect(parseInstant('yesterday')).toBeUndefined();
-    expect(splitCsvLine('"a,b",c,"say ""hi""",')).toEqual(['a,b', 'c', 'say "hi"', '']);
-    expect(splitCsvLine('"open,b')).toBeUndefined();
   });
 });

@@ -14,26 +14,14 @@ import { ROOT } from './docs-files';
  * the entry rather than adding one.
  */
 const NOT_MIRRORED: Record<string, string> = {
-  'active-users/day-sketches.ts':
-    'tests/active-users/sketches.test.ts - the per-day sketch ring, with the tracker',
-  'active-users/hyperloglog.ts':
-    'tests/active-users/sketches.test.ts - estimates and merges against exact counts',
   'active-users/index.ts': 'tests/active-users/cluster-payload.test.ts - re-exports',
   'active-users/redis-client.ts': 'tests/active-users/redis.test.ts - against a real redis-server',
-  'active-users/redis-store.ts': 'tests/active-users/redis.test.ts - against a real redis-server',
-  'active-users/tracker.ts':
-    'tests/active-users/sketches.test.ts tests/active-users/docs-examples.test.ts - trackActiveUser',
-  'active-users/user-hash.ts': 'tests/active-users/sketches.test.ts - the keyed hash, fixed keys',
   'analysis/errors.ts':
     'tests/analysis/service.test.ts tests/analysis/hostile-prometheus.test.ts - error kinds',
-  'analysis/index.ts': 'tests/analysis/exports.test.ts - the entry point: its exports',
   'browser/index.ts': 'tests/browser/client.test.ts - the entry point: re-exports the client',
   'catalog/exact-money.ts':
     'tests/backend/money-rules.test.ts tests/money/exact.e2e.test.ts - the exact-money queries',
   'catalog/index.ts': 'tests/catalog/metrics.test.ts - re-exports',
-  'catalog/prometheus-naming.ts': 'tests/exporters/prometheus/naming.test.ts - exporter naming rules',
-  'cli/insight-rules.ts': 'tests/insights/rules.test.ts - the command, run as built',
-  'cli/reconcile-ledger.ts': 'tests/cli/reconcile.test.ts - ledger parsing, with the command',
   'cluster/extensions.ts':
     'tests/active-users/cluster-payload.test.ts tests/cluster/aggregate.test.ts - extension payloads',
   'cluster/index.ts':
@@ -41,9 +29,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'cluster/node-cluster.ts': 'tests/cluster/lazy-cluster.test.ts - loaded only in cluster mode',
   'cluster/protocol.ts':
     'tests/cluster/validate.test.ts tests/cluster/aggregate-peers.test.ts - message shapes, checked',
-  'config/options.ts': 'tests/core/config.test.ts - options and the environment',
-  'dashboards/grafana.ts':
-    'tests/backend/dashboard.test.ts tests/backend/prometheus-live.e2e.test.ts - the generated dashboard',
   'exporters/bridge-reader.ts': 'tests/core/custom-exporters.test.ts - custom readers and exporters',
   'exporters/otlp-grpc.ts':
     'tests/exporters/otlp-protocols.test.ts - gRPC on real sockets, the optional package',
@@ -59,7 +44,7 @@ const NOT_MIRRORED: Record<string, string> = {
   'guard/reasons.ts': 'tests/safety/readme-examples.test.ts - the reasons the docs list',
   'index.ts': 'tests/package/types.test.ts tests/core/module-loading.test.ts - the main entry point',
   'init.ts':
-    'tests/core/config.test.ts tests/core/loud-at-init.test.ts tests/core/lifecycle.test.ts - initBusinessMetrics',
+    'tests/config/options.test.ts tests/core/loud-at-init.test.ts tests/core/lifecycle.test.ts - initBusinessMetrics',
   'insights/index.ts': 'tests/insights/rules.test.ts - the entry point',
   'insights/rule-yaml.ts':
     'tests/insights/rules.test.ts tests/backend/rules-catalog.test.ts - generated rules, promtool',
@@ -145,6 +130,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(71);
+    expect(mirrored.length).toBeGreaterThanOrEqual(82);
   });
 });

@@ -25,7 +25,6 @@ import {
 } from '../../src/insights';
 import { bucketMatcher } from '../../src/insights/rules';
 import { INSIGHTS_FILE } from '../backend/backend-files';
-import { requireBuiltCli, runCli } from '../support/cli';
 
 describe('insights.yml', () => {
   it('is the generator output with the default options (regenerate with npm run generate:rules)', () => {
@@ -214,39 +213,6 @@ describe('experience score', () => {
         if (a > 0 && a < 1 && e < 1) expect(experienceScore(a + 1 / 40, e)!).toBeGreaterThan(here);
         if (a > 0 && e < 1 - 1 / 40) expect(experienceScore(a, e + 1 / 40)!).toBeLessThan(here);
       }
-    }
-  });
-});
-
-describe('otel-business-metrics insight-rules', () => {
-  beforeAll(requireBuiltCli);
-
-  it('prints the shipped file with no option, and takes options', async () => {
-    expect(await runCli(['insight-rules'])).toEqual({ code: 0, stdout: insightRulesYaml(), stderr: '' });
-    const custom = await runCli(['insight-rules', '--apdex-threshold', '2.5', '--risk-share', '0.5']);
-    expect(custom).toEqual({
-      code: 0,
-      stdout: insightRulesYaml({ apdexThresholdSeconds: 2.5, revenueAtRiskShare: 0.5 }),
-      stderr: '',
-    });
-    const help = await runCli(['insight-rules', '--help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/--apdex-threshold SECONDS/);
-  });
-
-  it('refuses an Apdex threshold without bucket boundaries, and bad values, with exit 2', async () => {
-    const refused = await runCli(['insight-rules', '--apdex-threshold', '0.5']);
-    expect(refused.code).toBe(2);
-    expect(refused.stdout).toBe('');
-    expect(refused.stderr).toMatch(/needs bucket boundaries at T and 4T/);
-    expect(refused.stderr).toMatch(/0\.025, 0\.25, 2\.5/);
-    const custom = await runCli(['insight-rules', '--apdex-threshold', '0.5', '--buckets', '0.5,1,2']);
-    expect(custom.code).toBe(0);
-    expect(custom.stdout).toContain('le=~"2|2\\\\.0"');
-    for (const args of [['--risk-share', 'lots'], ['--traffic-scale-band', '2'], ['--no-such-option']]) {
-      const run = await runCli(['insight-rules', ...args]);
-      expect({ args, code: run.code }).toEqual({ args, code: 2 });
-      expect(run.stderr).toMatch(/^otel-business-metrics insight-rules: /);
     }
   });
 });

@@ -1,19 +1,22 @@
+/**
+ * src/catalog/prometheus-naming.ts, the one place OpenTelemetry names become Prometheus names: the Collector's
+ * default translation (unit words, per-unit suffixes, `_total`, `_ratio`, cleanup) case by case after its
+ * normalize_name.go, the upstream JS exporter's naming for users migrating from it, label-name sanitising, the
+ * choice between the two, and every catalog family named exactly as the real SDK and our serializer expose it.
+ */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BUSINESS_METRIC_LIST, SELF_METRICS, prometheusType, type MetricDefinition } from '../../src/catalog';
 import {
-  BUSINESS_METRIC_LIST,
-  SELF_METRICS,
-  prometheusFamilyName,
-  prometheusType,
-  type MetricDefinition,
-} from '../../../src/catalog';
-import {
-  PrometheusPullReader,
   otelToPrometheusName,
+  prometheusFamilyName,
   prometheusLabelName,
+  prometheusMetricName,
+  shapeOfKind,
   upstreamPrometheusName,
   type OtlpMetricShape,
-} from '../../../src/exporters/prometheus';
-import { parseExposition } from '../../support/exposition';
+} from '../../src/catalog/prometheus-naming';
+import { PrometheusPullReader } from '../../src/exporters/prometheus';
+import { parseExposition } from '../support/exposition';
 
 describe('otelToPrometheusName: the OpenTelemetry Collector default translation', () => {
   // [OTel name, unit, shape, Prometheus name]. Cases follow the Collector's normalize_name.go rules.
@@ -78,6 +81,37 @@ describe('prometheusLabelName', () => {
     ['ünï', '_n_'],
     ['', ''],
   ])('%j -> %j', (key, expected) => expect(prometheusLabelName(key)).toBe(expected));
+});
+
+describe('prometheusMetricName and shapeOfKind', () => {
+  it('names by the Collector translation by default, by the upstream exporter on request', () => {
+    expect(prometheusMetricName('http.server.request.duration', 's', 'histogram')).toBe(
+      'http_server_request_duration_seconds',
+    );
+    expect(prometheusMetricName('http.server.request.duration', 's', 'histogram', 'collector')).toBe(
+      'http_server_request_duration_seconds',
+    );
+    expect(prometheusMetricName('http.server.request.duration', 's', 'histogram', 'upstream')).toBe(
+      'http_server_request_duration',
+    );
+    expect(prometheusMetricName('total.requests', '', 'monotonicSum', 'upstream')).toBe(
+      'total_requests_total',
+    );
+  });
+
+  it('maps catalog kinds to the OTLP shapes the instruments produce', () => {
+    expect(
+      (['counter', 'updowncounter', 'histogram', 'gauge'] as const).map((kind) => shapeOfKind(kind)),
+    ).toEqual(['monotonicSum', 'nonMonotonicSum', 'histogram', 'gauge']);
+    // The shape decides the suffix of a catalog family: `_total` for counters only, `_ratio` for gauges only.
+    const family = (kind: 'counter' | 'updowncounter' | 'gauge') =>
+      prometheusFamilyName({ name: 'x', kind, unit: '1' });
+    expect([family('counter'), family('updowncounter'), family('gauge')]).toEqual([
+      'x_total',
+      'x',
+      'x_ratio',
+    ]);
+  });
 });
 
 describe('catalog metrics through the real SDK and serializer', () => {

@@ -1,9 +1,10 @@
 /**
- * Fleet-wide active users through a real redis-server: 4 real processes with overlapping user sets agree on the
- * union, which equals exactly the sketch one process builds of the same users with the same key; Redis killed and
- * restarted empty mid-run (the app keeps counting, failures are counted and warned at a bounded rate, the first
- * flush after the reconnection restores the fleet count completely); UTC day roll-over with an injected clock;
- * Redis's PFCOUNT of the merged registers equals the local estimate exactly; nothing in Redis names a user.
+ * src/active-users/redis-store.ts, fleet-wide active users through a real redis-server: 4 real processes with
+ * overlapping user sets agree on the union, which equals exactly the sketch one process builds of the same users with
+ * the same key; Redis killed and restarted empty mid-run (the app keeps counting, failures are counted and warned at a
+ * bounded rate, the first flush after the reconnection restores the fleet count completely); UTC day roll-over with an
+ * injected clock; Redis's PFCOUNT of the merged registers equals the local estimate exactly; nothing in Redis names a
+ * user.
  *
  * Every instance runs on one injected clock, read once for the whole file, so no test depends on the UTC day
  * staying the same while it runs. Waits are for events: an instance's answer, a marker command in MONITOR's stream.

@@ -1,7 +1,8 @@
 /**
- * The committed Grafana dashboard is exactly what the generator makes from the catalog and the alert rules,
- * and every panel query names only series and labels that exist (catalog families or recording rules).
- * Their values against a real Prometheus are checked in prometheus.e2e.test.ts.
+ * src/dashboards/grafana.ts, the dashboard generator: the committed Grafana dashboard is exactly what it makes from
+ * the catalog and the alert rules, it reads the thresholds from the rules (and refuses to guess), and every panel
+ * query names only series and labels that exist (catalog families or recording rules). Their values against a real
+ * Prometheus are checked in tests/backend/prometheus-live.e2e.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -24,8 +25,8 @@ import {
   catalogSeries,
   readYaml,
   recordingRuleSeries,
-  references,
-} from './backend-files';
+  expectOnlyKnownReferences,
+} from '../backend/backend-files';
 
 const rules = readYaml<RuleFileLike>(ALERTS_FILE);
 const committed = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as GrafanaDashboard;
@@ -135,14 +136,6 @@ describe('Grafana business dashboard', () => {
   it.each(
     dashboardQueries(committed).map((query) => [`${query.panel} / ${query.refId}`, query.expr] as const),
   )('%s queries only existing series and labels', (_where, expr) => {
-    const { metrics, labels, introduced } = references(expr);
-    expect(metrics.size).toBeGreaterThan(0);
-    const available = new Set<string>(introduced);
-    for (const metric of metrics) {
-      expect({ metric, known: known.has(metric) }).toEqual({ metric, known: true });
-      known.get(metric)?.forEach((label) => available.add(label));
-    }
-    for (const label of labels)
-      expect({ label, available: available.has(label) }).toEqual({ label, available: true });
+    expectOnlyKnownReferences(expr, known);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Options over environment: OTEL_* variables configure everything, explicit options win, a malformed OTEL_* value
- * is warned about once (naming it and what is used instead) and never throws; a wrong option in code throws.
+ * src/config/options.ts, options over environment: OTEL_* variables configure everything, explicit options win, a
+ * malformed OTEL_* value is warned about once (naming it and what is used instead) and never throws, also when
+ * initBusinessMetrics reads it; a wrong option in code throws; the argument forms of initBusinessMetrics.
  */
 import { resolveConfig, toInitOptions } from '../../src/config/options';
 import { initBusinessMetrics, businessMetrics } from '../../src';

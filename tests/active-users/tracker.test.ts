@@ -1,0 +1,126 @@
+/**
+ * src/active-users/tracker.ts, trackActiveUser's counter: bad ids and tiers dropped and counted (the id never in a
+ * message), a strict TypeError naming the rule, capped tier policies, every window of every tier reported with
+ * frozen attributes and rolled at UTC midnight (injected clock), and a Redis store refused without a shared key.
+ */
+import { DEFAULT_LABEL_POLICIES } from '../../src/catalog/labels';
+import { ActiveUsersCounter, type ActiveUsersOptions } from '../../src/active-users/tracker';
+import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
+
+const KEY = 'test-key-0123456789abcdef';
+
+function* range(from: number, to: number, prefix = 'user-'): Generator<string> {
+  for (let i = from; i < to; i++) yield `${prefix}${i}`;
+}
+
+describe('trackActiveUser arguments', () => {
+  let harness: GuardHarness;
+  let clock: number;
+  const counter = (options: ActiveUsersOptions = {}, strict = false) => {
+    harness = createGuardHarness({ strict });
+    return new ActiveUsersCounter(
+      { hashKey: KEY, ...options },
+      {
+        reporter: harness.reporter,
+        now: () => clock,
+        tierPolicy: DEFAULT_LABEL_POLICIES.user_tier,
+        maxLabelLength: 64,
+        family: 'business_active_users',
+        warn: () => undefined,
+      },
+    );
+  };
+  const SECRET_ID = 'alice@example.com-SECRET';
+  beforeEach(() => {
+    clock = Date.UTC(2026, 10, 28, 12);
+  });
+  afterEach(() => harness.close());
+
+  it('drops and counts non-string, empty and oversized ids and unknown tiers; never quotes the id', async () => {
+    const tracker = counter();
+    tracker.track(12345, { userTier: 'pro' });
+    tracker.track('', { userTier: 'pro' });
+    tracker.track(SECRET_ID.repeat(50_000), { userTier: 'pro' }); // ~1 MB
+    tracker.track(SECRET_ID, { userTier: 'platinum' });
+    tracker.track(SECRET_ID, null);
+    tracker.track(SECRET_ID, { userTier: 'pro' });
+    expect(
+      await harness.count('dropped', { metric: 'business_active_users', reason: 'invalid_argument' }),
+    ).toBe(4);
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'too_large' })).toBe(1);
+    expect(tracker.localEstimate('pro', 'daily')).toBe(1);
+    expect(tracker.localEstimate('platinum', 'daily')).toBe(0);
+    expect(harness.warnings.length).toBeGreaterThan(0);
+    for (const warning of harness.warnings) {
+      expect(warning).not.toMatch(/alice|SECRET|12345/);
+      expect(warning.length).toBeLessThan(400);
+    }
+  });
+
+  it('strict mode throws a TypeError naming the rule, without the id', () => {
+    const tracker = counter({}, true);
+    const thrown = (fn: () => void) => {
+      try {
+        fn();
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('did not throw');
+    };
+    const tooLong = thrown(() => tracker.track(SECRET_ID.repeat(20), { userTier: 'pro' }));
+    expect(tooLong).toBeInstanceOf(TypeError);
+    expect(tooLong.message).toMatch(/userId must be at most 256 characters \(activeUsers.maxUserIdLength\)/);
+    expect(tooLong.message).not.toMatch(/alice|SECRET/);
+    expect(thrown(() => tracker.track(42, { userTier: 'pro' })).message).toMatch(
+      /userId must be a non-empty string \(got a value of type number\)/,
+    );
+    expect(thrown(() => tracker.track('u1', { userTier: 'gold' })).message).toMatch(
+      /metadata.userTier must be one of free, pro, enterprise, unknown/,
+    );
+  });
+
+  it('a capped tier policy admits new tiers up to its cap, then drops', async () => {
+    harness = createGuardHarness();
+    const tracker = new ActiveUsersCounter(
+      { hashKey: KEY },
+      {
+        reporter: harness.reporter,
+        now: () => clock,
+        tierPolicy: { kind: 'capped', maxValues: 2 },
+        maxLabelLength: 64,
+        family: 'business_active_users',
+        warn: () => undefined,
+      },
+    );
+    for (const tier of ['a', 'b', 'c', 'a']) tracker.track('u1', { userTier: tier });
+    expect(tracker.localEstimate('a', 'daily')).toBe(1);
+    expect(tracker.localEstimate('b', 'daily')).toBe(1);
+    expect(
+      await harness.count('dropped', { metric: 'business_active_users', reason: 'invalid_argument' }),
+    ).toBe(1);
+  });
+
+  it('reports every window of every tracked tier with frozen attributes, and rolls at UTC midnight', () => {
+    const tracker = counter();
+    for (const id of range(0, 20)) tracker.track(id, { userTier: 'free' });
+    const values = () => {
+      const seen: Record<string, number> = {};
+      tracker.forEachValue((value, attributes) => {
+        expect(Object.isFrozen(attributes)).toBe(true);
+        seen[`${attributes.window}/${attributes.user_tier}`] = value;
+      });
+      return seen;
+    };
+    expect(values()).toEqual({ 'daily/free': 20, 'weekly/free': 20, 'monthly/free': 20 });
+    clock = Date.UTC(2026, 10, 29, 0, 0, 0, 1); // just after UTC midnight
+    for (const id of range(10, 15)) tracker.track(id, { userTier: 'free' });
+    expect(values()).toEqual({ 'daily/free': 5, 'weekly/free': 20, 'monthly/free': 20 });
+  });
+
+  it('a Redis store is refused at construction without a shared hash key, or with a precision under 14', () => {
+    const redis = { url: 'redis://127.0.0.1:1' };
+    expect(() => counter({ hashKey: undefined, redis })).toThrow(/needs activeUsers.hashKey/);
+    // Redis's own HyperLogLogs have 2^14 registers: finer sketches fold into them, coarser ones cannot.
+    expect(() => counter({ precision: 12, redis })).toThrow(/needs activeUsers.precision 14 or more/);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * src/cli/reconcile-ledger.ts, reading the user's order ledger: instants only with a zone or as unix seconds, CSV
+ * fields with RFC 4180 quoting, the format from the file name, and readLedger summing CSV and JSON-lines rows per
+ * window and currency to the minor unit (windows are [from + i*step, from + (i+1)*step); rows outside are counted,
+ * not summed), whatever the column order, case, byte-order mark or line ends. A bad row is a LedgerError naming
+ * file and line; so are a file over the size limit (before reading it) and a path that is not a file. The command
+ * around it: reconcile.test.ts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DEFAULT_MAX_LEDGER_BYTES,
+  formatOfFile,
+  LedgerError,
+  MAX_LEDGER_LINE_CHARS,
+  parseInstant,
+  readLedger,
+  splitCsvLine,
+  type LedgerSums,
+} from '../../src/cli/reconcile-ledger';
+
+const FROM = Date.UTC(2026, 11, 1, 10);
+const HOUR = 3_600_000;
+/** Three one-hour windows from 10:00 UTC on 2026-12-01. */
+const WINDOWS = { fromMillis: FROM, stepMillis: HOUR, count: 3 };
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'obm-ledger-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+/** The sums as plain data: window index -> currency -> sums. */
+const plain = (sums: LedgerSums) =>
+  Object.fromEntries([...sums.windows].map(([index, byCurrency]) => [index, Object.fromEntries(byCurrency)]));
+
+describe('parsing', () => {
+  it('parses instants with a zone or as unix seconds, and CSV fields with quotes', () => {
+    expect(parseInstant('2026-12-01T10:20:00.250+01:00')).toBe(Date.UTC(2026, 11, 1, 9, 20, 0, 250));
+    expect(parseInstant('2026-12-01T10:20:00Z')).toBe(Date.UTC(2026, 11, 1, 10, 20));
+    expect(parseInstant('1764584400.5')).toBe(1764584400500);
+    expect(parseInstant('2026-12-01T10:20:00')).toBeUndefined();
+    expect(parseInstant('yesterday')).toBeUndefined();
+    expect(splitCsvLine('"a,b",c,"say ""hi""",')).toEqual(['a,b', 'c', 'say "hi"', '']);
+    expect(splitCsvLine('"open,b')).toBeUndefined();
+  });
+
+  it('tells the format from the file name, in any case', () => {
+    expect(['a.csv', 'A.CSV', 'b.jsonl', 'c.NDJSON', 'd.json', 'e.txt', 'csv'].map(formatOfFile)).toEqual([
+      'csv',
+      'csv',
+      'jsonl',
+      'jsonl',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+});
+
+describe('readLedger', () => {
+  it('sums a CSV ledger per window and currency, to the minor unit', async () => {
+    const path = file(
+      'sales.csv',
+      '\uFEFFCurrency,Amount,order_id,Kind,Timestamp\r\n' +
+        'USD,1999,a1,sale,2026-12-01T10:15:00Z\r\n' +
+        'usd,500,a2,REFUND,2026-12-01T11:20:00.250+01:00\r\n' + // 10:20 UTC
+        'JPY,1999,"a,3",sale,1796122800\r\n' + // 11:00 UTC: the second window starts here
+        '\r\n' +
+        'USD,1,a4,sale,2026-12-01T12:59:59.999Z\r\n' +
+        'EUR,700,a5,sale,2026-12-01T13:00:00Z\r\n' + // the end of the last window: outside
+        'EUR,300,a6,refund,2026-12-01T09:59:59Z\r\n', // before the first: outside
+    );
+    const sums = await readLedger(path, 'csv', WINDOWS);
+    expect(plain(sums)).toEqual({
+      0: { USD: { revenue: 1999, refunds: 500, orders: 1 } },
+      1: { JPY: { revenue: 1999, refunds: 0, orders: 1 } },
+      2: { USD: { revenue: 1, refunds: 0, orders: 1 } },
+    });
+    expect({ rows: sums.rows, sales: sums.sales, refunds: sums.refunds, outside: sums.outside }).toEqual({
+      rows: 6,
+      sales: 4,
+      refunds: 2,
+      outside: 2,
+    });
+    expect([...sums.currencies].sort()).toEqual(['JPY', 'USD']);
+  });
+
+  it('sums a JSON-lines ledger, with numbers or strings for timestamps and amounts', async () => {
+    const rows = [
+      { timestamp: FROM / 1000 + 60, kind: 'sale', amount: 12750, currency: 'KWD' },
+      { timestamp: '2026-12-01T10:30:00Z', kind: 'sale', amount: '250', currency: ' kwd ', note: 'ignored' },
+      { timestamp: FROM / 1000 + 2 * 3600 + 0.5, kind: 'refund', amount: 1000, currency: 'KWD' },
+    ];
+    const path = file('sales.jsonl', rows.map((row) => JSON.stringify(row)).join('\n'));
+    const sums = await readLedger(path, 'jsonl', WINDOWS);
+    expect(plain(sums)).toEqual({
+      0: { KWD: { revenue: 13000, refunds: 0, orders: 2 } },
+      2: { KWD: { revenue: 0, refunds: 1000, orders: 0 } },
+    });
+    expect(sums.rows).toBe(3);
+  });
+
+  it('reads an empty JSON-lines ledger as no sales; an empty CSV ledger lacks its header', async () => {
+    const sums = await readLedger(file('empty.jsonl', '\n\n'), 'jsonl', WINDOWS);
+    expect({ windows: sums.windows.size, rows: sums.rows }).toEqual({ windows: 0, rows: 0 });
+    await expect(readLedger(file('empty.csv', ''), 'csv', WINDOWS)).rejects.toThrow(
+      /empty \(a CSV ledger starts with a header: timestamp,kind,amount,currency\)/,
+    );
+  });
+
+  it.each([
+    [
+      'a.csv',
+      'timestamp,kind,amount,currency\n2026-12-01T10:00:00Z,sale,99999999999999999,USD\n',
+      /a.csv:2: amount 99999999999999999: too large/,
+    ],
+    [
+      'b.jsonl',
+      '{"timestamp":null,"kind":"sale","amount":1,"currency":"USD"}\n',
+      /b.jsonl:1: timestamp null: use RFC 3339/,
+    ],
+    [
+      'c.jsonl',
+      '{"timestamp":1764583200,"kind":"sale","amount":1.5,"currency":"USD"}\n',
+      /c.jsonl:1: amount 1.5: must be a whole/,
+    ],
+    [
+      'd.jsonl',
+      '{"timestamp":1764583200,"kind":"sale","amount":1}\n',
+      /d.jsonl:1: currency null: not an ISO 4217 code/,
+    ],
+    ['e.jsonl', '"sale"\n', /e.jsonl:1: not a JSON object/],
+    [
+      'f.csv',
+      'timestamp,kind,amount,currency\n2026-12-01T10:00:00Z,sale,1,US\u2028D\n',
+      /f.csv:2: currency "US D": not an ISO 4217 code/,
+    ],
+  ])('refuses %s with a LedgerError naming the line', async (name, text, message) => {
+    const reading = readLedger(file(name, text), name.endsWith('.csv') ? 'csv' : 'jsonl', WINDOWS);
+    await expect(reading).rejects.toThrow(LedgerError);
+    await expect(reading).rejects.toThrow(message);
+  });
+
+  it('refuses a file over the size limit before reading it, a directory, and a line over the length limit', async () => {
+    const path = file('big.csv', 'timestamp,kind,amount,currency\n');
+    await expect(readLedger(path, 'csv', WINDOWS, 10)).rejects.toThrow(
+      /has 31 bytes, more than --max-ledger-bytes 10: refused/,
+    );
+    await expect(readLedger(dir, 'csv', WINDOWS)).rejects.toThrow(/is not a file/);
+    const long = file('long.jsonl', `${'x'.repeat(MAX_LEDGER_LINE_CHARS + 1)}\n`);
+    await expect(readLedger(long, 'jsonl', WINDOWS)).rejects.toThrow(
+      `long.jsonl:1: line longer than ${MAX_LEDGER_LINE_CHARS} characters`,
+    );
+    expect(DEFAULT_MAX_LEDGER_BYTES).toBe(1024 ** 3);
+  });
+});
