@@ -1,38 +1,13 @@
 /**
  * The package never hurts the host process: shutdown flushes everything (collector up) or returns by its
- * deadline (collector dead or hanging) and the process then ends by itself; SIGTERM/SIGINT hooks flush and let
- * the process end exactly as it would have; a Prometheus port in use rejects `ready` with host and port named,
- * and the app keeps running. Real child processes, real sockets.
+ * deadline (collector dead or hanging) and the process then ends by itself; a Prometheus port in use rejects
+ * `ready` with host and port named, and the app keeps running. Real child processes, real sockets. (That the
+ * SIGTERM/SIGINT hooks flush and let the process end exactly as it would have is tests/lifecycle.test.ts's.)
  */
 import { createServer, type Server } from 'node:net';
 import { initBusinessMetrics } from '../../src';
-import {
-  metricsOf,
-  startOtlpReceiver,
-  type OtlpReceiver,
-  type ReceivedRequest,
-} from '../support/otlp-receiver';
-import { bundleFixture, cleanUpChildren, startChild } from './support/child';
-import { EXPECTED_TOTALS } from './fixtures/known-workload';
-
-/** The latest cumulative total per instrument: counter sums, histogram counts. */
-function latestTotals(requests: ReceivedRequest[]): Record<string, number> {
-  const totals: Record<string, number> = {};
-  for (const metric of metricsOf(requests)) {
-    if (metric.sum) {
-      totals[metric.name] = metric.sum.dataPoints.reduce((s, p) => s + Number(p.asDouble ?? p.asInt ?? 0), 0);
-    } else if (metric.histogram) {
-      totals[metric.name] = metric.histogram.dataPoints.reduce((s, p) => s + Number(p.count), 0);
-    }
-  }
-  return totals;
-}
-
-function expectEveryValue(receiver: OtlpReceiver): void {
-  const totals = latestTotals(receiver.requests);
-  for (const [name, expected] of Object.entries(EXPECTED_TOTALS))
-    expect({ name, total: totals[name] }).toEqual({ name, total: expected });
-}
+import { bundleFixture, startChild } from './support/child';
+import { expectEveryValue, useRecorderChild } from './support/recorder-child';
 
 /** A port nothing listens on (bound, then released). */
 async function deadPort(): Promise<number> {
@@ -43,24 +18,15 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-let recorder: string;
-let receiver: OtlpReceiver;
-beforeAll(() => {
-  recorder = bundleFixture('recorder');
-});
-beforeEach(async () => {
-  receiver = await startOtlpReceiver();
-});
-afterEach(() => receiver.close());
-afterAll(cleanUpChildren);
+const setup = useRecorderChild();
 
 describe('shutdown', () => {
   it('with the collector up: nothing recorded before shutdown is lost, and the process ends by itself', async () => {
-    const result = await startChild(recorder, ['shutdown', receiver.url]).exited;
+    const result = await startChild(setup.recorder, ['shutdown', setup.receiver.url]).exited;
     expect(result.stderr).toBe('');
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
     expect(result.stdout).toContain('SHUTDOWN-DONE');
-    expectEveryValue(receiver);
+    expectEveryValue(setup.receiver);
   });
 
   it.each([
@@ -69,10 +35,10 @@ describe('shutdown', () => {
   ])(
     'returns by its deadline when the collector %s, and the process then ends by itself',
     async (_, kind) => {
-      let url = receiver.url;
-      if (kind === 'hang') receiver.setFault({ kind: 'hang' });
+      let url = setup.receiver.url;
+      if (kind === 'hang') setup.receiver.setFault({ kind: 'hang' });
       else url = `http://127.0.0.1:${await deadPort()}/v1/metrics`;
-      const result = await startChild(recorder, ['deadline', url]).exited;
+      const result = await startChild(setup.recorder, ['deadline', url]).exited;
       expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
       const returnedAfter = Number(/SHUTDOWN-RETURNED (\d+)/.exec(result.stdout)?.[1]);
       const exitedAfter = Number(/EXITED (\d+)/.exec(result.stdout)?.[1]);
@@ -83,30 +49,6 @@ describe('shutdown', () => {
       expect(exitedAfter).toBeGreaterThanOrEqual(returnedAfter);
     },
   );
-});
-
-describe('installShutdownHooks', () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)(
-    'on %s flushes every value and then the process dies by that signal, as without the hook',
-    async (signal) => {
-      const child = startChild(recorder, ['sigterm', receiver.url]);
-      await child.waitForLine(/^READY$/);
-      child.process.kill(signal);
-      const result = await child.exited;
-      expect({ code: result.code, signal: result.signal }).toEqual({ code: null, signal });
-      expectEveryValue(receiver);
-    },
-  );
-
-  it('leaves the exit to the app when the app listens for SIGTERM itself (and still flushes)', async () => {
-    const child = startChild(recorder, ['sigterm-app-listener', receiver.url]);
-    await child.waitForLine(/^READY$/);
-    child.process.kill('SIGTERM');
-    const result = await child.exited;
-    expect(result.stdout).toContain('APP-SIGTERM');
-    expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
-    expectEveryValue(receiver);
-  });
 });
 
 describe('Prometheus port already in use', () => {

@@ -1,36 +1,28 @@
-import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
-import { CheckoutStep, CheckoutTracker, EngagementTracker } from '../../src/trackers';
-import { parseExposition, sumBy, sumOf, type Sample } from '../../examples/shop/server/exposition';
+/**
+ * src/trackers/checkout.ts: the seed's CheckoutTracker records each step of one session's checkout funnel with
+ * the session's labels, a purchase as a step, a conversion and revenue, and never logs or records before init.
+ * Real exposition through initBusinessMetrics, read as Prometheus would.
+ */
+import { PROMETHEUS_FAMILIES } from '../../src';
+import { CheckoutStep, CheckoutTracker } from '../../src/trackers/checkout';
+import { sumOf } from '../../examples/shop/server/exposition';
+import { liveTelemetry } from './telemetry';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
 const CONVERSIONS = PROMETHEUS_FAMILIES.conversions;
 const REVENUE = PROMETHEUS_FAMILIES.revenue;
 const ORDER_VALUE = PROMETHEUS_FAMILIES.orderValue;
 const TIME_TO_CONVERSION = PROMETHEUS_FAMILIES.timeToConversion;
-const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
-const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
 
-describe('trackers', () => {
-  let telemetry: BusinessMetricsHandle;
-  const scrape = async (): Promise<Sample[]> => parseExposition(await telemetry.metrics.getMetrics());
-
-  beforeAll(async () => {
-    // Recording before init must be a silent no-op: the trackers are used from library code that cannot know.
+describe('CheckoutTracker', () => {
+  // Recording before init must be a silent no-op: the trackers are used from library code that cannot know.
+  const scrape = liveTelemetry(() =>
     new CheckoutTracker({
       sessionStartTime: new Date(),
       source: 'direct',
       deviceType: 'desktop',
-    }).trackCartView(1, 1);
-    new EngagementTracker({ userTier: 'free', entryPage: '/', isNewUser: true }).trackFeatureUsage(
-      'before_init',
-    );
-    telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
-    await telemetry.ready;
-  });
-
-  afterAll(async () => {
-    await telemetry.shutdown({ timeoutMillis: 2000 });
-  });
+    }).trackCartView(1, 1),
+  );
 
   it('CheckoutStep lists the catalog steps in funnel order under the seed enum names', () => {
     expect(Object.values(CheckoutStep)).toEqual([
@@ -96,40 +88,20 @@ describe('trackers', () => {
     expect(sumOf(samples, FUNNEL, { step: 'payment_declined', ...labels })).toBe(1);
   });
 
-  it('records features, milestones as seed-style funnel steps, and the session duration once', async () => {
-    const tracker = new EngagementTracker({
-      userTier: 'pro',
-      entryPage: '/dashboard',
-      isNewUser: false,
-      sessionStartTime: new Date(Date.now() - 45_000),
+  it('records the revenue in the currency given, and in the default (USD) without one', async () => {
+    const tracker = new CheckoutTracker({
+      sessionStartTime: new Date(),
+      source: 'email',
+      deviceType: 'tablet',
     });
-    tracker.trackFeatureUsage('dashboard_export');
-    tracker.trackFeatureUsage('dashboard_export');
-    tracker.trackMilestone('first_chart_created');
-    expect(tracker.endSession()).toBe(true);
-    expect(tracker.hasEnded).toBe(true);
-    expect(tracker.endSession()).toBe(false);
-
+    tracker.trackPurchaseComplete(1999, 'toys', 'paypal', 'eu_west', 'EUR');
+    tracker.trackPurchaseComplete(500, 'toys', 'paypal', 'eu_west');
     const samples = await scrape();
-    expect(sumBy(samples, FEATURE_USAGE, 'feature_name')).toEqual(new Map([['dashboard_export', 2]]));
-    expect(sumOf(samples, FEATURE_USAGE, { user_tier: 'pro', is_new_user: 'false' })).toBe(2);
-    expect(
-      sumOf(samples, FUNNEL, {
-        step: 'milestone_first_chart_created',
-        source: 'in_app',
-        device_type: 'web',
-        experiment_variant: 'control',
-      }),
-    ).toBe(1);
-    expect(sumOf(samples, `${SESSION_DURATION}_count`, { user_tier: 'pro', entry_page: '/dashboard' })).toBe(
-      1,
+    const labels = { product_category: 'toys', payment_method: 'paypal', region: 'eu_west' };
+    expect(sumOf(samples, REVENUE, { ...labels, currency: 'EUR' })).toBe(1999);
+    expect(sumOf(samples, REVENUE, { ...labels, currency: 'USD' })).toBe(500);
+    expect(sumOf(samples, FUNNEL, { step: 'order_confirmed', source: 'email', device_type: 'tablet' })).toBe(
+      2,
     );
-    expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { le: '30' })).toBe(0);
-    expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { le: '60' })).toBe(1);
-  });
-
-  it('did not record anything made before initialisation', async () => {
-    const samples = await scrape();
-    expect(sumOf(samples, FEATURE_USAGE, { feature_name: 'before_init' })).toBe(0);
   });
 });

@@ -1,15 +1,17 @@
 /**
- * The singleton before and after init, one live handle per process, and shutdown that flushes and returns.
+ * src/init.ts: initBusinessMetrics and the one live handle. The singleton before and after init, one live handle
+ * per process, and shutdown that flushes and returns by its deadline. How options and the environment are read
+ * is tests/config/options.test.ts's; what init refuses loudly is tests/core/loud-at-init.test.ts's.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { businessMetrics, initBusinessMetrics } from '../../src';
-import { parseExposition } from '../support/exposition';
-import { attributesOf, metricsOf, startOtlpReceiver } from '../support/otlp-receiver';
+import { businessMetrics, initBusinessMetrics } from '../src';
+import { parseExposition } from './support/exposition';
+import { attributesOf, metricsOf, startOtlpReceiver } from './support/otlp-receiver';
 
-const DIST = join(__dirname, '../../dist/index.js');
+const DIST = join(__dirname, '../dist/index.js');
 
 const silentLogger = {
   error: () => undefined,

@@ -1,0 +1,71 @@
+/**
+ * src/trackers/engagement.ts: the seed's EngagementTracker records feature usage with the session's tier and
+ * new-user flag, milestones as the seed's `milestone_<name>` funnel steps, and the session's duration exactly
+ * once, from its start (the tracker's creation by default); before init it records nothing.
+ * Real exposition through initBusinessMetrics, read as Prometheus would.
+ */
+import { PROMETHEUS_FAMILIES } from '../../src';
+import { EngagementTracker } from '../../src/trackers/engagement';
+import { sumBy, sumOf } from '../../examples/shop/server/exposition';
+import { liveTelemetry } from './telemetry';
+
+const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
+const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
+const SESSION_DURATION = PROMETHEUS_FAMILIES.sessionDuration;
+
+describe('EngagementTracker', () => {
+  // Recording before init must be a silent no-op: the trackers are used from library code that cannot know.
+  const scrape = liveTelemetry(() =>
+    new EngagementTracker({ userTier: 'free', entryPage: '/', isNewUser: true }).trackFeatureUsage(
+      'before_init',
+    ),
+  );
+
+  it('records features, milestones as seed-style funnel steps, and the session duration once', async () => {
+    const tracker = new EngagementTracker({
+      userTier: 'pro',
+      entryPage: '/dashboard',
+      isNewUser: false,
+      sessionStartTime: new Date(Date.now() - 45_000),
+    });
+    tracker.trackFeatureUsage('dashboard_export');
+    tracker.trackFeatureUsage('dashboard_export');
+    tracker.trackMilestone('first_chart_created');
+    expect(tracker.endSession()).toBe(true);
+    expect(tracker.hasEnded).toBe(true);
+    expect(tracker.endSession()).toBe(false);
+
+    const samples = await scrape();
+    expect(sumBy(samples, FEATURE_USAGE, 'feature_name')).toEqual(new Map([['dashboard_export', 2]]));
+    expect(sumOf(samples, FEATURE_USAGE, { user_tier: 'pro', is_new_user: 'false' })).toBe(2);
+    expect(
+      sumOf(samples, FUNNEL, {
+        step: 'milestone_first_chart_created',
+        source: 'in_app',
+        device_type: 'web',
+        experiment_variant: 'control',
+      }),
+    ).toBe(1);
+    expect(sumOf(samples, `${SESSION_DURATION}_count`, { user_tier: 'pro', entry_page: '/dashboard' })).toBe(
+      1,
+    );
+    expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { le: '30' })).toBe(0);
+    expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { le: '60' })).toBe(1);
+  });
+
+  it('did not record anything made before initialisation', async () => {
+    const samples = await scrape();
+    expect(sumOf(samples, FEATURE_USAGE, { feature_name: 'before_init' })).toBe(0);
+  });
+
+  it('measures a session from the moment the tracker was made when no start is given', async () => {
+    const tracker = new EngagementTracker({ userTier: 'enterprise', entryPage: '/billing', isNewUser: true });
+    expect(tracker.hasEnded).toBe(false);
+    expect(tracker.endSession()).toBe(true);
+    const samples = await scrape();
+    const labels = { user_tier: 'enterprise', entry_page: '/billing' };
+    expect(sumOf(samples, `${SESSION_DURATION}_count`, labels)).toBe(1);
+    // Well under the first bucket's 10 s: the start was the tracker's creation, not some earlier default.
+    expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { ...labels, le: '10' })).toBe(1);
+  });
+});
