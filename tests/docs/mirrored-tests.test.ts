@@ -14,17 +14,6 @@ import { ROOT } from './docs-files';
  * the entry rather than adding one.
  */
 const NOT_MIRRORED: Record<string, string> = {
-  'exporters/bridge-reader.ts': 'tests/core/custom-exporters.test.ts - custom readers and exporters',
-  'exporters/otlp-grpc.ts':
-    'tests/exporters/otlp-protocols.test.ts - gRPC on real sockets, the optional package',
-  'exporters/otlp-wire/exporter.ts':
-    'tests/exporters/otlp-wire/encoding.test.ts tests/exporters/otlp-protocols.test.ts - the wire',
-  'exporters/otlp-wire/index.ts': 'tests/exporters/otlp-wire/encoding.test.ts - re-exports',
-  'exporters/otlp-wire/json.ts':
-    'tests/exporters/otlp-wire/encoding.test.ts - differential against the upstream transformer',
-  'exporters/otlp-wire/protobuf.ts': 'tests/exporters/otlp-wire/encoding.test.ts - byte-identical protobuf',
-  'exporters/otlp.ts':
-    'tests/core/otlp-export.test.ts tests/exporters/otlp-protocols.test.ts - real receivers',
   'guard/reasons.ts': 'tests/safety/readme-examples.test.ts - the reasons the docs list',
   'insights/rule-yaml.ts':
     'tests/insights/rules.test.ts tests/backend/rules-catalog.test.ts - generated rules, promtool',
@@ -104,6 +93,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(102);
+    expect(mirrored.length).toBeGreaterThanOrEqual(109);
   });
 });

@@ -2,7 +2,7 @@
  * src/exporters/otlp-wire/series-cache.ts directly: one memo array per metric's list of series, the same array at
  * every collection while the list is the same object (so what an encoder derived once is found again by index),
  * a fresh one for another list, and nothing kept alive for a list that is gone (a WeakMap: checked by identity
- * only here; the encoders' reuse is held byte for byte by encoding.test.ts).
+ * only here; the encoders' reuse is held byte for byte by protobuf.test.ts and json.test.ts).
  */
 import { SeriesMemo } from '../../../src/exporters/otlp-wire/series-cache';
 import type { SeriesIdentity } from '../../../src/series/collection';

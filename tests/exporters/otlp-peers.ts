@@ -1,0 +1,91 @@
+/**
+ * Peers for the OTLP exporter tests (tests/exporters/otlp.test.ts, otlp-grpc.test.ts, otlp-wire/exporter.test.ts):
+ * an HTTP receiver that keeps what arrives, a TCP server that accepts and never answers, a port nothing listens
+ * on, and a fresh Node process running the built package. All on loopback, on free ports; each test closes what
+ * it starts.
+ *
+ * Owns: these peers. Must not touch: assertions.
+ */
+import { execFile } from 'node:child_process';
+import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { OtlpProtocol } from '../../src/config/options';
+
+const DIST = join(__dirname, '../../dist/index.js');
+
+export interface Captured {
+  headers: IncomingHttpHeaders;
+  bytes: number;
+  /** The request body as it arrived (compressed, when the exporter compresses). */
+  body: Buffer;
+}
+
+/** An HTTP server that keeps what arrives and answers 200 (an empty body is a valid OTLP success response). */
+export async function startCapture(): Promise<{ url: string; captured: Captured[]; close(): Promise<void> }> {
+  const captured: Captured[] = [];
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      captured.push({ headers: req.headers, bytes: body.length, body });
+      res.writeHead(200, { 'content-type': String(req.headers['content-type']) }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/v1/metrics`,
+    captured,
+    close: () => {
+      server.closeAllConnections(); // the exporters keep connections alive
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A TCP server that accepts every connection and never says a word: a Collector that is stopped or wedged. */
+export async function startSilent(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createTcpServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Where an exporter of `protocol` sends to on `port`. */
+export function urlFor(protocol: OtlpProtocol, port: number): string {
+  return protocol === 'grpc' ? `http://127.0.0.1:${port}` : `http://127.0.0.1:${port}/v1/metrics`;
+}
+
+export const PROTOCOLS: OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
+
+/**
+ * Runs `script` in a fresh Node process against the built package (asynchronously: the servers it talks to live
+ * in this process); resolves with its output and exit status (killed after 30 s: no status).
+ */
+export function runNode(script: string, args: string[] = []) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['-e', script, DIST, ...args],
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, OTEL_METRICS_EXPORTER: '' } },
+      (error, stdout, stderr) => resolve({ status: error ? (error.code as number) : 0, stdout, stderr }),
+    );
+  });
+}

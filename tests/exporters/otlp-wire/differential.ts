@@ -1,0 +1,234 @@
+/**
+ * What tests/exporters/otlp-wire/protobuf.test.ts and json.test.ts share: the cases that hold an encoding of the
+ * package to the upstream transformer's (@opentelemetry/otlp-transformer 0.223, what the official exporters
+ * send), run once per encoding, and the OTLP schema transcribed in fixtures/ for protobufjs (an independent
+ * decoder). For random workloads through initBusinessMetrics (every record method, so all nine business
+ * instruments plus refunds, the money gauges and the self-metrics; an app's own counters, up-down counters,
+ * histograms and gauges on the same provider; a cumulative and a delta exporter collecting in turn), every
+ * collection is encoded both ways and compared. The encoder's generic path (metrics that are not the store's) is
+ * checked the same way on a plain SDK provider with exponential histograms, integer sums, every attribute value
+ * kind, a resource and a scope with schema URLs. The store's columns really are what the encoder reads (not the
+ * materialised MetricData), which a case proves by encoding before anything reads `metrics`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import protobuf from 'protobufjs';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  AggregationType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { initBusinessMetrics, type BusinessMetricsHandle, type BusinessMetricsRecorder } from '../../../src';
+import { storeCollectionOf } from '../../../src/series/collection';
+
+/** The OTLP metrics schema (fixtures/otlp-metrics.proto), for protobufjs. */
+export const OTLP_SCHEMA = protobuf.parse(
+  readFileSync(join(__dirname, 'fixtures/otlp-metrics.proto'), 'utf8'),
+).root;
+// Resolved before use: only then do repeated numbers get proto3's packed encoding.
+OTLP_SCHEMA.resolveAll();
+
+/** A small deterministic PRNG, so a failing workload can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+const pick = <T>(random: () => number, values: readonly T[]): T =>
+  values[Math.floor(random() * values.length)];
+
+/** Every record method, with repeats, new series, values the guard drops or relabels, and non-ASCII labels. */
+function record(recorder: BusinessMetricsRecorder, random: () => number, events: number): void {
+  const now = Date.now();
+  const sources = ['google_ads', 'direct', 'newsletter', 'bücher', 'réseau', ''];
+  const tiers = ['free', 'pro', 'enterprise'];
+  for (let i = 0; i < events; i++) {
+    switch (Math.floor(random() * 9)) {
+      case 0:
+        recorder.recordFunnelStep(pick(random, ['cart_view', 'payment_info', 'order_confirmed']), {
+          source: pick(random, sources),
+          deviceType: pick(random, ['mobile', 'desktop']),
+          experimentVariant: pick(random, ['B', undefined]),
+        });
+        break;
+      case 1:
+        recorder.recordConversion(pick(random, ['purchase', 'signup']), {
+          source: pick(random, sources),
+          deviceType: 'mobile',
+          sessionStartTime: now - Math.floor(random() * 4_000_000),
+        });
+        break;
+      case 2:
+        recorder.recordRevenue(pick(random, [1, 999, 2599, 49_999, 1_000_000, 0.5]), {
+          productCategory: pick(random, ['books', 'garden']),
+          paymentMethod: pick(random, ['card', 'paypal']),
+          region: pick(random, ['eu_west', 'us_east']),
+          currency: pick(random, ['USD', 'EUR', 'JPY', undefined]),
+        });
+        break;
+      case 3:
+        recorder.recordRefund(pick(random, [100, 2599]), {
+          paymentMethod: 'card',
+          region: 'eu_west',
+          reason: pick(random, ['chargeback', undefined]),
+        });
+        break;
+      case 4:
+        recorder.recordFeatureUsage(pick(random, ['export', 'search']), {
+          userTier: pick(random, tiers),
+          isNewUser: random() < 0.5,
+        });
+        break;
+      case 5:
+        recorder.recordSessionEnd(now - Math.floor(random() * 7_200_000), {
+          userTier: pick(random, tiers),
+          entryPage: pick(random, ['/', '/pricing', '/blog/ü']),
+        });
+        break;
+      case 6:
+        recorder.updateActiveUsers(pick(random, ['daily', 'weekly', 'monthly']), {
+          [pick(random, tiers)]: Math.floor(random() * 1000),
+        });
+        break;
+      case 7:
+        recorder.trackActiveUser(`user-${Math.floor(random() * 50)}`, { userTier: pick(random, tiers) });
+        break;
+      default:
+        // Refused by the guard (counted in the self-metrics, which are encoded too).
+        recorder.recordRevenue(-5, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+    }
+  }
+}
+
+/**
+ * The differential cases for one encoding, in a describe block named after it: `encode` is the package's encoder;
+ * `expectSameAsUpstream` encodes a collection with it first (so the store's columns are read before anything
+ * materialises MetricData from them), then with the upstream serializer, and expects the same.
+ */
+export function describeAgainstUpstream(
+  name: string,
+  encode: (resourceMetrics: ResourceMetrics) => Uint8Array,
+  expectSameAsUpstream: (resourceMetrics: ResourceMetrics) => void,
+): void {
+  /** Compares, and returns how many data points the collection held. */
+  const expectSame = (resourceMetrics: ResourceMetrics): number => {
+    expectSameAsUpstream(resourceMetrics);
+    let points = 0;
+    for (const scope of resourceMetrics.scopeMetrics)
+      for (const metric of scope.metrics) points += metric.dataPoints.length;
+    return points;
+  };
+
+  describe(`${name} from the store, against the upstream transformer`, () => {
+    let handle: BusinessMetricsHandle | undefined;
+    afterEach(async () => {
+      await handle?.shutdown({ timeoutMillis: 2000 });
+      handle = undefined;
+    });
+
+    it('encode random workloads, cumulative and delta, collection after collection, to the same bytes', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (seed) => {
+          const random = prng(seed);
+          const cumulative = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+          const delta = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+          handle = initBusinessMetrics({
+            exporters: [cumulative, delta],
+            serviceName: 'checkout',
+            resourceAttributes: { 'deployment.environment.name': 'test', 'service.version': '1.2.3' },
+            env: {},
+          });
+          // An app's own instruments on the same provider: the SDK's shapes beside the store's.
+          const meter = handle.meterProvider.getMeter('app', '0.0.1');
+          const requests = meter.createCounter('app_requests', { valueType: 1 /* INT */ });
+          const queue = meter.createUpDownCounter('app_queue_depth');
+          const latency = meter.createHistogram('app_latency', { unit: 'ms' });
+          meter
+            .createObservableGauge('app_temperature', { description: '' })
+            .addCallback((result) => result.observe(21.5 + random(), { room: 'lab', floor: 3, hot: true }));
+          let points = 0;
+          for (let round = 0; round < 3; round++) {
+            record(handle.metrics, random, 40 + Math.floor(random() * 200));
+            requests.add(Math.floor(random() * 5), { route: '/checkout', code: 200 });
+            queue.add(Math.floor(random() * 10) - 5, { queue: 'mail' });
+            latency.record(random() * 300, { route: '/checkout' });
+            await handle.forceFlush();
+            for (const exporter of [cumulative, delta]) {
+              const collections = exporter.getMetrics();
+              points += expectSame(collections[collections.length - 1]);
+            }
+          }
+          // The property held for something: business series were encoded, of both temporalities.
+          expect(points).toBeGreaterThan(10);
+          await handle.shutdown({ timeoutMillis: 2000 });
+          handle = undefined;
+        }),
+        { numRuns: 12 },
+      );
+    });
+
+    it('read the store columns, never the MetricData built from them', async () => {
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+      record(handle.metrics, prng(7), 300);
+      await handle.forceFlush();
+      const [collection] = exporter.getMetrics().slice(-1);
+      const storeScope = collection.scopeMetrics.find((scope) => storeCollectionOf(scope) !== undefined)!;
+      expect(storeCollectionOf(storeScope)!.metrics.length).toBeGreaterThan(3);
+      const read = jest.spyOn(storeScope, 'metrics', 'get');
+      encode(collection);
+      expect(read).not.toHaveBeenCalled();
+      // The objects, when another reader asks for them, hold what the bytes hold.
+      expectSame(collection);
+      expect(read).toHaveBeenCalled();
+    });
+
+    it('encode any SDK metric like upstream: exponential histograms, integer sums, every attribute kind', async () => {
+      class Reader extends MetricReader {
+        protected async onShutdown(): Promise<void> {}
+        protected async onForceFlush(): Promise<void> {}
+      }
+      for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
+        const reader = new Reader({ aggregationTemporalitySelector: () => temporality });
+        const provider = new MeterProvider({
+          resource: resourceFromAttributes(
+            {
+              'service.name': 'generic',
+              'host.cores': 2,
+              ratio: 0.25,
+              list: ['a', 'b'],
+              flags: [true, false],
+            },
+            { schemaUrl: 'https://opentelemetry.io/schemas/1.28.0' },
+          ),
+          readers: [reader],
+          views: [{ instrumentName: 'exp_*', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+        });
+        const meter = provider.getMeter('generic-scope', '9.9.9', {
+          schemaUrl: 'https://opentelemetry.io/schemas/1.27.0',
+        });
+        const exp = meter.createHistogram('exp_latency');
+        const ints = meter.createCounter('int_total', { valueType: 1 /* INT */ });
+        const gauge = meter.createGauge('plain_gauge');
+        const random = prng(11);
+        for (let i = 0; i < 500; i++) {
+          exp.record(random() * 1000 - (i % 7 === 0 ? 2000 : 0), { shard: i % 3, ok: i % 2 === 0 });
+          ints.add(i, { big: 2 ** 40 + i, negative: -i, nums: [1, 2.5, -3] });
+          gauge.record(random() - 0.5, { unicode: 'größe ✓', empty: '' });
+        }
+        gauge.record(Number.NaN, { case: 'nan' });
+        gauge.record(Number.POSITIVE_INFINITY, { case: 'inf' });
+        const { resourceMetrics } = await reader.collect();
+        expect(expectSame(resourceMetrics)).toBeGreaterThan(5);
+        await provider.shutdown();
+      }
+    });
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * src/exporters/otlp-wire/exporter.ts: the package's OTLP/HTTP exporter is the official export delegate with the
+ * package's encoders. Temporality and aggregation are chosen exactly as the upstream exporters
+ * (@opentelemetry/exporter-metrics-otlp-http 0.223) choose them for the same preference, for every instrument
+ * type; what reaches a real receiver is the package's encoding of the collection, byte for byte, with the
+ * format's content type, the caller's headers and the official User-Agent; a refused connection is a failed
+ * export with its error, and the delegate's forceFlush and shutdown are what the exporter's do. (The gRPC
+ * transport is loaded from the optional package: tests/exporters/otlp-grpc.test.ts.)
+ */
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporalityPreference,
+  OTLPMetricExporter,
+} from '@opentelemetry/exporter-metrics-otlp-http';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { exportCause } from '../../../src/exporters/otlp';
+import { createHttpExporter, type HttpExporterConfig } from '../../../src/exporters/otlp-wire/exporter';
+import { encodeJsonRequest } from '../../../src/exporters/otlp-wire/json';
+import { encodeProtobufRequest } from '../../../src/exporters/otlp-wire/protobuf';
+import { TestReader } from '../../support/collect';
+import { closedPort, startCapture } from '../otlp-peers';
+
+const config = (url: string, timeoutMillis = 5000): HttpExporterConfig => ({
+  url,
+  headers: { 'x-tenant': 'shop' },
+  compression: 'none',
+  timeoutMillis,
+});
+
+/** A collection of an SDK provider: a counter and a histogram with attributes. */
+async function someCollection(): Promise<ResourceMetrics> {
+  const reader = new TestReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const meter = provider.getMeter('shop');
+  meter.createCounter('orders').add(3, { region: 'eu_west' });
+  meter.createHistogram('latency', { unit: 'ms' }).record(42, { route: '/checkout' });
+  const collection = await reader.resourceMetrics();
+  await provider.shutdown();
+  return collection;
+}
+
+const exportOnce = (exporter: PushMetricExporter, collection: ResourceMetrics) =>
+  new Promise<ExportResult>((resolve) => exporter.export(collection, resolve));
+
+describe('createHttpExporter', () => {
+  it.each([
+    ['cumulative', AggregationTemporalityPreference.CUMULATIVE],
+    ['delta', AggregationTemporalityPreference.DELTA],
+  ] as const)(
+    '%s: chooses temporality and aggregation as the upstream exporter does',
+    async (ours, theirs) => {
+      const exporter = createHttpExporter('protobuf', config('http://127.0.0.1:9/v1/metrics'), ours);
+      const upstream = new OTLPMetricExporter({
+        url: 'http://127.0.0.1:9/v1/metrics',
+        temporalityPreference: theirs,
+      });
+      try {
+        const choices = (of: PushMetricExporter) =>
+          Object.values(InstrumentType).map((type) => [
+            type,
+            of.selectAggregationTemporality!(type),
+            of.selectAggregation!(type),
+          ]);
+        expect(choices(exporter)).toEqual(choices(upstream));
+        // The comparison is not vacuous: delta keeps up-down counters cumulative, and only delta has DELTA at all.
+        const temporalities = new Set(choices(exporter).map(([, temporality]) => temporality));
+        expect(temporalities.has(AggregationTemporality.DELTA)).toBe(ours === 'delta');
+        expect(temporalities.has(AggregationTemporality.CUMULATIVE)).toBe(true);
+      } finally {
+        await Promise.all([exporter.shutdown(), upstream.shutdown()]);
+      }
+    },
+  );
+
+  it.each([
+    ['protobuf', 'application/x-protobuf', encodeProtobufRequest],
+    ['json', 'application/json', encodeJsonRequest],
+  ] as const)(
+    '%s: sends the package encoding of the collection with its content type and headers',
+    async (format, contentType, encode) => {
+      const capture = await startCapture();
+      const exporter = createHttpExporter(format, config(capture.url), 'cumulative');
+      try {
+        const collection = await someCollection();
+        const result = await exportOnce(exporter, collection);
+        expect(result).toEqual({ code: ExportResultCode.SUCCESS });
+        expect(capture.captured).toHaveLength(1);
+        const [request] = capture.captured;
+        expect(request.headers['content-type']).toBe(contentType);
+        expect(request.headers['x-tenant']).toBe('shop');
+        expect(request.headers['user-agent']).toMatch(/^OTel-OTLP-Exporter-JavaScript\//);
+        expect(request.body.equals(Buffer.from(encode(collection)))).toBe(true);
+        await exporter.forceFlush();
+      } finally {
+        await exporter.shutdown();
+        await capture.close();
+      }
+    },
+  );
+
+  it('fails the export, with its error, when nothing listens', async () => {
+    // A short timeout: the delegate retries a refused connection with backoff until the timeout ends it.
+    const url = `http://127.0.0.1:${await closedPort()}/v1/metrics`;
+    const exporter = createHttpExporter('json', config(url, 300), 'delta');
+    try {
+      const result = await exportOnce(exporter, await someCollection());
+      expect(result.code).toBe(ExportResultCode.FAILED);
+      // The refusal is in the error or its causes (the transport wraps it).
+      expect(exportCause(result.error)).toMatch(/ECONNREFUSED/);
+    } finally {
+      await exporter.shutdown();
+    }
+  });
+});

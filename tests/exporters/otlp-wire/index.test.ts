@@ -1,0 +1,103 @@
+/**
+ * src/exporters/otlp-wire/index.ts: what the official export delegates are handed. Its exact export list (the two
+ * encoders re-exported as the very functions of json.ts and protobuf.ts); the serializers pairing each encoder
+ * with its response decoder; ExportMetricsServiceResponse decoded as the upstream transformer decodes it (partial
+ * success, unknown fields of every wire type skipped, a truncated body refused); and the item count the
+ * transport's self-observability reports, every data point of the store's columns and of the SDK's metrics.
+ */
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import { initBusinessMetrics } from '../../../src';
+import * as wire from '../../../src/exporters/otlp-wire';
+import * as json from '../../../src/exporters/otlp-wire/json';
+import * as protobuf from '../../../src/exporters/otlp-wire/protobuf';
+import { storeCollectionOf } from '../../../src/series/collection';
+import { exportOrigins } from '../../support/entry-points';
+import { OTLP_SCHEMA } from './differential';
+
+const { decodeProtobufResponse, jsonSerializer, metricsExporterMetricsHelper, protobufSerializer } = wire;
+const ResponseType = OTLP_SCHEMA.lookupType('otlp.ExportMetricsServiceResponse');
+
+describe('src/exporters/otlp-wire/index.ts', () => {
+  it('exports the encoders of json.ts and protobuf.ts and its own serializers, decoder and item count', () => {
+    expect(exportOrigins(wire, { json, protobuf, 'index.ts': wire })).toEqual({
+      decodeProtobufResponse: 'index.ts',
+      encodeJsonRequest: 'json',
+      encodeProtobufRequest: 'protobuf',
+      jsonSerializer: 'index.ts',
+      metricsExporterMetricsHelper: 'index.ts',
+      protobufSerializer: 'index.ts',
+    });
+  });
+
+  it('pairs each encoder with its response decoder', () => {
+    expect(protobufSerializer.serializeRequest).toBe(protobuf.encodeProtobufRequest);
+    expect(protobufSerializer.deserializeResponse).toBe(decodeProtobufResponse);
+    expect(jsonSerializer.serializeRequest).toBe(json.encodeJsonRequest);
+    expect(jsonSerializer.deserializeResponse(new Uint8Array(0))).toEqual({});
+  });
+
+  it('decodes an ExportMetricsServiceResponse (partial success) as upstream does', () => {
+    for (const body of [
+      {},
+      { partialSuccess: {} },
+      { partialSuccess: { rejectedDataPoints: 7, errorMessage: 'too old: 7 points' } },
+      { partialSuccess: { rejectedDataPoints: 2 ** 40, errorMessage: 'ünïcode' } },
+    ]) {
+      const bytes = ResponseType.encode(ResponseType.fromObject(body)).finish();
+      expect(decodeProtobufResponse(bytes)).toEqual(ProtobufMetricsSerializer.deserializeResponse(bytes));
+    }
+    const json = Buffer.from('{"partialSuccess":{"rejectedDataPoints":"3","errorMessage":"x"}}');
+    expect(jsonSerializer.deserializeResponse(json)).toEqual(JsonMetricsSerializer.deserializeResponse(json));
+    expect(jsonSerializer.deserializeResponse(Buffer.from('not json'))).toEqual({});
+  });
+
+  it('skips unknown fields of every wire type, at the top and inside partial success, as upstream does', () => {
+    const bytes = Uint8Array.from([
+      ...[(9 << 3) | 0, 0x96, 0x01], // field 9, varint 150
+      ...[(10 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8], // field 10, fixed64
+      ...[(11 << 3) | 5, 1, 2, 3, 4], // field 11, fixed32
+      ...[(12 << 3) | 2, 2, 0x68, 0x69], // field 12, bytes "hi"
+      ...[(1 << 3) | 2, 6, (1 << 3) | 0, 7, (3 << 3) | 0, 1, (4 << 3) | 2, 0], // partial_success { 7, field 3, field 4 }
+    ]);
+    expect(decodeProtobufResponse(bytes)).toEqual({ partialSuccess: { rejectedDataPoints: 7 } });
+    expect(decodeProtobufResponse(bytes)).toEqual(ProtobufMetricsSerializer.deserializeResponse(bytes));
+  });
+
+  it('refuses a truncated body, a group wire type and a length past the end, naming what is wrong', () => {
+    expect(() => decodeProtobufResponse(Uint8Array.from([(1 << 3) | 2, 0x80]))).toThrow('truncated varint');
+    expect(() => decodeProtobufResponse(Uint8Array.from([(1 << 3) | 2, 5, 8]))).toThrow('truncated field');
+    expect(() => decodeProtobufResponse(Uint8Array.from([(2 << 3) | 3]))).toThrow('wire type 3');
+  });
+
+  it('counts every data point of a collection, the store columns and the SDK metrics alike', async () => {
+    expect(metricsExporterMetricsHelper.name).toBe('metric_data_point');
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+    try {
+      handle.meterProvider.getMeter('app').createCounter('app_requests').add(1, { route: '/a' });
+      for (const source of ['direct', 'email', 'google'])
+        handle.metrics.recordFunnelStep('cart_view', { source, deviceType: 'web' });
+      handle.metrics.recordRevenue(2599, {
+        productCategory: 'books',
+        paymentMethod: 'card',
+        region: 'eu_west',
+      });
+      await handle.forceFlush();
+      const collection = exporter.getMetrics().at(-1)!;
+      // Counted before anything reads the store scope's metrics, then checked against the materialised points.
+      const counted = metricsExporterMetricsHelper.countItems(collection);
+      const scopes = collection.scopeMetrics;
+      expect(scopes.filter((scope) => storeCollectionOf(scope) !== undefined)).toHaveLength(1);
+      expect(scopes.filter((scope) => storeCollectionOf(scope) === undefined).length).toBeGreaterThan(0);
+      const points = scopes
+        .flatMap((scope) => scope.metrics)
+        .reduce((count, metric) => count + metric.dataPoints.length, 0);
+      // 3 funnel series, revenue and order value, the app's counter, at least.
+      expect(points).toBeGreaterThanOrEqual(6);
+      expect(counted).toBe(points);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 2000 });
+    }
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * src/exporters/otlp.ts: the OTLP push path for each protocol through the official transport, without a Collector
+ * (the real Collector is in tests/push/): what goes on the wire over HTTP (protobuf by default, JSON when asked,
+ * headers, gzip), failures counted on each protocol and told to an explicit forceFlush, the one-line cause those
+ * messages carry, and shutdown by its deadline on each even when the receiver accepts connections and never
+ * answers (the process then ends by itself). The gRPC wire and its optional package are
+ * tests/exporters/otlp-grpc.test.ts's. Real sockets and real child processes running the built package.
+ */
+import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
+import { exportCause } from '../../src/exporters/otlp';
+import { parseExposition } from '../support/exposition';
+import { closedPort, PROTOCOLS, runNode, startCapture, startSilent, urlFor } from './otlp-peers';
+
+describe('OTLP over HTTP: protobuf by default, JSON when asked', () => {
+  let handle: BusinessMetricsHandle | undefined;
+  afterEach(async () => {
+    await handle?.shutdown({ timeoutMillis: 2000 });
+    handle = undefined;
+  });
+
+  it.each([
+    [undefined, 'application/x-protobuf'],
+    ['http/protobuf', 'application/x-protobuf'],
+    ['http/json', 'application/json'],
+  ] as const)('protocol %s sends %s with headers and gzip', async (protocol, contentType) => {
+    const capture = await startCapture();
+    try {
+      handle = initBusinessMetrics({
+        exporters: ['otlp'],
+        otlp: {
+          ...(protocol ? { protocol } : {}),
+          url: capture.url,
+          headers: { 'x-tenant': 'shop' },
+          compression: 'gzip',
+          exportIntervalMillis: 60_000,
+        },
+        env: {},
+      });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      await handle.forceFlush();
+      expect(capture.captured).toHaveLength(1);
+      const [request] = capture.captured;
+      expect(request.headers['content-type']).toBe(contentType);
+      expect(request.headers['content-encoding']).toBe('gzip');
+      expect(request.headers['x-tenant']).toBe('shop');
+      expect(request.bytes).toBeGreaterThan(50);
+    } finally {
+      await handle?.shutdown({ timeoutMillis: 2000 }); // while the receiver still answers the final export
+      handle = undefined;
+      await capture.close();
+    }
+  });
+});
+
+describe.each(PROTOCOLS)('OTLP %s failures', (protocol) => {
+  it('are counted in business_metrics_export_failures_total, never reach the recording app, and an explicit forceFlush is told', async () => {
+    const url = urlFor(protocol, await closedPort());
+    const handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: { protocol, url, exportTimeoutMillis: 300, exportIntervalMillis: 60_000 },
+      env: { OTEL_LOG_LEVEL: 'none' },
+    });
+    try {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      await expect(handle.forceFlush({ timeoutMillis: 3000 })).rejects.toThrow(
+        `otel-business-metrics: forceFlush: the otlp exporter could not export to ${url}: `,
+      );
+      const failures = parseExposition(await handle.metrics.getMetrics()).value(
+        'business_metrics_export_failures_total',
+        { exporter: 'otlp' },
+      );
+      expect(failures).toBe(1);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 500 });
+    }
+  });
+});
+
+describe('shutdown against a receiver that accepts and never answers', () => {
+  let silent: Awaited<ReturnType<typeof startSilent>>;
+  beforeAll(async () => {
+    silent = await startSilent();
+  });
+  afterAll(() => silent.close());
+
+  it.each(PROTOCOLS)(
+    '%s: shutdown returns by its deadline and the process then ends by itself',
+    async (protocol) => {
+      // An export timeout of 10 minutes: were it what ends shutdown, or a connection left open what holds the
+      // process, runNode's 30 s kill would fail the test. No wall-clock bound of ours is needed.
+      const script = `
+        const { initBusinessMetrics } = require(process.argv[1]);
+        const handle = initBusinessMetrics({ exporters: ['otlp'], env: {},
+          otlp: { protocol: process.argv[2], url: process.argv[3], exportIntervalMillis: 60000, exportTimeoutMillis: 600000 } });
+        handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+        const started = Date.now();
+        handle.shutdown({ timeoutMillis: 1000 }).then(() => console.log('shutdown-ms', Date.now() - started));`;
+      const url = urlFor(protocol, silent.port);
+      const result = await runNode(script, [protocol, url]);
+      expect(result.status).toBe(0);
+      // Its own deadline ended it: not before it, and it says what it was still waiting for.
+      const shutdownMillis = Number(/shutdown-ms (\d+)/.exec(result.stdout)?.[1]);
+      expect(shutdownMillis).toBeGreaterThanOrEqual(900);
+      expect(result.stderr).toBe(
+        'otel-business-metrics: shutdown did not complete cleanly: shutdown did not finish within 1000 ms: ' +
+          `still waiting for the otlp exporter (${url})\n`,
+      );
+    },
+  );
+});
+
+describe('exportCause', () => {
+  it('says a failure on one line: each message once, down the causes, with a code the text lacks, never a stack', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    expect(exportCause(new Error('export failed', { cause: refused }))).toBe(
+      'export failed: connect ECONNREFUSED 127.0.0.1:9',
+    );
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(exportCause(reset)).toBe('socket hang up (ECONNRESET)');
+    expect(exportCause(new Error('timeout', { cause: new Error('timeout') }))).toBe('timeout');
+    expect(exportCause(undefined)).toBe('unknown error');
+    const long = exportCause(new Error('x'.repeat(1000)));
+    expect(long.length).toBeLessThanOrEqual(300);
+    expect(long).not.toMatch(/\n\s+at /);
+  });
+});
