@@ -14,9 +14,6 @@ import { ROOT } from './docs-files';
  * the entry rather than adding one.
  */
 const NOT_MIRRORED: Record<string, string> = {
-  'guard/reasons.ts': 'tests/safety/readme-examples.test.ts - the reasons the docs list',
-  'insights/rule-yaml.ts':
-    'tests/insights/rules.test.ts tests/backend/rules-catalog.test.ts - generated rules, promtool',
   'integrations/express/engagement-router.ts':
     'tests/integrations/express-http.test.ts tests/integrations/hostile.test.ts - real Express',
   'integrations/express/http-metrics.ts':
@@ -40,16 +37,6 @@ const NOT_MIRRORED: Record<string, string> = {
   'integrations/http/server-metrics.ts':
     'tests/integrations/scenarios.test.ts tests/integrations/http-route.test.ts - every adapter',
   'integrations/nestjs/index.ts': 'tests/integrations/scenarios.test.ts - real NestJS on Express and Fastify',
-  'metrics/instruments.ts':
-    'tests/metrics/business-metrics.test.ts tests/core/prometheus-export.test.ts - the one instrument owner',
-  'metrics/recorder.ts':
-    'tests/metrics/business-metrics.test.ts - types only: the API shapes (the package test compiles them)',
-  'metrics/views.ts':
-    'tests/docs/examples.test.ts tests/metrics/business-metrics.test.ts - views on your own MeterProvider',
-  'money/currency-vocabulary.ts':
-    'tests/money/currencies.test.ts tests/money/exchange-rates.test.ts - codes and exponents',
-  'series/collection.ts':
-    'tests/exporters/otlp-wire/encoding.test.ts tests/series/local-store.test.ts - collections of the store',
 };
 
 function sourceFiles(): string[] {
@@ -93,6 +80,6 @@ describe('tests mirror src/', () => {
   it('counts the mirrored modules (for the record: most modules, and more over time)', () => {
     const mirrored = files.filter((file) => mirror(file));
     expect(mirrored.length + Object.keys(NOT_MIRRORED).length).toBe(files.length);
-    expect(mirrored.length).toBeGreaterThanOrEqual(109);
+    expect(mirrored.length).toBeGreaterThanOrEqual(116);
   });
 });
