@@ -1,0 +1,17 @@
+/**
+ * The `initBusinessMetrics` handle the adapters' tests serve from: its exposition served on the app's own server
+ * only (the package opens no port of its own) and no environment read, so a developer's `OTEL_*` variables cannot
+ * change what a test sees.
+ *
+ * Owns: those options. Must not touch: assertions.
+ */
+import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
+
+/** A handle with the Prometheus exporter whose `/metrics` the app serves (`preventServerStart`), env ignored. */
+export function appServedHandle(): BusinessMetricsHandle {
+  return initBusinessMetrics({
+    exporters: ['prometheus'],
+    prometheus: { preventServerStart: true },
+    env: {},
+  });
+}
