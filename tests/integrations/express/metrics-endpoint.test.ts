@@ -2,13 +2,14 @@
  * src/integrations/express/metrics-endpoint.ts directly, on a real Express app over a real socket: metricsMiddleware
  * serves the handle's exposition (text 0.0.4 by default, OpenMetrics when the scraper asks), refuses a scrape
  * without the configured bearer token with 401 and a challenge, answers 503 with the reason for a handle without a
- * Prometheus exporter, and refuses a malformed token at setup with a TypeError naming the option.
+ * Prometheus exporter, and refuses a malformed token at setup with a TypeError naming the option; basic
+ * credentials are asked for with a Basic challenge.
  */
 import type { Server } from 'node:http';
 import express from 'express';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../../src';
 import { metricsMiddleware } from '../../../src/integrations/express';
-import { listenOnLoopback } from '../../support/http';
+import { basicAuth, listenOnLoopback } from '../../support/http';
 
 let telemetry: BusinessMetricsHandle;
 let server: Server | undefined;
@@ -56,10 +57,22 @@ it('asks for the bearer token it was given, and serves only with it', async () =
   expect(anonymous.status).toBe(401);
   expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
   expect(await anonymous.text()).not.toContain('business_');
-  expect((await fetch(url, { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401);
+  const wrong = await fetch(url, { headers: { authorization: 'Bearer wrong-token' } });
+  expect(wrong.status).toBe(401);
+  expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer/);
   const allowed = await fetch(url, { headers: { authorization: 'Bearer scrape-token-1' } });
   expect(allowed.status).toBe(200);
   expect(await allowed.text()).toContain('business_funnel_step_total');
+});
+
+it('asks for basic credentials it was given, and serves only with them', async () => {
+  const url = await serve(metricsMiddleware(telemetry, { auth: { username: 'prom', password: 'pw' } }));
+  const challenge = await fetch(url);
+  expect(challenge.status).toBe(401);
+  expect(challenge.headers.get('www-authenticate')).toMatch(/^Basic/);
+  const basic = await fetch(url, { headers: { authorization: basicAuth('prom', 'pw') } });
+  expect(basic.status).toBe(200);
+  expect(await basic.text()).toContain('business_funnel_step_total');
 });
 
 it('refuses a malformed token at setup, naming the option', () => {
@@ -78,4 +91,7 @@ it('answers 503 with the reason for a handle without a Prometheus exporter (cred
   await new Promise((resolve) => server!.close(resolve));
   const guarded = await serve(metricsMiddleware(telemetry, { auth: { bearerToken: 'scrape-token-1' } }));
   expect((await fetch(guarded)).status).toBe(401);
+  await new Promise((resolve) => server!.close(resolve));
+  // A source object without a handler (what a handle without a Prometheus exporter has) is the same.
+  expect((await fetch(await serve(metricsMiddleware({ metricsHandler: undefined })))).status).toBe(503);
 });

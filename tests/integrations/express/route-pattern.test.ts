@@ -3,7 +3,8 @@
  * `app.router.listRoutes()`), with the request fields Express sets (`route`, `baseUrl`, `app`): the pattern joins
  * the mount patterns with the route's path and never uses the client's spelling; the same route path under two
  * mounts is told apart by the base URL; a route added after the first lookup is found; what cannot be known
- * without client text gives undefined. Over real sockets, with the metrics: tests/integrations/http-route.test.ts.
+ * without client text gives undefined. Over real sockets, with the metrics:
+ * tests/integrations/express/http-metrics.test.ts.
  */
 import express from 'express';
 import { routePattern } from '../../../src/integrations/express/route-pattern';

@@ -1,16 +1,17 @@
+/**
+ * src/integrations/express/engagement-router.ts directly, on a real Express app over a real socket: the router
+ * records a valid batch with the seed's engagement semantics and answers 202; it refuses other methods, malformed,
+ * hostile, non-JSON and oversized bodies with the core's statuses and JSON errors and records nothing for them;
+ * a flood from one client gets 429 with Retry-After once its bucket is empty; behind an app-wide `express.json()`
+ * that read the body first, it takes what that parser parsed and still holds it to the 16 kB limit; with
+ * `trust proxy`, each forwarded client (`req.ip`) has its own bucket.
+ */
 import type { Server } from 'node:http';
 import express from 'express';
-import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../src';
-import {
-  HTTP_SERVER_DURATION_BUCKETS,
-  HTTP_SERVER_REQUEST_DURATION,
-  engagementRouter,
-  httpMetricsMiddleware,
-  metricsMiddleware,
-} from '../../src/integrations/express';
-import { otelToPrometheusName } from '../../src/exporters/prometheus';
-import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
-import { listenOnLoopback } from '../support/http';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../../src';
+import { engagementRouter, metricsMiddleware } from '../../../src/integrations/express';
+import { parseExposition, sumOf } from '../../../examples/shop/server/exposition';
+import { listenOnLoopback } from '../../support/http';
 
 const FEATURE_USAGE = PROMETHEUS_FAMILIES.featureUsage;
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -26,16 +27,12 @@ describe('Express integration over a real socket', () => {
     telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
     await telemetry.ready;
     const app = express();
-    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('test-app') }));
+    app.set('trust proxy', 'loopback');
     app.use('/api/engagement', engagementRouter({ rateLimit: { capacity: 10, refillPerSecond: 0.001 } }));
     app.use('/limited', engagementRouter({ rateLimit: { capacity: 5, refillPerSecond: 0.5 } }));
+    app.use('/per-client', engagementRouter({ rateLimit: { capacity: 1, refillPerSecond: 0.001 } }));
+    app.use('/parsed', express.json({ limit: '1mb' }), engagementRouter({ rateLimit: false }));
     app.get('/metrics', metricsMiddleware(telemetry));
-    app.get('/metrics-bearer', metricsMiddleware(telemetry, { auth: { bearerToken: 's3cret' } }));
-    app.get('/metrics-basic', metricsMiddleware(telemetry, { auth: { username: 'prom', password: 'pw' } }));
-    app.get('/metrics-none', metricsMiddleware({ metricsHandler: undefined }));
-    app.get('/boom/:id', () => {
-      throw new Error('kaput');
-    });
     ({ server, base } = await listenOnLoopback(app));
   });
 
@@ -135,45 +132,30 @@ describe('Express integration over a real socket', () => {
     expect(sumOf(samples, FEATURE_USAGE, { feature_name: 'flood' })).toBe(counts[202]);
   });
 
-  it('serves the exposition, behind bearer or basic auth when configured', async () => {
-    expect((await fetch(`${base}/metrics-bearer`)).status).toBe(401);
-    const wrong = await fetch(`${base}/metrics-bearer`, { headers: { authorization: 'Bearer nope' } });
-    expect(wrong.status).toBe(401);
-    expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    const bearer = await fetch(`${base}/metrics-bearer`, { headers: { authorization: 'Bearer s3cret' } });
-    expect(bearer.status).toBe(200);
-    expect(await bearer.text()).toContain(FEATURE_USAGE);
-
-    const basicChallenge = await fetch(`${base}/metrics-basic`);
-    expect(basicChallenge.headers.get('www-authenticate')).toMatch(/^Basic/);
-    const basic = await fetch(`${base}/metrics-basic`, {
-      headers: { authorization: `Basic ${Buffer.from('prom:pw').toString('base64')}` },
-    });
-    expect(basic.status).toBe(200);
-    expect((await fetch(`${base}/metrics-none`)).status).toBe(503);
+  it('takes the body an app-wide express.json() parsed, and holds it to the 16 kB limit', async () => {
+    const parsed = await post(
+      '/parsed',
+      JSON.stringify({ session, events: [{ kind: 'feature', name: 'parsed' }] }),
+    );
+    expect([parsed.status, await parsed.json()]).toEqual([202, { accepted: 1 }]);
+    expect(sumOf(await scrape(), FEATURE_USAGE, { feature_name: 'parsed' })).toBe(1);
+    const big = await post(
+      '/parsed',
+      JSON.stringify({ session, events: [{ kind: 'feature', name: 'x'.repeat(17_000) }] }),
+    );
+    expect([big.status, await big.json()]).toEqual([413, { error: 'request body exceeds 16384 bytes' }]);
   });
 
-  it('records http.server.request.duration with semconv attributes, routes and error.type', async () => {
-    expect((await fetch(`${base}/boom/42`)).status).toBe(500);
-    const samples = await scrape();
-    // The package's exporter names families like the OTel Collector does (unit `s` -> `_seconds`).
-    const name = otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram');
-    expect(
-      sumOf(samples, `${name}_count`, {
-        http_request_method: 'GET',
-        http_route: '/boom/:id',
-        http_response_status_code: '500',
-        error_type: '500',
-        otel_scope_name: 'test-app',
-      }),
-    ).toBe(1);
-    expect(
-      sumOf(samples, `${name}_count`, { http_route: '/api/engagement', http_response_status_code: '202' }),
-    ).toBeGreaterThanOrEqual(1);
-    // The advised buckets made it into the exposition, so latency SLOs can use them.
-    const les = samples
-      .filter((s) => s.name === `${name}_bucket` && s.labels.http_route === '/boom/:id')
-      .map((s) => s.labels.le);
-    expect(les).toEqual([...HTTP_SERVER_DURATION_BUCKETS.map(String), '+Inf']);
+  it('keys the rate limit by req.ip, so behind a trusted proxy each forwarded client has its own bucket', async () => {
+    const body = JSON.stringify({ session, events: [{ kind: 'feature', name: 'per_client' }] });
+    const from = (client: string) =>
+      fetch(`${base}/per-client`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+      }).then((r) => r.status);
+    expect([await from('203.0.113.1'), await from('203.0.113.1'), await from('203.0.113.2')]).toEqual([
+      202, 429, 202,
+    ]);
   });
 });

@@ -1,19 +1,22 @@
 /**
- * `http.route` is the app's route pattern, never the client's spelling of it, and the number of distinct routes
- * is capped for the life of the process. Real Express app, real sockets, real scrapes.
+ * src/integrations/express/http-metrics.ts directly: `httpMetricsMiddleware` records `http.server.request.duration`
+ * with the semantic-convention attributes and the advised buckets; `http.route` is the app's route pattern, never
+ * the client's spelling of it, and the number of distinct routes is capped for the life of the process; 5xx and
+ * aborted requests carry `error.type`. Real Express app, real sockets, real scrapes.
  */
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
-import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_SELF_FAMILIES } from '../../src';
+import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_SELF_FAMILIES } from '../../../src';
 import {
+  HTTP_SERVER_DURATION_BUCKETS,
   HTTP_SERVER_REQUEST_DURATION,
   engagementRouter,
   httpMetricsMiddleware,
   metricsMiddleware,
-} from '../../src/integrations/express';
-import { otelToPrometheusName } from '../../src/exporters/prometheus';
-import { parseExposition } from '../../examples/shop/server/exposition';
-import { listenOnLoopback } from '../support/http';
+} from '../../../src/integrations/express';
+import { otelToPrometheusName } from '../../../src/exporters/prometheus';
+import { parseExposition, sumOf } from '../../../examples/shop/server/exposition';
+import { listenOnLoopback } from '../../support/http';
 
 const COUNT = `${otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram')}_count`;
 
@@ -43,6 +46,45 @@ describe('http.route over a real socket', () => {
   afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
     await telemetry.shutdown({ timeoutMillis: 2000 });
+  });
+
+  it('records http.server.request.duration with semconv attributes, routes and error.type', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { preventServerStart: true } });
+    const app = express();
+    app.use(httpMetricsMiddleware({ meter: telemetry.meterProvider.getMeter('test-app') }));
+    app.use('/api/engagement', engagementRouter({ rateLimit: false }));
+    app.get('/metrics', metricsMiddleware(telemetry));
+    app.get('/boom/:id', () => {
+      throw new Error('kaput');
+    });
+    await listen(app);
+    const session = { userTier: 'pro', entryPage: '/', isNewUser: false };
+    const batch = JSON.stringify({ session, events: [{ kind: 'feature', name: 'search' }] });
+    const headers = { 'content-type': 'application/json' };
+    expect((await fetch(`${base}/api/engagement`, { method: 'POST', headers, body: batch })).status).toBe(
+      202,
+    );
+    expect((await fetch(`${base}/boom/42`)).status).toBe(500);
+    const samples = parseExposition(await (await fetch(`${base}/metrics`)).text());
+    // The package's exporter names families like the OTel Collector does (unit `s` -> `_seconds`).
+    const name = otelToPrometheusName(HTTP_SERVER_REQUEST_DURATION, 's', 'histogram');
+    expect(
+      sumOf(samples, `${name}_count`, {
+        http_request_method: 'GET',
+        http_route: '/boom/:id',
+        http_response_status_code: '500',
+        error_type: '500',
+        otel_scope_name: 'test-app',
+      }),
+    ).toBe(1);
+    expect(
+      sumOf(samples, `${name}_count`, { http_route: '/api/engagement', http_response_status_code: '202' }),
+    ).toBeGreaterThanOrEqual(1);
+    // The advised buckets made it into the exposition, so latency SLOs can use them.
+    const les = samples
+      .filter((s) => s.name === `${name}_bucket` && s.labels.http_route === '/boom/:id')
+      .map((s) => s.labels.le);
+    expect(les).toEqual([...HTTP_SERVER_DURATION_BUCKETS.map(String), '+Inf']);
   });
 
   it('labels letter-case variants, params and mounts with the registered pattern only', async () => {
