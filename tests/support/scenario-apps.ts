@@ -3,7 +3,8 @@
  * adapter for, each a real framework app on the built package (dist/, through its public entry points) in a child
  * process on a free loopback port. Next.js is `examples/next-app` plus two scenario-only routes, built with
  * `next build` once (cached by the hash of its sources and Next's version, so later runs only `next start`) and
- * started with `next start`.
+ * started with `next start`. Other apps of tests/integrations/apps/ (a direct adapter test's own app) start the
+ * same way (`startAppProcess`).
  *
  * Owns: starting and stopping those processes (every one is stopped by the test that started it, its whole
  * process group for Next.js, whose `next start` forks the server), the Next.js build cache, the per-framework facts
@@ -38,18 +39,22 @@ export const TOKEN = 'scenario-token';
 export const ADAPTERS = ['express', 'fastify', 'nest-express', 'nest-fastify', 'hono', 'next'] as const;
 export type Adapter = (typeof ADAPTERS)[number];
 
-export interface ScenarioApp {
-  readonly adapter: Adapter;
+/** A test app in a child process, listening on a free loopback port. */
+export interface AppProcess {
   /** `http://127.0.0.1:<port>` */
   readonly base: string;
+  /** Everything the process printed (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface ScenarioApp extends AppProcess {
+  readonly adapter: Adapter;
   /** The product route's path for an id, and the `http.route` it is recorded under. */
   productPath(id: string): string;
   readonly productRoute: string;
   /** The `http.route` of POST /api/checkout/complete. */
   readonly checkoutRoute: string;
-  /** Everything the process printed (for failure messages). */
-  output(): string;
-  stop(): Promise<void>;
 }
 
 interface Launch {
@@ -65,9 +70,28 @@ const READY = (output: string) => /READY (http:\/\/\S+)/.exec(output)?.[1];
 
 /** Start an adapter's scenario app and wait until it listens. */
 export async function startScenarioApp(adapter: Adapter): Promise<ScenarioApp> {
+  const app = await startProcess(await launchOf(adapter), adapter);
+  const next = adapter === 'next';
+  return {
+    ...app,
+    adapter,
+    productPath: (id) => (next ? `/api/products/${id}` : `/product/${id}`),
+    productRoute: next ? '/api/products/[id]' : '/product/:id',
+    checkoutRoute: next ? '/api/checkout/[step]' : '/api/checkout/complete',
+  };
+}
+
+/**
+ * Start another app of tests/integrations/apps/ (`file`, with `args`) the way the scenario apps start: on the
+ * built package, printing `READY <url>` when it listens.
+ */
+export function startAppProcess(file: string, ...args: string[]): Promise<AppProcess> {
+  return startProcess(nodeLaunch(file, ...args), file);
+}
+
+async function startProcess(launch: Launch, name: string): Promise<AppProcess> {
   if (!existsSync(join(ROOT, 'dist', 'index.js')))
     throw new Error('dist/ is missing: run `npm run build` first');
-  const launch = await launchOf(adapter);
   let output = '';
   const child = spawn(launch.command[0]!, launch.command.slice(1), {
     cwd: launch.cwd,
@@ -84,18 +108,9 @@ export async function startScenarioApp(adapter: Adapter): Promise<ScenarioApp> {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then(() => reject(new Error(`${adapter} app exited before listening:\n${output}`)));
+    void exited.then(() => reject(new Error(`${name} app exited before listening:\n${output}`)));
   });
-  const next = adapter === 'next';
-  return {
-    adapter,
-    base,
-    productPath: (id) => (next ? `/api/products/${id}` : `/product/${id}`),
-    productRoute: next ? '/api/products/[id]' : '/product/:id',
-    checkoutRoute: next ? '/api/checkout/[step]' : '/api/checkout/complete',
-    output: () => output,
-    stop: () => stopProcess(child, exited, launch.group),
-  };
+  return { base, output: () => output, stop: () => stopProcess(child, exited, launch.group) };
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<void>, group: boolean): Promise<void> {
@@ -116,13 +131,12 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>, group: bo
   if (group) signal('SIGKILL');
 }
 
+function nodeLaunch(file: string, ...args: string[]): Launch {
+  return { command: [process.execPath, join(APPS, file), ...args], cwd: ROOT, ready: READY, group: false };
+}
+
 async function launchOf(adapter: Adapter): Promise<Launch> {
-  const node = (file: string, ...args: string[]): Launch => ({
-    command: [process.execPath, join(APPS, file), ...args],
-    cwd: ROOT,
-    ready: READY,
-    group: false,
-  });
+  const node = nodeLaunch;
   switch (adapter) {
     case 'express':
       return node('express.mjs');

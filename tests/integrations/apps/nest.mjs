@@ -2,10 +2,9 @@
 // Plain JavaScript has no decorator syntax: Nest's decorators are applied as the functions they are.
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, Param, Post, Req } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { BusinessMetricsModule, deriveSessionContext } from 'otel-business-metrics/nestjs';
-import { ENGAGEMENT, TOKEN, completeCheckout, ready, telemetryFor } from './config.mjs';
+import { ENGAGEMENT, TOKEN, completeCheckout, telemetryFor } from './config.mjs';
+import { decorateMethod, serveNest } from './nest-platform.mjs';
 
 const platform = process.argv[2];
 const telemetry = telemetryFor(`nest-${platform}`);
@@ -24,13 +23,7 @@ class ShopController {
     throw new Error('boom');
   }
 }
-const route = (decorator, method) =>
-  Reflect.decorate(
-    [decorator],
-    ShopController.prototype,
-    method,
-    Object.getOwnPropertyDescriptor(ShopController.prototype, method),
-  );
+const route = (decorator, method) => decorateMethod(ShopController, method, decorator);
 route(Get('/product/:id'), 'product');
 Param('id')(ShopController.prototype, 'product', 0);
 route(Post('/api/checkout/complete'), 'checkout');
@@ -52,13 +45,4 @@ Module({
   controllers: [ShopController],
 })(AppModule);
 
-const app =
-  platform === 'fastify'
-    ? await NestFactory.create(AppModule, new FastifyAdapter({ trustProxy: '127.0.0.1' }), { logger: false })
-    : await NestFactory.create(AppModule, { logger: false });
-if (platform !== 'fastify') app.set('trust proxy', 'loopback');
-await app.listen(0, '127.0.0.1');
-ready(`http://127.0.0.1:${app.getHttpServer().address().port}`, async () => {
-  app.getHttpServer().closeAllConnections();
-  await telemetry.shutdown({ timeoutMillis: 1000 });
-});
+await serveNest(AppModule, platform, telemetry);

@@ -1,0 +1,150 @@
+/**
+ * src/integrations/fetch/http-metrics.ts directly. `withHttpMetrics` around route handlers as Next.js calls them
+ * (a Web `Request` and the route's context): the request is recorded under the route you name when the handler
+ * returns, with its status, as 500 when it throws or rejects (the error still reaching the framework), as aborted
+ * when the client's signal aborted by then, with the scheme of the URL; into the handle given, or the live one.
+ * `httpMetricsMiddleware` on real Hono apps: the pattern Hono matched (none when no route answered), timed until the
+ * Node response closes on `@hono/node-server` (a client that went away is aborted), and after the app's response is
+ * ready elsewhere (Hono's own `app.request`).
+ */
+import { request as nodeRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { initBusinessMetrics, type BusinessMetricsHandle } from '../../../src';
+import { httpMetricsMiddleware, withHttpMetrics } from '../../../src/integrations/fetch/http-metrics';
+import { recordedRequests as recorded, recordedWhen } from '../../support/http-requests';
+
+let telemetry: BusinessMetricsHandle;
+beforeEach(() => {
+  telemetry = initBusinessMetrics({ exporters: ['none'], env: {} });
+});
+afterEach(() => telemetry.shutdown({ timeoutMillis: 2000 }));
+
+describe('withHttpMetrics', () => {
+  it('records each answer under the named route with its status and scheme, passing the context through', async () => {
+    const contexts: unknown[] = [];
+    const GET = withHttpMetrics(
+      '/api/products/[id]',
+      async (request: Request, context: { params: Promise<{ id: string }> }) => {
+        contexts.push(await context.params);
+        return new Response(null, { status: new URL(request.url).searchParams.has('missing') ? 404 : 200 });
+      },
+      { telemetry },
+    );
+    const params = Promise.resolve({ id: 'p-1' });
+    expect((await GET(new Request('http://127.0.0.1/api/products/p-1'), { params })).status).toBe(200);
+    expect((await GET(new Request('https://shop.example/api/products/p-2?missing'), { params })).status).toBe(
+      404,
+    );
+    const sync = withHttpMetrics('/health', () => new Response('ok'), { telemetry });
+    expect(
+      await (sync(new Request('http://127.0.0.1/health', { method: 'HEAD' }), undefined) as Response).text(),
+    ).toBe('ok');
+    expect(contexts).toEqual([{ id: 'p-1' }, { id: 'p-1' }]);
+    expect(await recorded(telemetry)).toEqual({
+      'GET /api/products/[id] 200 http -': 1,
+      'GET /api/products/[id] 404 https -': 1,
+      'HEAD /health 200 http -': 1,
+    });
+  });
+
+  it('records a throwing or rejecting handler as 500 and lets the error go on to the framework', async () => {
+    const thrown = withHttpMetrics(
+      '/throws',
+      () => {
+        throw new Error('sync failure');
+      },
+      { telemetry },
+    );
+    const rejected = withHttpMetrics('/rejects', () => Promise.reject(new Error('async failure')), {
+      telemetry,
+    });
+    expect(() => thrown(new Request('http://127.0.0.1/throws', { method: 'POST' }), undefined)).toThrow(
+      'sync failure',
+    );
+    await expect(rejected(new Request('http://127.0.0.1/rejects'), undefined)).rejects.toThrow(
+      'async failure',
+    );
+    expect(await recorded(telemetry)).toEqual({
+      'POST /throws 500 http 500': 1,
+      'GET /rejects 500 http 500': 1,
+    });
+  });
+
+  it("records a request whose client's signal aborted before the handler returned as aborted", async () => {
+    const client = new AbortController();
+    const handler = withHttpMetrics(
+      '/slow',
+      async () => {
+        client.abort();
+        return new Response('too late');
+      },
+      { telemetry },
+    );
+    await handler(new Request('http://127.0.0.1/slow', { signal: client.signal }), undefined);
+    expect(await recorded(telemetry)).toEqual({ 'GET /slow - http aborted': 1 });
+  });
+
+  it('records into the live handle without options, and refuses a route that is not a pattern', async () => {
+    const handler = withHttpMetrics('/live', () => new Response('ok'));
+    await handler(new Request('http://127.0.0.1/live'), undefined);
+    expect(await recorded(telemetry)).toEqual({ 'GET /live 200 http -': 1 });
+    expect(() => withHttpMetrics('', () => new Response('ok'))).toThrow(
+      new TypeError('withHttpMetrics: route must be the route pattern'),
+    );
+  });
+});
+
+describe('httpMetricsMiddleware on real Hono apps', () => {
+  function shop(): Hono {
+    const app = new Hono();
+    app.use(httpMetricsMiddleware({ telemetry }));
+    app.get('/product/:id', (c) => c.text(`product ${c.req.param('id')}`));
+    app.post('/boom', () => {
+      throw new Error('boom');
+    });
+    return app;
+  }
+
+  it("records the pattern Hono matched, and no route when Hono's not-found handler answered (app.request)", async () => {
+    const app = shop();
+    expect((await app.request('/product/1')).status).toBe(200);
+    expect((await app.request('/product/2')).status).toBe(200);
+    expect((await app.request('/no/such/page')).status).toBe(404);
+    expect((await app.request('/boom', { method: 'POST' })).status).toBe(500);
+    expect(await recorded(telemetry)).toEqual({
+      'GET /product/:id 200 http -': 2,
+      'GET - 404 http -': 1,
+      'POST /boom 500 http 500': 1,
+    });
+  });
+
+  it('times requests until the Node response closes on @hono/node-server, a client that went away as aborted', async () => {
+    const app = shop();
+    let arrived: () => void = () => undefined;
+    const hanging = new Promise<void>((resolve) => (arrived = resolve));
+    app.get('/hang', () => {
+      arrived();
+      return new Promise<Response>(() => undefined);
+    });
+    const server = await new Promise<ServerType>((resolve) => {
+      const listening = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(listening));
+    });
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await fetch(`${base}/product/9`)).status).toBe(200);
+      const client = nodeRequest(`${base}/hang`);
+      client.on('error', () => undefined);
+      client.end();
+      await hanging;
+      client.destroy();
+      // Recorded when each Node response closes.
+      const seen = await recordedWhen(telemetry, (requests) => Object.keys(requests).length === 2);
+      expect(seen).toEqual({ 'GET /product/:id 200 http -': 1, 'GET /hang - http aborted': 1 });
+    } finally {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
