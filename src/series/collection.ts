@@ -1,10 +1,10 @@
 /**
  * One collection of the local store, column by column: per metric, which series have a point (attributes and birth
  * times are read through the series' table, which never changes them) and their values, copied into typed arrays at
- * collection time. An encoder that knows this shape (the OTLP encoder, exporters/otlp-wire/)
- * writes its bytes straight from the columns; every other reader of the collection (the Prometheus serializer,
- * cluster snapshots, an app's exporter) reads the ordinary SDK `MetricData`, which is built from the columns the
- * first time `metrics` is read, exactly as the store built it before columns existed.
+ * collection time. A writer that knows this shape (the OTLP encoder, exporters/otlp-wire/, and the Prometheus
+ * serializer) writes straight from the columns; every other reader of the collection (cluster snapshots, an app's
+ * exporter) reads the ordinary SDK `MetricData`, which is built from the columns the first time `metrics` is read,
+ * exactly as the store built it before columns existed.
  *
  * Owns: the column shapes, the ScopeMetrics that carries them, and their conversion to MetricData. Must not touch:
  * which values a collection holds (local-store.ts decides cumulative or delta), encoding.

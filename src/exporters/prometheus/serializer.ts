@@ -12,7 +12,10 @@
  * object is built once and cached in a WeakMap keyed by that object: the SDK keeps the first attributes object
  * it saw for a cumulative series for the series' lifetime (and the package's core keeps one frozen object per
  * series), so later scrapes only concatenate cached strings. Histogram `le` fragments are cached per boundaries
- * array, which the SDK shares across all series of an instrument. No regular expressions run per series.
+ * array, which the SDK shares across all series of an instrument. No regular expressions run per series. The local
+ * store's collections are written from their columns (series/collection.ts), never built into MetricData: those
+ * objects, made only to be read once, were most of a scrape's time and garbage (tests/exporters/prometheus/
+ * store-columns.test.ts holds the two ways to the same text).
  * Consequence: an attributes object must not be mutated after it was recorded (the SDK already hashes it once
  * per series; mutating it corrupts the series either way).
  *
@@ -40,7 +43,14 @@ import {
   type OtlpMetricShape,
   type PrometheusMetricNaming,
 } from '../../catalog/prometheus-naming';
+import {
+  attributesAt,
+  storeCollectionOf,
+  type CounterColumns,
+  type HistogramColumns,
+} from '../../series/collection';
 import type { Exemplar, ExemplarCarrier } from '../../series/exemplars';
+import { hrTimeAt } from '../../series/time';
 
 /** The exposition formats the serializer renders: Prometheus text 0.0.4, or OpenMetrics 1.0 text. */
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
@@ -273,8 +283,15 @@ function prometheusTypeOf(shape: OtlpMetricShape, openMetrics: boolean): string 
 const familyNameCache = new Map<string, string>();
 const FAMILY_NAME_CACHE_LIMIT = 10_000;
 
-function familyNameOf(metric: MetricData, shape: OtlpMetricShape, naming: PrometheusMetricNaming): string {
-  const { name, unit } = metric.descriptor;
+/** What a family's name and header are made of: the SDK's descriptor, or the catalog definition behind columns. */
+interface Described {
+  readonly name: string;
+  readonly unit: string;
+  readonly description: string;
+}
+
+function familyNameOf(descriptor: Described, shape: OtlpMetricShape, naming: PrometheusMetricNaming): string {
+  const { name, unit } = descriptor;
   const key = naming + '\u0000' + shape + '\u0000' + name + '\u0000' + unit;
   let family = familyNameCache.get(key);
   if (family === undefined) {
@@ -372,39 +389,141 @@ function serializeSingleValued(
 }
 
 function serializeHistogram(name: string, points: DataPoint<Histogram>[], context: SampleContext): string {
-  const countName = name + '_count';
-  const sumName = name + '_sum';
-  const bucketName = name + '_bucket{';
+  const names = histogramNames(name);
   let out = '';
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
     const histogram = point.value;
-    const labels = seriesLabels(point.attributes, context.scopeText, context.reservedLabels);
-    const braced = labels === '' ? ' ' : '{' + labels + '} ';
     const counts = histogram.buckets.counts;
-    const fragments = cachedBucketFragments(histogram.buckets.boundaries, counts.length);
-    const open = labels === '' ? bucketName : bucketName + labels + ',';
-    if (context.openMetrics) {
-      // OpenMetrics order: buckets (with their exemplars), count, sum, created.
-      const exemplars = exemplarsOf(point);
-      let cumulative = 0;
-      for (let b = 0; b < fragments.length; b++) {
-        cumulative += counts[b];
-        out += open + fragments[b] + formatSampleValue(cumulative) + exemplarSuffix(exemplars?.[b]) + '\n';
-      }
-      if (histogram.count != null) out += countName + braced + formatSampleValue(histogram.count) + '\n';
-      if (histogram.sum != null) out += sumName + braced + formatSampleValue(histogram.sum) + '\n';
-      out += name + '_created' + braced + createdSeconds(point) + '\n';
-      continue;
-    }
-    // Upstream order: _count, _sum, then the cumulative buckets.
-    if (histogram.count != null) out += countName + braced + formatSampleValue(histogram.count) + '\n';
-    if (histogram.sum != null) out += sumName + braced + formatSampleValue(histogram.sum) + '\n';
+    out += histogramSamples(
+      names,
+      seriesLabels(point.attributes, context.scopeText, context.reservedLabels),
+      cachedBucketFragments(histogram.buckets.boundaries, counts.length),
+      counts,
+      0,
+      histogram.count,
+      histogram.sum,
+      context.openMetrics ? exemplarsOf(point) : undefined,
+      context.openMetrics ? createdSeconds(point) : undefined,
+    );
+  }
+  return out;
+}
+
+interface HistogramNames {
+  readonly name: string;
+  readonly countName: string;
+  readonly sumName: string;
+  readonly bucketName: string;
+}
+
+function histogramNames(name: string): HistogramNames {
+  return { name, countName: name + '_count', sumName: name + '_sum', bucketName: name + '_bucket{' };
+}
+
+/**
+ * One histogram series' samples (its bucket counts from `offset` in `counts`). `created` is set for OpenMetrics only, which orders buckets (with their
+ * exemplars), count, sum, created; text 0.0.4 keeps upstream's order: count, sum, then the cumulative buckets.
+ */
+function histogramSamples(
+  names: HistogramNames,
+  labels: string,
+  fragments: readonly string[],
+  counts: ArrayLike<number>,
+  offset: number,
+  count: number | undefined,
+  sum: number | undefined,
+  exemplars: readonly (Exemplar | undefined)[] | undefined,
+  created: string | undefined,
+): string {
+  const braced = labels === '' ? ' ' : '{' + labels + '} ';
+  const open = labels === '' ? names.bucketName : names.bucketName + labels + ',';
+  let out = '';
+  if (created !== undefined) {
     let cumulative = 0;
     for (let b = 0; b < fragments.length; b++) {
-      cumulative += counts[b];
-      out += open + fragments[b] + formatSampleValue(cumulative) + '\n';
+      cumulative += counts[offset + b];
+      out += open + fragments[b] + formatSampleValue(cumulative) + exemplarSuffix(exemplars?.[b]) + '\n';
     }
+    if (count != null) out += names.countName + braced + formatSampleValue(count) + '\n';
+    if (sum != null) out += names.sumName + braced + formatSampleValue(sum) + '\n';
+    return out + names.name + '_created' + braced + created + '\n';
+  }
+  if (count != null) out += names.countName + braced + formatSampleValue(count) + '\n';
+  if (sum != null) out += names.sumName + braced + formatSampleValue(sum) + '\n';
+  let cumulative = 0;
+  for (let b = 0; b < fragments.length; b++) {
+    cumulative += counts[offset + b];
+    out += open + fragments[b] + formatSampleValue(cumulative) + '\n';
+  }
+  return out;
+}
+
+// The local store's columns (series/collection.ts), written without building the SDK's MetricData: a scrape of
+// 10,000 series otherwise allocates 10,000 points (and their start times) only to read them once.
+
+/** The created time of a store row, as {@link createdSeconds} writes a point's. */
+function createdSecondsAt(
+  columns: CounterColumns | HistogramColumns,
+  row: number,
+  collectionStart: readonly [number, number],
+  scratch: [number, number],
+): string {
+  const [seconds, nanos] = columns.perSeriesStart
+    ? hrTimeAt(columns.births[columns.indices[row]], scratch)
+    : collectionStart;
+  return formatSampleValue(seconds + nanos / 1e9);
+}
+
+function serializeCounterColumns(
+  name: string,
+  columns: CounterColumns,
+  collectionStart: readonly [number, number],
+  context: SampleContext,
+  createdName: string | undefined,
+): string {
+  const scratch: [number, number] = [0, 0];
+  let out = '';
+  for (let i = 0; i < columns.length; i++) {
+    const labels = seriesLabels(attributesAt(columns, i), context.scopeText, context.reservedLabels);
+    const braced = labels === '' ? ' ' : '{' + labels + '} ';
+    out += name + braced + formatSampleValue(columns.values[i]);
+    if (createdName !== undefined) {
+      out +=
+        exemplarSuffix(columns.exemplars?.[i]) +
+        '\n' +
+        createdName +
+        braced +
+        createdSecondsAt(columns, i, collectionStart, scratch);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+function serializeHistogramColumns(
+  name: string,
+  columns: HistogramColumns,
+  collectionStart: readonly [number, number],
+  context: SampleContext,
+): string {
+  const names = histogramNames(name);
+  const buckets = columns.boundaries.length + 1;
+  const fragments = cachedBucketFragments(columns.boundaries, buckets);
+  const scratch: [number, number] = [0, 0];
+  let out = '';
+  for (let i = 0; i < columns.length; i++) {
+    out += histogramSamples(
+      names,
+      seriesLabels(attributesAt(columns, i), context.scopeText, context.reservedLabels),
+      fragments,
+      columns.bucketCounts,
+      i * buckets,
+      columns.counts[i],
+      columns.sums[i],
+      context.openMetrics ? columns.exemplars?.[i] : undefined,
+      context.openMetrics ? createdSecondsAt(columns, i, collectionStart, scratch) : undefined,
+    );
   }
   return out;
 }
@@ -465,9 +584,9 @@ function openMetricsUnit(family: string, unit: string): string {
   return word !== '' && family.endsWith('_' + word) ? word : '';
 }
 
-function familyHeader(name: string, type: string, metric: MetricData, openMetrics: boolean): string {
-  const description = metric.descriptor.description || 'description missing';
-  const unit = metric.descriptor.unit;
+function familyHeader(name: string, type: string, descriptor: Described, openMetrics: boolean): string {
+  const description = descriptor.description || 'description missing';
+  const unit = descriptor.unit;
   if (openMetrics) {
     const word = openMetricsUnit(name, unit);
     return (
@@ -499,6 +618,44 @@ function familyHeader(name: string, type: string, metric: MetricData, openMetric
 }
 
 /**
+ * The family a metric's samples go to (created on first use), its sample name and its family name; undefined,
+ * reported once, for a metric with no valid name or one whose family already exists with another type.
+ */
+function familyFor(
+  families: Map<string, Family>,
+  descriptor: Described,
+  shape: OtlpMetricShape,
+  options: PrometheusSerializerOptions,
+): { family: Family; name: string; familyName: string } | undefined {
+  const openMetrics = options.format === 'openmetrics';
+  const name = familyNameOf(descriptor, shape, options.metricNaming ?? 'collector');
+  if (name === '') {
+    reportOnce(
+      `empty:${descriptor.name}`,
+      `Prometheus: metric "${descriptor.name}" has no valid Prometheus name; not exported`,
+    );
+    return undefined;
+  }
+  const type = prometheusTypeOf(shape, openMetrics);
+  // OpenMetrics names a counter family without `_total`; its samples keep the suffix.
+  const familyName =
+    openMetrics && shape === 'monotonicSum' && name.endsWith('_total') ? name.slice(0, -6) : name;
+  let family = families.get(familyName);
+  if (family !== undefined && family.type !== type) {
+    reportOnce(
+      `conflict:${name}:${type}`,
+      `Prometheus: metric "${descriptor.name}" maps to family "${familyName}" of type ${type}, which already exists with type ${family.type}; not exported`,
+    );
+    return undefined;
+  }
+  if (family === undefined) {
+    family = { type, header: familyHeader(familyName, type, descriptor, openMetrics), samples: '' };
+    families.set(familyName, family);
+  }
+  return { family, name, familyName };
+}
+
+/**
  * Serializes collected metrics as Prometheus text exposition format 0.0.4 (default) or, with
  * `format: 'openmetrics'`, as OpenMetrics 1.0 text.
  *
@@ -514,7 +671,6 @@ export function serializePrometheus(
   resourceMetrics: ResourceMetrics,
   options: PrometheusSerializerOptions = {},
 ): string {
-  const naming = options.metricNaming ?? 'collector';
   const openMetrics = options.format === 'openmetrics';
   const families = new Map<string, Family>();
   const reservedLabels = options.withoutScopeInfo ? RESERVED_WITHOUT_SCOPE_LABELS : RESERVED_LABELS;
@@ -524,32 +680,37 @@ export function serializePrometheus(
       reservedLabels,
       openMetrics,
     };
+    const collection = storeCollectionOf(scopeMetrics);
+    if (collection !== undefined) {
+      for (const columns of collection.metrics) {
+        const counter = columns.kind === 'counter';
+        const found = familyFor(
+          families,
+          columns.definition,
+          counter ? 'monotonicSum' : 'histogram',
+          options,
+        );
+        if (found === undefined) continue;
+        const { family, name, familyName } = found;
+        if (columns.kind === 'counter') {
+          family.samples += serializeCounterColumns(
+            openMetrics && familyName === name ? name + '_total' : name,
+            columns,
+            collection.startTime,
+            context,
+            openMetrics ? familyName + '_created' : undefined,
+          );
+        } else {
+          family.samples += serializeHistogramColumns(name, columns, collection.startTime, context);
+        }
+      }
+      continue;
+    }
     for (const metric of scopeMetrics.metrics) {
       const shape = shapeOf(metric);
-      const name = familyNameOf(metric, shape, naming);
-      if (name === '') {
-        reportOnce(
-          `empty:${metric.descriptor.name}`,
-          `Prometheus: metric "${metric.descriptor.name}" has no valid Prometheus name; not exported`,
-        );
-        continue;
-      }
-      const type = prometheusTypeOf(shape, openMetrics);
-      // OpenMetrics names a counter family without `_total`; its samples keep the suffix.
-      const familyName =
-        openMetrics && shape === 'monotonicSum' && name.endsWith('_total') ? name.slice(0, -6) : name;
-      let family = families.get(familyName);
-      if (family !== undefined && family.type !== type) {
-        reportOnce(
-          `conflict:${name}:${type}`,
-          `Prometheus: metric "${metric.descriptor.name}" maps to family "${familyName}" of type ${type}, which already exists with type ${family.type}; not exported`,
-        );
-        continue;
-      }
-      if (family === undefined) {
-        family = { type, header: familyHeader(familyName, type, metric, openMetrics), samples: '' };
-        families.set(familyName, family);
-      }
+      const found = familyFor(families, metric.descriptor, shape, options);
+      if (found === undefined) continue;
+      const { family, name, familyName } = found;
       switch (metric.dataPointType) {
         case DataPointType.SUM:
         case DataPointType.GAUGE: {
