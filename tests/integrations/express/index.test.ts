@@ -11,7 +11,7 @@ import * as httpMetrics from '../../../src/integrations/express/http-metrics';
 import * as metricsEndpoint from '../../../src/integrations/express/metrics-endpoint';
 import * as core from '../../../src/integrations/http';
 import * as publicApi from '../../../src/integrations/http/public';
-import { exportNames, notReExported, words } from '../../support/exports';
+import { exportNames, notReExported, words } from '../../support/entry-points';
 
 it("exports the core's public list, four core pieces and the Express handlers, nothing else at run time", () => {
   const own = words(`

@@ -17,7 +17,7 @@ import {
 } from '../../../src/integrations/fastify';
 import * as publicApi from '../../../src/integrations/http/public';
 import { parseExposition } from '../../support/exposition';
-import { exportNames, notReExported, words } from '../../support/exports';
+import { exportNames, notReExported, words } from '../../support/entry-points';
 import { recordedWhen } from '../../support/http-requests';
 
 const SESSION = { userTier: 'pro', entryPage: '/', isNewUser: false };

@@ -7,7 +7,7 @@ import * as entry from '../../../src/integrations/fetch';
 import * as handlers from '../../../src/integrations/fetch/handlers';
 import * as httpMetrics from '../../../src/integrations/fetch/http-metrics';
 import * as publicApi from '../../../src/integrations/http/public';
-import { exportNames, notReExported, words } from '../../support/exports';
+import { exportNames, notReExported, words } from '../../support/entry-points';
 
 it("exports the core's public list, the Web handlers and the HTTP-metrics wrappers, nothing else", () => {
   const own = words(

@@ -17,7 +17,7 @@ import * as serverMetrics from '../../../src/integrations/http/server-metrics';
 import * as validate from '../../../src/integrations/http/validate';
 import * as singleton from '../../../src/metrics/singleton';
 import * as optionalPeer from '../../../src/support/optional-peer';
-import { exportNames, notReExported, words } from '../../support/exports';
+import { exportNames, notReExported, words } from '../../support/entry-points';
 
 it("exports public.ts's list and the adapters' building blocks, nothing else at run time", () => {
   const forAdapters = words(`

@@ -8,7 +8,7 @@ import * as activeUsers from '../../../src/integrations/http/active-users';
 import * as publicApi from '../../../src/integrations/http/public';
 import * as rateLimit from '../../../src/integrations/http/rate-limit';
 import * as httpServerMetrics from '../../../src/metrics/http-server-metrics';
-import { exportNames, notReExported, words } from '../../support/exports';
+import { exportNames, notReExported, words } from '../../support/entry-points';
 
 it('exports exactly the shared helpers, constants and nothing else at run time', () => {
   expect(exportNames(publicApi)).toEqual(

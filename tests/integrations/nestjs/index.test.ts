@@ -11,7 +11,7 @@
 import * as entry from '../../../src/integrations/nestjs';
 import * as publicApi from '../../../src/integrations/http/public';
 import { parseExposition, type Exposition } from '../../support/exposition';
-import { exportNames, notReExported, words } from '../../support/exports';
+import { exportNames, notReExported, words } from '../../support/entry-points';
 import { startAppProcess, type AppProcess } from '../../support/scenario-apps';
 
 const SESSION = { userTier: 'pro', entryPage: '/', isNewUser: false };
