@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { requireBuiltCli, runCli } from '../support/cli';
 import { requireGoBinary } from '../support/go-binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
+import { prng } from '../support/random';
 
 const prometheusBinary = requireGoBinary('prometheus');
 const promtool = requireGoBinary('promtool');
@@ -31,15 +32,6 @@ interface Entry {
   kind: 'sale' | 'refund';
   amount: number;
   currency: string;
-}
-
-/** A small deterministic PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 /**

@@ -31,20 +31,9 @@ import {
 } from '../../src';
 import { hrTime } from '@opentelemetry/core';
 import { parseExposition } from '../support/exposition';
+import { prng, pick } from '../support/random';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
-
-/** A small deterministic PRNG, so a failing workload can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-const pick = <T>(random: () => number, values: readonly T[]): T =>
-  values[Math.floor(random() * values.length)];
 
 /**
  * Every record method with ordinary values, repeats (existing series), enough new series to make the series

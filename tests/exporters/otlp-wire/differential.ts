@@ -25,6 +25,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { initBusinessMetrics, type BusinessMetricsHandle, type BusinessMetricsRecorder } from '../../../src';
 import { storeCollectionOf } from '../../../src/series/collection';
+import { prng, pick } from '../../support/random';
 
 /** The OTLP metrics schema (fixtures/otlp-metrics.proto), for protobufjs. */
 export const OTLP_SCHEMA = protobuf.parse(
@@ -32,17 +33,6 @@ export const OTLP_SCHEMA = protobuf.parse(
 ).root;
 // Resolved before use: only then do repeated numbers get proto3's packed encoding.
 OTLP_SCHEMA.resolveAll();
-
-/** A small deterministic PRNG, so a failing workload can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-const pick = <T>(random: () => number, values: readonly T[]): T =>
-  values[Math.floor(random() * values.length)];
 
 /** Every record method, with repeats, new series, values the guard drops or relabels, and non-ASCII labels. */
 function record(recorder: BusinessMetricsRecorder, random: () => number, events: number): void {
