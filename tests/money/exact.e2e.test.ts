@@ -31,7 +31,8 @@ import { bundleFixture, cleanUpChildren, startChild, type RunningChild } from '.
 import { requireBuiltCli, runCli } from '../support/cli';
 import { requireGoBinary, startCollector, type Collector } from '../support/go-binaries';
 import { freePort, startPrometheus, type PrometheusServer } from '../support/prometheus-server';
-import type { LedgerAppPlan, PlannedEntry } from './fixtures/ledger-app';
+import type { PlannedEntry } from './fixtures/ledger';
+import type { LedgerAppPlan } from './fixtures/ledger-app';
 
 const otelcol = requireGoBinary('otelcol');
 const prometheus3 = requireGoBinary('prometheus');
