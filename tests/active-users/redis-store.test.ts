@@ -20,6 +20,7 @@ import { BusinessMetrics } from '../../src';
 import { HyperLogLog } from '../../src/active-users/hyperloglog';
 import { UserIdHasher } from '../../src/active-users/user-hash';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis-server';
+import { waitUntil } from '../support/wait';
 
 const itWithRedis = REDIS_SERVER ? it : it.skip;
 /** The instances' clock (epoch ms): now, read once, so a run across UTC midnight keeps one day. */
@@ -310,13 +311,18 @@ describe('active users through one real Redis', () => {
       // Redis comes back without the 20k it had acknowledged (no persistence): a new connection may reach a
       // restarted or different server, so the first flush on it sends every retained sketch again.
       await redis.restart();
-      // Flush until one succeeds (ioredis reconnects on its own schedule; the test's timeout bounds the wait).
+      // Flush until one succeeds (ioredis reconnects on its own schedule).
       const flushUntilSent = async (instance: Instance, flushes: number) => {
-        for (;;) {
-          const { health: now } = await instance.request<{ health: Health }>({ type: 'flush' });
-          if (now.flushes >= flushes) return now;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+        let now: Health | undefined;
+        await waitUntil(
+          `${flushes} successful flushes to the restarted Redis`,
+          async () => {
+            now = (await instance.request<{ health: Health }>({ type: 'flush' })).health;
+            return now.flushes >= flushes || `${now.flushes} so far`;
+          },
+          { intervalMillis: 50 },
+        );
+        return now!;
       };
       expect((await flushUntilSent(a, 2)).flushes).toBe(2);
       // Another instance sees the whole fleet: the 20k from before the outage and the 40k from during it.

@@ -14,6 +14,7 @@ import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { dashboardQueries, RECORDING_RULES, type GrafanaDashboard } from '../../src/dashboards/grafana';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 import { INSIGHT_RULES } from '../../src/insights';
 import {
   ALERTS_FILE,
@@ -124,36 +125,41 @@ describeWithPrometheus('live: package exporter -> real Prometheus -> rules, seed
     };
     tick();
     ticker = setInterval(tick, 200);
-    // Events, each failing loudly (naming what did not come) if the beforeAll's timeout passes first: enough
+    // Events, each failing loudly (naming what did not come) within 40 s: enough
     // scrapes for every [5m]/[1h]/[24h]/[7d] window to hold several samples, and a failed export counted.
-    const waitUntil = async (what: string, check: () => Promise<boolean>) => {
-      const deadline = Date.now() + 40_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`not within 40 s: ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    };
-    await waitUntil('8 scrapes of the workload and a counted export failure', async () => {
-      const samples = await query('count_over_time(business_funnel_step_total{step="cart_view"}[1h])');
-      const failures = await query('business_metrics_export_failures_total');
-      return samples.length > 0 && Number(samples[0].value[1]) >= 8 && failures.length > 0;
-    });
+    await waitUntil(
+      '8 scrapes of the workload and a counted export failure',
+      async () => {
+        const samples = await query('count_over_time(business_funnel_step_total{step="cart_view"}[1h])');
+        const failures = await query('business_metrics_export_failures_total');
+        return samples.length > 0 && Number(samples[0].value[1]) >= 8 && failures.length > 0;
+      },
+      { timeoutMillis: 40_000 },
+    );
     // Stop the traffic; a scrape holds every tick recorded, then every rule group evaluates after that scrape;
     // then freeze the evaluation time.
     clearInterval(ticker);
     ticker = undefined;
     let scraped = 0;
-    await waitUntil('a scrape holds every tick recorded', async () => {
-      const [total] = await query('sum(business_funnel_step_total{step="cart_view"})');
-      scraped = Date.now() / 1000;
-      return total !== undefined && Number(total.value[1]) === 100 * ticksRecorded;
-    });
-    await waitUntil('every rule group evaluated after that scrape', async () => {
-      const body = await prometheus.api<{ data: { groups: Array<{ lastEvaluation: string }> } }>(
-        '/api/v1/rules',
-      );
-      return body.data.groups.every((group) => Date.parse(group.lastEvaluation) / 1000 > scraped);
-    });
+    await waitUntil(
+      'a scrape holds every tick recorded',
+      async () => {
+        const [total] = await query('sum(business_funnel_step_total{step="cart_view"})');
+        scraped = Date.now() / 1000;
+        return total !== undefined && Number(total.value[1]) === 100 * ticksRecorded;
+      },
+      { timeoutMillis: 40_000 },
+    );
+    await waitUntil(
+      'every rule group evaluated after that scrape',
+      async () => {
+        const body = await prometheus.api<{ data: { groups: Array<{ lastEvaluation: string }> } }>(
+          '/api/v1/rules',
+        );
+        return body.data.groups.every((group) => Date.parse(group.lastEvaluation) / 1000 > scraped);
+      },
+      { timeoutMillis: 40_000 },
+    );
     evaluationTime = Date.now() / 1000;
     for (const window of ['5m', '1h'] as const) {
       ticksPerSecond[window] =

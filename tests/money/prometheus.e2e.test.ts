@@ -11,6 +11,7 @@
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { requireBinary } from '../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 import { rulesConfig } from '../backend/backend-files';
 
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
@@ -93,14 +94,6 @@ describeWithPrometheus(
       Object.fromEntries((await query(expr)).map((s) => [s.metric.currency ?? '', Number(s.value[1])]));
     const sameFigures = (a: Record<string, number>, b: Record<string, number>) =>
       JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
-    /** Polls `check` until it holds; throws naming `what` after 30 s (the beforeAll allows 60). */
-    const waitUntil = async (what: string, check: () => Promise<boolean>) => {
-      const deadline = Date.now() + 30_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`not within 30 s: ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    };
 
     beforeAll(async () => {
       telemetry = initBusinessMetrics({

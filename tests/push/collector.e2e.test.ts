@@ -18,6 +18,7 @@ import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import type { OtlpProtocol } from '../../src/config/options';
 import { driveCheckout, startCheckoutApp } from '../support/checkout-app';
 import { parseExposition } from '../support/exposition';
+import { waitUntil } from '../support/wait';
 import {
   COLLECTOR_CONFIG,
   REPO,
@@ -122,8 +123,6 @@ const EXPORT_TIMEOUT_MS = 400;
 const REQUESTS = 600;
 const CONCURRENCY = 10;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describeWithCollector('faults on the real push path', () => {
   let collector: Collector;
   beforeAll(async () => {
@@ -141,14 +140,16 @@ describeWithCollector('faults on the real push path', () => {
   }
 
   async function waitForTotals(instance: string, expected: { requests: number; cents: number }) {
-    const deadline = Date.now() + 15_000;
-    let last = { requests: -1, cents: -1 };
-    while (Date.now() < deadline) {
-      last = await collectorTotals(instance).catch(() => last);
-      if (last.requests === expected.requests && last.cents === expected.cents) return;
-      await sleep(200);
-    }
-    expect({ instance, totals: last }).toEqual({ instance, totals: expected });
+    await waitUntil(
+      `${instance}: the Collector holds ${JSON.stringify(expected)}`,
+      async () => {
+        const last = await collectorTotals(instance).catch((error: Error) => error.message);
+        const whole =
+          typeof last !== 'string' && last.requests === expected.requests && last.cents === expected.cents;
+        return whole || `last ${JSON.stringify(last)}`;
+      },
+      { timeoutMillis: 15_000, intervalMillis: 200 },
+    );
   }
 
   const failures = async (handle: BusinessMetricsHandle) =>
@@ -194,8 +195,12 @@ describeWithCollector('faults on the real push path', () => {
             `${protocol} ${fault}: p50 ${faulted.toFixed(2)} ms (healthy ${baseline.toFixed(2)} ms), not asserted`,
           );
           // The failures are counted: the counter grows (a refused export fails at once, a hanging one at its
-          // timeout); the test's timeout bounds the wait.
-          while ((await failures(handle)) <= before) await sleep(100);
+          // timeout).
+          await waitUntil(
+            `${protocol} ${fault}: a counted export failure`,
+            async () => (await failures(handle)) > before,
+            { intervalMillis: 100 },
+          );
           if (fault === 'killed') await collector.restart();
           else collector.resume();
           // The Collector lost (killed) or never answered for (stopped) everything of the outage; the next

@@ -9,6 +9,7 @@ import { getHeapStatistics } from 'node:v8';
 import { initBusinessMetrics, RUNTIME_PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../src';
 import { parseExposition } from '../support/exposition';
 import { freePort } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 
 async function scrapeOf(handle: BusinessMetricsHandle): Promise<ReturnType<typeof parseExposition>> {
   return parseExposition(await handle.metrics.getMetrics());
@@ -30,12 +31,14 @@ describe('runtimeMetrics', () => {
       const blockedUntil = performance.now() + 200;
       while (performance.now() < blockedUntil);
       // The instrumentation reports the delay once its histogram holds 5 samples (and resets it then): scrape
-      // until it does. The first report holds the blocked sample; the test's timeout bounds the wait.
+      // until it does. The first report holds the blocked sample.
       let scrape = await scrapeOf(handle);
-      while (!scrape.families.has(RUNTIME_PROMETHEUS_FAMILIES.eventLoopDelayP99)) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        scrape = await scrapeOf(handle);
-      }
+      await waitUntil(
+        'the event-loop delay is reported',
+        async () =>
+          (scrape = await scrapeOf(handle)).families.has(RUNTIME_PROMETHEUS_FAMILIES.eventLoopDelayP99),
+        { intervalMillis: 10 },
+      );
       expect(scrape.family(RUNTIME_PROMETHEUS_FAMILIES.eventLoopDelayP99).type).toBe('gauge');
       const maxDelay = scrape.family('nodejs_eventloop_delay_max_seconds').samples[0].value;
       expect(maxDelay).toBeGreaterThanOrEqual(0.15);

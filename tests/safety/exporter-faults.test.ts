@@ -21,6 +21,7 @@ import {
   type ReceivedRequest,
   type ReceiverFault,
 } from '../support/otlp-receiver';
+import { waitUntil } from '../support/wait';
 
 const EXPORT_INTERVAL_MS = 400;
 const EXPORT_TIMEOUT_MS = 300; // well above the 60 ms "slow within timeout" fault, even on a loaded CI machine
@@ -99,8 +100,6 @@ const better = (a: LoopDelay, b: LoopDelay): LoopDelay => ({
   max: Math.min(a.max, b.max),
   exports: Math.min(a.exports, b.exports),
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('OTLP exporter faults never reach the app', () => {
   let receiver: OtlpReceiver;
@@ -193,10 +192,16 @@ describe('OTLP exporter faults never reach the app', () => {
       // met the fault. The delay is reported (afterAll), not asserted: bench row host-app measures that cost.
       report.push(`${name}: ${describeDelay(faulted)} (healthy: ${describeDelay(baseline)})`);
 
-      // Counted: a failing fault's counter grows (the test's timeout bounds the wait); under slow answers within
-      // the timeout, two more exports complete (received) without a single failure.
+      // Counted: a failing fault's counter grows; under slow answers within the timeout, two more exports complete
+      // (received) without a single failure.
       if (fails) {
-        while ((await exportFailures(handle)) <= failuresBefore) await sleep(50);
+        await waitUntil(
+          `${name}: a counted export failure`,
+          async () => (await exportFailures(handle)) > failuresBefore,
+          {
+            intervalMillis: 50,
+          },
+        );
       } else {
         await exportsArrive(2);
         expect(await exportFailures(handle)).toBe(failuresBefore);

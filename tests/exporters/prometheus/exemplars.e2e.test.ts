@@ -18,6 +18,7 @@ import { initBusinessMetrics, PROMETHEUS_FAMILIES, type BusinessMetricsHandle } 
 import { metricsMiddleware } from '../../../src/integrations/express';
 import { requireBinary } from '../../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../../support/prometheus-server';
+import { waitUntil } from '../../support/wait';
 
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
 const describeWithPrometheus = prometheusBinary ? describe : describe.skip;
@@ -111,12 +112,15 @@ describeWithPrometheus('exemplars through a real Prometheus (--enable-feature=ex
         `      - targets: ['127.0.0.1:${expressPort}']`,
       ].join('\n'),
     });
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const found = await exemplarsOf(`${PROMETHEUS_FAMILIES.timeToConversion}_bucket`);
-      if (new Set(found.map((series) => series.seriesLabels.job)).size === 2) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitUntil(
+      'Prometheus holds exemplars from both jobs',
+      async () => {
+        const found = await exemplarsOf(`${PROMETHEUS_FAMILIES.timeToConversion}_bucket`);
+        const jobs = [...new Set(found.map((series) => series.seriesLabels.job))];
+        return jobs.length === 2 || `jobs with exemplars: ${jobs.join(', ') || 'none'}`;
+      },
+      { timeoutMillis: 20_000, intervalMillis: 500 },
+    );
   }, 40_000);
 
   afterAll(async () => {

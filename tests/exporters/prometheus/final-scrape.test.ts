@@ -12,6 +12,7 @@ import { initBusinessMetrics, type BusinessMetricsHandle } from '../../../src';
 import { PrometheusPullReader } from '../../../src/exporters/prometheus';
 import { FinalScrape } from '../../../src/exporters/prometheus/final-scrape';
 import { listenOnLoopback } from '../../support/http';
+import { waitUntil } from '../../support/wait';
 
 interface Scrape {
   readonly startedAt: number;
@@ -88,9 +89,11 @@ describe('the final scrape at shutdown (pull hand-over)', () => {
     const scrapes = scraper(handle.prometheus!.url, 300);
     sale(handle, 1000);
     // Two scrapes have seen 1000: the endpoint knows it is being scraped, and how often.
-    while (scrapes.scrapes.filter((s) => revenueOf(s.body, 'EUR') === 1000).length < 2) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(
+      'two scrapes saw the first sale',
+      () => scrapes.scrapes.filter((s) => revenueOf(s.body, 'EUR') === 1000).length >= 2,
+      { intervalMillis: 50 },
+    );
     sale(handle, 234); // only in memory: no scrape has read it yet
     const shutdownAt = Date.now();
     const closing = handle;
@@ -115,7 +118,7 @@ describe('the final scrape at shutdown (pull hand-over)', () => {
     try {
       const scrapes = scraper(url, 250);
       sale(handle, 500);
-      while (scrapes.scrapes.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil('two scrapes', () => scrapes.scrapes.length >= 2, { intervalMillis: 50 });
       sale(handle, 77);
       const shutdownAt = Date.now();
       const closing = handle;
@@ -150,7 +153,7 @@ describe('the final scrape at shutdown (pull hand-over)', () => {
     handle = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { port: 0 }, env: {} });
     await handle.ready;
     const scrapes = scraper(handle.prometheus!.url, 100);
-    while (scrapes.scrapes.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil('three scrapes', () => scrapes.scrapes.length >= 3, { intervalMillis: 20 });
     await scrapes.stop();
     sale(handle, 42);
     const closing = handle;
@@ -172,7 +175,7 @@ describe('the final scrape at shutdown (pull hand-over)', () => {
     await reader.ready;
     const scrapes = scraper(reader.url, 200);
     counter.add(1);
-    while (scrapes.scrapes.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil('two scrapes', () => scrapes.scrapes.length >= 2, { intervalMillis: 50 });
     counter.add(2);
     const shutdownAt = Date.now();
     await provider.shutdown();
