@@ -3,6 +3,12 @@
  * exporter, and the figures it implies. One `recordWorkloadTick` is one unit of traffic; every counter grows by
  * the same amounts each tick, so ratios and quantiles are exact whatever the tick rate and scrape timing.
  */
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { BusinessMetricsHandle, BusinessMetricsRecorder, InitOptions } from '../../src';
 import { httpServerMetrics } from '../../src/metrics/http-server-metrics';
 
@@ -117,12 +123,16 @@ export const HTTP_PER_TICK = [
   ['GET', '/products/:id', 200, 2, 2],
 ] as const;
 
+/** A funnel step outside the seed's checkout (an engagement milestone): the funnel panel's "other steps" series. */
+export const MILESTONE_STEP = 'milestone_first_purchase';
+
 /**
  * What the comparisons between backends (tests/push, tests/fleet) record each tick beyond `recordWorkloadTick`, so
- * that every shipped rule and alert has data: EUR sales and refunds in USD and EUR (the refund, net-revenue and,
- * with RULE_EXTRAS_OPTIONS' rates, reporting-currency rules), feature names past the series cap (the series
- * overflow alert), and HTTP requests (the experience and checkout-score rules). Every counter grows by the same
- * amounts each tick, as in the base workload. The handle's HTTP recorder is made once: call the result each tick.
+ * that every shipped rule, alert and dashboard query has data: EUR sales and refunds in USD and EUR (the refund,
+ * net-revenue and, with RULE_EXTRAS_OPTIONS' rates, reporting-currency rules), feature names past the series cap
+ * (the series overflow alert), HTTP requests (the experience and checkout-score rules) and a milestone step (the
+ * funnel's other steps). Every counter grows by the same amounts each tick, as in the base workload. The handle's
+ * HTTP recorder is made once: call the result each tick. With FlakyExporter, the export-failure alert has data too.
  */
 export function ruleExtras(handle: BusinessMetricsHandle): () => void {
   const http = httpServerMetrics({ telemetry: handle });
@@ -151,5 +161,48 @@ export function ruleExtras(handle: BusinessMetricsHandle): () => void {
     for (const [method, route, status, seconds, count] of HTTP_PER_TICK) {
       for (let i = 0; i < count; i++) http.record(method, route, status, false, seconds);
     }
+    metrics.recordFunnelStep(MILESTONE_STEP, { source: 'google_ads', deviceType: 'mobile' });
   };
+}
+
+/**
+ * An exporter of the app's own that fails its first export, then succeeds: made to fail before any traffic
+ * (failOnceBeforeTraffic), business_metrics_export_failures_total{exporter="FlakyExporter"} goes from nothing to 1
+ * at once, so every backend's first sample of it is 1 and its increase is 0 everywhere.
+ */
+export class FlakyExporter implements PushMetricExporter {
+  exports = 0;
+  export(_metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    done(
+      ++this.exports === 1
+        ? { code: ExportResultCode.FAILED, error: new Error('failing on purpose') }
+        : { code: ExportResultCode.SUCCESS },
+    );
+  }
+  selectAggregationTemporality(): AggregationTemporality {
+    return AggregationTemporality.CUMULATIVE;
+  }
+  forceFlush = () => Promise.resolve();
+  shutdown = () => Promise.resolve();
+}
+
+/**
+ * Has `flaky` (one of the handle's exporters) fail now, before any traffic: a periodic export may be the one that
+ * fails first, otherwise an explicit flush is, and that flush must reject naming the exporter.
+ */
+export async function failOnceBeforeTraffic(
+  handle: BusinessMetricsHandle,
+  flaky: FlakyExporter,
+): Promise<void> {
+  while (flaky.exports === 0) {
+    await handle.forceFlush({ timeoutMillis: 5000 }).then(
+      () => {
+        if (flaky.exports === 1) throw new Error('forceFlush resolved although the FlakyExporter failed');
+      },
+      (error: Error) => {
+        if (!error.message.includes('the FlakyExporter exporter could not export: failing on purpose'))
+          throw error;
+      },
+    );
+  }
 }

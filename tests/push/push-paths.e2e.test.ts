@@ -11,7 +11,7 @@
  * recording rule (its recorded series and its expression), every alert's verdict and every part of an alert
  * (tests/support/same-answers.ts) must return data, and the same label sets and values on every path, as
  * same-answers.ts defines "the same" (totals exact, ratios to 1e-6, absolute rates per cart view; NaN never);
- * the only queries without data are stated below with the reason (EXPECTED_EMPTY, pathsWithData). On the delta
+ * the only queries without data are stated below with the reason (pathsWithData). On the delta
  * path, windowed values of the package's self-metrics are not compared (only their label sets and totals): a
  * delta stream is sampled only when it changes (see the comment in the test).
  * The Collector and Prometheus are started once for the whole file.
@@ -25,17 +25,19 @@ import { requireGoBinary, startCollector, type Collector } from '../support/go-b
 import { startFreezableTarget, type FreezableTarget } from '../support/freezable-target';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
 import {
-  alertCases,
   answer,
   cartViewRateFor,
   type Answer,
-  comparisonCases,
-  differences,
+  expectSameAnswers,
+  LAST_WEEK_ALERTS,
+  LAST_WEEK_RULES,
+  readsOnlyLastWeek,
+  sameAnswerCases,
   TOTALS,
   toVector,
-  withinRun,
   type Sample,
 } from '../support/same-answers';
+import { waitUntil } from '../support/wait';
 
 const otelcol = requireGoBinary('otelcol');
 const prometheus3 = requireGoBinary('prometheus');
@@ -48,42 +50,14 @@ const TICK_MILLIS = 250;
 const RULE_FILES = ruleFiles();
 
 /**
- * Without data on any path: the rules that read last week (`offset 7d`), which a run of seconds has not got, and
- * the alerts' verdicts and parts that read them. Each is compared again with last week read as 2 s ago (see
- * `cases`), where it must have data; as shipped they are compared on nine days of backfilled history in
- * tests/fleet/thanos.e2e.test.ts and unit-tested with promtool (otel-collector/prometheus/rules/*.test.yml). Every
- * other query must have data.
- */
-const LAST_WEEK_RULES = [
-  'currency:business_net_revenue_cents:increase30m_offset7d',
-  'currency:business_orders:increase30m_offset7d',
-  'currency:business_net_revenue:week_over_week_ratio30m',
-  'business:cart_views:ratio_increase1h_offset7d',
-  'currency:business_expected_revenue_cents:rate5m_per_minute',
-  'currency:business_revenue_at_risk_cents:rate5m_per_minute',
-  'currency:business_revenue_at_risk:ratio_rate5m',
-  'currency:business_expected_revenue_cents:increase1h',
-  'currency:business_revenue_at_risk_cents:increase1h',
-];
-const LAST_WEEK_ALERTS = ['RevenueBelowBaseline', 'RevenueAtRisk'];
-
-function expectedEmpty(name: string, expr: string): boolean {
-  return (
-    LAST_WEEK_RULES.some(
-      (rule) => name === `recorded series ${rule}` || name === `recording rule expression ${rule}`,
-    ) ||
-    LAST_WEEK_ALERTS.some((alert) => name === `alert verdict ${alert}`) ||
-    (name.startsWith('alert ') && LAST_WEEK_RULES.includes(expr.trim()))
-  );
-}
-
-/**
- * Paths where a query can have data: `up` only where Prometheus scrapes (not behind Prometheus 3's own OTLP
- * receiver); the Collector's own counters (`otelcol_*`) on none, as no Prometheus here scrapes a Collector's
- * telemetry (business-push.test.yml tests that alert, tests/fleet reads the gateways' counters).
+ * Paths where a query can have data: none for what reads only last week (a run of seconds has none; each such case
+ * is compared again with last week read as 2 s ago: same-answers.ts); `up` only where Prometheus scrapes (not
+ * behind Prometheus 3's own OTLP receiver); the Collector's own counters (`otelcol_*`) on none, as no Prometheus
+ * here scrapes a Collector's telemetry (business-push.test.yml tests that alert, tests/fleet compares it on the
+ * gateways' own counters).
  */
 function pathsWithData(name: string, expr: string): readonly string[] {
-  if (expectedEmpty(name, expr) || /\botelcol_/.test(expr)) return [];
+  if (readsOnlyLastWeek(name, expr) || /\botelcol_/.test(expr)) return [];
   if (/\bup\s*\{/.test(expr)) return PATH_NAMES.filter((path) => path !== 'prometheus-otlp');
   return PATH_NAMES;
 }
@@ -178,24 +152,6 @@ describeE2e('push paths end to end: the same figures through every path', () => 
     };
   }
 
-  /** Polls `check` (undefined: done; otherwise what is still missing) until done; fails loudly at the deadline. */
-  async function waitUntil(
-    what: string,
-    check: () => Promise<string | undefined>,
-    context?: (missing: string) => string,
-    timeoutMillis = 30_000,
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMillis;
-    for (;;) {
-      const missing = await check();
-      if (missing === undefined) return;
-      if (Date.now() > deadline) {
-        throw new Error(`not within ${timeoutMillis} ms: ${what} (${context ? context(missing) : missing})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-
   /** label set (origin labels left out) -> value */
   const vector = async (path: Path, expr: string) =>
     toVector(await query(path, expr), `${path.name}: ${expr}`);
@@ -249,7 +205,7 @@ describeE2e('push paths end to end: the same figures through every path', () => 
         }
         return undefined;
       },
-      (path) => paths.map((p) => p.collector?.log().slice(-2000) ?? '').join('\n') + path,
+      { context: (path) => paths.map((p) => p.collector?.log().slice(-2000) ?? '').join('\n') + path },
     );
 
     // Then every path stops sampling: the push apps shut down (their final export is the last), the pull target
@@ -309,8 +265,7 @@ describeE2e('push paths end to end: the same figures through every path', () => 
         }
         return Date.now() / 1000 < settled + 2.5 ? 'offset 2s not yet past' : undefined;
       },
-      undefined,
-      90_000,
+      { timeoutMillis: 90_000 },
     );
     evaluationTime = Date.now() / 1000;
   }, 240_000);
@@ -344,18 +299,9 @@ describeE2e('push paths end to end: the same figures through every path', () => 
     }
   });
 
-  const direct = [...comparisonCases(RULE_FILES, []), ...alertCases(RULE_FILES)];
-  // What reads last week also read as the run can have it: the recorded series it reads inlined and every offset
-  // 2 s, so its expression is compared on data too (only the recorded series themselves stay empty).
-  const cases: Array<[string, string]> = [
-    ...direct,
-    ...direct
-      .filter(([name, expr]) => expectedEmpty(name, expr) && !name.startsWith('recorded series '))
-      .map(([name, expr]): [string, string] => [
-        `${name}, last week read as 2 s ago`,
-        withinRun(inlineRecordingRules(expr)),
-      ]),
-  ];
+  // Every seed query, recorded series, recording rule expression, alert verdict and part; what reads only last week
+  // also with last week read as 2 s ago (same-answers.ts).
+  const cases = sameAnswerCases(RULE_FILES);
 
   it('compares every shipped rule and alert, and each stated exception reads last week', () => {
     for (const rule of RULE_FILES.flatMap(allRules)) {
@@ -384,32 +330,18 @@ describeE2e('push paths end to end: the same figures through every path', () => 
     const answers = new Map<string, Answer>();
     for (const path of paths)
       answers.set(path.name, await answer((e, t) => query(path, e, t), expr, path.name));
-    // Data where it can have data (pathsWithData), and nothing where it cannot.
-    const withData = pathsWithData(name, expr);
-    expect({
+    // Data where it can have data (pathsWithData) and nothing where it cannot, no NaN, the same answers.
+    // The Collector stamps samples with the app's collection time (collector.yaml's send_timestamps, which exact
+    // money needs), and a delta stream only has a point when it changed: the SDK's self-metric counters stop
+    // changing at another export than the business counters do, so over a window their extrapolated increases
+    // are sampled differently from the cart views'. Their label sets (here) and totals (the first test) still
+    // match exactly.
+    expectSameAnswers(
       expr,
-      withData: paths.filter((path) => answers.get(path.name)!.raw.size > 0).map((path) => path.name),
-    }).toEqual({ expr, withData });
-    if (withData.length === 0) return;
-    // NaN (0/0: a ratio whose counters did not move) is no figure: same-answers' close() calls two NaN the same.
-    for (const path of withData) {
-      const nan = [...answers.get(path)!.raw].filter(([, value]) => Number.isNaN(value)).map(([key]) => key);
-      expect({ path, expr, nan }).toEqual({ path, expr, nan: [] });
-    }
-    const reference = answers.get(withData[0])!;
-    for (const path of withData.slice(1)) {
-      // The Collector stamps samples with the app's collection time (collector.yaml's send_timestamps, which exact
-      // money needs), and a delta stream only has a point when it changed: the SDK's self-metric counters stop
-      // changing at another export than the business counters do, so over a window their extrapolated increases
-      // are sampled differently from the cart views'. Their label sets (here) and totals (the first test) still
-      // match exactly.
-      const labelSetsOnly =
-        path === 'delta' && cartViewRateFor(expr) !== undefined && expr.includes('business_metrics_');
-      const problems = differences(answers.get(path)!, reference).filter(
-        (problem) => !labelSetsOnly || problem.startsWith('label sets'),
-      );
-      expect({ path, expr, problems }).toEqual({ path, expr, problems: [] });
-    }
+      answers,
+      pathsWithData(name, expr),
+      (path) => path === 'delta' && cartViewRateFor(expr) !== undefined && expr.includes('business_metrics_'),
+    );
   });
 
   it('turns service.name / service.instance.id into job / instance, and the resource into target_info', async () => {

@@ -1,26 +1,31 @@
 /**
- * "The same answers" between two query backends that received one workload by different paths (a Prometheus per
- * push path in tests/push/, Thanos against one Prometheus in tests/fleet/): which queries are compared, and what
- * "the same" means for each.
+ * "The same answers" between backends that received one workload by different paths (a Prometheus per push path in
+ * tests/push/, Thanos against one Prometheus in tests/fleet/): which queries are compared, and what "the same" means
+ * for each. The one comparison both use (sameAnswerCases, answer, expectSameAnswers):
+ *   - every compared query has data on every backend that can have it (the exceptions are stated by the caller,
+ *     each with its reason), and NaN is never a figure (0/0: counters that did not move), so two empty or two NaN
+ *     answers never pass as "the same";
  *   - totals (the last cumulative value) exactly: nothing lost or doubled on the way;
  *   - ratios, shares and quantiles to 1e-6 relative: each backend samples at its own instants, but every counter of
  *     a workload grows in the same proportion at every sample, so these do not depend on when samples were taken;
  *   - absolute rates and increases (revenue per minute, cart views per hour) per cart view, to 1e-4: their
  *     extrapolation depends on when a backend's first and last samples fell in the window; divided by the same
  *     backend's cart-view rate over the same window (read the same way: recorded by the same rule group, or from
- *     the raw counter) it does not, up to the millisecond apart at which one export's counters can be stamped;
+ *     the raw counter; per instance where the answer is per instance) it does not, up to the millisecond apart at
+ *     which one export's counters can be stamped;
  *   - `le` bucket bounds as numbers: Prometheus 3 writes a scraped bound as "60.0", an OTLP-received one as "60";
- *   - alert expressions without their final threshold (comparisonCases), so the values are compared whether or
- *     not they fire.
- * alertCases compares alerts more strictly: each alert's verdict (the expression with every comparison a `bool`
- * one, so a healthy series shows as 0 instead of vanishing) and each of its parts (the operands the verdict is
- * computed from: tests/support/promql.ts), read as they can have data within a run of seconds: offsets
- * (`offset 7d`, `offset 15m`) shortened to 2 s and `absent_over_time` read as `present_over_time`; the real offsets
- * and the thresholds are promtool's to test on days of synthetic history (otel-collector/prometheus/rules/*.test.yml).
- * Labels that say where a series came from (job, instance, scope, Thanos's replica and tenant labels) are left out.
+ *   - alerts as verdicts (alertCases): the expression with every comparison a `bool` one, so a healthy series shows
+ *     as 0 instead of vanishing, and each of its parts (the operands the verdict is computed from:
+ *     tests/support/promql.ts), read as they can have data within a run of seconds: offsets (`offset 7d`,
+ *     `offset 15m`) shortened to 2 s and `absent_over_time` read as `present_over_time`; the real offsets and the
+ *     thresholds are promtool's to test on days of synthetic history (otel-collector/prometheus/rules/*.test.yml);
+ *   - what reads only last week (LAST_WEEK_RULES, LAST_WEEK_ALERTS) is empty in a run of seconds: it is compared
+ *     again with last week read as 2 s ago, where it has data.
+ * Labels that say where a series came from (job, instance, scope, Thanos's replica and tenant labels) are left out,
+ * unless the backends saw the same instances (tests/fleet keeps job and instance).
  */
 import { boolComparisons, leafExpressions } from './promql';
-import { allRules, type Rule } from '../backend/backend-files';
+import { allRules, inlineRecordingRules } from '../backend/backend-files';
 
 export interface Sample {
   metric: Record<string, string>;
@@ -92,23 +97,13 @@ export function withinRun(expr: string): string {
     .replace(/\babsent_over_time\(/g, 'present_over_time(');
 }
 
-/** An alert's expression without its final comparison, so its value is compared whether or not it fires. */
-export function withoutThreshold(rule: Rule): string {
-  return rule.expr.trim().replace(/\s*(?:<|>|<=|>=)\s*[\d.]+$/, '');
-}
-
-/**
- * [name, expr] of every seed query, recorded series, recording rule expression and alert expression (without its
- * threshold; alertCases compares alerts more strictly).
- */
-export function comparisonCases(recordingFiles: string[], alertFiles: string[]): Array<[string, string]> {
+/** [name, expr] of every seed query, recorded series and recording rule expression. */
+export function comparisonCases(recordingFiles: string[]): Array<[string, string]> {
   const recording = recordingFiles.flatMap(allRules).filter((rule) => rule.record);
-  const alerts = alertFiles.flatMap(allRules).filter((rule) => rule.alert);
   return [
     ...SEED_QUERIES.map((expr, i) => [`seed query ${i + 1}`, expr] as [string, string]),
     ...recording.map((rule) => [`recorded series ${rule.record}`, rule.record!] as [string, string]),
     ...recording.map((rule) => [`recording rule expression ${rule.record}`, rule.expr] as [string, string]),
-    ...alerts.map((rule) => [`alert expression ${rule.alert}`, withoutThreshold(rule)] as [string, string]),
   ];
 }
 
@@ -138,28 +133,96 @@ export function alertCases(alertFiles: string[]): Array<[string, string]> {
   ];
 }
 
+/**
+ * Recording rules that read only last week (`offset 7d`): a run of seconds has no data for them. As shipped they are
+ * compared on nine days of backfilled history in tests/fleet/thanos.e2e.test.ts and unit-tested with promtool
+ * (otel-collector/prometheus/rules/*.test.yml).
+ */
+export const LAST_WEEK_RULES = [
+  'currency:business_net_revenue_cents:increase30m_offset7d',
+  'currency:business_orders:increase30m_offset7d',
+  'currency:business_net_revenue:week_over_week_ratio30m',
+  'business:cart_views:ratio_increase1h_offset7d',
+  'currency:business_expected_revenue_cents:rate5m_per_minute',
+  'currency:business_revenue_at_risk_cents:rate5m_per_minute',
+  'currency:business_revenue_at_risk:ratio_rate5m',
+  'currency:business_expected_revenue_cents:increase1h',
+  'currency:business_revenue_at_risk_cents:increase1h',
+];
+/** Alerts whose verdict needs last week's data (through the rules above). */
+export const LAST_WEEK_ALERTS = ['RevenueBelowBaseline', 'RevenueAtRisk'];
+
+/**
+ * Whether a case of sameAnswerCases reads only last week, so it has no data within a run: a rule above (its
+ * recorded series or expression), the verdict of an alert above or an alert part that is one of the rules, or a
+ * further case the caller names (`alsoNamed`: dashboard queries, say).
+ */
+export function readsOnlyLastWeek(name: string, expr: string, alsoNamed: readonly string[] = []): boolean {
+  return (
+    alsoNamed.includes(name) ||
+    LAST_WEEK_RULES.some(
+      (rule) => name === `recorded series ${rule}` || name === `recording rule expression ${rule}`,
+    ) ||
+    LAST_WEEK_ALERTS.some((alert) => name === `alert verdict ${alert}`) ||
+    (name.startsWith('alert ') && LAST_WEEK_RULES.includes(expr.trim()))
+  );
+}
+
+/**
+ * Every case backends that received one workload are compared on: each seed query, recorded series and recording
+ * rule expression of `ruleFiles` (comparisonCases), each alert's verdict and part (alertCases), and `extra` (the
+ * dashboard's queries, say). Each case that reads only last week (readsOnlyLastWeek; `extraLastWeek` names such
+ * `extra` cases) comes again with last week read as 2 s ago and the recorded series it reads inlined, so its
+ * expression is compared on data too; only the recorded series themselves stay empty.
+ */
+export function sameAnswerCases(
+  ruleFiles: string[],
+  extra: Array<[string, string]> = [],
+  extraLastWeek: readonly string[] = [],
+): Array<[string, string]> {
+  const direct = [...comparisonCases(ruleFiles), ...alertCases(ruleFiles), ...extra];
+  return [
+    ...direct,
+    ...direct
+      .filter(
+        ([name, expr]) =>
+          readsOnlyLastWeek(name, expr, extraLastWeek) && !name.startsWith('recorded series '),
+      )
+      .map(([name, expr]): [string, string] => [
+        `${name}, last week read as 2 s ago`,
+        withinRun(inlineRecordingRules(expr)),
+      ]),
+  ];
+}
+
+/** A series' labels as a key: origin labels left out, `le` as a number. */
+function seriesKey(metric: Record<string, string>, originLabels: ReadonlySet<string>): string {
+  return JSON.stringify(
+    Object.entries(metric)
+      .filter(([name]) => !originLabels.has(name))
+      .map(([name, value]) => [name, name === 'le' ? String(Number(value)) : value])
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+
 /** label set (origin labels left out, `le` as a number) -> value; a label set twice is an error. */
-export function toVector(samples: readonly Sample[], where: string): Map<string, number> {
+export function toVector(
+  samples: readonly Sample[],
+  where: string,
+  originLabels: ReadonlySet<string> = ORIGIN_LABELS,
+): Map<string, number> {
   const result = new Map<string, number>();
   for (const sample of samples) {
-    const labels = Object.entries(sample.metric)
-      .filter(([name]) => !ORIGIN_LABELS.has(name))
-      .map(([name, value]) => [name, name === 'le' ? String(Number(value)) : value])
-      .sort(([a], [b]) => a.localeCompare(b));
-    const key = JSON.stringify(labels);
+    const key = seriesKey(sample.metric, originLabels);
     if (result.has(key)) throw new Error(`${where}: two series with labels ${key}`);
     result.set(key, Number(sample.value[1]));
   }
   return result;
 }
 
-/** a and b within `tolerance` relative (or both NaN: tests/push asserts separately that no answer is NaN). */
+/** a and b within `tolerance` relative. NaN is never close to anything, NaN included: it is no figure. */
 export function close(a: number, b: number, tolerance: number): boolean {
-  return (
-    (Number.isNaN(a) && Number.isNaN(b)) ||
-    a === b ||
-    Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b))
-  );
+  return a === b || Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b));
 }
 
 export interface Answer {
@@ -172,10 +235,42 @@ export interface Answer {
 /** A backend's instant query: at the comparison's evaluation time, or at `time` (epoch seconds) when given. */
 export type InstantQuery = (expr: string, time?: number) => Promise<Sample[]>;
 
-/** Runs `expr` and its cart-view normalizer on one backend. */
-export async function answer(query: InstantQuery, expr: string, where: string): Promise<Answer> {
-  const raw = toVector(await query(expr), where);
+/**
+ * Runs `expr` and its cart-view normalizer on one backend. `originLabels`: the labels left out of the answer; where
+ * they do not include `instance` (backends fed by the same instances), an answer per instance is divided by each
+ * instance's own cart-view rate: instances are sampled at their own instants, so the rates of one instance are in
+ * the proportions of the workload, not in the proportion of one instance to the sum.
+ */
+export async function answer(
+  query: InstantQuery,
+  expr: string,
+  where: string,
+  originLabels: ReadonlySet<string> = ORIGIN_LABELS,
+): Promise<Answer> {
+  const samples = await query(expr);
+  const raw = toVector(samples, where, originLabels);
   const normalizer = cartViewRateFor(expr);
+  const perInstance =
+    !originLabels.has('instance') &&
+    samples.some((sample) => sample.metric.instance !== undefined) &&
+    normalizer !== undefined &&
+    normalizer.at === undefined &&
+    normalizer.expr.startsWith('sum(');
+  if (perInstance) {
+    const byInstance = new Map(
+      (await query(normalizer.expr.replace(/^sum\(/, 'sum by (instance) ('))).map((sample) => [
+        sample.metric.instance,
+        Number(sample.value[1]),
+      ]),
+    );
+    const perCartView = new Map(
+      samples.map((sample) => [
+        seriesKey(sample.metric, originLabels),
+        Number(sample.value[1]) / (byInstance.get(sample.metric.instance) ?? Number.NaN),
+      ]),
+    );
+    return { raw, perCartView };
+  }
   let cartViews = 1;
   if (normalizer?.at && raw.size > 0) {
     // The rule's last evaluation instant (its sample's timestamp); the data there no longer changes.
@@ -209,4 +304,33 @@ export function differences(result: Answer, reference: Answer): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * The one check of a case's answers on several backends (by name, in order): data on exactly the backends in
+ * `withData` (the caller states why any other has none) and none elsewhere, no NaN in any answer, and every backend
+ * with data giving the first one's answer (differences), or, where `labelSetsOnly` says so, its label sets.
+ */
+export function expectSameAnswers(
+  expr: string,
+  answers: ReadonlyMap<string, Answer>,
+  withData: readonly string[],
+  labelSetsOnly: (backend: string) => boolean = () => false,
+): void {
+  expect({
+    expr,
+    withData: [...answers].filter(([, result]) => result.raw.size > 0).map(([backend]) => backend),
+  }).toEqual({ expr, withData: [...withData] });
+  for (const backend of withData) {
+    const nan = [...answers.get(backend)!.raw].filter(([, value]) => Number.isNaN(value)).map(([key]) => key);
+    expect({ backend, expr, nan }).toEqual({ backend, expr, nan: [] });
+  }
+  if (withData.length === 0) return;
+  const reference = answers.get(withData[0])!;
+  for (const backend of withData.slice(1)) {
+    const problems = differences(answers.get(backend)!, reference).filter(
+      (problem) => !labelSetsOnly(backend) || problem.startsWith('label sets'),
+    );
+    expect({ backend, expr, problems }).toEqual({ backend, expr, problems: [] });
+  }
 }
