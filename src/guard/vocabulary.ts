@@ -26,6 +26,11 @@ export interface LabelIds {
   readonly values: readonly string[];
   readonly otherId: number;
   resolve(raw: unknown): number;
+  /**
+   * The id `resolve(raw)` returns for a spelling it maps as it is, with nothing to report (one it has cached),
+   * or -1: a cache in front of the vocabulary may keep only those (src/series/raw-tuple-cache.ts).
+   */
+  cachedId(raw: string): number;
 }
 
 /** The most values an allow-list is shown with in a message; longer lists end with "...". */
@@ -90,6 +95,10 @@ export class LabelVocabulary implements LabelIds {
       if (id !== undefined) return id;
     }
     return this.resolveSlowly(raw);
+  }
+
+  cachedId(raw: string): number {
+    return this.idsByRaw.get(raw) ?? -1;
   }
 
   /** Number of distinct values admitted beyond the policy's built-in ones. */

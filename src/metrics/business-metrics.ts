@@ -22,6 +22,8 @@ import { describe } from '../support';
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { Money } from '../money/money';
 import type { LocalSeriesStore } from '../series/local-store';
+import type { CounterCell } from '../series/cells';
+import { RawTupleCache } from '../series/raw-tuple-cache';
 import {
   createBusinessInstruments,
   definedOnly,
@@ -112,6 +114,11 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   /** Id of the default refund reason in the refunds instrument's reason vocabulary. */
   private readonly defaultRefundReason: number;
   private readonly activeUsersCounter: ActiveUsersCounter;
+  /** Raw label values -> cell of the counters recorded most (series/raw-tuple-cache.ts): a call with a tuple seen
+   * before skips one vocabulary lookup per label and the table's probe. */
+  private readonly funnelCells: RawTupleCache<CounterCell>;
+  private readonly conversionCells: RawTupleCache<CounterCell>;
+  private readonly featureCells: RawTupleCache<CounterCell>;
 
   constructor(meter: Meter, options: BusinessMetricsOptions = {}) {
     // Read through a closure, not captured: fake timers installed after construction replace Date.now.
@@ -157,19 +164,17 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
         options.activeUsers?.redis !== undefined ? () => activeUsers.storeHealth?.failures : undefined,
     });
     this.defaultRefundReason = this.instruments.refunds.labels[3].resolve(DEFAULT_REFUND_REASON);
+    this.funnelCells = new RawTupleCache(this.instruments.funnelStep.table);
+    this.conversionCells = new RawTupleCache(this.instruments.conversions.table);
+    this.featureCells = new RawTupleCache(this.instruments.featureUsage.table);
   }
 
   recordFunnelStep(step: string, metadata: FunnelStepMetadata): void {
-    const { table, labels, family } = this.instruments.funnelStep;
+    const family = this.instruments.funnelStep.family;
     try {
       if (!this.isMetadata(metadata, 'recordFunnelStep', family)) return;
-      table
-        .at4(
-          labels[0].resolve(step),
-          labels[1].resolve(metadata.source),
-          labels[2].resolve(metadata.deviceType),
-          labels[3].resolve(metadata.experimentVariant || 'control'),
-        )
+      this.funnelCells
+        .at4(step, metadata.source, metadata.deviceType, metadata.experimentVariant || 'control')
         .add(1);
     } catch (error) {
       this.reporter.internalError('recordFunnelStep', family, error);
@@ -177,7 +182,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   }
 
   recordConversion(type: string, metadata: ConversionMetadata): void {
-    const { table, labels, family } = this.instruments.conversions;
+    const family = this.instruments.conversions.family;
     try {
       if (!this.isMetadata(metadata, 'recordConversion', family)) return;
       const timing = this.instruments.timeToConversion;
@@ -189,13 +194,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
         'metadata.sessionStartTime',
         timing.family,
       );
-      table
-        .at3(
-          labels[0].resolve(type),
-          labels[1].resolve(metadata.source),
-          labels[2].resolve(metadata.deviceType),
-        )
-        .add(1);
+      this.conversionCells.at3(type, metadata.source, metadata.deviceType).add(1);
       if (seconds !== undefined) timing.table.at1(timing.labels[0].resolve(type)).record(seconds);
     } catch (error) {
       this.reporter.internalError('recordConversion', family, error);
@@ -262,15 +261,15 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   }
 
   recordFeatureUsage(featureName: string, metadata: FeatureUsageMetadata): void {
-    const { table, labels, family } = this.instruments.featureUsage;
+    const family = this.instruments.featureUsage.family;
     try {
       if (!this.isMetadata(metadata, 'recordFeatureUsage', family)) return;
       const isNewUser = metadata.isNewUser;
-      table
+      this.featureCells
         .at3(
-          labels[0].resolve(featureName),
-          labels[1].resolve(metadata.userTier),
-          labels[2].resolve(isNewUser === true ? 'true' : isNewUser === false ? 'false' : isNewUser),
+          featureName,
+          metadata.userTier,
+          isNewUser === true ? 'true' : isNewUser === false ? 'false' : isNewUser,
         )
         .add(1);
     } catch (error) {

@@ -82,6 +82,11 @@ export class CurrencyVocabulary implements LabelIds {
     return this.resolveSlowly(raw);
   }
 
+  /** Every admitted code is in idsByRaw too (idOf), so the fast array adds nothing here. */
+  cachedId(raw: string): number {
+    return this.idsByRaw.get(raw) ?? -1;
+  }
+
   private resolveSlowly(raw: unknown): number {
     if (!isCurrencyShaped(raw)) return INVALID_CURRENCY;
     const code = raw.toUpperCase();

@@ -1,7 +1,7 @@
 /**
  * Folder src/series/: the package's own storage of business series (series-table.ts: ids -> cells with the
- * lifetime cap and each series' birth; cells.ts: one series' state; time.ts: the store's clock; this file:
- * collection for SDK readers). The folder must not touch label normalisation or exporters.
+ * lifetime cap and each series' birth; raw-tuple-cache.ts: callers' raw label values -> cells in front of a
+ * table; cells.ts: one series' state; time.ts: the store's clock; this file: collection for SDK readers). The folder must not touch label normalisation or exporters.
  *
  * The package's own aggregation for its counters and histograms, handed to every reader as a MetricProducer.
  *
