@@ -8,44 +8,20 @@ import { LabelVocabulary } from '../../src/guard/vocabulary';
 import { MAX_CACHED_TUPLES, RawTupleCache } from '../../src/series/raw-tuple-cache';
 import { SeriesTable } from '../../src/series/series-table';
 import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
+import { numberedTable, OPEN_POLICY as OPEN, type NumberedCell } from '../support/series-tables';
 
-interface TestCell {
-  readonly serial: number;
-  readonly attributes: Readonly<Record<string, unknown>>;
-}
-
-const OPEN: LabelPolicy = { kind: 'capped', maxValues: 10_000 };
+type TestCell = NumberedCell;
 
 function setUp(
   guard: GuardHarness,
   arity: 3 | 4,
   options: { maxSeries?: number; policies?: LabelPolicy[] } = {},
 ): { table: SeriesTable<TestCell>; cache: RawTupleCache<TestCell>; vocabularies: LabelVocabulary[] } {
-  const keys = ['a', 'b', 'c', 'd'].slice(0, arity);
-  const vocabularies = keys.map(
-    (label, i) =>
-      new LabelVocabulary(
-        'test_metric',
-        label,
-        options.policies?.[i] ?? OPEN,
-        { maxLabelLength: 20 },
-        guard.reporter,
-        {
-          method: 'test',
-          argument: label,
-        },
-      ),
-  );
-  let serial = 0;
-  const table = new SeriesTable<TestCell>(
-    'test_metric',
-    keys,
-    vocabularies,
-    options.maxSeries ?? 100_000,
-    (attributes) => ({ serial: serial++, attributes }),
-    guard.reporter,
-  );
-  return { table, cache: new RawTupleCache(table), vocabularies };
+  const created = numberedTable(guard, ['a', 'b', 'c', 'd'].slice(0, arity), {
+    ...options,
+    maxLabelLength: 20,
+  });
+  return { ...created, cache: new RawTupleCache(created.table) };
 }
 
 /** The cache's lookup for either arity. */

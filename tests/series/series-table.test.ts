@@ -4,41 +4,20 @@
  * initBusinessMetrics while vocabularies grow and the table rehashes.
  */
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
-import type { LabelPolicy } from '../../src/catalog/labels';
 import { LabelVocabulary } from '../../src/guard/vocabulary';
 import { SeriesTable } from '../../src/series/series-table';
 import { parseExposition } from '../support/exposition';
 import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
+import { numberedTable, type NumberedCell } from '../support/series-tables';
 
-const OPEN: LabelPolicy = { kind: 'capped', maxValues: 10_000 };
-
-interface TestCell {
-  readonly serial: number;
-  readonly attributes: Readonly<Record<string, unknown>>;
-}
+type TestCell = NumberedCell;
 
 function table(
   guard: GuardHarness,
   labelKeys: readonly string[],
   maxSeries = 100_000,
 ): { table: SeriesTable<TestCell>; vocabularies: LabelVocabulary[] } {
-  const vocabularies = labelKeys.map(
-    (label) =>
-      new LabelVocabulary('test_metric', label, OPEN, { maxLabelLength: 100 }, guard.reporter, {
-        method: 'test',
-        argument: label,
-      }),
-  );
-  let serial = 0;
-  const seriesTable = new SeriesTable<TestCell>(
-    'test_metric',
-    labelKeys,
-    vocabularies,
-    maxSeries,
-    (attributes) => ({ serial: serial++, attributes }),
-    guard.reporter,
-  );
-  return { table: seriesTable, vocabularies };
+  return numberedTable(guard, labelKeys, { maxSeries });
 }
 
 /** The table's lookup for a tuple of any arity, as the recording code calls it. */
