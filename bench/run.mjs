@@ -218,7 +218,8 @@ const ROWS = [
     script: 'cases/otlp-export.mjs',
     unit: 'ms CPU/export',
     fixedIterations: 1,
-    variants: ['ours', 'raw-sdk'],
+    // `transport`: the official transport alone on ready bytes, the floor of ours (bench/cases/otlp-export.mjs).
+    variants: ['ours', 'raw-sdk', 'transport'],
     targets: [{ against: 'raw-sdk', max: 0.5 }],
     params: { protocol, series: PLAN.scrapeSeries },
     // A young generation larger than one export's garbage, so the memory an export allocates (reported in the

@@ -3,14 +3,20 @@
  * bytes on the wire, the package vs the raw SDK with the same official exporter (PeriodicExportingMetricReader +
  * the 0.223 exporter of that protocol), both forced with forceFlush.
  *
+ * A third variant, `transport`, is the floor no encoder can go below: the package's exporter (the official transport
+ * with the package's serializer) handed one collection of the same N series again and again, its serializer
+ * memoised, so a round is the transport's work on ready bytes (in the form the package hands them over) and
+ * nothing else: no collection, no encoding.
+ *
  * Owns: building the same N series in each variant, a sink in a separate process (so its decoding is not charged
  * to the exporter), the self-check that every export arrived with a body, and the memory one export allocates
  * (reported beside the self-check). Must not touch: rounds, statistics.
  * A round returns CPU milliseconds per export (process.cpuUsage of this process only).
  */
 import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectTotals, loadPackage, require } from '../lib/workload.mjs';
+import { DIST, expectTotals, loadPackage, require } from '../lib/workload.mjs';
 import { serveCase } from '../lib/child.mjs';
 
 const pkg = loadPackage();
@@ -45,6 +51,29 @@ async function startSink() {
 
 function urlFor(protocol, sink) {
   return protocol === 'grpc' ? `http://127.0.0.1:${sink.grpc}` : `http://127.0.0.1:${sink.http}/v1/metrics`;
+}
+
+/** One collection of N histogram series by an SDK reader (the `transport` variant's request). */
+async function sdkCollection(labels) {
+  const sdk = require('@opentelemetry/sdk-metrics');
+  class OnceReader extends sdk.MetricReader {
+    async onForceFlush() {}
+    async onShutdown() {}
+  }
+  const reader = new OnceReader();
+  const provider = new sdk.MeterProvider({
+    readers: [reader],
+    views: pkg
+      .businessMetricViews()
+      .map((view) => ({ ...view, aggregationCardinalityLimit: labels.length + 10 })),
+  });
+  const histogram = provider.getMeter('bench').createHistogram(M.sessionDuration.name, { unit: 's' });
+  labels.forEach(([userTier, entryPage], i) =>
+    histogram.record(observation(i), { user_tier: userTier, entry_page: entryPage }),
+  );
+  const { resourceMetrics } = await reader.collect();
+  await provider.shutdown();
+  return resourceMetrics;
 }
 
 const VARIANTS = {
@@ -101,6 +130,40 @@ const VARIANTS = {
       histogram.record(observation(i), { user_tier: userTier, entry_page: entryPage }),
     );
     return { flush: () => provider.forceFlush(), close: () => provider.shutdown() };
+  },
+
+  async transport(protocol, labels, sink) {
+    const wireDir = join(dirname(DIST), 'exporters', 'otlp-wire');
+    const wire = require(join(wireDir, 'index.js'));
+    const { createGrpcExporter, createHttpExporter } = require(join(wireDir, 'exporter.js'));
+    // The serializer the exporter is about to be given, memoised in place: the first export encodes, every later
+    // one hands the transport those same bytes (this process measures nothing else).
+    const serializer = {
+      grpc: wire.grpcSerializer,
+      'http/protobuf': wire.protobufSerializer,
+      'http/json': wire.jsonSerializer,
+    }[protocol];
+    const encode = serializer.serializeRequest;
+    let encoded;
+    serializer.serializeRequest = (request) => (encoded ??= encode(request));
+    const config = { url: urlFor(protocol, sink), compression: 'none', timeoutMillis: 60_000 };
+    let exporter;
+    if (protocol === 'grpc') {
+      // The transport and grpc-js as the package loads them (src/exporters/otlp-grpc.ts).
+      const { exporterBase, grpc } = require(
+        join(dirname(DIST), 'exporters', 'otlp-grpc.js'),
+      ).loadGrpcStack();
+      exporter = createGrpcExporter(exporterBase, { ...config, metadata: new grpc.Metadata() }, 'cumulative');
+    } else {
+      const format = protocol === 'http/json' ? 'json' : 'protobuf';
+      exporter = createHttpExporter(format, { ...config, headers: {} }, 'cumulative');
+    }
+    const collection = await sdkCollection(labels);
+    const exportOnce = () =>
+      new Promise((resolve, reject) =>
+        exporter.export(collection, (result) => (result.code === 0 ? resolve() : reject(result.error))),
+      );
+    return { flush: exportOnce, close: () => exporter.shutdown() };
   },
 };
 

@@ -6,55 +6,17 @@
  * Real sockets, and child processes running the built package with the package hidden from require.
  */
 import { initBusinessMetrics } from '../../src';
-import { runNode, startCapture } from './otlp-peers';
+import { runNode, startCapture, startGrpcCapture } from './otlp-peers';
 
 describe('OTLP over gRPC', () => {
   it('sends the Export call with headers as metadata (gzip on) to a real grpc-js server', async () => {
-    // The grpc-js the optional exporter uses; raw bytes in, an empty ExportMetricsServiceResponse out.
-    const grpc = require(
-      require.resolve('@grpc/grpc-js', {
-        paths: [require.resolve('@opentelemetry/exporter-metrics-otlp-grpc')],
-      }),
-    ) as typeof import('@grpc/grpc-js');
     // grpc-js decompresses before the handler sees the call, so gzip shows only as a call that still decodes.
-    const received: Array<{ tenant: unknown; bytes: number }> = [];
-    const server = new grpc.Server();
-    const identity = (value: Buffer) => value;
-    server.addService(
-      {
-        Export: {
-          path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
-      },
-      {
-        Export(
-          call: { request: Buffer; metadata: { get(key: string): unknown[] } },
-          callback: (error: null, response: Buffer) => void,
-        ) {
-          received.push({
-            tenant: call.metadata.get('x-tenant')[0],
-            bytes: call.request.length,
-          });
-          callback(null, Buffer.alloc(0));
-        },
-      },
-    );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    const receiver = await startGrpcCapture();
     const handle = initBusinessMetrics({
       exporters: ['otlp'],
       otlp: {
         protocol: 'grpc',
-        url: `http://127.0.0.1:${port}`,
+        url: receiver.url,
         headers: { 'X-Tenant': 'shop' },
         compression: 'gzip',
         exportIntervalMillis: 60_000,
@@ -64,11 +26,11 @@ describe('OTLP over gRPC', () => {
     try {
       handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
       await handle.forceFlush();
-      expect(received).toEqual([{ tenant: 'shop', bytes: expect.any(Number) }]);
-      expect(received[0].bytes).toBeGreaterThan(50);
+      expect(receiver.captured).toEqual([{ tenant: 'shop', body: expect.any(Buffer) }]);
+      expect(receiver.captured[0].body.length).toBeGreaterThan(50);
     } finally {
       await handle.shutdown({ timeoutMillis: 2000 });
-      server.forceShutdown();
+      receiver.close();
     }
   });
 });

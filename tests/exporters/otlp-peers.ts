@@ -1,6 +1,6 @@
 /**
  * Peers for the OTLP exporter tests (tests/exporters/otlp.test.ts, otlp-grpc.test.ts, otlp-wire/exporter.test.ts):
- * an HTTP receiver that keeps what arrives, a TCP server that accepts and never answers, a port nothing listens
+ * an HTTP receiver and a gRPC receiver (grpc-js) that keep what arrives, a TCP server that accepts and never answers, a port nothing listens
  * on, and a fresh Node process running the built package. All on loopback, on free ports; each test closes what
  * it starts.
  *
@@ -43,6 +43,60 @@ export async function startCapture(): Promise<{ url: string; captured: Captured[
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+export interface CapturedCall {
+  /** The x-tenant metadata value, if any. */
+  tenant: unknown;
+  /** The ExportMetricsServiceRequest as the handler got it (decompressed by grpc-js). */
+  body: Buffer;
+}
+
+/**
+ * A grpc-js server (the grpc-js the optional exporter uses) answering the OTLP metrics Export method: raw bytes in,
+ * kept, an empty ExportMetricsServiceResponse out.
+ */
+export async function startGrpcCapture(): Promise<{
+  url: string;
+  captured: CapturedCall[];
+  close(): void;
+}> {
+  const grpc = require(
+    require.resolve('@grpc/grpc-js', {
+      paths: [require.resolve('@opentelemetry/exporter-metrics-otlp-grpc')],
+    }),
+  ) as typeof import('@grpc/grpc-js');
+  const captured: CapturedCall[] = [];
+  const server = new grpc.Server();
+  const identity = (value: Buffer) => value;
+  server.addService(
+    {
+      Export: {
+        path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    {
+      Export(
+        call: { request: Buffer; metadata: { get(key: string): unknown[] } },
+        callback: (error: null, response: Buffer) => void,
+      ) {
+        captured.push({ tenant: call.metadata.get('x-tenant')[0], body: call.request });
+        callback(null, Buffer.alloc(0));
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return { url: `http://127.0.0.1:${port}`, captured, close: () => server.forceShutdown() };
 }
 
 /** A TCP server that accepts every connection and never says a word: a Collector that is stopped or wedged. */

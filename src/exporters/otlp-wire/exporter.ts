@@ -18,9 +18,11 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
+  grpcSerializer,
   jsonSerializer,
   metricsExporterMetricsHelper,
   protobufSerializer,
+  type GrpcRequestSerializer,
   type RequestSerializer,
 } from './index';
 
@@ -67,7 +69,7 @@ export interface GrpcExporterBase {
   convertLegacyOtlpGrpcOptions(config: unknown, signal: string): { url?: string };
   createOtlpGrpcExportDelegate(
     options: unknown,
-    serializer: RequestSerializer,
+    serializer: GrpcRequestSerializer,
     componentType: string,
     helper: typeof metricsExporterMetricsHelper,
     meterProvider: undefined,
@@ -103,7 +105,7 @@ export function createGrpcExporter(
 ): PushMetricExporter {
   const delegate = grpcBase.createOtlpGrpcExportDelegate(
     grpcBase.convertLegacyOtlpGrpcOptions(config, 'METRICS'),
-    protobufSerializer,
+    grpcSerializer,
     GRPC_COMPONENT,
     metricsExporterMetricsHelper,
     undefined,

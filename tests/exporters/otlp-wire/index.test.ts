@@ -6,7 +6,12 @@
  * transport's self-observability reports, every data point of the store's columns and of the SDK's metrics.
  */
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { initBusinessMetrics } from '../../../src';
 import * as wire from '../../../src/exporters/otlp-wire';
 import * as json from '../../../src/exporters/otlp-wire/json';
@@ -15,8 +20,24 @@ import { storeCollectionOf } from '../../../src/series/collection';
 import { exportOrigins } from '../../support/entry-points';
 import { OTLP_SCHEMA } from './differential';
 
-const { decodeProtobufResponse, jsonSerializer, metricsExporterMetricsHelper, protobufSerializer } = wire;
+const {
+  decodeProtobufResponse,
+  grpcSerializer,
+  jsonSerializer,
+  metricsExporterMetricsHelper,
+  protobufSerializer,
+} = wire;
 const ResponseType = OTLP_SCHEMA.lookupType('otlp.ExportMetricsServiceResponse');
+
+/** A collection of one counter series of an SDK provider: a request far below Node's pool size. */
+async function someSmallCollection() {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const provider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter })] });
+  provider.getMeter('app').createCounter('app_requests').add(1, { route: '/a' });
+  await provider.forceFlush();
+  await provider.shutdown();
+  return exporter.getMetrics().at(-1)!;
+}
 
 describe('src/exporters/otlp-wire/index.ts', () => {
   it('exports the encoders of json.ts and protobuf.ts and its own serializers, decoder and item count', () => {
@@ -24,6 +45,7 @@ describe('src/exporters/otlp-wire/index.ts', () => {
       decodeProtobufResponse: 'index.ts',
       encodeJsonRequest: 'json',
       encodeProtobufRequest: 'protobuf',
+      grpcSerializer: 'index.ts',
       jsonSerializer: 'index.ts',
       metricsExporterMetricsHelper: 'index.ts',
       protobufSerializer: 'index.ts',
@@ -35,6 +57,33 @@ describe('src/exporters/otlp-wire/index.ts', () => {
     expect(protobufSerializer.deserializeResponse).toBe(decodeProtobufResponse);
     expect(jsonSerializer.serializeRequest).toBe(json.encodeJsonRequest);
     expect(jsonSerializer.deserializeResponse(new Uint8Array(0))).toEqual({});
+    expect(grpcSerializer.deserializeResponse).toBe(decodeProtobufResponse);
+  });
+
+  it('hands the gRPC transport a large request as its own ArrayBuffer, which Buffer.from views without a copy', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+    try {
+      for (let page = 0; page < 200; page++)
+        handle.metrics.recordSessionEnd(Date.now() - 5000, { userTier: 'pro', entryPage: `/page/${page}` });
+      await handle.forceFlush();
+      const collection = exporter.getMetrics().at(-1)!;
+      const expected = protobuf.encodeProtobufRequest(collection);
+      const large = grpcSerializer.serializeRequest(collection);
+      expect(large).toBeInstanceOf(ArrayBuffer);
+      expect(Buffer.from(large as ArrayBuffer).equals(expected)).toBe(true);
+      // What the official transport does with it (grpc-exporter-transport.js: `Buffer.from(data)`): a view.
+      expect(Buffer.from(large as ArrayBuffer).buffer).toBe(large);
+      expect(Buffer.from(expected).buffer).not.toBe(expected.buffer);
+
+      // A request below half of Node's buffer pool is a slice of the shared pool: handed over as it is.
+      const small = await someSmallCollection();
+      const bytes = grpcSerializer.serializeRequest(small);
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(bytes as Uint8Array).equals(protobuf.encodeProtobufRequest(small))).toBe(true);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 2000 });
+    }
   });
 
   it('decodes an ExportMetricsServiceResponse (partial success) as upstream does', () => {
