@@ -28,6 +28,7 @@ import { DASHBOARD_FILE, INSIGHTS_FILE, RECORDING_FILE } from '../backend/backen
 import { requireGoBinary } from '../support/go-binaries';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus-server';
 import { mulberry32 } from '../support/random';
+import { waitUntil } from '../support/wait';
 
 const prometheusBinary = requireGoBinary('prometheus');
 const promtoolBinary = requireGoBinary('promtool');
@@ -94,20 +95,21 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
   });
   type Figures = Awaited<ReturnType<typeof figures>>;
 
-  /** Poll once a second until `check` holds; fail with the last figures after the timeout. */
+  /** Polls once a second until `check` holds; fails with the last figures after the timeout. */
   const waitFor = async (
     what: string,
     check: (now: Figures) => boolean | Promise<boolean>,
   ): Promise<Figures> => {
-    const deadline = Date.now() + PHASE_TIMEOUT_MS;
-    for (;;) {
-      const now = await figures();
-      if (await check(now)) return now;
-      if (Date.now() > deadline) {
-        throw new Error(`${what}: not seen within ${PHASE_TIMEOUT_MS / 1000} s; last ${JSON.stringify(now)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+    let now: Figures | undefined;
+    await waitUntil(
+      what,
+      async () => {
+        now = await figures();
+        return (await check(now)) || `last ${JSON.stringify(now)}`;
+      },
+      { timeoutMillis: PHASE_TIMEOUT_MS, intervalMillis: 1000 },
+    );
+    return now!;
   };
   const alertState = async (alertname: string, labels = ''): Promise<string[]> =>
     (await query(`ALERTS{alertname="${alertname}"${labels}}`)).map((sample) => sample.metric.alertstate);
@@ -134,12 +136,15 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
     const read = async () => parseExposition(await (await fetch(`${shop.url}/metrics`)).text());
     const start = { at: Date.now() / 1000, samples: await read() };
     let end = start;
-    const warmUpBy = Date.now() + 4 * PHASE_TIMEOUT_MS;
-    while (sumOf(end.samples, `${PROMETHEUS_FAMILIES.orderValue}_count`) < WARM_UP_ORDERS) {
-      if (Date.now() > warmUpBy) throw new Error(`the healthy shop took ${WARM_UP_ORDERS} orders too long`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      end = { at: Date.now() / 1000, samples: await read() };
-    }
+    await waitUntil(
+      `the healthy shop took ${WARM_UP_ORDERS} orders`,
+      async () => {
+        end = { at: Date.now() / 1000, samples: await read() };
+        const orders = sumOf(end.samples, `${PROMETHEUS_FAMILIES.orderValue}_count`);
+        return orders >= WARM_UP_ORDERS || `${orders} orders`;
+      },
+      { timeoutMillis: 4 * PHASE_TIMEOUT_MS, intervalMillis: 500 },
+    );
     const seconds = end.at - start.at;
     const perSecond = (pick: (samples: typeof end.samples) => number) =>
       (pick(end.samples) - pick(start.samples)) / seconds;
@@ -238,19 +243,20 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
         },
       );
       // The shop's own dashboard shows the same incident (over its trailing minute).
-      const deadline = Date.now() + PHASE_TIMEOUT_MS;
-      for (;;) {
-        const shown = await dashboard();
-        const moved =
-          (expectErrors
-            ? (shown.errorCostPerMinute[CURRENCY] ?? 0) > 0
-            : (shown.errorCostPerMinute[CURRENCY] ?? 0) === 0) &&
-          (shown.revenueAtRiskPerMinute[CURRENCY] ?? 0) > 0 &&
-          (shown.checkoutScore ?? Infinity) < healthy.dashboardScore - 20;
-        if (moved) break;
-        if (Date.now() > deadline) throw new Error(`/dashboard/data did not move: ${JSON.stringify(shown)}`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
+      await waitUntil(
+        `${JSON.stringify(trouble)}: /dashboard/data shows it`,
+        async () => {
+          const shown = await dashboard();
+          const moved =
+            (expectErrors
+              ? (shown.errorCostPerMinute[CURRENCY] ?? 0) > 0
+              : (shown.errorCostPerMinute[CURRENCY] ?? 0) === 0) &&
+            (shown.revenueAtRiskPerMinute[CURRENCY] ?? 0) > 0 &&
+            (shown.checkoutScore ?? Infinity) < healthy.dashboardScore - 20;
+          return moved || `last ${JSON.stringify(shown)}`;
+        },
+        { timeoutMillis: PHASE_TIMEOUT_MS, intervalMillis: 1000 },
+      );
     } finally {
       // Also when the wait failed: the next case must start from a healthy shop.
       turn(NO_TROUBLE);
