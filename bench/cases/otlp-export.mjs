@@ -136,16 +136,13 @@ const VARIANTS = {
     const wireDir = join(dirname(DIST), 'exporters', 'otlp-wire');
     const wire = require(join(wireDir, 'index.js'));
     const { createGrpcExporter, createHttpExporter } = require(join(wireDir, 'exporter.js'));
-    // The serializer the exporter is about to be given, memoised in place: the first export encodes, every later
-    // one hands the transport those same bytes (this process measures nothing else).
-    const serializer = {
-      grpc: wire.grpcSerializer,
-      'http/protobuf': wire.protobufSerializer,
-      'http/json': wire.jsonSerializer,
-    }[protocol];
-    const encode = serializer.serializeRequest;
-    let encoded;
-    serializer.serializeRequest = (request) => (encoded ??= encode(request));
+    // The serializer the exporter is given, memoised: the first export encodes, every later one hands the
+    // transport those same bytes (this process measures nothing else).
+    const memoised = (serializer) => {
+      const encode = serializer.serializeRequest.bind(serializer);
+      let encoded;
+      return { ...serializer, serializeRequest: (request) => (encoded ??= encode(request)) };
+    };
     const config = { url: urlFor(protocol, sink), compression: 'none', timeoutMillis: 60_000 };
     let exporter;
     if (protocol === 'grpc') {
@@ -153,9 +150,18 @@ const VARIANTS = {
       const { exporterBase, grpc } = require(
         join(dirname(DIST), 'exporters', 'otlp-grpc.js'),
       ).loadGrpcStack();
-      exporter = createGrpcExporter(exporterBase, { ...config, metadata: new grpc.Metadata() }, 'cumulative');
+      const base = {
+        ...exporterBase,
+        createOtlpGrpcExportDelegate: (options, serializer, ...rest) =>
+          exporterBase.createOtlpGrpcExportDelegate(options, memoised(serializer), ...rest),
+      };
+      exporter = createGrpcExporter(base, { ...config, metadata: new grpc.Metadata() }, 'cumulative');
     } else {
+      // createHttpExporter takes its serializer from the module: memoised there, in this process only.
       const format = protocol === 'http/json' ? 'json' : 'protobuf';
+      const name = format === 'json' ? 'jsonSerializer' : 'protobufSerializer';
+      const { serializeRequest } = memoised(wire[name]);
+      wire[name].serializeRequest = serializeRequest;
       exporter = createHttpExporter(format, { ...config, headers: {} }, 'cumulative');
     }
     const collection = await sdkCollection(labels);

@@ -18,10 +18,11 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
-  grpcSerializer,
+  createGrpcSerializer,
   jsonSerializer,
   metricsExporterMetricsHelper,
   protobufSerializer,
+  SpareRequest,
   type GrpcRequestSerializer,
   type RequestSerializer,
 } from './index';
@@ -103,16 +104,17 @@ export function createGrpcExporter(
   config: Record<string, unknown>,
   temporality: 'cumulative' | 'delta',
 ): PushMetricExporter {
+  const spare = new SpareRequest();
   const delegate = grpcBase.createOtlpGrpcExportDelegate(
     grpcBase.convertLegacyOtlpGrpcOptions(config, 'METRICS'),
-    grpcSerializer,
+    createGrpcSerializer(spare),
     GRPC_COMPONENT,
     metricsExporterMetricsHelper,
     undefined,
     GRPC_SERVICE,
     GRPC_PATH,
   );
-  return new StoreOtlpExporter(delegate, temporality);
+  return new StoreOtlpExporter(delegate, temporality, spare);
 }
 
 const DEFAULT_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.DEFAULT });
@@ -121,10 +123,27 @@ class StoreOtlpExporter implements PushMetricExporter {
   constructor(
     private readonly delegate: ExportDelegate,
     private readonly temporality: 'cumulative' | 'delta',
+    /** The gRPC serializer's kept request buffer (see createGrpcSerializer); none over HTTP. */
+    private readonly spare?: SpareRequest,
   ) {}
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    this.delegate.export(metrics, resultCallback);
+    const spare = this.spare;
+    if (spare === undefined) {
+      this.delegate.export(metrics, resultCallback);
+      return;
+    }
+    spare.written = undefined;
+    // Filled in after the call: the delegate serialises synchronously inside export() and answers later (or at
+    // once, before serialising, when too many exports are in flight: then nothing is given back).
+    const handed: { buffer?: Buffer } = {};
+    this.delegate.export(metrics, (result) => {
+      // Answered after the transport's last attempt; grpc-js copied the request into its frame before sending,
+      // so nothing reads these bytes any more.
+      if (handed.buffer !== undefined) spare.giveBack(handed.buffer);
+      resultCallback(result);
+    });
+    handed.buffer = spare.written;
   }
 
   forceFlush(): Promise<void> {

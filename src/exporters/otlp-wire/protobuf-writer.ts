@@ -20,11 +20,13 @@ export function varintSize(value: number): number {
 
 export class ProtobufWriter {
   buffer: Buffer;
-  private view: DataView;
+  /** A view of `buffer` (replaced with it when the writer grows). */
+  view: DataView;
   pos = 0;
 
-  constructor(capacity = 256) {
-    this.buffer = Buffer.allocUnsafe(capacity);
+  /** `buffer`, when given, is written from its start (a request's buffer kept from an earlier export). */
+  constructor(capacity = 256, buffer?: Buffer) {
+    this.buffer = buffer ?? Buffer.allocUnsafe(capacity);
     this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   }
 
@@ -96,13 +98,8 @@ export class ProtobufWriter {
 
   /** The nanoseconds of an HrTime as a fixed64, exact for every time a uint64 holds. */
   hrTime(seconds: number, nanos: number): void {
-    // seconds * 1e9 exceeds 2^53 for today's timestamps: multiply 16-bit halves, then carry (upstream's method).
-    const fromLow = (seconds & 0xffff) * 1e9;
-    const fromHigh = ((seconds / 0x10000) >>> 0) * 1e9;
-    const low = (fromLow >>> 0) + (((fromHigh & 0xffff) * 0x10000) >>> 0) + nanos;
-    const high =
-      Math.floor(fromLow / 0x100000000) + ((fromHigh / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
-    this.fixed64Parts(low >>> 0, high >>> 0);
+    const parts = nanosParts(seconds, nanos, scratchParts);
+    this.fixed64Parts(parts[0], parts[1]);
   }
 
   /** A fixed64 of a non-negative integer below 2^64 (counts). */
@@ -165,6 +162,20 @@ export class ProtobufWriter {
     }
     this.buffer[at] = v;
   }
+}
+
+const scratchParts: [number, number] = [0, 0];
+
+/** The nanoseconds of an HrTime as [low, high] 32-bit halves of a uint64, written into `out`. */
+export function nanosParts(seconds: number, nanos: number, out: [number, number]): [number, number] {
+  // seconds * 1e9 exceeds 2^53 for today's timestamps: multiply 16-bit halves, then carry (upstream's method).
+  const fromLow = (seconds & 0xffff) * 1e9;
+  const fromHigh = ((seconds / 0x10000) >>> 0) * 1e9;
+  const low = (fromLow >>> 0) + (((fromHigh & 0xffff) * 0x10000) >>> 0) + nanos;
+  out[0] = low >>> 0;
+  out[1] =
+    (Math.floor(fromLow / 0x100000000) + ((fromHigh / 0x10000) >>> 0) + Math.floor(low / 0x100000000)) >>> 0;
+  return out;
 }
 
 /** [low, high] 32-bit halves of an integer-valued number in two's complement. */

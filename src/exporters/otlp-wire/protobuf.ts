@@ -30,7 +30,7 @@ import {
   type StoreCollection,
 } from '../../series/collection';
 import { hrTimeAt } from '../../series/time';
-import { ProtobufWriter, varintSize } from './protobuf-writer';
+import { nanosParts, ProtobufWriter, varintSize } from './protobuf-writer';
 import { SeriesMemo } from './series-cache';
 
 // Wire types.
@@ -44,8 +44,14 @@ const tag = (field: number, wireType: number): number => (field << 3) | wireType
 /** A length-delimited field's total size: tag byte, length varint, body. */
 const fieldSize = (bodySize: number): number => 1 + varintSize(bodySize) + bodySize;
 
-/** Encodes one export request. */
-export function encodeProtobufRequest(resourceMetrics: ResourceMetrics): Uint8Array {
+/**
+ * Encodes one export request. `reuse`, when given, may return a buffer of exactly the request's size to write it
+ * into instead of a new one (its earlier bytes are overwritten).
+ */
+export function encodeProtobufRequest(
+  resourceMetrics: ResourceMetrics,
+  reuse?: (size: number) => Buffer | undefined,
+): Buffer {
   const resource = encodedResource(resourceMetrics.resource);
   const schemaUrl = resourceMetrics.resource.schemaUrl;
   const scopes = resourceMetrics.scopeMetrics.map(planScope);
@@ -54,7 +60,7 @@ export function encodeProtobufRequest(resourceMetrics: ResourceMetrics): Uint8Ar
   if (schemaUrl) body += fieldSize(Buffer.byteLength(schemaUrl, 'utf8'));
   const total = fieldSize(body);
 
-  const writer = new ProtobufWriter(total);
+  const writer = new ProtobufWriter(total, reuse?.(total));
   writer.byte(tag(1, LEN)); // ExportMetricsServiceRequest.resource_metrics
   writer.uint32(body);
   writer.byte(tag(1, LEN)); // ResourceMetrics.resource
@@ -188,38 +194,80 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const { births, indices, perSeriesStart } = columns;
+      const { births, indices, perSeriesStart, counts, sums, mins, maxs } = columns;
+      const bucketCounts = columns.bucketCounts;
       const scratch: HrTime = [0, 0];
       writer.raw(header);
       writer.byte(tag(9, LEN)); // Metric.histogram
       writer.uint32(data);
-      const counts = columns.bucketCounts;
+      // Every point's size is known, so each point is one bounds check and then plain stores (this loop is most
+      // of an export's encoding); the end time, and the start time unless it is per series, are the same for all.
+      const end = nanosParts(endTime[0], endTime[1], [0, 0]);
+      const start = nanosParts(startTime[0], startTime[1], [0, 0]);
       for (let i = 0; i < n; i++) {
-        writer.byte(tag(1, LEN)); // Histogram.data_points
-        writer.uint32(sizes[i]);
-        const start = perSeriesStart ? hrTimeAt(births[indices[i]], scratch) : startTime;
-        writer.byte(tag(2, I64));
-        writer.hrTime(start[0], start[1]);
-        writer.byte(tag(3, I64));
-        writer.hrTime(endTime[0], endTime[1]);
-        writer.byte(tag(4, I64));
-        writer.fixed64(columns.counts[i]);
-        writer.byte(tag(5, I64));
-        writer.double(columns.sums[i]);
-        writer.byte(tag(6, LEN)); // bucket_counts, packed
-        writer.uint32(buckets * 8);
-        for (let b = 0, at = i * buckets; b < buckets; b++) writer.fixed64(counts[at + b]);
-        writer.raw(bounds);
-        writer.raw(attributes[i]);
-        writer.byte(tag(11, I64));
-        writer.double(columns.mins[i]);
-        writer.byte(tag(12, I64));
-        writer.double(columns.maxs[i]);
+        const size = sizes[i];
+        writer.ensure(size + 5);
+        const buffer = writer.buffer;
+        const view = writer.view;
+        let pos = writer.pos;
+        buffer[pos++] = tag(1, LEN); // Histogram.data_points
+        for (let v = size; ; v >>>= 7) {
+          if (v < 0x80) {
+            buffer[pos++] = v;
+            break;
+          }
+          buffer[pos++] = (v & 0x7f) | 0x80;
+        }
+        if (perSeriesStart) {
+          hrTimeAt(births[indices[i]], scratch);
+          nanosParts(scratch[0], scratch[1], start);
+        }
+        buffer[pos] = tag(2, I64);
+        view.setUint32(pos + 1, start[0], true);
+        view.setUint32(pos + 5, start[1], true);
+        buffer[pos + 9] = tag(3, I64);
+        view.setUint32(pos + 10, end[0], true);
+        view.setUint32(pos + 14, end[1], true);
+        buffer[pos + 18] = tag(4, I64);
+        const count = counts[i];
+        view.setUint32(pos + 19, count >>> 0, true);
+        view.setUint32(pos + 23, (count / 0x100000000) >>> 0, true);
+        buffer[pos + 27] = tag(5, I64);
+        view.setFloat64(pos + 28, sums[i], true);
+        pos += 36;
+        buffer[pos++] = tag(6, LEN); // bucket_counts, packed
+        pos = putVarint(buffer, pos, buckets * 8);
+        for (let b = 0, at = i * buckets; b < buckets; b++, pos += 8) {
+          const bucket = bucketCounts[at + b];
+          view.setUint32(pos, bucket >>> 0, true);
+          view.setUint32(pos + 4, (bucket / 0x100000000) >>> 0, true);
+        }
+        buffer.set(bounds, pos);
+        pos += bounds.length;
+        const attributesBytes = attributes[i];
+        buffer.set(attributesBytes, pos);
+        pos += attributesBytes.length;
+        buffer[pos] = tag(11, I64);
+        view.setFloat64(pos + 1, mins[i], true);
+        buffer[pos + 9] = tag(12, I64);
+        view.setFloat64(pos + 10, maxs[i], true);
+        writer.pos = pos + 18;
       }
       writer.byte(tag(2, VARINT));
       writer.byte(temporality);
     },
   };
+}
+
+/** A varint at `pos`; returns the position after it. */
+function putVarint(buffer: Buffer, pos: number, value: number): number {
+  let v = value;
+  while (v > 0x7f) {
+    buffer[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buffer[pos++] = v;
+  return pos;
 }
 
 // ----------------------------------------------------------------------------------------- cached encodings

@@ -155,4 +155,35 @@ describe('createGrpcExporter', () => {
       receiver.close();
     }
   });
+
+  it('writes each request into the buffer the last export gave back: consecutive and concurrent exports arrive intact', async () => {
+    const receiver = await startGrpcCapture();
+    const { exporterBase, grpc } = loadGrpcStack();
+    const exporter = createGrpcExporter(
+      exporterBase,
+      { url: receiver.url, compression: 'none', timeoutMillis: 5000, metadata: new grpc.Metadata() },
+      'cumulative',
+    );
+    try {
+      const [a, b, c] = [await someCollection(400), await someCollection(400), await someCollection(300)];
+      const [bytesA, bytesB, bytesC] = [a, b, c].map((collection) =>
+        Buffer.from(encodeProtobufRequest(collection)),
+      );
+      // Same size, different bytes (another collection's timestamps): a reused buffer must not leak old bytes.
+      expect(bytesA.length).toBe(bytesB.length);
+      expect(bytesA.equals(bytesB)).toBe(false);
+      for (const collection of [a, b, c, a])
+        expect(await exportOnce(exporter, collection)).toEqual({ code: ExportResultCode.SUCCESS });
+      // Two in flight at once: the second cannot have the first's buffer.
+      const results = await Promise.all([exportOnce(exporter, b), exportOnce(exporter, a)]);
+      expect(results).toEqual([{ code: ExportResultCode.SUCCESS }, { code: ExportResultCode.SUCCESS }]);
+      const bodies = receiver.captured.map((call) => call.body);
+      expect(bodies.slice(0, 4)).toEqual([bytesA, bytesB, bytesC, bytesA]);
+      // The two concurrent calls may complete in either order.
+      expect(bodies.slice(4).sort(Buffer.compare)).toEqual([bytesA, bytesB].sort(Buffer.compare));
+    } finally {
+      await exporter.shutdown();
+      receiver.close();
+    }
+  });
 });

@@ -21,11 +21,12 @@ import { exportOrigins } from '../../support/entry-points';
 import { OTLP_SCHEMA } from './differential';
 
 const {
+  createGrpcSerializer,
   decodeProtobufResponse,
-  grpcSerializer,
   jsonSerializer,
   metricsExporterMetricsHelper,
   protobufSerializer,
+  SpareRequest,
 } = wire;
 const ResponseType = OTLP_SCHEMA.lookupType('otlp.ExportMetricsServiceResponse');
 
@@ -44,11 +45,12 @@ describe('src/exporters/otlp-wire/index.ts', () => {
     expect(exportOrigins(wire, { json, protobuf, 'index.ts': wire })).toEqual({
       decodeProtobufResponse: 'index.ts',
       encodeJsonRequest: 'json',
+      createGrpcSerializer: 'index.ts',
       encodeProtobufRequest: 'protobuf',
-      grpcSerializer: 'index.ts',
       jsonSerializer: 'index.ts',
       metricsExporterMetricsHelper: 'index.ts',
       protobufSerializer: 'index.ts',
+      SpareRequest: 'index.ts',
     });
   });
 
@@ -57,7 +59,7 @@ describe('src/exporters/otlp-wire/index.ts', () => {
     expect(protobufSerializer.deserializeResponse).toBe(decodeProtobufResponse);
     expect(jsonSerializer.serializeRequest).toBe(json.encodeJsonRequest);
     expect(jsonSerializer.deserializeResponse(new Uint8Array(0))).toEqual({});
-    expect(grpcSerializer.deserializeResponse).toBe(decodeProtobufResponse);
+    expect(createGrpcSerializer(new SpareRequest()).deserializeResponse).toBe(decodeProtobufResponse);
   });
 
   it('hands the gRPC transport a large request as its own ArrayBuffer, which Buffer.from views without a copy', async () => {
@@ -69,18 +71,33 @@ describe('src/exporters/otlp-wire/index.ts', () => {
       await handle.forceFlush();
       const collection = exporter.getMetrics().at(-1)!;
       const expected = protobuf.encodeProtobufRequest(collection);
+      const spare = new SpareRequest();
+      const grpcSerializer = createGrpcSerializer(spare);
       const large = grpcSerializer.serializeRequest(collection);
       expect(large).toBeInstanceOf(ArrayBuffer);
       expect(Buffer.from(large as ArrayBuffer).equals(expected)).toBe(true);
       // What the official transport does with it (grpc-exporter-transport.js: `Buffer.from(data)`): a view.
       expect(Buffer.from(large as ArrayBuffer).buffer).toBe(large);
       expect(Buffer.from(expected).buffer).not.toBe(expected.buffer);
+      // The buffer written is noted for the exporter to give back; given back, the next request of that size is
+      // written into it, and one of another size is not.
+      expect(spare.written?.buffer).toBe(large);
+      spare.giveBack(spare.written!);
+      new Uint8Array(large as ArrayBuffer).fill(0xff);
+      const again = grpcSerializer.serializeRequest(collection);
+      expect(again).toBe(large);
+      expect(Buffer.from(again as ArrayBuffer).equals(expected)).toBe(true);
+      expect(spare.take(expected.length)).toBeUndefined(); // taken: no longer kept
+      spare.giveBack(Buffer.alloc(expected.length - 1));
+      expect(grpcSerializer.serializeRequest(collection)).not.toBe(large);
 
-      // A request below half of Node's buffer pool is a slice of the shared pool: handed over as it is.
+      // A request below half of Node's buffer pool is a slice of the shared pool: handed over as it is, not kept.
       const small = await someSmallCollection();
+      spare.written = undefined;
       const bytes = grpcSerializer.serializeRequest(small);
       expect(bytes).toBeInstanceOf(Uint8Array);
       expect(Buffer.from(bytes as Uint8Array).equals(protobuf.encodeProtobufRequest(small))).toBe(true);
+      expect(spare.written).toBeUndefined();
     } finally {
       await handle.shutdown({ timeoutMillis: 2000 });
     }
