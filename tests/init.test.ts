@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { businessMetrics, initBusinessMetrics } from '../src';
 import { parseExposition } from './support/exposition';
 import { attributesOf, metricsOf, startOtlpReceiver } from './support/otlp-receiver';
+import { waitUntil } from './support/wait';
 
 const DIST = join(__dirname, '../dist/index.js');
 
@@ -120,18 +121,30 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     const receiver = await startOtlpReceiver();
     receiver.setFault({ kind: 'hang' });
     // An export timeout of 10 minutes: without closing the exporter's sockets at the deadline the process would
-    // live that long, and the test's timeout fails it; no wall-clock bound of ours is needed.
+    // live that long, and the test's timeout fails it; no wall-clock bound of ours is needed. The child shuts down
+    // only once its export hangs in the collector (told over IPC, then the channel is let go so it keeps nothing
+    // alive): on a loaded machine a 300 ms deadline could otherwise pass before the request even arrives.
     const script = `
       const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)});
       const handle = initBusinessMetrics({ exporters: ['otlp'], otlp: { protocol: 'http/json', url: process.argv[1], exportTimeoutMillis: 600000 } });
       businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
-      handle.shutdown({ timeoutMillis: 300 }); // no process.exit: the event loop must drain by itself
+      handle.forceFlush().catch(() => {});
+      process.once('message', () => {
+        process.disconnect();
+        handle.shutdown({ timeoutMillis: 300 }); // no process.exit: the event loop must drain by itself
+      });
     `;
-    const status = await new Promise<number | null>((resolve) => {
-      const { spawn } = require('node:child_process') as typeof import('node:child_process');
-      spawn(process.execPath, ['-e', script, receiver.url], { stdio: 'inherit' }).on('exit', resolve);
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    const child = spawn(process.execPath, ['-e', script, receiver.url], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
-    expect(status).toBe(0);
+    const status = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await waitUntil(
+      'the export to reach the collector that never answers',
+      () => receiver.faultedRequests >= 1,
+    );
+    child.send('shut down');
+    expect(await status).toBe(0);
     expect(receiver.faultedRequests).toBeGreaterThanOrEqual(1);
     await receiver.close();
   });

@@ -138,8 +138,13 @@ describe('the dashboard conversion: sessions, never above 100%', () => {
     const readings: Counts[] = [await counts()];
     const conversions: number[] = [];
     simulator.start();
+    // Until 300 sessions have started and some ended with an order (on a loaded machine the first sessions may
+    // still be shopping when the 300th starts); an order that never comes fails at the deadline.
+    const deadline = Date.now() + 90_000;
     try {
-      while (simulator.getStats().sessionsStarted < 300) {
+      while (simulator.getStats().sessionsStarted < 300 || readings.at(-1)!.sessionsWithOrder === 0) {
+        if (Date.now() > deadline)
+          throw new Error(`no session ended with an order: ${JSON.stringify(readings.at(-1))}`);
         readings.push(await counts());
         const data = await dashboard();
         for (const value of [
