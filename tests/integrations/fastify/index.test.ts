@@ -2,7 +2,7 @@
  * src/integrations/fastify/index.ts directly, on real Fastify 5 apps over loopback sockets. The entry point exports
  * the core's public list, the plugin and its declared Fastify range (the plugin carries the metadata Fastify reads,
  * as `fastify-plugin` would write it). Registered at the root, the plugin's hooks see the app's routes: HTTP
- * metrics keyed by `routeOptions.url` (none for a 404), active users from the resolver given Fastify's request;
+ * metrics keyed by the matched pattern, prefixes included (none for a 404), active users from the resolver given Fastify's request;
  * `/metrics` at its path behind auth that gets Fastify's request; the engagement route in a context of its own, so
  * it reads its body with the core's limits and answers in the core's JSON while the app's JSON parser stays as it
  * was, its rate limit keyed by `request.ip` (honouring `trustProxy`). A configuration mistake fails `ready()`.
@@ -79,6 +79,13 @@ describe('the plugin on a real Fastify app', () => {
     // Registered after the plugin, outside its context: its root hooks still see them.
     app.get('/product/:id', async (request) => `product ${(request.params as { id: string }).id}`);
     app.post('/echo', async (request) => request.body);
+    // In a prefixed context of its own: the route's pattern includes the prefix.
+    await app.register(
+      async (shop) => {
+        shop.get('/orders/:orderId', async () => 'order');
+      },
+      { prefix: '/shop/:shopId' },
+    );
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
@@ -97,15 +104,19 @@ describe('the plugin on a real Fastify app', () => {
     expect(app.hasPlugin('otel-business-metrics')).toBe(true);
   });
 
-  it("records the app's routes by pattern, a 404 without one", async () => {
+  it("records the app's routes by pattern (prefixes included), a 404 without one", async () => {
     expect((await fetch(`${base}/product/1`)).status).toBe(200);
     expect((await fetch(`${base}/product/2`)).status).toBe(200);
     expect((await fetch(`${base}/PRODUCT/3`)).status).toBe(404);
+    expect((await fetch(`${base}/shop/7/orders/9`)).status).toBe(200);
     const requests = await recordedWhen(
       telemetry,
-      (r) => r['GET /product/:id 200 http -'] === 2 && r['GET - 404 http -'] === 1,
+      (r) =>
+        r['GET /product/:id 200 http -'] === 2 &&
+        r['GET - 404 http -'] === 1 &&
+        r['GET /shop/:shopId/orders/:orderId 200 http -'] === 1,
     );
-    expect(Object.keys(requests).filter((line) => /\/(product|PRODUCT)\/\d/.test(line))).toEqual([]);
+    expect(Object.keys(requests).filter((line) => /\/(product|PRODUCT|shop)\/\d/.test(line))).toEqual([]);
   });
 
   it("serves /metrics at its path to the scraper the auth check admits, given Fastify's request", async () => {
