@@ -1,6 +1,8 @@
 /**
  * recordFunnelStep inside a node:cluster worker with cluster mode on (the primary collecting from it between
- * rounds, as scrapes would), against the same worker without cluster mode: the hot path must not change.
+ * rounds, as scrapes would), against the same worker without cluster mode: the hot path must not change. The
+ * worker's CPU time of its loop per call (cluster-worker.mjs says why not wall time; the wall-clock median is in
+ * the check's detail).
  *
  * Owns: forking the one worker (bench/cases/cluster-worker.mjs runs the timed loop itself, so IPC never
  * counts), the primary's collection between rounds, the self-check of the totals. Must not touch: rounds.
@@ -37,26 +39,34 @@ serveCase(async ({ variant, calls }) => {
     });
   await next('ready');
   let recorded = 0;
+  const wallNsPerCall = [];
+  const wall = () => {
+    const sorted = [...wallNsPerCall].sort((a, b) => a - b);
+    return `wall ${sorted.length ? sorted[sorted.length >> 1].toFixed(1) : '?'} ns/call`;
+  };
   return {
     // A fixed number of calls per round, timed inside the worker (a calibration from here would count IPC).
     async round() {
       const n = calls;
       worker.send({ bench: 'round', iterations: n });
-      const { elapsedMs, operations } = await next('round');
+      const { elapsedMs, wallMs, operations } = await next('round');
       recorded = operations;
+      wallNsPerCall.push((wallMs * 1e6) / n);
       // Collect from the worker between rounds, as scrapes would (not awaited: it must not count in the
       // calibration of the round length; the worker answers once its timed loop is done).
       if (handle) void handle.metrics.getMetrics();
       return (elapsedMs * 1e6) / n;
     },
     async check() {
-      if (!handle) return { ok: true, detail: `recorded=${recorded} (no cluster mode: nothing to collect)` };
+      if (!handle)
+        return { ok: true, detail: `recorded=${recorded}, ${wall()} (no cluster mode: nothing to collect)` };
       const exposition = await handle.metrics.getMetrics();
       const total = sampleTotals(
         parseExposition(exposition),
         pkg.prometheusFamilyName(pkg.BUSINESS_METRICS.funnelStep),
       );
-      return expectTotals([['aggregate_funnel_total', total.sum, recorded]]);
+      const checked = expectTotals([['aggregate_funnel_total', total.sum, recorded]]);
+      return { ...checked, detail: `${checked.detail}, ${wall()}` };
     },
     async close() {
       worker.kill();
