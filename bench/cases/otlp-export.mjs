@@ -53,14 +53,8 @@ function urlFor(protocol, sink) {
   return protocol === 'grpc' ? `http://127.0.0.1:${sink.grpc}` : `http://127.0.0.1:${sink.http}/v1/metrics`;
 }
 
-/** One collection of N histogram series by an SDK reader (the `transport` variant's request). */
-async function sdkCollection(labels) {
-  const sdk = require('@opentelemetry/sdk-metrics');
-  class OnceReader extends sdk.MetricReader {
-    async onForceFlush() {}
-    async onShutdown() {}
-  }
-  const reader = new OnceReader();
+/** An SDK MeterProvider with `reader` and the N histogram series recorded (the raw SDK's side of the row). */
+function sdkWithSeries(sdk, reader, labels) {
   const provider = new sdk.MeterProvider({
     readers: [reader],
     views: pkg
@@ -71,6 +65,18 @@ async function sdkCollection(labels) {
   labels.forEach(([userTier, entryPage], i) =>
     histogram.record(observation(i), { user_tier: userTier, entry_page: entryPage }),
   );
+  return provider;
+}
+
+/** One collection of N histogram series by an SDK reader (the `transport` variant's request). */
+async function sdkCollection(labels) {
+  const sdk = require('@opentelemetry/sdk-metrics');
+  class OnceReader extends sdk.MetricReader {
+    async onForceFlush() {}
+    async onShutdown() {}
+  }
+  const reader = new OnceReader();
+  const provider = sdkWithSeries(sdk, reader, labels);
   const { resourceMetrics } = await reader.collect();
   await provider.shutdown();
   return resourceMetrics;
@@ -119,16 +125,7 @@ const VARIANTS = {
       exportIntervalMillis: 3_600_000,
       exportTimeoutMillis: 60_000,
     });
-    const provider = new sdk.MeterProvider({
-      readers: [reader],
-      views: pkg
-        .businessMetricViews()
-        .map((view) => ({ ...view, aggregationCardinalityLimit: labels.length + 10 })),
-    });
-    const histogram = provider.getMeter('bench').createHistogram(M.sessionDuration.name, { unit: 's' });
-    labels.forEach(([userTier, entryPage], i) =>
-      histogram.record(observation(i), { user_tier: userTier, entry_page: entryPage }),
-    );
+    const provider = sdkWithSeries(sdk, reader, labels);
     return { flush: () => provider.forceFlush(), close: () => provider.shutdown() };
   },
 
