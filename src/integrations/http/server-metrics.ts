@@ -66,7 +66,20 @@ export function liveHttpServerMetrics(maxRoutes: number | undefined, where: stri
 interface NodeResponseLike {
   readonly statusCode: number;
   readonly writableFinished: boolean;
+  readonly writableEnded?: boolean;
+  /** Set on the responses of light-my-request (Fastify's `inject`). */
+  readonly isLightMyRequest?: boolean;
   on(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Whether the response was sent in full before it closed. On Node's server that is `writableFinished`. A response
+ * of light-my-request (Fastify's and NestJS-on-Fastify's `inject`, what their apps are tested with) closes while its
+ * null socket still holds the bytes written (`writableFinished` stays false), so every injected request read as
+ * aborted: there, `end()` having been called (`writableEnded`) is the finish; one that went away first never ends.
+ */
+function sentInFull(res: NodeResponseLike): boolean {
+  return res.writableFinished || (res.isLightMyRequest === true && res.writableEnded === true);
 }
 
 /**
@@ -90,7 +103,7 @@ export function nodeRequestObserver<Req extends { readonly method?: string }>(
     recorder.record(
       req.method,
       route,
-      res.writableFinished ? res.statusCode : undefined,
+      sentInFull(res) ? res.statusCode : undefined,
       https,
       (performance.now() - start) / 1000,
     );

@@ -19,6 +19,11 @@ import * as publicApi from '../../../src/integrations/http/public';
 import { parseExposition } from '../../support/exposition';
 import { exportNames, notReExported, words } from '../../support/entry-points';
 import { recordedWhen } from '../../support/http-requests';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const SESSION = { userTier: 'pro', entryPage: '/', isNewUser: false };
 
@@ -191,5 +196,24 @@ describe('configuration mistakes', () => {
       // A Fastify whose boot failed may reject its close with the same error: it is shut either way.
       await app.close().catch(() => undefined);
     }
+  });
+});
+
+describe('requests made with app.inject', () => {
+  // light-my-request closes its response while its null socket still holds the bytes (writableFinished false).
+  it('are recorded by their status, not as aborted (apps/fastify-inject.mjs)', async () => {
+    const { stdout } = await execFileAsync(process.execPath, [
+      join(__dirname, '..', 'apps', 'fastify-inject.mjs'),
+    ]);
+    const { answers, exposition } = JSON.parse(stdout) as { answers: number[]; exposition: string };
+    expect(answers).toEqual([200, 200, 500, 404]);
+    const recorded = parseExposition(exposition)
+      .find('http_server_request_duration_seconds_count')
+      .map(
+        (s) =>
+          `${s.labels.http_route ?? '-'} ${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'} ${s.value}`,
+      )
+      .sort();
+    expect(recorded).toEqual(['- 404 - 1', '/boom 500 500 1', '/injected/:id 200 - 2']);
   });
 });
