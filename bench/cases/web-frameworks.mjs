@@ -12,7 +12,7 @@
  * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route handler called as Next.js calls it, bare or wrapped
  * by `withHttpMetrics`). Express is the `http-middleware` row.
  *
- * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern). Must not
+ * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern, status 200). Must not
  * touch: rounds, statistics (bench/run.mjs).
  */
 /* global Request, Response */
@@ -135,6 +135,9 @@ serveCase(async ({ variant, framework }) => {
       const wrong = [];
       if (total !== made) wrong.push(`recorded ${total} requests, made ${made}`);
       if (labelled.length !== 1) wrong.push(`series under ${route}: ${labelled.length}`);
+      // Every request was answered: none may read as aborted (app.inject once made all of them look so).
+      else if (!labelled[0].labels.includes('http_response_status_code="200"'))
+        wrong.push(`recorded as ${labelled[0].labels}, not with status 200`);
       return wrong.length
         ? { ok: false, detail: wrong.join('; ') }
         : { ok: true, detail: `${total} requests` };
