@@ -189,7 +189,10 @@ describe('active users through one real Redis', () => {
     'recording sends nothing to Redis; a flush merges each changed tier-day once, an unchanged one not again',
     async () => {
       redis = await startRedis();
-      const monitor = await new Redis(redis.url).monitor();
+      // monitor() opens a connection of its own: the client it is called on must be closed too, or its
+      // reconnection attempts outlive the test once Redis stops.
+      const client = new Redis(redis.url);
+      const monitor = await client.monitor();
       const marker = new Redis(redis.url);
       const commands: string[][] = [];
       let markerSeen: (() => void) | undefined;
@@ -240,6 +243,7 @@ describe('active users through one real Redis', () => {
         await instance.exit();
       } finally {
         monitor.disconnect();
+        client.disconnect();
         marker.disconnect();
       }
     },
