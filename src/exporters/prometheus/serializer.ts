@@ -377,15 +377,32 @@ function serializeSingleValued(
   let out = '';
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
-    const labels = seriesLabels(point.attributes, context.scopeText, context.reservedLabels);
-    const braced = labels === '' ? ' ' : '{' + labels + '} ';
-    out += name + braced + formatSampleValue(point.value);
-    if (createdName !== undefined) {
-      out += exemplarSuffix(exemplarsOf(point)?.[0]) + '\n' + createdName + braced + createdSeconds(point);
-    }
-    out += '\n';
+    const counter = createdName !== undefined;
+    out += singleValuedSample(
+      name,
+      seriesLabels(point.attributes, context.scopeText, context.reservedLabels),
+      point.value,
+      createdName,
+      counter ? exemplarsOf(point)?.[0] : undefined,
+      counter ? createdSeconds(point) : '',
+    );
   }
   return out;
+}
+
+/** One series' sample line, then for an OpenMetrics counter (`createdName` set) its exemplar and `_created` line. */
+function singleValuedSample(
+  name: string,
+  labels: string,
+  value: number,
+  createdName: string | undefined,
+  exemplar: Exemplar | undefined,
+  created: string,
+): string {
+  const braced = labels === '' ? ' ' : '{' + labels + '} ';
+  let out = name + braced + formatSampleValue(value);
+  if (createdName !== undefined) out += exemplarSuffix(exemplar) + '\n' + createdName + braced + created;
+  return out + '\n';
 }
 
 function serializeHistogram(name: string, points: DataPoint<Histogram>[], context: SampleContext): string {
@@ -485,18 +502,15 @@ function serializeCounterColumns(
   const scratch: [number, number] = [0, 0];
   let out = '';
   for (let i = 0; i < columns.length; i++) {
-    const labels = seriesLabels(attributesAt(columns, i), context.scopeText, context.reservedLabels);
-    const braced = labels === '' ? ' ' : '{' + labels + '} ';
-    out += name + braced + formatSampleValue(columns.values[i]);
-    if (createdName !== undefined) {
-      out +=
-        exemplarSuffix(columns.exemplars?.[i]) +
-        '\n' +
-        createdName +
-        braced +
-        createdSecondsAt(columns, i, collectionStart, scratch);
-    }
-    out += '\n';
+    const counter = createdName !== undefined;
+    out += singleValuedSample(
+      name,
+      seriesLabels(attributesAt(columns, i), context.scopeText, context.reservedLabels),
+      columns.values[i],
+      createdName,
+      counter ? columns.exemplars?.[i] : undefined,
+      counter ? createdSecondsAt(columns, i, collectionStart, scratch) : '',
+    );
   }
   return out;
 }
