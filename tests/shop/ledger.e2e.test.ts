@@ -92,7 +92,7 @@ describeE2e('the demo shop reconciled against its own ledger', () => {
         if (shop!.exitCode !== null) throw new Error(`the shop exited:\n${output}`);
         return enough() && Date.now() >= from + 3 * WINDOW;
       },
-      { timeoutMillis: 90_000, context: (missing) => `${missing}\n${output}` },
+      { timeoutMillis: 150_000, context: (missing) => `${missing}\n${output}` },
     );
     shop.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -111,7 +111,7 @@ describeE2e('the demo shop reconciled against its own ledger', () => {
       },
       { timeoutMillis: 60_000 },
     );
-  }, 150_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (shop && shop.exitCode === null) shop.kill('SIGKILL');
