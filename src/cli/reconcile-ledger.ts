@@ -35,6 +35,12 @@ export interface WindowSums {
 /** What was read: sums per window index (0-based, `[from + i*step, from + (i+1)*step)`) and currency. */
 export interface LedgerSums {
   readonly windows: Map<number, Map<string, WindowSums>>;
+  /**
+   * Per boundary index k (0..count, the instant `from + k*step`) and currency: the sums of the rows recorded in
+   * the `delayMillis` before it, `[from + k*step - delay, from + k*step)`, rows before `from` included. The most
+   * Prometheus can count after a boundary of what the ledger has before it.
+   */
+  readonly tails: Map<number, Map<string, WindowSums>>;
   readonly rows: number;
   readonly sales: number;
   readonly refunds: number;
@@ -62,6 +68,43 @@ export interface LedgerWindows {
   readonly fromMillis: number;
   readonly stepMillis: number;
   readonly count: number;
+  /** How far before each boundary {@link LedgerSums.tails} reaches (default 0: no tails). */
+  readonly delayMillis?: number;
+}
+
+type SumsByIndex = Map<number, Map<string, WindowSums>>;
+
+function addTo(
+  map: SumsByIndex,
+  index: number,
+  currency: string,
+  kind: 'sale' | 'refund',
+  amount: number,
+): void {
+  let byCurrency = map.get(index);
+  if (byCurrency === undefined) map.set(index, (byCurrency = new Map()));
+  let sums = byCurrency.get(currency);
+  if (sums === undefined) byCurrency.set(currency, (sums = { revenue: 0, refunds: 0, orders: 0 }));
+  if (kind === 'sale') {
+    sums.revenue += amount;
+    sums.orders++;
+  } else {
+    sums.refunds += amount;
+  }
+}
+
+function addSums(map: SumsByIndex, index: number, from: Map<string, WindowSums> | undefined): void {
+  for (const [currency, sums] of from ?? []) {
+    let byCurrency = map.get(index);
+    if (byCurrency === undefined) map.set(index, (byCurrency = new Map()));
+    const into = byCurrency.get(currency);
+    if (into === undefined) byCurrency.set(currency, { ...sums });
+    else {
+      into.revenue += sums.revenue;
+      into.refunds += sums.refunds;
+      into.orders += sums.orders;
+    }
+  }
 }
 
 /** One CSV line split into fields (RFC 4180 quoting: `"a,b"`, `"say ""hi"""`); undefined for broken quoting. */
@@ -145,6 +188,7 @@ export async function readLedger(
   }
   const sums: LedgerSums & { rows: number; sales: number; refunds: number; outside: number } = {
     windows: new Map(),
+    tails: new Map(),
     rows: 0,
     sales: 0,
     refunds: 0,
@@ -152,6 +196,14 @@ export async function readLedger(
     currencies: new Set<string>(),
   };
   const endMillis = windows.fromMillis + windows.count * windows.stepMillis;
+  // A tail [b - delay, b) is `whole` windows before b plus the last `part` ms of the window before those: sums
+  // of whole windows (rows before `from` kept in `early`) and of each window's last `part` ms give every tail
+  // in O(1) per row, however many boundaries a row's delay reaches.
+  const delay = windows.delayMillis ?? 0;
+  const whole = Math.floor(delay / windows.stepMillis);
+  const part = delay - whole * windows.stepMillis;
+  const early: SumsByIndex = new Map();
+  const lastPart: SumsByIndex = new Map();
   let header: Map<Column, number> | undefined;
   let lineNumber = 0;
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
@@ -236,22 +288,20 @@ export async function readLedger(
       }
       if (kind === 'sale') sums.sales++;
       else sums.refunds++;
+      const entry = kind as 'sale' | 'refund';
+      const index = Math.floor((at! - windows.fromMillis) / windows.stepMillis);
+      const inLastPart = part > 0 && at! >= windows.fromMillis + (index + 1) * windows.stepMillis - part;
       if (at! < windows.fromMillis || at! >= endMillis) {
         sums.outside++;
+        if (at! < windows.fromMillis && at! >= windows.fromMillis - delay) {
+          if (index >= -whole) addTo(early, index, code!, entry, amount);
+          if (inLastPart) addTo(lastPart, index, code!, entry, amount);
+        }
         continue;
       }
-      const index = Math.floor((at! - windows.fromMillis) / windows.stepMillis);
-      let byCurrency = sums.windows.get(index);
-      if (byCurrency === undefined) sums.windows.set(index, (byCurrency = new Map()));
-      let window = byCurrency.get(code!);
-      if (window === undefined) byCurrency.set(code!, (window = { revenue: 0, refunds: 0, orders: 0 }));
       (sums.currencies as Set<string>).add(code!);
-      if (kind === 'sale') {
-        window.revenue += amount;
-        window.orders++;
-      } else {
-        window.refunds += amount;
-      }
+      addTo(sums.windows, index, code!, entry, amount);
+      if (inLastPart) addTo(lastPart, index, code!, entry, amount);
     }
   } finally {
     lines.close();
@@ -259,6 +309,12 @@ export async function readLedger(
   }
   if (format === 'csv' && header === undefined) {
     throw new LedgerError(`${file}: empty (a CSV ledger starts with a header: ${COLUMNS.join(',')})`);
+  }
+  if (delay > 0) {
+    for (let k = 0; k <= windows.count; k++) {
+      for (let w = k - whole; w < k; w++) addSums(sums.tails, k, w < 0 ? early.get(w) : sums.windows.get(w));
+      addSums(sums.tails, k, lastPart.get(k - whole - 1));
+    }
   }
   return sums;
 }

@@ -20,11 +20,17 @@ import {
   parseInstant,
   readLedger,
   type LedgerFormat,
+  type LedgerSums,
   type WindowSums,
 } from './reconcile-ledger';
 
 /** Exit code when a window differs. */
 export const EXIT_DIFFERENCE = 1;
+/**
+ * The longest time from an amount's recording to the first scrape or push that carries it, by default: a 1-minute
+ * scrape or export interval (the OTLP default), plus a new target's first scrape or a retried export.
+ */
+export const DEFAULT_MAX_DELAY = '2m';
 /** Prometheus refuses range queries with more points per series than this. */
 const MAX_WINDOWS = 11_000;
 
@@ -49,13 +55,16 @@ Options:
                            memory holds only the sums per window and currency
   --header 'Name: value'   extra HTTP header for Prometheus, repeatable (e.g. 'Authorization: Bearer TOKEN')
   --timeout DURATION       per-request timeout (default 30s)
+  --max-delay DURATION     the longest time from recording an amount to the first scrape or push that carries
+                           it: your scrape or export interval plus margin (default ${DEFAULT_MAX_DELAY})
   --json                   print the result as JSON
   -h, --help               show this help
 
 A window [start, start + step) of the ledger is compared with the anchored increase Prometheus gives at
 start + step. Prometheus places an amount in the window of the scrape or push that first carried it, so an
-amount recorded in the last scrape or export interval before a window's end counts in the next window: such a
-difference comes with its opposite in the next window (docs/money.md).
+amount recorded in the last scrape or export interval before a window's end counts in the next window. Such a
+difference is marked "moved" when it is no more than what the ledger has in the --max-delay before the boundary
+and the next window has it (docs/money.md); a lost or doubled amount is not.
 
 Exit codes: 0 every window equal, 1 a difference (or Prometheus could not be read), 2 usage or ledger error.
 
@@ -77,29 +86,95 @@ export interface ReconcileRow {
   readonly difference: number;
   readonly equal: boolean;
   /**
-   * `to-next`: this window is short by what the next one has too much (`from-previous`): amounts recorded just
-   * before the window's end that Prometheus first scraped (or received) after it. Still a difference.
+   * Present when the difference is explained by the boundary rule (docs/money.md#the-boundary-of-a-window): an
+   * amount counts in the window of the first scrape or push that carried it. `fromPrevious`: recorded before this
+   * window began (within `--max-delay`), counted in it; `toNext`: recorded in its last `--max-delay`, counted after
+   * it. `difference` = `fromPrevious` - `toNext`. Still a difference (exit code 1).
    */
-  readonly moved?: 'to-next' | 'from-previous';
+  readonly moved?: { readonly fromPrevious: number; readonly toNext: number };
+}
+
+/** What Prometheus counts after boundary k of what the ledger has before it, per measured figure. */
+type Carries = readonly number[];
+
+/**
+ * The carries of one currency and measured figure across the boundaries, or where they cannot be: boundary k
+ * (0..count) carries `carry[k] = carry[0] + sum over windows before k of (ledger - prometheus)`, which is
+ * possible only between 0 and what the ledger has in the `--max-delay` before that boundary (`tails`). A lost
+ * amount stays carried from its window to the end of the range; a double count makes a carry negative.
+ */
+function carriesOf(ledger: readonly number[], prometheus: readonly number[], tails: readonly number[]) {
+  const carries = [0];
+  for (let window = 0; window < ledger.length; window++) {
+    carries.push(carries[window] + ledger[window] - prometheus[window]);
+  }
+  // Amounts recorded before the range may be counted in its first window: the least such carry that keeps
+  // every later one non-negative.
+  const before = Math.max(0, ...carries.map((carry) => -carry));
+  const shifted: Carries = carries.map((carry) => carry + before);
+  const possible = shifted.map((carry, k) => Number.isInteger(carry) && carry >= 0 && carry <= tails[k]);
+  // A carry must also be counted later: from a boundary carrying nothing to the next one (or the range's end),
+  // every boundary between must be possible, or an amount Prometheus never got would pass as moved.
+  const explained = new Array<boolean>(shifted.length).fill(false);
+  const last = shifted.length - 1;
+  for (let start = 0; start < last;) {
+    let end = start + 1;
+    while (end < last && shifted[end] !== 0) end++;
+    const whole = possible.slice(start, end + 1).every(Boolean);
+    for (let k = start; k <= end; k++) explained[k] ||= whole;
+    start = end;
+  }
+  return { carries: shifted, possible: explained };
 }
 
 /**
- * Marks pairs of adjacent windows whose differences cancel (-d, then +d) for one currency and figure: the
- * boundary rule of docs/money.md, where an amount counts in the window of the scrape or push that first carried it.
+ * Marks each differing row that the boundary rule explains: its window's carries in from the previous boundary
+ * and out to the next are both possible. Net is explained when revenue and refunds both are.
  */
-function markMovedAcrossBoundaries(rows: ReconcileRow[], stepMillis: number): ReconcileRow[] {
-  const byKey = new Map<string, number>();
-  rows.forEach((row, index) => byKey.set(`${row.windowStart}|${row.currency}|${row.figure}`, index));
-  const marked = [...rows];
-  rows.forEach((row, index) => {
-    if (row.equal || row.difference >= 0 || marked[index].moved) return;
-    const next = iso(Date.parse(row.windowStart) + stepMillis);
-    const pair = byKey.get(`${next}|${row.currency}|${row.figure}`);
-    if (pair === undefined || marked[pair].moved || rows[pair].difference !== -row.difference) return;
-    marked[index] = { ...row, moved: 'to-next' };
-    marked[pair] = { ...rows[pair], moved: 'from-previous' };
+function markMovedAcrossBoundaries(
+  rows: readonly ReconcileRow[],
+  grid: { fromMillis: number; stepMillis: number; count: number },
+  tails: LedgerSums['tails'],
+): ReconcileRow[] {
+  const indexOf = (row: ReconcileRow) =>
+    Math.round((Date.parse(row.windowStart) - grid.fromMillis) / grid.stepMillis);
+  const measured = ['revenue', 'refunds', 'orders'] as const;
+  type Measured = (typeof measured)[number];
+  const perCurrency = new Map<string, Map<Measured, ReturnType<typeof carriesOf>>>();
+  for (const currency of new Set(rows.map((row) => row.currency))) {
+    const figures = new Map<Measured, ReturnType<typeof carriesOf>>();
+    for (const figure of measured) {
+      const ledger = new Array<number>(grid.count).fill(0);
+      const prometheus = new Array<number>(grid.count).fill(0);
+      for (const row of rows) {
+        if (row.currency !== currency || row.figure !== figure) continue;
+        ledger[indexOf(row)] = row.ledger;
+        prometheus[indexOf(row)] = row.prometheus;
+      }
+      const limits = Array.from(
+        { length: grid.count + 1 },
+        (_, k) => tails.get(k)?.get(currency)?.[figure] ?? 0,
+      );
+      figures.set(figure, carriesOf(ledger, prometheus, limits));
+    }
+    perCurrency.set(currency, figures);
+  }
+  return rows.map((row) => {
+    if (row.equal) return row;
+    const window = indexOf(row);
+    const figures = perCurrency.get(row.currency)!;
+    const parts: readonly Measured[] = row.figure === 'net' ? ['revenue', 'refunds'] : [row.figure];
+    const explained = parts.every((figure) => {
+      const { possible } = figures.get(figure)!;
+      return possible[window] && possible[window + 1];
+    });
+    if (!explained) return row;
+    const carry = (k: number) =>
+      row.figure === 'net'
+        ? figures.get('revenue')!.carries[k] - figures.get('refunds')!.carries[k]
+        : figures.get(row.figure)!.carries[k];
+    return { ...row, moved: { fromPrevious: carry(window), toNext: carry(window + 1) } };
   });
-  return marked;
 }
 
 function ledgerFigure(sums: WindowSums | undefined, figure: ExactMoneyFigure): number {
@@ -154,6 +229,7 @@ export async function runReconcile(
         'max-ledger-bytes': { type: 'string' },
         header: { type: 'string', multiple: true },
         timeout: { type: 'string' },
+        'max-delay': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -175,6 +251,7 @@ export async function runReconcile(
   let count: number;
   let format: LedgerFormat;
   let maxBytes = DEFAULT_MAX_LEDGER_BYTES;
+  let delayMillis: number;
   const ledgerFile = options.ledger;
   try {
     const prometheus = options.prometheus ?? env.PROMETHEUS_URL;
@@ -224,6 +301,8 @@ export async function runReconcile(
         );
       }
     }
+    const delaySeconds = parseDuration(options['max-delay'] ?? DEFAULT_MAX_DELAY, 'max-delay');
+    delayMillis = Math.round(delaySeconds * 1000);
     client = new PrometheusRangeClient({
       url: prometheus!,
       headers: parseHeaders(options.header),
@@ -244,7 +323,7 @@ export async function runReconcile(
 
   let ledger;
   try {
-    ledger = await readLedger(ledgerFile!, format, { fromMillis, stepMillis, count }, maxBytes);
+    ledger = await readLedger(ledgerFile!, format, { fromMillis, stepMillis, count, delayMillis }, maxBytes);
   } catch (error) {
     if (error instanceof LedgerError) {
       output.stderr(`otel-business-metrics reconcile: ${safeMessage(error.message)}\n`);
@@ -312,7 +391,7 @@ export async function runReconcile(
       }
     }
   }
-  const compared = markMovedAcrossBoundaries(rows, stepMillis);
+  const compared = markMovedAcrossBoundaries(rows, { fromMillis, stepMillis, count }, ledger.tails);
   rows.splice(0, rows.length, ...compared);
   const differences = rows.filter((row) => !row.equal);
   const recentEnd = fromMillis + count * stepMillis > now() - 60_000;
@@ -371,6 +450,16 @@ export async function runReconcile(
   return differences.length === 0 ? EXIT_OK : EXIT_DIFFERENCE;
 }
 
+/** How a row's boundary moves read in the text report. */
+function movedNote(moved: ReconcileRow['moved']): string {
+  if (moved === undefined) return '';
+  const { fromPrevious, toNext } = moved;
+  if (fromPrevious === 0) return ' (moved to the next window)';
+  if (toNext === 0) return ' (moved from the previous window)';
+  const signed = (value: number) => `${value > 0 ? '+' : ''}${value}`;
+  return ` (moved across both boundaries: ${signed(fromPrevious)} from the previous window, ${signed(-toNext)} to the next)`;
+}
+
 function formatReport(
   rows: readonly ReconcileRow[],
   differences: number,
@@ -380,7 +469,7 @@ function formatReport(
     ledgerFile: string;
     ledger: { rows: number; sales: number; refunds: number; outside: number };
     count: number;
-    options: { from?: string; to?: string; step?: string };
+    options: { from?: string; to?: string; step?: string; 'max-delay'?: string };
   },
 ): string {
   const { ledger } = context;
@@ -402,9 +491,7 @@ function formatReport(
       String(row.prometheus),
       row.equal
         ? '0'
-        : `${row.difference > 0 ? '+' : ''}${row.difference}  <-- differs` +
-          (row.moved === 'to-next' ? ' (moved to the next window)' : '') +
-          (row.moved === 'from-previous' ? ' (moved from the previous window)' : ''),
+        : `${row.difference > 0 ? '+' : ''}${row.difference}  <-- differs` + movedNote(row.moved),
     ]);
   }
   const widths = table[0].map((_, column) => Math.max(...table.map((cells) => cells[column].length)));
@@ -425,7 +512,8 @@ function formatReport(
       : `${differences} of ${rows.length} figures differ.` +
           (moved > 0
             ? ` ${moved} of them are amounts recorded just before a window's end and first scraped or pushed after ` +
-              'it: each is offset by the next window (docs/money.md, "The boundary of a window").'
+              `it (within --max-delay ${context.options['max-delay'] ?? DEFAULT_MAX_DELAY}): what one window lacks, ` +
+              'the next one has (docs/money.md, "The boundary of a window").'
             : ''),
   );
   return `${lines.join('\n')}\n`;

@@ -161,4 +161,44 @@ describe('readLedger', () => {
     );
     expect(DEFAULT_MAX_LEDGER_BYTES).toBe(1024 ** 3);
   });
+  it('sums the rows in the delay before each boundary (tails), rows before the range included, for any delay', async () => {
+    const MINUTE = 60_000;
+    const at = (minutes: number) => new Date(FROM + minutes * MINUTE).toISOString();
+    const rows = [
+      [-100, 1], // before the first boundary's delay: in no tail
+      [-80, 2],
+      [-10, 4],
+      [20, 8],
+      [50, 16],
+      [179, 32],
+    ].map(([minutes, amount]) => `${at(minutes)},sale,${amount},EUR`);
+    const path = file(
+      'tails.csv',
+      `timestamp,kind,amount,currency\n${rows.join('\n')}\n${at(55)},refund,64,EUR\n`,
+    );
+    // 90 minutes: one whole window and the last half hour of the one before it.
+    const sums = await readLedger(path, 'csv', { ...WINDOWS, delayMillis: 90 * MINUTE });
+    const tails = Object.fromEntries([...sums.tails].map(([k, byCurrency]) => [k, byCurrency.get('EUR')]));
+    expect(tails).toEqual({
+      0: { revenue: 2 + 4, refunds: 0, orders: 2 },
+      1: { revenue: 4 + 8 + 16, refunds: 64, orders: 3 },
+      2: { revenue: 16, refunds: 64, orders: 1 },
+      3: { revenue: 32, refunds: 0, orders: 1 },
+    });
+    expect(plain(sums)).toEqual({
+      0: { EUR: { revenue: 8 + 16, refunds: 64, orders: 2 } },
+      2: { EUR: { revenue: 32, refunds: 0, orders: 1 } },
+    });
+    expect(sums.outside).toBe(3);
+    // No delay, no tails; a delay shorter than a window reaches only into the window before each boundary.
+    expect((await readLedger(path, 'csv', WINDOWS)).tails.size).toBe(0);
+    const short = await readLedger(path, 'csv', { ...WINDOWS, delayMillis: 15 * MINUTE });
+    expect(
+      Object.fromEntries([...short.tails].map(([k, byCurrency]) => [k, byCurrency.get('EUR')?.revenue])),
+    ).toEqual({
+      0: 4,
+      1: 16,
+      3: 32,
+    });
+  });
 });

@@ -345,4 +345,81 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
       /^6 of \d+ figures differ\. 6 of them are amounts recorded just before a window's end/m,
     );
   });
+  it('follows amounts across consecutive boundaries: a window may receive one and send another', async () => {
+    // The first EUR sale after 07:00 and the first after 08:00, each dated 20 s before its hour in the ledger: the
+    // 07:00 window receives the first and sends the second (a chain, as busy traffic makes at every boundary).
+    const movedIndex = (hour: number) =>
+      entries.findIndex((e) => e.at >= FROM + hour * HOUR && e.currency === 'EUR' && e.kind === 'sale');
+    const [first, second] = [movedIndex(7), movedIndex(8)];
+    const early = entries.map((e, i) =>
+      i === first || i === second ? { ...e, at: Math.floor(e.at / HOUR) * HOUR - 20_000 } : e,
+    );
+    writeFileSync(
+      join(dir, 'chain.jsonl'),
+      early.map((e) => JSON.stringify({ ...e, timestamp: e.at / 1000 })).join('\n'),
+    );
+    const run = await runCli(args(join(dir, 'chain.jsonl'), '1h', '--json'));
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as {
+      rows: Array<{
+        windowStart: string;
+        currency: string;
+        figure: string;
+        difference: number;
+        equal: boolean;
+        moved?: unknown;
+      }>;
+      differences: number;
+      movedAcrossBoundaries: number;
+    };
+    const [a, b] = [entries[first].amount, entries[second].amount];
+    const hour = (h: number) => new Date(FROM + h * HOUR).toISOString().replace('.000Z', 'Z');
+    const revenue = report.rows
+      .filter((row) => !row.equal && row.figure === 'revenue')
+      .map(({ windowStart, currency, difference, moved }) => ({ windowStart, currency, difference, moved }));
+    expect(revenue).toEqual([
+      { windowStart: hour(6), currency: 'EUR', difference: -a, moved: { fromPrevious: 0, toNext: a } },
+      { windowStart: hour(7), currency: 'EUR', difference: a - b, moved: { fromPrevious: a, toNext: b } },
+      { windowStart: hour(8), currency: 'EUR', difference: b, moved: { fromPrevious: b, toNext: 0 } },
+    ]);
+    expect(report.movedAcrossBoundaries).toBe(report.differences);
+    const text = await runCli(args(join(dir, 'chain.jsonl'), '1h'));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${hour(7)}\\s+EUR\\s+revenue\\s.* ${a - b > 0 ? '\\+' : ''}${a - b}  <-- differs ` +
+          `\\(moved across both boundaries: \\+${a} from the previous window, -${b} to the next\\)$`,
+        'm',
+      ),
+    );
+  });
+
+  it('does not excuse an amount Prometheus never got, even one dated just before a boundary', async () => {
+    // A sale in the ledger 20 s before 09:00 that no scrape ever carried: no later window has it, so the carry it
+    // would need never ends, and nothing marks it moved.
+    const lost = { at: FROM + 9 * HOUR - 20_000, kind: 'sale' as const, amount: 12_345, currency: 'EUR' };
+    writeFileSync(join(dir, 'lost.csv'), csv([...entries, lost].sort((x, y) => x.at - y.at)));
+    const run = await runCli(args(join(dir, 'lost.csv'), '1h', '--json'));
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as {
+      rows: Array<{
+        windowStart: string;
+        figure: string;
+        difference: number;
+        equal: boolean;
+        moved?: unknown;
+      }>;
+      movedAcrossBoundaries: number;
+    };
+    expect(report.rows.filter((row) => !row.equal)).toEqual([
+      expect.objectContaining({
+        windowStart: new Date(FROM + 8 * HOUR).toISOString().replace('.000Z', 'Z'),
+        figure: 'revenue',
+        difference: -12_345,
+      }),
+      expect.objectContaining({ figure: 'net', difference: -12_345 }),
+      expect.objectContaining({ figure: 'orders', difference: -1 }),
+    ]);
+    expect(report.rows.filter((row) => row.moved !== undefined)).toEqual([]);
+    expect(report.movedAcrossBoundaries).toBe(0);
+  });
 });
