@@ -394,6 +394,12 @@ export async function runReconcile(
   const compared = markMovedAcrossBoundaries(rows, { fromMillis, stepMillis, count }, ledger.tails);
   rows.splice(0, rows.length, ...compared);
   const differences = rows.filter((row) => !row.equal);
+  // Amounts of the last window's final seconds that Prometheus counts after the range: the range's totals lack
+  // them, and a range one window longer shows them.
+  const lastStart = iso(fromMillis + (count - 1) * stepMillis);
+  const carriedPastEnd = rows
+    .filter((row) => row.windowStart === lastStart && row.figure !== 'net' && (row.moved?.toNext ?? 0) !== 0)
+    .map((row) => ({ currency: row.currency, figure: row.figure, amount: row.moved!.toNext }));
   const recentEnd = fromMillis + count * stepMillis > now() - 60_000;
 
   if (options.json) {
@@ -420,6 +426,7 @@ export async function runReconcile(
           rows,
           differences: differences.length,
           movedAcrossBoundaries: differences.filter((row) => row.moved !== undefined).length,
+          carriedPastEnd,
           equal: differences.length === 0,
           warnings,
         },
@@ -430,7 +437,7 @@ export async function runReconcile(
   } else {
     const moved = differences.filter((row) => row.moved !== undefined).length;
     output.stdout(
-      formatReport(rows, differences.length, moved, {
+      formatReport(rows, differences.length, moved, carriedPastEnd, {
         client,
         ledgerFile: ledgerFile!,
         ledger,
@@ -464,6 +471,7 @@ function formatReport(
   rows: readonly ReconcileRow[],
   differences: number,
   moved: number,
+  carriedPastEnd: ReadonlyArray<{ currency: string; figure: ExactMoneyFigure; amount: number }>,
   context: {
     client: PrometheusRangeClient;
     ledgerFile: string;
@@ -516,5 +524,12 @@ function formatReport(
               'the next one has (docs/money.md, "The boundary of a window").'
             : ''),
   );
+  if (carriedPastEnd.length > 0) {
+    lines.push(
+      `Counted by Prometheus after --to (first scraped or pushed after the range): ` +
+        `${carriedPastEnd.map((carry) => `${carry.currency} ${carry.figure} ${carry.amount}`).join(', ')}; ` +
+        'a range one window longer includes them.',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

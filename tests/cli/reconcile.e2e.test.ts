@@ -422,4 +422,24 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
     expect(report.rows.filter((row) => row.moved !== undefined)).toEqual([]);
     expect(report.movedAcrossBoundaries).toBe(0);
   });
+  it("says what Prometheus counted after the range: the last window's final seconds", async () => {
+    // The first EUR sale after --to, dated 20 s before it in the ledger: first scraped after the range's end.
+    const index = entries.findIndex((e) => e.at >= TO && e.currency === 'EUR' && e.kind === 'sale');
+    const early = entries.map((e, i) => (i === index ? { ...e, at: TO - 20_000 } : e));
+    writeFileSync(join(dir, 'end.csv'), csv(early));
+    const json = JSON.parse((await runCli(args(join(dir, 'end.csv'), '1h', '--json'))).stdout) as {
+      carriedPastEnd: unknown;
+    };
+    const amount = entries[index].amount;
+    expect(json.carriedPastEnd).toEqual([
+      { currency: 'EUR', figure: 'revenue', amount },
+      { currency: 'EUR', figure: 'orders', amount: 1 },
+    ]);
+    const text = await runCli(args(join(dir, 'end.csv'), '1h'));
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(
+      `Counted by Prometheus after --to (first scraped or pushed after the range): EUR revenue ${amount}, ` +
+        'EUR orders 1; a range one window longer includes them.',
+    );
+  });
 });
