@@ -12,6 +12,7 @@ import { HyperLogLog } from '../../src/active-users/hyperloglog';
 import { UserIdHasher } from '../../src/active-users/user-hash';
 import { pointsOf, TestReader } from '../support/collect';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis-server';
+import { waitUntil } from '../support/wait';
 
 const itWithRedis = REDIS_SERVER ? it : it.skip;
 const KEY = 'fleet-shared-secret-for-peer-tests';
@@ -200,10 +201,10 @@ describe('the Redis store under a broken or hostile Redis (real redis-server)', 
       // A flush succeeds once the client has reconnected (on its own schedule); one that never does fails here
       // instead of letting the checks below read an unreachable Redis as a smaller count.
       const flushUntilSent = async (instance: typeof a, name: string) => {
-        for (let attempt = 0; !(await instance.flush()); attempt++) {
-          if (attempt === 400) throw new Error(`${name} never flushed to the restarted Redis`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+        await waitUntil(`${name} to flush to the restarted Redis`, () => instance.flush(), {
+          timeoutMillis: 20_000,
+          intervalMillis: 50,
+        });
       };
       // a reconnects and sends its own 20,000 users first; Redis then knows fewer users than a reported.
       const seen: number[] = [before];

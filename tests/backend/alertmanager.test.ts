@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { requireBinary } from '../support/binaries';
 import { freePort } from '../support/prometheus-server';
 import { BACKEND, allRules, ruleFiles } from './backend-files';
+import { waitUntil } from '../support/wait';
 
 const CONFIG = join(BACKEND, 'alertmanager', 'alertmanager.yml');
 const amtool = requireBinary('amtool', 'apt-get install prometheus-alertmanager');
@@ -74,16 +75,17 @@ describe('Alertmanager config', () => {
         ],
         { stdio: 'ignore' },
       );
-      const deadline = Date.now() + 20000;
-      for (;;) {
-        try {
-          if ((await fetch(`${url}/-/ready`)).ok) break;
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > deadline) throw new Error('alertmanager did not become ready');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await waitUntil(
+        'alertmanager to be ready',
+        async () => {
+          try {
+            return (await fetch(`${url}/-/ready`)).ok;
+          } catch {
+            return 'not listening yet';
+          }
+        },
+        { timeoutMillis: 20_000, intervalMillis: 200 },
+      );
     });
 
     afterAll(async () => {
@@ -133,17 +135,19 @@ describe('Alertmanager config', () => {
         list.map((alert) => [alert.labels.alertname, { ...alert.status, fingerprint: alert.fingerprint }]),
       );
     };
-    const eventually = async (check: () => Promise<void>) => {
-      const deadline = Date.now() + 10000;
-      for (;;) {
-        try {
-          return await check();
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      }
-    };
+    const eventually = (check: () => Promise<void>) =>
+      waitUntil(
+        'alertmanager to show the expected alerts',
+        async () => {
+          try {
+            await check();
+            return true;
+          } catch (error) {
+            return (error as Error).message;
+          }
+        },
+        { timeoutMillis: 10_000, intervalMillis: 200 },
+      );
 
     itWithAlertmanager('keeps ratio alerts active on their own', async () => {
       await post([

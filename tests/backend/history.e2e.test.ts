@@ -34,6 +34,7 @@ import {
 } from './backend-files';
 import { historyOpenMetrics, scrapeOneTick, scrapedSeries, timeGrid, type ScrapedSeries } from './history';
 import { EXPECTED } from './workload';
+import { waitUntil } from '../support/wait';
 
 const promtool = requireBinary('promtool', 'apt-get install prometheus');
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
@@ -263,21 +264,19 @@ describeWithPrometheus(
 
     it('the live rule engine, evaluating the shipped rules over this history now, agrees and stays healthy', async () => {
       let alerts: Record<string, string> = {};
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline) {
-        const now = Date.now() / 1000;
-        const result = await instant('ALERTS', now);
-        alerts = Object.fromEntries(
-          result.map((sample) => [sample.metric.alertname, sample.metric.alertstate]),
-        );
-        if (
-          ['NoCartTraffic', 'NoRevenue', 'NewUserEngagementDrop', 'BusinessMetricsDropped'].every(
-            (a) => alerts[a],
-          )
-        )
-          break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      const expected = ['NoCartTraffic', 'NoRevenue', 'NewUserEngagementDrop', 'BusinessMetricsDropped'];
+      await waitUntil(
+        'the live rule engine to raise the four alerts',
+        async () => {
+          const result = await instant('ALERTS', Date.now() / 1000);
+          alerts = Object.fromEntries(
+            result.map((sample) => [sample.metric.alertname, sample.metric.alertstate]),
+          );
+          const missing = expected.filter((a) => !alerts[a]);
+          return missing.length === 0 || `missing ${missing.join(', ')}`;
+        },
+        { timeoutMillis: 15_000, intervalMillis: 500 },
+      );
       expect(alerts).toMatchObject({
         NoCartTraffic: 'pending',
         NoRevenue: 'pending',

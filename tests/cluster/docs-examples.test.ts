@@ -11,6 +11,7 @@ import { buildSync } from 'esbuild';
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition } from '../support/exposition';
 import { freePort } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 
 const CLUSTER_EXAMPLE = `
   // --- docs example: cluster ---
@@ -82,18 +83,20 @@ function program(name: string, example: string): string {
 }
 
 async function scrapeUntil(port: number, done: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + 30_000;
   let last = '';
-  while (Date.now() < deadline) {
-    try {
-      last = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      if (done(last)) return last;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`never reached the expected exposition; last:\n${last.slice(0, 2000)}`);
+  await waitUntil(
+    'the expected exposition',
+    async () => {
+      try {
+        last = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      } catch {
+        return 'not listening yet';
+      }
+      return done(last) || `last:\n${last.slice(0, 2000)}`;
+    },
+    { timeoutMillis: 30_000, intervalMillis: 100 },
+  );
+  return last;
 }
 
 function value(text: string, name: string): number {

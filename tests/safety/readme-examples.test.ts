@@ -13,6 +13,7 @@ import { requireBinary } from '../support/binaries';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startPrometheus } from '../support/prometheus-server';
 import { withEnv } from '../support/env';
+import { waitUntil } from '../support/wait';
 
 const SAFETY_DOC = join(__dirname, '../../docs/safety.md');
 const prometheus = requireBinary('prometheus', 'apt-get install prometheus');
@@ -131,11 +132,11 @@ describe('docs/safety.md examples, run as written', () => {
               `/api/v1/query?query=${encodeURIComponent(promql)}`,
             )
           ).data.result;
-        const deadline = Date.now() + 20_000;
-        while ((await query('business_revenue_cents_total{job="shop"}')).length === 0) {
-          if (Date.now() > deadline) throw new Error('Prometheus never scraped the protected endpoint');
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
+        await waitUntil(
+          'Prometheus to scrape the protected endpoint',
+          async () => (await query('business_revenue_cents_total{job="shop"}')).length > 0,
+          { timeoutMillis: 20_000 },
+        );
         expect((await query('up{job="shop"}'))[0].value[1]).toBe('1');
         expect((await query('business_revenue_cents_total{job="shop"}'))[0].value[1]).toBe('4200');
       } finally {

@@ -15,6 +15,7 @@ import { buildShopAssets, type ShopAssets } from '../../examples/shop/server/ass
 import { parseExposition, sumOf, type Sample } from '../../examples/shop/server/exposition';
 import { startShopTracing, type ShopTracing } from '../../examples/shop/server/tracing';
 import { requireBinary } from '../support/binaries';
+import { waitUntil } from '../support/wait';
 
 const chromiumPath = requireBinary('chromium', 'apt-get install chromium');
 const describeWithChromium = chromiumPath ? describe : describe.skip;
@@ -52,17 +53,22 @@ describeWithChromium('demo shop in Chromium', () => {
     parseExposition(await (await fetch(`${shop.url}/metrics`)).text());
   /** Poll the scrape until `check` passes (browsers deliver beacons asynchronously). */
   const eventually = async (check: (samples: Sample[]) => void, timeoutMs = 30_000): Promise<Sample[]> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const samples = await scrape();
-      try {
-        check(samples);
-        return samples;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    let passed: Sample[] = [];
+    await waitUntil(
+      'the scrape to pass its check',
+      async () => {
+        const samples = await scrape();
+        try {
+          check(samples);
+          passed = samples;
+          return true;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
+      { timeoutMillis: timeoutMs, intervalMillis: 200 },
+    );
+    return passed;
   };
 
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import { otelToPrometheusName } from '../../src/exporters/prometheus';
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition, type Sample } from '../../examples/shop/server/exposition';
 import { freePort } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 
 const REPO = join(__dirname, '..', '..');
 const TOKEN = 'hostile-test-token';
@@ -109,14 +110,16 @@ describe('the real shop under hostile traffic (npm start path)', () => {
     // `npm test` builds before running jest; running this file alone needs `npm run build` first.
     expect(existsSync(join(REPO, 'dist', 'index.js'))).toBe(true);
     port = await freePort();
-    shop = startShop({ PORT: String(port), HOST: '127.0.0.1', METRICS_TOKEN: TOKEN });
-    const deadline = Date.now() + 30_000;
-    while (!shop.output().includes(`:${port}/dashboard`)) {
-      if (shop.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`shop did not start:\n${shop.output()}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const started = startShop({ PORT: String(port), HOST: '127.0.0.1', METRICS_TOKEN: TOKEN });
+    shop = started;
+    await waitUntil(
+      'the shop to print its URLs',
+      () => {
+        if (started.child.exitCode !== null) throw new Error(`the shop exited:\n${started.output()}`);
+        return started.output().includes(`:${port}/dashboard`);
+      },
+      { timeoutMillis: 30_000, intervalMillis: 100, context: (missing) => `${missing}\n${started.output()}` },
+    );
   }, 40_000);
 
   afterAll(async () => {

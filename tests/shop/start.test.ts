@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
 import { freePort } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 
 const REPO = join(__dirname, '..', '..');
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -47,23 +48,23 @@ describe('npm start (examples/shop/start.mjs)', () => {
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
 
     const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 30_000;
-    while (!output.includes(`${base}/dashboard`)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`shop did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      'the shop to print its URLs',
+      () => {
+        if (child!.exitCode !== null) throw new Error(`the shop exited:\n${output}`);
+        return output.includes(`${base}/dashboard`);
+      },
+      { timeoutMillis: 30_000, intervalMillis: 100, context: (missing) => `${missing}\n${output}` },
+    );
     for (const path of ['/', '/dashboard', '/metrics', '/admin']) expect(output).toContain(`${base}${path}`);
 
     // The simulator is on by default: shoppers reach the cart within a few seconds.
-    let cartViews = 0;
-    while (cartViews === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    await waitUntil('simulated shoppers to reach the cart', async () => {
       const scrape = await fetch(`${base}/metrics`, {
         headers: { authorization: 'Bearer start-test-token' },
       });
-      cartViews = sumOf(parseExposition(await scrape.text()), FUNNEL, { step: 'cart_view' });
-    }
-    expect(cartViews).toBeGreaterThan(0);
+      return sumOf(parseExposition(await scrape.text()), FUNNEL, { step: 'cart_view' }) > 0;
+    });
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     // The token guards everything that shows business numbers, the dashboard included.
     expect((await fetch(`${base}/dashboard`)).status).toBe(401);

@@ -11,6 +11,7 @@ import { PROMETHEUS_FAMILIES } from '../../src';
 import { PRODUCTS } from '../../examples/shop/server/products';
 import { parseExposition, sumOf } from '../../examples/shop/server/exposition';
 import { freePort } from '../support/prometheus-server';
+import { waitUntil } from '../support/wait';
 
 const REPO = join(__dirname, '..', '..');
 const WORKERS = 4;
@@ -74,11 +75,14 @@ describe('npm start with WORKERS=4', () => {
     shop.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     shop.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => shop.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 45_000;
-    while (!output.includes(`running with ${env.WORKERS} workers`)) {
-      if (shop.exitCode !== null || Date.now() > deadline) throw new Error(`shop did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      `the shop to run ${env.WORKERS} workers`,
+      () => {
+        if (shop.exitCode !== null) throw new Error(`the shop exited:\n${output}`);
+        return output.includes(`running with ${env.WORKERS} workers`);
+      },
+      { timeoutMillis: 45_000, intervalMillis: 100, context: (missing) => `${missing}\n${output}` },
+    );
     return { port, exited, output: () => output, stop: () => shop.kill('SIGTERM') };
   }
 
@@ -135,18 +139,19 @@ describe('npm start with WORKERS=4', () => {
       SIM_THINK_SCALE: '0.05',
     });
     let statuses: Record<string, number> = {};
-    let activeUsers = 0;
-    for (let i = 0; i < 100 && activeUsers === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const samples = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
-      statuses = {};
-      for (const sample of samples.filter((s) => s.name === 'http_server_request_duration_seconds_count')) {
-        const code = sample.labels.http_response_status_code;
-        statuses[code] = (statuses[code] ?? 0) + sample.value;
-      }
-      activeUsers = sumOf(samples, PROMETHEUS_FAMILIES.activeUsers, { window: 'daily' });
-    }
-    expect(activeUsers).toBeGreaterThan(0);
+    await waitUntil(
+      'simulated shoppers to count as active users',
+      async () => {
+        const samples = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+        statuses = {};
+        for (const sample of samples.filter((s) => s.name === 'http_server_request_duration_seconds_count')) {
+          const code = sample.labels.http_response_status_code;
+          statuses[code] = (statuses[code] ?? 0) + sample.value;
+        }
+        return sumOf(samples, PROMETHEUS_FAMILIES.activeUsers, { window: 'daily' }) > 0;
+      },
+      { timeoutMillis: 20_000, intervalMillis: 200 },
+    );
     expect(statuses['200']).toBeGreaterThan(0);
     expect(statuses['421']).toBeUndefined();
     stop();
