@@ -9,8 +9,10 @@
  * definition (the catalog's HTTP_METRICS), frameworks, requests and responses (integrations read those), timing.
  *
  * With `telemetry`, a request costs one series-table lookup by label ids in the package's own store, like a
- * business event: no attribute object, no hashing. With only a `meter`, the same table forwards to an SDK
- * histogram, whose attribute hashing (~1 us) is paid per request.
+ * business event: no attribute object, no hashing. Routes are the app's own patterns, a bounded set, so each route
+ * keeps its label id and the series its last request went to: the next request of that route with the same method,
+ * status and scheme (most of them) goes straight to that series, one Map lookup by the pattern in all. With only a
+ * `meter`, the same table forwards to an SDK histogram, whose attribute hashing (~1 us) is paid per request.
  */
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { LabelPolicy } from '../catalog/labels';
@@ -45,6 +47,20 @@ const MAX_STATUS_CODES = 64;
 const MIN_ROUTE_LENGTH = 256;
 
 const STATUS_TEXT: string[] = Array.from({ length: 1000 }, (_, code) => String(code));
+
+/**
+ * What a route remembers: its label id, and the series its last request went to with that request's method, status
+ * and scheme. Only labels that resolved without a relabel are remembered (an `other` route or status counts each
+ * relabel, which a remembered series would skip), and only series of their own (never the overflow series, whose
+ * every use is counted).
+ */
+interface RouteSlot {
+  readonly routeId: number;
+  method: string | undefined;
+  status: number | undefined;
+  https: boolean;
+  cell: HistogramCell | undefined;
+}
 
 /** Where the durations go, and the route cap. */
 export interface HttpServerMetricsOptions {
@@ -103,21 +119,57 @@ export function httpServerMetrics(
   const httpId = schemes!.resolve('http');
   const httpsId = schemes!.resolve('https');
   const table = instrument.table;
+  // One slot per admitted route pattern (bounded like the route vocabulary's own cache), and one for no route.
+  const slots = new Map<string, RouteSlot>();
+  const maxSlots = 4 * maxRoutes + 64;
+  const noRoute: RouteSlot = {
+    routeId: routes!.resolve(NO_ROUTE),
+    method: undefined,
+    status: undefined,
+    https: false,
+    cell: undefined,
+  };
   return {
     record(method, route, statusCode, https, seconds) {
       try {
-        const routeId = routes!.resolve(route ?? NO_ROUTE);
-        const statusId = statuses!.resolve(
-          statusCode === undefined ? ABORTED : (STATUS_TEXT[statusCode] ?? String(statusCode)),
-        );
-        table
-          .at4(
-            (method !== undefined ? methodIds.get(method) : undefined) ?? otherMethodId,
-            routeId,
-            statusId,
-            https ? httpsId : httpId,
-          )
-          .record(seconds);
+        let slot = route === undefined ? noRoute : slots.get(route);
+        if (
+          slot !== undefined &&
+          slot.cell !== undefined &&
+          slot.method === method &&
+          slot.status === statusCode &&
+          slot.https === https
+        ) {
+          slot.cell.record(seconds);
+          return;
+        }
+        let routeId: number;
+        if (slot !== undefined) routeId = slot.routeId;
+        else {
+          routeId = routes!.resolve(route);
+          // Only a route the vocabulary admitted as itself: one relabelled to `other` counts on every request.
+          if (routes!.cachedId(route!) === routeId && slots.size < maxSlots) {
+            slot = { routeId, method: undefined, status: undefined, https: false, cell: undefined };
+            slots.set(route!, slot);
+          }
+        }
+        const statusText =
+          statusCode === undefined ? ABORTED : (STATUS_TEXT[statusCode] ?? String(statusCode));
+        const statusId = statuses!.resolve(statusText);
+        const methodId = (method !== undefined ? methodIds.get(method) : undefined) ?? otherMethodId;
+        const schemeId = https ? httpsId : httpId;
+        const cell = table.at4(methodId, routeId, statusId, schemeId);
+        cell.record(seconds);
+        if (
+          slot !== undefined &&
+          statuses!.cachedId(statusText) === statusId &&
+          table.find([methodId, routeId, statusId, schemeId]) === cell
+        ) {
+          slot.method = method;
+          slot.status = statusCode;
+          slot.https = https;
+          slot.cell = cell;
+        }
       } catch (error) {
         // A hostile request must never turn into an exception in the app's event loop.
         reporter.internalError(caller, instrument.family, error);

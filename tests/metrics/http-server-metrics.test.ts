@@ -89,6 +89,63 @@ describe('httpServerMetrics (the integrations port)', () => {
     ).toBe(3);
   });
 
+  it("remembers each route's last series without changing what is recorded or counted", async () => {
+    const http = httpServerMetrics({ telemetry, maxRoutes: 1 });
+    // The same route with every label changing in turn, back and forth: each request lands in its own series.
+    const requests: Array<[string | undefined, number | undefined, boolean]> = [
+      ['GET', 200, false],
+      ['GET', 500, false],
+      ['GET', 200, false],
+      ['POST', 200, false],
+      ['GET', 200, true],
+      ['GET', undefined, false],
+      ['GET', 200, false],
+      [undefined, 200, false],
+    ];
+    for (const [method, status, https] of requests) http.record(method, '/a', status, https, 0.01);
+    // Beyond the cap: every request of a route recorded as other is counted, the third as the first.
+    for (let i = 0; i < 3; i++) http.record('GET', '/b', 200, false, 0.01);
+    // No route, twice.
+    http.record('GET', undefined, 404, false, 0.01);
+    http.record('GET', undefined, 404, false, 0.01);
+    const exposition = await scrape();
+    const series = exposition
+      .find(`${FAMILY}_count`)
+      .map(
+        (sample) =>
+          `${sample.labels.http_request_method} ${sample.labels.http_route} ${sample.labels.http_response_status_code ?? sample.labels.error_type} ${sample.labels.url_scheme} ${sample.value}`,
+      )
+      .sort();
+    expect(series).toEqual([
+      'GET /a 200 http 3',
+      'GET /a 200 https 1',
+      'GET /a 500 http 1',
+      'GET /a aborted http 1',
+      'GET other 200 http 3',
+      'GET undefined 404 http 2',
+      'POST /a 200 http 1',
+      '_OTHER /a 200 http 1',
+    ]);
+    expect(
+      exposition.value('business_metrics_label_overflow_total', {
+        metric: FAMILY,
+        label: 'http.route',
+        reason: 'cap',
+      }),
+    ).toBe(3);
+  });
+
+  it('counts every request that goes to the overflow series once the series cap is reached', async () => {
+    await telemetry.shutdown({ timeoutMillis: 2000 });
+    telemetry = initBusinessMetrics({ exporters: ['none'], env: {}, limits: { maxSeriesPerMetric: 1 } });
+    const http = httpServerMetrics({ telemetry });
+    http.record('GET', '/a', 200, false, 0.01);
+    for (let i = 0; i < 3; i++) http.record('GET', '/b', 200, false, 0.01);
+    const exposition = await scrape();
+    expect(exposition.value(`${FAMILY}_count`, { http_route: '/a' })).toBe(1);
+    expect(exposition.value('business_metrics_series_overflow_total', { metric: FAMILY })).toBe(3);
+  });
+
   it('never throws into the app, and says what is wrong with its options at construction', async () => {
     const http = httpServerMetrics({ telemetry });
     const hostile = {
