@@ -14,6 +14,10 @@ import {
   type ServerRequestRecorder,
 } from '../http';
 
+// Node's global `performance` stays a lazy getter (checked on every read, about 7 ns in a hot loop, 30 ns in a
+// request's cold path); the object itself, taken once, reads the same clock.
+const clock = performance;
+
 /**
  * `{ telemetry }` (the `initBusinessMetrics` handle), `{ meter }` (an SDK histogram on your own meter), or neither:
  * the live handle, wherever it was created (Next.js: instrumentation.ts). `maxRoutes` caps distinct routes.
@@ -51,12 +55,12 @@ export function withHttpMetrics<Req extends WebRequest, Context = unknown>(
       route,
       request.signal?.aborted ? undefined : status,
       https(request.url),
-      (performance.now() - start) / 1000,
+      (clock.now() - start) / 1000,
     );
   // No abort listener per request: adding and removing one costs about 0.3 us, the whole budget of a request; the
   // signal is read when the handler returns instead.
   return (request, context) => {
-    const start = performance.now();
+    const start = clock.now();
     let answer: Response | Promise<Response>;
     try {
       answer = handler(request, context);
@@ -152,12 +156,12 @@ export function httpMetricsMiddleware(
       honoRoute(c, ownIndex),
       c.req.raw.signal?.aborted ? undefined : c.res.status,
       https(c.req.raw.url),
-      (performance.now() - start) / 1000,
+      (clock.now() - start) / 1000,
     );
   };
   // Not an async function: on Node it hands back next()'s own promise, adding no promise of its own.
   return (c, next) => {
-    const start = performance.now();
+    const start = clock.now();
     const ownIndex = c.req.routeIndex;
     const outgoing = nodeOutgoing(c.env);
     if (outgoing === undefined) return afterNext(c, next, start, ownIndex);
@@ -168,7 +172,7 @@ export function httpMetricsMiddleware(
         honoRoute(c, ownIndex),
         outgoing.writableFinished ? outgoing.statusCode : undefined,
         https(c.req.raw.url),
-        (performance.now() - start) / 1000,
+        (clock.now() - start) / 1000,
       );
     });
     return next();
