@@ -6,6 +6,8 @@
  * path. `ours` - `hook` is the adapter's own code (the `close` listener, reading the route, the recording), which
  * the <= 300 ns target is about, as the Express row measures its middleware alone; `ours` - `none` adds what the
  * framework charges for running a hook at all (Hono, for one, skips its middleware composition for a lone handler).
+ * `hook-again` is the same app as `hook` in another process: `hook-again` - `hook` should be 0, and how far it is
+ * from 0 says how small a difference the row can resolve on the machine it ran on.
  *
  * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
  * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
@@ -25,10 +27,11 @@ const COUNT = 'http_server_request_duration_seconds_count';
 const entry = (name) => require(join(dirname(DIST), 'integrations', name, 'index.js'));
 
 serveCase(async ({ variant, framework }) => {
-  if (!['ours', 'hook', 'none'].includes(variant))
+  if (!['ours', 'hook', 'hook-again', 'none'].includes(variant))
     throw new Error(`no variant ${variant} in row web-frameworks`);
   const ours = variant === 'ours';
-  const emptyHook = variant === 'hook';
+  // `hook-again` is `hook` in a process of its own: their difference (A/A) is what the row can resolve.
+  const emptyHook = variant === 'hook' || variant === 'hook-again';
   // Calls of the empty hook, for the self-check.
   let hooked = 0;
   const pkg = loadPackage();
