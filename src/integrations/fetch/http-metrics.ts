@@ -3,8 +3,9 @@
  * a Hono middleware, both recording the route pattern the framework matched.
  *
  * Owns: when a Web request counts as finished (when the handler returns its `Response`) and as aborted (its
- * `request.signal` aborted by then); Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after `next()`) and, on
- * `@hono/node-server`, timing until the Node response closes. Must not touch: labels and recording (the core's
+ * `request.signal` aborted by then); Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after
+ * `next()` from the match result it is built from) and, on `@hono/node-server`, timing until the Node response
+ * closes. Must not touch: labels and recording (the core's
  * server-metrics.ts), responses (it returns the handler's own).
  */
 import {
@@ -119,20 +120,60 @@ function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
     : undefined;
 }
 
+/** One entry of Hono 4's match result: `[[handler, route], params]`. */
+type MatchEntry = readonly [readonly [unknown, { readonly path?: unknown } | undefined] | undefined, unknown];
+
+/**
+ * Finds, on a request that matched, the key of Hono 4's match result (`[entries, params]`, behind a getter keyed by
+ * a symbol Hono does not export), accepting it only if its routes are the very objects `matchedRoutes` returns.
+ * Null when there is none such: `matchedRoutes` is read then.
+ */
+function matchResultKey(req: HonoContextLike['req']): symbol | null {
+  const routes = req.matchedRoutes;
+  const prototype: unknown = Object.getPrototypeOf(req);
+  if (routes.length === 0 || typeof prototype !== 'object' || prototype === null) return null;
+  for (const key of Object.getOwnPropertySymbols(prototype)) {
+    if (typeof Object.getOwnPropertyDescriptor(prototype, key)?.get !== 'function') continue;
+    const entries = (req as unknown as Record<symbol, readonly [readonly MatchEntry[]] | undefined>)[
+      key
+    ]?.[0];
+    if (
+      Array.isArray(entries) &&
+      entries.length === routes.length &&
+      routes.every((route, i) => (entries[i] as MatchEntry | undefined)?.[0]?.[1] === route)
+    )
+      return key;
+  }
+  return null;
+}
+
 /**
  * The route of the handler that answered: read after `next()`. If nothing after this middleware answered (Hono's
- * not-found handler did), there is none.
+ * not-found handler did), there is none. `matchedRoutes` builds an array of every matched route on each read, so
+ * the route is read from the match result it is built from (found once, see {@link matchResultKey}); a Hono that
+ * keeps it elsewhere gets `matchedRoutes`, as before.
  */
-function honoRoute(c: HonoContextLike, ownIndex: number): string | undefined {
-  try {
-    const index = c.req.routeIndex;
-    if (index === ownIndex) return undefined;
-    const path = c.req.matchedRoutes[index]?.path;
-    return typeof path === 'string' ? path : undefined;
-  } catch {
-    // Hono's internals changed shape: recorded without a route rather than not at all.
-    return undefined;
-  }
+function honoRouteReader(): (c: HonoContextLike, ownIndex: number) => string | undefined {
+  let key: symbol | null | undefined;
+  return (c, ownIndex) => {
+    try {
+      const req = c.req;
+      const index = req.routeIndex;
+      if (index === ownIndex) return undefined;
+      key ??= matchResultKey(req);
+      const route =
+        key === null
+          ? req.matchedRoutes[index]
+          : ((req as unknown as Record<symbol, readonly [readonly MatchEntry[]] | undefined>)[key]?.[0]?.[
+              index
+            ]?.[0]?.[1] ?? req.matchedRoutes[index]);
+      const path = route?.path;
+      return typeof path === 'string' ? path : undefined;
+    } catch {
+      // Hono's internals changed shape: recorded without a route rather than not at all.
+      return undefined;
+    }
+  };
 }
 
 /**
@@ -143,6 +184,7 @@ export function httpMetricsMiddleware(
   options: FetchHttpMetricsOptions = {},
 ): (c: HonoContextLike, next: () => Promise<void>) => Promise<void> {
   const recorder = recorderFor(options, 'httpMetricsMiddleware');
+  const honoRoute = honoRouteReader();
   // Other runtimes: recorded when the app's response is ready, the signal read then (no listener, as above).
   const afterNext = async (
     c: HonoContextLike,

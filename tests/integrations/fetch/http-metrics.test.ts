@@ -120,6 +120,56 @@ describe('httpMetricsMiddleware on real Hono apps', () => {
     });
   });
 
+  it('reads the route from the match result, not from matchedRoutes, after finding it once', async () => {
+    const app = new Hono();
+    let reads = 0;
+    // Before the middleware: every read of matchedRoutes on these requests is counted.
+    app.use((c, next) => {
+      const prototype = Object.getPrototypeOf(c.req) as object;
+      const getter = Object.getOwnPropertyDescriptor(prototype, 'matchedRoutes')!.get!;
+      Object.defineProperty(c.req, 'matchedRoutes', {
+        get() {
+          reads++;
+          return getter.call(this) as unknown;
+        },
+      });
+      return next();
+    });
+    app.use(httpMetricsMiddleware({ telemetry }));
+    app.get('/product/:id', (c) => c.text('ok'));
+    for (const id of [1, 2, 3]) expect((await app.request(`/product/${id}`)).status).toBe(200);
+    expect(await recorded(telemetry)).toEqual({ 'GET /product/:id 200 http -': 3 });
+    // Once, on the first request, to check the match result against it.
+    expect(reads).toBe(1);
+  });
+
+  it('falls back to matchedRoutes on a context whose match result it cannot find or trust', async () => {
+    const route = { path: '/product/:id' };
+    class Req {
+      readonly raw = new Request('https://shop.test/product/1');
+      readonly method = 'GET';
+      routeIndex = 0;
+      readonly matchedRoutes = [{ path: '/*' }, route];
+      // A symbol getter that is not Hono's match result: the routes are other objects.
+      get [Symbol('decoy')]() {
+        return [
+          [
+            [[undefined, { path: '/decoy' }], {}],
+            [[undefined, { path: '/decoy' }], {}],
+          ],
+        ];
+      }
+    }
+    const middleware = httpMetricsMiddleware({ telemetry });
+    for (let i = 0; i < 2; i++) {
+      const c = { req: new Req(), res: { status: 201 } };
+      await middleware(c, async () => {
+        c.req.routeIndex = 1;
+      });
+    }
+    expect(await recorded(telemetry)).toEqual({ 'GET /product/:id 201 https -': 2 });
+  });
+
   it('times requests until the Node response closes on @hono/node-server, a client that went away as aborted', async () => {
     const app = shop();
     let arrived: () => void = () => undefined;
