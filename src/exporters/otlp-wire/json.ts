@@ -23,15 +23,17 @@ import {
 import {
   attributesAt,
   storeCollectionOf,
+  type CounterColumns,
+  type HistogramColumns,
   type MetricColumns,
   type StoreCollection,
 } from '../../series/collection';
 import { hrTimeAt } from '../../series/time';
-import { SeriesMemo } from './series-cache';
+import { SeriesBytesMemo, type SeriesBytes } from './series-cache';
 
 /** Encodes one export request as UTF-8 JSON. */
 export function encodeJsonRequest(resourceMetrics: ResourceMetrics): Uint8Array {
-  const out = new JsonWriter();
+  const out = new JsonWriter(sizeHint);
   const schemaUrl = resourceMetrics.resource.schemaUrl;
   out.text(`{"resourceMetrics":[{"resource":${resourceJson(resourceMetrics.resource)},`);
   if (schemaUrl) out.text(`"schemaUrl":${JSON.stringify(schemaUrl)},`);
@@ -43,24 +45,39 @@ export function encodeJsonRequest(resourceMetrics: ResourceMetrics): Uint8Array 
     else out.text(JSON.stringify(toScopeMetrics(scopeMetrics)));
   });
   out.text(']}]}');
-  return out.finish();
+  const bytes = out.finish();
+  // The next request is most likely about this size: starting there spares the growth copies (each of them a
+  // buffer of up to the request's size, garbage at once) that were most of what an export allocated.
+  sizeHint = Math.max(MIN_CAPACITY, bytes.length + (bytes.length >>> 4));
+  return bytes;
 }
 
+const MIN_CAPACITY = 64 * 1024;
+/** The capacity a request's buffer starts with: a little more than the last request took. */
+let sizeHint = MIN_CAPACITY;
+
 const ascii = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
-const NULL = ascii('null');
-const DIGITS = new Uint8Array(24);
+
+/** The most bytes `putNumber` writes: String() of a finite double is at most 24 characters ("-1.2345678901234567e-308"). */
+const MAX_NUMBER = 24;
 
 /**
  * JSON written as bytes into one growable Buffer. The store's points are assembled from pre-encoded fragments
  * (each series' attributes once, the metric's constant parts once per export) and numbers written digit by digit,
  * so an export of 10,000 histogram series builds no string per point: building and encoding one string per point
- * spent most of its time flattening those strings and collecting them again.
+ * spent most of its time flattening those strings and collecting them again. A point's bytes are bounded before it
+ * is written (`reserve`), so it is written with plain stores into `buffer` from `pos`.
  */
 class JsonWriter {
-  private buffer = Buffer.allocUnsafe(64 * 1024);
-  private pos = 0;
+  buffer: Buffer;
+  pos = 0;
 
-  private ensure(bytes: number): void {
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Room for at least `bytes` more bytes. */
+  reserve(bytes: number): void {
     if (this.pos + bytes <= this.buffer.length) return;
     let capacity = this.buffer.length * 2;
     while (capacity < this.pos + bytes) capacity *= 2;
@@ -72,72 +89,83 @@ class JsonWriter {
   /** Any text, UTF-8 encoded. */
   text(text: string): void {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    this.ensure(text.length * 3);
+    this.reserve(text.length * 3);
     this.pos += this.buffer.write(text, this.pos, 'utf8');
   }
 
-  bytes(bytes: Uint8Array): void {
-    const length = bytes.length;
-    this.ensure(length);
-    if (length > 32) {
-      this.buffer.set(bytes, this.pos);
-      this.pos += length;
-      return;
-    }
-    // A loop copies a short fragment faster than set()'s call.
-    const buffer = this.buffer;
+  /**
+   * Starts item `i` of a list (a comma before all but the first) with `head`, `room` more bytes reserved (the
+   * comma's included); returns the position in `buffer` to write the rest at, which the caller sets `pos` to.
+   */
+  point(i: number, head: Uint8Array, room: number): number {
+    this.reserve(room + head.length);
     let pos = this.pos;
-    for (let i = 0; i < length; i++) buffer[pos++] = bytes[i];
-    this.pos = pos;
-  }
-
-  byte(value: number): void {
-    this.ensure(1);
-    this.buffer[this.pos++] = value;
-  }
-
-  /** A number as JSON.stringify writes it (integers below 2^53 digit by digit; NaN and infinities as null). */
-  number(value: number): void {
-    if (value >= 0 && value < 10 && (value | 0) === value) {
-      // Most bucket counts of a busy exporter's many series.
-      this.ensure(1);
-      this.buffer[this.pos++] = 0x30 + value;
-    } else if (value >= 0 && value < 0x7fffffff && (value | 0) === value) {
-      this.ensure(10);
-      let rest = value;
-      let length = 0;
-      do {
-        const next = (rest / 10) | 0;
-        DIGITS[length++] = 0x30 + rest - next * 10;
-        rest = next;
-      } while (rest > 0);
-      while (length > 0) this.buffer[this.pos++] = DIGITS[--length];
-    } else if (Number.isInteger(value) && value < 2 ** 53 && value > -(2 ** 53)) {
-      this.ensure(17);
-      let rest = value;
-      if (rest < 0) {
-        this.buffer[this.pos++] = 0x2d; // '-'
-        rest = -rest;
-      }
-      let length = 0;
-      do {
-        DIGITS[length++] = 0x30 + (rest % 10);
-        rest = Math.floor(rest / 10);
-      } while (rest > 0);
-      while (length > 0) this.buffer[this.pos++] = DIGITS[--length];
-    } else if (Number.isFinite(value)) {
-      // String(x) is what JSON.stringify writes for a finite number, and it is ASCII.
-      const text = String(value);
-      this.ensure(text.length);
-      this.pos += this.buffer.write(text, this.pos, 'latin1');
-    } else {
-      this.bytes(NULL);
-    }
+    if (i > 0) this.buffer[pos++] = COMMA;
+    return putBytes(this.buffer, pos, head);
   }
 
   finish(): Buffer {
     return this.buffer.subarray(0, this.pos);
   }
+}
+
+/**
+ * `bytes` at `pos` of `buffer` (room reserved); returns the position after them. TypedArray#set copies a whole
+ * array in a few nanoseconds at any length, where a loop took 2 ns per byte.
+ */
+function putBytes(buffer: Buffer, pos: number, bytes: Uint8Array): number {
+  buffer.set(bytes, pos);
+  return pos + bytes.length;
+}
+
+const DIGITS = new Uint8Array(24);
+
+/**
+ * A number as JSON.stringify writes it (integers below 2^53 digit by digit; NaN and infinities as null) at `pos`
+ * of `buffer` (MAX_NUMBER bytes reserved); returns the position after it.
+ */
+function putNumber(buffer: Buffer, pos: number, value: number): number {
+  if (value >= 0 && value < 10 && (value | 0) === value) {
+    // Most bucket counts of a busy exporter's many series.
+    buffer[pos] = 0x30 + value;
+    return pos + 1;
+  }
+  if (value >= 0 && value < 0x7fffffff && (value | 0) === value) {
+    let rest = value;
+    let length = 0;
+    do {
+      const next = (rest / 10) | 0;
+      DIGITS[length++] = 0x30 + rest - next * 10;
+      rest = next;
+    } while (rest > 0);
+    while (length > 0) buffer[pos++] = DIGITS[--length];
+    return pos;
+  }
+  if (Number.isInteger(value) && value < 2 ** 53 && value > -(2 ** 53)) {
+    let rest = value;
+    if (rest < 0) {
+      buffer[pos++] = 0x2d; // '-'
+      rest = -rest;
+    }
+    let length = 0;
+    do {
+      DIGITS[length++] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    } while (rest > 0);
+    while (length > 0) buffer[pos++] = DIGITS[--length];
+    return pos;
+  }
+  if (Number.isFinite(value)) {
+    // String(x) is what JSON.stringify writes for a finite number, and it is ASCII.
+    const text = String(value);
+    for (let i = 0; i < text.length; i++) buffer[pos++] = text.charCodeAt(i);
+    return pos;
+  }
+  buffer[pos] = 0x6e; // null
+  buffer[pos + 1] = 0x75;
+  buffer[pos + 2] = 0x6c;
+  buffer[pos + 3] = 0x6c;
+  return pos + 4;
 }
 
 // ------------------------------------------------------------------------------------------ the store's columns
@@ -158,9 +186,7 @@ function writeStoreScope(out: JsonWriter, collection: StoreCollection): void {
 
 const COMMA = 0x2c;
 const CLOSE = 0x7d;
-const POINT_START = ascii('{"attributes":');
 const AS_DOUBLE = ascii(',"asDouble":');
-const BUCKET_COUNTS = ascii(',"bucketCounts":[');
 const SUM = ascii(',"sum":');
 const MIN = ascii(',"min":');
 const MAX = ascii(',"max":');
@@ -180,71 +206,119 @@ function writeStoreMetric(
   const { name, description, unit } = columns.definition;
   const header = JSON.stringify({ name, description, unit }).slice(0, -1);
   const n = columns.length;
-  // Each series' attributes and (with a start time per series) its start member, encoded at its first export.
-  const attributesMemo = seriesAttributes.of(columns);
-  const startMemo = seriesStarts.of(columns);
-  const indices = columns.indices;
-  const attributesOf = (i: number): Uint8Array =>
-    (attributesMemo[indices[i]] ??= attributesJson(attributesAt(columns, i)));
-  const startOf = (i: number): Uint8Array =>
-    columns.perSeriesStart
-      ? (startMemo[indices[i]] ??= startJson(hrTimeAt(columns.births[indices[i]])))
-      : start;
+  const histogram = columns.kind === 'histogram';
+  // What each series' points begin with (up to the values) and, with a start time per series, its start member,
+  // encoded at its first export.
+  const heads = (histogram ? histogramHeads : counterHeads).of(columns);
+  const starts = seriesStarts.of(columns);
+  const { indices, perSeriesStart, births } = columns;
+  for (let i = 0; i < n; i++) {
+    const index = indices[i];
+    if (heads.get(index) === undefined) heads.set(index, headJson(attributesAt(columns, i), histogram));
+    if (perSeriesStart && starts.get(index) === undefined)
+      starts.set(index, startJson(hrTimeAt(births[index])));
+  }
+  const perSeries = perSeriesStart ? starts : undefined;
   if (columns.kind === 'counter') {
     out.text(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);
-    for (let i = 0; i < n; i++) {
-      if (i > 0) out.byte(COMMA);
-      out.bytes(POINT_START);
-      out.bytes(attributesOf(i));
-      out.bytes(startOf(i));
-      out.bytes(end);
-      out.bytes(AS_DOUBLE);
-      out.number(columns.values[i]);
-      out.byte(CLOSE);
-    }
-    out.text(']}}');
-    return;
-  }
-  out.text(`${header},"histogram":{"aggregationTemporality":${temporality},"dataPoints":[`);
-  const afterCounts = ascii(`],"explicitBounds":${JSON.stringify(columns.boundaries)},"count":`);
-  const buckets = columns.boundaries.length + 1;
-  const counts = columns.bucketCounts;
-  for (let i = 0; i < n; i++) {
-    if (i > 0) out.byte(COMMA);
-    out.bytes(POINT_START);
-    out.bytes(attributesOf(i));
-    out.bytes(BUCKET_COUNTS);
-    for (let b = 0, at = i * buckets; b < buckets; b++) {
-      if (b > 0) out.byte(COMMA);
-      out.number(counts[at + b]);
-    }
-    out.bytes(afterCounts);
-    out.number(columns.counts[i]);
-    out.bytes(SUM);
-    out.number(columns.sums[i]);
-    out.bytes(MIN);
-    out.number(columns.mins[i]);
-    out.bytes(MAX);
-    out.number(columns.maxs[i]);
-    out.bytes(startOf(i));
-    out.bytes(end);
-    out.byte(CLOSE);
+    writeCounterPoints(out, columns, heads, perSeries, start, end);
+  } else {
+    out.text(`${header},"histogram":{"aggregationTemporality":${temporality},"dataPoints":[`);
+    writeHistogramPoints(out, columns, heads, perSeries, start, end);
   }
   out.text(']}}');
 }
 
+/*
+ * The point loops are functions of their own that end with their loop: V8 optimises them during their first long
+ * loop, before any code after the loop ran, and such code without type feedback deoptimised writeStoreMetric at
+ * the end of every metric of every export while the loops were in it.
+ */
+
+/** A counter's points; `starts` is each series' own start member, or undefined when every point has `start`. */
+function writeCounterPoints(
+  out: JsonWriter,
+  columns: CounterColumns,
+  heads: SeriesBytes,
+  starts: SeriesBytes | undefined,
+  start: Uint8Array,
+  end: Uint8Array,
+): void {
+  const { indices, values } = columns;
+  // A point with a start of its own writes that instead of `start`: room for the longer of the two.
+  const room = 2 + Math.max(start.length, starts?.longest ?? 0) + end.length + AS_DOUBLE.length + MAX_NUMBER;
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    let pos = out.point(i, heads.get(index)!, room);
+    const buffer = out.buffer;
+    pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
+    pos = putBytes(buffer, pos, end);
+    pos = putBytes(buffer, pos, AS_DOUBLE);
+    pos = putNumber(buffer, pos, values[i]);
+    buffer[pos++] = CLOSE;
+    out.pos = pos;
+  }
+}
+
+/** A histogram's points, as writeCounterPoints. */
+function writeHistogramPoints(
+  out: JsonWriter,
+  columns: HistogramColumns,
+  heads: SeriesBytes,
+  starts: SeriesBytes | undefined,
+  start: Uint8Array,
+  end: Uint8Array,
+): void {
+  const afterCounts = ascii(`],"explicitBounds":${JSON.stringify(columns.boundaries)},"count":`);
+  const buckets = columns.boundaries.length + 1;
+  const { indices, bucketCounts, counts, sums, mins, maxs } = columns;
+  const room =
+    2 +
+    buckets * (MAX_NUMBER + 1) +
+    afterCounts.length +
+    MAX_NUMBER * 4 +
+    SUM.length +
+    MIN.length +
+    MAX.length +
+    Math.max(start.length, starts?.longest ?? 0) +
+    end.length;
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    let pos = out.point(i, heads.get(index)!, room);
+    const buffer = out.buffer;
+    for (let b = 0, at = i * buckets; b < buckets; b++) {
+      if (b > 0) buffer[pos++] = COMMA;
+      pos = putNumber(buffer, pos, bucketCounts[at + b]);
+    }
+    pos = putBytes(buffer, pos, afterCounts);
+    pos = putNumber(buffer, pos, counts[i]);
+    pos = putBytes(buffer, pos, SUM);
+    pos = putNumber(buffer, pos, sums[i]);
+    pos = putBytes(buffer, pos, MIN);
+    pos = putNumber(buffer, pos, mins[i]);
+    pos = putBytes(buffer, pos, MAX);
+    pos = putNumber(buffer, pos, maxs[i]);
+    pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
+    pos = putBytes(buffer, pos, end);
+    buffer[pos++] = CLOSE;
+    out.pos = pos;
+  }
+}
+
 /** What a store series contributes to each of its points: its attributes, its own start time (cumulative). */
-const seriesAttributes = new SeriesMemo<Uint8Array>();
-const seriesStarts = new SeriesMemo<Uint8Array>();
+const counterHeads = new SeriesBytesMemo();
+const histogramHeads = new SeriesBytesMemo();
+const seriesStarts = new SeriesBytesMemo();
 
 /** A start-time member (with its leading comma). */
 function startJson(time: HrTime): Uint8Array {
-  return ascii(`,"startTimeUnixNano":"${hrTimeToNanos(time)}"`);
+  return Buffer.from(`,"startTimeUnixNano":"${hrTimeToNanos(time)}"`, 'latin1');
 }
 
-/** Attributes as the upstream KeyValue list, UTF-8. */
-function attributesJson(attributes: Attributes): Uint8Array {
-  return new Uint8Array(Buffer.from(JSON.stringify(toAttributes(attributes)), 'utf8'));
+/** A point's opening up to its values: `{"attributes":[...]` and, for a histogram, `,"bucketCounts":[`. UTF-8. */
+function headJson(attributes: Attributes, histogram: boolean): Uint8Array {
+  const json = `{"attributes":${JSON.stringify(toAttributes(attributes))}`;
+  return Buffer.from(histogram ? `${json},"bucketCounts":[` : json, 'utf8');
 }
 
 const resourceCache = new WeakMap<Resource, string>();

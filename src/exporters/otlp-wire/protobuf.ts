@@ -31,7 +31,7 @@ import {
 } from '../../series/collection';
 import { hrTimeAt } from '../../series/time';
 import { nanosParts, ProtobufWriter, varintSize } from './protobuf-writer';
-import { SeriesMemo } from './series-cache';
+import { SeriesBytesMemo, type SeriesBytes } from './series-cache';
 
 // Wire types.
 const VARINT = 0;
@@ -130,44 +130,63 @@ interface MetricPlan {
 function planCounter(columns: CounterColumns): MetricPlan {
   const header = encodedMetricHeader(columns.definition);
   const n = columns.length;
-  const attributes = new Array<Uint8Array>(n);
-  const sizes = new Int32Array(n);
-  const memo = attributesMemo.of(columns);
+  const attributes = attributesOf(columns, 7);
+  const indices = columns.indices;
   let points = 0;
-  for (let i = 0; i < n; i++) {
-    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(attributesAt(columns, i), 7));
-    attributes[i] = encoded;
-    const size = 27 + encoded.length;
-    sizes[i] = size;
-    points += fieldSize(size);
-  }
+  for (let i = 0; i < n; i++) points += fieldSize(27 + attributes.get(indices[i])!.length);
   const data = points + 2 + 2; // aggregation_temporality, is_monotonic
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const { births, indices, perSeriesStart } = columns;
-      const scratch: HrTime = [0, 0];
       writer.raw(header);
       writer.byte(tag(7, LEN)); // Metric.sum
       writer.uint32(data);
-      for (let i = 0; i < n; i++) {
-        writer.byte(tag(1, LEN)); // Sum.data_points
-        writer.uint32(sizes[i]);
-        const start = perSeriesStart ? hrTimeAt(births[indices[i]], scratch) : startTime;
-        writer.byte(tag(2, I64));
-        writer.hrTime(start[0], start[1]);
-        writer.byte(tag(3, I64));
-        writer.hrTime(endTime[0], endTime[1]);
-        writer.byte(tag(4, I64)); // as_double
-        writer.double(columns.values[i]);
-        writer.raw(attributes[i]);
-      }
+      writeCounterPoints(writer, columns, attributes, startTime, endTime);
       writer.byte(tag(2, VARINT));
       writer.byte(temporality);
       writer.byte(tag(3, VARINT));
       writer.byte(1);
     },
   };
+}
+
+/** The points of planCounter: a function that ends with its loop, as writeHistogramPoints (why: there). */
+function writeCounterPoints(
+  writer: ProtobufWriter,
+  columns: CounterColumns,
+  attributes: SeriesBytes,
+  startTime: HrTime,
+  endTime: HrTime,
+): void {
+  const { indices, values } = columns;
+  const starts = columns.perSeriesStart ? startsOf(columns) : undefined;
+  const shared = nanosParts(startTime[0], startTime[1], [0, 0]);
+  const end = nanosParts(endTime[0], endTime[1], [0, 0]);
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    const encoded = attributes.get(index)!;
+    writer.byte(tag(1, LEN)); // Sum.data_points
+    writer.uint32(27 + encoded.length);
+    writer.byte(tag(2, I64));
+    if (starts !== undefined) writer.fixed64Parts(starts[2 * index], starts[2 * index + 1]);
+    else writer.fixed64Parts(shared[0], shared[1]);
+    writer.byte(tag(3, I64));
+    writer.fixed64Parts(end[0], end[1]);
+    writer.byte(tag(4, I64)); // as_double
+    writer.double(values[i]);
+    writer.raw(encoded);
+  }
+}
+
+/** The encoded attributes (repeated KeyValue field `field`, tags included) of every series of `columns`. */
+function attributesOf(columns: CounterColumns | HistogramColumns, field: number): SeriesBytes {
+  const memo = attributesMemo.of(columns);
+  const indices = columns.indices;
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    if (memo.get(index) === undefined) memo.set(index, encodeAttributes(attributesAt(columns, i), field));
+  }
+  return memo;
 }
 
 /** Histogram data points: start, time, count, sum, bucket_counts, explicit_bounds, attributes (field 9), min,
@@ -179,84 +198,129 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   const countsField = fieldSize(buckets * 8);
   const fixed = 9 * 6 + countsField + bounds.length;
   const n = columns.length;
-  const attributes = new Array<Uint8Array>(n);
-  const sizes = new Int32Array(n);
-  const memo = attributesMemo.of(columns);
+  const attributes = attributesOf(columns, 9);
+  const indices = columns.indices;
   let points = 0;
-  for (let i = 0; i < n; i++) {
-    const encoded = (memo[columns.indices[i]] ??= encodeAttributes(attributesAt(columns, i), 9));
-    attributes[i] = encoded;
-    const size = fixed + encoded.length;
-    sizes[i] = size;
-    points += fieldSize(size);
-  }
+  for (let i = 0; i < n; i++) points += fieldSize(fixed + attributes.get(indices[i])!.length);
   const data = points + 2; // aggregation_temporality
   return {
     size: header.length + fieldSize(data),
     write(writer, startTime, endTime, temporality) {
-      const { births, indices, perSeriesStart, counts, sums, mins, maxs } = columns;
-      const bucketCounts = columns.bucketCounts;
-      const scratch: HrTime = [0, 0];
       writer.raw(header);
       writer.byte(tag(9, LEN)); // Metric.histogram
       writer.uint32(data);
-      // Every point's size is known, so each point is one bounds check and then plain stores (this loop is most
-      // of an export's encoding); the end time, and the start time unless it is per series, are the same for all.
-      const end = nanosParts(endTime[0], endTime[1], [0, 0]);
-      const start = nanosParts(startTime[0], startTime[1], [0, 0]);
-      for (let i = 0; i < n; i++) {
-        const size = sizes[i];
-        writer.ensure(size + 5);
-        const buffer = writer.buffer;
-        const view = writer.view;
-        let pos = writer.pos;
-        buffer[pos++] = tag(1, LEN); // Histogram.data_points
-        for (let v = size; ; v >>>= 7) {
-          if (v < 0x80) {
-            buffer[pos++] = v;
-            break;
-          }
-          buffer[pos++] = (v & 0x7f) | 0x80;
-        }
-        if (perSeriesStart) {
-          hrTimeAt(births[indices[i]], scratch);
-          nanosParts(scratch[0], scratch[1], start);
-        }
-        buffer[pos] = tag(2, I64);
-        view.setUint32(pos + 1, start[0], true);
-        view.setUint32(pos + 5, start[1], true);
-        buffer[pos + 9] = tag(3, I64);
-        view.setUint32(pos + 10, end[0], true);
-        view.setUint32(pos + 14, end[1], true);
-        buffer[pos + 18] = tag(4, I64);
-        const count = counts[i];
-        view.setUint32(pos + 19, count >>> 0, true);
-        view.setUint32(pos + 23, (count / 0x100000000) >>> 0, true);
-        buffer[pos + 27] = tag(5, I64);
-        view.setFloat64(pos + 28, sums[i], true);
-        pos += 36;
-        buffer[pos++] = tag(6, LEN); // bucket_counts, packed
-        pos = putVarint(buffer, pos, buckets * 8);
-        for (let b = 0, at = i * buckets; b < buckets; b++, pos += 8) {
-          const bucket = bucketCounts[at + b];
-          view.setUint32(pos, bucket >>> 0, true);
-          view.setUint32(pos + 4, (bucket / 0x100000000) >>> 0, true);
-        }
-        buffer.set(bounds, pos);
-        pos += bounds.length;
-        const attributesBytes = attributes[i];
-        buffer.set(attributesBytes, pos);
-        pos += attributesBytes.length;
-        buffer[pos] = tag(11, I64);
-        view.setFloat64(pos + 1, mins[i], true);
-        buffer[pos + 9] = tag(12, I64);
-        view.setFloat64(pos + 10, maxs[i], true);
-        writer.pos = pos + 18;
-      }
+      writeHistogramPoints(writer, columns, attributes, fixed, bounds, startTime, endTime);
       writer.byte(tag(2, VARINT));
       writer.byte(temporality);
     },
   };
+}
+
+/**
+ * The points of planHistogram, `fixed` bytes each besides their attributes. A function of its own that ends with
+ * its loop: V8 optimises it during its first long loop, before the code after the loop ever ran, and that code,
+ * without type feedback, deoptimised the function at the end of every export while it lived in the closure.
+ */
+function writeHistogramPoints(
+  writer: ProtobufWriter,
+  columns: HistogramColumns,
+  attributes: SeriesBytes,
+  fixed: number,
+  bounds: Uint8Array,
+  startTime: HrTime,
+  endTime: HrTime,
+): void {
+  const { perSeriesStart, counts, sums, mins, maxs, indices, bucketCounts } = columns;
+  const n = columns.length;
+  const buckets = columns.boundaries.length + 1;
+  const starts = perSeriesStart ? startsOf(columns) : undefined;
+  // Every point's size is known, so each point is one bounds check and then plain stores (this loop is most
+  // of an export's encoding); the end time, and the start time unless it is per series, are the same for all.
+  const [endLow, endHigh] = nanosParts(endTime[0], endTime[1], [0, 0]);
+  const shared = nanosParts(startTime[0], startTime[1], [0, 0]);
+  // Locals, not an array: a uint32 above 2^31 stored into an array is a heap number per point.
+  let startLow = shared[0];
+  let startHigh = shared[1];
+  for (let i = 0; i < n; i++) {
+    const index = indices[i];
+    const attributesBytes = attributes.get(index)!;
+    const size = fixed + attributesBytes.length;
+    writer.ensure(size + 5);
+    const buffer = writer.buffer;
+    const view = writer.view;
+    let pos = writer.pos;
+    buffer[pos++] = tag(1, LEN); // Histogram.data_points
+    for (let v = size; ; v >>>= 7) {
+      if (v < 0x80) {
+        buffer[pos++] = v;
+        break;
+      }
+      buffer[pos++] = (v & 0x7f) | 0x80;
+    }
+    if (starts !== undefined) {
+      startLow = starts[2 * index];
+      startHigh = starts[2 * index + 1];
+    }
+    buffer[pos] = tag(2, I64);
+    view.setUint32(pos + 1, startLow, true);
+    view.setUint32(pos + 5, startHigh, true);
+    buffer[pos + 9] = tag(3, I64);
+    view.setUint32(pos + 10, endLow, true);
+    view.setUint32(pos + 14, endHigh, true);
+    buffer[pos + 18] = tag(4, I64);
+    const count = counts[i];
+    view.setUint32(pos + 19, count >>> 0, true);
+    view.setUint32(pos + 23, (count / 0x100000000) >>> 0, true);
+    buffer[pos + 27] = tag(5, I64);
+    view.setFloat64(pos + 28, sums[i], true);
+    pos += 36;
+    buffer[pos++] = tag(6, LEN); // bucket_counts, packed
+    pos = putVarint(buffer, pos, buckets * 8);
+    for (let b = 0, at = i * buckets; b < buckets; b++, pos += 8) {
+      const bucket = bucketCounts[at + b];
+      view.setUint32(pos, bucket >>> 0, true);
+      view.setUint32(pos + 4, (bucket / 0x100000000) >>> 0, true);
+    }
+    buffer.set(bounds, pos);
+    pos += bounds.length;
+    buffer.set(attributesBytes, pos);
+    pos += attributesBytes.length;
+    buffer[pos] = tag(11, I64);
+    view.setFloat64(pos + 1, mins[i], true);
+    buffer[pos + 9] = tag(12, I64);
+    view.setFloat64(pos + 10, maxs[i], true);
+    writer.pos = pos + 18;
+  }
+}
+
+/**
+ * Each store series' start time (its birth) as the [low, high] halves of its fixed64 nanoseconds, at 2 * its index
+ * in the metric's list of series: converted at the first export that reads it (0, 0 until then), where turning
+ * the birth into an HrTime and nanoseconds per point was a tenth of the point loop.
+ */
+const seriesStarts = new WeakMap<readonly object[], Uint32Array>();
+
+function startsOf(columns: CounterColumns | HistogramColumns): Uint32Array {
+  const { series, births, indices } = columns;
+  let starts = seriesStarts.get(series);
+  if (starts === undefined || starts.length < 2 * series.length) {
+    const grown = new Uint32Array(2 * Math.max(series.length, starts?.length ?? 0));
+    if (starts !== undefined) grown.set(starts);
+    starts = grown;
+    seriesStarts.set(series, starts);
+  }
+  const scratch: HrTime = [0, 0];
+  const parts: [number, number] = [0, 0];
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    // A start whose halves are both 0 is the epoch: never a series' birth, so it means "not converted yet".
+    if (starts[2 * index] !== 0 || starts[2 * index + 1] !== 0) continue;
+    hrTimeAt(births[index], scratch);
+    nanosParts(scratch[0], scratch[1], parts);
+    starts[2 * index] = parts[0];
+    starts[2 * index + 1] = parts[1];
+  }
+  return starts;
 }
 
 /** A varint at `pos`; returns the position after it. */
@@ -272,14 +336,13 @@ function putVarint(buffer: Buffer, pos: number, value: number): number {
 
 // ----------------------------------------------------------------------------------------- cached encodings
 /** Each store series' attributes, encoded at its first export (a series never changes attributes). */
-const attributesMemo = new SeriesMemo<Uint8Array>();
+const attributesMemo = new SeriesBytesMemo();
 
-/** The attributes as repeated KeyValue field `field`, tags included. */
+/** The attributes as repeated KeyValue field `field`, tags included (a view: SeriesBytes copies it). */
 function encodeAttributes(attributes: Attributes, field: number): Uint8Array {
   const writer = new ProtobufWriter(64);
   writeAttributes(writer, attributes, field);
-  // A copy the size of the bytes: the writer's buffer may be larger, or a slice of Node's shared pool.
-  return new Uint8Array(writer.finish());
+  return writer.finish();
 }
 
 const boundsCache = new WeakMap<readonly number[], Uint8Array>();

@@ -180,6 +180,52 @@ export function describeAgainstUpstream(
       expect(read).toHaveBeenCalled();
     });
 
+    it('encode requests of changing size (far past the last one, then far below it) to the same bytes', async () => {
+      // The JSON writer starts at the last request's size and the per-series bytes live in shared slabs: a
+      // request much larger than the last grows the writer mid-point, a small one after it starts large, and
+      // thousands of new series fill several slabs.
+      const cumulative = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      const delta = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+      handle = initBusinessMetrics({
+        exporters: [cumulative, delta],
+        env: {},
+        limits: {
+          maxSeriesPerMetric: 10_000,
+          labels: {
+            user_tier: { kind: 'allow', values: ['free', 'pro'] },
+            entry_page: { kind: 'capped', maxValues: 10_000 },
+          },
+        },
+      });
+      const now = Date.now();
+      const sessions = (from: number, to: number): void => {
+        for (let i = from; i < to; i++)
+          handle!.metrics.recordSessionEnd(now - ((i % 7) * 1000 + i / 3), {
+            userTier: i % 2 === 0 ? 'free' : 'pro',
+            entryPage: `/page/${Math.floor(i / 2)}/ü`,
+          });
+      };
+      const sizes: number[] = [];
+      for (const [from, to] of [
+        [0, 20],
+        [0, 4000],
+        [0, 3],
+        [4000, 9000],
+      ]) {
+        sessions(from, to);
+        await handle.forceFlush();
+        for (const exporter of [cumulative, delta]) {
+          const collections = exporter.getMetrics();
+          const last = collections[collections.length - 1];
+          sizes.push(encode(last).length);
+          expect(expectSame(last)).toBeGreaterThanOrEqual(to - from);
+        }
+      }
+      // The sizes did change as described: delta 3 series after 4,000, cumulative 9,000 after 4,000.
+      expect(sizes[5]).toBeLessThan(sizes[3] / 100);
+      expect(sizes[6]).toBeGreaterThan(sizes[4] * 2);
+    });
+
     it('encode any SDK metric like upstream: exponential histograms, integer sums, every attribute kind', async () => {
       class Reader extends MetricReader {
         protected async onShutdown(): Promise<void> {}
