@@ -342,8 +342,10 @@ const ROWS = [
   // empty hook of the same kind and without either, same run; the adapter's own cost is ours - hook, the target,
   // as the Express row measures its middleware alone (bench/cases/web-frameworks.mjs). A framework's own request
   // costs 5-40 us with garbage of its own, so a 300 ns difference sits under its noise: CPU time (time spent
-  // descheduled on a shared machine does not count), six times the rounds, and the difference taken round by
-  // round (paired: ours and hook run back to back) with a 95% interval, which says when it cannot be resolved.
+  // descheduled on a shared machine does not count), four times the rounds at half the size (the noise is per
+  // round; the row's time stays near what it was), every variant at the same round size, and the difference
+  // taken round by round (paired: ours and hook run back to back) with a 95% interval, which says when it
+  // cannot be resolved.
   ...[
     ['fastify', 'Fastify 5 plugin (app.inject, route from routeOptions.url)'],
     ['nestjs', 'NestJS 12 module on the Fastify platform (inject)'],
@@ -355,7 +357,8 @@ const ROWS = [
     script: 'cases/web-frameworks.mjs',
     unit: 'ns CPU/request',
     clock: 'cpu',
-    rounds: PLAN.rounds * 6,
+    rounds: PLAN.rounds * 4,
+    roundMs: PLAN.roundMs / 2,
     sameIterations: true,
     variants: ['ours', 'hook', 'none', 'hook-again'],
     params: { framework },
@@ -460,16 +463,17 @@ async function runInterleaved(row) {
       await step(variant, async (v) => {
         const { iterations } = await v.process.request({
           type: 'calibrate',
-          targetMs: PLAN.roundMs,
+          targetMs: row.roundMs ?? PLAN.roundMs,
           minIterations: row.minIterations,
         });
         v.iterations = iterations;
       });
-    // Paired rows: every variant runs rounds of the same size (the largest calibrated), so a round of each holds
-    // the same number of requests, and the same share of the framework's garbage collections.
+    // Paired rows: every variant runs rounds of the same size (the median calibrated: calibration overshoots by
+    // up to 4x under load), so a round of each holds the same number of requests, and the same share of the
+    // framework's garbage collections.
     if (row.sameIterations) {
-      const most = Math.max(...live().map((v) => v.iterations ?? 0));
-      for (const variant of live()) variant.iterations = most;
+      const size = median(live().map((v) => v.iterations ?? 0));
+      for (const variant of live()) variant.iterations = Math.round(size);
     }
   }
   // Timed rows warm up for a minimum time too: V8 needs a few hundred ms before the optimised code runs.
@@ -477,7 +481,7 @@ async function runInterleaved(row) {
     row.warmup ??
     (row.fixedIterations
       ? PLAN.scrapeWarmup
-      : Math.max(PLAN.warmup, Math.ceil(PLAN.warmupMs / PLAN.roundMs)));
+      : Math.max(PLAN.warmup, Math.ceil(PLAN.warmupMs / (row.roundMs ?? PLAN.roundMs))));
   const rounds = row.rounds ?? (row.fixedIterations ? PLAN.scrapeRounds : PLAN.rounds);
   for (let round = 0; round < warmup + rounds; round++) {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
