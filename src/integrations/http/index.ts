@@ -4,7 +4,8 @@
  *
  * Folder src/integrations/http/. Owns: reading requests through one small interface for Node and Web requests
  * (request.ts), session context (context.ts), HTTP server metrics finished from `{ method, route, status, aborted }`
- * (server-metrics.ts, through the metrics port), the engagement endpoint returning `{ status, headers, body }` (beacon.ts) with its body
+ * (server-metrics.ts, through the metrics port) and the route Fastify matched, for the adapters on Fastify
+ * (fastify-route.ts), the engagement endpoint returning `{ status, headers, body }` (beacon.ts) with its body
  * limits (body.ts), validation (validate.ts), rate limits (rate-limit.ts) and browser vocabularies
  * (browser-names.ts), `/metrics` on the app's server through the one scrape path (metrics-endpoint.ts), active-user
  * counting (active-users.ts), the options every server-framework adapter takes (adapter-options.ts), what the
@@ -32,6 +33,8 @@ export { TokenBucketLimiter, clientKey } from './rate-limit';
 export type { TakeResult } from './rate-limit';
 export { requestView } from './request';
 export type { AnyRequest, RequestLike, RequestView, WebRequestLike } from './request';
+export { fastifyRouteReader } from './fastify-route';
+export type { FastifyRequestLike } from './fastify-route';
 export { httpServerMetrics, liveHttpServerMetrics, nodeRequestObserver } from './server-metrics';
 export type { ServerRequestRecorder } from './server-metrics';
 export { validateEngagementBatch } from './validate';

@@ -19,6 +19,7 @@ import type { HttpAdapterHost } from '@nestjs/core' with { 'resolution-mode': 'i
 import {
   adapterParts,
   businessMetrics,
+  fastifyRouteReader,
   loadOptionalPeer,
   nodeBodyOf,
   nodeRequestObserver,
@@ -182,7 +183,8 @@ function installHooks(adapterHost: HttpAdapterHost, parts: AdapterParts<Platform
       platform === 'fastify'
         ? nodeRequestObserver<AnyPlatformRequest & { routeOptions?: { url?: string }; protocol?: string }>(
             httpMetrics,
-            (request) => request.routeOptions?.url,
+            // As the Fastify plugin reads it: from the route context, not through `routeOptions` (an object a read).
+            fastifyRouteReader(),
             (request) => request.protocol === 'https',
           )
         : nodeRequestObserver<
