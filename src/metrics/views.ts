@@ -4,8 +4,9 @@
  * Owns: the catalog -> ViewOptions derivation. Histogram advice already gives the right buckets when no view
  * sets an aggregation; register these views when your provider has views that would otherwise match.
  */
-import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import type { ViewOptions } from '@opentelemetry/sdk-metrics';
 import { BUSINESS_METRIC_LIST } from '../catalog/metrics';
+import { AggregationType } from '../series/otel-enums';
 
 /** One explicit-bucket view per business histogram, named and bucketed exactly as the catalog says. */
 export function businessMetricViews(): ViewOptions[] {

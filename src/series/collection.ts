@@ -15,16 +15,10 @@
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type ScopeMetrics,
-} from '@opentelemetry/sdk-metrics';
+import type { DataPoint, Histogram, MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { Exemplar, ExemplarCarrier } from './exemplars';
+import { AggregationTemporality, DataPointType } from './otel-enums';
 import { hrTimeAt } from './time';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

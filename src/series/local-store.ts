@@ -1,28 +1,27 @@
 /**
  * Folder src/series/: the package's own storage of business series (series-table.ts: ids -> cells with the
  * lifetime cap and each series' birth; raw-tuple-cache.ts: callers' raw label values -> cells in front of a
- * table; cells.ts: one series' state; time.ts: the store's clock; this file: collection for SDK readers). The folder must not touch label normalisation or exporters.
+ * table; cells.ts: one series' state; time.ts: the store's clock; observed.ts: the package's observable instruments when no SDK
+ * runs them; otel-enums.ts: the SDK's enum values without the SDK; this file: collection for SDK readers, and a
+ * pull-only app's whole collection). The folder must not touch label normalisation or exporters.
  *
  * The package's own aggregation for its counters and histograms, handed to every reader as a MetricProducer.
  *
  * Why not the SDK's synchronous instruments: their per-call attribute hashing (sort + JSON.stringify) dominates
  * the cost of a business event, every extra reader doubles it, and their cardinality limit does not bound memory
  * under cumulative temporality. Here a measurement updates one cell found by label ids; readers, temporality,
- * resource and export remain the SDK's. A reader calls collect() synchronously from its own collection, so every
+ * resource and export remain the SDK's (but in a pull-only app, which has no SDK reader: collectPull). A reader calls collect() synchronously from its own collection, so every
  * scrape or export sees every measurement recorded before it, and no update can be lost between two collections.
  *
- * Owns: the tables of local cells and what each collection reports (cumulative or delta per reader), copied into
+ * Owns: the tables of local cells and what each collection reports (cumulative or delta per reader; a pull-only
+ * app's whole collection, with the observed instruments and the app's own MeterProvider's), copied into
  * columns (collection.ts: the columns, and the OTel MetricData built from them for readers that want objects).
  * Must not touch: label resolution, exporters.
  * Must not import: `src/guard/`, `src/exporters/`, `src/metrics/`, `@opentelemetry/sdk-trace-base`.
  */
 import type { HrTime } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  type CollectionResult,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import type { CollectionResult, MetricProducer, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { LocalCounterCell, LocalHistogramCell } from './cells';
@@ -34,6 +33,8 @@ import {
   type MetricColumns,
 } from './collection';
 import type { SeriesTable } from './series-table';
+import { ObservedInstruments } from './observed';
+import { AggregationTemporality } from './otel-enums';
 import { hrTimeNow } from './time';
 
 interface Registered<Cell> {
@@ -69,14 +70,43 @@ export class LocalSeriesStore {
   private readonly counters: Registered<LocalCounterCell>[] = [];
   private readonly histograms: Registered<LocalHistogramCell>[] = [];
   private deltaReaders = 0;
+  private readonly cumulative: MetricProducer = new CumulativeProducer(this);
   /** When the store started counting: the start of every delta reader's first interval. */
   readonly startTime: HrTime = hrTimeNow();
+  /**
+   * The package's observable instruments, when the store observes them itself (a pull-only app: no SDK
+   * MeterProvider runs their callbacks; see observed.ts and {@link collectPull}); undefined where the SDK's
+   * asynchronous instruments observe them.
+   */
+  readonly observed: ObservedInstruments | undefined;
 
   constructor(
     private readonly resource: Resource,
     private readonly scope: InstrumentationScope,
+    options: { observesInstruments?: boolean } = {},
   ) {
     refreshExemplarGate();
+    this.observed = options.observesInstruments ? new ObservedInstruments() : undefined;
+  }
+
+  /**
+   * A whole cumulative collection of a pull-only app, as an SDK reader with this store as its producer collected
+   * it: the observed instruments' scope first (the SDK's meters come before a reader's producers), then the scopes
+   * of `more` (the app's own MeterProvider, once it has one), then the store's counters and histograms.
+   */
+  async collectPull(more?: () => Promise<CollectionResult>): Promise<CollectionResult> {
+    const errors: unknown[] = [];
+    const scopeMetrics: ScopeMetrics[] = [];
+    const observed = this.observed?.collect(errors) ?? [];
+    if (observed.length > 0) scopeMetrics.push({ scope: this.scope, metrics: observed });
+    if (more) {
+      const collected = await more();
+      scopeMetrics.push(...collected.resourceMetrics.scopeMetrics);
+      errors.push(...collected.errors);
+    }
+    const own = await this.cumulative.collect();
+    scopeMetrics.push(...own.resourceMetrics.scopeMetrics);
+    return { resourceMetrics: { resource: this.resource, scopeMetrics }, errors };
   }
 
   addCounter(definition: MetricDefinition, table: SeriesTable<LocalCounterCell>): void {

@@ -40,3 +40,8 @@ export function hrTimeNow(): HrTime {
 export function performanceNow(): number {
   return clock.now();
 }
+
+/** An epoch time in milliseconds as `millisToHrTime` of @opentelemetry/core returns it (the SDK's collection time). */
+export function hrTimeFromEpochMillis(epochMillis: number): HrTime {
+  return [Math.trunc(epochMillis / 1000), Math.round((epochMillis % 1000) * 1_000_000)];
+}

@@ -28,13 +28,12 @@
  */
 import { diag, type Attributes, type AttributeValue } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import {
-  DataPointType,
-  type DataPoint,
-  type ExponentialHistogram,
-  type Histogram,
-  type MetricData,
-  type ResourceMetrics,
+import type {
+  DataPoint,
+  ExponentialHistogram,
+  Histogram,
+  MetricData,
+  ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
   otelToPrometheusName,
@@ -50,6 +49,7 @@ import {
   type HistogramColumns,
 } from '../../series/collection';
 import type { Exemplar, ExemplarCarrier } from '../../series/exemplars';
+import { DataPointType } from '../../series/otel-enums';
 import { hrTimeAt } from '../../series/time';
 
 /** The exposition formats the serializer renders: Prometheus text 0.0.4, or OpenMetrics 1.0 text. */
