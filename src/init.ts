@@ -1,21 +1,28 @@
 /**
- * initBusinessMetrics: options + environment -> MeterProvider(resource, readers) -> a BusinessMetrics bound to
- * the `businessMetrics` singleton, and the handle that owns the lifecycle (ready, forceFlush, shutdown).
+ * initBusinessMetrics: options + environment -> the local series store and the readers that export it -> a
+ * BusinessMetrics bound to the `businessMetrics` singleton, and the handle that owns the lifecycle (ready,
+ * forceFlush, shutdown). A pull-only app (Prometheus and nothing else: no push exporter, no reader of its own, no
+ * cluster mode, no runtime metrics) gets no SDK MeterProvider: its endpoint collects the store itself, and
+ * @opentelemetry/sdk-metrics, core and resources load only if the app reads `handle.meterProvider`
+ * (docs/performance.md#cold-start). Everything else runs on an SDK MeterProvider(resource, readers), loaded here.
  *
- * Owns: which readers exist, the one live handle per process, shutdown deadlines. Must not touch: how
- * measurements are recorded (metrics/), how they are serialised (exporters/).
+ * Owns: which readers exist, whether the SDK runs, the one live handle per process, shutdown deadlines. Must not
+ * touch: how measurements are recorded (metrics/), how they are serialised (exporters/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { diag, DiagConsoleLogger, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
-  AggregationTemporality,
-  ConsoleMetricExporter,
-  InstrumentType,
+  createNoopMeter,
+  diag,
+  DiagConsoleLogger,
+  DiagLogLevel,
+  type DiagLogger,
+  type Meter,
+} from '@opentelemetry/api';
+import type {
+  CollectionResult,
   MeterProvider,
   MetricReader,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
+  PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import {
   resolveConfig,
@@ -24,15 +31,14 @@ import {
   type InitOptions,
   type ResolvedConfig,
 } from './config/options';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS, defaultServiceInstanceId } from './config/defaults';
-import { BridgeReader } from './exporters/bridge-reader';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './config/defaults';
+import { AttributesResource, resourceAttributesOf } from './config/resource';
+import type { FailureCountingExporter } from './exporters/otlp';
 import {
-  ClosableAgents,
-  createOtlpExporter,
-  describeFailedExports,
-  FailureCountingExporter,
-} from './exporters/otlp';
-import { PrometheusPullReader } from './exporters/prometheus';
+  PrometheusPullServer,
+  type ExpositionFormat,
+  type PrometheusPullReader,
+} from './exporters/prometheus';
 import {
   BusinessMetrics,
   instrumentContextOf,
@@ -43,6 +49,7 @@ import { registerProcessSelfMetrics } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
+import { AggregationTemporality, InstrumentType } from './series/otel-enums';
 import type { ClusterEndpoint } from './cluster/endpoint';
 import type { ClusterSourceWiring } from './cluster/worker';
 import { TimeoutError, withTimeout } from './support';
@@ -64,7 +71,11 @@ export interface PrometheusEndpoint {
 export interface BusinessMetricsHandle {
   /** The recorder bound to `businessMetrics` (the same calls, without the forwarding). */
   readonly metrics: BusinessMetricsRecorder;
-  /** The SDK MeterProvider: use `getMeter()` for your technical metrics so they share readers and resource. */
+  /**
+   * The SDK MeterProvider: use `getMeter()` for your technical metrics so they share readers and resource. In a
+   * pull-only app it is created (and the SDK loaded) when first read; its instruments are then served on the same
+   * Prometheus endpoint.
+   */
   readonly meterProvider: MeterProvider;
   /** Resolves when every exporter is serving; rejects with a clear message (e.g. the port is in use). An
    * un-awaited rejection never crashes the process; it is also logged through `diag`. */
@@ -118,7 +129,20 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     ? prepareRuntimeMetrics(options.runtimeMetrics)
     : undefined;
 
-  const resource = buildResource(config);
+  const attributes = resourceAttributesOf(config);
+  if (isPullOnly(config, options)) return initPullOnly(options, config, attributes, ownLogger);
+
+  const sdk = loadSdk();
+  const {
+    MeterProvider,
+    PeriodicExportingMetricReader,
+    PrometheusPullReader,
+    ClosableAgents,
+    FailureCountingExporter,
+    createOtlpExporter,
+    describeFailedExports,
+  } = sdk;
+  const resource = sdk.resourceFromAttributes(attributes);
   const store = new LocalSeriesStore(resource, { name: SCOPE_NAME, version: VERSION });
   const failureCounting: FailureCountingExporter[] = [];
   const otlpAgents = new ClosableAgents();
@@ -174,15 +198,15 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     } else if (exporter === 'console') {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       readers.push(
-        pushReader(new ConsoleMetricExporter(), 'console', exportIntervalMillis, exportTimeoutMillis),
+        pushReader(new sdk.ConsoleMetricExporter(), 'console', exportIntervalMillis, exportTimeoutMillis),
       );
     } else if (
-      exporter instanceof MetricReader ||
+      exporter instanceof sdk.MetricReader ||
       typeof (exporter as unknown as MetricReader).collect === 'function'
     ) {
       const reader = exporter as MetricReader;
       const temporality = reader.selectAggregationTemporality(InstrumentType.COUNTER);
-      readers.push(new BridgeReader(reader, [store.createProducer(temporality)]));
+      readers.push(new sdk.BridgeReader(reader, [store.createProducer(temporality)]));
     } else {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       const push = exporter as PushMetricExporter;
@@ -234,28 +258,22 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const clusterKey = clusterRole ? cluster!.clusterHashKey(config.activeUsers, clusterRole.kind) : undefined;
   const meterProvider = new MeterProvider({ resource, readers });
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
-  registerProcessSelfMetrics(meter, {
+  registerProcessSelfMetrics(meter, undefined, {
     exporters: failureCounting,
     cluster: clusterEndpoint?.primary,
   });
   const runtimeMetrics = startRuntimeMetrics?.(meterProvider);
 
-  const metrics = new BusinessMetrics(
+  const metrics = recorderOf(
     meter,
-    withLocalStore(
-      {
-        strict: options.strict,
-        limits: options.limits,
-        money: options.money,
-        activeUsers: clusterKey?.activeUsers ?? config.activeUsers,
-        // In a cluster worker, the fleet's numbers (asked from the primary in the format asked for), as on every
-        // other endpoint.
-        exposition: clusterSource
-          ? (format) => clusterSource.exposition(format)
-          : (format) => expositionReader.getMetrics(format),
-      },
-      store,
-    ),
+    store,
+    options,
+    clusterKey?.activeUsers ?? config.activeUsers,
+    // In a cluster worker, the fleet's numbers (asked from the primary in the format asked for), as on every
+    // other endpoint.
+    clusterSource
+      ? (format) => clusterSource.exposition(format)
+      : (format) => expositionReader.getMetrics(format),
   );
 
   const unregisterActiveUsers = clusterRole
@@ -269,6 +287,157 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     );
   }
 
+  return liveHandleOf({
+    metrics,
+    meterProvider: () => meterProvider,
+    pullEndpoints: pullReaders,
+    metricsHandler: clusterSource?.metricsHandler ?? pullReaders[0]?.metricsHandler,
+    exporters: failureCounting,
+    describeFailedExports,
+    flush: (timeoutMillis) => meterProvider.forceFlush({ timeoutMillis }),
+    stopAtOnce() {
+      runtimeMetrics?.stop();
+      clusterKey?.stopSharing?.();
+    },
+    // A worker's last word first: what it recorded since the last scrape reaches the primary.
+    beforeHandOver: () => clusterSource?.source.close(),
+    async afterHandOver(timeoutMillis) {
+      unregisterActiveUsers?.();
+      await clusterEndpoint?.shutdown(timeoutMillis);
+    },
+    shutdownProvider: (timeoutMillis) => meterProvider.shutdown({ timeoutMillis }),
+    // Whatever is still in flight now would only hold the process open past the deadline.
+    afterShutdown: () => otlpAgents.close(),
+    ownLogger,
+  });
+}
+
+/** The recorder of an init: its options, recording into `store`, its exposition from `exposition`. */
+function recorderOf(
+  meter: Meter,
+  store: LocalSeriesStore,
+  options: InitOptions,
+  activeUsers: ResolvedConfig['activeUsers'],
+  exposition: (format: ExpositionFormat) => Promise<string>,
+): BusinessMetrics {
+  return new BusinessMetrics(
+    meter,
+    withLocalStore(
+      { strict: options.strict, limits: options.limits, money: options.money, activeUsers, exposition },
+      store,
+    ),
+  );
+}
+
+/** Prometheus and nothing else: served from the store without an SDK MeterProvider (see the file header). */
+function isPullOnly(config: ResolvedConfig, options: InitOptions): boolean {
+  return (
+    !options.runtimeMetrics &&
+    !config.cluster &&
+    config.exporters.every((exporter) => exporter === 'prometheus' || exporter === 'none')
+  );
+}
+
+/**
+ * A pull-only app: the store collects itself (its counters and histograms, and the package's observable
+ * instruments, which it observes as the SDK would: series/observed.ts) for each Prometheus endpoint, so the SDK is
+ * not loaded. Reading `handle.meterProvider` creates an SDK MeterProvider whose reader's collection joins every
+ * scrape, so the app's own instruments appear on the same endpoint.
+ */
+function initPullOnly(
+  options: InitOptions,
+  config: ResolvedConfig,
+  attributes: ReturnType<typeof resourceAttributesOf>,
+  ownLogger: { remove(): void } | undefined,
+): BusinessMetricsHandle {
+  const store = new LocalSeriesStore(
+    new AttributesResource(attributes),
+    { name: SCOPE_NAME, version: VERSION },
+    { observesInstruments: true },
+  );
+  let app: { provider: MeterProvider; reader: PrometheusPullReader } | undefined;
+  const collect = (): Promise<CollectionResult> => {
+    const reader = app?.reader;
+    return store.collectPull(reader && (() => reader.collect()));
+  };
+  const servers = config.exporters
+    .filter((exporter) => exporter === 'prometheus')
+    .map(() => new PrometheusPullServer(config.prometheus, collect));
+  // getMetrics() works whatever is configured: without a Prometheus exporter, a server-less endpoint serves it.
+  const exposition = servers[0] ?? new PrometheusPullServer({ preventServerStart: true }, collect);
+  const meter = createNoopMeter();
+  registerProcessSelfMetrics(meter, store, { exporters: [] });
+  const metrics = recorderOf(meter, store, options, config.activeUsers, (format) =>
+    exposition.getMetrics(format),
+  );
+  const appProvider = (): MeterProvider => {
+    if (app === undefined) {
+      const sdk = loadSdk();
+      const reader = new sdk.PrometheusPullReader({ preventServerStart: true });
+      const provider = new sdk.MeterProvider({
+        resource: sdk.resourceFromAttributes(attributes),
+        readers: [reader],
+      });
+      app = { provider, reader };
+    }
+    return app.provider;
+  };
+  return liveHandleOf({
+    metrics,
+    meterProvider: appProvider,
+    pullEndpoints: servers,
+    metricsHandler: servers[0]?.metricsHandler,
+    exporters: [],
+    describeFailedExports: () => undefined,
+    flush: (timeoutMillis) => app?.provider.forceFlush({ timeoutMillis }) ?? Promise.resolve(),
+    stopAtOnce() {},
+    shutdownProvider: async (timeoutMillis) => {
+      await Promise.all([
+        ...servers.map((server) => server.shutdown()),
+        app?.provider.shutdown({ timeoutMillis }),
+      ]);
+    },
+    ownLogger,
+  });
+}
+
+/** A Prometheus pull endpoint as the handle uses it: the SDK's reader, or the pull-only app's server. */
+type PullEndpoint = Pick<
+  PrometheusPullServer,
+  | 'ready'
+  | 'listening'
+  | 'host'
+  | 'port'
+  | 'url'
+  | 'metricsHandler'
+  | 'finalScrapeBudgetMillis'
+  | 'handOverFinalValues'
+>;
+
+/** What a handle is made of, with or without an SDK MeterProvider. */
+interface HandleParts {
+  readonly metrics: BusinessMetrics;
+  readonly meterProvider: () => MeterProvider;
+  /** The Prometheus endpoints that listen or are mounted (the first one is `handle.prometheus`). */
+  readonly pullEndpoints: readonly PullEndpoint[];
+  readonly metricsHandler: BusinessMetricsHandle['metricsHandler'];
+  /** The push exporters whose failures forceFlush and shutdown name. */
+  readonly exporters: readonly FailureCountingExporter[];
+  readonly describeFailedExports: typeof import('./exporters/otlp').describeFailedExports;
+  flush(timeoutMillis: number): Promise<void>;
+  /** What stops as soon as shutdown begins. */
+  stopAtOnce(): void;
+  beforeHandOver?(): Promise<void> | undefined;
+  afterHandOver?(timeoutMillis: number): Promise<void>;
+  /** Stops the readers and exporters (the final pushes) within the deadline. */
+  shutdownProvider(timeoutMillis: number): Promise<void>;
+  afterShutdown?(): void;
+  readonly ownLogger: { remove(): void } | undefined;
+}
+
+/** The handle over `parts`, made the live one and bound to the `businessMetrics` singleton. */
+function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
+  const { metrics, pullEndpoints: pullReaders, exporters: failureCounting, describeFailedExports } = parts;
   const ready = Promise.all(pullReaders.map((reader) => reader.ready)).then(() => undefined);
   ready.catch(() => {
     // Reported by the reader through diag; marking the promise handled keeps an un-awaited rejection from
@@ -278,23 +447,24 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   let shutdownPromise: Promise<void> | undefined;
   const handle: BusinessMetricsHandle = {
     metrics,
-    meterProvider,
+    get meterProvider() {
+      return parts.meterProvider();
+    },
     ready,
     get prometheus() {
       const reader = pullReaders[0];
-      return reader?.listening ? { host: reader.host, port: reader.port!, url: reader.url! } : undefined;
+      return reader?.listening ? { host: reader.host, port: reader.port, url: reader.url } : undefined;
     },
-    metricsHandler: clusterSource?.metricsHandler ?? pullReaders[0]?.metricsHandler,
+    metricsHandler: parts.metricsHandler,
     forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>
-      flushNaming(failureCounting, () => meterProvider.forceFlush({ timeoutMillis }), timeoutMillis),
+      flushNaming(failureCounting, describeFailedExports, () => parts.flush(timeoutMillis), timeoutMillis),
     shutdown(shutdownOptions = {}) {
       if (!shutdownPromise) {
         if (liveHandle === handle) {
           liveHandle = undefined;
           bindBusinessMetrics(undefined);
         }
-        runtimeMetrics?.stop();
-        clusterKey?.stopSharing?.();
+        parts.stopAtOnce();
         // What a pull endpoint would wait for its final scrape (0 when nobody is known to scrape it).
         const handOver = Math.max(0, ...pullReaders.map((reader) => reader.finalScrapeBudgetMillis()));
         const timeoutMillis = shutdownOptions.timeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS + handOver;
@@ -303,15 +473,13 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
             ? handOver
             : Math.min(handOver, Math.max(0, shutdownOptions.timeoutMillis - AFTER_HAND_OVER_MS));
         const stopping = async () => {
-          // A worker's last word first: what it recorded since the last scrape reaches the primary.
-          await clusterSource?.source.close();
+          await parts.beforeHandOver?.();
           // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
           await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverWithin)));
-          unregisterActiveUsers?.();
-          await clusterEndpoint?.shutdown(timeoutMillis);
+          await parts.afterHandOver?.(timeoutMillis);
           // The active users' last Redis flush runs beside the final export, under the same deadline.
           const watches = failureCounting.map((exporter) => exporter.watchFailures());
-          await Promise.all([metrics.close(), meterProvider.shutdown({ timeoutMillis })]).finally(() =>
+          await Promise.all([metrics.close(), parts.shutdownProvider(timeoutMillis)]).finally(() =>
             watches.forEach((watch) => watch.stop()),
           );
           const failed = describeFailedExports(watches);
@@ -329,9 +497,8 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
               : String(error);
             diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${named}`);
           })
-          .finally(() => ownLogger?.remove())
-          // Whatever is still in flight now would only hold the process open past the deadline.
-          .finally(() => otlpAgents.close());
+          .finally(() => parts.ownLogger?.remove())
+          .finally(() => parts.afterShutdown?.());
       }
       return shutdownPromise;
     },
@@ -341,13 +508,20 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   return handle;
 }
 
-function buildResource(config: ResolvedConfig): Resource {
-  const attributes = { ...config.resourceAttributes };
-  if (config.serviceName !== undefined) attributes['service.name'] = config.serviceName;
-  // One id per process or thread, so instances pushing to one Collector stay apart; OTEL_RESOURCE_ATTRIBUTES
-  // or `resourceAttributes` override it.
-  attributes['service.instance.id'] ??= defaultServiceInstanceId();
-  return defaultResource().merge(resourceFromAttributes(attributes));
+/**
+ * What runs only on an SDK MeterProvider, required when one is made (synchronously: init stays synchronous), as
+ * cluster mode's modules are: the SDK, its resources, the OTLP exporters' wiring, the bridge for an app's readers
+ * and the SDK pull reader. A pull-only app never loads them, unless it reads `handle.meterProvider`.
+ */
+function loadSdk() {
+  return {
+    ...(require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics')),
+    ...(require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')),
+    ...(require('./exporters/otlp') as typeof import('./exporters/otlp')),
+    ...(require('./exporters/bridge-reader') as typeof import('./exporters/bridge-reader')),
+    PrometheusPullReader: (require('./exporters/prometheus') as typeof import('./exporters/prometheus'))
+      .PrometheusPullReader,
+  };
 }
 
 function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
@@ -427,6 +601,7 @@ function timedOut(error: unknown): boolean {
  */
 async function flushNaming(
   exporters: readonly FailureCountingExporter[],
+  describeFailedExports: HandleParts['describeFailedExports'],
   flush: () => Promise<void>,
   timeoutMillis: number,
 ): Promise<void> {
@@ -456,15 +631,19 @@ function disabledHandle(): BusinessMetricsHandle {
   // OTEL_SDK_DISABLED=true: nothing is created; businessMetrics stays a no-op (a deliberate one: no before-init
   // warning for the app's calls).
   bindBusinessMetrics(undefined);
-  const meterProvider = new MeterProvider();
+  // A provider without readers, made (and the SDK loaded) only if the app reads it.
+  let meterProvider: MeterProvider | undefined;
   return {
     metrics: businessMetrics,
-    meterProvider,
+    get meterProvider() {
+      const sdk = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+      return (meterProvider ??= new sdk.MeterProvider());
+    },
     ready: Promise.resolve(),
     prometheus: undefined,
     metricsHandler: undefined,
     forceFlush: () => Promise.resolve(),
-    shutdown: () => meterProvider.shutdown(),
+    shutdown: () => meterProvider?.shutdown() ?? Promise.resolve(),
   };
 }
 

@@ -7,7 +7,9 @@
  * the self-metrics read the tallies of the guard, the exporters, the Redis store and the cluster primary.
  *
  * Owns: which recording method and argument feed each label (BUSINESS_BINDINGS, kept beside the label keys), the
- * construction of tables, vocabularies and SDK instruments, and which source each observed instrument reads.
+ * construction of tables, vocabularies and SDK instruments, which source each observed instrument reads, and
+ * where observed instruments live: the SDK Meter's asynchronous instruments, or the store's own observations
+ * when the store observes them (a pull-only app, which loads no SDK: series/observed.ts).
  * Must not touch: value rules and the recording API (metrics/business-metrics.ts), what the sources count,
  * exporters, collection.
  */
@@ -33,6 +35,7 @@ import {
   type HistogramCell,
 } from '../series/cells';
 import type { LocalSeriesStore } from '../series/local-store';
+import type { Observe } from '../series/observed';
 import { SeriesTable } from '../series/series-table';
 
 /** Where the labels of one instrument come from: the recording method, and for each label key the name of the
@@ -137,10 +140,14 @@ export interface InstrumentFactoryOptions {
  * any other catalog-defined instrument the package records through the same guard (e.g. HTTP server metrics).
  */
 export class InstrumentFactory {
+  private readonly observables: ObservableHost;
+
   constructor(
     private readonly meter: Meter,
     private readonly options: InstrumentFactoryOptions,
-  ) {}
+  ) {
+    this.observables = observableHost(meter, options.store);
+  }
 
   /** A monotonic counter. */
   counter(definition: MetricDefinition, binding: InstrumentBinding): BoundInstrument<CounterCell> {
@@ -204,12 +211,12 @@ export class InstrumentFactory {
 
   /** An observable counter over a tally the package keeps itself. */
   observableCounter(definition: MetricDefinition, callback: (observe: Observe) => void): void {
-    observable(this.meter, 'counter', definition, callback);
+    this.observables.counter(definition, callback);
   }
 
   /** An observable gauge whose callback computes its values at collection time. */
   observableGauge(definition: MetricDefinition, callback: (observe: Observe) => void): void {
-    observable(this.meter, 'gauge', definition, callback);
+    this.observables.gauge(definition, callback);
   }
 
   /** The guard's self-metrics: observable counters over the reporter's own tallies, so a refused or relabelled
@@ -217,7 +224,7 @@ export class InstrumentFactory {
   selfMetrics(): void {
     const reporter = this.options.reporter;
     for (const kind of ['dropped', 'labelOverflow', 'seriesOverflow'] as const) {
-      observable(this.meter, 'counter', SELF_METRICS[kind], (observe) =>
+      this.observables.counter(SELF_METRICS[kind], (observe) =>
         reporter.forEachCount(kind, (attributes, count) => observe(count, attributes)),
       );
     }
@@ -228,12 +235,7 @@ export class InstrumentFactory {
     definitions: readonly MetricDefinition[],
     callback: (observe: (index: number, value: number, attributes: Attributes) => void) => void,
   ): void {
-    const gauges = definitions.map((definition) =>
-      this.meter.createObservableGauge(definition.name, sdkOptions(definition)),
-    );
-    this.meter.addBatchObservableCallback((result: BatchObservableResult) => {
-      callback((index, value, attributes) => result.observe(gauges[index], value, attributes));
-    }, gauges);
+    this.observables.batchGauges(definitions, callback);
   }
 
   private bind<Cell>(
@@ -281,8 +283,7 @@ export interface BusinessInstruments {
   readonly activeUsers: BoundInstrument<LocalGaugeCell>;
 }
 
-/** Reports one value of an observable instrument at collection. */
-export type Observe = (value: number, attributes?: Attributes) => void;
+export type { Observe } from '../series/observed';
 
 /** What the money gauges report at a collection, for every currency in use. */
 export interface MoneyGaugeObservations {
@@ -368,38 +369,74 @@ export interface ProcessSelfMetricSources {
   };
 }
 
-/** Registers the self-metrics of initBusinessMetrics itself (not of one recorder) on its Meter. */
-export function registerProcessSelfMetrics(meter: Meter, sources: ProcessSelfMetricSources): void {
+/**
+ * Registers the self-metrics of initBusinessMetrics itself (not of one recorder) on its Meter, or in its store
+ * when the store observes the package's observables (see {@link observableHost}).
+ */
+export function registerProcessSelfMetrics(
+  meter: Meter,
+  store: LocalSeriesStore | undefined,
+  sources: ProcessSelfMetricSources,
+): void {
+  const observables = observableHost(meter, store);
   const exporters = sources.exporters.map((exporter) => ({
     exporter,
     attributes: Object.freeze({ exporter: exporter.name }),
   }));
-  observable(meter, 'counter', SELF_METRICS.exportFailures, (observe) => {
+  observables.counter(SELF_METRICS.exportFailures, (observe) => {
     for (const { exporter, attributes } of exporters)
       if (exporter.failures > 0) observe(exporter.failures, attributes);
   });
   const cluster = sources.cluster;
   if (cluster === undefined) return;
-  observable(meter, 'counter', SELF_METRICS.clusterCollectionFailures, (observe) =>
+  observables.counter(SELF_METRICS.clusterCollectionFailures, (observe) =>
     cluster.forEachFailure((reason, count) => observe(count, { reason })),
   );
-  observable(meter, 'gauge', SELF_METRICS.clusterSources, (observe) => observe(cluster.sources));
+  observables.gauge(SELF_METRICS.clusterSources, (observe) => observe(cluster.sources));
 }
 
-/** An observable counter or gauge of a catalog definition, observed through `callback` at every collection. */
-function observable(
-  meter: Meter,
-  kind: 'counter' | 'gauge',
-  definition: MetricDefinition,
-  callback: (observe: Observe) => void,
-): void {
-  const instrument =
-    kind === 'counter'
-      ? meter.createObservableCounter(definition.name, sdkOptions(definition))
-      : meter.createObservableGauge(definition.name, sdkOptions(definition));
-  instrument.addCallback((result: ObservableResult) =>
-    callback((value, attributes) => result.observe(value, attributes)),
-  );
+/** Where observed instruments of catalog definitions are registered: asynchronous instruments or the store's. */
+interface ObservableHost {
+  counter(definition: MetricDefinition, callback: (observe: Observe) => void): void;
+  gauge(definition: MetricDefinition, callback: (observe: Observe) => void): void;
+  batchGauges(
+    definitions: readonly MetricDefinition[],
+    callback: (observe: (index: number, value: number, attributes: Attributes) => void) => void,
+  ): void;
+}
+
+/**
+ * The store's own observations when it observes the package's observables (no SDK MeterProvider runs them: a
+ * pull-only app), else the Meter's asynchronous instruments.
+ */
+function observableHost(meter: Meter, store: LocalSeriesStore | undefined): ObservableHost {
+  return store?.observed ?? meterObservables(meter);
+}
+
+function meterObservables(meter: Meter): ObservableHost {
+  const single =
+    (kind: 'counter' | 'gauge') =>
+    (definition: MetricDefinition, callback: (observe: Observe) => void): void => {
+      const instrument =
+        kind === 'counter'
+          ? meter.createObservableCounter(definition.name, sdkOptions(definition))
+          : meter.createObservableGauge(definition.name, sdkOptions(definition));
+      instrument.addCallback((result: ObservableResult) =>
+        callback((value, attributes) => result.observe(value, attributes)),
+      );
+    };
+  return {
+    counter: single('counter'),
+    gauge: single('gauge'),
+    batchGauges(definitions, callback) {
+      const gauges = definitions.map((definition) =>
+        meter.createObservableGauge(definition.name, sdkOptions(definition)),
+      );
+      meter.addBatchObservableCallback((result: BatchObservableResult) => {
+        callback((index, value, attributes) => result.observe(gauges[index], value, attributes));
+      }, gauges);
+    },
+  };
 }
 
 function sdkOptions(definition: MetricDefinition) {

@@ -1,9 +1,10 @@
 /**
  * Folder src/support/: the plumbing every other room shares, so each job has one home: a deadline on a promise
- * (timeout.ts), loading an optional package with the cause kept (optional-peer.ts), warnings at a bounded rate
+ * (timeout.ts), loading an optional package with the cause kept (optional-peer.ts), a class loaded on first use
+ * (lazy-class.ts), warnings at a bounded rate
  * (warnings.ts), and text about values and errors that is safe to log (describe.ts). This file only re-exports.
  *
- * Owns: those four jobs. Must not touch: anything of the package's own (catalog, instruments, recording,
+ * Owns: those jobs. Must not touch: anything of the package's own (catalog, instruments, recording,
  * exporters, cluster, money): the rest of the package imports support, never the other way round.
  * Must not import: `src/*`.
  */
@@ -16,5 +17,6 @@ export {
   type OptionalPeer,
   type OptionalPeerProblem,
 } from './optional-peer';
+export { lazyClass } from './lazy-class';
 export { RateLimitedWarnings } from './warnings';
 export { describe, printable, safeMessage } from './describe';

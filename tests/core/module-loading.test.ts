@@ -1,5 +1,6 @@
 /**
- * Load what is used (issue 26): an app that only serves Prometheus scrapes never loads the OTLP code, its own
+ * Load what is used (issue 26): an app that only serves Prometheus scrapes never loads the OpenTelemetry SDK
+ * (sdk-metrics, core, resources, semantic-conventions: only the API), unless it reads `handle.meterProvider`, nor the OTLP code, its own
  * (src/exporters/otlp-wire/) or the official packages' (the transport, the upstream transformer and exporters,
  * protobuf and gRPC libraries), nor the Redis store of active users, nor cluster mode; an app that pushes OTLP does load the encoder and the transport, and still not the
  * upstream transformer. Real child processes running the built package (dist/), which list every module they
@@ -15,7 +16,7 @@ const DIST = join(__dirname, '../../dist/index.js');
 
 /** The script of the child: its modules as JSON on stdout. `URL` (argv[2]) is the OTLP receiver, if any. */
 const APP = `
-const [otlpUrl, recordsMoney] = process.argv.slice(1);
+const [otlpUrl, recordsMoney, appMetrics] = process.argv.slice(1);
 let numberFormats = 0;
 const NumberFormat = Intl.NumberFormat;
 Intl.NumberFormat = function (...args) {
@@ -31,6 +32,7 @@ const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)}
   );
   await telemetry.ready;
   businessMetrics.recordFunnelStep('cart_view', { source: 'google', deviceType: 'mobile' });
+  if (appMetrics) telemetry.meterProvider.getMeter('app').createCounter('app.requests').add(3);
   if (recordsMoney) businessMetrics.recordRevenue(1999, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
   const seen = otlpUrl
     ? (await telemetry.forceFlush(), 'pushed')
@@ -47,8 +49,8 @@ interface AppLife {
   numberFormats: number;
 }
 
-function runApp(otlpUrl?: string, recordsMoney = false): Promise<AppLife> {
-  const args = ['-e', APP, otlpUrl ?? '', recordsMoney ? 'money' : ''];
+function runApp(otlpUrl?: string, recordsMoney = false, appMetrics = false): Promise<AppLife> {
+  const args = ['-e', APP, otlpUrl ?? '', recordsMoney ? 'money' : '', appMetrics ? 'app' : ''];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { timeout: 30_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
@@ -63,6 +65,12 @@ const OTLP_MODULE =
 /** Cluster mode's implementation (its options and the public worker-thread watch are always loaded). */
 const CLUSTER_MODE = /dist\/cluster\/(endpoint|primary|aggregate|encode|worker|source|protocol)/;
 const UPSTREAM_TRANSFORMER = /@opentelemetry\/(otlp-transformer|exporter-metrics-otlp)/;
+/** The SDK: what a pull-only app no longer loads (core's package.json excepted: data, the telemetry.sdk.version). */
+const SDK_MODULE = /@opentelemetry\/(sdk-metrics|core|resources|semantic-conventions)\//;
+const sdkModules = (modules: readonly string[]) =>
+  modules.filter(
+    (path) => SDK_MODULE.test(path) && !path.endsWith(join('@opentelemetry', 'core', 'package.json')),
+  );
 
 describe('modules an app loads', () => {
   let receiver: Server;
@@ -79,16 +87,26 @@ describe('modules an app loads', () => {
   });
   afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
-  it('pull only: no OTLP module at all, no Redis store, no cluster mode, no ICU number data', async () => {
+  it('pull only: no OTLP module at all, no Redis store, no cluster mode, no ICU number data, no OpenTelemetry SDK', async () => {
     const { seen, modules, numberFormats } = await runApp();
     expect(numberFormats).toBe(0);
     expect(seen).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
     expect(modules.filter((path) => OTLP_MODULE.test(path))).toEqual([]);
     expect(modules.filter((path) => path.includes('dist/active-users/redis-store'))).toEqual([]);
     expect(modules.filter((path) => CLUSTER_MODE.test(path))).toEqual([]);
-    // The list is the real one: the package and the SDK are in it.
+    // Only the API: no sdk-metrics, core, resources or semantic-conventions (docs/performance.md#cold-start).
+    expect(sdkModules(modules)).toEqual([]);
+    // The list is the real one: the package and the API are in it.
     expect(modules.some((path) => path.endsWith(join('dist', 'init.js')))).toBe(true);
-    expect(modules.some((path) => path.includes('@opentelemetry/sdk-metrics'))).toBe(true);
+    expect(modules.some((path) => path.includes(join('@opentelemetry', 'api', '')))).toBe(true);
+  });
+
+  it('pull only: reading handle.meterProvider loads the SDK then, and the OTLP push path still loads it', async () => {
+    const { seen, modules } = await runApp(undefined, false, true);
+    expect(seen).toMatch(/^app_requests_total\{.*\} 3$/m);
+    expect(sdkModules(modules).some((path) => path.includes(join('@opentelemetry', 'sdk-metrics', '')))).toBe(
+      true,
+    );
   });
 
   it('an app that records money reads its exponent at the collection, once per currency', async () => {
@@ -106,5 +124,6 @@ describe('modules an app loads', () => {
     expect(otlp.some((path) => path.includes('dist/exporters/otlp-wire/protobuf.js'))).toBe(true);
     expect(otlp.some((path) => path.includes('@opentelemetry/otlp-exporter-base'))).toBe(true);
     expect(modules.filter((path) => UPSTREAM_TRANSFORMER.test(path))).toEqual([]);
+    expect(modules.some((path) => path.includes(join('@opentelemetry', 'sdk-metrics', '')))).toBe(true);
   });
 });

@@ -1,0 +1,288 @@
+/**
+ * The Prometheus pull endpoint without the SDK: the standalone `/metrics` server and the mountable handler over any
+ * collection function. The SDK's `MetricReader` (pull-reader.ts) serves through it, and so does a pull-only app,
+ * which collects the local store itself and never loads @opentelemetry/sdk-metrics (docs/performance.md#cold-start).
+ *
+ * Owns: the standalone `/metrics` server (binding, routing: 401 before 404, shutdown including keep-alive
+ * connections, after the final scrape's hand-over of final-scrape.ts), the `ready` promise and the real port, and
+ * the mountable `metricsHandler`; every answer to a scrape (auth, 405, negotiation, gzip) comes from the one scrape
+ * path, scrape-endpoint.ts. Must not touch: instruments, views, the catalog, environment variables (the package's
+ * init reads `OTEL_EXPORTER_PROMETHEUS_*`), what a collection holds.
+ * Must not import: `@opentelemetry/sdk-metrics` (but its types), `@opentelemetry/core`, `@opentelemetry/resources`.
+ *
+ * Never hurts the host: the server and its connections are unref'd (they never keep the process alive on their
+ * own), a failed listen only rejects `ready` (which carries a no-op catch, so an un-awaited rejection cannot
+ * crash the process), and a failed collection answers 500 and logs through `diag`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { diag } from '@opentelemetry/api';
+import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
+import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
+import {
+  nodeScrapeHandler,
+  nodeScrapeRequest,
+  scrapeEndpoint,
+  writeNodeAnswer,
+  type ScrapeEndpoint,
+} from './scrape-endpoint';
+import { FinalScrape } from './final-scrape';
+import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
+import { warnIfExposed, type ScraperCredentials } from './scraper-auth';
+
+/** Credentials the standalone server requires: a bearer token, or HTTP basic username and password. */
+export type PrometheusAuth = ScraperCredentials;
+
+/** Options of {@link PrometheusPullServer}: every option of the pull reader but the SDK's. */
+export interface PrometheusPullServerOptions {
+  /** Interface to bind. Default `127.0.0.1` (loopback only: the exposition contains revenue). */
+  readonly host?: string;
+  /** Port to bind. Default 9464; `0` binds a real ephemeral port (read it from `port` after `ready`). */
+  readonly port?: number;
+  /** Path of the exposition on the standalone server. Default `/metrics`. */
+  readonly endpoint?: string;
+  /** Do not start the standalone server; serve through `metricsHandler` on the app's own server instead. */
+  readonly preventServerStart?: boolean;
+  /**
+   * Require credentials on the standalone server (every path). Credentials travel in clear text over plain
+   * HTTP: keep the default loopback binding or put TLS in front. `metricsHandler` has no auth of its own.
+   */
+  readonly auth?: PrometheusAuth;
+  /**
+   * At shutdown, keep serving until one scrape has read the final values, for at most this long (ms), once the
+   * endpoint has been scraped: what was recorded since the last scrape is otherwise lost. Default: twice the
+   * interval between the last two scrapes, counted from the last one, between 1 and 30 s (no wait when the
+   * endpoint was scraped less than twice). `0` turns the hand-over off. `handle.shutdown({ timeoutMillis })`
+   * bounds it too.
+   */
+  readonly finalScrapeTimeoutMillis?: number;
+  /** Omit the `otel_scope_*` labels. */
+  readonly withoutScopeInfo?: boolean;
+  /** Omit the `target_info` family. */
+  readonly withoutTargetInfo?: boolean;
+  /** Family naming: `'collector'` (default, unit suffixes as an OTel Collector) or `'upstream'`. */
+  readonly metricNaming?: PrometheusMetricNaming;
+}
+
+/** Human words for the listen errors a user can act on. */
+const LISTEN_ERROR_WORDS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this host',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+};
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function pathOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  if (url.startsWith('/')) {
+    const query = url.indexOf('?');
+    return query < 0 ? url : url.slice(0, query);
+  }
+  try {
+    return new URL(url).pathname; // absolute-form request target
+  } catch {
+    return undefined;
+  }
+}
+
+function validatePort(port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`Prometheus exporter port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  return port;
+}
+
+/**
+ * The pull endpoint over `collect`: `new PrometheusPullServer({ port: 0 }, collect)`, then `await server.ready`.
+ */
+export class PrometheusPullServer {
+  /** Resolves when the standalone server listens (at once with `preventServerStart`); rejects if it cannot. */
+  readonly ready: Promise<void>;
+  /** The interface the standalone server binds. */
+  readonly host: string;
+  /** The exposition path of the standalone server. */
+  readonly endpoint: string;
+  /**
+   * Serves the current exposition on any request: for mounting on the app's own HTTP server (Express, Fastify,
+   * `http.createServer`) at a path of its choosing. It does no authentication: the app's own auth applies.
+   */
+  readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
+
+  private readonly serializerOptions: PrometheusSerializerOptions;
+  /** The standalone server's endpoint (with its credentials); the mounted handler has its own, without. */
+  private readonly endpointAnswer: ScrapeEndpoint<IncomingMessage>;
+  private readonly hasCredentials: boolean;
+  private readonly server: Server | undefined;
+  private readonly finalScrape: FinalScrape;
+  private actualPort: number;
+
+  constructor(
+    options: PrometheusPullServerOptions,
+    /** One collection of everything the exposition shows. */
+    private readonly collect: () => Promise<CollectionResult>,
+  ) {
+    this.host = options.host ?? PROMETHEUS_DEFAULTS.host;
+    if (typeof this.host !== 'string' || this.host === '') {
+      throw new TypeError('Prometheus exporter host must be a non-empty string');
+    }
+    this.actualPort = validatePort(options.port ?? PROMETHEUS_DEFAULTS.port);
+    const endpoint = options.endpoint ?? PROMETHEUS_DEFAULTS.endpoint;
+    this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
+    this.finalScrape = new FinalScrape(options.finalScrapeTimeoutMillis);
+    // Every scrape (standalone or mounted) collects through here, so the hand-over sees it.
+    const source = async (format: ExpositionFormat) => {
+      const collected = this.finalScrape.collecting();
+      const body = await this.getMetrics(format);
+      collected();
+      return body;
+    };
+    this.endpointAnswer = scrapeEndpoint({
+      source,
+      auth: options.auth,
+      where: 'Prometheus exporter',
+      authOption: 'Prometheus exporter auth',
+    });
+    this.hasCredentials = options.auth !== undefined;
+    this.serializerOptions = {
+      withoutScopeInfo: options.withoutScopeInfo,
+      withoutTargetInfo: options.withoutTargetInfo,
+      metricNaming: options.metricNaming,
+    };
+    const mounted = nodeScrapeHandler(scrapeEndpoint({ source, where: 'metricsHandler' }));
+    this.metricsHandler = (request, response) => {
+      this.finalScrape.answering(response);
+      mounted(request, response);
+    };
+
+    if (options.preventServerStart) {
+      this.ready = Promise.resolve();
+      return;
+    }
+    const server = createServer((request, response) => this.handleRequest(request, response));
+    this.server = server;
+    server.unref();
+    // A keep-alive scraper must not keep an otherwise finished process alive either.
+    server.on('connection', (socket: Socket) => socket.unref());
+    this.ready = this.listen(server);
+    // Un-awaited, a rejection would be an unhandledRejection (fatal by default): it is logged instead.
+    this.ready.catch(() => undefined);
+  }
+
+  /** The port the standalone server listens on (the ephemeral one once `ready` resolved, if 0 was asked). */
+  get port(): number {
+    return this.actualPort;
+  }
+
+  /**
+   * True while the standalone server listens: false before `ready` resolved, after it rejected, after shutdown,
+   * and always with `preventServerStart`. Report `url` to users only when this is true.
+   */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /** The exposition URL of the standalone server. */
+  get url(): string {
+    return `http://${hostForUrl(this.host)}:${this.actualPort}${this.endpoint}`;
+  }
+
+  /** Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. */
+  async getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
+    const { resourceMetrics, errors } = await this.collect();
+    if (errors.length > 0) diag.error('Prometheus exporter: errors while collecting metrics', ...errors);
+    return serializePrometheus(resourceMetrics, { ...this.serializerOptions, format });
+  }
+
+  /**
+   * How long a shutdown would now wait for a final scrape (0: the hand-over is off, or nobody is known to scrape
+   * this endpoint). See {@link PrometheusPullServerOptions.finalScrapeTimeoutMillis}.
+   */
+  finalScrapeBudgetMillis(): number {
+    return this.finalScrape.budgetMillis();
+  }
+
+  /**
+   * The hand-over: keep serving until a scrape that collected after this call has been written out, for at most
+   * `timeoutMillis` (default: {@link finalScrapeBudgetMillis}). Resolves true when the final values were scraped;
+   * false (and a `diag` warning naming what is lost) when none came in time. Shutdown calls it; later calls return
+   * the first outcome. Values recorded after the call are not guaranteed to be in the final scrape.
+   */
+  async handOverFinalValues(timeoutMillis = this.finalScrape.budgetMillis()): Promise<boolean> {
+    const handedOver = await this.finalScrape.handOver(timeoutMillis);
+    if (!handedOver && timeoutMillis > 0) {
+      diag.warn(
+        `Prometheus exporter: no scrape read the final values within ${timeoutMillis} ms of shutdown; what was ` +
+          `recorded since the last scrape (${new Date(this.finalScrape.lastScrape).toISOString()}) is lost`,
+      );
+    }
+    return handedOver;
+  }
+
+  /** Stops serving: after the hand-over (mounted endpoints too), closes the standalone server. */
+  async shutdown(): Promise<void> {
+    // Mounted endpoints too: the app's server may still be serving (it decides when to close).
+    await this.handOverFinalValues();
+    const server = this.server;
+    if (server === undefined) return;
+    await this.ready.catch(() => undefined);
+    if (!server.listening) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // close() drops idle keep-alive sockets but waits for busy or stuck ones (headers timeout: 60 s).
+      server.closeAllConnections();
+    });
+  }
+
+  private listen(server: Server): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const code = error.code ?? 'unknown error';
+        const words = LISTEN_ERROR_WORDS[code] ?? error.message;
+        // What to change, for the ones a setting fixes. Logged here as well as rejected: `ready` may never be
+        // awaited (the app keeps running without its endpoint, and someone must hear about it).
+        const hint =
+          code === 'EADDRINUSE' || code === 'EACCES'
+            ? '; choose another port (initBusinessMetrics: prometheus.port or OTEL_EXPORTER_PROMETHEUS_PORT, ' +
+              'PrometheusPullReader: port; 0 picks a free one) or stop what listens there'
+            : '';
+        const failure = new Error(
+          `Prometheus exporter could not listen on ${hostForUrl(this.host)}:${this.actualPort}: ${words} (${code})${hint}`,
+          { cause: error },
+        );
+        diag.error(`otel-business-metrics: ${failure.message}`);
+        reject(failure);
+      };
+      server.once('error', onError);
+      server.listen({ host: this.host, port: this.actualPort }, () => {
+        server.off('error', onError);
+        // Errors after listening (rare, e.g. EMFILE on accept) must be logged, not crash the process.
+        server.on('error', (error) => diag.error('Prometheus exporter server error', error));
+        const address = server.address();
+        if (address !== null && typeof address === 'object') this.actualPort = address.port;
+        diag.debug(`Prometheus exporter listening on ${this.url}`);
+        warnIfExposed('Prometheus exporter', this.host, this.hasCredentials);
+        resolve();
+      });
+    });
+  }
+
+  private handleRequest(request: IncomingMessage, response: ServerResponse): void {
+    // Authenticate before routing, so an unauthenticated client learns nothing about the paths.
+    const scrape = nodeScrapeRequest(request);
+    const denied = this.endpointAnswer.deny(scrape, request);
+    if (denied) return writeNodeAnswer(response, denied);
+    if (pathOf(request.url) !== this.endpoint) {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('Not Found\n');
+      return;
+    }
+    this.finalScrape.answering(response);
+    void this.endpointAnswer.answer(scrape, request).then((answer) => writeNodeAnswer(response, answer));
+  }
+}

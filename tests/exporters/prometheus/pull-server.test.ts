@@ -1,0 +1,102 @@
+/**
+ * src/exporters/prometheus/pull-server.ts: the pull endpoint over a plain collection function, without the SDK (what a
+ * pull-only app serves through): it serves what `collect` returns in either format on its own server and through
+ * the mounted handler, answers 404 elsewhere, logs a collection's errors and still serves, rejects `ready` with a
+ * clear message when the port is taken, and stops listening at shutdown.
+ */
+import { createServer } from 'node:http';
+import { diag } from '@opentelemetry/api';
+import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import { PrometheusPullServer } from '../../../src/exporters/prometheus/pull-server';
+import { AttributesResource } from '../../../src/config/resource';
+import { AggregationTemporality, DataPointType } from '../../../src/series/otel-enums';
+
+function collection(value: number, errors: unknown[] = []): CollectionResult {
+  return {
+    resourceMetrics: {
+      resource: new AttributesResource({ 'service.name': 'pull-server' }),
+      scopeMetrics: [
+        {
+          scope: { name: 'test' },
+          metrics: [
+            {
+              descriptor: { name: 'jobs', description: 'Jobs done', unit: '', valueType: 1 } as never,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [{ startTime: [1, 0], endTime: [2, 0], attributes: { kind: 'a' }, value }],
+            },
+          ],
+        },
+      ],
+    },
+    errors,
+  };
+}
+
+describe('PrometheusPullServer', () => {
+  it('serves the collection on its own server and through the mounted handler, 404 elsewhere', async () => {
+    let calls = 0;
+    const server = new PrometheusPullServer({ host: '127.0.0.1', port: 0 }, async () => collection(++calls));
+    try {
+      await server.ready;
+      expect(server.listening).toBe(true);
+      const text = await (await fetch(server.url)).text();
+      expect(text).toMatch(/^target_info\{service_name="pull-server"\} 1$/m);
+      expect(text).toMatch(/^jobs_total\{kind="a",otel_scope_name="test"\} 1$/m);
+      const open = await fetch(server.url, {
+        headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+      });
+      expect(await open.text()).toMatch(/^jobs_total\{kind="a",otel_scope_name="test"\} 2\n[^]*# EOF\n$/m);
+      expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+      const mounted = createServer(server.metricsHandler);
+      await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve));
+      const { port } = mounted.address() as { port: number };
+      expect(await (await fetch(`http://127.0.0.1:${port}/anything`)).text()).toMatch(
+        /^jobs_total\{.*\} 3$/m,
+      );
+      await new Promise<void>((resolve) => {
+        mounted.close(() => resolve());
+        mounted.closeAllConnections();
+      });
+    } finally {
+      await server.shutdown();
+    }
+    expect(server.listening).toBe(false);
+  });
+
+  it("logs a collection's errors through diag and still serves what was collected", async () => {
+    const error = jest.spyOn(diag, 'error').mockImplementation(() => undefined);
+    const server = new PrometheusPullServer({ preventServerStart: true }, async () =>
+      collection(5, [new Error('a callback failed')]),
+    );
+    try {
+      expect(await server.getMetrics()).toMatch(/^jobs_total\{.*\} 5$/m);
+      expect(error).toHaveBeenCalledWith(
+        'Prometheus exporter: errors while collecting metrics',
+        expect.any(Error),
+      );
+    } finally {
+      error.mockRestore();
+      await server.shutdown();
+    }
+  });
+
+  it('rejects ready naming the address when the port is taken', async () => {
+    const error = jest.spyOn(diag, 'error').mockImplementation(() => undefined);
+    const first = new PrometheusPullServer({ host: '127.0.0.1', port: 0 }, async () => collection(1));
+    await first.ready;
+    const second = new PrometheusPullServer({ host: '127.0.0.1', port: first.port }, async () =>
+      collection(1),
+    );
+    try {
+      await expect(second.ready).rejects.toThrow(
+        `could not listen on 127.0.0.1:${first.port}: address already in use`,
+      );
+      expect(second.listening).toBe(false);
+    } finally {
+      error.mockRestore();
+      await Promise.all([first.shutdown(), second.shutdown()]);
+    }
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * src/init.ts, the pull-only path (Prometheus and nothing else: no SDK MeterProvider, the store collects itself and
+ * observes the package's observable instruments, series/observed.ts) against the SDK path it replaced for such an
+ * app (the same configuration plus one reader of the app's own, which puts the SDK MeterProvider back): the same
+ * recordings give byte-identical expositions, in both formats, over several scrapes, on the HTTP endpoint and from
+ * getMetrics(). `_created` sample values are the only difference allowed (they are the series' start times, which
+ * two runs cannot share). And `handle.meterProvider`, created on first read, serves the app's own instruments on
+ * the same endpoint.
+ */
+import { initBusinessMetrics, PrometheusPullReader, type BusinessMetricsHandle } from '../src';
+import { runWorkload } from './support/workload';
+
+const NOW = Date.UTC(2026, 11, 4, 3, 0, 0);
+
+/** Start times differ between two runs: `_created` values are replaced by a placeholder. */
+function withoutStartTimes(text: string): string {
+  return text.replace(/^(\S+_created(?:\{[^}]*\})?) \S+$/gm, '$1 <start>');
+}
+
+async function scrape(handle: BusinessMetricsHandle, format: 'prometheus' | 'openmetrics'): Promise<string> {
+  const accept = format === 'openmetrics' ? 'application/openmetrics-text; version=1.0.0' : 'text/plain';
+  const response = await fetch(handle.prometheus!.url, { headers: { accept } });
+  return response.text();
+}
+
+/** One life of an app: init, recordings between scrapes, every exposition it served. */
+async function life(withSdk: boolean): Promise<string[]> {
+  const appReader = new PrometheusPullReader({ preventServerStart: true });
+  const handle = initBusinessMetrics({
+    exporters: withSdk ? ['prometheus', appReader] : ['prometheus'],
+    prometheus: { host: '127.0.0.1', port: 0 },
+    serviceName: 'differential',
+    resourceAttributes: { 'service.instance.id': 'one', 'deployment.environment': 'test%20env' },
+    money: { reporting: { currency: 'USD', rates: new Map([['EUR', 1.1]]) } },
+    env: { OTEL_RESOURCE_ATTRIBUTES: 'team=shop,region=eu%2Cwest' },
+  });
+  await handle.ready;
+  const texts: string[] = [];
+  const served = async () => {
+    texts.push(await scrape(handle, 'prometheus'), await scrape(handle, 'openmetrics'));
+    texts.push(await handle.metrics.getMetrics('prometheus'), await handle.metrics.getMetrics('openmetrics'));
+  };
+  await served();
+  runWorkload(handle.metrics, NOW);
+  handle.metrics.recordRevenue(1999, {
+    productCategory: 'books',
+    paymentMethod: 'card',
+    region: 'eu_west',
+    currency: 'EUR',
+  });
+  // Refused and relabelled input: the guard's self-metrics (observable counters) appear.
+  handle.metrics.recordFunnelStep('not a step', { source: 'x'.repeat(500), deviceType: 'toaster' });
+  handle.metrics.recordRevenue(-5, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+  await served();
+  runWorkload(handle.metrics, NOW);
+  handle.metrics.updateActiveUsers('daily', new Map([['free', 3]]));
+  await served();
+  await handle.shutdown();
+  return texts.map(withoutStartTimes);
+}
+
+describe('pull-only init: the exposition without the SDK is the SDK path one, byte for byte', () => {
+  it('same recordings, both formats, several scrapes, endpoint and getMetrics()', async () => {
+    // Durations (time to conversion, session length) are measured against Date.now(): it stands still, both runs
+    // measure the same ones. Nothing else is faked (the servers, timers and performance clock run).
+    jest.useFakeTimers({
+      now: NOW + 60_000,
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+    let sdk: string[];
+    let pullOnly: string[];
+    try {
+      sdk = await life(true);
+      pullOnly = await life(false);
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(pullOnly).toHaveLength(12);
+    for (let i = 0; i < sdk.length; i++) expect(pullOnly[i]).toBe(sdk[i]);
+    // The comparison covers what the observable instruments report, not only the store's series.
+    const last = pullOnly[pullOnly.length - 1];
+    expect(last).toMatch(/^business_metrics_dropped_total\{/m);
+    expect(last).toMatch(/^business_active_users\{/m);
+    expect(last).toMatch(/^target_info\{.*team="shop".*\} 1$/m);
+    expect(last).toMatch(/_created\{/);
+  });
+
+  it('handle.meterProvider, read after init, serves the app instruments on the same endpoint', async () => {
+    const handle = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { host: '127.0.0.1', port: 0 },
+      env: {},
+    });
+    try {
+      await handle.ready;
+      handle.metrics.recordFunnelStep('cart_view', { source: 'google', deviceType: 'mobile' });
+      expect(handle.meterProvider).toBe(handle.meterProvider);
+      const meter = handle.meterProvider.getMeter('app');
+      meter.createCounter('app.requests').add(2, { route: '/checkout' });
+      meter.createObservableGauge('app.queue.depth').addCallback((result) => result.observe(7));
+      const text = await scrape(handle, 'prometheus');
+      expect(text).toMatch(/^app_requests_total\{route="\/checkout",otel_scope_name="app"\} 2$/m);
+      expect(text).toMatch(/^app_queue_depth\{otel_scope_name="app"\} 7$/m);
+      expect(text).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
+      expect(await handle.metrics.getMetrics()).toMatch(/^app_requests_total\{/m);
+      await expect(handle.forceFlush()).resolves.toBeUndefined();
+    } finally {
+      await handle.shutdown();
+    }
+  });
+});
