@@ -46,6 +46,8 @@ export interface LedgerSums {
   readonly refunds: number;
   /** Rows whose timestamp is outside `[from, to)`. */
   readonly outside: number;
+  /** Of those, rows before `from`. */
+  readonly earlier: number;
   readonly currencies: ReadonlySet<string>;
 }
 
@@ -93,19 +95,24 @@ function addTo(
   }
 }
 
-function addSums(map: SumsByIndex, index: number, from: Map<string, WindowSums> | undefined): void {
+function addSums(
+  map: SumsByIndex,
+  index: number,
+  from: Map<string, WindowSums> | undefined,
+  sign: 1 | -1 = 1,
+): void {
   for (const [currency, sums] of from ?? []) {
     let byCurrency = map.get(index);
     if (byCurrency === undefined) map.set(index, (byCurrency = new Map()));
-    const into = byCurrency.get(currency);
-    if (into === undefined) byCurrency.set(currency, { ...sums });
-    else {
-      into.revenue += sums.revenue;
-      into.refunds += sums.refunds;
-      into.orders += sums.orders;
-    }
+    let into = byCurrency.get(currency);
+    if (into === undefined) byCurrency.set(currency, (into = { revenue: 0, refunds: 0, orders: 0 }));
+    into.revenue += sign * sums.revenue;
+    into.refunds += sign * sums.refunds;
+    into.orders += sign * sums.orders;
   }
 }
+
+const iso = (millis: number) => new Date(millis).toISOString().replace('.000Z', 'Z');
 
 /** One CSV line split into fields (RFC 4180 quoting: `"a,b"`, `"say ""hi"""`); undefined for broken quoting. */
 export function splitCsvLine(line: string): string[] | undefined {
@@ -183,22 +190,31 @@ export async function readLedger(
   if (size > maxBytes) {
     throw new LedgerError(
       `the ledger ${file} has ${size} bytes, more than --max-ledger-bytes ${maxBytes}: refused (raise the limit, ` +
-        'or cut the file to the time range)',
+        `or cut the file to [${iso(windows.fromMillis - (windows.delayMillis ?? 0))}, ` +
+        `${iso(windows.fromMillis + windows.count * windows.stepMillis)}): --from less --max-delay, so that ` +
+        'amounts recorded just before --from and counted in the first window are seen)',
     );
   }
-  const sums: LedgerSums & { rows: number; sales: number; refunds: number; outside: number } = {
+  const sums: LedgerSums & {
+    rows: number;
+    sales: number;
+    refunds: number;
+    outside: number;
+    earlier: number;
+  } = {
     windows: new Map(),
     tails: new Map(),
     rows: 0,
     sales: 0,
     refunds: 0,
     outside: 0,
+    earlier: 0,
     currencies: new Set<string>(),
   };
   const endMillis = windows.fromMillis + windows.count * windows.stepMillis;
   // A tail [b - delay, b) is `whole` windows before b plus the last `part` ms of the window before those: sums
-  // of whole windows (rows before `from` kept in `early`) and of each window's last `part` ms give every tail
-  // in O(1) per row, however many boundaries a row's delay reaches.
+  // of whole windows (rows before `from` kept in `early`) and of each window's last `part` ms, read once, give
+  // every tail with a sliding sum, however many boundaries a row's delay reaches.
   const delay = windows.delayMillis ?? 0;
   const whole = Math.floor(delay / windows.stepMillis);
   const part = delay - whole * windows.stepMillis;
@@ -293,6 +309,7 @@ export async function readLedger(
       const inLastPart = part > 0 && at! >= windows.fromMillis + (index + 1) * windows.stepMillis - part;
       if (at! < windows.fromMillis || at! >= endMillis) {
         sums.outside++;
+        if (at! < windows.fromMillis) sums.earlier++;
         if (at! < windows.fromMillis && at! >= windows.fromMillis - delay) {
           if (index >= -whole) addTo(early, index, code!, entry, amount);
           if (inLastPart) addTo(lastPart, index, code!, entry, amount);
@@ -311,9 +328,23 @@ export async function readLedger(
     throw new LedgerError(`${file}: empty (a CSV ledger starts with a header: ${COLUMNS.join(',')})`);
   }
   if (delay > 0) {
+    // sliding = the whole windows [k - whole, k), kept by adding window k and taking window k - whole out.
+    const sliding: SumsByIndex = new Map();
+    const windowAt = (w: number) => (w < 0 ? early.get(w) : sums.windows.get(w));
+    for (let w = -whole; w < 0; w++) addSums(sliding, 0, windowAt(w));
     for (let k = 0; k <= windows.count; k++) {
-      for (let w = k - whole; w < k; w++) addSums(sums.tails, k, w < 0 ? early.get(w) : sums.windows.get(w));
+      addSums(sums.tails, k, sliding.get(0));
       addSums(sums.tails, k, lastPart.get(k - whole - 1));
+      if (whole > 0) {
+        addSums(sliding, 0, windowAt(k));
+        addSums(sliding, 0, windowAt(k - whole), -1);
+      }
+    }
+    // Drop empty sums left by the subtraction, so a tail of nothing reads as none.
+    for (const byCurrency of sums.tails.values()) {
+      for (const [currency, tail] of byCurrency) {
+        if (tail.revenue === 0 && tail.refunds === 0 && tail.orders === 0) byCurrency.delete(currency);
+      }
     }
   }
   return sums;

@@ -62,9 +62,13 @@ Options:
 
 A window [start, start + step) of the ledger is compared with the anchored increase Prometheus gives at
 start + step. Prometheus places an amount in the window of the scrape or push that first carried it, so an
-amount recorded in the last scrape or export interval before a window's end counts in the next window. Such a
-difference is marked "moved" when it is no more than what the ledger has in the --max-delay before the boundary
-and the next window has it (docs/money.md); a lost or doubled amount is not.
+amount recorded in the last scrape or export interval before a window's end counts in the next window.
+reconcile follows such carries from boundary to boundary: a difference is marked "moved" when every carry, from
+a boundary carrying nothing to the next one, is between 0 and what the ledger has in the --max-delay before its
+boundary. Carries still open at --from or --to are not confirmed (a double count or a loss looks the same
+there): they are reported with their amounts, and the rows they touch read "moved, if the carry at the range
+edge is". The ledger must hold the rows from --from less --max-delay (docs/money.md, "The boundary of a
+window").
 
 Exit codes: 0 every window equal, 1 a difference (or Prometheus could not be read), 2 usage or ledger error.
 
@@ -89,59 +93,89 @@ export interface ReconcileRow {
    * Present when the difference is explained by the boundary rule (docs/money.md#the-boundary-of-a-window): an
    * amount counts in the window of the first scrape or push that carried it. `fromPrevious`: recorded before this
    * window began (within `--max-delay`), counted in it; `toNext`: recorded in its last `--max-delay`, counted after
-   * it. `difference` = `fromPrevious` - `toNext`. Still a difference (exit code 1).
+   * it. `difference` = `fromPrevious` - `toNext`. The carries are the least consistent with the answers, so they
+   * can be smaller than what really moved. Still a difference (exit code 1).
    */
   readonly moved?: { readonly fromPrevious: number; readonly toNext: number };
+  /**
+   * Instead of `moved` when the carries that would explain the difference run to the range's start or end
+   * without a boundary carrying nothing: they hold only if `carriedFromBeforeStart` / `carriedPastEnd` of the
+   * report are carries, not a double count or a loss, which the range cannot tell.
+   */
+  readonly movedIfConfirmed?: { readonly fromPrevious: number; readonly toNext: number };
 }
 
-/** What Prometheus counts after boundary k of what the ledger has before it, per measured figure. */
-type Carries = readonly number[];
+/** An amount of one currency and measured figure carried across the range's start or end, not confirmed. */
+export interface UnconfirmedCarry {
+  readonly currency: string;
+  readonly figure: 'revenue' | 'refunds' | 'orders';
+  readonly amount: number;
+}
 
 /**
- * The carries of one currency and measured figure across the boundaries, or where they cannot be: boundary k
- * (0..count) carries `carry[k] = carry[0] + sum over windows before k of (ledger - prometheus)`, which is
- * possible only between 0 and what the ledger has in the `--max-delay` before that boundary (`tails`). A lost
- * amount stays carried from its window to the end of the range; a double count makes a carry negative.
+ * The carries of one currency and measured figure across the boundaries, and which boundaries they explain.
+ *
+ * Boundary k (0..count) carries `carry[k] = carry[0] + sum over windows before k of (ledger - prometheus)`: what
+ * Prometheus counts after the boundary of what the ledger has before it, possible only between 0 and what the
+ * ledger has in the `--max-delay` before the boundary (`tails`). `carry[0]` is the least that keeps every carry
+ * non-negative, so the carries are the least consistent with the answers. A lost amount stays carried from its
+ * window to the end of the range; a double count makes a carry negative.
+ *
+ * Carries explain a run of boundaries only when it is closed: from a boundary carrying nothing to the next one.
+ * A run open at the range's start rests on amounts recorded before --from that the range cannot see counted
+ * (or on a double count it would hide), a run open at the end on amounts Prometheus counts after --to (or on a
+ * loss, which under steady traffic looks the same): neither is confirmed, both are reported with their amount.
  */
 function carriesOf(ledger: readonly number[], prometheus: readonly number[], tails: readonly number[]) {
   const carries = [0];
   for (let window = 0; window < ledger.length; window++) {
     carries.push(carries[window] + ledger[window] - prometheus[window]);
   }
-  // Amounts recorded before the range may be counted in its first window: the least such carry that keeps
-  // every later one non-negative.
   const before = Math.max(0, ...carries.map((carry) => -carry));
-  const shifted: Carries = carries.map((carry) => carry + before);
+  const shifted = carries.map((carry) => carry + before);
   const possible = shifted.map((carry, k) => Number.isInteger(carry) && carry >= 0 && carry <= tails[k]);
-  // A carry must also be counted later: from a boundary carrying nothing to the next one (or the range's end),
-  // every boundary between must be possible, or an amount Prometheus never got would pass as moved.
   const explained = new Array<boolean>(shifted.length).fill(false);
+  const open = new Array<boolean>(shifted.length).fill(false);
   const last = shifted.length - 1;
+  let openAtStart = 0;
+  let openAtEnd = 0;
   for (let start = 0; start < last;) {
     let end = start + 1;
     while (end < last && shifted[end] !== 0) end++;
-    const whole = possible.slice(start, end + 1).every(Boolean);
-    for (let k = start; k <= end; k++) explained[k] ||= whole;
+    let whole = true;
+    for (let k = start; k <= end && whole; k++) whole = possible[k];
+    const fromBeforeStart = start === 0 ? shifted[0] : 0;
+    const pastEnd = end === last ? shifted[last] : 0;
+    if (whole && fromBeforeStart === 0 && pastEnd === 0) {
+      for (let k = start; k <= end; k++) explained[k] = true;
+    } else if (whole) {
+      for (let k = start; k <= end; k++) open[k] = true;
+      if (start === 0) openAtStart = fromBeforeStart;
+      if (end === last) openAtEnd = pastEnd;
+    }
     start = end;
   }
-  return { carries: shifted, possible: explained };
+  return { carries: shifted, explained, open, openAtStart, openAtEnd };
 }
 
 /**
- * Marks each differing row that the boundary rule explains: its window's carries in from the previous boundary
- * and out to the next are both possible. Net is explained when revenue and refunds both are.
+ * Marks each differing row that the boundary rule explains (its window's carries in from the previous boundary
+ * and out to the next both lie on a closed run, see {@link carriesOf}), and lists the carries that are possible
+ * but open at the range's start or end. Net is explained when revenue and refunds both are.
  */
 function markMovedAcrossBoundaries(
   rows: readonly ReconcileRow[],
   grid: { fromMillis: number; stepMillis: number; count: number },
   tails: LedgerSums['tails'],
-): ReconcileRow[] {
+): { rows: ReconcileRow[]; fromBeforeStart: UnconfirmedCarry[]; pastEnd: UnconfirmedCarry[] } {
   const indexOf = (row: ReconcileRow) =>
     Math.round((Date.parse(row.windowStart) - grid.fromMillis) / grid.stepMillis);
   const measured = ['revenue', 'refunds', 'orders'] as const;
   type Measured = (typeof measured)[number];
   const perCurrency = new Map<string, Map<Measured, ReturnType<typeof carriesOf>>>();
-  for (const currency of new Set(rows.map((row) => row.currency))) {
+  const fromBeforeStart: UnconfirmedCarry[] = [];
+  const pastEnd: UnconfirmedCarry[] = [];
+  for (const currency of [...new Set(rows.map((row) => row.currency))].sort()) {
     const figures = new Map<Measured, ReturnType<typeof carriesOf>>();
     for (const figure of measured) {
       const ledger = new Array<number>(grid.count).fill(0);
@@ -155,26 +189,36 @@ function markMovedAcrossBoundaries(
         { length: grid.count + 1 },
         (_, k) => tails.get(k)?.get(currency)?.[figure] ?? 0,
       );
-      figures.set(figure, carriesOf(ledger, prometheus, limits));
+      const result = carriesOf(ledger, prometheus, limits);
+      figures.set(figure, result);
+      if (result.openAtStart !== 0) fromBeforeStart.push({ currency, figure, amount: result.openAtStart });
+      if (result.openAtEnd !== 0) pastEnd.push({ currency, figure, amount: result.openAtEnd });
     }
     perCurrency.set(currency, figures);
   }
-  return rows.map((row) => {
+  const marked = rows.map((row) => {
     if (row.equal) return row;
     const window = indexOf(row);
     const figures = perCurrency.get(row.currency)!;
     const parts: readonly Measured[] = row.figure === 'net' ? ['revenue', 'refunds'] : [row.figure];
-    const explained = parts.every((figure) => {
-      const { possible } = figures.get(figure)!;
-      return possible[window] && possible[window + 1];
-    });
-    if (!explained) return row;
+    const on = (kind: 'explained' | 'open') =>
+      parts.every((figure) => {
+        const result = figures.get(figure)!;
+        return (
+          (result.explained[window] || result[kind][window]) &&
+          (result.explained[window + 1] || result[kind][window + 1])
+        );
+      });
+    const explained = on('explained');
+    if (!explained && !on('open')) return row;
     const carry = (k: number) =>
       row.figure === 'net'
         ? figures.get('revenue')!.carries[k] - figures.get('refunds')!.carries[k]
         : figures.get(row.figure)!.carries[k];
-    return { ...row, moved: { fromPrevious: carry(window), toNext: carry(window + 1) } };
+    const carries = { fromPrevious: carry(window), toNext: carry(window + 1) };
+    return explained ? { ...row, moved: carries } : { ...row, movedIfConfirmed: carries };
   });
+  return { rows: marked, fromBeforeStart, pastEnd };
 }
 
 function ledgerFigure(sums: WindowSums | undefined, figure: ExactMoneyFigure): number {
@@ -392,15 +436,14 @@ export async function runReconcile(
     }
   }
   const compared = markMovedAcrossBoundaries(rows, { fromMillis, stepMillis, count }, ledger.tails);
-  rows.splice(0, rows.length, ...compared);
+  rows.splice(0, rows.length, ...compared.rows);
   const differences = rows.filter((row) => !row.equal);
-  // Amounts of the last window's final seconds that Prometheus counts after the range: the range's totals lack
-  // them, and a range one window longer shows them.
-  const lastStart = iso(fromMillis + (count - 1) * stepMillis);
-  const carriedPastEnd = rows
-    .filter((row) => row.windowStart === lastStart && row.figure !== 'net' && (row.moved?.toNext ?? 0) !== 0)
-    .map((row) => ({ currency: row.currency, figure: row.figure, amount: row.moved!.toNext }));
-  const recentEnd = fromMillis + count * stepMillis > now() - 60_000;
+  const { fromBeforeStart: carriedFromBeforeStart, pastEnd: carriedPastEnd } = compared;
+  const maxDelayText = options['max-delay'] ?? DEFAULT_MAX_DELAY;
+  const recentEnd = fromMillis + count * stepMillis > now() - delayMillis;
+  // A ledger cut at --from cannot show what was recorded just before it and counted in the first window.
+  const firstWindowDiffers = differences.some((row) => row.windowStart === iso(fromMillis));
+  const cutAtFrom = delayMillis > 0 && ledger.earlier === 0 && firstWindowDiffers;
 
   if (options.json) {
     output.stdout(
@@ -426,6 +469,7 @@ export async function runReconcile(
           rows,
           differences: differences.length,
           movedAcrossBoundaries: differences.filter((row) => row.moved !== undefined).length,
+          carriedFromBeforeStart,
           carriedPastEnd,
           equal: differences.length === 0,
           warnings,
@@ -437,7 +481,7 @@ export async function runReconcile(
   } else {
     const moved = differences.filter((row) => row.moved !== undefined).length;
     output.stdout(
-      formatReport(rows, differences.length, moved, carriedPastEnd, {
+      formatReport(rows, differences.length, moved, carriedFromBeforeStart, carriedPastEnd, {
         client,
         ledgerFile: ledgerFile!,
         ledger,
@@ -450,28 +494,37 @@ export async function runReconcile(
     output.stderr(`otel-business-metrics reconcile: Prometheus warns: ${warning}\n`);
   if (recentEnd) {
     output.stderr(
-      'otel-business-metrics reconcile: the last window ended less than a minute ago: amounts of its last scrape or ' +
-        'export interval may not have reached Prometheus yet\n',
+      `otel-business-metrics reconcile: the last window ended less than --max-delay ${maxDelayText} ago: amounts of ` +
+        'its last scrape or export interval may not have reached Prometheus yet\n',
+    );
+  }
+  if (cutAtFrom) {
+    output.stderr(
+      `otel-business-metrics reconcile: the ledger has no row before --from, and the first window differs: if the ` +
+        `file was cut at --from, amounts recorded in the --max-delay ${maxDelayText} before it that Prometheus ` +
+        `counted in the first window cannot be seen; include the rows from ${iso(fromMillis - delayMillis)}\n`,
     );
   }
   return differences.length === 0 ? EXIT_OK : EXIT_DIFFERENCE;
 }
 
-/** How a row's boundary moves read in the text report. */
-function movedNote(moved: ReconcileRow['moved']): string {
+/** How a row's boundary moves read in the text report: both carries, signed (net ones can be negative). */
+function movedNote(moved: ReconcileRow['moved'], unconfirmed: boolean): string {
   if (moved === undefined) return '';
-  const { fromPrevious, toNext } = moved;
-  if (fromPrevious === 0) return ' (moved to the next window)';
-  if (toNext === 0) return ' (moved from the previous window)';
   const signed = (value: number) => `${value > 0 ? '+' : ''}${value}`;
-  return ` (moved across both boundaries: ${signed(fromPrevious)} from the previous window, ${signed(-toNext)} to the next)`;
+  const parts = [
+    moved.fromPrevious === 0 ? undefined : `${signed(moved.fromPrevious)} from the previous window`,
+    moved.toNext === 0 ? undefined : `${signed(-moved.toNext)} to the next`,
+  ].filter(Boolean);
+  return ` (${unconfirmed ? 'moved, if the carry at the range edge is' : 'moved'}: ${parts.join(', ')})`;
 }
 
 function formatReport(
   rows: readonly ReconcileRow[],
   differences: number,
   moved: number,
-  carriedPastEnd: ReadonlyArray<{ currency: string; figure: ExactMoneyFigure; amount: number }>,
+  carriedFromBeforeStart: readonly UnconfirmedCarry[],
+  carriedPastEnd: readonly UnconfirmedCarry[],
   context: {
     client: PrometheusRangeClient;
     ledgerFile: string;
@@ -499,7 +552,8 @@ function formatReport(
       String(row.prometheus),
       row.equal
         ? '0'
-        : `${row.difference > 0 ? '+' : ''}${row.difference}  <-- differs` + movedNote(row.moved),
+        : `${row.difference > 0 ? '+' : ''}${row.difference}  <-- differs` +
+          movedNote(row.moved ?? row.movedIfConfirmed, row.moved === undefined),
     ]);
   }
   const widths = table[0].map((_, column) => Math.max(...table.map((cells) => cells[column].length)));
@@ -519,16 +573,26 @@ function formatReport(
       ? `Equal: every window and currency matches the ledger to the minor unit (${rows.length} figures).`
       : `${differences} of ${rows.length} figures differ.` +
           (moved > 0
-            ? ` ${moved} of them are amounts recorded just before a window's end and first scraped or pushed after ` +
-              `it (within --max-delay ${context.options['max-delay'] ?? DEFAULT_MAX_DELAY}): what one window lacks, ` +
-              'the next one has (docs/money.md, "The boundary of a window").'
+            ? ` ${moved} of them are amounts recorded in a window's last --max-delay ` +
+              `${context.options['max-delay'] ?? DEFAULT_MAX_DELAY} and first scraped or pushed after it: the ` +
+              'carries between the windows add up, and every one is within what the ledger has in that time ' +
+              '(docs/money.md, "The boundary of a window"). The rest are not explained.'
             : ''),
   );
+  const list = (carries: readonly UnconfirmedCarry[]) =>
+    carries.map((carry) => `${carry.currency} ${carry.figure} ${carry.amount}`).join(', ');
+  if (carriedFromBeforeStart.length > 0) {
+    lines.push(
+      `Not confirmed, from before --from: ${list(carriedFromBeforeStart)} more in the range than the ledger has, ` +
+        `no more than it has in the --max-delay before --from: amounts recorded then and counted in the first ` +
+        'window, or counted twice. A range starting when the ledger has nothing in the --max-delay before it tells.',
+    );
+  }
   if (carriedPastEnd.length > 0) {
     lines.push(
-      `Counted by Prometheus after --to (first scraped or pushed after the range): ` +
-        `${carriedPastEnd.map((carry) => `${carry.currency} ${carry.figure} ${carry.amount}`).join(', ')}; ` +
-        'a range one window longer includes them.',
+      `Not confirmed, past --to: ${list(carriedPastEnd)} fewer in the range than the ledger has, no more than it ` +
+        'has in the --max-delay before --to: amounts Prometheus counts after --to, or lost. A range ending when ' +
+        'the ledger has nothing in the --max-delay before it (a quiet time) tells.',
     );
   }
   return `${lines.join('\n')}\n`;

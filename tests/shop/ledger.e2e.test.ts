@@ -151,12 +151,19 @@ describeE2e('the demo shop reconciled against its own ledger', () => {
       rows: Row[];
       differences: number;
       movedAcrossBoundaries: number;
+      carriedFromBeforeStart: unknown[];
+      carriedPastEnd: unknown[];
     };
     expect(report.rows.length).toBeGreaterThan(0);
     for (const row of report.rows)
       expect({ row, integer: Number.isInteger(row.prometheus) }).toEqual({ row, integer: true });
     expect(report.rows.filter((row) => !row.equal && row.moved === undefined)).toEqual([]);
     expect(report.movedAcrossBoundaries).toBe(report.differences);
+    // The range starts before the shop and ends after it stopped: no carry is left open at either end.
+    expect({ fromBeforeStart: report.carriedFromBeforeStart, pastEnd: report.carriedPastEnd }).toEqual({
+      fromBeforeStart: [],
+      pastEnd: [],
+    });
     // Over the range, per currency and figure: Prometheus's windows add up to the ledger exactly.
     const totals = new Map<string, { ledger: number; prometheus: number }>();
     for (const row of report.rows) {
