@@ -7,6 +7,8 @@
  * two runs cannot share). And `handle.meterProvider`, created on first read, serves the app's own instruments on
  * the same endpoint.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { initBusinessMetrics, PrometheusPullReader, type BusinessMetricsHandle } from '../src';
 import { runWorkload } from './support/workload';
 
@@ -119,4 +121,39 @@ describe('pull-only init: the exposition without the SDK is the SDK path one, by
       await handle.shutdown();
     }
   });
+
+  it.each([
+    ['pull-only', false],
+    ['SDK', true],
+  ])(
+    'after shutdown(), %s: getMetrics() rejects and a mounted endpoint answers 503, as on the other path',
+    async (_, withSdk) => {
+      const handle = initBusinessMetrics({
+        exporters: withSdk
+          ? ['prometheus', new PrometheusPullReader({ preventServerStart: true })]
+          : ['prometheus'],
+        prometheus: { host: '127.0.0.1', port: 0, finalScrapeTimeoutMillis: 0 },
+        env: {},
+      });
+      await handle.ready;
+      handle.metrics.recordFunnelStep('cart_view', { source: 'google', deviceType: 'mobile' });
+      await expect(handle.metrics.getMetrics()).resolves.toMatch(/^business_funnel_step_total\{/m);
+      await handle.shutdown();
+      await expect(handle.metrics.getMetrics()).rejects.toThrow(
+        'the metrics were shut down (shutdown() was called)',
+      );
+      // The app's own server keeps serving the mounted endpoint after shutdown (it decides when to close).
+      const server = createServer((request, response) => handle.metricsHandler(request, response));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+        expect({ status: response.status, body: await response.text() }).toEqual({
+          status: 503,
+          body: '# the metrics were shut down (shutdown() was called)\n',
+        });
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
 });

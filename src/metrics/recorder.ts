@@ -93,7 +93,8 @@ export interface BusinessMetricsRecorder {
    */
   trackActiveUser(userId: string, metadata: ActiveUserMetadata): void;
   /** The current exposition of everything the package exports: Prometheus text 0.0.4 (default), or
-   * `'openmetrics'` (OpenMetrics 1.0, with the exemplars of series recorded inside sampled spans). */
+   * `'openmetrics'` (OpenMetrics 1.0, with the exemplars of series recorded inside sampled spans). Rejects once
+   * its handle's shutdown() has finished (the `businessMetrics` singleton then resolves to ''). */
   getMetrics(format?: ExpositionFormat): Promise<string>;
 }
 

@@ -21,6 +21,7 @@ import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
 import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import {
+  ExpositionUnavailable,
   nodeScrapeHandler,
   nodeScrapeRequest,
   scrapeEndpoint,
@@ -121,6 +122,7 @@ export class PrometheusPullServer {
   private readonly server: Server | undefined;
   private readonly finalScrape: FinalScrape;
   private actualPort: number;
+  private shutDown = false;
 
   constructor(
     options: PrometheusPullServerOptions,
@@ -192,8 +194,14 @@ export class PrometheusPullServer {
     return `http://${hostForUrl(this.host)}:${this.actualPort}${this.endpoint}`;
   }
 
-  /** Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. */
+  /**
+   * Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. Rejects
+   * (`ExpositionUnavailable`) once shutdown() has finished its hand-over.
+   */
   async getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
+    // After shutdown, on every path alike (the SDK reader would reject, a pull-only store would keep answering):
+    // a mounted endpoint answers 503 with this reason.
+    if (this.shutDown) throw new ExpositionUnavailable('the metrics were shut down (shutdown() was called)');
     const { resourceMetrics, errors } = await this.collect();
     if (errors.length > 0) diag.error('Prometheus exporter: errors while collecting metrics', ...errors);
     return serializePrometheus(resourceMetrics, { ...this.serializerOptions, format });
@@ -228,6 +236,7 @@ export class PrometheusPullServer {
   async shutdown(): Promise<void> {
     // Mounted endpoints too: the app's server may still be serving (it decides when to close).
     await this.handOverFinalValues();
+    this.shutDown = true;
     const server = this.server;
     if (server === undefined) return;
     await this.ready.catch(() => undefined);
