@@ -143,7 +143,9 @@ describe('pull-only init: the exposition without the SDK is the SDK path one, by
         'the metrics were shut down (shutdown() was called)',
       );
       // The app's own server keeps serving the mounted endpoint after shutdown (it decides when to close).
-      const server = createServer((request, response) => handle.metricsHandler(request, response));
+      const mounted = handle.metricsHandler;
+      expect(mounted).toBeDefined();
+      const server = createServer((request, response) => mounted!(request, response));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
         const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
