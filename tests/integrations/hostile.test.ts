@@ -7,6 +7,7 @@
  */
 import { ADAPTERS, TOKEN, startScenarioApp, type Adapter, type ScenarioApp } from '../support/scenario-apps';
 import { parseExposition, type Exposition } from '../support/exposition';
+import { waitUntil } from '../support/wait';
 
 const COUNT = 'http_server_request_duration_seconds_count';
 const SESSION = { userTier: 'pro', entryPage: '/', isNewUser: false };
@@ -60,16 +61,17 @@ describe.each(ADAPTERS)('hostile traffic on %s', (adapter: Adapter) => {
       expect(answers.every((status) => status < 500)).toBe(true);
     }
     // Recording happens when each response closes: the next scrape sees them all once a request after them is in.
-    const deadline = Date.now() + 30_000;
-    let routes: Set<string | undefined>;
-    for (;;) {
-      const samples = (await scrape()).find(COUNT);
-      routes = new Set(samples.map((s) => s.labels.http_route));
-      const total = samples.reduce((sum, s) => sum + s.value, 0);
-      if (total >= 1500 || adapter === 'next') break;
-      if (Date.now() > deadline) throw new Error(`${adapter}: ${total} of 1500 requests recorded after 30 s`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let routes = new Set<string | undefined>();
+    await waitUntil(
+      `${adapter}: 1500 requests recorded`,
+      async () => {
+        const samples = (await scrape()).find(COUNT);
+        routes = new Set(samples.map((s) => s.labels.http_route));
+        const total = samples.reduce((sum, s) => sum + s.value, 0);
+        return total >= 1500 || adapter === 'next' || `${total} recorded`;
+      },
+      { timeoutMillis: 30_000, intervalMillis: 100 },
+    );
     // The shop's own handful of routes, whatever the clients typed.
     expect(routes.size).toBeLessThanOrEqual(10);
     expect(routes.has(app.productRoute)).toBe(true);

@@ -11,6 +11,7 @@ import { readDoc } from '../docs/docs-files';
 import { requireBinary } from '../support/binaries';
 import { parseExposition, type Exposition } from '../support/exposition';
 import { TOKEN, startScenarioApp, type ScenarioApp } from '../support/scenario-apps';
+import { waitUntil } from '../support/wait';
 
 const ROOT = join(__dirname, '..', '..');
 const SHOWN = [
@@ -68,13 +69,14 @@ describeWithChromium('the Next.js example app in Chromium', () => {
     expect(await page.locator('#confirmed').textContent()).toBe('Order confirmed: Rain jacket');
     await context.close();
 
-    const deadline = Date.now() + 15_000;
     let exposition = await scrape();
-    while (exposition.find('business_feature_usage_total', { feature_name: 'size_guide' }).length === 0) {
-      if (Date.now() > deadline) throw new Error('the size guide click never reached /metrics');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      exposition = await scrape();
-    }
+    await waitUntil(
+      'the size guide click reaches /metrics',
+      async () =>
+        (exposition = await scrape()).find('business_feature_usage_total', { feature_name: 'size_guide' })
+          .length > 0,
+      { timeoutMillis: 15_000, intervalMillis: 200 },
+    );
     expect(
       exposition.value('business_feature_usage_total', { feature_name: 'size_guide', user_tier: 'free' }),
     ).toBe(1);

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { parseExposition, type Exposition } from '../support/exposition';
 import { ADAPTERS, TOKEN, startScenarioApp, type Adapter, type ScenarioApp } from '../support/scenario-apps';
+import { waitUntil } from '../support/wait';
 
 const COUNT = 'http_server_request_duration_seconds_count';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -63,13 +64,13 @@ function abandon(app: ScenarioApp, path: string): Promise<void> {
 
 /** Wait (polling the app's own exposition) until `check` holds: recording happens when a response closes. */
 async function eventually<T>(app: ScenarioApp, check: (exposition: Exposition) => T | undefined): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const result = check(await scrape(app));
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let result: T | undefined;
+  await waitUntil(
+    'the condition on the exposition',
+    async () => (result = check(await scrape(app))) !== undefined,
+    { timeoutMillis: 10_000, intervalMillis: 100 },
+  );
+  return result!;
 }
 
 describe.each(ADAPTERS)('the scenario table on %s', (adapter: Adapter) => {

@@ -12,6 +12,7 @@ import { parseExposition, sumBy, sumOf, type Sample } from '../../examples/shop/
 import { TrafficSimulator } from '../../examples/shop/server/simulator';
 import { NO_TROUBLE, troubleFromEnv } from '../../examples/shop/server/trouble';
 import { mulberry32 } from '../support/random';
+import { waitUntil } from '../support/wait';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
 const REVENUE = PROMETHEUS_FAMILIES.revenue;
@@ -28,21 +29,22 @@ async function runSessions(
 ): Promise<void> {
   simulator.start();
   try {
-    const startBy = Date.now() + timeoutMs;
-    while (simulator.getStats().sessionsStarted < sessions) {
-      if (Date.now() > startBy)
-        throw new Error(`only ${simulator.getStats().sessionsStarted} sessions started`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(
+      `${sessions} sessions started`,
+      () =>
+        simulator.getStats().sessionsStarted >= sessions || `${simulator.getStats().sessionsStarted} started`,
+      { timeoutMillis: timeoutMs, intervalMillis: 50 },
+    );
     // Stop starting new ones, but let the started ones finish: stop() would abort them, and an order the shop
     // counted whose answer the shopper never saw would make the shop's and the simulator's figures differ.
     const started = simulator.getStats().sessionsStarted;
-    const finishBy = Date.now() + timeoutMs;
-    while (simulator.getStats().sessionsFinished < started) {
-      if (Date.now() > finishBy)
-        throw new Error(`only ${simulator.getStats().sessionsFinished} of ${started} sessions finished`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(
+      `the ${started} started sessions finished`,
+      () =>
+        simulator.getStats().sessionsFinished >= started ||
+        `${simulator.getStats().sessionsFinished} finished`,
+      { timeoutMillis: timeoutMs, intervalMillis: 50 },
+    );
   } finally {
     // Also on failure: a simulator left running would send traffic into the next tests' measurements.
     await simulator.stop();

@@ -7,6 +7,7 @@ import { PrometheusPullReader } from '../../../src/exporters/prometheus';
 import { requireBinary } from '../../support/binaries';
 import { startPrometheus, type PrometheusServer } from '../../support/prometheus-server';
 import { createWorkload, METER_NAME, type Workload } from './fixture';
+import { waitUntil } from '../../support/wait';
 
 const prometheusBinary = requireBinary('prometheus', 'apt-get install prometheus');
 const describeWithPrometheus = prometheusBinary ? describe : describe.skip;
@@ -68,13 +69,9 @@ describeWithPrometheus('Prometheus 2.42 scraping PrometheusPullReader', () => {
   }
 
   async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + 20000;
-    for (;;) {
-      const result = await probe();
-      if (result !== undefined) return result;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    let result: T | undefined;
+    await waitUntil(what, async () => (result = await probe()) !== undefined, { timeoutMillis: 20_000 });
+    return result!;
   }
 
   it('ingests every sample with the right values, labels and metadata', async () => {
