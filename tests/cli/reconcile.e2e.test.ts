@@ -176,6 +176,11 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
     step,
     ...extra,
   ];
+  /** The ledger with one more entry than Prometheus has, written to `name`. */
+  const ledgerWith = (name: string, entry: Entry) => {
+    writeFileSync(join(dir, name), csv([...entries, entry].sort((x, y) => x.at - y.at)));
+    return join(dir, name);
+  };
 
   beforeAll(async () => {
     requireBuiltCli();
@@ -290,8 +295,7 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
       amount: 1,
       currency: 'EUR',
     };
-    writeFileSync(join(dir, 'one-cent.csv'), csv([...entries, extra].sort((a, b) => a.at - b.at)));
-    const run = await runCli(args(join(dir, 'one-cent.csv'), '1h'));
+    const run = await runCli(args(ledgerWith('one-cent.csv', extra), '1h'));
     expect(run.code).toBe(1);
     const differing = run.stdout.split('\n').filter((line) => line.includes('differs'));
     const hour = new Date(FROM + 20 * HOUR).toISOString().replace('.000Z', 'Z');
@@ -399,8 +403,7 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
     // A sale in the ledger 20 s before 09:00 that no scrape ever carried: no later window has it, so the carry it
     // would need never ends, and nothing marks it moved.
     const lost = { at: FROM + 9 * HOUR - 20_000, kind: 'sale' as const, amount: 12_345, currency: 'EUR' };
-    writeFileSync(join(dir, 'lost.csv'), csv([...entries, lost].sort((x, y) => x.at - y.at)));
-    const run = await runCli(args(join(dir, 'lost.csv'), '1h', '--json'));
+    const run = await runCli(args(ledgerWith('lost.csv', lost), '1h', '--json'));
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as {
       rows: Array<{
@@ -463,14 +466,13 @@ describeE2e('reconcile against Prometheus 3.16 over two days of backfilled histo
     // --max-delay 30m: every boundary's tail holds several sales, as a busy shop's 2 minutes would. One cent the
     // ledger has at 08:30 never reached Prometheus: each later boundary could carry it, but nothing counts it
     // before --to, so it stays open there instead of being marked moved.
-    const lost = {
+    const lost: Entry = {
       at: FROM + 8 * HOUR + 30 * MINUTE + 7_000,
-      kind: 'sale' as const,
+      kind: 'sale',
       amount: 1,
       currency: 'EUR',
     };
-    writeFileSync(join(dir, 'busy-loss.csv'), csv([...entries, lost].sort((x, y) => x.at - y.at)));
-    const run = await runCli(args(join(dir, 'busy-loss.csv'), '1h', '--json', '--max-delay', '30m'));
+    const run = await runCli(args(ledgerWith('busy-loss.csv', lost), '1h', '--json', '--max-delay', '30m'));
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as Report;
     const hour8 = new Date(FROM + 8 * HOUR).toISOString().replace('.000Z', 'Z');
