@@ -27,33 +27,10 @@
  * Must not import: `src/metrics/`, `src/series/`, `@opentelemetry/*`.
  */
 
-/**
- * Every ISO 4217 code the platform's ICU knows, upper case, sorted, frozen: read from ICU on first access (a getter
- * on this module's exports, defined below), not when the package loads, so an app that never validates a currency
- * never reads the list (issue 26, cold start). Every access returns the same array.
- */
-export declare const ISO_CURRENCY_CODES: readonly string[];
+/** Every ISO 4217 code the platform's ICU knows, upper case, sorted. Read once. */
+export const ISO_CURRENCY_CODES: readonly string[] = Object.freeze(readSupportedCurrencies());
 
-/** The list and its set, built together on first use (isoCodes). */
-let isoCodeList: readonly string[] | undefined;
-let isoCodeSet: ReadonlySet<string> | undefined;
-
-/** The set of ISO codes, read from ICU the first time a code is validated. Never throws (a recording path asks). */
-function isoCodes(): ReadonlySet<string> {
-  if (isoCodeSet === undefined) {
-    isoCodeList = Object.freeze(readSupportedCurrencies());
-    isoCodeSet = new Set(isoCodeList);
-  }
-  return isoCodeSet;
-}
-
-// The public constant as a getter on the CommonJS exports: the compiled index.js re-exports it through a getter
-// of its own, so `require` of the package does not build it. (An ESM `import` of the package does build it: Node
-// reads every named export of a CommonJS module when it is imported; docs/performance.md#cold-start.)
-Object.defineProperty(exports, 'ISO_CURRENCY_CODES', {
-  enumerable: true,
-  get: (): readonly string[] => (isoCodes(), isoCodeList!),
-});
+const ISO_CODES: ReadonlySet<string> = new Set(ISO_CURRENCY_CODES);
 
 /**
  * Exponents asked for so far. Each is read from ICU the first time its code is used, not all 162 at load: a
@@ -62,18 +39,16 @@ Object.defineProperty(exports, 'ISO_CURRENCY_CODES', {
  */
 const exponentByCode = new Map<string, number>();
 
-/** Is `Intl.supportedValuesOf` there? (Node >= 18 with ICU; checked at start-up by resolveCurrencySettings.) */
-function supportedValuesOf(): ((key: string) => string[]) | undefined {
-  const read = (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf;
-  return typeof read === 'function' ? read : undefined;
-}
-
 function readSupportedCurrencies(): string[] {
-  const read = supportedValuesOf();
-  // Without it every code is unknown: an empty list rather than a throw, since the first validation can come from
-  // a recording call. resolveCurrencySettings throws at start-up instead, where a configuration error belongs.
-  if (read === undefined) return [];
-  return read('currency')
+  const supportedValuesOf = (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf;
+  if (typeof supportedValuesOf !== 'function') {
+    // Node 18+ has it; a small-ICU build without currency data would leave every code unknown, which is a
+    // configuration error to surface at start-up, not at the first sale.
+    throw new Error(
+      'otel-business-metrics: Intl.supportedValuesOf is unavailable; currencies need Node >= 18 with full ICU',
+    );
+  }
+  return supportedValuesOf('currency')
     .map((code) => code.toUpperCase())
     .sort();
 }
@@ -104,12 +79,12 @@ export function isCurrencyShaped(code: unknown): code is string {
 
 /** Is `code` (upper case) an ISO 4217 code the platform knows? */
 export function isIsoCurrency(code: string): boolean {
-  return isoCodes().has(code);
+  return ISO_CODES.has(code);
 }
 
 /** ICU's minor-unit exponent of an ISO code (2 for USD, 0 for JPY, 3 for KWD), or undefined if unknown. */
 export function icuMinorUnitExponent(code: string): number | undefined {
-  if (!isoCodes().has(code)) return undefined;
+  if (!ISO_CODES.has(code)) return undefined;
   let exponent = exponentByCode.get(code);
   if (exponent === undefined) {
     exponent = icuExponent(code);
@@ -132,7 +107,7 @@ const PAYMENT_API_EXPONENTS: ReadonlyMap<string, number> = new Map([
 
 /** The package's default exponent of an ISO code (ICU's, or what payment APIs send), or undefined if unknown. */
 export function defaultMinorUnitExponent(code: string): number | undefined {
-  if (!isoCodes().has(code)) return undefined;
+  if (!ISO_CODES.has(code)) return undefined;
   return PAYMENT_API_EXPONENTS.get(code) ?? icuMinorUnitExponent(code);
 }
 
@@ -181,13 +156,6 @@ export interface CurrencySettings {
  */
 export function resolveCurrencySettings(options: MoneyOptions = {}): CurrencySettings {
   if (typeof options !== 'object' || options === null) throw new TypeError('money must be an object');
-  if (supportedValuesOf() === undefined) {
-    // Node 18+ has it; a build without it would leave every code unknown, which is a configuration error to
-    // surface at start-up, not at the first sale.
-    throw new Error(
-      'otel-business-metrics: Intl.supportedValuesOf is unavailable; currencies need Node >= 18 with full ICU',
-    );
-  }
   const checkCode = (value: unknown, where: string): string => {
     if (!isCurrencyShaped(value)) {
       throw new TypeError(`${where} must be a three-letter ISO 4217 code (got ${JSON.stringify(value)})`);
@@ -206,12 +174,7 @@ export function resolveCurrencySettings(options: MoneyOptions = {}): CurrencySet
     }
     allowed = new Set(options.currencies.map((code, i) => checkCode(code, `money.currencies[${i}]`)));
   }
-  // The package's own default, USD, is not looked up: it is in every ICU's list, and checking it would read the
-  // list at every start of an app that gives no money options (docs/performance.md#cold-start).
-  const defaultCode =
-    options.defaultCurrency === undefined
-      ? 'USD'
-      : checkCode(options.defaultCurrency, 'money.defaultCurrency');
+  const defaultCode = checkCode(options.defaultCurrency ?? 'USD', 'money.defaultCurrency');
   if (allowed && !allowed.has(defaultCode)) {
     throw new RangeError(`money.defaultCurrency ${defaultCode} must be one of money.currencies`);
   }
