@@ -27,6 +27,8 @@ import type { MetricDefinition } from '../catalog/metrics';
 import type { LocalCounterCell, LocalHistogramCell } from './cells';
 import { refreshExemplarGate, type Exemplar } from './exemplars';
 import {
+  float64Column,
+  int32Column,
   storeScopeMetrics,
   type CounterColumns,
   type HistogramColumns,
@@ -151,9 +153,9 @@ export class LocalSeriesStore {
         length: 0,
         series: cells,
         births: table.births,
-        indices: new Int32Array(cells.length),
+        indices: int32Column(cells.length),
         perSeriesStart: startTime === PER_SERIES_START,
-        values: new Float64Array(cells.length),
+        values: float64Column(cells.length),
         exemplars: undefined,
       };
       let row = 0;
@@ -177,13 +179,13 @@ export class LocalSeriesStore {
         boundaries,
         series: cells,
         births: table.births,
-        indices: new Int32Array(n),
+        indices: int32Column(n),
         perSeriesStart: startTime === PER_SERIES_START,
-        bucketCounts: new Float64Array(n * (boundaries.length + 1)),
-        sums: new Float64Array(n),
-        counts: new Float64Array(n),
-        mins: new Float64Array(n),
-        maxs: new Float64Array(n),
+        bucketCounts: float64Column(n * (boundaries.length + 1)),
+        sums: float64Column(n),
+        counts: float64Column(n),
+        mins: float64Column(n),
+        maxs: float64Column(n),
         exemplars: undefined,
       };
       let row = 0;

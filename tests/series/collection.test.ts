@@ -18,7 +18,12 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
-import { storeCollectionOf, toMetricData, type StoreCollection } from '../../src/series/collection';
+import {
+  releaseCollection,
+  storeCollectionOf,
+  toMetricData,
+  type StoreCollection,
+} from '../../src/series/collection';
 
 const cartView = (source: string) => ({ source, deviceType: 'web' });
 const books = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
@@ -160,5 +165,98 @@ describe('a collection of the local store', () => {
     // Cumulative: both series.
     const [cumulativeFunnel] = funnelColumns(latest(cumulative).columns);
     expect(cumulativeFunnel.length).toBe(2);
+  });
+});
+
+describe('column arrays given back by the writer that finished with a collection', () => {
+  let handle: BusinessMetricsHandle;
+  let exporter: InMemoryMetricExporter;
+  beforeEach(() => {
+    exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+  });
+  afterEach(() => handle.shutdown({ timeoutMillis: 2000 }));
+
+  const latestStore = () => {
+    const collection = exporter.getMetrics().at(-1)!;
+    const scope = collection.scopeMetrics.find((candidate) => storeCollectionOf(candidate) !== undefined)!;
+    const columns = storeCollectionOf(scope)!;
+    const funnel = columns.metrics.find((metric) => metric.definition.name === 'business_funnel_step')!;
+    const revenue = columns.metrics.find(
+      (metric) => metric.definition.name === 'business_order_value_cents',
+    )!;
+    return { collection, scope, funnel, revenue };
+  };
+  const record = (orders: number) => {
+    for (let i = 0; i < orders; i++) {
+      handle.metrics.recordFunnelStep('cart_view', cartView(i % 2 === 0 ? 'direct' : 'google'));
+      handle.metrics.recordRevenue(100 + i, books);
+    }
+  };
+
+  it('are not reused while nobody gave them back: a kept collection stays what it was', async () => {
+    record(2);
+    await handle.forceFlush();
+    const first = latestStore();
+    record(3);
+    await handle.forceFlush();
+    const second = latestStore();
+    expect(second.funnel.kind === 'counter' && second.funnel.values).not.toBe(
+      first.funnel.kind === 'counter' && first.funnel.values,
+    );
+    const counts = (scope: ScopeMetrics) =>
+      (
+        scope.metrics.find((data) => data.descriptor.name === 'business_funnel_step')!
+          .dataPoints as DataPoint<number>[]
+      )
+        .map((point) => point.value)
+        .sort();
+    expect(counts(first.scope)).toEqual([1, 1]);
+    expect(counts(second.scope)).toEqual([2, 3]);
+  });
+
+  it('are taken by the next collection of the same size once given back, which then holds its own values', async () => {
+    record(2);
+    await handle.forceFlush();
+    const first = latestStore();
+    releaseCollection(first.collection);
+    // Given back and never read before: its MetricData would read another collection's numbers, so there is none.
+    expect(first.scope.metrics).toEqual([]);
+    record(3);
+    await handle.forceFlush();
+    const second = latestStore();
+    if (first.funnel.kind !== 'counter' || second.funnel.kind !== 'counter')
+      throw new Error('counters expected');
+    if (first.revenue.kind !== 'histogram' || second.revenue.kind !== 'histogram')
+      throw new Error('histograms expected');
+    expect(second.funnel.values).toBe(first.funnel.values);
+    expect(second.revenue.bucketCounts).toBe(first.revenue.bucketCounts);
+    const data = toMetricData(storeCollectionOf(second.scope)!);
+    const funnel = data.find((candidate) => candidate.descriptor.name === 'business_funnel_step')!;
+    expect((funnel.dataPoints as DataPoint<number>[]).map((point) => point.value).sort()).toEqual([2, 3]);
+    const orders = data.find((candidate) => candidate.descriptor.name === 'business_order_value_cents')!;
+    const [point] = orders.dataPoints as DataPoint<Histogram>[];
+    expect({ count: point.value.count, sum: point.value.sum }).toEqual({
+      count: 5,
+      sum: 100 + 101 + 100 + 101 + 102,
+    });
+    // Given back twice, kept once: two later collections never share an array.
+    releaseCollection(second.collection);
+    releaseCollection(second.collection);
+    record(1);
+    await handle.forceFlush();
+    record(1);
+    await handle.forceFlush();
+    const [third, fourth] = exporter
+      .getMetrics()
+      .slice(-2)
+      .map((collection) => storeCollectionOf(collection.scopeMetrics.find((s) => storeCollectionOf(s))!)!);
+    const values = (collection: StoreCollection) =>
+      collection.metrics.find((m) => m.definition.name === 'business_funnel_step')!;
+    const thirdFunnel = values(third);
+    const fourthFunnel = values(fourth);
+    if (thirdFunnel.kind !== 'counter' || fourthFunnel.kind !== 'counter')
+      throw new Error('counters expected');
+    expect(fourthFunnel.values).not.toBe(thirdFunnel.values);
   });
 });

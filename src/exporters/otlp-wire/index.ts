@@ -11,7 +11,7 @@
  * Must not import: `src/metrics/`, `src/guard/`, `src/config/`.
  */
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { storeCollectionOf } from '../../series/collection';
+import { releaseCollection, storeCollectionOf } from '../../series/collection';
 import { encodeJsonRequest } from './json';
 import { encodeProtobufRequest } from './protobuf';
 
@@ -29,8 +29,20 @@ export interface ExportMetricsServiceResponse {
   partialSuccess?: { rejectedDataPoints?: number; errorMessage?: string };
 }
 
+/**
+ * Encodes the request, then gives its columns back for the next collection (series/collection.ts
+ * releaseCollection): the delegate reads nothing of the collection after this but its column lengths.
+ */
+function encodedThenReleased<T>(request: ResourceMetrics, encode: (request: ResourceMetrics) => T): T {
+  try {
+    return encode(request);
+  } finally {
+    releaseCollection(request);
+  }
+}
+
 export const protobufSerializer: RequestSerializer = {
-  serializeRequest: encodeProtobufRequest,
+  serializeRequest: (request) => encodedThenReleased(request, encodeProtobufRequest),
   deserializeResponse: decodeProtobufResponse,
 };
 
@@ -48,7 +60,9 @@ export const protobufSerializer: RequestSerializer = {
 export function createGrpcSerializer(spare: SpareRequest): GrpcRequestSerializer {
   return {
     serializeRequest(request) {
-      const bytes = encodeProtobufRequest(request, (size) => spare.take(size));
+      const bytes = encodedThenReleased(request, (whole) =>
+        encodeProtobufRequest(whole, (size) => spare.take(size)),
+      );
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
       if (!whole || !(bytes.buffer instanceof ArrayBuffer)) return bytes;
       spare.written = bytes;
@@ -89,7 +103,7 @@ export class SpareRequest {
 }
 
 export const jsonSerializer: RequestSerializer = {
-  serializeRequest: encodeJsonRequest,
+  serializeRequest: (request) => encodedThenReleased(request, encodeJsonRequest),
   deserializeResponse(data) {
     if (data.length === 0) return {};
     try {

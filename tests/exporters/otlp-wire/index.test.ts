@@ -54,10 +54,14 @@ describe('src/exporters/otlp-wire/index.ts', () => {
     });
   });
 
-  it('pairs each encoder with its response decoder', () => {
-    expect(protobufSerializer.serializeRequest).toBe(protobuf.encodeProtobufRequest);
+  it('pairs each encoder with its response decoder', async () => {
+    // Each serializer is its encoder, then gives the columns back (the last test below).
+    const collection = await someSmallCollection();
+    expect(protobufSerializer.serializeRequest(collection)).toEqual(
+      protobuf.encodeProtobufRequest(collection),
+    );
     expect(protobufSerializer.deserializeResponse).toBe(decodeProtobufResponse);
-    expect(jsonSerializer.serializeRequest).toBe(json.encodeJsonRequest);
+    expect(jsonSerializer.serializeRequest(collection)).toEqual(json.encodeJsonRequest(collection));
     expect(jsonSerializer.deserializeResponse(new Uint8Array(0))).toEqual({});
     expect(createGrpcSerializer(new SpareRequest()).deserializeResponse).toBe(decodeProtobufResponse);
   });
@@ -166,4 +170,52 @@ describe('src/exporters/otlp-wire/index.ts', () => {
       await handle.shutdown({ timeoutMillis: 2000 });
     }
   });
+
+  it.each([
+    ['protobuf', protobufSerializer, ProtobufMetricsSerializer],
+    ['json', jsonSerializer, JsonMetricsSerializer],
+  ] as const)(
+    'encodes, %s, each export as upstream does while each collection reuses the columns the last export gave back',
+    async (format, ours, upstream) => {
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      const handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+      try {
+        let previous: Float64Array | undefined;
+        let reused = 0;
+        for (let round = 1; round <= 4; round++) {
+          for (const source of ['direct', 'email', 'google'].slice(0, round))
+            handle.metrics.recordFunnelStep('cart_view', { source, deviceType: 'web' });
+          handle.metrics.recordRevenue(100 * round, {
+            productCategory: 'books',
+            paymentMethod: 'card',
+            region: 'eu_west',
+          });
+          await handle.forceFlush();
+          const collection = exporter.getMetrics().at(-1)!;
+          const store = storeCollectionOf(
+            collection.scopeMetrics.find((scope) => storeCollectionOf(scope))!,
+          )!;
+          const funnel = store.metrics.find((metric) => metric.definition.name === 'business_funnel_step')!;
+          if (funnel.kind !== 'counter') throw new Error('the funnel is a counter');
+          if (funnel.values === previous) reused++;
+          previous = funnel.values;
+          // Upstream first: it reads (and so keeps) the MetricData, which ours, giving the columns back, would empty.
+          const expected = upstream.serializeRequest(collection)!;
+          const actual = ours.serializeRequest(collection)!;
+          if (format === 'json') {
+            expect(JSON.parse(Buffer.from(actual).toString('utf8'))).toEqual(
+              JSON.parse(Buffer.from(expected).toString('utf8')),
+            );
+          } else {
+            expect(Buffer.from(actual).equals(Buffer.from(expected))).toBe(true);
+          }
+          expect(metricsExporterMetricsHelper.countItems(collection)).toBeGreaterThanOrEqual(round + 1);
+        }
+        // Rounds 3 and 4 keep the funnel's three series, so their collections take the arrays given back before.
+        expect(reused).toBeGreaterThanOrEqual(1);
+      } finally {
+        await handle.shutdown({ timeoutMillis: 2000 });
+      }
+    },
+  );
 });
