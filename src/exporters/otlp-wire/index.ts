@@ -60,8 +60,8 @@ export const protobufSerializer: RequestSerializer = {
 export function createGrpcSerializer(spare: SpareRequest): GrpcRequestSerializer {
   return {
     serializeRequest(request) {
-      const bytes = encodedThenReleased(request, (whole) =>
-        encodeProtobufRequest(whole, (size) => spare.take(size)),
+      const bytes = encodedThenReleased(request, (collection) =>
+        encodeProtobufRequest(collection, (size) => spare.take(size)),
       );
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
       if (!whole || !(bytes.buffer instanceof ArrayBuffer)) return bytes;
