@@ -105,7 +105,7 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
       what,
       async () => {
         now = await figures();
-        return (await check(now)) || `last ${JSON.stringify(now)}`;
+        return (await check(now)) || `last ${JSON.stringify(now)}, healthy ${JSON.stringify(healthy)}`;
       },
       { timeoutMillis: PHASE_TIMEOUT_MS, intervalMillis: 1000 },
     );
@@ -223,7 +223,9 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
   /**
    * Each switch: on until every figure moved, then off until every figure is back. Revenue at risk must stay past
    * its bound for 3 polls in a row: a 30 s window of a few dozen orders of random value is noisy, and one poll past
-   * the bound could be noise.
+   * the bound could be noise. The bound is a quarter of the share not yet at risk when healthy: half the shoppers
+   * failing moves the share by about half of it, and a fixed +0.25 was out of reach when the (unseeded) simulator's
+   * healthy share came out high (0.55 measured, with errors, failures and the score all moved, in a fresh-clone run).
    */
   const phase = async (trouble: TroubleSettings, expectErrors: boolean) => {
     turn(trouble);
@@ -233,7 +235,7 @@ describeWithPrometheus3('insights on the demo shop: trouble switches against a r
       bad = await waitFor(
         `${JSON.stringify(trouble)}: error cost ${expectErrors ? 'up' : 'still 0'}, revenue at risk up, score down`,
         (now) => {
-          atRiskPolls = now.atRisk > healthy.atRisk + 0.25 ? atRiskPolls + 1 : 0;
+          atRiskPolls = now.atRisk > healthy.atRisk + 0.25 * (1 - healthy.atRisk) ? atRiskPolls + 1 : 0;
           return (
             (expectErrors ? now.errorCost > 0 && now.failures > 0 : now.failures === 0) &&
             atRiskPolls >= 3 &&
