@@ -3,8 +3,9 @@
  * summed per window and currency as it is read, so memory holds the sums, never the file.
  *
  * Owns: the ledger format (columns `timestamp`, `kind` sale|refund, `amount` in minor units, `currency`), its
- * validation with line numbers, the limits on what is read (file size, line length), and the per-window sums.
- * Must not touch: Prometheus, output formatting, exit codes (reconcile.ts).
+ * validation with line numbers, the limits on what is read (file size, line length), the per-window sums, and
+ * instants as reconcile reads and writes them (`parseInstant`, `iso`).
+ * Must not touch: Prometheus, the report's layout, exit codes (reconcile.ts).
  */
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -112,7 +113,8 @@ function addSums(
   }
 }
 
-const iso = (millis: number) => new Date(millis).toISOString().replace('.000Z', 'Z');
+/** An instant as RFC 3339 in UTC, whole seconds without the `.000`: how reconcile writes every time it prints. */
+export const iso = (millis: number): string => new Date(millis).toISOString().replace('.000Z', 'Z');
 
 /** One CSV line split into fields (RFC 4180 quoting: `"a,b"`, `"say ""hi"""`); undefined for broken quoting. */
 export function splitCsvLine(line: string): string[] | undefined {

@@ -17,6 +17,7 @@ import {
   DEFAULT_MAX_LEDGER_BYTES,
   LedgerError,
   formatOfFile,
+  iso,
   parseInstant,
   readLedger,
   type LedgerFormat,
@@ -247,8 +248,6 @@ function instantOption(text: string | undefined, option: string): number {
   }
   return millis;
 }
-
-const iso = (millis: number) => new Date(millis).toISOString().replace('.000Z', 'Z');
 
 /** Run `reconcile` with its arguments (everything after the subcommand). Resolves to the exit code. */
 export async function runReconcile(
@@ -487,6 +486,7 @@ export async function runReconcile(
         ledger,
         count,
         options,
+        maxDelay: maxDelayText,
       }),
     );
   }
@@ -530,7 +530,8 @@ function formatReport(
     ledgerFile: string;
     ledger: { rows: number; sales: number; refunds: number; outside: number };
     count: number;
-    options: { from?: string; to?: string; step?: string; 'max-delay'?: string };
+    options: { from?: string; to?: string; step?: string };
+    maxDelay: string;
   },
 ): string {
   const { ledger } = context;
@@ -574,7 +575,7 @@ function formatReport(
       : `${differences} of ${rows.length} figures differ.` +
           (moved > 0
             ? ` ${moved} of them are amounts recorded in a window's last --max-delay ` +
-              `${context.options['max-delay'] ?? DEFAULT_MAX_DELAY} and first scraped or pushed after it: the ` +
+              `${context.maxDelay} and first scraped or pushed after it: the ` +
               'carries between the windows add up, and every one is within what the ledger has in that time ' +
               '(docs/money.md, "The boundary of a window"). The rest are not explained.'
             : ''),

@@ -129,7 +129,8 @@ function keepSpare<T extends Float64Array | Int32Array>(spares: Map<number, T[]>
   if (array.length === 0 || spareBytes + array.byteLength > SPARE_LIMIT_BYTES) return;
   let list = spares.get(array.length);
   if (list === undefined) spares.set(array.length, (list = []));
-  if (list.length >= SPARE_PER_LENGTH || list.includes(array)) return;
+  // A collection is given back once (RELEASED), so an array is never kept twice.
+  if (list.length >= SPARE_PER_LENGTH) return;
   list.push(array);
   spareBytes += array.byteLength;
 }
