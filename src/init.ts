@@ -10,14 +10,7 @@
  * touch: how measurements are recorded (metrics/), how they are serialised (exporters/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  createNoopMeter,
-  diag,
-  DiagConsoleLogger,
-  DiagLogLevel,
-  type DiagLogger,
-  type Meter,
-} from '@opentelemetry/api';
+import type { DiagLogLevel, Meter } from '@opentelemetry/api';
 import type {
   CollectionResult,
   MeterProvider,
@@ -52,7 +45,7 @@ import { LocalSeriesStore } from './series/local-store';
 import { AggregationTemporality, InstrumentType } from './series/otel-enums';
 import type { ClusterEndpoint } from './cluster/endpoint';
 import type { ClusterSourceWiring } from './cluster/worker';
-import { TimeoutError, withTimeout } from './support';
+import { diag, lazyNoopMeter, otelApi, TimeoutError, withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
 
 /** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
@@ -122,7 +115,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   }
   const options = toInitOptions(arg);
   const config = resolveConfig(options);
-  const ownLogger = installDiagLogger(config.logLevel);
+  installDiagLogger(config.logLevel);
   if (config.disabled) return disabledHandle();
   // Loaded and checked before any port opens, so a missing optional package fails init cleanly.
   const startRuntimeMetrics = options.runtimeMetrics
@@ -130,7 +123,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     : undefined;
 
   const attributes = resourceAttributesOf(config);
-  if (isPullOnly(config, options)) return initPullOnly(options, config, attributes, ownLogger);
+  if (isPullOnly(config, options)) return initPullOnly(options, config, attributes);
 
   const sdk = loadSdk();
   const {
@@ -308,7 +301,6 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     shutdownProvider: (timeoutMillis) => meterProvider.shutdown({ timeoutMillis }),
     // Whatever is still in flight now would only hold the process open past the deadline.
     afterShutdown: () => otlpAgents.close(),
-    ownLogger,
   });
 }
 
@@ -348,7 +340,6 @@ function initPullOnly(
   options: InitOptions,
   config: ResolvedConfig,
   attributes: ReturnType<typeof resourceAttributesOf>,
-  ownLogger: { remove(): void } | undefined,
 ): BusinessMetricsHandle {
   const store = new LocalSeriesStore(
     new AttributesResource(attributes),
@@ -365,7 +356,8 @@ function initPullOnly(
     .map(() => new PrometheusPullServer(config.prometheus, collect));
   // getMetrics() works whatever is configured: without a Prometheus exporter, a server-less endpoint serves it.
   const exposition = servers[0] ?? new PrometheusPullServer({ preventServerStart: true }, collect);
-  const meter = createNoopMeter();
+  // Never called: every instrument of this recorder lives in the store (metrics/instruments.ts).
+  const meter = lazyNoopMeter();
   registerProcessSelfMetrics(meter, store, { exporters: [] });
   const metrics = recorderOf(meter, store, options, config.activeUsers, (format) =>
     exposition.getMetrics(format),
@@ -397,7 +389,6 @@ function initPullOnly(
         app?.provider.shutdown({ timeoutMillis }),
       ]);
     },
-    ownLogger,
   });
 }
 
@@ -432,7 +423,6 @@ interface HandleParts {
   /** Stops the readers and exporters (the final pushes) within the deadline. */
   shutdownProvider(timeoutMillis: number): Promise<void>;
   afterShutdown?(): void;
-  readonly ownLogger: { remove(): void } | undefined;
 }
 
 /** The handle over `parts`, made the live one and bound to the `businessMetrics` singleton. */
@@ -497,7 +487,6 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
               : String(error);
             diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${named}`);
           })
-          .finally(() => parts.ownLogger?.remove())
           .finally(() => parts.afterShutdown?.());
       }
       return shutdownPromise;
@@ -529,56 +518,18 @@ function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
 }
 
 /**
- * Where diag goes. OTEL_LOG_LEVEL set: a console logger at that level, as the OpenTelemetry SDKs do. Unset, and
- * the app has installed no diag logger of its own: a console logger at WARN, so a failed listen or the first
- * failed export is seen without any setting (OTEL_LOG_LEVEL=error or =none, or your own logger, quiets it).
- * Returns how to remove the logger the package installed, at shutdown.
+ * OTEL_LOG_LEVEL set: a console logger at that level, as the OpenTelemetry SDKs do. Unset: nothing is installed;
+ * the package's own start-up and export messages still reach stderr (support/diag.ts), so a failed listen or the
+ * first failed export is seen without any setting, and OTEL_LOG_LEVEL=error or =none, or the app's own diag
+ * logger, quiets them.
  */
-function installDiagLogger(level: string | undefined): { remove(): void } | undefined {
-  if (level) {
-    diag.setLogger(new DiagConsoleLogger(), {
-      logLevel: DiagLogLevel[level as keyof typeof DiagLogLevel],
-      suppressOverrideMessage: true,
-    });
-    return undefined;
-  }
-  if (registeredDiagLogger() !== undefined) return undefined;
-  diag.setLogger(new PackageMessagesLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  const installed = registeredDiagLogger();
-  return {
-    remove() {
-      if (registeredDiagLogger() === installed) diag.disable();
-    },
-  };
-}
-
-/**
- * The default logger when nobody chose one: the package's own start-up and export messages (they begin
- * `otel-business-metrics:`) on stderr, and nothing else. The SDK's messages and the recording path's rate-limited
- * bad-input warnings stay as quiet as without a logger: the hot path is silent unless you ask (OTEL_LOG_LEVEL).
- */
-class PackageMessagesLogger implements DiagLogger {
-  private readonly console = new DiagConsoleLogger();
-  private own(message: string): boolean {
-    return typeof message === 'string' && message.startsWith('otel-business-metrics:');
-  }
-  error(message: string, ...args: unknown[]): void {
-    if (this.own(message)) this.console.error(message, ...args);
-  }
-  warn(message: string, ...args: unknown[]): void {
-    if (this.own(message)) this.console.warn(message, ...args);
-  }
-  info(): void {}
-  debug(): void {}
-  verbose(): void {}
-}
-
-/** The diag logger registered with the API (1.x keeps it under this global symbol), or undefined. */
-function registeredDiagLogger(): unknown {
-  const api = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[
-    Symbol.for('opentelemetry.js.api.1')
-  ];
-  return api?.diag;
+function installDiagLogger(level: string | undefined): void {
+  if (!level) return;
+  const api = otelApi();
+  api.diag.setLogger(new api.DiagConsoleLogger(), {
+    logLevel: api.DiagLogLevel[level as keyof typeof DiagLogLevel],
+    suppressOverrideMessage: true,
+  });
 }
 
 /** `: still waiting for the otlp exporter (http://...)`, naming the push exporters whose export is in flight. */

@@ -11,9 +11,8 @@
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { diag } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
-import { printable, RateLimitedWarnings, withTimeout } from '../support';
+import { diag, printable, RateLimitedWarnings, withTimeout } from '../support';
 import { SnapshotEncoder } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { SourceTransport } from './role';

@@ -16,7 +16,7 @@ import type { Cluster } from 'node:cluster';
 import { nodeCluster } from './node-cluster';
 import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../support';
 import type { ActiveUsersOptions } from '../active-users/tracker';
 
 /** Set by a primary in the environment of the workers it forks; not an option of yours. */

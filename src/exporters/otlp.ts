@@ -15,7 +15,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Socket } from 'node:net';
-import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type {
   AggregationOption,
@@ -24,7 +23,7 @@ import type {
   PushMetricExporter,
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { RateLimitedWarnings, safeMessage } from '../support';
+import { diag, RateLimitedWarnings, safeMessage } from '../support';
 import type { ResolvedConfig } from '../config/options';
 import { closableCredentials, loadGrpcStack, type SocketRegistry } from './otlp-grpc';
 import type * as OtlpWireExporter from './otlp-wire/exporter';

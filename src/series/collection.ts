@@ -14,12 +14,12 @@
  * walk over them on every OTLP export; copying the numbers into a few Float64Arrays is a fraction of that, and a
  * collection nobody materialises never allocates the points.
  */
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { DataPoint, Histogram, MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { Exemplar, ExemplarCarrier } from './exemplars';
-import { AggregationTemporality, DataPointType } from './otel-enums';
+import { AggregationTemporality, DataPointType, ValueType } from './otel-enums';
 import { hrTimeAt } from './time';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

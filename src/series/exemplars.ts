@@ -22,15 +22,8 @@
  * names and values together (a valid context needs 63). The check runs once per span context: a request that
  * records several measurements in one span pays it once.
  */
-import {
-  context,
-  createContextKey,
-  isSpanContextValid,
-  ROOT_CONTEXT,
-  trace,
-  TraceFlags,
-  type SpanContext,
-} from '@opentelemetry/api';
+import type { Context, ContextAPI, SpanContext, TraceAPI } from '@opentelemetry/api';
+import { otelApi, registeredWithApi } from '../support';
 
 /** One exemplar: the value recorded, when, and the span it was recorded in. */
 export interface Exemplar {
@@ -54,13 +47,26 @@ export interface ExemplarCarrier {
 /** Whether measurements look for an active span at all (see the file header). */
 export const exemplarGate = { armed: false };
 
-const PROBE_KEY = createContextKey('otel-business-metrics exemplar probe');
-const PROBE_CONTEXT = ROOT_CONTEXT.setValue(PROBE_KEY, true);
+/** What the gate and the lookup use of the API, set when a context manager is first seen registered. */
+let tracing:
+  | { readonly context: ContextAPI; readonly trace: TraceAPI; readonly probe: Context; readonly key: symbol }
+  | undefined;
+const PROBE_KEY_NAME = 'otel-business-metrics exemplar probe';
 
-/** True when a context manager is registered that makes `context.with` visible to `context.active()`. */
+/**
+ * True when a context manager is registered that makes `context.with` visible to `context.active()`. Without any
+ * registered (the API's global holds none), no span can be active and the API is not even loaded (otel-api.ts).
+ */
 export function contextPropagates(): boolean {
   try {
-    return context.with(PROBE_CONTEXT, () => context.active().getValue(PROBE_KEY) === true);
+    if (registeredWithApi()?.context === undefined) return false;
+    if (tracing === undefined) {
+      const api = otelApi();
+      const key = api.createContextKey(PROBE_KEY_NAME);
+      tracing = { context: api.context, trace: api.trace, probe: api.ROOT_CONTEXT.setValue(key, true), key };
+    }
+    const { context, probe, key } = tracing;
+    return context.with(probe, () => context.active().getValue(key) === true);
   } catch {
     return false;
   }
@@ -103,6 +109,9 @@ function codePoints(text: string): number {
   return count;
 }
 
+/** `TraceFlags.SAMPLED` (the API's enum, a W3C trace-flags bit). */
+const SAMPLED = 1;
+
 /** The ids of the last span context that passed the checks (so a span that records often is checked once). */
 let checkedTraceId: string | undefined;
 let checkedSpanId: string | undefined;
@@ -115,10 +124,11 @@ export function exemplarFor(value: number): Exemplar | undefined {
   let traceId: unknown;
   let spanId: unknown;
   try {
-    const span = trace.getSpan(context.active());
+    // Only called while the gate is armed, which loaded the API (contextPropagates).
+    const span = tracing!.trace.getSpan(tracing!.context.active());
     if (span === undefined) return undefined;
     const spanContext: SpanContext = span.spanContext();
-    if ((spanContext.traceFlags & TraceFlags.SAMPLED) !== TraceFlags.SAMPLED) return undefined;
+    if ((spanContext.traceFlags & SAMPLED) !== SAMPLED) return undefined;
     // Read once: what is checked is what is kept, whatever getters the object has.
     traceId = spanContext.traceId;
     spanId = spanContext.spanId;
@@ -137,7 +147,7 @@ function exemplarIdsAllowed(traceId: unknown, spanId: unknown): boolean {
   return (
     typeof traceId === 'string' &&
     typeof spanId === 'string' &&
-    isSpanContextValid({ traceId, spanId, traceFlags: TraceFlags.SAMPLED }) &&
+    otelApi().isSpanContextValid({ traceId, spanId, traceFlags: SAMPLED }) &&
     exemplarLabelSetLength(traceId, spanId) <= OPENMETRICS_EXEMPLAR_LABELS_MAX
   );
 }

@@ -21,10 +21,11 @@
  * Owns: those observations and their cumulative state. Must not touch: what the callbacks read, the counters and
  * histograms of the store (local-store.ts), serialisation.
  */
-import { diag, ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { diag } from '../support';
 import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import type { MetricDefinition } from '../catalog/metrics';
-import { AggregationTemporality, DataPointType, InstrumentType } from './otel-enums';
+import { AggregationTemporality, DataPointType, InstrumentType, ValueType } from './otel-enums';
 import { hrTimeFromEpochMillis } from './time';
 
 /** Reports one value of an observable instrument at collection. */

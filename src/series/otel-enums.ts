@@ -1,12 +1,20 @@
 /**
- * The values of @opentelemetry/sdk-metrics' enums that the pull path uses, without loading the SDK: a pull-only app
- * serves `/metrics` from the store and never loads sdk-metrics, core or resources (about 100 modules; see
- * docs/performance.md#cold-start). Each constant has the SDK enum's own type, so it goes wherever the SDK's value
- * goes; a test compares every value with the SDK's.
+ * The values of @opentelemetry/sdk-metrics' enums (and the API's `ValueType`) that the pull path uses, without
+ * loading the SDK or the API: a pull-only app serves `/metrics` from the store and never loads sdk-metrics, core or
+ * resources (about 100 modules), nor the API in a process without tracing (see docs/performance.md#cold-start).
+ * Each constant has the enum's own type, so it goes wherever the enum's value goes; a test compares every value
+ * with the SDK's and the API's.
  *
  * Owns: those constants. Must not touch: anything that needs the SDK loaded (readers, providers).
  */
+import type * as Api from '@opentelemetry/api';
 import type * as Sdk from '@opentelemetry/sdk-metrics';
+
+export type ValueType = Api.ValueType;
+export const ValueType: { readonly INT: Api.ValueType.INT; readonly DOUBLE: Api.ValueType.DOUBLE } = {
+  INT: 0,
+  DOUBLE: 1,
+};
 
 export type AggregationTemporality = Sdk.AggregationTemporality;
 export const AggregationTemporality: {

@@ -5,7 +5,7 @@
  * Owns: the rate limit and the suppressed count. Must not touch: what the warning is about (callers build the
  * text, through `describe`/`safeMessage` when it quotes anything from outside).
  */
-import { diag } from '@opentelemetry/api';
+import { diag } from './diag';
 
 const WARNING_INTERVAL_MS = 60_000;
 

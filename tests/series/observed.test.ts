@@ -6,7 +6,7 @@
  * that rise, stay, fall (a reset) and vanish; gauges; several observations of one attribute set in a round; values
  * that are not numbers; a callback that throws; batch callbacks; the 2,000-series cardinality limit's overflow series.
  */
-import { diag, type Attributes } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   AggregationType,
@@ -16,6 +16,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { MetricDefinition } from '../../src/catalog/metrics';
 import { ObservedInstruments, type Observe } from '../../src/series/observed';
+import { captureDiag } from '../support/diag-messages';
 
 class CumulativeReader extends MetricReader {
   constructor() {
@@ -108,7 +109,7 @@ describe("the store's observations are the SDK's asynchronous instruments'", () 
 
   it('counters, gauges and batches over rounds of rising, falling, repeated, vanishing and bad values', async () => {
     let round = 0;
-    const warn = jest.spyOn(diag, 'warn').mockImplementation(() => undefined);
+    const messages = captureDiag();
     const script: Script = {
       counter: [
         (observe) => {
@@ -150,8 +151,8 @@ describe("the store's observations are the SDK's asynchronous instruments'", () 
       jest.advanceTimersByTime(round === 2 ? 0 : 1_500 + round);
     }
     expect(compared).toBe(6);
-    expect(warn.mock.calls.some(([message]) => String(message).includes('non-number value'))).toBe(true);
-    warn.mockRestore();
+    expect(messages.warnings.some((message) => message.includes('non-number value'))).toBe(true);
+    messages.stop();
   });
 
   it('past 1,999 attribute sets, new ones go to the overflow series, as the SDK cardinality limit does', async () => {

@@ -7,7 +7,8 @@
  *
  * Owns: the OTLP metrics JSON layout. Must not touch: transport, compression, what is collected.
  */
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { ValueType } from '../../series/otel-enums';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {

@@ -9,7 +9,8 @@
  *
  * Owns: the OTLP metrics protobuf layout. Must not touch: transport, compression, what is collected.
  */
-import { ValueType, type Attributes, type AttributeValue, type HrTime } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import { ValueType } from '../../series/otel-enums';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {

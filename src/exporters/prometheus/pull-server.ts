@@ -16,7 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../../support';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
 import { PROMETHEUS_DEFAULTS } from '../../config/defaults';

@@ -16,7 +16,7 @@
  */
 import { gzip } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../../support';
 import { acceptsGzip, chooseFormat, contentTypeOf } from './negotiation';
 import { scraperAuth, warnIfExposed, type ScraperCredentials } from './scraper-auth';
 import type { ExpositionFormat } from './serializer';

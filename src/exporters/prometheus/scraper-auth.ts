@@ -8,7 +8,7 @@
  * the "open endpoint on a non-loopback address" warning. Must not touch: HTTP responses, routing, the exposition.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../../support';
 
 /** Credentials a scraper must present: a bearer token, or HTTP basic username and password. */
 export type ScraperCredentials =

@@ -26,7 +26,8 @@
  * Exponential histograms are exported in both formats as classic histograms whose `le` bounds are the
  * exponential buckets' upper bounds (exact for zero and positive values), never as an empty family.
  */
-import { diag, type Attributes, type AttributeValue } from '@opentelemetry/api';
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import { diag } from '../../support';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type {
   DataPoint,

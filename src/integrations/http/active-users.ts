@@ -6,7 +6,7 @@
  * resolver is warned about once, without its text, and the request goes on), and the default resolver over an
  * `express-session`-style `session`. Must not touch: hashing, sketches (the core's), responses, frameworks.
  */
-import { diag } from '@opentelemetry/api';
+import { diag } from '../../support';
 import { businessMetrics } from '../../metrics/singleton';
 
 /** The user a request belongs to, or undefined for anonymous requests (not counted). */

@@ -8,7 +8,7 @@
  * endpoint, and the mapping of accepted events onto the seed's engagement semantics. Must not touch: the metric
  * definitions (the core's), frameworks, writing responses.
  */
-import { diag } from '@opentelemetry/api';
+import { diag } from '../../support';
 import { ENGAGEMENT_LIMITS, type EngagementBatch, type EngagementSession } from '../../browser/protocol';
 import { EngagementTracker } from '../../trackers/engagement';
 import { decodeJsonBody, type BodyReader } from './body';

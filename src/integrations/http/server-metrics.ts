@@ -6,7 +6,7 @@
  * from `close`), and the recorder bound to the live handle for adapters that cannot be handed one. Must not touch:
  * labels, caps and recording (the port's), how a framework finds the route pattern (each adapter's), frameworks.
  */
-import { diag } from '@opentelemetry/api';
+import { diag } from '../../support';
 import {
   DEFAULT_MAX_ROUTES,
   HTTP_SERVER_DURATION_BUCKETS,

@@ -450,7 +450,15 @@ describe('PrometheusPullReader in a real process', () => {
       const code = await exited;
       expect(code).toBe(0);
       expect(stdout).toContain('stdin closed\n');
-      expect(stderr).toBe('');
+      // The conflict is said once, as the package's own error on stderr (no diag logger in that process), and
+      // nothing else: no unhandled rejection.
+      expect(stderr.split('\n').filter(Boolean)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^otel-business-metrics: Prometheus exporter could not listen on .*:${busyPort}: address already in use`,
+          ),
+        ),
+      ]);
       stuck.destroy();
     } finally {
       agent.destroy();

@@ -5,9 +5,10 @@
  * clear message when the port is taken, and stops listening at shutdown.
  */
 import { createServer } from 'node:http';
-import { diag } from '@opentelemetry/api';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullServer } from '../../../src/exporters/prometheus/pull-server';
+import { captureDiag } from '../../support/diag-messages';
 import { AttributesResource } from '../../../src/config/resource';
 import { AggregationTemporality, DataPointType } from '../../../src/series/otel-enums';
 
@@ -66,7 +67,9 @@ describe('PrometheusPullServer', () => {
   });
 
   it("logs a collection's errors through diag and still serves what was collected", async () => {
-    const error = jest.spyOn(diag, 'error').mockImplementation(() => undefined);
+    const error = jest.fn();
+    const ignore = () => undefined;
+    diag.setLogger({ error, warn: ignore, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.ERROR);
     const server = new PrometheusPullServer({ preventServerStart: true }, async () =>
       collection(5, [new Error('a callback failed')]),
     );
@@ -77,13 +80,13 @@ describe('PrometheusPullServer', () => {
         expect.any(Error),
       );
     } finally {
-      error.mockRestore();
+      diag.disable();
       await server.shutdown();
     }
   });
 
   it('rejects ready naming the address when the port is taken', async () => {
-    const error = jest.spyOn(diag, 'error').mockImplementation(() => undefined);
+    const messages = captureDiag();
     const first = new PrometheusPullServer({ host: '127.0.0.1', port: 0 }, async () => collection(1));
     await first.ready;
     const second = new PrometheusPullServer({ host: '127.0.0.1', port: first.port }, async () =>
@@ -94,8 +97,12 @@ describe('PrometheusPullServer', () => {
         `could not listen on 127.0.0.1:${first.port}: address already in use`,
       );
       expect(second.listening).toBe(false);
+      // Said once, through diag, naming the address.
+      expect(messages.errors).toEqual([
+        expect.stringContaining(`could not listen on 127.0.0.1:${first.port}`),
+      ]);
     } finally {
-      error.mockRestore();
+      messages.stop();
       await Promise.all([first.shutdown(), second.shutdown()]);
     }
   });
