@@ -38,14 +38,14 @@ import {
   withLocalStore,
   type BusinessMetricsRecorder,
 } from './metrics/business-metrics';
-import { registerProcessSelfMetrics } from './metrics/instruments';
+import { registerProcessSelfMetrics, storeOnlyMeter } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { LocalSeriesStore } from './series/local-store';
 import { AggregationTemporality, InstrumentType } from './series/otel-enums';
 import type { ClusterEndpoint } from './cluster/endpoint';
 import type { ClusterSourceWiring } from './cluster/worker';
-import { diag, lazyNoopMeter, otelApi, TimeoutError, withTimeout } from './support';
+import { diag, otelApi, TimeoutError, withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
 
 /** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
@@ -356,8 +356,7 @@ function initPullOnly(
     .map(() => new PrometheusPullServer(config.prometheus, collect));
   // getMetrics() works whatever is configured: without a Prometheus exporter, a server-less endpoint serves it.
   const exposition = servers[0] ?? new PrometheusPullServer({ preventServerStart: true }, collect);
-  // Never called: every instrument of this recorder lives in the store (metrics/instruments.ts).
-  const meter = lazyNoopMeter();
+  const meter = storeOnlyMeter();
   registerProcessSelfMetrics(meter, store, { exporters: [] });
   const metrics = recorderOf(meter, store, options, config.activeUsers, (format) =>
     exposition.getMetrics(format),
@@ -487,7 +486,10 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
               : String(error);
             diag.error(`otel-business-metrics: shutdown did not complete cleanly: ${named}`);
           })
-          .finally(() => parts.afterShutdown?.());
+          .finally(() => {
+            failureCounting.forEach((exporter) => exporter.stopWarnings());
+            parts.afterShutdown?.();
+          });
       }
       return shutdownPromise;
     },

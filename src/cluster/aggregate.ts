@@ -20,8 +20,7 @@
  * label sets fold into the family's all-`other` series, exactly, and are counted), {@link MAX_FAMILIES} families,
  * {@link MAX_SOURCES} live sources, and the ids of the last {@link RETIRED_MEMORY} retired sources.
  */
-import type { Attributes, HrTime } from '@opentelemetry/api';
-import { ValueType } from '../series/otel-enums';
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {

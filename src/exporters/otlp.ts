@@ -186,6 +186,8 @@ export class FailureCountingExporter implements PushMetricExporter {
   /** The cause of the last failure, for messages. */
   lastCause = '';
   private inFlight = 0;
+  /** Set once shutdown has said how its exports ended (stopWarnings). */
+  private warningsStopped = false;
   private readonly warnings = new RateLimitedWarnings();
   private readonly watches = new Set<ExportFailureWatch>();
   // Present exactly when the wrapped exporter has them: the reader treats a missing selector as "use defaults".
@@ -257,6 +259,15 @@ export class FailureCountingExporter implements PushMetricExporter {
     return this.inner.forceFlush();
   }
 
+  /**
+   * From now on a failure is counted and goes to diag at debug level only: shutdown has said how the final export
+   * ended (or what it still waited for at its deadline), and what the exports closed at that deadline fail with
+   * afterwards (`ERR_EXPORTER_CLOSED`) would only say it again.
+   */
+  stopWarnings(): void {
+    this.warningsStopped = true;
+  }
+
   shutdown(): Promise<void> {
     return this.inner.shutdown();
   }
@@ -267,7 +278,9 @@ export class FailureCountingExporter implements PushMetricExporter {
     const where = this.destination ? ` to ${this.destination}` : '';
     const text = `otel-business-metrics: the ${this.name} exporter could not export${where}: ${cause}`;
     // The first failure is said in full, with what to do about it; it also starts the minute of silence.
-    this.warnings.warn('export', this.failures++ === 0 ? `${text} (${FAILURE_HINT})` : text);
+    if (!this.warningsStopped)
+      this.warnings.warn('export', this.failures === 0 ? `${text} (${FAILURE_HINT})` : text);
+    this.failures++;
     diag.debug(`otel-business-metrics: ${this.description}: export failed`, error);
   }
 }

@@ -37,6 +37,7 @@ import {
 import type { LocalSeriesStore } from '../series/local-store';
 import type { Observe } from '../series/observed';
 import { SeriesTable } from '../series/series-table';
+import { otelApi } from '../support';
 
 /** Where the labels of one instrument come from: the recording method, and for each label key the name of the
  * argument that feeds it (as strict-mode messages and drop warnings name it). */
@@ -453,4 +454,25 @@ export function resolvePolicies(
 /** A copy of `value` without its undefined properties, so `{ x: undefined }` does not override a default. */
 export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The Meter of a recorder whose instruments all live in the package's own series store (a pull-only app), which
+ * never calls it: the API's no-op Meter, loaded only if one of its methods is called, so such an app need not load
+ * @opentelemetry/api at all (support/otel-api.ts).
+ */
+export function storeOnlyMeter(): Meter {
+  let noop: Meter | undefined;
+  const meter = (): Meter => (noop ??= otelApi().createNoopMeter());
+  return {
+    createGauge: (...args) => meter().createGauge(...args),
+    createHistogram: (...args) => meter().createHistogram(...args),
+    createCounter: (...args) => meter().createCounter(...args),
+    createUpDownCounter: (...args) => meter().createUpDownCounter(...args),
+    createObservableGauge: (...args) => meter().createObservableGauge(...args),
+    createObservableCounter: (...args) => meter().createObservableCounter(...args),
+    createObservableUpDownCounter: (...args) => meter().createObservableUpDownCounter(...args),
+    addBatchObservableCallback: (...args) => meter().addBatchObservableCallback(...args),
+    removeBatchObservableCallback: (...args) => meter().removeBatchObservableCallback(...args),
+  };
 }

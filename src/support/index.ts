@@ -21,5 +21,5 @@ export {
 export { lazyClass } from './lazy-class';
 export { RateLimitedWarnings } from './warnings';
 export { diag, PACKAGE_MESSAGE_PREFIX } from './diag';
-export { lazyNoopMeter, otelApi, registeredWithApi } from './otel-api';
+export { otelApi, registeredWithApi } from './otel-api';
 export { describe, printable, safeMessage } from './describe';

@@ -4,11 +4,8 @@
  * nothing from it: whether a context manager or a diag logger is registered can be read from the API's own
  * global registry, which every copy of the API 1.x in the process shares, without loading the API.
  *
- * Owns: loading @opentelemetry/api, reading its global registry, a no-op Meter that loads it only when used. Must
- * not touch: what is done with the API.
+ * Owns: loading @opentelemetry/api, reading its global registry. Must not touch: what is done with either.
  */
-import type { Meter } from '@opentelemetry/api';
-
 type OtelApi = typeof import('@opentelemetry/api');
 
 /** Where API 1.x keeps what was registered with it (`registerGlobal` in the API's `internal/global-utils`). */
@@ -33,24 +30,4 @@ export function otelApi(): OtelApi {
 /** What was registered with the API so far, read without loading it; `undefined` when nothing ever was. */
 export function registeredWithApi(): RegisteredWithApi | undefined {
   return (globalThis as Record<symbol, RegisteredWithApi | undefined>)[API_GLOBAL];
-}
-
-/**
- * The API's no-op Meter, without loading the API until one of its methods is called: for a recorder whose
- * instruments all live in the package's own series store, which never calls its Meter.
- */
-export function lazyNoopMeter(): Meter {
-  let noop: Meter | undefined;
-  const meter = (): Meter => (noop ??= otelApi().createNoopMeter());
-  return {
-    createGauge: (...args) => meter().createGauge(...args),
-    createHistogram: (...args) => meter().createHistogram(...args),
-    createCounter: (...args) => meter().createCounter(...args),
-    createUpDownCounter: (...args) => meter().createUpDownCounter(...args),
-    createObservableGauge: (...args) => meter().createObservableGauge(...args),
-    createObservableCounter: (...args) => meter().createObservableCounter(...args),
-    createObservableUpDownCounter: (...args) => meter().createObservableUpDownCounter(...args),
-    addBatchObservableCallback: (...args) => meter().addBatchObservableCallback(...args),
-    removeBatchObservableCallback: (...args) => meter().removeBatchObservableCallback(...args),
-  };
 }

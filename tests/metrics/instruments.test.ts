@@ -3,7 +3,8 @@
  * is fed by a named argument of a real recording method (BUSINESS_BINDINGS), and that is the argument strict
  * mode names when it refuses a value; every catalog instrument is registered with the catalog's name, unit,
  * description and kind, on an app's own Meter and in the package's local store alike, and the self-metrics
- * with theirs; label policies an app gives replace the catalog's per key, and an undefined one replaces nothing.
+ * with theirs; label policies an app gives replace the catalog's per key, and an undefined one replaces nothing;
+ * the Meter of a store-only recorder is the API's no-op Meter, method for method.
  * Real SDK MeterProviders and readers.
  */
 import {
@@ -23,7 +24,13 @@ import {
   type BusinessMetricsRecorder,
   type MetricDefinition,
 } from '../../src';
-import { BUSINESS_BINDINGS, definedOnly, resolvePolicies } from '../../src/metrics/instruments';
+import { createNoopMeter } from '@opentelemetry/api';
+import {
+  BUSINESS_BINDINGS,
+  definedOnly,
+  resolvePolicies,
+  storeOnlyMeter,
+} from '../../src/metrics/instruments';
 import { TestReader } from '../support/collect';
 
 const books = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
@@ -163,5 +170,16 @@ describe('label policies', () => {
     expect({ ...resolved, user_tier: DEFAULT_LABEL_POLICIES.user_tier }).toEqual(DEFAULT_LABEL_POLICIES);
     expect(definedOnly({ a: 1, b: undefined, c: null })).toEqual({ a: 1, c: null });
     expect(Object.keys(definedOnly({ a: 1, b: undefined }))).toEqual(['a']);
+  });
+});
+
+describe('storeOnlyMeter', () => {
+  it("is the API's no-op Meter once called, with every method of it", () => {
+    const meter = storeOnlyMeter();
+    const counter = meter.createCounter('c');
+    expect(() => counter.add(1)).not.toThrow();
+    expect(counter).toBe(createNoopMeter().createCounter('c'));
+    const noopMethods = Object.getOwnPropertyNames(Object.getPrototypeOf(createNoopMeter()));
+    expect(Object.keys(meter).sort()).toEqual(noopMethods.filter((name) => name !== 'constructor').sort());
   });
 });

@@ -32,7 +32,6 @@ describe('src/support/index.ts', () => {
       describe: 'describeModule',
       diag: 'diagModule',
       lazyClass: 'lazyClass',
-      lazyNoopMeter: 'otelApi',
       loadOptionalPeer: 'optionalPeer',
       optionalPeerInstalled: 'optionalPeer',
       otelApi: 'otelApi',
