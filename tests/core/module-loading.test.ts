@@ -5,18 +5,21 @@
  * (src/exporters/otlp-wire/) or the official packages' (the transport, the upstream transformer and exporters,
  * protobuf and gRPC libraries), nor the Redis store of active users, nor cluster mode; an app that pushes OTLP does load the encoder and the transport, and still not the
  * upstream transformer. Real child processes running the built package (dist/), which list every module they
- * loaded after a whole life: require, initBusinessMetrics, one step recorded, one scrape or push, shutdown.
+ * loaded after a whole life: require, initBusinessMetrics, one step recorded, one scrape or push, shutdown. The
+ * package's own modules are read from dist/bundle.js by V8's coverage of each module's function in it
+ * (tests/support/bundle-modules.ts): what ran, not what the file contains.
  * Nor does an app that records no money read a currency's exponent from ICU (docs/money.md): the first
  * `Intl.NumberFormat` costs ~6.5 MiB of resident memory.
  */
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { LOADED_MODULES_SNIPPET } from '../support/bundle-modules';
 
 const DIST = join(__dirname, '../../dist/index.js');
 
 /** The script of the child: its modules as JSON on stdout. `URL` (argv[2]) is the OTLP receiver, if any. */
-const APP = `
+const APP = `${LOADED_MODULES_SNIPPET}
 const [otlpUrl, recordsMoney, appMetrics] = process.argv.slice(1);
 let numberFormats = 0;
 const NumberFormat = Intl.NumberFormat;
@@ -39,7 +42,7 @@ const { initBusinessMetrics, businessMetrics } = require(${JSON.stringify(DIST)}
     ? (await telemetry.forceFlush(), 'pushed')
     : await (await fetch(telemetry.prometheus.url)).text();
   await telemetry.shutdown();
-  process.stdout.write(JSON.stringify({ seen, modules: Object.keys(require.cache), numberFormats }));
+  process.stdout.write(JSON.stringify({ seen, modules: loadedModules(), numberFormats }));
 })();
 `;
 
@@ -99,8 +102,11 @@ describe('modules an app loads', () => {
     // API: nothing in this process traces or installed a diag logger (src/support/otel-api.ts).
     expect(sdkModules(modules)).toEqual([]);
     expect(modules.filter((path) => path.includes(join('@opentelemetry', 'api', '')))).toEqual([]);
-    // The list is the real one: the package is in it.
+    // The list is the real one: the package's modules that ran are in it, from the bundle.
     expect(modules.some((path) => path.endsWith(join('dist', 'init.js')))).toBe(true);
+    expect(
+      modules.some((path) => path.endsWith(join('dist', 'exporters', 'prometheus', 'serializer.js'))),
+    ).toBe(true);
   });
 
   it('pull only: reading handle.meterProvider loads the SDK then, and the OTLP push path still loads it', async () => {

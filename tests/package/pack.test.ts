@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOADED_MODULES_SNIPPET } from '../support/bundle-modules';
 
 const ROOT = join(__dirname, '../..');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -130,6 +131,7 @@ describe('published package', () => {
       'frameworks.mjs',
       `import { createRequire } from 'node:module';
        const require = createRequire(import.meta.url);
+       ${LOADED_MODULES_SNIPPET}
        const FRAMEWORKS = ['fastify', 'hono', '@nestjs/common', '@nestjs/core', 'next', 'express', 'react'];
        const packageOf = (file) => {
          const [first, second] = file.slice(file.lastIndexOf('node_modules/') + 13).split('/');
@@ -138,12 +140,18 @@ describe('published package', () => {
        const frameworks = () =>
          [...new Set(Object.keys(require.cache).map(packageOf).filter((name) => FRAMEWORKS.includes(name)))].sort();
        const root = await import('otel-business-metrics');
-       const ownFiles = () => Object.keys(require.cache).filter((file) => file.includes('/otel-business-metrics/dist/'));
-       const loadedByMain = [...frameworks(), ...ownFiles().filter((file) => file.includes('/dist/integrations/'))];
+       // The package's modules that ran (from its bundle too: tests/support/bundle-modules.ts).
+       const ownFiles = () => loadedModules().filter((file) => file.includes('/otel-business-metrics/dist/'));
+       const integrations = () => ownFiles().filter((file) => file.includes('/dist/integrations/'));
+       const loadedByMain = [...frameworks(), ...integrations()];
        const fastify = await import('otel-business-metrics/fastify');
        const fetchEntry = await import('otel-business-metrics/fetch');
        const nest = await import('otel-business-metrics/nestjs');
        const loadedByEntries = frameworks();
+       // And the list sees the entry points' modules once they load.
+       const entryModulesRan = ['fastify', 'fetch', 'nestjs'].map((entry) =>
+         integrations().some((file) => file.includes('/dist/integrations/' + entry + '/')),
+       );
        const same = [
          fastify.businessMetricsPlugin === require('otel-business-metrics/fastify').businessMetricsPlugin,
          fetchEntry.metricsHandler === require('otel-business-metrics/fetch').metricsHandler,
@@ -168,6 +176,7 @@ describe('published package', () => {
        console.log(JSON.stringify({
          loadedByMain,
          loadedByEntries,
+         entryModulesRan,
          same,
          fastifyRoute: scraped.includes('http_route="/product/:id"'),
          hono: [honoAnswer.status, honoAnswer.headers.get('content-type')],
@@ -179,6 +188,7 @@ describe('published package', () => {
     expect(JSON.parse(output)).toEqual({
       loadedByMain: [],
       loadedByEntries: [],
+      entryModulesRan: [true, true, true],
       same: [true, true, true],
       fastifyRoute: true,
       hono: [200, 'application/openmetrics-text; version=1.0.0; charset=utf-8'],
