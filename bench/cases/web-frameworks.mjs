@@ -11,8 +11,8 @@
  *
  * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
  * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
- * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route handler called as Next.js calls it, bare or wrapped
- * by `withHttpMetrics`). Express is the `http-middleware` row.
+ * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route handler called as Next.js calls it, with a
+ * `NextRequest` and the route's context, bare or wrapped by `withHttpMetrics`). Express is the `http-middleware` row.
  *
  * `measure: 'hooks'` (Fastify and NestJS only): an `inject` request costs 20-30 us and a process differs from the
  * next by microseconds, far more than 300 ns, so these rows also measure the part of Fastify's request path the
@@ -133,7 +133,9 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
       : emptyHook
         ? (request, context) => (hooked++, handler(request, context))
         : handler;
-    const req = new Request('http://bench.local/api/products/42');
+    // What Next.js hands a route handler: a NextRequest (its own `url` getter, undici's `method` and `signal`).
+    const { NextRequest } = require('next/server');
+    const req = new NextRequest('http://bench.local/api/products/42');
     const context = { params: Promise.resolve({ id: '42' }) };
     request = () => wrapped(req, context);
     route = '/api/products/[id]';
