@@ -212,13 +212,15 @@ export function httpMetricsMiddleware(
     next: () => Promise<void>,
     start: number,
     ownIndex: number,
+    method: string,
+    secure: boolean,
   ) => {
     await next();
     recorder.record(
-      c.req.method,
+      method,
       honoRoute(c, ownIndex),
       c.req.raw.signal?.aborted ? undefined : c.res.status,
-      https(c.req.raw.url),
+      secure,
       (clock.now() - start) / 1000,
     );
   };
@@ -226,15 +228,19 @@ export function httpMetricsMiddleware(
   return (c, next) => {
     const start = clock.now();
     const ownIndex = c.req.routeIndex;
+    // The method and url never change: read now, while the request is fresh, not after the response is built and
+    // sent (as withHttpMetrics does, where that measured cheaper).
+    const method = c.req.method;
+    const secure = https(c.req.raw.url);
     const outgoing = nodeOutgoing(c.env);
-    if (outgoing === undefined) return afterNext(c, next, start, ownIndex);
+    if (outgoing === undefined) return afterNext(c, next, start, ownIndex, method, secure);
     // @hono/node-server: the Node response closes after the body is sent, or when the client goes away first.
     outgoing.on('close', () => {
       recorder.record(
-        c.req.method,
+        method,
         honoRoute(c, ownIndex),
         outgoing.writableFinished ? outgoing.statusCode : undefined,
-        https(c.req.raw.url),
+        secure,
         (clock.now() - start) / 1000,
       );
     });
