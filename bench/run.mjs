@@ -372,7 +372,10 @@ const ROWS = [
   // response's `close`, ~0.1-0.5 us an operation, where `inject`'s process-to-process spread of microseconds hides
   // a 300 ns target. Rounds of the usual size: the operation carries no framework garbage to average out.
   ...[
-    ['fastify', 'Fastify 5 plugin, its onRequest hook run by Fastify on a real request and reply, then close'],
+    [
+      'fastify',
+      'Fastify 5 plugin, its onRequest hook run by Fastify on a real request and reply, then close',
+    ],
     ['nestjs', 'NestJS 12 module on the Fastify platform, its onRequest hook run the same way'],
   ].map(([framework, title]) => ({
     id: `web-${framework}-hooks`,

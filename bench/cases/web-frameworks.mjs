@@ -11,8 +11,9 @@
  *
  * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
  * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
- * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route handler called as Next.js calls it, with a
- * `NextRequest` and the route's context, bare or wrapped by `withHttpMetrics`). Express is the `http-middleware` row.
+ * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route
+ * handler called as Next.js calls it, with a `NextRequest` and the route's context, bare or wrapped by
+ * `withHttpMetrics`). Express is the `http-middleware` row.
  *
  * `measure: 'hooks'` (Fastify and NestJS only): an `inject` request costs 20-30 us and a process differs from the
  * next by microseconds, far more than 300 ns, so these rows also measure the part of Fastify's request path the
@@ -22,11 +23,12 @@
  * `onRequestHookRunner` (fastify/lib/hooks.js) over the route context's `onRequest` hooks (the plugin's or
  * module's hook, the empty hook, or none: Fastify calls no runner then), with those objects, then `close` emitted
  * on `reply.raw` (the light-my-request response, ended with 200) and its `close` listeners removed, in every
- * variant, with `reply.raw.finished` (what `end()` sets, `reply.sent` reads) false while the hooks run and true
- * again for `close`, as on a request whose reply is sent after its hooks. So `ours` - `hook` is the adapter's own hook and its `close` listener (clock, route context, scheme,
- * status, recording), against the real framework's objects and runner, not a mock; what it leaves out is the rest
- * of a request (routing, parsing, the handler, the reply), the same in every variant. The capturing request counts
- * as one request made.
+ * variant; `reply.raw.finished` (what `end()` sets, `reply.sent` reads) is false while the hooks run and true
+ * again for `close`, as on a request whose reply is sent after its hooks. So `ours` - `hook` is the adapter's own
+ * hook and its `close` listener (clock, route context, scheme, status, recording), on the real framework's objects
+ * and runner, not a mock; what it leaves out is the rest of a request (routing, parsing, the handler, the reply),
+ * the same in every variant, and how cold the caches are in a whole request. The capturing request counts as one
+ * request made.
  *
  * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern, status 200). Must not
  * touch: rounds, statistics (bench/run.mjs).
@@ -104,7 +106,10 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     await fastify.ready();
     request = () => fastify.inject({ method: 'GET', url: '/product/42' });
     if (hookPath)
-      request = await hookRunner(request, require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }));
+      request = await hookRunner(
+        request,
+        require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }),
+      );
     route = '/product/:id';
     close = () => app.close();
   } else if (framework === 'hono') {
@@ -151,7 +156,9 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     const response = await inject();
     made++;
     if (response.statusCode !== 200 || kept === undefined)
-      throw new Error(`the capturing request answered ${response.statusCode}${kept ? '' : ', no request kept'}`);
+      throw new Error(
+        `the capturing request answered ${response.statusCode}${kept ? '' : ', no request kept'}`,
+      );
     const { onRequestHookRunner } = require(join(dirname(require.resolve(fastifyPath)), 'lib', 'hooks.js'));
     const { request: fastifyRequest, reply } = kept;
     const contextKey = Object.getOwnPropertySymbols(fastifyRequest).find(
