@@ -367,6 +367,29 @@ const ROWS = [
     // `noise`: hook-again - hook, an A/A difference; when its interval reaches past -+300 ns the row cannot say.
     targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
   })),
+  // The part of Fastify's request path the Fastify and NestJS adapters live in, alone (`measure: 'hooks'` in
+  // bench/cases/web-frameworks.mjs): Fastify's own onRequest hook runner over a real request and reply, then the
+  // response's `close`, ~0.1-0.5 us an operation, where `inject`'s process-to-process spread of microseconds hides
+  // a 300 ns target. Rounds of the usual size: the operation carries no framework garbage to average out.
+  ...[
+    [
+      'fastify',
+      'Fastify 5 plugin, its onRequest hook run by Fastify on a real request and reply, then close',
+    ],
+    ['nestjs', 'NestJS 12 module on the Fastify platform, its onRequest hook run the same way'],
+  ].map(([framework, title]) => ({
+    id: `web-${framework}-hooks`,
+    title: `${title}: per-request cost of the adapter's HTTP metrics over an empty hook`,
+    script: 'cases/web-frameworks.mjs',
+    unit: 'ns CPU/request',
+    clock: 'cpu',
+    rounds: PLAN.rounds * 2,
+    sameIterations: true,
+    variants: ['ours', 'hook', 'none', 'hook-again'],
+    params: { framework, measure: 'hooks' },
+    minIterations: MODE === 'smoke' ? 4 : 512,
+    targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
+  })),
   {
     id: 'host-app',
     title:

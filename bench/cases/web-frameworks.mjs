@@ -11,8 +11,24 @@
  *
  * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
  * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
- * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route handler called as Next.js calls it, bare or wrapped
- * by `withHttpMetrics`). Express is the `http-middleware` row.
+ * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route
+ * handler called as Next.js calls it, with a `NextRequest` and the route's context, bare or wrapped by
+ * `withHttpMetrics`). Express is the `http-middleware` row.
+ *
+ * `measure: 'hooks'` (Fastify and NestJS only): an `inject` request costs 20-30 us and a process differs from the
+ * next by microseconds, far more than 300 ns, so these rows also measure the part of Fastify's request path the
+ * adapter lives in, alone. One real request through `inject` (the same app) hands over Fastify's own `request`
+ * and `reply` of the matched route (a `preHandler` hook in every variant keeps them); then each operation is what
+ * Fastify does per request around `onRequest` and what Node does when the response ends: Fastify's own
+ * `onRequestHookRunner` (fastify/lib/hooks.js) over the route context's `onRequest` hooks (the plugin's or
+ * module's hook, the empty hook, or none: Fastify calls no runner then), with those objects, then `close` emitted
+ * on `reply.raw` (the light-my-request response, ended with 200) and its `close` listeners removed, in every
+ * variant; `reply.raw.finished` (what `end()` sets, `reply.sent` reads) is false while the hooks run and true
+ * again for `close`, as on a request whose reply is sent after its hooks. So `ours` - `hook` is the adapter's own
+ * hook and its `close` listener (clock, route context, scheme, status, recording), on the real framework's objects
+ * and runner, not a mock; what it leaves out is the rest of a request (routing, parsing, the handler, the reply),
+ * the same in every variant, and how cold the caches are in a whole request. The capturing request counts as one
+ * request made.
  *
  * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern, status 200). Must not
  * touch: rounds, statistics (bench/run.mjs).
@@ -26,7 +42,7 @@ import { serveCase } from '../lib/child.mjs';
 const COUNT = 'http_server_request_duration_seconds_count';
 const entry = (name) => require(join(dirname(DIST), 'integrations', name, 'index.js'));
 
-serveCase(async ({ variant, framework }) => {
+serveCase(async ({ variant, framework, measure = 'inject' }) => {
   if (!['ours', 'hook', 'hook-again', 'none'].includes(variant))
     throw new Error(`no variant ${variant} in row web-frameworks`);
   const ours = variant === 'ours';
@@ -44,13 +60,25 @@ serveCase(async ({ variant, framework }) => {
   let request;
   let route;
   let close = async () => undefined;
+  // `measure: 'hooks'`: the request and reply of one real request, kept by a hook of the kind no variant measures.
+  const hookPath = measure === 'hooks';
+  if (!['inject', 'hooks'].includes(measure) || (hookPath && !['fastify', 'nestjs'].includes(framework)))
+    throw new Error(`no measure ${measure} for ${framework} in row web-frameworks`);
+  let kept;
+  const keep = (request, reply, done) => {
+    kept ??= { request, reply };
+    done();
+  };
+  let made = 0;
   if (framework === 'fastify') {
     const app = require('fastify')();
     if (ours) await app.register(entry('fastify').businessMetricsPlugin, { telemetry });
     if (emptyHook) app.addHook('onRequest', (_request, _reply, done) => (hooked++, done()));
+    if (hookPath) app.addHook('preHandler', keep);
     app.get('/product/:id', async () => 'ok');
     await app.ready();
     request = () => app.inject({ method: 'GET', url: '/product/42' });
+    if (hookPath) request = await hookRunner(request, 'fastify');
     route = '/product/:id';
     close = () => app.close();
   } else if (framework === 'nestjs') {
@@ -71,11 +99,17 @@ serveCase(async ({ variant, framework }) => {
     Module({ imports, controllers: [ProductController] })(AppModule);
     const adapter = new FastifyAdapter();
     if (emptyHook) adapter.getInstance().addHook('onRequest', (_request, _reply, done) => (hooked++, done()));
+    if (hookPath) adapter.getInstance().addHook('preHandler', keep);
     const app = await NestFactory.create(AppModule, adapter, { logger: false });
     await app.init();
     const fastify = app.getHttpAdapter().getInstance();
     await fastify.ready();
     request = () => fastify.inject({ method: 'GET', url: '/product/42' });
+    if (hookPath)
+      request = await hookRunner(
+        request,
+        require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }),
+      );
     route = '/product/:id';
     close = () => app.close();
   } else if (framework === 'hono') {
@@ -104,17 +138,64 @@ serveCase(async ({ variant, framework }) => {
       : emptyHook
         ? (request, context) => (hooked++, handler(request, context))
         : handler;
-    const req = new Request('http://bench.local/api/products/42');
+    // What Next.js hands a route handler: a NextRequest (its own `url` getter, undici's `method` and `signal`).
+    const { NextRequest } = require('next/server');
+    const req = new NextRequest('http://bench.local/api/products/42');
     const context = { params: Promise.resolve({ id: '42' }) };
     request = () => wrapped(req, context);
     route = '/api/products/[id]';
   } else {
     throw new Error(`no framework ${framework} in row web-frameworks`);
   }
-  let made = 0;
+
+  /**
+   * One real request (`inject`), then an operation over its request and reply as described in the header, with
+   * the hook runner of the Fastify at `fastifyPath` (the app's own: NestJS brings its platform's).
+   */
+  async function hookRunner(inject, fastifyPath) {
+    const response = await inject();
+    made++;
+    if (response.statusCode !== 200 || kept === undefined)
+      throw new Error(
+        `the capturing request answered ${response.statusCode}${kept ? '' : ', no request kept'}`,
+      );
+    const { onRequestHookRunner } = require(join(dirname(require.resolve(fastifyPath)), 'lib', 'hooks.js'));
+    const { request: fastifyRequest, reply } = kept;
+    const contextKey = Object.getOwnPropertySymbols(fastifyRequest).find(
+      (key) => key.description === 'fastify.context',
+    );
+    const hooks = fastifyRequest[contextKey]?.onRequest;
+    if (hooks === undefined) throw new Error('no route context on the Fastify request');
+    // NestJS may hook requests itself; the app without our hook or the empty one has none of its own on Fastify.
+    if (hooks === null ? variant !== 'none' : variant === 'none' && framework === 'fastify')
+      throw new Error(`onRequest hooks ${hooks === null ? 'absent' : 'present'} for variant ${variant}`);
+    const raw = reply.raw;
+    if (!raw.writableEnded || raw.statusCode !== 200) throw new Error('reply.raw has not ended with 200');
+    // Node keeps `close` listeners after the event: the adapter's, which recorded the capturing request (the
+    // self-check says if it did not). Each operation removes every listener after its `close`, so it must be alone.
+    raw.removeAllListeners('close');
+    // What `end()` sets and `writableEnded` (so `reply.sent`) reads: false while the hooks run, or Fastify's runner
+    // skips them on a sent reply; true again when `close` comes, as after a response sent in full.
+    if (Object.getOwnPropertyDescriptor(raw, 'finished')?.writable !== true)
+      throw new Error('reply.raw keeps no writable `finished`');
+    const proceed = (error) => {
+      if (error) throw error;
+    };
+    return () => {
+      raw.finished = false;
+      if (hooks !== null) onRequestHookRunner(hooks, fastifyRequest, reply, proceed);
+      else proceed(null);
+      raw.finished = true;
+      raw.emit('close');
+      raw.removeAllListeners('close');
+    };
+  }
+  // The hook path is synchronous: awaiting each operation would add a microtask to a 100-300 ns operation.
+  const sync = hookPath;
   return {
     async round(iterations) {
-      for (let i = 0; i < iterations; i++) await request();
+      if (sync) for (let i = 0; i < iterations; i++) request();
+      else for (let i = 0; i < iterations; i++) await request();
       made += iterations;
     },
     async check() {

@@ -50,39 +50,60 @@ export function withHttpMetrics<Req extends WebRequest, Context = unknown>(
   if (typeof route !== 'string' || route === '')
     throw new TypeError('withHttpMetrics: route must be the route pattern');
   const recorder = recorderFor(options, 'withHttpMetrics');
-  const record = (request: Req, status: number, start: number): void =>
-    recorder.record(
-      request.method,
-      route,
-      request.signal?.aborted ? undefined : status,
-      https(request.url),
-      (clock.now() - start) / 1000,
-    );
+  const record = (
+    request: Req,
+    method: string | undefined,
+    secure: boolean,
+    status: number,
+    start: number,
+  ): void => {
+    try {
+      recorder.record(
+        method,
+        route,
+        request.signal?.aborted ? undefined : status,
+        secure,
+        (clock.now() - start) / 1000,
+      );
+    } catch {
+      // A signal getter that throws: not recorded, and never a rejection nobody handles (below).
+    }
+  };
   // No abort listener per request: adding and removing one costs about 0.3 us, the whole budget of a request; the
   // signal is read when the handler returns instead.
   return (request, context) => {
     const start = clock.now();
+    // A Request's method and url never change, so they are read now, while the caller has just touched the
+    // request: read after the handler has built its Response they cost more (in one process, with a NextRequest
+    // and a handler building a Response, the wrapper took 40-100 ns less a request reading them here).
+    let method: string | undefined;
+    let secure = false;
+    try {
+      method = request.method;
+      secure = https(request.url);
+    } catch {
+      // A request object whose getters throw: recorded without them, and the handler still runs.
+    }
     let answer: Response | Promise<Response>;
     try {
       answer = handler(request, context);
     } catch (error) {
-      record(request, 500, start);
+      record(request, method, secure, 500, start);
       throw error;
     }
     if (!(answer instanceof Promise)) {
-      record(request, answer.status, start);
+      record(request, method, secure, answer.status, start);
       return answer;
     }
-    return answer.then(
-      (response) => {
-        record(request, response.status, start);
-        return response;
-      },
-      (error: unknown) => {
-        record(request, 500, start);
-        throw error;
-      },
+    // Observed beside the caller rather than chained in front of it: the caller awaits the handler's own promise
+    // (no promise resolved with the Response a second time, one microtask less before it runs), and this
+    // reaction, attached first, still records before the caller goes on. Its own promise never rejects: a
+    // handler that resolves to no Response is one Next.js answers with 500, and a rejection stays the caller's.
+    answer.then(
+      (response: Response | undefined) => record(request, method, secure, response?.status ?? 500, start),
+      () => record(request, method, secure, 500, start),
     );
+    return answer;
   };
 }
 
@@ -191,13 +212,15 @@ export function httpMetricsMiddleware(
     next: () => Promise<void>,
     start: number,
     ownIndex: number,
+    method: string,
+    secure: boolean,
   ) => {
     await next();
     recorder.record(
-      c.req.method,
+      method,
       honoRoute(c, ownIndex),
       c.req.raw.signal?.aborted ? undefined : c.res.status,
-      https(c.req.raw.url),
+      secure,
       (clock.now() - start) / 1000,
     );
   };
@@ -205,15 +228,19 @@ export function httpMetricsMiddleware(
   return (c, next) => {
     const start = clock.now();
     const ownIndex = c.req.routeIndex;
+    // The method and url never change: read now, while the request is fresh, not after the response is built and
+    // sent (as withHttpMetrics does, where that measured cheaper).
+    const method = c.req.method;
+    const secure = https(c.req.raw.url);
     const outgoing = nodeOutgoing(c.env);
-    if (outgoing === undefined) return afterNext(c, next, start, ownIndex);
+    if (outgoing === undefined) return afterNext(c, next, start, ownIndex, method, secure);
     // @hono/node-server: the Node response closes after the body is sent, or when the client goes away first.
     outgoing.on('close', () => {
       recorder.record(
-        c.req.method,
+        method,
         honoRoute(c, ownIndex),
         outgoing.writableFinished ? outgoing.statusCode : undefined,
-        https(c.req.raw.url),
+        secure,
         (clock.now() - start) / 1000,
       );
     });
