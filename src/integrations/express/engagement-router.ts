@@ -3,11 +3,23 @@
  *
  * Owns: the Express wiring of the core's engagement endpoint (`integrations/http/beacon.ts`): the client address
  * (`req.ip`, which honours `trust proxy`), reading the body (or taking it from an app-wide `express.json()` that
- * already parsed it), writing the answer. Must not touch: the endpoint's contract and limits, validation, what is
+ * already parsed it), writing the answer; loading Express itself when a router is made (the server entry points
+ * share one file, dist/bundle.js, so a static `require('express')` here would reach every app's bundler, Express
+ * or not). Must not touch: the endpoint's contract and limits, validation, what is
  * recorded (all the core's).
  */
-import express, { type Request, type Response, type Router } from 'express';
-import { engagementEndpoint, nodeBodyOf, type EngagementOptions } from '../http';
+import type { Request, Response, Router } from 'express';
+import { engagementEndpoint, loadOptionalPeer, nodeBodyOf, type EngagementOptions } from '../http';
+
+/** Express, loaded when a router is made: no literal `require('express')` reaches an app's bundler. */
+function expressRouter(): Router {
+  const express = loadOptionalPeer<{ Router: () => Router }>({
+    name: 'express',
+    neededBy: 'otel-business-metrics/express engagementRouter',
+    note: 'Express 4.18 or later',
+  });
+  return express.Router();
+}
 
 /**
  * Options of {@link engagementRouter}. Configure `features` and `milestones` (the names your pages report) and
@@ -22,7 +34,7 @@ export type EngagementRouterOptions = EngagementOptions<Request>;
  */
 export function engagementRouter(options: EngagementRouterOptions = {}): Router {
   const endpoint = engagementEndpoint<Request>(options, 'engagementRouter');
-  const router = express.Router();
+  const router = expressRouter();
   router.all('/', (req: Request, res: Response) => {
     void endpoint({
       method: req.method,
