@@ -8,7 +8,8 @@
 // process evaluates is what it evaluated before (a pull-only app still runs no OTLP or cluster code); only the
 // parse of the file is shared. The @opentelemetry packages and the optional frameworks stay outside (`packages:
 // 'external'`), loaded from node_modules as before. The browser, react, analysis and insights entry points share
-// no state with these and stay as tsc wrote them, as does the CLI.
+// no state with these (the few constant modules they use load as copies of their own) and stay as tsc wrote them,
+// as does the CLI.
 //
 // Each entry file is then replaced by a line that returns its part of the bundle, with its export names listed in
 // the form Node's CommonJS lexer reads, so the ESM wrappers' `export * from './index.js'` keeps every named export.
@@ -28,10 +29,15 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 export const BUNDLED = ['.', './express', './fastify', './nestjs', './fetch'];
 const BUNDLE = join(dist, 'bundle.js');
 
+const SHIM_MARK = "// This entry point's part of";
 const entries = BUNDLED.map((subpath, index) => {
   const target = pkg.exports[subpath];
   if (typeof target !== 'object') throw new Error(`exports["${subpath}"] is missing from package.json`);
-  return { subpath, key: `e${index}`, file: join(root, target.require.default) };
+  const file = join(root, target.require.default);
+  // Bundling a shim would wrap the last bundle in the new one: the entries must be tsc's (npm run build).
+  if (readFileSync(file, 'utf8').includes(SHIM_MARK))
+    throw new Error(`${target.require.default} is already bundled: run tsc first (npm run build)`);
+  return { subpath, key: `e${index}`, file };
 });
 
 await build({
@@ -73,7 +79,7 @@ for (const { subpath, key, file } of entries) {
   writeFileSync(
     file,
     `"use strict";\n` +
-      `// This entry point's part of ${relative(dist, BUNDLE)} (scripts/bundle-server.mjs).\n` +
+      `${SHIM_MARK} ${relative(dist, BUNDLE)} (scripts/bundle-server.mjs).\n` +
       `module.exports = require(${JSON.stringify(toBundle)}).${key}();\n` +
       `// Its names, for Node's ESM import of this CommonJS file (never run).\n` +
       `0 && (module.exports = { ${names.join(', ')} });\n`,

@@ -12,9 +12,10 @@
  * a third of a counter update. Without a registered context manager no span can ever be active, so the lookup
  * is skipped behind one boolean, `exemplarGate.armed`: true only while a context manager really propagates
  * contexts (counters do not even test it: their add method is swapped when it changes, cells.ts). It is probed
- * through the public API (enter a context, see whether `context.active()` returns it) when a store is created and
- * at every collection, so a trace SDK registered after startup is seen from the next scrape on, and one disabled
- * later stops costing anything.
+ * when a store is created and at every collection: first the API's global registry (no context manager
+ * registered: disarmed, and the API is not even loaded, support/otel-api.ts), then through the public API (enter a
+ * context, see whether `context.active()` returns it), so a trace SDK registered after startup is seen from the
+ * next scrape on, and one disabled later stops costing anything.
  *
  * What is kept: only a span context the OpenTelemetry API calls valid (`isSpanContextValid`: 32 and 16 hex
  * digits, not all zeros) and sampled, so a context propagated from a hostile header or a broken tracer never

@@ -18,8 +18,12 @@ type Level = 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 
 function send(level: Level, message: string, args: unknown[]): void {
   if (registeredWithApi()?.diag !== undefined) {
-    otelApi().diag[level](message, ...args);
-    return;
+    try {
+      otelApi().diag[level](message, ...args);
+      return;
+    } catch {
+      // The package's own API copy cannot be loaded (a broken install): said on stderr below, never thrown.
+    }
   }
   if (
     (level === 'error' || level === 'warn') &&

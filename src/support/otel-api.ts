@@ -1,5 +1,5 @@
 /**
- * The OpenTelemetry API, loaded when first needed. Its 85 modules were about 12 ms of a pull-only app's cold start
+ * The OpenTelemetry API, loaded when first needed. Its 44 files were about 12 ms of a pull-only app's cold start
  * (docs/performance.md#cold-start), yet such an app, with no tracing and no diag logger in its process, needs
  * nothing from it: whether a context manager or a diag logger is registered can be read from the API's own
  * global registry, which every copy of the API 1.x in the process shares, without loading the API.
@@ -22,7 +22,7 @@ export interface RegisteredWithApi {
 
 let api: OtelApi | undefined;
 
-/** The API, loaded on the first call (synchronously: it is a dependency of the package, always installed). */
+/** The API, loaded on the first call (synchronously: it is a required peer dependency, installed beside the package). */
 export function otelApi(): OtelApi {
   return (api ??= require('@opentelemetry/api') as OtelApi);
 }
