@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports';
 import { requireBinary } from './binaries';
 
 export const REDIS_SERVER = requireBinary('redis-server', 'apt-get install redis-server');
@@ -19,14 +19,6 @@ export interface RedisServer {
   /** Start it again on the same port (empty: no persistence). */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function launch(binary: string, port: number, dir: string | undefined): Promise<ChildProcess> {
