@@ -5,12 +5,13 @@
  * supervises.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../support/go-binaries';
 import { freePort } from '../support/prometheus-server';
+import { PORT_RANGE } from '../support/ports';
 import { supervise, type Supervised } from '../support/processes';
 
 export const FLEET_PLAN_SCRIPT = join(REPO, 'otel-collector', 'thanos', 'fleet.mjs');
@@ -66,11 +67,7 @@ export interface RunningFleet {
  *   from below the kernel's ephemeral range (ip_local_port_range), which connections never take their source from.
  */
 async function freePorts(template: Record<string, Record<string, number>>) {
-  const ephemeralStart = Number(
-    readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
-  );
-  const low = 10_000;
-  const high = Math.max(low + 1_000, ephemeralStart) - 1;
+  const { low, high } = PORT_RANGE;
   const held: Server[] = [];
   const hold = (port: number) =>
     new Promise<boolean>((resolve) => {

@@ -6,7 +6,8 @@
  * - an outgoing connection of a test running beside it taking the port as its source port: those come from the
  *   kernel's ephemeral range (ip_local_port_range), where port 0 binds come from too.
  * So ports come from below the ephemeral range, each is checked by binding it, and none is handed out twice by
- * this process (the fleet, tests/fleet/fleet.ts, also holds its ports until all are chosen).
+ * this process (the fleet, tests/fleet/fleet.ts, chooses its ~40 ports from the same range, holding each until all
+ * are chosen).
  *
  * Owns: choosing ports. Must not touch: the servers.
  */
@@ -25,6 +26,9 @@ function ephemeralStart(): number {
   }
 }
 const HIGH = ephemeralStart() - 1;
+
+/** Loopback ports tests may choose: from 10,000 to just below the kernel's ephemeral range. */
+export const PORT_RANGE: { readonly low: number; readonly high: number } = { low: LOW, high: HIGH };
 
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
