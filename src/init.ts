@@ -41,6 +41,7 @@ import {
 import { registerProcessSelfMetrics, storeOnlyMeter } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
+import { storeCollectionOf } from './series/collection';
 import { LocalSeriesStore } from './series/local-store';
 import { AggregationTemporality, InstrumentType } from './series/otel-enums';
 import type { ClusterEndpoint } from './cluster/endpoint';
@@ -222,6 +223,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       resource,
       options: config.cluster!,
       local: () => local.collect(),
+      columnsOf: storeCollectionOf,
       // Without a prometheus exporter, getMetrics() and the workers still get the aggregate.
       prometheus: serves ? config.prometheus : { preventServerStart: true },
       extensions: clusterExtensions!,
@@ -243,6 +245,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       config.cluster!,
       () => expositionReader.collect(),
       clusterExtensions!,
+      storeCollectionOf,
     );
   }
 

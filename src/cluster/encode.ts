@@ -4,9 +4,15 @@
  *
  * Owns: series ids and the attribute keys sent once per epoch. Must not touch: recording, transports.
  *
- * Cost: one WeakMap lookup per series (attribute objects of the package's cells are frozen and live as long as
- * their series) plus the numbers; an attribute key (entries as JSON) is built only for a series the
- * source has not sent in this epoch, or for attribute objects the SDK rebuilds at each collection.
+ * Cost: the numbers, plus one array read per series of the local store (its columns, below) or one WeakMap lookup
+ * per series of any other producer (attribute objects of the package's cells are frozen and live as long as their
+ * series); an attribute key (entries as JSON) is built only for a series the source has not sent in this epoch,
+ * or for attribute objects the SDK rebuilds at each collection.
+ *
+ * The local store's series are read from its columns (`ColumnsLookup`), as the OTLP encoders and the Prometheus
+ * serializer read them, not from the SDK `MetricData` the store would build for them: building those objects for
+ * every series at every collection was most of a worker's CPU per scrape and its garbage (bench/RESULTS.md,
+ * cluster-scrape). Both ways give the same snapshot (tests/cluster/encode-columns.test.ts).
  */
 import type { Attributes } from '@opentelemetry/api';
 import {
@@ -16,6 +22,7 @@ import {
   type Histogram,
   type MetricData,
   type ResourceMetrics,
+  type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
   PROTOCOL_TAG,
@@ -61,9 +68,54 @@ function shapeOf(metric: MetricData): MetricShape | undefined {
   }
 }
 
+/** `ValueType.DOUBLE` on the wire (protocol.ts): the store records doubles; a source does not load the API for it. */
+const WIRE_DOUBLE = 1;
+
+/** What the encoder reads of a metric's columns, for both shapes. */
+interface ColumnsIdentity {
+  readonly definition: { readonly name: string; readonly description: string; readonly unit: string };
+  /** Rows: the first `length` entries of each column are this collection's. */
+  readonly length: number;
+  /** The metric's series, which only ever grow and never reorder; `indices[row]` is a row's series. */
+  readonly series: readonly { readonly attributes: Attributes }[];
+  readonly indices: Int32Array;
+}
+
+/** A counter's columns (cumulative values: the pull producer's). */
+export interface CounterSnapshotColumns extends ColumnsIdentity {
+  readonly kind: 'counter';
+  readonly values: Float64Array;
+}
+
+/** A histogram's columns: `boundaries.length + 1` bucket counts per row, row after row. */
+export interface HistogramSnapshotColumns extends ColumnsIdentity {
+  readonly kind: 'histogram';
+  readonly boundaries: readonly number[];
+  readonly bucketCounts: Float64Array;
+  readonly sums: Float64Array;
+  readonly counts: Float64Array;
+  readonly mins: Float64Array;
+  readonly maxs: Float64Array;
+}
+
+/**
+ * One collection of the local store as the encoder reads it: series/collection.ts's `StoreCollection` has this
+ * shape. It is declared here, not imported, because src/cluster may not import src/series: init.ts hands the
+ * lookup over (`storeCollectionOf`).
+ */
+export interface SnapshotColumns {
+  readonly metrics: readonly (CounterSnapshotColumns | HistogramSnapshotColumns)[];
+}
+
+/** The store's columns behind a ScopeMetrics of a collection, or undefined for any other producer's. */
+export type ColumnsLookup = (scopeMetrics: ScopeMetrics) => SnapshotColumns | undefined;
+
 interface FamilyIds {
   byObject: WeakMap<Attributes, number>;
   byKey: Map<string, number>;
+  /** For a family read from columns: the ids by series index, valid for that list of series. */
+  seriesList?: readonly unknown[];
+  bySeries?: number[];
 }
 
 export class SnapshotEncoder {
@@ -76,6 +128,7 @@ export class SnapshotEncoder {
   constructor(
     readonly source: string,
     private readonly extensions: Iterable<ClusterExtension> = [],
+    private readonly columnsOf?: ColumnsLookup,
   ) {}
 
   /** Forget every id: the next snapshot sends all keys again, under a new epoch. */
@@ -102,6 +155,14 @@ export class SnapshotEncoder {
       const scope = scopeMetrics.scope;
       const scopeIndex = scopes.length;
       scopes.push({ name: scope.name, version: scope.version, schemaUrl: scope.schemaUrl });
+      const columns = this.columnsOf?.(scopeMetrics);
+      if (columns !== undefined) {
+        for (const metric of columns.metrics) {
+          const encoded = this.encodeColumns(metric, scope.name, scopeIndex, keys);
+          if (encoded !== undefined) metrics.push(encoded);
+        }
+        continue;
+      }
       for (const metric of scopeMetrics.metrics) {
         const shape = shapeOf(metric);
         if (metric.dataPoints.length === 0) continue;
@@ -118,18 +179,8 @@ export class SnapshotEncoder {
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
           let id = ids.byObject.get(point.attributes);
           if (id === undefined) {
-            const key = attributeKey(point.attributes);
-            if (key === undefined) {
-              this.notSent(metric.descriptor.name, 'a series has attribute values JSON cannot carry');
-              continue;
-            }
-            id = ids.byKey.get(key);
-            if (id === undefined) {
-              id = this.nextId++;
-              ids.byKey.set(key, id);
-              keys.push(key);
-            }
-            ids.byObject.set(point.attributes, id);
+            id = this.newSeries(ids, point.attributes, metric.descriptor.name, keys);
+            if (id === undefined) continue;
           }
           points.push(id);
           if (shape === 'histogram') {
@@ -184,6 +235,87 @@ export class SnapshotEncoder {
       ...(final ? { final: true } : {}),
       ...(ext ? { ext } : {}),
     };
+  }
+
+  /**
+   * One metric of the local store, from its columns: the same wire metric as from the MetricData the store builds
+   * for them (series/collection.ts toMetricData: a monotonic sum or a histogram of doubles, rows in order).
+   */
+  private encodeColumns(
+    columns: CounterSnapshotColumns | HistogramSnapshotColumns,
+    scopeName: string,
+    scopeIndex: number,
+    keys: string[],
+  ): WireMetric | undefined {
+    const rows = columns.length;
+    if (rows === 0) return undefined;
+    const name = columns.definition.name;
+    const ids = this.familyIds(scopeName + '\u0000' + name);
+    if (ids.seriesList !== columns.series) {
+      ids.seriesList = columns.series;
+      ids.bySeries = [];
+    }
+    const bySeries = ids.bySeries!;
+    const points: WireNumber[] = [];
+    const histogram = columns.kind === 'histogram' ? columns : undefined;
+    const buckets = histogram ? histogram.boundaries.length + 1 : 0;
+    for (let row = 0; row < rows; row++) {
+      const index = columns.indices[row];
+      let id: number | undefined = bySeries[index];
+      if (id === undefined) {
+        const attributes = columns.series[index].attributes;
+        id = ids.byObject.get(attributes) ?? this.newSeries(ids, attributes, name, keys);
+        if (id === undefined) continue;
+        bySeries[index] = id;
+      }
+      points.push(id);
+      if (histogram !== undefined) {
+        const count = histogram.counts[row];
+        const empty = count === 0;
+        points.push(
+          count,
+          toWire(histogram.sums[row]),
+          toWire(empty ? Infinity : histogram.mins[row]),
+          toWire(empty ? -Infinity : histogram.maxs[row]),
+        );
+        const bucketCounts = histogram.bucketCounts;
+        for (let b = 0, at = row * buckets; b < buckets; b++) points.push(bucketCounts[at + b]);
+      } else {
+        points.push(toWire((columns as CounterSnapshotColumns).values[row]));
+      }
+    }
+    return {
+      scope: scopeIndex,
+      name,
+      description: columns.definition.description,
+      unit: columns.definition.unit,
+      valueType: WIRE_DOUBLE,
+      shape: histogram ? 'histogram' : 'counter',
+      boundaries: histogram ? histogram.boundaries.slice() : undefined,
+      points,
+    };
+  }
+
+  /** The id of a series not yet seen under these attributes in this epoch; undefined when it cannot be sent. */
+  private newSeries(
+    ids: FamilyIds,
+    attributes: Attributes,
+    metricName: string,
+    keys: string[],
+  ): number | undefined {
+    const key = attributeKey(attributes);
+    if (key === undefined) {
+      this.notSent(metricName, 'a series has attribute values JSON cannot carry');
+      return undefined;
+    }
+    let id = ids.byKey.get(key);
+    if (id === undefined) {
+      id = this.nextId++;
+      ids.byKey.set(key, id);
+      keys.push(key);
+    }
+    ids.byObject.set(attributes, id);
+    return id;
   }
 
   private notSent(metric: string, why: string): void {

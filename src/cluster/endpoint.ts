@@ -9,6 +9,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type CollectionResult } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullReader, type PrometheusPullReaderOptions } from '../exporters/prometheus';
+import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
 import { ClusterPrimary } from './primary';
@@ -27,6 +28,8 @@ export function startClusterEndpoint(args: {
   readonly options: ClusterOptions;
   /** The primary's own collection (a reader of its MeterProvider). */
   readonly local: () => Promise<CollectionResult>;
+  /** The local store's columns behind `local`'s collections. */
+  readonly columnsOf?: ColumnsLookup;
   readonly prometheus: PrometheusPullReaderOptions;
   readonly extensions: ClusterExtensions;
 }): ClusterEndpoint {
@@ -35,6 +38,7 @@ export function startClusterEndpoint(args: {
     timeoutMillis: args.options.timeoutMillis,
     gauges: args.options.gauges,
     local: args.local,
+    columnsOf: args.columnsOf,
     extensions: args.extensions,
   });
   const reader = new PrometheusPullReader({ ...args.prometheus, metricProducers: [primary] });

@@ -26,7 +26,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { ClusterAggregate, type ClusterFailureReason, type GaugeRule } from './aggregate';
 import { PACKAGE_GAUGE_RULES } from './rules';
-import { SnapshotEncoder } from './encode';
+import { SnapshotEncoder, type ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import { nodeCluster } from './node-cluster';
 import {
@@ -51,6 +51,8 @@ export interface ClusterPrimaryOptions {
   readonly gauges?: Readonly<Record<string, GaugeRule>>;
   /** The primary's own collection (its own recordings and self-metrics), merged like a source's. */
   readonly local?: () => Promise<CollectionResult>;
+  /** The local store's columns behind `local`'s collections, so they are encoded without building MetricData. */
+  readonly columnsOf?: ColumnsLookup;
   /** Listen to node:cluster workers. Default true in a cluster primary. */
   readonly processes?: boolean;
   /** Listen to worker threads of this process. Default true. */
@@ -124,7 +126,7 @@ export class ClusterPrimary implements MetricProducer {
       );
     }
     this.local = options.local;
-    this.localEncoder = new SnapshotEncoder(LOCAL_SOURCE, options.extensions);
+    this.localEncoder = new SnapshotEncoder(LOCAL_SOURCE, options.extensions, options.columnsOf);
     this.aggregate = new ClusterAggregate({
       gauges: { ...PACKAGE_GAUGE_RULES, ...options.gauges },
       extensions: options.extensions,

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { diag, printable, RateLimitedWarnings, withTimeout } from '../support';
-import { SnapshotEncoder } from './encode';
+import { SnapshotEncoder, type ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { SourceTransport } from './role';
 import {
@@ -44,8 +44,10 @@ export class ClusterSource {
     private readonly collectLocal: () => Promise<CollectionResult>,
     readonly transport: SourceTransport,
     extensions?: ClusterExtensions,
+    /** The local store's columns behind a collection (encoded without building MetricData). */
+    columnsOf?: ColumnsLookup,
   ) {
-    this.encoder = new SnapshotEncoder(this.id, extensions);
+    this.encoder = new SnapshotEncoder(this.id, extensions, columnsOf);
     if (transport === 'process') {
       process.on('message', this.onProcessMessage);
     } else {

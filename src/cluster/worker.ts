@@ -16,6 +16,7 @@ import {
 } from '../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { safeMessage } from '../support';
+import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
 import { DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
@@ -36,8 +37,9 @@ export function startClusterSource(
   options: ClusterOptions,
   collect: () => Promise<CollectionResult>,
   extensions: ClusterExtensions,
+  columnsOf?: ColumnsLookup,
 ): ClusterSourceWiring {
-  const source = new ClusterSource(collect, transport, extensions);
+  const source = new ClusterSource(collect, transport, extensions, columnsOf);
   // The primary needs up to its own deadline to collect, plus the time to serialise.
   const deadline = 2 * (options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS) + 1000;
   const exposition = (format: ExpositionFormat = 'prometheus') => source.exposition(deadline, format);

@@ -34,8 +34,15 @@ export const OTLP_SCHEMA = protobuf.parse(
 // Resolved before use: only then do repeated numbers get proto3's packed encoding.
 OTLP_SCHEMA.resolveAll();
 
-/** Every record method, with repeats, new series, values the guard drops or relabels, and non-ASCII labels. */
-function record(recorder: BusinessMetricsRecorder, random: () => number, events: number): void {
+/**
+ * Every record method, with repeats, new series, values the guard drops or relabels, and non-ASCII labels (also the
+ * workload of tests/cluster/encode-columns.test.ts).
+ */
+export function recordRandomEvents(
+  recorder: BusinessMetricsRecorder,
+  random: () => number,
+  events: number,
+): void {
   const now = Date.now();
   const sources = ['google_ads', 'direct', 'newsletter', 'bücher', 'réseau', ''];
   const tiers = ['free', 'pro', 'enterprise'];
@@ -145,7 +152,7 @@ export function describeAgainstUpstream(
             .addCallback((result) => result.observe(21.5 + random(), { room: 'lab', floor: 3, hot: true }));
           let points = 0;
           for (let round = 0; round < 3; round++) {
-            record(handle.metrics, random, 40 + Math.floor(random() * 200));
+            recordRandomEvents(handle.metrics, random, 40 + Math.floor(random() * 200));
             requests.add(Math.floor(random() * 5), { route: '/checkout', code: 200 });
             queue.add(Math.floor(random() * 10) - 5, { queue: 'mail' });
             latency.record(random() * 300, { route: '/checkout' });
@@ -167,7 +174,7 @@ export function describeAgainstUpstream(
     it('read the store columns, never the MetricData built from them', async () => {
       const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
       handle = initBusinessMetrics({ exporters: [exporter], env: {} });
-      record(handle.metrics, prng(7), 300);
+      recordRandomEvents(handle.metrics, prng(7), 300);
       await handle.forceFlush();
       const [collection] = exporter.getMetrics().slice(-1);
       const storeScope = collection.scopeMetrics.find((scope) => storeCollectionOf(scope) !== undefined)!;
