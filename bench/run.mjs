@@ -40,6 +40,7 @@ const MODE = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
 /** How much each mode measures. Every mode keeps >= 7 measured rounds; smoke makes them tiny. */
 const MODES = {
   full: {
+    webReplicas: 6,
     warmup: 5,
     warmupMs: 1000,
     rounds: 15,
@@ -58,6 +59,7 @@ const MODES = {
     clusterUsers: 4_000,
   },
   quick: {
+    webReplicas: 6,
     warmup: 2,
     warmupMs: 300,
     rounds: 7,
@@ -76,6 +78,7 @@ const MODES = {
     clusterUsers: 4_000,
   },
   smoke: {
+    webReplicas: 2,
     warmup: 1,
     warmupMs: 0,
     rounds: 7,
@@ -346,10 +349,15 @@ const ROWS = [
   // empty hook of the same kind and without either, same run; the adapter's own cost is ours - hook, the target,
   // as the Express row measures its middleware alone (bench/cases/web-frameworks.mjs). A framework's own request
   // costs 5-40 us with garbage of its own, so a 300 ns difference sits under its noise: CPU time (time spent
-  // descheduled on a shared machine does not count), four times the rounds at half the size (the noise is per
-  // round; the row's time stays near what it was), every variant at the same round size, and the difference
-  // taken round by round (paired: ours and hook run back to back) with a 95% interval, which says when it
-  // cannot be resolved.
+  // descheduled on a shared machine does not count), rounds of half the size, every variant at the same round
+  // size, and the difference taken round by round (paired: ours and hook run back to back). One process per
+  // variant was not enough: two processes running the same code differed by up to 157 ns (A/A), more than the
+  // distance to the bound, and a second run could read the other side of it. So every variant runs in
+  // `PLAN.webReplicas` processes (6 in full mode); replica i of ours is paired with replica i of hook, each pair
+  // gives the median of its paired rounds, and the row reads the median of those and a distribution-free 95%
+  // interval over the pairs (replicaDifference): a process's offset is inside the interval, not averaged away by
+  // its rounds. The A/A (hook-again - hook) is taken the same way; met still means the whole interval under the
+  // bound and the A/A interval within -+ the bound.
   ...[
     ['fastify', 'Fastify 5 plugin (app.inject, route from routeOptions.url)'],
     ['nestjs', 'NestJS 12 module on the Fastify platform (inject)'],
@@ -361,7 +369,8 @@ const ROWS = [
     script: 'cases/web-frameworks.mjs',
     unit: 'ns CPU/request',
     clock: 'cpu',
-    rounds: PLAN.rounds * 4,
+    replicas: PLAN.webReplicas,
+    rounds: PLAN.rounds,
     roundMs: PLAN.roundMs / 2,
     sameIterations: true,
     variants: ['ours', 'hook', 'none', 'hook-again'],
@@ -375,6 +384,7 @@ const ROWS = [
   // bench/cases/web-frameworks.mjs): Fastify's own onRequest hook runner over a real request and reply, then the
   // response's `close`, ~0.1-0.5 us an operation, where `inject`'s process-to-process spread of microseconds hides
   // a 300 ns target. Rounds of the usual size: the operation carries no framework garbage to average out.
+  // Replicated as the rows above, so their A/A says the same thing.
   ...[
     [
       'fastify',
@@ -387,7 +397,8 @@ const ROWS = [
     script: 'cases/web-frameworks.mjs',
     unit: 'ns CPU/request',
     clock: 'cpu',
-    rounds: PLAN.rounds * 2,
+    replicas: PLAN.webReplicas,
+    rounds: PLAN.rounds,
     sameIterations: true,
     variants: ['ours', 'hook', 'none', 'hook-again'],
     params: { framework, measure: 'hooks' },
@@ -458,22 +469,33 @@ const summary = (values) => ({
   values,
 });
 
-/** One row: every variant in its own process, rounds interleaved (rotating the order each round). */
+/**
+ * One row: every variant in its own process, rounds interleaved (rotating the order each round). With
+ * `row.replicas` = R, every variant runs in R processes (replicas 0..R-1) and every process of every variant takes
+ * its round in turn; the processes of replica i sit next to each other in the rotation, so round r of `ours` #i and
+ * `hook` #i still run back to back.
+ */
 async function runInterleaved(row) {
   const scale = row.scale ?? 1;
   const twins = !row.noBaseline && !(row.needsCluster && !baselineHasCluster());
-  const variants = (twins ? withBaseline(row.variants) : row.variants).map((name) => ({
-    name,
-    process: startCase(
-      row.script,
-      { row: row.id, variant: name.replace(BASELINE_SUFFIX, ''), ...row.params },
-      caseEnv(name),
-      row.execArgv,
-    ),
-    values: [],
-    failure: undefined,
-    iterations: row.fixedIterations,
-  }));
+  const names = twins ? withBaseline(row.variants) : row.variants;
+  const replicas = row.replicas ?? 1;
+  const variants = [];
+  for (let replica = 0; replica < replicas; replica++)
+    for (const name of names)
+      variants.push({
+        name,
+        replica,
+        process: startCase(
+          row.script,
+          { row: row.id, variant: name.replace(BASELINE_SUFFIX, ''), ...row.params },
+          caseEnv(name),
+          row.execArgv,
+        ),
+        values: [],
+        failure: undefined,
+        iterations: row.fixedIterations,
+      });
   const live = () => variants.filter((variant) => !variant.failure);
   const step = async (variant, action) => {
     if (variant.failure) return;
@@ -523,17 +545,31 @@ async function runInterleaved(row) {
       });
     }
   }
-  const result = { id: row.id, title: row.title, unit: row.unit, variants: {} };
+  const checks = new Map();
   for (const variant of variants) {
-    let check;
     await step(variant, async (v) => {
-      check = await v.process.request({ type: 'check' });
+      const check = await v.process.request({ type: 'check' });
       if (!check.ok) v.failure = `self-check: ${check.detail}`;
+      checks.set(v, check.detail);
     });
     await variant.process.stop();
-    result.variants[variant.name] = variant.failure
-      ? { failed: variant.failure }
-      : { ...summary(variant.values), iterations: variant.iterations, check: check.detail };
+  }
+  const result = { id: row.id, title: row.title, unit: row.unit, variants: {} };
+  for (const name of names) {
+    const own = variants.filter((v) => v.name === name);
+    const failed = own.find((v) => v.failure);
+    result.variants[name] = failed
+      ? { failed: `${replicas > 1 ? `replica ${failed.replica}: ` : ''}${failed.failure}` }
+      : {
+          ...summary(own.flatMap((v) => v.values)),
+          iterations: own[0].iterations,
+          check:
+            replicas > 1 && own.every((v) => checks.get(v) === checks.get(own[0]))
+              ? `${replicas} processes, each: ${checks.get(own[0])}`
+              : own.map((v) => checks.get(v)).join('; '),
+          // Each process's rounds, in order: the differences are taken replica by replica.
+          ...(replicas > 1 ? { replicas: own.map((v) => v.values) } : {}),
+        };
   }
   result.ratios = ratios(row, result.variants, row.variants[0]);
   result.baselineRatios = baselineRatios(result.variants);
@@ -574,6 +610,43 @@ function pairedDifference(a, b) {
   };
 }
 
+/**
+ * The difference a - b over replicas (each variant in R processes, replica i of a paired with replica i of b):
+ * each pair's median paired difference (pairedDifference), then the median of those R medians and a
+ * distribution-free 95% interval of it from their order statistics (the k-th smallest to the k-th largest, k the
+ * largest with P(Binomial(R, 1/2) < k) <= 2.5%; R >= 6 is needed for any). The processes, not the rounds, are the
+ * independent units here: a process's offset (its JIT outcome, its heap's layout) is shared by all its rounds, so
+ * only the spread of the per-process medians carries it into the interval. Fewer than 6 replicas: no interval.
+ */
+function replicaDifference(a, b) {
+  const R = Math.min(a?.length ?? 0, b?.length ?? 0);
+  const pairs = Array.from({ length: R }, (_, i) => pairedDifference(a[i], b[i]));
+  if (R < 2 || pairs.some((pair) => pair === undefined)) return undefined;
+  const medians = pairs.map((pair) => pair.median).sort((x, y) => x - y);
+  let k = 0;
+  for (let below = 0; k < R >> 1; k++) {
+    below += binomial(R, k) / 2 ** R;
+    if (below > 0.025) break;
+  }
+  // Every round of every pair, pooled: their quartiles say how noisy a single round is.
+  const pooled = pairedDifference(a.flat(), b.flat());
+  return {
+    replicas: R,
+    rounds: pairs[0].rounds,
+    median: median(medians),
+    perReplica: pairs.map((pair) => pair.median),
+    p25: pooled.p25,
+    p75: pooled.p75,
+    ...(k > 0 ? { low: medians[k - 1], high: medians[R - k] } : {}),
+  };
+}
+
+function binomial(n, k) {
+  let value = 1;
+  for (let i = 1; i <= k; i++) value = (value * (n - k + i)) / i;
+  return value;
+}
+
 function ratios(row, measured, subject) {
   // A target against the previous build applies only when a baseline was measured (not in smoke mode); one that
   // stands in for another (`insteadOf`) only when that other was not measured.
@@ -593,14 +666,31 @@ function ratios(row, measured, subject) {
       return { subject, against, max, maxDifference, ratio: undefined, met: false };
     const ratio = a.median / b.median;
     if (maxDifference !== undefined) {
-      const paired = pairedDifference(a.values, b.values);
+      // Replicated rows: the interval is over processes (replicaDifference); one process: over its rounds.
+      const differenceOf = a.replicas ? replicaDifference : pairedDifference;
+      const series = (v) => (v?.replicas ? v.replicas : v?.values);
+      const paired = differenceOf(series(a), series(b));
       if (paired === undefined) {
         const difference = a.median - b.median;
         return { subject, against, maxDifference, ratio, difference, met: difference <= maxDifference };
       }
       // Two processes running the same code (A/A): the difference they show is noise, what the row cannot resolve.
-      const aa = noise && pairedDifference(measured[noise[0]]?.values, measured[noise[1]]?.values);
-      const noisy = aa !== undefined && (aa.low < -maxDifference || aa.high > maxDifference);
+      // Computed as the row's own difference is, replica by replica when replicated.
+      const aa = noise && differenceOf(series(measured[noise[0]]), series(measured[noise[1]]));
+      // No interval (too few replicas): the row cannot say.
+      const noisy = aa !== undefined && !(aa.low >= -maxDifference && aa.high <= maxDifference);
+      if (paired.low === undefined)
+        return {
+          subject,
+          against,
+          maxDifference,
+          ratio,
+          difference: paired.median,
+          paired,
+          noise: aa || undefined,
+          met: false,
+          unresolved: true,
+        };
       // Met when the whole interval is within the bound, not met when it is all above, unresolved otherwise (or
       // when the A/A interval is wider than the bound: then neither answer can be trusted).
       return {
@@ -763,6 +853,12 @@ const fmt = (value, unit) => {
   return value.toFixed(2);
 };
 
+/** A replicated difference's 95% interval over processes, or why it has none. */
+const interval = (d, unit) =>
+  d.low === undefined
+    ? `no interval (${d.replicas} processes per variant; 6 are needed)`
+    : `95% interval over processes ${fmt(d.low, unit)} to ${fmt(d.high, unit)}`;
+
 function targetTable(results) {
   const lines = ['| row | target | measured | status |', '|---|---|---|---|'];
   for (const result of results) {
@@ -799,13 +895,15 @@ function targetTable(results) {
             : `>= ${r.min.toFixed(2)}x ${r.against}`;
       const measured = failed
         ? 'FAILED'
-        : r.paired !== undefined
-          ? `${fmt(r.difference, result.unit)} ${result.unit} more, 95% interval ${fmt(r.paired.low, result.unit)} to ${fmt(r.paired.high, result.unit)} (median of ${r.paired.rounds} paired rounds; quartiles ${fmt(r.paired.p25, result.unit)} to ${fmt(r.paired.p75, result.unit)}; ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})${r.noise ? `; A/A noise (same app, two processes) ${fmt(r.noise.median, result.unit)}, interval ${fmt(r.noise.low, result.unit)} to ${fmt(r.noise.high, result.unit)}` : ''}`
-          : r.difference !== undefined
-            ? `${fmt(r.difference, result.unit)} ${result.unit} more (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})`
-            : r.throughputRatio !== undefined
-              ? `${r.ratio.toFixed(3)}x capacity (server ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit}); achieved throughput ${r.throughputRatio.toFixed(3)}x (${fmt(a.requestsPerSecond.median, 'req/s')} vs ${fmt(b.requestsPerSecond.median, 'req/s')} req/s)`
-              : `${r.ratio.toFixed(2)}x (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit})`;
+        : r.paired?.replicas !== undefined
+          ? `${fmt(r.difference, result.unit)} ${result.unit} more, ${interval(r.paired, result.unit)} (median of ${r.paired.replicas} process pairs' medians of ${r.paired.rounds} paired rounds each: ${r.paired.perReplica.map((m) => fmt(m, result.unit)).join(', ')}; quartiles of all rounds ${fmt(r.paired.p25, result.unit)} to ${fmt(r.paired.p75, result.unit)}; ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})${r.noise ? `; A/A noise (same app, other processes) ${fmt(r.noise.median, result.unit)}, ${interval(r.noise, result.unit)} (${r.noise.perReplica.map((m) => fmt(m, result.unit)).join(', ')})` : ''}`
+          : r.paired !== undefined
+            ? `${fmt(r.difference, result.unit)} ${result.unit} more, 95% interval ${fmt(r.paired.low, result.unit)} to ${fmt(r.paired.high, result.unit)} (median of ${r.paired.rounds} paired rounds; quartiles ${fmt(r.paired.p25, result.unit)} to ${fmt(r.paired.p75, result.unit)}; ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})${r.noise ? `; A/A noise (same app, two processes) ${fmt(r.noise.median, result.unit)}, interval ${fmt(r.noise.low, result.unit)} to ${fmt(r.noise.high, result.unit)}` : ''}`
+            : r.difference !== undefined
+              ? `${fmt(r.difference, result.unit)} ${result.unit} more (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})`
+              : r.throughputRatio !== undefined
+                ? `${r.ratio.toFixed(3)}x capacity (server ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit}); achieved throughput ${r.throughputRatio.toFixed(3)}x (${fmt(a.requestsPerSecond.median, 'req/s')} vs ${fmt(b.requestsPerSecond.median, 'req/s')} req/s)`
+                : `${r.ratio.toFixed(2)}x (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit})`;
       lines.push(
         `| ${result.title} | ${r.subject} ${bound} | ${measured} | ${failed ? '**FAILED**' : r.met ? 'met' : r.unresolved ? '**not resolved** (noise wider than the bound)' : '**not met**'} |`,
       );

@@ -7,7 +7,9 @@
  * the <= 300 ns target is about, as the Express row measures its middleware alone; `ours` - `none` adds what the
  * framework charges for running a hook at all (Hono, for one, skips its middleware composition for a lone handler).
  * `hook-again` is the same app as `hook` in another process: `hook-again` - `hook` should be 0, and how far it is
- * from 0 says how small a difference the row can resolve on the machine it ran on.
+ * from 0 says how small a difference the row can resolve on the machine it ran on. bench/run.mjs starts every
+ * variant in several processes (replicas) and takes the differences process pair by process pair; this case
+ * serves one process and knows nothing of that.
  *
  * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
  * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
