@@ -374,6 +374,8 @@ const ROWS = [
     roundMs: PLAN.roundMs / 2,
     sameIterations: true,
     variants: ['ours', 'hook', 'none', 'hook-again'],
+    // `none` (what running a hook at all costs, beside the target) in one process: no difference reads it.
+    once: ['none'],
     params: { framework },
     // A framework's first requests are slow (JIT): calibrating from 1 would leave rounds of one cold request.
     minIterations: MODE === 'smoke' ? 4 : 512,
@@ -383,8 +385,8 @@ const ROWS = [
   // The part of Fastify's request path the Fastify and NestJS adapters live in, alone (`measure: 'hooks'` in
   // bench/cases/web-frameworks.mjs): Fastify's own onRequest hook runner over a real request and reply, then the
   // response's `close`, ~0.1-0.5 us an operation, where `inject`'s process-to-process spread of microseconds hides
-  // a 300 ns target. Rounds of the usual size: the operation carries no framework garbage to average out.
-  // Replicated as the rows above, so their A/A says the same thing.
+  // a 300 ns target. Replicated as the rows above, so their A/A says the same thing; rounds of half the size, so
+  // six processes per variant take about the time one did.
   ...[
     [
       'fastify',
@@ -399,9 +401,34 @@ const ROWS = [
     clock: 'cpu',
     replicas: PLAN.webReplicas,
     rounds: PLAN.rounds,
+    roundMs: PLAN.roundMs / 2,
     sameIterations: true,
     variants: ['ours', 'hook', 'none', 'hook-again'],
+    once: ['none'],
     params: { framework, measure: 'hooks' },
+    minIterations: MODE === 'smoke' ? 4 : 512,
+    targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
+  })),
+  // The same for Hono and Next.js (`measure: 'ready'`): their real request path around the adapter, with a handler
+  // answering with a Response built once; building one per request (undici's body stream) is over half of a
+  // request's CPU and the handler's own work, and the adapter's few hundred ns run colder next to it. The rows
+  // above keep the whole request.
+  ...[
+    ['hono', 'Hono 4 middleware (app.fetch), the handler answering with a ready Response'],
+    ['next', 'Next.js route handler wrapped by withHttpMetrics, answering with a ready Response'],
+  ].map(([framework, title]) => ({
+    id: `web-${framework}-ready`,
+    title: `${title}: per-request cost of the adapter's HTTP metrics over an empty hook`,
+    script: 'cases/web-frameworks.mjs',
+    unit: 'ns CPU/request',
+    clock: 'cpu',
+    replicas: PLAN.webReplicas,
+    rounds: PLAN.rounds,
+    roundMs: PLAN.roundMs / 2,
+    sameIterations: true,
+    variants: ['ours', 'hook', 'none', 'hook-again'],
+    once: ['none'],
+    params: { framework, measure: 'ready' },
     minIterations: MODE === 'smoke' ? 4 : 512,
     targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
   })),
@@ -473,7 +500,7 @@ const summary = (values) => ({
  * One row: every variant in its own process, rounds interleaved (rotating the order each round). With
  * `row.replicas` = R, every variant runs in R processes (replicas 0..R-1) and every process of every variant takes
  * its round in turn; the processes of replica i sit next to each other in the rotation, so round r of `ours` #i and
- * `hook` #i still run back to back.
+ * `hook` #i still run back to back. Variants in `row.once` (a reference no target reads) run in one process.
  */
 async function runInterleaved(row) {
   const scale = row.scale ?? 1;
@@ -482,7 +509,7 @@ async function runInterleaved(row) {
   const replicas = row.replicas ?? 1;
   const variants = [];
   for (let replica = 0; replica < replicas; replica++)
-    for (const name of names)
+    for (const name of names.filter((name) => replica === 0 || !row.once?.includes(name)))
       variants.push({
         name,
         replica,
@@ -559,16 +586,16 @@ async function runInterleaved(row) {
     const own = variants.filter((v) => v.name === name);
     const failed = own.find((v) => v.failure);
     result.variants[name] = failed
-      ? { failed: `${replicas > 1 ? `replica ${failed.replica}: ` : ''}${failed.failure}` }
+      ? { failed: `${own.length > 1 ? `replica ${failed.replica}: ` : ''}${failed.failure}` }
       : {
           ...summary(own.flatMap((v) => v.values)),
           iterations: own[0].iterations,
           check:
-            replicas > 1 && own.every((v) => checks.get(v) === checks.get(own[0]))
-              ? `${replicas} processes, each: ${checks.get(own[0])}`
+            own.length > 1 && own.every((v) => checks.get(v) === checks.get(own[0]))
+              ? `${own.length} processes, each: ${checks.get(own[0])}`
               : own.map((v) => checks.get(v)).join('; '),
           // Each process's rounds, in order: the differences are taken replica by replica.
-          ...(replicas > 1 ? { replicas: own.map((v) => v.values) } : {}),
+          ...(own.length > 1 ? { replicas: own.map((v) => v.values) } : {}),
         };
   }
   result.ratios = ratios(row, result.variants, row.variants[0]);

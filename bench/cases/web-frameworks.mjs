@@ -32,6 +32,15 @@
  * the same in every variant, and how cold the caches are in a whole request. The capturing request counts as one
  * request made.
  *
+ * `measure: 'ready'` (Hono and Next.js only): the same request path, with a route handler that answers with a
+ * `Response` built once, at setup, instead of one per request. Building a Web `Response` (undici's body stream,
+ * made transferable) is over half a request's CPU in these rows, it is the handler's work, not the framework's
+ * or the adapter's, and it leaves the adapter's few hundred ns running in caches it has just filled with other
+ * things. So `ours` - `hook` here is the adapter's own work on the framework's real request path (Hono:
+ * `app.fetch`, routing, its Context and middleware composition and the Node response's `close`; Next.js: the
+ * handler called with a `NextRequest` and the route's context, its promise awaited), as the `hooks` rows are for
+ * Fastify; what it leaves out is the handler's Response and how cold the caches are after one.
+ *
  * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern, status 200). Must not
  * touch: rounds, statistics (bench/run.mjs).
  */
@@ -64,8 +73,15 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
   let close = async () => undefined;
   // `measure: 'hooks'`: the request and reply of one real request, kept by a hook of the kind no variant measures.
   const hookPath = measure === 'hooks';
-  if (!['inject', 'hooks'].includes(measure) || (hookPath && !['fastify', 'nestjs'].includes(framework)))
+  // `measure: 'ready'`: the handler answers with this Response, built once (it is never read: no body consumed).
+  const readyPath = measure === 'ready';
+  if (
+    !['inject', 'hooks', 'ready'].includes(measure) ||
+    (hookPath && !['fastify', 'nestjs'].includes(framework)) ||
+    (readyPath && !['hono', 'next'].includes(framework))
+  )
     throw new Error(`no measure ${measure} for ${framework} in row web-frameworks`);
+  const ready = readyPath ? new Response('ok 42') : undefined;
   let kept;
   const keep = (request, reply, done) => {
     kept ??= { request, reply };
@@ -119,7 +135,7 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     const app = new Hono();
     if (ours) app.use(entry('fetch').httpMetricsMiddleware({ telemetry }));
     if (emptyHook) app.use((_c, next) => (hooked++, next()));
-    app.get('/product/:id', (c) => c.text('ok'));
+    app.get('/product/:id', readyPath ? () => ready : (c) => c.text('ok'));
     // As @hono/node-server calls it on Node: with Node's response in the environment, closed after each answer.
     const outgoing = new EventEmitter();
     outgoing.statusCode = 200;
@@ -134,7 +150,9 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     route = '/product/:id';
   } else if (framework === 'next') {
     // A route handler as Next.js calls it: the request and the route's context.
-    const handler = async (_request, { params }) => new Response(`ok ${(await params).id}`);
+    const handler = readyPath
+      ? async (_request, { params }) => ((await params).id, ready)
+      : async (_request, { params }) => new Response(`ok ${(await params).id}`);
     const wrapped = ours
       ? entry('fetch').withHttpMetrics('/api/products/[id]', handler, { telemetry })
       : emptyHook
