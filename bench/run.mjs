@@ -40,7 +40,7 @@ const MODE = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
 /** How much each mode measures. Every mode keeps >= 7 measured rounds; smoke makes them tiny. */
 const MODES = {
   full: {
-    webReplicas: 6,
+    webReplicas: 9,
     warmup: 5,
     warmupMs: 1000,
     rounds: 15,
@@ -112,6 +112,12 @@ const baselineHasCluster = () =>
 /** The environment of a case process: a baseline twin loads the previous build's dist/. */
 const caseEnv = (name) => (isBaseline(name) ? { ...process.env, BENCH_DIST: BASELINE.dist } : process.env);
 
+/**
+ * Warm-up rounds of the replicated rows whose operation takes 0.1-1 us (the hooks and ready-Response web rows):
+ * half the usual warm-up time (500 ms in full mode, millions of operations after calibration's own), so nine
+ * processes per variant keep the rows' time near what one process took.
+ */
+const HOT_WARMUP = Math.max(PLAN.warmup, Math.ceil(PLAN.warmupMs / PLAN.roundMs));
 const vsProm = (max) => ({ against: 'prom-client', max });
 const vsFloor = (max) => ({ against: 'map-floor', max });
 const RECORD_VARIANTS = ['ours', 'prom-client', 'raw-sdk', 'raw-sdk-2-readers', 'map-floor'];
@@ -353,7 +359,7 @@ const ROWS = [
   // size, and the difference taken round by round (paired: ours and hook run back to back). One process per
   // variant was not enough: two processes running the same code differed by up to 157 ns (A/A), more than the
   // distance to the bound, and a second run could read the other side of it. So every variant runs in
-  // `PLAN.webReplicas` processes (6 in full mode); replica i of ours is paired with replica i of hook, each pair
+  // `PLAN.webReplicas` processes (9 in full mode); replica i of ours is paired with replica i of hook, each pair
   // gives the median of its paired rounds, and the row reads the median of those and a distribution-free 95%
   // interval over the pairs (replicaDifference): a process's offset is inside the interval, not averaged away by
   // its rounds. The A/A (hook-again - hook) is taken the same way; met still means the whole interval under the
@@ -385,8 +391,8 @@ const ROWS = [
   // The part of Fastify's request path the Fastify and NestJS adapters live in, alone (`measure: 'hooks'` in
   // bench/cases/web-frameworks.mjs): Fastify's own onRequest hook runner over a real request and reply, then the
   // response's `close`, ~0.1-0.5 us an operation, where `inject`'s process-to-process spread of microseconds hides
-  // a 300 ns target. Replicated as the rows above, so their A/A says the same thing; rounds of half the size, so
-  // six processes per variant take about the time one did.
+  // a 300 ns target. Replicated as the rows above, so their A/A says the same thing; rounds of half the size and
+  // half the warm-up, so nine processes per variant take about the time one did.
   ...[
     [
       'fastify',
@@ -406,6 +412,7 @@ const ROWS = [
     variants: ['ours', 'hook', 'none', 'hook-again'],
     once: ['none'],
     params: { framework, measure: 'hooks' },
+    warmup: HOT_WARMUP,
     minIterations: MODE === 'smoke' ? 4 : 512,
     targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
   })),
@@ -429,6 +436,7 @@ const ROWS = [
     variants: ['ours', 'hook', 'none', 'hook-again'],
     once: ['none'],
     params: { framework, measure: 'ready' },
+    warmup: HOT_WARMUP,
     minIterations: MODE === 'smoke' ? 4 : 512,
     targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
   })),
