@@ -123,6 +123,33 @@ const vsFloor = (max) => ({ against: 'map-floor', max });
 const RECORD_VARIANTS = ['ours', 'prom-client', 'raw-sdk', 'raw-sdk-2-readers', 'map-floor'];
 
 /**
+ * A web adapter row (above ROWS: the comment on the web rows says how they are measured). `measure` undefined: the
+ * whole request (`inject` / `fetch`); 'hooks' or 'ready': the narrowed request path, warmed up for half the time.
+ */
+function webRow(framework, title, measure) {
+  return {
+    id: measure ? `web-${framework}-${measure}` : `web-${framework}`,
+    title: `${title}: per-request cost of the adapter's HTTP metrics over an empty hook`,
+    script: 'cases/web-frameworks.mjs',
+    unit: 'ns CPU/request',
+    clock: 'cpu',
+    replicas: PLAN.webReplicas,
+    rounds: PLAN.rounds,
+    roundMs: PLAN.roundMs / 2,
+    sameIterations: true,
+    variants: ['ours', 'hook', 'none', 'hook-again'],
+    // `none` (what running a hook at all costs, beside the target) in one process: no difference reads it.
+    once: ['none'],
+    params: measure ? { framework, measure } : { framework },
+    ...(measure ? { warmup: HOT_WARMUP } : {}),
+    // A framework's first requests are slow (JIT): calibrating from 1 would leave rounds of one cold request.
+    minIterations: MODE === 'smoke' ? 4 : 512,
+    // `noise`: hook-again - hook, an A/A difference; when its interval reaches past -+300 ns the row cannot say.
+    targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
+  };
+}
+
+/**
  * Every row of the issue's target table. `subject` is what the targets are about; the other variants are the
  * side-by-side references measured in the same run.
  */
@@ -369,25 +396,7 @@ const ROWS = [
     ['nestjs', 'NestJS 12 module on the Fastify platform (inject)'],
     ['hono', 'Hono 4 middleware (app.fetch with a Web Request)'],
     ['next', 'Next.js route handler wrapped by withHttpMetrics'],
-  ].map(([framework, title]) => ({
-    id: `web-${framework}`,
-    title: `${title}: per-request cost of the adapter's HTTP metrics over an empty hook`,
-    script: 'cases/web-frameworks.mjs',
-    unit: 'ns CPU/request',
-    clock: 'cpu',
-    replicas: PLAN.webReplicas,
-    rounds: PLAN.rounds,
-    roundMs: PLAN.roundMs / 2,
-    sameIterations: true,
-    variants: ['ours', 'hook', 'none', 'hook-again'],
-    // `none` (what running a hook at all costs, beside the target) in one process: no difference reads it.
-    once: ['none'],
-    params: { framework },
-    // A framework's first requests are slow (JIT): calibrating from 1 would leave rounds of one cold request.
-    minIterations: MODE === 'smoke' ? 4 : 512,
-    // `noise`: hook-again - hook, an A/A difference; when its interval reaches past -+300 ns the row cannot say.
-    targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
-  })),
+  ].map(([framework, title]) => webRow(framework, title)),
   // The part of Fastify's request path the Fastify and NestJS adapters live in, alone (`measure: 'hooks'` in
   // bench/cases/web-frameworks.mjs): Fastify's own onRequest hook runner over a real request and reply, then the
   // response's `close`, ~0.1-0.5 us an operation, where `inject`'s process-to-process spread of microseconds hides
@@ -399,23 +408,7 @@ const ROWS = [
       'Fastify 5 plugin, its onRequest hook run by Fastify on a real request and reply, then close',
     ],
     ['nestjs', 'NestJS 12 module on the Fastify platform, its onRequest hook run the same way'],
-  ].map(([framework, title]) => ({
-    id: `web-${framework}-hooks`,
-    title: `${title}: per-request cost of the adapter's HTTP metrics over an empty hook`,
-    script: 'cases/web-frameworks.mjs',
-    unit: 'ns CPU/request',
-    clock: 'cpu',
-    replicas: PLAN.webReplicas,
-    rounds: PLAN.rounds,
-    roundMs: PLAN.roundMs / 2,
-    sameIterations: true,
-    variants: ['ours', 'hook', 'none', 'hook-again'],
-    once: ['none'],
-    params: { framework, measure: 'hooks' },
-    warmup: HOT_WARMUP,
-    minIterations: MODE === 'smoke' ? 4 : 512,
-    targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
-  })),
+  ].map(([framework, title]) => webRow(framework, title, 'hooks')),
   // The same for Hono and Next.js (`measure: 'ready'`): their real request path around the adapter, with a handler
   // answering with a Response built once; building one per request (undici's body stream) is over half of a
   // request's CPU and the handler's own work, and the adapter's few hundred ns run colder next to it. The rows
@@ -423,23 +416,7 @@ const ROWS = [
   ...[
     ['hono', 'Hono 4 middleware (app.fetch), the handler answering with a ready Response'],
     ['next', 'Next.js route handler wrapped by withHttpMetrics, answering with a ready Response'],
-  ].map(([framework, title]) => ({
-    id: `web-${framework}-ready`,
-    title: `${title}: per-request cost of the adapter's HTTP metrics over an empty hook`,
-    script: 'cases/web-frameworks.mjs',
-    unit: 'ns CPU/request',
-    clock: 'cpu',
-    replicas: PLAN.webReplicas,
-    rounds: PLAN.rounds,
-    roundMs: PLAN.roundMs / 2,
-    sameIterations: true,
-    variants: ['ours', 'hook', 'none', 'hook-again'],
-    once: ['none'],
-    params: { framework, measure: 'ready' },
-    warmup: HOT_WARMUP,
-    minIterations: MODE === 'smoke' ? 4 : 512,
-    targets: [{ against: 'hook', maxDifference: 300, noise: ['hook-again', 'hook'] }],
-  })),
+  ].map(([framework, title]) => webRow(framework, title, 'ready')),
   {
     id: 'host-app',
     title:
