@@ -131,7 +131,12 @@ export function fleetPlan(options) {
         // Two gateways may deliver a series' samples out of order (each sends in order, but an app's exports rotate
         // between them); 10m covers a gateway's whole retry budget (collector-gateway.yaml: 60 s) many times.
         `--tsdb.out-of-order.time-window=${options.outOfOrderWindow ?? '10m'}`,
-        '--tsdb.retention=1d',
+        // No retention (0d) turns Receive's tenant pruning off. In v0.42.4 the pruning job panics on a tenant whose
+        // TSDB is still opening (nil Head in shouldBeMarkedInactive; fixed upstream in thanos-io/thanos#8990). It runs
+        // at every minute of the day divisible by twice the block duration, so a fleet started in such a minute
+        // (00:00, 04:00, ... UTC) died at start. Reproduced with 30 s blocks (pruning every minute): 1d panicked, 0d
+        // ran. The fleet's data lives minutes in a temporary folder; nothing here relies on retention.
+        '--tsdb.retention=0d',
         // Exemplars, when a sender has them (the Collector forwards what apps send; OpenTelemetry JS 2.x sends none).
         '--tsdb.max-exemplars=100000',
         `--objstore.config-file=${file('bucket.yml')}`,
