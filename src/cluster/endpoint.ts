@@ -28,8 +28,8 @@ export function startClusterEndpoint(args: {
   readonly options: ClusterOptions;
   /** The primary's own collection (a reader of its MeterProvider). */
   readonly local: () => Promise<CollectionResult>;
-  /** The local store's columns behind `local`'s collections. */
-  readonly columnsOf?: ColumnsLookup;
+  /** The local store's columns behind `local`'s collections (required: see startClusterSource). */
+  readonly columnsOf: ColumnsLookup;
   readonly prometheus: PrometheusPullReaderOptions;
   readonly extensions: ClusterExtensions;
 }): ClusterEndpoint {

@@ -37,7 +37,9 @@ export function startClusterSource(
   options: ClusterOptions,
   collect: () => Promise<CollectionResult>,
   extensions: ClusterExtensions,
-  columnsOf?: ColumnsLookup,
+  /** The local store's columns behind `collect`'s collections (required, so a caller cannot forget it and fall
+   * back to building MetricData for every series at every scrape; `() => undefined` when there is no store). */
+  columnsOf: ColumnsLookup,
 ): ClusterSourceWiring {
   const source = new ClusterSource(collect, transport, extensions, columnsOf);
   // The primary needs up to its own deadline to collect, plus the time to serialise.

@@ -60,6 +60,62 @@ describe('SnapshotEncoder from the store columns', () => {
     );
   });
 
+  it('reads each row as its own series where a collection skips series (delta: only series recorded since)', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+    handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+    const fromColumns = new SnapshotEncoder('worker', [], storeCollectionOf);
+    const fromMetricData = new SnapshotEncoder('worker');
+    const now = Date.now();
+    const tiers = ['free', 'pro', 'enterprise'];
+    const pages = ['/', '/pricing', '/docs', '/blog'];
+    const sources = ['direct', 'newsletter', 'google_ads', 'partner'];
+    let skipped = 0;
+    for (let round = 1; round <= 3; round++) {
+      // Every series in the first collection; from the second on, only a few, so row r is not series r.
+      sources.forEach((source, i) => {
+        if (round === 1 || i === round) {
+          handle!.metrics.recordFunnelStep('cart_view', { source, deviceType: 'mobile' });
+          handle!.metrics.recordSessionEnd(now - (i + round) * 61_000, {
+            userTier: tiers[i % 3],
+            entryPage: pages[i],
+          });
+        }
+      });
+      await handle.forceFlush();
+      const resourceMetrics = exporter.getMetrics().slice(-1)[0];
+      const storeScope = resourceMetrics.scopeMetrics.find((scope) => storeCollectionOf(scope))!;
+      for (const columns of storeCollectionOf(storeScope)!.metrics)
+        for (let row = 0; row < columns.length; row++) if (columns.indices[row] !== row) skipped++;
+      const columns = fromColumns.encode({ resourceMetrics, errors: [] }, round);
+      expect(columns).toEqual(fromMetricData.encode({ resourceMetrics, errors: [] }, round));
+    }
+    // The collections did skip series: rows and series indices differed.
+    expect(skipped).toBeGreaterThan(0);
+  });
+
+  it('is what a cluster primary made by initBusinessMetrics encodes its own store with', async () => {
+    const encodeColumns = jest.spyOn(
+      SnapshotEncoder.prototype as unknown as { encodeColumns: (...args: unknown[]) => unknown },
+      'encodeColumns',
+    );
+    try {
+      handle = initBusinessMetrics({
+        exporters: ['prometheus'],
+        prometheus: { preventServerStart: true },
+        cluster: { timeoutMillis: 500 },
+        env: {},
+      });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'mobile' });
+      expect(await handle.metrics.getMetrics()).toMatch(/^business_funnel_step_total\{[^}]*\} 1$/m);
+      const names = encodeColumns.mock.calls.map(
+        ([columns]) => (columns as { definition: { name: string } }).definition.name,
+      );
+      expect(names).toContain('business_funnel_step');
+    } finally {
+      encodeColumns.mockRestore();
+    }
+  });
+
   it('sends a series first seen through MetricData under the same id when it is later read from columns', async () => {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     handle = initBusinessMetrics({ exporters: [exporter], env: {} });

@@ -35,6 +35,7 @@ function start(): ClusterEndpoint {
     resource: resourceFromAttributes({ 'service.name': 'cluster-endpoint-test' }),
     options: { timeoutMillis: 500 },
     local: () => reader.collect(),
+    columnsOf: () => undefined,
     prometheus: { preventServerStart: true },
     extensions: new ClusterExtensions(),
   });

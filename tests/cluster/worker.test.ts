@@ -61,7 +61,13 @@ afterEach(async () => {
 afterAll(() => provider.shutdown());
 
 async function serve(timeoutMillis: number): Promise<string> {
-  wiring = startClusterSource('thread', { timeoutMillis }, () => reader.collect(), new ClusterExtensions());
+  wiring = startClusterSource(
+    'thread',
+    { timeoutMillis },
+    () => reader.collect(),
+    new ClusterExtensions(),
+    () => undefined,
+  );
   server = createServer(wiring.metricsHandler);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
