@@ -1,10 +1,11 @@
 /**
  * One collection of the local store, column by column: per metric, which series have a point (attributes and birth
  * times are read through the series' table, which never changes them) and their values, copied into typed arrays at
- * collection time. A writer that knows this shape (the OTLP encoder, exporters/otlp-wire/, and the Prometheus
- * serializer) writes straight from the columns; every other reader of the collection (cluster snapshots, an app's
- * exporter) reads the ordinary SDK `MetricData`, which is built from the columns the first time `metrics` is read,
- * exactly as the store built it before columns existed.
+ * collection time. A writer that knows this shape (the OTLP encoder, exporters/otlp-wire/, the Prometheus
+ * serializer, and the cluster snapshot encoder, cluster/encode.ts, which declares its own copy of the shape because
+ * src/cluster may not import src/series and gets `storeCollectionOf` from init.ts) writes straight from the columns;
+ * every other reader of the collection (an app's exporter) reads the ordinary SDK `MetricData`, which is built from
+ * the columns the first time `metrics` is read, exactly as the store built it before columns existed.
  *
  * Owns: the column shapes, the ScopeMetrics that carries them, their conversion to MetricData, and the arrays given
  * back by a writer that has finished with a collection, for the next one. Must not touch:
@@ -191,7 +192,11 @@ export function storeScopeMetrics(collection: StoreCollection): ScopeMetrics {
   return scopeMetrics;
 }
 
-/** The columns behind a ScopeMetrics of the local store, or undefined for any other ScopeMetrics. */
+/**
+ * The columns behind a ScopeMetrics of the local store, or undefined for any other ScopeMetrics. Also after
+ * releaseCollection, on purpose: the OTLP transport counts a request's points (column lengths) after the encoder
+ * gave the arrays back; only lengths may be read then, the arrays may hold another collection's numbers.
+ */
 export function storeCollectionOf(scopeMetrics: ScopeMetrics): StoreCollection | undefined {
   return COLLECTIONS.get(scopeMetrics);
 }
