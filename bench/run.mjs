@@ -868,6 +868,29 @@ const interval = (d, unit) =>
     ? `no interval (${d.replicas} processes per variant; 6 are needed)`
     : `95% interval over processes ${fmt(d.low, unit)} to ${fmt(d.high, unit)}`;
 
+/** What a target's comparison measured, in words (a difference with its intervals, or a ratio). */
+function measuredText(r, a, b, unit) {
+  const vs = `${fmt(a.median, unit)} vs ${fmt(b.median, unit)}`;
+  const medians = (d) => d.perReplica.map((m) => fmt(m, unit)).join(', ');
+  const more = `${fmt(r.difference, unit)} ${unit} more`;
+  if (r.paired?.replicas !== undefined) {
+    const noise = r.noise
+      ? `; A/A noise (same app, other processes) ${fmt(r.noise.median, unit)}, ${interval(r.noise, unit)} (${medians(r.noise)})`
+      : '';
+    return `${more}, ${interval(r.paired, unit)} (median of ${r.paired.replicas} process pairs' medians of ${r.paired.rounds} paired rounds each: ${medians(r.paired)}; quartiles of all rounds ${fmt(r.paired.p25, unit)} to ${fmt(r.paired.p75, unit)}; ${vs})${noise}`;
+  }
+  if (r.paired !== undefined) {
+    const noise = r.noise
+      ? `; A/A noise (same app, two processes) ${fmt(r.noise.median, unit)}, interval ${fmt(r.noise.low, unit)} to ${fmt(r.noise.high, unit)}`
+      : '';
+    return `${more}, 95% interval ${fmt(r.paired.low, unit)} to ${fmt(r.paired.high, unit)} (median of ${r.paired.rounds} paired rounds; quartiles ${fmt(r.paired.p25, unit)} to ${fmt(r.paired.p75, unit)}; ${vs})${noise}`;
+  }
+  if (r.difference !== undefined) return `${more} (${vs})`;
+  if (r.throughputRatio !== undefined)
+    return `${r.ratio.toFixed(3)}x capacity (server ${vs} ${unit}); achieved throughput ${r.throughputRatio.toFixed(3)}x (${fmt(a.requestsPerSecond.median, 'req/s')} vs ${fmt(b.requestsPerSecond.median, 'req/s')} req/s)`;
+  return `${r.ratio.toFixed(2)}x (${vs} ${unit})`;
+}
+
 function targetTable(results) {
   const lines = ['| row | target | measured | status |', '|---|---|---|---|'];
   for (const result of results) {
@@ -902,17 +925,7 @@ function targetTable(results) {
           : r.max !== undefined
             ? `<= ${r.max.toFixed(2)}x ${r.against}`
             : `>= ${r.min.toFixed(2)}x ${r.against}`;
-      const measured = failed
-        ? 'FAILED'
-        : r.paired?.replicas !== undefined
-          ? `${fmt(r.difference, result.unit)} ${result.unit} more, ${interval(r.paired, result.unit)} (median of ${r.paired.replicas} process pairs' medians of ${r.paired.rounds} paired rounds each: ${r.paired.perReplica.map((m) => fmt(m, result.unit)).join(', ')}; quartiles of all rounds ${fmt(r.paired.p25, result.unit)} to ${fmt(r.paired.p75, result.unit)}; ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})${r.noise ? `; A/A noise (same app, other processes) ${fmt(r.noise.median, result.unit)}, ${interval(r.noise, result.unit)} (${r.noise.perReplica.map((m) => fmt(m, result.unit)).join(', ')})` : ''}`
-          : r.paired !== undefined
-            ? `${fmt(r.difference, result.unit)} ${result.unit} more, 95% interval ${fmt(r.paired.low, result.unit)} to ${fmt(r.paired.high, result.unit)} (median of ${r.paired.rounds} paired rounds; quartiles ${fmt(r.paired.p25, result.unit)} to ${fmt(r.paired.p75, result.unit)}; ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})${r.noise ? `; A/A noise (same app, two processes) ${fmt(r.noise.median, result.unit)}, interval ${fmt(r.noise.low, result.unit)} to ${fmt(r.noise.high, result.unit)}` : ''}`
-            : r.difference !== undefined
-              ? `${fmt(r.difference, result.unit)} ${result.unit} more (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)})`
-              : r.throughputRatio !== undefined
-                ? `${r.ratio.toFixed(3)}x capacity (server ${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit}); achieved throughput ${r.throughputRatio.toFixed(3)}x (${fmt(a.requestsPerSecond.median, 'req/s')} vs ${fmt(b.requestsPerSecond.median, 'req/s')} req/s)`
-                : `${r.ratio.toFixed(2)}x (${fmt(a.median, result.unit)} vs ${fmt(b.median, result.unit)} ${result.unit})`;
+      const measured = failed ? 'FAILED' : measuredText(r, a, b, result.unit);
       lines.push(
         `| ${result.title} | ${r.subject} ${bound} | ${measured} | ${failed ? '**FAILED**' : r.met ? 'met' : r.unresolved ? '**not resolved** (noise wider than the bound)' : '**not met**'} |`,
       );
