@@ -12,10 +12,13 @@
  * serves one process and knows nothing of that.
  *
  * Frameworks (`framework` param): `fastify` (`app.inject`, the plugin's `onRequest` hook), `nestjs` (NestJS 12 on
- * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (`app.fetch` with a Web
- * `Request` and Node's response in the environment, as `@hono/node-server` calls it), `next` (a Next.js route
- * handler called as Next.js calls it, with a `NextRequest` and the route's context, bare or wrapped by
- * `withHttpMetrics`). Express is the `http-middleware` row.
+ * the Fastify platform, the module's hook, through the Fastify instance's `inject`), `hono` (the app served by
+ * `@hono/node-server`'s own request listener, as `serve()` runs it on Node: its light Request around Node's
+ * request, its light Response, the answer written to a Node-like response made per request and closed after it;
+ * not `app.fetch` with undici's Request and Response and one response reused for every request, which no Node
+ * server does and which made the adapter's `close` listener cost more), `next` (a Next.js route handler called as
+ * Next.js calls it, with a `NextRequest` and the route's context, bare or wrapped by `withHttpMetrics`). Express
+ * is the `http-middleware` row.
  *
  * `measure: 'hooks'` (Fastify and NestJS only): an `inject` request costs 20-30 us and a process differs from the
  * next by microseconds, far more than 300 ns, so these rows also measure the part of Fastify's request path the
@@ -34,17 +37,17 @@
  *
  * `measure: 'ready'` (Hono and Next.js only): the same request path, with a route handler that answers with a
  * `Response` built once, at setup, instead of one per request. Building a Web `Response` (undici's body stream,
- * made transferable) is over half a request's CPU in these rows, it is the handler's work, not the framework's
- * or the adapter's, and it leaves the adapter's few hundred ns running in caches it has just filled with other
- * things. So `ours` - `hook` here is the adapter's own work on the framework's real request path (Hono:
- * `app.fetch`, routing, its Context and middleware composition and the Node response's `close`; Next.js: the
- * handler called with a `NextRequest` and the route's context, its promise awaited), as the `hooks` rows are for
- * Fastify; what it leaves out is the handler's Response and how cold the caches are after one.
+ * made transferable) is over half a request's CPU in the Next.js rows; it is the handler's work, not the
+ * framework's or the adapter's, and it leaves the adapter's few hundred ns running in caches it has just filled
+ * with other things. So `ours` - `hook` here is the adapter's own work on the framework's real request path (Hono:
+ * @hono/node-server's listener, routing, its Context and middleware composition and the Node response's `close`;
+ * Next.js: the handler called with a `NextRequest` and the route's context, its promise awaited), as the `hooks`
+ * rows are for Fastify; what it leaves out is the handler's Response and how cold the caches are after one.
  *
  * Owns: those apps and their self-check (requests recorded = requests made, under the route pattern, status 200). Must not
  * touch: rounds, statistics (bench/run.mjs).
  */
-/* global Request, Response */
+/* global Response */
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { DIST, loadPackage, parseExposition, require } from '../lib/workload.mjs';
@@ -132,20 +135,31 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     close = () => app.close();
   } else if (framework === 'hono') {
     const { Hono } = await import('hono');
+    const { getRequestListener } = require('@hono/node-server');
     const app = new Hono();
+    // @hono/node-server's own listener, as `serve()` runs it on Node: it puts its light Request and Response in
+    // place of the global ones (so the ready Response is built after it), wraps Node's request and writes the
+    // answer to Node's response.
+    const listener = getRequestListener(app.fetch);
+    const honoReady = readyPath ? new Response('ok 42') : undefined;
     if (ours) app.use(entry('fetch').httpMetricsMiddleware({ telemetry }));
     if (emptyHook) app.use((_c, next) => (hooked++, next()));
-    app.get('/product/:id', readyPath ? () => ready : (c) => c.text('ok'));
-    // As @hono/node-server calls it on Node: with Node's response in the environment, closed after each answer.
-    const outgoing = new EventEmitter();
-    outgoing.statusCode = 200;
-    outgoing.writableFinished = true;
-    const env = { incoming: {}, outgoing };
-    const req = new Request('http://bench.local/product/42');
+    app.get('/product/:id', readyPath ? () => honoReady : (c) => c.text('ok'));
+    const incoming = { method: 'GET', url: '/product/42', headers: { host: 'bench.local' }, socket: {} };
     request = async () => {
-      await app.fetch(req, env);
+      // A response of its own per request, as Node's server makes one, closed once the listener has answered.
+      const outgoing = new EventEmitter();
+      outgoing.statusCode = 200;
+      outgoing.writableFinished = false;
+      outgoing.writeHead = (status) => {
+        outgoing.statusCode = status;
+      };
+      outgoing.end = () => {
+        outgoing.writableFinished = true;
+      };
+      await listener(incoming, outgoing);
+      if (!outgoing.writableFinished) throw new Error('@hono/node-server did not end the response');
       outgoing.emit('close');
-      outgoing.removeAllListeners('close');
     };
     route = '/product/:id';
   } else if (framework === 'next') {
