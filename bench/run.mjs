@@ -711,7 +711,14 @@ function ratios(row, measured, subject) {
         paired,
         noise: aa || undefined,
         met: resolved && !noisy && paired.high <= maxDifference,
-        unresolved: !resolved || noisy || (paired.low <= maxDifference && paired.high > maxDifference),
+        // Why the row cannot say, in the order the reasons are checked; undefined when it can.
+        unresolved: !resolved
+          ? 'no interval of its own'
+          : noisy
+            ? 'A/A noise wider than the bound'
+            : paired.low <= maxDifference && paired.high > maxDifference
+              ? 'its interval straddles the bound'
+              : undefined,
       };
     }
     return { subject, against, max, ratio, met: ratio <= max };
@@ -927,7 +934,7 @@ function targetTable(results) {
             : `>= ${r.min.toFixed(2)}x ${r.against}`;
       const measured = failed ? 'FAILED' : measuredText(r, a, b, result.unit);
       lines.push(
-        `| ${result.title} | ${r.subject} ${bound} | ${measured} | ${failed ? '**FAILED**' : r.met ? 'met' : r.unresolved ? '**not resolved** (noise wider than the bound)' : '**not met**'} |`,
+        `| ${result.title} | ${r.subject} ${bound} | ${measured} | ${failed ? '**FAILED**' : r.met ? 'met' : r.unresolved ? `**not resolved** (${r.unresolved})` : '**not met**'} |`,
       );
     }
   }
