@@ -396,7 +396,7 @@ const ROWS = [
   ...[
     ['fastify', 'Fastify 5 plugin (app.inject, route from routeOptions.url)'],
     ['nestjs', 'NestJS 12 module on the Fastify platform (inject)'],
-    ['hono', 'Hono 4 middleware (app.fetch with a Web Request)'],
+    ['hono', "Hono 4 middleware (served by @hono/node-server's request listener)"],
     ['next', 'Next.js route handler wrapped by withHttpMetrics'],
   ].map(([framework, title]) => webRow(framework, title)),
   // The part of Fastify's request path the Fastify and NestJS adapters live in, alone (`measure: 'hooks'` in
@@ -416,7 +416,7 @@ const ROWS = [
   // request's CPU and the handler's own work, and the adapter's few hundred ns run colder next to it. The rows
   // above keep the whole request.
   ...[
-    ['hono', 'Hono 4 middleware (app.fetch), the handler answering with a ready Response'],
+    ['hono', "Hono 4 middleware (@hono/node-server's listener), the handler answering with a ready Response"],
     ['next', 'Next.js route handler wrapped by withHttpMetrics, answering with a ready Response'],
   ].map(([framework, title]) => webRow(framework, title, 'ready')),
   {
