@@ -898,6 +898,13 @@ function measuredText(r, a, b, unit) {
   return `${r.ratio.toFixed(2)}x (${vs} ${unit})`;
 }
 
+/** A target's verdict: failed, met, not resolved (and why), or not met. */
+function statusText(r, failed) {
+  if (failed) return '**FAILED**';
+  if (r.met) return 'met';
+  return r.unresolved ? `**not resolved** (${r.unresolved})` : '**not met**';
+}
+
 function targetTable(results) {
   const lines = ['| row | target | measured | status |', '|---|---|---|---|'];
   for (const result of results) {
@@ -933,9 +940,7 @@ function targetTable(results) {
             ? `<= ${r.max.toFixed(2)}x ${r.against}`
             : `>= ${r.min.toFixed(2)}x ${r.against}`;
       const measured = failed ? 'FAILED' : measuredText(r, a, b, result.unit);
-      lines.push(
-        `| ${result.title} | ${r.subject} ${bound} | ${measured} | ${failed ? '**FAILED**' : r.met ? 'met' : r.unresolved ? `**not resolved** (${r.unresolved})` : '**not met**'} |`,
-      );
+      lines.push(`| ${result.title} | ${r.subject} ${bound} | ${measured} | ${statusText(r, failed)} |`);
     }
   }
   return lines.join('\n');

@@ -76,7 +76,7 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
   let close = async () => undefined;
   // `measure: 'hooks'`: the request and reply of one real request, kept by a hook of the kind no variant measures.
   const hookPath = measure === 'hooks';
-  // `measure: 'ready'`: the handler answers with this Response, built once (it is never read: no body consumed).
+  // `measure: 'ready'`: the handler answers with a Response built once (never read: no body consumed).
   const readyPath = measure === 'ready';
   if (
     !['inject', 'hooks', 'ready'].includes(measure) ||
@@ -84,7 +84,6 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     (readyPath && !['hono', 'next'].includes(framework))
   )
     throw new Error(`no measure ${measure} for ${framework} in row web-frameworks`);
-  const ready = readyPath ? new Response('ok 42') : undefined;
   let kept;
   const keep = (request, reply, done) => {
     kept ??= { request, reply };
@@ -141,10 +140,10 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     // place of the global ones (so the ready Response is built after it), wraps Node's request and writes the
     // answer to Node's response.
     const listener = getRequestListener(app.fetch);
-    const honoReady = readyPath ? new Response('ok 42') : undefined;
+    const ready = readyPath ? new Response('ok 42') : undefined;
     if (ours) app.use(entry('fetch').httpMetricsMiddleware({ telemetry }));
     if (emptyHook) app.use((_c, next) => (hooked++, next()));
-    app.get('/product/:id', readyPath ? () => honoReady : (c) => c.text('ok'));
+    app.get('/product/:id', readyPath ? () => ready : (c) => c.text('ok'));
     const incoming = { method: 'GET', url: '/product/42', headers: { host: 'bench.local' }, socket: {} };
     request = async () => {
       // A response of its own per request, as Node's server makes one, closed once the listener has answered.
@@ -164,6 +163,7 @@ serveCase(async ({ variant, framework, measure = 'inject' }) => {
     route = '/product/:id';
   } else if (framework === 'next') {
     // A route handler as Next.js calls it: the request and the route's context.
+    const ready = readyPath ? new Response('ok 42') : undefined;
     const handler = readyPath
       ? async (_request, { params }) => ((await params).id, ready)
       : async (_request, { params }) => new Response(`ok ${(await params).id}`);
