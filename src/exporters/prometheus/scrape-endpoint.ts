@@ -98,11 +98,9 @@ export function scrapeEndpoint<Raw>(options: ScrapeEndpointOptions<Raw>): Scrape
   const verify = verifierOf(options.auth, options.authOption ?? `${where}: auth`);
   let warned = verify !== undefined || options.warnWhenOpen !== true;
   const deny = (request: ScrapeRequest, raw: Raw): ScrapeAnswer | undefined => {
-    if (!warned) {
-      // The app, not the package, decides where a mount listens: the first request shows the address.
-      warned = true;
-      warnIfExposed(where, request.localAddress, false);
-    }
+    // The app, not the package, decides where a mount listens: requests show the address. Loopback ones say nothing
+    // of the others (a server on 0.0.0.0 answers both), so the check goes on until one arrives from elsewhere.
+    if (!warned) warned = warnIfExposed(where, request.localAddress, false);
     if (verify === undefined || verify.check(request, raw)) return undefined;
     return plain(401, 'metrics require authentication\n', { 'www-authenticate': verify.challenge });
   };

@@ -115,4 +115,22 @@ describe('scrape endpoint', () => {
     }
     expect(warnings).toEqual([expect.stringMatching(/^mount: .*10\.0\.0\.5/)]);
   });
+
+  it('still warns when loopback requests came first (a server on 0.0.0.0 answers both)', async () => {
+    const warnings: string[] = [];
+    diag.setLogger(
+      { error() {}, warn: (m: string) => warnings.push(m), info() {}, debug() {}, verbose() {} },
+      DiagLogLevel.WARN,
+    );
+    try {
+      const endpoint = scrapeEndpoint({ source, where: 'mount', warnWhenOpen: true });
+      await endpoint.answer(request('GET', {}, '127.0.0.1'), undefined);
+      await endpoint.answer(request('GET', {}, '::1'), undefined);
+      expect(warnings).toEqual([]);
+      for (let i = 0; i < 2; i++) await endpoint.answer(request('GET', {}, '203.0.113.5'), undefined);
+    } finally {
+      diag.disable();
+    }
+    expect(warnings).toEqual([expect.stringMatching(/^mount: .*203\.0\.113\.5/)]);
+  });
 });
