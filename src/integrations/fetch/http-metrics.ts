@@ -3,7 +3,7 @@
  * a Hono middleware, both recording the route pattern the framework matched.
  *
  * Owns: when a Web request counts as finished (when the handler returns its `Response`) and as aborted (its
- * `request.signal` aborted by then); Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after
+ * `request.signal` aborted by then), the status Next.js answers for what a route handler returns or throws; Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after
  * `next()` from the match result it is built from) and, on `@hono/node-server`, timing until the Node response
  * closes. Must not touch: labels and recording (the core's
  * server-metrics.ts), responses (it returns the handler's own).
@@ -37,10 +37,12 @@ type WebRequest = Pick<Request, 'method' | 'url' | 'signal'>;
 /**
  * Wrap a Next.js route handler so each request is recorded under `route`, the pattern of the file it lives in
  * (`export const GET = withHttpMetrics('/api/products/[id]', handler)`). Next.js does not tell a handler its own
- * pattern, so you name it: it is code, never client text. The request is recorded when the handler returns: a
- * handler that throws as 500 (Next.js answers 500; the error goes on to Next.js), a request whose client went away
- * before that as aborted. A handler that never returns is never recorded, and a streamed body is timed until the
- * handler returns its `Response`.
+ * pattern, so you name it: it is code, never client text. The request is recorded when the handler returns, with
+ * the status Next.js answers: the `Response`'s own; for `redirect()`, `permanentRedirect()`, `notFound()`,
+ * `forbidden()` and `unauthorized()` thrown from the handler, the 307/308/404/403/401 Next.js turns them into;
+ * 500 for any other error and for a handler that returns no `Response` (the error goes on to Next.js either way).
+ * A request whose client went away before that is recorded as aborted. A handler that never returns is never
+ * recorded, and a streamed body is timed until the handler returns its `Response`.
  */
 export function withHttpMetrics<Req extends WebRequest, Context = unknown>(
   route: string,
@@ -88,23 +90,68 @@ export function withHttpMetrics<Req extends WebRequest, Context = unknown>(
     try {
       answer = handler(request, context);
     } catch (error) {
-      record(request, method, secure, 500, start);
+      record(request, method, secure, thrownStatus(error), start);
       throw error;
     }
-    if (!(answer instanceof Promise)) {
-      record(request, method, secure, answer.status, start);
-      return answer;
+    if (answer instanceof Promise) {
+      // Observed beside the caller rather than chained in front of it: the caller awaits the handler's own
+      // promise (no promise resolved with the Response a second time, one microtask less before it runs), and this
+      // reaction, attached first, still records before the caller goes on. Its own promise never rejects: a
+      // rejection stays the caller's.
+      answer.then(
+        (response: unknown) => record(request, method, secure, answeredStatus(response), start),
+        (error: unknown) => record(request, method, secure, thrownStatus(error), start),
+      );
+    } else if (isThenable(answer)) {
+      // Another realm's promise or a hand-made thenable: Next.js awaits it all the same. Adopted by a promise of
+      // this realm, so a `then` that throws rejects that promise instead of throwing here.
+      Promise.resolve(answer).then(
+        (response: unknown) => record(request, method, secure, answeredStatus(response), start),
+        (error: unknown) => record(request, method, secure, thrownStatus(error), start),
+      );
+    } else {
+      record(request, method, secure, answeredStatus(answer), start);
     }
-    // Observed beside the caller rather than chained in front of it: the caller awaits the handler's own promise
-    // (no promise resolved with the Response a second time, one microtask less before it runs), and this
-    // reaction, attached first, still records before the caller goes on. Its own promise never rejects: a
-    // handler that resolves to no Response is one Next.js answers with 500, and a rejection stays the caller's.
-    answer.then(
-      (response: Response | undefined) => record(request, method, secure, response?.status ?? 500, start),
-      () => record(request, method, secure, 500, start),
-    );
     return answer;
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  try {
+    return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+  } catch {
+    return false;
+  }
+}
+
+/** Next.js answers what is not a `Response` (undefined, a plain object) with 500, as it checks: `instanceof`. */
+function answeredStatus(response: unknown): number {
+  return response instanceof Response ? response.status : 500;
+}
+
+// What Next.js's redirect() and notFound()/forbidden()/unauthorized() throw carries the answer in its `digest`:
+// `NEXT_REDIRECT;replace;/login;307;` and `NEXT_HTTP_ERROR_FALLBACK;404`, turned by Next.js into that response.
+const REDIRECT_STATUSES = new Set([303, 307, 308]);
+const ACCESS_FALLBACK_STATUSES = new Set([401, 403, 404]);
+
+/** The status Next.js answers for an error thrown by a route handler: 500 unless it is one of its own. */
+function thrownStatus(error: unknown): number {
+  try {
+    const digest = (error as { digest?: unknown } | null | undefined)?.digest;
+    if (typeof digest !== 'string') return 500;
+    const parts = digest.split(';');
+    if (parts[0] === 'NEXT_REDIRECT' && parts.length >= 4) {
+      const status = Number(parts[parts.length - 2]);
+      return REDIRECT_STATUSES.has(status) ? status : 500;
+    }
+    if (parts[0] === 'NEXT_HTTP_ERROR_FALLBACK') {
+      const status = Number(parts[1]);
+      return ACCESS_FALLBACK_STATUSES.has(status) ? status : 500;
+    }
+  } catch {
+    // An error object whose `digest` getter throws: Next.js would not recognise it either.
+  }
+  return 500;
 }
 
 function https(url: string): boolean {

@@ -72,6 +72,75 @@ describe('withHttpMetrics', () => {
     });
   });
 
+  it("records Next.js's redirect() and notFound() with the status Next.js answers them with", async () => {
+    // The functions a route handler calls (next/navigation), which throw what Next.js turns into a response.
+    const { redirect, permanentRedirect, notFound } =
+      jest.requireActual<typeof import('next/navigation')>('next/navigation');
+    const moved = withHttpMetrics('/old', () => permanentRedirect('/new'), { telemetry });
+    const login = withHttpMetrics('/account', async () => redirect('/login'), { telemetry });
+    const missing = withHttpMetrics('/api/items/[id]', async () => notFound(), { telemetry });
+    const digests: unknown[] = [];
+    const digestOf = (error: unknown) => digests.push((error as { digest?: unknown }).digest);
+    try {
+      moved(new Request('http://127.0.0.1/old'), undefined);
+    } catch (error) {
+      digestOf(error);
+    }
+    await (login(new Request('http://127.0.0.1/account'), undefined) as Promise<Response>).catch(digestOf);
+    await (missing(new Request('http://127.0.0.1/api/items/9'), undefined) as Promise<Response>).catch(
+      digestOf,
+    );
+    // The errors still reach Next.js, which answers 308, 307 and 404 for them.
+    expect(digests).toEqual([
+      'NEXT_REDIRECT;replace;/new;308;',
+      'NEXT_REDIRECT;replace;/login;307;',
+      'NEXT_HTTP_ERROR_FALLBACK;404',
+    ]);
+    expect(await recorded(telemetry)).toEqual({
+      'GET /old 308 http -': 1,
+      'GET /account 307 http -': 1,
+      'GET /api/items/[id] 404 http -': 1,
+    });
+  });
+
+  it('records a handler that returns no Response as 500, as Next.js answers it, without throwing itself', async () => {
+    const nothing = withHttpMetrics('/nothing', (() => undefined) as unknown as () => Response, {
+      telemetry,
+    });
+    const plain = withHttpMetrics('/plain', (async () => ({ status: 200 })) as unknown as () => Response, {
+      telemetry,
+    });
+    // A thenable that is not a promise of this realm (another realm's, or hand-made): awaited all the same.
+    const thenable = withHttpMetrics(
+      '/thenable',
+      (() => ({
+        then: (resolve: (response: Response) => void) => resolve(new Response(null, { status: 201 })),
+      })) as unknown as () => Response,
+      { telemetry },
+    );
+    const brokenThen = withHttpMetrics(
+      '/broken-then',
+      (() => ({
+        then() {
+          throw new Error('then failed');
+        },
+      })) as unknown as () => Response,
+      { telemetry },
+    );
+    expect(nothing(new Request('http://127.0.0.1/nothing'), undefined)).toBeUndefined();
+    expect(await plain(new Request('http://127.0.0.1/plain'), undefined)).toEqual({ status: 200 });
+    expect((await thenable(new Request('http://127.0.0.1/thenable'), undefined)).status).toBe(201);
+    await expect(
+      (async () => await brokenThen(new Request('http://127.0.0.1/broken-then'), undefined))(),
+    ).rejects.toThrow('then failed');
+    expect(await recorded(telemetry)).toEqual({
+      'GET /nothing 500 http 500': 1,
+      'GET /plain 500 http 500': 1,
+      'GET /thenable 201 http -': 1,
+      'GET /broken-then 500 http 500': 1,
+    });
+  });
+
   it("records a request whose client's signal aborted before the handler returned as aborted", async () => {
     const client = new AbortController();
     const handler = withHttpMetrics(
