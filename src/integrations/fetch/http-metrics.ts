@@ -3,10 +3,11 @@
  * a Hono middleware, both recording the route pattern the framework matched.
  *
  * Owns: when a Web request counts as finished (when the handler returns its `Response`) and as aborted (its
- * `request.signal` aborted by then), the status Next.js answers for what a route handler returns or throws; Hono's matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after
- * `next()` from the match result it is built from) and, on `@hono/node-server`, timing until the Node response
- * closes. Must not touch: labels and recording (the core's
- * server-metrics.ts), responses (it returns the handler's own).
+ * `request.signal` aborted by then), the status Next.js answers for what a route handler returns or throws; Hono's
+ * matched route (`c.req.matchedRoutes[c.req.routeIndex]`, read after `next()` from the match result it is built
+ * from, none when a middleware of `app.use` or the not-found handler answered) and, on `@hono/node-server`, timing
+ * until the Node response closes. Must not touch: labels and recording (the core's server-metrics.ts), responses
+ * (it returns the handler's own).
  */
 import {
   httpServerMetrics,
@@ -158,13 +159,20 @@ function https(url: string): boolean {
   return url.startsWith('https:');
 }
 
+/** A route as Hono 4 registers it: `app.use` and `app.all` under the method `ALL`. */
+export interface HonoRoute {
+  readonly path: string;
+  readonly method?: string;
+  readonly handler?: unknown;
+}
+
 /** The parts of Hono 4's `Context` the middleware reads (so this entry point needs no Hono import). */
 export interface HonoContextLike {
   readonly req: {
     readonly raw: WebRequest;
     readonly method: string;
     readonly routeIndex: number;
-    readonly matchedRoutes: ReadonlyArray<{ readonly path: string }>;
+    readonly matchedRoutes: ReadonlyArray<HonoRoute>;
   };
   readonly res: { readonly status: number };
   readonly error?: unknown;
@@ -189,7 +197,24 @@ function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
 }
 
 /** One entry of Hono 4's match result: `[[handler, route], params]`. */
-type MatchEntry = readonly [readonly [unknown, { readonly path?: unknown } | undefined] | undefined, unknown];
+type MatchEntry = readonly [readonly [unknown, Partial<HonoRoute> | undefined] | undefined, unknown];
+
+// Where Hono 4 keeps the handler of a sub-app's route it wrapped in the sub-app's own error handler (app.route()).
+const COMPOSED_HANDLER = '__COMPOSED_HANDLER';
+
+/**
+ * Whether the entry that ran last is the route that answered, not a middleware. A middleware of `app.use` (method
+ * `ALL`, taking `next`: Hono's own test, `handler.length < 2` for a handler) that answered (an auth check's 401,
+ * static files), or that called `next()` with nothing after it (Hono's not-found handler answered), leaves no route,
+ * as on Express. A handler of `app.all` takes no `next`; every entry of `app.get(path, mw, handler)` is the route.
+ */
+function answeredByRoute(route: Partial<HonoRoute>): boolean {
+  if (route.method !== 'ALL') return true;
+  const handler = route.handler as
+    { readonly length?: number; readonly [COMPOSED_HANDLER]?: unknown } | undefined;
+  const own = (handler?.[COMPOSED_HANDLER] ?? handler) as { readonly length?: unknown } | undefined;
+  return typeof own?.length === 'number' && own.length < 2;
+}
 
 /**
  * Finds, on a request that matched, the key of Hono 4's match result (`[entries, params]`, behind a getter keyed by
@@ -217,7 +242,7 @@ function matchResultKey(req: HonoContextLike['req']): symbol | null {
 
 /**
  * The route of the handler that answered: read after `next()`. If nothing after this middleware answered (Hono's
- * not-found handler did), there is none. `matchedRoutes` builds an array of every matched route on each read, so
+ * not-found handler did), or another middleware did, there is none ({@link answeredByRoute}). `matchedRoutes` builds an array of every matched route on each read, so
  * the route is read from the match result it is built from (found once, see {@link matchResultKey}); a Hono that
  * keeps it elsewhere gets `matchedRoutes`, as before.
  */
@@ -236,7 +261,7 @@ function honoRouteReader(): (c: HonoContextLike, ownIndex: number) => string | u
               index
             ]?.[0]?.[1] ?? req.matchedRoutes[index]);
       const path = route?.path;
-      return typeof path === 'string' ? path : undefined;
+      return typeof path === 'string' && answeredByRoute(route!) ? path : undefined;
     } catch {
       // Hono's internals changed shape: recorded without a route rather than not at all.
       return undefined;
@@ -246,7 +271,8 @@ function honoRouteReader(): (c: HonoContextLike, ownIndex: number) => string | u
 
 /**
  * Hono 4 middleware recording every request: `app.use(httpMetricsMiddleware({ telemetry }))` before the routes.
- * `http.route` is the pattern Hono matched (`/product/:id`); requests no route answered carry none.
+ * `http.route` is the pattern Hono matched (`/product/:id`); requests no route answered carry none (Hono's
+ * not-found handler, or another middleware of `app.use` such as an auth check answering 401).
  */
 export function httpMetricsMiddleware(
   options: FetchHttpMetricsOptions = {},

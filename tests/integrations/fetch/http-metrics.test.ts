@@ -189,6 +189,53 @@ describe('httpMetricsMiddleware on real Hono apps', () => {
     });
   });
 
+  it('records no route when another middleware of app.use answered, or called next() into the not-found handler', async () => {
+    const app = new Hono();
+    app.use(httpMetricsMiddleware({ telemetry }));
+    app.use('*', async (_c, next) => next());
+    app.use('/admin/*', async (c, next) => (c.req.header('authorization') ? next() : c.text('no', 401)));
+    app.get('/admin/reports/:id', (c) => c.text('report'));
+    app.get('/product/:id', (c) => c.text('product'));
+    // A route's own middleware: the request matched that route, whichever of its handlers answered.
+    app.get(
+      '/orders/:id',
+      async (c, next) => (c.req.param('id') === 'secret' ? c.text('forbidden', 403) : next()),
+      (c) => c.text('order'),
+    );
+    app.all('/webhook', (c) => c.text('ok'));
+    // A sub-app with its own error handler: Hono wraps each of its handlers (two parameters) to apply it.
+    const sub = new Hono();
+    sub.onError((_error, c) => c.text('sub failed', 500));
+    sub.all('/ping', (c) => c.text('pong'));
+    sub.use('/guarded', async (c, next) => (c.req.header('authorization') ? next() : c.text('no', 401)));
+    app.route('/sub', sub);
+    const statuses: number[] = [];
+    for (const [path, init] of [
+      ['/nothing/here', {}],
+      ['/PRODUCT/1', {}],
+      ['/admin/reports/1', {}],
+      ['/admin/reports/2', { headers: { authorization: 'Bearer x' } }],
+      ['/product/1', {}],
+      ['/orders/secret', {}],
+      ['/orders/7', {}],
+      ['/webhook', { method: 'POST' }],
+      ['/sub/ping', {}],
+      ['/sub/guarded', {}],
+    ] as const)
+      statuses.push((await app.request(path, init)).status);
+    expect(statuses).toEqual([404, 404, 401, 200, 200, 403, 200, 200, 200, 401]);
+    expect(await recorded(telemetry)).toEqual({
+      'GET - 404 http -': 2,
+      'GET - 401 http -': 2,
+      'GET /admin/reports/:id 200 http -': 1,
+      'GET /product/:id 200 http -': 1,
+      'GET /orders/:id 403 http -': 1,
+      'GET /orders/:id 200 http -': 1,
+      'POST /webhook 200 http -': 1,
+      'GET /sub/ping 200 http -': 1,
+    });
+  });
+
   it('reads the route from the match result, not from matchedRoutes, after finding it once', async () => {
     const app = new Hono();
     let reads = 0;
