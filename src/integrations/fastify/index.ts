@@ -6,7 +6,8 @@
  * Folder src/integrations/fastify/. Owns: the Fastify adapter of the framework-neutral core
  * (`integrations/http/`): the plugin and its options, its hooks (`onRequest`: timing and active users), where the
  * route pattern comes from (`request.routeOptions.url`, through the core's `fastifyRouteReader`), the client address (`request.ip`, which honours
- * `trustProxy`), the engagement route's own context (it reads its body itself, with the core's limits), writing
+ * `trustProxy`), the metrics and engagement routes' own contexts (no Fastify body parsing: the core decides first,
+ * and reads the engagement body itself, with its limits), writing
  * answers with `reply`. The plugin is wrapped the way `fastify-plugin` wraps one (its hooks and routes belong to
  * the context that registers it) and declares the Fastify range it supports (5.x). Must not touch: what the core
  * decides (limits, answers, labels), other adapters. Fastify is an optional peer dependency: this folder imports
@@ -65,34 +66,46 @@ function install(fastify: FastifyInstance, options: BusinessMetricsPluginOptions
     });
   }
   if (metrics !== undefined) {
-    fastify.all(metrics.path, async (request, reply) =>
+    // Unparsed: credentials come first for any method, so a POST without them is 401 whatever its body.
+    unparsedRoute(fastify, metrics.path, async (request, reply) =>
       send(reply, await metrics.endpoint.answer(request.raw, request)),
     );
   }
   if (engagement !== undefined) {
-    // A context of its own: no body parser runs for this route (the core reads the body with its own limit, after
-    // the method, rate-limit and content-type checks), and the app's parsers stay untouched.
-    fastify.register((context, _options, done) => {
-      context.removeAllContentTypeParsers();
-      context.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
-      context.all(engagement.path, async (request, reply) =>
-        send(
-          reply,
-          await engagement.endpoint({
-            method: request.method,
-            header: (name) => {
-              const value = request.headers[name];
-              return Array.isArray(value) ? value.join(', ') : value;
-            },
-            client: request.ip,
-            raw: request,
-            body: (limit) => readNodeBody(request.raw, limit),
-          }),
-        ),
-      );
-      done();
-    });
+    // Unparsed: the core reads the body with its own limit, after the method, rate-limit and content-type checks.
+    unparsedRoute(fastify, engagement.path, async (request, reply) =>
+      send(
+        reply,
+        await engagement.endpoint({
+          method: request.method,
+          header: (name) => {
+            const value = request.headers[name];
+            return Array.isArray(value) ? value.join(', ') : value;
+          },
+          client: request.ip,
+          raw: request,
+          body: (limit) => readNodeBody(request.raw, limit),
+        }),
+      ),
+    );
   }
+}
+
+/**
+ * A route in a context of its own whose one body parser reads nothing, so Fastify answers none of its requests
+ * with its own 400, 413 or 415 before the route has decided; the app's parsers stay untouched.
+ */
+function unparsedRoute(
+  fastify: FastifyInstance,
+  path: string,
+  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
+): void {
+  fastify.register((context, _options, done) => {
+    context.removeAllContentTypeParsers();
+    context.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
+    context.all(path, handler);
+    done();
+  });
 }
 
 const plugin: FastifyPluginCallback<BusinessMetricsPluginOptions> = (fastify, options, done) => {

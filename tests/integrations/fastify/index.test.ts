@@ -135,6 +135,21 @@ describe('the plugin on a real Fastify app', () => {
     expect((await fetch(`${base}/metrics`, { headers: { 'x-role': 'scraper' } })).status).toBe(404);
   });
 
+  it("checks credentials before Fastify's body parsing: a POST without them is 401 whatever its body", async () => {
+    const post = (contentType: string, body: string, extra: Record<string, string> = {}) =>
+      fetch(`${base}/internal/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...extra },
+        body,
+      });
+    // Fastify itself would answer these 415 (no parser), 400 (malformed JSON) and 413 (over its body limit).
+    expect((await post('application/xml', '<a/>')).status).toBe(401);
+    expect((await post('application/json', '{"not json')).status).toBe(401);
+    expect((await post('application/json', JSON.stringify({ pad: 'x'.repeat(1_100_000) }))).status).toBe(401);
+    const admitted = await post('application/json', '{"not json', { 'x-role': 'scraper' });
+    expect([admitted.status, admitted.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+  });
+
   it("answers beacons with the core's limits and JSON, leaving the app's JSON parser as it was", async () => {
     const accepted = await beacon('203.0.113.1', {
       session: SESSION,
