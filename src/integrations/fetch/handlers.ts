@@ -108,7 +108,15 @@ export function engagementHandler(options: EngagementHandlerOptions = {}): Engag
         header: (name) => request.headers.get(name) ?? undefined,
         client,
         raw: request,
-        body: (limit) => readWebBody(request.body, request.headers.get('content-length') ?? undefined, limit),
+        // Read only once the method and the rate limit have let the request through (a getter on some Requests).
+        get hasBody() {
+          return request.body !== null;
+        },
+        body: (limit) =>
+          // Read already (a middleware's `c.req.json()`): its stream would give nothing, or no reader at all.
+          request.bodyUsed
+            ? Promise.resolve({ kind: 'consumed' })
+            : readWebBody(request.body, request.headers.get('content-length') ?? undefined, limit),
       }),
     );
   // Frameworks call a handler with more arguments (Next.js: the route's context): only the request is read.

@@ -61,6 +61,11 @@ export interface BeaconRequest<Req> {
   /** The client's address as the framework knows it (proxies resolved by its trust settings). */
   readonly client: string | undefined;
   readonly body: BodyReader;
+  /**
+   * Whether the request has a body, where the request itself knows (a Web `Request`: `body !== null`, with or
+   * without `Content-Length`, as in-process requests and streamed uploads come). Otherwise the headers decide.
+   */
+  readonly hasBody?: boolean;
   /** The framework's request, for `resolveSession` and `onBatch`. */
   readonly raw: Req;
 }
@@ -85,10 +90,12 @@ function refuse(status: number, message: string, extra?: Record<string, string>)
   return answer(status, { error: message }, extra);
 }
 
-/** A request with no body at all (no length, no chunked encoding, or an empty one). */
+/** A request with no body at all (an empty one, or none: no length and no chunked encoding on Node). */
 function bodiless(request: BeaconRequest<unknown>): boolean {
   const length = request.header('content-length');
-  return request.header('transfer-encoding') === undefined && (length === undefined || length.trim() === '0');
+  if (length !== undefined && length.trim() === '0') return true;
+  if (request.hasBody !== undefined) return !request.hasBody;
+  return request.header('transfer-encoding') === undefined && length === undefined;
 }
 
 /**
@@ -138,6 +145,7 @@ export function engagementEndpoint<Req>(
     return answer(202, { accepted: result.batch.events.length });
   };
 
+  let warnedConsumed = false;
   return async (request) => {
     try {
       if (request.method !== 'POST') {
@@ -157,6 +165,13 @@ export function engagementEndpoint<Req>(
         return refuse(415, 'engagement events must be sent as application/json');
       }
       const read = await request.body(maxBodyBytes);
+      if (read.kind === 'consumed' && !warnedConsumed) {
+        warnedConsumed = true;
+        diag.warn(
+          `${where}: the request body was read before the engagement endpoint (by the app's middleware?); ` +
+            'its batches are refused with 500 until the endpoint is mounted before that middleware',
+        );
+      }
       const body = decodeJsonBody(read, contentType, request.header('content-encoding'), maxBodyBytes);
       if (!body.ok) return refuse(body.status, body.message);
       return accept(request, body.value);

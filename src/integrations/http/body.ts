@@ -3,18 +3,23 @@
  * (Hono, Next.js), and decoding it as strict JSON: the same limits and the same refusals whatever the framework.
  *
  * Owns: the byte limit (a declared `Content-Length` over it is refused before reading; a body that grows past it
- * stops being read), incomplete bodies, `Content-Encoding` (identity, gzip, deflate; the limit applies to the
+ * stops being read), incomplete bodies, Web bodies read before us, `Content-Encoding` (identity, gzip, deflate; the limit applies to the
  * decoded bytes too, so a small compressed body cannot expand into a large one), the charset (UTF-8 only), and
  * strict JSON (an object or array). Must not touch: what the JSON means (validate.ts), answers, frameworks.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 
-/** What reading a body gave. `parsed`: a framework parsed it already (e.g. an app-wide `express.json()`). */
+/**
+ * What reading a body gave. `parsed`: a framework parsed it already (e.g. an app-wide `express.json()`).
+ * `consumed`: something else read a Web request's body first (an app's middleware calling `c.req.json()`), so it
+ * cannot be read again.
+ */
 export type BodyRead =
   | { readonly kind: 'bytes'; readonly bytes: Buffer }
   | { readonly kind: 'parsed'; readonly value: unknown }
   | { readonly kind: 'too_large' }
-  | { readonly kind: 'incomplete' };
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'consumed' };
 
 /** Reads a request's body, at most `limit` bytes. Never rejects. */
 export type BodyReader = (limit: number) => Promise<BodyRead>;
@@ -22,7 +27,7 @@ export type BodyReader = (limit: number) => Promise<BodyRead>;
 /** The outcome of decoding: the JSON value, or a refusal with its status and message. */
 export type JsonBody =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly message: string };
+  | { readonly ok: false; readonly status: 400 | 413 | 415 | 500; readonly message: string };
 
 /** The Node stream fields read here: an `IncomingMessage`, or Fastify's `request.raw`. */
 export interface NodeBodyStream {
@@ -108,7 +113,13 @@ export async function readWebBody(
     return { kind: 'too_large' };
   }
   if (body === null) return { kind: 'bytes', bytes: Buffer.alloc(0) };
-  const reader = body.getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = body.getReader();
+  } catch {
+    // Locked or already read: the app's code got to it first.
+    return { kind: 'consumed' };
+  }
   const chunks: Buffer[] = [];
   let length = 0;
   try {
@@ -144,6 +155,10 @@ export function decodeJsonBody(
   const tooLarge = { ok: false, status: 413, message: `request body exceeds ${limit} bytes` } as const;
   if (read.kind === 'too_large') return tooLarge;
   if (read.kind === 'incomplete') return { ok: false, status: 400, message: 'request body incomplete' };
+  if (read.kind === 'consumed') {
+    // The server's own doing, not the client's: a 4xx would tell the browser client to drop the batch as its fault.
+    return { ok: false, status: 500, message: 'request body was read before the engagement handler' };
+  }
   if (read.kind === 'parsed') {
     // Parsed by a parser of the app's (with its own limit): hold it to ours as well.
     let size = Infinity;

@@ -3,11 +3,13 @@
  * `metricsHandler` answers `Response`s from the one scrape path (credentials, then negotiation and gzip), serves the
  * live handle by default (503 until init), hands the exposition to Next.js uncompressed (a real `NextRequest`:
  * Next.js compresses route answers itself), and refuses credentials that could never match when built.
- * `engagementHandler` answers with the core's statuses and JSON, reads the Web body with the 16 kB limit, and keys
+ * `engagementHandler` answers with the core's statuses and JSON, reads the Web body with the 16 kB limit (with or
+ * without `Content-Length`; one the app read first is a 500 with its reason and one warning), and keys
  * its rate limit by the last `X-Forwarded-For` entry, your `clientAddress`, or the address a framework passes to
  * `forClient` (on a real Hono app); `lastForwardedFor` reads that entry.
  */
 import { gunzipSync } from 'node:zlib';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { NextRequest } from 'next/server';
 import { PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
@@ -149,6 +151,60 @@ describe('engagementHandler', () => {
       (await keyed(beacon({ headers: { 'x-real-ip': ip, 'x-forwarded-for': '198.51.100.1' } }))).status;
     expect([await real('203.0.113.7'), await real('203.0.113.8'), await real('203.0.113.7')]).toEqual([
       202, 202, 429,
+    ]);
+  });
+
+  it('reads a body that comes without Content-Length (in-process requests, streamed uploads) on a real Hono app', async () => {
+    const handler = engagementHandler({ ...ENGAGEMENT, rateLimit: false });
+    const app = new Hono();
+    app.all('/api/engagement', (c) => handler.forClient(c.req.raw, '203.0.113.1'));
+    const send = async (init: RequestInit) => {
+      const answer = await app.request('/api/engagement', { method: 'POST', ...init });
+      return [answer.status, await answer.json()];
+    };
+    const json = { 'content-type': 'application/json' };
+    expect(await send({ headers: json, body: JSON.stringify(BATCH) })).toEqual([202, { accepted: 1 }]);
+    const stream = new Blob([JSON.stringify(BATCH)]).stream();
+    expect(await send({ headers: json, body: stream, duplex: 'half' } as RequestInit)).toEqual([
+      202,
+      { accepted: 1 },
+    ]);
+    // No body at all, or an empty one declared: not a JSON batch.
+    const refused = { error: 'engagement events must be sent as application/json' };
+    expect(await send({ headers: json })).toEqual([415, refused]);
+    expect(await send({ headers: { ...json, 'content-length': '0' }, body: '' })).toEqual([415, refused]);
+    const exposition = parseExposition(await telemetry.metrics.getMetrics());
+    expect(exposition.value(PROMETHEUS_FAMILIES.featureUsage, { feature_name: 'search' })).toBe(2);
+  });
+
+  it('answers 500 with the reason, and warns once, when the app read the body before the handler', async () => {
+    const warnings: string[] = [];
+    diag.setLogger(
+      { error() {}, warn: (m: string) => warnings.push(m), info() {}, debug() {}, verbose() {} },
+      DiagLogLevel.WARN,
+    );
+    try {
+      const handler = engagementHandler({ ...ENGAGEMENT, rateLimit: false });
+      const app = new Hono();
+      // A global middleware that reads every JSON body first (Hono caches it for c.req.json(), not for the raw Request).
+      app.use(async (c, next) => {
+        await c.req.raw.clone().text();
+        await c.req.raw.json().catch(() => undefined);
+        return next();
+      });
+      app.all('/api/engagement', (c) => handler.forClient(c.req.raw, '203.0.113.1'));
+      for (let i = 0; i < 2; i++) {
+        const answer = await app.request('/api/engagement', posted());
+        expect([answer.status, await answer.json()]).toEqual([
+          500,
+          { error: 'request body was read before the engagement handler' },
+        ]);
+      }
+    } finally {
+      diag.disable();
+    }
+    expect(warnings).toEqual([
+      expect.stringMatching(/^engagementHandler: the request body was read before the engagement endpoint/),
     ]);
   });
 
