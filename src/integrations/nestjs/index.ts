@@ -6,8 +6,8 @@
  * Folder src/integrations/nestjs/. Owns: the NestJS adapter of the framework-neutral core (`integrations/http/`):
  * `BusinessMetricsModule.forRoot` (a global dynamic module), its providers, its two controllers (built per
  * `forRoot` with Nest's decorators applied as functions), and the request hooks it installs on the platform's
- * server through Nest's `HttpAdapterHost` (an Express middleware, or a Fastify `onRequest` hook: each platform's
- * own route pattern and client address). Must not touch: what the core decides (limits, answers, labels), other
+ * server through Nest's `HttpAdapterHost` (an Express middleware, added when the module is built so that it runs
+ * before Nest's body parser, or a Fastify `onRequest` hook: each platform's own route pattern and client address). Must not touch: what the core decides (limits, answers, labels), other
  * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded (through the support
  * room's optional-peer loader) when `forRoot` is first called.
  * Must not import: `express`, `fastify`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
@@ -165,8 +165,48 @@ function decorateRoute(common: NestCommon, target: new () => object, method: str
   common.Controller()(target);
 }
 
-/** The request hooks on the platform's server: timing every request, active users. */
-function installHooks(adapterHost: HttpAdapterHost, parts: AdapterParts<PlatformRequest>): void {
+/** HTTP server metrics from an Express middleware: Nest registers each route with its whole path. */
+function expressObserver(
+  httpMetrics: NonNullable<AdapterParts<PlatformRequest>['httpMetrics']>,
+): (req: AnyPlatformRequest, res: unknown) => void {
+  return nodeRequestObserver<
+    AnyPlatformRequest & { route?: { path?: unknown }; baseUrl?: string; protocol?: string }
+  >(
+    httpMetrics,
+    // Nest registers each route with its whole path (prefix, controller, method) on the app's router.
+    (req) => (typeof req.route?.path === 'string' && !req.baseUrl ? req.route.path : undefined),
+    (req) => req.protocol === 'https',
+  ) as (req: AnyPlatformRequest, res: unknown) => void;
+}
+
+/**
+ * On the Express platform, the timing middleware as early as the module is built: `NestFactory.create` builds the
+ * modules before `app.init()` registers Nest's body parser, so this middleware runs first, and a request the parser
+ * refuses (malformed JSON 400, 413) is recorded too, its body's reading timed. False when there is no Express
+ * adapter yet (a testing module compiled before its app): `configure` installs it then, after the parser.
+ */
+function observeExpressEarly(adapterHost: HttpAdapterHost, parts: AdapterParts<PlatformRequest>): boolean {
+  const adapter = adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
+  if (parts.httpMetrics === undefined || adapter?.getType() !== 'express') return false;
+  const observe = expressObserver(parts.httpMetrics);
+  adapter
+    .getInstance<{ use(handler: (req: unknown, res: unknown, next: () => void) => void): void }>()
+    .use((req, res, next) => {
+      observe(req as AnyPlatformRequest, res);
+      next();
+    });
+  return true;
+}
+
+/**
+ * The request hooks on the platform's server: timing every request (unless the Express middleware is in place
+ * already), active users.
+ */
+function installHooks(
+  adapterHost: HttpAdapterHost,
+  parts: AdapterParts<PlatformRequest>,
+  observing: boolean,
+): void {
   const adapter = adapterHost.httpAdapter;
   const platform = adapter.getType();
   if (platform !== 'express' && platform !== 'fastify') {
@@ -178,7 +218,7 @@ function installHooks(adapterHost: HttpAdapterHost, parts: AdapterParts<Platform
   }>();
   const perRequest: Array<(req: AnyPlatformRequest, res: { raw?: unknown }) => void> = [];
   const { httpMetrics, countActiveUser } = parts;
-  if (httpMetrics !== undefined) {
+  if (httpMetrics !== undefined && !observing) {
     const observe =
       platform === 'fastify'
         ? nodeRequestObserver<AnyPlatformRequest & { routeOptions?: { url?: string }; protocol?: string }>(
@@ -187,14 +227,7 @@ function installHooks(adapterHost: HttpAdapterHost, parts: AdapterParts<Platform
             fastifyRouteReader(),
             (request) => request.protocol === 'https',
           )
-        : nodeRequestObserver<
-            AnyPlatformRequest & { route?: { path?: unknown }; baseUrl?: string; protocol?: string }
-          >(
-            httpMetrics,
-            // Nest registers each route with its whole path (prefix, controller, method) on the app's router.
-            (req) => (typeof req.route?.path === 'string' && !req.baseUrl ? req.route.path : undefined),
-            (req) => req.protocol === 'https',
-          );
+        : expressObserver(httpMetrics);
     perRequest.push((req, res) => observe(req, (platform === 'fastify' ? res.raw : res) as never));
   }
   if (countActiveUser !== undefined) perRequest.push((req) => countActiveUser(req));
@@ -217,14 +250,21 @@ function installHooks(adapterHost: HttpAdapterHost, parts: AdapterParts<Platform
  * in your root module. Global: inject the recorder anywhere with `@Inject(BUSINESS_METRICS)`.
  */
 export class BusinessMetricsModule implements NestModule {
+  private readonly observing: boolean;
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly parts: AdapterParts<PlatformRequest>,
-  ) {}
+  ) {
+    this.observing = observeExpressEarly(adapterHost, parts);
+  }
 
-  /** Nest calls this before it registers the app's routes: the hooks then see every request. */
+  /**
+   * Nest calls this before it registers the app's routes: the hooks then see every request that reaches the app's
+   * router (on Fastify, `onRequest` runs before the body is parsed wherever it is added).
+   */
   configure(_consumer: MiddlewareConsumer): void {
-    installHooks(this.adapterHost, this.parts);
+    installHooks(this.adapterHost, this.parts, this.observing);
   }
 
   /**

@@ -5,7 +5,8 @@
  * platform, with every `forRoot` option set away from its default. There the recorder
  * injected with `BUSINESS_METRICS` is the handle's; `/metrics` and the engagement route are at the paths given,
  * `/metrics` behind the auth check; the engagement rate limit keys on the platform's client address behind the
- * trusted proxy; requests are recorded under Nest's route pattern; active users come from the resolver; and
+ * trusted proxy; requests are recorded under Nest's route pattern, and those the platform refuses before routing
+ * (Nest's body parser on Express) without one; active users come from the resolver; and
  * `forRoot` throws for a configuration that cannot work, naming the module.
  */
 import * as entry from '../../../src/integrations/nestjs';
@@ -112,5 +113,25 @@ describe.each(['express', 'fastify'])('BusinessMetricsModule on a real Nest app 
       user_tier: 'enterprise',
     });
     expect(daily.map((s) => s.value)).toEqual([2]);
+  });
+
+  it("records a request the platform refuses before routing, Nest's body parser included", async () => {
+    // Express: Nest's JSON parser refuses the body before any route; Fastify: its parser, in the not-found route's
+    // context, after its onRequest hooks.
+    const refused = await fetch(`${app.base}/product/1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"not json',
+    });
+    expect(refused.status).toBe(400);
+    const posts = (e: Exposition) =>
+      e.find('http_server_request_duration_seconds_count', {
+        http_request_method: 'POST',
+        http_response_status_code: String(refused.status),
+      });
+    let exposition = await scrape();
+    // Recorded when the response closes: scrape until it is there, or fail on what the last scrape said.
+    for (let i = 0; i < 100 && posts(exposition).length === 0; i++) exposition = await scrape();
+    expect(posts(exposition).map((s) => [s.labels.http_route, s.value])).toEqual([[undefined, 1]]);
   });
 });
