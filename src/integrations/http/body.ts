@@ -33,6 +33,7 @@ export type JsonBody =
 export interface NodeBodyStream {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly readableEnded?: boolean;
+  readonly destroyed?: boolean;
   on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
   on(event: 'end' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -70,7 +71,9 @@ export function readNodeBody(stream: NodeBodyStream, limit: number): Promise<Bod
     stream.resume();
     return Promise.resolve({ kind: 'too_large' });
   }
-  if (stream.readableEnded === true) return Promise.resolve({ kind: 'incomplete' });
+  // Ended or closed before this read began: no event would come to settle it.
+  if (stream.readableEnded === true || stream.destroyed === true)
+    return Promise.resolve({ kind: 'incomplete' });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let length = 0;

@@ -2,6 +2,7 @@
  * The engagement body rules every adapter shares: the byte limit (declared, streamed, and after decompression),
  * incomplete bodies, charsets and encodings, strict JSON.
  */
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { decodeJsonBody, readNodeBody, readWebBody } from '../../../src/integrations/http/body';
@@ -30,6 +31,12 @@ describe('request bodies', () => {
     cut.write('{"a"');
     cut.destroy();
     expect(await incomplete).toEqual({ kind: 'incomplete' });
+
+    // The client went away before the read began (the route ran after its request closed): settled at once.
+    const gone = nodeStream();
+    gone.destroy();
+    await once(gone, 'close');
+    expect(await readNodeBody(gone, 10)).toEqual({ kind: 'incomplete' });
   });
 
   it('reads a Web body stream with the same limit', async () => {
