@@ -15,7 +15,11 @@ import { gunzipSync, inflateSync } from 'node:zlib';
  * cannot be read again.
  */
 export type BodyRead =
-  | { readonly kind: 'bytes'; readonly bytes: Buffer }
+  /**
+   * `decoded`: an upstream parser read it: `inflated` by `express.raw()` (its `Content-Encoding` undone), `text` by
+   * `express.text()` (its charset undone too, the text re-encoded as UTF-8).
+   */
+  | { readonly kind: 'bytes'; readonly bytes: Buffer; readonly decoded?: 'inflated' | 'text' }
   | { readonly kind: 'parsed'; readonly value: unknown }
   | { readonly kind: 'too_large' }
   | { readonly kind: 'incomplete' }
@@ -58,9 +62,16 @@ export interface ParsedByUpstream {
 export function nodeBodyOf(req: NodeBodyStream & ParsedByUpstream): BodyReader {
   const consumed =
     req._body === true || req.readableEnded === true || (req.complete === true && req.readable === false);
-  return consumed
-    ? () => Promise.resolve({ kind: 'parsed', value: req.body })
-    : (limit) => readNodeBody(req, limit);
+  if (!consumed) return (limit) => readNodeBody(req, limit);
+  // `express.raw()` and `express.text()` keep the body as bytes or text, inflated: read as the bytes they are.
+  const { body } = req;
+  const read: BodyRead | undefined = Buffer.isBuffer(body)
+    ? { kind: 'bytes', bytes: body, decoded: 'inflated' }
+    : typeof body === 'string'
+      ? { kind: 'bytes', bytes: Buffer.from(body, 'utf8'), decoded: 'text' }
+      : undefined;
+  if (read === undefined) return () => Promise.resolve({ kind: 'parsed', value: body });
+  return (limit) => Promise.resolve(read.bytes.length > limit ? { kind: 'too_large' } : read);
 }
 
 /** Read a Node request stream (nothing else may have read it). */
@@ -173,11 +184,12 @@ export function decodeJsonBody(
     return size > limit ? tooLarge : { ok: true, value: read.value };
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && read.decoded !== 'text') {
     return { ok: false, status: 415, message: 'unsupported body encoding or charset' };
   }
   let bytes = read.bytes;
-  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
+  const encoding =
+    read.decoded === undefined ? (contentEncoding ?? 'identity').trim().toLowerCase() : 'identity';
   if (encoding !== 'identity') {
     if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
       return { ok: false, status: 415, message: 'unsupported body encoding or charset' };

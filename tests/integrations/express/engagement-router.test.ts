@@ -6,6 +6,7 @@
  * that read the body first, it takes what that parser parsed and still holds it to the 16 kB limit; with
  * `trust proxy`, each forwarded client (`req.ip`) has its own bucket.
  */
+import { gzipSync } from 'node:zlib';
 import type { Server } from 'node:http';
 import express from 'express';
 import { type BusinessMetricsHandle, initBusinessMetrics, PROMETHEUS_FAMILIES } from '../../../src';
@@ -32,6 +33,8 @@ describe('Express integration over a real socket', () => {
     app.use('/limited', engagementRouter({ rateLimit: { capacity: 5, refillPerSecond: 0.5 } }));
     app.use('/per-client', engagementRouter({ rateLimit: { capacity: 1, refillPerSecond: 0.001 } }));
     app.use('/parsed', express.json({ limit: '1mb' }), engagementRouter({ rateLimit: false }));
+    app.use('/raw', express.raw({ type: '*/*', limit: '1mb' }), engagementRouter({ rateLimit: false }));
+    app.use('/text', express.text({ type: '*/*', limit: '1mb' }), engagementRouter({ rateLimit: false }));
     app.get('/metrics', metricsMiddleware(telemetry));
     ({ server, base } = await listenOnLoopback(app));
   });
@@ -144,6 +147,30 @@ describe('Express integration over a real socket', () => {
       JSON.stringify({ session, events: [{ kind: 'feature', name: 'x'.repeat(17_000) }] }),
     );
     expect([big.status, await big.json()]).toEqual([413, { error: 'request body exceeds 16384 bytes' }]);
+  });
+
+  it('reads the bytes an app-wide express.raw() or express.text() kept, inflated, with the same limit', async () => {
+    const batch = (name: string) => JSON.stringify({ session, events: [{ kind: 'feature', name }] });
+    for (const path of ['/raw', '/text']) {
+      const plain = await post(path, batch(`upstream_${path.slice(1)}`));
+      expect([path, plain.status, await plain.json()]).toEqual([path, 202, { accepted: 1 }]);
+      // The parser undid the gzip: the router must not try to again.
+      const zipped = await fetch(`${base}${path}`, {
+        method: 'POST',
+        body: gzipSync(batch(`zipped_${path.slice(1)}`)),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      });
+      expect([path, zipped.status, await zipped.json()]).toEqual([path, 202, { accepted: 1 }]);
+      const big = await post(path, batch('x'.repeat(17_000)));
+      expect([path, big.status, await big.json()]).toEqual([
+        path,
+        413,
+        { error: 'request body exceeds 16384 bytes' },
+      ]);
+    }
+    const samples = await scrape();
+    for (const name of ['upstream_raw', 'zipped_raw', 'upstream_text', 'zipped_text'])
+      expect([name, sumOf(samples, FEATURE_USAGE, { feature_name: name })]).toEqual([name, 1]);
   });
 
   it('keys the rate limit by req.ip, so behind a trusted proxy each forwarded client has its own bucket', async () => {
