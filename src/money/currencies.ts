@@ -9,8 +9,8 @@
  * Source of truth: `Intl.supportedValuesOf('currency')` (ICU's list of ISO 4217 codes in use: 162 codes on
  * Node 20.20 / ICU 78) and, per code, `Intl.NumberFormat('en', { style: 'currency', currency })
  * .resolvedOptions().maximumFractionDigits`, which is CLDR's `currencyData/fractions` digits: USD 2, JPY 0,
- * KWD 3. CLDR's digits are the decimals people write, and for 16 codes they are fewer than ISO 4217's minor
- * unit (ICU 0, ISO 2: AFN ALL COP HUF IDR IRR KPW LAK LBP MGA MMK PKR SOS SYP YER; ICU 0, ISO 3: IQD).
+ * KWD 3. CLDR's digits are the decimals people write, and for 17 codes they are fewer than ISO 4217's minor
+ * unit (ICU 0, ISO 2: AFN ALL COP HUF IDR IRR KPW LAK LBP MGA MMK PKR SLL SOS SYP YER; ICU 0, ISO 3: IQD).
  * docs/money.md lists the differences, and tests/money/currencies.test.ts pins them, so an ICU update that
  * changes one shows up as a failing test.
  *

@@ -31,6 +31,7 @@ const ICU_FEWER_DIGITS_THAN_ISO: Record<string, number> = {
   MGA: 2,
   MMK: 2,
   PKR: 2,
+  SLL: 2,
   SOS: 2,
   SYP: 2,
   YER: 2,
@@ -52,10 +53,19 @@ describe('ISO 4217 data from Intl', () => {
     expect(minorToUnits(1999, 'KWD')).toBe(1.999);
   });
 
-  it('gives 0 decimals for the 16 codes docs/money.md lists as differing from ISO 4217', () => {
+  it('gives 0 decimals for the 17 codes docs/money.md lists as differing from ISO 4217, and differs nowhere else', () => {
     for (const code of Object.keys(ICU_FEWER_DIGITS_THAN_ISO)) {
       expect({ code, icu: icuMinorUnitExponent(code) }).toEqual({ code, icu: 0 });
     }
+    // ISO 4217's minor units (the list of 2026), for every code ICU knows: 2 unless listed here; none for the
+    // special drawing rights ICU also lists. A code ICU reads differently that is not in the documented list fails.
+    const isoZero = 'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ');
+    const isoThree = 'BHD IQD JOD KWD LYD OMR TND'.split(' ');
+    const isoNone = 'XDR XSU'.split(' ');
+    const differing = ISO_CURRENCY_CODES.filter((code) => !isoNone.includes(code))
+      .map((code) => [code, isoZero.includes(code) ? 0 : isoThree.includes(code) ? 3 : 2] as const)
+      .filter(([code, iso]) => icuMinorUnitExponent(code) !== iso);
+    expect(Object.fromEntries(differing)).toEqual(ICU_FEWER_DIGITS_THAN_ISO);
     // Every other ICU exponent is 0, 2 or 3, as in ISO 4217 for codes in use.
     const exponents = new Set(ISO_CURRENCY_CODES.map((code) => icuMinorUnitExponent(code)));
     expect([...exponents].sort()).toEqual([0, 2, 3]);
