@@ -487,6 +487,13 @@ function validateLimits(limits: Required<Omit<BusinessMetricsLimits, 'labels'>>)
       throw new RangeError(`limits.${name} must be a finite number >= 1 (got ${String(value)})`);
     }
   }
+  // Above 2^53 a number no longer holds every integer: 2^53 + 1 cents would be recorded as 2^53, a cent lost unseen.
+  if (limits.maxAmountCents > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `limits.maxAmountCents must be at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER), the largest ` +
+        `amount a number holds to the unit (got ${String(limits.maxAmountCents)})`,
+    );
+  }
 }
 
 function amountRule(max: number): string {

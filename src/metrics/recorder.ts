@@ -107,7 +107,8 @@ export interface BusinessMetricsLimits {
   /** Vocabulary per label key, replacing the default (see DEFAULT_LABEL_POLICIES). */
   labels?: Partial<Record<PolicyLabelKey, LabelPolicy>>;
   /** Largest single revenue or refund amount accepted, in minor units of its currency. Default
-   * 10,000,000,000 (100 million USD; 10 billion JPY; 10 million KWD). */
+   * 10,000,000,000 (100 million USD; 10 billion JPY; 10 million KWD); at most `Number.MAX_SAFE_INTEGER`, the
+   * largest a number holds to the unit. */
   maxAmountCents?: number;
   /** Longest session or time-to-conversion accepted, in seconds. Default 2,592,000 (30 days). */
   maxDurationSeconds?: number;

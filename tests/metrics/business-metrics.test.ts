@@ -294,6 +294,24 @@ describe('views for app-owned providers', () => {
   });
 });
 
+describe('limits', () => {
+  it('refuses a maxAmountCents above Number.MAX_SAFE_INTEGER at start-up, where amounts would lose units', () => {
+    const meter = new MeterProvider().getMeter('app');
+    const message =
+      `limits.maxAmountCents must be at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER), the largest ` +
+      'amount a number holds to the unit (got 1000000000000000000)';
+    expect(() => new BusinessMetrics(meter, { limits: { maxAmountCents: 1e18 } })).toThrow(
+      new RangeError(message),
+    );
+    expect(() =>
+      initBusinessMetrics({ exporters: ['none'], env: {}, limits: { maxAmountCents: 1e18 } }),
+    ).toThrow(new RangeError(message));
+    expect(
+      () => new BusinessMetrics(meter, { limits: { maxAmountCents: Number.MAX_SAFE_INTEGER } }),
+    ).not.toThrow();
+  });
+});
+
 describe('strict mode', () => {
   it('throws before recording anything, naming the method, argument and rule', async () => {
     const reader = new TestReader();
