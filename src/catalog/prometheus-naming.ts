@@ -4,7 +4,8 @@
  * Owns: the OpenTelemetry Collector's default metric-name normalization (its `prometheus` translator with
  * `add_metric_suffixes: true` and the `pkg.translator.prometheus.NormalizeName` gate on, the default), the
  * naming of the upstream JS exporter (@opentelemetry/exporter-prometheus 0.223) for users migrating from it,
- * label-name sanitization, and the family name of every catalog instrument. The catalog, the exporter, the
+ * label-name sanitization, the label-value text of an attribute value (what the exposition writes, and what a
+ * cluster source sends for a value the wire cannot carry as is), and the family name of every catalog instrument. The catalog, the exporter, the
  * dashboard generator and the rule checks all name families through this module. Pure string functions: no SDK
  * state, no I/O.
  *
@@ -204,5 +205,26 @@ export function shapeOfKind(kind: 'counter' | 'histogram' | 'gauge' | 'updowncou
       return 'nonMonotonicSum';
     default:
       return kind;
+  }
+}
+
+/**
+ * The string form of an attribute value, as upstream: strings as is, everything else JSON-encoded
+ * (`true`, `1.5`, `["a","b"]`, `null` for NaN). Unlike upstream it never throws: values JSON cannot encode
+ * (functions, symbols, BigInt, circular objects) fall back to `String(value)`, then to `''`.
+ */
+export function attributeValueText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return '';
+  try {
+    const json: unknown = JSON.stringify(value);
+    if (typeof json === 'string') return json;
+  } catch {
+    // fall through to String()
+  }
+  try {
+    return String(value);
+  } catch {
+    return '';
   }
 }

@@ -34,18 +34,25 @@ import {
   type WireNumber,
   type WireScope,
 } from './protocol';
+import { attributeValueText } from '../catalog/prometheus-naming';
 import { RateLimitedWarnings } from '../support';
+import { attributeValueRefusal } from './validate';
 import type { ClusterExtension } from './extensions';
 
 /**
  * The attribute key of a series: its entries in insertion order, as JSON (the package builds every series'
- * labels in catalog order, so sources agree, and the aggregate keeps the single-process label order). Values
- * JSON cannot encode make the series unsendable (undefined). The primary parses keys with validate.ts's
- * `checkKey`, which refuses what this function never makes.
+ * labels in catalog order, so sources agree, and the aggregate keeps the single-process label order). A value the
+ * wire does not carry as is (undefined, NaN, a function: JSON would make it null, which the primary refuses, and
+ * with it the whole snapshot) is sent as the text the single-process exposition writes for it, so the aggregate
+ * shows the same label. Keys JSON cannot encode make the series unsendable (undefined). The primary parses keys
+ * with validate.ts's `checkKey`, which refuses what this function never makes.
  */
 export function attributeKey(attributes: Attributes): string | undefined {
   const entries: unknown[] = [];
-  for (const key of Object.keys(attributes)) entries.push(key, attributes[key]);
+  for (const key of Object.keys(attributes)) {
+    const value = attributes[key];
+    entries.push(key, attributeValueRefusal(value) === undefined ? value : attributeValueText(value));
+  }
   try {
     return JSON.stringify(entries);
   } catch {

@@ -15,6 +15,7 @@
  * Must not touch: state (which sources are known, whether an id was sent before, whether a total went down: the
  * aggregate's and the primary's), transports.
  */
+import { attributeValueText } from '../catalog/prometheus-naming';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import {
   PROTOCOL_TAG,
@@ -255,7 +256,8 @@ function isTagged(raw: unknown): raw is Fields {
 
 // ---- attribute keys ------------------------------------------------------------------------------------------
 
-function attributeValueRefusal(value: unknown): string | undefined {
+/** Why an attribute value cannot travel in a key as is (undefined: it can); encode.ts sends such values as text. */
+export function attributeValueRefusal(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -274,9 +276,9 @@ function attributeValueRefusal(value: unknown): string | undefined {
   }
 }
 
-/** The text the exposition writes for an attribute value (strings as is, the rest JSON), as the serializer does. */
+/** The text the exposition writes for an attribute value, as the serializer does. */
 function valueText(value: AttributeValue): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return attributeValueText(value);
 }
 
 /** Parses a key made by `attributeKey()` (encode.ts): `[name, value, name, value, ...]` as JSON. */

@@ -11,6 +11,7 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { SnapshotEncoder } from '../../src/cluster/encode';
+import { checkSnapshot } from '../../src/cluster/validate';
 
 const TIME: [number, number] = [1_700_000_000, 0];
 
@@ -35,7 +36,7 @@ function collection(metrics: MetricData[]): CollectionResult {
 }
 
 describe('SnapshotEncoder', () => {
-  it('warns, once a minute per metric, about a series it cannot send, and sends the rest', () => {
+  it('sends a value the wire cannot carry as is as the text the exposition writes for it, warning of nothing', () => {
     const warnings: string[] = [];
     const noop = () => undefined;
     diag.setLogger(
@@ -44,25 +45,28 @@ describe('SnapshotEncoder', () => {
     );
     try {
       const encoder = new SnapshotEncoder('worker-1');
-      // Values JSON cannot carry: the SDK refuses these at record time, an app-built collection may not.
-      const unsendable = { region: 10n } as unknown as Attributes;
-      const metrics = [
-        sum('jobs', [
-          [unsendable, 3],
-          [{ region: 'eu' }, 4],
+      // Values JSON would turn into null (which the primary refuses, and with it the whole snapshot) or cannot
+      // encode at all: an app's SDK attributes may hold them (`{ coupon: undefined }`).
+      const odd = [
+        { region: 10n, coupon: undefined, ratio: NaN },
+        { region: 'eu', coupon: 'none', ratio: 1 },
+      ] as unknown as Attributes[];
+      const first = encoder.encode(
+        collection([
+          sum('jobs', [
+            [odd[0]!, 3],
+            [odd[1]!, 4],
+          ]),
         ]),
-        sum('sent', [[{}, 1]]),
-      ];
-      const first = encoder.encode(collection(metrics), 1);
-      encoder.encode(collection(metrics), 2);
-      expect(first.keys).toEqual([JSON.stringify(['region', 'eu']), '[]']);
-      expect(first.metrics.map((metric) => [metric.name, metric.points])).toEqual([
-        ['jobs', [0, 4]],
-        ['sent', [1, 1]],
+        1,
+      );
+      expect(first.keys).toEqual([
+        JSON.stringify(['region', '10', 'coupon', '', 'ratio', 'null']),
+        JSON.stringify(['region', 'eu', 'coupon', 'none', 'ratio', 1]),
       ]);
-      expect(warnings).toEqual([
-        'otel-business-metrics: cluster worker: jobs is left out of the aggregate (a series has attribute values JSON cannot carry)',
-      ]);
+      expect(first.metrics.map((metric) => [metric.name, metric.points])).toEqual([['jobs', [0, 3, 1, 4]]]);
+      expect(checkSnapshot(first).ok).toBe(true);
+      expect(warnings).toEqual([]);
     } finally {
       diag.disable();
     }

@@ -26,7 +26,7 @@
  * Exponential histograms are exported in both formats as classic histograms whose `le` bounds are the
  * exponential buckets' upper bounds (exact for zero and positive values), never as an empty family.
  */
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { diag } from '../../support';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type {
@@ -37,6 +37,7 @@ import type {
   ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
+  attributeValueText,
   otelToPrometheusName,
   prometheusLabelName,
   prometheusMetricName,
@@ -124,27 +125,6 @@ export function escapeLabelValue(text: string): string {
     out += ch === '\\' ? '\\\\' : ch === '"' ? '\\"' : ch === '\n' ? '\\n' : ch;
   }
   return out;
-}
-
-/**
- * The string form of an attribute value, as upstream: strings as is, everything else JSON-encoded
- * (`true`, `1.5`, `["a","b"]`, `null` for NaN). Unlike upstream it never throws: values JSON cannot encode
- * (functions, symbols, BigInt, circular objects) fall back to `String(value)`, then to `''`.
- */
-function attributeValueText(value: AttributeValue | undefined | unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined) return '';
-  try {
-    const json: unknown = JSON.stringify(value);
-    if (typeof json === 'string') return json;
-  } catch {
-    // fall through to String()
-  }
-  try {
-    return String(value);
-  } catch {
-    return '';
-  }
 }
 
 /** Prometheus number formatting, as upstream: JS number text, `+Inf` / `-Inf`, `NaN`. */
