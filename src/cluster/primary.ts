@@ -344,6 +344,10 @@ export class ClusterPrimary implements MetricProducer {
         this.processSources.delete(worker.id);
       }
       this.forgetThreadSource(snapshot.source);
+      // Its last numbers are in: a round waiting for it has its answer (the final snapshot carries no round, and
+      // the exit that follows no longer finds the source, so nothing else would end the wait before the deadline).
+      this.answered(snapshot.source, this.current?.number ?? -1);
+      return;
     }
     this.answered(snapshot.source, snapshot.round);
   }

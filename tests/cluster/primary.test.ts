@@ -3,7 +3,7 @@
  * a real worker thread (the built ClusterSource over its own SDK provider, driven by messages from here). The
  * primary watches the thread (watchThread), hears its hello, merges its numbers exactly with its own, shares one
  * round between concurrent collections, keeps the last numbers of a source that stops answering (counted
- * `timeout` at the deadline), retires a terminated thread instead of waiting for it, refuses invented messages on
+ * `timeout` at the deadline), takes a final snapshot sent during a round as that round's answer, retires a terminated thread instead of waiting for it, refuses invented messages on
  * the thread channel (counted `invalid`; a main-thread source is one of them: threads are numbered from 1),
  * answers the source's exposition requests, and hears nothing after close(). node:cluster workers, dead workers
  * and hostile peers: the cluster.e2e, peers.e2e and threads.e2e tests.
@@ -44,6 +44,7 @@ parentPort.on('message', async (m) => {
   const answer = { id: m.id };
   if (m.add) orders.add(m.add[0], { region: m.add[1] });
   if (m.hang !== undefined) hang = m.hang;
+  if (m.close) await source.close();
   if (m.exposition) answer.text = await source.exposition(2000, m.exposition).catch((e) => 'error: ' + e.message);
   parentPort.postMessage(answer);
 });
@@ -180,6 +181,20 @@ it('keeps the last numbers of a source that stops answering, and counts it as ti
   expect(p.sources).toBe(1);
   await p.collect();
   expect(failures(p)).toEqual({ timeout: 2 });
+});
+
+it('takes a final snapshot sent during a round as the answer of that round, so the round does not wait for it', async () => {
+  const p = await startPair(20_000);
+  await thread!.add(7, 'apac');
+  // The source's collection hangs, so it has not answered this round when it shuts down cleanly.
+  await thread!.call({ hang: true });
+  const round = p.collect();
+  await thread!.add(5, 'apac');
+  await thread!.call({ hang: false, close: true });
+  // Before the fix the round waited for its deadline here and counted the source as a timeout.
+  expect(orders(await round)).toEqual({ apac: 12 });
+  expect(failures(p)).toEqual({});
+  expect(p.sources).toBe(0);
 });
 
 it('refuses invented messages on the thread channel, and a main-thread source, counting each as invalid', async () => {
