@@ -301,8 +301,10 @@ export class ClusterAggregate {
   }
 
   /**
-   * A source is gone: its counters and histograms stay in the totals, its gauges leave. `clean` is false when
-   * it ended without a final snapshot (what it recorded after its last snapshot is lost, and counted).
+   * A source is gone: its counters and histograms stay in the totals; its gauges and up-down counters leave (what
+   * they hold, such as work in flight or open connections, went with it, and a replacement reports its own).
+   * `clean` is false when it ended without a final snapshot (what it recorded after its last snapshot is lost, and
+   * counted).
    */
   retire(id: string, clean: boolean): void {
     if (this.retiredIds.has(id)) return;
@@ -310,7 +312,7 @@ export class ClusterAggregate {
     if (!clean) this.countFailure('exited');
     if (source !== undefined) {
       for (const slot of source.all) {
-        if (slot.family.shape === 'gauge' || !slot.filled) continue;
+        if (slot.family.shape === 'gauge' || slot.family.shape === 'updown' || !slot.filled) continue;
         const series = slot.series;
         if (series.retired === undefined) {
           series.retired = slot.values.slice();

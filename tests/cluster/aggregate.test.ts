@@ -113,6 +113,24 @@ describe('cluster aggregate', () => {
     await Promise.all([a, b].map((w) => w.provider.shutdown()));
   });
 
+  it('a source that exits takes its up-down counters with it: what they held (in-flight work) went with it', async () => {
+    const [a, b] = [worker('a'), worker('b')];
+    const inflight = (w: FakeWorker) => w.provider.getMeter('app').createUpDownCounter('jobs.inflight');
+    inflight(a).add(3);
+    inflight(b).add(2);
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    aggregate.apply(await snapshot(a));
+    aggregate.apply(await snapshot(b));
+    expect(value(exposition(aggregate), 'jobs_inflight')).toBe(5);
+    aggregate.retire('a', false);
+    // A replacement of a starts with its own work in flight: the total is what the live workers hold.
+    const c = worker('c');
+    inflight(c).add(4);
+    aggregate.apply(await snapshot(c));
+    expect(value(exposition(aggregate), 'jobs_inflight')).toBe(6);
+    await Promise.all([a, b, c].map((w) => w.provider.shutdown()));
+  });
+
   it('a source that exits keeps its counts in the totals; its gauges leave; a late message from it is ignored', async () => {
     const [a, b] = [worker('a'), worker('b')];
     a.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
