@@ -57,40 +57,42 @@ const BEFORE_INIT: BusinessMetricsRecorder = Object.freeze({
   getMetrics: () => Promise.resolve(''),
 });
 
+// Each method reads the one instance, not `this`: seed code passes them around detached
+// (`emitter.on('paid', businessMetrics.recordRevenue)`), and a no-op must not throw for that.
 class ForwardingBusinessMetrics implements BusinessMetricsRecorder {
   /** @internal */
   target: BusinessMetricsRecorder = BEFORE_INIT;
 
   recordFunnelStep(step: string, metadata: FunnelStepMetadata): void {
-    this.target.recordFunnelStep(step, metadata);
+    forwarding.target.recordFunnelStep(step, metadata);
   }
   recordConversion(type: string, metadata: ConversionMetadata): void {
-    this.target.recordConversion(type, metadata);
+    forwarding.target.recordConversion(type, metadata);
   }
   recordRevenue(amountCents: number, metadata: RevenueMetadata): void {
-    this.target.recordRevenue(amountCents, metadata);
+    forwarding.target.recordRevenue(amountCents, metadata);
   }
   recordRefund(amountMinor: number, metadata: RefundMetadata): void {
-    this.target.recordRefund(amountMinor, metadata);
+    forwarding.target.recordRefund(amountMinor, metadata);
   }
   recordFeatureUsage(featureName: string, metadata: FeatureUsageMetadata): void {
-    this.target.recordFeatureUsage(featureName, metadata);
+    forwarding.target.recordFeatureUsage(featureName, metadata);
   }
   recordSessionEnd(sessionStartTime: Date | number, metadata: SessionMetadata): void {
-    this.target.recordSessionEnd(sessionStartTime, metadata);
+    forwarding.target.recordSessionEnd(sessionStartTime, metadata);
   }
   updateActiveUsers(
     window: ActiveUsersWindow,
     counts: ReadonlyMap<string, number> | Readonly<Record<string, number>>,
   ): void {
-    this.target.updateActiveUsers(window, counts);
+    forwarding.target.updateActiveUsers(window, counts);
   }
   trackActiveUser(userId: string, metadata: ActiveUserMetadata): void {
-    this.target.trackActiveUser(userId, metadata);
+    forwarding.target.trackActiveUser(userId, metadata);
   }
   /** Resolves to '' before initBusinessMetrics. */
   getMetrics(format?: ExpositionFormat): Promise<string> {
-    return this.target.getMetrics(format);
+    return forwarding.target.getMetrics(format);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * src/metrics/singleton.ts: `businessMetrics` before init, bound, and after shutdown. The first recording call
  * before any init says so once (a Node warning with its own code, since no diag logger exists yet), and later
- * calls go straight to the no-op; calls after shutdown are silent.
+ * calls go straight to the no-op; calls after shutdown are silent; its methods work detached from it.
  */
 type Singleton = typeof import('../../src/metrics/singleton');
 
@@ -67,5 +67,23 @@ describe('businessMetrics singleton', () => {
     businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
     expect(calls).toEqual(['cart_view']);
     expect(warnings).not.toHaveBeenCalled();
+  });
+
+  it('works detached from the object, as seed code passes it around (an event handler, a callback)', async () => {
+    const { businessMetrics, bindBusinessMetrics } = freshSingleton();
+    const { recordRevenue, recordFunnelStep, getMetrics } = businessMetrics;
+    // Before init: the no-op, with its one warning, and never a TypeError.
+    expect(() =>
+      recordRevenue(1999, { productCategory: 'books', paymentMethod: 'card', region: 'eu' }),
+    ).not.toThrow();
+    expect(warnings).toHaveBeenCalledTimes(1);
+    const calls: string[] = [];
+    bindBusinessMetrics({
+      recordFunnelStep: (step: string) => calls.push(step),
+      getMetrics: () => Promise.resolve('exposition'),
+    } as unknown as Parameters<typeof bindBusinessMetrics>[0]);
+    recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+    expect(calls).toEqual(['cart_view']);
+    expect(await getMetrics()).toBe('exposition');
   });
 });
