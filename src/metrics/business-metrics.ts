@@ -13,6 +13,7 @@ import type { Meter } from '@opentelemetry/api';
 import { activeUsersClusterExtension } from '../active-users/cluster-sketches';
 import { ActiveUsersCounter } from '../active-users/tracker';
 import type { ClusterExtension } from '../cluster/extensions';
+import { OTHER_LABEL_VALUE } from '../catalog/labels';
 import { BUSINESS_METRICS } from '../catalog/metrics';
 import { prometheusFamilyName } from '../catalog/prometheus-naming';
 import { DEFAULT_LIMITS } from '../config/defaults';
@@ -23,6 +24,7 @@ import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { Money } from '../money/money';
 import type { LocalSeriesStore } from '../series/local-store';
 import type { CounterCell } from '../series/cells';
+import { CARDINALITY_LIMIT } from '../series/observed';
 import { RawTupleCache } from '../series/raw-tuple-cache';
 import {
   createBusinessInstruments,
@@ -111,6 +113,11 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   private readonly money: Money;
   /** Rolling minute per currency and region: [currency id][region id of the revenue instrument]. */
   private readonly revenueWindows: RevenueWindow[][] = [];
+  /** Windows made so far, and how many the gauge may hold before new pairs share the all-`other` window. */
+  private revenueWindowCount = 0;
+  private readonly maxRevenueWindows: number;
+  private overflowRevenueWindow: RevenueWindow | undefined;
+  private readonly revenuePerMinuteFamily = prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute);
   /** Id of the default refund reason in the refunds instrument's reason vocabulary. */
   private readonly defaultRefundReason: number;
   private readonly activeUsersCounter: ActiveUsersCounter;
@@ -127,6 +134,10 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     this.reporter = new GuardReporter(options.strict === true, this.now);
     this.limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
     validateLimits(this.limits);
+    // The per-minute gauge is an observable one: its series are held to the cap like every other metric's (one
+    // kept for the all-`other` window), and below the SDK's cardinality limit of 2000 per instrument, whose own
+    // overflow series would keep only the last of the windows it folds.
+    this.maxRevenueWindows = Math.min(this.limits.maxSeriesPerMetric, CARDINALITY_LIMIT - 1) - 1;
     this.exposition = options.exposition;
     this.money = new Money(options.money);
     const policies = resolvePolicies(options.limits?.labels);
@@ -158,6 +169,8 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
           if (byRegion)
             for (const window of byRegion) if (window) observe(window.total(now), window.attributes);
         }
+        const overflow = this.overflowRevenueWindow;
+        if (overflow) observe(overflow.total(now), overflow.attributes);
       },
       money: (sink) => this.money.observeGauges(sink, this.reporter),
       activeUsersStoreFailures:
@@ -219,17 +232,31 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       const orders = this.instruments.orderValue;
       orders.table.at2(orders.labels[0].resolve(metadata.productCategory), currencyId).record(amountCents);
       const byRegion = this.revenueWindows[currencyId] ?? (this.revenueWindows[currencyId] = []);
-      let window = byRegion[regionId];
-      if (window === undefined) {
-        window = new RevenueWindow(
-          Object.freeze({ region: labels[2].values[regionId], currency: labels[3].values[currencyId] }),
-        );
-        byRegion[regionId] = window;
-      }
+      const window = byRegion[regionId] ?? this.newRevenueWindow(byRegion, regionId, currencyId);
       window.add(amountCents, this.stampNow());
     } catch (error) {
       this.reporter.internalError('recordRevenue', family, error);
     }
+  }
+
+  /**
+   * The window of a region and currency not seen before, or, once the gauge holds its cap, the all-`other` window
+   * (every such amount counted in `business_metrics_series_overflow_total`, as any metric's overflow is).
+   */
+  private newRevenueWindow(byRegion: RevenueWindow[], regionId: number, currencyId: number): RevenueWindow {
+    if (this.revenueWindowCount < this.maxRevenueWindows) {
+      const labels = this.instruments.revenue.labels;
+      const window = new RevenueWindow(
+        Object.freeze({ region: labels[2].values[regionId], currency: labels[3].values[currencyId] }),
+      );
+      byRegion[regionId] = window;
+      this.revenueWindowCount++;
+      return window;
+    }
+    this.reporter.seriesOverflow(this.revenuePerMinuteFamily, this.maxRevenueWindows + 1);
+    return (this.overflowRevenueWindow ??= new RevenueWindow(
+      Object.freeze({ region: OTHER_LABEL_VALUE, currency: OTHER_LABEL_VALUE }),
+    ));
   }
 
   recordRefund(amountMinor: number, metadata: RefundMetadata): void {

@@ -32,7 +32,7 @@ import { hrTimeFromEpochMillis } from './time';
 export type Observe = (value: number, attributes?: Attributes) => void;
 
 /** The SDK's default cardinality limit per instrument and reader. */
-const CARDINALITY_LIMIT = 2000;
+export const CARDINALITY_LIMIT = 2000;
 const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 const OVERFLOW_HASH = hashAttributes(OVERFLOW_ATTRIBUTES);
 

@@ -6,6 +6,8 @@ import { MeterProvider, type Histogram, type ResourceMetrics } from '@openteleme
 import {
   BUSINESS_METRICS,
   BusinessMetrics,
+  prometheusFamilyName,
+  SELF_METRICS,
   businessMetricViews,
   initBusinessMetrics,
   type BusinessMetricsOptions,
@@ -226,6 +228,34 @@ describe.each(modes)('%s', (_mode, create) => {
     expect(pointsOf(await subject.collect(), BUSINESS_METRICS.revenuePerMinute.name)).toEqual([
       { attributes: { region: 'eu_west', currency: 'USD' }, value: 1250 },
     ]);
+  });
+
+  it('holds the per-minute gauge to the series cap: later region and currency pairs share the all-other window, counted', async () => {
+    await subject.close();
+    subject = create({ limits: { maxSeriesPerMetric: 10 } });
+    const currencies = ['USD', 'EUR', 'JPY', 'GBP'];
+    let total = 0;
+    for (let region = 0; region < 20; region++)
+      for (const currency of currencies) {
+        subject.metrics.recordRevenue(100 + region, {
+          productCategory: 'books',
+          paymentMethod: 'card',
+          region: `r${region}`,
+          currency,
+        });
+        total += 100 + region;
+      }
+    const collected = await subject.collect();
+    const perMinute = pointsOf(collected, BUSINESS_METRICS.revenuePerMinute.name);
+    expect(perMinute).toHaveLength(10);
+    // Every minor unit is still in the gauge: nothing folded away, nothing kept only as a last value.
+    expect(perMinute.reduce((sum, point) => sum + Number(point.value), 0)).toBe(total);
+    const other = perMinute.filter((point) => point.attributes.region === 'other');
+    expect(other.map((point) => point.attributes)).toEqual([{ region: 'other', currency: 'other' }]);
+    const overflow = pointsOf(collected, SELF_METRICS.seriesOverflow.name).filter(
+      (point) => point.attributes.metric === prometheusFamilyName(BUSINESS_METRICS.revenuePerMinute),
+    );
+    expect(overflow.map((point) => point.value)).toEqual([80 - 9]);
   });
 
   it('drops invalid amounts and counts them instead of throwing', async () => {
