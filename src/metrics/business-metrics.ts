@@ -263,9 +263,6 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     const { table, labels, family } = this.instruments.refunds;
     try {
       if (!this.isMetadata(metadata, 'recordRefund', family)) return;
-      // Checked first so strict mode throws before anything is recorded.
-      const reason = metadata.reason;
-      const reasonId = reason === undefined ? this.defaultRefundReason : labels[3].resolve(reason);
       const currencyId = this.moneyCheck(
         'recordRefund',
         'amountMinor',
@@ -274,6 +271,10 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
         metadata.currency,
       );
       if (currencyId < 0) return;
+      // After the money (a dropped call must not count a relabelled reason), before the table (strict mode throws
+      // for a reason outside the vocabulary before anything is recorded).
+      const reason = metadata.reason;
+      const reasonId = reason === undefined ? this.defaultRefundReason : labels[3].resolve(reason);
       table
         .at4(
           currencyId,

@@ -107,6 +107,8 @@ describe('money recording', () => {
     m.recordRevenue(12.5, { ...meta, currency: 'EUR' });
     m.recordRefund(100, { currency: 'GBP', paymentMethod: 'card', region: 'eu_west' });
     m.recordRefund(Number.NaN, { currency: 'EUR', paymentMethod: 'card', region: 'eu_west' });
+    // Dropped for its currency: its reason (outside the vocabulary) is never looked at, so not counted either.
+    m.recordRefund(100, { currency: 'XYZ', paymentMethod: 'card', region: 'eu_west', reason: 'fraud' });
     m.recordRevenue(250, { ...meta, currency: 'eur' });
     const samples = await scrape();
     expect(values(samples, 'business_metrics_dropped_total', (l) => `${l.metric}/${l.reason}`)).toEqual({
@@ -116,7 +118,11 @@ describe('money recording', () => {
       'business_revenue_cents_total/not_integer': 1,
       'business_refunds_cents_total/currency_not_allowed': 1,
       'business_refunds_cents_total/not_finite': 1,
+      'business_refunds_cents_total/unknown_currency': 1,
     });
+    expect(values(samples, 'business_metrics_label_overflow_total', (l) => `${l.metric}/${l.label}`)).toEqual(
+      {},
+    );
     // Only the valid EUR sale: nothing went to USD (the default), to "other", or in as 0.
     expect(values(samples, 'business_revenue_cents_total', (l) => l.currency)).toEqual({ EUR: 250 });
     expect(values(samples, 'business_refunds_cents_total', (l) => l.currency)).toEqual({});
