@@ -51,9 +51,12 @@ export const GAUGE_RULE_NAMES = Object.keys(GAUGE_RULES) as GaugeRule[];
  * - the rolling revenue minute: each worker's window holds the revenue it took, so the fleet's minute is the
  *   sum;
  * - active users: the app sets one fleet-wide number (computed elsewhere); each worker holds a copy, so the
- *   aggregate is the most recently changed value, never the copy multiplied by the number of workers.
+ *   aggregate is the most recently changed value, never the copy multiplied by the number of workers;
+ * - exchange rates: each worker reads the app's table, refreshed in its own time; the most recently changed rate
+ *   is the current one (the highest would keep a fallen rate until every worker has refreshed).
  */
 export const PACKAGE_GAUGE_RULES: Readonly<Record<string, GaugeRule>> = Object.freeze({
   [BUSINESS_METRICS.revenuePerMinute.name]: 'sum',
   [BUSINESS_METRICS.activeUsers.name]: 'latest',
+  [BUSINESS_METRICS.exchangeRate.name]: 'latest',
 });

@@ -97,6 +97,36 @@ describe('cluster aggregate', () => {
     await Promise.all(workers.map((w) => w.provider.shutdown()));
   });
 
+  it('exchange rates: the rate changed most recently wins, not the highest a worker still holds', async () => {
+    const rates = [new Map([['EUR', 1.1]]), new Map([['EUR', 1.1]])];
+    const [a, b] = ['a', 'b'].map((name, i) => {
+      const reader = new TestReader();
+      const provider = new MeterProvider({ readers: [reader] });
+      const metrics = new BusinessMetrics(provider.getMeter('otel-business-metrics'), {
+        now: () => NOW,
+        money: { reporting: { currency: 'USD', rates: rates[i]! } },
+      });
+      metrics.recordRevenue(100, {
+        productCategory: 'books',
+        paymentMethod: 'card',
+        region: 'eu',
+        currency: 'EUR',
+      });
+      return { metrics, reader, provider, encoder: new SnapshotEncoder(name) };
+    });
+    const rate = () => value(exposition(aggregate), 'business_exchange_rate', { currency: 'EUR' });
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    aggregate.apply(await snapshot(a!, 1), 1000);
+    aggregate.apply(await snapshot(b!, 1), 1000);
+    expect(rate()).toBe(1.1);
+    // b refreshed its table first; a still holds the old, higher rate.
+    rates[1]!.set('EUR', 1.05);
+    aggregate.apply(await snapshot(a!, 2), 2000);
+    aggregate.apply(await snapshot(b!, 2), 2000);
+    expect(rate()).toBe(1.05);
+    await Promise.all([a!, b!].map((w) => w.provider.shutdown()));
+  });
+
   it('active users: the value changed most recently wins, whichever worker set it', async () => {
     const [a, b] = [worker('a'), worker('b')];
     a.metrics.updateActiveUsers('daily', { pro: 100 });
