@@ -28,11 +28,15 @@ export function installShutdownHooks(
     for (const signal of signals) process.removeListener(signal, onSignal);
   };
   function onSignal(signal: NodeJS.Signals): void {
+    // Decided now, while every listener of the app is still there: one added with `process.once` is gone by the
+    // time the flush ends, and re-raising the signal then would kill the app in the middle of its own shutdown.
+    const appListens = process.listenerCount(signal) > 1;
     uninstall();
     void handle.shutdown({ timeoutMillis }).finally(() => {
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      if (!appListens) process.kill(process.pid, signal);
     });
   }
-  for (const signal of signals) process.on(signal, onSignal);
+  // First in line, so the app's `once` listeners added before this are still registered when it runs.
+  for (const signal of signals) process.prependListener(signal, onSignal);
   return uninstall;
 }

@@ -56,6 +56,33 @@ describe('installShutdownHooks in this process', () => {
     }
   });
 
+  it('leaves the exit to an app listening with process.once, added before the hook or after it', async () => {
+    const kill = jest.spyOn(process, 'kill').mockImplementation(() => true);
+    const shutdown = jest.spyOn(handle, 'shutdown');
+    let appSaw = 0;
+    try {
+      process.once('SIGUSR2', () => void appSaw++);
+      installShutdownHooks(handle, { signals: ['SIGUSR2'] });
+      process.once('SIGUSR2', () => void appSaw++);
+      process.emit('SIGUSR2', 'SIGUSR2');
+      await shutdown.mock.results[0]!.value;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(appSaw).toBe(2);
+      // Both once-listeners are gone by now; the app had listened, so the hook does not re-raise the signal.
+      expect(kill).not.toHaveBeenCalled();
+      // Without any listener of the app's, it does (mocked here: a real one would end this process).
+      const alone = initBusinessMetrics({ exporters: ['none'], env: {} });
+      const aloneShutdown = jest.spyOn(alone, 'shutdown');
+      installShutdownHooks(alone, { signals: ['SIGUSR2'] });
+      process.emit('SIGUSR2', 'SIGUSR2');
+      await aloneShutdown.mock.results[0]!.value;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(kill.mock.calls).toEqual([[process.pid, 'SIGUSR2']]);
+    } finally {
+      kill.mockRestore();
+    }
+  });
+
   it('gives the flush 5000 ms unless told otherwise', async () => {
     const shutdown = jest.spyOn(handle, 'shutdown');
     const appListener = () => undefined;
