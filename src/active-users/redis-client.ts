@@ -17,6 +17,7 @@ export interface RedisClientLike {
   on?(event: 'error', listener: (error: Error) => void): unknown;
   on?(event: 'ready', listener: () => void): unknown;
   once?(event: 'ready', listener: () => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
   removeListener?(event: 'ready', listener: () => void): unknown;
 }
 

@@ -107,6 +107,13 @@ export class RedisActiveUsersStore {
   /** Day keys Redis refused as the wrong type, until when they are left out. */
   private readonly badKeys = new Map<string, number>();
 
+  private readonly onError = (error: Error): void =>
+    this.warn('redis-connection', `otel-business-metrics: Redis (active users): ${safeMessage(error)}`);
+  private readonly onReady = (): void => {
+    this.acknowledged.clear();
+    this.badKeys.clear();
+  };
+
   /**
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
    * @param sketches the retained tier-day sketches at the moment of a flush (precision 14 or more).
@@ -144,15 +151,10 @@ export class RedisActiveUsersStore {
       throw new TypeError('activeUsers.redis needs a `url` (redis://host:port) or an ioredis `client`');
     }
     // Without a listener ioredis prints every connection error to the console itself.
-    this.client.on?.('error', (error: Error) =>
-      this.warn('redis-connection', `otel-business-metrics: Redis (active users): ${safeMessage(error)}`),
-    );
+    this.client.on?.('error', this.onError);
     // A new connection may reach a restarted (emptied) or different Redis: send every retained sketch again, and
     // try keys that were of the wrong type again.
-    this.client.on?.('ready', () => {
-      this.acknowledged.clear();
-      this.badKeys.clear();
-    });
+    this.client.on?.('ready', this.onReady);
     this.timer = setInterval(() => void this.flush(), this.intervalMillis);
     this.timer.unref();
   }
@@ -230,6 +232,10 @@ export class RedisActiveUsersStore {
     this.timer = undefined;
     await this.inFlight;
     await this.flush();
+    // A client the app passed in outlives this store: leave nothing of it behind (a listener would keep the store,
+    // its sketches included, reachable for as long as the client lives, and warn for it after shutdown).
+    this.client.removeListener?.('error', this.onError);
+    this.client.removeListener?.('ready', this.onReady);
     if (this.ownsClient) {
       try {
         await withTimeout(Promise.resolve(this.client.quit?.()), this.timeoutMillis, 'Redis QUIT');

@@ -386,3 +386,28 @@ describe('active users through one real Redis', () => {
     await instance.exit();
   });
 });
+
+describe('a client the app passes in', () => {
+  it('keeps none of its listeners on the client after shutdown, however many stores it served', async () => {
+    // An ioredis client that never connects (lazyConnect): the store only adds and removes its listeners here.
+    const client = new Redis({ lazyConnect: true, enableOfflineQueue: false });
+    try {
+      const before = [client.listenerCount('error'), client.listenerCount('ready')];
+      for (let i = 0; i < 3; i++) {
+        const provider = new MeterProvider();
+        const metrics = new BusinessMetrics(provider.getMeter('app'), {
+          activeUsers: { hashKey: FLEET_KEY, redis: { client } },
+        });
+        expect([client.listenerCount('error'), client.listenerCount('ready')]).toEqual([
+          before[0]! + 1,
+          before[1]! + 1,
+        ]);
+        await metrics.close();
+        await provider.shutdown();
+        expect([client.listenerCount('error'), client.listenerCount('ready')]).toEqual(before);
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+});
