@@ -3,6 +3,7 @@
  * `/metrics` endpoint (standalone server, mounted handler, cluster worker, each framework adapter) answers through
  * it; tests/integrations/scenarios runs the same table over real sockets against each of them.
  */
+import { captureDiag } from '../../support/diag-messages';
 import { gunzipSync } from 'node:zlib';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import {
@@ -117,20 +118,16 @@ describe('scrape endpoint', () => {
   });
 
   it('still warns when loopback requests came first (a server on 0.0.0.0 answers both)', async () => {
-    const warnings: string[] = [];
-    diag.setLogger(
-      { error() {}, warn: (m: string) => warnings.push(m), info() {}, debug() {}, verbose() {} },
-      DiagLogLevel.WARN,
-    );
+    const diagnostics = captureDiag();
     try {
       const endpoint = scrapeEndpoint({ source, where: 'mount', warnWhenOpen: true });
       await endpoint.answer(request('GET', {}, '127.0.0.1'), undefined);
       await endpoint.answer(request('GET', {}, '::1'), undefined);
-      expect(warnings).toEqual([]);
+      expect(diagnostics.warnings).toEqual([]);
       for (let i = 0; i < 2; i++) await endpoint.answer(request('GET', {}, '203.0.113.5'), undefined);
     } finally {
-      diag.disable();
+      diagnostics.stop();
     }
-    expect(warnings).toEqual([expect.stringMatching(/^mount: .*203\.0\.113\.5/)]);
+    expect(diagnostics.warnings).toEqual([expect.stringMatching(/^mount: .*203\.0\.113\.5/)]);
   });
 });

@@ -9,7 +9,6 @@
  * `forClient` (on a real Hono app); `lastForwardedFor` reads that entry.
  */
 import { gunzipSync } from 'node:zlib';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { Hono } from 'hono';
 import { NextRequest } from 'next/server';
 import { PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
@@ -18,6 +17,7 @@ import {
   lastForwardedFor,
   metricsHandler,
 } from '../../../src/integrations/fetch/handlers';
+import { captureDiag } from '../../support/diag-messages';
 import { appServedHandle } from '../../support/handles';
 import { parseExposition } from '../../support/exposition';
 
@@ -178,11 +178,7 @@ describe('engagementHandler', () => {
   });
 
   it('answers 500 with the reason, and warns once, when the app read the body before the handler', async () => {
-    const warnings: string[] = [];
-    diag.setLogger(
-      { error() {}, warn: (m: string) => warnings.push(m), info() {}, debug() {}, verbose() {} },
-      DiagLogLevel.WARN,
-    );
+    const diagnostics = captureDiag();
     try {
       const handler = engagementHandler({ ...ENGAGEMENT, rateLimit: false });
       const app = new Hono();
@@ -201,9 +197,9 @@ describe('engagementHandler', () => {
         ]);
       }
     } finally {
-      diag.disable();
+      diagnostics.stop();
     }
-    expect(warnings).toEqual([
+    expect(diagnostics.warnings).toEqual([
       expect.stringMatching(/^engagementHandler: the request body was read before the engagement endpoint/),
     ]);
   });
