@@ -44,16 +44,16 @@ import type { ClusterExtension } from './extensions';
  * labels in catalog order, so sources agree, and the aggregate keeps the single-process label order). A value the
  * wire does not carry as is (undefined, NaN, a function: JSON would make it null, which the primary refuses, and
  * with it the whole snapshot) is sent as the text the single-process exposition writes for it, so the aggregate
- * shows the same label. Keys JSON cannot encode make the series unsendable (undefined). The primary parses keys
- * with validate.ts's `checkKey`, which refuses what this function never makes.
+ * shows the same label. Attributes that cannot be read (a getter that throws) make the series unsendable
+ * (undefined). The primary parses keys with validate.ts's `checkKey`, which refuses what this function never makes.
  */
 export function attributeKey(attributes: Attributes): string | undefined {
-  const entries: unknown[] = [];
-  for (const key of Object.keys(attributes)) {
-    const value = attributes[key];
-    entries.push(key, attributeValueRefusal(value) === undefined ? value : attributeValueText(value));
-  }
   try {
+    const entries: unknown[] = [];
+    for (const key of Object.keys(attributes)) {
+      const value = attributes[key];
+      entries.push(key, attributeValueRefusal(value) === undefined ? value : attributeValueText(value));
+    }
     return JSON.stringify(entries);
   } catch {
     return undefined;
@@ -312,7 +312,7 @@ export class SnapshotEncoder {
   ): number | undefined {
     const key = attributeKey(attributes);
     if (key === undefined) {
-      this.notSent(metricName, 'a series has attribute values JSON cannot carry');
+      this.notSent(metricName, 'a series has attributes that cannot be read');
       return undefined;
     }
     let id = ids.byKey.get(key);

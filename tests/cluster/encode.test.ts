@@ -36,7 +36,7 @@ function collection(metrics: MetricData[]): CollectionResult {
 }
 
 describe('SnapshotEncoder', () => {
-  it('sends a value the wire cannot carry as is as the text the exposition writes for it, warning of nothing', () => {
+  it('sends a value the wire cannot carry as is as the text the exposition writes; leaves out attributes it cannot read', () => {
     const warnings: string[] = [];
     const noop = () => undefined;
     diag.setLogger(
@@ -67,6 +67,27 @@ describe('SnapshotEncoder', () => {
       expect(first.metrics.map((metric) => [metric.name, metric.points])).toEqual([['jobs', [0, 3, 1, 4]]]);
       expect(checkSnapshot(first).ok).toBe(true);
       expect(warnings).toEqual([]);
+      // Attributes that cannot be read at all: that series stays out, said once a minute; the rest is sent.
+      const unreadable = Object.defineProperty({ region: 'apac' }, 'coupon', {
+        enumerable: true,
+        get() {
+          throw new Error('hostile getter');
+        },
+      }) as Attributes;
+      const second = new SnapshotEncoder('worker-2').encode(
+        collection([
+          sum('jobs', [
+            [unreadable, 5],
+            [odd[1]!, 6],
+          ]),
+        ]),
+        1,
+      );
+      expect(second.keys).toEqual([JSON.stringify(['region', 'eu', 'coupon', 'none', 'ratio', 1])]);
+      expect(second.metrics.map((metric) => metric.points)).toEqual([[0, 6]]);
+      expect(warnings).toEqual([
+        'otel-business-metrics: cluster worker: jobs is left out of the aggregate (a series has attributes that cannot be read)',
+      ]);
     } finally {
       diag.disable();
     }
