@@ -276,11 +276,6 @@ export function attributeValueRefusal(value: unknown): string | undefined {
   }
 }
 
-/** The text the exposition writes for an attribute value, as the serializer does. */
-function valueText(value: AttributeValue): string {
-  return attributeValueText(value);
-}
-
 /** Parses a key made by `attributeKey()` (encode.ts): `[name, value, name, value, ...]` as JSON. */
 export function checkKey(key: string): Checked<CheckedKey> {
   let entries: unknown;
@@ -313,7 +308,8 @@ export function checkKey(key: string): Checked<CheckedKey> {
 /** The identity of a label set (see {@link CheckedKey.identity}). */
 export function identityOf(attributes: Attributes): string {
   const canonical: string[] = [];
-  for (const name of Object.keys(attributes).sort()) canonical.push(name, valueText(attributes[name]!));
+  for (const name of Object.keys(attributes).sort())
+    canonical.push(name, attributeValueText(attributes[name]!));
   return JSON.stringify(canonical);
 }
 

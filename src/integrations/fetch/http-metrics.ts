@@ -94,25 +94,22 @@ export function withHttpMetrics<Req extends WebRequest, Context = unknown>(
       record(request, method, secure, thrownStatus(error), start);
       throw error;
     }
-    if (answer instanceof Promise) {
-      // Observed beside the caller rather than chained in front of it: the caller awaits the handler's own
-      // promise (no promise resolved with the Response a second time, one microtask less before it runs), and this
-      // reaction, attached first, still records before the caller goes on. Its own promise never rejects: a
-      // rejection stays the caller's.
-      answer.then(
-        (response: unknown) => record(request, method, secure, answeredStatus(response), start),
-        (error: unknown) => record(request, method, secure, thrownStatus(error), start),
-      );
-    } else if (isThenable(answer)) {
-      // Another realm's promise or a hand-made thenable: Next.js awaits it all the same. Adopted by a promise of
-      // this realm, so a `then` that throws rejects that promise instead of throwing here.
-      Promise.resolve(answer).then(
-        (response: unknown) => record(request, method, secure, answeredStatus(response), start),
-        (error: unknown) => record(request, method, secure, thrownStatus(error), start),
-      );
-    } else {
+    // Another realm's promise or a hand-made thenable is awaited by Next.js all the same: adopted by a promise of
+    // this realm, so a `then` that throws rejects that promise instead of throwing here.
+    const pending =
+      answer instanceof Promise ? answer : isThenable(answer) ? Promise.resolve(answer) : undefined;
+    if (pending === undefined) {
       record(request, method, secure, answeredStatus(answer), start);
+      return answer;
     }
+    // Observed beside the caller rather than chained in front of it: the caller awaits the handler's own promise
+    // (no promise resolved with the Response a second time, one microtask less before it runs), and this reaction,
+    // attached first, still records before the caller goes on. Its own promise never rejects: a rejection stays
+    // the caller's.
+    pending.then(
+      (response: unknown) => record(request, method, secure, answeredStatus(response), start),
+      (error: unknown) => record(request, method, secure, thrownStatus(error), start),
+    );
     return answer;
   };
 }
@@ -242,9 +239,9 @@ function matchResultKey(req: HonoContextLike['req']): symbol | null {
 
 /**
  * The route of the handler that answered: read after `next()`. If nothing after this middleware answered (Hono's
- * not-found handler did), or another middleware did, there is none ({@link answeredByRoute}). `matchedRoutes` builds an array of every matched route on each read, so
- * the route is read from the match result it is built from (found once, see {@link matchResultKey}); a Hono that
- * keeps it elsewhere gets `matchedRoutes`, as before.
+ * not-found handler did), or another middleware did, there is none ({@link answeredByRoute}). `matchedRoutes`
+ * builds an array of every matched route on each read, so the route is read from the match result it is built
+ * from (found once, see {@link matchResultKey}); a Hono that keeps it elsewhere gets `matchedRoutes`, as before.
  */
 function honoRouteReader(): (c: HonoContextLike, ownIndex: number) => string | undefined {
   let key: symbol | null | undefined;

@@ -3,9 +3,9 @@
  * (Hono, Next.js), and decoding it as strict JSON: the same limits and the same refusals whatever the framework.
  *
  * Owns: the byte limit (a declared `Content-Length` over it is refused before reading; a body that grows past it
- * stops being read), incomplete bodies, Web bodies read before us, `Content-Encoding` (identity, gzip, deflate; the limit applies to the
- * decoded bytes too, so a small compressed body cannot expand into a large one), the charset (UTF-8 only), and
- * strict JSON (an object or array). Must not touch: what the JSON means (validate.ts), answers, frameworks.
+ * stops being read), incomplete bodies, Web bodies read before us, `Content-Encoding` (identity, gzip, deflate;
+ * the limit applies to the decoded bytes too, so a small compressed body cannot expand into a large one), the
+ * charset (UTF-8 only), and strict JSON (an object or array). Must not touch: what the JSON means (validate.ts), answers, frameworks.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 

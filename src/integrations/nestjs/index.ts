@@ -7,8 +7,8 @@
  * `BusinessMetricsModule.forRoot` (a global dynamic module), its providers, its two controllers (built per
  * `forRoot` with Nest's decorators applied as functions), and the request hooks it installs on the platform's
  * server through Nest's `HttpAdapterHost` (an Express middleware, added when the module is built so that it runs
- * before Nest's body parser, or a Fastify `onRequest` hook: each platform's own route pattern and client address). Must not touch: what the core decides (limits, answers, labels), other
- * adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded (through the support
+ * before Nest's body parser, or a Fastify `onRequest` hook: each platform's own route pattern and client
+ * address). Must not touch: what the core decides (limits, answers, labels), other adapters. `@nestjs/common` and `@nestjs/core` are optional peer dependencies, loaded (through the support
  * room's optional-peer loader) when `forRoot` is first called.
  * Must not import: `express`, `fastify`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
  */
