@@ -21,8 +21,28 @@ export interface Captured {
   body: Buffer;
 }
 
-/** An HTTP server that keeps what arrives and answers 200 (an empty body is a valid OTLP success response). */
-export async function startCapture(): Promise<{ url: string; captured: Captured[]; close(): Promise<void> }> {
+/**
+ * An ExportMetricsServiceResponse whose partial success rejected `rejected` data points with `message`: protobuf
+ * bytes, or OTLP/JSON (int64 as a string, as the spec's JSON mapping writes it).
+ */
+export function partialSuccess(rejected: number, message: string, format: 'protobuf' | 'json'): Buffer {
+  if (format === 'json')
+    return Buffer.from(
+      JSON.stringify({ partialSuccess: { rejectedDataPoints: String(rejected), errorMessage: message } }),
+    );
+  const text = Buffer.from(message);
+  // rejected_data_points (1, varint; small here), error_message (2, bytes), inside partial_success (1, bytes).
+  const inner = Buffer.concat([Buffer.from([0x08, rejected, 0x12, text.length]), text]);
+  return Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+}
+
+/**
+ * An HTTP server that keeps what arrives and answers 200, with an empty body (a valid OTLP success response) or
+ * what `respond` gives for the request's content type.
+ */
+export async function startCapture(
+  respond?: (contentType: string) => Buffer,
+): Promise<{ url: string; captured: Captured[]; close(): Promise<void> }> {
   const captured: Captured[] = [];
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -30,7 +50,8 @@ export async function startCapture(): Promise<{ url: string; captured: Captured[
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       captured.push({ headers: req.headers, bytes: body.length, body });
-      res.writeHead(200, { 'content-type': String(req.headers['content-type']) }).end();
+      const contentType = String(req.headers['content-type']);
+      res.writeHead(200, { 'content-type': contentType }).end(respond?.(contentType));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -54,9 +75,9 @@ export interface CapturedCall {
 
 /**
  * A grpc-js server (the grpc-js the optional exporter uses) answering the OTLP metrics Export method: raw bytes in,
- * kept, an empty ExportMetricsServiceResponse out.
+ * kept, an empty ExportMetricsServiceResponse out (or `response`).
  */
-export async function startGrpcCapture(): Promise<{
+export async function startGrpcCapture(response: Buffer = Buffer.alloc(0)): Promise<{
   url: string;
   captured: CapturedCall[];
   close(): void;
@@ -87,7 +108,7 @@ export async function startGrpcCapture(): Promise<{
         callback: (error: null, response: Buffer) => void,
       ) {
         captured.push({ tenant: call.metadata.get('x-tenant')[0], body: call.request });
-        callback(null, Buffer.alloc(0));
+        callback(null, response);
       },
     },
   );

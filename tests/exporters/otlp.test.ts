@@ -8,8 +8,18 @@
  */
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { exportCause } from '../../src/exporters/otlp';
+import { captureDiag } from '../support/diag-messages';
 import { parseExposition } from '../support/exposition';
-import { closedPort, PROTOCOLS, runNode, startCapture, startSilent, urlFor } from './otlp-peers';
+import {
+  closedPort,
+  partialSuccess,
+  PROTOCOLS,
+  runNode,
+  startCapture,
+  startGrpcCapture,
+  startSilent,
+  urlFor,
+} from './otlp-peers';
 
 describe('OTLP over HTTP: protobuf by default, JSON when asked', () => {
   let handle: BusinessMetricsHandle | undefined;
@@ -72,6 +82,67 @@ describe.each(PROTOCOLS)('OTLP %s failures', (protocol) => {
       expect(failures).toBe(1);
     } finally {
       await handle.shutdown({ timeoutMillis: 500 });
+    }
+  });
+});
+
+describe.each(PROTOCOLS)('OTLP %s partial success', (protocol) => {
+  async function receiver(rejected: number, message: string) {
+    if (protocol === 'grpc') {
+      const grpc = await startGrpcCapture(partialSuccess(rejected, message, 'protobuf'));
+      return { url: grpc.url, captured: grpc.captured, close: async () => grpc.close() };
+    }
+    return startCapture((contentType) =>
+      partialSuccess(rejected, message, contentType.includes('json') ? 'json' : 'protobuf'),
+    );
+  }
+
+  it("that rejected data points is a failed export: counted, warned with the receiver's reason, told to forceFlush", async () => {
+    const peer = await receiver(3, 'too many labels');
+    const diag = captureDiag();
+    const handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: { protocol, url: peer.url, exportIntervalMillis: 60_000 },
+      env: {},
+    });
+    try {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      await expect(handle.forceFlush({ timeoutMillis: 3000 })).rejects.toThrow(
+        `the otlp exporter could not export to ${peer.url}: the receiver rejected 3 data points: too many labels`,
+      );
+      expect(peer.captured).toHaveLength(1);
+      const failures = parseExposition(await handle.metrics.getMetrics()).value(
+        'business_metrics_export_failures_total',
+        { exporter: 'otlp' },
+      );
+      expect(failures).toBe(1);
+      expect(diag.warnings.filter((m) => m.includes('the receiver rejected 3 data points'))).toHaveLength(1);
+    } finally {
+      diag.stop();
+      await handle.shutdown({ timeoutMillis: 500 });
+      await peer.close();
+    }
+  });
+
+  it('that rejected nothing (a warning of the receiver) is a success', async () => {
+    const peer = await receiver(0, 'deprecated attribute');
+    const handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: { protocol, url: peer.url, exportIntervalMillis: 60_000 },
+      env: { OTEL_LOG_LEVEL: 'none' },
+    });
+    try {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      // An explicit flush rejects when its export failed: this one resolves.
+      await handle.forceFlush({ timeoutMillis: 3000 });
+      expect(peer.captured).toHaveLength(1);
+      // The failure counter has no series until a first failure.
+      expect(
+        parseExposition(await handle.metrics.getMetrics()).find('business_metrics_export_failures_total'),
+      ).toHaveLength(0);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 500 });
+      await peer.close();
     }
   });
 });

@@ -5,10 +5,11 @@
  * functions) with this package's serializer instead of the upstream transformer. Temporality and aggregation are
  * chosen as the upstream exporters choose them for the same preference.
  *
- * Owns: wiring the delegates to our serializers. Must not touch: the delegates' behaviour, failure accounting
- * (../otlp.ts wraps this exporter), encoding (protobuf.ts, json.ts).
+ * Owns: wiring the delegates to our serializers, and turning a receiver's partial success that rejected data points
+ * (which the delegate only logs, and calls a success) into a failed export. Must not touch: the delegates'
+ * behaviour, failure accounting (../otlp.ts wraps this exporter), encoding (protobuf.ts, json.ts).
  */
-import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   AggregationType,
@@ -23,6 +24,7 @@ import {
   metricsExporterMetricsHelper,
   protobufSerializer,
   SpareRequest,
+  type ExportMetricsServiceResponse,
   type GrpcRequestSerializer,
   type RequestSerializer,
 } from './index';
@@ -88,14 +90,15 @@ export function createHttpExporter(
   // Loaded here, not at the top: an app that never pushes never loads the transport.
   const base = require('@opentelemetry/otlp-exporter-base/node-http') as NodeHttpBase;
   const contentType = format === 'json' ? 'application/json' : 'application/x-protobuf';
+  const rejections = new Rejections();
   const delegate = base.createOtlpHttpExportDelegate(
     base.convertLegacyHttpOptions(config, 'METRICS', 'v1/metrics', { 'Content-Type': contentType }),
-    format === 'json' ? jsonSerializer : protobufSerializer,
+    rejections.noticedBy(format === 'json' ? jsonSerializer : protobufSerializer),
     HTTP_COMPONENT,
     metricsExporterMetricsHelper,
     undefined,
   );
-  return new StoreOtlpExporter(delegate, temporality);
+  return new StoreOtlpExporter(delegate, temporality, rejections);
 }
 
 /** OTLP/gRPC through the official gRPC transport (`grpcBase`, loaded by otlp-grpc.ts from the optional package). */
@@ -105,16 +108,71 @@ export function createGrpcExporter(
   temporality: 'cumulative' | 'delta',
 ): PushMetricExporter {
   const spare = new SpareRequest();
+  const rejections = new Rejections();
   const delegate = grpcBase.createOtlpGrpcExportDelegate(
     grpcBase.convertLegacyOtlpGrpcOptions(config, 'METRICS'),
-    createGrpcSerializer(spare),
+    rejections.noticedBy(createGrpcSerializer(spare)),
     GRPC_COMPONENT,
     metricsExporterMetricsHelper,
     undefined,
     GRPC_SERVICE,
     GRPC_PATH,
   );
-  return new StoreOtlpExporter(delegate, temporality, spare);
+  return new StoreOtlpExporter(delegate, temporality, rejections, spare);
+}
+
+/** An export the receiver accepted only in part: OTLP's partial success with `rejected_data_points` > 0. */
+export class OtlpRejectedError extends Error {
+  constructor(
+    readonly rejectedDataPoints: number,
+    readonly receiverMessage: string,
+  ) {
+    super(
+      `the receiver rejected ${rejectedDataPoints} data point${rejectedDataPoints === 1 ? '' : 's'}` +
+        (receiverMessage ? `: ${receiverMessage}` : ''),
+    );
+    this.name = 'OtlpRejectedError';
+  }
+}
+
+/**
+ * What the receiver rejected in the response decoded last. The delegate decodes a success response and calls the
+ * export's result callback right after, in the same synchronous step (otlp-export-delegate.js), so the response
+ * the callback takes is the one of its own export. A partial success rejecting nothing is only the receiver's
+ * warning (the OTLP spec): the delegate's own `diag.warn` says it, and the export succeeded.
+ */
+class Rejections {
+  private last: OtlpRejectedError | undefined;
+
+  noticedBy<S extends RequestSerializer | GrpcRequestSerializer>(serializer: S): S {
+    return {
+      ...serializer,
+      deserializeResponse: (data: Uint8Array): ExportMetricsServiceResponse => {
+        this.last = undefined;
+        const response = serializer.deserializeResponse(data);
+        this.last = rejectionOf(response);
+        return response;
+      },
+    };
+  }
+
+  /** The rejection of the response just decoded, if any, forgotten once taken. */
+  take(): OtlpRejectedError | undefined {
+    const last = this.last;
+    this.last = undefined;
+    return last;
+  }
+}
+
+function rejectionOf(
+  response: ExportMetricsServiceResponse | null | undefined,
+): OtlpRejectedError | undefined {
+  const partial = response?.partialSuccess;
+  // OTLP/JSON writes int64 fields as strings; some receivers write numbers.
+  const rejected = Number(partial?.rejectedDataPoints ?? 0);
+  if (!(rejected > 0)) return undefined;
+  const message = typeof partial?.errorMessage === 'string' ? partial.errorMessage.slice(0, 200) : '';
+  return new OtlpRejectedError(rejected, message);
 }
 
 const DEFAULT_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.DEFAULT });
@@ -123,11 +181,20 @@ class StoreOtlpExporter implements PushMetricExporter {
   constructor(
     private readonly delegate: ExportDelegate,
     private readonly temporality: 'cumulative' | 'delta',
+    private readonly rejections: Rejections,
     /** The gRPC serializer's kept request buffer (see createGrpcSerializer); none over HTTP. */
     private readonly spare?: SpareRequest,
   ) {}
 
-  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+  export(metrics: ResourceMetrics, answer: (result: ExportResult) => void): void {
+    const resultCallback = (result: ExportResult) => {
+      const rejected = this.rejections.take();
+      answer(
+        rejected !== undefined && result.code === ExportResultCode.SUCCESS
+          ? { code: ExportResultCode.FAILED, error: rejected }
+          : result,
+      );
+    };
     const spare = this.spare;
     if (spare === undefined) {
       this.delegate.export(metrics, resultCallback);

@@ -26,7 +26,7 @@ export interface RequestSerializer {
 
 /** OTLP's ExportMetricsServiceResponse as the upstream serializers return it. */
 export interface ExportMetricsServiceResponse {
-  partialSuccess?: { rejectedDataPoints?: number; errorMessage?: string };
+  partialSuccess?: { rejectedDataPoints?: number | string; errorMessage?: string };
 }
 
 /**
