@@ -456,9 +456,9 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       this.reporter.drop(method, argument, family, reason, amountRule(this.limits.maxAmountCents), amount);
       return -1;
     }
-    const currencyId = this.money.currencies.resolve(currency);
-    if (currencyId < 0) {
-      this.money.dropCurrency(this.reporter, method, family, currencyId, currency);
+    const refusal = this.money.currencies.refusal(currency);
+    if (refusal < 0) {
+      this.money.dropCurrency(this.reporter, method, family, refusal, currency);
       return -1;
     }
     this.reporter.drop(

@@ -87,6 +87,19 @@ export class CurrencyVocabulary implements LabelIds {
     return this.idsByRaw.get(raw) ?? -1;
   }
 
+  /**
+   * Why `raw` would be refused (the negative constant `resolve` returns), or 0 when it would be admitted, without
+   * admitting it: an amount refused for another reason leaves no currency behind (no gauge series of its own).
+   */
+  refusal(raw: unknown): number {
+    if (raw === undefined || (typeof raw === 'string' && this.idsByRaw.has(raw))) return 0;
+    if (!isCurrencyShaped(raw)) return INVALID_CURRENCY;
+    const code = raw.toUpperCase();
+    if (!isIsoCurrency(code)) return UNKNOWN_CURRENCY;
+    if (this.settings.allowed !== undefined && !this.settings.allowed.has(code)) return CURRENCY_NOT_ALLOWED;
+    return 0;
+  }
+
   private resolveSlowly(raw: unknown): number {
     if (!isCurrencyShaped(raw)) return INVALID_CURRENCY;
     const code = raw.toUpperCase();

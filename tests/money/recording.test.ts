@@ -128,6 +128,20 @@ describe('money recording', () => {
     expect(values(samples, 'business_refunds_cents_total', (l) => l.currency)).toEqual({});
   });
 
+  it('leaves no currency behind for an amount it drops: no business_currency_minor_units series of its own', async () => {
+    start();
+    const meta = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
+    telemetry!.metrics.recordRevenue(12.5, { ...meta, currency: 'EUR' }); // not_integer
+    telemetry!.metrics.recordRevenue(-1, { ...meta, currency: 'GBP' }); // negative
+    telemetry!.metrics.recordRevenue(1999, { ...meta, currency: 'JPY' });
+    const samples = await scrape();
+    expect(values(samples, 'business_metrics_dropped_total', (l) => `${l.metric}/${l.reason}`)).toEqual({
+      'business_revenue_cents_total/not_integer': 1,
+      'business_revenue_cents_total/negative': 1,
+    });
+    expect(values(samples, 'business_currency_minor_units', (l) => l.currency)).toEqual({ JPY: 1 });
+  });
+
   it('throws a TypeError naming the rule in strict mode, and records nothing', async () => {
     start({ strict: true });
     const meta = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
