@@ -464,6 +464,7 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
           shutdownOptions.timeoutMillis === undefined
             ? handOver
             : Math.min(handOver, Math.max(0, shutdownOptions.timeoutMillis - AFTER_HAND_OVER_MS));
+        const started = Date.now();
         const stopping = async () => {
           await parts.beforeHandOver?.();
           // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
@@ -471,9 +472,11 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
           await parts.afterHandOver?.(timeoutMillis);
           // The active users' last Redis flush runs beside the final export, under the same deadline.
           const watches = failureCounting.map((exporter) => exporter.watchFailures());
-          await Promise.all([metrics.close(), parts.shutdownProvider(timeoutMillis)]).finally(() =>
-            watches.forEach((watch) => watch.stop()),
-          );
+          const left = Math.max(0, timeoutMillis - (Date.now() - started));
+          await Promise.all([
+            metrics.close({ timeoutMillis: left }),
+            parts.shutdownProvider(timeoutMillis),
+          ]).finally(() => watches.forEach((watch) => watch.stop()));
           const failed = describeFailedExports(watches);
           if (failed) {
             diag.warn(

@@ -96,6 +96,8 @@ export class RedisActiveUsersStore {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
+  /** Shutdown's deadline passed: what fails afterwards is only counted. */
+  private abandoned = false;
   private readonly failureCounts: Record<StoreFailureReason, number> = {
     unavailable: 0,
     timeout: 0,
@@ -107,8 +109,10 @@ export class RedisActiveUsersStore {
   /** Day keys Redis refused as the wrong type, until when they are left out. */
   private readonly badKeys = new Map<string, number>();
 
-  private readonly onError = (error: Error): void =>
-    this.warn('redis-connection', `otel-business-metrics: Redis (active users): ${safeMessage(error)}`);
+  private readonly onError = (error: Error): void => {
+    if (!this.abandoned)
+      this.warn('redis-connection', `otel-business-metrics: Redis (active users): ${safeMessage(error)}`);
+  };
   private readonly onReady = (): void => {
     this.acknowledged.clear();
     this.badKeys.clear();
@@ -224,18 +228,39 @@ export class RedisActiveUsersStore {
     });
   }
 
-  /** Final flush within `timeoutMillis`, then stop (and close the connection if the store opened it). */
-  async shutdown(): Promise<void> {
+  /**
+   * Final flush, then stop, quitting the connection if the store opened it; each step within `timeoutMillis`
+   * (the option). With `deadlineMillis` (the handle's shutdown passes what is left of its deadline) the whole of it
+   * ends by then: a connection the store opened is closed where it stands, and the warning says what was lost.
+   */
+  async shutdown(deadlineMillis?: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
+    const finishing = this.finish();
+    if (deadlineMillis === undefined) return finishing;
+    try {
+      await withTimeout(finishing, deadlineMillis, 'the final Redis flush');
+    } catch {
+      // What still waits for Redis (the flush in flight, the final one, QUIT) would hold the process open past
+      // the deadline: the socket is closed, and they fail at once, counted but not warned (this says it all);
+      // `finish` still removes the listeners when they have.
+      this.abandoned = true;
+      if (this.ownsClient) this.client.disconnect?.();
+      this.warn(
+        'redis-shutdown',
+        `otel-business-metrics: shutdown: the active users' Redis store did not finish its final flush within ` +
+          `${deadlineMillis} ms; what changed since its last flush did not reach Redis` +
+          (this.ownsClient ? ' (its connection was closed)' : ''),
+      );
+    }
+  }
+
+  private async finish(): Promise<void> {
     await this.inFlight;
     await this.flush();
-    // A client the app passed in outlives this store: leave nothing of it behind (a listener would keep the store,
-    // its sketches included, reachable for as long as the client lives, and warn for it after shutdown).
-    this.client.removeListener?.('error', this.onError);
-    this.client.removeListener?.('ready', this.onReady);
+    this.detach();
     if (this.ownsClient) {
       try {
         await withTimeout(Promise.resolve(this.client.quit?.()), this.timeoutMillis, 'Redis QUIT');
@@ -243,6 +268,15 @@ export class RedisActiveUsersStore {
         this.client.disconnect?.();
       }
     }
+  }
+
+  /**
+   * A client the app passed in outlives this store: leave nothing of it behind (a listener would keep the store,
+   * its sketches included, reachable for as long as the client lives, and warn for it after shutdown).
+   */
+  private detach(): void {
+    this.client.removeListener?.('error', this.onError);
+    this.client.removeListener?.('ready', this.onReady);
   }
 
   private async send(today: number): Promise<void> {
@@ -444,6 +478,7 @@ export class RedisActiveUsersStore {
 
   private fail(reason: StoreFailureReason, detail: string): void {
     this.failureCounts[reason]++;
+    if (this.abandoned) return;
     this.warn(
       `redis-${reason}`,
       `otel-business-metrics: active users not sent to Redis (${reason}: ${detail}); counting locally, ` +

@@ -260,9 +260,9 @@ export class ActiveUsersCounter {
     return this.store?.flush() ?? Promise.resolve();
   }
 
-  /** Final flush and disconnect. Never rejects. */
-  shutdown(): Promise<void> {
-    return this.store?.shutdown().catch(() => undefined) ?? Promise.resolve();
+  /** Final flush and disconnect, by `deadlineMillis` if given (see RedisActiveUsersStore.shutdown). Never rejects. */
+  shutdown(deadlineMillis?: number): Promise<void> {
+    return this.store?.shutdown(deadlineMillis).catch(() => undefined) ?? Promise.resolve();
   }
 
   private attributesOf(window: ActiveUserWindowName, tier: string): Attributes {

@@ -380,9 +380,12 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
    * Send the active users still queued for the Redis store and close its connection (if the store opened it).
    * initBusinessMetrics's `shutdown()` calls it; call it yourself for a `BusinessMetrics` you constructed with a
    * Redis store. Never rejects; a no-op without a store.
+   * @param options.timeoutMillis when to stop waiting for Redis: the connection is then closed (if the store
+   * opened it) and a warning says the final flush did not reach Redis. Without it, each step has the store's own
+   * `timeoutMillis`.
    */
-  close(): Promise<void> {
-    return this.activeUsersCounter.shutdown();
+  close(options: { timeoutMillis?: number } = {}): Promise<void> {
+    return this.activeUsersCounter.shutdown(options.timeoutMillis);
   }
 
   /** @internal Merge the changed active-user sketches into the Redis store now. */

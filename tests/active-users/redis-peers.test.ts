@@ -2,12 +2,14 @@
  * The Redis active-users store under a broken or hostile Redis, against a real redis-server on a free loopback
  * port: a key of the wrong type spoils only its own tier-day; a PFCOUNT answer from a poisoned HyperLogLog is
  * clamped to `limits.maxActiveUsers`; tier names are encoded in keys (no Redis Cluster hash tag, no glob
- * character, reversible); a day's distinct count never goes down while Redis, restarted empty, is repaired.
- * Every instance is a real BusinessMetrics with its own ioredis connection, on one injected clock.
+ * character, reversible); a day's distinct count never goes down while Redis, restarted empty, is repaired; a Redis
+ * frozen at shutdown (SIGSTOP) holds the handle's shutdown no longer than its deadline. Every instance is a real
+ * BusinessMetrics with its own ioredis connection, on one injected clock.
  */
 import Redis from 'ioredis';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BusinessMetrics } from '../../src';
+import { BusinessMetrics, initBusinessMetrics } from '../../src';
+import { captureDiag } from '../support/diag-messages';
 import { HyperLogLog } from '../../src/active-users/hyperloglog';
 import { UserIdHasher } from '../../src/active-users/user-hash';
 import { pointsOf, TestReader } from '../support/collect';
@@ -217,6 +219,53 @@ describe('the Redis store under a broken or hostile Redis (real redis-server)', 
       seen.push((await a.values())['daily/pro']);
       for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
       expect(seen.at(-1)).toBe(reference(0, 30_000));
+    },
+  );
+});
+
+describe('a Redis that stops answering at shutdown', () => {
+  itWithRedis(
+    "does not hold shutdown past its deadline: the connection is closed and the loss said, by the store's name",
+    async () => {
+      const redis = await startRedis();
+      const diag = captureDiag();
+      try {
+        const handle = initBusinessMetrics({
+          exporters: ['none'],
+          env: {},
+          activeUsers: {
+            hashKey: KEY,
+            // Each step's own timeout far beyond the shutdown deadline: only the deadline can end the final flush.
+            redis: { url: redis.url, flushIntervalMillis: 3_600_000, timeoutMillis: 60_000 },
+          },
+        });
+        const metrics = handle.metrics as unknown as BusinessMetrics;
+        metrics.trackActiveUser('user-1', { userTier: 'pro' });
+        await metrics.flushActiveUsers();
+        expect(diag.warnings).toEqual([]);
+        metrics.trackActiveUser('user-2', { userTier: 'pro' });
+        redis.pause();
+        await handle.shutdown({ timeoutMillis: 1000 });
+        expect(diag.errors).toEqual([]);
+        expect(diag.warnings).toHaveLength(1);
+        expect(diag.warnings[0]).toMatch(
+          /^otel-business-metrics: shutdown: the active users' Redis store did not finish its final flush within \d+ ms; what changed since its last flush did not reach Redis \(its connection was closed\)$/,
+        );
+        // Closed by the store, not left to the paused server: once it runs again, only this client is connected.
+        redis.resume();
+        const admin = new Redis(redis.url);
+        try {
+          await waitUntil('the store to have closed its connection', async () =>
+            /connected_clients:1\r?\n/.test(await admin.info('clients')),
+          );
+        } finally {
+          admin.disconnect();
+        }
+      } finally {
+        diag.stop();
+        redis.resume();
+        await redis.stop();
+      }
     },
   );
 });

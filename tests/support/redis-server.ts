@@ -18,6 +18,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Start it again on the same port (empty: no persistence). */
   restart(): Promise<void>;
+  /** Freeze it (SIGSTOP): connections stay open and nothing is answered, as with a wedged host. */
+  pause(): void;
+  /** Let a paused server go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +61,8 @@ function ended(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill(signal);
+    // A paused server takes SIGTERM only once it runs again.
+    child.kill('SIGCONT');
   });
 }
 
@@ -79,6 +85,12 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     async restart() {
       await ended(child, 'SIGKILL');
       child = await launch(binary, port, dir);
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     async stop() {
       await ended(child, 'SIGTERM');
