@@ -33,10 +33,7 @@ interface GrpcSecureConnector {
 }
 interface GrpcJs {
   Metadata: new () => GrpcMetadata;
-  ChannelCredentials: (abstract new () => GrpcChannelCredentials) & {
-    createInsecure(): GrpcChannelCredentials;
-    createSsl(): GrpcChannelCredentials;
-  };
+  ChannelCredentials: abstract new () => GrpcChannelCredentials;
 }
 export const GRPC_EXPORTER_PACKAGE = '@opentelemetry/exporter-metrics-otlp-grpc';
 
@@ -73,30 +70,21 @@ export interface SocketRegistry {
 }
 
 /**
- * Channel credentials (insecure for http://, default TLS for https://) that hand every new connection's socket to
- * `registry`. grpc-js does not destroy a connection still waiting for the server's HTTP/2 handshake when its
- * client closes (measured: a stopped Collector kept the process alive for minutes after shutdown). Extending
- * ChannelCredentials, whose abstract members grpc-js declares for this, is the only hook onto those sockets.
- * Returns undefined (the exporter's own credentials, without the hook) if grpc-js changes that shape, or when TLS
- * settings come from OTEL_EXPORTER_OTLP_*CERTIFICATE/CLIENT_KEY, which only the exporter reads.
+ * The channel credentials the official transport chose (insecure for http://, TLS for https://, with the
+ * certificates and client key of OTEL_EXPORTER_OTLP_*CERTIFICATE/CLIENT_* when set), handing every new connection's
+ * socket to `registry`. grpc-js does not destroy a connection still waiting for the server's HTTP/2 or TLS
+ * handshake when its client closes (measured: a stopped Collector kept the process alive for minutes after
+ * shutdown). Extending ChannelCredentials, whose abstract members grpc-js declares for this, is the only hook onto
+ * those sockets. Returns undefined (use `inner` as it is, without the hook) if grpc-js changes that shape.
  */
 export function closableCredentials(
   grpc: GrpcJs,
-  secure: boolean,
+  inner: GrpcChannelCredentials,
   registry: SocketRegistry,
-  env: Readonly<Record<string, string | undefined>> = process.env,
 ): GrpcChannelCredentials | undefined {
-  if (
-    secure &&
-    Object.keys(env).some((name) => /^OTEL_EXPORTER_OTLP_(METRICS_)?(CERTIFICATE|CLIENT_)/.test(name))
-  ) {
-    return undefined;
-  }
-  const inner: ConnectorSource = secure
-    ? grpc.ChannelCredentials.createSsl()
-    : grpc.ChannelCredentials.createInsecure();
-  if (typeof inner._createSecureConnector !== 'function') return undefined;
-  const createConnector = inner._createSecureConnector.bind(inner);
+  const source = inner as ConnectorSource;
+  if (typeof source._createSecureConnector !== 'function') return undefined;
+  const createConnector = source._createSecureConnector.bind(inner);
   class ClosableChannelCredentials extends grpc.ChannelCredentials {
     override _isSecure(): boolean {
       return inner._isSecure();

@@ -25,7 +25,12 @@ import type {
 } from '@opentelemetry/sdk-metrics';
 import { diag, RateLimitedWarnings, safeMessage } from '../support';
 import type { ResolvedConfig } from '../config/options';
-import { closableCredentials, loadGrpcStack, type SocketRegistry } from './otlp-grpc';
+import {
+  closableCredentials,
+  loadGrpcStack,
+  type GrpcChannelCredentials,
+  type SocketRegistry,
+} from './otlp-grpc';
 import type * as OtlpWireExporter from './otlp-wire/exporter';
 
 /**
@@ -111,11 +116,8 @@ export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: Closabl
       const { exporterBase, grpc } = loadGrpcStack();
       const metadata = new grpc.Metadata();
       for (const [key, value] of Object.entries(otlp.headers)) metadata.set(key.toLowerCase(), value);
-      const credentials = closableCredentials(grpc, otlp.url.startsWith('https:'), agents);
-      return createGrpcExporter(
-        exporterBase,
-        { ...common, metadata, ...(credentials ? { credentials } : {}) },
-        otlp.temporality,
+      return createGrpcExporter(exporterBase, { ...common, metadata }, otlp.temporality, (inner) =>
+        closableCredentials(grpc, inner as GrpcChannelCredentials, agents),
       );
     }
     default:

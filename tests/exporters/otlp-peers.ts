@@ -7,12 +7,16 @@
  * Owns: these peers. Must not touch: assertions.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { OtlpProtocol } from '../../src/config/options';
 
 const DIST = join(__dirname, '../../dist/index.js');
+const FIXTURES = join(__dirname, 'fixtures');
+/** A self-signed certificate for 127.0.0.1 (a test fixture, its key beside it): trust it to reach the TLS peers. */
+export const LOOPBACK_CERTIFICATE = join(FIXTURES, 'loopback-cert.pem');
 
 export interface Captured {
   headers: IncomingHttpHeaders;
@@ -75,9 +79,13 @@ export interface CapturedCall {
 
 /**
  * A grpc-js server (the grpc-js the optional exporter uses) answering the OTLP metrics Export method: raw bytes in,
- * kept, an empty ExportMetricsServiceResponse out (or `response`).
+ * kept, an empty ExportMetricsServiceResponse out (or `response`). With `tls`, over TLS with the loopback
+ * certificate of tests/exporters/fixtures (self-signed, for 127.0.0.1: {@link LOOPBACK_CERTIFICATE}).
  */
-export async function startGrpcCapture(response: Buffer = Buffer.alloc(0)): Promise<{
+export async function startGrpcCapture(
+  response: Buffer = Buffer.alloc(0),
+  options: { tls?: boolean } = {},
+): Promise<{
   url: string;
   captured: CapturedCall[];
   close(): void;
@@ -112,12 +120,22 @@ export async function startGrpcCapture(response: Buffer = Buffer.alloc(0)): Prom
       },
     },
   );
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(null, [
+        {
+          cert_chain: readFileSync(LOOPBACK_CERTIFICATE),
+          private_key: readFileSync(join(FIXTURES, 'loopback-key.pem')),
+        },
+      ])
+    : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
+    server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
   );
-  return { url: `http://127.0.0.1:${port}`, captured, close: () => server.forceShutdown() };
+  return {
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    captured,
+    close: () => server.forceShutdown(),
+  };
 }
 
 /** A TCP server that accepts every connection and never says a word: a Collector that is stopped or wedged. */
@@ -152,14 +170,15 @@ export const PROTOCOLS: OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 
 /**
  * Runs `script` in a fresh Node process against the built package (asynchronously: the servers it talks to live
- * in this process); resolves with its output and exit status (killed after 30 s: no status).
+ * in this process), with `env` added to this process's; resolves with its output and exit status (killed after
+ * 30 s: no status).
  */
-export function runNode(script: string, args: string[] = []) {
+export function runNode(script: string, args: string[] = [], env: Record<string, string> = {}) {
   return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
       ['-e', script, DIST, ...args],
-      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, OTEL_METRICS_EXPORTER: '' } },
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, OTEL_METRICS_EXPORTER: '', ...env } },
       (error, stdout, stderr) => resolve({ status: error ? (error.code as number) : 0, stdout, stderr }),
     );
   });

@@ -2,8 +2,9 @@
  * src/exporters/otlp.ts: the OTLP push path for each protocol through the official transport, without a Collector
  * (the real Collector is in tests/push/): what goes on the wire over HTTP (protobuf by default, JSON when asked,
  * headers, gzip), failures counted on each protocol and told to an explicit forceFlush, the one-line cause those
- * messages carry, and shutdown by its deadline on each even when the receiver accepts connections and never
- * answers (the process then ends by itself). The gRPC wire and its optional package are
+ * messages carry, a partial success that rejected data points counted as a failure, gRPC over TLS trusting the
+ * certificate of OTEL_EXPORTER_OTLP_CERTIFICATE, and shutdown by its deadline on each (gRPC over TLS with that
+ * variable too) even when the receiver accepts connections and never answers (the process then ends by itself). The gRPC wire and its optional package are
  * tests/exporters/otlp-grpc.test.ts's. Real sockets and real child processes running the built package.
  */
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
@@ -12,6 +13,7 @@ import { captureDiag } from '../support/diag-messages';
 import { parseExposition } from '../support/exposition';
 import {
   closedPort,
+  LOOPBACK_CERTIFICATE,
   partialSuccess,
   PROTOCOLS,
   runNode,
@@ -147,6 +149,32 @@ describe.each(PROTOCOLS)('OTLP %s partial success', (protocol) => {
   });
 });
 
+describe('OTLP grpc over TLS', () => {
+  it('trusts the certificates of OTEL_EXPORTER_OTLP_CERTIFICATE, as the official exporter does', async () => {
+    const peer = await startGrpcCapture(undefined, { tls: true });
+    const script = `
+      const { initBusinessMetrics } = require(process.argv[1]);
+      const handle = initBusinessMetrics({ exporters: ['otlp'], env: {},
+        otlp: { protocol: 'grpc', url: process.argv[2], exportIntervalMillis: 60000, exportTimeoutMillis: 3000 } });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      handle.forceFlush().then(() => console.log('sent'), (error) => console.log(error.message))
+        .finally(() => handle.shutdown({ timeoutMillis: 1000 }));`;
+    try {
+      // Without the variable the self-signed certificate is not trusted: the export fails.
+      const untrusted = await runNode(script, [peer.url]);
+      expect(untrusted.stdout).toMatch(/could not export to https:\/\/127\.0\.0\.1:\d+/);
+      expect(peer.captured).toHaveLength(0);
+      const trusted = await runNode(script, [peer.url], {
+        OTEL_EXPORTER_OTLP_CERTIFICATE: LOOPBACK_CERTIFICATE,
+      });
+      expect(trusted.stdout).toBe('sent\n');
+      expect(peer.captured.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
 describe('shutdown against a receiver that accepts and never answers', () => {
   let silent: Awaited<ReturnType<typeof startSilent>>;
   beforeAll(async () => {
@@ -178,6 +206,27 @@ describe('shutdown against a receiver that accepts and never answers', () => {
       );
     },
   );
+
+  it('grpc over TLS with OTEL_EXPORTER_OTLP_CERTIFICATE: the credentials the variables give, and the same deadline', async () => {
+    // The TLS handshake never completes: the connection waits in grpc-js, which does not close it on its own.
+    const script = `
+      const { initBusinessMetrics } = require(process.argv[1]);
+      const handle = initBusinessMetrics({ exporters: ['otlp'], env: {},
+        otlp: { protocol: 'grpc', url: process.argv[2], exportIntervalMillis: 60000, exportTimeoutMillis: 600000 } });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      handle.shutdown({ timeoutMillis: 1000 }).then(() => console.log('shut down'));`;
+    const url = `https://127.0.0.1:${silent.port}`;
+    const result = await runNode(script, [url], {
+      OTEL_EXPORTER_OTLP_CERTIFICATE: LOOPBACK_CERTIFICATE,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('shut down\n');
+    // Node's own deprecation warning about a TLS server name that is an IP address (grpc-js sets it) aside.
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('otel-business-metrics'))).toEqual([
+      'otel-business-metrics: shutdown did not complete cleanly: shutdown did not finish within 1000 ms: ' +
+        `still waiting for the otlp exporter (${url})`,
+    ]);
+  });
 });
 
 describe('exportCause', () => {

@@ -69,7 +69,11 @@ interface NodeHttpBase {
 
 /** The grpc transport's package (@opentelemetry/otlp-grpc-exporter-base), as far as it is used here. */
 export interface GrpcExporterBase {
-  convertLegacyOtlpGrpcOptions(config: unknown, signal: string): { url?: string };
+  /** The merged configuration: the channel credentials come as a factory the transport calls once. */
+  convertLegacyOtlpGrpcOptions(
+    config: unknown,
+    signal: string,
+  ): { url?: string; credentials?: () => unknown };
   createOtlpGrpcExportDelegate(
     options: unknown,
     serializer: GrpcRequestSerializer,
@@ -101,16 +105,29 @@ export function createHttpExporter(
   return new StoreOtlpExporter(delegate, temporality, rejections);
 }
 
-/** OTLP/gRPC through the official gRPC transport (`grpcBase`, loaded by otlp-grpc.ts from the optional package). */
+/**
+ * OTLP/gRPC through the official gRPC transport (`grpcBase`, loaded by otlp-grpc.ts from the optional package).
+ * `wrapCredentials` gets the channel credentials the transport chose from the URL and the OTEL_EXPORTER_OTLP_*
+ * variables (TLS certificates included), and may return credentials to use instead (undefined: those).
+ */
 export function createGrpcExporter(
   grpcBase: GrpcExporterBase,
   config: Record<string, unknown>,
   temporality: 'cumulative' | 'delta',
+  wrapCredentials?: (credentials: unknown) => unknown,
 ): PushMetricExporter {
   const spare = new SpareRequest();
   const rejections = new Rejections();
+  const options = grpcBase.convertLegacyOtlpGrpcOptions(config, 'METRICS');
+  const chosen = options.credentials;
+  if (wrapCredentials !== undefined && typeof chosen === 'function') {
+    options.credentials = () => {
+      const credentials = chosen();
+      return wrapCredentials(credentials) ?? credentials;
+    };
+  }
   const delegate = grpcBase.createOtlpGrpcExportDelegate(
-    grpcBase.convertLegacyOtlpGrpcOptions(config, 'METRICS'),
+    options,
     rejections.noticedBy(createGrpcSerializer(spare)),
     GRPC_COMPONENT,
     metricsExporterMetricsHelper,
