@@ -334,13 +334,15 @@ export function strongestLag(correlations: readonly LaggedCorrelation[]): Lagged
 }
 
 /**
- * The 97.5th percentile of Student's t distribution with `df` degrees of freedom (for 95% intervals), by the
- * Cornish-Fisher expansion around the normal quantile (Abramowitz & Stegun 26.7.5): within 0.2% of the exact
- * value from df = 5 (2.5706 vs 2.5706), and exact as df grows. `df` may be fractional (an effective size - 2).
+ * The 97.5th percentile of Student's t distribution with `df` degrees of freedom (for 95% intervals). From df = 5,
+ * the Cornish-Fisher expansion around the normal quantile (Abramowitz & Stegun 26.7.5): within 0.2% of the exact
+ * value (2.5706 vs 2.5706 at 5), and exact as df grows. Below 5, where that expansion falls short (9.71 for 12.71
+ * at df = 1), the t distribution's own tail is solved for 2.5%. `df` may be fractional (an effective size - 2).
  */
 export function studentT975(df: number): number {
   if (!(df >= 1))
     throw new CorrelationError('INVALID_ARGUMENT', `degrees of freedom must be >= 1, got ${df}`);
+  if (df < 5) return tQuantileByTail(df, 0.025);
   const z = Z_975;
   const z3 = z ** 3;
   const z5 = z ** 5;
@@ -351,6 +353,69 @@ export function studentT975(df: number): number {
     (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
     (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
   );
+}
+
+/** The t with P(T > t) = `tail` for `df` degrees of freedom, by bisection on the exact tail (below 50%). */
+function tQuantileByTail(df: number, tail: number): number {
+  let low = 0;
+  let high = 1;
+  while (studentTail(high, df) > tail) high *= 2;
+  for (let i = 0; i < 100 && high - low > 1e-12 * high; i++) {
+    const mid = (low + high) / 2;
+    if (studentTail(mid, df) > tail) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}
+
+/** P(T > t) for t >= 0: half the regularized incomplete beta I_x(df/2, 1/2) at x = df / (df + t²). */
+function studentTail(t: number, df: number): number {
+  return regularizedBeta(df / (df + t * t), df / 2, 0.5) / 2;
+}
+
+/** I_x(a, b) by its continued fraction (Lentz's method), on the side where it converges fast. */
+function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  if (x > (a + 1) / (a + b + 2)) return 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
+  return (front * betaContinuedFraction(x, a, b)) / a;
+}
+
+function betaContinuedFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  d = 1 / (Math.abs(d) < tiny ? tiny : d);
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    for (const numerator of [
+      (m * (b - m) * x) / ((a + m2 - 1) * (a + m2)),
+      (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1)),
+    ]) {
+      d = 1 + numerator * d;
+      d = 1 / (Math.abs(d) < tiny ? tiny : d);
+      c = 1 + numerator / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      h *= d * c;
+    }
+    if (Math.abs(d * c - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** ln Γ(z) for z > 0 (Lanczos, g = 7, 9 terms: ~15 significant digits). */
+function logGamma(z: number): number {
+  const g = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  const w = z - 1;
+  let sum = g[0];
+  for (let i = 1; i < 9; i++) sum += g[i] / (w + i);
+  const t = w + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (w + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
 /** A least-squares slope with its 95% confidence interval. */
