@@ -98,9 +98,13 @@ export interface InsightRuleGroup {
 
 const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 
-function checkDuration(name: string, value: string): void {
+function checkDuration(name: string, value: string, zero: 'zero allowed' | 'above zero'): void {
   if (!DURATION.test(value)) {
     throw new RangeError(`${name} must be a Prometheus duration such as 30s, 5m or 7d, got "${value}"`);
+  }
+  // Prometheus refuses a range or offset of 0 ("duration must be greater than 0") when it loads the file.
+  if (zero === 'above zero' && !/[1-9]/.test(value)) {
+    throw new RangeError(`${name} must be longer than 0, got "${value}"`);
   }
 }
 
@@ -119,15 +123,12 @@ export function resolveInsightRuleOptions(options: InsightRuleOptions = {}): Res
     (resolved as unknown as Record<string, unknown>)[key] = value;
   }
   checkApdexThreshold(resolved.apdexThresholdSeconds, resolved.durationBuckets);
-  for (const key of [
-    'rateWindow',
-    'sumWindow',
-    'orderValueWindow',
-    'baselineOffset',
-    'revenueAtRiskFor',
-    'experienceFor',
-  ] as const) {
-    checkDuration(key, resolved[key]);
+  for (const key of ['rateWindow', 'sumWindow', 'orderValueWindow', 'baselineOffset'] as const) {
+    checkDuration(key, resolved[key], 'above zero');
+  }
+  // A `for:` of 0 fires at the first evaluation: valid.
+  for (const key of ['revenueAtRiskFor', 'experienceFor'] as const) {
+    checkDuration(key, resolved[key], 'zero allowed');
   }
   if (typeof resolved.checkoutRoutes !== 'string' || resolved.checkoutRoutes === '') {
     throw new RangeError('checkoutRoutes must be a non-empty regular expression');

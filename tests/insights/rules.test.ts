@@ -104,6 +104,8 @@ describe('options', () => {
 
   it.each([
     [{ rateWindow: '5 minutes' }, /rateWindow must be a Prometheus duration/],
+    [{ rateWindow: '0s' }, /rateWindow must be longer than 0/],
+    [{ baselineOffset: '0m0s' }, /baselineOffset must be longer than 0/],
     [{ baselineOffset: '' }, /baselineOffset/],
     [{ revenueAtRiskShare: 1.5 }, /revenueAtRiskShare must be a number from 0 to 1/],
     [{ experienceScoreFloor: -1 }, /experienceScoreFloor/],
