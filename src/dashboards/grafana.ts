@@ -46,6 +46,7 @@ export const RECORDING_RULES = {
   refundsPerMinuteByCurrency: 'currency:business_refunds_cents:rate5m_per_minute',
   netRevenuePerMinuteByCurrency: 'currency:business_net_revenue_cents:rate5m_per_minute',
   netRevenueUnitsPerMinuteByCurrency: 'currency:business_net_revenue_units:rate5m_per_minute',
+  minorUnitsPerUnit: 'currency:business_currency_minor_units:last_over_time8d',
   netRevenueReportingByCurrency:
     'currency_reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute',
   netRevenueReporting: 'reporting_currency:business_net_revenue_reporting_units:rate5m_per_minute',
@@ -87,9 +88,11 @@ export interface RuleFileLike {
 
 /**
  * Minor units per currency unit, per currency, as the package exports them (100 for USD, 1 for JPY, 1000 for
- * KWD): money panels divide by this, never by a fixed 100. `max by` because every instance exports it.
+ * KWD): money panels divide by this, never by a fixed 100. The recording rule keeps each currency's value for 8
+ * days: the gauge itself exists only from an instance's first amount in a currency, so after a restart a currency
+ * not sold since would drop out of every money panel.
  */
-const MINOR_UNITS_PER_UNIT = `max by (currency) (${PROMETHEUS_FAMILIES.currencyMinorUnits})`;
+const MINOR_UNITS_PER_UNIT = RECORDING_RULES.minorUnitsPerUnit;
 
 /** `expr` (minor units, with a `currency` label) in units of its currency. */
 function inCurrencyUnits(expr: string): string {
@@ -499,14 +502,19 @@ export function buildBusinessDashboard(options: BusinessDashboardOptions): Grafa
       type: 'bargauge',
       title: 'Order value distribution (orders per bucket, last hour)',
       description:
-        `Buckets of ${family.orderValue}, orders of every currency (upper bounds in minor units of each ` +
-        `order's currency: ${BUSINESS_METRICS.orderValue.buckets.join(', ')}).`,
+        `Buckets of ${family.orderValue}, per currency (upper bounds in minor units of that currency: ` +
+        `${BUSINESS_METRICS.orderValue.buckets.join(', ')}; 10000 is 100.00 USD but 10000 JPY).`,
       targets: [
-        target('A', `sum by (le) (increase(${family.orderValue}_bucket[1h]))`, '{{le}}', {
-          format: 'heatmap',
-          instant: true,
-          range: false,
-        }),
+        target(
+          'A',
+          `sum by (currency, le) (increase(${family.orderValue}_bucket[1h]))`,
+          '{{currency}} {{le}}',
+          {
+            format: 'heatmap',
+            instant: true,
+            range: false,
+          },
+        ),
       ],
       fieldConfig: { defaults: { unit: 'short', decimals: 0, min: 0 }, overrides: [] },
       options: { orientation: 'horizontal', displayMode: 'basic', reduceOptions: { calcs: ['lastNotNull'] } },
