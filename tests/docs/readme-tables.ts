@@ -10,6 +10,7 @@ import {
   SELF_METRICS,
   prometheusFamilyName,
 } from '../../src';
+import { HTTP_METRICS } from '../../src/catalog/metrics';
 
 const code = (text: string) => `\`${text}\``;
 
@@ -28,10 +29,21 @@ export function metricTable(): string {
       `${selfNames.has(def.name) ? '(self-metric) ' : ''}${def.description}`,
     ];
   });
+  // The web integrations' HTTP family: OpenTelemetry's semantic-convention names, dots becoming underscores, and
+  // `error.type`, which the series gets from its status (5xx, or `aborted`) rather than from a label of its own.
+  const http = Object.values(HTTP_METRICS).map((def) => [
+    code(prometheusFamilyName(def)),
+    def.kind,
+    [...def.labels, 'error.type'].map((label) => code(label.replaceAll('.', '_'))).join(', '),
+    def.buckets.join(' '),
+    code(def.name),
+    code(def.unit),
+    `(web integrations) ${def.description}`,
+  ]);
   return [
     '| Prometheus family | type | labels | buckets | OTel instrument | OTel unit | description |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ...[...rows, ...http].map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
 }
 
