@@ -7,6 +7,7 @@
  * deliberately gone (cart contents are neither a metric nor something a library should print).
  */
 import { CHECKOUT_STEPS } from '../catalog';
+import type { ConversionMetadata, FunnelStepMetadata } from '../metrics/business-metrics';
 import { businessMetrics } from '../metrics/singleton';
 
 type CatalogCheckoutStep = (typeof CHECKOUT_STEPS)[number];
@@ -63,17 +64,40 @@ export class CheckoutTracker {
     this.context = context;
   }
 
-  /** The funnel labels every step of this session carries. */
-  private get stepLabels(): { source: string; deviceType: string; experimentVariant: string } {
-    return {
-      source: this.context.source,
-      deviceType: this.context.deviceType,
-      experimentVariant: this.context.experimentVariant || 'control',
-    };
+  /**
+   * The funnel labels every step of this session carries; undefined when the context cannot be read (missing, not
+   * an object, a getter that throws: an expired session object), which the core drops and counts
+   * (`invalid_argument`, a TypeError in strict mode) like any metadata that is not an object.
+   */
+  private stepLabels(): { source: string; deviceType: string; experimentVariant: string } | undefined {
+    try {
+      const context = this.context;
+      return {
+        source: context.source,
+        deviceType: context.deviceType,
+        experimentVariant: context.experimentVariant || 'control',
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The conversion's labels, read as safely as {@link stepLabels}. */
+  private conversionLabels(): { source: string; deviceType: string; sessionStartTime: Date } | undefined {
+    try {
+      const context = this.context;
+      return {
+        source: context.source,
+        deviceType: context.deviceType,
+        sessionStartTime: context.sessionStartTime,
+      };
+    } catch {
+      return undefined;
+    }
   }
 
   private recordStep(step: CheckoutStep): void {
-    businessMetrics.recordFunnelStep(step, this.stepLabels);
+    businessMetrics.recordFunnelStep(step, this.stepLabels() as FunnelStepMetadata);
   }
 
   /**
@@ -103,9 +127,12 @@ export class CheckoutTracker {
   }
 
   /**
-   * The purchase completed: records the `order_confirmed` step, a `purchase` conversion (with the time since
-   * `sessionStartTime`) and the revenue (`orderValueCents` in minor units of `currency`, also observed in the
-   * order value histogram). Without `currency` (the seed's call) the configured default currency is used.
+   * The purchase completed: records the revenue (`orderValueCents` in minor units of `currency`, also observed in
+   * the order value histogram), a `purchase` conversion (with the time since `sessionStartTime`) and the
+   * `order_confirmed` step. Without `currency` (the seed's call) the configured default currency is used. The
+   * revenue goes first: in strict mode a refused amount throws before the step and the conversion are recorded,
+   * so a `catch` that records {@link trackCheckoutError} does not leave the attempt counted as confirmed too.
+   * Otherwise a refused amount is dropped and counted, and the purchase still counts as a conversion.
    */
   trackPurchaseComplete(
     orderValueCents: number,
@@ -114,13 +141,9 @@ export class CheckoutTracker {
     region: string,
     currency?: string,
   ): void {
-    this.recordStep(CheckoutStep.ORDER_CONFIRMED);
-    businessMetrics.recordConversion('purchase', {
-      source: this.context.source,
-      deviceType: this.context.deviceType,
-      sessionStartTime: this.context.sessionStartTime,
-    });
     businessMetrics.recordRevenue(orderValueCents, { productCategory, paymentMethod, region, currency });
+    businessMetrics.recordConversion('purchase', this.conversionLabels() as ConversionMetadata);
+    this.recordStep(CheckoutStep.ORDER_CONFIRMED);
   }
 
   /**

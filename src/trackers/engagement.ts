@@ -36,11 +36,26 @@ export class EngagementTracker {
   private readonly isNewUser: boolean;
   private ended = false;
 
+  /**
+   * A config that cannot be read (missing, a getter that throws) does not throw here: its fields stay undefined,
+   * and the core drops or relabels what they would have labelled, counted, as for any bad metadata.
+   */
   constructor(config: EngagementTrackerConfig) {
-    this.sessionStartTime = config.sessionStartTime ?? new Date();
-    this.userTier = config.userTier;
-    this.entryPage = config.entryPage;
-    this.isNewUser = config.isNewUser;
+    let read: Partial<EngagementTrackerConfig> = {};
+    try {
+      read = {
+        sessionStartTime: config.sessionStartTime,
+        userTier: config.userTier,
+        entryPage: config.entryPage,
+        isNewUser: config.isNewUser,
+      };
+    } catch {
+      // Left undefined: see above.
+    }
+    this.sessionStartTime = read.sessionStartTime ?? new Date();
+    this.userTier = read.userTier as string;
+    this.entryPage = read.entryPage as string;
+    this.isNewUser = read.isNewUser as boolean;
   }
 
   /** The user interacted with a feature; use stable, descriptive names (`dashboard_export`). */

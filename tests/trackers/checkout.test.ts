@@ -1,11 +1,14 @@
 /**
  * src/trackers/checkout.ts: the seed's CheckoutTracker records each step of one session's checkout funnel with
- * the session's labels, a purchase as a step, a conversion and revenue, and never logs or records before init.
+ * the session's labels, a purchase as a step, a conversion and revenue, and never logs or records before init;
+ * a context it cannot read (missing, a throwing getter) never throws, its steps dropped and counted, and in strict
+ * mode a refused amount throws before the purchase's step and conversion are recorded.
  * Real exposition through initBusinessMetrics, read as Prometheus would.
  */
-import { PROMETHEUS_FAMILIES } from '../../src';
-import { CheckoutStep, CheckoutTracker } from '../../src/trackers/checkout';
-import { sumOf } from '../../examples/shop/server/exposition';
+import { initBusinessMetrics, PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../src';
+import { CheckoutStep, CheckoutTracker, type SessionContext } from '../../src/trackers/checkout';
+import { EngagementTracker, type EngagementTrackerConfig } from '../../src/trackers/engagement';
+import { parseExposition, sumOf, type Sample } from '../../examples/shop/server/exposition';
 import { liveTelemetry } from './telemetry';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -103,5 +106,61 @@ describe('CheckoutTracker', () => {
     expect(sumOf(samples, FUNNEL, { step: 'order_confirmed', source: 'email', device_type: 'tablet' })).toBe(
       2,
     );
+  });
+});
+
+describe('CheckoutTracker with a context it cannot read, and a refused amount in strict mode', () => {
+  let telemetry: BusinessMetricsHandle | undefined;
+  afterEach(async () => {
+    await telemetry?.shutdown({ timeoutMillis: 1000 });
+    telemetry = undefined;
+  });
+  const dropped = (samples: Sample[]) =>
+    Object.fromEntries(
+      samples
+        .filter((sample) => sample.name === 'business_metrics_dropped_total')
+        .map((sample) => [`${sample.labels.metric}/${sample.labels.reason}`, sample.value]),
+    );
+
+  it('never throws for a missing or hostile session context: the steps are dropped and counted', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['none'], env: {} });
+    const hostile = {
+      get source(): string {
+        throw new Error('session store gone');
+      },
+    } as unknown as SessionContext;
+    for (const context of [undefined, null, hostile] as unknown as SessionContext[]) {
+      const tracker = new CheckoutTracker(context);
+      expect(() => tracker.trackCartView()).not.toThrow();
+      expect(() => tracker.trackPurchaseComplete(1999, 'books', 'card', 'eu_west')).not.toThrow();
+    }
+    expect(() => new EngagementTracker(undefined as unknown as EngagementTrackerConfig)).not.toThrow();
+    const samples = parseExposition(await telemetry.metrics.getMetrics());
+    expect(dropped(samples)).toEqual({
+      [`${FUNNEL}/invalid_argument`]: 6,
+      [`${CONVERSIONS}/invalid_argument`]: 3,
+    });
+    // The revenue of each purchase needs none of the session's labels: recorded.
+    expect(sumOf(samples, REVENUE, { product_category: 'books' })).toBe(3 * 1999);
+  });
+
+  it('in strict mode, a refused amount throws before the step and the conversion are recorded', async () => {
+    telemetry = initBusinessMetrics({ exporters: ['none'], env: {}, strict: true });
+    const tracker = new CheckoutTracker({
+      sessionStartTime: new Date(),
+      source: 'direct',
+      deviceType: 'web',
+    });
+    try {
+      tracker.trackPurchaseComplete(19.99, 'books', 'card', 'eu_west', 'USD');
+      throw new Error('expected a TypeError');
+    } catch (error) {
+      expect(String(error)).toMatch(/recordRevenue: amountCents must be an integer/);
+      tracker.trackCheckoutError(); // the documented catch
+    }
+    const samples = parseExposition(await telemetry.metrics.getMetrics());
+    expect(sumOf(samples, FUNNEL, { step: 'order_confirmed' })).toBe(0);
+    expect(sumOf(samples, CONVERSIONS, { conversion_type: 'purchase' })).toBe(0);
+    expect(sumOf(samples, FUNNEL, { step: 'checkout_error' })).toBe(1);
   });
 });
