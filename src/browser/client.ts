@@ -8,7 +8,9 @@
  */
 import {
   DEFAULT_ENGAGEMENT_ENDPOINT,
+  ENGAGEMENT_CONTEXT_PATTERN,
   ENGAGEMENT_LIMITS,
+  ENGAGEMENT_NAME_PATTERN,
   type EngagementBatch,
   type EngagementEvent,
   type EngagementSession,
@@ -17,6 +19,10 @@ import {
 export interface EngagementClientOptions {
   /** URL of the engagement router. Default `/api/engagement`. */
   readonly endpoint?: string;
+  /**
+   * The user's tier. Like `entryPage`, printable ASCII without spaces, at most 128 characters (what the router
+   * accepts): other characters become `_`, an empty value `unknown`, and the client warns once.
+   */
   readonly userTier: string;
   /** The page the session started on; prefer a route pattern (`/product/:id`) to a full URL. */
   readonly entryPage: string;
@@ -31,16 +37,23 @@ export interface EngagementClientOptions {
    * server end sessions on idle).
    */
   readonly sessionEnd?: 'pagehide' | 'manual';
-  /** Session start in epoch milliseconds, for sessions that began on an earlier page. Default: now. */
+  /**
+   * Session start in epoch milliseconds, for sessions that began on an earlier page. Default (and for a value that
+   * is not a finite number): now. The duration sent is rounded to whole milliseconds and held to 0 to 24 hours.
+   */
   readonly sessionStartTime?: number;
   /** Most events kept while the endpoint is unreachable; the oldest are dropped beyond it. Default 200. */
   readonly maxQueue?: number;
 }
 
 export interface EngagementClient {
-  /** Record a feature interaction (`dashboard_export`). */
+  /**
+   * Record a feature interaction (`dashboard_export`). A name the router would refuse (empty, longer than 64
+   * characters, outside `ENGAGEMENT_NAME_PATTERN`) is dropped and counted in `dropped`, so it cannot cost the
+   * events batched with it.
+   */
   trackFeature(name: string): void;
-  /** Record a milestone (`first_chart_created`). */
+  /** Record a milestone (`first_chart_created`); names as for `trackFeature`. */
   trackMilestone(name: string): void;
   /** End the session now (logout, unmount) and deliver everything queued. Later calls do nothing. */
   endSession(): void;
@@ -48,6 +61,11 @@ export interface EngagementClient {
   flush(): boolean;
   /** Events waiting to be sent. */
   readonly pending: number;
+  /**
+   * Events this client gave up on: names the router would refuse. The first drop is reported once with
+   * `console.warn`; later ones are only counted.
+   */
+  readonly dropped: number;
   /** Remove listeners and timers (does not flush; call `endSession` or `flush` first if you need that). */
   dispose(): void;
 }
@@ -60,15 +78,27 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   const flushIntervalMs = options.flushIntervalMs ?? 5000;
   const endOnPagehide = (options.sessionEnd ?? 'pagehide') === 'pagehide';
   const session: EngagementSession = {
-    userTier: truncate(options.userTier, ENGAGEMENT_LIMITS.maxContextLength),
-    entryPage: truncate(options.entryPage, ENGAGEMENT_LIMITS.maxContextLength),
+    userTier: contextValue(options.userTier),
+    entryPage: contextValue(options.entryPage),
     isNewUser: options.isNewUser === true,
   };
+  if (session.userTier !== options.userTier || session.entryPage !== options.entryPage) {
+    // A developer's mistake in the page's code, the same for every event: said once, at creation.
+    warn(`userTier/entryPage must be 1-128 printable ASCII, no spaces; sending ${JSON.stringify(session)}`);
+  }
   const win: Window | undefined = typeof window === 'undefined' ? undefined : window;
   let queue: EngagementEvent[] = [];
-  let sessionStartTime = options.sessionStartTime ?? Date.now();
+  const startOption = options.sessionStartTime;
+  let sessionStartTime = Number.isFinite(startOption) ? (startOption as number) : Date.now();
   let sessionEnded = false;
   let disposed = false;
+  let dropped = 0;
+
+  const drop = (count: number, why: string): void => {
+    // One warning per client: enough for a developer to notice, never a flood in a user's console.
+    if (dropped === 0) warn(`dropped events (counted in .dropped): ${why}`);
+    dropped += count;
+  };
 
   const send = (events: readonly EngagementEvent[]): boolean => {
     const batch: EngagementBatch = { session, events };
@@ -120,7 +150,12 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   const endSession = (): void => {
     if (sessionEnded || disposed) return;
     sessionEnded = true;
-    enqueue({ kind: 'session_end', sessionStartTime, endedAt: Date.now() });
+    // The router accepts whole milliseconds and durations of 0 to 24 hours only: a fractional start
+    // (performance.timeOrigin), a tab left open for days or a start from a clock ahead of this one would otherwise
+    // lose the batch, and the session end with it.
+    const endedAt = Math.round(Date.now());
+    const start = Math.min(endedAt, Math.max(endedAt - DAY_MS, Math.round(sessionStartTime)));
+    enqueue({ kind: 'session_end', sessionStartTime: start, endedAt });
     flush();
   };
 
@@ -145,15 +180,27 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   win?.addEventListener('pageshow', onPageshow);
   const timer = win && flushIntervalMs > 0 ? win.setInterval(flush, flushIntervalMs) : undefined;
 
+  const track = (kind: 'feature' | 'milestone', value: unknown): void => {
+    if (disposed) return;
+    const name = String(value);
+    // The router refuses the whole batch for one bad name: drop that event alone, before it is batched.
+    if (name.length > ENGAGEMENT_LIMITS.maxNameLength || !ENGAGEMENT_NAME_PATTERN.test(name)) {
+      drop(1, `${kind} name ${JSON.stringify(name.slice(0, 80))}: not ENGAGEMENT_NAME_PATTERN, 1-64 chars`);
+      return;
+    }
+    enqueue({ kind, name });
+  };
+
   return {
-    trackFeature: (name) =>
-      enqueue({ kind: 'feature', name: truncate(name, ENGAGEMENT_LIMITS.maxNameLength) }),
-    trackMilestone: (name) =>
-      enqueue({ kind: 'milestone', name: truncate(name, ENGAGEMENT_LIMITS.maxNameLength) }),
+    trackFeature: (name) => track('feature', name),
+    trackMilestone: (name) => track('milestone', name),
     endSession,
     flush,
     get pending() {
       return queue.length;
+    },
+    get dropped() {
+      return dropped;
     },
     dispose() {
       disposed = true;
@@ -169,6 +216,17 @@ function clamp(value: number, min: number, max: number): number {
   return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : min;
 }
 
-function truncate(value: unknown, max: number): string {
-  return String(value ?? '').slice(0, max);
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function warn(message: string): void {
+  // eslint-disable-next-line no-console -- a browser has no diag logger; the page's developer reads the console
+  console.warn(`otel-business-metrics: ${message}`);
+}
+
+/** A session context value the router accepts: offending characters become `_`, cut to the limit, never empty. */
+function contextValue(value: unknown): string {
+  const text = Array.from(String(value ?? ''), (char) =>
+    ENGAGEMENT_CONTEXT_PATTERN.test(char) ? char : '_',
+  );
+  return text.join('').slice(0, ENGAGEMENT_LIMITS.maxContextLength) || 'unknown';
 }

@@ -10,6 +10,7 @@ export { createEngagementClient } from './client';
 export type { EngagementClient, EngagementClientOptions } from './client';
 export {
   DEFAULT_ENGAGEMENT_ENDPOINT,
+  ENGAGEMENT_CONTEXT_PATTERN,
   ENGAGEMENT_EVENT_KINDS,
   ENGAGEMENT_LIMITS,
   ENGAGEMENT_NAME_PATTERN,

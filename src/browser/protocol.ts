@@ -27,6 +27,12 @@ export const ENGAGEMENT_LIMITS = {
 /** Names of features and milestones: letters, digits and `_ . : -`, starting with a letter or digit. */
 export const ENGAGEMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
+/**
+ * `userTier` and `entryPage`: printable ASCII without spaces. Route patterns and tier names fit; control
+ * characters, spaces and markup do not.
+ */
+export const ENGAGEMENT_CONTEXT_PATTERN = /^[\x21-\x7e]+$/;
+
 /** The user session a batch belongs to. */
 export interface EngagementSession {
   readonly userTier: string;

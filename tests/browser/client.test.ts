@@ -174,6 +174,86 @@ describe('createEngagementClient', () => {
     expect(client.flush()).toBe(false);
   });
 
+  describe("the reviewer's bad inputs still give batches the router accepts", () => {
+    let warn: jest.SpyInstance;
+    beforeEach(() => {
+      warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    });
+    afterEach(() => warn.mockRestore());
+
+    it('drops each event whose name the router would refuse, alone, counts it and warns once', async () => {
+      const client = make();
+      client.trackFeature('Export Data');
+      client.trackFeature('dashboard_export');
+      client.trackFeature('');
+      client.trackMilestone('first_purchase');
+      client.trackFeature('n'.repeat(65));
+      client.trackMilestone('café');
+      client.trackFeature('_private');
+      client.endSession();
+      const [delivery, ...more] = await received();
+      expect(more).toEqual([]);
+      expect(delivery?.batch.events.map((e) => (e.kind === 'session_end' ? e.kind : e.name))).toEqual([
+        'dashboard_export',
+        'first_purchase',
+        'session_end',
+      ]);
+      expect(client.dropped).toBe(5);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toContain('"Export Data"');
+    });
+
+    it.each([
+      [
+        'a tier with a space',
+        { userTier: 'Pro plan', entryPage: '/x' },
+        { userTier: 'Pro_plan', entryPage: '/x' },
+      ],
+      ['an empty entry page', { userTier: 'pro', entryPage: '' }, { userTier: 'pro', entryPage: 'unknown' }],
+      [
+        'a non-ASCII entry page',
+        { userTier: 'pro', entryPage: '/café' },
+        { userTier: 'pro', entryPage: '/caf_' },
+      ],
+      ['a newline', { userTier: 'pro', entryPage: '/a\n<b>' }, { userTier: 'pro', entryPage: '/a_<b>' }],
+      [
+        'a 200-character tier',
+        { userTier: 't'.repeat(200), entryPage: '/x' },
+        { userTier: 't'.repeat(128), entryPage: '/x' },
+      ],
+    ])('sends a context with %s as the router accepts it, warning once', async (_, given, sentAs) => {
+      const client = make({ ...given, isNewUser: false });
+      expect(warn).toHaveBeenCalledTimes(1);
+      client.trackFeature('search');
+      client.trackFeature('filter');
+      client.endSession();
+      const [delivery] = await received();
+      expect(delivery?.batch.session).toEqual({ ...sentAs, isNewUser: false });
+      expect(delivery?.batch.events).toHaveLength(3);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(client.dropped).toBe(0);
+    });
+
+    it.each([
+      ['fractional (performance.timeOrigin)', () => Date.now() - 1000.5, 1000, 1002],
+      ['25 hours ago (a dashboard tab left open)', () => Date.now() - 25 * 3600e3, 24 * 3600e3, 24 * 3600e3],
+      ["ahead of this clock (the server's)", () => Date.now() + 2000, 0, 0],
+      ['NaN (means now)', () => NaN, 0, 50],
+    ])(
+      'ends a session whose start is %s with whole milliseconds within 0 to 24 h',
+      async (_, start, min, max) => {
+        make({ sessionStartTime: start() }).endSession();
+        const [delivery] = await received();
+        const [event] = delivery?.batch.events ?? [];
+        if (event?.kind !== 'session_end') throw new Error('expected a session end');
+        expect(Number.isInteger(event.sessionStartTime)).toBe(true);
+        expect(event.endedAt - event.sessionStartTime).toBeGreaterThanOrEqual(min);
+        expect(event.endedAt - event.sessionStartTime).toBeLessThanOrEqual(max);
+        expect(warn).not.toHaveBeenCalled();
+      },
+    );
+  });
+
   it('stops listening after dispose', () => {
     const client = make();
     client.trackFeature('x');

@@ -12,6 +12,7 @@ describe('browser entry point', () => {
   it('exports exactly these names, each from the module that defines it', () => {
     expect(exportOrigins(browser, { client, protocol })).toEqual({
       DEFAULT_ENGAGEMENT_ENDPOINT: 'protocol',
+      ENGAGEMENT_CONTEXT_PATTERN: 'protocol',
       ENGAGEMENT_EVENT_KINDS: 'protocol',
       ENGAGEMENT_LIMITS: 'protocol',
       ENGAGEMENT_NAME_PATTERN: 'protocol',

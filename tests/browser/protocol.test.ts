@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_ENGAGEMENT_ENDPOINT,
+  ENGAGEMENT_CONTEXT_PATTERN,
   ENGAGEMENT_EVENT_KINDS,
   ENGAGEMENT_LIMITS,
   ENGAGEMENT_NAME_PATTERN,
@@ -25,6 +26,18 @@ it.each(['', '_private', '.hidden', '-x', 'has space', '<script>', 'a/b', '../x'
     expect(ENGAGEMENT_NAME_PATTERN.test(name)).toBe(false);
   },
 );
+
+it.each([
+  ['/product/:id', true],
+  ['pro', true],
+  ['/search?q=1&x=<b>', true],
+  ['', false],
+  ['Pro plan', false],
+  ['/café', false],
+  ['a\tb', false],
+])('takes the session context %j as %s', (value, accepted) => {
+  expect(ENGAGEMENT_CONTEXT_PATTERN.test(value)).toBe(accepted);
+});
 
 it('has limits that fit together: a full batch of the longest names stays within the body limit', () => {
   const name = 'n'.repeat(ENGAGEMENT_LIMITS.maxNameLength);

@@ -6,6 +6,7 @@
  * of the browser client and the React hook).
  */
 import {
+  ENGAGEMENT_CONTEXT_PATTERN,
   ENGAGEMENT_EVENT_KINDS,
   ENGAGEMENT_LIMITS,
   ENGAGEMENT_NAME_PATTERN,
@@ -31,8 +32,6 @@ export type EngagementValidationResult =
   { readonly ok: true; readonly batch: EngagementBatch } | { readonly ok: false; readonly error: string };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-// Printable ASCII without spaces: route patterns and tier names fit, control characters and markup do not.
-const CONTEXT_PATTERN = /^[\x21-\x7e]+$/;
 
 class InvalidBatch extends Error {}
 
@@ -129,7 +128,7 @@ function contextString(value: unknown, path: string): string {
   if (value.length === 0 || value.length > ENGAGEMENT_LIMITS.maxContextLength) {
     fail(`"${path}" must be 1 to ${ENGAGEMENT_LIMITS.maxContextLength} characters`);
   }
-  if (!CONTEXT_PATTERN.test(value))
+  if (!ENGAGEMENT_CONTEXT_PATTERN.test(value))
     fail(`"${path}" may only contain printable ASCII characters without spaces`);
   return value;
 }
