@@ -42,7 +42,11 @@ export interface EngagementClientOptions {
    * is not a finite number): now. The duration sent is rounded to whole milliseconds and held to 0 to 24 hours.
    */
   readonly sessionStartTime?: number;
-  /** Most events kept while the endpoint is unreachable; the oldest are dropped beyond it. Default 200. */
+  /**
+   * Most events kept waiting: while no transport takes them, or after the `fetch` fallback failed (network error,
+   * 429, 5xx) and waits for `Retry-After`. Beyond it the oldest are dropped and counted in `dropped`. Default 200.
+   * A beacon's events leave the client at once: the browser never says whether they arrived.
+   */
   readonly maxQueue?: number;
 }
 
@@ -57,12 +61,16 @@ export interface EngagementClient {
   trackMilestone(name: string): void;
   /** End the session now (logout, unmount) and deliver everything queued. Later calls do nothing. */
   endSession(): void;
-  /** Deliver queued events now. Returns false when there was nothing to send or delivery could not start. */
+  /**
+   * Deliver queued events now. Returns false when there was nothing to send, delivery could not start, or a failed
+   * `fetch` asked to wait (`Retry-After`, else 5 s: the client retries by itself then).
+   */
   flush(): boolean;
   /** Events waiting to be sent. */
   readonly pending: number;
   /**
-   * Events this client gave up on: names the router would refuse. The first drop is reported once with
+   * Events this client gave up on: names the router would refuse, events beyond `maxQueue`, and batches the
+   * endpoint refused for good on the `fetch` fallback (a 4xx other than 429). The first drop is reported once with
    * `console.warn`; later ones are only counted.
    */
   readonly dropped: number;
@@ -100,24 +108,68 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     dropped += count;
   };
 
+  let pausedUntil = 0;
+  let retryTimer: number | undefined;
+
+  /** Keep the newest `maxQueue` events; the dropped ones are counted. */
+  const trim = (): void => {
+    const over = queue.length - maxQueue;
+    if (over > 0) {
+      queue = queue.slice(over);
+      drop(over, `more than maxQueue (${maxQueue}) waiting`);
+    }
+  };
+
+  /** The endpoint is down or busy: put the events back in front and wait before the next request. */
+  const retryLater = (events: readonly EngagementEvent[], retryAfter?: string | null): void => {
+    if (disposed) return;
+    queue = events.concat(queue);
+    trim();
+    const seconds = parseFloat(retryAfter ?? '');
+    const wait = seconds > 0 ? Math.min(seconds, 3600) * 1000 : 5000;
+    pausedUntil = Date.now() + wait;
+    if (win) {
+      if (retryTimer !== undefined) win.clearTimeout(retryTimer);
+      retryTimer = win.setTimeout(() => {
+        retryTimer = undefined;
+        flush();
+      }, wait);
+    }
+  };
+
   const send = (events: readonly EngagementEvent[]): boolean => {
     const batch: EngagementBatch = { session, events };
     const body = JSON.stringify(batch);
     try {
       const nav = typeof navigator === 'undefined' ? undefined : navigator;
-      if (nav && typeof nav.sendBeacon === 'function') {
-        // A Blob carries the JSON content type; sendBeacon with a string would send text/plain.
-        if (nav.sendBeacon(endpoint, new Blob([body], { type: 'application/json' }))) return true;
+      // A Blob carries the JSON content type; sendBeacon with a string would send text/plain. Its `true` only
+      // means the browser queued the request: whether it arrived is never known to the page.
+      if (
+        nav &&
+        typeof nav.sendBeacon === 'function' &&
+        nav.sendBeacon(endpoint, new Blob([body], { type: 'application/json' }))
+      ) {
+        return true;
       }
       if (typeof fetch === 'function') {
         // keepalive lets the request outlive the page, like a beacon, when sendBeacon is missing or refused.
-        void fetch(endpoint, {
+        fetch(endpoint, {
           method: 'POST',
           body,
           headers: { 'content-type': 'application/json' },
           keepalive: true,
           credentials: 'same-origin',
-        }).catch(() => undefined);
+        })
+          .then(
+            (response) => {
+              const status = response.status;
+              if (status === 429 || status >= 500) retryLater(events, response.headers?.get('retry-after'));
+              // Refused for good (400, 413, ...): sending it again would be refused again.
+              else if (status >= 400) drop(events.length, `the endpoint answered ${status}`);
+            },
+            () => retryLater(events),
+          )
+          .catch(() => undefined);
         return true;
       }
     } catch {
@@ -126,24 +178,25 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     return false;
   };
 
-  const flush = (): boolean => {
-    if (queue.length === 0) return false;
-    let sentAll = true;
+  const flush = (force?: boolean): boolean => {
+    if (queue.length === 0 || (!force && Date.now() < pausedUntil)) return false;
     while (queue.length > 0) {
-      const chunk = queue.slice(0, maxBatch);
-      if (!send(chunk)) {
-        sentAll = false;
-        break;
+      // A batch holds at most one session end (the router refuses two); a retried batch can put a second in line.
+      let count = 0;
+      let ends = 0;
+      while (count < queue.length && count < maxBatch && (queue[count]?.kind !== 'session_end' || !ends++)) {
+        count++;
       }
-      queue = queue.slice(chunk.length);
+      if (!send(queue.slice(0, count))) return false;
+      queue = queue.slice(count);
     }
-    return sentAll;
+    return true;
   };
 
   const enqueue = (event: EngagementEvent): void => {
     if (disposed) return;
     queue.push(event);
-    if (queue.length > maxQueue) queue = queue.slice(queue.length - maxQueue);
+    trim();
     if (queue.length >= maxBatch) flush();
   };
 
@@ -161,7 +214,8 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
 
   const onPagehide = (): void => {
     if (endOnPagehide) endSession();
-    else flush();
+    // The page's last chance: send even while paused after a failure.
+    flush(true);
   };
   const onVisibilityChange = (): void => {
     // Hidden is the last state a mobile browser reliably reports before it discards the page.
@@ -178,7 +232,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   win?.addEventListener('pagehide', onPagehide);
   win?.document.addEventListener('visibilitychange', onVisibilityChange);
   win?.addEventListener('pageshow', onPageshow);
-  const timer = win && flushIntervalMs > 0 ? win.setInterval(flush, flushIntervalMs) : undefined;
+  const timer = win && flushIntervalMs > 0 ? win.setInterval(() => flush(), flushIntervalMs) : undefined;
 
   const track = (kind: 'feature' | 'milestone', value: unknown): void => {
     if (disposed) return;
@@ -195,7 +249,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     trackFeature: (name) => track('feature', name),
     trackMilestone: (name) => track('milestone', name),
     endSession,
-    flush,
+    flush: () => flush(),
     get pending() {
       return queue.length;
     },
@@ -208,6 +262,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
       win?.document.removeEventListener('visibilitychange', onVisibilityChange);
       win?.removeEventListener('pageshow', onPageshow);
       if (timer !== undefined) win?.clearInterval(timer);
+      if (retryTimer !== undefined) win?.clearTimeout(retryTimer);
     },
   };
 }

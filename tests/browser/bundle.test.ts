@@ -13,8 +13,9 @@ const ROOT = join(__dirname, '..', '..');
 // Measured 2026-12-03: 3,932 bytes minified, 1,602 gzipped (the ESM entry wraps the CommonJS build, which costs a
 // bundler's CommonJS shims); the budgets leave room for a small change, not for a dependency.
 // 2026-12-04: 4,755 and 1,973 once the client checks names and session context against the router's patterns
-// and says once, in the console, what it dropped or replaced (+200 and +100 on the budgets).
-const BROWSER_BUDGET = { minified: 4_800, gzipped: 2_000 };
+// and says once, in the console, what it dropped or replaced (+200 and +100 on the budgets); 5,253 and 2,241 once
+// the fetch fallback reads the answer and puts failed events back until Retry-After (+500 and +300).
+const BROWSER_BUDGET = { minified: 5_300, gzipped: 2_300 };
 
 function bundle(entry: string, external: string[] = []) {
   if (!existsSync(join(ROOT, 'dist', 'index.js')))

@@ -31,6 +31,8 @@ function validBatch(json: string): EngagementBatch {
 describe('createEngagementClient', () => {
   let sent: Promise<Sent>[];
   let beaconAccepts: boolean;
+  // What the fetch fallback's endpoint answers.
+  let answer: () => Promise<unknown>;
   let clients: EngagementClient[];
   const make = (options: Partial<Parameters<typeof createEngagementClient>[0]> = {}) => {
     const client = createEngagementClient({
@@ -49,6 +51,7 @@ describe('createEngagementClient', () => {
   beforeEach(() => {
     sent = [];
     beaconAccepts = true;
+    answer = async () => ({ ok: true, status: 202 });
     clients = [];
     Object.defineProperty(window.navigator, 'sendBeacon', {
       configurable: true,
@@ -78,7 +81,7 @@ describe('createEngagementClient', () => {
             batch: validBatch(String(init.body)),
           }),
         );
-        return Promise.resolve({ ok: true, status: 202 });
+        return answer();
       },
     });
   });
@@ -170,8 +173,98 @@ describe('createEngagementClient', () => {
     Object.defineProperty(globalThis, 'fetch', { configurable: true, value: undefined });
     const client = make({ maxBatch: 50, maxQueue: 60 });
     for (let i = 0; i < 200; i++) client.trackFeature(`f${i}`);
-    expect(client.pending).toBeLessThanOrEqual(60);
+    expect(client.pending).toBe(60);
+    expect(client.dropped).toBe(140);
     expect(client.flush()).toBe(false);
+  });
+
+  describe('when the fetch fallback fails', () => {
+    const names = (deliveries: Sent[]) =>
+      deliveries.map((d) => d.batch.events.map((e) => (e.kind === 'session_end' ? e.kind : e.name)));
+    let warn: jest.SpyInstance;
+    beforeEach(() => {
+      beaconAccepts = false;
+      warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      jest.useFakeTimers();
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+      warn.mockRestore();
+    });
+
+    it.each([
+      [
+        '503 with Retry-After: 2',
+        async () => ({ ok: false, status: 503, headers: new Headers({ 'retry-after': '2' }) }),
+        2000,
+      ],
+      ['429 without Retry-After', async () => ({ ok: false, status: 429, headers: new Headers() }), 5000],
+      ['a network error', async () => Promise.reject(new TypeError('Failed to fetch')), 5000],
+    ])(
+      'puts the events back in front after %s and sends them again, not before, %d ms later',
+      async (_, failure, wait) => {
+        answer = failure;
+        const client = make();
+        client.trackFeature('a');
+        client.trackFeature('b');
+        expect(client.flush()).toBe(true);
+        await jest.advanceTimersByTimeAsync(0);
+        expect(client.pending).toBe(2);
+        answer = async () => ({ ok: true, status: 202 });
+        client.trackFeature('c');
+        expect(client.flush()).toBe(false);
+        await jest.advanceTimersByTimeAsync(wait - 1);
+        expect(sent).toHaveLength(1);
+        await jest.advanceTimersByTimeAsync(1);
+        expect(client.pending).toBe(0);
+        expect(names(await received())).toEqual([
+          ['a', 'b'],
+          ['a', 'b', 'c'],
+        ]);
+        expect(client.dropped).toBe(0);
+      },
+    );
+
+    it('keeps at most maxQueue with the events put back, counting the oldest it drops', async () => {
+      answer = async () => ({ ok: false, status: 503, headers: new Headers() });
+      const client = make({ maxBatch: 20, maxQueue: 25 });
+      for (let i = 0; i < 20; i++) client.trackFeature(`old${i}`);
+      expect(sent).toHaveLength(1);
+      for (let i = 0; i < 10; i++) client.trackFeature(`new${i}`);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(client.pending).toBe(25);
+      expect(client.dropped).toBe(5);
+      answer = async () => ({ ok: true, status: 202 });
+      await jest.advanceTimersByTimeAsync(5000);
+      const retried = (await received()).slice(1).flatMap((d) => d.batch.events);
+      expect(retried.map((e) => (e.kind === 'session_end' ? e.kind : e.name))).toEqual([
+        ...Array.from({ length: 15 }, (_, i) => `old${i + 5}`),
+        ...Array.from({ length: 10 }, (_, i) => `new${i}`),
+      ]);
+    });
+
+    it('counts events the endpoint refused for good (400) as dropped, without sending them again', async () => {
+      answer = async () => ({ ok: false, status: 400, headers: new Headers() });
+      const client = make();
+      client.trackFeature('a');
+      client.flush();
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(sent).toHaveLength(1);
+      expect(client.pending).toBe(0);
+      expect(client.dropped).toBe(1);
+    });
+
+    it('sends on pagehide even while paused: it is the last chance', async () => {
+      answer = async () => ({ ok: false, status: 503, headers: new Headers() });
+      const client = make();
+      client.trackFeature('a');
+      client.flush();
+      await jest.advanceTimersByTimeAsync(0);
+      answer = async () => ({ ok: true, status: 202 });
+      window.dispatchEvent(new Event('pagehide'));
+      expect(client.pending).toBe(0);
+      expect(names(await received())).toEqual([['a'], ['a', 'session_end']]);
+    });
   });
 
   describe("the reviewer's bad inputs still give batches the router accepts", () => {
