@@ -27,7 +27,10 @@ export interface EngagementClientOptions {
   /** The page the session started on; prefer a route pattern (`/product/:id`) to a full URL. */
   readonly entryPage: string;
   readonly isNewUser: boolean;
-  /** Flush as soon as this many events are queued (at most 50). Default 20. */
+  /**
+   * Flush as soon as this many events are queued (at most 50), once the current task's synchronous code is done. A
+   * flush sends everything queued, up to 50 events per request. Default 20.
+   */
   readonly maxBatch?: number;
   /** Flush queued events at least this often, in milliseconds. Default 5000; 0 turns the timer off. */
   readonly flushIntervalMs?: number;
@@ -184,7 +187,11 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
       // A batch holds at most one session end (the router refuses two); a retried batch can put a second in line.
       let count = 0;
       let ends = 0;
-      while (count < queue.length && count < maxBatch && (queue[count]?.kind !== 'session_end' || !ends++)) {
+      while (
+        count < queue.length &&
+        count < ENGAGEMENT_LIMITS.maxEventsPerBatch &&
+        (queue[count]?.kind !== 'session_end' || !ends++)
+      ) {
         count++;
       }
       if (!send(queue.slice(0, count))) return false;
@@ -193,11 +200,22 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     return true;
   };
 
+  let flushQueued = false;
   const enqueue = (event: EngagementEvent): void => {
     if (disposed) return;
     queue.push(event);
+    // A full queue goes out now rather than losing its oldest events to a burst within one task.
+    if (queue.length > maxQueue) flush();
     trim();
-    if (queue.length >= maxBatch) flush();
+    // One flush per microtask, however many events a loop tracks: each request costs a token of the router's
+    // per-client rate limit (a burst of 20, then 2 per second), and a flush packs up to 50 events per request.
+    if (queue.length >= maxBatch && !flushQueued) {
+      flushQueued = true;
+      void Promise.resolve().then(() => {
+        flushQueued = false;
+        if (!disposed) flush();
+      });
+    }
   };
 
   const endSession = (): void => {

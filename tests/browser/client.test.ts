@@ -4,6 +4,7 @@
 // router) is covered by tests/shop/e2e.test.ts.
 import { createEngagementClient, type EngagementClient } from '../../src/browser';
 import type { EngagementBatch } from '../../src/browser';
+import { TokenBucketLimiter } from '../../src/integrations/http/rate-limit';
 import { validateEngagementBatch } from '../../src/integrations/http/validate';
 
 interface Sent {
@@ -98,6 +99,8 @@ describe('createEngagementClient', () => {
     expect(sent).toHaveLength(0);
     expect(client.pending).toBe(2);
     client.trackFeature('filter');
+    // Sent once the code tracking them is done (a microtask later), so a loop's events share a request.
+    await Promise.resolve();
     const [delivery] = await received();
     expect(delivery).toEqual({
       via: 'beacon',
@@ -168,6 +171,45 @@ describe('createEngagementClient', () => {
     expect((await received()).map((d) => d.batch.events)).toEqual([[{ kind: 'feature', name: 'compare' }]]);
   });
 
+  it("sends a burst in one tick as few requests as the router's rate limit lets through", async () => {
+    // The router's per-client token bucket with its defaults (a burst of 20 requests, then 2 per second).
+    const limiter = new TokenBucketLimiter();
+    let refused = 0;
+    const beacon = window.navigator.sendBeacon.bind(window.navigator);
+    Object.defineProperty(window.navigator, 'sendBeacon', {
+      configurable: true,
+      value: (url: string, data: Blob) => {
+        if (!limiter.take('203.0.113.7').allowed) refused++;
+        return beacon(url, data);
+      },
+    });
+    // A product grid reporting one impression per tile, 600 tiles, in one task.
+    const client = make({ maxQueue: 1000 });
+    for (let i = 0; i < 600; i++) client.trackFeature('product_impression');
+    await Promise.resolve();
+    const batches = await received();
+    expect(refused).toBe(0);
+    expect(batches.map((d) => d.batch.events.length)).toEqual(Array(12).fill(50));
+    expect(client.dropped).toBe(0);
+  });
+
+  it('sends each session end in a batch of its own when a retried one is still waiting', async () => {
+    beaconAccepts = false;
+    answer = async () => ({ ok: false, status: 503, headers: new Headers() });
+    const client = make();
+    window.dispatchEvent(new Event('pagehide'));
+    await received(); // the failed answer's callback runs a task later
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(client.pending).toBe(1);
+    // Back from the back/forward cache: a new session, which ends on the next pagehide.
+    answer = async () => ({ ok: true, status: 202 });
+    window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    client.trackFeature('search');
+    window.dispatchEvent(new Event('pagehide'));
+    const kinds = (await received()).map((d) => d.batch.events.map((e) => e.kind));
+    expect(kinds).toEqual([['session_end'], ['session_end', 'feature'], ['session_end']]);
+  });
+
   it('keeps at most maxQueue events while delivery fails, dropping the oldest', () => {
     beaconAccepts = false;
     Object.defineProperty(globalThis, 'fetch', { configurable: true, value: undefined });
@@ -229,6 +271,7 @@ describe('createEngagementClient', () => {
       answer = async () => ({ ok: false, status: 503, headers: new Headers() });
       const client = make({ maxBatch: 20, maxQueue: 25 });
       for (let i = 0; i < 20; i++) client.trackFeature(`old${i}`);
+      await Promise.resolve();
       expect(sent).toHaveLength(1);
       for (let i = 0; i < 10; i++) client.trackFeature(`new${i}`);
       await jest.advanceTimersByTimeAsync(0);
