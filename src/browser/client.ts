@@ -47,7 +47,8 @@ export interface EngagementClientOptions {
   readonly sessionStartTime?: number;
   /**
    * Most events kept waiting: while no transport takes them, or after the `fetch` fallback failed (network error,
-   * 429, 5xx) and waits for `Retry-After`. Beyond it the oldest are dropped and counted in `dropped`. Default 200.
+   * 429, 5xx) and waits for `Retry-After`. Beyond it the oldest are dropped and counted in `dropped`. Default 200;
+   * held to `maxBatch`..1000 (a value that is not a finite number means `maxBatch`).
    * A beacon's events leave the client at once: the browser never says whether they arrived.
    */
   readonly maxQueue?: number;
@@ -85,7 +86,8 @@ export interface EngagementClient {
 export function createEngagementClient(options: EngagementClientOptions): EngagementClient {
   const endpoint = options.endpoint ?? DEFAULT_ENGAGEMENT_ENDPOINT;
   const maxBatch = clamp(options.maxBatch ?? 20, 1, ENGAGEMENT_LIMITS.maxEventsPerBatch);
-  const maxQueue = Math.max(maxBatch, options.maxQueue ?? 200);
+  // A NaN or Infinity here once left the queue unbounded while delivery failed.
+  const maxQueue = clamp(options.maxQueue ?? 200, maxBatch, 1000);
   const flushIntervalMs = options.flushIntervalMs ?? 5000;
   const endOnPagehide = (options.sessionEnd ?? 'pagehide') === 'pagehide';
   const session: EngagementSession = {

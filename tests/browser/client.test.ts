@@ -220,6 +220,21 @@ describe('createEngagementClient', () => {
     expect(client.flush()).toBe(false);
   });
 
+  it.each([
+    [NaN, 20],
+    [Infinity, 20],
+    [-1, 20],
+    ['50', 20],
+    [5000, 1000],
+  ])('holds maxQueue %p to %p while delivery fails', (maxQueue, kept) => {
+    beaconAccepts = false;
+    Object.defineProperty(globalThis, 'fetch', { configurable: true, value: undefined });
+    const client = make({ maxQueue: maxQueue as number });
+    for (let i = 0; i < 3000; i++) client.trackFeature('search');
+    expect(client.pending).toBe(kept);
+    expect(client.dropped).toBe(3000 - kept);
+  });
+
   describe('when the fetch fallback fails', () => {
     const names = (deliveries: Sent[]) =>
       deliveries.map((d) => d.batch.events.map((e) => (e.kind === 'session_end' ? e.kind : e.name)));
