@@ -84,6 +84,8 @@ export interface EngagementClient {
 
 /** Create a client bound to the current page's `window`. Safe to call during server-side rendering (it no-ops). */
 export function createEngagementClient(options: EngagementClientOptions): EngagementClient {
+  // Plain JavaScript callers can forget it; the page must not break for that.
+  options ??= {} as EngagementClientOptions;
   const endpoint = options.endpoint ?? DEFAULT_ENGAGEMENT_ENDPOINT;
   const maxBatch = clamp(options.maxBatch ?? 20, 1, ENGAGEMENT_LIMITS.maxEventsPerBatch);
   // A NaN or Infinity here once left the queue unbounded while delivery failed.
@@ -99,7 +101,9 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     // A developer's mistake in the page's code, the same for every event: said once, at creation.
     warn(`userTier/entryPage must be 1-128 printable ASCII, no spaces; sending ${JSON.stringify(session)}`);
   }
-  const win: Window | undefined = typeof window === 'undefined' ? undefined : window;
+  // Only a DOM window: React Native has a `window` without events, some runtimes one without `document`.
+  const global = typeof window === 'undefined' ? undefined : window;
+  const win = global && typeof global.addEventListener === 'function' && global.document ? global : undefined;
   let queue: EngagementEvent[] = [];
   const startOption = options.sessionStartTime;
   let sessionStartTime = Number.isFinite(startOption) ? (startOption as number) : Date.now();
@@ -232,22 +236,22 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     flush();
   };
 
-  const onPagehide = (): void => {
+  const onPagehide = safe((): void => {
     if (endOnPagehide) endSession();
     // The page's last chance: send even while paused after a failure.
     flush(true);
-  };
-  const onVisibilityChange = (): void => {
+  });
+  const onVisibilityChange = safe((): void => {
     // Hidden is the last state a mobile browser reliably reports before it discards the page.
     if (win && win.document.visibilityState === 'hidden') flush();
-  };
-  const onPageshow = (event: PageTransitionEvent): void => {
+  });
+  const onPageshow = safe((event: PageTransitionEvent): void => {
     // Restored from the back/forward cache: the user is back, which is a new visit for a pagehide-ended session.
     if (event.persisted && endOnPagehide && sessionEnded) {
       sessionEnded = false;
       sessionStartTime = Date.now();
     }
-  };
+  });
 
   win?.addEventListener('pagehide', onPagehide);
   win?.document.addEventListener('visibilitychange', onVisibilityChange);
@@ -266,24 +270,35 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   };
 
   return {
-    trackFeature: (name) => track('feature', name),
-    trackMilestone: (name) => track('milestone', name),
-    endSession,
-    flush: () => flush(),
+    trackFeature: safe((name) => track('feature', name)),
+    trackMilestone: safe((name) => track('milestone', name)),
+    endSession: safe(endSession),
+    flush: safe(() => flush()),
     get pending() {
       return queue.length;
     },
     get dropped() {
       return dropped;
     },
-    dispose() {
+    dispose: safe(() => {
       disposed = true;
       win?.removeEventListener('pagehide', onPagehide);
       win?.document.removeEventListener('visibilitychange', onVisibilityChange);
       win?.removeEventListener('pageshow', onPageshow);
       if (timer !== undefined) win?.clearInterval(timer);
       if (retryTimer !== undefined) win?.clearTimeout(retryTimer);
-    },
+    }),
+  };
+}
+
+/** `fn`, which returns `false` instead of throwing into the page (a name whose `toString` throws, a broken DOM). */
+function safe<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R | false {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -300,8 +315,12 @@ function warn(message: string): void {
 
 /** A session context value the router accepts: offending characters become `_`, cut to the limit, never empty. */
 function contextValue(value: unknown): string {
-  const text = Array.from(String(value ?? ''), (char) =>
-    ENGAGEMENT_CONTEXT_PATTERN.test(char) ? char : '_',
-  );
-  return text.join('').slice(0, ENGAGEMENT_LIMITS.maxContextLength) || 'unknown';
+  let text = '';
+  try {
+    text = String(value ?? '');
+  } catch {
+    // A value whose toString throws is no context: sent as `unknown`.
+  }
+  const chars = Array.from(text, (char) => (ENGAGEMENT_CONTEXT_PATTERN.test(char) ? char : '_'));
+  return chars.join('').slice(0, ENGAGEMENT_LIMITS.maxContextLength) || 'unknown';
 }

@@ -15,8 +15,9 @@ const ROOT = join(__dirname, '..', '..');
 // 2026-12-04: 4,755 and 1,973 once the client checks names and session context against the router's patterns
 // and says once, in the console, what it dropped or replaced (+200 and +100 on the budgets); 5,253 and 2,241 once
 // the fetch fallback reads the answer and puts failed events back until Retry-After (+500 and +300); 5,361 and
-// 2,285 once a full batch's flush waits for the end of the task and packs 50 events per request (+100).
-const BROWSER_BUDGET = { minified: 5_400, gzipped: 2_300 };
+// 2,285 once a full batch's flush waits for the end of the task and packs 50 events per request (+100); 5,549 and
+// 2,354 once every public method and listener catches what it throws and non-DOM windows are told apart (+200, +100).
+const BROWSER_BUDGET = { minified: 5_600, gzipped: 2_400 };
 
 function bundle(entry: string, external: string[] = []) {
   if (!existsSync(join(ROOT, 'dist', 'index.js')))
