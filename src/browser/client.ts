@@ -17,7 +17,10 @@ import {
 } from './protocol';
 
 export interface EngagementClientOptions {
-  /** URL of the engagement router. Default `/api/engagement`. */
+  /**
+   * URL of the engagement router, on the page's own origin (mount the router there or proxy it): the router does
+   * not answer CORS preflights, so a cross-origin endpoint never receives a batch. Default `/api/engagement`.
+   */
   readonly endpoint?: string;
   /**
    * The user's tier. Like `entryPage`, printable ASCII without spaces, at most 128 characters (what the router

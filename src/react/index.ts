@@ -18,7 +18,7 @@ export interface EngagementTrackingConfig {
   readonly userTier: string;
   readonly entryPage: string;
   readonly isNewUser: boolean;
-  /** Engagement router URL; default `/api/engagement`. */
+  /** Engagement router URL, on the page's own origin (see the browser client's `endpoint`); default `/api/engagement`. */
   readonly endpoint?: string;
   /** Batch size and flush interval, passed to the browser client. */
   readonly maxBatch?: EngagementClientOptions['maxBatch'];
