@@ -137,6 +137,25 @@ describe('useEngagementTracking', () => {
     ]);
   });
 
+  it('keeps at most 50 calls made before its effect, dropping the rest', async () => {
+    function Grid() {
+      const { trackFeature } = useEngagementTracking({
+        userTier: 'pro',
+        entryPage: '/grid',
+        isNewUser: false,
+        flushIntervalMs: 0,
+      });
+      useLayoutEffect(() => {
+        for (let i = 0; i < 60; i++) trackFeature(`tile_${i}`);
+      }, [trackFeature]);
+      return null;
+    }
+    render(<Grid />).unmount();
+    await untilSessionEnds(1);
+    const names = (await all()).flatMap((e) => (e.kind === 'feature' ? [e.name] : []));
+    expect(names).toEqual(Array.from({ length: 50 }, (_, i) => `tile_${i}`));
+  });
+
   it('records one session under StrictMode, whose extra unmount and remount do not end it', async () => {
     const view = render(
       <StrictMode>
