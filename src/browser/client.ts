@@ -2,7 +2,8 @@
  * The browser engagement client: queues feature, milestone and session-end events and delivers them in batches to
  * the Express engagement router with `navigator.sendBeacon`, falling back to `fetch(..., { keepalive: true })`.
  *
- * Owns: batching, delivery, and the page-lifecycle hooks (`pagehide`, `visibilitychange`, `pageshow`). Must not
+ * Owns: batching, delivery (retries after a failed `fetch`, the `dropped` count), keeping batches within what the
+ * router accepts, and the page-lifecycle hooks (`pagehide`, `visibilitychange`, `pageshow`). Must not
  * touch: Node APIs or the OpenTelemetry SDK (this file ships in browser bundles, which must stay small), and must
  * never throw into the page: telemetry failures are swallowed.
  */
@@ -91,7 +92,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   options ??= {} as EngagementClientOptions;
   const endpoint = options.endpoint ?? DEFAULT_ENGAGEMENT_ENDPOINT;
   const maxBatch = clamp(options.maxBatch ?? 20, 1, ENGAGEMENT_LIMITS.maxEventsPerBatch);
-  // A NaN or Infinity here once left the queue unbounded while delivery failed.
+  // clamp(): a NaN or Infinity would leave the queue unbounded while delivery fails.
   const maxQueue = clamp(options.maxQueue ?? 200, maxBatch, 1000);
   const flushIntervalMs = options.flushIntervalMs ?? 5000;
   const endOnPagehide = (options.sessionEnd ?? 'pagehide') === 'pagehide';
@@ -246,7 +247,8 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   });
   const onVisibilityChange = safe((): void => {
     // Hidden is the last state a mobile browser reliably reports before it discards the page.
-    if (win && win.document.visibilityState === 'hidden') flush();
+    // It may be the page's last chance, as pagehide: send even while paused after a failure.
+    if (win && win.document.visibilityState === 'hidden') flush(true);
   });
   const onPageshow = safe((event: PageTransitionEvent): void => {
     // Restored from the back/forward cache: the user is back, which is a new visit for a pagehide-ended session.

@@ -312,16 +312,26 @@ describe('createEngagementClient', () => {
       expect(client.dropped).toBe(1);
     });
 
-    it('sends on pagehide even while paused: it is the last chance', async () => {
+    it.each([
+      ['on pagehide', () => window.dispatchEvent(new Event('pagehide')), ['a', 'session_end']],
+      [
+        'when the page becomes hidden',
+        () => {
+          Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'hidden' });
+          document.dispatchEvent(new Event('visibilitychange'));
+        },
+        ['a'],
+      ],
+    ])('sends %s even while paused: it may be the last chance', async (_, leave, last) => {
       answer = async () => ({ ok: false, status: 503, headers: new Headers() });
       const client = make();
       client.trackFeature('a');
       client.flush();
       await jest.advanceTimersByTimeAsync(0);
       answer = async () => ({ ok: true, status: 202 });
-      window.dispatchEvent(new Event('pagehide'));
+      leave();
       expect(client.pending).toBe(0);
-      expect(names(await received())).toEqual([['a'], ['a', 'session_end']]);
+      expect(names(await received())).toEqual([['a'], last]);
     });
   });
 
