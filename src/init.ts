@@ -32,6 +32,8 @@ import {
   type ExpositionFormat,
   type PrometheusPullReader,
 } from './exporters/prometheus';
+// Not in the folder's index: holding servers back is init's business, not part of the pull path's surface.
+import { listeningAfter } from './exporters/prometheus/pull-server';
 import {
   BusinessMetrics,
   instrumentContextOf,
@@ -124,8 +126,45 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
     : undefined;
 
   const attributes = resourceAttributesOf(config);
-  if (isPullOnly(config, options)) return initPullOnly(options, config, attributes);
+  // Every part is built before any endpoint listens: a part that throws (an exporter, an option its owner checks)
+  // leaves no port open behind the error.
+  return listeningAfter(() =>
+    isPullOnly(config, options)
+      ? initPullOnly(options, config, attributes)
+      : initWithSdk(options, config, attributes, startRuntimeMetrics),
+  );
+}
 
+/** Everything but a pull-only app: an SDK MeterProvider over the readers of `config` (see the file header). */
+function initWithSdk(
+  options: InitOptions,
+  config: ResolvedConfig,
+  attributes: ReturnType<typeof resourceAttributesOf>,
+  startRuntimeMetrics: ReturnType<typeof prepareRuntimeMetrics> | undefined,
+): BusinessMetricsHandle {
+  // What was started before a later part threw, stopped before the error goes on to the app.
+  const undo: (() => unknown)[] = [];
+  try {
+    return buildWithSdk(options, config, attributes, startRuntimeMetrics, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        void Promise.resolve(step()).catch(() => undefined);
+      } catch {
+        // The error that made init fail is the one to report.
+      }
+    }
+    throw error;
+  }
+}
+
+function buildWithSdk(
+  options: InitOptions,
+  config: ResolvedConfig,
+  attributes: ReturnType<typeof resourceAttributesOf>,
+  startRuntimeMetrics: ReturnType<typeof prepareRuntimeMetrics> | undefined,
+  undo: (() => unknown)[],
+): BusinessMetricsHandle {
   const sdk = loadSdk();
   const {
     MeterProvider,
@@ -140,6 +179,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const store = new LocalSeriesStore(resource, { name: SCOPE_NAME, version: VERSION });
   const failureCounting: FailureCountingExporter[] = [];
   const otlpAgents = new ClosableAgents();
+  undo.push(() => otlpAgents.close());
   const pushReader = (
     exporter: PushMetricExporter,
     name: string,
@@ -228,6 +268,8 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       prometheus: serves ? config.prometheus : { preventServerStart: true },
       extensions: clusterExtensions!,
     });
+    const started = clusterEndpoint;
+    undo.push(() => started.shutdown(0));
     if (serves) pullReaders.push(clusterEndpoint.reader);
   }
   const expositionReader =
@@ -247,18 +289,23 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
       clusterExtensions!,
       storeCollectionOf,
     );
+    const started = clusterSource;
+    undo.push(() => started.source.close());
   }
 
   // One user-hash key for the whole cluster: drawn here in a primary (and handed to the workers it forks after
   // this call), received from the primary in a worker.
   const clusterKey = clusterRole ? cluster!.clusterHashKey(config.activeUsers, clusterRole.kind) : undefined;
+  undo.push(() => clusterKey?.stopSharing?.());
   const meterProvider = new MeterProvider({ resource, readers });
+  undo.push(() => meterProvider.shutdown({ timeoutMillis: 0 }));
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
   registerProcessSelfMetrics(meter, undefined, {
     exporters: failureCounting,
     cluster: clusterEndpoint?.primary,
   });
   const runtimeMetrics = startRuntimeMetrics?.(meterProvider);
+  undo.push(() => runtimeMetrics?.stop());
 
   const metrics = recorderOf(
     meter,

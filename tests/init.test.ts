@@ -6,10 +6,12 @@
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { businessMetrics, initBusinessMetrics } from '../src';
+import { businessMetrics, initBusinessMetrics, type InitOptions } from '../src';
 import { parseExposition } from './support/exposition';
 import { attributesOf, metricsOf, startOtlpReceiver } from './support/otlp-receiver';
+import { freePort } from './support/ports';
 import { waitUntil } from './support/wait';
 
 const DIST = join(__dirname, '../dist/index.js');
@@ -162,5 +164,81 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     );
     expect(result.signal).toBeNull();
     expect(result.status).toBe(0);
+  });
+});
+
+/** 'open' when something accepts a connection on the loopback port, 'refused' when nothing listens. */
+function probe(port: number): Promise<'open' | 'refused'> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('open');
+    });
+    socket.once('error', () => resolve('refused'));
+  });
+}
+
+describe('an init that throws leaves no port open', () => {
+  /** A push exporter that succeeds at once: timed by otlp.exportIntervalMillis, as the OTLP exporter is. */
+  const quietPush = () => ({
+    export: (_: unknown, done: (result: { code: number }) => void) => done({ code: 0 }),
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  });
+
+  it.each<[string, InitOptions['otlp'], RegExp]>([
+    ['an interval of 0', { exportIntervalMillis: 0 }, /^otlp\.exportIntervalMillis must be an integer/],
+    ['a NaN interval', { exportIntervalMillis: NaN }, /^otlp\.exportIntervalMillis must be .*\(got NaN\)/],
+    ['a negative timeout', { exportTimeoutMillis: -5 }, /^otlp\.exportTimeoutMillis must be .*\(got -5\)/],
+    ['a timeout of 0', { exportTimeoutMillis: 0 }, /^otlp\.exportTimeoutMillis must be an integer/],
+    [
+      'an interval given as a string',
+      { exportIntervalMillis: '1000' as never },
+      /^otlp\.exportIntervalMillis must be .*\(got string "1000"\)/,
+    ],
+  ])(
+    '%s: the error names the option, and the corrected init binds the same port',
+    async (_, otlp, message) => {
+      const port = await freePort();
+      const options = (extra: InitOptions['otlp']): InitOptions => ({
+        exporters: ['prometheus', quietPush()],
+        prometheus: { port },
+        otlp: extra,
+        env: {},
+      });
+      expect(() => initBusinessMetrics(options(otlp))).toThrow(message);
+      expect(await probe(port)).toBe('refused');
+      const handle = initBusinessMetrics(options({}));
+      try {
+        await handle.ready;
+        expect(await probe(port)).toBe('open');
+      } finally {
+        await handle.shutdown();
+      }
+    },
+  );
+
+  // An option its owner checks when the recorder is made, after the readers: init must not have bound by then.
+  it.each<[string, () => InitOptions['exporters']]>([
+    ['with an SDK MeterProvider', () => ['prometheus', quietPush()]],
+    ['pull-only', () => ['prometheus']],
+  ])('%s, when a part built after the endpoint throws', async (_, exporters) => {
+    const port = await freePort();
+    const options = (hashKey: string): InitOptions => ({
+      exporters: exporters(),
+      prometheus: { port },
+      activeUsers: { hashKey },
+      env: {},
+    });
+    expect(() => initBusinessMetrics(options('short'))).toThrow(/hashKey must be at least 16 bytes/);
+    expect(await probe(port)).toBe('refused');
+    const handle = initBusinessMetrics(options('a-key-of-sixteen-bytes-or-more'));
+    try {
+      await handle.ready;
+      expect(handle.prometheus?.port).toBe(port);
+    } finally {
+      await handle.shutdown();
+    }
   });
 });

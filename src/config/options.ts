@@ -252,6 +252,8 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
     protocol = 'http/protobuf';
   }
 
+  checkMillis('otlp.exportIntervalMillis', options.exportIntervalMillis);
+  checkMillis('otlp.exportTimeoutMillis', options.exportTimeoutMillis);
   const interval =
     options.exportIntervalMillis ??
     env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1) ??
@@ -314,6 +316,24 @@ function checkUrl(name: string, value: unknown): void {
     throw new TypeError(
       `${name} must be an http:// or https:// URL, e.g. http://localhost:4318/v1/metrics (got ${JSON.stringify(value)})`,
     );
+  }
+}
+
+/** Node's timers fire at once for a delay above this (TimeoutOverflowWarning): a huge interval would be 1 ms. */
+const MAX_TIMER_MILLIS = 2_147_483_647;
+
+/**
+ * The push timings, checked here rather than left to the SDK's reader: its error names its own `timeoutMillis`,
+ * and it is built after other parts of init (docs/configuration.md: errors before any port opens).
+ */
+function checkMillis(name: string, value: unknown): void {
+  if (value === undefined) return;
+  const expected = `an integer number of milliseconds from 1 to ${MAX_TIMER_MILLIS}`;
+  if (typeof value !== 'number') {
+    throw new TypeError(`${name} must be ${expected} (got ${typeof value} ${JSON.stringify(value)})`);
+  }
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MILLIS) {
+    throw new RangeError(`${name} must be ${expected} (got ${String(value)})`);
   }
 }
 

@@ -99,6 +99,32 @@ function validatePort(port: number): number {
   return port;
 }
 
+/** The standalone servers built inside {@link listeningAfter}'s `build`, waiting for it to return. */
+let held: { start(): void; abandon(): void }[] | undefined;
+
+/**
+ * Runs `build` with every standalone server it creates held back from listening: they all start listening when
+ * `build` returns, and none ever listens if it throws. An init that builds a pull endpoint and then fails on a
+ * later part (an exporter, an option checked by its owner) must leave no port behind: a listening server nobody
+ * holds a handle to could never be closed, and the app's corrected retry would fail with EADDRINUSE.
+ */
+export function listeningAfter<T>(build: () => T): T {
+  const outer = held;
+  const mine: NonNullable<typeof held> = [];
+  held = mine;
+  let value: T;
+  try {
+    value = build();
+  } catch (error) {
+    held = outer;
+    for (const server of mine) server.abandon();
+    throw error;
+  }
+  held = outer;
+  for (const server of mine) server.start();
+  return value;
+}
+
 /**
  * The pull endpoint over `collect`: `new PrometheusPullServer({ port: 0 }, collect)`, then `await server.ready`.
  */
@@ -171,7 +197,22 @@ export class PrometheusPullServer {
     server.unref();
     // A keep-alive scraper must not keep an otherwise finished process alive either.
     server.on('connection', (socket: Socket) => socket.unref());
-    this.ready = this.listen(server);
+    if (held === undefined) {
+      this.ready = this.listen(server);
+    } else {
+      let start!: () => void;
+      let abandon!: () => void;
+      this.ready = new Promise<void>((resolve, reject) => {
+        start = () => this.listen(server).then(resolve, reject);
+        abandon = () => {
+          this.shutDown = true;
+          reject(
+            new Error('Prometheus exporter never listened: initBusinessMetrics threw before it started'),
+          );
+        };
+      });
+      held.push({ start, abandon });
+    }
     // Un-awaited, a rejection would be an unhandledRejection (fatal by default): it is logged instead.
     this.ready.catch(() => undefined);
   }
