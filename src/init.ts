@@ -101,6 +101,35 @@ export interface BusinessMetricsHandle {
 
 let liveHandle: BusinessMetricsHandle | undefined;
 
+/** What runs when a handle's shutdown() is first called (lifecycle.ts's signal hooks remove themselves). */
+const shutdownWatchers = new WeakMap<BusinessMetricsHandle, Set<() => void>>();
+/** Handles whose shutdown() was called. */
+const shutDownHandles = new WeakSet<BusinessMetricsHandle>();
+
+/**
+ * Runs `callback` when `handle.shutdown()` is first called, or at once if it already was; returns a remover. For
+ * the package's own use (lifecycle.ts): hooks of a handle that shut down must not act on a later signal.
+ */
+export function whenShutDown(handle: BusinessMetricsHandle, callback: () => void): () => void {
+  if (shutDownHandles.has(handle)) {
+    callback();
+    return () => undefined;
+  }
+  let watchers = shutdownWatchers.get(handle);
+  if (!watchers) shutdownWatchers.set(handle, (watchers = new Set()));
+  const watcher = () => callback();
+  watchers.add(watcher);
+  return () => void watchers.delete(watcher);
+}
+
+function shuttingDown(handle: BusinessMetricsHandle): void {
+  if (shutDownHandles.has(handle)) return;
+  shutDownHandles.add(handle);
+  const watchers = shutdownWatchers.get(handle);
+  shutdownWatchers.delete(handle);
+  for (const watcher of watchers ?? []) watcher();
+}
+
 /**
  * Start business metrics: call once at startup.
  *
@@ -499,6 +528,7 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
       flushNaming(failureCounting, describeFailedExports, () => parts.flush(timeoutMillis), timeoutMillis),
     shutdown(shutdownOptions = {}) {
       if (!shutdownPromise) {
+        shuttingDown(handle);
         if (liveHandle === handle) {
           liveHandle = undefined;
           bindBusinessMetrics(undefined);
@@ -639,7 +669,7 @@ function disabledHandle(): BusinessMetricsHandle {
   bindBusinessMetrics(undefined);
   // A provider without readers, made (and the SDK loaded) only if the app reads it.
   let meterProvider: MeterProvider | undefined;
-  return {
+  const handle: BusinessMetricsHandle = {
     metrics: businessMetrics,
     get meterProvider() {
       const sdk = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
@@ -649,8 +679,12 @@ function disabledHandle(): BusinessMetricsHandle {
     prometheus: undefined,
     metricsHandler: undefined,
     forceFlush: () => Promise.resolve(),
-    shutdown: () => meterProvider?.shutdown() ?? Promise.resolve(),
+    shutdown: () => {
+      shuttingDown(handle);
+      return meterProvider?.shutdown() ?? Promise.resolve();
+    },
   };
+  return handle;
 }
 
 /** Cluster mode's modules, required when `cluster` is configured (an app without it never loads them). */

@@ -4,7 +4,10 @@
  * Owns: signal listeners it installs (and only those). Must not touch: other listeners, exit codes of an app
  * that handles the signal itself.
  */
-import type { BusinessMetricsHandle } from './init';
+import { whenShutDown, type BusinessMetricsHandle } from './init';
+
+/** The listeners installed here, whichever handle they are for: never the app's own. */
+const ownListeners = new Set<unknown>();
 
 export interface ShutdownHookOptions {
   /** Default ['SIGTERM', 'SIGINT']. */
@@ -16,7 +19,9 @@ export interface ShutdownHookOptions {
 /**
  * On the first of `signals`, flush and shut down `handle`, then: if no other listener handles that signal,
  * re-raise it so the process terminates exactly as it would have without this hook (exit by signal); if the app
- * has its own listeners, leave the exit to them. Returns a function that removes the hooks.
+ * has its own listeners (the hooks installed here are never counted as the app's), leave the exit to them. The
+ * hooks are removed when `handle` shuts down, by a signal or otherwise (none are installed on a handle that already
+ * has). Returns a function that removes the hooks.
  */
 export function installShutdownHooks(
   handle: BusinessMetricsHandle,
@@ -24,18 +29,31 @@ export function installShutdownHooks(
 ): () => void {
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const timeoutMillis = options.timeoutMillis ?? 5000;
+  let installed = true;
+  let stopWatching = (): void => undefined;
   const uninstall = () => {
+    installed = false;
+    ownListeners.delete(onSignal);
+    stopWatching();
     for (const signal of signals) process.removeListener(signal, onSignal);
   };
   function onSignal(signal: NodeJS.Signals): void {
+    // Removed while this signal was being delivered (its handle shut down by another hook): that hook decides.
+    if (!installed) return;
     // Decided now, while every listener of the app is still there: one added with `process.once` is gone by the
     // time the flush ends, and re-raising the signal then would kill the app in the middle of its own shutdown.
-    const appListens = process.listenerCount(signal) > 1;
+    // Hooks installed here (for this handle or another) are not the app's: they would leave the exit to nobody.
+    const appListens = process.listeners(signal).some((listener) => !ownListeners.has(listener));
     uninstall();
     void handle.shutdown({ timeoutMillis }).finally(() => {
       if (!appListens) process.kill(process.pid, signal);
     });
   }
+  // A handle that shut down (a hot reload, a test, the app's own shutdown) has nothing left to flush: its hooks
+  // go, or a later signal would re-raise at once and kill the process before the next handle's final flush.
+  stopWatching = whenShutDown(handle, () => uninstall());
+  if (!installed) return uninstall;
+  ownListeners.add(onSignal);
   // First in line, so the app's `once` listeners added before this are still registered when it runs.
   for (const signal of signals) process.prependListener(signal, onSignal);
   return uninstall;

@@ -83,6 +83,41 @@ describe('installShutdownHooks in this process', () => {
     }
   });
 
+  it("removes a handle's hooks when that handle shuts down, and installs none on a handle already shut down", async () => {
+    const [term, int, usr2] = listenerCounts();
+    const removers = [installShutdownHooks(handle), installShutdownHooks(handle, { signals: ['SIGUSR2'] })];
+    try {
+      expect(listenerCounts()).toEqual([term + 1, int + 1, usr2 + 1]);
+      await handle.shutdown();
+      expect(listenerCounts()).toEqual([term, int, usr2]);
+      removers.push(installShutdownHooks(handle));
+      expect(listenerCounts()).toEqual([term, int, usr2]);
+    } finally {
+      // Left behind, a hook of this shut-down handle would re-raise a later test's signal and end this process.
+      for (const remove of removers) remove();
+    }
+  });
+
+  it("re-raises the signal once, after the flush, when only the package's own hooks listen", async () => {
+    const kill = jest.spyOn(process, 'kill').mockImplementation(() => true);
+    try {
+      const shutdown = jest.spyOn(handle, 'shutdown');
+      installShutdownHooks(handle, { signals: ['SIGUSR2'] });
+      installShutdownHooks(handle, { signals: ['SIGUSR2', 'SIGTERM'] });
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect(shutdown).toHaveBeenCalledTimes(1);
+      expect(kill).not.toHaveBeenCalled();
+      await shutdown.mock.results[0]!.value;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(kill.mock.calls).toEqual([[process.pid, 'SIGUSR2']]);
+    } finally {
+      // Mocked until every hook has acted: a real re-raise would end this process.
+      await handle.shutdown();
+      await new Promise((resolve) => setImmediate(resolve));
+      kill.mockRestore();
+    }
+  });
+
   it('gives the flush 5000 ms unless told otherwise', async () => {
     const shutdown = jest.spyOn(handle, 'shutdown');
     const appListener = () => undefined;
@@ -112,6 +147,15 @@ describe('installShutdownHooks in a child process sent real signals', () => {
       expectEveryValue(setup.receiver);
     },
   );
+
+  it("after a re-init, the shut-down handle's hooks are gone: the new handle's final flush completes before the process dies by the signal", async () => {
+    const child = startChild(setup.recorder, ['sigterm-after-reinit', setup.receiver.url]);
+    await child.waitForLine(/^READY$/);
+    child.process.kill('SIGTERM');
+    const result = await child.exited;
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: null, signal: 'SIGTERM' });
+    expectEveryValue(setup.receiver, 'safety-child-reinit');
+  });
 
   it('leaves the exit to the app when the app listens for SIGTERM itself (and still flushes)', async () => {
     const child = startChild(setup.recorder, ['sigterm-app-listener', setup.receiver.url]);

@@ -6,6 +6,7 @@
  * Owns: that set-up and that comparison. Must not touch: src/.
  */
 import {
+  attributesOf,
   metricsOf,
   startOtlpReceiver,
   type OtlpReceiver,
@@ -44,9 +45,17 @@ export function latestTotals(requests: ReceivedRequest[]): Record<string, number
   return totals;
 }
 
-/** Every instrument of the known workload arrived with its expected total. */
-export function expectEveryValue(receiver: OtlpReceiver): void {
-  const totals = latestTotals(receiver.requests);
+/** Every instrument of the known workload arrived with its expected total (from `serviceName` only, if given). */
+export function expectEveryValue(receiver: OtlpReceiver, serviceName?: string): void {
+  const requests =
+    serviceName === undefined
+      ? receiver.requests
+      : receiver.requests.filter((request) =>
+          request.body.resourceMetrics.some(
+            (rm) => attributesOf(rm.resource.attributes)['service.name'] === serviceName,
+          ),
+        );
+  const totals = latestTotals(requests);
   for (const [name, expected] of Object.entries(EXPECTED_TOTALS))
     expect({ name, total: totals[name] }).toEqual({ name, total: expected });
 }
