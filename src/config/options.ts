@@ -172,7 +172,12 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       );
     }
   }
-  checkUnselectedExporterOptions(options, exporters, exportersFrom);
+  checkUnselectedExporterOptions(
+    options,
+    exporters,
+    exportersFrom,
+    fromEnv ? (message) => env.warn(message) : undefined,
+  );
   const otlp = resolveOtlp(options.otlp ?? {}, env, exporters.includes('otlp'));
 
   const config: ResolvedConfig = {

@@ -2,7 +2,8 @@
  * The shape checks of initBusinessMetrics's options that TypeScript does for a TypeScript caller and nothing does
  * for a JavaScript one: every key is a known option (an unknown one throws, naming it and the nearest known one,
  * so `{ exporter: ['prometheus'] }` or `prometheus: { prot: 0 }` cannot silently mean the defaults), and options
- * of an exporter that is not selected throw, naming where the exporter list came from.
+ * of an exporter that is not selected throw, naming where the exporter list came from (warned about and ignored
+ * when OTEL_METRICS_EXPORTER chose the list: an OTEL_* value never makes init throw).
  *
  * Owns: the key lists of every options object (held to the TypeScript interfaces by `satisfies`, so a new
  * option that is not listed here fails the build) and those two rules. Must not touch: value rules (each option's
@@ -203,17 +204,24 @@ function isPushExporter(exporter: ExporterSpecLike): boolean {
  * nothing. `otlp.exportIntervalMillis`/`exportTimeoutMillis` also time console and your own push exporters.
  *
  * @param from where the exporter list came from, for the message (`exporters`, `OTEL_METRICS_EXPORTER`, the default)
+ * @param ignored given when the list came from the environment: called with the message instead of throwing, as an
+ *   OTEL_* value must never stop the app (platforms set them cluster-wide); the options are then unused
  */
 export function checkUnselectedExporterOptions(
   options: InitOptions,
   exporters: readonly ExporterSpecLike[],
   from: string,
+  ignored?: (message: string) => void,
 ): void {
+  const refuse = (message: string, remedy: string): void => {
+    if (ignored) ignored(`${message}; ignoring them (set the exporters option to refuse this at start-up)`);
+    else throw new TypeError(`initBusinessMetrics: ${message}: ${remedy}`);
+  };
   const selected = `the exporters are ${exporters.map((e) => (typeof e === 'string' ? e : (e.constructor?.name ?? 'custom'))).join(', ') || 'none'} (${from})`;
   if (givenKeys(options.prometheus).length > 0 && !exporters.includes('prometheus')) {
-    throw new TypeError(
-      `initBusinessMetrics: prometheus options are given, but ${selected}, so no Prometheus endpoint would ` +
-        "start: add 'prometheus' to exporters, or remove the prometheus options",
+    refuse(
+      `prometheus options are given, but ${selected}, so no Prometheus endpoint would start`,
+      "add 'prometheus' to exporters, or remove the prometheus options",
     );
   }
   const given = givenKeys(options.otlp);
@@ -222,9 +230,9 @@ export function checkUnselectedExporterOptions(
   if (otlpOnly.length > 0 || !exporters.some(isPushExporter)) {
     const listed = otlpOnly.length > 0 ? otlpOnly : given;
     const keys = listed.map((key) => `otlp.${key}`).join(', ');
-    throw new TypeError(
-      `initBusinessMetrics: ${keys} ${listed.length === 1 ? 'is' : 'are'} given, but ${selected}, so nothing ` +
-        "would be sent over OTLP: add 'otlp' to exporters, or remove the otlp options",
+    refuse(
+      `${keys} ${listed.length === 1 ? 'is' : 'are'} given, but ${selected}, so nothing would be sent over OTLP`,
+      "add 'otlp' to exporters, or remove the otlp options",
     );
   }
 }

@@ -158,6 +158,51 @@ describe('configuration from options and OTEL_* environment', () => {
     expect(config.warnings).toHaveLength(3);
   });
 
+  it.each(['none', 'prometheus', 'console'])(
+    'OTEL_METRICS_EXPORTER=%s with otlp options in code: warns once and starts without them (the exporters option in code still throws)',
+    async (value) => {
+      const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const printed = jest.spyOn(console, 'dir').mockImplementation(() => undefined); // the console exporter's
+      try {
+        const options = {
+          otlp: { url: 'http://collector:4318/v1/metrics' },
+          serviceName: 'checkout',
+          env: { OTEL_METRICS_EXPORTER: value, OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
+        };
+        const handle = initBusinessMetrics(options);
+        await handle.shutdown();
+        const said = `otlp.url is given, but the exporters are ${value} (from OTEL_METRICS_EXPORTER), so nothing would be sent over OTLP; ignoring them`;
+        const ours = emitted.mock.calls.filter(([text]) => String(text).includes(said));
+        expect(ours).toHaveLength(1);
+        expect(ours[0][1]).toEqual({ code: 'OTEL_BUSINESS_METRICS_CONFIG' });
+        expect(() => initBusinessMetrics({ ...options, exporters: [value as 'none'] })).toThrow(
+          new TypeError(
+            `initBusinessMetrics: otlp.url is given, but the exporters are ${value} (the exporters option), so ` +
+              "nothing would be sent over OTLP: add 'otlp' to exporters, or remove the otlp options",
+          ),
+        );
+      } finally {
+        emitted.mockRestore();
+        printed.mockRestore();
+      }
+    },
+  );
+
+  it('OTEL_METRICS_EXPORTER without prometheus and prometheus options in code: warned about, not thrown', async () => {
+    const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const handle = initBusinessMetrics({ prometheus: { port: 0 }, env: { OTEL_METRICS_EXPORTER: 'none' } });
+      await handle.shutdown();
+      expect(handle.prometheus).toBeUndefined();
+      expect(emitted.mock.calls.map(([text]) => String(text))).toContain(
+        'otel-business-metrics: prometheus options are given, but the exporters are none (from OTEL_METRICS_EXPORTER), ' +
+          'so no Prometheus endpoint would start; ignoring them (set the exporters option to refuse this at start-up)',
+      );
+    } finally {
+      emitted.mockRestore();
+    }
+  });
+
   it('still throws on wrong options passed in code', () => {
     expect(() => resolveConfig({ otlp: { protocol: 'thrift' as never }, env: {} })).toThrow(
       /otlp.protocol must be one of http\/protobuf, http\/json, grpc/,
