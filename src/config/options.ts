@@ -152,6 +152,7 @@ export function isReaderOrExporter(value: unknown): value is MetricReader | Push
 
 export function resolveConfig(options: InitOptions): ResolvedConfig {
   checkOptionKeys(options);
+  checkOptionValues(options);
   const env = new EnvReader(options.env ?? process.env);
   const fromEnv = options.exporters ? undefined : env.exporterList('OTEL_METRICS_EXPORTER', EXPORTER_KINDS);
   const exporters = options.exporters ?? fromEnv ?? ['otlp'];
@@ -322,6 +323,95 @@ function checkUrl(name: string, value: unknown): void {
       `${name} must be an http:// or https:// URL, e.g. http://localhost:4318/v1/metrics (got ${JSON.stringify(value)})`,
     );
   }
+}
+
+const TEMPORALITIES: readonly string[] = ['cumulative', 'delta'];
+const COMPRESSIONS: readonly string[] = ['gzip', 'none'];
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+}
+
+function checkType(name: string, value: unknown, type: 'string' | 'boolean'): void {
+  if (value !== undefined && typeof value !== type) {
+    throw new TypeError(`${name} must be a ${type} (got ${typeof value} ${shown(value)})`);
+  }
+}
+
+function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (value !== undefined && !allowed.includes(value as string)) {
+    throw new TypeError(`${name} must be one of ${allowed.join(', ')} (got ${shown(value)})`);
+  }
+}
+
+/** `otlp.headers`: each value goes out as is; a string here would be sent as headers named 0, 1, 2... */
+function checkStringMap(name: string, value: unknown, example: string): void {
+  if (value === undefined) return;
+  if (!isPlainRecord(value)) {
+    throw new TypeError(`${name} must be an object of strings, e.g. ${example} (got ${shown(value)})`);
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') {
+      throw new TypeError(`${name}["${key}"] must be a string (got ${typeof item} ${shown(item)})`);
+    }
+  }
+}
+
+/** An attribute value as the OpenTelemetry API takes it: a string, number or boolean, or an array of those (null and
+ * undefined are dropped, as the SDK drops them). */
+function isAttributeValue(value: unknown): boolean {
+  const scalar = (item: unknown) =>
+    typeof item === 'string' ||
+    typeof item === 'boolean' ||
+    (typeof item === 'number' && Number.isFinite(item));
+  return scalar(value) || (Array.isArray(value) && value.every((item) => item == null || scalar(item)));
+}
+
+/**
+ * The values TypeScript would refuse and JavaScript passes silently: a typo in an enum used to become the other
+ * value (`temporality: 'cumulitive'` exported delta, `compression: 'GZIP'` sent uncompressed), a string where an
+ * object or a boolean is expected did something else (`preventServerStart: 'false'` prevented the server).
+ */
+function checkOptionValues(options: InitOptions): void {
+  checkType('serviceName', options.serviceName, 'string');
+  checkType('strict', options.strict, 'boolean');
+  if (options.resourceAttributes !== undefined) {
+    const attributes: unknown = options.resourceAttributes;
+    if (!isPlainRecord(attributes)) {
+      throw new TypeError(
+        `resourceAttributes must be an object, e.g. { 'deployment.environment.name': 'prod' } (got ${shown(attributes)})`,
+      );
+    }
+    for (const [key, value] of Object.entries(attributes)) {
+      if (value != null && !isAttributeValue(value)) {
+        throw new TypeError(
+          `resourceAttributes["${key}"] must be a string, number or boolean, or an array of those (got ${shown(value)})`,
+        );
+      }
+    }
+  }
+  const prometheus: unknown = options.prometheus;
+  if (prometheus !== undefined && !isPlainRecord(prometheus)) {
+    throw new TypeError(`prometheus must be an options object (got ${shown(prometheus)})`);
+  }
+  checkType('prometheus.host', options.prometheus?.host, 'string');
+  checkType('prometheus.endpoint', options.prometheus?.endpoint, 'string');
+  checkType('prometheus.preventServerStart', options.prometheus?.preventServerStart, 'boolean');
+  const otlp: unknown = options.otlp;
+  if (otlp !== undefined && !isPlainRecord(otlp)) {
+    throw new TypeError(`otlp must be an options object (got ${shown(otlp)})`);
+  }
+  checkOneOf('otlp.temporality', options.otlp?.temporality, TEMPORALITIES);
+  checkOneOf('otlp.compression', options.otlp?.compression, COMPRESSIONS);
+  checkStringMap('otlp.headers', options.otlp?.headers, "{ authorization: 'Bearer ...' }");
 }
 
 /** Node's timers fire at once for a delay above this (TimeoutOverflowWarning): a huge interval would be 1 ms. */

@@ -203,6 +203,68 @@ describe('configuration from options and OTEL_* environment', () => {
     }
   });
 
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'a temporality typo (was delta)',
+      { otlp: { temporality: 'cumulitive' } },
+      'otlp.temporality must be one of cumulative, delta (got "cumulitive")',
+    ],
+    [
+      'compression in capitals (was sent uncompressed)',
+      { otlp: { compression: 'GZIP' } },
+      'otlp.compression must be one of gzip, none (got "GZIP")',
+    ],
+    [
+      'headers as a string (were sent as headers named 0, 1, 2...)',
+      { otlp: { headers: 'authorization=Bearer abc' } },
+      'otlp.headers must be an object of strings',
+    ],
+    [
+      'a header value that is not a string',
+      { otlp: { headers: { 'x-tenant': 7 } } },
+      'otlp.headers["x-tenant"] must be a string (got number 7)',
+    ],
+    [
+      'resourceAttributes as a string',
+      { resourceAttributes: 'team=checkout' },
+      'resourceAttributes must be an object',
+    ],
+    [
+      'a resource attribute that is an object',
+      { resourceAttributes: { team: { name: 'checkout' } } },
+      'resourceAttributes["team"] must be a string, number or boolean, or an array of those (got an object)',
+    ],
+    [
+      'preventServerStart as a string (the string "false" prevented the server)',
+      { exporters: ['prometheus'], prometheus: { preventServerStart: 'false' } },
+      'prometheus.preventServerStart must be a boolean (got string "false")',
+    ],
+    [
+      'a host that is a number',
+      { exporters: ['prometheus'], prometheus: { host: 123 } },
+      'prometheus.host must be a string',
+    ],
+    ['serviceName as a number', { serviceName: 42 }, 'serviceName must be a string (got number 42)'],
+    ['strict as a string', { strict: 'false' }, 'strict must be a boolean (got string "false")'],
+  ])('refuses %s with a TypeError naming the option', (_, options, message) => {
+    const resolve = () => resolveConfig({ exporters: ['otlp'], env: {}, ...options } as never);
+    expect(resolve).toThrow(TypeError);
+    expect(resolve).toThrow(message);
+  });
+
+  it('accepts every value the types allow', () => {
+    const config = resolveConfig({
+      exporters: ['prometheus', 'otlp'],
+      serviceName: 'checkout',
+      strict: false,
+      resourceAttributes: { team: 'checkout', shard: 3, canary: true, zones: ['a', 'b'] },
+      prometheus: { host: '127.0.0.1', endpoint: '/metrics', preventServerStart: true },
+      otlp: { temporality: 'delta', compression: 'gzip', headers: { authorization: 'Bearer abc' } },
+      env: {},
+    });
+    expect(config.otlp).toMatchObject({ temporality: 'delta', compression: 'gzip' });
+  });
+
   it('still throws on wrong options passed in code', () => {
     expect(() => resolveConfig({ otlp: { protocol: 'thrift' as never }, env: {} })).toThrow(
       /otlp.protocol must be one of http\/protobuf, http\/json, grpc/,
