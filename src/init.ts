@@ -48,7 +48,7 @@ import { LocalSeriesStore } from './series/local-store';
 import { AggregationTemporality, InstrumentType } from './series/otel-enums';
 import type { ClusterEndpoint } from './cluster/endpoint';
 import type { ClusterSourceWiring } from './cluster/worker';
-import { diag, otelApi, TimeoutError, withTimeout } from './support';
+import { diag, otelApi, registeredWithApi, TimeoutError, withTimeout } from './support';
 import { SCOPE_NAME, VERSION } from './version';
 
 /** What forceFlush and shutdown allow beyond the SDK's own deadline, which they pass on, before giving up. */
@@ -602,19 +602,26 @@ function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
   return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
 }
 
+/** The diag logger this package registered (OTEL_LOG_LEVEL), as the API's registry holds it. */
+let ownDiagLogger: unknown;
+
 /**
- * OTEL_LOG_LEVEL set: a console logger at that level, as the OpenTelemetry SDKs do. Unset: nothing is installed;
- * the package's own start-up and export messages still reach stderr (support/diag.ts), so a failed listen or the
- * first failed export is seen without any setting, and OTEL_LOG_LEVEL=error or =none, or the app's own diag
- * logger, quiets them.
+ * OTEL_LOG_LEVEL set: a console logger at that level, as the OpenTelemetry SDKs do, unless the app registered a
+ * diag logger of its own: that one stays, with the level the app gave it (replacing it would send the app's own
+ * messages to the console). Unset: nothing is installed; the package's own start-up and export messages still
+ * reach stderr (support/diag.ts), so a failed listen or the first failed export is seen without any setting, and
+ * OTEL_LOG_LEVEL=error or =none, or the app's own diag logger, quiets them.
  */
 function installDiagLogger(level: string | undefined): void {
   if (!level) return;
+  const registered = registeredWithApi()?.diag;
+  if (registered !== undefined && registered !== ownDiagLogger) return;
   const api = otelApi();
   api.diag.setLogger(new api.DiagConsoleLogger(), {
     logLevel: api.DiagLogLevel[level as keyof typeof DiagLogLevel],
     suppressOverrideMessage: true,
   });
+  ownDiagLogger = registeredWithApi()?.diag;
 }
 
 /** `: still waiting for the otlp exporter (http://...)`, naming the push exporters whose export is in flight. */

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { businessMetrics, initBusinessMetrics, type InitOptions } from '../src';
 import { parseExposition } from './support/exposition';
 import { attributesOf, metricsOf, startOtlpReceiver } from './support/otlp-receiver';
+import { captureDiag } from './support/diag-messages';
 import { freePort } from './support/ports';
+import { registeredWithApi } from '../src/support/otel-api';
 import { waitUntil } from './support/wait';
 
 const DIST = join(__dirname, '../dist/index.js');
@@ -239,6 +241,37 @@ describe('an init that throws leaves no port open', () => {
       expect(handle.prometheus?.port).toBe(port);
     } finally {
       await handle.shutdown();
+    }
+  });
+});
+
+describe('OTEL_LOG_LEVEL beside an app that has its own diag logger', () => {
+  it("keeps the app's logger: the app's messages and the package's go on reaching it", async () => {
+    const captured = captureDiag();
+    try {
+      const handle = initBusinessMetrics({ exporters: ['none'], env: { OTEL_LOG_LEVEL: 'warn' } });
+      await handle.shutdown();
+      diag.warn('app: after init');
+      expect(captured.warnings).toContain('app: after init');
+    } finally {
+      captured.stop();
+    }
+  });
+
+  it('installs its console logger when the app has none, and replaces its own at a later init', async () => {
+    // DiagConsoleLogger writes through the console methods saved when the API loaded: what is registered is read.
+    try {
+      expect(registeredWithApi()?.diag).toBeUndefined();
+      const first = initBusinessMetrics({ exporters: ['none'], env: { OTEL_LOG_LEVEL: 'error' } });
+      await first.shutdown();
+      const installed = registeredWithApi()?.diag;
+      expect(installed).toBeDefined();
+      const second = initBusinessMetrics({ exporters: ['none'], env: { OTEL_LOG_LEVEL: 'warn' } });
+      await second.shutdown();
+      expect(registeredWithApi()?.diag).toBeDefined();
+      expect(registeredWithApi()?.diag).not.toBe(installed);
+    } finally {
+      diag.disable();
     }
   });
 });
