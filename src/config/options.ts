@@ -181,10 +181,15 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
   );
   const otlp = resolveOtlp(options.otlp ?? {}, env, exporters.includes('otlp'));
 
+  const codeServiceName = options.resourceAttributes?.['service.name'];
   const config: ResolvedConfig = {
     disabled: env.boolean('OTEL_SDK_DISABLED', false) ?? false,
     exporters,
-    serviceName: options.serviceName ?? env.string('OTEL_SERVICE_NAME'),
+    // Code wins over the environment, `service.name` in code's resourceAttributes too: OTEL_SERVICE_NAME is often
+    // set platform-wide, and must not rename a service that names itself.
+    serviceName:
+      options.serviceName ??
+      (codeServiceName != null ? String(codeServiceName) : env.string('OTEL_SERVICE_NAME')),
     resourceAttributes: {
       ...env.keyValues('OTEL_RESOURCE_ATTRIBUTES'),
       ...(options.resourceAttributes ?? {}),

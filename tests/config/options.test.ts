@@ -4,6 +4,7 @@
  * initBusinessMetrics reads it; a wrong option in code throws; the argument forms of initBusinessMetrics.
  */
 import { resolveConfig, toInitOptions } from '../../src/config/options';
+import { resourceAttributesOf } from '../../src/config/resource';
 import { initBusinessMetrics, businessMetrics } from '../../src';
 
 describe('configuration from options and OTEL_* environment', () => {
@@ -263,6 +264,23 @@ describe('configuration from options and OTEL_* environment', () => {
       env: {},
     });
     expect(config.otlp).toMatchObject({ temporality: 'delta', compression: 'gzip' });
+  });
+
+  it("takes service.name from code over OTEL_SERVICE_NAME: serviceName, then resourceAttributes['service.name'], then the variable", () => {
+    const env = {
+      OTEL_SERVICE_NAME: 'cluster-wide-default',
+      OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-env-ra',
+    };
+    const named = (options: Parameters<typeof resolveConfig>[0]) =>
+      resourceAttributesOf(resolveConfig({ exporters: ['none'], env, ...options }))['service.name'];
+    expect(named({ resourceAttributes: { 'service.name': 'checkout-from-code' } })).toBe(
+      'checkout-from-code',
+    );
+    expect(
+      named({ serviceName: 'explicit', resourceAttributes: { 'service.name': 'checkout-from-code' } }),
+    ).toBe('explicit');
+    // Between the two variables, OTEL_SERVICE_NAME wins, as the OpenTelemetry spec says.
+    expect(named({})).toBe('cluster-wide-default');
   });
 
   it('still throws on wrong options passed in code', () => {
