@@ -9,6 +9,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_INSIGHT_RULE_OPTIONS as D, insightRulesYaml, type InsightRuleOptions } from '../insights';
 import { EXIT_OK, EXIT_USAGE, type CliOutput } from './correlate';
 
+/** The --output file could not be written. */
+export const EXIT_WRITE_ERROR = 1;
+
 export const INSIGHT_RULES_HELP = `Usage: otel-business-metrics insight-rules [options] [--output FILE]
 
 Write the insight rules (estimated revenue lost to errors, revenue at risk against the same time last week,
@@ -43,8 +46,20 @@ Output:
   --output FILE                 write the file instead of printing it
   -h, --help                    show this help
 
-Exit codes: 0 success, 2 usage error (an unknown option, or e.g. an Apdex threshold without bucket boundaries).
+Exit codes: 0 success, 1 the --output file could not be written (the message names it and why), 2 usage error
+(an unknown option, or e.g. an Apdex threshold without bucket boundaries).
 `;
+
+/** Why a file could not be written, in words a user acts on (the code stays, for searching). */
+const WRITE_ERROR_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'its directory does not exist',
+  ENOTDIR: 'a part of its path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+};
 
 function numberOption(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -126,7 +141,15 @@ export async function runInsightRules(args: string[], output: CliOutput): Promis
     throw error;
   }
   if (values.output) {
-    writeFileSync(values.output, text);
+    try {
+      writeFileSync(values.output, text);
+    } catch (error) {
+      // A file system answer, not a bug: one line naming the file and the cause, no stack.
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code ? `${WRITE_ERROR_WORDS[code] ?? (error as Error).message} (${code})` : String(error);
+      output.stderr(`otel-business-metrics insight-rules: cannot write ${values.output}: ${why}\n`);
+      return EXIT_WRITE_ERROR;
+    }
     output.stderr(`Insight rules written to ${values.output}\n`);
   } else {
     output.stdout(text);

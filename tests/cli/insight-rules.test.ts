@@ -2,7 +2,7 @@
  * src/cli/insight-rules.ts, the `insight-rules` command: with no option it prints exactly the shipped rule file,
  * each option reaches the generator (the traffic band as LOW..HIGH, the buckets as a list), `--output` writes the
  * file and says so on stderr, and every wrong argument is a usage error (exit 2) that names the problem and prints
- * nothing on stdout. Run as a user runs it (the built command) and called in-process.
+ * nothing on stdout; an --output file that cannot be written is one line naming it and the cause (exit 1). Run as a user runs it (the built command) and called in-process.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,29 @@ describe('runInsightRules', () => {
         stderr: `Insight rules written to ${file}\n`,
       });
       expect(readFileSync(file, 'utf8')).toBe(insightRulesYaml({ revenueAtRiskShare: 0.3 }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says in one line which --output file could not be written and why, with exit 1 as its help documents', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obm-insight-rules-'));
+    try {
+      const missing = join(dir, 'no-such-dir', 'insights.yml');
+      const said = `otel-business-metrics insight-rules: cannot write ${missing}: its directory does not exist (ENOENT)\n`;
+      expect(await run(['--output', missing])).toEqual({ code: 1, stdout: '', stderr: said });
+      // As a user runs it: the same line, no stack trace.
+      expect(await runCli(['insight-rules', '--output', missing])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: said,
+      });
+      expect(await run(['--output', dir])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `otel-business-metrics insight-rules: cannot write ${dir}: it is a directory (EISDIR)\n`,
+      });
+      expect(INSIGHT_RULES_HELP).toContain('1 the --output file could not be written');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
