@@ -118,6 +118,27 @@ describe('installShutdownHooks in this process', () => {
     }
   });
 
+  it.each<[string, unknown, unknown, string]>([
+    [
+      'signals as a string (was hooked as S, I, G...)',
+      'handle',
+      { signals: 'SIGTERM' },
+      'installShutdownHooks: signals must be an array of signal names',
+    ],
+    ['a misspelt signal', 'handle', { signals: ['SIGTERMX'] }, '"SIGTERMX" is not a signal name'],
+    ['a timeout as a string', 'handle', { timeoutMillis: '5s' }, 'timeoutMillis must be a whole number'],
+    ['a negative timeout', 'handle', { timeoutMillis: -1 }, 'timeoutMillis must be a whole number'],
+    ['no handle', undefined, {}, 'the first argument must be the handle initBusinessMetrics() returned'],
+  ])('refuses %s at install with a TypeError, hooking nothing', (_, which, options, message) => {
+    const before = listenerCounts();
+    const install = () =>
+      installShutdownHooks((which === 'handle' ? handle : which) as BusinessMetricsHandle, options as never);
+    expect(install).toThrow(TypeError);
+    expect(install).toThrow(message);
+    expect(listenerCounts()).toEqual(before);
+    expect(process.listenerCount('S')).toBe(0);
+  });
+
   it('gives the flush 5000 ms unless told otherwise', async () => {
     const shutdown = jest.spyOn(handle, 'shutdown');
     const appListener = () => undefined;
