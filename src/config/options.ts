@@ -15,6 +15,7 @@ import type { BusinessMetricsLimits } from '../metrics/recorder';
 import type { MoneyConfig } from '../money/money';
 import type { RuntimeMetricsOptions } from '../runtime/node-runtime';
 import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
+import { MIN_HASH_KEY_BYTES } from '../active-users/user-hash';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 import { validateClusterOptions, type ClusterOptions } from '../cluster/options';
 import { checkOptionKeys, checkUnselectedExporterOptions } from './validate';
@@ -173,6 +174,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       );
     }
   }
+  checkDuplicateExporters(exporters);
   checkUnselectedExporterOptions(
     options,
     exporters,
@@ -216,12 +218,29 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
     warnings: env.warnings,
     activeUsers: {
       ...options.activeUsers,
-      hashKey: options.activeUsers?.hashKey ?? env.string('OTEL_BUSINESS_METRICS_USER_HASH_KEY'),
+      hashKey: options.activeUsers?.hashKey ?? envHashKey(env),
     },
     cluster: resolveCluster(options.cluster),
   };
   for (const warning of config.warnings) warnOnce(warning);
   return config;
+}
+
+/**
+ * OTEL_BUSINESS_METRICS_USER_HASH_KEY, checked here so that a short one is refused naming the variable (the
+ * hasher's own error names `activeUsers.hashKey`, which the app never set). A deliberate secret of this package,
+ * shared by the processes that merge counts: a wrong one is not replaced by a random key, which would silently stop
+ * them from merging.
+ */
+function envHashKey(env: EnvReader): string | undefined {
+  const key = env.string('OTEL_BUSINESS_METRICS_USER_HASH_KEY');
+  if (key !== undefined && Buffer.byteLength(key, 'utf8') < MIN_HASH_KEY_BYTES) {
+    throw new TypeError(
+      `OTEL_BUSINESS_METRICS_USER_HASH_KEY must be at least ${MIN_HASH_KEY_BYTES} bytes (got ` +
+        `${Buffer.byteLength(key, 'utf8')}); use e.g. \`openssl rand -hex 32\``,
+    );
+  }
+  return key;
 }
 
 function resolveCluster(cluster: InitOptions['cluster']): ClusterOptions | undefined {
@@ -327,6 +346,21 @@ function checkUrl(name: string, value: unknown): void {
     throw new TypeError(
       `${name} must be an http:// or https:// URL, e.g. http://localhost:4318/v1/metrics (got ${JSON.stringify(value)})`,
     );
+  }
+}
+
+/**
+ * The same exporter twice: two Prometheus endpoints on one port (the second fails with EADDRINUSE against the
+ * first), two OTLP exporters sending every point twice, one reader registered twice with the SDK.
+ */
+function checkDuplicateExporters(exporters: readonly ExporterSpec[]): void {
+  const seen = new Set<ExporterSpec>();
+  for (const exporter of exporters) {
+    if (seen.has(exporter)) {
+      const named = typeof exporter === 'string' ? `"${exporter}"` : 'the same reader or exporter instance';
+      throw new TypeError(`initBusinessMetrics: exporters lists ${named} twice; list each exporter once`);
+    }
+    seen.add(exporter);
   }
 }
 

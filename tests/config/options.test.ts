@@ -283,6 +283,33 @@ describe('configuration from options and OTEL_* environment', () => {
     expect(named({})).toBe('cluster-wide-default');
   });
 
+  it('refuses an exporter listed twice (two endpoints on one port, every point sent twice)', () => {
+    expect(() => resolveConfig({ exporters: ['prometheus', 'prometheus'], env: {} })).toThrow(
+      new TypeError('initBusinessMetrics: exporters lists "prometheus" twice; list each exporter once'),
+    );
+    const reader = { collect: () => undefined } as never;
+    expect(() => resolveConfig({ exporters: [reader, reader], env: {} })).toThrow(
+      'exporters lists the same reader or exporter instance twice',
+    );
+    // The variable's list is de-duplicated, as every OTEL_* value never throws.
+    expect(resolveConfig({ env: { OTEL_METRICS_EXPORTER: 'otlp,otlp' } }).exporters).toEqual(['otlp']);
+  });
+
+  it('names OTEL_BUSINESS_METRICS_USER_HASH_KEY when that key is too short, not the option the app never set', () => {
+    expect(() => resolveConfig({ env: { OTEL_BUSINESS_METRICS_USER_HASH_KEY: 'short' } })).toThrow(
+      new TypeError(
+        'OTEL_BUSINESS_METRICS_USER_HASH_KEY must be at least 16 bytes (got 5); use e.g. `openssl rand -hex 32`',
+      ),
+    );
+    // The option in code wins, and the variable is not read then.
+    expect(
+      resolveConfig({
+        activeUsers: { hashKey: 'a-key-of-sixteen-bytes' },
+        env: { OTEL_BUSINESS_METRICS_USER_HASH_KEY: 'short' },
+      }).activeUsers.hashKey,
+    ).toBe('a-key-of-sixteen-bytes');
+  });
+
   it('still throws on wrong options passed in code', () => {
     expect(() => resolveConfig({ otlp: { protocol: 'thrift' as never }, env: {} })).toThrow(
       /otlp.protocol must be one of http\/protobuf, http\/json, grpc/,
