@@ -28,6 +28,7 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './config/defaults';
 import { AttributesResource, resourceAttributesOf } from './config/resource';
 import type { FailureCountingExporter } from './exporters/otlp';
 import {
+  PROMETHEUS_TEXT_CONTENT_TYPE,
   PrometheusPullServer,
   type ExpositionFormat,
   type PrometheusPullReader,
@@ -79,7 +80,8 @@ export interface BusinessMetricsHandle {
   /** The first Prometheus pull endpoint's address, after `ready` (undefined without one, or before). */
   readonly prometheus: PrometheusEndpoint | undefined;
   /** `(req, res)` handler serving the Prometheus exposition, for mounting `/metrics` on your own server.
-   * Present when a `prometheus` exporter is configured. It applies no authentication: your server's applies. */
+   * Present when a `prometheus` exporter is configured. It applies no authentication: your server's applies. With
+   * OTEL_SDK_DISABLED=true it answers 200 with an empty exposition (one comment line saying metrics are off). */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /**
    * Collect and push now (OTLP, console, your push exporters). Resolves when every export of this flush
@@ -148,7 +150,7 @@ export function initBusinessMetrics(arg?: ExporterSpec | InitOptions): BusinessM
   const options = toInitOptions(arg);
   const config = resolveConfig(options);
   installDiagLogger(config.logLevel);
-  if (config.disabled) return disabledHandle();
+  if (config.disabled) return disabledHandle(config.exporters.includes('prometheus'));
   // Loaded and checked before any port opens, so a missing optional package fails init cleanly.
   const startRuntimeMetrics = options.runtimeMetrics
     ? prepareRuntimeMetrics(options.runtimeMetrics)
@@ -670,7 +672,18 @@ async function flushNaming(
   }
 }
 
-function disabledHandle(): BusinessMetricsHandle {
+/**
+ * The disabled handle's `/metrics`: an app that mounts `handle.metricsHandler` (the README's pattern) must not
+ * throw on every request because metrics are off. 200 with an empty exposition, not 503: the app is healthy and
+ * metrics are off on purpose, so the target should not read as down; the comment line (ignored by parsers) says why
+ * to whoever looks.
+ */
+function disabledMetricsHandler(_request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': PROMETHEUS_TEXT_CONTENT_TYPE });
+  response.end('# otel-business-metrics: disabled by OTEL_SDK_DISABLED=true; nothing is recorded\n');
+}
+
+function disabledHandle(servesPrometheus: boolean): BusinessMetricsHandle {
   // OTEL_SDK_DISABLED=true: nothing is created; businessMetrics stays a no-op (a deliberate one: no before-init
   // warning for the app's calls).
   bindBusinessMetrics(undefined);
@@ -684,7 +697,7 @@ function disabledHandle(): BusinessMetricsHandle {
     },
     ready: Promise.resolve(),
     prometheus: undefined,
-    metricsHandler: undefined,
+    metricsHandler: servesPrometheus ? disabledMetricsHandler : undefined,
     forceFlush: () => Promise.resolve(),
     shutdown: () => {
       shuttingDown(handle);

@@ -275,3 +275,53 @@ describe('OTEL_LOG_LEVEL beside an app that has its own diag logger', () => {
     }
   });
 });
+
+describe('OTEL_SDK_DISABLED=true and a mounted metricsHandler', () => {
+  it('answers 200 with an empty exposition that says why, so the mount never throws', async () => {
+    const handle = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { preventServerStart: true },
+      env: { OTEL_SDK_DISABLED: 'true' },
+    });
+    const port = await freePort();
+    const { createServer, get } = await import('node:http');
+    const server = createServer((request, response) => {
+      try {
+        handle.metricsHandler!(request, response);
+      } catch (error) {
+        // What the app's framework would do with a handler that throws (undefined is not a function).
+        response.writeHead(500).end(String(error));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const answer = await new Promise<{ status?: number; type?: string; body: string }>(
+        (resolve, reject) => {
+          get(`http://127.0.0.1:${port}/metrics`, (response) => {
+            let body = '';
+            response.setEncoding('utf8');
+            response.on('data', (chunk: string) => (body += chunk));
+            response.on('end', () =>
+              resolve({ status: response.statusCode, type: response.headers['content-type'], body }),
+            );
+          }).on('error', reject);
+        },
+      );
+      expect(answer).toEqual({
+        status: 200,
+        type: 'text/plain; version=0.0.4; charset=utf-8',
+        body: '# otel-business-metrics: disabled by OTEL_SDK_DISABLED=true; nothing is recorded\n',
+      });
+      // The exposition holds no sample: only a comment line.
+      expect(parseExposition(answer.body).find('business_funnel_step_total', {})).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await handle.shutdown();
+    }
+    // Without a prometheus exporter there is nothing to mount, disabled or not.
+    const none = initBusinessMetrics({ exporters: ['none'], env: { OTEL_SDK_DISABLED: 'true' } });
+    expect(none.metricsHandler).toBeUndefined();
+    await none.shutdown();
+  });
+});
