@@ -213,15 +213,19 @@ export function checkUnselectedExporterOptions(
   from: string,
   ignored?: (message: string) => void,
 ): void {
-  const refuse = (message: string, remedy: string): void => {
-    if (ignored) ignored(`${message}; ignoring them (set the exporters option to refuse this at start-up)`);
-    else throw new TypeError(`initBusinessMetrics: ${message}: ${remedy}`);
+  const refuse = (message: string, remedy: string, kind: 'prometheus' | 'otlp'): void => {
+    if (ignored) {
+      ignored(`${message}; ignoring the ${kind} options (pass the exporters option to have this refused)`);
+    } else {
+      throw new TypeError(`initBusinessMetrics: ${message}: ${remedy}`);
+    }
   };
   const selected = `the exporters are ${exporters.map((e) => (typeof e === 'string' ? e : (e.constructor?.name ?? 'custom'))).join(', ') || 'none'} (${from})`;
   if (givenKeys(options.prometheus).length > 0 && !exporters.includes('prometheus')) {
     refuse(
       `prometheus options are given, but ${selected}, so no Prometheus endpoint would start`,
       "add 'prometheus' to exporters, or remove the prometheus options",
+      'prometheus',
     );
   }
   const given = givenKeys(options.otlp);
@@ -233,6 +237,7 @@ export function checkUnselectedExporterOptions(
     refuse(
       `${keys} ${listed.length === 1 ? 'is' : 'are'} given, but ${selected}, so nothing would be sent over OTLP`,
       "add 'otlp' to exporters, or remove the otlp options",
+      'otlp',
     );
   }
 }

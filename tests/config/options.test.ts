@@ -172,7 +172,7 @@ describe('configuration from options and OTEL_* environment', () => {
         };
         const handle = initBusinessMetrics(options);
         await handle.shutdown();
-        const said = `otlp.url is given, but the exporters are ${value} (from OTEL_METRICS_EXPORTER), so nothing would be sent over OTLP; ignoring them`;
+        const said = `otlp.url is given, but the exporters are ${value} (from OTEL_METRICS_EXPORTER), so nothing would be sent over OTLP; ignoring the otlp options (pass the exporters option to have this refused)`;
         const ours = emitted.mock.calls.filter(([text]) => String(text).includes(said));
         expect(ours).toHaveLength(1);
         expect(ours[0][1]).toEqual({ code: 'OTEL_BUSINESS_METRICS_CONFIG' });
@@ -197,7 +197,7 @@ describe('configuration from options and OTEL_* environment', () => {
       expect(handle.prometheus).toBeUndefined();
       expect(emitted.mock.calls.map(([text]) => String(text))).toContain(
         'otel-business-metrics: prometheus options are given, but the exporters are none (from OTEL_METRICS_EXPORTER), ' +
-          'so no Prometheus endpoint would start; ignoring them (set the exporters option to refuse this at start-up)',
+          'so no Prometheus endpoint would start; ignoring the prometheus options (pass the exporters option to have this refused)',
       );
     } finally {
       emitted.mockRestore();
