@@ -6,7 +6,8 @@
  * @opentelemetry/sdk-metrics, core and resources load only if the app reads `handle.meterProvider`
  * (docs/performance.md#cold-start). Everything else runs on an SDK MeterProvider(resource, readers), loaded here.
  *
- * Owns: which readers exist, whether the SDK runs, the one live handle per process, shutdown deadlines. Must not
+ * Owns: which readers exist, whether the SDK runs, the one live handle per process, shutdown deadlines (and telling
+ * lifecycle.ts when a handle shuts down), undoing a half-built init that throws. Must not
  * touch: how measurements are recorded (metrics/), how they are serialised (exporters/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
