@@ -2,12 +2,14 @@
  * src/exporters/prometheus/pull-server.ts: the pull endpoint over a plain collection function, without the SDK (what a
  * pull-only app serves through): it serves what `collect` returns in either format on its own server and through
  * the mounted handler, answers 404 elsewhere, logs a collection's errors and still serves, rejects `ready` with a
- * clear message when the port is taken, and stops listening at shutdown.
+ * clear message when the port is taken, and stops listening at shutdown. Built inside listeningAfter (as init builds
+ * its endpoints), a server listens only once the whole build has returned, and never if it threw.
  */
 import { createServer } from 'node:http';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
-import { PrometheusPullServer } from '../../../src/exporters/prometheus/pull-server';
+import { listeningAfter, PrometheusPullServer } from '../../../src/exporters/prometheus/pull-server';
+import { freePort } from '../../support/ports';
 import { captureDiag } from '../../support/diag-messages';
 import { AttributesResource } from '../../../src/config/resource';
 import { AggregationTemporality, DataPointType } from '../../../src/series/otel-enums';
@@ -105,5 +107,38 @@ describe('PrometheusPullServer', () => {
       messages.stop();
       await Promise.all([first.shutdown(), second.shutdown()]);
     }
+  });
+
+  it('inside listeningAfter: listens only once the build has returned, and never if the build throws', async () => {
+    const port = await freePort();
+    const build = (fail: boolean) =>
+      listeningAfter(() => {
+        const server = new PrometheusPullServer({ host: '127.0.0.1', port }, async () => collection(1));
+        if (fail) throw new Error('a later part of init failed');
+        return server;
+      });
+    expect(() => build(true)).toThrow('a later part of init failed');
+    // Had the failed build's server bound the port, this one's ready would reject with EADDRINUSE.
+    const server = build(false);
+    try {
+      await server.ready;
+      expect(server.listening).toBe(true);
+      expect(server.port).toBe(port);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it('inside listeningAfter: an abandoned server rejects ready, and its shutdown resolves', async () => {
+    let held: PrometheusPullServer | undefined;
+    expect(() =>
+      listeningAfter(() => {
+        held = new PrometheusPullServer({ host: '127.0.0.1', port: 0 }, async () => collection(1));
+        throw new Error('failed');
+      }),
+    ).toThrow('failed');
+    await expect(held!.ready).rejects.toThrow('never listened');
+    expect(held!.listening).toBe(false);
+    await held!.shutdown();
   });
 });
