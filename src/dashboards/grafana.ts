@@ -96,7 +96,9 @@ const MINOR_UNITS_PER_UNIT = RECORDING_RULES.minorUnitsPerUnit;
 
 /** `expr` (minor units, with a `currency` label) in units of its currency. */
 function inCurrencyUnits(expr: string): string {
-  return `${expr} / on (currency) group_left ${MINOR_UNITS_PER_UNIT}`;
+  // `group_left ()` spelt out: a tool that inlines the recording rule (its expression starts with `(`) must not
+  // turn it into group_left's label list.
+  return `${expr} / on (currency) group_left () ${MINOR_UNITS_PER_UNIT}`;
 }
 
 function escapeRegExp(text: string): string {
