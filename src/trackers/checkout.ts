@@ -65,35 +65,25 @@ export class CheckoutTracker {
   }
 
   /**
-   * The funnel labels every step of this session carries; undefined when the context cannot be read (missing, not
-   * an object, a getter that throws: an expired session object), which the core drops and counts
-   * (`invalid_argument`, a TypeError in strict mode) like any metadata that is not an object.
+   * Labels read from the session context; undefined when it cannot be read (missing, not an object, a getter that
+   * throws: an expired session object), which the core drops and counts (`invalid_argument`, a TypeError in strict
+   * mode) like any metadata that is not an object.
    */
-  private stepLabels(): { source: string; deviceType: string; experimentVariant: string } | undefined {
+  private labels<T>(read: (context: SessionContext) => T): T | undefined {
     try {
-      const context = this.context;
-      return {
-        source: context.source,
-        deviceType: context.deviceType,
-        experimentVariant: context.experimentVariant || 'control',
-      };
+      return read(this.context);
     } catch {
       return undefined;
     }
   }
 
-  /** The conversion's labels, read as safely as {@link stepLabels}. */
-  private conversionLabels(): { source: string; deviceType: string; sessionStartTime: Date } | undefined {
-    try {
-      const context = this.context;
-      return {
-        source: context.source,
-        deviceType: context.deviceType,
-        sessionStartTime: context.sessionStartTime,
-      };
-    } catch {
-      return undefined;
-    }
+  /** The funnel labels every step of this session carries. */
+  private stepLabels(): FunnelStepMetadata | undefined {
+    return this.labels((context) => ({
+      source: context.source,
+      deviceType: context.deviceType,
+      experimentVariant: context.experimentVariant || 'control',
+    }));
   }
 
   private recordStep(step: CheckoutStep): void {
@@ -142,7 +132,14 @@ export class CheckoutTracker {
     currency?: string,
   ): void {
     businessMetrics.recordRevenue(orderValueCents, { productCategory, paymentMethod, region, currency });
-    businessMetrics.recordConversion('purchase', this.conversionLabels() as ConversionMetadata);
+    businessMetrics.recordConversion(
+      'purchase',
+      this.labels((context) => ({
+        source: context.source,
+        deviceType: context.deviceType,
+        sessionStartTime: context.sessionStartTime,
+      })) as ConversionMetadata,
+    );
     this.recordStep(CheckoutStep.ORDER_CONFIRMED);
   }
 
