@@ -123,7 +123,7 @@ describe('statistics behind it', () => {
   it("Student's t quantile matches the tables", () => {
     // Two-sided 95%: t(0.975, df).
     for (const [df, exact] of [
-      // Below 5 from the exact tail: the expansion alone read 9.71, 4.17 and 3.159 for the first three.
+      // From the exact tail: the normal-quantile expansion used before read 9.71, 4.17 and 3.159 for the first three.
       [1, 12.706205],
       [2, 4.302653],
       [3, 3.182446],
@@ -135,9 +135,10 @@ describe('statistics behind it', () => {
     ]) {
       expect(Math.abs(studentT975(df) - exact) / exact).toBeLessThan(0.002);
     }
-    // Below 5 it is exact (to the tables' six decimals), and a fractional df falls between its neighbours.
+    // Exact to the tables' six decimals, and a fractional df falls between its neighbours.
     expect(studentT975(1)).toBeCloseTo(12.706205, 5);
     expect(studentT975(3)).toBeCloseTo(3.182446, 5);
+    expect(studentT975(30)).toBeCloseTo(2.042272, 5);
     expect(studentT975(1.5)).toBeLessThan(studentT975(1));
     expect(studentT975(1.5)).toBeGreaterThan(studentT975(2));
   });
