@@ -101,12 +101,12 @@ export class CurrencyVocabulary implements LabelIds {
   }
 
   private resolveSlowly(raw: unknown): number {
-    if (!isCurrencyShaped(raw)) return INVALID_CURRENCY;
-    const code = raw.toUpperCase();
-    if (!isIsoCurrency(code)) return UNKNOWN_CURRENCY;
-    if (this.settings.allowed !== undefined && !this.settings.allowed.has(code)) return CURRENCY_NOT_ALLOWED;
-    const id = this.idOf(code);
-    if (this.idsByRaw.size < this.rawCacheLimit) this.idsByRaw.set(raw, id);
+    const refused = this.refusal(raw);
+    if (refused < 0) return refused;
+    // Not refused: currency-shaped, so a string.
+    const text = raw as string;
+    const id = this.idOf(text.toUpperCase());
+    if (this.idsByRaw.size < this.rawCacheLimit) this.idsByRaw.set(text, id);
     return id;
   }
 
