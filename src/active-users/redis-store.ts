@@ -243,16 +243,20 @@ export class RedisActiveUsersStore {
     try {
       await withTimeout(finishing, deadlineMillis, 'the final Redis flush');
     } catch {
+      const what = `otel-business-metrics: shutdown: the active users' Redis store did not finish its final flush within ${deadlineMillis} ms`;
+      if (!this.ownsClient) {
+        // Your client stays open: the flush goes on there and may still arrive, or fail and say so itself.
+        this.warn('redis-shutdown', `${what}; it goes on, on the client you passed in`);
+        return;
+      }
       // What still waits for Redis (the flush in flight, the final one, QUIT) would hold the process open past
       // the deadline: the socket is closed, and they fail at once, counted but not warned (this says it all);
       // `finish` still removes the listeners when they have.
       this.abandoned = true;
-      if (this.ownsClient) this.client.disconnect?.();
+      this.client.disconnect?.();
       this.warn(
         'redis-shutdown',
-        `otel-business-metrics: shutdown: the active users' Redis store did not finish its final flush within ` +
-          `${deadlineMillis} ms; what changed since its last flush did not reach Redis` +
-          (this.ownsClient ? ' (its connection was closed)' : ''),
+        `${what}; what changed since its last flush did not reach Redis (its connection was closed)`,
       );
     }
   }

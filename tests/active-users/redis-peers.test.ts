@@ -268,4 +268,41 @@ describe('a Redis that stops answering at shutdown', () => {
       }
     },
   );
+
+  itWithRedis(
+    'with a client the app passed in: says the flush goes on there, and leaves the client open',
+    async () => {
+      const redis = await startRedis();
+      const client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      const diag = captureDiag();
+      try {
+        await waitUntil('the app client to be ready', () => client.status === 'ready');
+        const handle = initBusinessMetrics({
+          exporters: ['none'],
+          env: {},
+          activeUsers: {
+            hashKey: KEY,
+            redis: { client, flushIntervalMillis: 3_600_000, timeoutMillis: 60_000 },
+          },
+        });
+        const metrics = handle.metrics as unknown as BusinessMetrics;
+        metrics.trackActiveUser('user-1', { userTier: 'pro' });
+        redis.pause();
+        await handle.shutdown({ timeoutMillis: 500 });
+        expect(diag.errors).toEqual([]);
+        expect(diag.warnings).toHaveLength(1);
+        expect(diag.warnings[0]).toMatch(
+          /^otel-business-metrics: shutdown: the active users' Redis store did not finish its final flush within \d+ ms; it goes on, on the client you passed in$/,
+        );
+        // The app's client was not closed: once Redis runs again, it answers.
+        redis.resume();
+        expect(await client.ping()).toBe('PONG');
+      } finally {
+        diag.stop();
+        client.disconnect();
+        redis.resume();
+        await redis.stop();
+      }
+    },
+  );
 });
