@@ -2,7 +2,9 @@
  * What initBusinessMetrics accepts, and how options and the OpenTelemetry environment variables combine into
  * one resolved configuration. Explicit options win over the environment. A wrong option passed in code throws;
  * an OTEL_* value the package cannot honour never does (platforms set those cluster-wide): it is warned about
- * once per process, naming the variable and what is used instead, as the OpenTelemetry SDKs do.
+ * once per process, naming the variable and what is used instead, as the OpenTelemetry SDKs do. The one exception
+ * is a too-short OTEL_BUSINESS_METRICS_USER_HASH_KEY, refused naming it: a random key instead would silently stop
+ * the processes sharing it from merging their counts (docs/configuration.md).
  *
  * Owns: option types and env parsing (default values live in config/defaults.ts). Must not touch: the SDK's objects (readers, providers).
  * Must not import: `@opentelemetry/sdk-metrics`, `src/metrics/`, `src/series/`, `src/exporters/prometheus/`.

@@ -3,7 +3,8 @@
  * for a JavaScript one: every key is a known option (an unknown one throws, naming it and the nearest known one,
  * so `{ exporter: ['prometheus'] }` or `prometheus: { prot: 0 }` cannot silently mean the defaults), and options
  * of an exporter that is not selected throw, naming where the exporter list came from (warned about and ignored
- * when OTEL_METRICS_EXPORTER chose the list: an OTEL_* value never makes init throw).
+ * when OTEL_METRICS_EXPORTER chose the list: an OTEL_* value does not make init throw, options.ts's one exception
+ * aside).
  *
  * Owns: the key lists of every options object (held to the TypeScript interfaces by `satisfies`, so a new
  * option that is not listed here fails the build) and those two rules. Must not touch: value rules (each option's
