@@ -20,7 +20,8 @@ import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { MIN_HASH_KEY_BYTES } from '../active-users/user-hash';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 import { validateClusterOptions, type ClusterOptions } from '../cluster/options';
-import { checkOptionKeys, checkUnselectedExporterOptions } from './validate';
+import { describe } from '../support/describe';
+import { checkOptionKeys, checkUnselectedExporterOptions, isPlainObject } from './validate';
 
 /** A built-in exporter. `none` records nothing outside the process (getMetrics() still works). */
 export type ExporterKind = 'prometheus' | 'otlp' | 'console' | 'none';
@@ -369,39 +370,27 @@ function checkDuplicateExporters(exporters: readonly ExporterSpec[]): void {
 const TEMPORALITIES: readonly string[] = ['cumulative', 'delta'];
 const COMPRESSIONS: readonly string[] = ['gzip', 'none'];
 
-function shown(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
-}
-
 function checkType(name: string, value: unknown, type: 'string' | 'boolean'): void {
   if (value !== undefined && typeof value !== type) {
-    throw new TypeError(`${name} must be a ${type} (got ${typeof value} ${shown(value)})`);
+    throw new TypeError(`${name} must be a ${type} (got ${typeof value} ${describe(value)})`);
   }
 }
 
 function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
   if (value !== undefined && !allowed.includes(value as string)) {
-    throw new TypeError(`${name} must be one of ${allowed.join(', ')} (got ${shown(value)})`);
+    throw new TypeError(`${name} must be one of ${allowed.join(', ')} (got ${describe(value)})`);
   }
 }
 
 /** `otlp.headers`: each value goes out as is; a string here would be sent as headers named 0, 1, 2... */
 function checkStringMap(name: string, value: unknown, example: string): void {
   if (value === undefined) return;
-  if (!isPlainRecord(value)) {
-    throw new TypeError(`${name} must be an object of strings, e.g. ${example} (got ${shown(value)})`);
+  if (!isPlainObject(value)) {
+    throw new TypeError(`${name} must be an object of strings, e.g. ${example} (got ${describe(value)})`);
   }
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== 'string') {
-      throw new TypeError(`${name}["${key}"] must be a string (got ${typeof item} ${shown(item)})`);
+      throw new TypeError(`${name}["${key}"] must be a string (got ${typeof item} ${describe(item)})`);
     }
   }
 }
@@ -426,29 +415,29 @@ function checkOptionValues(options: InitOptions): void {
   checkType('strict', options.strict, 'boolean');
   if (options.resourceAttributes !== undefined) {
     const attributes: unknown = options.resourceAttributes;
-    if (!isPlainRecord(attributes)) {
+    if (!isPlainObject(attributes)) {
       throw new TypeError(
-        `resourceAttributes must be an object, e.g. { 'deployment.environment.name': 'prod' } (got ${shown(attributes)})`,
+        `resourceAttributes must be an object, e.g. { 'deployment.environment.name': 'prod' } (got ${describe(attributes)})`,
       );
     }
     for (const [key, value] of Object.entries(attributes)) {
       if (value != null && !isAttributeValue(value)) {
         throw new TypeError(
-          `resourceAttributes["${key}"] must be a string, number or boolean, or an array of those (got ${shown(value)})`,
+          `resourceAttributes["${key}"] must be a string, number or boolean, or an array of those (got ${describe(value)})`,
         );
       }
     }
   }
   const prometheus: unknown = options.prometheus;
-  if (prometheus !== undefined && !isPlainRecord(prometheus)) {
-    throw new TypeError(`prometheus must be an options object (got ${shown(prometheus)})`);
+  if (prometheus !== undefined && !isPlainObject(prometheus)) {
+    throw new TypeError(`prometheus must be an options object (got ${describe(prometheus)})`);
   }
   checkType('prometheus.host', options.prometheus?.host, 'string');
   checkType('prometheus.endpoint', options.prometheus?.endpoint, 'string');
   checkType('prometheus.preventServerStart', options.prometheus?.preventServerStart, 'boolean');
   const otlp: unknown = options.otlp;
-  if (otlp !== undefined && !isPlainRecord(otlp)) {
-    throw new TypeError(`otlp must be an options object (got ${shown(otlp)})`);
+  if (otlp !== undefined && !isPlainObject(otlp)) {
+    throw new TypeError(`otlp must be an options object (got ${describe(otlp)})`);
   }
   checkOneOf('otlp.temporality', options.otlp?.temporality, TEMPORALITIES);
   checkOneOf('otlp.compression', options.otlp?.compression, COMPRESSIONS);

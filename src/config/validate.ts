@@ -148,7 +148,8 @@ export function nearest(key: string, known: readonly string[]): string {
   return best;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A plain options object: `{}` or `Object.create(null)`, not an array, a class instance or a primitive. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
