@@ -15,13 +15,7 @@
  * Must not import: `fastify`, `express`, `@nestjs/*`, `hono`, `next`, `src/metrics/`, `src/series/`, `src/guard/`, `src/exporters/`.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  adapterParts,
-  fastifyRouteReader,
-  nodeRequestObserver,
-  readNodeBody,
-  type AdapterOptions,
-} from '../http';
+import { addFastifyRequestHooks, adapterParts, readNodeBody, type AdapterOptions } from '../http';
 
 export * from '../http/public';
 
@@ -47,24 +41,7 @@ function send(
 function install(fastify: FastifyInstance, options: BusinessMetricsPluginOptions): void {
   const parts = adapterParts(options, 'businessMetricsPlugin');
   const { httpMetrics, countActiveUser, metrics, engagement } = parts;
-  if (httpMetrics !== undefined) {
-    // The pattern Fastify matched (`/product/:id`, prefixes included); a 404 has none.
-    const observe = nodeRequestObserver<FastifyRequest>(
-      httpMetrics,
-      fastifyRouteReader(),
-      (request) => request.protocol === 'https',
-    );
-    fastify.addHook('onRequest', (request, reply, done) => {
-      observe(request, reply.raw);
-      done();
-    });
-  }
-  if (countActiveUser !== undefined) {
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      countActiveUser(request);
-      done();
-    });
-  }
+  addFastifyRequestHooks((hook) => fastify.addHook('onRequest', hook), httpMetrics, countActiveUser);
   if (metrics !== undefined) {
     // Unparsed: credentials come first for any method, so a POST without them is 401 whatever its body.
     unparsedRoute(fastify, metrics.path, async (request, reply) =>

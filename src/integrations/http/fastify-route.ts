@@ -1,10 +1,51 @@
 /**
- * The route pattern Fastify 5 matched, for the two adapters whose requests are Fastify's: the Fastify plugin and
- * the NestJS module on the Fastify platform.
+ * The route pattern Fastify 5 matched, and the request hooks, for the two adapters whose requests are Fastify's:
+ * the Fastify plugin and the NestJS module on the Fastify platform.
  *
- * Owns: reading `request.routeOptions.url` without its cost. Must not touch: what the route becomes (the metrics
- * port's labels and caps), frameworks (it imports none: it reads the request it is given).
+ * Owns: reading `request.routeOptions.url` without its cost; the `onRequest` hooks both install. Must not touch:
+ * what the route becomes (the metrics port's labels and caps), frameworks (it imports none: it reads the request it
+ * is given, and adds hooks through the function it is handed).
  */
+import { nodeRequestObserver, type ServerRequestRecorder } from './server-metrics';
+
+/** A Fastify request as the hooks read it. */
+type FastifyHookRequest = FastifyRequestLike & { readonly method?: string; readonly protocol?: string };
+
+/** Node's response, as the timing reads it (`reply.raw`). */
+type NodeResponse = Parameters<ReturnType<typeof nodeRequestObserver>>[1];
+
+/**
+ * Adds the adapter's `onRequest` hooks through `addHook` (`(hook) => fastify.addHook('onRequest', hook)`): one per
+ * part, each calling its part directly. In NestJS, whose six hooks of its own run beside these, one hook looping
+ * over the parts through a wrapper cost ~30 ns a request more (bench/RESULTS.md, session 10).
+ */
+export function addFastifyRequestHooks<
+  Req extends FastifyHookRequest,
+  Reply extends { readonly raw: NodeResponse },
+>(
+  addHook: (hook: (request: Req, reply: Reply, done: () => void) => void) => void,
+  httpMetrics: ServerRequestRecorder | undefined,
+  countActiveUser: ((request: Req) => void) | undefined,
+): void {
+  if (httpMetrics !== undefined) {
+    // The pattern Fastify matched (`/product/:id`, prefixes included); a 404 has none.
+    const observe = nodeRequestObserver<Req>(
+      httpMetrics,
+      fastifyRouteReader(),
+      (request) => request.protocol === 'https',
+    );
+    addHook((request, reply, done) => {
+      observe(request, reply.raw);
+      done();
+    });
+  }
+  if (countActiveUser !== undefined) {
+    addHook((request, _reply, done) => {
+      countActiveUser(request);
+      done();
+    });
+  }
+}
 
 /** The part of Fastify 5's route context the route is read from: the route's own config, `url` included. */
 interface RouteContext {

@@ -33,7 +33,7 @@ export { TokenBucketLimiter, clientKey } from './rate-limit';
 export type { TakeResult } from './rate-limit';
 export { requestView } from './request';
 export type { AnyRequest, RequestLike, RequestView, WebRequestLike } from './request';
-export { fastifyRouteReader } from './fastify-route';
+export { addFastifyRequestHooks, fastifyRouteReader } from './fastify-route';
 export type { FastifyRequestLike } from './fastify-route';
 export { httpServerMetrics, liveHttpServerMetrics, nodeRequestObserver } from './server-metrics';
 export type { ServerRequestRecorder } from './server-metrics';

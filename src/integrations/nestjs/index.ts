@@ -17,9 +17,9 @@ import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/comm
 };
 import type { HttpAdapterHost } from '@nestjs/core' with { 'resolution-mode': 'import' };
 import {
+  addFastifyRequestHooks,
   adapterParts,
   businessMetrics,
-  fastifyRouteReader,
   loadOptionalPeer,
   nodeBodyOf,
   nodeRequestObserver,
@@ -217,30 +217,14 @@ function installHooks(
     addHook(name: 'onRequest', hook: (request: unknown, reply: unknown, done: () => void) => void): void;
   }>();
   const { httpMetrics, countActiveUser } = parts;
-  // One hook per part, as the Fastify plugin installs them, each calling its part directly: with a loop over the
-  // parts and a wrapper choosing the platform's response per request, the NestJS row read 363 ns over an empty
-  // hook; without, 330 (bench/RESULTS.md, session 10).
   if (platform === 'fastify') {
-    if (httpMetrics !== undefined && !observing) {
-      const observe = nodeRequestObserver<
-        AnyPlatformRequest & { routeOptions?: { url?: string }; protocol?: string }
-      >(
-        httpMetrics,
-        // As the Fastify plugin reads it: from the route context, not through `routeOptions` (an object a read).
-        fastifyRouteReader(),
-        (request) => request.protocol === 'https',
-      );
-      instance.addHook('onRequest', (request, reply, done) => {
-        observe(request as AnyPlatformRequest, (reply as { raw: never }).raw);
-        done();
-      });
-    }
-    if (countActiveUser !== undefined) {
-      instance.addHook('onRequest', (request, _reply, done) => {
-        countActiveUser(request);
-        done();
-      });
-    }
+    // As the Fastify plugin installs them (the Express middleware, when in place, is the Express platform's).
+    addFastifyRequestHooks<AnyPlatformRequest, { raw: never }>(
+      (hook) =>
+        instance.addHook('onRequest', hook as (request: unknown, reply: unknown, done: () => void) => void),
+      httpMetrics,
+      countActiveUser,
+    );
     return;
   }
   if (httpMetrics !== undefined && !observing) {

@@ -22,7 +22,8 @@ import { exportNames, notReExported, words } from '../../support/entry-points';
 
 it("exports public.ts's list and the adapters' building blocks, nothing else at run time", () => {
   const forAdapters = words(`
-    TokenBucketLimiter activeUserCounter adapterParts businessMetrics clientKey decodeJsonBody engagementEndpoint
+    TokenBucketLimiter activeUserCounter adapterParts addFastifyRequestHooks businessMetrics clientKey decodeJsonBody
+    engagementEndpoint
     fastifyRouteReader httpServerMetrics liveHttpServerMetrics loadOptionalPeer metricsEndpoint nodeBodyOf nodeRequestObserver
     readNodeBody readWebBody recordBatch requestView validateEngagementBatch
   `);
