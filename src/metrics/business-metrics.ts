@@ -128,6 +128,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   private readonly featureCells: RawTupleCache<CounterCell>;
 
   constructor(meter: Meter, options: BusinessMetricsOptions = {}) {
+    bindPublicMethods(this);
     // Read through a closure, not captured: fake timers installed after construction replace Date.now.
     this.now = options.now ?? (() => Date.now());
     this.stampNow = stampClock(options.now);
@@ -509,6 +510,31 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     }
     return seconds;
   }
+}
+
+/**
+ * The public methods, each bound once to its instance as an own property: apps destructure the recorder and pass
+ * its methods around as callbacks (`const { recordRevenue } = handle.metrics`, `emitter.on('paid',
+ * metrics.recordRevenue)`), as they do with the `businessMetrics` singleton, and a detached call must record, not
+ * throw a TypeError from `this` being undefined. A subclass's override is what gets bound. A call through the own
+ * property costs what the prototype's did (V8 inlines a bound function's target); only construction does the work.
+ */
+const PUBLIC_METHODS = [
+  'recordFunnelStep',
+  'recordConversion',
+  'recordRevenue',
+  'recordRefund',
+  'recordFeatureUsage',
+  'recordSessionEnd',
+  'updateActiveUsers',
+  'trackActiveUser',
+  'getMetrics',
+  'close',
+] as const satisfies readonly (keyof BusinessMetrics)[];
+
+function bindPublicMethods(metrics: BusinessMetrics): void {
+  const own = metrics as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of PUBLIC_METHODS) own[name] = own[name].bind(metrics);
 }
 
 function validateLimits(limits: Required<Omit<BusinessMetricsLimits, 'labels'>>): void {

@@ -4,6 +4,8 @@
  */
 import { MeterProvider, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
+  ALL_METRIC_LIST,
+  BUSINESS_METRIC_LIST,
   BUSINESS_METRICS,
   BusinessMetrics,
   prometheusFamilyName,
@@ -258,6 +260,67 @@ describe.each(modes)('%s', (_mode, create) => {
     expect(overflow.map((point) => point.value)).toEqual([80 - 9]);
   });
 
+  it('records the same through methods taken off the recorder (destructured, passed as callbacks) as through method calls', async () => {
+    // The typed map makes a new recorder method fail to compile here until it is added.
+    const calls: { [K in keyof BusinessMetricsRecorder]: (method: BusinessMetricsRecorder[K]) => unknown } = {
+      recordFunnelStep: (record) => record('cart_view', { source: 'google', deviceType: 'mobile' }),
+      recordConversion: (record) =>
+        record('purchase', { source: 'email', deviceType: 'tablet', sessionStartTime: Date.now() - 90_000 }),
+      recordRevenue: (record) =>
+        record(2599, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west', currency: 'EUR' }),
+      recordRefund: (record) =>
+        record(500, { paymentMethod: 'card', region: 'eu_west', currency: 'EUR', reason: 'duplicate' }),
+      recordFeatureUsage: (record) => record('dashboard_export', { userTier: 'pro', isNewUser: true }),
+      recordSessionEnd: (record) => record(Date.now() - 45_000, { userTier: 'pro', entryPage: '/dashboard' }),
+      updateActiveUsers: (update) => update('weekly', { enterprise: 7 }),
+      trackActiveUser: (track) => track('user-1', { userTier: 'free' }),
+      getMetrics: () => undefined, // read below, on each subject
+    };
+    const names = Object.keys(calls) as (keyof BusinessMetricsRecorder)[];
+    const recordAll = (metrics: BusinessMetricsRecorder, detached: boolean) => {
+      // One instant for both runs: durations and the revenue minute then agree to the unit.
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(instant);
+      try {
+        for (const name of names) {
+          const method = metrics[name];
+          const call = calls[name] as (method: unknown) => unknown;
+          call(
+            detached
+              ? method
+              : (...args: unknown[]) => (method as (...args: unknown[]) => unknown).apply(metrics, args),
+          );
+        }
+      } finally {
+        clock.mockRestore();
+      }
+    };
+    const everyMetric = async () => {
+      const data = await subject.collect();
+      return ALL_METRIC_LIST.map((definition) => [definition.name, pointsOf(data, definition.name)]);
+    };
+    const exposition = (getMetrics: () => Promise<string>) =>
+      getMetrics().then(String, (error: Error) => `rejected: ${error.message}`);
+    const instant = Date.now();
+
+    recordAll(subject.metrics, false);
+    const asMethods = await everyMetric();
+    const { getMetrics } = subject.metrics;
+    expect(await exposition(getMetrics)).toBe(await exposition(() => subject.metrics.getMetrics()));
+    await subject.close();
+    subject = create();
+    expect(() => recordAll(subject.metrics, true)).not.toThrow();
+    const detached = await everyMetric();
+
+    expect(detached).toEqual(asMethods);
+    // Every business metric was recorded (the comparison is not between two empty collections), but for the
+    // exchange rates, which need a reporting currency and no call.
+    const recorded = new Set(asMethods.filter(([, points]) => points.length > 0).map(([name]) => name));
+    expect(
+      BUSINESS_METRIC_LIST.map((definition) => definition.name).filter((name) => !recorded.has(name)),
+    ).toEqual([BUSINESS_METRICS.exchangeRate.name]);
+    expect(recorded.has(SELF_METRICS.dropped.name)).toBe(false);
+  });
+
   it('drops invalid amounts and counts them instead of throwing', async () => {
     const m = subject.metrics;
     const labels = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
@@ -321,6 +384,11 @@ describe('views for app-owned providers', () => {
   it('getMetrics() explains that an app-owned provider has no exposition of ours', async () => {
     const metrics = new BusinessMetrics(new MeterProvider().getMeter('app'));
     await expect(metrics.getMetrics()).rejects.toThrow(/needs initBusinessMetrics/);
+  });
+
+  it('close() works taken off the recorder too', async () => {
+    const { close } = new BusinessMetrics(new MeterProvider().getMeter('app'));
+    await expect(close()).resolves.toBeUndefined();
   });
 });
 
