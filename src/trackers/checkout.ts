@@ -62,6 +62,16 @@ export class CheckoutTracker {
 
   constructor(context: SessionContext) {
     this.context = context;
+    // Bound once per tracker: apps hand its methods to event handlers and callbacks
+    // (`form.on('submit', tracker.trackShippingInfo)`), and such a detached call must record, not throw a
+    // TypeError from `this` being undefined.
+    this.trackCartView = this.trackCartView.bind(this);
+    this.trackShippingInfo = this.trackShippingInfo.bind(this);
+    this.trackPaymentInfo = this.trackPaymentInfo.bind(this);
+    this.trackOrderReview = this.trackOrderReview.bind(this);
+    this.trackPurchaseComplete = this.trackPurchaseComplete.bind(this);
+    this.trackCheckoutError = this.trackCheckoutError.bind(this);
+    this.trackPaymentDeclined = this.trackPaymentDeclined.bind(this);
   }
 
   /**

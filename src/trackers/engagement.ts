@@ -56,6 +56,12 @@ export class EngagementTracker {
     this.userTier = read.userTier as string;
     this.entryPage = read.entryPage as string;
     this.isNewUser = read.isNewUser as boolean;
+    // Bound once per tracker: apps hand its methods to event handlers and callbacks
+    // (`window.addEventListener('pagehide', tracker.endSession)`), and such a detached call must record, not throw
+    // a TypeError from `this` being undefined.
+    this.trackFeatureUsage = this.trackFeatureUsage.bind(this);
+    this.trackMilestone = this.trackMilestone.bind(this);
+    this.endSession = this.endSession.bind(this);
   }
 
   /** The user interacted with a feature; use stable, descriptive names (`dashboard_export`). */

@@ -5,10 +5,15 @@
  * mode a refused amount throws before the purchase's step and conversion are recorded.
  * Real exposition through initBusinessMetrics, read as Prometheus would.
  */
-import { initBusinessMetrics, PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../src';
+import {
+  CHECKOUT_STEPS,
+  initBusinessMetrics,
+  PROMETHEUS_FAMILIES,
+  type BusinessMetricsHandle,
+} from '../../src';
 import { CheckoutStep, CheckoutTracker, type SessionContext } from '../../src/trackers/checkout';
 import { EngagementTracker, type EngagementTrackerConfig } from '../../src/trackers/engagement';
-import { parseExposition, sumOf, type Sample } from '../../examples/shop/server/exposition';
+import { parseExposition, sumBy, sumOf, type Sample } from '../../examples/shop/server/exposition';
 import { liveTelemetry } from './telemetry';
 
 const FUNNEL = PROMETHEUS_FAMILIES.funnelStep;
@@ -106,6 +111,53 @@ describe('CheckoutTracker', () => {
     expect(sumOf(samples, FUNNEL, { step: 'order_confirmed', source: 'email', device_type: 'tablet' })).toBe(
       2,
     );
+  });
+});
+
+describe('CheckoutTracker methods taken off the tracker', () => {
+  const scrape = liveTelemetry(() => undefined);
+
+  it('record the same as method calls, as event handlers and callbacks call them', async () => {
+    const session = (experimentVariant: string): SessionContext => ({
+      sessionStartTime: new Date(Date.now() - 30_000),
+      source: 'direct',
+      deviceType: 'tablet',
+      experimentVariant,
+    });
+    const called = new CheckoutTracker(session('called'));
+    called.trackCartView(4599, 2);
+    called.trackShippingInfo();
+    called.trackPaymentInfo('card');
+    called.trackOrderReview();
+    called.trackPurchaseComplete(4599, 'called', 'card', 'eu_west');
+    called.trackCheckoutError();
+    called.trackPaymentDeclined();
+    const {
+      trackCartView,
+      trackShippingInfo,
+      trackPaymentInfo,
+      trackOrderReview,
+      trackPurchaseComplete,
+      trackCheckoutError,
+      trackPaymentDeclined,
+    } = new CheckoutTracker(session('detached'));
+    expect(() => {
+      trackCartView(4599, 2);
+      trackShippingInfo();
+      trackPaymentInfo('card');
+      trackOrderReview();
+      trackPurchaseComplete(4599, 'detached', 'card', 'eu_west');
+      trackCheckoutError();
+      trackPaymentDeclined();
+    }).not.toThrow();
+
+    const samples = await scrape();
+    const steps = (variant: string) => sumBy(samples, FUNNEL, 'step', { experiment_variant: variant });
+    expect(steps('detached')).toEqual(steps('called'));
+    expect([...steps('called').keys()].sort()).toEqual([...CHECKOUT_STEPS].sort());
+    expect(sumOf(samples, REVENUE, { product_category: 'detached' })).toBe(4599);
+    expect(sumOf(samples, REVENUE, { product_category: 'called' })).toBe(4599);
+    expect(sumOf(samples, CONVERSIONS, { conversion_type: 'purchase', device_type: 'tablet' })).toBe(2);
   });
 });
 

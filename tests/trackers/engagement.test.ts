@@ -53,6 +53,42 @@ describe('EngagementTracker', () => {
     expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { le: '60' })).toBe(1);
   });
 
+  it('records the same through methods taken off the tracker (event handlers, callbacks) as through method calls', async () => {
+    const config = (entryPage: string) => ({
+      userTier: 'free',
+      entryPage,
+      isNewUser: true,
+      sessionStartTime: new Date(Date.now() - 45_000),
+    });
+    const called = new EngagementTracker(config('/called'));
+    called.trackFeatureUsage('called_feature');
+    called.trackMilestone('called');
+    expect(called.endSession()).toBe(true);
+    expect(called.endSession()).toBe(false);
+    const { trackFeatureUsage, trackMilestone, endSession } = new EngagementTracker(config('/detached'));
+    expect(() => trackFeatureUsage('detached_feature')).not.toThrow();
+    expect(() => trackMilestone('detached')).not.toThrow();
+    expect(endSession()).toBe(true);
+    expect(endSession()).toBe(false);
+
+    const samples = await scrape();
+    const features = sumBy(samples, FEATURE_USAGE, 'feature_name', {
+      user_tier: 'free',
+      is_new_user: 'true',
+    });
+    expect(features.get('detached_feature')).toBe(1);
+    expect(features.get('called_feature')).toBe(1);
+    expect(sumOf(samples, FUNNEL, { step: 'milestone_detached' })).toBe(1);
+    expect(sumOf(samples, FUNNEL, { step: 'milestone_called' })).toBe(1);
+    for (const entry_page of ['/called', '/detached']) {
+      expect([entry_page, sumOf(samples, `${SESSION_DURATION}_count`, { entry_page })]).toEqual([
+        entry_page,
+        1,
+      ]);
+      expect(sumOf(samples, `${SESSION_DURATION}_bucket`, { entry_page, le: '60' })).toBe(1);
+    }
+  });
+
   it('did not record anything made before initialisation', async () => {
     const samples = await scrape();
     expect(sumOf(samples, FEATURE_USAGE, { feature_name: 'before_init' })).toBe(0);
