@@ -25,7 +25,10 @@ export const OTLP_DEFAULTS = Object.freeze({
   /** OTLP/gRPC endpoint (no path). */
   grpcEndpoint: 'http://localhost:4317',
   exportIntervalMillis: 60_000,
+  /** The periodic reader's deadline for one export (OTEL_METRIC_EXPORT_TIMEOUT). */
   exportTimeoutMillis: 30_000,
+  /** The OTLP exporter's own deadline for one export, its retries included (OTEL_EXPORTER_OTLP_TIMEOUT). */
+  exporterTimeoutMillis: 10_000,
   temporality: 'cumulative' as 'cumulative' | 'delta',
   compression: 'none' as 'gzip' | 'none',
 });

@@ -66,7 +66,11 @@ export interface OtlpOptions {
   headers?: Record<string, string>;
   /** Push interval. Default 60000 (env OTEL_METRIC_EXPORT_INTERVAL). */
   exportIntervalMillis?: number;
-  /** Per-export timeout, at most the interval. Default 30000 (env OTEL_METRIC_EXPORT_TIMEOUT). */
+  /**
+   * Per-export timeout, at most the interval. Default 30000 (env OTEL_METRIC_EXPORT_TIMEOUT). Given here, it is
+   * also the OTLP exporter's own timeout; otherwise that one is env OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, then
+   * OTEL_EXPORTER_OTLP_TIMEOUT, default 10000, never more than this one.
+   */
   exportTimeoutMillis?: number;
   /** Default `cumulative` (env OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; `lowmemory` means delta here). */
   temporality?: 'cumulative' | 'delta';
@@ -117,7 +121,11 @@ export interface ResolvedConfig {
     auth?: PrometheusAuth;
     finalScrapeTimeoutMillis?: number;
   };
-  otlp: Required<Omit<OtlpOptions, 'temporality'>> & { temporality: 'cumulative' | 'delta' };
+  otlp: Required<Omit<OtlpOptions, 'temporality'>> & {
+    temporality: 'cumulative' | 'delta';
+    /** The OTLP exporter's own deadline for one export, retries included (at most `exportTimeoutMillis`). */
+    exporterTimeoutMillis: number;
+  };
   logLevel: string | undefined;
   /** OTEL_* values that could not be honoured, each saying what is used instead (already warned about). */
   warnings: string[];
@@ -295,6 +303,18 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
     options.exportTimeoutMillis ??
     env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1) ??
     OTLP_DEFAULTS.exportTimeoutMillis;
+  // The spec's precedence for the exporter's own timeout: code, then the signal's variable, then the generic one.
+  // Always passed to the transport, which would otherwise read process.env itself (not `options.env`).
+  const exporterTimeout =
+    options.exportTimeoutMillis ??
+    env.integer(
+      'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
+      1,
+      MAX_TIMER_MILLIS,
+      'OTEL_EXPORTER_OTLP_TIMEOUT or the default',
+    ) ??
+    env.integer('OTEL_EXPORTER_OTLP_TIMEOUT', 1, MAX_TIMER_MILLIS) ??
+    OTLP_DEFAULTS.exporterTimeoutMillis;
   const temporality =
     options.temporality ??
     env.oneOf(
@@ -324,6 +344,8 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
     exportIntervalMillis: interval,
     // The SDK refuses a timeout longer than the interval; an export cannot outlive its slot anyway.
     exportTimeoutMillis: Math.min(timeout, interval),
+    // Nor can the exporter's: past the reader's deadline its result is no longer awaited.
+    exporterTimeoutMillis: Math.min(exporterTimeout, timeout, interval),
     temporality: temporality === 'cumulative' ? 'cumulative' : 'delta',
     compression:
       options.compression ??

@@ -103,7 +103,7 @@ export function createOtlpExporter(otlp: ResolvedConfig['otlp'], agents: Closabl
   const common = {
     url: otlp.url,
     compression: otlp.compression === 'gzip' ? ('gzip' as const) : ('none' as const),
-    timeoutMillis: otlp.exportTimeoutMillis,
+    timeoutMillis: otlp.exporterTimeoutMillis,
   };
   switch (otlp.protocol) {
     case 'http/json':

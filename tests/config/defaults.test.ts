@@ -22,6 +22,7 @@ it("are the specification's defaults, loopback for the pull endpoint", () => {
     grpcEndpoint: 'http://localhost:4317',
     exportIntervalMillis: 60_000, // OTEL_METRIC_EXPORT_INTERVAL
     exportTimeoutMillis: 30_000, // OTEL_METRIC_EXPORT_TIMEOUT
+    exporterTimeoutMillis: 10_000, // OTEL_EXPORTER_OTLP_TIMEOUT
     temporality: 'cumulative',
     compression: 'none',
   });
@@ -51,6 +52,7 @@ it('are what resolveConfig gives without options or environment', () => {
     protocol: OTLP_DEFAULTS.protocol,
     exportIntervalMillis: OTLP_DEFAULTS.exportIntervalMillis,
     exportTimeoutMillis: OTLP_DEFAULTS.exportTimeoutMillis,
+    exporterTimeoutMillis: OTLP_DEFAULTS.exporterTimeoutMillis,
     temporality: OTLP_DEFAULTS.temporality,
   });
 });

@@ -15,10 +15,43 @@ describe('configuration from options and OTEL_* environment', () => {
       url: 'http://localhost:4318/v1/metrics',
       exportIntervalMillis: 60000,
       exportTimeoutMillis: 30000,
+      exporterTimeoutMillis: 10000,
       temporality: 'cumulative',
       compression: 'none',
     });
     expect(config.prometheus).toMatchObject({ host: '127.0.0.1', port: 9464, endpoint: '/metrics' });
+  });
+
+  it('times the OTLP exporter as the spec says: code, then OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, then OTEL_EXPORTER_OTLP_TIMEOUT, then 10000', () => {
+    const timeoutOf = (otlp: { exportTimeoutMillis?: number }, env: Record<string, string>) =>
+      resolveConfig({ otlp, env }).otlp.exporterTimeoutMillis;
+    const both = { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '2000', OTEL_EXPORTER_OTLP_TIMEOUT: '3000' };
+    expect(timeoutOf({ exportTimeoutMillis: 1000 }, both)).toBe(1000);
+    expect(timeoutOf({}, both)).toBe(2000);
+    expect(timeoutOf({}, { OTEL_EXPORTER_OTLP_TIMEOUT: '3000' })).toBe(3000);
+    expect(timeoutOf({}, {})).toBe(10000);
+    // Never past the reader's deadline for the same export, from the option or OTEL_METRIC_EXPORT_TIMEOUT.
+    expect(timeoutOf({}, { OTEL_EXPORTER_OTLP_TIMEOUT: '45000' })).toBe(30000);
+    expect(timeoutOf({}, { OTEL_METRIC_EXPORT_TIMEOUT: '5000' })).toBe(5000);
+    expect(timeoutOf({}, { OTEL_METRIC_EXPORT_INTERVAL: '4000' })).toBe(4000);
+    // The reader's own timeout does not follow the exporter's variables.
+    expect(resolveConfig({ env: both }).otlp.exportTimeoutMillis).toBe(30000);
+  });
+
+  it('an invalid OTEL_EXPORTER_OTLP_METRICS_TIMEOUT falls back to OTEL_EXPORTER_OTLP_TIMEOUT, warned about', () => {
+    const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const config = resolveConfig({
+        env: { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: 'soon', OTEL_EXPORTER_OTLP_TIMEOUT: '3000' },
+      });
+      expect(config.otlp.exporterTimeoutMillis).toBe(3000);
+      expect(config.warnings).toEqual([
+        'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT="soon" is not valid (expected an integer from 1 to 2147483647); ' +
+          'using OTEL_EXPORTER_OTLP_TIMEOUT or the default instead',
+      ]);
+    } finally {
+      emitted.mockRestore();
+    }
   });
 
   it('reads every supported variable', () => {
@@ -47,6 +80,7 @@ describe('configuration from options and OTEL_* environment', () => {
       headers: { authorization: 'Bearer abc', 'x-tenant': 'metrics' },
       exportIntervalMillis: 15000,
       exportTimeoutMillis: 15000, // never longer than the interval
+      exporterTimeoutMillis: 10000, // the OTLP exporter's own: OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT
       temporality: 'delta',
       compression: 'gzip',
     });
@@ -106,6 +140,21 @@ describe('configuration from options and OTEL_* environment', () => {
     ['OTEL_EXPORTER_PROMETHEUS_PORT', '70000', /PORT="70000".*0 to 65535.*using 9464 instead/],
     ['OTEL_METRIC_EXPORT_INTERVAL', '-5', /OTEL_METRIC_EXPORT_INTERVAL="-5" is not valid.*using the default/],
     ['OTEL_METRIC_EXPORT_TIMEOUT', '1.5', /OTEL_METRIC_EXPORT_TIMEOUT="1.5" is not valid/],
+    [
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+      '-300',
+      /OTEL_EXPORTER_OTLP_TIMEOUT="-300" is not valid.*using the default/,
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+      '0',
+      /OTEL_EXPORTER_OTLP_TIMEOUT="0" is not valid \(expected an integer from 1/,
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
+      '10s',
+      /METRICS_TIMEOUT="10s" is not valid.*using OTEL_EXPORTER_OTLP_TIMEOUT or the default instead/,
+    ],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /ENDPOINT="collector:4318" is not valid.*using/],
     [
       'OTEL_EXPORTER_OTLP_COMPRESSION',

@@ -229,6 +229,75 @@ describe('shutdown against a receiver that accepts and never answers', () => {
   });
 });
 
+describe.each(PROTOCOLS)('OTLP %s export timeout from the environment', (protocol) => {
+  let silent: Awaited<ReturnType<typeof startSilent>>;
+  beforeAll(async () => {
+    silent = await startSilent();
+  });
+  afterAll(() => silent.close());
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300' }],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', { OTEL_EXPORTER_OTLP_TIMEOUT: '300' }],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT',
+      { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300', OTEL_EXPORTER_OTLP_TIMEOUT: '600000' },
+    ],
+  ])(
+    '%s ends an export the receiver never answers, counted and told to forceFlush',
+    async (_name, timeoutEnv) => {
+      const url = urlFor(protocol, silent.port);
+      const handle = initBusinessMetrics({
+        exporters: ['otlp'],
+        otlp: { protocol, url, exportIntervalMillis: 60_000 },
+        env: { OTEL_LOG_LEVEL: 'none', ...timeoutEnv },
+      });
+      try {
+        handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+        // The flush's own deadline is far above 300 ms and far below the default export timeout: the export's
+        // failure, not the flush's deadline, is what ends it.
+        await expect(handle.forceFlush({ timeoutMillis: 5000 })).rejects.toThrow(
+          `otel-business-metrics: forceFlush: the otlp exporter could not export to ${url}: `,
+        );
+        const failures = parseExposition(await handle.metrics.getMetrics()).value(
+          'business_metrics_export_failures_total',
+          { exporter: 'otlp' },
+        );
+        expect(failures).toBe(1);
+      } finally {
+        await handle.shutdown({ timeoutMillis: 500 });
+      }
+    },
+  );
+});
+
+describe('OTLP export timeout from the environment the app is started with', () => {
+  it('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT in process.env ends an export the receiver never answers', async () => {
+    const silent = await startSilent();
+    const script = `
+      const { initBusinessMetrics } = require(process.argv[1]);
+      const handle = initBusinessMetrics({ exporters: ['otlp'],
+        otlp: { url: process.argv[2], exportIntervalMillis: 60000 } });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      handle.forceFlush({ timeoutMillis: 5000 }).then(() => console.log('sent'), (error) => console.log(error.message))
+        .finally(() => handle.shutdown({ timeoutMillis: 500 }));`;
+    const url = urlFor('http/protobuf', silent.port);
+    try {
+      const result = await runNode(script, [url], {
+        OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300',
+        OTEL_LOG_LEVEL: 'none',
+      });
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `^otel-business-metrics: forceFlush: the otlp exporter could not export to ${url.replace(/[.]/g, '\\.')}: `,
+        ),
+      );
+    } finally {
+      await silent.close();
+    }
+  });
+});
+
 describe('exportCause', () => {
   it('says a failure on one line: each message once, down the causes, with a code the text lacks, never a stack', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
