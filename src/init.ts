@@ -545,18 +545,21 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
             ? handOver
             : Math.min(handOver, Math.max(0, shutdownOptions.timeoutMillis - AFTER_HAND_OVER_MS));
         const started = Date.now();
+        // One deadline for every step: each gets what the steps before it left. A step given more would still
+        // run when the outer deadline below ends the wait, and say after shutdown() returned what it had said.
+        const remaining = () => Math.max(0, timeoutMillis - (Date.now() - started));
         const stopping = async () => {
           await parts.beforeHandOver?.();
           // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
-          await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverWithin)));
-          await parts.afterHandOver?.(timeoutMillis);
+          const handOverFor = Math.min(handOverWithin, remaining());
+          await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverFor)));
+          await parts.afterHandOver?.(remaining());
           // The active users' last Redis flush runs beside the final export, under the same deadline.
           const watches = failureCounting.map((exporter) => exporter.watchFailures());
-          const left = Math.max(0, timeoutMillis - (Date.now() - started));
-          await Promise.all([
-            metrics.close({ timeoutMillis: left }),
-            parts.shutdownProvider(timeoutMillis),
-          ]).finally(() => watches.forEach((watch) => watch.stop()));
+          const left = remaining();
+          await Promise.all([metrics.close({ timeoutMillis: left }), parts.shutdownProvider(left)]).finally(
+            () => watches.forEach((watch) => watch.stop()),
+          );
           const failed = describeFailedExports(watches);
           if (failed) {
             diag.warn(

@@ -13,6 +13,7 @@ import { parseExposition } from './support/exposition';
 import { attributesOf, metricsOf, startOtlpReceiver } from './support/otlp-receiver';
 import { captureDiag } from './support/diag-messages';
 import { freePort } from './support/ports';
+import { REDIS_SERVER, startRedis } from './support/redis-server';
 import { registeredWithApi } from '../src/support/otel-api';
 import { waitUntil } from './support/wait';
 
@@ -167,6 +168,74 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     expect(result.signal).toBeNull();
     expect(result.status).toBe(0);
   });
+});
+
+describe('shutdown: every step shares the one deadline', () => {
+  const itWithRedis = REDIS_SERVER ? it : it.skip;
+
+  itWithRedis(
+    'a hand-over nobody scrapes, a frozen Redis and a collector that never answers: each step ends by what the ones before it left, and nothing is said after shutdown returned',
+    async () => {
+      const receiver = await startOtlpReceiver();
+      receiver.setFault({ kind: 'hang' });
+      const redis = await startRedis();
+      const messages: string[] = [];
+      diag.setLogger(
+        {
+          ...silentLogger,
+          error: (message: string) => void messages.push(`error ${message}`),
+          warn: (message: string) => void messages.push(`warn ${message}`),
+          debug: (message: string) => void messages.push(`debug ${message}`),
+        },
+        { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true },
+      );
+      let handle: ReturnType<typeof initBusinessMetrics> | undefined;
+      try {
+        handle = initBusinessMetrics({
+          exporters: ['otlp', 'prometheus'],
+          // Once scraped, the hand-over waits for a final scrape that never comes: all the deadline allows it.
+          prometheus: { port: 0, finalScrapeTimeoutMillis: 600_000 },
+          // Every step's own timeout far beyond the deadline: only the shared deadline can end them.
+          otlp: { protocol: 'http/json', url: receiver.url, exportTimeoutMillis: 600_000 },
+          activeUsers: {
+            hashKey: 'fleet-shared-secret-for-init-tests',
+            redis: { url: redis.url, flushIntervalMillis: 3_600_000, timeoutMillis: 60_000 },
+          },
+          env: {},
+        });
+        await handle.ready;
+        await (await fetch(handle.prometheus!.url)).text();
+        handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+        handle.metrics.trackActiveUser('user-1', { userTier: 'pro' });
+        redis.pause();
+        const started = Date.now();
+        await handle.shutdown({ timeoutMillis: 2000 });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1900); // the slow steps did hold it to its deadline
+        // The final export, its connection closed at the deadline, fails: what shutdown left running has answered.
+        const closed = `debug otel-business-metrics: otlp exporter (${receiver.url}): export failed`;
+        await waitUntil('the final export closed at the deadline to fail', () => messages.includes(closed));
+        await new Promise((resolve) => setImmediate(resolve));
+        // Said once each, by the step the deadline cut short; no step still running to say it again afterwards
+        // ("shutdown: the final export failed: ... exporter closed at the shutdown deadline").
+        const said = messages
+          .filter((message) => !message.startsWith('debug'))
+          .map((message) => message.replace(/^(warn .*) within \d+ ms.*/, '$1 within N ms'))
+          .sort();
+        expect(said).toEqual([
+          'error otel-business-metrics: shutdown did not complete cleanly: shutdown did not finish within 2000 ms: ' +
+            `still waiting for the otlp exporter (${receiver.url})`,
+          'warn Prometheus exporter: no scrape read the final values within N ms',
+          "warn otel-business-metrics: shutdown: the active users' Redis store did not finish its final flush within N ms",
+        ]);
+      } finally {
+        diag.disable();
+        redis.resume();
+        await handle?.shutdown({ timeoutMillis: 500 });
+        await redis.stop();
+        await receiver.close();
+      }
+    },
+  );
 });
 
 /** 'open' when something accepts a connection on the loopback port, 'refused' when nothing listens. */
