@@ -297,11 +297,11 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
   checkMillis('otlp.exportTimeoutMillis', options.exportTimeoutMillis);
   const interval =
     options.exportIntervalMillis ??
-    env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1) ??
+    env.integer('OTEL_METRIC_EXPORT_INTERVAL', 1, MAX_TIMER_MILLIS) ??
     OTLP_DEFAULTS.exportIntervalMillis;
   const timeout =
     options.exportTimeoutMillis ??
-    env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1) ??
+    env.integer('OTEL_METRIC_EXPORT_TIMEOUT', 1, MAX_TIMER_MILLIS) ??
     OTLP_DEFAULTS.exportTimeoutMillis;
   // The spec's precedence for the exporter's own timeout: code, then the signal's variable, then the generic one.
   // Always passed to the transport, which would otherwise read process.env itself (not `options.env`).

@@ -140,6 +140,17 @@ describe('configuration from options and OTEL_* environment', () => {
     ['OTEL_EXPORTER_PROMETHEUS_PORT', '70000', /PORT="70000".*0 to 65535.*using 9464 instead/],
     ['OTEL_METRIC_EXPORT_INTERVAL', '-5', /OTEL_METRIC_EXPORT_INTERVAL="-5" is not valid.*using the default/],
     ['OTEL_METRIC_EXPORT_TIMEOUT', '1.5', /OTEL_METRIC_EXPORT_TIMEOUT="1.5" is not valid/],
+    // Past Node's longest timer (2^31-1 ms) setInterval fires after 1 ms: an export every millisecond.
+    [
+      'OTEL_METRIC_EXPORT_INTERVAL',
+      '2147483648',
+      /OTEL_METRIC_EXPORT_INTERVAL="2147483648" is not valid \(expected an integer from 1 to 2147483647/,
+    ],
+    [
+      'OTEL_METRIC_EXPORT_TIMEOUT',
+      '9007199254740991',
+      /OTEL_METRIC_EXPORT_TIMEOUT="9007199254740991" is not valid \(expected an integer from 1 to 2147483647/,
+    ],
     [
       'OTEL_EXPORTER_OTLP_TIMEOUT',
       '-300',
