@@ -235,7 +235,10 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     // (performance.timeOrigin), a tab left open for days or a start from a clock ahead of this one would otherwise
     // lose the batch, and the session end with it.
     const endedAt = Math.round(Date.now());
-    const start = Math.min(endedAt, Math.max(endedAt - DAY_MS, Math.round(sessionStartTime)));
+    const start = Math.min(
+      endedAt,
+      Math.max(endedAt - ENGAGEMENT_LIMITS.maxSessionDurationMs, Math.round(sessionStartTime)),
+    );
     enqueue({ kind: 'session_end', sessionStartTime: start, endedAt });
     flush();
   };
@@ -310,8 +313,6 @@ function safe<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R 
 function clamp(value: number, min: number, max: number): number {
   return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : min;
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 function warn(message: string): void {
   // eslint-disable-next-line no-console -- a browser has no diag logger; the page's developer reads the console

@@ -22,6 +22,11 @@ export const ENGAGEMENT_LIMITS = {
   maxContextLength: 128,
   /** Maximum request body size in bytes (also the router's JSON body limit). */
   maxBodyBytes: 16 * 1024,
+  /**
+   * Longest session a `session_end` reports, in milliseconds (24 hours): the client holds the durations it sends
+   * to it, and it is the router's default `maxSessionDurationMs`.
+   */
+  maxSessionDurationMs: 86_400_000,
 } as const;
 
 /** Names of features and milestones: letters, digits and `_ . : -`, starting with a letter or digit. */

@@ -3,7 +3,7 @@
 // recorded body is checked against the server's real validator. Real delivery (Chromium's sendBeacon to the real
 // router) is covered by tests/shop/e2e.test.ts.
 import { createEngagementClient, type EngagementClient } from '../../src/browser';
-import type { EngagementBatch } from '../../src/browser';
+import { ENGAGEMENT_LIMITS, type EngagementBatch } from '../../src/browser';
 import { TokenBucketLimiter } from '../../src/integrations/http/rate-limit';
 import { validateEngagementBatch } from '../../src/integrations/http/validate';
 
@@ -397,12 +397,18 @@ describe('createEngagementClient', () => {
 
     it.each([
       ['fractional (performance.timeOrigin)', () => Date.now() - 1000.5, 1000, 1002],
-      ['25 hours ago (a dashboard tab left open)', () => Date.now() - 25 * 3600e3, 24 * 3600e3, 24 * 3600e3],
+      [
+        '25 hours ago (a dashboard tab left open)',
+        () => Date.now() - 25 * 3600e3,
+        ENGAGEMENT_LIMITS.maxSessionDurationMs,
+        ENGAGEMENT_LIMITS.maxSessionDurationMs,
+      ],
       ["ahead of this clock (the server's)", () => Date.now() + 2000, 0, 0],
       ['NaN (means now)', () => NaN, 0, 50],
     ])(
-      'ends a session whose start is %s with whole milliseconds within 0 to 24 h',
+      'ends a session whose start is %s with whole milliseconds within 0 to 24 h (the protocol limit)',
       async (_, start, min, max) => {
+        expect(ENGAGEMENT_LIMITS.maxSessionDurationMs).toBe(24 * 3600e3);
         make({ sessionStartTime: start() }).endSession();
         const [delivery] = await received();
         const [event] = delivery?.batch.events ?? [];

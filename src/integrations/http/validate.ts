@@ -20,7 +20,10 @@ export interface EngagementValidationOptions {
   readonly features?: readonly string[];
   /** Milestone names accepted; others are rejected. Default: any name matching the name pattern. */
   readonly milestones?: readonly string[];
-  /** Longest session accepted in a `session_end` event, in milliseconds. Default 24 hours. */
+  /**
+   * Longest session accepted in a `session_end` event, in milliseconds. Default 24 hours
+   * (`ENGAGEMENT_LIMITS.maxSessionDurationMs`, what the browser client holds its durations to).
+   */
   readonly maxSessionDurationMs?: number;
   /** How far a `session_end`'s `endedAt` may be from the server's clock, in milliseconds. Default 24 hours. */
   readonly maxClockSkewMs?: number;
@@ -93,7 +96,7 @@ function parseEvent(value: unknown, path: string, options: EngagementValidationO
   onlyFields(event, ['kind', 'sessionStartTime', 'endedAt'], path);
   const sessionStartTime = epochMillis(event.sessionStartTime, `${path}.sessionStartTime`);
   const endedAt = epochMillis(event.endedAt, `${path}.endedAt`);
-  const maxDuration = options.maxSessionDurationMs ?? DAY_MS;
+  const maxDuration = options.maxSessionDurationMs ?? ENGAGEMENT_LIMITS.maxSessionDurationMs;
   const duration = endedAt - sessionStartTime;
   if (duration < 0) fail(`"${path}": session ends before it starts`);
   if (duration > maxDuration) fail(`"${path}": session lasts longer than ${maxDuration} ms`);

@@ -1,3 +1,4 @@
+import { ENGAGEMENT_LIMITS } from '../../../src/browser/protocol';
 import { validateEngagementBatch } from '../../../src/integrations/http/validate';
 
 const NOW = 1_760_000_000_000;
@@ -87,6 +88,19 @@ describe('validateEngagementBatch', () => {
     const result = validate(body);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toMatch(message);
+  });
+
+  it("accepts by default the longest session the browser client sends (the protocol's limit), not 1 ms more", () => {
+    const ending = (duration: number) => ({
+      session,
+      events: [{ kind: 'session_end', sessionStartTime: NOW - duration, endedAt: NOW }],
+    });
+    expect(ENGAGEMENT_LIMITS.maxSessionDurationMs).toBe(86_400_000);
+    expect(validate(ending(ENGAGEMENT_LIMITS.maxSessionDurationMs)).ok).toBe(true);
+    expect(validate(ending(ENGAGEMENT_LIMITS.maxSessionDurationMs + 1))).toEqual({
+      ok: false,
+      error: '"events[0]": session lasts longer than 86400000 ms',
+    });
   });
 
   it('enforces feature and milestone allow-lists when given', () => {
