@@ -24,6 +24,8 @@ export const DROP_REASONS = [
   // Counted at collection, once per collection, for a currency in use without a usable exchange rate.
   'no_exchange_rate',
   'invalid_exchange_rate',
+  // An event from an anonymous client (a browser's engagement batch) outside the app's allow-list.
+  'not_allowed',
 ] as const;
 
 /** Why a measurement was not recorded. */

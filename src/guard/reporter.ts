@@ -181,6 +181,17 @@ export class GuardReporter {
     this.warnings.warn(tally.warningKey, () => `${what} ${rule}; not exported [reason=${reason}]`);
   }
 
+  /**
+   * An event from an anonymous client (a browser's engagement batch) is refused: counted and warned like
+   * {@link drop}, but never throws, not even in strict mode, which is for the app's own calls: a client's input is
+   * not the app's mistake, and it gets its own answer. `where` names the integration (`engagementRouter`).
+   */
+  refusedInput(where: string, metric: string, reason: DropReason, message: string): void {
+    const tally = this.dropTally(metric, reason);
+    tally.count++;
+    this.warnings.warn(tally.warningKey, () => `${where}: ${message}; event dropped [reason=${reason}]`);
+  }
+
   /** Something threw inside a record method (e.g. a throwing getter on the caller's metadata object). */
   internalError(method: string, metric: string, error: unknown): void {
     if (this.strict) throw error;

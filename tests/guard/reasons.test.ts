@@ -7,6 +7,7 @@
  */
 import { initBusinessMetrics } from '../../src';
 import { DROP_REASONS, RELABEL_REASONS } from '../../src/guard/reasons';
+import { engagementHandler } from '../../src/integrations/fetch';
 import { parseExposition } from '../support/exposition';
 
 const books = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };
@@ -51,6 +52,18 @@ describe('the drop and relabel reasons', () => {
       metrics.recordRevenue(19.99, { ...books, currency: 'USD' }); // not_integer
       metrics.recordRevenue(100, { ...books, currency: 'EUR' }); // invalid_exchange_rate, at the collection
       metrics.recordRevenue(100, { ...books, currency: 'GBP' }); // no_exchange_rate, at the collection
+      // A browser's engagement event outside the endpoint's allow-list.
+      const beacon = await engagementHandler({ features: ['search'], milestones: [] })(
+        new Request('http://shop.test/api/engagement', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            session: { userTier: 'pro', entryPage: '/', isNewUser: false },
+            events: [{ kind: 'feature', name: 'wishlist' }],
+          }),
+        }),
+      ); // not_allowed
+      expect(beacon.status).toBe(400);
       // Relabelled label values, one per reason.
       metrics.recordRevenue(100, { ...books, paymentMethod: 'paypal' }); // cap (card took the one place)
       metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'fridge' }); // not_allowed

@@ -103,6 +103,29 @@ describe('GuardReporter', () => {
     }
   });
 
+  it("counts an anonymous client's refused input even in strict mode, warning once a minute with where", async () => {
+    const harness = createGuardHarness({ strict: true });
+    try {
+      const metric = 'business_feature_usage_total';
+      for (const name of ['wishlist', 'beta']) {
+        expect(() =>
+          harness.reporter.refusedInput(
+            'engagementRouter',
+            metric,
+            'not_allowed',
+            `feature "${name}" refused`,
+          ),
+        ).not.toThrow();
+      }
+      expect(await harness.count('dropped', { metric, reason: 'not_allowed' })).toBe(2);
+      expect(harness.warnings).toEqual([
+        'engagementRouter: feature "wishlist" refused; event dropped [reason=not_allowed]',
+      ]);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('in strict mode still only counts a reached cap (a runtime condition, not a programming error)', async () => {
     const harness = createGuardHarness({ strict: true });
     try {

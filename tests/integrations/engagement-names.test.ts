@@ -116,7 +116,11 @@ describe('engagement router: browser names stay bounded', () => {
   it('with allow-lists, refuses names the pages do not carry and keeps the real ones', async () => {
     const junk = await post('/listed', { session, events: [{ kind: 'feature', name: 'size_guide_' }] });
     expect(junk.status).toBe(400);
-    expect(await junk.json()).toEqual({ error: expect.stringMatching(/not an accepted feature name/) });
+    expect(await junk.json()).toMatchObject({
+      error: expect.stringMatching(/not an accepted feature name/),
+      accepted: 0,
+      refused: 1,
+    });
     const real = await post('/listed', {
       session,
       events: [

@@ -2,7 +2,8 @@
  * One hostile-traffic suite, run against every adapter on its real framework (the scenario apps of
  * tests/support/scenario-apps.ts), with the bounds the Express shop is held to in tests/shop/hostile.test.ts:
  * route-case variants and unknown paths cannot mint `http.route` values, junk beacon names from many addresses
- * never reach the feature vocabulary, a client rotating IPv6 addresses inside one /64 shares one rate-limit
+ * never reach the feature vocabulary (alone or hidden among real events, which are recorded while each junk one is
+ * counted in one bounded self-metric series), a client rotating IPv6 addresses inside one /64 shares one rate-limit
  * bucket, and oversized or malformed bodies get a JSON refusal without a stack trace.
  */
 import { ADAPTERS, TOKEN, startScenarioApp, type Adapter, type ScenarioApp } from '../support/scenario-apps';
@@ -100,11 +101,36 @@ describe.each(ADAPTERS)('hostile traffic on %s', (adapter: Adapter) => {
       '203.0.113.9',
     );
     expect(real.status).toBe(202);
+    // Full batches of 49 junk names around one real event, from 10 addresses: the real ones are recorded.
+    const mixed = await Promise.all(
+      Array.from({ length: 10 }, (_, k) =>
+        beacon(
+          {
+            session: SESSION,
+            events: Array.from({ length: 50 }, (_, i) =>
+              i === 25
+                ? { kind: 'feature', name: 'size_guide' }
+                : { kind: 'feature', name: `junk_m${k}_${i}` },
+            ),
+          },
+          `198.51.100.${100 + k}`,
+        ).then(async (a) => [a.status, await a.json()] as const),
+      ),
+    );
+    expect(mixed.map(([status, json]) => [status, json.accepted, json.refused])).toEqual(
+      Array.from({ length: 10 }, () => [202, 1, 49]),
+    );
+    const exposition = await scrape();
     const features = new Set(
-      (await scrape()).find('business_feature_usage_total').map((s) => s.labels.feature_name),
+      exposition.find('business_feature_usage_total').map((s) => s.labels.feature_name),
     );
     expect(features.has('size_guide')).toBe(true);
     expect([...features].filter((f) => f?.startsWith('junk_'))).toEqual([]);
+    // Every refused junk name is counted, in one series whatever the names.
+    const dropped = exposition.find('business_metrics_dropped_total', { reason: 'not_allowed' });
+    expect(dropped.map((s) => s.labels.metric)).toEqual(['business_feature_usage_total']);
+    const refusedJunk = statuses.filter((status) => status === 400).length;
+    expect(dropped[0]!.value).toBe(refusedJunk + 490);
   });
 
   it('throttles a client rotating IPv6 addresses inside one /64 as one client', async () => {

@@ -2,7 +2,8 @@
  * One scenario table, run against every adapter on its real framework (Express, Fastify, NestJS on Express and on
  * Fastify, Hono on Node, a `next build && next start` app): the same shop, the same requests, the same answers.
  * Refusals (401, 405, 413, 415, 429), OpenMetrics and gzip on /metrics, the route label is the pattern, aborted and
- * failing requests. Where a framework answers before the package can (Next.js's own 405 for a method a route does
+ * failing requests, a beacon batch with events outside the allow-lists (the rest recorded, each refused one counted
+ * and listed). Where a framework answers before the package can (Next.js's own 405 for a method a route does
  * not export), the row says so.
  */
 import { request } from 'node:http';
@@ -208,7 +209,7 @@ describe.each(ADAPTERS)('the scenario table on %s', (adapter: Adapter) => {
       { session: SESSION, events: [{ kind: 'feature', name: 'search' }] },
       '198.51.100.20',
     );
-    expect([accepted.status, accepted.json()]).toEqual([202, { accepted: 1 }]);
+    expect([accepted.status, accepted.json()]).toEqual([202, { accepted: 1, refused: 0 }]);
     const checkout = await send(app, '/api/checkout/complete?utm_source=newsletter', {
       method: 'POST',
       headers: {
@@ -235,6 +236,72 @@ describe.each(ADAPTERS)('the scenario table on %s', (adapter: Adapter) => {
       }),
     ).toBe(1);
     expect(after.value('business_revenue_cents_total', { region: 'eu_west', currency: 'USD' })).toBe(2599);
+  });
+
+  it('records the allowed events of a batch, counts and lists each refused one, and 400s a batch of refused only', async () => {
+    const DROPPED = 'business_metrics_dropped_total';
+    const searches = (e: Exposition) =>
+      e.find('business_feature_usage_total', { feature_name: 'search' }).reduce((sum, s) => sum + s.value, 0);
+    const refusedCount = (e: Exposition, metric: string) =>
+      e.find(DROPPED, { metric, reason: 'not_allowed' }).reduce((sum, s) => sum + s.value, 0);
+    const before = await scrape(app);
+    // A deploy renamed a feature and a milestone the pages still report: the rest of the batch must not be lost.
+    const mixed = await beacon(
+      app,
+      {
+        session: SESSION,
+        events: [
+          { kind: 'feature', name: 'wishlist' },
+          { kind: 'feature', name: 'search' },
+          { kind: 'milestone', name: 'first_order' },
+        ],
+      },
+      '198.51.100.30',
+    );
+    expect([mixed.status, mixed.headers.get('content-type'), mixed.json()]).toEqual([
+      202,
+      expect.stringMatching(/application\/json/),
+      {
+        accepted: 1,
+        refused: 2,
+        refusals: [
+          {
+            index: 0,
+            reason: 'not_allowed',
+            error: '"events[0].name": feature "wishlist" is not an accepted feature name',
+          },
+          {
+            index: 2,
+            reason: 'not_allowed',
+            error: '"events[2].name": milestone "first_order" is not an accepted milestone name',
+          },
+        ],
+      },
+    ]);
+    const onlyRefused = await beacon(
+      app,
+      { session: SESSION, events: [{ kind: 'feature', name: 'wishlist' }] },
+      '198.51.100.31',
+    );
+    expect([onlyRefused.status, onlyRefused.json()]).toEqual([
+      400,
+      {
+        error: '"events[0].name": feature "wishlist" is not an accepted feature name',
+        accepted: 0,
+        refused: 1,
+        refusals: [expect.objectContaining({ index: 0, reason: 'not_allowed' })],
+      },
+    ]);
+    const after = await scrape(app);
+    expect(searches(after) - searches(before)).toBe(1);
+    expect(after.find('business_feature_usage_total', { feature_name: 'wishlist' })).toEqual([]);
+    expect(
+      refusedCount(after, 'business_feature_usage_total') -
+        refusedCount(before, 'business_feature_usage_total'),
+    ).toBe(2);
+    expect(
+      refusedCount(after, 'business_funnel_step_total') - refusedCount(before, 'business_funnel_step_total'),
+    ).toBe(1);
   });
 
   it('labels requests with the route pattern, never the path; unmatched paths get no route', async () => {

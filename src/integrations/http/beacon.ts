@@ -3,18 +3,24 @@
  * (`{ status, headers, body }`): every adapter (the Express router, the Fastify plugin, NestJS, Web handlers)
  * hands it the request and writes back what it returns, so all of them refuse the same requests alike.
  *
+ * A malformed request is refused whole (405, 413, 415, 429, 400). In a well-formed batch each event is judged on
+ * its own: the accepted ones are recorded, each refused one (outside the allow-lists, or a session end outside the
+ * server's time bounds) is counted in `business_metrics_dropped_total` and listed in the answer:
+ * `202 { accepted, refused, refusals? }`, or `400` with the same counts when none was accepted.
+ *
  * Owns: the HTTP contract of the engagement endpoint (POST only, JSON only, the size limit, the per-client rate
- * limit, JSON error bodies with a message a client developer can act on), the bounded browser vocabularies per
- * endpoint, and the mapping of accepted events onto the seed's engagement semantics. Must not touch: the metric
- * definitions (the core's), frameworks, writing responses.
+ * limit, JSON error bodies with a message a client developer can act on, the accepted/refused answer), the bounded
+ * browser vocabularies per endpoint, and the mapping of accepted events onto the seed's engagement semantics.
+ * Must not touch: the metric definitions (the core's), frameworks, writing responses.
  */
 import { diag } from '../../support';
 import { ENGAGEMENT_LIMITS, type EngagementBatch, type EngagementSession } from '../../browser/protocol';
+import { countRefusedEngagementEvent } from '../../metrics/refused-input';
 import { EngagementTracker } from '../../trackers/engagement';
 import { decodeJsonBody, type BodyReader } from './body';
 import { BrowserNames, DEFAULT_MAX_BROWSER_NAMES } from './browser-names';
 import { TokenBucketLimiter, type TokenBucketOptions } from './rate-limit';
-import { validateEngagementBatch, type EngagementValidationOptions } from './validate';
+import { screenEngagementBatch, type EngagementRefusal, type EngagementValidationOptions } from './validate';
 
 /**
  * Options of an engagement endpoint. Configure `features` and `milestones` (the names your pages report) and
@@ -37,7 +43,8 @@ export interface EngagementOptions<Req> extends EngagementValidationOptions {
   readonly maxBodyBytes?: number;
   /**
    * Per-client token bucket, keyed by the client's address (an IPv6 client by its /56: see `ipv6PrefixLength`), or
-   * `false` for none. Behind a proxy, tell the framework to trust it so the address is the client's.
+   * `false` for none. Behind a proxy, tell the framework to trust it so the address is the client's. A request
+   * costs one token whatever its events, taken before its body is read: refused events give none back.
    */
   readonly rateLimit?: TokenBucketOptions | false;
   /**
@@ -47,7 +54,10 @@ export interface EngagementOptions<Req> extends EngagementValidationOptions {
    * `maxBrowserNames`).
    */
   readonly resolveSession?: (req: Req, claimed: EngagementSession) => EngagementSession;
-  /** Called after a batch was recorded (logging, your own counters). */
+  /**
+   * Called after a batch was recorded (logging, your own counters), with the events recorded: refused ones are
+   * left out, and a batch with none accepted is not handed over.
+   */
   readonly onBatch?: (batch: EngagementBatch, req: Req) => void;
 }
 
@@ -126,9 +136,26 @@ export function engagementEndpoint<Req>(
     );
   }
 
+  const countRefused = (refused: readonly EngagementRefusal[]): void => {
+    for (const event of refused) countRefusedEngagementEvent(where, event.kind, event.reason, event.error);
+  };
+
   const accept = (request: BeaconRequest<Req>, value: unknown): BeaconAnswer => {
-    const result = validateEngagementBatch(value, options);
+    const result = screenEngagementBatch(value, options);
     if (!result.ok) return refuse(400, result.error);
+    const { refused } = result;
+    const counts = {
+      accepted: result.batch.events.length,
+      refused: refused.length,
+      ...(refused.length > 0 && {
+        refusals: refused.map(({ index, reason, error }) => ({ index, reason, error })),
+      }),
+    };
+    if (counts.accepted === 0) {
+      // Every event was refused (a batch holds at least one): nothing recorded, as for a malformed batch.
+      countRefused(refused);
+      return answer(400, { error: refused[0]!.error, ...counts });
+    }
     const claimed = result.batch.session;
     const session = options.resolveSession
       ? options.resolveSession(request.raw, claimed)
@@ -141,8 +168,10 @@ export function engagementEndpoint<Req>(
           : event,
     );
     recordBatch({ session, events });
+    // Counted once the batch is recorded: a throwing resolveSession answers 500, which a client retries.
+    countRefused(refused);
     options.onBatch?.({ session, events }, request.raw);
-    return answer(202, { accepted: result.batch.events.length });
+    return answer(202, counts);
   };
 
   let warnedConsumed = false;

@@ -178,7 +178,11 @@ describe('an accepted batch', () => {
         ),
       ),
     );
-    expect(answer).toEqual({ status: 202, headers: { 'content-type': JSON_TYPE }, json: { accepted: 3 } });
+    expect(answer).toEqual({
+      status: 202,
+      headers: { 'content-type': JSON_TYPE },
+      json: { accepted: 3, refused: 0 },
+    });
     const exposition = await scrape();
     expect(
       exposition.value(PROMETHEUS_FAMILIES.featureUsage, {
@@ -250,6 +254,150 @@ describe('an accepted batch', () => {
       'other',
       'search',
     ]);
+  });
+});
+
+describe('a batch with refused events', () => {
+  const DROPPED = 'business_metrics_dropped_total';
+  const now = Date.now();
+  const mixed = {
+    session: SESSION,
+    events: [
+      { kind: 'feature', name: 'search' },
+      { kind: 'feature', name: 'wishlist' },
+      { kind: 'milestone', name: 'first_purchase' },
+      { kind: 'milestone', name: 'beta_step' },
+      { kind: 'session_end', sessionStartTime: now - 3 * 86_400_000, endedAt: now },
+    ],
+  };
+
+  it('records the accepted events, counts each refused one with its reason, and lists them in a 202', async () => {
+    const batches: EngagementBatch[] = [];
+    const endpoint = listed({ rateLimit: false, onBatch: (batch) => batches.push(batch) });
+    expect(decoded(await endpoint(request(mixed)))).toEqual({
+      status: 202,
+      headers: { 'content-type': JSON_TYPE },
+      json: {
+        accepted: 2,
+        refused: 3,
+        refusals: [
+          {
+            index: 1,
+            reason: 'not_allowed',
+            error: '"events[1].name": feature "wishlist" is not an accepted feature name',
+          },
+          {
+            index: 3,
+            reason: 'not_allowed',
+            error: '"events[3].name": milestone "beta_step" is not an accepted milestone name',
+          },
+          { index: 4, reason: 'invalid_time', error: '"events[4]": session lasts longer than 86400000 ms' },
+        ],
+      },
+    });
+    const exposition = await scrape();
+    expect(exposition.value(PROMETHEUS_FAMILIES.featureUsage, { feature_name: 'search' })).toBe(1);
+    expect(exposition.find(PROMETHEUS_FAMILIES.featureUsage, { feature_name: 'wishlist' })).toEqual([]);
+    expect(
+      exposition.value(PROMETHEUS_FAMILIES.funnelStep, {
+        step: 'milestone_first_purchase',
+        source: 'in_app',
+      }),
+    ).toBe(1);
+    expect(exposition.find(`${PROMETHEUS_FAMILIES.sessionDuration}_count`)).toEqual([]);
+    expect(exposition.find(DROPPED).map((s) => [s.labels.metric, s.labels.reason, s.value])).toEqual(
+      expect.arrayContaining([
+        [PROMETHEUS_FAMILIES.featureUsage, 'not_allowed', 1],
+        [PROMETHEUS_FAMILIES.funnelStep, 'not_allowed', 1],
+        [PROMETHEUS_FAMILIES.sessionDuration, 'invalid_time', 1],
+      ]),
+    );
+    expect(exposition.find(DROPPED)).toHaveLength(3);
+    expect(batches.map((batch) => batch.events)).toEqual([
+      [
+        { kind: 'feature', name: 'search' },
+        { kind: 'milestone', name: 'first_purchase' },
+      ],
+    ]);
+    expect(diag.warnings).toContainEqual(
+      'engagementRouter: "events[1].name": feature "wishlist" is not an accepted feature name; event dropped ' +
+        '[reason=not_allowed]',
+    );
+  });
+
+  it('answers 400 with the counts when every event is refused, records nothing and counts each', async () => {
+    const batches: EngagementBatch[] = [];
+    const resolved: unknown[] = [];
+    const endpoint = listed({
+      rateLimit: false,
+      onBatch: (batch) => batches.push(batch),
+      resolveSession: (_raw, claimed) => (resolved.push(claimed), claimed),
+    });
+    const events = [
+      { kind: 'feature', name: 'wishlist' },
+      { kind: 'feature', name: 'wishlist' },
+    ];
+    expect(decoded(await endpoint(request({ session: SESSION, events })))).toEqual({
+      status: 400,
+      headers: { 'content-type': JSON_TYPE },
+      json: {
+        error: '"events[0].name": feature "wishlist" is not an accepted feature name',
+        accepted: 0,
+        refused: 2,
+        refusals: [
+          {
+            index: 0,
+            reason: 'not_allowed',
+            error: '"events[0].name": feature "wishlist" is not an accepted feature name',
+          },
+          {
+            index: 1,
+            reason: 'not_allowed',
+            error: '"events[1].name": feature "wishlist" is not an accepted feature name',
+          },
+        ],
+      },
+    });
+    const exposition = await scrape();
+    expect(exposition.find(PROMETHEUS_FAMILIES.featureUsage)).toEqual([]);
+    expect(
+      exposition.value(DROPPED, { metric: PROMETHEUS_FAMILIES.featureUsage, reason: 'not_allowed' }),
+    ).toBe(2);
+    expect([batches, resolved]).toEqual([[], []]);
+  });
+
+  it('still refuses a malformed batch whole, whatever else it holds', async () => {
+    const endpoint = listed({ rateLimit: false });
+    const answer = decoded(
+      await endpoint(
+        request({ session: SESSION, events: [...mixed.events, { kind: 'feature', name: '<b>' }] }),
+      ),
+    );
+    expect(answer).toMatchObject({
+      status: 400,
+      json: { error: expect.stringMatching(/events\[5\]\.name/) },
+    });
+    expect(answer.json).not.toHaveProperty('accepted');
+    const exposition = await scrape();
+    expect(exposition.find(PROMETHEUS_FAMILIES.featureUsage)).toEqual([]);
+    expect(exposition.find(DROPPED)).toEqual([]);
+  });
+
+  it('is never a strict-mode error: a browser event refused is not the app calling the API wrong', async () => {
+    await telemetry.shutdown({ timeoutMillis: 2000 });
+    telemetry = initBusinessMetrics({ exporters: ['none'], env: {}, strict: true });
+    const answer = await listed({ rateLimit: false })(request(mixed));
+    expect(answer.status).toBe(202);
+    expect((await scrape()).find(DROPPED)).toHaveLength(3);
+  });
+
+  it('costs one token of the rate limit per request, refused events or not, and gives none back', async () => {
+    const endpoint = listed({ rateLimit: { capacity: 2, refillPerSecond: 0.5, now: () => 1_000 } });
+    const refusedOnly = { session: SESSION, events: [{ kind: 'feature', name: 'wishlist' }] };
+    const statuses: number[] = [];
+    for (const body of [refusedOnly, mixed, refusedOnly])
+      statuses.push((await endpoint(request(body))).status);
+    expect(statuses).toEqual([400, 202, 429]);
   });
 });
 

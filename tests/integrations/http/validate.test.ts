@@ -1,5 +1,5 @@
 import { ENGAGEMENT_LIMITS } from '../../../src/browser/protocol';
-import { validateEngagementBatch } from '../../../src/integrations/http/validate';
+import { screenEngagementBatch, validateEngagementBatch } from '../../../src/integrations/http/validate';
 
 const NOW = 1_760_000_000_000;
 const session = { userTier: 'pro', entryPage: '/dashboard', isNewUser: false };
@@ -110,6 +110,75 @@ describe('validateEngagementBatch', () => {
     expect(refused).toEqual({
       ok: false,
       error: expect.stringMatching(/"hacked" is not an accepted milestone/),
+    });
+  });
+});
+
+describe('screenEngagementBatch', () => {
+  const screen = (body: unknown, options = {}) =>
+    screenEngagementBatch(body, {
+      now: () => NOW,
+      features: ['search'],
+      milestones: ['first_purchase'],
+      ...options,
+    });
+
+  it('refuses alone each event only the server can judge (allow-lists, its clock), keeping the others', () => {
+    const events = [
+      { kind: 'feature', name: 'search' },
+      { kind: 'feature', name: 'wishlist' },
+      { kind: 'milestone', name: 'beta' },
+      { kind: 'session_end', sessionStartTime: NOW + 3e10, endedAt: NOW + 3e10 + 1 },
+    ];
+    expect(screen({ session, events })).toEqual({
+      ok: true,
+      batch: { session, events: [{ kind: 'feature', name: 'search' }] },
+      refused: [
+        {
+          index: 1,
+          kind: 'feature',
+          reason: 'not_allowed',
+          error: '"events[1].name": feature "wishlist" is not an accepted feature name',
+        },
+        {
+          index: 2,
+          kind: 'milestone',
+          reason: 'not_allowed',
+          error: '"events[2].name": milestone "beta" is not an accepted milestone name',
+        },
+        {
+          index: 3,
+          kind: 'session_end',
+          reason: 'invalid_time',
+          error: '"events[3].endedAt" is too far from the server\'s clock',
+        },
+      ],
+    });
+  });
+
+  it('keeps a well-formed batch of refused events well-formed, with no event accepted', () => {
+    expect(screen({ session, events: [{ kind: 'feature', name: 'wishlist' }] })).toMatchObject({
+      ok: true,
+      batch: { session, events: [] },
+      refused: [{ index: 0, reason: 'not_allowed' }],
+    });
+  });
+
+  it('refuses a batch whole for a break of the wire format, wherever it is, and for two session ends', () => {
+    expect(
+      screen({
+        session,
+        events: [
+          { kind: 'feature', name: 'wishlist' },
+          { kind: 'feature', name: '<b>' },
+        ],
+      }),
+    ).toEqual({ ok: false, error: expect.stringMatching(/"events\[1\]\.name" may only contain/) });
+    const end = { kind: 'session_end', sessionStartTime: NOW - 1, endedAt: NOW };
+    const refusedEnd = { kind: 'session_end', sessionStartTime: NOW, endedAt: NOW - 1 };
+    expect(screen({ session, events: [end, refusedEnd] })).toEqual({
+      ok: false,
+      error: 'a batch may contain at most one "session_end" event',
     });
   });
 });
