@@ -2,7 +2,7 @@
  * The browser engagement client: queues feature, milestone and session-end events and delivers them in batches to
  * the Express engagement router with `navigator.sendBeacon`, falling back to `fetch(..., { keepalive: true })`.
  *
- * Owns: batching, delivery (retries after a failed `fetch`, the `dropped` count), keeping batches within what the
+ * Owns: batching, delivery (retries after a failed `fetch`, the `dropped` count, which an answer's `refused` adds to), keeping batches within what the
  * router accepts, and the page-lifecycle hooks (`pagehide`, `visibilitychange`, `pageshow`). Must not
  * touch: Node APIs or the OpenTelemetry SDK (this file ships in browser bundles, which must stay small), and must
  * never throw into the page: telemetry failures are swallowed.
@@ -58,6 +58,20 @@ export interface EngagementClientOptions {
   readonly maxQueue?: number;
 }
 
+// Read once: each `ENGAGEMENT_LIMITS.x` would cost its full spelling in the minified bundle.
+const { maxEventsPerBatch, maxNameLength, maxContextLength, maxSessionDurationMs } = ENGAGEMENT_LIMITS;
+
+/** What the endpoint answers a well-formed batch (`202`, or `400` when it refused every event). */
+interface EngagementAnswer {
+  readonly accepted?: number;
+  readonly refused?: number;
+  readonly refusals?: ReadonlyArray<{
+    readonly index: number;
+    readonly reason: string;
+    readonly error: string;
+  }>;
+}
+
 export interface EngagementClient {
   /**
    * Record a feature interaction (`dashboard_export`). A name the router would refuse (empty, longer than 64
@@ -77,8 +91,9 @@ export interface EngagementClient {
   /** Events waiting to be sent. */
   readonly pending: number;
   /**
-   * Events this client gave up on: names the router would refuse, events beyond `maxQueue`, and batches the
-   * endpoint refused for good on the `fetch` fallback (a 4xx other than 429). The first drop is reported once with
+   * Events this client gave up on: names the router would refuse, events beyond `maxQueue`, batches the
+   * endpoint refused for good on the `fetch` fallback (a 4xx other than 429), and the events of an accepted batch
+   * it refused (its answer's `refused`: names outside its allow-lists). The first drop is reported once with
    * `console.warn`; later ones are only counted.
    */
   readonly dropped: number;
@@ -91,7 +106,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
   // Plain JavaScript callers can forget it; the page must not break for that.
   options ??= {} as EngagementClientOptions;
   const endpoint = options.endpoint ?? DEFAULT_ENGAGEMENT_ENDPOINT;
-  const maxBatch = clamp(options.maxBatch ?? 20, 1, ENGAGEMENT_LIMITS.maxEventsPerBatch);
+  const maxBatch = clamp(options.maxBatch ?? 20, 1, maxEventsPerBatch);
   // clamp(): a NaN or Infinity would leave the queue unbounded while delivery fails.
   const maxQueue = clamp(options.maxQueue ?? 200, maxBatch, 1000);
   const flushIntervalMs = options.flushIntervalMs ?? 5000;
@@ -154,7 +169,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     const batch: EngagementBatch = { session, events };
     const body = JSON.stringify(batch);
     try {
-      const nav = typeof navigator === 'undefined' ? undefined : navigator;
+      const nav = globalThis.navigator as Navigator | undefined;
       // A Blob carries the JSON content type; sendBeacon with a string would send text/plain. Its `true` only
       // means the browser queued the request: whether it arrived is never known to the page.
       if (
@@ -179,6 +194,12 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
               if (status === 429 || status >= 500) retryLater(events, response.headers?.get('retry-after'));
               // Refused for good (400, 413, ...): sending it again would be refused again.
               else if (status >= 400) drop(events.length, `the endpoint answered ${status}`);
+              // Accepted, perhaps in part: the events the endpoint refused (names outside its allow-lists: the
+              // answer and the server's log say which) are counted here, and like the rest never sent again.
+              else
+                return response.json().then((answer: EngagementAnswer) => {
+                  if (answer.refused! > 0) drop(answer.refused! | 0, 'refused by the endpoint');
+                });
             },
             () => retryLater(events),
           )
@@ -199,7 +220,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
       let ends = 0;
       while (
         count < queue.length &&
-        count < ENGAGEMENT_LIMITS.maxEventsPerBatch &&
+        count < maxEventsPerBatch &&
         (queue[count]?.kind !== 'session_end' || !ends++)
       ) {
         count++;
@@ -233,12 +254,9 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     sessionEnded = true;
     // The router accepts whole milliseconds and durations of 0 to 24 hours only: a fractional start
     // (performance.timeOrigin), a tab left open for days or a start from a clock ahead of this one would otherwise
-    // lose the batch, and the session end with it.
-    const endedAt = Math.round(Date.now());
-    const start = Math.min(
-      endedAt,
-      Math.max(endedAt - ENGAGEMENT_LIMITS.maxSessionDurationMs, Math.round(sessionStartTime)),
-    );
+    // lose the batch, and the session end with it. (Date.now() is whole milliseconds: a time value is an integer.)
+    const endedAt = Date.now();
+    const start = Math.min(endedAt, Math.max(endedAt - maxSessionDurationMs, Math.round(sessionStartTime)));
     enqueue({ kind: 'session_end', sessionStartTime: start, endedAt });
     flush();
   };
@@ -270,7 +288,7 @@ export function createEngagementClient(options: EngagementClientOptions): Engage
     if (disposed) return;
     const name = String(value);
     // The router refuses the whole batch for one bad name: drop that event alone, before it is batched.
-    if (name.length > ENGAGEMENT_LIMITS.maxNameLength || !ENGAGEMENT_NAME_PATTERN.test(name)) {
+    if (name.length > maxNameLength || !ENGAGEMENT_NAME_PATTERN.test(name)) {
       drop(1, `${kind} name ${JSON.stringify(name.slice(0, 80))}: not ENGAGEMENT_NAME_PATTERN, 1-64 chars`);
       return;
     }
@@ -328,5 +346,5 @@ function contextValue(value: unknown): string {
     // A value whose toString throws is no context: sent as `unknown`.
   }
   const chars = Array.from(text, (char) => (ENGAGEMENT_CONTEXT_PATTERN.test(char) ? char : '_'));
-  return chars.join('').slice(0, ENGAGEMENT_LIMITS.maxContextLength) || 'unknown';
+  return chars.join('').slice(0, maxContextLength) || 'unknown';
 }

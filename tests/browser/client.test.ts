@@ -312,6 +312,54 @@ describe('createEngagementClient', () => {
       expect(client.dropped).toBe(1);
     });
 
+    it('counts the events of an accepted batch the endpoint refused (202 with refused), never sending them again', async () => {
+      // What the endpoint answers when its allow-list lacks one of the names (a deploy renamed it).
+      answer = async () => ({
+        ok: true,
+        status: 202,
+        headers: new Headers({ 'content-type': 'application/json' }),
+        json: async () => ({
+          accepted: 2,
+          refused: 1,
+          refusals: [
+            {
+              index: 1,
+              reason: 'not_allowed',
+              error: '"events[1].name": feature "wishlist" is not an accepted feature name',
+            },
+          ],
+        }),
+      });
+      const client = make();
+      client.trackFeature('search');
+      client.trackFeature('wishlist');
+      client.trackMilestone('first_purchase');
+      client.flush();
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(sent).toHaveLength(1);
+      expect([client.pending, client.dropped]).toEqual([0, 1]);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/dropped events .*refused by the endpoint/));
+      // An answer without counts (an older endpoint) or that is not JSON changes nothing, and throws nothing.
+      answer = async () => ({
+        ok: true,
+        status: 202,
+        headers: new Headers(),
+        json: async () => ({ accepted: 1 }),
+      });
+      client.trackFeature('search');
+      client.flush();
+      answer = async () => ({
+        ok: true,
+        status: 202,
+        headers: new Headers(),
+        json: () => Promise.reject(new SyntaxError('x')),
+      });
+      client.trackFeature('search');
+      client.flush();
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect([sent.length, client.pending, client.dropped]).toEqual([3, 0, 1]);
+    });
+
     it.each([
       ['on pagehide', () => window.dispatchEvent(new Event('pagehide')), ['a', 'session_end']],
       [
