@@ -6,7 +6,7 @@
  * A malformed request is refused whole (405, 413, 415, 429, 400). In a well-formed batch each event is judged on
  * its own: the accepted ones are recorded, each refused one (outside the allow-lists, or a session end outside the
  * server's time bounds) is counted in `business_metrics_dropped_total` and listed in the answer:
- * `202 { accepted, refused, refusals? }`, or `400` with the same counts when none was accepted.
+ * `202 { accepted }` (with `refused` and `refusals` when some were), or `400` with the counts when none was accepted.
  *
  * Owns: the HTTP contract of the engagement endpoint (POST only, JSON only, the size limit, the per-client rate
  * limit, JSON error bodies with a message a client developer can act on, the accepted/refused answer), the bounded
@@ -144,10 +144,11 @@ export function engagementEndpoint<Req>(
     const result = screenEngagementBatch(value, options);
     if (!result.ok) return refuse(400, result.error);
     const { refused } = result;
+    // A batch accepted whole gets the answer it always got, `{ accepted }`: clients that read it exactly keep working.
     const counts = {
       accepted: result.batch.events.length,
-      refused: refused.length,
       ...(refused.length > 0 && {
+        refused: refused.length,
         refusals: refused.map(({ index, reason, error }) => ({ index, reason, error })),
       }),
     };

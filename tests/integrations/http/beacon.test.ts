@@ -181,7 +181,7 @@ describe('an accepted batch', () => {
     expect(answer).toEqual({
       status: 202,
       headers: { 'content-type': JSON_TYPE },
-      json: { accepted: 3, refused: 0 },
+      json: { accepted: 3 },
     });
     const exposition = await scrape();
     expect(
