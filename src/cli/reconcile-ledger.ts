@@ -52,16 +52,43 @@ export interface LedgerSums {
   readonly currencies: ReadonlySet<string>;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))$/i;
+
+const isLeapYear = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
+/**
+ * Why a text shaped like RFC 3339 names no instant (`2026-02-30`, `2026-04-31`, hour `24`, minute `61`, an offset
+ * of `+24:00`), in words for an error message; undefined when every field is in range, or for any other text.
+ * `Date.parse` would roll such a text over into the next day or month (`2026-02-30` is March 2): a row, or a
+ * `--from`, silently in another window.
+ */
+export function impossibleInstant(text: string): string | undefined {
+  const match = RFC3339.exec(text.trim());
+  if (match === null) return undefined;
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match
+    .slice(1)
+    .map((field) => (field === undefined ? undefined : Number(field)));
+  if (month! < 1 || month! > 12) return `month ${match[2]} (01 to 12)`;
+  const days = [31, isLeapYear(year!) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1]!;
+  if (day! < 1 || day! > days) return `day ${match[3]}: ${match[1]}-${match[2]} has ${days} days`;
+  if (hour! > 23) return `hour ${match[4]} (00 to 23; midnight is 00:00 of the next day)`;
+  if (minute! > 59) return `minute ${match[5]} (00 to 59)`;
+  if (second > 59) return `second ${match[6]} (00 to 59; no leap seconds)`;
+  if (offsetHours > 23 || offsetMinutes > 59) return `offset ${match[7]}:${match[8]} (-23:59 to +23:59)`;
+  return undefined;
+}
 
 /**
  * A point in time given by a person or a ledger, in milliseconds: RFC 3339 / ISO 8601 WITH a zone (`Z` or an
- * offset; a time without one is ambiguous and refused) or unix seconds (`1764756000`, `1764756000.250`).
+ * offset; a time without one is ambiguous and refused) or unix seconds (`1764756000`, `1764756000.250`). A date
+ * or time that does not exist (`2026-02-30`, `T24:00:00`: {@link impossibleInstant} says why) is refused, not
+ * rolled over.
  */
 export function parseInstant(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^\d{1,12}(\.\d{1,9})?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  if (!RFC3339.test(trimmed)) return undefined;
+  if (!RFC3339.test(trimmed) || impossibleInstant(trimmed) !== undefined) return undefined;
   const millis = Date.parse(trimmed.replace(' ', 'T'));
   return Number.isFinite(millis) ? millis : undefined;
 }
@@ -282,9 +309,12 @@ export async function readLedger(
             ? parseInstant(timestamp)
             : undefined;
       if (at === undefined) {
+        const impossible = typeof timestamp === 'string' ? impossibleInstant(timestamp) : undefined;
         fail(
-          `timestamp ${printable(JSON.stringify(timestamp ?? null))}: use RFC 3339 with a zone ` +
-            '(2026-12-03T10:15:00Z, 2026-12-03T11:15:00+01:00) or unix seconds',
+          `timestamp ${printable(JSON.stringify(timestamp ?? null))}: ` +
+            (impossible !== undefined
+              ? `no such date or time, ${impossible}`
+              : 'use RFC 3339 with a zone (2026-12-03T10:15:00Z, 2026-12-03T11:15:00+01:00) or unix seconds'),
         );
       }
       const kind = typeof fields.kind === 'string' ? fields.kind.trim().toLowerCase() : fields.kind;

@@ -18,6 +18,7 @@ import {
   LedgerError,
   formatOfFile,
   iso,
+  impossibleInstant,
   parseInstant,
   readLedger,
   type LedgerFormat,
@@ -242,8 +243,12 @@ function instantOption(text: string | undefined, option: string): number {
   if (text === undefined) throw new UsageError(`missing --${option}`);
   const millis = parseInstant(text);
   if (millis === undefined) {
+    const impossible = impossibleInstant(text);
     throw new UsageError(
-      `--${option} "${text}": use RFC 3339 with a zone (2026-12-03T00:00:00Z) or unix seconds`,
+      `--${option} "${text}": ` +
+        (impossible !== undefined
+          ? `no such date or time, ${impossible}`
+          : 'use RFC 3339 with a zone (2026-12-03T00:00:00Z) or unix seconds'),
     );
   }
   return millis;

@@ -1,10 +1,10 @@
 /**
- * src/cli/reconcile-ledger.ts, reading the user's order ledger: instants only with a zone or as unix seconds, CSV
- * fields with RFC 4180 quoting, the format from the file name, and readLedger summing CSV and JSON-lines rows per
- * window and currency to the minor unit (windows are [from + i*step, from + (i+1)*step); rows outside are counted,
- * not summed), whatever the column order, case, byte-order mark or line ends. A bad row is a LedgerError naming
- * file and line; so are a file over the size limit (before reading it) and a path that is not a file. The command
- * around it: reconcile.test.ts.
+ * src/cli/reconcile-ledger.ts, reading the user's order ledger: instants only with a zone or as unix seconds, and
+ * only ones that exist (no `2026-02-30` rolled over into March), CSV fields with RFC 4180 quoting, the format from
+ * the file name, and readLedger summing CSV and JSON-lines rows per window and currency to the minor unit (windows
+ * are [from + i*step, from + (i+1)*step); rows outside are counted, not summed), whatever the column order, case,
+ * byte-order mark or line ends. A bad row is a LedgerError naming file and line; so are a file over the size limit
+ * (before reading it) and a path that is not a file. The command around it: reconcile.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   DEFAULT_MAX_LEDGER_BYTES,
   formatOfFile,
+  impossibleInstant,
   LedgerError,
   MAX_LEDGER_LINE_CHARS,
   parseInstant,
@@ -48,6 +49,36 @@ describe('parsing', () => {
     expect(parseInstant('1764584400.5')).toBe(1764584400500);
     expect(parseInstant('2026-12-01T10:20:00')).toBeUndefined();
     expect(parseInstant('yesterday')).toBeUndefined();
+    expect(parseInstant('2028-02-29T00:00:00Z')).toBe(Date.UTC(2028, 1, 29));
+    expect(parseInstant('2000-02-29T23:59:59.999-23:59')).toBe(Date.UTC(2000, 2, 1, 23, 58, 59, 999));
+    expect(parseInstant('2026-12-31T23:59:59Z')).toBe(Date.UTC(2026, 11, 31, 23, 59, 59));
+    expect(parseInstant('2026-12-03 10:15+0100')).toBe(Date.UTC(2026, 11, 3, 9, 15));
+  });
+
+  it('refuses dates and times that do not exist instead of rolling them over, saying why', () => {
+    const impossible = {
+      '2026-02-29T00:00:00Z': 'day 29: 2026-02 has 28 days',
+      '2100-02-29T00:00:00Z': 'day 29: 2100-02 has 28 days',
+      '2026-02-30T00:00:00Z': 'day 30: 2026-02 has 28 days',
+      '2026-04-31T12:00:00Z': 'day 31: 2026-04 has 30 days',
+      '2026-12-00T12:00:00Z': 'day 00: 2026-12 has 31 days',
+      '2026-13-03T10:15:00Z': 'month 13 (01 to 12)',
+      '2026-00-03T10:15:00Z': 'month 00 (01 to 12)',
+      '2026-12-03T24:00:00Z': 'hour 24 (00 to 23; midnight is 00:00 of the next day)',
+      '2026-12-03T10:61:00Z': 'minute 61 (00 to 59)',
+      '2026-12-03T10:15:60Z': 'second 60 (00 to 59; no leap seconds)',
+      '2026-12-03T10:15:00+24:00': 'offset 24:00 (-23:59 to +23:59)',
+      '2026-12-03T10:15:00-05:60': 'offset 05:60 (-23:59 to +23:59)',
+    };
+    for (const [text, why] of Object.entries(impossible)) {
+      expect({ text, millis: parseInstant(text), why: impossibleInstant(text) }).toEqual({
+        text,
+        millis: undefined,
+        why,
+      });
+    }
+    expect(impossibleInstant('2026-12-03T10:15:00Z')).toBeUndefined();
+    expect(impossibleInstant('yesterday')).toBeUndefined();
     expect(splitCsvLine('"a,b",c,"say ""hi""",')).toEqual(['a,b', 'c', 'say "hi"', '']);
     expect(splitCsvLine('"open,b')).toBeUndefined();
   });

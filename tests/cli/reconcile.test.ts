@@ -73,6 +73,22 @@ describe('otel-business-metrics reconcile (no Prometheus needed)', () => {
       ['--from', '2026-12-01T00:00:00'],
       /--from "2026-12-01T00:00:00": use RFC 3339 with a zone/,
     ],
+    // Date.parse rolls these over (Feb 30 is March 2, T24:00 the next day): a range other than the one asked for.
+    [
+      'a --from that does not exist',
+      ['--from', '2026-02-30T00:00:00Z', '--to', '2026-03-03T00:00:00Z'],
+      /--from "2026-02-30T00:00:00Z": no such date or time, day 30: 2026-02 has 28 days/,
+    ],
+    [
+      'a --to at hour 24',
+      ['--to', '2026-12-01T24:00:00Z'],
+      /--to "2026-12-01T24:00:00Z": no such date or time, hour 24 \(00 to 23; midnight is 00:00 of the next day\)/,
+    ],
+    [
+      'a --to on April 31',
+      ['--from', '2026-04-30T00:00:00Z', '--to', '2026-04-31T00:00:00Z'],
+      /--to "2026-04-31T00:00:00Z": no such date or time, day 31: 2026-04 has 30 days/,
+    ],
     ['a bad step', ['--step', 'hourly'], /Invalid step "hourly"/],
     ['a fractional step', ['--step', '1500ms'], /--step "1500ms": whole seconds/],
     ['a range that is not whole windows', ['--step', '7h'], /is not a whole number of --step 7h/],
@@ -138,6 +154,18 @@ describe('otel-business-metrics reconcile (no Prometheus needed)', () => {
       'f.csv',
       'timestamp,kind,amount,currency\n2026-12-01 01:00,sale,100,EUR\n',
       /f.csv:2: timestamp "2026-12-01 01:00": use RFC 3339 with a zone/,
+    ],
+    [
+      'a date that does not exist',
+      'f2.csv',
+      'timestamp,kind,amount,currency\n2026-12-01T01:00:00Z,sale,1,USD\n2026-02-30T10:00:00Z,sale,1999,USD\n',
+      /f2.csv:3: timestamp "2026-02-30T10:00:00Z": no such date or time, day 30: 2026-02 has 28 days/,
+    ],
+    [
+      'an hour 24',
+      'f3.jsonl',
+      '{"timestamp":"2026-12-01T24:00:00+01:00","kind":"sale","amount":1,"currency":"EUR"}\n',
+      /f3.jsonl:1: timestamp "2026-12-01T24:00:00\+01:00": no such date or time, hour 24/,
     ],
     [
       'broken quoting',
