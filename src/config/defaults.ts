@@ -51,8 +51,14 @@ export const DEFAULT_LIMITS = Object.freeze({
   maxSeriesPerMetric: 2000,
   /** Longest label value kept (UTF-16 code units). */
   maxLabelLength: 64,
-  /** Largest single money amount accepted, in minor units. */
-  maxAmountCents: 10_000_000_000,
+  /**
+   * Largest single money amount accepted, in minor units of its currency: 10^12, a guard against a value that is
+   * no amount (an epoch-milliseconds timestamp, 1.7e12, is refused), not a business limit. One cap serves every
+   * currency, so it is set for the one whose minor unit is smallest at the default exponents: about 600,000 USD of
+   * rupiah in hundredths (IDR, exponent 2), 10 billion USD in cents. Far below 2^53, so one amount is always exact
+   * (docs/money.md, "How large an amount").
+   */
+  maxAmountCents: 1_000_000_000_000,
   /** Longest session or time-to-conversion accepted, in seconds (30 days). */
   maxDurationSeconds: 30 * 24 * 3600,
   /** Largest active-user count accepted. */

@@ -357,7 +357,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
             `counts value for ${describe(tier)}`,
             family,
             reason,
-            amountRule(this.limits.maxActiveUsers),
+            amountRule(this.limits.maxActiveUsers, 'maxActiveUsers'),
             count,
           );
           continue;
@@ -457,7 +457,14 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   ): -1 {
     const reason = this.checkAmount(amount, this.limits.maxAmountCents);
     if (reason !== undefined) {
-      this.reporter.drop(method, argument, family, reason, amountRule(this.limits.maxAmountCents), amount);
+      this.reporter.drop(
+        method,
+        argument,
+        family,
+        reason,
+        amountRule(this.limits.maxAmountCents, 'maxAmountCents'),
+        amount,
+      );
       return -1;
     }
     const refusal = this.money.currencies.refusal(currency);
@@ -553,6 +560,6 @@ function validateLimits(limits: Required<Omit<BusinessMetricsLimits, 'labels'>>)
   }
 }
 
-function amountRule(max: number): string {
-  return `must be a finite number between 0 and ${max}`;
+function amountRule(max: number, limit: 'maxAmountCents' | 'maxActiveUsers'): string {
+  return `must be a finite number between 0 and ${max} (limits.${limit})`;
 }

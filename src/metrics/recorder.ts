@@ -98,7 +98,9 @@ export interface BusinessMetricsRecorder {
   getMetrics(format?: ExpositionFormat): Promise<string>;
 }
 
-/** Limits that bound what bad or hostile input can cost. Defaults are chosen so a normal shop never hits them. */
+/** Limits that bound what bad or hostile input can cost. Defaults are chosen so a normal shop never hits them;
+ * `maxAmountCents` is one cap in minor units for every currency, so check it for currencies whose minor unit is
+ * worth little (IDR, COP, UZS in hundredths: see its default below). */
 export interface BusinessMetricsLimits {
   /** Lifetime cap on series per metric; beyond it, measurements go to the all-`other` series. Default 2000. */
   maxSeriesPerMetric?: number;
@@ -106,9 +108,12 @@ export interface BusinessMetricsLimits {
   maxLabelLength?: number;
   /** Vocabulary per label key, replacing the default (see DEFAULT_LABEL_POLICIES). */
   labels?: Partial<Record<PolicyLabelKey, LabelPolicy>>;
-  /** Largest single revenue or refund amount accepted, in minor units of its currency. Default
-   * 10,000,000,000 (100 million USD; 10 billion JPY; 10 million KWD); at most `Number.MAX_SAFE_INTEGER`, the
-   * largest a number holds to the unit. */
+  /** Largest single revenue or refund amount accepted, in minor units of its currency; above it the amount is
+   * dropped and counted (`too_large`). Default 1,000,000,000,000, one cap for every currency: 10 billion USD in
+   * cents, 1 trillion JPY, but about 600,000 USD of IDR in hundredths (its exponent is 2, 1 USD about 16,000 IDR),
+   * the smallest minor unit at the default exponents; raise it for larger single amounts there, or after raising
+   * an exponent (docs/money.md, "How large an amount"). At most `Number.MAX_SAFE_INTEGER`, the largest a number
+   * holds to the unit. */
   maxAmountCents?: number;
   /** Longest session or time-to-conversion accepted, in seconds. Default 2,592,000 (30 days). */
   maxDurationSeconds?: number;

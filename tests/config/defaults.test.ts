@@ -30,7 +30,7 @@ it("are the specification's defaults, loopback for the pull endpoint", () => {
   expect(DEFAULT_LIMITS).toEqual({
     maxSeriesPerMetric: 2000,
     maxLabelLength: 64,
-    maxAmountCents: 10_000_000_000,
+    maxAmountCents: 1_000_000_000_000,
     maxDurationSeconds: 2_592_000,
     maxActiveUsers: 10_000_000_000,
   });

@@ -74,7 +74,8 @@ export function limitTable(): string {
   const descriptions: Record<keyof typeof DEFAULT_LIMITS, string> = {
     maxSeriesPerMetric: 'series per metric over the process lifetime; beyond it, the all-`other` series',
     maxLabelLength: 'characters kept of a label value (after trimming and removing control characters)',
-    maxAmountCents: 'largest single revenue amount, in cents',
+    maxAmountCents:
+      'largest single revenue or refund amount, in minor units of its currency (one cap for all: [how large](money.md#how-large-an-amount))',
     maxDurationSeconds: 'longest session / time to conversion, in seconds',
     maxActiveUsers: 'largest active-user count',
   };

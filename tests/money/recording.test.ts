@@ -142,6 +142,44 @@ describe('money recording', () => {
     expect(values(samples, 'business_currency_minor_units', (l) => l.currency)).toEqual({ JPY: 1 });
   });
 
+  // One cap in minor units serves every currency, so it must fit the currency whose minor unit is smallest: a car
+  // in rupiah, sent in hundredths as Stripe does (IDR's default exponent is 2), is 1.5e10 of them (about 9,000 USD);
+  // the old cap of 1e10 (100 million rupiah, about 6,000 USD) dropped it as too_large.
+  it('records large rupiah orders in hundredths under the default cap, and still refuses a timestamp', async () => {
+    start({ money: { currencies: ['IDR', 'USD'] } });
+    const meta = { productCategory: 'cars', paymentMethod: 'card', region: 'apac', currency: 'IDR' };
+    telemetry!.metrics.recordRevenue(150_000_000 * 100, meta); // a car, ~9,000 USD
+    telemetry!.metrics.recordRevenue(9_900_000_000 * 100, meta); // a fleet of them, ~600,000 USD
+    telemetry!.metrics.recordRefund(150_000_000 * 100, { ...meta, reason: 'cancelled' });
+    // Not an amount: epoch milliseconds passed by mistake.
+    telemetry!.metrics.recordRevenue(Date.UTC(2026, 11, 4), { ...meta, currency: 'USD' });
+    const samples = await scrape();
+    expect(values(samples, 'business_revenue_cents_total', (l) => l.currency)).toEqual({
+      IDR: 1_005_000_000_000,
+    });
+    expect(values(samples, 'business_refunds_cents_total', (l) => l.currency)).toEqual({
+      IDR: 15_000_000_000,
+    });
+    expect(values(samples, 'business_metrics_dropped_total', (l) => `${l.metric}/${l.reason}`)).toEqual({
+      'business_revenue_cents_total/too_large': 1,
+    });
+  });
+
+  it('takes a larger cap from limits.maxAmountCents, and names it when an amount is above it', async () => {
+    start({ strict: true, limits: { maxAmountCents: 10 ** 14 } });
+    const meta = { productCategory: 'land', paymentMethod: 'transfer', region: 'apac', currency: 'IDR' };
+    telemetry!.metrics.recordRevenue(500_000_000_000 * 100, meta); // 500 billion rupiah, ~30 million USD
+    expect(() => telemetry!.metrics.recordRevenue(10 ** 14 + 1, meta)).toThrow(
+      new TypeError(
+        'businessMetrics.recordRevenue: amountCents must be a finite number between 0 and 100000000000000 ' +
+          '(limits.maxAmountCents) (got 100000000000001)',
+      ),
+    );
+    expect(values(await scrape(), 'business_revenue_cents_total', (l) => l.currency)).toEqual({
+      IDR: 50_000_000_000_000,
+    });
+  });
+
   it('throws a TypeError naming the rule in strict mode, and records nothing', async () => {
     start({ strict: true });
     const meta = { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' };

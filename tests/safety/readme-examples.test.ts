@@ -19,7 +19,7 @@ const SAFETY_DOC = join(__dirname, '../../docs/safety.md');
 const prometheus = requireBinary('prometheus', 'apt-get install prometheus');
 
 const STRICT_MESSAGES = [
-  'businessMetrics.recordRevenue: amountCents must be a finite number between 0 and 10000000000 (got -5)',
+  'businessMetrics.recordRevenue: amountCents must be a finite number between 0 and 1000000000000 (limits.maxAmountCents) (got -5)',
   'businessMetrics.recordFunnelStep: metadata.deviceType must be one of desktop, mobile, tablet, web, bot, unknown ' +
     '(configure limits.labels.device_type to allow more) (got "fridge")',
 ];
