@@ -171,7 +171,14 @@ export function engagementEndpoint<Req>(
     recordBatch({ session, events });
     // Counted once the batch is recorded: a throwing resolveSession answers 500, which a client retries.
     countRefused(refused);
-    options.onBatch?.({ session, events }, request.raw);
+    try {
+      options.onBatch?.({ session, events }, request.raw);
+    } catch (error) {
+      // The batch is recorded: a 500 would have the client send it again and record it twice.
+      diag.error(
+        `${where}: onBatch threw (the batch was recorded and answered 202): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
     return answer(202, counts);
   };
 
@@ -206,7 +213,7 @@ export function engagementEndpoint<Req>(
       if (!body.ok) return refuse(body.status, body.message);
       return accept(request, body.value);
     } catch (error) {
-      // A throwing resolveSession or onBatch (the app's code) still answers JSON, without the error's text: a
+      // A throwing resolveSession (the app's code) still answers JSON, without the error's text: a
       // framework's default page would show an anonymous client the stack trace and the server's file paths.
       diag.error(`${where}: request failed: ${error instanceof Error ? error.message : String(error)}`);
       return refuse(500, 'internal error');

@@ -163,10 +163,7 @@ describe('engagementHandler', () => {
       return [answer.status, await answer.json()];
     };
     const json = { 'content-type': 'application/json' };
-    expect(await send({ headers: json, body: JSON.stringify(BATCH) })).toEqual([
-      202,
-      { accepted: 1 },
-    ]);
+    expect(await send({ headers: json, body: JSON.stringify(BATCH) })).toEqual([202, { accepted: 1 }]);
     const stream = new Blob([JSON.stringify(BATCH)]).stream();
     expect(await send({ headers: json, body: stream, duplex: 'half' } as RequestInit)).toEqual([
       202,

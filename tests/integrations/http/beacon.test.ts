@@ -5,7 +5,8 @@
  * all before the body is read), each as JSON with a message a client developer can act on; the body is read with
  * the 16 kB limit at most; an accepted batch is recorded with the seed's engagement semantics, with the names a
  * browser reports bounded and the session the server resolves trusted over the one the browser claims; the app's
- * own failing callback costs a 500 without its text. Configuration mistakes are said when the endpoint is built.
+ * own failing `resolveSession` costs a 500 without its text, a failing `onBatch` (after recording) only an error in
+ * the log. Configuration mistakes are said when the endpoint is built.
  */
 import { initBusinessMetrics, PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
 import type { EngagementBatch } from '../../../src/browser/protocol';
@@ -425,6 +426,39 @@ describe("the app's failures and mistakes", () => {
     expect(answer.body).not.toContain('secret');
     expect(diag.errors).toEqual([
       'businessMetricsPlugin engagement: request failed: session store at /srv/secret.db is down',
+    ]);
+  });
+
+  it('answers 202 when onBatch throws after the batch was recorded, so the client does not send it again', async () => {
+    const endpoint = engagementEndpoint<Raw>(
+      {
+        features: ['search'],
+        milestones: [],
+        rateLimit: false,
+        onBatch: () => {
+          throw new Error('audit log at /srv/secret.log is full');
+        },
+      },
+      'engagementHandler',
+    );
+    const answer = await endpoint(
+      request({ session: SESSION, events: [{ kind: 'feature', name: 'search' }] }),
+    );
+    expect(decoded(answer)).toEqual({
+      status: 202,
+      headers: { 'content-type': JSON_TYPE },
+      json: { accepted: 1 },
+    });
+    expect(answer.body).not.toContain('secret');
+    expect(
+      (await scrape()).value(PROMETHEUS_FAMILIES.featureUsage, {
+        feature_name: 'search',
+        user_tier: 'pro',
+        is_new_user: 'true',
+      }),
+    ).toBe(1);
+    expect(diag.errors).toEqual([
+      'engagementHandler: onBatch threw (the batch was recorded and answered 202): audit log at /srv/secret.log is full',
     ]);
   });
 
