@@ -15,6 +15,7 @@ import type { DiagLogLevel, Meter } from '@opentelemetry/api';
 import type {
   CollectionResult,
   MeterProvider,
+  MetricProducer,
   MetricReader,
   PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
@@ -213,6 +214,7 @@ function buildWithSdk(
   const otlpAgents = new ClosableAgents();
   undo.push(() => otlpAgents.close());
   const pushReader = (
+    producerOf: ProducerOf,
     exporter: PushMetricExporter,
     name: string,
     intervalMillis: number,
@@ -225,7 +227,7 @@ function buildWithSdk(
       exporter: counted,
       exportIntervalMillis: intervalMillis,
       exportTimeoutMillis: timeoutMillis,
-      metricProducers: [store.createProducer(temporalityOf(counted))],
+      metricProducers: [producerOf(temporalityOf(counted))],
     });
   };
 
@@ -238,10 +240,18 @@ function buildWithSdk(
   const clusterExtensions = cluster && clusterRole ? new cluster.ClusterExtensions() : undefined;
   let clusterEndpoint: ClusterEndpoint | undefined;
   let clusterSource: ClusterSourceWiring | undefined;
+  // The readers that export (push exporters, the app's own readers), built over where their numbers come from:
+  // this process's store, or in a cluster primary the aggregate (below).
+  const exporting: Array<(producerOf: ProducerOf) => MetricReader> = [];
   for (const exporter of config.exporters) {
     if (exporter === 'none') continue;
-    // Cluster mode: a worker serves no endpoint of its own (sharing the port would answer scrapes round-robin,
-    // each with one worker's numbers); the primary serves the aggregate (below).
+    // Cluster mode: a worker or thread exports nothing itself. Its numbers reach the primary at each collection,
+    // and the primary exports the exact aggregate through every exporter. A worker's own endpoint would answer
+    // scrapes round-robin with one worker's numbers; its own pushes would write one worker's numbers, under the
+    // primary's service.instance.id when that is fixed (counter resets to a backend), or as series of their own
+    // that the primary's totals already hold.
+    if (clusterRole?.kind === 'source') continue;
+    // The primary serves the aggregate on the cluster endpoint (below).
     if (exporter === 'prometheus' && clusterRole !== undefined) continue;
     if (exporter === 'prometheus') {
       const reader = new PrometheusPullReader({
@@ -252,19 +262,20 @@ function buildWithSdk(
       readers.push(reader);
     } else if (exporter === 'otlp') {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
-      readers.push(
-        pushReader(
-          createOtlpExporter(config.otlp, otlpAgents),
-          'otlp',
-          exportIntervalMillis,
-          exportTimeoutMillis,
-          config.otlp.url,
-        ),
+      const otlp = createOtlpExporter(config.otlp, otlpAgents);
+      exporting.push((producerOf) =>
+        pushReader(producerOf, otlp, 'otlp', exportIntervalMillis, exportTimeoutMillis, config.otlp.url),
       );
     } else if (exporter === 'console') {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
-      readers.push(
-        pushReader(new sdk.ConsoleMetricExporter(), 'console', exportIntervalMillis, exportTimeoutMillis),
+      exporting.push((producerOf) =>
+        pushReader(
+          producerOf,
+          new sdk.ConsoleMetricExporter(),
+          'console',
+          exportIntervalMillis,
+          exportTimeoutMillis,
+        ),
       );
     } else if (
       exporter instanceof sdk.MetricReader ||
@@ -272,14 +283,18 @@ function buildWithSdk(
     ) {
       const reader = exporter as MetricReader;
       const temporality = reader.selectAggregationTemporality(InstrumentType.COUNTER);
-      readers.push(new sdk.BridgeReader(reader, [store.createProducer(temporality)]));
+      exporting.push((producerOf) => new sdk.BridgeReader(reader, [producerOf(temporality)]));
     } else {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       const push = exporter as PushMetricExporter;
-      readers.push(
-        pushReader(push, push.constructor?.name ?? 'custom', exportIntervalMillis, exportTimeoutMillis),
+      const name = push.constructor?.name ?? 'custom';
+      exporting.push((producerOf) =>
+        pushReader(producerOf, push, name, exportIntervalMillis, exportTimeoutMillis),
       );
     }
+  }
+  if (clusterRole?.kind !== 'primary') {
+    for (const build of exporting) readers.push(build((temporality) => store.createProducer(temporality)));
   }
   // getMetrics() must work whatever is configured: without a Prometheus exporter, a server-less pull reader
   // serves it. A reader costs nothing per measurement; it only collects when asked.
@@ -299,6 +314,9 @@ function buildWithSdk(
       // Without a prometheus exporter, getMetrics() and the workers still get the aggregate.
       prometheus: serves ? config.prometheus : { preventServerStart: true },
       extensions: clusterExtensions!,
+      // Every exporter pushes (or reads) the aggregate: the fleet's numbers, the primary's own among them.
+      readers: (aggregate) =>
+        exporting.map((build) => build((temporality) => cluster!.aggregateProducer(aggregate, temporality))),
     });
     const started = clusterEndpoint;
     undo.push(() => started.shutdown(0));
@@ -369,7 +387,12 @@ function buildWithSdk(
     metricsHandler: clusterSource?.metricsHandler ?? pullReaders[0]?.metricsHandler,
     exporters: failureCounting,
     describeFailedExports,
-    flush: (timeoutMillis) => meterProvider.forceFlush({ timeoutMillis }),
+    flush: async (timeoutMillis) => {
+      await Promise.all([
+        meterProvider.forceFlush({ timeoutMillis }),
+        clusterEndpoint?.forceFlush(timeoutMillis),
+      ]);
+    },
     stopAtOnce() {
       runtimeMetrics?.stop();
       clusterKey?.stopSharing?.();
@@ -604,6 +627,9 @@ function loadSdk() {
   };
 }
 
+/** Where an exporting reader's producer comes from, for the temporality it asks. */
+type ProducerOf = (temporality: AggregationTemporality) => MetricProducer;
+
 function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
   return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
 }
@@ -714,6 +740,7 @@ function disabledHandle(servesPrometheus: boolean): BusinessMetricsHandle {
 /** Cluster mode's modules, required when `cluster` is configured (an app without it never loads them). */
 function loadClusterMode() {
   return {
+    ...(require('./cluster/delta') as typeof import('./cluster/delta')),
     ...(require('./cluster/endpoint') as typeof import('./cluster/endpoint')),
     ...(require('./cluster/extensions') as typeof import('./cluster/extensions')),
     ...(require('./cluster/role') as typeof import('./cluster/role')),

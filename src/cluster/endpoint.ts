@@ -1,13 +1,20 @@
 /**
  * What `initBusinessMetrics({ cluster: true })` builds in the primary (or main thread): the aggregate endpoint, a
  * Prometheus pull reader on a MeterProvider of its own whose only producer is the aggregate (so the primary's own
- * readers stay untouched), and the watch on worker threads.
+ * readers stay untouched), the push readers init.ts builds over the aggregate on that same provider (so the
+ * primary pushes the fleet's numbers, the same ones its `/metrics` serves), and the watch on worker threads.
  *
- * Owns: the endpoint's reader and provider, the live primary of this process. Must not touch: the merge
- * (aggregate.ts), collection rounds (primary.ts), which other exporters exist (init.ts), recording.
+ * Owns: the aggregate's provider and its readers' lifecycle (flush, and shutdown: the final push before the
+ * primary stops asking the workers), the live primary of this process. Must not touch: the merge (aggregate.ts),
+ * collection rounds (primary.ts), which exporters exist (init.ts), recording.
  */
 import type { Resource } from '@opentelemetry/resources';
-import { MeterProvider, type CollectionResult } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  type CollectionResult,
+  type MetricProducer,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { PrometheusPullReader, type PrometheusPullReaderOptions } from '../exporters/prometheus';
 import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
@@ -20,6 +27,8 @@ export interface ClusterEndpoint {
   /** Serves the aggregate (standalone server and/or `metricsHandler`, as configured). */
   readonly reader: PrometheusPullReader;
   readonly primary: ClusterPrimary;
+  /** Collects the aggregate and pushes it through every push reader now. */
+  forceFlush(timeoutMillis: number): Promise<void>;
   shutdown(timeoutMillis: number): Promise<void>;
 }
 
@@ -32,6 +41,12 @@ export function startClusterEndpoint(args: {
   readonly columnsOf: ColumnsLookup;
   readonly prometheus: PrometheusPullReaderOptions;
   readonly extensions: ClusterExtensions;
+  /**
+   * The readers that export the aggregate besides the Prometheus one (push exporters, an app's own reader), built
+   * over the producer given: they join the aggregate's provider, never the primary's own (which would add the
+   * primary's own metrics twice).
+   */
+  readonly readers?: (aggregate: MetricProducer) => MetricReader[];
 }): ClusterEndpoint {
   const primary = new ClusterPrimary({
     resource: args.resource,
@@ -41,18 +56,31 @@ export function startClusterEndpoint(args: {
     columnsOf: args.columnsOf,
     extensions: args.extensions,
   });
-  const reader = new PrometheusPullReader({ ...args.prometheus, metricProducers: [primary] });
+  let readers: MetricReader[];
+  try {
+    readers = [new PrometheusPullReader({ ...args.prometheus, metricProducers: [primary] })];
+    readers.push(...(args.readers?.(primary) ?? []));
+  } catch (error) {
+    primary.close();
+    throw error;
+  }
+  const reader = readers[0] as PrometheusPullReader;
   // A provider of its own: the aggregate already contains the primary's own metrics (through `local`).
-  const provider = new MeterProvider({ resource: args.resource, readers: [reader] });
+  const provider = new MeterProvider({ resource: args.resource, readers });
   primary.serveExposition((format) => reader.getMetrics(format));
   setLivePrimary(primary);
   return {
     reader,
     primary,
+    forceFlush: (timeoutMillis) => provider.forceFlush({ timeoutMillis }),
     async shutdown(timeoutMillis) {
       setLivePrimary(undefined, primary);
-      primary.close();
-      await provider.shutdown({ timeoutMillis });
+      try {
+        // The final pushes collect one last round while the workers still answer; then the primary stops asking.
+        await provider.shutdown({ timeoutMillis });
+      } finally {
+        primary.close();
+      }
     },
   };
 }

@@ -1,0 +1,135 @@
+/**
+ * The aggregate for a primary's exporter that asks for delta temporality (src/cluster/delta.ts): successive
+ * collections of a cumulative producer, as the aggregate renders them, turned into what each series gained.
+ */
+import { ValueType, type HrTime } from '@opentelemetry/api';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { aggregateProducer, DeltaOfAggregate } from '../../src/cluster/delta';
+
+const scope = { name: 'otel-business-metrics', version: '1' };
+const at = (seconds: number): HrTime => [seconds, 0];
+const born = at(100);
+
+function descriptor(name: string) {
+  return { name, description: '', unit: '', valueType: ValueType.INT };
+}
+
+/** One cumulative collection, as ClusterAggregate.render makes it, ending at `end`. */
+function collection(
+  end: number,
+  numbers: { revenue: number; open: number; gauge: number; histogram: [number, number, number[]] },
+): CollectionResult {
+  const point = <T>(value: T, attributes = { currency: 'USD' }) => ({
+    startTime: born,
+    endTime: at(end),
+    attributes,
+    value,
+  });
+  const [count, sum, counts] = numbers.histogram;
+  const metrics: MetricData[] = [
+    {
+      descriptor: descriptor('business_revenue_cents'),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: [point(numbers.revenue), point(5, { currency: 'EUR' })],
+    },
+    {
+      descriptor: descriptor('open_carts'),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: false,
+      dataPoints: [point(numbers.open)],
+    },
+    {
+      descriptor: descriptor('business_exchange_rate'),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.GAUGE,
+      dataPoints: [point(numbers.gauge)],
+    },
+    {
+      descriptor: descriptor('business_order_value_cents'),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [point({ buckets: { boundaries: [10, 100], counts }, sum, count, min: 3, max: 500 })],
+    },
+  ];
+  return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope, metrics }] }, errors: [] };
+}
+
+function producerOf(collections: CollectionResult[]): MetricProducer {
+  return { collect: () => Promise.resolve(collections.shift()!) };
+}
+
+function byName(result: CollectionResult): Map<string, MetricData> {
+  return new Map(result.resourceMetrics.scopeMetrics[0].metrics.map((m) => [m.descriptor.name, m]));
+}
+
+describe('aggregateProducer', () => {
+  it('gives a cumulative reader the aggregate itself, a delta reader a memory of its own', () => {
+    const aggregate = producerOf([]);
+    expect(aggregateProducer(aggregate, AggregationTemporality.CUMULATIVE)).toBe(aggregate);
+    expect(aggregateProducer(aggregate, AggregationTemporality.DELTA)).toBeInstanceOf(DeltaOfAggregate);
+  });
+});
+
+describe('DeltaOfAggregate', () => {
+  it('reports what counters and histograms gained since its previous collection, exactly', async () => {
+    const delta = new DeltaOfAggregate(
+      producerOf([
+        collection(110, { revenue: 333, open: 4, gauge: 1.1, histogram: [3, 120, [1, 1, 1]] }),
+        collection(120, { revenue: 1333, open: 2, gauge: 1.2, histogram: [5, 170, [2, 2, 1]] }),
+        collection(130, { revenue: 1333, open: 2, gauge: 1.2, histogram: [5, 170, [2, 2, 1]] }),
+      ]),
+    );
+
+    const first = byName(await delta.collect());
+    const revenue = first.get('business_revenue_cents')!;
+    expect(revenue.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    // A series' first report: its whole history, from its own start.
+    expect(revenue.dataPoints.map((p) => [p.attributes.currency, p.value, p.startTime])).toEqual([
+      ['USD', 333, born],
+      ['EUR', 5, born],
+    ]);
+    expect(first.get('business_order_value_cents')!.dataPoints[0].value).toEqual({
+      buckets: { boundaries: [10, 100], counts: [1, 1, 1] },
+      sum: 120,
+      count: 3,
+      min: 3,
+      max: 500,
+    });
+
+    const second = byName(await delta.collect());
+    // The interval since the previous collection; the unchanged EUR series is left out.
+    expect(
+      second
+        .get('business_revenue_cents')!
+        .dataPoints.map((p) => [p.attributes.currency, p.value, p.startTime]),
+    ).toEqual([['USD', 1000, at(110)]]);
+    expect(second.get('business_order_value_cents')!.dataPoints[0].value).toEqual({
+      buckets: { boundaries: [10, 100], counts: [1, 1, 0] },
+      sum: 50,
+      count: 2,
+      // Unknown for the interval: left out rather than the all-time ones.
+      min: undefined,
+      max: undefined,
+    });
+    // Up-down counters stay cumulative (as OpenTelemetry's delta presets keep them); gauges are gauges.
+    expect(second.get('open_carts')!.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
+    expect(second.get('open_carts')!.dataPoints[0].value).toBe(2);
+    expect(second.get('business_exchange_rate')!.dataPoints[0].value).toBe(1.2);
+
+    // Nothing changed: no counter or histogram point at all.
+    const third = byName(await delta.collect());
+    expect(third.has('business_revenue_cents')).toBe(false);
+    expect(third.has('business_order_value_cents')).toBe(false);
+    expect([...third.keys()]).toEqual(['open_carts', 'business_exchange_rate']);
+  });
+});
