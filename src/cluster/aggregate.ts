@@ -11,7 +11,8 @@
  * ever replaced by a newer snapshot of the same source; a source that misses a collection keeps its last
  * numbers in the total; a source that exits has its last numbers folded into `retired` before it is forgotten.
  * What can be lost is exactly what a source recorded after its last snapshot reached the primary, when it dies
- * without sending a final one (SIGKILL, a crash, `worker.terminate()`): it is counted as `exited`.
+ * without sending a final one (SIGKILL, a crash, `worker.terminate()`) or its final one is refused whole: it is
+ * counted as `exited`.
  *
  * Under broken or hostile sources (docs/safety.md#peers): every snapshot passes the rules of validate.ts first;
  * a point whose numbers break them, or that would take a counter or histogram of its source backwards, is
@@ -229,9 +230,18 @@ export class ClusterAggregate {
   /**
    * Applies a snapshot that passed validate.ts. Returns false when it was refused whole or in part (counted once
    * as `invalid`): a point that breaks a number rule or would take its series backwards is left out, the rest
-   * is applied.
+   * is applied. A final snapshot retires its source even when it is refused whole: the source is gone either way
+   * (its counters and histograms stay at their last accepted numbers, its gauges leave), and what the refused
+   * snapshot carried is lost, so the retirement is counted as `exited`.
    */
   applyChecked(checked: CheckedSnapshot, now = Date.now()): boolean {
+    const applied = this.applySnapshot(checked, now);
+    const { source, final } = checked.message;
+    if (final === true && !this.retiredIds.has(source)) this.retire(source, false);
+    return applied;
+  }
+
+  private applySnapshot(checked: CheckedSnapshot, now: number): boolean {
     const message = checked.message;
     if (this.retiredIds.has(message.source)) return false;
     let source = this.sources.get(message.source);

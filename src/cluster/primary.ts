@@ -340,6 +340,8 @@ export class ClusterPrimary implements MetricProducer {
     }
     this.aggregate.applyChecked(checked);
     if (snapshot.final === true) {
+      // Its source is retired now, whether the snapshot was applied or refused (aggregate.ts): nothing is left for
+      // the exit to retire.
       if (worker !== undefined && this.processSources.get(worker.id) === snapshot.source) {
         this.processSources.delete(worker.id);
       }

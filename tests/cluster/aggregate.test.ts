@@ -212,6 +212,36 @@ describe('cluster aggregate', () => {
     await a.provider.shutdown();
   });
 
+  it('a final snapshot refused whole still retires its source: its gauges leave and nothing waits for it', async () => {
+    const [a, b] = [worker('a'), worker('b')];
+    const books = { productCategory: 'books', paymentMethod: 'card', region: 'eu' } as const;
+    a.metrics.recordRevenue(500, books);
+    b.metrics.recordRevenue(300, books);
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    expect(aggregate.apply(await snapshot(a, 1))).toBe(true);
+    expect(aggregate.apply(await snapshot(b, 1))).toBe(true);
+    expect(value(exposition(aggregate), perMinute)).toBe(800);
+    // A snapshot introducing a series is lost; a's final one refers to it by id only and is refused whole.
+    a.metrics.recordFunnelStep('cart', { source: 'ads', deviceType: 'mobile' });
+    await snapshot(a, 2);
+    a.metrics.recordRevenue(40, books);
+    const final = await snapshot(a, 0, true);
+    expect(final.keys).toHaveLength(0);
+    expect(aggregate.apply(final)).toBe(false);
+
+    expect(aggregate.isRetired('a')).toBe(true);
+    expect(aggregate.sourcesNeedingFull()).toEqual([]);
+    const failures: Record<string, number> = {};
+    aggregate.forEachFailure((reason, count) => (failures[reason] = count));
+    // Refused (invalid), and what it carried is lost, as for a worker that died without a final snapshot.
+    expect(failures).toEqual({ invalid: 1, exited: 1 });
+    const text = exposition(aggregate);
+    // Its revenue stays at its last accepted numbers; its rolling revenue minute (a gauge) leaves with it.
+    expect(value(text, revenue)).toBe(800);
+    expect(value(text, perMinute)).toBe(300);
+    await Promise.all([a, b].map((w) => w.provider.shutdown()));
+  });
+
   it('steady-state snapshots carry ids and numbers, not labels', async () => {
     const a = worker('a');
     for (let i = 0; i < 50; i++)

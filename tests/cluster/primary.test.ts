@@ -22,7 +22,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ClusterPrimary } from '../../src/cluster/primary';
 import { ClusterSource } from '../../src/cluster/source';
-import { PROTOCOL_TAG, THREAD_RESPONSE_CHANNEL } from '../../src/cluster/protocol';
+import { PROTOCOL_TAG, PROTOCOL_VERSION, THREAD_RESPONSE_CHANNEL } from '../../src/cluster/protocol';
 import { waitUntil } from '../support/wait';
 
 const BUILT_SOURCE = join(__dirname, '../../dist/cluster/source.js');
@@ -195,6 +195,60 @@ it('takes a final snapshot sent during a round as the answer of that round, so t
   expect(orders(await round)).toEqual({ apac: 12 });
   expect(failures(p)).toEqual({});
   expect(p.sources).toBe(0);
+});
+
+it('retires a worker whose final snapshot is refused whole: its gauges leave, nothing waits for it, its exit counts', async () => {
+  // The node:cluster side without forking: a worker as the primary sees it, and the two events it reacts to
+  // (a message from the worker, the worker's exit), called as node:cluster calls them.
+  const p = new ClusterPrimary({ resource: emptyResource(), processes: false, threads: false });
+  primary = p;
+  const events = p as unknown as {
+    receive(message: unknown, worker: unknown): void;
+    onClusterExit(worker: unknown): void;
+  };
+  const worker = { id: 7, isConnected: () => true, send: () => true };
+  const source = 'worker-7-source';
+  const snapshot = (firstKey: number, keys: string[], gauge: number[], counter: number[], final = false) => ({
+    tag: PROTOCOL_TAG,
+    type: 'snapshot',
+    version: PROTOCOL_VERSION,
+    source,
+    round: 0,
+    epoch: 0,
+    firstKey,
+    keys,
+    scopes: [{ name: 'shop' }],
+    metrics: [
+      { scope: 0, name: 'inflight', description: '', unit: '', valueType: 1, shape: 'gauge', points: gauge },
+      {
+        scope: 0,
+        name: 'orders',
+        description: '',
+        unit: '',
+        valueType: 1,
+        shape: 'counter',
+        points: counter,
+      },
+    ],
+    ...(final ? { final: true } : {}),
+  });
+  events.receive({ tag: PROTOCOL_TAG, type: 'hello', version: PROTOCOL_VERSION, source }, worker);
+  // One key per series: the gauge's (id 0) and the counter's (id 1).
+  events.receive(snapshot(0, ['["region","eu"]', '["region","eu"]'], [0, 5], [1, 1000]), worker);
+  expect(p.sources).toBe(1);
+  // The snapshot that introduced keys 1 and 2 was lost: the final one, starting at key 3, is refused whole.
+  events.receive(snapshot(3, ['["region","us"]'], [0, 0], [1, 1500, 3, 9], true), worker);
+  events.onClusterExit(worker);
+
+  const metrics = (await p.collect()).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+  // Before the fix the dead worker's gauge stayed at 5 forever and every round asked it for a full snapshot.
+  expect(metrics.map((m) => [m.descriptor.name, m.dataPoints.map((d) => d.value)])).toEqual([
+    ['orders', [1000]],
+  ]);
+  expect(p.aggregate.sourcesNeedingFull()).toEqual([]);
+  expect(p.aggregate.isRetired(source)).toBe(true);
+  expect(p.sources).toBe(0);
+  expect(failures(p)).toEqual({ invalid: 1, exited: 1 });
 });
 
 it('refuses invented messages on the thread channel, and a main-thread source, counting each as invalid', async () => {
