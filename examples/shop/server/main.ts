@@ -97,8 +97,16 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
     .filter(Boolean);
   const workers = Math.floor(numberFrom(env, 'WORKERS', 1));
   const serviceName = env.OTEL_SERVICE_NAME || 'demo-shop';
+  // OTEL_METRICS_EXPORTER=otlp (`npm run stack`): push over OTLP as well (endpoint and protocol from the OTEL_*
+  // variables); /metrics and the dashboard keep working from the same handle. In a cluster only the primary
+  // pushes (the workers' sum); the workers' own exporters are left out by cluster mode.
+  const push = (env.OTEL_METRICS_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .includes('otlp');
   if (workers > 1 && cluster.isPrimary) {
     await runPrimary({
+      push,
       workers,
       port,
       host,
@@ -111,12 +119,6 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
   }
   const worker = workers > 1 && cluster.isWorker;
 
-  // OTEL_METRICS_EXPORTER=otlp (`npm run stack`): push over OTLP as well (endpoint and protocol from the OTEL_*
-  // variables); /metrics and the dashboard keep working from the same handle.
-  const push = (env.OTEL_METRICS_EXPORTER ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .includes('otlp');
   // Tracing first, as an app starts its tracing SDK before anything else: business methods then run inside
   // request spans and the package keeps exemplars.
   const tracing = startShopTracing();
@@ -209,6 +211,7 @@ export async function main(options: MainOptions): Promise<RunningShop | undefine
 
 /** WORKERS > 1: fork the workers, keep them running, merge their metrics, stop them cleanly. */
 async function runPrimary(args: {
+  push: boolean;
   workers: number;
   port: number;
   host: string;
@@ -217,9 +220,10 @@ async function runPrimary(args: {
   token: string | undefined;
   activeUsers: InitOptions['activeUsers'];
 }): Promise<void> {
-  // The primary serves nothing itself: workers answer every URL (including /metrics, from this aggregate).
+  // The primary serves nothing itself: workers answer every URL (including /metrics, from this aggregate). With
+  // OTLP it pushes the aggregate.
   const telemetry = initBusinessMetrics({
-    exporters: ['prometheus'],
+    exporters: args.push ? ['prometheus', 'otlp'] : ['prometheus'],
     prometheus: { preventServerStart: true },
     serviceName: args.serviceName,
     activeUsers: args.activeUsers,
