@@ -120,8 +120,11 @@ interface SourceState {
   /** The slot of each series id of this epoch. */
   slots: Array<Slot | undefined>;
   /**
-   * Every slot of this source, by family and identity, across epochs: a new epoch renumbers the series but a
-   * series keeps its slot, so its numbers are never dropped from the totals nor compared with nothing.
+   * Every slot of this source, by family and exact label set (CheckedKey.exact), across epochs: a new epoch
+   * renumbers the series but a series keeps its slot, so its numbers are never dropped from the totals nor
+   * compared with nothing. Two series of one source with the same identity but values of different types
+   * (`{code: 200}`, `{code: '200'}`) keep a slot each, both in the one aggregate series: summed, or merged by the
+   * gauge rule, as two sources' would be (one slot would take each one's numbers in turn).
    */
   readonly byKey: Map<string, Slot>;
   /** The same slots, in creation order (iterated at every render). */
@@ -503,7 +506,7 @@ export class ClusterAggregate {
 
   /** The source's slot for a series (the one it had in an earlier epoch, if any); undefined past the cap. */
   private slotOf(source: SourceState, family: Family, key: CheckedKey, now: number): Slot | undefined {
-    const slotKey = family.index + '\u0000' + key.identity;
+    const slotKey = family.index + '\u0000' + key.exact;
     let slot = source.byKey.get(slotKey);
     if (slot === undefined) {
       if (source.byKey.size >= MAX_KEYS_PER_SOURCE) return undefined;

@@ -54,6 +54,12 @@ export interface CheckedKey {
    * same labels (a duplicate series makes Prometheus reject the whole scrape).
    */
   readonly identity: string;
+  /**
+   * The label set as a source's SDK tells series apart: names sorted, values with their types. One source may
+   * send `{code: 200}` and `{code: '200'}` as two series (an app's own instrument recorded both ways): the same
+   * identity, two series of that source, which the primary sums (aggregate.ts).
+   */
+  readonly exact: string;
 }
 
 export interface CheckedSnapshot {
@@ -302,7 +308,16 @@ export function checkKey(key: string): Checked<CheckedKey> {
     names.add(name);
     attributes[name] = value as AttributeValue;
   }
-  return { ok: true, value: { attributes: Object.freeze(attributes), identity: identityOf(attributes) } };
+  const exact: unknown[] = [];
+  for (const name of [...names].sort()) exact.push(name, attributes[name]);
+  return {
+    ok: true,
+    value: {
+      attributes: Object.freeze(attributes),
+      identity: identityOf(attributes),
+      exact: JSON.stringify(exact),
+    },
+  };
 }
 
 /** The identity of a label set (see {@link CheckedKey.identity}). */

@@ -242,6 +242,35 @@ describe('cluster aggregate', () => {
     await Promise.all([a, b].map((w) => w.provider.shutdown()));
   });
 
+  it("sums a source's series that differ only in a value's type ({code: 200} and {code: '200'}) into one", async () => {
+    // An app's own instrument recorded with a number in one place and a string in another: the worker's SDK keeps
+    // two series, which the exposition writes with the same labels; the primary holds them as one.
+    const a = worker('a');
+    const b = worker('b');
+    const ofA = a.provider.getMeter('app').createCounter('responses');
+    const ofB = b.provider.getMeter('app').createCounter('responses');
+    ofA.add(3, { code: 200 });
+    ofA.add(5, { code: '200' });
+    ofB.add(7, { code: 200 });
+    const aggregate = new ClusterAggregate();
+    expect(aggregate.apply(await snapshot(a, 1))).toBe(true);
+    expect(aggregate.apply(await snapshot(b, 1))).toBe(true);
+    expect(value(exposition(aggregate), 'responses_total', { code: '200' })).toBe(3 + 5 + 7);
+    expect(exposition(aggregate).samples.filter((s) => s.name === 'responses_total')).toHaveLength(1);
+    // Later rounds: neither series is taken for the other going backwards.
+    ofA.add(1, { code: 200 });
+    expect(aggregate.apply(await snapshot(a, 2))).toBe(true);
+    expect(aggregate.apply(await snapshot(a, 3))).toBe(true);
+    expect(value(exposition(aggregate), 'responses_total', { code: '200' })).toBe(4 + 5 + 7);
+    const failures: Record<string, number> = {};
+    aggregate.forEachFailure((reason, count) => (failures[reason] = count));
+    expect(failures).toEqual({});
+    // A source that exits keeps both in the totals.
+    aggregate.retire('a', true);
+    expect(value(exposition(aggregate), 'responses_total', { code: '200' })).toBe(4 + 5 + 7);
+    await Promise.all([a, b].map((w) => w.provider.shutdown()));
+  });
+
   it('steady-state snapshots carry ids and numbers, not labels', async () => {
     const a = worker('a');
     for (let i = 0; i < 50; i++)
