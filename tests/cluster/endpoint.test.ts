@@ -2,6 +2,8 @@
  * src/cluster/endpoint.ts directly: the primary's aggregate endpoint serves the aggregate, which already holds the
  * primary's own numbers once (through `local`, not a second reader of its provider), under the resource given; the
  * endpoint's primary becomes the live one `watchWorkerThread` reaches, and shutdown stops it and unregisters it.
+ * The push readers init.ts gives it export the same aggregate (the primary's own numbers once), flush on demand,
+ * and push once more at shutdown.
  * Sources merging in: tests/cluster/primary.test.ts and the cluster e2e tests.
  */
 import { Worker } from 'node:worker_threads';
@@ -30,8 +32,9 @@ afterEach(async () => {
 });
 afterAll(() => provider.shutdown());
 
-function start(): ClusterEndpoint {
+function start(readers?: Parameters<typeof startClusterEndpoint>[0]['readers']): ClusterEndpoint {
   endpoint = startClusterEndpoint({
+    readers,
     resource: resourceFromAttributes({ 'service.name': 'cluster-endpoint-test' }),
     options: { timeoutMillis: 500 },
     local: () => reader.collect(),
@@ -73,4 +76,30 @@ it('makes its primary the one watchWorkerThread reaches, until shutdown', async 
   } finally {
     await worker.terminate();
   }
+});
+
+it("pushes the aggregate through the readers it is given: the primary's own numbers once, and a final push", async () => {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const pushed = () =>
+    exporter.getMetrics().map((collection) =>
+      collection.scopeMetrics
+        .flatMap((scope) => scope.metrics)
+        .filter((metric) => metric.descriptor.name === 'pushed_orders')
+        .flatMap((metric) => metric.dataPoints.map((point) => point.value)),
+    );
+  const started = start((aggregate) => [
+    new PeriodicExportingMetricReader({
+      exporter,
+      exportIntervalMillis: 60_000,
+      metricProducers: [aggregate],
+    }),
+  ]);
+  const orders = provider.getMeter('endpoint-test').createCounter('pushed_orders');
+  orders.add(4);
+  await started.forceFlush(2000);
+  orders.add(1);
+  await started.shutdown(2000);
+  endpoint = undefined;
+  expect(pushed()).toEqual([[4], [5]]);
+  expect(exporter.getMetrics()[0].resource.attributes['service.name']).toBe('cluster-endpoint-test');
 });
