@@ -86,8 +86,9 @@ export interface BusinessMetricsHandle {
    * OTEL_SDK_DISABLED=true it answers 200 with an empty exposition (one comment line saying metrics are off). */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /**
-   * Collect and push now (OTLP, console, your push exporters). Resolves when every export of this flush
-   * succeeded; rejects with an Error naming the exporter, where it sends and the cause when one failed (the
+   * Collect and push now (OTLP, console, your push exporters; in cluster mode the primary pushes the aggregate,
+   * and a worker or thread has nothing to push: its numbers go out with the primary's). Resolves when every export
+   * of this flush succeeded; rejects with an Error naming the exporter, where it sends and the cause when one failed (the
    * periodic exports only warn through diag), or when one still runs at the deadline (default 5000 ms).
    */
   forceFlush(options?: { timeoutMillis?: number }): Promise<void>;
@@ -576,13 +577,17 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
           // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
           const handOverFor = Math.min(handOverWithin, remaining());
           await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverFor)));
-          await parts.afterHandOver?.(remaining());
-          // The active users' last Redis flush runs beside the final export, under the same deadline.
+          // From here on every final push is watched: a cluster primary's exporters push the aggregate's final
+          // numbers in afterHandOver (the aggregate's provider), the others in shutdownProvider.
           const watches = failureCounting.map((exporter) => exporter.watchFailures());
-          const left = remaining();
-          await Promise.all([metrics.close({ timeoutMillis: left }), parts.shutdownProvider(left)]).finally(
-            () => watches.forEach((watch) => watch.stop()),
-          );
+          try {
+            await parts.afterHandOver?.(remaining());
+            // The active users' last Redis flush runs beside the final export, under the same deadline.
+            const left = remaining();
+            await Promise.all([metrics.close({ timeoutMillis: left }), parts.shutdownProvider(left)]);
+          } finally {
+            watches.forEach((watch) => watch.stop());
+          }
           const failed = describeFailedExports(watches);
           if (failed) {
             diag.warn(

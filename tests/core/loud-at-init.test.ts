@@ -151,6 +151,39 @@ describe('an explicit forceFlush tells its caller when its export failed (the pe
   });
 });
 
+describe('in a cluster primary, which pushes the aggregate, the same', () => {
+  it('shutdown says its final push failed, naming the exporter and the cause', async () => {
+    const warnings: string[] = [];
+    diag.setLogger(
+      {
+        error: () => undefined,
+        warn: (message) => warnings.push(message),
+        info: () => undefined,
+        debug: () => undefined,
+        verbose: () => undefined,
+      },
+      { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+    );
+    const failing: PushMetricExporter = {
+      export: (_metrics: ResourceMetrics, done: (result: ExportResult) => void) =>
+        done({ code: ExportResultCode.FAILED, error: new Error('quota exceeded') }),
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    try {
+      const handle = initBusinessMetrics({ exporters: [failing], cluster: true, env: {} });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      await handle.shutdown({ timeoutMillis: 2000 });
+      expect(warnings).toContain(
+        'otel-business-metrics: shutdown: the final export failed: the Object exporter could not export: ' +
+          'quota exceeded; what was recorded since its last successful export did not reach it',
+      );
+    } finally {
+      diag.disable();
+    }
+  });
+});
+
 describe('forceFlush and shutdown name what they wait for', () => {
   let server: Server;
   let url: string;
