@@ -1,7 +1,9 @@
 /**
  * The fleet-wide active-users store: at every flush each instance merges the registers of its changed tier-day
  * sketches into per-tier, per-day Redis HyperLogLogs (SET of Redis's dense encoding into a scratch key, then
- * PFMERGE), and reads the window counts back with PFCOUNT over the window's day keys.
+ * PFMERGE), and reads the window counts back with PFCOUNT over the window's day keys; for weekly and monthly also
+ * the count of the days tomorrow's window still covers (the carry), which keeps those windows at the fleet's figure
+ * across UTC midnight until the new day's first successful flush.
  *
  * Why registers and not PFADD of each user: the local sketch already holds everything this instance saw, so the
  * recording call does no store work at all (no per-user queue, the same cost as in-process), an outage loses
@@ -10,8 +12,9 @@
  * maximum over the fleet, exactly as with PFADD, and PFCOUNT runs the same estimator (Ertl's) as the local one.
  *
  * Owns: the one pipelined round trip per flush interval, key names and their expiry, which tier-days Redis has
- * acknowledged, failure accounting. Must not touch: hashing, updating sketches, metrics instruments, the byte
- * encoding (redis-encoding.ts), loading ioredis (redis-client.ts).
+ * acknowledged, the fleet counts and carries read back and for which day they hold, failure accounting. Must not
+ * touch: hashing, updating sketches, metrics instruments, the byte encoding (redis-encoding.ts), loading ioredis
+ * (redis-client.ts).
  *
  * Nothing that reaches Redis identifies a user: values are HyperLogLog registers (a few bits per register of
  * keyed digests, never a digest or an id) and keys are `<prefix>:<tier>:<YYYY-MM-DD>`, the tier encoded
@@ -73,6 +76,14 @@ interface FleetCount {
   readonly value: number;
 }
 
+/** One PFCOUNT of a flush: a window's, or its carry (the days of it that tomorrow's window still covers). */
+interface WindowCount {
+  readonly tier: string;
+  readonly window: ActiveUserWindowName;
+  readonly carry: boolean;
+  readonly keys: string[];
+}
+
 /** Counts of the store's own trouble, read by observable self-metrics. */
 export interface StoreHealth {
   readonly failures: Readonly<Record<StoreFailureReason, number>>;
@@ -92,7 +103,14 @@ export class RedisActiveUsersStore {
   private readonly tiers = new Set<string>();
   /** `tier\0day` -> the sketch version Redis has merged. */
   private readonly acknowledged = new Map<string, number>();
+  /** `tier\0window` -> the fleet's count for the window ending on `day`. */
   private readonly fleet = new Map<string, FleetCount>();
+  /**
+   * `tier\0window` -> a floor for tomorrow: the fleet's count over the days of today's window that tomorrow's window
+   * still covers (its `day` is tomorrow). It keeps weekly and monthly at the fleet's figure across UTC midnight until
+   * the new day's first successful flush.
+   */
+  private readonly carry = new Map<string, FleetCount>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
@@ -163,10 +181,20 @@ export class RedisActiveUsersStore {
     this.timer.unref();
   }
 
-  /** The fleet-wide count of the last successful flush, if it was for `today`. */
+  /**
+   * The fleet-wide count of the window ending on `today`, as far as Redis's answers tell: the larger of the count
+   * of today's last successful flush and, for weekly and monthly, the carry of yesterday's last one (the fleet's
+   * users of the days today's window shares with yesterday's, a lower bound of today's window). Undefined when Redis
+   * answered neither today nor yesterday.
+   */
   fleetEstimate(tier: string, window: ActiveUserWindowName, today: number): number | undefined {
-    const count = this.fleet.get(`${tier}\0${window}`);
-    return count !== undefined && count.day === today ? count.value : undefined;
+    const key = `${tier}\0${window}`;
+    const count = this.fleet.get(key);
+    const carried = this.carry.get(key);
+    const own = count !== undefined && count.day === today ? count.value : undefined;
+    const floor = carried !== undefined && carried.day === today ? carried.value : undefined;
+    if (own === undefined) return floor;
+    return floor === undefined ? own : Math.max(own, floor);
   }
 
   get health(): StoreHealth {
@@ -336,27 +364,35 @@ export class RedisActiveUsersStore {
     }
   }
 
-  /** Queues one PFCOUNT per tier and window over the window's day keys (leaving out keys of the wrong type). */
+  /**
+   * Queues one PFCOUNT per tier and window over the window's day keys (leaving out keys of the wrong type) and, for
+   * windows longer than a day, one over the days of it that tomorrow's window still covers (the carry).
+   */
   private queueCounts(
     pipeline: RedisPipelineLike,
     today: number,
-    only?: ReadonlyArray<{ tier: string; window: ActiveUserWindowName }>,
-  ): Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> {
-    const counted: Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> = [];
+    only?: readonly WindowCount[],
+  ): WindowCount[] {
+    const counted: WindowCount[] = [];
     const wanted =
       only ??
       [...this.tiers].flatMap((tier) =>
-        (Object.keys(ACTIVE_USER_WINDOW_DAYS) as ActiveUserWindowName[]).map((window) => ({ tier, window })),
+        (Object.keys(ACTIVE_USER_WINDOW_DAYS) as ActiveUserWindowName[]).flatMap((window) => [
+          { tier, window, carry: false },
+          { tier, window, carry: true },
+        ]),
       );
-    for (const { tier, window } of wanted) {
+    for (const { tier, window, carry } of wanted) {
       const keys: string[] = [];
-      for (let day = today - ACTIVE_USER_WINDOW_DAYS[window] + 1; day <= today; day++) {
+      // The carry leaves out the window's first day: tomorrow's window no longer covers it (none for daily).
+      const first = today - ACTIVE_USER_WINDOW_DAYS[window] + (carry ? 2 : 1);
+      for (let day = first; day <= today; day++) {
         const key = this.key(tier, day);
         if (!this.isBad(key)) keys.push(key);
       }
       if (keys.length === 0) continue;
       pipeline.pfcount(...keys);
-      counted.push({ tier, window, keys });
+      counted.push({ tier, window, carry, keys });
     }
     return counted;
   }
@@ -366,12 +402,12 @@ export class RedisActiveUsersStore {
    * clamped, and the counts that failed because a key was of the wrong type.
    */
   private readCounts(
-    counted: ReadonlyArray<{ tier: string; window: ActiveUserWindowName; keys: string[] }>,
+    counted: readonly WindowCount[],
     replies: ReadonlyArray<[Error | null, unknown]>,
     today: number,
-  ): { refused: number; failed: Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> } {
+  ): { refused: number; failed: WindowCount[] } {
     let refused = 0;
-    const failed: Array<{ tier: string; window: ActiveUserWindowName; keys: string[] }> = [];
+    const failed: WindowCount[] = [];
     counted.forEach((count, i) => {
       const [error, answer] = replies[i];
       if (error !== null) {
@@ -385,16 +421,20 @@ export class RedisActiveUsersStore {
         return;
       }
       if (value > this.maxCount) refused++;
-      this.setFleet(count.tier, count.window, today, Math.min(value, this.maxCount));
+      const counts = count.carry ? this.carry : this.fleet;
+      // A carry is a floor for the window ending tomorrow.
+      setCount(
+        counts,
+        `${count.tier}\0${count.window}`,
+        count.carry ? today + 1 : today,
+        Math.min(value, this.maxCount),
+      );
     });
     return { refused, failed };
   }
 
   /** One more round trip on the rare path: which day keys are of the wrong type, then the counts without them. */
-  private async countAround(
-    failed: ReadonlyArray<{ tier: string; window: ActiveUserWindowName; keys: string[] }>,
-    today: number,
-  ): Promise<number> {
+  private async countAround(failed: readonly WindowCount[], today: number): Promise<number> {
     const keys = [...new Set(failed.flatMap((count) => count.keys))];
     const probe = this.client.pipeline();
     for (const key of keys) probe.pfcount(key);
@@ -438,14 +478,6 @@ export class RedisActiveUsersStore {
       return undefined;
     }
     return replies as ReadonlyArray<[Error | null, unknown]>;
-  }
-
-  /** Within one UTC day the fleet's distinct count only grows: a smaller answer means Redis lost registers. */
-  private setFleet(tier: string, window: ActiveUserWindowName, today: number, value: number): void {
-    const key = `${tier}\0${window}`;
-    const previous = this.fleet.get(key);
-    const floor = previous !== undefined && previous.day === today ? previous.value : 0;
-    this.fleet.set(key, { day: today, value: Math.max(floor, value) });
   }
 
   private isBad(key: string): boolean {
@@ -513,6 +545,13 @@ export function encodeTier(tier: string): string {
       out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/** Within one UTC day the fleet's distinct count only grows: a smaller answer means Redis lost registers. */
+function setCount(counts: Map<string, FleetCount>, key: string, day: number, value: number): void {
+  const previous = counts.get(key);
+  const floor = previous !== undefined && previous.day === day ? previous.value : 0;
+  counts.set(key, { day, value: Math.max(floor, value) });
 }
 
 function isWrongType(error: unknown): boolean {

@@ -185,7 +185,8 @@ export class ActiveUsersCounter {
   /**
    * Every (window, tier) value for the gauge: the local estimate, or with Redis the larger of it and the last
    * fleet-wide count for today (the fleet includes this process, so the larger one is the better lower bound
-   * while Redis is unreachable).
+   * while Redis is unreachable). Right after UTC midnight, until the new day's first successful flush, weekly and
+   * monthly keep the fleet's figure through yesterday's carry (RedisActiveUsersStore.fleetEstimate).
    */
   forEachValue(visit: (value: number, attributes: Attributes) => void): void {
     if (this.reportsThroughPrimary) return;

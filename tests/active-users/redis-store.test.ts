@@ -17,8 +17,10 @@ import { buildSync } from 'esbuild';
 import Redis from 'ioredis';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BusinessMetrics } from '../../src';
+import { ActiveUsersCounter } from '../../src/active-users/tracker';
 import { HyperLogLog } from '../../src/active-users/hyperloglog';
 import { UserIdHasher } from '../../src/active-users/user-hash';
+import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis-server';
 import { waitUntil } from '../support/wait';
 
@@ -232,14 +234,15 @@ describe('active users through one real Redis', () => {
             .map(([, key]) => key)
             .sort(),
         ).toEqual([`obm:active_users:free:${today}`, `obm:active_users:pro:${today}`]);
-        // 2 tiers x 3 windows; each SET carries one dense HyperLogLog (MONITOR shows its bytes escaped).
-        expect(names(commands).filter((name) => name === 'pfcount')).toHaveLength(6);
+        // 2 tiers x (3 windows + the carries of weekly and monthly, the days tomorrow's windows still cover); each
+        // SET carries one dense HyperLogLog (MONITOR shows its bytes escaped).
+        expect(names(commands).filter((name) => name === 'pfcount')).toHaveLength(10);
         for (const [name, , value] of commands)
           if (name.toLowerCase() === 'set') expect(value.startsWith('HYLL')).toBe(true);
 
         commands.length = 0;
         await instance.request({ type: 'flush' });
-        expect(names(await seenSoFar())).toEqual(Array(6).fill('pfcount'));
+        expect(names(await seenSoFar())).toEqual(Array(10).fill('pfcount'));
         await instance.exit();
       } finally {
         monitor.disconnect();
@@ -385,6 +388,98 @@ describe('active users through one real Redis', () => {
     }
     await instance.exit();
   });
+});
+
+describe('weekly and monthly across UTC midnight (in-process instances, injected clock)', () => {
+  let redis: RedisServer | undefined;
+  let harness: GuardHarness | undefined;
+  const counters: ActiveUsersCounter[] = [];
+  afterEach(async () => {
+    await Promise.all(counters.splice(0).map((counter) => counter.shutdown(5000)));
+    await redis?.stop();
+    await harness?.close();
+  });
+
+  itWithRedis(
+    "keep the fleet's figure until the new day's first flush (also with Redis down), without the day that left the window",
+    async () => {
+      redis = await startRedis();
+      harness = createGuardHarness();
+      const DAY = 86_400_000;
+      const today = Math.floor(CLOCK / DAY); // a recent day: Redis keeps its keys
+      let clock = (today - 6) * DAY + DAY / 2;
+      const instance = () => {
+        const counter = new ActiveUsersCounter(
+          // No timer flush during the test: every flush is the test's.
+          {
+            hashKey: FLEET_KEY,
+            redis: { url: redis!.url, flushIntervalMillis: 3_600_000, timeoutMillis: 500 },
+          },
+          {
+            reporter: harness!.reporter,
+            now: () => clock,
+            tierPolicy: { kind: 'allow', values: ['free'] },
+            maxLabelLength: 64,
+            family: 'business_active_users',
+            warn: () => undefined,
+          },
+        );
+        counters.push(counter);
+        return counter;
+      };
+      const values = (counter: ActiveUsersCounter) => {
+        const seen: Record<string, number> = {};
+        counter.forEachValue((value, attributes) => (seen[String(attributes.window)] = value));
+        return seen;
+      };
+      const track = (counter: ActiveUsersCounter, from: number, to: number) => {
+        for (let i = from; i < to; i++) counter.track(`user-${i}`, { userTier: 'free' });
+      };
+      const [a, b] = [instance(), instance()];
+      // Six days ago (tomorrow's week no longer covers it, tomorrow's month does): users [0, 1000) on a.
+      track(a, 0, 1000);
+      // Today, 23:59:55: a sees [1000, 4000), b [4000, 7000); both flush, a reads the fleet's counts last.
+      clock = (today + 1) * DAY - 5000;
+      track(a, 1000, 4000);
+      track(b, 4000, 7000);
+      await a.flush();
+      await b.flush();
+      await a.flush();
+      expect(values(a)).toEqual({
+        daily: referenceEstimate([[1000, 7000]]),
+        weekly: referenceEstimate([[0, 7000]]),
+        monthly: referenceEstimate([[0, 7000]]),
+      });
+      // 00:00:05, before a's first flush of the new day: nobody today yet, and the week and month keep the fleet's
+      // users of the days they still cover (the week without six days ago), not a's own ~1/2 of them.
+      clock += 10_000;
+      const carried = {
+        daily: 0,
+        weekly: referenceEstimate([[1000, 7000]]),
+        monthly: referenceEstimate([[0, 7000]]),
+      };
+      expect(values(a)).toEqual(carried);
+      // Redis not answering since before midnight: the flush fails (times out), the figures stay.
+      redis.pause();
+      try {
+        const failures = () => Object.values(a.storeHealth!.failures).reduce((x, y) => x + y, 0);
+        const before = failures();
+        await a.flush();
+        expect(failures()).toBeGreaterThan(before);
+        expect(values(a)).toEqual(carried);
+      } finally {
+        redis.resume();
+      }
+      // Still no successful flush at the next midnight: yesterday's carry does not cover today's windows; a
+      // counts alone.
+      clock += DAY;
+      expect(values(a)).toEqual({
+        daily: 0,
+        weekly: referenceEstimate([[1000, 4000]]),
+        monthly: referenceEstimate([[0, 4000]]),
+      });
+    },
+  );
 });
 
 describe('a client the app passes in', () => {
