@@ -2,12 +2,18 @@
  * One HyperLogLog sketch per user tier and UTC day, and the daily / weekly / monthly windows as unions of the
  * right day sketches.
  *
- * Owns: day numbering (days since the epoch, UTC), which days a window covers, dropping days older than the
- * longest window, caching window estimates between collections, and the byte snapshot other processes merge.
- * Must not touch: id hashing, validation, Redis, metrics.
+ * Owns: day numbering (days since the epoch, UTC), which clock readings are trusted to move the current day,
+ * which days a window covers, dropping days older than the longest window, caching window estimates between
+ * collections, and the byte snapshot other processes merge. Must not touch: id hashing, validation, Redis, metrics
+ * (a refused reading is returned; the caller counts it).
  *
  * A window ending today covers today and the previous days: `daily` is the current UTC calendar day (it starts
  * again at 0 at UTC midnight), `weekly` the last 7 UTC days including today, `monthly` the last 30.
+ *
+ * The current day (the last roll) moves on a plausible step only: to the next day (midnight), or to any other day
+ * once the clock has stayed there for {@link CLOCK_LEAP_CONFIRM_MS}. A single reading far ahead (an NTP step, an
+ * RTC that is wrong for a moment, a bad injected clock) would otherwise drop every retained day at once, and every
+ * later reading of the real day would fall before all windows.
  */
 import { estimateUnion, HyperLogLog } from './hyperloglog';
 
@@ -19,6 +25,15 @@ export const ACTIVE_USER_WINDOWS = Object.keys(ACTIVE_USER_WINDOW_DAYS) as Activ
 export const RETAINED_DAYS = Math.max(...Object.values(ACTIVE_USER_WINDOW_DAYS));
 
 export const DAY_MS = 86_400_000;
+
+/**
+ * How long the clock must keep reading a day more than one day after the current one (or before every window of it)
+ * before that day becomes the current one. Meanwhile such readings are refused.
+ */
+export const CLOCK_LEAP_CONFIRM_MS = 5 * 60_000;
+
+/** Why a clock reading is not used: more than a day ahead of the current day, or before every window of it. */
+export type ClockRefusal = 'ahead' | 'behind';
 
 /** UTC day number of an epoch-milliseconds time. */
 export function utcDay(epochMillis: number): number {
@@ -80,9 +95,9 @@ class TierSketches {
     return value;
   }
 
-  dropBefore(firstKept: number): void {
+  dropOutside(firstKept: number, lastKept: number): void {
     for (const day of this.days.keys()) {
-      if (day < firstKept) {
+      if (day < firstKept || day > lastKept) {
         this.days.delete(day);
         this.version++;
       }
@@ -92,7 +107,10 @@ class TierSketches {
 
 export class DaySketches {
   private readonly tiers = new Map<string, TierSketches>();
+  /** The current UTC day: the last one the clock was trusted to move to. */
   private lastRoll = -Infinity;
+  /** A day the clock leapt to, and the first reading of it, until it is confirmed or the clock comes back. */
+  private leap: { day: number; since: number } | undefined;
 
   constructor(readonly precision: number) {}
 
@@ -106,22 +124,45 @@ export class DaySketches {
     return state;
   }
 
-  /** Add a hashed user to `tier` on `day`. Allocation-free once the tier-day sketch exists. */
-  add(state: TierSketches, day: number, high: number, low: number): void {
-    if (day !== state.todayNumber) {
-      if (day > this.lastRoll) this.roll(day);
-      else if (day <= this.lastRoll - RETAINED_DAYS) return; // a clock that jumped back beyond every window
-      state.today = state.sketchOf(day);
-      state.todayNumber = day;
+  /**
+   * Add a hashed user to `tier` on the UTC day of `epochMillis`, or return why that reading is refused (nothing is
+   * added). Allocation-free once the tier-day sketch exists.
+   */
+  add(state: TierSketches, epochMillis: number, high: number, low: number): ClockRefusal | undefined {
+    const day = Math.floor(epochMillis / DAY_MS);
+    if (day !== state.todayNumber || this.leap !== undefined) {
+      const refused = this.place(day, epochMillis);
+      if (refused !== undefined) return refused;
+      if (day !== state.todayNumber) {
+        state.today = state.sketchOf(day);
+        state.todayNumber = day;
+      }
     }
     if (state.today!.add(high, low)) state.version++;
+    return undefined;
   }
 
-  /** Estimated distinct users of `tier` in `window` ending on `today` (0 for a tier never seen). */
+  /**
+   * The day whose windows a collection at `epochMillis` reports: the reading's day, or the current day while the
+   * reading is refused (a leap not confirmed yet). It counts as a reading: it moves and confirms as `add` does.
+   */
+  today(epochMillis: number): number {
+    const day = Math.floor(epochMillis / DAY_MS);
+    return this.place(day, epochMillis) === undefined ? day : this.lastRoll;
+  }
+
+  /**
+   * Estimated distinct users of `tier` in `window` ending on `today` (0 for a tier never seen). Nothing is dropped
+   * here: pass a day from {@link today}.
+   */
   estimate(tier: string, window: ActiveUserWindowName, today: number): number {
-    if (today > this.lastRoll) this.roll(today);
     const state = this.tiers.get(tier);
     return state ? state.estimate(window, today) : 0;
+  }
+
+  /** The current UTC day (NaN before the first reading). */
+  get currentDay(): number {
+    return this.lastRoll === -Infinity ? NaN : this.lastRoll;
   }
 
   /** Tiers that have at least one user in the retained days. */
@@ -129,11 +170,39 @@ export class DaySketches {
     return [...this.tiers.keys()];
   }
 
-  /** Drop sketches of days no window ending on `today` covers. */
-  roll(today: number): void {
+  /**
+   * Trusts a reading of `day`, rolling when it moves the current day; or says why not. Trusted: the first reading,
+   * the current day, the next one (midnight), and earlier days some window still covers (a clock set back a little:
+   * the call counts on its own day). Any other day is a leap: refused until readings of it (or of the day after it)
+   * have gone on for CLOCK_LEAP_CONFIRM_MS by the same clock, with no trusted reading in between; then it becomes
+   * the current day.
+   */
+  private place(day: number, at: number): ClockRefusal | undefined {
+    if (!Number.isFinite(day)) return 'behind'; // a clock that reads NaN: never a day to roll to
+    if (this.lastRoll === -Infinity || (day <= this.lastRoll + 1 && day > this.lastRoll - RETAINED_DAYS)) {
+      this.leap = undefined;
+      if (day > this.lastRoll) this.roll(day);
+      return undefined;
+    }
+    const leap = this.leap;
+    if (leap === undefined || day < leap.day || day > leap.day + 1 || at < leap.since) {
+      this.leap = { day, since: at };
+    } else if (at - leap.since >= CLOCK_LEAP_CONFIRM_MS) {
+      this.leap = undefined;
+      this.roll(day);
+      return undefined;
+    }
+    return day > this.lastRoll ? 'ahead' : 'behind';
+  }
+
+  /**
+   * Make `today` the current day: drop the sketches of days no window ending on it covers (and, once the clock is
+   * confirmed to have gone back, those of the days after it: recorded by the clock now disbelieved).
+   */
+  private roll(today: number): void {
     this.lastRoll = today;
     for (const state of this.tiers.values()) {
-      state.dropBefore(today - RETAINED_DAYS + 1);
+      state.dropOutside(today - RETAINED_DAYS + 1, today + 1);
       if (state.todayNumber !== today) {
         state.today = undefined;
         state.todayNumber = -1;
@@ -160,9 +229,11 @@ export class DaySketches {
     return result;
   }
 
-  /** Merge another process's tier-day registers (register-wise maximum: a user counted twice counts once). */
+  /**
+   * Merge another process's tier-day registers (register-wise maximum: a user counted twice counts once) into the
+   * days a window ending on `today` covers (pass a day from {@link today}), and the day after it.
+   */
   merge(snapshots: readonly DaySketchSnapshot[], today: number): void {
-    if (today > this.lastRoll) this.roll(today);
     for (const { tier, day, registers } of snapshots) {
       if (day < today - RETAINED_DAYS + 1 || day > today + 1) continue; // too old, or from a clock far ahead
       if (registers.length !== 1 << this.precision) {

@@ -140,6 +140,7 @@ export class RedisActiveUsersStore {
    * @param warn rate-limited warning sink (never receives user ids: there are none here).
    * @param sketches the retained tier-day sketches at the moment of a flush (precision 14 or more).
    * @param maxCount the largest distinct count believed (`limits.maxActiveUsers`): larger answers are clamped.
+   * @param today the UTC day whose windows a flush counts (default: the day of `now`).
    * @throws OptionalPeerError naming `ioredis` when a URL is configured and the package is missing or broken.
    */
   constructor(
@@ -148,6 +149,7 @@ export class RedisActiveUsersStore {
     private readonly warn: (key: string, message: string) => void,
     private readonly sketches: () => Iterable<TierDaySketch>,
     private readonly maxCount = Number.MAX_SAFE_INTEGER,
+    private readonly today: () => number = () => Math.floor(now() / DAY_MS),
   ) {
     this.intervalMillis = positiveInteger(
       options.flushIntervalMillis,
@@ -224,7 +226,7 @@ export class RedisActiveUsersStore {
           this.fail('unavailable', `Redis connection is ${this.client.status}`);
           return;
         }
-        return this.send(Math.floor(this.now() / DAY_MS));
+        return this.send(this.today());
       })
       .finally(() => {
         this.inFlight = undefined;

@@ -3,8 +3,9 @@
  * current UTC day (a Redis store merges those sketches into the fleet's at its flushes); at collection, reports
  * `business_active_users{window, user_tier}` for every window and tier.
  *
- * Owns: the argument rules of trackActiveUser (and their redacted messages), the tier vocabulary of tracked
- * users, the choice between the local and the fleet-wide count, handing the store's failure tallies to the self-metric. Must not touch:
+ * Owns: the argument rules of trackActiveUser (and their redacted messages), counting calls whose clock reading the
+ * day sketches refuse, the tier vocabulary of tracked users, the choice between the local and the fleet-wide count,
+ * handing the store's failure tallies to the self-metric. Must not touch:
  * instruments (the caller registers the gauge and reads `forEachValue`), exporters, the id itself beyond the
  * hash call: it is never stored, logged, put in a message, a label or a Redis key.
  * Must not import: `src/metrics/`, `src/series/`, `src/exporters/`, `src/cluster/`.
@@ -15,9 +16,11 @@ import { normalizeLabelValue } from '../guard/normalize';
 import type { GuardReporter } from '../guard/reporter';
 import {
   ACTIVE_USER_WINDOWS,
+  CLOCK_LEAP_CONFIRM_MS,
   DaySketches,
-  DAY_MS,
+  dayLabel,
   type ActiveUserWindowName,
+  type ClockRefusal,
   type DaySketchSnapshot,
 } from './day-sketches';
 import { checkPrecision, DEFAULT_PRECISION } from './hyperloglog';
@@ -141,6 +144,8 @@ export class ActiveUsersCounter {
         context.warn,
         () => this.sketches.sketches(),
         context.maxActiveUsers,
+        // The day Redis's windows end on: the sketches' current day while a clock leap is not confirmed.
+        () => this.sketches.today(context.now()),
       );
     }
   }
@@ -169,9 +174,9 @@ export class ActiveUsersCounter {
       if (state === undefined) return;
     }
     const high = this.hasher.hash(userId);
-    const low = this.hasher.low;
-    const day = Math.floor(this.stampNow() / DAY_MS);
-    this.sketches.add(state, day, high, low);
+    const at = this.stampNow();
+    const refused = this.sketches.add(state, at, high, this.hasher.low);
+    if (refused !== undefined) this.refuseTime(refused, at);
   }
 
   /** Tiers with users in the retained days (updateActiveUsers values for them are ignored). */
@@ -190,7 +195,7 @@ export class ActiveUsersCounter {
    */
   forEachValue(visit: (value: number, attributes: Attributes) => void): void {
     if (this.reportsThroughPrimary) return;
-    const today = Math.floor(this.context.now() / DAY_MS);
+    const today = this.sketches.today(this.context.now());
     for (const tier of this.sketches.tierNames) {
       for (const window of ACTIVE_USER_WINDOWS) {
         const local = this.sketches.estimate(tier, window, today);
@@ -203,7 +208,7 @@ export class ActiveUsersCounter {
 
   /** The local estimate alone (tests, cluster). */
   localEstimate(tier: string, window: ActiveUserWindowName): number {
-    return this.sketches.estimate(tier, window, Math.floor(this.context.now() / DAY_MS));
+    return this.sketches.estimate(tier, window, this.sketches.today(this.context.now()));
   }
 
   /** Cluster worker: stop reporting values here; the primary merges this process's sketches and reports. */
@@ -234,7 +239,7 @@ export class ActiveUsersCounter {
         );
       }
     }
-    this.sketches.merge(snapshots, Math.floor(this.context.now() / DAY_MS));
+    this.sketches.merge(snapshots, this.sketches.today(this.context.now()));
   }
 
   /** A tier named by another process: as `resolveTier`, but refused quietly (it is not a caller's argument). */
@@ -307,6 +312,23 @@ export class ActiveUsersCounter {
     // Cache the raw spelling too, within a bound, so a flood of distinct spellings cannot grow the map.
     if (typeof raw === 'string' && this.tiers.size < 4 * (this.maxOpenTiers + 16)) this.tiers.set(raw, state);
     return state;
+  }
+
+  /**
+   * Reports a call whose clock reading the sketches refuse: more than a day after the current UTC day, not (yet)
+   * confirmed (`future_time`), or before every window of it (`invalid_time`). Only the reading is quoted.
+   */
+  private refuseTime(refused: ClockRefusal, at: number): void {
+    const today = dayLabel(this.sketches.currentDay);
+    this.context.reporter.dropRedacted(
+      METHOD,
+      'the clock',
+      this.context.family,
+      refused === 'ahead' ? 'future_time' : 'invalid_time',
+      `must read a UTC day from 30 days before the current one (${today}) to the day after it, or stay on ` +
+        `another day for ${CLOCK_LEAP_CONFIRM_MS / 60_000} minutes`,
+      Number.isFinite(at) ? new Date(at).toISOString() : String(at),
+    );
   }
 
   /** Reports a refused id by its shape only: the value itself must never reach a message. */

@@ -1,10 +1,12 @@
 /**
- * src/active-users/day-sketches.ts, the per-tier ring of UTC-day sketches, with an injected day: daily resets at
- * UTC midnight, weekly and monthly are unions of the last 7 and 30 days, only the days the longest window covers
- * are kept (a clock jumping back adds nothing), and snapshots merge register-wise.
+ * src/active-users/day-sketches.ts, the per-tier ring of UTC-day sketches, with injected clock readings: daily
+ * resets at UTC midnight, weekly and monthly are unions of the last 7 and 30 days, only the days the longest window
+ * covers are kept (a clock jumping back adds nothing), a clock leaping ahead or back drops nothing until it has
+ * stayed there, and snapshots merge register-wise.
  */
 import {
   ACTIVE_USER_WINDOW_DAYS,
+  CLOCK_LEAP_CONFIRM_MS,
   DaySketches,
   DAY_MS,
   dayLabel,
@@ -39,9 +41,18 @@ describe('UTC days', () => {
 describe('UTC day windows', () => {
   const DAY0 = Date.UTC(2026, 10, 2) / DAY_MS; // a Monday
   const hasher = new UserIdHasher(KEY);
-  const add = (sketches: DaySketches, tier: string, day: number, ids: Iterable<string>) => {
+  /** Adds every id at `at` (a day number: its noon, UTC), returning what each add answered. */
+  const add = (
+    sketches: DaySketches,
+    tier: string,
+    day: number,
+    ids: Iterable<string>,
+    at = (day + 0.5) * DAY_MS,
+  ) => {
     const state = sketches.tier(tier);
-    for (const id of ids) sketches.add(state, day, hasher.hash(id), hasher.low);
+    const answers = new Set<string | undefined>();
+    for (const id of ids) answers.add(sketches.add(state, at, hasher.hash(id), hasher.low));
+    return [...answers];
   };
 
   it('daily resets at UTC midnight; weekly and monthly are unions of the last 7 and 30 days', () => {
@@ -49,7 +60,7 @@ describe('UTC day windows', () => {
     // 100 users a day, 50 of them new each day: day d has users [50d, 50d + 100).
     for (let d = 0; d < 40; d++) add(sketches, 'pro', DAY0 + d, range(50 * d, 50 * d + 100));
     const today = DAY0 + 39;
-    expect(sketches.estimate('pro', 'daily', today)).toBe(100);
+    expect(Math.abs(sketches.estimate('pro', 'daily', today) - 100)).toBeLessThanOrEqual(2);
     const weekly = sketches.estimate('pro', 'weekly', today); // days 33..39: [1650, 2050)
     expect(Math.abs(weekly - 400)).toBeLessThanOrEqual(4);
     const monthly = sketches.estimate('pro', 'monthly', today); // days 10..39: [500, 2050)
@@ -65,9 +76,76 @@ describe('UTC day windows', () => {
     for (let d = 0; d < 45; d++) add(sketches, 'free', DAY0 + d, range(d, d + 1));
     const kept = sketches.snapshot().map((s) => s.day - DAY0);
     expect(kept).toEqual(Array.from({ length: RETAINED_DAYS }, (_, i) => 45 - RETAINED_DAYS + i));
-    // A clock that jumps back beyond every window adds nothing.
-    add(sketches, 'free', DAY0, range(0, 10));
+    // A clock that jumps back beyond every window adds nothing (and says so: the caller counts it).
+    expect(add(sketches, 'free', DAY0, range(0, 10))).toEqual(['behind']);
     expect(sketches.snapshot()).toHaveLength(RETAINED_DAYS);
+  });
+
+  it('one reading a year ahead drops nothing: refused, and the real day goes on counting once the clock is back', () => {
+    const sketches = new DaySketches(14);
+    const noon = (DAY0 + 0.5) * DAY_MS;
+    expect(add(sketches, 'free', DAY0, range(0, 1000), noon)).toEqual([undefined]);
+    expect(add(sketches, 'free', DAY0 + 365, ['x'], noon + 365 * DAY_MS)).toEqual(['ahead']);
+    // A collection at the bad reading reports the current day's windows, and does not confirm the leap either.
+    expect(sketches.today(noon + 365 * DAY_MS)).toBe(DAY0);
+    // The clock is corrected an hour later.
+    expect(add(sketches, 'free', DAY0, range(1000, 2000), noon + 3_600_000)).toEqual([undefined]);
+    const today = sketches.today(noon + 3_600_000);
+    expect(today).toBe(DAY0);
+    // HyperLogLog's error at precision 14 is 0.81%: 2000 users within 2%.
+    expect(Math.abs(sketches.estimate('free', 'monthly', today) - 2000)).toBeLessThanOrEqual(40);
+    expect(Math.abs(sketches.estimate('free', 'daily', today) - 2000)).toBeLessThanOrEqual(40);
+    // Bad readings again and again, each a while after a good one: never confirmed, since good ones come between.
+    for (let i = 1; i <= 3; i++) {
+      expect(
+        add(sketches, 'free', DAY0 + 365, ['x'], noon + 365 * DAY_MS + i * CLOCK_LEAP_CONFIRM_MS),
+      ).toEqual(['ahead']);
+      expect(add(sketches, 'free', DAY0, ['y'], noon + 3_600_000 + i)).toEqual([undefined]);
+    }
+    expect(sketches.snapshot().map((s) => s.day)).toEqual([DAY0]);
+  });
+
+  it('a clock that stays days ahead (a process idle or suspended for days) is believed after a while', () => {
+    const sketches = new DaySketches(14);
+    add(sketches, 'pro', DAY0, range(0, 500));
+    const later = (DAY0 + 3.5) * DAY_MS;
+    expect(add(sketches, 'pro', DAY0 + 3, ['early'], later)).toEqual(['ahead']);
+    expect(add(sketches, 'pro', DAY0 + 3, ['early'], later + CLOCK_LEAP_CONFIRM_MS - 1)).toEqual(['ahead']);
+    expect(add(sketches, 'pro', DAY0 + 3, range(500, 600), later + CLOCK_LEAP_CONFIRM_MS)).toEqual([
+      undefined,
+    ]);
+    const today = sketches.today(later + CLOCK_LEAP_CONFIRM_MS);
+    expect(today).toBe(DAY0 + 3);
+    expect(Math.abs(sketches.estimate('pro', 'daily', today) - 100)).toBeLessThanOrEqual(2);
+    // Three days on, the first day is still in the week and the month.
+    expect(Math.abs(sketches.estimate('pro', 'weekly', today) - 600)).toBeLessThanOrEqual(6);
+    // Collections alone confirm as well: a leap of 40 days, read by two collections 5 minutes apart.
+    const far = (DAY0 + 43.5) * DAY_MS;
+    expect(sketches.today(far)).toBe(DAY0 + 3);
+    expect(sketches.today(far + CLOCK_LEAP_CONFIRM_MS)).toBe(DAY0 + 43);
+    expect(sketches.snapshot()).toEqual([]); // every day it kept is older than every window now
+  });
+
+  it('a clock set back beyond every window (the first reading was the bad one) is believed after a while', () => {
+    const sketches = new DaySketches(14);
+    const wrong = (DAY0 + 400.5) * DAY_MS;
+    add(sketches, 'free', DAY0 + 400, ['at-the-wrong-time'], wrong);
+    const right = (DAY0 + 0.5) * DAY_MS;
+    expect(add(sketches, 'free', DAY0, ['a'], right)).toEqual(['behind']);
+    expect(add(sketches, 'free', DAY0, range(0, 100), right + CLOCK_LEAP_CONFIRM_MS)).toEqual([undefined]);
+    expect(sketches.snapshot().map((s) => s.day)).toEqual([DAY0]);
+    const today = sketches.today(right + CLOCK_LEAP_CONFIRM_MS);
+    expect(Math.abs(sketches.estimate('free', 'daily', today) - 100)).toBeLessThanOrEqual(2);
+  });
+
+  it('a clock set back within the windows counts on its own day; a reading that is not a time is refused', () => {
+    const sketches = new DaySketches(14);
+    add(sketches, 'free', DAY0 + 10, range(0, 10));
+    expect(add(sketches, 'free', DAY0 + 2, range(10, 30))).toEqual([undefined]);
+    expect(sketches.estimate('free', 'daily', DAY0 + 2)).toBe(20);
+    expect(sketches.estimate('free', 'monthly', sketches.today((DAY0 + 10.5) * DAY_MS))).toBe(30);
+    expect(add(sketches, 'free', DAY0 + 10, ['n'], NaN)).toEqual(['behind']);
+    expect(sketches.today(NaN)).toBe(DAY0 + 10);
   });
 
   it('snapshots merge register-wise: two processes seeing the same user count it once', () => {

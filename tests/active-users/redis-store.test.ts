@@ -390,54 +390,60 @@ describe('active users through one real Redis', () => {
   });
 });
 
-describe('weekly and monthly across UTC midnight (in-process instances, injected clock)', () => {
+describe('fleet counts around UTC midnight and clock leaps (in-process instances, injected clock)', () => {
+  const DAY = 86_400_000;
   let redis: RedisServer | undefined;
   let harness: GuardHarness | undefined;
+  let clock = CLOCK;
   const counters: ActiveUsersCounter[] = [];
   afterEach(async () => {
     await Promise.all(counters.splice(0).map((counter) => counter.shutdown(5000)));
     await redis?.stop();
     await harness?.close();
   });
+  const instance = () => {
+    const counter = new ActiveUsersCounter(
+      // No timer flush during the test: every flush is the test's.
+      {
+        hashKey: FLEET_KEY,
+        redis: { url: redis!.url, flushIntervalMillis: 3_600_000, timeoutMillis: 500 },
+      },
+      {
+        reporter: harness!.reporter,
+        now: () => clock,
+        tierPolicy: { kind: 'allow', values: ['free'] },
+        maxLabelLength: 64,
+        family: 'business_active_users',
+        warn: () => undefined,
+      },
+    );
+    counters.push(counter);
+    return counter;
+  };
+  const values = (counter: ActiveUsersCounter) => {
+    const seen: Record<string, number> = {};
+    counter.forEachValue((value, attributes) => (seen[String(attributes.window)] = value));
+    return seen;
+  };
+  const track = (counter: ActiveUsersCounter, from: number, to: number) => {
+    for (let i = from; i < to; i++) counter.track(`user-${i}`, { userTier: 'free' });
+  };
 
   itWithRedis(
     "keep the fleet's figure until the new day's first flush (also with Redis down), without the day that left the window",
     async () => {
       redis = await startRedis();
       harness = createGuardHarness();
-      const DAY = 86_400_000;
       const today = Math.floor(CLOCK / DAY); // a recent day: Redis keeps its keys
-      let clock = (today - 6) * DAY + DAY / 2;
-      const instance = () => {
-        const counter = new ActiveUsersCounter(
-          // No timer flush during the test: every flush is the test's.
-          {
-            hashKey: FLEET_KEY,
-            redis: { url: redis!.url, flushIntervalMillis: 3_600_000, timeoutMillis: 500 },
-          },
-          {
-            reporter: harness!.reporter,
-            now: () => clock,
-            tierPolicy: { kind: 'allow', values: ['free'] },
-            maxLabelLength: 64,
-            family: 'business_active_users',
-            warn: () => undefined,
-          },
-        );
-        counters.push(counter);
-        return counter;
-      };
-      const values = (counter: ActiveUsersCounter) => {
-        const seen: Record<string, number> = {};
-        counter.forEachValue((value, attributes) => (seen[String(attributes.window)] = value));
-        return seen;
-      };
-      const track = (counter: ActiveUsersCounter, from: number, to: number) => {
-        for (let i = from; i < to; i++) counter.track(`user-${i}`, { userTier: 'free' });
-      };
+      clock = (today - 6) * DAY + DAY / 2;
       const [a, b] = [instance(), instance()];
       // Six days ago (tomorrow's week no longer covers it, tomorrow's month does): users [0, 1000) on a.
       track(a, 0, 1000);
+      // The days go by, read at a collection each day (a clock that leaps several days is believed only later).
+      for (let day = today - 5; day <= today; day++) {
+        clock = day * DAY + DAY / 2;
+        values(a);
+      }
       // Today, 23:59:55: a sees [1000, 4000), b [4000, 7000); both flush, a reads the fleet's counts last.
       clock = (today + 1) * DAY - 5000;
       track(a, 1000, 4000);
@@ -478,6 +484,27 @@ describe('weekly and monthly across UTC midnight (in-process instances, injected
         weekly: referenceEstimate([[1000, 4000]]),
         monthly: referenceEstimate([[0, 4000]]),
       });
+    },
+  );
+
+  itWithRedis(
+    "a flush while the clock is a year ahead for a moment counts today's windows, not that day's",
+    async () => {
+      redis = await startRedis();
+      harness = createGuardHarness();
+      clock = CLOCK;
+      const [a, b] = [instance(), instance()];
+      track(a, 0, 3000);
+      track(b, 3000, 6000);
+      await a.flush();
+      await b.flush();
+      await a.flush();
+      const fleet = referenceEstimate([[0, 6000]]);
+      expect(values(a)).toEqual({ daily: fleet, weekly: fleet, monthly: fleet });
+      clock = CLOCK + 365 * DAY; // one bad reading, at a flush
+      await a.flush();
+      clock = CLOCK + 1000;
+      expect(values(a)).toEqual({ daily: fleet, weekly: fleet, monthly: fleet });
     },
   );
 });

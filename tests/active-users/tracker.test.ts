@@ -117,6 +117,35 @@ describe('trackActiveUser arguments', () => {
     expect(values()).toEqual({ 'daily/free': 5, 'weekly/free': 20, 'monthly/free': 20 });
   });
 
+  it('one clock reading a year ahead loses nothing: that call is dropped and counted, the real day goes on', async () => {
+    const tracker = counter();
+    for (const id of range(0, 1000)) tracker.track(id, { userTier: 'free' });
+    const real = clock;
+    clock = real + 365 * 86_400_000; // one bad reading (an NTP step, an RTC wrong for a moment, a bad injected clock)
+    tracker.track(SECRET_ID, { userTier: 'free' });
+    clock = real + 3_600_000; // corrected an hour later
+    for (const id of range(1000, 2000)) tracker.track(id, { userTier: 'free' });
+    // HyperLogLog's error at precision 14 is 0.81%: 2000 users within 2%.
+    expect(Math.abs(tracker.localEstimate('free', 'monthly') - 2000)).toBeLessThanOrEqual(40);
+    expect(Math.abs(tracker.localEstimate('free', 'daily') - 2000)).toBeLessThanOrEqual(40);
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'future_time' })).toBe(
+      1,
+    );
+    expect(harness.warnings.join('\n')).toMatch(
+      /the clock must read a UTC day .*2026-11-28.*\(got 2027-11-28T12:00:00\.000Z\)/,
+    );
+    expect(harness.warnings.join('\n')).not.toMatch(/alice|SECRET/);
+    // A clock that stays there is believed after CLOCK_LEAP_CONFIRM_MS (5 minutes): the month then starts afresh.
+    clock = real + 365 * 86_400_000;
+    tracker.track('after-the-leap', { userTier: 'free' });
+    clock += 5 * 60_000;
+    tracker.track('after-the-leap', { userTier: 'free' });
+    expect(tracker.localEstimate('free', 'monthly')).toBe(1);
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'future_time' })).toBe(
+      2,
+    );
+  });
+
   it('a Redis store is refused at construction without a shared hash key, or with a precision under 14', () => {
     const redis = { url: 'redis://127.0.0.1:1' };
     expect(() => counter({ hashKey: undefined, redis })).toThrow(/needs activeUsers.hashKey/);
