@@ -32,6 +32,9 @@ export const DAY_MS = 86_400_000;
  */
 export const CLOCK_LEAP_CONFIRM_MS = 5 * 60_000;
 
+/** The largest distance from the epoch a Date can hold, in ms. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Why a clock reading is not used: more than a day ahead of the current day, or before every window of it. */
 export type ClockRefusal = 'ahead' | 'behind';
 
@@ -148,7 +151,7 @@ export class DaySketches {
    */
   today(epochMillis: number): number {
     const day = Math.floor(epochMillis / DAY_MS);
-    return this.place(day, epochMillis) === undefined ? day : this.lastRoll;
+    return this.place(day, epochMillis) === undefined ? day : this.currentDay;
   }
 
   /**
@@ -178,7 +181,8 @@ export class DaySketches {
    * the current day.
    */
   private place(day: number, at: number): ClockRefusal | undefined {
-    if (!Number.isFinite(day)) return 'behind'; // a clock that reads NaN: never a day to roll to
+    // A reading that is no time (NaN, beyond the range of a Date) is never a day to roll to.
+    if (!(Math.abs(at) <= MAX_DATE_MS)) return 'behind';
     if (this.lastRoll === -Infinity || (day <= this.lastRoll + 1 && day > this.lastRoll - RETAINED_DAYS)) {
       this.leap = undefined;
       if (day > this.lastRoll) this.roll(day);

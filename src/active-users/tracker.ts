@@ -319,15 +319,19 @@ export class ActiveUsersCounter {
    * confirmed (`future_time`), or before every window of it (`invalid_time`). Only the reading is quoted.
    */
   private refuseTime(refused: ClockRefusal, at: number): void {
-    const today = dayLabel(this.sketches.currentDay);
+    // Not a time at all (a broken injected clock: NaN, beyond a Date's range): before every window too.
+    const valid = Math.abs(at) <= 8.64e15;
+    const current = this.sketches.currentDay;
     this.context.reporter.dropRedacted(
       METHOD,
       'the clock',
       this.context.family,
       refused === 'ahead' ? 'future_time' : 'invalid_time',
-      `must read a UTC day from 30 days before the current one (${today}) to the day after it, or stay on ` +
-        `another day for ${CLOCK_LEAP_CONFIRM_MS / 60_000} minutes`,
-      Number.isFinite(at) ? new Date(at).toISOString() : String(at),
+      !valid || Number.isNaN(current)
+        ? 'must read a time (epoch milliseconds a Date can hold)'
+        : `must read a UTC day from 30 days before the current one (${dayLabel(current)}) to the day after ` +
+            `it, or stay on another day for ${CLOCK_LEAP_CONFIRM_MS / 60_000} minutes`,
+      valid ? new Date(at).toISOString() : String(at),
     );
   }
 

@@ -146,6 +146,31 @@ describe('trackActiveUser arguments', () => {
     );
   });
 
+  it('a clock that reads no time (NaN, beyond a Date) drops the call as invalid_time; nothing throws or hangs', async () => {
+    const tracker = counter();
+    const values = () => {
+      const seen: Record<string, number> = {};
+      tracker.forEachValue(
+        (value, attributes) => (seen[`${attributes.window}/${attributes.user_tier}`] = value),
+      );
+      return seen;
+    };
+    for (const bad of [NaN, 1e300, -Infinity]) {
+      clock = bad;
+      tracker.track(SECRET_ID, { userTier: 'pro' });
+      expect(values()).toEqual({});
+    }
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'invalid_time' })).toBe(
+      3,
+    );
+    expect(harness.warnings.join('\n')).toMatch(/the clock must read a time .*\(got NaN\)/);
+    clock = Date.UTC(2026, 10, 28, 12);
+    tracker.track(SECRET_ID, { userTier: 'pro' });
+    expect(values()).toEqual({ 'daily/pro': 1, 'weekly/pro': 1, 'monthly/pro': 1 });
+    clock = NaN; // once there is a current day, a collection at a bad reading reports its windows
+    expect(values()).toEqual({ 'daily/pro': 1, 'weekly/pro': 1, 'monthly/pro': 1 });
+  });
+
   it('a Redis store is refused at construction without a shared hash key, or with a precision under 14', () => {
     const redis = { url: 'redis://127.0.0.1:1' };
     expect(() => counter({ hashKey: undefined, redis })).toThrow(/needs activeUsers.hashKey/);
