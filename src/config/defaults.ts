@@ -13,6 +13,20 @@ export const PROMETHEUS_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 9464,
   endpoint: '/metrics',
+  /**
+   * The longest a scrape may take before it is answered 503: well under Prometheus's default 10 s scrape timeout,
+   * so a target whose collection hangs (an observable callback awaiting a database that never answers) is told
+   * why instead of timing out. A scrape that says its own deadline (`X-Prometheus-Scrape-Timeout-Seconds`) gets
+   * the shorter of the two.
+   */
+  scrapeTimeoutMillis: 5000,
+  /** Of the scraper's own deadline (that header), what the scrape uses: the rest is left for the answer's trip. */
+  scrapeHeaderShare: 0.9,
+  /**
+   * Of a scrape's deadline, what the collection gives each observable callback (the SDK's `timeoutMillis`): one
+   * that times out is left out and counted as a collection error, and the rest is still served in time.
+   */
+  collectionShare: 0.8,
 });
 
 /** Defaults of the OTLP push path, as the OpenTelemetry specification gives them. */

@@ -47,6 +47,12 @@ export interface PrometheusOptions {
    * docs/prometheus.md#shutdown-the-final-scrape.
    */
   finalScrapeTimeoutMillis?: number;
+  /**
+   * The longest a scrape may take (ms) before it is answered 503, whatever hangs in the collection. Default 5000;
+   * a scraper that sends its own deadline (Prometheus's `X-Prometheus-Scrape-Timeout-Seconds`) gets the shorter.
+   * In cluster mode it must exceed `cluster.timeoutMillis`. See docs/prometheus.md#a-scrape-always-gets-an-answer.
+   */
+  scrapeTimeoutMillis?: number;
 }
 
 /** OTLP wire protocols (the OpenTelemetry spec's names). */
@@ -218,6 +224,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       preventServerStart: options.prometheus?.preventServerStart ?? false,
       auth: options.prometheus?.auth,
       finalScrapeTimeoutMillis: options.prometheus?.finalScrapeTimeoutMillis,
+      scrapeTimeoutMillis: options.prometheus?.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis,
     },
     otlp,
     logLevel: env.oneOf(
@@ -233,6 +240,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
     },
     cluster: resolveCluster(options.cluster),
   };
+  checkClusterFitsScrape(config);
   for (const warning of config.warnings) warnOnce(warning);
   return config;
 }
@@ -262,6 +270,21 @@ function resolveCluster(cluster: InitOptions['cluster']): ClusterOptions | undef
   }
   validateClusterOptions(cluster);
   return cluster;
+}
+
+/**
+ * The primary waits up to `cluster.timeoutMillis` for the workers at each collection: a scrape deadline no longer
+ * than that would answer 503 whenever one worker is slow, instead of serving its previous numbers.
+ */
+function checkClusterFitsScrape(config: ResolvedConfig): void {
+  const workers = config.cluster?.timeoutMillis;
+  const scrape = config.prometheus.scrapeTimeoutMillis;
+  if (workers === undefined || workers < scrape) return;
+  throw new RangeError(
+    `cluster.timeoutMillis (${workers} ms) must be below prometheus.scrapeTimeoutMillis (${scrape} ms): the ` +
+      'primary waits that long for the workers before a scrape is answered; raise prometheus.scrapeTimeoutMillis ' +
+      "(and keep it under Prometheus's scrape_timeout) or lower cluster.timeoutMillis",
+  );
 }
 
 /** The spec's default endpoints: HTTP on 4318 with the signal path, gRPC on 4317. */
@@ -457,6 +480,7 @@ function checkOptionValues(options: InitOptions): void {
   checkType('prometheus.host', options.prometheus?.host, 'string');
   checkType('prometheus.endpoint', options.prometheus?.endpoint, 'string');
   checkType('prometheus.preventServerStart', options.prometheus?.preventServerStart, 'boolean');
+  checkMillis('prometheus.scrapeTimeoutMillis', options.prometheus?.scrapeTimeoutMillis);
   const otlp: unknown = options.otlp;
   if (otlp !== undefined && !isPlainObject(otlp)) {
     throw new TypeError(`otlp must be an options object (got ${describe(otlp)})`);

@@ -79,6 +79,7 @@ const PROMETHEUS = {
   preventServerStart: true,
   auth: AUTH,
   finalScrapeTimeoutMillis: true,
+  scrapeTimeoutMillis: true,
 } as const satisfies KeysOf<PrometheusOptions>;
 
 const OTLP = {

@@ -14,7 +14,15 @@ import {
 } from '../../src/config/defaults';
 
 it("are the specification's defaults, loopback for the pull endpoint", () => {
-  expect(PROMETHEUS_DEFAULTS).toEqual({ host: '127.0.0.1', port: 9464, endpoint: '/metrics' });
+  expect(PROMETHEUS_DEFAULTS).toEqual({
+    host: '127.0.0.1',
+    port: 9464,
+    endpoint: '/metrics',
+    // Well under Prometheus's default 10 s scrape_timeout.
+    scrapeTimeoutMillis: 5000,
+    scrapeHeaderShare: 0.9,
+    collectionShare: 0.8,
+  });
   expect(OTLP_DEFAULTS).toEqual({
     protocol: 'http/protobuf',
     httpEndpoint: 'http://localhost:4318',

@@ -313,6 +313,38 @@ describe('configuration from options and OTEL_* environment', () => {
     expect(resolve).toThrow(message);
   });
 
+  it('bounds a scrape: prometheus.scrapeTimeoutMillis (default 5000) is checked, and must exceed cluster.timeoutMillis', () => {
+    expect(resolveConfig({ exporters: ['prometheus'], env: {} }).prometheus.scrapeTimeoutMillis).toBe(5000);
+    expect(
+      resolveConfig({ exporters: ['prometheus'], prometheus: { scrapeTimeoutMillis: 8000 }, env: {} })
+        .prometheus.scrapeTimeoutMillis,
+    ).toBe(8000);
+    expect(() =>
+      resolveConfig({
+        exporters: ['prometheus'],
+        prometheus: { scrapeTimeoutMillis: '5000' as never },
+        env: {},
+      }),
+    ).toThrow(
+      'prometheus.scrapeTimeoutMillis must be an integer number of milliseconds from 1 to 2147483647',
+    );
+    expect(() =>
+      resolveConfig({ exporters: ['prometheus'], prometheus: { scrapeTimeoutMillis: 0 }, env: {} }),
+    ).toThrow(RangeError);
+    // The primary waits cluster.timeoutMillis for its workers before a scrape can be answered.
+    expect(() =>
+      resolveConfig({ exporters: ['prometheus'], cluster: { timeoutMillis: 5000 }, env: {} }),
+    ).toThrow('cluster.timeoutMillis (5000 ms) must be below prometheus.scrapeTimeoutMillis (5000 ms)');
+    expect(
+      resolveConfig({
+        exporters: ['prometheus'],
+        cluster: { timeoutMillis: 5000 },
+        prometheus: { scrapeTimeoutMillis: 9000 },
+        env: {},
+      }).cluster,
+    ).toEqual({ timeoutMillis: 5000 });
+  });
+
   it('accepts every value the types allow', () => {
     const config = resolveConfig({
       exporters: ['prometheus', 'otlp'],

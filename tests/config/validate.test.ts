@@ -98,7 +98,7 @@ describe('checkOptionKeys', () => {
 
   it('lists what the object takes, so the right key is in the message even when the guess is wrong', () => {
     expect(keysOf({ prometheus: { xyz: 1 } })).toThrow(
-      '(prometheus takes: host, port, endpoint, preventServerStart, auth, finalScrapeTimeoutMillis)',
+      '(prometheus takes: host, port, endpoint, preventServerStart, auth, finalScrapeTimeoutMillis, scrapeTimeoutMillis)',
     );
   });
 

@@ -1,16 +1,17 @@
 /**
- * Content negotiation of a scrape, as pure functions (client_golang's shape): which exposition format (`Accept`)
- * and whether to gzip (`Accept-Encoding`). The one scrape path (scrape-endpoint.ts) answers with them on every
+ * Content negotiation of a scrape, as pure functions (client_golang's shape): which exposition format (`Accept`),
+ * whether to gzip (`Accept-Encoding`), and how long the scraper waits (`X-Prometheus-Scrape-Timeout-Seconds`). The one scrape path (scrape-endpoint.ts) answers with them on every
  * `/metrics` endpoint.
  *
- * Owns: parsing `Accept` / `Accept-Encoding` (media ranges, q-values), the format choice, the format's
- * `Content-Type`. Must not touch: authentication, routing, writing answers, what the exposition contains.
+ * Owns: parsing `Accept` / `Accept-Encoding` (media ranges, q-values) and the scraper's deadline header, the format
+ * choice, the format's `Content-Type`. Must not touch: authentication, routing, writing answers, what the exposition contains.
  *
  * Why: Prometheus asks for OpenMetrics first (`application/openmetrics-text;version=1.0.0,...;q=0.75,
  * text/plain;version=0.0.4;q=0.5,*\/*;q=0.1`) and sends `Accept-Encoding: gzip`; a 10,000-histogram exposition
  * is megabytes of text that gzip shrinks ~20x. Scrapers that ask for nothing (curl, older tools) keep 0.0.4 text.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, type ExpositionFormat } from './serializer';
 
 /** What a scrape asked for. */
@@ -102,6 +103,18 @@ export function acceptsGzip(acceptEncoding: string | string[] | undefined): bool
     else if (range.type === '*') anyQ = range.q;
   }
   return (gzipQ ?? anyQ ?? 0) > 0;
+}
+
+/**
+ * The scrape's own deadline (ms) from the scraper's `X-Prometheus-Scrape-Timeout-Seconds` (Prometheus, the OTel
+ * Collector's prometheus receiver and vmagent send their `scrape_timeout` with every scrape), less a share left for
+ * the answer's trip; undefined when the header is absent or is no positive number of seconds.
+ */
+export function scrapeDeadlineMillis(timeoutSeconds: string | string[] | undefined): number | undefined {
+  const text = header(timeoutSeconds).trim();
+  if (!/^\d+(\.\d*)?$|^\.\d+$/.test(text)) return undefined;
+  const millis = Math.floor(Number(text) * 1000 * PROMETHEUS_DEFAULTS.scrapeHeaderShare);
+  return millis >= 1 && Number.isFinite(millis) ? millis : undefined;
 }
 
 /** The format and encoding a request asked for. */

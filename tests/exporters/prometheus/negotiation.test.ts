@@ -1,8 +1,8 @@
 /**
  * src/exporters/prometheus/negotiation.ts directly (pure functions, client_golang's shape): the format an `Accept`
  * header gets (OpenMetrics when ranked at least as high as any format the package serves, formats it does not serve
- * being no competitors), whether `Accept-Encoding` allows gzip, both from a request's headers, and each format's
- * Content-Type. On the endpoints: openmetrics.test.ts, scrape-endpoint.test.ts, tests/integrations/scenarios.test.ts.
+ * being no competitors), whether `Accept-Encoding` allows gzip, both from a request's headers, each format's
+ * Content-Type, and the scrape's own deadline from `X-Prometheus-Scrape-Timeout-Seconds` (90% of it). On the endpoints: openmetrics.test.ts, scrape-endpoint.test.ts, tests/integrations/scenarios.test.ts.
  */
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE } from '../../../src/exporters/prometheus';
 import {
@@ -10,6 +10,7 @@ import {
   chooseFormat,
   contentTypeOf,
   negotiate,
+  scrapeDeadlineMillis,
 } from '../../../src/exporters/prometheus/negotiation';
 import { PROMETHEUS_ACCEPT, PROMETHEUS_CT_ACCEPT } from './fixture';
 
@@ -70,5 +71,24 @@ describe('content negotiation', () => {
       /^application\/openmetrics-text; version=1\.0\.0; charset=utf-8$/,
     );
     expect(PROMETHEUS_TEXT_CONTENT_TYPE).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
+  });
+
+  it.each([
+    ['10', 9000],
+    ['0.5', 450],
+    ['  2.5 ', 2250],
+    ['.5', 450],
+    [['3', '4'], undefined], // two values: no deadline rather than a guess
+    ['0', undefined],
+    ['0.0001', undefined],
+    ['-1', undefined],
+    ['1e3', undefined],
+    ['ten', undefined],
+    ['Infinity', undefined],
+    ['9'.repeat(400), undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('takes the scrape deadline of X-Prometheus-Scrape-Timeout-Seconds %j as %j ms', (header, millis) => {
+    expect(scrapeDeadlineMillis(header)).toBe(millis);
   });
 });
