@@ -62,7 +62,8 @@ export class PrometheusPullReader extends MetricReader {
       metricProducers: options.metricProducers,
       otelComponentType: 'prometheus_http_text_metric_exporter',
     });
-    this.server = new PrometheusPullServer(options, () => this.collect());
+    // The scrape's deadline reaches the SDK: an observable callback that never settles is left out, not waited on.
+    this.server = new PrometheusPullServer(options, (collection) => this.collect(collection));
     this.ready = this.server.ready;
     this.host = this.server.host;
     this.endpoint = this.server.endpoint;

@@ -13,16 +13,24 @@
  * Never hurts the host: the server and its connections are unref'd (they never keep the process alive on their
  * own), a failed listen only rejects `ready` (which carries a no-op catch, so an un-awaited rejection cannot
  * crash the process), and a failed collection answers 500 and logs through `diag`.
+ *
+ * Never hangs a scrape: each collection has a deadline (`scrapeTimeoutMillis`, shortened by the scraper's own
+ * `X-Prometheus-Scrape-Timeout-Seconds`). The SDK is given most of it as its `timeoutMillis`, so an observable
+ * callback that never settles is left out (a collection error, logged) and the rest is served; whatever else never
+ * finishes answers 503 at the deadline (support's withTimeout). Also owns: how many collections run at once (two;
+ * who comes while both run shares the next one, started when one ends), so hung collections never pile up, and
+ * every answer still comes from a collection that started after the request came.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { diag } from '../../support';
-import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import { diag, RateLimitedWarnings, TimeoutError, withTimeout } from '../../support';
+import type { MetricCollectOptions, CollectionResult } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
 import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import {
   ExpositionUnavailable,
   nodeScrapeHandler,
+  type ScrapeHints,
   nodeScrapeRequest,
   scrapeEndpoint,
   writeNodeAnswer,
@@ -58,6 +66,12 @@ export interface PrometheusPullServerOptions {
    * bounds it too.
    */
   readonly finalScrapeTimeoutMillis?: number;
+  /**
+   * The longest a scrape may take (ms): past it, the scrape is answered 503 whatever still runs. Default 5000; a
+   * scraper's `X-Prometheus-Scrape-Timeout-Seconds` shortens it (to 90% of that). Observable callbacks get 80% of
+   * it: one that has not settled by then is left out of the scrape, which serves the rest.
+   */
+  readonly scrapeTimeoutMillis?: number;
   /** Omit the `otel_scope_*` labels. */
   readonly withoutScopeInfo?: boolean;
   /** Omit the `target_info` family. */
@@ -90,6 +104,47 @@ function pathOf(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The SDK's timeout of an observable callback (its `TimeoutError`, not exported, named `Error`), or support's (the
+ * app's part of a pull-only collection, series/local-store.ts).
+ */
+function isCallbackTimeout(error: unknown): boolean {
+  return (
+    error instanceof TimeoutError || (error instanceof Error && error.message === 'Operation timed out.')
+  );
+}
+
+/** Node's timers fire at once for a delay above this (TimeoutOverflowWarning). */
+const MAX_TIMER_MILLIS = 2_147_483_647;
+
+function validateScrapeTimeout(millis: number): number {
+  if (!Number.isInteger(millis) || millis < 1 || millis > MAX_TIMER_MILLIS) {
+    throw new RangeError(
+      `Prometheus exporter scrapeTimeoutMillis must be an integer number of milliseconds from 1 to ${MAX_TIMER_MILLIS}, got ${String(millis)}`,
+    );
+  }
+  return millis;
+}
+
+/**
+ * At most this many collections run at once per endpoint. Collections that never end (a metric producer that
+ * ignores its deadline) cannot pile up beyond this: whoever comes next waits for a free slot, up to its deadline.
+ */
+const MAX_RUNNING_COLLECTIONS = 2;
+
+/** One collection (running, or waiting for a slot) and who waits for its result. */
+interface Collection {
+  /** Each waiter leaves at its own deadline: nothing stays attached to a collection that never ends. */
+  readonly waiting: Set<Waiter>;
+}
+
+interface Waiter {
+  /** When it gives up (epoch ms). */
+  readonly deadlineAt: number;
+  resolve(result: CollectionResult): void;
+  reject(error: unknown): void;
 }
 
 function validatePort(port: number): number {
@@ -149,11 +204,19 @@ export class PrometheusPullServer {
   private readonly finalScrape: FinalScrape;
   private actualPort: number;
   private shutDown = false;
+  private readonly scrapeTimeoutMillis: number;
+  private runningCollections = 0;
+  /** The next collection, shared by everyone who came while every slot was taken: it starts when one frees. */
+  private queued: Collection | undefined;
+  private readonly warnings = new RateLimitedWarnings();
 
   constructor(
     options: PrometheusPullServerOptions,
-    /** One collection of everything the exposition shows. */
-    private readonly collect: () => Promise<CollectionResult>,
+    /**
+     * One collection of everything the exposition shows. `timeoutMillis` is the SDK's: how long an observable
+     * callback may take before it is left out (and reported in `errors`).
+     */
+    private readonly collect: (options: MetricCollectOptions) => Promise<CollectionResult>,
   ) {
     this.host = options.host ?? PROMETHEUS_DEFAULTS.host;
     if (typeof this.host !== 'string' || this.host === '') {
@@ -163,10 +226,13 @@ export class PrometheusPullServer {
     const endpoint = options.endpoint ?? PROMETHEUS_DEFAULTS.endpoint;
     this.endpoint = endpoint.startsWith('/') ? endpoint : `/${endpoint}`;
     this.finalScrape = new FinalScrape(options.finalScrapeTimeoutMillis);
+    this.scrapeTimeoutMillis = validateScrapeTimeout(
+      options.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis,
+    );
     // Every scrape (standalone or mounted) collects through here, so the hand-over sees it.
-    const source = async (format: ExpositionFormat) => {
+    const source = async (format: ExpositionFormat, hints?: ScrapeHints) => {
       const collected = this.finalScrape.collecting();
-      const body = await this.getMetrics(format);
+      const body = await this.exposition(format, hints?.timeoutMillis);
       collected();
       return body;
     };
@@ -237,15 +303,106 @@ export class PrometheusPullServer {
 
   /**
    * Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. Rejects
-   * (`ExpositionUnavailable`) once shutdown() has finished its hand-over.
+   * (`ExpositionUnavailable`) once shutdown() has finished its hand-over, and (support's `TimeoutError`) when the
+   * collection has not finished within `scrapeTimeoutMillis`.
    */
   async getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
+    return this.exposition(format, undefined);
+  }
+
+  /**
+   * One exposition within the scrape's deadline (the configured one, or the scraper's when shorter). Rejects with
+   * support's `TimeoutError` past it (the scrape path answers 503).
+   */
+  private async exposition(format: ExpositionFormat, scraperMillis: number | undefined): Promise<string> {
     // After shutdown, on every path alike (the SDK reader would reject, a pull-only store would keep answering):
     // a mounted endpoint answers 503 with this reason.
     if (this.shutDown) throw new ExpositionUnavailable('the metrics were shut down (shutdown() was called)');
-    const { resourceMetrics, errors } = await this.collect();
-    if (errors.length > 0) diag.error('Prometheus exporter: errors while collecting metrics', ...errors);
+    const deadline = Math.min(this.scrapeTimeoutMillis, scraperMillis ?? Infinity);
+    const collection = this.collectionFor(deadline);
+    let waiter!: Waiter;
+    const collected = new Promise<CollectionResult>((resolve, reject) => {
+      waiter = { deadlineAt: Date.now() + deadline, resolve, reject };
+      collection.waiting.add(waiter);
+    });
+    let result: CollectionResult;
+    try {
+      result = await withTimeout(
+        collected,
+        deadline,
+        "the metrics collection (prometheus.scrapeTimeoutMillis, or the scraper's own deadline when shorter)",
+      );
+    } finally {
+      collection.waiting.delete(waiter);
+    }
+    const { resourceMetrics, errors } = result;
+    this.reportErrors(errors);
     return serializePrometheus(resourceMetrics, { ...this.serializerOptions, format });
+  }
+
+  /**
+   * A collection for a caller: a new one while a slot is free, else the next one, which starts as soon as a
+   * running one ends. Either way it starts after the caller came, so it sees everything recorded before (the
+   * store's promise: docs/prometheus.md#a-scrape-always-gets-an-answer), and callers that come while every slot
+   * hangs share one collection that never starts instead of each starting more work that would never end either.
+   */
+  private collectionFor(deadline: number): Collection {
+    if (this.runningCollections < MAX_RUNNING_COLLECTIONS) {
+      const collection: Collection = { waiting: new Set() };
+      this.start(collection, deadline);
+      return collection;
+    }
+    return (this.queued ??= { waiting: new Set() });
+  }
+
+  /** Runs `collection`, its observable callbacks bounded by most of `budgetMillis`. */
+  private start(collection: Collection, budgetMillis: number): void {
+    this.runningCollections++;
+    const timeoutMillis = Math.max(1, Math.floor(budgetMillis * PROMETHEUS_DEFAULTS.collectionShare));
+    let result: Promise<CollectionResult>;
+    try {
+      result = Promise.resolve(this.collect({ timeoutMillis }));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const settled = (deliver: (waiter: Waiter) => void) => {
+      this.runningCollections--;
+      for (const waiter of collection.waiting) deliver(waiter);
+      this.startQueued();
+    };
+    // Always handled: a collection whose every caller gave up must not reject unobserved.
+    result.then(
+      (collected) => settled((waiter) => waiter.resolve(collected)),
+      (error: unknown) => settled((waiter) => waiter.reject(error)),
+    );
+  }
+
+  /** A slot freed: the queued collection starts, with the time its most pressed caller has left. */
+  private startQueued(): void {
+    const queued = this.queued;
+    if (queued === undefined || this.runningCollections >= MAX_RUNNING_COLLECTIONS) return;
+    this.queued = undefined;
+    if (queued.waiting.size === 0) return; // every caller gave up: nobody to collect for
+    const now = Date.now();
+    let left = Infinity;
+    for (const waiter of queued.waiting) left = Math.min(left, waiter.deadlineAt - now);
+    this.start(queued, Math.max(1, left));
+  }
+
+  private reportErrors(errors: readonly unknown[]): void {
+    if (errors.length === 0) return;
+    const late = errors.filter(isCallbackTimeout);
+    if (late.length > 0) {
+      this.warnings.warn(
+        'callback-timeout',
+        () =>
+          `otel-business-metrics: Prometheus exporter: ${late.length} observable callback(s) (or the app's ` +
+          "MeterProvider's collection) did not finish within the collection deadline and were left out of the " +
+          'scrape (the rest was served; docs/prometheus.md#a-scrape-always-gets-an-answer)',
+      );
+    }
+    const others = late.length === 0 ? errors : errors.filter((error) => !isCallbackTimeout(error));
+    if (others.length > 0) diag.error('Prometheus exporter: errors while collecting metrics', ...others);
   }
 
   /**

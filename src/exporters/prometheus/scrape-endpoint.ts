@@ -6,7 +6,8 @@
  *
  * Owns: the order of the checks (credentials first, so an anonymous client learns nothing, then the method, then
  * whether there is an exposition to serve), the refusal answers (401 with its challenge, 405 with `Allow`, 503
- * with the reason, 500 when collection fails), the successful answer (format and gzip from negotiation.ts), the
+ * with the reason or when the collection missed the scrape's deadline, 500 when collection fails), handing the
+ * scraper's own deadline (negotiation.ts) to the source, the successful answer (format and gzip from negotiation.ts), the
  * once-only warning for an open endpoint reached on a non-loopback address, and writing an answer to a Node
  * `ServerResponse`. Must not touch: routing (which path is `/metrics` is the server's or framework's business),
  * what the exposition contains (the serializer), the credential rules themselves (scraper-auth.ts).
@@ -16,8 +17,8 @@
  */
 import { gzip } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
-import { diag } from '../../support';
-import { acceptsGzip, chooseFormat, contentTypeOf } from './negotiation';
+import { diag, RateLimitedWarnings, TimeoutError } from '../../support';
+import { acceptsGzip, chooseFormat, contentTypeOf, scrapeDeadlineMillis } from './negotiation';
 import { scraperAuth, warnIfExposed, type ScraperCredentials } from './scraper-auth';
 import type { ExpositionFormat } from './serializer';
 
@@ -37,8 +38,17 @@ export interface ScrapeAnswer {
   readonly body: string | Buffer;
 }
 
-/** Renders the exposition in a format; rejects when it cannot (an `ExpositionUnavailable` answers 503). */
-export type ExpositionSource = (format: ExpositionFormat) => Promise<string>;
+/** What a scrape tells its source beyond the format. */
+export interface ScrapeHints {
+  /** The scraper's own deadline for this scrape (ms, its header less a margin), when it sent one. */
+  readonly timeoutMillis?: number;
+}
+
+/**
+ * Renders the exposition in a format; rejects when it cannot (an `ExpositionUnavailable` answers 503, and so does
+ * a `TimeoutError`: the collection missed its deadline).
+ */
+export type ExpositionSource = (format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>;
 
 /** Credentials (`{ bearerToken }`, `{ username, password }`) or your own check of the framework's request. */
 export type ScrapeAuth<Raw> = ScraperCredentials | ((request: Raw) => boolean);
@@ -80,9 +90,14 @@ export interface ScrapeEndpoint<Raw> {
 }
 
 const TEXT = 'text/plain; charset=utf-8';
+/** Sent by Prometheus (and scrapers built on its scrape code) with its `scrape_timeout`, in seconds. */
+const SCRAPE_TIMEOUT_HEADER = 'x-prometheus-scrape-timeout-seconds';
 const CHALLENGE_REALM = 'Bearer realm="metrics"';
 const DEFAULT_UNAVAILABLE =
   'metrics unavailable: initialise otel-business-metrics with the prometheus exporter\n';
+
+/** A hung collection is said once a minute per endpoint, not at every scrape. */
+const lateWarnings = new RateLimitedWarnings();
 
 /** Answers of the refusals, the same words on every endpoint. */
 function plain(status: number, body: string, extra: Record<string, string> = {}): ScrapeAnswer {
@@ -160,8 +175,21 @@ async function exposition(
   const format = chooseFormat(request.header('accept'));
   let text: string;
   try {
-    text = await source(format);
+    text = await source(format, {
+      timeoutMillis: scrapeDeadlineMillis(request.header(SCRAPE_TIMEOUT_HEADER)),
+    });
   } catch (error) {
+    if (error instanceof TimeoutError) {
+      // client_golang's answer to a scrape past its handler's timeout: the scraper sees why, not a hang.
+      lateWarnings.warn(
+        where,
+        () =>
+          `otel-business-metrics: ${where}: ${error.message}; the scrape was answered 503. Something in the ` +
+          "collection never finished (an observable instrument's callback, a metric producer); scrapes that " +
+          'come while it runs share it instead of starting another (docs/prometheus.md#a-scrape-always-gets-an-answer)',
+      );
+      return plain(503, `# ${error.message}\n`);
+    }
     if (error instanceof ExpositionUnavailable) {
       diag.warn(`otel-business-metrics: ${where}: ${error.message}`);
       return plain(503, `# ${error.message}\n`);

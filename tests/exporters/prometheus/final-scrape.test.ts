@@ -11,6 +11,8 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../../src';
 import { PrometheusPullReader } from '../../../src/exporters/prometheus';
 import { FinalScrape } from '../../../src/exporters/prometheus/final-scrape';
+import { PrometheusPullServer } from '../../../src/exporters/prometheus/pull-server';
+import { AttributesResource } from '../../../src/config/resource';
 import { listenOnLoopback } from '../../support/http';
 import { waitUntil } from '../../support/wait';
 
@@ -241,5 +243,49 @@ describe('FinalScrape: how long a shutdown waits', () => {
     response.emit('close');
     expect(await handedOver).toBe(true);
     expect(finalScrape.budgetMillis()).toBe(0); // done: a second shutdown does not wait again
+  });
+
+  it('a pull endpoint: a scrape that comes while a collection begun before shutdown runs gets its own, which hands over', async () => {
+    const finishes: (() => void)[] = [];
+    const server = new PrometheusPullServer(
+      { preventServerStart: true, finalScrapeTimeoutMillis: 60_000 },
+      () =>
+        new Promise((resolve) =>
+          finishes.push(() =>
+            resolve({
+              resourceMetrics: { resource: new AttributesResource({}), scopeMetrics: [] },
+              errors: [],
+            }),
+          ),
+        ),
+    );
+    const mounted = createServer(server.metricsHandler);
+    const { server: listening, base } = await listenOnLoopback({
+      listen: (port, host, ready) => mounted.listen(port, host, ready),
+    });
+    try {
+      // Scraped once (the hand-over waits only for an endpoint someone scrapes).
+      const first = fetch(`${base}/metrics`);
+      await waitUntil('the first collection', () => finishes.length === 1, { intervalMillis: 10 });
+      finishes[0]();
+      expect((await first).status).toBe(200);
+      // A collection runs when the shutdown begins; a scrape that comes meanwhile does not share it (its values
+      // predate the shutdown): it gets a collection of its own, which reads the final values.
+      const running = server.getMetrics();
+      await waitUntil('the second collection', () => finishes.length === 2, { intervalMillis: 10 });
+      let done = false;
+      const shutdown = server.shutdown().then(() => (done = true));
+      const final = fetch(`${base}/metrics`);
+      await waitUntil('the final collection', () => finishes.length === 3, { intervalMillis: 10 });
+      finishes[1]();
+      await running;
+      expect(done).toBe(false);
+      finishes[2]();
+      expect((await final).status).toBe(200);
+      await shutdown;
+      expect(done).toBe(true);
+    } finally {
+      await new Promise((resolve) => listening.close(resolve));
+    }
   });
 });

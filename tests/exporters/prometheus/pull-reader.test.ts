@@ -14,6 +14,7 @@ import { freePort } from '../../support/prometheus-server';
 import { createQueueDepthProducer, createWorkload, METER_NAME } from './fixture';
 import { basicAuth, httpRequest } from '../../support/http';
 import { promtool, PromtoolChecks } from '../../support/promtool';
+import { captureDiag } from '../../support/diag-messages';
 
 const itWithPromtool = promtool ? it : it.skip;
 const forPromtool = new PromtoolChecks();
@@ -466,6 +467,66 @@ describe('PrometheusPullReader in a real process', () => {
       await closeServer(blocker);
     }
   }, 30_000);
+});
+
+describe('PrometheusPullReader with an observable callback that never settles', () => {
+  it("serves the rest within the scraper's deadline, leaving the hung instrument out and saying so once", async () => {
+    const messages = captureDiag();
+    const reader = new PrometheusPullReader({ port: 0, finalScrapeTimeoutMillis: 0 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const mounted = createServer(reader.metricsHandler);
+    try {
+      await reader.ready;
+      await new Promise<void>((resolveListen) => mounted.listen(0, '127.0.0.1', resolveListen));
+      const meter = provider.getMeter('app');
+      meter.createCounter('orders').add(2);
+      // A database query that never answers.
+      meter.createObservableGauge('db_rows').addCallback(() => new Promise<void>(() => undefined));
+      const { port } = mounted.address() as { port: number };
+      const started = Date.now();
+      const answers = await Promise.all(
+        [reader.url, reader.url, `http://127.0.0.1:${port}/metrics`].map((url) =>
+          httpRequest(url, { headers: { 'x-prometheus-scrape-timeout-seconds': '0.5' } }),
+        ),
+      );
+      // Answered, not hung (generous: Prometheus said 0.5 s).
+      expect(Date.now() - started).toBeLessThan(4000);
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        const scrape = parseExposition(answer.body);
+        expect(scrape.value('orders_total', { otel_scope_name: 'app' })).toBe(2);
+        expect(scrape.families.has('db_rows')).toBe(false);
+      }
+      expect(messages.warnings.filter((w) => w.includes('observable callback(s)'))).toEqual([
+        expect.stringContaining('left out of the scrape (the rest was served'),
+      ]);
+      expect(messages.errors).toEqual([]);
+    } finally {
+      messages.stop();
+      await new Promise<void>((resolveClose) => {
+        mounted.close(() => resolveClose());
+        mounted.closeAllConnections();
+      });
+      await provider.shutdown();
+    }
+  });
+
+  it('answers getMetrics() too, within the configured deadline', async () => {
+    const messages = captureDiag();
+    const reader = new PrometheusPullReader({ preventServerStart: true, scrapeTimeoutMillis: 300 });
+    const provider = new MeterProvider({ readers: [reader] });
+    try {
+      const meter = provider.getMeter('app');
+      meter.createCounter('orders').add(1);
+      meter.createObservableGauge('db_rows').addCallback(() => new Promise<void>(() => undefined));
+      expect(
+        parseExposition(await reader.getMetrics()).value('orders_total', { otel_scope_name: 'app' }),
+      ).toBe(1);
+    } finally {
+      messages.stop();
+      await provider.shutdown();
+    }
+  });
 });
 
 describe('PrometheusPullReader expositions, checked by promtool', () => {

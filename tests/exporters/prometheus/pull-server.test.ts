@@ -4,12 +4,16 @@
  * the mounted handler, answers 404 elsewhere, logs a collection's errors and still serves, rejects `ready` with a
  * clear message when the port is taken, and stops listening at shutdown. Built inside listeningAfter (as init builds
  * its endpoints), a server listens only once the whole build has returned, and never if it threw.
+ * A collection that never finishes: the scrape is answered 503 at its deadline (the configured one, or the
+ * scraper's `X-Prometheus-Scrape-Timeout-Seconds` when shorter), on the standalone server and the mounted handler,
+ * said once through diag; scrapes that come while a collection runs share it rather than start more.
  */
 import { createServer } from 'node:http';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { listeningAfter, PrometheusPullServer } from '../../../src/exporters/prometheus/pull-server';
 import { freePort } from '../../support/ports';
+import { httpRequest } from '../../support/http';
 import { captureDiag } from '../../support/diag-messages';
 import { AttributesResource } from '../../../src/config/resource';
 import { AggregationTemporality, DataPointType } from '../../../src/series/otel-enums';
@@ -140,5 +144,128 @@ describe('PrometheusPullServer', () => {
     await expect(held!.ready).rejects.toThrow('never listened');
     expect(held!.listening).toBe(false);
     await held!.shutdown();
+  });
+
+  describe('a collection that never finishes', () => {
+    it('answers 503 at the configured deadline with a one-line reason, warns once, and never runs more than two collections', async () => {
+      const messages = captureDiag();
+      let calls = 0;
+      const server = new PrometheusPullServer(
+        { host: '127.0.0.1', port: 0, scrapeTimeoutMillis: 200, finalScrapeTimeoutMillis: 0 },
+        () => {
+          calls++;
+          return new Promise<CollectionResult>(() => undefined); // a producer that ignores every deadline
+        },
+      );
+      const mounted = createServer(server.metricsHandler);
+      try {
+        await server.ready;
+        await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve));
+        const { port } = mounted.address() as { port: number };
+        const started = Date.now();
+        const [standalone, second, viaHandler] = await Promise.all([
+          httpRequest(server.url),
+          httpRequest(server.url),
+          httpRequest(`http://127.0.0.1:${port}/metrics`),
+        ]);
+        // Answered, not hung (generous: the deadline is 200 ms).
+        expect(Date.now() - started).toBeLessThan(4000);
+        for (const answer of [standalone, second, viaHandler]) {
+          expect(answer.status).toBe(503);
+          expect(answer.body).toMatch(/^# the metrics collection .* did not finish within 200 ms\n$/);
+        }
+        // Two collections run (and hang); the third scrape waited for a slot that never freed.
+        expect(calls).toBe(2);
+        expect((await httpRequest(server.url)).status).toBe(503);
+        expect(calls).toBe(2);
+        expect(messages.warnings.filter((w) => w.includes('did not finish within'))).toHaveLength(2); // one per endpoint
+        expect(messages.errors).toEqual([]);
+      } finally {
+        messages.stop();
+        await new Promise<void>((resolve) => {
+          mounted.close(() => resolve());
+          mounted.closeAllConnections();
+        });
+        await server.shutdown();
+      }
+    });
+
+    it("follows the scraper's X-Prometheus-Scrape-Timeout-Seconds when shorter, and never runs more than two collections", async () => {
+      const asked: (number | undefined)[] = [];
+      const server = new PrometheusPullServer(
+        { host: '127.0.0.1', port: 0, scrapeTimeoutMillis: 2000, finalScrapeTimeoutMillis: 0 },
+        ({ timeoutMillis }) => {
+          asked.push(timeoutMillis);
+          return new Promise<CollectionResult>(() => undefined);
+        },
+      );
+      const messages = captureDiag();
+      try {
+        await server.ready;
+        // A collection with the configured deadline runs (and hangs)...
+        const unbounded = server.getMetrics();
+        // ...a scrape with a shorter deadline does not wait for it: it starts its own, with 90% of the scraper's
+        // 500 ms, whose callbacks get 80% of that.
+        const answer = await httpRequest(server.url, {
+          headers: { 'x-prometheus-scrape-timeout-seconds': '0.5' },
+        });
+        expect(answer.status).toBe(503);
+        expect(answer.body).toMatch(/did not finish within 450 ms\n$/);
+        expect(asked).toEqual([1600, 360]);
+        // Two hang: a third scrape waits for a slot, up to its own deadline.
+        const third = await httpRequest(server.url, {
+          headers: { 'x-prometheus-scrape-timeout-seconds': '0.2' },
+        });
+        expect(third.body).toMatch(/did not finish within 180 ms\n$/);
+        expect(asked).toEqual([1600, 360]);
+        await expect(unbounded).rejects.toThrow('did not finish within 2000 ms');
+      } finally {
+        messages.stop();
+        await server.shutdown();
+      }
+    });
+
+    it('runs two collections at once; who comes meanwhile shares the next, which starts after they came', async () => {
+      const finishes: ((value: number) => void)[] = [];
+      const asked: (number | undefined)[] = [];
+      const server = new PrometheusPullServer({ preventServerStart: true }, ({ timeoutMillis }) => {
+        asked.push(timeoutMillis);
+        return new Promise<CollectionResult>((resolve) =>
+          finishes.push((value) => resolve(collection(value))),
+        );
+      });
+      try {
+        const first = server.getMetrics();
+        const second = server.getMetrics();
+        const third = server.getMetrics('openmetrics');
+        const fourth = server.getMetrics();
+        expect(finishes).toHaveLength(2);
+        finishes[0](1);
+        expect(await first).toMatch(/^jobs_total\{.*\} 1$/m);
+        // A slot freed: the next collection starts, for the third and fourth, with the time they have left.
+        expect(finishes).toHaveLength(3);
+        expect(asked[2]).toBeGreaterThan(0);
+        expect(asked[2]).toBeLessThanOrEqual(4000);
+        finishes[2](3);
+        expect(await third).toMatch(/^jobs_total\{.*\} 3\n[^]*# EOF\n$/m);
+        expect(await fourth).toMatch(/^jobs_total\{.*\} 3$/m);
+        finishes[1](2);
+        expect(await second).toMatch(/^jobs_total\{.*\} 2$/m);
+        expect(finishes).toHaveLength(3);
+      } finally {
+        await server.shutdown();
+      }
+    });
+
+    it('refuses a scrapeTimeoutMillis that is no whole positive number of milliseconds', () => {
+      for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
+        expect(
+          () =>
+            new PrometheusPullServer({ preventServerStart: true, scrapeTimeoutMillis: bad }, async () =>
+              collection(1),
+            ),
+        ).toThrow(/scrapeTimeoutMillis must be an integer number of milliseconds from 1/);
+      }
+    });
   });
 });
