@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DiagLogLevel, Meter } from '@opentelemetry/api';
 import type {
+  MetricCollectOptions,
   CollectionResult,
   MeterProvider,
   MetricProducer,
@@ -310,7 +311,7 @@ function buildWithSdk(
     clusterEndpoint = cluster!.startClusterEndpoint({
       resource,
       options: config.cluster!,
-      local: () => local.collect(),
+      local: (collection) => local.collect(collection),
       columnsOf: storeCollectionOf,
       // Without a prometheus exporter, getMetrics() and the workers still get the aggregate.
       prometheus: serves ? config.prometheus : { preventServerStart: true },
@@ -336,7 +337,7 @@ function buildWithSdk(
     clusterSource = cluster!.startClusterSource(
       clusterRole.transport,
       config.cluster!,
-      () => expositionReader.collect(),
+      (collection) => expositionReader.collect(collection),
       clusterExtensions!,
       storeCollectionOf,
     );
@@ -453,9 +454,9 @@ function initPullOnly(
     { observesInstruments: true },
   );
   let app: { provider: MeterProvider; reader: PrometheusPullReader } | undefined;
-  const collect = (): Promise<CollectionResult> => {
+  const collect = (collection: MetricCollectOptions): Promise<CollectionResult> => {
     const reader = app?.reader;
-    return store.collectPull(reader && (() => reader.collect()));
+    return store.collectPull(reader && ((bounded) => reader.collect(bounded)), collection);
   };
   const servers = config.exporters
     .filter((exporter) => exporter === 'prometheus')

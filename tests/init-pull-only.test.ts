@@ -5,7 +5,8 @@
  * recordings give byte-identical expositions, in both formats, over several scrapes, on the HTTP endpoint and from
  * getMetrics(). `_created` sample values are the only difference allowed (they are the series' start times, which
  * two runs cannot share). And `handle.meterProvider`, created on first read, serves the app's own instruments on
- * the same endpoint.
+ * the same endpoint; one of its observable callbacks that never settles is left out of a scrape, which serves the
+ * rest within the scraper's deadline (endpoint, mounted handler, getMetrics()).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -118,6 +119,43 @@ describe('pull-only init: the exposition without the SDK is the SDK path one, by
       expect(await handle.metrics.getMetrics()).toMatch(/^app_requests_total\{/m);
       await expect(handle.forceFlush()).resolves.toBeUndefined();
     } finally {
+      await handle.shutdown();
+    }
+  });
+
+  it("an app's observable callback that never settles: the rest is served within the scraper's deadline", async () => {
+    const handle = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { host: '127.0.0.1', port: 0, scrapeTimeoutMillis: 1000, finalScrapeTimeoutMillis: 0 },
+      env: {},
+    });
+    const mounted = createServer((request, response) => handle.metricsHandler!(request, response));
+    try {
+      await handle.ready;
+      await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve));
+      handle.metrics.recordFunnelStep('cart_view', { source: 'google', deviceType: 'mobile' });
+      const meter = handle.meterProvider.getMeter('app');
+      meter.createCounter('app.requests').add(2);
+      // A database query that never answers.
+      meter.createObservableGauge('app.db.rows').addCallback(() => new Promise<void>(() => undefined));
+      const started = Date.now();
+      const headers = { 'x-prometheus-scrape-timeout-seconds': '0.5' };
+      const texts = await Promise.all([
+        handle.metrics.getMetrics(),
+        fetch(handle.prometheus!.url, { headers }).then((response) => response.text()),
+        fetch(`http://127.0.0.1:${(mounted.address() as AddressInfo).port}/metrics`, { headers }).then(
+          (response) => response.text(),
+        ),
+      ]);
+      // Answered, not hung (generous: the deadlines are 0.5 and 1 s).
+      expect(Date.now() - started).toBeLessThan(5000);
+      for (const text of texts) {
+        expect(text).toMatch(/^business_funnel_step_total\{.*step="cart_view".*\} 1$/m);
+        expect(text).toMatch(/^app_requests_total\{otel_scope_name="app"\} 2$/m);
+        expect(text).not.toMatch(/app_db_rows/);
+      }
+    } finally {
+      await new Promise((resolve) => mounted.close(resolve));
       await handle.shutdown();
     }
   });

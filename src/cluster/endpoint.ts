@@ -12,6 +12,7 @@ import type { Resource } from '@opentelemetry/resources';
 import {
   MeterProvider,
   type CollectionResult,
+  type MetricCollectOptions,
   type MetricProducer,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
@@ -36,7 +37,7 @@ export function startClusterEndpoint(args: {
   readonly resource: Resource;
   readonly options: ClusterOptions;
   /** The primary's own collection (a reader of its MeterProvider). */
-  readonly local: () => Promise<CollectionResult>;
+  readonly local: (options: MetricCollectOptions) => Promise<CollectionResult>;
   /** The local store's columns behind `local`'s collections (required: see startClusterSource). */
   readonly columnsOf: ColumnsLookup;
   readonly prometheus: PrometheusPullReaderOptions;

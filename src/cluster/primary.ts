@@ -9,6 +9,8 @@
  *
  * Never blocks the primary's event loop for long: snapshots are applied as they arrive, one message per
  * event-loop turn; the round ends at the deadline whatever the sources do; concurrent scrapes share one round.
+ * The primary's own collection has the same deadline (an app's observable callback that never settles is left
+ * out by the SDK; anything else that hangs keeps the primary's previous numbers), so a round always ends.
  * A source that misses the deadline keeps its previous numbers in the totals and is counted as `timeout`.
  *
  * Only known sources are heard (docs/safety.md#peers): every message passes validate.ts first; a node:cluster
@@ -23,7 +25,7 @@ import type { Worker as ClusterWorker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { BroadcastChannel, type Worker as ThreadWorker } from 'node:worker_threads';
 import type { Resource } from '@opentelemetry/resources';
-import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
+import type { MetricCollectOptions, CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { ClusterAggregate, type ClusterFailureReason, type GaugeRule } from './aggregate';
 import { PACKAGE_GAUGE_RULES } from './rules';
 import { SnapshotEncoder, type ColumnsLookup } from './encode';
@@ -38,7 +40,8 @@ import {
   type ExpositionResponse,
   type HelloMessage,
 } from './protocol';
-import { printable, RateLimitedWarnings } from '../support';
+import { diag, printable, RateLimitedWarnings, safeMessage, TimeoutError, withTimeout } from '../support';
+import { PROMETHEUS_DEFAULTS } from '../config/defaults';
 import { checkPrimaryBound, type CheckedSnapshot } from './validate';
 
 /** Options of {@link ClusterPrimary}. */
@@ -50,7 +53,7 @@ export interface ClusterPrimaryOptions {
   /** Rule per gauge by instrument name; the package's own gauges have theirs already. */
   readonly gauges?: Readonly<Record<string, GaugeRule>>;
   /** The primary's own collection (its own recordings and self-metrics), merged like a source's. */
-  readonly local?: () => Promise<CollectionResult>;
+  readonly local?: (options: MetricCollectOptions) => Promise<CollectionResult>;
   /** The local store's columns behind `local`'s collections, so they are encoded without building MetricData. */
   readonly columnsOf?: ColumnsLookup;
   /** Listen to node:cluster workers. Default true in a cluster primary. */
@@ -75,7 +78,7 @@ interface Round {
 export class ClusterPrimary implements MetricProducer {
   readonly aggregate: ClusterAggregate;
   private readonly timeoutMillis: number;
-  private readonly local: (() => Promise<CollectionResult>) | undefined;
+  private readonly local: ((options: MetricCollectOptions) => Promise<CollectionResult>) | undefined;
   private readonly localEncoder: SnapshotEncoder;
   private readonly resource: Resource;
   /**
@@ -279,11 +282,37 @@ export class ClusterPrimary implements MetricProducer {
     // The primary's own numbers last, so its self-metrics already count this round's failures.
     if (this.local) {
       try {
-        const result = await this.local();
+        // The SDK leaves out a callback that has not settled by most of the deadline; the rest hangs on nothing.
+        const callbacks = Math.max(1, Math.floor(this.timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+        const result = await withTimeout(
+          this.local({ timeoutMillis: callbacks }),
+          this.timeoutMillis,
+          "the cluster primary's own collection",
+        );
+        if (result.errors.length > 0) {
+          this.warnings.warn(
+            'cluster-local-errors',
+            () =>
+              `otel-business-metrics: cluster primary: errors while collecting its own metrics (the rest was ` +
+              `served): ${result.errors.map((error) => safeMessage(error)).join('; ')}`,
+          );
+        }
         this.aggregate.apply(this.localEncoder.encode(result, number));
-      } catch {
-        // Never expected: the primary's own collection.
-        this.aggregate.countFailure('invalid');
+      } catch (error) {
+        if (error instanceof TimeoutError) {
+          // Its previous numbers stay in the totals, as a late worker's do.
+          this.aggregate.countFailure('timeout');
+          this.warnings.warn(
+            'cluster-local-timeout',
+            () => `otel-business-metrics: cluster primary: ${error.message}`,
+          );
+        } else {
+          // Never expected: the primary's own collection.
+          this.aggregate.countFailure('invalid');
+          diag.debug(
+            `otel-business-metrics: cluster primary: its own collection failed: ${safeMessage(error)}`,
+          );
+        }
       }
     }
     return this.aggregate.render(this.resource);

@@ -8,7 +8,8 @@
  * exporters/prometheus/scrape-endpoint.ts: the same negotiation, gzip and `Vary` as every other `/metrics`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import type { CollectionResult, MetricCollectOptions } from '@opentelemetry/sdk-metrics';
+import { PROMETHEUS_DEFAULTS } from '../config/defaults';
 import {
   ExpositionUnavailable,
   nodeScrapeHandler,
@@ -35,15 +36,25 @@ export interface ClusterSourceWiring {
 export function startClusterSource(
   transport: SourceTransport,
   options: ClusterOptions,
-  collect: () => Promise<CollectionResult>,
+  /** The worker's own collection; `timeoutMillis` is the SDK's, for each observable callback. */
+  collect: (options: MetricCollectOptions) => Promise<CollectionResult>,
   extensions: ClusterExtensions,
   /** The local store's columns behind `collect`'s collections (required, so a caller cannot forget it and fall
    * back to building MetricData for every series at every scrape; `() => undefined` when there is no store). */
   columnsOf: ColumnsLookup,
 ): ClusterSourceWiring {
-  const source = new ClusterSource(collect, transport, extensions, columnsOf);
+  const timeoutMillis = options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS;
+  // An app's observable callback that never settles is left out (by the SDK) in time for the primary's deadline:
+  // the worker's other numbers still reach it, and no collection stays pending per round.
+  const callbacks = Math.max(1, Math.floor(timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+  const source = new ClusterSource(
+    () => collect({ timeoutMillis: callbacks }),
+    transport,
+    extensions,
+    columnsOf,
+  );
   // The primary needs up to its own deadline to collect, plus the time to serialise.
-  const deadline = 2 * (options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS) + 1000;
+  const deadline = 2 * timeoutMillis + 1000;
   const exposition = (format: ExpositionFormat = 'prometheus') => source.exposition(deadline, format);
   const served = scrapeEndpoint<IncomingMessage>({
     where: 'cluster worker metricsHandler',

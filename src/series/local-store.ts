@@ -21,7 +21,12 @@
  */
 import type { HrTime } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { CollectionResult, MetricProducer, ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import type {
+  MetricCollectOptions,
+  CollectionResult,
+  MetricProducer,
+  ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { MetricDefinition } from '../catalog/metrics';
 import type { LocalCounterCell, LocalHistogramCell } from './cells';
@@ -38,6 +43,7 @@ import type { SeriesTable } from './series-table';
 import { ObservedInstruments } from './observed';
 import { AggregationTemporality } from './otel-enums';
 import { hrTimeNow } from './time';
+import { withTimeout } from '../support';
 
 interface Registered<Cell> {
   readonly definition: MetricDefinition;
@@ -95,16 +101,31 @@ export class LocalSeriesStore {
    * A whole cumulative collection of a pull-only app, as an SDK reader with this store as its producer collected
    * it: the observed instruments' scope first (the SDK's meters come before a reader's producers), then the scopes
    * of `more` (the app's own MeterProvider, once it has one), then the store's counters and histograms.
+   * `options.timeoutMillis` bounds `more`: past it, `more`'s metrics are left out and its error is in `errors`.
    */
-  async collectPull(more?: () => Promise<CollectionResult>): Promise<CollectionResult> {
+  async collectPull(
+    more?: (options: MetricCollectOptions) => Promise<CollectionResult>,
+    options: MetricCollectOptions = {},
+  ): Promise<CollectionResult> {
     const errors: unknown[] = [];
     const scopeMetrics: ScopeMetrics[] = [];
     const observed = this.observed?.collect(errors) ?? [];
     if (observed.length > 0) scopeMetrics.push({ scope: this.scope, metrics: observed });
     if (more) {
-      const collected = await more();
-      scopeMetrics.push(...collected.resourceMetrics.scopeMetrics);
-      errors.push(...collected.errors);
+      // The app's part never holds back the store's: past `timeoutMillis` (which the SDK also gives each of its
+      // observable callbacks), it is left out of this collection and reported in `errors`.
+      const { timeoutMillis } = options;
+      try {
+        const pending = more(options);
+        const collected =
+          timeoutMillis === undefined
+            ? await pending
+            : await withTimeout(pending, timeoutMillis, "the app's MeterProvider's collection");
+        scopeMetrics.push(...collected.resourceMetrics.scopeMetrics);
+        errors.push(...collected.errors);
+      } catch (error) {
+        errors.push(error);
+      }
     }
     const own = await this.cumulative.collect();
     scopeMetrics.push(...own.resourceMetrics.scopeMetrics);

@@ -3,7 +3,8 @@
  * primary's own numbers once (through `local`, not a second reader of its provider), under the resource given; the
  * endpoint's primary becomes the live one `watchWorkerThread` reaches, and shutdown stops it and unregisters it.
  * The push readers init.ts gives it export the same aggregate (the primary's own numbers once), flush on demand,
- * and push once more at shutdown.
+ * and push once more at shutdown. A scrape of the primary is answered even when its own collection never ends (an
+ * app's observable callback that never settles, or anything else): the rest of the aggregate is served.
  * Sources merging in: tests/cluster/primary.test.ts and the cluster e2e tests.
  */
 import { Worker } from 'node:worker_threads';
@@ -18,6 +19,10 @@ import { startClusterEndpoint, type ClusterEndpoint } from '../../src/cluster/en
 import { ClusterExtensions } from '../../src/cluster/extensions';
 import { watchWorkerThread } from '../../src/cluster/thread-watch';
 import { parseExposition } from '../support/exposition';
+import { httpRequest } from '../support/http';
+import { captureDiag } from '../support/diag-messages';
+import { PrometheusPullReader } from '../../src/exporters/prometheus';
+import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 
 const reader = new PeriodicExportingMetricReader({
   exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
@@ -102,4 +107,65 @@ it("pushes the aggregate through the readers it is given: the primary's own numb
   endpoint = undefined;
   expect(pushed()).toEqual([[4], [5]]);
   expect(exporter.getMetrics()[0].resource.attributes['service.name']).toBe('cluster-endpoint-test');
+});
+
+describe('a primary whose own collection never ends', () => {
+  function startServing(local: Parameters<typeof startClusterEndpoint>[0]['local']): ClusterEndpoint {
+    endpoint = startClusterEndpoint({
+      resource: resourceFromAttributes({ 'service.name': 'cluster-endpoint-test' }),
+      options: { timeoutMillis: 300 },
+      local,
+      columnsOf: () => undefined,
+      prometheus: { host: '127.0.0.1', port: 0, finalScrapeTimeoutMillis: 0 },
+      extensions: new ClusterExtensions(),
+    });
+    return endpoint;
+  }
+
+  it("an app's observable callback that never settles: the scrape serves the rest", async () => {
+    // A reader whose shutdown collects nothing (a periodic one's final export would wait on the callback).
+    const own = new PrometheusPullReader({ preventServerStart: true });
+    const app = new MeterProvider({ readers: [own] });
+    try {
+      const { reader: served } = startServing((options) => own.collect(options));
+      await served.ready;
+      const meter = app.getMeter('app');
+      meter.createCounter('orders').add(4);
+      meter.createObservableGauge('db_rows').addCallback(() => new Promise<void>(() => undefined));
+      const started = Date.now();
+      const answer = await httpRequest(served.url);
+      // Answered, not hung (generous: cluster.timeoutMillis is 300 ms).
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(answer.status).toBe(200);
+      const scrape = parseExposition(answer.body);
+      expect(scrape.value('orders_total', { otel_scope_name: 'app' })).toBe(4);
+      expect(scrape.families.has('db_rows')).toBe(false);
+    } finally {
+      await app.shutdown();
+    }
+  });
+
+  it('a collection that never settles at all: the round ends at the deadline, said once, the next scrape asks again', async () => {
+    const messages = captureDiag();
+    let calls = 0;
+    try {
+      const { reader: served } = startServing(() => {
+        calls++;
+        return new Promise<CollectionResult>(() => undefined);
+      });
+      await served.ready;
+      for (const round of [1, 2]) {
+        const answer = await httpRequest(served.url);
+        expect(answer.status).toBe(200);
+        expect(answer.body).toMatch(/^target_info\{service_name="cluster-endpoint-test"/m);
+        // The round ended (it is not shared forever): the next scrape asks again.
+        expect(calls).toBe(round);
+      }
+      expect(messages.warnings).toEqual([
+        "otel-business-metrics: cluster primary: the cluster primary's own collection did not finish within 300 ms",
+      ]);
+    } finally {
+      messages.stop();
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * src/cluster/worker.ts directly: a worker's wiring serves the fleet's exposition, asked from the primary, on the
  * app's own server through the one scrape path (negotiated format, the primary's text), and answers 503 saying the
  * primary did not answer once the deadline (twice the cluster timeout plus a second) has passed. The test plays the
- * primary on the thread channel (BroadcastChannel works between channels of one thread).
+ * primary on the thread channel (BroadcastChannel works between channels of one thread). An app's observable
+ * callback that never settles in a worker is left out in time: the worker still answers its primary's collection.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,8 @@ import {
   type ExpositionRequest,
 } from '../../src/cluster/protocol';
 import { startClusterSource, type ClusterSourceWiring } from '../../src/cluster/worker';
+import { PrometheusPullReader } from '../../src/exporters/prometheus';
+import { waitUntil } from '../support/wait';
 
 const reader = new PeriodicExportingMetricReader({
   exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
@@ -96,4 +99,37 @@ it('answers 503, naming the silent primary, after twice the cluster timeout plus
   expect(await response.text()).toMatch(/the cluster primary did not answer/);
   // Not before the deadline (a lower bound only: how much later depends on the machine).
   expect(waited).toBeGreaterThanOrEqual(2 * 100 + 1000 - 50);
+});
+
+it("answers the primary's collection even when an app's observable callback never settles", async () => {
+  // A reader whose shutdown collects nothing (a periodic one's final export would wait on the callback).
+  const own = new PrometheusPullReader({ preventServerStart: true });
+  const app = new MeterProvider({ readers: [own] });
+  const snapshots: { type: string; round: number }[] = [];
+  primaryResponses.onmessage = (event: unknown) => {
+    const message = (event as { data: { type: string; round: number } }).data;
+    if (message.type === 'snapshot') snapshots.push(message);
+  };
+  try {
+    const meter = app.getMeter('app');
+    meter.createCounter('orders').add(1);
+    meter.createObservableGauge('db_rows').addCallback(() => new Promise<void>(() => undefined));
+    wiring = startClusterSource(
+      'thread',
+      { timeoutMillis: 200 },
+      (options) => own.collect(options),
+      new ClusterExtensions(),
+      () => undefined,
+    );
+    primaryRequests.postMessage({ tag: PROTOCOL_TAG, type: 'collect', round: 7 });
+    // Within 80% of the cluster timeout, the SDK leaves the callback out; generous bound, no timing assertion.
+    await waitUntil('the snapshot of round 7', () => snapshots.some((s) => s.round === 7), {
+      timeoutMillis: 10_000,
+      intervalMillis: 20,
+    });
+  } finally {
+    await wiring?.source.close().catch(() => undefined);
+    wiring = undefined;
+    await app.shutdown();
+  }
 });

@@ -30,6 +30,9 @@ import {
   businessMetrics,
 } from '../../src';
 import { hrTime } from '@opentelemetry/core';
+import { LocalSeriesStore } from '../../src/series/local-store';
+import { AttributesResource } from '../../src/config/resource';
+import { TimeoutError } from '../../src/support';
 import { parseExposition } from '../support/exposition';
 import { prng, pick } from '../support/random';
 
@@ -504,5 +507,29 @@ describe('local series store: when each cumulative series starts', () => {
       );
     expect(created('USD')).toBeLessThan(Number(between) / 1e9);
     expect(created('EUR')).toBeGreaterThanOrEqual(Math.floor(Number(between) / 1e6) / 1e3);
+  });
+});
+
+describe('LocalSeriesStore.collectPull with a part that never finishes', () => {
+  it("leaves the app's MeterProvider's part out past timeoutMillis, reports it in errors, and returns the rest", async () => {
+    const store = new LocalSeriesStore(
+      new AttributesResource({ 'service.name': 'store' }),
+      { name: 'scope' },
+      { observesInstruments: true },
+    );
+    const asked: (number | undefined)[] = [];
+    const result = await store.collectPull(
+      (options) => {
+        asked.push(options.timeoutMillis);
+        return new Promise(() => undefined); // an app's metric source that ignores its deadline
+      },
+      { timeoutMillis: 50 },
+    );
+    expect(asked).toEqual([50]);
+    expect(result.errors).toEqual([expect.any(TimeoutError)]);
+    expect(String(result.errors[0])).toMatch(
+      "the app's MeterProvider's collection did not finish within 50 ms",
+    );
+    expect(result.resourceMetrics.resource.attributes['service.name']).toBe('store');
   });
 });
