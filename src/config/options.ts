@@ -50,7 +50,8 @@ export interface PrometheusOptions {
   /**
    * The longest a scrape may take (ms) before it is answered 503, whatever hangs in the collection. Default 5000;
    * a scraper that sends its own deadline (Prometheus's `X-Prometheus-Scrape-Timeout-Seconds`) gets the shorter.
-   * In cluster mode it must exceed `cluster.timeoutMillis`. See docs/prometheus.md#a-scrape-always-gets-an-answer.
+   * In cluster mode it must exceed `cluster.timeoutMillis` (left to its default, it becomes one second more than a
+   * longer `cluster.timeoutMillis`). See docs/prometheus.md#a-scrape-always-gets-an-answer.
    */
   scrapeTimeoutMillis?: number;
 }
@@ -240,7 +241,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
     },
     cluster: resolveCluster(options.cluster),
   };
-  checkClusterFitsScrape(config);
+  checkClusterFitsScrape(config, options.prometheus?.scrapeTimeoutMillis !== undefined);
   for (const warning of config.warnings) warnOnce(warning);
   return config;
 }
@@ -274,12 +275,21 @@ function resolveCluster(cluster: InitOptions['cluster']): ClusterOptions | undef
 
 /**
  * The primary waits up to `cluster.timeoutMillis` for the workers at each collection: a scrape deadline no longer
- * than that would answer 503 whenever one worker is slow, instead of serving its previous numbers.
+ * than that would answer 503 whenever one worker is slow, instead of serving its previous numbers. A deadline the
+ * app left to its default follows a longer worker wait (one second past it), so a configuration that worked before
+ * the scrape deadline existed still does; one the app set itself below the wait is a contradiction, refused.
  */
-function checkClusterFitsScrape(config: ResolvedConfig): void {
+function checkClusterFitsScrape(config: ResolvedConfig, scrapeGiven: boolean): void {
   const workers = config.cluster?.timeoutMillis;
   const scrape = config.prometheus.scrapeTimeoutMillis;
   if (workers === undefined || workers < scrape) return;
+  if (!scrapeGiven) {
+    (config.prometheus as { scrapeTimeoutMillis: number }).scrapeTimeoutMillis = Math.min(
+      workers + 1000,
+      MAX_TIMER_MILLIS,
+    );
+    return;
+  }
   throw new RangeError(
     `cluster.timeoutMillis (${workers} ms) must be below prometheus.scrapeTimeoutMillis (${scrape} ms): the ` +
       'primary waits that long for the workers before a scrape is answered; raise prometheus.scrapeTimeoutMillis ' +

@@ -331,9 +331,19 @@ describe('configuration from options and OTEL_* environment', () => {
     expect(() =>
       resolveConfig({ exporters: ['prometheus'], prometheus: { scrapeTimeoutMillis: 0 }, env: {} }),
     ).toThrow(RangeError);
-    // The primary waits cluster.timeoutMillis for its workers before a scrape can be answered.
+    // The primary waits cluster.timeoutMillis for its workers before a scrape can be answered: a deadline left
+    // to its default follows a longer wait; one set below it is refused.
+    expect(
+      resolveConfig({ exporters: ['prometheus'], cluster: { timeoutMillis: 5000 }, env: {} }).prometheus
+        .scrapeTimeoutMillis,
+    ).toBe(6000);
     expect(() =>
-      resolveConfig({ exporters: ['prometheus'], cluster: { timeoutMillis: 5000 }, env: {} }),
+      resolveConfig({
+        exporters: ['prometheus'],
+        cluster: { timeoutMillis: 5000 },
+        prometheus: { scrapeTimeoutMillis: 5000 },
+        env: {},
+      }),
     ).toThrow('cluster.timeoutMillis (5000 ms) must be below prometheus.scrapeTimeoutMillis (5000 ms)');
     expect(
       resolveConfig({
