@@ -64,6 +64,26 @@ describe('OTLP over HTTP: protobuf by default, JSON when asked', () => {
   });
 });
 
+/**
+ * One recorded step, then a forceFlush that the exporter's failure rejects (naming where it sends) within
+ * `flushMillis`, and that failure counted once in business_metrics_export_failures_total.
+ */
+async function expectOneFailedFlush(
+  handle: BusinessMetricsHandle,
+  url: string,
+  flushMillis: number,
+): Promise<void> {
+  handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+  await expect(handle.forceFlush({ timeoutMillis: flushMillis })).rejects.toThrow(
+    `otel-business-metrics: forceFlush: the otlp exporter could not export to ${url}: `,
+  );
+  const failures = parseExposition(await handle.metrics.getMetrics()).value(
+    'business_metrics_export_failures_total',
+    { exporter: 'otlp' },
+  );
+  expect(failures).toBe(1);
+}
+
 describe.each(PROTOCOLS)('OTLP %s failures', (protocol) => {
   it('are counted in business_metrics_export_failures_total, never reach the recording app, and an explicit forceFlush is told', async () => {
     const url = urlFor(protocol, await closedPort());
@@ -73,15 +93,7 @@ describe.each(PROTOCOLS)('OTLP %s failures', (protocol) => {
       env: { OTEL_LOG_LEVEL: 'none' },
     });
     try {
-      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
-      await expect(handle.forceFlush({ timeoutMillis: 3000 })).rejects.toThrow(
-        `otel-business-metrics: forceFlush: the otlp exporter could not export to ${url}: `,
-      );
-      const failures = parseExposition(await handle.metrics.getMetrics()).value(
-        'business_metrics_export_failures_total',
-        { exporter: 'otlp' },
-      );
-      expect(failures).toBe(1);
+      await expectOneFailedFlush(handle, url, 3000);
     } finally {
       await handle.shutdown({ timeoutMillis: 500 });
     }
@@ -253,17 +265,9 @@ describe.each(PROTOCOLS)('OTLP %s export timeout from the environment', (protoco
         env: { OTEL_LOG_LEVEL: 'none', ...timeoutEnv },
       });
       try {
-        handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
         // The flush's own deadline is far above 300 ms and far below the default export timeout: the export's
         // failure, not the flush's deadline, is what ends it.
-        await expect(handle.forceFlush({ timeoutMillis: 5000 })).rejects.toThrow(
-          `otel-business-metrics: forceFlush: the otlp exporter could not export to ${url}: `,
-        );
-        const failures = parseExposition(await handle.metrics.getMetrics()).value(
-          'business_metrics_export_failures_total',
-          { exporter: 'otlp' },
-        );
-        expect(failures).toBe(1);
+        await expectOneFailedFlush(handle, url, 5000);
       } finally {
         await handle.shutdown({ timeoutMillis: 500 });
       }
