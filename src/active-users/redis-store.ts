@@ -343,7 +343,9 @@ export class RedisActiveUsersStore {
     if (counted.length === 0) return;
     const replies = await this.exec(pipeline, commands + counted.length);
     if (replies === undefined) return;
-    this.flushCount++;
+    // Per-command errors only (ioredis's commandTimeout answers every command of a stalled pipeline with one): a
+    // failure, counted below, not a flush Redis answered.
+    if (replies.some(([error]) => error === null)) this.flushCount++;
     let refused = 0;
     for (const { tierDay, key, version, replies: at } of sent) {
       const errors = at.map((i) => replies[i][0]).filter((error) => error !== null);
