@@ -56,7 +56,7 @@ export class DeltaOfAggregate implements MetricProducer {
       metrics: metrics
         .map((metric) => {
           end ??= metric.dataPoints[0]?.endTime;
-          const family = `${scope.name}\u0000${scope.version ?? ''}\u0000${metric.descriptor.name}\u0000`;
+          const family = `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}\u0000${metric.descriptor.name}\u0000`;
           return this.deltaOf(metric, family, previousEnd, seen);
         })
         .filter((metric) => metric.dataPoints.length > 0),

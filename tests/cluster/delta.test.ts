@@ -133,3 +133,43 @@ describe('DeltaOfAggregate', () => {
     expect([...third.keys()]).toEqual(['open_carts', 'business_exchange_rate']);
   });
 });
+
+describe('scopes that differ only in their schema URL', () => {
+  it('keep a memory each: the aggregate keeps them apart, so each series gains its own', async () => {
+    const sum = (value: number): MetricData => ({
+      descriptor: descriptor('app_requests'),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: [{ startTime: born, endTime: at(110), attributes: {}, value }],
+    });
+    const twoScopes = (v1: number, v2: number): CollectionResult => ({
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: [
+          {
+            scope: { name: 'app', schemaUrl: 'https://opentelemetry.io/schemas/1.24.0' },
+            metrics: [sum(v1)],
+          },
+          {
+            scope: { name: 'app', schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' },
+            metrics: [sum(v2)],
+          },
+        ],
+      },
+      errors: [],
+    });
+    const delta = new DeltaOfAggregate(producerOf([twoScopes(10, 1000), twoScopes(13, 1007)]));
+    await delta.collect();
+    const second = await delta.collect();
+    expect(
+      second.resourceMetrics.scopeMetrics.map(({ scope, metrics }) => [
+        scope.schemaUrl,
+        metrics[0].dataPoints[0].value,
+      ]),
+    ).toEqual([
+      ['https://opentelemetry.io/schemas/1.24.0', 3],
+      ['https://opentelemetry.io/schemas/1.30.0', 7],
+    ]);
+  });
+});
