@@ -31,6 +31,8 @@ interface Push {
   readonly resource: Record<string, string>;
   /** The revenue points of this push, with their temporality (1 delta, 2 cumulative). */
   readonly revenue: Array<{ value: number; attributes: Record<string, string>; temporality: number }>;
+  /** The daily `business_active_users` of this push, if it has one. */
+  readonly dailyUsers?: number;
 }
 
 /** Runs the app with workers recording `amounts`; every push the receiver got, in arrival order. */
@@ -54,8 +56,15 @@ async function run(amounts: number[], env: Record<string, string> = {}): Promise
   return receiver.requests.flatMap((request) =>
     request.body.resourceMetrics.map((resourceMetrics) => {
       const revenue: Push['revenue'] = [];
+      let dailyUsers: number | undefined;
       for (const scopeMetrics of resourceMetrics.scopeMetrics) {
         for (const metric of scopeMetrics.metrics) {
+          if (metric.name === 'business_active_users') {
+            for (const point of metric.gauge!.dataPoints as OtlpNumberPoint[]) {
+              if (attributesOf(point.attributes).window === 'daily')
+                dailyUsers = Number(point.asInt ?? point.asDouble);
+            }
+          }
           if (metric.name !== 'business_revenue_cents') continue;
           for (const point of metric.sum!.dataPoints as OtlpNumberPoint[]) {
             revenue.push({
@@ -66,7 +75,7 @@ async function run(amounts: number[], env: Record<string, string> = {}): Promise
           }
         }
       }
-      return { resource: attributesOf(resourceMetrics.resource.attributes), revenue };
+      return { resource: attributesOf(resourceMetrics.resource.attributes), revenue, dailyUsers };
     }),
   );
 }
@@ -81,7 +90,17 @@ describe('cluster mode with an OTLP push exporter', () => {
     for (const push of pushes) {
       expect(push.resource['service.instance.id']).toBe('pod-1');
       expect(push.revenue).toEqual([{ value: 333, attributes: books, temporality: 2 }]);
+      // The workers' users, in the flush and in the final push after they exited (their last sketches kept).
+      expect(push.dailyUsers).toBe(2);
     }
+  }, 30_000);
+
+  it("pushes the workers' users and revenue in its final push while they still run", async () => {
+    const pushes = await run([111, 222], { PRIMARY_FIRST: '1' });
+    expect(pushes.map((push) => [push.resource['test.role'], push.revenue, push.dailyUsers])).toEqual([
+      ['primary', [{ value: 333, attributes: books, temporality: 2 }], 2],
+      ['primary', [{ value: 333, attributes: books, temporality: 2 }], 2],
+    ]);
   }, 30_000);
 
   it('with delta temporality, the primary pushes what the fleet recorded since its previous push', async () => {
