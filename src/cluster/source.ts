@@ -12,6 +12,7 @@ import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
+import { CLUSTER_UNCLAIMED_WARNING_MS } from '../config/defaults';
 import { diag, printable, RateLimitedWarnings, withTimeout } from '../support';
 import { SnapshotEncoder, type ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
@@ -33,6 +34,8 @@ export class ClusterSource {
   private readonly requests: BroadcastChannel | undefined;
   private readonly onProcessMessage = (message: unknown): void => this.receive(message);
   private closed = false;
+  /** The warning that nothing collects this source, cleared by the first collection request. */
+  private unclaimed: ReturnType<typeof setTimeout> | undefined;
   private readonly warnings = new RateLimitedWarnings();
   private nextExposition = 1;
   private readonly expositions = new Map<
@@ -46,7 +49,19 @@ export class ClusterSource {
     extensions?: ClusterExtensions,
     /** The local store's columns behind a collection (encoded without building MetricData). */
     columnsOf?: ColumnsLookup,
+    /** How long without any collection request before this source warns that nothing collects it. */
+    unclaimedWarningMillis = CLUSTER_UNCLAIMED_WARNING_MS,
   ) {
+    // In cluster mode a source exports nothing itself: if no primary ever asks (none runs the package, as under
+    // PM2's cluster mode, or nothing scrapes or pushes from it), its numbers go nowhere, which must not be silent.
+    this.unclaimed = setTimeout(() => {
+      diag.warn(
+        `otel-business-metrics: cluster mode: no primary has collected this ${transport === 'thread' ? 'worker thread' : 'worker'}'s numbers in the ${Math.round(unclaimedWarningMillis / 1000)} s since it started, and in cluster mode only the primary exports them. ` +
+          'Call initBusinessMetrics({ cluster }) in the primary too, and scrape or push from it; under PM2 (whose ' +
+          'primary does not run your code) leave cluster out and export from each process (docs/several-processes.md).',
+      );
+    }, unclaimedWarningMillis);
+    this.unclaimed.unref?.();
     this.encoder = new SnapshotEncoder(this.id, extensions, columnsOf);
     if (transport === 'process') {
       process.on('message', this.onProcessMessage);
@@ -107,6 +122,7 @@ export class ClusterSource {
   }
 
   private detach(): void {
+    clearTimeout(this.unclaimed);
     if (this.transport === 'process') process.off('message', this.onProcessMessage);
     this.requests?.close();
   }
@@ -136,6 +152,7 @@ export class ClusterSource {
     }
     if (this.closed) return;
     const request = message;
+    clearTimeout(this.unclaimed);
     if (request.full?.includes(this.id)) this.encoder.restartEpoch();
     this.collectLocal().then(
       (result) => {

@@ -57,6 +57,13 @@ export function defaultServiceInstanceId(): string {
 }
 
 /** How long `shutdown()` and `forceFlush()` may take when the caller gives no deadline. */
+/**
+ * How long a cluster worker or thread waits for its primary's first collection before it warns that nothing
+ * collects its numbers (cluster mode without a primary running the package, as under PM2's cluster mode). A primary
+ * collects at every scrape and push, so minutes without one mean nothing exports this source's numbers.
+ */
+export const CLUSTER_UNCLAIMED_WARNING_MS = 5 * 60_000;
+
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 
 /** Resolved defaults of every limit (see docs/safety.md). */

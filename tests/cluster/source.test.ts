@@ -179,3 +179,57 @@ it('sends a final snapshot on close, then answers nothing and refuses exposition
   expect(primary.received.filter((m) => m.type === 'snapshot' && m.source === source!.id)).toHaveLength(1);
   await expect(source.exposition(1000)).rejects.toThrow('cluster mode was shut down in this worker');
 });
+
+describe('a source no primary collects', () => {
+  it('warns once, naming what to do, when no collection request came in time', async () => {
+    const warned = new Promise<void>((resolve) => {
+      const logger: DiagLogger = {
+        error: () => undefined,
+        warn: (message: string) => (warnings.push(message), resolve()),
+        info: () => undefined,
+        debug: () => undefined,
+        verbose: () => undefined,
+      };
+      diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+    });
+    source = new ClusterSource(() => reader.collect(), 'thread', undefined, undefined, 50);
+    await warned;
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        "cluster mode: no primary has collected this worker thread's numbers in the 0 s since it started",
+      ),
+    ]);
+    expect(warnings[0]).toContain('under PM2');
+  });
+
+  it('stays quiet once its primary has asked for a snapshot', async () => {
+    source = new ClusterSource(() => reader.collect(), 'thread', undefined, undefined, 200);
+    const snapshot = primary.next<SnapshotMessage>('snapshot');
+    primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 1 });
+    await snapshot;
+    // A second source, started after and never asked, warning later (in 1.6 s: "2 s" in its text): by then the
+    // first one's warning ("0 s") would have come, had the request not cleared it.
+    const late = new Promise<void>((resolve) => {
+      const logger: DiagLogger = {
+        error: () => undefined,
+        warn: (message: string) => {
+          warnings.push(message);
+          if (message.includes('in the 2 s since')) resolve();
+        },
+        info: () => undefined,
+        debug: () => undefined,
+        verbose: () => undefined,
+      };
+      diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+    });
+    const unclaimed = new ClusterSource(() => reader.collect(), 'thread', undefined, undefined, 1600);
+    try {
+      await late;
+      expect(warnings.filter((message) => message.includes('no primary has collected'))).toEqual([
+        expect.stringContaining('in the 2 s since'),
+      ]);
+    } finally {
+      await unclaimed.close();
+    }
+  });
+});
