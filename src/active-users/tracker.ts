@@ -150,7 +150,10 @@ export class ActiveUsersCounter {
     }
   }
 
-  /** Record that `userId` was active now. Never throws outside strict mode; the id never leaves this call. */
+  /**
+   * Record that `userId` was active now. Never throws outside strict mode, and in it only for the caller's own
+   * arguments (never for the clock); the id never leaves this call.
+   */
   track(userId: unknown, metadata: unknown): void {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > this.maxIdLength) {
       this.refuseId(userId);
@@ -316,13 +319,15 @@ export class ActiveUsersCounter {
 
   /**
    * Reports a call whose clock reading the sketches refuse: more than a day after the current UTC day, not (yet)
-   * confirmed (`future_time`), or before every window of it (`invalid_time`). Only the reading is quoted.
+   * confirmed (`future_time`), or before every window of it (`invalid_time`). Only the reading is quoted. Never
+   * throws, not even in strict mode: the clock is no argument of the call, and a leap (a laptop waking after days,
+   * fake timers jumping) is not the caller's mistake; throwing would fail every call until the leap is believed.
    */
   private refuseTime(refused: ClockRefusal, at: number): void {
     // Not a time at all (a broken injected clock: NaN, beyond a Date's range): before every window too.
     const valid = Math.abs(at) <= 8.64e15;
     const current = this.sketches.currentDay;
-    this.context.reporter.dropRedacted(
+    this.context.reporter.dropForCondition(
       METHOD,
       'the clock',
       this.context.family,

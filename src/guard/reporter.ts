@@ -5,7 +5,8 @@
  *
  * What happens to bad input: every refused measurement and every relabelled value is counted in a tally (the
  * self-metrics read them, metrics/instruments.ts registers those) and reported through OTel `diag` at a
- * rate-limited warning (src/support); in strict mode it throws a TypeError instead.
+ * rate-limited warning (src/support); in strict mode it throws a TypeError instead, except for runtime conditions
+ * that are not the caller's mistake (a reached cap, a clock leap, a client's input, a collection problem).
  *
  * Owns: the tallies, the strict-mode messages, the warning texts. Must not touch: recording, vocabularies,
  * instruments. Counts are kept in the reporter's own tallies, read by observable counters through forEachCount.
@@ -100,6 +101,23 @@ export class GuardReporter {
     this.dropDescribed(method, argument, metric, reason, rule, () => described);
   }
 
+  /**
+   * A call is refused because of a runtime condition, not its arguments (the clock read a day the active-user
+   * sketches do not believe yet): counted and warned like {@link dropRedacted}, but never throws, not even in strict
+   * mode, which is for the caller's mistakes: a clock that leapt (a laptop waking after days, fake timers jumping)
+   * is not one, and throwing would fail every such call until the clock is believed.
+   */
+  dropForCondition(
+    method: string,
+    argument: string,
+    metric: string,
+    reason: DropReason,
+    rule: string,
+    described: string,
+  ): void {
+    this.countDrop(method, argument, metric, reason, rule, () => described);
+  }
+
   private dropDescribed(
     method: string,
     argument: string,
@@ -111,6 +129,17 @@ export class GuardReporter {
     if (this.strict) {
       throw new TypeError(`businessMetrics.${method}: ${argument} ${rule} (got ${described()})`);
     }
+    this.countDrop(method, argument, metric, reason, rule, described);
+  }
+
+  private countDrop(
+    method: string,
+    argument: string,
+    metric: string,
+    reason: DropReason,
+    rule: string,
+    described: () => string,
+  ): void {
     const tally = this.dropTally(metric, reason);
     tally.count++;
     this.warnings.warn(

@@ -146,6 +146,28 @@ describe('trackActiveUser arguments', () => {
     );
   });
 
+  it("strict mode counts a clock leap and never throws: the clock is not the caller's mistake", async () => {
+    const tracker = counter({}, true);
+    tracker.track('before', { userTier: 'free' });
+    clock += 2 * 86_400_000; // a laptop waking after two days, fake timers jumping two days
+    for (const id of range(0, 3)) expect(() => tracker.track(id, { userTier: 'free' })).not.toThrow();
+    clock = Date.UTC(2026, 10, 28, 12) - 40 * 86_400_000; // a clock set back beyond every window
+    expect(() => tracker.track('back', { userTier: 'free' })).not.toThrow();
+    clock = NaN; // an injected clock that reads no time: still not an argument of the call
+    expect(() => tracker.track('nan', { userTier: 'free' })).not.toThrow();
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'future_time' })).toBe(
+      3,
+    );
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'invalid_time' })).toBe(
+      2,
+    );
+    expect(harness.warnings.join('\n')).toMatch(
+      /trackActiveUser: the clock must read a UTC day .*\[reason=future_time\]/,
+    );
+    // The caller's own arguments are still strict.
+    expect(() => tracker.track('', { userTier: 'free' })).toThrow(TypeError);
+  });
+
   it('a clock that reads no time (NaN, beyond a Date) drops the call as invalid_time; nothing throws or hangs', async () => {
     const tracker = counter();
     const values = () => {

@@ -126,6 +126,32 @@ describe('GuardReporter', () => {
     }
   });
 
+  it('counts a call refused for a runtime condition (the clock) even in strict mode, warning like a drop', async () => {
+    const harness = createGuardHarness({ strict: true });
+    try {
+      const metric = 'business_active_users';
+      for (let i = 0; i < 2; i++) {
+        expect(() =>
+          harness.reporter.dropForCondition(
+            'trackActiveUser',
+            'the clock',
+            metric,
+            'future_time',
+            'must read a UTC day near the current one',
+            '2026-12-07T00:00:00.000Z',
+          ),
+        ).not.toThrow();
+      }
+      expect(await harness.count('dropped', { metric, reason: 'future_time' })).toBe(2);
+      expect(harness.warnings).toEqual([
+        'businessMetrics.trackActiveUser: the clock must read a UTC day near the current one ' +
+          '(got 2026-12-07T00:00:00.000Z); measurement dropped [reason=future_time]',
+      ]);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('in strict mode still only counts a reached cap (a runtime condition, not a programming error)', async () => {
     const harness = createGuardHarness({ strict: true });
     try {
