@@ -10,10 +10,11 @@
  * A window ending today covers today and the previous days: `daily` is the current UTC calendar day (it starts
  * again at 0 at UTC midnight), `weekly` the last 7 UTC days including today, `monthly` the last 30.
  *
- * The current day (the last roll) moves on a plausible step only: to the next day (midnight), or to any other day
- * once the clock has stayed there for {@link CLOCK_LEAP_CONFIRM_MS}. A single reading far ahead (an NTP step, an
- * RTC that is wrong for a moment, a bad injected clock) would otherwise drop every retained day at once, and every
- * later reading of the real day would fall before all windows.
+ * The current day (the last roll) moves on a plausible step only: to the next day (midnight), to any later day the
+ * monotonic clock vouches for (it advanced as much as the wall clock since the last trusted reading: the process ran
+ * through the gap, idle), or to any other day once the clock has stayed there for {@link CLOCK_LEAP_CONFIRM_MS}. A
+ * single reading far ahead (an NTP step, an RTC that is wrong for a moment, a bad injected clock) would otherwise
+ * drop every retained day at once, and every later reading of the real day would fall before all windows.
  */
 import { estimateUnion, HyperLogLog } from './hyperloglog';
 
@@ -31,6 +32,15 @@ export const DAY_MS = 86_400_000;
  * before that day becomes the current one. Meanwhile such readings are refused.
  */
 export const CLOCK_LEAP_CONFIRM_MS = 5 * 60_000;
+
+/**
+ * How far the wall clock's advance since the last trusted reading may differ from the monotonic clock's for a leap
+ * to be believed at once: a minute (an NTP step, a stamp up to 100 ms old), plus {@link MONOTONIC_DRIFT} of the
+ * monotonic time elapsed (the two clocks' rates differ by NTP's slewing, at most 500 ppm).
+ */
+export const MONOTONIC_AGREEMENT_MS = 60_000;
+/** The share of the elapsed monotonic time added to {@link MONOTONIC_AGREEMENT_MS}: 1000 ppm. */
+export const MONOTONIC_DRIFT = 0.001;
 
 /** The largest distance from the epoch a Date can hold, in ms. */
 const MAX_DATE_MS = 8.64e15;
@@ -114,8 +124,19 @@ export class DaySketches {
   private lastRoll = -Infinity;
   /** A day the clock leapt to, and the first reading of it, until it is confirmed or the clock comes back. */
   private leap: { day: number; since: number } | undefined;
+  /** The last trusted wall reading and the monotonic reading taken with it (with a monotonic clock only). */
+  private trustedAt = NaN;
+  private trustedMonotonic = NaN;
 
-  constructor(readonly precision: number) {}
+  /**
+   * @param monotonic A clock that does not jump with the wall clock (`performance.now()`), in ms, read only when the
+   *   current day moves or a reading is refused. Give it only when the readings come from the real wall clock (the
+   *   monotonic clock says nothing about an injected one); without it, every leap waits for the confirmation.
+   */
+  constructor(
+    readonly precision: number,
+    private readonly monotonic?: () => number,
+  ) {}
 
   /** The per-tier handle the hot path keeps (resolved once per tier string). */
   tier(tier: string): TierSketches {
@@ -178,13 +199,17 @@ export class DaySketches {
    * the current day, the next one (midnight), and earlier days some window still covers (a clock set back a little:
    * the call counts on its own day). Any other day is a leap: refused until readings of it (or of the day after it)
    * have gone on for CLOCK_LEAP_CONFIRM_MS by the same clock, with no trusted reading in between; then it becomes
-   * the current day.
+   * the current day. A leap ahead that the monotonic clock vouches for ({@link vouched}) is trusted at once.
    */
   private place(day: number, at: number): ClockRefusal | undefined {
     // A reading that is no time (NaN, beyond the range of a Date) is never a day to roll to.
     if (!(Math.abs(at) <= MAX_DATE_MS)) return 'behind';
-    if (this.lastRoll === -Infinity || (day <= this.lastRoll + 1 && day > this.lastRoll - RETAINED_DAYS)) {
-      this.leap = undefined;
+    if (
+      this.lastRoll === -Infinity ||
+      (day <= this.lastRoll + 1 && day > this.lastRoll - RETAINED_DAYS) ||
+      (day > this.lastRoll && this.vouched(at))
+    ) {
+      this.trust(at);
       if (day > this.lastRoll) this.roll(day);
       return undefined;
     }
@@ -192,11 +217,36 @@ export class DaySketches {
     if (leap === undefined || day < leap.day || day > leap.day + 1 || at < leap.since) {
       this.leap = { day, since: at };
     } else if (at - leap.since >= CLOCK_LEAP_CONFIRM_MS) {
-      this.leap = undefined;
+      this.trust(at);
       this.roll(day);
       return undefined;
     }
     return day > this.lastRoll ? 'ahead' : 'behind';
+  }
+
+  /** `at` is believed: it ends any leap, and is the reading the next leap's wall advance is measured from. */
+  private trust(at: number): void {
+    this.leap = undefined;
+    if (this.monotonic === undefined) return;
+    this.trustedAt = at;
+    this.trustedMonotonic = this.monotonic();
+  }
+
+  /**
+   * Whether the monotonic clock vouches for a leap to `at`: since the last trusted reading, the wall clock advanced
+   * as much as the monotonic clock, within {@link MONOTONIC_AGREEMENT_MS} plus {@link MONOTONIC_DRIFT} of the
+   * elapsed time. So the process was running (idle, with no reading) through the gap, and the days are real. A bad
+   * wall reading, or a process suspended while the monotonic clock stood still, is not vouched for: it waits for
+   * the confirmation.
+   */
+  private vouched(at: number): boolean {
+    if (this.monotonic === undefined) return false;
+    const elapsed = this.monotonic() - this.trustedMonotonic;
+    // NaN (no trusted reading yet, a monotonic clock that reads no number) compares false: not vouched.
+    return (
+      elapsed >= 0 &&
+      Math.abs(at - this.trustedAt - elapsed) <= MONOTONIC_AGREEMENT_MS + elapsed * MONOTONIC_DRIFT
+    );
   }
 
   /**

@@ -2,7 +2,7 @@
  * src/active-users/day-sketches.ts, the per-tier ring of UTC-day sketches, with injected clock readings: daily
  * resets at UTC midnight, weekly and monthly are unions of the last 7 and 30 days, only the days the longest window
  * covers are kept (a clock jumping back adds nothing), a clock leaping ahead or back drops nothing until it has
- * stayed there, and snapshots merge register-wise.
+ * stayed there (at once when the monotonic clock vouches for it), and snapshots merge register-wise.
  */
 import {
   ACTIVE_USER_WINDOW_DAYS,
@@ -10,6 +10,8 @@ import {
   DaySketches,
   DAY_MS,
   dayLabel,
+  MONOTONIC_AGREEMENT_MS,
+  MONOTONIC_DRIFT,
   RETAINED_DAYS,
   utcDay,
 } from '../../src/active-users/day-sketches';
@@ -146,6 +148,74 @@ describe('UTC day windows', () => {
     expect(sketches.estimate('free', 'monthly', sketches.today((DAY0 + 10.5) * DAY_MS))).toBe(30);
     expect(add(sketches, 'free', DAY0 + 10, ['n'], NaN)).toEqual(['behind']);
     expect(sketches.today(NaN)).toBe(DAY0 + 10);
+  });
+
+  describe('with a monotonic clock (the real wall clock is read)', () => {
+    // The monotonic clock, in ms; a test moves it with the wall readings it passes, or not (a suspended process).
+    let monotonic = 0;
+    const withMonotonic = () => {
+      monotonic = 1_000;
+      return new DaySketches(14, () => monotonic);
+    };
+
+    it('a process that ran idle through days without a call believes the new day at once (a cluster worker)', () => {
+      const sketches = withMonotonic();
+      const friday = (DAY0 + 4) * DAY_MS + 22 * 3_600_000;
+      expect(add(sketches, 'free', DAY0 + 4, ['friday'], friday)).toEqual([undefined]);
+      // Sunday 09:00: 35 hours later by both clocks, nothing on Saturday.
+      monotonic += 35 * 3_600_000;
+      const sunday = friday + 35 * 3_600_000;
+      expect(add(sketches, 'free', DAY0 + 6, range(0, 10), sunday)).toEqual([undefined]);
+      expect(sketches.today(sunday)).toBe(DAY0 + 6);
+      expect(sketches.estimate('free', 'daily', DAY0 + 6)).toBe(10);
+      expect(sketches.estimate('free', 'weekly', DAY0 + 6)).toBe(11);
+      // 40 days on, collections only: believed at once as well, every retained day now older than every window.
+      monotonic += 40 * DAY_MS;
+      expect(sketches.today(sunday + 40 * DAY_MS)).toBe(DAY0 + 46);
+      expect(sketches.snapshot()).toEqual([]);
+    });
+
+    it('the two clocks may differ by a minute plus 1000 ppm of the time elapsed; more waits for the confirmation', () => {
+      const elapsed = 3 * DAY_MS;
+      const slack = MONOTONIC_AGREEMENT_MS + elapsed * MONOTONIC_DRIFT;
+      for (const [offset, answer] of [
+        [slack, undefined],
+        [-slack, undefined],
+        [slack + 1_000, 'ahead'],
+        [-(slack + 1_000), 'ahead'],
+      ] as const) {
+        const sketches = withMonotonic();
+        const start = (DAY0 + 0.5) * DAY_MS;
+        add(sketches, 'pro', DAY0, ['a'], start);
+        monotonic += elapsed;
+        expect(add(sketches, 'pro', DAY0 + 3, ['b'], start + elapsed + offset)).toEqual([answer]);
+      }
+    });
+
+    it('a bad reading far ahead, or a process suspended while the monotonic clock stood still, still waits', () => {
+      const sketches = withMonotonic();
+      const noon = (DAY0 + 0.5) * DAY_MS;
+      add(sketches, 'free', DAY0, range(0, 100), noon);
+      // One reading a year ahead, a second later by the monotonic clock: refused, and the real day goes on.
+      monotonic += 1_000;
+      expect(add(sketches, 'free', DAY0 + 365, ['x'], noon + 365 * DAY_MS)).toEqual(['ahead']);
+      monotonic += 1_000;
+      expect(add(sketches, 'free', DAY0, ['y'], noon + 2_000)).toEqual([undefined]);
+      // Suspended for two days: the wall clock moved, the monotonic clock did not. Believed after the confirmation.
+      const resumed = noon + 2 * DAY_MS;
+      expect(add(sketches, 'free', DAY0 + 2, ['z'], resumed)).toEqual(['ahead']);
+      monotonic += CLOCK_LEAP_CONFIRM_MS;
+      expect(add(sketches, 'free', DAY0 + 2, ['z'], resumed + CLOCK_LEAP_CONFIRM_MS)).toEqual([undefined]);
+      expect(sketches.today(resumed + CLOCK_LEAP_CONFIRM_MS)).toBe(DAY0 + 2);
+      // The confirmed reading is the new reference: a later idle gap is vouched for from there.
+      monotonic += 3 * DAY_MS;
+      expect(add(sketches, 'free', DAY0 + 5, ['w'], resumed + CLOCK_LEAP_CONFIRM_MS + 3 * DAY_MS)).toEqual([
+        undefined,
+      ]);
+      // A clock set back beyond every window is never vouched for, whatever the monotonic clock says.
+      monotonic += 1_000;
+      expect(add(sketches, 'free', DAY0 - 40, ['v'], (DAY0 - 40 + 0.5) * DAY_MS)).toEqual(['behind']);
+    });
   });
 
   it('snapshots merge register-wise: two processes seeing the same user count it once', () => {
