@@ -57,6 +57,12 @@ export interface ActiveUsersContext {
   readonly now: () => number;
   /** The clock that stamps a tracked user's UTC day, if not `now`: it may be slightly old (coarse-clock.ts). */
   readonly stampNow?: () => number;
+  /**
+   * A monotonic clock in ms (`performance.now()`), given only when `now` is the real wall clock: a leap of days that
+   * it vouches for (the process ran through the gap) is believed at once (DaySketches). With an injected `now` it
+   * says nothing about that clock, and is left out.
+   */
+  readonly monotonicNow?: () => number;
   readonly tierPolicy: LabelPolicy;
   readonly maxLabelLength: number;
   /** The largest distinct count believed from the Redis store (`limits.maxActiveUsers`); larger answers are clamped. */
@@ -103,7 +109,7 @@ export class ActiveUsersCounter {
     }
     this.maxIdLength = maxIdLength;
     this.stampNow = context.stampNow ?? context.now;
-    this.sketches = new DaySketches(this.precision);
+    this.sketches = new DaySketches(this.precision, context.monotonicNow);
     this.hasher = new UserIdHasher(options.hashKey);
 
     const policy = context.tierPolicy;
@@ -197,8 +203,10 @@ export class ActiveUsersCounter {
    * monthly keep the fleet's figure through yesterday's carry (RedisActiveUsersStore.fleetEstimate).
    */
   forEachValue(visit: (value: number, attributes: Attributes) => void): void {
-    if (this.reportsThroughPrimary) return;
+    // A reading even in a cluster worker, which reports nothing: its collections move the current day too, so a day
+    // without calls does not leave the next call looking like a leap.
     const today = this.sketches.today(this.context.now());
+    if (this.reportsThroughPrimary) return;
     for (const tier of this.sketches.tierNames) {
       for (const window of ACTIVE_USER_WINDOWS) {
         const local = this.sketches.estimate(tier, window, today);

@@ -155,6 +155,8 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
       reporter: this.reporter,
       now: this.now,
       stampNow: this.stampNow,
+      // Only with the real wall clock: the monotonic clock vouches for its leaps, not for an injected clock's.
+      monotonicNow: options.now === undefined ? () => performance.now() : undefined,
       tierPolicy: policies.user_tier,
       maxLabelLength: this.limits.maxLabelLength,
       maxActiveUsers: this.limits.maxActiveUsers,

@@ -127,7 +127,9 @@ export interface BusinessMetricsOptions {
   strict?: boolean;
   limits?: BusinessMetricsLimits;
   /** Clock in epoch milliseconds (durations, the revenue minute). For tests. Default: `Date.now()` read at each
-   * call, so fake timers (Jest, sinon) installed after construction are honoured. */
+   * call, so fake timers (Jest, sinon) installed after construction are honoured. An injected clock's leap of days
+   * is believed by the active-user sketches only after 5 minutes (docs/active-users.md#windows): the monotonic
+   * clock that vouches for the default clock's says nothing about it. */
   now?: () => number;
   /** Currencies: default currency, allowed currencies, exponent overrides, an optional reporting currency with
    * exchange rates (docs/money.md). Throws at construction for a malformed value. */

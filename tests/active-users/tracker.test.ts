@@ -16,13 +16,14 @@ function* range(from: number, to: number, prefix = 'user-'): Generator<string> {
 describe('trackActiveUser arguments', () => {
   let harness: GuardHarness;
   let clock: number;
-  const counter = (options: ActiveUsersOptions = {}, strict = false) => {
+  const counter = (options: ActiveUsersOptions = {}, strict = false, monotonicNow?: () => number) => {
     harness = createGuardHarness({ strict });
     return new ActiveUsersCounter(
       { hashKey: KEY, ...options },
       {
         reporter: harness.reporter,
         now: () => clock,
+        monotonicNow,
         tierPolicy: DEFAULT_LABEL_POLICIES.user_tier,
         maxLabelLength: 64,
         family: 'business_active_users',
@@ -166,6 +167,39 @@ describe('trackActiveUser arguments', () => {
     );
     // The caller's own arguments are still strict.
     expect(() => tracker.track('', { userTier: 'free' })).toThrow(TypeError);
+  });
+
+  it('a cluster worker idle for a day loses no call: its collections move the day, and so does the monotonic clock', async () => {
+    const friday = Date.UTC(2026, 10, 27, 22);
+    const sunday = Date.UTC(2026, 10, 29, 9);
+    const sundayCalls = (tracker: ActiveUsersCounter) => {
+      clock = sunday;
+      for (const id of range(0, 10)) tracker.track(id, { userTier: 'free' });
+      return tracker.localEstimate('free', 'daily');
+    };
+    // Collections on Saturday (snapshots to the primary), no call: Sunday's calls are on the next day.
+    let tracker = counter();
+    tracker.reportThroughPrimary();
+    clock = friday;
+    tracker.track('friday', { userTier: 'free' });
+    clock = Date.UTC(2026, 10, 28, 12);
+    tracker.forEachValue(() => {
+      throw new Error('a worker reports through the primary');
+    });
+    expect(sundayCalls(tracker)).toBe(10);
+    await harness.close();
+    // No collection at all (exporters 'none', a scraper that is down), but the process ran: the monotonic clock
+    // advanced as much as the wall clock, and vouches for the two days.
+    let monotonic = 0;
+    tracker = counter({}, false, () => monotonic);
+    clock = friday;
+    tracker.track('friday', { userTier: 'free' });
+    monotonic += sunday - friday;
+    expect(sundayCalls(tracker)).toBe(10);
+    expect(tracker.localEstimate('free', 'weekly')).toBe(11);
+    expect(await harness.count('dropped', { metric: 'business_active_users', reason: 'future_time' })).toBe(
+      0,
+    );
   });
 
   it('a clock that reads no time (NaN, beyond a Date) drops the call as invalid_time; nothing throws or hangs', async () => {
