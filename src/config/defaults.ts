@@ -2,7 +2,8 @@
  * Every default the package applies, in one place: where the exporters listen or send, how often they push,
  * how long shutdown may take, and the limits that bound what bad input can cost.
  *
- * Owns: default values only (and the generated default of `service.instance.id`). Must not touch: parsing (config/options.ts), the SDK, I/O. Every other module
+ * Owns: default values only (and the generated default of `service.instance.id`), and the bound every timing option is
+ * checked against (`MAX_TIMER_MILLIS`). Must not touch: parsing (config/options.ts), the SDK, I/O. Every other module
  * imports its defaults from here, and the docs tables are checked against these constants.
  */
 import { randomUUID } from 'node:crypto';
@@ -55,6 +56,12 @@ export const OTLP_DEFAULTS = Object.freeze({
 export function defaultServiceInstanceId(): string {
   return randomUUID();
 }
+
+/**
+ * The longest delay, in ms, any timing option may ask for: Node's timers fire at once for a delay above this
+ * (TimeoutOverflowWarning), so a huge interval or deadline would be 1 ms.
+ */
+export const MAX_TIMER_MILLIS = 2_147_483_647;
 
 /** How long `shutdown()` and `forceFlush()` may take when the caller gives no deadline. */
 /**

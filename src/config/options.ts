@@ -16,7 +16,7 @@ import type { ActiveUsersOptions } from '../active-users/tracker';
 import type { BusinessMetricsLimits } from '../metrics/recorder';
 import type { MoneyConfig } from '../money/money';
 import type { RuntimeMetricsOptions } from '../runtime/node-runtime';
-import { OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
+import { MAX_TIMER_MILLIS, OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { MIN_HASH_KEY_BYTES } from '../active-users/user-hash';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 import { validateClusterOptions, type ClusterOptions } from '../cluster/options';
@@ -499,9 +499,6 @@ function checkOptionValues(options: InitOptions): void {
   checkOneOf('otlp.compression', options.otlp?.compression, COMPRESSIONS);
   checkStringMap('otlp.headers', options.otlp?.headers, "{ authorization: 'Bearer ...' }");
 }
-
-/** Node's timers fire at once for a delay above this (TimeoutOverflowWarning): a huge interval would be 1 ms. */
-const MAX_TIMER_MILLIS = 2_147_483_647;
 
 /**
  * The push timings, checked here rather than left to the SDK's reader: its error names its own `timeoutMillis`,

@@ -9,6 +9,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   defaultServiceInstanceId,
+  MAX_TIMER_MILLIS,
   OTLP_DEFAULTS,
   PROMETHEUS_DEFAULTS,
 } from '../../src/config/defaults';
@@ -35,6 +36,8 @@ it("are the specification's defaults, loopback for the pull endpoint", () => {
     compression: 'none',
   });
   expect(DEFAULT_SHUTDOWN_TIMEOUT_MS).toBe(5000);
+  // Node's largest timer delay (a signed 32-bit integer): options and the scrape deadline are checked against it.
+  expect(MAX_TIMER_MILLIS).toBe(2 ** 31 - 1);
   expect(DEFAULT_LIMITS).toEqual({
     maxSeriesPerMetric: 2000,
     maxLabelLength: 64,

@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import { diag, RateLimitedWarnings, TimeoutError, withTimeout } from '../../support';
 import type { MetricCollectOptions, CollectionResult } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
-import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
+import { MAX_TIMER_MILLIS, PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import {
   ExpositionUnavailable,
   nodeScrapeHandler,
@@ -115,9 +115,6 @@ function isCallbackTimeout(error: unknown): boolean {
     error instanceof TimeoutError || (error instanceof Error && error.message === 'Operation timed out.')
   );
 }
-
-/** Node's timers fire at once for a delay above this (TimeoutOverflowWarning). */
-const MAX_TIMER_MILLIS = 2_147_483_647;
 
 function validateScrapeTimeout(millis: number): number {
   if (!Number.isInteger(millis) || millis < 1 || millis > MAX_TIMER_MILLIS) {
