@@ -374,15 +374,19 @@ export class PrometheusPullServer {
     );
   }
 
-  /** A slot freed: the queued collection starts, with the time its most pressed caller has left. */
+  /**
+   * A slot freed: the queued collection starts, with the time its caller with the most left has. One with less
+   * (about to give up, or whose scraper sent a short deadline) simply leaves at its own deadline; sizing the
+   * collection by it would leave out observable callbacks that every other caller could have waited for.
+   */
   private startQueued(): void {
     const queued = this.queued;
     if (queued === undefined || this.runningCollections >= MAX_RUNNING_COLLECTIONS) return;
     this.queued = undefined;
     if (queued.waiting.size === 0) return; // every caller gave up: nobody to collect for
     const now = Date.now();
-    let left = Infinity;
-    for (const waiter of queued.waiting) left = Math.min(left, waiter.deadlineAt - now);
+    let left = 0;
+    for (const waiter of queued.waiting) left = Math.max(left, waiter.deadlineAt - now);
     this.start(queued, Math.max(1, left));
   }
 

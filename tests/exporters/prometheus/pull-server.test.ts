@@ -257,6 +257,42 @@ describe('PrometheusPullServer', () => {
       }
     });
 
+    it('gives the shared collection the time of the caller with the most left, not of one about to give up', async () => {
+      // Faked time: who waited how long is exact, and nothing really waits.
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+      const finishes: ((value: number) => void)[] = [];
+      const asked: (number | undefined)[] = [];
+      const server = new PrometheusPullServer(
+        { preventServerStart: true, scrapeTimeoutMillis: 5000 },
+        ({ timeoutMillis }) => {
+          asked.push(timeoutMillis);
+          return new Promise<CollectionResult>((resolve) =>
+            finishes.push((value) => resolve(collection(value))),
+          );
+        },
+      );
+      try {
+        const first = server.getMetrics();
+        const second = server.getMetrics();
+        const early = server.getMetrics(); // waits from 0 ms: 1000 ms left when a slot frees at 4000
+        jest.advanceTimersByTime(4000);
+        const late = server.getMetrics(); // waits from 4000 ms: all of its 5000 left
+        finishes[0](1);
+        expect(await first).toMatch(/^jobs_total\{.*\} 1$/m);
+        // 80% of the 5000 ms the late caller has left; the early one's 1000 would have given every observable
+        // callback 800 ms, and a callback the late caller could have waited for would have been left out.
+        expect(asked).toEqual([4000, 4000, 4000]);
+        finishes[2](3);
+        expect(await early).toMatch(/^jobs_total\{.*\} 3$/m);
+        expect(await late).toMatch(/^jobs_total\{.*\} 3$/m);
+        finishes[1](2);
+        expect(await second).toMatch(/^jobs_total\{.*\} 2$/m);
+      } finally {
+        jest.useRealTimers();
+        await server.shutdown();
+      }
+    });
+
     it('refuses a scrapeTimeoutMillis that is no whole positive number of milliseconds', () => {
       for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
         expect(
