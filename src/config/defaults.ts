@@ -28,6 +28,21 @@ export const PROMETHEUS_DEFAULTS = Object.freeze({
    * that times out is left out and counted as a collection error, and the rest is still served in time.
    */
   collectionShare: 0.8,
+  /**
+   * At most this many collections run at once per endpoint: who comes while they all run waits for (and shares)
+   * the next one, so collections that never end (a metric producer that ignores its deadline) cannot pile up.
+   */
+  maxRunningCollections: 2,
+  /**
+   * A collection still running after this many times its deadline (doubled for each abandoned one still pending)
+   * is abandoned: its slot is given back, so a scrape can succeed again once whatever hung it clears.
+   */
+  abandonAfterDeadlines: 2,
+  /**
+   * Abandoned collections still pending, at most: past them, no slot is given back and scrapes answer 503 until
+   * one of them ends (or the process restarts). Bounds the work that never ends at 2 + 8 collections.
+   */
+  maxAbandonedCollections: 8,
 });
 
 /** Defaults of the OTLP push path, as the OpenTelemetry specification gives them. */

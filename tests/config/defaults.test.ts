@@ -23,6 +23,9 @@ it("are the specification's defaults, loopback for the pull endpoint", () => {
     scrapeTimeoutMillis: 5000,
     scrapeHeaderShare: 0.9,
     collectionShare: 0.8,
+    maxRunningCollections: 2,
+    abandonAfterDeadlines: 2,
+    maxAbandonedCollections: 8,
   });
   expect(OTLP_DEFAULTS).toEqual({
     protocol: 'http/protobuf',

@@ -18,8 +18,10 @@
  * `X-Prometheus-Scrape-Timeout-Seconds`). The SDK is given most of it as its `timeoutMillis`, so an observable
  * callback that never settles is left out (a collection error, logged) and the rest is served; whatever else never
  * finishes answers 503 at the deadline (support's withTimeout). Also owns: how many collections run at once (two;
- * who comes while both run shares the next one, started when one ends), so hung collections never pile up, and
- * every answer still comes from a collection that started after the request came.
+ * who comes while both run shares the next one, started when one ends, sized by the caller with the most time
+ * left), and when a hung one is abandoned (its slot given back past twice its deadline, doubled per abandoned one
+ * still pending, at most eight pending), so hung collections never pile up yet a scrape can recover once the hang
+ * clears. Every answer comes from a collection that started after the request came.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -125,16 +127,18 @@ function validateScrapeTimeout(millis: number): number {
   return millis;
 }
 
-/**
- * At most this many collections run at once per endpoint. Collections that never end (a metric producer that
- * ignores its deadline) cannot pile up beyond this: whoever comes next waits for a free slot, up to its deadline.
- */
-const MAX_RUNNING_COLLECTIONS = 2;
-
 /** One collection (running, or waiting for a slot) and who waits for its result. */
 interface Collection {
   /** Each waiter leaves at its own deadline: nothing stays attached to a collection that never ends. */
   readonly waiting: Set<Waiter>;
+}
+
+/** A collection holding a slot (or abandoned: its slot given back, its result dropped). */
+interface Running {
+  readonly startedAt: number;
+  /** The deadline it was started with: how long it may take before it is surely hung. */
+  readonly budgetMillis: number;
+  abandoned: boolean;
 }
 
 interface Waiter {
@@ -202,7 +206,10 @@ export class PrometheusPullServer {
   private actualPort: number;
   private shutDown = false;
   private readonly scrapeTimeoutMillis: number;
-  private runningCollections = 0;
+  /** The collections holding a slot (at most `maxRunningCollections`). */
+  private readonly running = new Set<Running>();
+  /** Collections abandoned (past their deadline many times over) that have not ended yet. */
+  private abandonedCollections = 0;
   /** The next collection, shared by everyone who came while every slot was taken: it starts when one frees. */
   private queued: Collection | undefined;
   private readonly warnings = new RateLimitedWarnings();
@@ -338,13 +345,14 @@ export class PrometheusPullServer {
   }
 
   /**
-   * A collection for a caller: a new one while a slot is free, else the next one, which starts as soon as a
-   * running one ends. Either way it starts after the caller came, so it sees everything recorded before (the
+   * A collection for a caller: a new one while a slot is free (or one hung long enough to be abandoned frees),
+   * else the next one, which starts as soon as a running one ends. Either way it starts after the caller came, so it sees everything recorded before (the
    * store's promise: docs/prometheus.md#a-scrape-always-gets-an-answer), and callers that come while every slot
    * hangs share one collection that never starts instead of each starting more work that would never end either.
    */
   private collectionFor(deadline: number): Collection {
-    if (this.runningCollections < MAX_RUNNING_COLLECTIONS) {
+    if (this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) this.reclaimSlots();
+    if (this.running.size < PROMETHEUS_DEFAULTS.maxRunningCollections) {
       const collection: Collection = { waiting: new Set() };
       this.start(collection, deadline);
       return collection;
@@ -354,7 +362,8 @@ export class PrometheusPullServer {
 
   /** Runs `collection`, its observable callbacks bounded by most of `budgetMillis`. */
   private start(collection: Collection, budgetMillis: number): void {
-    this.runningCollections++;
+    const run: Running = { startedAt: Date.now(), budgetMillis, abandoned: false };
+    this.running.add(run);
     const timeoutMillis = Math.max(1, Math.floor(budgetMillis * PROMETHEUS_DEFAULTS.collectionShare));
     let result: Promise<CollectionResult>;
     try {
@@ -363,7 +372,12 @@ export class PrometheusPullServer {
       result = Promise.reject(error);
     }
     const settled = (deliver: (waiter: Waiter) => void) => {
-      this.runningCollections--;
+      if (run.abandoned) {
+        // Its callers left long ago (each at its own deadline) and its slot was given back: the result is dropped.
+        this.abandonedCollections--;
+        return;
+      }
+      this.running.delete(run);
       for (const waiter of collection.waiting) deliver(waiter);
       this.startQueued();
     };
@@ -381,13 +395,50 @@ export class PrometheusPullServer {
    */
   private startQueued(): void {
     const queued = this.queued;
-    if (queued === undefined || this.runningCollections >= MAX_RUNNING_COLLECTIONS) return;
+    if (queued === undefined || this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) return;
     this.queued = undefined;
     if (queued.waiting.size === 0) return; // every caller gave up: nobody to collect for
     const now = Date.now();
     let left = 0;
     for (const waiter of queued.waiting) left = Math.max(left, waiter.deadlineAt - now);
     this.start(queued, Math.max(1, left));
+  }
+
+  /**
+   * Every slot is taken: gives back the slot of each collection that has run past `abandonAfterDeadlines` times
+   * its deadline, doubled for each abandoned one still pending, so a scrape can succeed again once what hung it
+   * clears, while collections that never end cost ever less often, and never more than `maxAbandonedCollections`.
+   */
+  private reclaimSlots(): void {
+    const { abandonAfterDeadlines, maxAbandonedCollections } = PROMETHEUS_DEFAULTS;
+    const now = Date.now();
+    for (const run of this.running) {
+      const limit = run.budgetMillis * abandonAfterDeadlines * 2 ** this.abandonedCollections;
+      const ranFor = now - run.startedAt;
+      if (ranFor < limit) continue;
+      if (this.abandonedCollections >= maxAbandonedCollections) {
+        this.warnings.warn(
+          'collections-abandoned',
+          () =>
+            `otel-business-metrics: Prometheus exporter: ${maxAbandonedCollections} abandoned metrics collections ` +
+            'never ended and the running ones hang too: scrapes answer 503 until one ends or the process restarts ' +
+            '(docs/prometheus.md#a-scrape-always-gets-an-answer)',
+        );
+        break;
+      }
+      run.abandoned = true;
+      this.running.delete(run);
+      this.abandonedCollections++;
+      const abandoned = this.abandonedCollections;
+      this.warnings.warn(
+        'collection-abandoned',
+        () =>
+          `otel-business-metrics: Prometheus exporter: a metrics collection still running after ${ranFor} ms ` +
+          `(its deadline: ${run.budgetMillis} ms) was abandoned and its slot given back; its result will be ` +
+          `dropped (${abandoned} abandoned, of at most ${maxAbandonedCollections}, still pending)`,
+      );
+    }
+    this.startQueued();
   }
 
   private reportErrors(errors: readonly unknown[]): void {

@@ -6,7 +6,9 @@
  * its endpoints), a server listens only once the whole build has returned, and never if it threw.
  * A collection that never finishes: the scrape is answered 503 at its deadline (the configured one, or the
  * scraper's `X-Prometheus-Scrape-Timeout-Seconds` when shorter), on the standalone server and the mounted handler,
- * said once through diag; scrapes that come while a collection runs share it rather than start more.
+ * said once through diag; at most two collections run, and scrapes that come meanwhile share the next one, given
+ * the time of the caller with the most left. A collection hung past twice its deadline (doubled per abandoned one
+ * still pending) gives its slot back so a scrape recovers once the hang clears; at most eight are abandoned.
  */
 import { createServer } from 'node:http';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
@@ -177,7 +179,9 @@ describe('PrometheusPullServer', () => {
         // Two collections run (and hang); the third scrape waited for a slot that never freed.
         expect(calls).toBe(2);
         expect((await httpRequest(server.url)).status).toBe(503);
-        expect(calls).toBe(2);
+        // A third only if this scrape came after the first had run twice its deadline (a slow machine): its slot is
+        // then given back, and the new collection hangs too.
+        expect(calls).toBeLessThanOrEqual(3);
         expect(messages.warnings.filter((w) => w.includes('did not finish within'))).toHaveLength(2); // one per endpoint
         expect(messages.errors).toEqual([]);
       } finally {
@@ -192,10 +196,16 @@ describe('PrometheusPullServer', () => {
 
     it("follows the scraper's X-Prometheus-Scrape-Timeout-Seconds when shorter, and never runs more than two collections", async () => {
       const asked: (number | undefined)[] = [];
+      let third: ReturnType<typeof httpRequest> | undefined;
       const server = new PrometheusPullServer(
         { host: '127.0.0.1', port: 0, scrapeTimeoutMillis: 2000, finalScrapeTimeoutMillis: 0 },
         ({ timeoutMillis }) => {
           asked.push(timeoutMillis);
+          // Two hang: a third scrape, sent as soon as the second collection starts (long before either has run
+          // twice its deadline, when its slot would be given back), waits for a slot up to its own deadline.
+          if (asked.length === 2) {
+            third = httpRequest(server.url, { headers: { 'x-prometheus-scrape-timeout-seconds': '0.2' } });
+          }
           return new Promise<CollectionResult>(() => undefined);
         },
       );
@@ -211,12 +221,7 @@ describe('PrometheusPullServer', () => {
         });
         expect(answer.status).toBe(503);
         expect(answer.body).toMatch(/did not finish within 450 ms\n$/);
-        expect(asked).toEqual([1600, 360]);
-        // Two hang: a third scrape waits for a slot, up to its own deadline.
-        const third = await httpRequest(server.url, {
-          headers: { 'x-prometheus-scrape-timeout-seconds': '0.2' },
-        });
-        expect(third.body).toMatch(/did not finish within 180 ms\n$/);
+        expect((await third)?.body).toMatch(/did not finish within 180 ms\n$/);
         expect(asked).toEqual([1600, 360]);
         await expect(unbounded).rejects.toThrow('did not finish within 2000 ms');
       } finally {
@@ -288,6 +293,81 @@ describe('PrometheusPullServer', () => {
         finishes[1](2);
         expect(await second).toMatch(/^jobs_total\{.*\} 2$/m);
       } finally {
+        jest.useRealTimers();
+        await server.shutdown();
+      }
+    });
+
+    it('gives back the slot of a collection hung past twice its deadline, so a scrape recovers once the hang clears', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+      const messages = captureDiag();
+      let hung = true;
+      const late: (() => void)[] = [];
+      let calls = 0;
+      const server = new PrometheusPullServer({ preventServerStart: true, scrapeTimeoutMillis: 100 }, () => {
+        calls++;
+        if (!hung) return Promise.resolve(collection(calls));
+        return new Promise<CollectionResult>((resolve) => late.push(() => resolve(collection(-1))));
+      });
+      try {
+        const first = server.getMetrics();
+        const second = server.getMetrics();
+        const waited = server.getMetrics(); // both slots hang: it waits for one
+        await jest.advanceTimersByTimeAsync(100);
+        for (const scrape of [first, second, waited]) await expect(scrape).rejects.toThrow('within 100 ms');
+        expect(calls).toBe(2);
+        // The hang clears, but the two collections it caught never end. Past twice its deadline the first one's
+        // slot is given back (the second's only past four times: one abandoned collection is still pending).
+        hung = false;
+        await jest.advanceTimersByTimeAsync(100);
+        const recovered = server.getMetrics();
+        await jest.advanceTimersByTimeAsync(100); // its own deadline, had it waited for a slot
+        expect(await recovered).toMatch(/^jobs_total\{.*\} 3$/m);
+        expect(calls).toBe(3);
+        expect(messages.warnings.filter((w) => w.includes('abandoned'))).toHaveLength(1);
+        // Its late result goes to nobody, and it no longer counts as running.
+        late[0]();
+        expect(await server.getMetrics()).toMatch(/^jobs_total\{.*\} 4$/m);
+        expect(messages.errors).toEqual([]);
+      } finally {
+        messages.stop();
+        jest.useRealTimers();
+        await server.shutdown();
+      }
+    });
+
+    it('abandons at most eight collections that never end, at ever longer intervals; past them, 503 until one ends', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+      const messages = captureDiag();
+      const late: (() => void)[] = [];
+      const started: number[] = [];
+      const server = new PrometheusPullServer({ preventServerStart: true, scrapeTimeoutMillis: 100 }, () => {
+        started.push(Date.now());
+        return new Promise<CollectionResult>((resolve) => late.push(() => resolve(collection(-1))));
+      });
+      const scrape = () => server.getMetrics().catch((error: unknown) => error);
+      try {
+        // A scrape every second for ten simulated minutes: every collection hangs.
+        for (let i = 0; i < 600; i++) {
+          void scrape();
+          await jest.advanceTimersByTimeAsync(1000);
+        }
+        // Two running and eight abandoned, never more, each abandoned later than the one before it.
+        expect(started).toHaveLength(10);
+        const gaps = started.slice(1).map((at, i) => at - started[i]);
+        for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThanOrEqual(gaps[i - 1]);
+        // The last slot came back only once the older running one had run twice the deadline, doubled seven times.
+        expect(started[9] - started[7]).toBeGreaterThanOrEqual(25_600);
+        expect(messages.warnings.some((w) => /8 abandoned .* restart/.test(w))).toBe(true);
+        // One of them ends at last: its place among the abandoned frees, and a later scrape starts a collection.
+        late[2]();
+        await jest.advanceTimersByTimeAsync(0);
+        const next = scrape();
+        expect(started).toHaveLength(11);
+        late[10]();
+        expect(await next).toMatch(/^jobs_total\{.*\} -1$/m);
+      } finally {
+        messages.stop();
         jest.useRealTimers();
         await server.shutdown();
       }
