@@ -21,7 +21,8 @@
  * who comes while both run shares the next one, started when one ends, sized by the caller with the most time
  * left), and when a hung one is abandoned (its slot given back past twice its deadline, doubled per abandoned one
  * still pending, at most eight pending), so hung collections never pile up yet a scrape can recover once the hang
- * clears. Every answer comes from a collection that started after the request came.
+ * clears. Every answer comes from a collection that started after the request came (a cluster primary's
+ * collection may share a round already under way: cluster/primary.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
