@@ -347,9 +347,10 @@ export class PrometheusPullServer {
 
   /**
    * A collection for a caller: a new one while a slot is free (or one hung long enough to be abandoned frees),
-   * else the next one, which starts as soon as a running one ends. Either way it starts after the caller came, so it sees everything recorded before (the
-   * store's promise: docs/prometheus.md#a-scrape-always-gets-an-answer), and callers that come while every slot
-   * hangs share one collection that never starts instead of each starting more work that would never end either.
+   * else the next one, which starts as soon as a running one ends. Either way it starts after the caller came, so
+   * it sees everything recorded before (the store's promise: docs/prometheus.md#a-scrape-always-gets-an-answer),
+   * and callers that come while every slot hangs share one collection that never starts instead of each starting
+   * more work that would never end either.
    */
   private collectionFor(deadline: number): Collection {
     if (this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) this.reclaimSlots();
@@ -408,7 +409,8 @@ export class PrometheusPullServer {
   /**
    * Every slot is taken: gives back the slot of each collection that has run past `abandonAfterDeadlines` times
    * its deadline, doubled for each abandoned one still pending, so a scrape can succeed again once what hung it
-   * clears, while collections that never end cost ever less often, and never more than `maxAbandonedCollections`.
+   * clears, while collections that never end are abandoned ever less often, and never more than
+   * `maxAbandonedCollections` at once.
    */
   private reclaimSlots(): void {
     const { abandonAfterDeadlines, maxAbandonedCollections } = PROMETHEUS_DEFAULTS;
