@@ -174,7 +174,7 @@ export const SELF_METRICS = {
     kind: 'counter',
     unit: '{collection}',
     description:
-      'Cluster primary: a worker missing from a collection (timeout), a worker that exited without its final snapshot (exited), or a message refused (invalid)',
+      'Cluster primary: a source missing from a collection or its own collection late (timeout), a worker that exited without its final snapshot or whose final snapshot was refused (exited), or a message refused (invalid)',
     labels: ['reason'],
   },
   clusterSources: {
