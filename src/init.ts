@@ -289,7 +289,9 @@ function buildWithSdk(
     } else {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       const push = exporter as PushMetricExporter;
-      const name = push.constructor?.name ?? 'custom';
+      // A class's name (`FlakyExporter`); a plain object's constructor is `Object`, which names nothing.
+      const named = push.constructor?.name;
+      const name = named && named !== 'Object' ? named : 'custom';
       exporting.push((producerOf) =>
         pushReader(producerOf, push, name, exportIntervalMillis, exportTimeoutMillis),
       );

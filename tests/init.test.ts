@@ -394,3 +394,32 @@ describe('OTEL_SDK_DISABLED=true and a mounted metricsHandler', () => {
     await none.shutdown();
   });
 });
+
+describe('a push exporter given as a plain object', () => {
+  it('is named "custom" in failure messages and self-metrics, not "Object"', async () => {
+    const handle = initBusinessMetrics({
+      exporters: [
+        {
+          export: (_metrics, done) => done({ code: 1, error: new Error('the backend said no') }),
+          forceFlush: () => Promise.resolve(),
+          shutdown: () => Promise.resolve(),
+        },
+      ],
+      otlp: { exportIntervalMillis: 60_000 },
+      env: {},
+    });
+    try {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      await expect(handle.forceFlush()).rejects.toThrow(
+        'otel-business-metrics: forceFlush: the custom exporter could not export: the backend said no',
+      );
+      const failures = parseExposition(await handle.metrics.getMetrics()).value(
+        'business_metrics_export_failures_total',
+        { exporter: 'custom' },
+      );
+      expect(failures).toBe(1);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 500 });
+    }
+  });
+});
