@@ -175,7 +175,7 @@ describe('in a cluster primary, which pushes the aggregate, the same', () => {
       handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
       await handle.shutdown({ timeoutMillis: 2000 });
       expect(warnings).toContain(
-        'otel-business-metrics: shutdown: the final export failed: the Object exporter could not export: ' +
+        'otel-business-metrics: shutdown: the final export failed: the custom exporter could not export: ' +
           'quota exceeded; what was recorded since its last successful export did not reach it',
       );
     } finally {
