@@ -202,6 +202,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
   const otlp = resolveOtlp(options.otlp ?? {}, env, exporters.includes('otlp'));
 
   const codeServiceName = options.resourceAttributes?.['service.name'];
+  const cluster = resolveCluster(options.cluster);
   const config: ResolvedConfig = {
     disabled: env.boolean('OTEL_SDK_DISABLED', false) ?? false,
     exporters,
@@ -225,7 +226,7 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       preventServerStart: options.prometheus?.preventServerStart ?? false,
       auth: options.prometheus?.auth,
       finalScrapeTimeoutMillis: options.prometheus?.finalScrapeTimeoutMillis,
-      scrapeTimeoutMillis: options.prometheus?.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis,
+      scrapeTimeoutMillis: scrapeDeadline(options.prometheus?.scrapeTimeoutMillis, cluster),
     },
     otlp,
     logLevel: env.oneOf(
@@ -239,9 +240,8 @@ export function resolveConfig(options: InitOptions): ResolvedConfig {
       ...options.activeUsers,
       hashKey: options.activeUsers?.hashKey ?? envHashKey(env),
     },
-    cluster: resolveCluster(options.cluster),
+    cluster,
   };
-  checkClusterFitsScrape(config, options.prometheus?.scrapeTimeoutMillis !== undefined);
   for (const warning of config.warnings) warnOnce(warning);
   return config;
 }
@@ -274,27 +274,28 @@ function resolveCluster(cluster: InitOptions['cluster']): ClusterOptions | undef
 }
 
 /**
- * The primary waits up to `cluster.timeoutMillis` for the workers at each collection: a scrape deadline no longer
- * than that would answer 503 whenever one worker is slow, instead of serving its previous numbers. A deadline the
- * app left to its default follows a longer worker wait (one second past it), so a configuration that worked before
- * the scrape deadline existed still does; one the app set itself below the wait is a contradiction, refused.
+ * The scrape deadline. The primary waits up to `cluster.timeoutMillis` for the workers at each collection: a
+ * deadline no longer than that would answer 503 whenever one worker is slow, instead of serving its previous
+ * numbers. A deadline the app left to its default follows a longer worker wait (one second past it), so a
+ * configuration that worked before the scrape deadline existed still does; one the app set itself below the wait is
+ * a contradiction, refused.
  */
-function checkClusterFitsScrape(config: ResolvedConfig, scrapeGiven: boolean): void {
-  const workers = config.cluster?.timeoutMillis;
-  const scrape = config.prometheus.scrapeTimeoutMillis;
-  if (workers === undefined || workers < scrape) return;
-  if (!scrapeGiven) {
-    (config.prometheus as { scrapeTimeoutMillis: number }).scrapeTimeoutMillis = Math.min(
-      workers + 1000,
-      MAX_TIMER_MILLIS,
-    );
-    return;
+function scrapeDeadline(given: number | undefined, cluster: ResolvedConfig['cluster']): number {
+  const workers = cluster?.timeoutMillis;
+  if (given === undefined) {
+    const deadline = PROMETHEUS_DEFAULTS.scrapeTimeoutMillis;
+    return workers === undefined || workers < deadline
+      ? deadline
+      : Math.min(workers + 1000, MAX_TIMER_MILLIS);
   }
-  throw new RangeError(
-    `cluster.timeoutMillis (${workers} ms) must be below prometheus.scrapeTimeoutMillis (${scrape} ms): the ` +
-      'primary waits that long for the workers before a scrape is answered; raise prometheus.scrapeTimeoutMillis ' +
-      "(and keep it under Prometheus's scrape_timeout) or lower cluster.timeoutMillis",
-  );
+  if (workers !== undefined && workers >= given) {
+    throw new RangeError(
+      `cluster.timeoutMillis (${workers} ms) must be below prometheus.scrapeTimeoutMillis (${given} ms): the ` +
+        'primary waits that long for the workers before a scrape is answered; raise prometheus.scrapeTimeoutMillis ' +
+        "(and keep it under Prometheus's scrape_timeout) or lower cluster.timeoutMillis",
+    );
+  }
+  return given;
 }
 
 /** The spec's default endpoints: HTTP on 4318 with the signal path, gRPC on 4317. */
