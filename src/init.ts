@@ -511,6 +511,7 @@ type PullEndpoint = Pick<
   | 'metricsHandler'
   | 'finalScrapeBudgetMillis'
   | 'handOverFinalValues'
+  | 'shutdownBegins'
 >;
 
 /** What a handle is made of, with or without an SDK MeterProvider. */
@@ -564,6 +565,8 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
           bindBusinessMetrics(undefined);
         }
         parts.stopAtOnce();
+        // Now, not when the hand-over starts: an app initialising again at once on the same port waits for it.
+        pullReaders.forEach((reader) => reader.shutdownBegins());
         // What a pull endpoint would wait for its final scrape (0 when nobody is known to scrape it).
         const handOver = Math.max(0, ...pullReaders.map((reader) => reader.finalScrapeBudgetMillis()));
         const timeoutMillis = shutdownOptions.timeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS + handOver;

@@ -314,6 +314,51 @@ describe('an init that throws leaves no port open', () => {
   });
 });
 
+describe('initialising again on the same port while the last handle hands over', () => {
+  /** A push exporter that succeeds at once, so the SDK MeterProvider runs beside the endpoint. */
+  const quietPush = () => ({
+    export: (_: unknown, done: (result: { code: number }) => void) => done({ code: 0 }),
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  });
+
+  it.each<[string, () => InitOptions['exporters']]>([
+    ['with an SDK MeterProvider', () => ['prometheus', quietPush()]],
+    ['pull-only', () => ['prometheus']],
+  ])('%s: the final scrape reads the old values, then the new handle listens there', async (_, exporters) => {
+    const port = await freePort();
+    // The first waits for its final scrape; the second, scraped once here, need not.
+    const options = (finalScrapeTimeoutMillis: number): InitOptions => ({
+      exporters: exporters(),
+      prometheus: { port, finalScrapeTimeoutMillis },
+      env: {},
+    });
+    const first = initBusinessMetrics(options(20_000));
+    await first.ready;
+    await fetch(first.prometheus!.url);
+    first.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+    const firstClosed = first.shutdown();
+    // Called at once, as a hot reload or a restart-in-process does: without the wait its endpoint failed with
+    // EADDRINUSE and the new handle never served.
+    const second = initBusinessMetrics(options(0));
+    try {
+      const funnel = (text: string) =>
+        parseExposition(text).samples.filter((sample) => sample.name === 'business_funnel_step_total');
+      const final = funnel(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      expect(final.map((sample) => sample.value)).toEqual([1]);
+      await firstClosed;
+      await second.ready;
+      // Defined only while its endpoint listens.
+      expect(second.prometheus?.port).toBe(port);
+      second.metrics.recordFunnelStep('checkout_start', { source: 'direct', deviceType: 'web' });
+      const fresh = funnel(await (await fetch(second.prometheus!.url)).text());
+      expect(fresh.map((sample) => [sample.labels.step, sample.value])).toEqual([['checkout_start', 1]]);
+    } finally {
+      await Promise.all([firstClosed, second.shutdown()]);
+    }
+  });
+});
+
 describe('OTEL_LOG_LEVEL beside an app that has its own diag logger', () => {
   it("keeps the app's logger: the app's messages and the package's go on reaching it", async () => {
     const captured = captureDiag();

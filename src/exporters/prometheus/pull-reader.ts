@@ -111,6 +111,11 @@ export class PrometheusPullReader extends MetricReader {
     return this.server.handOverFinalValues(timeoutMillis);
   }
 
+  /** @internal See {@link PrometheusPullServer.shutdownBegins}: a handle's `shutdown()` calls it at once. */
+  shutdownBegins(): void {
+    this.server.shutdownBegins();
+  }
+
   protected override async onForceFlush(): Promise<void> {
     // Pull exporter: nothing buffered to flush.
   }

@@ -4,8 +4,9 @@
  * which collects the local store itself and never loads @opentelemetry/sdk-metrics (docs/performance.md#cold-start).
  *
  * Owns: the standalone `/metrics` server (binding, routing: 401 before 404, shutdown including keep-alive
- * connections, after the final scrape's hand-over of final-scrape.ts), the `ready` promise and the real port, and
- * the mountable `metricsHandler`; every answer to a scrape (auth, 405, negotiation, gzip) comes from the one scrape
+ * connections, after the final scrape's hand-over of final-scrape.ts), the `ready` promise and the real port, a
+ * port passing from a shutting-down endpoint to a new one of the same process (it listens once the old one has
+ * closed), and the mountable `metricsHandler`; every answer to a scrape (auth, 405, negotiation, gzip) comes from the one scrape
  * path, scrape-endpoint.ts. Must not touch: instruments, views, the catalog, environment variables (the package's
  * init reads `OTEL_EXPORTER_PROMETHEUS_*`), what a collection holds.
  * Must not import: `@opentelemetry/sdk-metrics` (but its types), `@opentelemetry/core`, `@opentelemetry/resources`.
@@ -156,6 +157,19 @@ function validatePort(port: number): number {
   return port;
 }
 
+/**
+ * Standalone servers of this process handing over at shutdown, by host and port: until one has closed, a new
+ * endpoint on the same host and port (an app initialising again right after `shutdown()`) waits for it instead of
+ * failing with EADDRINUSE, and the old one serves its final values meanwhile.
+ */
+const closingPorts = new Map<string, { readonly closed: Promise<void>; readonly withinMillis: number }>();
+/** What a closing server may take beyond its hand-over to close, before a new one tries its port anyway. */
+const CLOSING_GRACE_MILLIS = 10_000;
+
+function portKey(host: string, port: number): string {
+  return `${host}\u0000${port}`;
+}
+
 /** The standalone servers built inside {@link listeningAfter}'s `build`, waiting for it to return. */
 let held: { start(): void; abandon(): void }[] | undefined;
 
@@ -206,6 +220,8 @@ export class PrometheusPullServer {
   private readonly finalScrape: FinalScrape;
   private actualPort: number;
   private shutDown = false;
+  /** Ends this server's mark in {@link closingPorts} once it has closed. */
+  private releasePort: (() => void) | undefined;
   private readonly scrapeTimeoutMillis: number;
   /** The collections holding a slot (at most `maxRunningCollections`). */
   private readonly running = new Set<Running>();
@@ -487,21 +503,53 @@ export class PrometheusPullServer {
 
   /** Stops serving: after the hand-over (mounted endpoints too), closes the standalone server. */
   async shutdown(): Promise<void> {
-    // Mounted endpoints too: the app's server may still be serving (it decides when to close).
-    await this.handOverFinalValues();
-    this.shutDown = true;
-    const server = this.server;
-    if (server === undefined) return;
-    await this.ready.catch(() => undefined);
-    if (!server.listening) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // close() drops idle keep-alive sockets but waits for busy or stuck ones (headers timeout: 60 s).
-      server.closeAllConnections();
-    });
+    this.shutdownBegins();
+    try {
+      // Mounted endpoints too: the app's server may still be serving (it decides when to close).
+      await this.handOverFinalValues();
+      this.shutDown = true;
+      const server = this.server;
+      if (server === undefined) return;
+      await this.ready.catch(() => undefined);
+      if (!server.listening) return;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // close() drops idle keep-alive sockets but waits for busy or stuck ones (headers timeout: 60 s).
+        server.closeAllConnections();
+      });
+    } finally {
+      this.releasePort?.();
+    }
   }
 
-  private listen(server: Server): Promise<void> {
+  /**
+   * @internal Shutdown has begun (a handle's `shutdown()` says so at once, before the hand-over): from now until
+   * this server has closed, a new endpoint of this process on its host and port waits for it ({@link closingPorts}).
+   */
+  shutdownBegins(): void {
+    const key = portKey(this.host, this.actualPort);
+    if (this.releasePort !== undefined || this.server?.listening !== true || closingPorts.has(key)) return;
+    let release!: () => void;
+    const closing = {
+      closed: new Promise<void>((resolve) => (release = resolve)),
+      withinMillis: this.finalScrape.budgetMillis() + CLOSING_GRACE_MILLIS,
+    };
+    closingPorts.set(key, closing);
+    this.releasePort = () => {
+      if (closingPorts.get(key) === closing) closingPorts.delete(key);
+      release();
+    };
+  }
+
+  private async listen(server: Server): Promise<void> {
+    const closing = this.actualPort === 0 ? undefined : closingPorts.get(portKey(this.host, this.actualPort));
+    if (closing !== undefined) {
+      diag.debug(`Prometheus exporter: ${this.url} listens once the previous endpoint there has handed over`);
+      // Bounded: a shutdown that never gets to close its server must not keep this one from saying EADDRINUSE.
+      await withTimeout(closing.closed, closing.withinMillis, 'the previous endpoint').catch(() => undefined);
+      // Shut down while waiting: it never listens, and shutdown() finds nothing to close.
+      if (this.shutDown) return;
+    }
     return new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
         const code = error.code ?? 'unknown error';

@@ -115,6 +115,57 @@ describe('PrometheusPullServer', () => {
     }
   });
 
+  it('a new endpoint on the port of one handing over listens once it has closed, the final scrape served first', async () => {
+    const port = await freePort();
+    const old = new PrometheusPullServer(
+      { host: '127.0.0.1', port, finalScrapeTimeoutMillis: 20_000 },
+      async () => collection(7),
+    );
+    await old.ready;
+    expect(await (await fetch(old.url)).text()).toMatch(/^jobs_total\{kind="a",otel_scope_name="test"\} 7$/m);
+    // shutdown() waits for one more scrape; meanwhile the app initialises again on the same port.
+    const oldClosed = old.shutdown();
+    const next = new PrometheusPullServer({ host: '127.0.0.1', port }, async () => collection(1));
+    let nextListening = false;
+    const nextReady = next.ready.then(() => (nextListening = true));
+    try {
+      // The scrape during the hand-over reads the old endpoint's final values...
+      expect(await (await fetch(old.url)).text()).toMatch(/^jobs_total\{[^}]*\} 7$/m);
+      await oldClosed;
+      // ...then the new one listens there (without the wait its ready rejected with EADDRINUSE).
+      await nextReady;
+      expect(nextListening).toBe(true);
+      expect(next.port).toBe(port);
+      expect(await (await fetch(next.url)).text()).toMatch(/^jobs_total\{[^}]*\} 1$/m);
+    } finally {
+      await Promise.all([oldClosed, next.shutdown()]);
+    }
+  });
+
+  it('an endpoint shut down while waiting for the port never listens', async () => {
+    const port = await freePort();
+    const old = new PrometheusPullServer(
+      { host: '127.0.0.1', port, finalScrapeTimeoutMillis: 20_000 },
+      async () => collection(7),
+    );
+    await old.ready;
+    await fetch(old.url);
+    const oldClosed = old.shutdown();
+    const next = new PrometheusPullServer({ host: '127.0.0.1', port }, async () => collection(1));
+    const nextClosed = next.shutdown();
+    await fetch(old.url); // the final scrape: the old endpoint closes
+    await Promise.all([oldClosed, nextClosed, next.ready]);
+    expect(next.listening).toBe(false);
+    // The port is free again: nobody holds it.
+    const again = new PrometheusPullServer({ host: '127.0.0.1', port }, async () => collection(2));
+    try {
+      await again.ready;
+      expect(again.listening).toBe(true);
+    } finally {
+      await again.shutdown();
+    }
+  });
+
   it('inside listeningAfter: listens only once the build has returned, and never if the build throws', async () => {
     const port = await freePort();
     const build = (fail: boolean) =>
