@@ -5,7 +5,8 @@
  * @opentelemetry/exporter-prometheus 0.223 emits (`# HELP` / `# UNIT` / `# TYPE` lines, `otel_scope_*` labels,
  * `target_info`, number formatting, escaping, histogram line order) but with the OpenTelemetry Collector's
  * default family names (catalog/prometheus-naming.ts) and always-valid output (duplicate families merged, colliding labels
- * renamed, values of any type stringified without throwing). Must not touch: the SDK's state, I/O, the catalog's definitions (only its
+ * renamed, points of a metric that print the same label set merged into one series, values of any type stringified
+ * without throwing). Must not touch: the SDK's state, I/O, the catalog's definitions (only its
  * naming functions).
  *
  * Speed: a scrape of N series must not re-format labels N x lines times. The label string of an attributes
@@ -18,6 +19,9 @@
  * store-columns.test.ts holds the two ways to the same text).
  * Consequence: an attributes object must not be mutated after it was recorded (the SDK already hashes it once
  * per series; mutating it corrupts the series either way).
+ * Whether two points of a metric print the same label set (`{code: 200}` and `{code: '200'}`) is looked at only
+ * for a metric with a point whose attributes could (a flag cached with its labels): values that are non-empty
+ * strings under keys that are already label names, the common case, cost one boolean read per point.
  *
  * OpenMetrics differs from 0.0.4 in: counter families named without `_total` (samples keep it), `_created`
  * samples (the series' start time) for counters and histograms, `# UNIT` only when the family name ends with the
@@ -26,7 +30,7 @@
  * Exponential histograms are exported in both formats as classic histograms whose `le` bounds are the
  * exponential buckets' upper bounds (exact for zero and positive values), never as an empty family.
  */
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import { diag } from '../../support';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type {
@@ -139,6 +143,14 @@ interface CachedLabels {
   readonly text: string;
   /** True when an attribute's label name is reserved (rare; forces the slow path, which renames it). */
   readonly collides: boolean;
+  /**
+   * True when no other attribute set can print the same label set: every key is already its own label name and
+   * every value a non-empty string. Two distinct such sets differ in a printed label, so a metric whose points
+   * are all plain needs no merging (see {@link mergeSameLabelSets}).
+   */
+  readonly plain: boolean;
+  /** The label set in a canonical order, once a metric with a non-plain point needed it. */
+  key?: string;
 }
 
 const labelCache = new WeakMap<Attributes, CachedLabels>();
@@ -157,23 +169,31 @@ function labelNameOf(key: string): string {
 }
 
 /**
- * Formats attributes as `k="v",...` in insertion order (as upstream). Keys that sanitize to the same label name
- * are merged into one label whose values are joined with `;` (as the Collector does), because a duplicate label
- * name makes the whole exposition invalid. `rename` lists label names to prefix with `exported_`.
+ * The label names and values of attributes, in insertion order. Keys that sanitize to the same label name are
+ * merged into one label whose values are joined with `;` (as the Collector does), because a duplicate label name
+ * makes the whole exposition invalid. `rename` lists label names to prefix with `exported_`.
  */
-function formatAttributes(attributes: Attributes, rename?: ReadonlySet<string>): CachedLabels {
+function labelPairs(
+  attributes: Attributes,
+  rename: ReadonlySet<string> | undefined,
+): { names: string[]; values: string[]; collides: boolean; plain: boolean } {
   const names: string[] = [];
   const values: string[] = [];
   let collides = false;
+  let plain = true;
   for (const key in attributes) {
     if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
     let name = labelNameOf(key);
+    const raw = attributes[key];
+    // Prometheus reads a label with an empty value as no label, so `{a: 'x', b: ''}` is the label set of `{a: 'x'}`.
+    if (name !== key || typeof raw !== 'string' || raw === '') plain = false;
     if (name === '') continue;
     if (RESERVED_LABELS.has(name)) {
       collides = true;
+      plain = false;
       if (rename?.has(name)) name = `exported_${name}`;
     }
-    const value = attributeValueText(attributes[key]);
+    const value = attributeValueText(raw);
     const existing = names.indexOf(name);
     if (existing >= 0) {
       values[existing] += ';' + value;
@@ -182,11 +202,27 @@ function formatAttributes(attributes: Attributes, rename?: ReadonlySet<string>):
       values.push(value);
     }
   }
+  return { names, values, collides, plain };
+}
+
+/** Formats attributes as `k="v",...` in insertion order (as upstream); see {@link labelPairs}. */
+function formatAttributes(attributes: Attributes, rename?: ReadonlySet<string>): CachedLabels {
+  const { names, values, collides, plain } = labelPairs(attributes, rename);
   // Joined, not `+=`: a concatenated string stays a rope of ~20 cons pieces (~580 B per cached series with
   // 4 labels) for as long as it is cached; join() builds one flat string (~100 B). Measured in bench/ (heap row).
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) parts.push(names[i] + '="' + escapeLabelValue(values[i]) + '"');
-  return { text: parts.join(','), collides };
+  return { text: parts.join(','), collides, plain };
+}
+
+/** The label set Prometheus reads from attributes: sorted by name, empty values left out (they are no label). */
+function labelSetKey(attributes: Attributes, rename: ReadonlySet<string> | undefined): string {
+  const { names, values } = labelPairs(attributes, rename);
+  const parts: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    if (values[i] !== '') parts.push(names[i] + '="' + escapeLabelValue(values[i]) + '"');
+  }
+  return parts.sort().join(',');
 }
 
 function cachedLabels(attributes: Attributes): CachedLabels {
@@ -306,11 +342,11 @@ function seriesLabels(
   attributes: Attributes,
   scopeText: string,
   reservedLabels: ReadonlySet<string>,
+  cached: CachedLabels = cachedLabels(attributes),
 ): string {
-  let attributeText = cachedLabels(attributes);
-  if (attributeText.collides) attributeText = formatAttributes(attributes, reservedLabels);
-  if (attributeText.text === '') return scopeText;
-  return scopeText === '' ? attributeText.text : attributeText.text + ',' + scopeText;
+  const text = cached.collides ? formatAttributes(attributes, reservedLabels).text : cached.text;
+  if (text === '') return scopeText;
+  return scopeText === '' ? text : text + ',' + scopeText;
 }
 
 /** What differs per format while writing samples. */
@@ -347,21 +383,29 @@ function exemplarsOf(point: DataPoint<unknown>): readonly (Exemplar | undefined)
 
 /**
  * Samples of counters, up-down counters and gauges. `createdName` is set for OpenMetrics counters only
- * (`<family>_created`), which also get their exemplar.
+ * (`<family>_created`), which also get their exemplar. `merge` joins two points that print the same label set
+ * (undefined: the points are known to print distinct ones).
  */
 function serializeSingleValued(
   name: string,
   points: DataPoint<number>[],
   context: SampleContext,
   createdName: string | undefined,
+  merge: PointMerge<number> | undefined,
 ): string {
   let out = '';
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
+    const labels = cachedLabels(point.attributes);
+    if (!labels.plain && merge !== undefined) {
+      const merged = mergeSameLabelSets(points, context.reservedLabels, merge);
+      if (merged !== points) return serializeSingleValued(name, merged, context, createdName, undefined);
+      merge = undefined;
+    }
     const counter = createdName !== undefined;
     out += singleValuedSample(
       name,
-      seriesLabels(point.attributes, context.scopeText, context.reservedLabels),
+      seriesLabels(point.attributes, context.scopeText, context.reservedLabels, labels),
       point.value,
       createdName,
       counter ? exemplarsOf(point)?.[0] : undefined,
@@ -386,16 +430,27 @@ function singleValuedSample(
   return out + '\n';
 }
 
-function serializeHistogram(name: string, points: DataPoint<Histogram>[], context: SampleContext): string {
+function serializeHistogram(
+  name: string,
+  points: DataPoint<Histogram>[],
+  context: SampleContext,
+  merge: PointMerge<Histogram> | undefined = mergeHistograms,
+): string {
   const names = histogramNames(name);
   let out = '';
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
+    const labels = cachedLabels(point.attributes);
+    if (!labels.plain && merge !== undefined) {
+      const merged = mergeSameLabelSets(points, context.reservedLabels, merge);
+      if (merged !== points) return serializeHistogram(name, merged, context, undefined);
+      merge = undefined;
+    }
     const histogram = point.value;
     const counts = histogram.buckets.counts;
     out += histogramSamples(
       names,
-      seriesLabels(point.attributes, context.scopeText, context.reservedLabels),
+      seriesLabels(point.attributes, context.scopeText, context.reservedLabels, labels),
       cachedBucketFragments(histogram.buckets.boundaries, counts.length),
       counts,
       0,
@@ -406,6 +461,150 @@ function serializeHistogram(name: string, points: DataPoint<Histogram>[], contex
     );
   }
   return out;
+}
+
+// Points of one metric that Prometheus reads as one series. The SDK keeps `{code: 200}` and `{code: '200'}` apart
+// (the values' types differ), as it does `{a: 'x'}` and `{a: 'x', b: ''}`, or `{'a.b': 'x'}` and `{a_b: 'x'}`;
+// printed as they are, they would be two samples with the same labels, and Prometheus keeps one of the two,
+// silently. They are merged as cluster mode merges a worker's slots of one series (cluster/aggregate.ts).
+
+/** Joins two points of one metric that print the same label set into one. */
+type PointMerge<T> = (first: DataPoint<T>, other: DataPoint<T>) => DataPoint<T>;
+
+/** The label set a point prints, as a key (cached per attributes object unless a label is renamed). */
+function labelSetKeyOf(attributes: Attributes, reservedLabels: ReadonlySet<string>): string {
+  const cached = cachedLabels(attributes);
+  if (cached.collides) return labelSetKey(attributes, reservedLabels);
+  return (cached.key ??= labelSetKey(attributes, undefined));
+}
+
+/**
+ * The points with those that print the same label set merged into the first of them (which keeps its place and
+ * its attributes); `points` itself when no two do. Only called for a metric with a non-plain point.
+ */
+function mergeSameLabelSets<T>(
+  points: DataPoint<T>[],
+  reservedLabels: ReadonlySet<string>,
+  merge: PointMerge<T>,
+): DataPoint<T>[] {
+  const at = new Map<string, number>();
+  let merged: DataPoint<T>[] | undefined;
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i];
+    const key = labelSetKeyOf(point.attributes, reservedLabels);
+    const first = at.get(key);
+    if (first === undefined) {
+      at.set(key, merged === undefined ? i : merged.length);
+      merged?.push(point);
+    } else {
+      merged ??= points.slice(0, i);
+      merged[first] = merge(merged[first], point);
+    }
+  }
+  return merged ?? points;
+}
+
+/** The earlier of two start times: a merged series started when its first part did (its `_created`). */
+function earlier(a: HrTime, b: HrTime): HrTime {
+  return b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a;
+}
+
+/** One exemplar of two: the more recent. */
+function latestExemplar(a: Exemplar | undefined, b: Exemplar | undefined): Exemplar | undefined {
+  if (a === undefined) return b;
+  return b !== undefined && b.timeUnixMs > a.timeUnixMs ? b : a;
+}
+
+function mergedPoint<T>(
+  first: DataPoint<T>,
+  other: DataPoint<T>,
+  value: T,
+  exemplars: readonly (Exemplar | undefined)[] | undefined,
+): DataPoint<T> {
+  const point = { ...first, startTime: earlier(first.startTime, other.startTime), value };
+  return exemplars === undefined ? point : Object.assign(point, { exemplars });
+}
+
+/** Counters and up-down counters: summed. */
+function sumPoints(first: DataPoint<number>, other: DataPoint<number>): DataPoint<number> {
+  const a = exemplarsOf(first)?.[0];
+  const b = exemplarsOf(other)?.[0];
+  const exemplar = latestExemplar(a, b);
+  return mergedPoint(
+    first,
+    other,
+    first.value + other.value,
+    exemplar === undefined ? undefined : [exemplar],
+  );
+}
+
+/** Gauges: the larger, as cluster mode's rule for an app's gauges (`max`, cluster/rules.ts) joins them. */
+function maxPoint(first: DataPoint<number>, other: DataPoint<number>): DataPoint<number> {
+  return mergedPoint(first, other, other.value > first.value ? other.value : first.value, undefined);
+}
+
+function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Histograms: bucket by bucket. With different boundaries (exponential histograms, each at its own scale), on the
+ * finite boundaries both share: coarser, but every count stays exact (a bucket of either lies inside one shared
+ * bucket), where splitting a bucket over finer bounds would invent where its values were.
+ */
+function mergeHistograms(first: DataPoint<Histogram>, other: DataPoint<Histogram>): DataPoint<Histogram> {
+  const a = first.value;
+  const b = other.value;
+  const aExemplars = exemplarsOf(first);
+  const bExemplars = exemplarsOf(other);
+  let boundaries = a.buckets.boundaries;
+  let counts: number[];
+  let exemplars: (Exemplar | undefined)[] | undefined;
+  if (
+    sameBoundaries(a.buckets.boundaries, b.buckets.boundaries) &&
+    a.buckets.counts.length === b.buckets.counts.length
+  ) {
+    counts = a.buckets.counts.map((count, i) => count + b.buckets.counts[i]);
+    if (aExemplars !== undefined || bExemplars !== undefined) {
+      exemplars = counts.map((_, i) => latestExemplar(aExemplars?.[i], bExemplars?.[i]));
+    }
+  } else {
+    const theirs = new Set(b.buckets.boundaries);
+    boundaries = a.buckets.boundaries.filter((bound) => Number.isFinite(bound) && theirs.has(bound));
+    counts = new Array<number>(boundaries.length + 1).fill(0);
+    if (aExemplars !== undefined || bExemplars !== undefined) exemplars = new Array(counts.length);
+    rebucket(a, aExemplars, boundaries, counts, exemplars);
+    rebucket(b, bExemplars, boundaries, counts, exemplars);
+  }
+  const value: Histogram = {
+    buckets: { boundaries, counts },
+    sum: a.sum === undefined || b.sum === undefined ? undefined : a.sum + b.sum,
+    count: a.count + b.count,
+    min: a.min === undefined ? b.min : b.min === undefined ? a.min : Math.min(a.min, b.min),
+    max: a.max === undefined ? b.max : b.max === undefined ? a.max : Math.max(a.max, b.max),
+  };
+  return mergedPoint(first, other, value, exemplars);
+}
+
+/** Adds a histogram's counts (and exemplars) into the bucket of `boundaries` that holds each of its buckets. */
+function rebucket(
+  histogram: Histogram,
+  exemplars: readonly (Exemplar | undefined)[] | undefined,
+  boundaries: readonly number[],
+  counts: number[],
+  into: (Exemplar | undefined)[] | undefined,
+): void {
+  const own = histogram.buckets.boundaries;
+  for (let i = 0; i < histogram.buckets.counts.length; i++) {
+    const upper = i < own.length ? own[i] : Infinity;
+    let target = 0;
+    while (target < boundaries.length && boundaries[target] < upper) target++;
+    counts[target] += histogram.buckets.counts[i];
+    if (into !== undefined) into[target] = latestExemplar(into[target], exemplars?.[i]);
+  }
 }
 
 interface HistogramNames {
@@ -459,6 +658,8 @@ function histogramSamples(
 
 // The local store's columns (series/collection.ts), written without building the SDK's MetricData: a scrape of
 // 10,000 series otherwise allocates 10,000 points (and their start times) only to read them once.
+// No merging here: the store keys a metric's series by their label values, under the catalog's fixed keys, so no
+// two of its rows print the same label set.
 
 /** The created time of a store row, as {@link createdSeconds} writes a point's. */
 function createdSecondsAt(
@@ -715,6 +916,7 @@ export function serializePrometheus(
             metric.dataPoints,
             context,
             counter ? familyName + '_created' : undefined,
+            metric.dataPointType === DataPointType.SUM ? sumPoints : maxPoint,
           );
           break;
         }

@@ -1,6 +1,7 @@
 /**
  * A real Prometheus 2.42 scrapes the reader: proves the exposition (including the `# UNIT` comment lines the
- * OTel JS exporters write, escaped label values, and bearer auth) is what Prometheus itself ingests.
+ * OTel JS exporters write, escaped label values, and bearer auth) is what Prometheus itself ingests, and that
+ * points the SDK keeps apart but Prometheus reads as one series (`{code: 200}`, `{code: '200'}`) arrive whole.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullReader } from '../../../src/exporters/prometheus';
@@ -41,6 +42,10 @@ describeWithPrometheus('Prometheus 2.42 scraping PrometheusPullReader', () => {
       .getMeter(METER_NAME)
       .createCounter('nasty', { unit: '{x}', description: 'Nasty "labels"' });
     NASTY_VALUES.forEach((value, index) => nasty.add(index + 1, { value }));
+    // Two series in the SDK (the values' types differ), one label set for Prometheus.
+    const typed = provider.getMeter(METER_NAME).createCounter('typed');
+    typed.add(3, { code: 200 });
+    typed.add(5, { code: '200' });
     await reader.ready;
     const target = `127.0.0.1:${reader.port}`;
     prometheus = await startPrometheus(prometheusBinary!, {
@@ -113,6 +118,15 @@ describeWithPrometheus('Prometheus 2.42 scraping PrometheusPullReader', () => {
       { type: 'histogram', help: 'Time to serve a request', unit: 'seconds' },
     ]);
     expect(metadata.data.nasty).toEqual([{ type: 'counter', help: 'Nasty "labels"', unit: '' }]);
+  });
+
+  it('ingests points whose labels print alike as one series holding all of their counts', async () => {
+    // Printed as two samples with one label set, Prometheus would keep one of them (a duplicate sample).
+    const typed = await waitFor('the typed counter ingested', async () => {
+      const result = await query('typed_total{job="shop"}');
+      return result.length > 0 ? result : undefined;
+    });
+    expect(typed.map((s) => [s.metric.code, s.value[1]])).toEqual([['200', '8']]);
   });
 
   it('refuses the scrape without the bearer token (401 seen by Prometheus)', async () => {

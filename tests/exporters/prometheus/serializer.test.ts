@@ -371,12 +371,150 @@ describe('serializePrometheus output', () => {
   });
 });
 
+describe('serializePrometheus: points of one metric that Prometheus reads as one series', () => {
+  it('merges them: counters and up-down counters summed, histograms bucket by bucket, gauges the larger', async () => {
+    const reader = new PrometheusPullReader({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('app');
+    // Two series in the SDK each (the values' types differ), one label set in Prometheus.
+    const requests = meter.createCounter('requests');
+    requests.add(3, { code: 200, method: 'GET' });
+    requests.add(5, { method: 'GET', code: '200' });
+    requests.add(7, { code: 404, method: 'GET' });
+    const inFlight = meter.createUpDownCounter('in_flight');
+    inFlight.add(2, { code: 200 });
+    inFlight.add(3, { code: '200' });
+    const latency = meter.createHistogram('latency', { advice: { explicitBucketBoundaries: [1, 10] } });
+    latency.record(0.5, { code: 200 });
+    latency.record(5, { code: '200' });
+    latency.record(50, { code: '200' });
+    const temperature = meter.createGauge('temperature');
+    temperature.record(4, { code: 200 });
+    temperature.record(9, { code: '200' });
+    // Keys that sanitize alike, and an empty value (Prometheus reads `route=""` as no label).
+    const jobs = meter.createCounter('jobs');
+    jobs.add(1, { 'queue.name': 'mail' });
+    jobs.add(2, { queue_name: 'mail' });
+    jobs.add(4, { queue_name: 'mail', route: '' });
+    jobs.add(8, { queue_name: 'sms' });
+
+    const { resourceMetrics } = await reader.collect();
+    const text = serializePrometheus(resourceMetrics, { withoutScopeInfo: true });
+    const scrape = parseExposition(text);
+    expect(scrape.find('requests_total').map((s) => [s.labels, s.value])).toEqual([
+      [{ code: '200', method: 'GET' }, 8],
+      [{ code: '404', method: 'GET' }, 7],
+    ]);
+    expect(scrape.find('in_flight').map((s) => [s.labels, s.value])).toEqual([[{ code: '200' }, 5]]);
+    expect(scrape.find('latency_bucket').map((s) => [s.labels, s.value])).toEqual([
+      [{ code: '200', le: '1' }, 1],
+      [{ code: '200', le: '10' }, 2],
+      [{ code: '200', le: '+Inf' }, 3],
+    ]);
+    expect(scrape.value('latency_count')).toBe(3);
+    expect(scrape.value('latency_sum')).toBe(55.5);
+    expect(scrape.find('temperature').map((s) => [s.labels, s.value])).toEqual([[{ code: '200' }, 9]]);
+    expect(scrape.find('jobs_total').map((s) => [s.labels.queue_name, s.value])).toEqual([
+      ['mail', 7],
+      ['sms', 8],
+    ]);
+    forPromtool.add('label sets printed alike', text);
+
+    // Only the exposition merges: what the SDK collected (and OTLP exports) keeps every typed attribute set.
+    const collected = resourceMetrics.scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'requests')!;
+    expect(collected.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ code: 200, method: 'GET' }, 3],
+      [{ method: 'GET', code: '200' }, 5],
+      [{ code: 404, method: 'GET' }, 7],
+    ]);
+    await provider.shutdown();
+  });
+
+  it('keeps the earliest _created and the latest exemplar, and merges histograms of other boundaries on the ones they share', () => {
+    const point = <T>(
+      attributes: Record<string, unknown>,
+      start: number,
+      value: T,
+      exemplars?: unknown[],
+    ) => ({
+      startTime: [start, 0] as [number, number],
+      endTime: [200, 0] as [number, number],
+      attributes: attributes as never,
+      value,
+      ...(exemplars ? { exemplars } : {}),
+    });
+    const exemplar = (value: number, timeUnixMs: number) => ({
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      value,
+      timeUnixMs,
+    });
+    const resourceMetrics: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            {
+              descriptor: { name: 'orders', description: 'd', unit: '', valueType: ValueType.INT },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [
+                point({ code: 200 }, 100, 3, [exemplar(1, 150_000)]),
+                point({ code: '200' }, 50, 5, [exemplar(2, 160_000)]),
+              ],
+            },
+            {
+              descriptor: { name: 'size', description: 'd', unit: '', valueType: ValueType.DOUBLE },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.HISTOGRAM,
+              dataPoints: [
+                point({ code: 200 }, 100, {
+                  buckets: { boundaries: [1, 2, 4], counts: [1, 1, 1, 1] },
+                  sum: 10,
+                  count: 4,
+                }),
+                point({ code: '200' }, 60, {
+                  buckets: { boundaries: [2, 4, 8], counts: [0, 2, 0, 1] },
+                  sum: 20,
+                  count: 3,
+                }),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const text = serializePrometheus(resourceMetrics, { format: 'openmetrics', withoutScopeInfo: true });
+    expect(text).toContain(
+      'orders_total{code="200"} 8 # {trace_id="' +
+        'a'.repeat(32) +
+        '",span_id="' +
+        'b'.repeat(16) +
+        '"} 2 160\norders_created{code="200"} 50\n',
+    );
+    expect(text).toContain(
+      [
+        'size_bucket{code="200",le="2"} 2',
+        'size_bucket{code="200",le="4"} 5',
+        'size_bucket{code="200",le="+Inf"} 7',
+        'size_count{code="200"} 7',
+        'size_sum{code="200"} 30',
+        'size_created{code="200"} 60',
+      ].join('\n'),
+    );
+    expect(text.match(/code="200"/g)).toHaveLength(8);
+  });
+});
+
 describe('serializePrometheus output, checked by promtool', () => {
   itWithPromtool('every exposition the tests above produced passes promtool check metrics', () => {
     forPromtool.expectClean([
       'escaped label values and help',
       'reserved and invalid label names',
       'merged same-name families',
+      'label sets printed alike',
     ]);
   });
 });
