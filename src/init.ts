@@ -33,7 +33,6 @@ import type { FailureCountingExporter } from './exporters/otlp';
 import {
   PROMETHEUS_TEXT_CONTENT_TYPE,
   PrometheusPullServer,
-  type ExpositionFormat,
   type PrometheusPullReader,
 } from './exporters/prometheus';
 // Not in the folder's index: holding servers back is init's business, not part of the pull path's surface.
@@ -43,6 +42,7 @@ import {
   instrumentContextOf,
   withLocalStore,
   type BusinessMetricsRecorder,
+  type ScrapeExposition,
 } from './metrics/business-metrics';
 import { registerProcessSelfMetrics, storeOnlyMeter } from './metrics/instruments';
 import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
@@ -370,7 +370,7 @@ function buildWithSdk(
     // other endpoint.
     clusterSource
       ? (format) => clusterSource.exposition(format)
-      : (format) => expositionReader.getMetrics(format),
+      : (format, hints) => expositionReader.scrapeMetrics(format, hints),
   );
 
   const unregisterActiveUsers = clusterRole
@@ -419,7 +419,7 @@ function recorderOf(
   store: LocalSeriesStore,
   options: InitOptions,
   activeUsers: ResolvedConfig['activeUsers'],
-  exposition: (format: ExpositionFormat) => Promise<string>,
+  exposition: ScrapeExposition,
 ): BusinessMetrics {
   return new BusinessMetrics(
     meter,
@@ -467,8 +467,8 @@ function initPullOnly(
   const exposition = servers[0] ?? new PrometheusPullServer({ preventServerStart: true }, collect);
   const meter = storeOnlyMeter();
   registerProcessSelfMetrics(meter, store, { exporters: [] });
-  const metrics = recorderOf(meter, store, options, config.activeUsers, (format) =>
-    exposition.getMetrics(format),
+  const metrics = recorderOf(meter, store, options, config.activeUsers, (format, hints) =>
+    exposition.getMetrics(format, hints),
   );
   const appProvider = (): MeterProvider => {
     if (app === undefined) {

@@ -20,6 +20,7 @@ import { DEFAULT_LIMITS } from '../config/defaults';
 import type { DropReason } from '../guard/reasons';
 import { GuardReporter } from '../guard/reporter';
 import { describe } from '../support';
+import type { ScrapeHints } from '../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { Money } from '../money/money';
 import type { LocalSeriesStore } from '../series/local-store';
@@ -61,9 +62,16 @@ const FUTURE_TOLERANCE_MS = 1000;
 
 const LOCAL_STORE: unique symbol = Symbol('otel-business-metrics.localStore');
 
+/**
+ * @internal `getMetrics()` with what a scrape tells its source (the scraper's own deadline): initBusinessMetrics'
+ * exposition, which the adapters' `/metrics` answer through.
+ */
+export type ScrapeExposition = (format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>;
+
 /** @internal Options initBusinessMetrics passes to record into its own local series store. */
 export interface InternalBusinessMetricsOptions extends BusinessMetricsOptions {
   [LOCAL_STORE]?: LocalSeriesStore;
+  exposition?: ScrapeExposition;
 }
 
 /** @internal */
@@ -82,6 +90,7 @@ export interface InstrumentContext {
 
 // Kept outside the class so that nothing of it shows in the public type.
 const INSTRUMENT_CONTEXTS = new WeakMap<object, InstrumentContext>();
+const SCRAPE_EXPOSITIONS = new WeakMap<object, ScrapeExposition>();
 
 /**
  * @internal The store, limits and guard reporter of a recorder built by this package (the HTTP integration records
@@ -89,6 +98,14 @@ const INSTRUMENT_CONTEXTS = new WeakMap<object, InstrumentContext>();
  */
 export function instrumentContextOf(recorder: unknown): InstrumentContext | undefined {
   return typeof recorder === 'object' && recorder !== null ? INSTRUMENT_CONTEXTS.get(recorder) : undefined;
+}
+
+/**
+ * @internal The exposition behind a recorder's `getMetrics()`, taking a scrape's hints too, or undefined for a
+ * recorder without one (or any other object).
+ */
+export function scrapeExpositionOf(recorder: unknown): ScrapeExposition | undefined {
+  return typeof recorder === 'object' && recorder !== null ? SCRAPE_EXPOSITIONS.get(recorder) : undefined;
 }
 
 /**
@@ -108,7 +125,7 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
   /** Stamps that need whole seconds only (the revenue minute, an active user's day); see coarse-clock.ts. */
   private readonly stampNow: () => number;
   private readonly limits: Required<Omit<BusinessMetricsLimits, 'labels'>>;
-  private readonly exposition: ((format: ExpositionFormat) => Promise<string>) | undefined;
+  private readonly exposition: ScrapeExposition | undefined;
   private readonly instruments: BusinessInstruments;
   private readonly money: Money;
   /** Rolling minute per currency and region: [currency id][region id of the revenue instrument]. */
@@ -139,7 +156,8 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     // kept for the all-`other` window), and below the SDK's cardinality limit of 2000 per instrument, whose own
     // overflow series would keep only the last of the windows it folds.
     this.maxRevenueWindows = Math.min(this.limits.maxSeriesPerMetric, CARDINALITY_LIMIT - 1) - 1;
-    this.exposition = options.exposition;
+    this.exposition = (options as InternalBusinessMetricsOptions).exposition;
+    if (this.exposition) SCRAPE_EXPOSITIONS.set(this, this.exposition);
     this.money = new Money(options.money);
     const policies = resolvePolicies(options.limits?.labels);
     const factoryOptions = {

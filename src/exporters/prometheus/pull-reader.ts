@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullServer, type PrometheusPullServerOptions } from './pull-server';
 import type { ExpositionFormat } from './serializer';
+import type { ScrapeHints } from './scrape-endpoint';
 
 export type { PrometheusAuth } from './pull-server';
 
@@ -91,6 +92,14 @@ export class PrometheusPullReader extends MetricReader {
   /** Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. */
   getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
     return this.server.getMetrics(format);
+  }
+
+  /**
+   * @internal {@link getMetrics} within a scraper's own deadline too, when shorter than `scrapeTimeoutMillis`: what
+   * initBusinessMetrics' handle answers the framework adapters' `/metrics` through.
+   */
+  scrapeMetrics(format: ExpositionFormat, hints: ScrapeHints | undefined): Promise<string> {
+    return this.server.getMetrics(format, hints);
   }
 
   /**

@@ -325,10 +325,12 @@ export class PrometheusPullServer {
   /**
    * Collects now and returns the exposition text: 0.0.4 (default), or OpenMetrics 1.0 with exemplars. Rejects
    * (`ExpositionUnavailable`) once shutdown() has finished its hand-over, and (support's `TimeoutError`) when the
-   * collection has not finished within `scrapeTimeoutMillis`.
+   * collection has not finished within `scrapeTimeoutMillis`, or within `hints.timeoutMillis` when shorter (a
+   * scraper's own deadline, which the framework adapters' `/metrics` pass on). Unlike the endpoints' scrapes, it is
+   * not seen by the final-scrape hand-over.
    */
-  async getMetrics(format: ExpositionFormat = 'prometheus'): Promise<string> {
-    return this.exposition(format, undefined);
+  async getMetrics(format: ExpositionFormat = 'prometheus', hints?: ScrapeHints): Promise<string> {
+    return this.exposition(format, hints?.timeoutMillis);
   }
 
   /**

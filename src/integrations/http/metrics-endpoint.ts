@@ -3,8 +3,9 @@
  * (`exporters/prometheus/scrape-endpoint.ts`) fed from the `initBusinessMetrics` handle, answering Node and Web
  * requests.
  *
- * Owns: which exposition a handle serves (none without a Prometheus exporter: 503 with the reason), and serving a
- * bare `(req, res)` handler behind the same gate. Must not touch: the checks, negotiation and answers (the scrape
+ * Owns: which exposition a handle serves (none without a Prometheus exporter: 503 with the reason; the handle's own,
+ * given the scrape's hints, so a scraper's deadline bounds the collection as on the handle's endpoints), and serving
+ * a bare `(req, res)` handler behind the same gate. Must not touch: the checks, negotiation and answers (the scrape
  * path's), frameworks.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,10 +14,12 @@ import {
   nodeScrapeRequest,
   scrapeEndpoint,
   writeNodeAnswer,
+  type ExpositionSource,
   type ScrapeAnswer,
   type ScrapeAuth,
 } from '../../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../../exporters/prometheus/serializer';
+import { scrapeExpositionOf } from '../../metrics/business-metrics';
 import { liveRecorder } from '../../metrics/singleton';
 import { requestView, type AnyRequest, type RequestLike } from './request';
 
@@ -54,16 +57,24 @@ export interface MetricsEndpoint<Req> {
   serveNode(req: RequestLike, res: ServerResponse, raw: Req): void;
 }
 
+/**
+ * A handle's exposition as a scrape source: the scrape's hints (the scraper's own deadline) reach the handle's
+ * collection as they do on its own endpoints; a recorder the package did not build only gets the format.
+ */
+function expositionOf(metrics: { getMetrics(format?: ExpositionFormat): Promise<string> }): ExpositionSource {
+  return scrapeExpositionOf(metrics) ?? ((format) => metrics.getMetrics(format));
+}
+
 /** The exposition of the live `initBusinessMetrics()` handle, wherever it was called (`undefined` as a source). */
-function liveExposition(where: string): (format: ExpositionFormat) => Promise<string> {
-  return async (format) => {
+function liveExposition(where: string): ExpositionSource {
+  return async (format, hints) => {
     const live = liveRecorder();
     if (live === undefined) {
       throw new ExpositionUnavailable(
         `${where}: otel-business-metrics is not initialised (call initBusinessMetrics at start-up, e.g. in instrumentation.ts)`,
       );
     }
-    return live.getMetrics(format);
+    return expositionOf(live)(format, hints);
   };
 }
 
@@ -85,7 +96,7 @@ export function metricsEndpoint<Req>(
       source === undefined
         ? liveExposition(where)
         : handler !== undefined && metrics !== undefined
-          ? (format) => metrics.getMetrics(format)
+          ? expositionOf(metrics)
           : undefined,
     auth: options.auth,
     where,

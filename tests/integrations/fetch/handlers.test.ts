@@ -1,8 +1,9 @@
 /**
  * src/integrations/fetch/handlers.ts directly: Web handlers as Next.js route handlers and Hono routes call them.
- * `metricsHandler` answers `Response`s from the one scrape path (credentials, then negotiation and gzip), serves the
- * live handle by default (503 until init), hands the exposition to Next.js uncompressed (a real `NextRequest`:
- * Next.js compresses route answers itself), and refuses credentials that could never match when built.
+ * `metricsHandler` answers `Response`s from the one scrape path (credentials, then negotiation and gzip, the
+ * scraper's own deadline handed to the collection), serves the live handle by default (503 until init), hands the
+ * exposition to Next.js uncompressed (a real `NextRequest`: Next.js compresses route answers itself), and refuses
+ * credentials that could never match when built.
  * `engagementHandler` answers with the core's statuses and JSON, reads the Web body with the 16 kB limit (with or
  * without `Content-Length`; one the app read first is a 500 with its reason and one warning), and keys
  * its rate limit by the last `X-Forwarded-For` entry, your `clientAddress`, or the address a framework passes to
@@ -11,7 +12,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Hono } from 'hono';
 import { NextRequest } from 'next/server';
-import { PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
+import { initBusinessMetrics, PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
 import {
   engagementHandler,
   lastForwardedFor,
@@ -99,6 +100,35 @@ describe('metricsHandler', () => {
     const none = await GET(new Request('http://127.0.0.1/metrics'));
     expect(none.status).toBe(503);
     expect(await none.text()).toMatch(/^# metricsHandler: otel-business-metrics is not initialised/);
+  });
+
+  it("answers within the scraper's X-Prometheus-Scrape-Timeout-Seconds, leaving out a callback that never settles", async () => {
+    // A configured deadline far longer than the scraper's: only the header can make the answer come in time.
+    await telemetry.shutdown({ timeoutMillis: 2000 });
+    telemetry = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { preventServerStart: true, scrapeTimeoutMillis: 20_000 },
+      env: {},
+    });
+    const meter = telemetry.meterProvider.getMeter('app');
+    meter.createCounter('app.requests').add(2);
+    // A database query that never answers.
+    meter.createObservableGauge('app.db.rows').addCallback(() => new Promise<void>(() => undefined));
+    const headers = { 'x-prometheus-scrape-timeout-seconds': '0.5' };
+    const started = Date.now();
+    const answers = await Promise.all([
+      metricsHandler({ telemetry })(new Request('http://127.0.0.1/metrics', { headers })),
+      // The live handle (Next.js route handlers), and a NextRequest, whose encoding the handler rewrites.
+      metricsHandler()(new NextRequest('http://127.0.0.1/metrics', { headers })),
+    ]);
+    // Answered, not hung (generous: the scraper said 0.5 s; the configured deadline would leave the callback 16 s).
+    expect(Date.now() - started).toBeLessThan(5000);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      const text = await answer.text();
+      expect(text).toMatch(/^app_requests_total\{otel_scope_name="app"\} 2$/m);
+      expect(text).not.toMatch(/app_db_rows/);
+    }
   });
 
   it('refuses credentials that could never match when it is built', () => {

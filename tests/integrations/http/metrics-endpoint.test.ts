@@ -5,12 +5,13 @@
  * handler asked to answer a Web request, gets 503 with the reason; without a source the live handle is served,
  * 503 naming the adapter until `initBusinessMetrics` ran. Credentials are checked first (an auth function gets
  * the framework's request; one that throws denies), then the method. `serveNode` writes refusals itself and hands
- * an authorised scrape to the handle's own handler (the cluster worker's path), on a real Node server.
+ * an authorised scrape to the handle's own handler (the cluster worker's path), on a real Node server. A scraper's
+ * `X-Prometheus-Scrape-Timeout-Seconds` reaches the handle's collection, from the handle or the live one.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { initBusinessMetrics, type BusinessMetricsHandle } from '../../../src';
+import { initBusinessMetrics, PrometheusPullReader, type BusinessMetricsHandle } from '../../../src';
 import { metricsEndpoint, type MetricsSource } from '../../../src/integrations/http/metrics-endpoint';
 import { appServedHandle } from '../../support/handles';
 import { captureDiag, type DiagMessages } from '../../support/diag-messages';
@@ -115,6 +116,46 @@ describe('a handle as the source', () => {
       expect.stringMatching(/^testAdapter: \/metrics answers without credentials on 10\.0\.0\.5/),
     ]);
   });
+});
+
+describe("the scraper's own deadline", () => {
+  it.each([
+    ['pull-only', false],
+    ['SDK', true],
+  ])(
+    "%s: reaches the handle's collection from either request shape (Fastify and NestJS pass Node ones)",
+    async (_, withSdk) => {
+      // A configured deadline far longer than the scraper's: only the header can make the answer come in time.
+      const telemetry = initBusinessMetrics({
+        exporters: withSdk
+          ? ['prometheus', new PrometheusPullReader({ preventServerStart: true })]
+          : ['prometheus'],
+        prometheus: { preventServerStart: true, scrapeTimeoutMillis: 20_000 },
+        env: {},
+      });
+      try {
+        const meter = telemetry.meterProvider.getMeter('app');
+        meter.createCounter('app.requests').add(2);
+        // A database query that never answers.
+        meter.createObservableGauge('app.db.rows').addCallback(() => new Promise<void>(() => undefined));
+        const headers = { 'x-prometheus-scrape-timeout-seconds': '0.5' };
+        const started = Date.now();
+        const answers = await Promise.all([
+          metricsEndpoint(telemetry, {}, 'testAdapter').answer(node(headers), {}),
+          metricsEndpoint(undefined, {}, 'testAdapter').answer(web(headers), {}),
+        ]);
+        // Answered, not hung (generous: the scraper said 0.5 s; the configured deadline would leave the callback 16 s).
+        expect(Date.now() - started).toBeLessThan(5000);
+        for (const answer of answers) {
+          expect(answer.status).toBe(200);
+          expect(text(answer.body)).toMatch(/^app_requests_total\{otel_scope_name="app"\} 2$/m);
+          expect(text(answer.body)).not.toMatch(/app_db_rows/);
+        }
+      } finally {
+        await telemetry.shutdown({ timeoutMillis: 2000 });
+      }
+    },
+  );
 });
 
 describe('sources that cannot be served', () => {
