@@ -221,9 +221,9 @@ function buildWithSdk(
     name: string,
     intervalMillis: number,
     timeoutMillis: number,
-    destination?: string,
+    own?: { destination: string; timeoutMillis: number },
   ) => {
-    const counted = new FailureCountingExporter(exporter, name, destination);
+    const counted = new FailureCountingExporter(exporter, name, own?.destination, own?.timeoutMillis);
     failureCounting.push(counted);
     return new PeriodicExportingMetricReader({
       exporter: counted,
@@ -263,10 +263,13 @@ function buildWithSdk(
       pullReaders.push(reader);
       readers.push(reader);
     } else if (exporter === 'otlp') {
-      const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
+      const { exportIntervalMillis, readerTimeoutMillis, exporterTimeoutMillis, url } = config.otlp;
       const otlp = createOtlpExporter(config.otlp, otlpAgents);
       exporting.push((producerOf) =>
-        pushReader(producerOf, otlp, 'otlp', exportIntervalMillis, exportTimeoutMillis, config.otlp.url),
+        pushReader(producerOf, otlp, 'otlp', exportIntervalMillis, readerTimeoutMillis, {
+          destination: url,
+          timeoutMillis: exporterTimeoutMillis,
+        }),
       );
     } else if (exporter === 'console') {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;

@@ -88,6 +88,13 @@ export const CLUSTER_UNCLAIMED_WARNING_MS = 5 * 60_000;
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 
+/**
+ * How much longer than the OTLP exporter's own timeout the periodic reader waits for one export (less when the
+ * interval leaves no room): the exporter's deadline ends a hung export, counted in the failures self-metric and
+ * warned about once a minute, before the reader's own gives up on it with an uncounted `diag.error`.
+ */
+export const EXPORT_DEADLINE_MARGIN_MS = 100;
+
 /** Resolved defaults of every limit (see docs/safety.md). */
 export const DEFAULT_LIMITS = Object.freeze({
   /** Lifetime cap on series per metric. */

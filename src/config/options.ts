@@ -16,7 +16,7 @@ import type { ActiveUsersOptions } from '../active-users/tracker';
 import type { BusinessMetricsLimits } from '../metrics/recorder';
 import type { MoneyConfig } from '../money/money';
 import type { RuntimeMetricsOptions } from '../runtime/node-runtime';
-import { MAX_TIMER_MILLIS, OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
+import { EXPORT_DEADLINE_MARGIN_MS, MAX_TIMER_MILLIS, OTLP_DEFAULTS, PROMETHEUS_DEFAULTS } from './defaults';
 import { MIN_HASH_KEY_BYTES } from '../active-users/user-hash';
 import { GRPC_EXPORTER_PACKAGE, grpcExporterAvailable } from '../exporters/otlp-grpc';
 import { validateClusterOptions, type ClusterOptions } from '../cluster/options';
@@ -132,6 +132,11 @@ export interface ResolvedConfig {
     temporality: 'cumulative' | 'delta';
     /** The OTLP exporter's own deadline for one export, retries included (at most `exportTimeoutMillis`). */
     exporterTimeoutMillis: number;
+    /**
+     * The OTLP reader's deadline for one export: `exportTimeoutMillis`, or a margin past `exporterTimeoutMillis`
+     * when that is as long, never past the interval (the exporter's is then shortened to keep the margin).
+     */
+    readerTimeoutMillis: number;
   };
   logLevel: string | undefined;
   /** OTEL_* values that could not be honoured, each saying what is used instead (already warned about). */
@@ -349,6 +354,13 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
     ) ??
     env.integer('OTEL_EXPORTER_OTLP_TIMEOUT', 1, MAX_TIMER_MILLIS) ??
     OTLP_DEFAULTS.exporterTimeoutMillis;
+  const readerTimeout = Math.min(timeout, interval);
+  // The exporter's deadline must end a hung export before the reader's: the exporter's failure is counted and
+  // warned about, the reader's own timeout only says "metrics export timed out" through diag.error. Never past the
+  // interval (the SDK refuses a timeout longer than it), so a short interval shortens the exporter's instead.
+  const margin = Math.min(EXPORT_DEADLINE_MARGIN_MS, Math.floor(interval / 2));
+  const exporterWanted = Math.min(exporterTimeout, readerTimeout);
+  const otlpReaderTimeout = Math.min(Math.max(readerTimeout, exporterWanted + margin), interval);
   const temporality =
     options.temporality ??
     env.oneOf(
@@ -377,9 +389,10 @@ function resolveOtlp(options: OtlpOptions, env: EnvReader, used: boolean): Resol
     },
     exportIntervalMillis: interval,
     // The SDK refuses a timeout longer than the interval; an export cannot outlive its slot anyway.
-    exportTimeoutMillis: Math.min(timeout, interval),
+    exportTimeoutMillis: readerTimeout,
     // Nor can the exporter's: past the reader's deadline its result is no longer awaited.
-    exporterTimeoutMillis: Math.min(exporterTimeout, timeout, interval),
+    exporterTimeoutMillis: Math.min(exporterWanted, otlpReaderTimeout - margin),
+    readerTimeoutMillis: otlpReaderTimeout,
     temporality: temporality === 'cumulative' ? 'cumulative' : 'delta',
     compression:
       options.compression ??

@@ -151,6 +151,14 @@ export function exportCause(error: unknown): string {
   return parts.join(': ').slice(0, 300) || 'unknown error';
 }
 
+/** An export its exporter had not answered by its timeout (FailureCountingExporter's `deadlineMillis`). */
+class ExportDeadlineError extends Error {
+  constructor(readonly timeoutMillis: number) {
+    super(`no answer within the export timeout of ${timeoutMillis} ms`);
+    this.name = 'ExportDeadlineError';
+  }
+}
+
 /** The failed exports of one exporter while someone waits for them (FailureCountingExporter.watchFailures). */
 export interface ExportFailureWatch {
   readonly exporter: FailureCountingExporter;
@@ -202,6 +210,13 @@ export class FailureCountingExporter implements PushMetricExporter {
     readonly name: string,
     /** Where it sends (the OTLP URL), for messages, if known. */
     readonly destination?: string,
+    /**
+     * The exporter's own timeout for one export, if it has one: an export still unanswered then is a failure,
+     * whatever the exporter does later. The official transport overruns it (a retry gets the time that was left
+     * before its backoff; over HTTP the timeout is the socket's idle time, which starts after connecting), and the
+     * reader's deadline, a margin later (config/options.ts), would otherwise end it uncounted.
+     */
+    private readonly deadlineMillis?: number,
   ) {
     if (inner.selectAggregationTemporality) {
       this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
@@ -236,11 +251,12 @@ export class FailureCountingExporter implements PushMetricExporter {
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     this.inFlight++;
     let answered = false;
+    let settled = false;
     const watching = this.watches.size > 0 ? [...this.watches] : undefined;
     const answer = (failure: { error: unknown } | undefined) => {
       if (answered) return;
       answered = true;
-      this.inFlight--;
+      clearTimeout(deadline);
       if (failure) {
         this.recordFailure(failure.error);
         for (const watch of watching ?? [])
@@ -248,12 +264,29 @@ export class FailureCountingExporter implements PushMetricExporter {
       }
       resultCallback({ code: ExportResultCode.SUCCESS });
     };
+    // `exporting` stays true until the exporter itself answers: shutdown still waits for it, and names it.
+    const settle = (failure: { error: unknown } | undefined) => {
+      if (!settled) {
+        settled = true;
+        this.inFlight--;
+      }
+      answer(failure);
+    };
+    const deadline =
+      this.deadlineMillis === undefined
+        ? undefined
+        : setTimeout(
+            () => answer({ error: new ExportDeadlineError(this.deadlineMillis!) }),
+            this.deadlineMillis,
+          );
+    // An export the collector never answers must not hold the process open: the sockets decide that.
+    deadline?.unref();
     try {
       this.inner.export(metrics, (result) =>
-        answer(result.code === ExportResultCode.SUCCESS ? undefined : { error: result.error }),
+        settle(result.code === ExportResultCode.SUCCESS ? undefined : { error: result.error }),
       );
     } catch (error) {
-      answer({ error });
+      settle({ error });
     }
   }
 

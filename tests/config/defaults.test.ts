@@ -8,6 +8,7 @@ import { resolveConfig } from '../../src/config/options';
 import {
   DEFAULT_LIMITS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  EXPORT_DEADLINE_MARGIN_MS,
   defaultServiceInstanceId,
   MAX_TIMER_MILLIS,
   OTLP_DEFAULTS,
@@ -39,6 +40,8 @@ it("are the specification's defaults, loopback for the pull endpoint", () => {
     compression: 'none',
   });
   expect(DEFAULT_SHUTDOWN_TIMEOUT_MS).toBe(5000);
+  // What the OTLP reader waits past its exporter's own timeout: the exporter's failure, counted, comes first.
+  expect(EXPORT_DEADLINE_MARGIN_MS).toBe(100);
   // Node's largest timer delay (a signed 32-bit integer): options and the scrape deadline are checked against it.
   expect(MAX_TIMER_MILLIS).toBe(2 ** 31 - 1);
   expect(DEFAULT_LIMITS).toEqual({

@@ -3,6 +3,7 @@
  * malformed OTEL_* value is warned about once (naming it and what is used instead) and never throws, also when
  * initBusinessMetrics reads it; a wrong option in code throws; the argument forms of initBusinessMetrics.
  */
+import { EXPORT_DEADLINE_MARGIN_MS, MAX_TIMER_MILLIS } from '../../src/config/defaults';
 import { resolveConfig, toInitOptions } from '../../src/config/options';
 import { resourceAttributesOf } from '../../src/config/resource';
 import { initBusinessMetrics, businessMetrics } from '../../src';
@@ -33,9 +34,38 @@ describe('configuration from options and OTEL_* environment', () => {
     // Never past the reader's deadline for the same export, from the option or OTEL_METRIC_EXPORT_TIMEOUT.
     expect(timeoutOf({}, { OTEL_EXPORTER_OTLP_TIMEOUT: '45000' })).toBe(30000);
     expect(timeoutOf({}, { OTEL_METRIC_EXPORT_TIMEOUT: '5000' })).toBe(5000);
-    expect(timeoutOf({}, { OTEL_METRIC_EXPORT_INTERVAL: '4000' })).toBe(4000);
+    // An interval shorter than both leaves the reader no room past the exporter: the exporter's gives way.
+    expect(timeoutOf({}, { OTEL_METRIC_EXPORT_INTERVAL: '4000' })).toBe(4000 - EXPORT_DEADLINE_MARGIN_MS);
     // The reader's own timeout does not follow the exporter's variables.
     expect(resolveConfig({ env: both }).otlp.exportTimeoutMillis).toBe(30000);
+  });
+
+  it("gives the OTLP reader a deadline past the exporter's, so the exporter's ends an export first", () => {
+    const deadlines = (otlp: { exportTimeoutMillis?: number; exportIntervalMillis?: number }, env = {}) => {
+      const resolved = resolveConfig({ otlp, env }).otlp;
+      return [resolved.exporterTimeoutMillis, resolved.readerTimeoutMillis];
+    };
+    const margin = EXPORT_DEADLINE_MARGIN_MS;
+    // Already apart: both as configured.
+    expect(deadlines({})).toEqual([10000, 30000]);
+    // One timeout in code is both the exporter's and the reader's: the reader waits a margin longer.
+    expect(deadlines({ exportTimeoutMillis: 300 })).toEqual([300, 300 + margin]);
+    // The same from the environment, where the exporter's is clamped to the reader's.
+    const env = { OTEL_METRIC_EXPORT_TIMEOUT: '300', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '600000' };
+    expect(deadlines({}, env)).toEqual([300, 300 + margin]);
+    // Never past the interval, nor Node's timer limit: the exporter's is shortened instead.
+    expect(deadlines({ exportTimeoutMillis: 1000, exportIntervalMillis: 1000 })).toEqual([
+      1000 - margin,
+      1000,
+    ]);
+    expect(
+      deadlines({ exportTimeoutMillis: MAX_TIMER_MILLIS, exportIntervalMillis: MAX_TIMER_MILLIS }),
+    ).toEqual([MAX_TIMER_MILLIS - margin, MAX_TIMER_MILLIS]);
+    // An interval too short for the whole margin keeps half of it for the exporter; 1 ms has none to share.
+    expect(deadlines({ exportIntervalMillis: 100 })).toEqual([50, 100]);
+    expect(deadlines({ exportIntervalMillis: 1 })).toEqual([1, 1]);
+    // Console and your own push exporters keep the reader's timeout as configured.
+    expect(resolveConfig({ otlp: { exportTimeoutMillis: 300 }, env: {} }).otlp.exportTimeoutMillis).toBe(300);
   });
 
   it('an invalid OTEL_EXPORTER_OTLP_METRICS_TIMEOUT falls back to OTEL_EXPORTER_OTLP_TIMEOUT, warned about', () => {
@@ -81,6 +111,7 @@ describe('configuration from options and OTEL_* environment', () => {
       exportIntervalMillis: 15000,
       exportTimeoutMillis: 15000, // never longer than the interval
       exporterTimeoutMillis: 10000, // the OTLP exporter's own: OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT
+      readerTimeoutMillis: 15000, // the OTLP reader's: the export timeout, already past the exporter's
       temporality: 'delta',
       compression: 'gzip',
     });

@@ -11,6 +11,8 @@ import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 import { exportCause } from '../../src/exporters/otlp';
 import { captureDiag } from '../support/diag-messages';
 import { parseExposition } from '../support/exposition';
+import { startOtlpReceiver } from '../support/otlp-receiver';
+import { waitUntil } from '../support/wait';
 import {
   closedPort,
   LOOPBACK_CERTIFICATE,
@@ -298,6 +300,103 @@ describe('OTLP export timeout from the environment the app is started with', () 
       );
     } finally {
       await silent.close();
+    }
+  });
+});
+
+describe.each(PROTOCOLS)("OTLP %s: the exporter's deadline, not the reader's, ends an export", (protocol) => {
+  let silent: Awaited<ReturnType<typeof startSilent>>;
+  beforeAll(async () => {
+    silent = await startSilent();
+  });
+  afterAll(() => silent.close());
+
+  // Each gives the periodic reader and the exporter the same 300 ms: the reader's own timeout then said
+  // "metrics export timed out" through diag.error beside the package's counted failure.
+  it.each([
+    ['otlp.exportTimeoutMillis in code', { exportTimeoutMillis: 300 }, {}],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT equal to OTEL_METRIC_EXPORT_TIMEOUT',
+      {},
+      { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300', OTEL_METRIC_EXPORT_TIMEOUT: '300' },
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT above OTEL_METRIC_EXPORT_TIMEOUT',
+      {},
+      { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '600000', OTEL_METRIC_EXPORT_TIMEOUT: '300' },
+    ],
+  ])(
+    '%s: a receiver that never answers is one counted failure, warned once, and nothing from the reader',
+    async (_name, timeouts, timeoutEnv) => {
+      const url = urlFor(protocol, silent.port);
+      const diag = captureDiag();
+      diag.clear(); // the API's note that this logger replaces the one an earlier test's OTEL_LOG_LEVEL installed
+      const handle = initBusinessMetrics({
+        exporters: ['otlp'],
+        otlp: { protocol, url, exportIntervalMillis: 60_000, ...timeouts },
+        env: timeoutEnv,
+      });
+      try {
+        await expectOneFailedFlush(handle, url, 5000);
+        expect(diag.errors).toEqual([]);
+        expect(diag.warnings).toEqual([
+          expect.stringMatching(
+            `^otel-business-metrics: the otlp exporter could not export to ${url.replace(/[.]/g, '\\.')}: `,
+          ),
+        ]);
+      } finally {
+        diag.stop();
+        await handle.shutdown({ timeoutMillis: 500 });
+      }
+    },
+  );
+});
+
+describe('OTLP retries that would outlast the export timeout', () => {
+  it('end at the timeout: the export counts as failed once, by then, and the late answer changes nothing', async () => {
+    // A 503 with Retry-After: 1 asks for a retry 1 s later; the transport gives that retry the time that was left
+    // before the wait (about 1.5 s), so on a receiver that then hangs it would end about 2.5 s after the start.
+    const receiver = await startOtlpReceiver();
+    receiver.setFault({ kind: 'status', status: 503, retryAfterSeconds: 1 });
+    const diag = captureDiag();
+    diag.clear();
+    const handle = initBusinessMetrics({
+      exporters: ['otlp'],
+      otlp: {
+        protocol: 'http/json',
+        url: receiver.url,
+        exportTimeoutMillis: 1500,
+        exportIntervalMillis: 60_000,
+      },
+      env: {},
+    });
+    try {
+      handle.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+      const flushed = handle.forceFlush({ timeoutMillis: 10_000 });
+      const outcome = flushed.then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      await waitUntil('the first attempt', () => receiver.attempts >= 1, { intervalMillis: 10 });
+      receiver.setFault({ kind: 'hang' });
+      // The flush waits for the transport's own late end too (its forceFlush awaits every pending send), so the
+      // count below is taken after the late answer came.
+      expect(await outcome).toBe(
+        `otel-business-metrics: forceFlush: the otlp exporter could not export to ${receiver.url}: ` +
+          'no answer within the export timeout of 1500 ms',
+      );
+      expect(receiver.attempts).toBe(2);
+      const failures = parseExposition(await handle.metrics.getMetrics()).value(
+        'business_metrics_export_failures_total',
+        { exporter: 'otlp' },
+      );
+      expect(failures).toBe(1);
+      expect(diag.errors).toEqual([]);
+      expect(diag.warnings).toHaveLength(1);
+    } finally {
+      diag.stop();
+      await handle.shutdown({ timeoutMillis: 500 });
+      await receiver.close();
     }
   });
 });
