@@ -79,6 +79,24 @@ export function impossibleInstant(text: string): string | undefined {
   return undefined;
 }
 
+/** Unix seconds as a ledger or a person may give them: 12 digits at most, the text form's limit (the year 33658). */
+const UNIX_SECONDS_LIMIT = 1e12;
+
+/**
+ * Why a JSON number is no timestamp of a ledger, in words for an error message; undefined when it is unix seconds
+ * the text form would also take (0 up to 12 digits). A number of milliseconds, the commonest slip, read as seconds
+ * would land some fifty thousand years ahead: a sale silently outside every window instead of refused.
+ */
+function unixSecondsProblem(seconds: number): string | undefined {
+  if (!Number.isFinite(seconds)) return 'not a finite number of unix seconds';
+  if (seconds < 0) return 'unix seconds cannot be negative (before 1970-01-01T00:00:00Z)';
+  if (seconds < UNIX_SECONDS_LIMIT) return undefined;
+  const why = 'more unix seconds than 12 digits hold (the year 33658 or later)';
+  return seconds < UNIX_SECONDS_LIMIT * 1000
+    ? `${why}; as milliseconds it is ${iso(seconds)}: divide it by 1000`
+    : why;
+}
+
 /**
  * A point in time given by a person or a ledger, in milliseconds: RFC 3339 / ISO 8601 WITH a zone (`Z` or an
  * offset; a time without one is ambiguous and refused) or unix seconds (`1764756000`, `1764756000.250`). A date
@@ -300,11 +318,13 @@ export async function readLedger(
       }
       sums.rows++;
       const timestamp = fields.timestamp;
+      if (typeof timestamp === 'number') {
+        const problem = unixSecondsProblem(timestamp);
+        if (problem !== undefined) fail(`timestamp ${String(timestamp)}: ${problem}`);
+      }
       const at =
         typeof timestamp === 'number'
-          ? Number.isFinite(timestamp)
-            ? Math.round(timestamp * 1000)
-            : undefined
+          ? Math.round(timestamp * 1000)
           : typeof timestamp === 'string'
             ? parseInstant(timestamp)
             : undefined;

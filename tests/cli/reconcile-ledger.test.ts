@@ -1,9 +1,9 @@
 /**
- * src/cli/reconcile-ledger.ts, reading the user's order ledger: instants only with a zone or as unix seconds, and
- * only ones that exist (no `2026-02-30` rolled over into March), CSV fields with RFC 4180 quoting, the format from
- * the file name, and readLedger summing CSV and JSON-lines rows per window and currency to the minor unit (windows
- * are [from + i*step, from + (i+1)*step); rows outside are counted, not summed), whatever the column order, case,
- * byte-order mark or line ends. A bad row is a LedgerError naming file and line; so are a file over the size limit
+ * src/cli/reconcile-ledger.ts, reading the user's order ledger: instants only with a zone or as unix seconds (a JSON
+ * number held to the range of the text: no milliseconds read as seconds), and only ones that exist (no `2026-02-30`
+ * rolled over into March), CSV fields with RFC 4180 quoting, the format from the file name, and readLedger summing
+ * CSV and JSON-lines rows per window and currency to the minor unit (windows are [from + i*step, from + (i+1)*step);
+ * rows outside are counted, not summed), whatever the column order, case, byte-order mark or line ends. A bad row is a LedgerError naming file and line; so are a file over the size limit
  * (before reading it) and a path that is not a file. The command around it: reconcile.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -178,6 +178,45 @@ describe('readLedger', () => {
     const reading = readLedger(file(name, text), name.endsWith('.csv') ? 'csv' : 'jsonl', WINDOWS);
     await expect(reading).rejects.toThrow(LedgerError);
     await expect(reading).rejects.toThrow(message);
+  });
+
+  it.each([
+    ['negative', '-1', 'timestamp -1: unix seconds cannot be negative (before 1970-01-01T00:00:00Z)'],
+    [
+      'in milliseconds',
+      '1764583200000',
+      'timestamp 1764583200000: more unix seconds than 12 digits hold (the year 33658 or later); ' +
+        'as milliseconds it is 2025-12-01T10:00:00Z: divide it by 1000',
+    ],
+    [
+      'beyond any date',
+      '1e21',
+      'timestamp 1e+21: more unix seconds than 12 digits hold (the year 33658 or later)',
+    ],
+    ['not finite', '1e400', 'timestamp Infinity: not a finite number of unix seconds'],
+  ])(
+    'refuses a numeric timestamp %s, naming the line and why, as the unix seconds of a CSV ledger are',
+    async (name, timestamp, message) => {
+      const rows = [
+        '{"timestamp":1764583260,"kind":"sale","amount":1,"currency":"USD"}',
+        `{"timestamp":${timestamp},"kind":"sale","amount":1,"currency":"USD"}`,
+      ];
+      const path = file(`${name.replace(/ /g, '-')}.jsonl`, rows.join('\n'));
+      const reading = readLedger(path, 'jsonl', WINDOWS);
+      await expect(reading).rejects.toThrow(LedgerError);
+      await expect(reading).rejects.toThrow(`${path}:2: ${message}`);
+    },
+  );
+
+  it('reads a numeric timestamp as the text of the same unix seconds reads: 0 up to 12 digits, to the millisecond', async () => {
+    const rows = [0, 999_999_999_999.999, FROM / 1000 + 0.0004, FROM / 1000 + 0.0006].map((timestamp) =>
+      JSON.stringify({ timestamp, kind: 'sale', amount: 1, currency: 'USD' }),
+    );
+    const sums = await readLedger(file('edges.jsonl', rows.join('\n')), 'jsonl', WINDOWS);
+    expect({ outside: sums.outside, earlier: sums.earlier }).toEqual({ outside: 2, earlier: 1 });
+    expect(plain(sums)).toEqual({ 0: { USD: { revenue: 2, refunds: 0, orders: 2 } } });
+    for (const seconds of ['0', '999999999999.999', String(FROM / 1000 + 0.0006)])
+      expect(parseInstant(seconds)).toBe(Math.round(Number(seconds) * 1000));
   });
 
   it('refuses a file over the size limit before reading it, a directory, and a line over the length limit', async () => {
