@@ -372,8 +372,11 @@ function buildWithSdk(
     // In a cluster worker, the fleet's numbers (asked from the primary in the format asked for), as on every
     // other endpoint.
     clusterSource
-      ? (format) => clusterSource.exposition(format)
-      : (format, hints) => expositionReader.scrapeMetrics(format, hints),
+      ? { exposition: (format) => clusterSource.exposition(format) }
+      : {
+          exposition: (format) => expositionReader.getMetrics(format),
+          scrape: (format, hints) => expositionReader.scrapeMetrics(format, hints),
+        },
   );
 
   const unregisterActiveUsers = clusterRole
@@ -416,18 +419,28 @@ function buildWithSdk(
   });
 }
 
-/** The recorder of an init: its options, recording into `store`, its exposition from `exposition`. */
+/**
+ * The recorder of an init: its options, recording into `store`; `getMetrics()` reads `exposition`, the adapters'
+ * `/metrics` read `scrape` (seen by the final-scrape hand-over, as the endpoints' scrapes are).
+ */
 function recorderOf(
   meter: Meter,
   store: LocalSeriesStore,
   options: InitOptions,
   activeUsers: ResolvedConfig['activeUsers'],
-  exposition: ScrapeExposition,
+  { exposition, scrape }: { exposition: ScrapeExposition; scrape?: ScrapeExposition },
 ): BusinessMetrics {
   return new BusinessMetrics(
     meter,
     withLocalStore(
-      { strict: options.strict, limits: options.limits, money: options.money, activeUsers, exposition },
+      {
+        strict: options.strict,
+        limits: options.limits,
+        money: options.money,
+        activeUsers,
+        exposition,
+        scrape,
+      },
       store,
     ),
   );
@@ -470,9 +483,10 @@ function initPullOnly(
   const exposition = servers[0] ?? new PrometheusPullServer({ preventServerStart: true }, collect);
   const meter = storeOnlyMeter();
   registerProcessSelfMetrics(meter, store, { exporters: [] });
-  const metrics = recorderOf(meter, store, options, config.activeUsers, (format, hints) =>
-    exposition.getMetrics(format, hints),
-  );
+  const metrics = recorderOf(meter, store, options, config.activeUsers, {
+    exposition: (format) => exposition.getMetrics(format),
+    scrape: exposition.scrape,
+  });
   const appProvider = (): MeterProvider => {
     if (app === undefined) {
       const sdk = loadSdk();

@@ -71,12 +71,15 @@ export type ScrapeExposition = (format: ExpositionFormat, hints?: ScrapeHints) =
 /** @internal Options initBusinessMetrics passes to record into its own local series store. */
 export interface InternalBusinessMetricsOptions extends BusinessMetricsOptions {
   [LOCAL_STORE]?: LocalSeriesStore;
+  /** What `getMetrics()` reads. */
   exposition?: ScrapeExposition;
+  /** What the adapters' `/metrics` read: a scrape, seen by the final-scrape hand-over (default: `exposition`). */
+  scrape?: ScrapeExposition;
 }
 
 /** @internal */
 export function withLocalStore(
-  options: BusinessMetricsOptions,
+  options: Omit<InternalBusinessMetricsOptions, typeof LOCAL_STORE>,
   store: LocalSeriesStore,
 ): InternalBusinessMetricsOptions {
   return { ...options, [LOCAL_STORE]: store };
@@ -101,8 +104,9 @@ export function instrumentContextOf(recorder: unknown): InstrumentContext | unde
 }
 
 /**
- * @internal The exposition behind a recorder's `getMetrics()`, taking a scrape's hints too, or undefined for a
- * recorder without one (or any other object).
+ * @internal The exposition a framework adapter's `/metrics` answers with (as `getMetrics()`, but a scrape: it takes
+ * the scraper's hints and the final-scrape hand-over sees it), or undefined for a recorder without one (or any
+ * other object).
  */
 export function scrapeExpositionOf(recorder: unknown): ScrapeExposition | undefined {
   return typeof recorder === 'object' && recorder !== null ? SCRAPE_EXPOSITIONS.get(recorder) : undefined;
@@ -156,8 +160,9 @@ export class BusinessMetrics implements BusinessMetricsRecorder {
     // kept for the all-`other` window), and below the SDK's cardinality limit of 2000 per instrument, whose own
     // overflow series would keep only the last of the windows it folds.
     this.maxRevenueWindows = Math.min(this.limits.maxSeriesPerMetric, CARDINALITY_LIMIT - 1) - 1;
-    this.exposition = (options as InternalBusinessMetricsOptions).exposition;
-    if (this.exposition) SCRAPE_EXPOSITIONS.set(this, this.exposition);
+    const { exposition, scrape = exposition } = options as InternalBusinessMetricsOptions;
+    this.exposition = exposition;
+    if (scrape) SCRAPE_EXPOSITIONS.set(this, scrape);
     this.money = new Money(options.money);
     const policies = resolvePolicies(options.limits?.labels);
     const factoryOptions = {

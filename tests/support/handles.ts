@@ -7,11 +7,14 @@
  */
 import { initBusinessMetrics, type BusinessMetricsHandle } from '../../src';
 
-/** A handle with the Prometheus exporter whose `/metrics` the app serves (`preventServerStart`), env ignored. */
+/**
+ * A handle with the Prometheus exporter whose `/metrics` the app serves (`preventServerStart`), env ignored. No
+ * final-scrape hand-over: the adapters' scrapes count for it, and a test's shutdown would wait for one more.
+ */
 export function appServedHandle(): BusinessMetricsHandle {
   return initBusinessMetrics({
     exporters: ['prometheus'],
-    prometheus: { preventServerStart: true },
+    prometheus: { preventServerStart: true, finalScrapeTimeoutMillis: 0 },
     env: {},
   });
 }

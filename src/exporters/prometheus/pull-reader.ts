@@ -99,7 +99,7 @@ export class PrometheusPullReader extends MetricReader {
    * initBusinessMetrics' handle answers the framework adapters' `/metrics` through.
    */
   scrapeMetrics(format: ExpositionFormat, hints: ScrapeHints | undefined): Promise<string> {
-    return this.server.getMetrics(format, hints);
+    return this.server.scrape(format, hints);
   }
 
   /**

@@ -211,6 +211,13 @@ export class PrometheusPullServer {
    * `http.createServer`) at a path of its choosing. It does no authentication: the app's own auth applies.
    */
   readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
+  /**
+   * @internal A scrape answered by a framework's own route (the adapters' `/metrics`, through the handle): the
+   * exposition within the scraper's deadline too (`hints.timeoutMillis`, when shorter than `scrapeTimeoutMillis`),
+   * and, unlike {@link getMetrics}, seen by the final-scrape hand-over as the mounted handler's scrapes are. The
+   * app's server writes the answer, so its collection is what hands the final values over.
+   */
+  readonly scrape: (format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>;
 
   private readonly serializerOptions: PrometheusSerializerOptions;
   /** The standalone server's endpoint (with its credentials); the mounted handler has its own, without. */
@@ -250,13 +257,15 @@ export class PrometheusPullServer {
     this.scrapeTimeoutMillis = validateScrapeTimeout(
       options.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis,
     );
-    // Every scrape (standalone or mounted) collects through here, so the hand-over sees it.
+    // Every scrape (standalone, mounted, or a framework adapter's through the handle) collects through here, so
+    // the hand-over sees it.
     const source = async (format: ExpositionFormat, hints?: ScrapeHints) => {
       const collected = this.finalScrape.collecting();
       const body = await this.exposition(format, hints?.timeoutMillis);
       collected();
       return body;
     };
+    this.scrape = source;
     this.endpointAnswer = scrapeEndpoint({
       source,
       auth: options.auth,

@@ -166,6 +166,22 @@ describe('PrometheusPullServer', () => {
     }
   });
 
+  it("counts a framework adapter's scrape for the final-scrape hand-over, and not a getMetrics() call", async () => {
+    const server = new PrometheusPullServer(
+      { preventServerStart: true, finalScrapeTimeoutMillis: 5000 },
+      async () => collection(1),
+    );
+    expect(await server.getMetrics()).toMatch(/^jobs_total\{[^}]*\} 1$/m);
+    expect(server.finalScrapeBudgetMillis()).toBe(0); // nobody is known to scrape it: no wait
+    expect(await server.scrape('openmetrics', { timeoutMillis: 1000 })).toMatch(/# EOF\n$/);
+    expect(server.finalScrapeBudgetMillis()).toBe(5000);
+    // ...and the next one ends the hand-over.
+    const closing = server.shutdown();
+    await server.scrape('prometheus');
+    await closing;
+    expect(server.finalScrapeBudgetMillis()).toBe(0);
+  });
+
   it('inside listeningAfter: listens only once the build has returned, and never if the build throws', async () => {
     const port = await freePort();
     const build = (fail: boolean) =>

@@ -11,7 +11,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { initBusinessMetrics, PrometheusPullReader, type BusinessMetricsHandle } from '../../../src';
+import {
+  initBusinessMetrics,
+  PrometheusPullReader,
+  type BusinessMetricsHandle,
+  type InitOptions,
+} from '../../../src';
 import { metricsEndpoint, type MetricsSource } from '../../../src/integrations/http/metrics-endpoint';
 import { appServedHandle } from '../../support/handles';
 import { captureDiag, type DiagMessages } from '../../support/diag-messages';
@@ -199,6 +204,46 @@ describe('sources that cannot be served', () => {
       await telemetry.shutdown({ timeoutMillis: 2000 });
     }
   });
+});
+
+describe("an adapter's scrapes and the final-scrape hand-over", () => {
+  /** A push exporter that succeeds at once, so the SDK MeterProvider runs beside the endpoint. */
+  const quietPush = () => ({
+    export: (_: unknown, done: (result: { code: number }) => void) => done({ code: 0 }),
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  });
+
+  it.each<[string, () => InitOptions['exporters']]>([
+    ['with an SDK MeterProvider', () => ['prometheus', quietPush()]],
+    ['pull-only', () => ['prometheus']],
+  ])(
+    '%s: shutdown() waits for the next scrape through the adapter, which reads the final values',
+    async (_, exporters) => {
+      const telemetry = initBusinessMetrics({
+        exporters: exporters(),
+        prometheus: { preventServerStart: true, finalScrapeTimeoutMillis: 20_000 },
+        env: {},
+      });
+      const endpoint = metricsEndpoint(telemetry, {}, 'testAdapter');
+      expect((await endpoint.answer(web(), {})).status).toBe(200);
+      telemetry.metrics.recordFunnelStep('purchase', { source: 'google', deviceType: 'mobile' });
+      const closing = telemetry.shutdown();
+      let closed = false;
+      void closing.then(() => (closed = true));
+      // Scraped through the adapter before, so the hand-over waits for one more scrape (it did not see adapters:
+      // shutdown ended at once and what was recorded since the last scrape was lost).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closed).toBe(false);
+      const final = await endpoint.answer(web(), {});
+      expect(final.status).toBe(200);
+      expect(text(final.body)).toMatch(/^business_funnel_step_total\{.*step="purchase".*\} 1$/m);
+      await closing;
+      expect(diag.warnings.filter((message) => message.includes('no scrape read the final values'))).toEqual(
+        [],
+      );
+    },
+  );
 });
 
 describe('serveNode on a real Node server', () => {
