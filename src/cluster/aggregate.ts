@@ -15,8 +15,9 @@
  * counted as `exited`.
  *
  * Under broken or hostile sources (docs/safety.md#peers): every snapshot passes the rules of validate.ts first;
- * a point whose numbers break them, or that would take a counter or histogram of its source backwards, is
- * refused alone (the series keeps its previous numbers) and the snapshot is counted as `invalid`. Memory is
+ * a series whose key breaks them is left out, and a point whose numbers break them, or that would take a counter
+ * or histogram of its source backwards, is refused alone (the series keeps its previous numbers); the rest of
+ * the snapshot is applied, and the snapshot is counted as `invalid` once. Memory is
  * bounded whatever the sources send: at most `maxSeriesPerMetric` series per family (as in one process; later
  * label sets fold into the family's all-`other` series, exactly, and are counted), {@link MAX_FAMILIES} families,
  * {@link MAX_SOURCES} live sources, and the ids of the last {@link RETIRED_MEMORY} retired sources.
@@ -115,8 +116,8 @@ interface Slot {
 interface SourceState {
   readonly id: string;
   epoch: number;
-  /** The keys of this epoch, by series id. */
-  keys: CheckedKey[];
+  /** The keys of this epoch, by series id (`null`: a key validate.ts refused, whose series is left out). */
+  keys: Array<CheckedKey | null>;
   /** The slot of each series id of this epoch. */
   slots: Array<Slot | undefined>;
   /**
@@ -232,8 +233,8 @@ export class ClusterAggregate {
 
   /**
    * Applies a snapshot that passed validate.ts. Returns false when it was refused whole or in part (counted once
-   * as `invalid`): a point that breaks a number rule or would take its series backwards is left out, the rest
-   * is applied. A final snapshot retires its source even when it is refused whole: the source is gone either way
+   * as `invalid`): a series whose key was refused, and a point that breaks a number rule or would take its series
+   * backwards, are left out, the rest is applied. A final snapshot retires its source even when it is refused whole: the source is gone either way
    * (its counters and histograms stay at their last accepted numbers, its gauges leave), and what the refused
    * snapshot carried is lost, so the retirement is counted as `exited`.
    */
@@ -287,7 +288,7 @@ export class ClusterAggregate {
     source.needsFull = false;
     for (const key of checked.keys) source.keys.push(key);
     const snapshot = ++source.snapshots;
-    let refused = false;
+    let refused = checked.refusedKeys > 0;
     for (const metric of message.metrics) {
       const family = this.familyOf(message, metric);
       if (family === undefined || !this.applyPoints(source, family, metric, snapshot, now)) refused = true;
@@ -486,6 +487,11 @@ export class ClusterAggregate {
         if (key === undefined) {
           // An id this primary never got the key of (a lost snapshot): ask for every key again.
           source.needsFull = true;
+          accepted = false;
+          continue;
+        }
+        if (key === null) {
+          // Its key was refused: the same key would come again in a full snapshot, so none is asked for.
           accepted = false;
           continue;
         }

@@ -367,6 +367,17 @@ export class ClusterPrimary implements MetricProducer {
       );
       return;
     }
+    const keyRefusal = checked.keyRefusal;
+    if (keyRefusal !== undefined) {
+      // Counted by the aggregate (once, with the snapshot's other refusals); said here, as a refused message is.
+      this.warnings.warn(
+        'cluster-invalid',
+        () =>
+          `otel-business-metrics: cluster snapshot refused in part: ${printable(keyRefusal, 300)} ` +
+          `(${checked.refusedKeys} series left out, the rest applied; counted in ` +
+          'business_metrics_cluster_collection_failures_total{reason="invalid"})',
+      );
+    }
     this.aggregate.applyChecked(checked);
     if (snapshot.final === true) {
       // Its source is retired now, whether the snapshot was applied or refused (aggregate.ts): nothing is left for

@@ -3,7 +3,9 @@
  * channels: a worker or thread running this package (perhaps another version of it), a bug, or hostile code in
  * the same process. Nothing a message says is stored, counted or merged until it has passed these rules; a
  * message that fails is refused whole, never thrown, and its receiver counts it
- * (`business_metrics_cluster_collection_failures_total{reason="invalid"}` in a primary).
+ * (`business_metrics_cluster_collection_failures_total{reason="invalid"}` in a primary). A snapshot's series key
+ * that fails refuses only its own series (a worker's one bad label set does not cost the primary its good ones);
+ * the bounds on the snapshot itself (how many keys, scopes, metrics, points) still refuse it whole.
  *
  * One rule per field, in one table per message type, so a field is one line and its rule is read in one place.
  * The structure of a message is checked here in one pass over it (O(keys + metrics)); the numbers of a snapshot's
@@ -64,8 +66,15 @@ export interface CheckedKey {
 
 export interface CheckedSnapshot {
   readonly message: SnapshotMessage;
-  /** `message.keys`, parsed, in order. */
-  readonly keys: readonly CheckedKey[];
+  /**
+   * `message.keys`, parsed, in order (a key's index is its series id); `null` where the key was refused: its
+   * series is left out of this snapshot and of every later one that sends a point for it.
+   */
+  readonly keys: readonly (CheckedKey | null)[];
+  /** How many of `keys` were refused. */
+  readonly refusedKeys: number;
+  /** Why the first refused key was refused (`snapshot.keys[3]: must be JSON`); undefined when none was. */
+  readonly keyRefusal: Refusal | undefined;
 }
 
 export type Checked<T> =
@@ -113,6 +122,14 @@ const isObject = (value: unknown): value is Fields =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const object: Rule = (value) => (isObject(value) ? undefined : 'must be an object');
+
+/** An array of at most `max` entries, whatever they are (each is checked where it is read). */
+const list =
+  (max: number): Rule =>
+  (value) => {
+    if (!Array.isArray(value)) return 'must be an array';
+    return value.length > max ? `must have at most ${max} entries` : undefined;
+  };
 
 const arrayOf =
   (max: number, item: Rule): Rule =>
@@ -204,7 +221,8 @@ const SNAPSHOT: Table = {
   round: count,
   epoch: count,
   firstKey: integer(0, MAX_KEYS_PER_SOURCE),
-  keys: arrayOf(MAX_KEYS_PER_SOURCE, text(2, MAX_KEY_LENGTH)),
+  // Each key is checked by checkKey, and refuses only its own series.
+  keys: list(MAX_KEYS_PER_SOURCE),
   scopes: arrayOf(MAX_SCOPES, table(SCOPE)),
   metrics: arrayOf(MAX_METRICS, (metric, snapshot) => {
     const refusal = table(METRIC)(metric, snapshot);
@@ -282,11 +300,16 @@ export function attributeValueRefusal(value: unknown): string | undefined {
   }
 }
 
+const keyText = text(2, MAX_KEY_LENGTH);
+
 /** Parses a key made by `attributeKey()` (encode.ts): `[name, value, name, value, ...]` as JSON. */
-export function checkKey(key: string): Checked<CheckedKey> {
+export function checkKey(key: unknown): Checked<CheckedKey> {
+  // The length first: a key past the bound is never parsed.
+  const tooLong = keyText(key, {});
+  if (tooLong !== undefined) return { ok: false, refusal: tooLong };
   let entries: unknown;
   try {
-    entries = JSON.parse(key);
+    entries = JSON.parse(key as string);
   } catch {
     return { ok: false, refusal: 'must be JSON' };
   }
@@ -365,18 +388,29 @@ export function checkPrimaryBound(raw: unknown): Checked<PrimaryBound> | undefin
   }
 }
 
-/** Checks a snapshot (also the primary's own, so every snapshot takes one path) and parses its keys. */
+/**
+ * Checks a snapshot (also the primary's own, so every snapshot takes one path) and parses its keys. A key that
+ * breaks a rule is `null` in `keys`, counted in `refusedKeys`: the snapshot is refused whole only for what is not
+ * one series' own (its shape, its bounds).
+ */
 export function checkSnapshot(raw: unknown): Checked<CheckedSnapshot> {
   const checked = checkWith<SnapshotMessage>(raw, 'snapshot', SNAPSHOT);
   if (!checked.ok) return checked;
   const message = checked.value;
-  const keys: CheckedKey[] = new Array<CheckedKey>(message.keys.length);
+  const keys = new Array<CheckedKey | null>(message.keys.length);
+  let refusedKeys = 0;
+  let keyRefusal: Refusal | undefined;
   for (let i = 0; i < message.keys.length; i++) {
     const key = checkKey(message.keys[i]);
-    if (!key.ok) return { ok: false, refusal: nested(`snapshot.keys[${i}]`, key.refusal) };
-    keys[i] = key.value;
+    if (key.ok) {
+      keys[i] = key.value;
+      continue;
+    }
+    keys[i] = null;
+    refusedKeys++;
+    keyRefusal ??= nested(`snapshot.keys[${i}]`, key.refusal);
   }
-  return { ok: true, value: { message, keys } };
+  return { ok: true, value: { message, keys, refusedKeys, keyRefusal } };
 }
 
 /** A message a source receives from its primary: a collection request, or the answer to an exposition request. */

@@ -9,6 +9,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BusinessMetrics, PROMETHEUS_FAMILIES, serializePrometheus } from '../../src';
 import { ClusterAggregate, MAX_SOURCES, RETIRED_MEMORY } from '../../src/cluster/aggregate';
+import { MAX_KEYS_PER_SOURCE } from '../../src/cluster/validate';
 import { SnapshotEncoder } from '../../src/cluster/encode';
 import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/cluster/protocol';
 import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
@@ -159,6 +160,42 @@ describe('aggregate numbers from peers', () => {
     expect(aggregate.apply(histogram)).toBe(false);
     expect(invalid(aggregate)).toBe(5);
     expect(samplesOf(aggregate).filter((s) => s.name.startsWith('peer_steps'))).toEqual([]);
+  });
+
+  it("leaves out a series whose key breaks a rule, applies the source's other series, and counts it once per snapshot", () => {
+    const aggregate = new ClusterAggregate();
+    const message = counterSnapshot('s', [['k', 'a'], [], ['k', 'c']], [10, 100, 30]);
+    // A label name the rules refuse, as a buggy or hostile worker could send it.
+    message.keys[1] = JSON.stringify(['', 'x']);
+    expect(aggregate.apply(message)).toBe(false);
+    expect(invalid(aggregate)).toBe(1);
+    const series = () =>
+      samplesOf(aggregate)
+        .filter((s) => s.name === 'peer_steps_total')
+        .map((s) => [s.labels.k, s.value]);
+    expect(series()).toEqual([
+      ['a', 10],
+      ['c', 30],
+    ]);
+    // Later snapshots name the series by id only: the refused one stays out (and counted), the others move on,
+    // and no full snapshot is asked for (its key would be the same).
+    expect(aggregate.apply(counterSnapshot('s', [], [11, 200, 31], { firstKey: 3 }))).toBe(false);
+    expect(invalid(aggregate)).toBe(2);
+    expect(aggregate.sourcesNeedingFull()).toEqual([]);
+    expect(series()).toEqual([
+      ['a', 11],
+      ['c', 31],
+    ]);
+  });
+
+  it('still refuses whole a snapshot past a bound: more keys than one source may announce', () => {
+    const aggregate = new ClusterAggregate();
+    const message = counterSnapshot('s', [['k', 'a']], [10], {
+      keys: new Array<string>(MAX_KEYS_PER_SOURCE + 1).fill(JSON.stringify(['k', 'a'])),
+    });
+    expect(aggregate.apply(message)).toBe(false);
+    expect(invalid(aggregate)).toBe(1);
+    expect(total(aggregate, 'peer_steps_total')).toBe(0);
   });
 
   it('a source that restarts its numbering with fewer series takes nothing out of the totals', () => {

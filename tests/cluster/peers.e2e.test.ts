@@ -165,10 +165,15 @@ describe('cluster mode under broken and hostile workers (real processes)', () =>
       // Nothing of it reached the aggregate.
       expect(samples.filter((s) => s.name.startsWith('raw_peer'))).toEqual([]);
     }
-    // Said once, with the first refusal's field and rule; the rest of the minute is counted, not repeated.
-    const said = primary.warnings.split('\n').filter((line) => line.includes('cluster message refused'));
+    // Said once, with the first refusal's field and rule; the rest of the minute is counted, not repeated. The
+    // first is a bad series key, which refuses only its own series.
+    const said = primary.warnings
+      .split('\n')
+      .filter((line) => /cluster (message|snapshot) refused/.test(line));
     expect(said).toHaveLength(1);
-    expect(said[0]).toContain('snapshot.keys[0]: must be JSON');
+    expect(said[0]).toContain(
+      'cluster snapshot refused in part: snapshot.keys[0]: must be JSON (1 series left out, the rest applied',
+    );
   });
 
   it('a well-formed snapshot from the same worker is still accepted, and one under a source id not its own is refused', async () => {
@@ -182,6 +187,23 @@ describe('cluster mode under broken and hostile workers (real processes)', () =>
     await primary.command(`raw ${snapshot((m) => (metric(m).points = [0, 1000]), 'someone-else')}`, 'SENT');
     samples = await primary.scrape();
     expect(total(samples, 'raw_peer_steps_total')).toBe(1);
+    expect(invalid(samples)).toBe(before + 1);
+  });
+
+  it("a snapshot with one bad series key: that series is left out and counted, the worker's other series are applied", async () => {
+    const before = invalid(await primary.scrape());
+    const message = snapshot((m) => {
+      m.epoch = 2;
+      m.keys = [JSON.stringify(['step', 'kept']), JSON.stringify(['step', { not: 'a value' }])];
+      metric(m).points = [0, 5, 1, 7];
+    });
+    await primary.command(`raw ${message}`, 'SENT');
+    const samples = await primary.scrape();
+    expect(total(samples, 'raw_peer_steps_total', { step: 'kept' })).toBe(5);
+    expect(samples.filter((s) => s.name === 'raw_peer_steps_total').map((s) => s.labels.step)).toEqual([
+      'raw',
+      'kept',
+    ]);
     expect(invalid(samples)).toBe(before + 1);
   });
 

@@ -11,6 +11,7 @@ import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/
 import {
   checkKey,
   checkPrimaryBound,
+  MAX_KEYS_PER_SOURCE,
   checkSourceBound,
   pointRefusal,
   pointWidth,
@@ -46,7 +47,8 @@ describe('peer messages: structure', () => {
     expect(checked?.ok).toBe(true);
     if (!checked?.ok || checked.value.type !== 'snapshot') throw new Error('not a snapshot');
     expect(checked.value.snapshot.keys).toHaveLength(snapshot.keys.length);
-    expect(checked.value.snapshot.keys.some((key) => key.attributes.source === 'ads')).toBe(true);
+    expect(checked.value.snapshot.keys.some((key) => key?.attributes.source === 'ads')).toBe(true);
+    expect(checked.value.snapshot.refusedKeys).toBe(0);
     const hello = { tag: PROTOCOL_TAG, type: 'hello', version: PROTOCOL_VERSION, source: 'w', threadId: 4 };
     expect(checkPrimaryBound(hello)).toEqual({ ok: true, value: { type: 'hello', message: hello } });
     const request = { tag: PROTOCOL_TAG, type: 'exposition-request', source: 'w', id: 7 };
@@ -61,9 +63,12 @@ describe('peer messages: structure', () => {
   });
 
   it.each<[string, (m: Record<string, unknown>) => void, RegExp]>([
-    ['a key that is not JSON', (m) => (m.keys = ['{not json']), /^snapshot\.keys\[0\]: must be JSON/],
-    ['the key "null"', (m) => (m.keys = ['null']), /^snapshot\.keys\[0\]: must be a JSON array/],
     ['keys as a string', (m) => (m.keys = '["a"]'), /^snapshot\.keys: must be an array/],
+    [
+      `more than ${MAX_KEYS_PER_SOURCE} keys`,
+      (m) => (m.keys = new Array<string>(MAX_KEYS_PER_SOURCE + 1).fill('[]')),
+      /^snapshot\.keys: must have at most 131072 entries/,
+    ],
     ['metrics: null', (m) => (m.metrics = null), /^snapshot\.metrics: must be an array/],
     ['scopes: null', (m) => (m.scopes = null), /^snapshot\.scopes: must be an array/],
     ['points: null', (m) => (metricOf(m).points = null), /^snapshot\.metrics\[0\]\.points: must be an array/],
@@ -205,6 +210,40 @@ describe('peer messages: structure', () => {
 });
 
 describe('peer messages: series keys', () => {
+  it.each<[string, unknown, RegExp]>([
+    ['a key that is not JSON', '{not json', /^snapshot\.keys\[1\]: must be JSON/],
+    ['the key "null"', 'null', /^snapshot\.keys\[1\]: must be a JSON array/],
+    ['a key that is a number', 5, /^snapshot\.keys\[1\]: must be a string of 2 to 16384/],
+    ['a key of 20,000 characters', JSON.stringify(['a', 'x'.repeat(20_000)]), /must be a string of 2 to/],
+    [
+      'an empty label name',
+      JSON.stringify(['', 'x']),
+      /^snapshot\.keys\[1\]\[0\]: must be an attribute name/,
+    ],
+    [
+      'a label value that is an object',
+      JSON.stringify(['a', { b: 1 }]),
+      /^snapshot\.keys\[1\]\[1\]: must be/,
+    ],
+  ])(
+    'refuses %s alone: the snapshot passes, with that key null and the others parsed',
+    async (_what, bad, rule) => {
+      const message = (await realSnapshot()) as unknown as Record<string, unknown>;
+      const keys = message.keys as unknown[];
+      expect(keys.length).toBeGreaterThan(2);
+      keys[1] = bad;
+      const checked = checkPrimaryBound(message);
+      if (!checked?.ok || checked.value.type !== 'snapshot')
+        throw new Error(`refused whole: ${JSON.stringify(checked)}`);
+      const { keys: parsed, refusedKeys, keyRefusal } = checked.value.snapshot;
+      expect(parsed).toHaveLength(keys.length);
+      expect(parsed[1]).toBeNull();
+      expect(parsed.filter((key) => key !== null)).toHaveLength(keys.length - 1);
+      expect(refusedKeys).toBe(1);
+      expect(keyRefusal).toMatch(rule);
+    },
+  );
+
   it('gives one identity to every spelling of one label set: order, and 1 or "1"', () => {
     const a = checkKey(JSON.stringify(['step', 'cart', 'n', 1]));
     const b = checkKey(JSON.stringify(['n', '1', 'step', 'cart']));
