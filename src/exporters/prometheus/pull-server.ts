@@ -18,11 +18,9 @@
  * Never hangs a scrape: each collection has a deadline (`scrapeTimeoutMillis`, shortened by the scraper's own
  * `X-Prometheus-Scrape-Timeout-Seconds`). The SDK is given most of it as its `timeoutMillis`, so an observable
  * callback that never settles is left out (a collection error, logged) and the rest is served; whatever else never
- * finishes answers 503 at the deadline (support's withTimeout). Also owns: how many collections run at once (two;
- * who comes while both run shares the next one, started when one ends, sized by the caller with the most time
- * left), and when a hung one is abandoned (its slot given back past twice its deadline, doubled per abandoned one
- * still pending, at most eight pending), so hung collections never pile up yet a scrape can recover once the hang
- * clears. Every answer comes from a collection that started after the request came (a cluster primary's
+ * finishes answers 503 at the deadline (support's withTimeout). At most two collections run at once, and a hung
+ * one is abandoned in time (collection-slots.ts), so hung collections never pile up yet a scrape can recover once
+ * the hang clears. Every answer comes from a collection that started after the request came (a cluster primary's
  * collection may share a round already under way: cluster/primary.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -40,6 +38,7 @@ import {
   writeNodeAnswer,
   type ScrapeEndpoint,
 } from './scrape-endpoint';
+import { CollectionSlots } from './collection-slots';
 import { FinalScrape } from './final-scrape';
 import { serializePrometheus, type ExpositionFormat, type PrometheusSerializerOptions } from './serializer';
 import { warnIfExposed, type ScraperCredentials } from './scraper-auth';
@@ -129,27 +128,6 @@ function validateScrapeTimeout(millis: number): number {
   return millis;
 }
 
-/** One collection (running, or waiting for a slot) and who waits for its result. */
-interface Collection {
-  /** Each waiter leaves at its own deadline: nothing stays attached to a collection that never ends. */
-  readonly waiting: Set<Waiter>;
-}
-
-/** A collection holding a slot (or abandoned: its slot given back, its result dropped). */
-interface Running {
-  readonly startedAt: number;
-  /** The deadline it was started with: how long it may take before it is surely hung. */
-  readonly budgetMillis: number;
-  abandoned: boolean;
-}
-
-interface Waiter {
-  /** When it gives up (epoch ms). */
-  readonly deadlineAt: number;
-  resolve(result: CollectionResult): void;
-  reject(error: unknown): void;
-}
-
 function validatePort(port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Prometheus exporter port must be an integer from 0 to 65535, got ${String(port)}`);
@@ -230,12 +208,8 @@ export class PrometheusPullServer {
   /** Ends this server's mark in {@link closingPorts} once it has closed. */
   private releasePort: (() => void) | undefined;
   private readonly scrapeTimeoutMillis: number;
-  /** The collections holding a slot (at most `maxRunningCollections`). */
-  private readonly running = new Set<Running>();
-  /** Collections abandoned (past their deadline many times over) that have not ended yet. */
-  private abandonedCollections = 0;
-  /** The next collection, shared by everyone who came while every slot was taken: it starts when one frees. */
-  private queued: Collection | undefined;
+  /** Every scrape's collection, each given most of the scrape's deadline for its observable callbacks. */
+  private readonly slots: CollectionSlots<CollectionResult>;
   private readonly warnings = new RateLimitedWarnings();
 
   constructor(
@@ -256,6 +230,17 @@ export class PrometheusPullServer {
     this.finalScrape = new FinalScrape(options.finalScrapeTimeoutMillis);
     this.scrapeTimeoutMillis = validateScrapeTimeout(
       options.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis,
+    );
+    this.slots = new CollectionSlots(
+      (budgetMillis) =>
+        this.collect({
+          timeoutMillis: Math.max(1, Math.floor(budgetMillis * PROMETHEUS_DEFAULTS.collectionShare)),
+        }),
+      {
+        where: 'Prometheus exporter',
+        whileHung:
+          'scrapes answer 503 until one ends or the process restarts (docs/prometheus.md#a-scrape-always-gets-an-answer)',
+      },
     );
     // Every scrape (standalone, mounted, or a framework adapter's through the handle) collects through here, so
     // the hand-over sees it.
@@ -351,11 +336,10 @@ export class PrometheusPullServer {
     // a mounted endpoint answers 503 with this reason.
     if (this.shutDown) throw new ExpositionUnavailable('the metrics were shut down (shutdown() was called)');
     const deadline = Math.min(this.scrapeTimeoutMillis, scraperMillis ?? Infinity);
-    const collection = this.collectionFor(deadline);
-    let waiter!: Waiter;
+    // Each caller leaves at its own deadline: nothing stays attached to a collection that never ends.
+    let leave!: () => void;
     const collected = new Promise<CollectionResult>((resolve, reject) => {
-      waiter = { deadlineAt: Date.now() + deadline, resolve, reject };
-      collection.waiting.add(waiter);
+      ({ leave } = this.slots.join(deadline, { deadlineAt: Date.now() + deadline, resolve, reject }));
     });
     let result: CollectionResult;
     try {
@@ -365,110 +349,11 @@ export class PrometheusPullServer {
         "the metrics collection (prometheus.scrapeTimeoutMillis, or the scraper's own deadline when shorter)",
       );
     } finally {
-      collection.waiting.delete(waiter);
+      leave();
     }
     const { resourceMetrics, errors } = result;
     this.reportErrors(errors);
     return serializePrometheus(resourceMetrics, { ...this.serializerOptions, format });
-  }
-
-  /**
-   * A collection for a caller: a new one while a slot is free (or one hung long enough to be abandoned frees),
-   * else the next one, which starts as soon as a running one ends. Either way it starts after the caller came, so
-   * it sees everything recorded before (the store's promise: docs/prometheus.md#a-scrape-always-gets-an-answer),
-   * and callers that come while every slot hangs share one collection that never starts instead of each starting
-   * more work that would never end either.
-   */
-  private collectionFor(deadline: number): Collection {
-    if (this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) this.reclaimSlots();
-    if (this.running.size < PROMETHEUS_DEFAULTS.maxRunningCollections) {
-      const collection: Collection = { waiting: new Set() };
-      this.start(collection, deadline);
-      return collection;
-    }
-    return (this.queued ??= { waiting: new Set() });
-  }
-
-  /** Runs `collection`, its observable callbacks bounded by most of `budgetMillis`. */
-  private start(collection: Collection, budgetMillis: number): void {
-    const run: Running = { startedAt: Date.now(), budgetMillis, abandoned: false };
-    this.running.add(run);
-    const timeoutMillis = Math.max(1, Math.floor(budgetMillis * PROMETHEUS_DEFAULTS.collectionShare));
-    let result: Promise<CollectionResult>;
-    try {
-      result = Promise.resolve(this.collect({ timeoutMillis }));
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    const settled = (deliver: (waiter: Waiter) => void) => {
-      if (run.abandoned) {
-        // Its callers left long ago (each at its own deadline) and its slot was given back: the result is dropped.
-        this.abandonedCollections--;
-        return;
-      }
-      this.running.delete(run);
-      for (const waiter of collection.waiting) deliver(waiter);
-      this.startQueued();
-    };
-    // Always handled: a collection whose every caller gave up must not reject unobserved.
-    result.then(
-      (collected) => settled((waiter) => waiter.resolve(collected)),
-      (error: unknown) => settled((waiter) => waiter.reject(error)),
-    );
-  }
-
-  /**
-   * A slot freed: the queued collection starts, with the time its caller with the most left has. One with less
-   * (about to give up, or whose scraper sent a short deadline) simply leaves at its own deadline; sizing the
-   * collection by it would leave out observable callbacks that every other caller could have waited for.
-   */
-  private startQueued(): void {
-    const queued = this.queued;
-    if (queued === undefined || this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) return;
-    this.queued = undefined;
-    if (queued.waiting.size === 0) return; // every caller gave up: nobody to collect for
-    const now = Date.now();
-    let left = 0;
-    for (const waiter of queued.waiting) left = Math.max(left, waiter.deadlineAt - now);
-    this.start(queued, Math.max(1, left));
-  }
-
-  /**
-   * Every slot is taken: gives back the slot of each collection that has run past `abandonAfterDeadlines` times
-   * its deadline, doubled for each abandoned one still pending, so a scrape can succeed again once what hung it
-   * clears, while collections that never end are abandoned ever less often, and never more than
-   * `maxAbandonedCollections` at once.
-   */
-  private reclaimSlots(): void {
-    const { abandonAfterDeadlines, maxAbandonedCollections } = PROMETHEUS_DEFAULTS;
-    const now = Date.now();
-    for (const run of this.running) {
-      const limit = run.budgetMillis * abandonAfterDeadlines * 2 ** this.abandonedCollections;
-      const ranFor = now - run.startedAt;
-      if (ranFor < limit) continue;
-      if (this.abandonedCollections >= maxAbandonedCollections) {
-        this.warnings.warn(
-          'collections-abandoned',
-          () =>
-            `otel-business-metrics: Prometheus exporter: ${maxAbandonedCollections} abandoned metrics collections ` +
-            'never ended and the running ones hang too: scrapes answer 503 until one ends or the process restarts ' +
-            '(docs/prometheus.md#a-scrape-always-gets-an-answer)',
-        );
-        break;
-      }
-      run.abandoned = true;
-      this.running.delete(run);
-      this.abandonedCollections++;
-      const abandoned = this.abandonedCollections;
-      this.warnings.warn(
-        'collection-abandoned',
-        () =>
-          `otel-business-metrics: Prometheus exporter: a metrics collection still running after ${ranFor} ms ` +
-          `(its deadline: ${run.budgetMillis} ms) was abandoned and its slot given back; its result will be ` +
-          `dropped (${abandoned} abandoned, of at most ${maxAbandonedCollections}, still pending)`,
-      );
-    }
-    this.startQueued();
   }
 
   private reportErrors(errors: readonly unknown[]): void {
