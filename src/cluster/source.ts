@@ -6,13 +6,17 @@
  * thread), the hello, the final snapshot on shutdown. Must not touch: recording, the primary's merge.
  *
  * The collection runs on the source's own event loop, exactly as a scrape of a single process would: the
- * primary only receives the numbers.
+ * primary only receives the numbers. At most two run at once, as for scrapes (collection-slots.ts): requests
+ * that pile up (a primary asking again while slow callbacks or a busy event loop hold the last answers back, or
+ * any code posting on the thread channel) share the next collection, which answers the latest of them, instead
+ * of each starting one.
  */
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { CLUSTER_UNCLAIMED_WARNING_MS } from '../config/defaults';
+import { CollectionSlots, type SlotWaiter } from '../exporters/prometheus/collection-slots';
 import { diag, printable, RateLimitedWarnings, withTimeout } from '../support';
 import { SnapshotEncoder, type ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
@@ -27,6 +31,15 @@ import {
   type SnapshotMessage,
 } from './protocol';
 import { checkSourceBound } from './validate';
+import { DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
+
+/** A collection request being answered: the round its snapshot says (the latest request it answers). */
+interface Answer extends SlotWaiter<CollectionResult> {
+  round: number;
+  deadlineAt: number;
+  /** Answers start their collections in the order they are made. */
+  readonly order: number;
+}
 
 export class ClusterSource {
   readonly id = randomUUID();
@@ -42,6 +55,12 @@ export class ClusterSource {
     number,
     { resolve: (text: string) => void; reject: (error: Error) => void }
   >();
+  private readonly slots: CollectionSlots<CollectionResult>;
+  /** The answer of the collection waiting for a slot: later requests update it rather than queue more. */
+  private queued: Answer | undefined;
+  private answers = 0;
+  /** The order of the last answer sent: an older collection that ends after it holds older numbers. */
+  private sent = -1;
 
   constructor(
     private readonly collectLocal: () => Promise<CollectionResult>,
@@ -51,7 +70,21 @@ export class ClusterSource {
     columnsOf?: ColumnsLookup,
     /** How long without any collection request before this source warns that nothing collects it. */
     unclaimedWarningMillis = CLUSTER_UNCLAIMED_WARNING_MS,
+    /** How long the primary waits for an answer (`cluster.timeoutMillis`): a collection's deadline. */
+    private readonly timeoutMillis = DEFAULT_CLUSTER_TIMEOUT_MS,
   ) {
+    this.slots = new CollectionSlots(
+      () => {
+        // The queued collection starts now: a request from here on must not be answered by it.
+        this.queued = undefined;
+        return this.collectLocal();
+      },
+      {
+        where: 'cluster worker',
+        whileHung:
+          'its primary gets none of its numbers (counted there as timeout) until one ends or the process restarts',
+      },
+    );
     // In cluster mode a source exports nothing itself: if no primary ever asks (none runs the package, as under
     // PM2's cluster mode, or nothing scrapes or pushes from it), its numbers go nowhere, which must not be silent.
     this.unclaimed = setTimeout(() => {
@@ -154,12 +187,36 @@ export class ClusterSource {
     const request = message;
     clearTimeout(this.unclaimed);
     if (request.full?.includes(this.id)) this.encoder.restartEpoch();
-    this.collectLocal().then(
-      (result) => {
-        if (!this.closed) return this.send(this.stamp(this.encoder.encode(result, request.round)));
+    this.answer(request.round);
+  }
+
+  /**
+   * Answers a request with a collection that starts after it came: a new one, or the one waiting for a slot,
+   * whose snapshot then says this (later) round. The primary waits for its current round only, so one snapshot
+   * answers every request that shared the collection. Late answers are still sent: the primary applies them.
+   */
+  private answer(round: number): void {
+    const deadlineAt = Date.now() + this.timeoutMillis;
+    const queued = this.queued;
+    if (queued !== undefined) {
+      queued.round = round;
+      queued.deadlineAt = deadlineAt;
+      return;
+    }
+    const answer: Answer = {
+      round,
+      deadlineAt,
+      order: this.answers++,
+      resolve: (result) => {
+        // Sent after a later collection's, it would take the primary's totals back (refused as invalid there).
+        if (this.closed || answer.order < this.sent) return;
+        this.sent = answer.order;
+        void this.send(this.stamp(this.encoder.encode(result, answer.round)));
       },
-      (error: unknown) => diag.warn(`otel-business-metrics: cluster collection failed: ${String(error)}`),
-    );
+      reject: (error: unknown) =>
+        diag.warn(`otel-business-metrics: cluster collection failed: ${String(error)}`),
+    };
+    if (this.slots.join(this.timeoutMillis, answer).queued) this.queued = answer;
   }
 
   private stamp(snapshot: SnapshotMessage): SnapshotMessage {

@@ -52,6 +52,8 @@ export function startClusterSource(
     transport,
     extensions,
     columnsOf,
+    undefined,
+    timeoutMillis,
   );
   // The primary needs up to its own deadline to collect, plus the time to serialise.
   const deadline = 2 * timeoutMillis + 1000;

@@ -161,6 +161,63 @@ it('ignores a malformed message with one warning, and keeps answering', async ()
   ).toEqual([1]);
 });
 
+it('runs at most two collections at once: requests that come meanwhile share the next, which answers the latest', async () => {
+  const finishes: Array<() => void> = [];
+  let onStart: (() => void) | undefined;
+  let held = true;
+  source = new ClusterSource(() => {
+    onStart?.();
+    // The final snapshot of close() (afterEach) is not held.
+    if (!held) return reader.collect();
+    return new Promise((resolve) => finishes.push(() => resolve(reader.collect())));
+  }, 'thread');
+  const orders = provider.getMeter('source-test').createCounter('orders');
+  orders.add(1);
+  // A malformed message after the requests is warned about once every request before it was read.
+  const fenced = new Promise<void>((resolve) => {
+    const logger: DiagLogger = {
+      error: () => undefined,
+      warn: (message: string) => (warnings.push(message), resolve()),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    };
+    diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  });
+  for (let round = 1; round <= 6; round++) primary.post({ tag: PROTOCOL_TAG, type: 'collect', round });
+  primary.post({ tag: PROTOCOL_TAG, type: 'fence' });
+  await fenced;
+  // Six requests, as a primary asking again and again of a slow worker sends them: two collections, not six.
+  expect(finishes).toHaveLength(2);
+
+  orders.add(10);
+  let snapshot = primary.next<SnapshotMessage>('snapshot');
+  finishes[0]();
+  expect(await snapshot).toMatchObject({ round: 1 });
+  // A slot freed: the next collection starts, for requests 3 to 6, after they came (it sees the 10 added).
+  expect(finishes).toHaveLength(3);
+  snapshot = primary.next<SnapshotMessage>('snapshot');
+  finishes[2]();
+  const shared = await snapshot;
+  expect(shared.round).toBe(6);
+  expect(ordersPoints(shared)).toContain(11);
+  // The collection of request 2 ends last, with older numbers than the one already sent: not sent, since the
+  // primary would refuse its counters as going backwards.
+  snapshot = primary.next<SnapshotMessage>('snapshot');
+  finishes[1]();
+  // Both slots are free again: a new request starts a collection of its own at once.
+  await new Promise<void>((resolve) => {
+    onStart = resolve;
+    primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 7 });
+  });
+  held = false;
+  finishes[3]();
+  expect((await snapshot).round).toBe(7);
+  expect(
+    primary.received.filter((m) => m.type === 'snapshot').map((m) => (m as SnapshotMessage).round),
+  ).toEqual([1, 6, 7]);
+});
+
 it('sends a final snapshot on close, then answers nothing and refuses expositions', async () => {
   source = new ClusterSource(() => reader.collect(), 'thread');
   provider.getMeter('source-test').createCounter('orders').add(4);
