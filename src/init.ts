@@ -229,7 +229,7 @@ function buildWithSdk(
       exporter: counted,
       exportIntervalMillis: intervalMillis,
       exportTimeoutMillis: timeoutMillis,
-      metricProducers: [producerOf(temporalityOf(counted))],
+      metricProducers: [producerOf(temporalitySelectorOf(counted))],
     });
   };
 
@@ -287,8 +287,8 @@ function buildWithSdk(
       typeof (exporter as unknown as MetricReader).collect === 'function'
     ) {
       const reader = exporter as MetricReader;
-      const temporality = reader.selectAggregationTemporality(InstrumentType.COUNTER);
-      exporting.push((producerOf) => new sdk.BridgeReader(reader, [producerOf(temporality)]));
+      const select = (type: InstrumentType) => reader.selectAggregationTemporality(type);
+      exporting.push((producerOf) => new sdk.BridgeReader(reader, [producerOf(select)]));
     } else {
       const { exportIntervalMillis, exportTimeoutMillis } = config.otlp;
       const push = exporter as PushMetricExporter;
@@ -301,7 +301,10 @@ function buildWithSdk(
     }
   }
   if (clusterRole?.kind !== 'primary') {
-    for (const build of exporting) readers.push(build((temporality) => store.createProducer(temporality)));
+    // The store keeps counters and histograms, one temporality for both: the one asked for counters.
+    for (const build of exporting) {
+      readers.push(build((select) => store.createProducer(select(InstrumentType.COUNTER))));
+    }
   }
   // getMetrics() must work whatever is configured: without a Prometheus exporter, a server-less pull reader
   // serves it. A reader costs nothing per measurement; it only collects when asked.
@@ -323,7 +326,7 @@ function buildWithSdk(
       extensions: clusterExtensions!,
       // Every exporter pushes (or reads) the aggregate: the fleet's numbers, the primary's own among them.
       readers: (aggregate) =>
-        exporting.map((build) => build((temporality) => cluster!.aggregateProducer(aggregate, temporality))),
+        exporting.map((build) => build((select) => cluster!.aggregateProducer(aggregate, select))),
     });
     const started = clusterEndpoint;
     undo.push(() => started.shutdown(0));
@@ -656,10 +659,13 @@ function loadSdk() {
 }
 
 /** Where an exporting reader's producer comes from, for the temporality it asks. */
-type ProducerOf = (temporality: AggregationTemporality) => MetricProducer;
+/** A reader's producer, given what the reader asks for each instrument type (its temporality selector). */
+type ProducerOf = (select: (type: InstrumentType) => AggregationTemporality) => MetricProducer;
 
-function temporalityOf(exporter: PushMetricExporter): AggregationTemporality {
-  return exporter.selectAggregationTemporality?.(InstrumentType.COUNTER) ?? AggregationTemporality.CUMULATIVE;
+function temporalitySelectorOf(
+  exporter: PushMetricExporter,
+): (type: InstrumentType) => AggregationTemporality {
+  return (type) => exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
 }
 
 /** The diag logger this package registered (OTEL_LOG_LEVEL), as the API's registry holds it. */

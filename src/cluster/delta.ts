@@ -1,14 +1,16 @@
 /**
- * The aggregate as an exporter of the primary asks for it: cumulative as it is, or, for a reader that asks for
- * delta temporality (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta or lowmemory, a push exporter or reader
- * of the app's that selects it), what each counter and histogram series of the aggregate gained since this
- * reader's previous collection.
+ * The aggregate as an exporter of the primary asks for it: each kind of metric in the temporality the reader's
+ * selector gives its instrument type (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta or lowmemory: counters
+ * and histograms delta, up-down counters cumulative; a push exporter or reader of the app's: whatever it selects),
+ * delta being what each series of the aggregate gained since this reader's previous collection.
  *
- * The aggregate never goes backwards while the primary lives (aggregate.ts), so a difference of two of its
- * collections is exactly what the fleet recorded in between. What a delta point cannot carry: a histogram's min and
- * max of the interval (the aggregate keeps them over all time), so a series' first delta carries the all-time ones
- * and later deltas none. Up-down counters stay cumulative (as both OpenTelemetry presets keep them), gauges are
- * gauges; a series that did not change is left out, as the local store's delta readers leave it out.
+ * The aggregate's counters and histograms never go backwards while the primary lives (aggregate.ts), so a
+ * difference of two of its collections is exactly what the fleet recorded in between; an up-down counter's delta
+ * is its change, negative too (a worker that exits takes its share with it). What a delta point cannot carry: a
+ * histogram's min and max of the interval (the aggregate keeps them over all time), so a series' first delta
+ * carries the all-time ones and later deltas none. The wire keeps a metric's shape, not its instrument: a monotonic
+ * sum is asked about as a counter (an observable counter's too), a non-monotonic one as an up-down counter. Gauges
+ * are gauges either way; a series that did not change is left out, as the local store's delta readers leave it out.
  *
  * Owns: that difference, one memory per reader. Must not touch: the merge (aggregate.ts), collection rounds
  * (primary.ts), which exporters exist (init.ts).
@@ -17,6 +19,8 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
+  InstrumentType,
+  type AggregationTemporalitySelector,
   type CollectionResult,
   type DataPoint,
   type Histogram,
@@ -25,12 +29,26 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { identityOf } from './validate';
 
-/** The aggregate `aggregate` for a reader whose counters have temporality `temporality`. */
+/** The instrument types of the aggregate's metrics that have a temporality (see {@link instrumentTypeOf}). */
+const SUMMED_TYPES = [InstrumentType.COUNTER, InstrumentType.UP_DOWN_COUNTER, InstrumentType.HISTOGRAM];
+
+/**
+ * The aggregate `aggregate` for a reader whose selector is `select` (asked once per instrument type, as the SDK
+ * asks it once per instrument): the aggregate itself when it wants every type cumulative.
+ */
 export function aggregateProducer(
   aggregate: MetricProducer,
-  temporality: AggregationTemporality,
+  select: AggregationTemporalitySelector,
 ): MetricProducer {
-  return temporality === AggregationTemporality.DELTA ? new DeltaOfAggregate(aggregate) : aggregate;
+  const delta = new Set(SUMMED_TYPES.filter((type) => select(type) === AggregationTemporality.DELTA));
+  return delta.size === 0 ? aggregate : new DeltaOfAggregate(aggregate, delta);
+}
+
+/** The instrument type a reader's selector is asked about for a metric; undefined for gauges. */
+function instrumentTypeOf(metric: MetricData): InstrumentType | undefined {
+  if (metric.dataPointType === DataPointType.HISTOGRAM) return InstrumentType.HISTOGRAM;
+  if (metric.dataPointType !== DataPointType.SUM) return undefined;
+  return metric.isMonotonic ? InstrumentType.COUNTER : InstrumentType.UP_DOWN_COUNTER;
 }
 
 /** What a series' previous collection reported: a counter's value, or a histogram's count, sum and buckets. */
@@ -43,7 +61,14 @@ export class DeltaOfAggregate implements MetricProducer {
   /** The end of this reader's previous collection: the start of every later delta interval. */
   private previousEnd: HrTime | undefined;
 
-  constructor(private readonly aggregate: MetricProducer) {}
+  constructor(
+    private readonly aggregate: MetricProducer,
+    /** The instrument types reported as deltas; the others pass as they are. Default: OpenTelemetry's delta preset. */
+    private readonly delta: ReadonlySet<InstrumentType> = new Set([
+      InstrumentType.COUNTER,
+      InstrumentType.HISTOGRAM,
+    ]),
+  ) {}
 
   async collect(options?: Parameters<MetricProducer['collect']>[0]): Promise<CollectionResult> {
     const result = await this.aggregate.collect(options);
@@ -76,9 +101,9 @@ export class DeltaOfAggregate implements MetricProducer {
     previousEnd: HrTime | undefined,
     seen: Set<string>,
   ): MetricData {
-    const summed = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
-    const histogram = metric.dataPointType === DataPointType.HISTOGRAM;
-    if (!summed && !histogram) return metric;
+    const type = instrumentTypeOf(metric);
+    if (type === undefined || !this.delta.has(type)) return metric;
+    const monotonic = type === InstrumentType.COUNTER;
     const dataPoints: DataPoint<number | Histogram>[] = [];
     for (const point of metric.dataPoints as DataPoint<number | Histogram>[]) {
       const key = family + identityOf(point.attributes as Attributes);
@@ -87,8 +112,8 @@ export class DeltaOfAggregate implements MetricProducer {
       const startTime = previous !== undefined && previousEnd !== undefined ? previousEnd : point.startTime;
       if (typeof point.value === 'number') {
         const before = previous?.[0] ?? 0;
-        // Never expected (the aggregate does not go backwards): a lower value starts the series afresh.
-        const delta = point.value >= before ? point.value - before : point.value;
+        // Never expected of a counter (the aggregate does not go backwards): a lower value starts it afresh.
+        const delta = monotonic && point.value < before ? point.value : point.value - before;
         this.reported.set(key, [point.value]);
         if (delta !== 0) dataPoints.push({ ...point, startTime, value: delta });
         continue;

@@ -1,16 +1,25 @@
 /**
  * The aggregate for a primary's exporter that asks for delta temporality (src/cluster/delta.ts): successive
- * collections of a cumulative producer, as the aggregate renders them, turned into what each series gained.
+ * collections of a cumulative producer, as the aggregate renders them, turned into what each series gained, for
+ * the instrument types the reader's temporality selector wants as deltas (a custom selector, the OTLP exporter's
+ * delta preset, and an app's exporter given to initBusinessMetrics in a cluster primary).
  */
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import { emptyResource } from '@opentelemetry/resources';
 import {
+  AggregationTemporalityPreference,
+  OTLPMetricExporter,
+} from '@opentelemetry/exporter-metrics-otlp-http';
+import {
   AggregationTemporality,
   DataPointType,
+  InMemoryMetricExporter,
+  InstrumentType,
   type CollectionResult,
   type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import { BUSINESS_METRICS, initBusinessMetrics } from '../../src';
 import { aggregateProducer, DeltaOfAggregate } from '../../src/cluster/delta';
 
 const scope = { name: 'otel-business-metrics', version: '1' };
@@ -75,8 +84,70 @@ function byName(result: CollectionResult): Map<string, MetricData> {
 describe('aggregateProducer', () => {
   it('gives a cumulative reader the aggregate itself, a delta reader a memory of its own', () => {
     const aggregate = producerOf([]);
-    expect(aggregateProducer(aggregate, AggregationTemporality.CUMULATIVE)).toBe(aggregate);
-    expect(aggregateProducer(aggregate, AggregationTemporality.DELTA)).toBeInstanceOf(DeltaOfAggregate);
+    expect(aggregateProducer(aggregate, () => AggregationTemporality.CUMULATIVE)).toBe(aggregate);
+    expect(aggregateProducer(aggregate, () => AggregationTemporality.DELTA)).toBeInstanceOf(DeltaOfAggregate);
+  });
+
+  it("follows the selector per instrument type: a custom one's delta up-down counters and histograms, cumulative counters", async () => {
+    const asked: InstrumentType[] = [];
+    const select = (type: InstrumentType) => {
+      asked.push(type);
+      return type === InstrumentType.COUNTER
+        ? AggregationTemporality.CUMULATIVE
+        : AggregationTemporality.DELTA;
+    };
+    const producer = aggregateProducer(
+      producerOf([
+        collection(110, { revenue: 333, open: 4, gauge: 1.1, histogram: [3, 120, [1, 1, 1]] }),
+        collection(120, { revenue: 1333, open: 1, gauge: 1.2, histogram: [5, 170, [2, 2, 1]] }),
+      ]),
+      select,
+    );
+    expect(asked.sort()).toEqual([
+      InstrumentType.COUNTER,
+      InstrumentType.HISTOGRAM,
+      InstrumentType.UP_DOWN_COUNTER,
+    ]);
+    const first = byName(await producer.collect());
+    expect(first.get('open_carts')!.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    expect(first.get('open_carts')!.dataPoints[0].value).toBe(4);
+    const second = byName(await producer.collect());
+    // Counters as they are: cumulative.
+    const revenue = second.get('business_revenue_cents')!;
+    expect(revenue.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
+    expect(revenue.dataPoints.map((p) => p.value)).toEqual([1333, 5]);
+    // An up-down counter's delta is its change, down too.
+    const open = second.get('open_carts')!;
+    expect(open.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    expect(open.dataPoints.map((p) => [p.value, p.startTime])).toEqual([[-3, at(110)]]);
+    const histogram = second.get('business_order_value_cents')!;
+    expect(histogram.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    expect((histogram.dataPoints[0].value as { count: number }).count).toBe(2);
+    expect(second.get('business_exchange_rate')!.dataPoints[0].value).toBe(1.2);
+  });
+
+  it("follows OpenTelemetry's delta preset as the OTLP exporter selects it: counters and histograms delta, up-down counters cumulative", async () => {
+    const exporter = new OTLPMetricExporter({
+      temporalityPreference: AggregationTemporalityPreference.DELTA,
+    });
+    try {
+      const producer = aggregateProducer(
+        producerOf([collection(110, { revenue: 333, open: 4, gauge: 1.1, histogram: [3, 120, [1, 1, 1]] })]),
+        (type) => exporter.selectAggregationTemporality(type),
+      );
+      const temporalities = [...byName(await producer.collect())].map(([name, m]) => [
+        name,
+        m.aggregationTemporality,
+      ]);
+      expect(temporalities).toEqual([
+        ['business_revenue_cents', AggregationTemporality.DELTA],
+        ['open_carts', AggregationTemporality.CUMULATIVE],
+        ['business_exchange_rate', AggregationTemporality.CUMULATIVE],
+        ['business_order_value_cents', AggregationTemporality.DELTA],
+      ]);
+    } finally {
+      await exporter.shutdown();
+    }
   });
 });
 
@@ -171,5 +242,57 @@ describe('scopes that differ only in their schema URL', () => {
       ['https://opentelemetry.io/schemas/1.24.0', 3],
       ['https://opentelemetry.io/schemas/1.30.0', 7],
     ]);
+  });
+});
+
+describe('a cluster primary made by initBusinessMetrics', () => {
+  /** A push exporter of the app's that wants delta for every instrument type but counters. */
+  class PerTypeExporter extends InMemoryMetricExporter {
+    constructor() {
+      super(AggregationTemporality.CUMULATIVE);
+    }
+    override selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
+      return type === InstrumentType.COUNTER
+        ? AggregationTemporality.CUMULATIVE
+        : AggregationTemporality.DELTA;
+    }
+  }
+
+  it("pushes the aggregate in the temporality its exporter's selector gives each instrument type", async () => {
+    const exporter = new PerTypeExporter();
+    const handle = initBusinessMetrics({ exporters: [exporter], cluster: { timeoutMillis: 500 }, env: {} });
+    try {
+      const open = handle.meterProvider.getMeter('app').createUpDownCounter('open_carts');
+      const order = (cents: number) =>
+        handle.metrics.recordRevenue(cents, {
+          productCategory: 'books',
+          paymentMethod: 'card',
+          region: 'eu',
+        });
+      open.add(4);
+      order(100);
+      await handle.forceFlush();
+      open.add(-3);
+      order(250);
+      await handle.forceFlush();
+      const pushed = new Map(
+        exporter
+          .getMetrics()
+          .at(-1)!
+          .scopeMetrics.flatMap((scope) => scope.metrics)
+          .map((metric) => [metric.descriptor.name, metric]),
+      );
+      const revenue = pushed.get(BUSINESS_METRICS.revenue.name)!;
+      expect(revenue.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
+      expect(revenue.dataPoints.map((p) => p.value)).toEqual([350]);
+      const orders = pushed.get(BUSINESS_METRICS.orderValue.name)!;
+      expect(orders.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+      expect(orders.dataPoints.map((p) => (p.value as { sum: number }).sum)).toEqual([250]);
+      const carts = pushed.get('open_carts')!;
+      expect(carts.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+      expect(carts.dataPoints.map((p) => p.value)).toEqual([-3]);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 2000 });
+    }
   });
 });
