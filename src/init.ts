@@ -45,7 +45,7 @@ import {
   type ScrapeExposition,
 } from './metrics/business-metrics';
 import { registerProcessSelfMetrics, storeOnlyMeter } from './metrics/instruments';
-import { bindBusinessMetrics, businessMetrics } from './metrics/singleton';
+import { bindBusinessMetrics, bindHandingOver, businessMetrics } from './metrics/singleton';
 import { prepareRuntimeMetrics } from './runtime/node-runtime';
 import { storeCollectionOf } from './series/collection';
 import { LocalSeriesStore } from './series/local-store';
@@ -589,6 +589,9 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
         pullReaders.forEach((reader) => reader.shutdownBegins());
         // What a pull endpoint would wait for its final scrape (0 when nobody is known to scrape it).
         const handOver = Math.max(0, ...pullReaders.map((reader) => reader.finalScrapeBudgetMillis()));
+        // The adapters' /metrics given no handle scrape the live one, which this handle stopped being above: they
+        // read this one until its hand-over ends, or the scrape it waits for could never come.
+        const handedOver = handOver > 0 ? bindHandingOver(metrics) : () => undefined;
         const timeoutMillis = shutdownOptions.timeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS + handOver;
         const handOverWithin =
           shutdownOptions.timeoutMillis === undefined
@@ -599,10 +602,14 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
         // run when the outer deadline below ends the wait, and say after shutdown() returned what it had said.
         const remaining = () => Math.max(0, timeoutMillis - (Date.now() - started));
         const stopping = async () => {
-          await parts.beforeHandOver?.();
-          // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
-          const handOverFor = Math.min(handOverWithin, remaining());
-          await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverFor)));
+          try {
+            await parts.beforeHandOver?.();
+            // Pull: what was recorded since the last scrape is only here; serve until a scrape has read it.
+            const handOverFor = Math.min(handOverWithin, remaining());
+            await Promise.all(pullReaders.map((reader) => reader.handOverFinalValues(handOverFor)));
+          } finally {
+            handedOver();
+          }
           // From here on every final push is watched: a cluster primary's exporters push the aggregate's final
           // numbers in afterHandOver (the aggregate's provider), the others in shutdownProvider.
           const watches = failureCounting.map((exporter) => exporter.watchFailures());

@@ -114,6 +114,29 @@ export function liveRecorder(): BusinessMetricsRecorder | undefined {
   return target === NOOP_RECORDER || target === BEFORE_INIT ? undefined : target;
 }
 
+/** The recorder of a handle whose `shutdown()` is handing its final values over to a scrape, until it has. */
+let handingOver: BusinessMetricsRecorder | undefined;
+
+/**
+ * @internal Whom a scrape of the live handle reads (the adapters' `/metrics` given no handle): the handle handing
+ * over its final values while it does (its shutdown unbound it from {@link liveRecorder} at once, and its hand-over
+ * waits for exactly such a scrape), else the live one.
+ */
+export function scrapedRecorder(): BusinessMetricsRecorder | undefined {
+  return handingOver ?? liveRecorder();
+}
+
+/**
+ * @internal Called by a handle's shutdown when its hand-over begins; the returned function, when it ends (only the
+ * latest hand-over is scraped, as only one handle is live at a time).
+ */
+export function bindHandingOver(target: BusinessMetricsRecorder): () => void {
+  handingOver = target;
+  return () => {
+    if (handingOver === target) handingOver = undefined;
+  };
+}
+
 /** @internal Called by initBusinessMetrics (also when OTEL_SDK_DISABLED makes it a no-op) and its shutdown. */
 export function bindBusinessMetrics(target: BusinessMetricsRecorder | undefined): void {
   forwarding.target = target ?? NOOP_RECORDER;

@@ -136,16 +136,17 @@ function validatePort(port: number): number {
 }
 
 /**
- * Standalone servers of this process handing over at shutdown, by host and port: until one has closed, a new
- * endpoint on the same host and port (an app initialising again right after `shutdown()`) waits for it instead of
- * failing with EADDRINUSE, and the old one serves its final values meanwhile.
+ * Standalone servers of this process handing over at shutdown, by port: until one has closed, a new endpoint on
+ * the same port (an app initialising again right after `shutdown()`) waits for it instead of failing with
+ * EADDRINUSE, and the old one serves its final values meanwhile. The new one's own shutdown ends its wait.
  */
 const closingPorts = new Map<string, { readonly closed: Promise<void>; readonly withinMillis: number }>();
 /** What a closing server may take beyond its hand-over to close, before a new one tries its port anyway. */
 const CLOSING_GRACE_MILLIS = 10_000;
 
-function portKey(host: string, port: number): string {
-  return `${host}\u0000${port}`;
+// By port alone: `0.0.0.0` and `127.0.0.1` (or `::` and `localhost`) of one port refuse each other all the same.
+function portKey(port: number): string {
+  return String(port);
 }
 
 /** The standalone servers built inside {@link listeningAfter}'s `build`, waiting for it to return. */
@@ -207,6 +208,10 @@ export class PrometheusPullServer {
   private shutDown = false;
   /** Ends this server's mark in {@link closingPorts} once it has closed. */
   private releasePort: (() => void) | undefined;
+  /** Set once shutdown has begun ({@link shutdownBegins}). */
+  private shutdownRequested = false;
+  /** Ends the wait for a previous endpoint on this port ({@link listen}). */
+  private stopWaitingForPort: (() => void) | undefined;
   private readonly scrapeTimeoutMillis: number;
   /** Every scrape's collection, each given most of the scrape's deadline for its observable callbacks. */
   private readonly slots: CollectionSlots<CollectionResult>;
@@ -420,10 +425,13 @@ export class PrometheusPullServer {
 
   /**
    * @internal Shutdown has begun (a handle's `shutdown()` says so at once, before the hand-over): from now until
-   * this server has closed, a new endpoint of this process on its host and port waits for it ({@link closingPorts}).
+   * this server has closed, a new endpoint of this process on its port waits for it ({@link closingPorts}); a wait
+   * of this server's own for a previous endpoint ends (`ready` rejects: it never listened).
    */
   shutdownBegins(): void {
-    const key = portKey(this.host, this.actualPort);
+    this.shutdownRequested = true;
+    this.stopWaitingForPort?.();
+    const key = portKey(this.actualPort);
     if (this.releasePort !== undefined || this.server?.listening !== true || closingPorts.has(key)) return;
     let release!: () => void;
     const closing = {
@@ -438,13 +446,24 @@ export class PrometheusPullServer {
   }
 
   private async listen(server: Server): Promise<void> {
-    const closing = this.actualPort === 0 ? undefined : closingPorts.get(portKey(this.host, this.actualPort));
+    const closing = this.actualPort === 0 ? undefined : closingPorts.get(portKey(this.actualPort));
     if (closing !== undefined) {
       diag.debug(`Prometheus exporter: ${this.url} listens once the previous endpoint there has handed over`);
       // Bounded: a shutdown that never gets to close its server must not keep this one from saying EADDRINUSE.
-      await withTimeout(closing.closed, closing.withinMillis, 'the previous endpoint').catch(() => undefined);
-      // Shut down while waiting: it never listens, and shutdown() finds nothing to close.
-      if (this.shutDown) return;
+      // Its own shutdown ends the wait at once.
+      const stopped = new Promise<void>((resolve) => (this.stopWaitingForPort = resolve));
+      await Promise.race([
+        withTimeout(closing.closed, closing.withinMillis, 'the previous endpoint').catch(() => undefined),
+        stopped,
+      ]);
+      this.stopWaitingForPort = undefined;
+    }
+    if (this.shutdownRequested) {
+      // Shut down before it could listen: shutdown() finds nothing to close.
+      throw new Error(
+        `Prometheus exporter never listened on ${hostForUrl(this.host)}:${this.actualPort}: shut down while the ` +
+          'previous endpoint there was still handing over',
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {

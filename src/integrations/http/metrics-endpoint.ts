@@ -20,7 +20,7 @@ import {
 } from '../../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../../exporters/prometheus/serializer';
 import { scrapeExpositionOf } from '../../metrics/business-metrics';
-import { liveRecorder } from '../../metrics/singleton';
+import { scrapedRecorder } from '../../metrics/singleton';
 import { requestView, type AnyRequest, type RequestLike } from './request';
 
 /** The core's `telemetry.metricsHandler` signature. */
@@ -68,7 +68,7 @@ function expositionOf(metrics: { getMetrics(format?: ExpositionFormat): Promise<
 /** The exposition of the live `initBusinessMetrics()` handle, wherever it was called (`undefined` as a source). */
 function liveExposition(where: string): ExpositionSource {
   return async (format, hints) => {
-    const live = liveRecorder();
+    const live = scrapedRecorder();
     if (live === undefined) {
       throw new ExpositionUnavailable(
         `${where}: otel-business-metrics is not initialised (call initBusinessMetrics at start-up, e.g. in instrumentation.ts)`,

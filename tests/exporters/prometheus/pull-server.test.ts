@@ -142,7 +142,7 @@ describe('PrometheusPullServer', () => {
     }
   });
 
-  it('an endpoint shut down while waiting for the port never listens', async () => {
+  it('an endpoint shut down while waiting for the port ends its wait at once and never listens', async () => {
     const port = await freePort();
     const old = new PrometheusPullServer(
       { host: '127.0.0.1', port, finalScrapeTimeoutMillis: 20_000 },
@@ -151,11 +151,16 @@ describe('PrometheusPullServer', () => {
     await old.ready;
     await fetch(old.url);
     const oldClosed = old.shutdown();
-    const next = new PrometheusPullServer({ host: '127.0.0.1', port }, async () => collection(1));
-    const nextClosed = next.shutdown();
-    await fetch(old.url); // the final scrape: the old endpoint closes
-    await Promise.all([oldClosed, nextClosed, next.ready]);
+    // Another spelling of the host: the port is what they share.
+    const next = new PrometheusPullServer({ host: '0.0.0.0', port }, async () => collection(1));
+    // Its shutdown does not wait for the old endpoint's hand-over (it has nothing to hand over).
+    await next.shutdown();
+    await expect(next.ready).rejects.toThrow(
+      `Prometheus exporter never listened on 0.0.0.0:${port}: shut down while the previous endpoint there was still handing over`,
+    );
     expect(next.listening).toBe(false);
+    await fetch(old.url); // the final scrape: the old endpoint closes
+    await oldClosed;
     // The port is free again: nobody holds it.
     const again = new PrometheusPullServer({ host: '127.0.0.1', port }, async () => collection(2));
     try {

@@ -246,6 +246,37 @@ describe("an adapter's scrapes and the final-scrape hand-over", () => {
   );
 });
 
+describe('the live handle as the source, during its hand-over', () => {
+  it('keeps serving the handle that is shutting down until a scrape has read its final values, then says it is not initialised', async () => {
+    // Next.js's route handlers and the Express middleware given no handle serve the live one; shutdown() unbinds it
+    // at once, and its hand-over waits for the next scrape: that scrape must reach it, or the wait is in vain.
+    const telemetry = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { preventServerStart: true, finalScrapeTimeoutMillis: 20_000 },
+      env: {},
+    });
+    const endpoint = metricsEndpoint(undefined, {}, 'metricsHandler');
+    expect((await endpoint.answer(web(), {})).status).toBe(200);
+    telemetry.metrics.recordFunnelStep('purchase', { source: 'google', deviceType: 'mobile' });
+    const closing = telemetry.shutdown();
+    // The hand-over begins once shutdown's first steps (microtasks) have run: the next scrape is the final one.
+    await new Promise((resolve) => setImmediate(resolve));
+    const final = await endpoint.answer(web(), {});
+    expect(final.status).toBe(200);
+    expect(text(final.body)).toMatch(/^business_funnel_step_total\{.*step="purchase".*\} 1$/m);
+    await closing;
+    expect(diag.warnings.filter((message) => message.includes('no scrape read the final values'))).toEqual(
+      [],
+    );
+    const after = await endpoint.answer(web(), {});
+    expect([after.status, after.body]).toEqual([
+      503,
+      '# metricsHandler: otel-business-metrics is not initialised (call initBusinessMetrics at start-up, e.g. in ' +
+        'instrumentation.ts)\n',
+    ]);
+  });
+});
+
 describe('serveNode on a real Node server', () => {
   let server: Server;
   let base: string;
