@@ -19,9 +19,11 @@
  * store-columns.test.ts holds the two ways to the same text).
  * Consequence: an attributes object must not be mutated after it was recorded (the SDK already hashes it once
  * per series; mutating it corrupts the series either way).
- * Whether two points of a metric print the same label set (`{code: 200}` and `{code: '200'}`) is looked at only
- * for a metric with a point whose attributes could (a flag cached with its labels): values that are non-empty
- * strings under keys that are already label names, the common case, cost one boolean read per point.
+ * Whether two points of a metric print the same label set (`{code: 200}` and `{code: '200'}`) is decided from
+ * the shape cached with each attributes object's labels (its keys and a type per value, interned): points of one
+ * shape print distinct label sets, so a metric whose points share one shape, or whose shapes print distinct label
+ * names (an optional `error.type`), costs one pointer comparison per point; only shapes that print the same names
+ * (`code` as a number and as a string) cost a pass that merges by label set.
  *
  * OpenMetrics differs from 0.0.4 in: counter families named without `_total` (samples keep it), `_created`
  * samples (the series' start time) for counters and histograms, `# UNIT` only when the family name ends with the
@@ -143,13 +145,9 @@ interface CachedLabels {
   readonly text: string;
   /** True when an attribute's label name is reserved (rare; forces the slow path, which renames it). */
   readonly collides: boolean;
-  /**
-   * True when no other attribute set can print the same label set: every key is already its own label name and
-   * every value a non-empty string. Two distinct such sets differ in a printed label, so a metric whose points
-   * are all plain needs no merging (see {@link mergeSameLabelSets}).
-   */
-  readonly plain: boolean;
-  /** The label set in a canonical order, once a metric with a non-plain point needed it. */
+  /** Which other attribute sets could print the same label set (see {@link LabelShape}). */
+  readonly shape: LabelShape;
+  /** The label set in a canonical order, once a metric whose points may print alike needed it. */
   key?: string;
 }
 
@@ -169,6 +167,98 @@ function labelNameOf(key: string): string {
 }
 
 /**
+ * The keys of an attributes object with a tag per value, for deciding without the values whether two points of a
+ * metric may print the same label set. Within one tag distinct values print distinct text (non-empty strings;
+ * finite numbers other than -0, whose shortest round-trip text is unique; booleans; arrays of those, as JSON), and
+ * the tags that print nothing (`''`, `undefined`) are told apart from each other, so two attribute sets of one
+ * shape print the same label set only when they are the same set, which the SDK never collects twice (it keys
+ * series by a hash of these values). Two different shapes can print the same label set only when they print the
+ * same label names (`{code: 200}`, `{code: '200'}`; `a.b`, `a_b`; `{b: ''}` and no `b`).
+ * Interned through {@link labelShapes}: the points of a metric compare theirs by reference.
+ */
+interface LabelShape {
+  /** Sorted keys with their values' tags; equal for two attribute sets of one shape. */
+  readonly signature: string;
+  /**
+   * The label names printed with a non-empty value, sorted and joined. Undefined (a loose shape) when two sets of
+   * this shape can print the same label set anyway: a value whose text is not unique to it (-0 and 0 both print
+   * `0`; NaN and the infinities `null`; objects, BigInt, ...), keys sanitizing to one name (their values joined with
+   * `;`), a key without a label name, or a reserved one (renamed per scrape).
+   */
+  readonly names: string | undefined;
+}
+
+const LOOSE_SHAPE: LabelShape = { signature: '', names: undefined };
+const labelShapes = new Map<string, LabelShape>();
+const LABEL_SHAPE_CACHE_LIMIT = 10_000;
+
+/** A finite number other than -0: its text names it alone. */
+function isDistinctNumber(value: number): boolean {
+  return Number.isFinite(value) && !(value === 0 && 1 / value < 0);
+}
+
+function isDistinctElement(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'boolean' || (type === 'number' && isDistinctNumber(value as number));
+}
+
+/** The tag of an attribute value in its shape; `''` when distinct values of its kind may print alike. */
+function valueTag(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value === '' ? 'e' : 's';
+    case 'undefined':
+      return 'u';
+    case 'boolean':
+      return 'b';
+    case 'number':
+      return isDistinctNumber(value) ? 'n' : '';
+    case 'object': {
+      if (value === null) return 'l';
+      if (!Array.isArray(value)) return '';
+      // A for loop, not every(), which skips holes (printed `null`). Guarded like attributeValueText: an
+      // element getter may throw.
+      try {
+        for (let i = 0; i < value.length; i++) if (!isDistinctElement(value[i])) return '';
+      } catch {
+        return '';
+      }
+      return 'a';
+    }
+    default:
+      return '';
+  }
+}
+
+function labelShapeOf(attributes: Attributes): LabelShape {
+  const keys = Object.keys(attributes).sort();
+  let signature = '';
+  const names: string[] = [];
+  const allNames = new Set<string>();
+  let loose = false;
+  for (const key of keys) {
+    const value = attributes[key];
+    const tag = valueTag(value);
+    const name = labelNameOf(key);
+    if (tag === '' || name === '' || RESERVED_LABELS.has(name) || allNames.has(name)) loose = true;
+    allNames.add(name);
+    if (tag !== 'e' && tag !== 'u') names.push(name);
+    // Length-prefixed: a key may hold any character.
+    signature += key.length + ':' + key + tag;
+  }
+  if (loose) return LOOSE_SHAPE;
+  let shape = labelShapes.get(signature);
+  if (shape === undefined) {
+    shape = { signature, names: names.sort().join(',') };
+    // Shapes are as few as the ways an app records attributes; the bound only protects against key churn. An
+    // evicted shape still compares by its signature, only slower.
+    if (labelShapes.size >= LABEL_SHAPE_CACHE_LIMIT) labelShapes.clear();
+    labelShapes.set(signature, shape);
+  }
+  return shape;
+}
+
+/**
  * The label names and values of attributes, in insertion order. Keys that sanitize to the same label name are
  * merged into one label whose values are joined with `;` (as the Collector does), because a duplicate label name
  * makes the whole exposition invalid. `rename` lists label names to prefix with `exported_`.
@@ -176,24 +266,19 @@ function labelNameOf(key: string): string {
 function labelPairs(
   attributes: Attributes,
   rename: ReadonlySet<string> | undefined,
-): { names: string[]; values: string[]; collides: boolean; plain: boolean } {
+): { names: string[]; values: string[]; collides: boolean } {
   const names: string[] = [];
   const values: string[] = [];
   let collides = false;
-  let plain = true;
   for (const key in attributes) {
     if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
     let name = labelNameOf(key);
-    const raw = attributes[key];
-    // Prometheus reads a label with an empty value as no label, so `{a: 'x', b: ''}` is the label set of `{a: 'x'}`.
-    if (name !== key || typeof raw !== 'string' || raw === '') plain = false;
     if (name === '') continue;
     if (RESERVED_LABELS.has(name)) {
       collides = true;
-      plain = false;
       if (rename?.has(name)) name = `exported_${name}`;
     }
-    const value = attributeValueText(raw);
+    const value = attributeValueText(attributes[key]);
     const existing = names.indexOf(name);
     if (existing >= 0) {
       values[existing] += ';' + value;
@@ -202,20 +287,26 @@ function labelPairs(
       values.push(value);
     }
   }
-  return { names, values, collides, plain };
+  return { names, values, collides };
 }
 
 /** Formats attributes as `k="v",...` in insertion order (as upstream); see {@link labelPairs}. */
-function formatAttributes(attributes: Attributes, rename?: ReadonlySet<string>): CachedLabels {
-  const { names, values, collides, plain } = labelPairs(attributes, rename);
+function formatAttributes(
+  attributes: Attributes,
+  rename?: ReadonlySet<string>,
+): { text: string; collides: boolean } {
+  const { names, values, collides } = labelPairs(attributes, rename);
   // Joined, not `+=`: a concatenated string stays a rope of ~20 cons pieces (~580 B per cached series with
   // 4 labels) for as long as it is cached; join() builds one flat string (~100 B). Measured in bench/ (heap row).
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) parts.push(names[i] + '="' + escapeLabelValue(values[i]) + '"');
-  return { text: parts.join(','), collides, plain };
+  return { text: parts.join(','), collides };
 }
 
-/** The label set Prometheus reads from attributes: sorted by name, empty values left out (they are no label). */
+/**
+ * The label set Prometheus reads from attributes: sorted by name, empty values left out (Prometheus reads a label
+ * with an empty value as no label, so `{a: 'x', b: ''}` is the label set of `{a: 'x'}`).
+ */
 function labelSetKey(attributes: Attributes, rename: ReadonlySet<string> | undefined): string {
   const { names, values } = labelPairs(attributes, rename);
   const parts: string[] = [];
@@ -228,7 +319,8 @@ function labelSetKey(attributes: Attributes, rename: ReadonlySet<string> | undef
 function cachedLabels(attributes: Attributes): CachedLabels {
   let entry = labelCache.get(attributes);
   if (entry === undefined) {
-    entry = formatAttributes(attributes);
+    const { text, collides } = formatAttributes(attributes);
+    entry = { text, collides, shape: labelShapeOf(attributes) };
     labelCache.set(attributes, entry);
   }
   return entry;
@@ -394,13 +486,19 @@ function serializeSingleValued(
   merge: PointMerge<number> | undefined,
 ): string {
   let out = '';
+  let shape: LabelShape | undefined;
+  let shapes: ShapesSeen | undefined;
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
     const labels = cachedLabels(point.attributes);
-    if (!labels.plain && merge !== undefined) {
-      const merged = mergeSameLabelSets(points, context.reservedLabels, merge);
-      if (merged !== points) return serializeSingleValued(name, merged, context, createdName, undefined);
-      merge = undefined;
+    if (labels.shape !== shape && merge !== undefined) {
+      if (distinctShape(labels.shape, (shapes ??= new Map()))) {
+        shape = labels.shape;
+      } else {
+        const merged = mergeSameLabelSets(points, context.reservedLabels, merge);
+        if (merged !== points) return serializeSingleValued(name, merged, context, createdName, undefined);
+        merge = undefined;
+      }
     }
     const counter = createdName !== undefined;
     out += singleValuedSample(
@@ -438,13 +536,19 @@ function serializeHistogram(
 ): string {
   const names = histogramNames(name);
   let out = '';
+  let shape: LabelShape | undefined;
+  let shapes: ShapesSeen | undefined;
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
     const labels = cachedLabels(point.attributes);
-    if (!labels.plain && merge !== undefined) {
-      const merged = mergeSameLabelSets(points, context.reservedLabels, merge);
-      if (merged !== points) return serializeHistogram(name, merged, context, undefined);
-      merge = undefined;
+    if (labels.shape !== shape && merge !== undefined) {
+      if (distinctShape(labels.shape, (shapes ??= new Map()))) {
+        shape = labels.shape;
+      } else {
+        const merged = mergeSameLabelSets(points, context.reservedLabels, merge);
+        if (merged !== points) return serializeHistogram(name, merged, context, undefined);
+        merge = undefined;
+      }
     }
     const histogram = point.value;
     const counts = histogram.buckets.counts;
@@ -471,6 +575,23 @@ function serializeHistogram(
 /** Joins two points of one metric that print the same label set into one. */
 type PointMerge<T> = (first: DataPoint<T>, other: DataPoint<T>) => DataPoint<T>;
 
+/** The shapes of a metric's points met so far, by the label names they print. */
+type ShapesSeen = Map<string, LabelShape>;
+
+/**
+ * Whether a point of `shape` prints a label set that no earlier point of the metric (their shapes in `seen`, which
+ * this adds to) can print: false for a loose shape, or another shape printing the same names.
+ */
+function distinctShape(shape: LabelShape, seen: ShapesSeen): boolean {
+  if (shape.names === undefined) return false;
+  const other = seen.get(shape.names);
+  if (other === undefined) {
+    seen.set(shape.names, shape);
+    return true;
+  }
+  return other === shape || other.signature === shape.signature;
+}
+
 /** The label set a point prints, as a key (cached per attributes object unless a label is renamed). */
 function labelSetKeyOf(attributes: Attributes, reservedLabels: ReadonlySet<string>): string {
   const cached = cachedLabels(attributes);
@@ -478,15 +599,19 @@ function labelSetKeyOf(attributes: Attributes, reservedLabels: ReadonlySet<strin
   return (cached.key ??= labelSetKey(attributes, undefined));
 }
 
+/** @internal How many merge passes ran: tests check that the common shapes of attributes need none. */
+export const labelSetMergePasses = { count: 0 };
+
 /**
  * The points with those that print the same label set merged into the first of them (which keeps its place and
- * its attributes); `points` itself when no two do. Only called for a metric with a non-plain point.
+ * its attributes); `points` itself when no two do. Only called for a metric whose points' shapes may print alike.
  */
 function mergeSameLabelSets<T>(
   points: DataPoint<T>[],
   reservedLabels: ReadonlySet<string>,
   merge: PointMerge<T>,
 ): DataPoint<T>[] {
+  labelSetMergePasses.count++;
   const at = new Map<string, number>();
   let merged: DataPoint<T>[] | undefined;
   for (let i = 0; i < points.length; i++) {

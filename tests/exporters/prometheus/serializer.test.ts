@@ -14,6 +14,7 @@ import {
   serializePrometheus,
   otelToPrometheusName,
 } from '../../../src/exporters/prometheus';
+import { labelSetMergePasses } from '../../../src/exporters/prometheus/serializer';
 import { parseExposition } from '../../support/exposition';
 import {
   createQueueDepthProducer,
@@ -505,6 +506,173 @@ describe('serializePrometheus: points of one metric that Prometheus reads as one
       ].join('\n'),
     );
     expect(text.match(/code="200"/g)).toHaveLength(8);
+  });
+});
+
+describe('serializePrometheus: deciding whether points of one metric may print alike', () => {
+  /** One counter (or histogram) metric with a point per attributes object, values 1, 2, 4, ... */
+  function metricOf(
+    attributes: readonly Record<string, unknown>[],
+    type: DataPointType.SUM | DataPointType.HISTOGRAM = DataPointType.SUM,
+  ): ResourceMetrics {
+    const dataPoints = attributes.map((attrs, i) => ({
+      startTime: [100, 0] as [number, number],
+      endTime: [200, 0] as [number, number],
+      attributes: attrs as never,
+      value:
+        type === DataPointType.SUM
+          ? 2 ** i
+          : { buckets: { boundaries: [10], counts: [2 ** i, 0] }, sum: 2 ** i, count: 2 ** i },
+    }));
+    const descriptor = { name: 'reqs', description: 'd', unit: '', valueType: ValueType.INT };
+    const metric = (
+      type === DataPointType.SUM
+        ? {
+            descriptor,
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: true,
+            dataPoints,
+          }
+        : {
+            descriptor,
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.HISTOGRAM,
+            dataPoints,
+          }
+    ) as MetricData;
+    return {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [{ scope: { name: 's' }, metrics: [metric] }],
+    };
+  }
+
+  /** The counter's sample lines, and how many merge passes serializing it took. */
+  function scrape(
+    attributes: readonly Record<string, unknown>[],
+    type?: DataPointType.SUM | DataPointType.HISTOGRAM,
+  ): { lines: string[]; passes: number } {
+    const before = labelSetMergePasses.count;
+    const text = serializePrometheus(metricOf(attributes, type), {
+      withoutScopeInfo: true,
+      withoutTargetInfo: true,
+    });
+    const lines = text.split('\n').filter((line) => line.startsWith('reqs'));
+    return { lines, passes: labelSetMergePasses.count - before };
+  }
+
+  it('needs no merge pass for OpenTelemetry-style attributes of one shape (dotted keys, numeric values)', () => {
+    const attributes = Array.from({ length: 6 }, (_, i) => ({
+      'http.request.method': i % 2 ? 'GET' : 'POST',
+      'http.route': `/r${i % 3}`,
+      'http.response.status_code': [200, 404][Math.floor(i / 3)],
+      'server.port': 8080.5 - i, // not integers either
+      'url.secure': i % 2 === 0,
+    }));
+    const first = scrape(attributes);
+    expect(first.passes).toBe(0);
+    expect(first.lines).toEqual(
+      attributes.map(
+        (a, i) =>
+          `reqs_total{http_request_method="${a['http.request.method']}",http_route="${a['http.route']}",` +
+          `http_response_status_code="${a['http.response.status_code']}",server_port="${a['server.port']}",` +
+          `url_secure="${a['url.secure']}"} ${2 ** i}`,
+      ),
+    );
+    expect(scrape(attributes)).toEqual(first); // and so on every later scrape, from the cache
+    expect(scrape(attributes, DataPointType.HISTOGRAM).passes).toBe(0);
+  });
+
+  it('needs no merge pass when an optional attribute is on some points only, and keeps them apart', () => {
+    const { lines, passes } = scrape([
+      { 'http.route': '/a', 'http.response.status_code': 200 },
+      { 'http.route': '/a', 'http.response.status_code': 500, 'error.type': 'timeout' },
+      { 'http.response.status_code': 500, 'http.route': '/a', 'error.type': '500' }, // keys in another order
+      { 'http.route': '/b', 'http.response.status_code': 200 },
+      { 'http.route': '/a', 'http.response.status_code': 500 },
+    ]);
+    expect(passes).toBe(0);
+    expect(lines).toEqual([
+      'reqs_total{http_route="/a",http_response_status_code="200"} 1',
+      'reqs_total{http_route="/a",http_response_status_code="500",error_type="timeout"} 2',
+      'reqs_total{http_response_status_code="500",http_route="/a",error_type="500"} 4',
+      'reqs_total{http_route="/b",http_response_status_code="200"} 8',
+      'reqs_total{http_route="/a",http_response_status_code="500"} 16',
+    ]);
+  });
+
+  it('needs no merge pass for distinct values of one type that print distinctly', () => {
+    expect(scrape([{ ok: true }, { ok: false }]).passes).toBe(0);
+    expect(scrape([{ n: 1 }, { n: 1.5 }, { n: 1e21 }, { n: 0 }]).passes).toBe(0);
+    const arrays = scrape([{ tags: ['a', 'b'] }, { tags: ['a,b'] }, { tags: [1] }, { tags: ['1'] }]);
+    expect(arrays.passes).toBe(0);
+    expect(arrays.lines).toEqual([
+      'reqs_total{tags="[\\"a\\",\\"b\\"]"} 1',
+      'reqs_total{tags="[\\"a,b\\"]"} 2',
+      'reqs_total{tags="[1]"} 4',
+      'reqs_total{tags="[\\"1\\"]"} 8',
+    ]);
+  });
+
+  it.each([
+    ['a number and a string', [{ code: 200 }, { code: '200' }], 'code="200"'],
+    ['a boolean and a string', [{ ok: true }, { ok: 'true' }], 'ok="true"'],
+    ['an array and its JSON', [{ t: ['x'] }, { t: '["x"]' }], 't="[\\"x\\"]"'],
+    ['null and "null"', [{ v: null }, { v: 'null' }], 'v="null"'],
+    ['an empty value and no label', [{ a: 'x', b: '' }, { a: 'x' }], 'a="x",b=""'],
+    [
+      'an empty string and undefined',
+      [
+        { a: 'x', b: '' },
+        { a: 'x', b: undefined },
+      ],
+      'a="x",b=""',
+    ],
+    ['keys that sanitize alike', [{ 'a.b': 'x' }, { a_b: 'x' }], 'a_b="x"'],
+    [
+      'keys joined into one label',
+      [
+        { 'a.b': 'x;y', a_b: 'z' },
+        { 'a.b': 'x', a_b: 'y;z' },
+      ],
+      'a_b="x;y;z"',
+    ],
+    [
+      'values under a key without a label name',
+      [
+        { '': 'x', a: '1' },
+        { '': 'y', a: '1' },
+      ],
+      'a="1"',
+    ],
+    ['a reserved name renamed into another key', [{ le: '1' }, { exported_le: '1' }], 'exported_le="1"'],
+    ['-0 and 0 (both print 0)', [{ v: -0 }, { v: 0 }], 'v="0"'],
+    ['NaN and Infinity (both print null)', [{ v: NaN }, { v: Infinity }], 'v="null"'],
+    ['arrays holding NaN and null', [{ v: [NaN] }, { v: [null] }], 'v="[null]"'],
+    ['-0 and 0 in arrays', [{ v: [-0] }, { v: [0] }], 'v="[0]"'],
+  ])('merges %s: one series, their sum', (_, attributes, labels) => {
+    const { lines, passes } = scrape([{ other: 'series' }, ...attributes]);
+    expect(passes).toBe(1);
+    expect(lines).toEqual(['reqs_total{other="series"} 1', `reqs_total{${labels}} 6`]);
+  });
+
+  it('merges points found alike only after others were written: the first keeps its place', () => {
+    const { lines, passes } = scrape([{ code: '200' }, { code: '404' }, { code: 200 }, { code: 404 }]);
+    expect(passes).toBe(1);
+    expect(lines).toEqual(['reqs_total{code="200"} 5', 'reqs_total{code="404"} 10']);
+    const histogram = scrape([{ code: '200' }, { code: 200 }], DataPointType.HISTOGRAM);
+    expect(histogram.passes).toBe(1);
+    expect(histogram.lines).toContain('reqs_count{code="200"} 3');
+  });
+
+  it('still tells shapes apart by their signature once the shape cache was cleared', () => {
+    const before = { code: 200 };
+    expect(scrape([before]).passes).toBe(0);
+    // More distinct shapes than the cache holds: it is cleared, and `{code: 404}` gets a shape object of its own.
+    scrape(Array.from({ length: 10_001 }, (_, i) => ({ [`k${i}`]: 'v' })));
+    const { lines, passes } = scrape([before, { code: 404 }]);
+    expect(passes).toBe(0);
+    expect(lines).toEqual(['reqs_total{code="200"} 1', 'reqs_total{code="404"} 2']);
   });
 });
 
