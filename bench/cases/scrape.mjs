@@ -1,7 +1,10 @@
 /**
- * Time of one Prometheus scrape of N counter series or N histogram series (8 buckets): the package's pull
- * reader (collect + serialise, what `GET /metrics` costs), prom-client's `registry.metrics()`, and the upstream
- * OTel path for reference (raw SDK + @opentelemetry/exporter-prometheus's collect and PrometheusSerializer).
+ * Time of one Prometheus scrape of N counter series or N histogram series (8 buckets) of the catalog, or (`otel`)
+ * N series of an app's own counter with OpenTelemetry HTTP attributes (dotted keys, a numeric status code,
+ * `error.type` on the failures only; recorded through the SDK, so serialised from the SDK's points rather than
+ * the store's columns): the package's pull reader (collect + serialise, what `GET /metrics` costs), prom-client's
+ * `registry.metrics()`, and the upstream OTel path for reference (raw SDK + @opentelemetry/exporter-prometheus's
+ * collect and PrometheusSerializer).
  *
  * Owns: building the same N series in each, one variant per process, and the self-check that the exposition
  * holds exactly N series with the recorded totals. Must not touch: rounds, statistics.
@@ -14,23 +17,62 @@ const { BUSINESS_METRICS: M, prometheusFamilyName } = pkg;
 const RECORDS_PER_SERIES = 3;
 const TIERS = ['free', 'pro', 'enterprise', 'team'];
 
+const OTEL_COUNTER = 'http.server.requests';
+const OTEL_FAMILY = 'http_server_requests_total';
+
+/** The attributes of the `otel` kind's series i: OpenTelemetry's HTTP semantic conventions, as an app records them. */
+function otelAttributes([route, method, status]) {
+  const attributes = {
+    'http.request.method': method,
+    'http.route': route,
+    'http.response.status_code': status,
+  };
+  return status >= 500 ? { ...attributes, 'error.type': String(status) } : attributes;
+}
+
 /** N distinct label tuples per kind, in the catalog's label order. */
 function seriesLabels(kind, series) {
   return Array.from({ length: series }, (_, i) =>
-    kind === 'counter'
-      ? [
-          `step_${i % 100}`,
-          `source_${Math.floor(i / 100) % 50}`,
-          Math.floor(i / 5000) % 2 ? 'mobile' : 'desktop',
-          'control',
-        ]
-      : [TIERS[i % 4], `/page/${Math.floor(i / 4)}`],
+    kind === 'otel'
+      ? [`/api/items/${i >> 2}`, i & 1 ? 'POST' : 'GET', i & 2 ? 500 : 200]
+      : kind === 'counter'
+        ? [
+            `step_${i % 100}`,
+            `source_${Math.floor(i / 100) % 50}`,
+            Math.floor(i / 5000) % 2 ? 'mobile' : 'desktop',
+            'control',
+          ]
+        : [TIERS[i % 4], `/page/${Math.floor(i / 4)}`],
   );
 }
 const observation = (i, r) => [5, 45, 700, 4000][(i + r) % 4];
 
+/** A MeterProvider whose instruments keep all N series (the SDK's default limit is 2000 per instrument). */
+function providerFor(sdk, reader, labels, views = []) {
+  const aggregationCardinalityLimit = labels.length + 10;
+  return new sdk.MeterProvider({
+    readers: [reader],
+    views: [
+      ...views.map((view) => ({ ...view, aggregationCardinalityLimit })),
+      { instrumentName: OTEL_COUNTER, aggregationCardinalityLimit },
+    ],
+  });
+}
+
+function recordOtel(meter, labels) {
+  const counter = meter.createCounter(OTEL_COUNTER);
+  const attributes = labels.map(otelAttributes);
+  for (let r = 0; r < RECORDS_PER_SERIES; r++) attributes.forEach((a) => counter.add(1, a));
+}
+
 const VARIANTS = {
   async ours(kind, labels) {
+    if (kind === 'otel') {
+      const reader = new pkg.PrometheusPullReader({ preventServerStart: true });
+      const provider = providerFor(require('@opentelemetry/sdk-metrics'), reader, labels);
+      recordOtel(provider.getMeter('app'), labels);
+      return { scrape: () => reader.getMetrics(), close: () => provider.shutdown() };
+    }
     const telemetry = pkg.initBusinessMetrics({
       exporters: ['prometheus'],
       prometheus: { preventServerStart: true },
@@ -61,6 +103,19 @@ const VARIANTS = {
   async 'prom-client'(kind, labels) {
     const client = require('prom-client');
     const registry = new client.Registry();
+    if (kind === 'otel') {
+      const counter = new client.Counter({
+        name: OTEL_FAMILY,
+        help: 'requests',
+        labelNames: ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'],
+        registers: [registry],
+      });
+      const labelSets = labels.map((x) =>
+        Object.fromEntries(Object.entries(otelAttributes(x)).map(([k, v]) => [k.replace(/\./g, '_'), v])),
+      );
+      for (let r = 0; r < RECORDS_PER_SERIES; r++) labelSets.forEach((l) => counter.inc(l));
+      return { scrape: () => registry.metrics() };
+    }
     const definition = kind === 'counter' ? M.funnelStep : M.sessionDuration;
     const options = {
       name: prometheusFamilyName(definition),
@@ -88,14 +143,17 @@ const VARIANTS = {
     const exporter = new PrometheusExporter({ preventServerStart: true });
     // The SDK's default limit is 2000 series per instrument; lift it so all N series are there.
     const aggregationCardinalityLimit = labels.length + 10;
-    const provider = new sdk.MeterProvider({
-      readers: [exporter],
-      views: [
-        ...pkg.businessMetricViews().map((view) => ({ ...view, aggregationCardinalityLimit })),
-        { instrumentName: M.funnelStep.name, aggregationCardinalityLimit },
-      ],
-    });
+    const provider = providerFor(sdk, exporter, labels, [
+      ...pkg.businessMetricViews(),
+      { instrumentName: M.funnelStep.name, aggregationCardinalityLimit },
+    ]);
     const meter = provider.getMeter('bench');
+    const serializer = new PrometheusSerializer();
+    const scrape = async () => serializer.serialize((await exporter.collect()).resourceMetrics);
+    if (kind === 'otel') {
+      recordOtel(meter, labels);
+      return { scrape, close: () => provider.shutdown() };
+    }
     const counter = meter.createCounter(M.funnelStep.name);
     const histogram = meter.createHistogram(M.sessionDuration.name);
     for (let r = 0; r < RECORDS_PER_SERIES; r++) {
@@ -105,10 +163,8 @@ const VARIANTS = {
         else histogram.record(observation(i, r), { user_tier: x[0], entry_page: x[1] });
       });
     }
-    const serializer = new PrometheusSerializer();
     return {
-      // What the exporter's request handler does per scrape.
-      scrape: async () => serializer.serialize((await exporter.collect()).resourceMetrics),
+      scrape, // what the exporter's request handler does per scrape
       close: () => provider.shutdown(),
     };
   },
@@ -124,6 +180,13 @@ serveCase(async ({ variant, kind, series }) => {
     },
     async check() {
       const samples = parseExposition(last);
+      if (kind === 'otel') {
+        const lines = sampleTotals(samples, OTEL_FAMILY);
+        return expectTotals([
+          ['series', lines.count, series],
+          ['total', lines.sum, series * RECORDS_PER_SERIES],
+        ]);
+      }
       if (kind === 'counter') {
         const lines = sampleTotals(samples, prometheusFamilyName(M.funnelStep));
         return expectTotals([
