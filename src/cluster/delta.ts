@@ -6,7 +6,8 @@
  *
  * The aggregate's counters and histograms never go backwards while the primary lives (aggregate.ts), so a
  * difference of two of its collections is exactly what the fleet recorded in between; an up-down counter's delta
- * is its change, negative too (a worker that exits takes its share with it). What a delta point cannot carry: a
+ * is its change, negative too (a worker that exits takes its share with it; a series that leaves the aggregate with
+ * the last worker holding it gets one last delta back to 0). What a delta point cannot carry: a
  * histogram's min and max of the interval (the aggregate keeps them over all time), so a series' first delta
  * carries the all-time ones and later deltas none. The wire keeps a metric's shape, not its instrument: a monotonic
  * sum is asked about as a counter (an observable counter's too), a non-monotonic one as an up-down counter. Gauges
@@ -16,6 +17,7 @@
  * (primary.ts), which exporters exist (init.ts).
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
+import { hrTime, type InstrumentationScope } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   DataPointType,
@@ -54,10 +56,24 @@ function instrumentTypeOf(metric: MetricData): InstrumentType | undefined {
 /** What a series' previous collection reported: a counter's value, or a histogram's count, sum and buckets. */
 type Reported = number[];
 
+/** An up-down counter series as last reported: what its closing point needs once it leaves the aggregate. */
+interface UpDownSeries {
+  readonly scope: InstrumentationScope;
+  readonly descriptor: MetricData['descriptor'];
+  readonly attributes: Attributes;
+  readonly endTime: HrTime;
+}
+
+function scopeKeyOf(scope: InstrumentationScope): string {
+  return `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}\u0000`;
+}
+
 /** Differences of the aggregate's successive collections, for one reader. */
 export class DeltaOfAggregate implements MetricProducer {
   /** By scope, family and series identity: the cumulative numbers of this reader's previous collection. */
   private readonly reported = new Map<string, Reported>();
+  /** By the same key, the up-down counter series among them (delta ones only). */
+  private readonly upDown = new Map<string, UpDownSeries>();
   /** The end of this reader's previous collection: the start of every later delta interval. */
   private previousEnd: HrTime | undefined;
 
@@ -76,19 +92,60 @@ export class DeltaOfAggregate implements MetricProducer {
     const previousEnd = this.previousEnd;
     let end: HrTime | undefined;
     const seen = new Set<string>();
+    /** The up-down counter deltas of this collection, by family: where a closing point of the family goes. */
+    const upDownOut = new Map<string, MetricData>();
     const scopes = scopeMetrics.map(({ scope, metrics }) => ({
       scope,
-      metrics: metrics
-        .map((metric) => {
-          end ??= metric.dataPoints[0]?.endTime;
-          const family = `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}\u0000${metric.descriptor.name}\u0000`;
-          return this.deltaOf(metric, family, previousEnd, seen);
-        })
-        .filter((metric) => metric.dataPoints.length > 0),
+      metrics: metrics.map((metric) => {
+        end ??= metric.dataPoints[0]?.endTime;
+        const family = scopeKeyOf(scope) + metric.descriptor.name + '\u0000';
+        const delta = this.deltaOf(scope, metric, family, previousEnd, seen);
+        if (delta !== metric && instrumentTypeOf(metric) === InstrumentType.UP_DOWN_COUNTER) {
+          upDownOut.set(family, delta);
+        }
+        return delta;
+      }),
     }));
-    // Series that left the aggregate (none that count: counters and histograms stay) are forgotten.
-    for (const key of this.reported.keys()) if (!seen.has(key)) this.reported.delete(key);
+    // Series that left the aggregate are forgotten. Counters and histograms stay in it while the primary lives
+    // (their end is no decrease); an up-down counter's series leaves when every worker holding it exited
+    // (aggregate.ts), its value gone with them: a backend summing deltas must hear it fall to 0, or it keeps the
+    // last value for good.
+    for (const [key, reported] of this.reported) {
+      if (seen.has(key)) continue;
+      this.reported.delete(key);
+      const series = this.upDown.get(key);
+      if (series === undefined) continue;
+      this.upDown.delete(key);
+      if (reported[0] === 0) continue;
+      end ??= hrTime();
+      const point: DataPoint<number> = {
+        startTime: previousEnd ?? series.endTime,
+        endTime: end,
+        attributes: series.attributes,
+        value: -reported[0],
+      };
+      const family = scopeKeyOf(series.scope) + series.descriptor.name + '\u0000';
+      const out = upDownOut.get(family);
+      if (out !== undefined) {
+        (out.dataPoints as DataPoint<number>[]).push(point);
+        continue;
+      }
+      const closing: MetricData = {
+        descriptor: series.descriptor,
+        aggregationTemporality: AggregationTemporality.DELTA,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: false,
+        dataPoints: [point],
+      };
+      upDownOut.set(family, closing);
+      const scopeKey = scopeKeyOf(series.scope);
+      const scope = scopes.find((entry) => scopeKeyOf(entry.scope) === scopeKey);
+      if (scope !== undefined) scope.metrics.push(closing);
+      else scopes.push({ scope: series.scope, metrics: [closing] });
+    }
     if (end !== undefined) this.previousEnd = end;
+    for (const scope of scopes)
+      scope.metrics = scope.metrics.filter((metric) => metric.dataPoints.length > 0);
     return {
       resourceMetrics: { resource, scopeMetrics: scopes.filter((scope) => scope.metrics.length > 0) },
       errors: result.errors,
@@ -96,6 +153,7 @@ export class DeltaOfAggregate implements MetricProducer {
   }
 
   private deltaOf(
+    scope: InstrumentationScope,
     metric: MetricData,
     family: string,
     previousEnd: HrTime | undefined,
@@ -115,6 +173,10 @@ export class DeltaOfAggregate implements MetricProducer {
         // Never expected of a counter (the aggregate does not go backwards): a lower value starts it afresh.
         const delta = monotonic && point.value < before ? point.value : point.value - before;
         this.reported.set(key, [point.value]);
+        if (!monotonic) {
+          const { attributes, endTime } = point;
+          this.upDown.set(key, { scope, descriptor: metric.descriptor, attributes, endTime });
+        }
         if (delta !== 0) dataPoints.push({ ...point, startTime, value: delta });
         continue;
       }

@@ -296,3 +296,124 @@ describe('a cluster primary made by initBusinessMetrics', () => {
     }
   });
 });
+
+describe('an up-down counter series that leaves the aggregate (every worker holding it exited)', () => {
+  /** One cumulative collection ending at `end`: each series of `families` that has a value, others absent. */
+  function families(
+    end: number,
+    series: Partial<Record<'open' | 'revenue' | 'histogram', Record<string, number>>>,
+  ): CollectionResult {
+    const shapes = {
+      open: { name: 'open_carts', dataPointType: DataPointType.SUM, isMonotonic: false },
+      revenue: { name: 'business_revenue_cents', dataPointType: DataPointType.SUM, isMonotonic: true },
+      histogram: { name: 'business_order_value_cents', dataPointType: DataPointType.HISTOGRAM },
+    } as const;
+    const metrics = Object.entries(series).map(([kind, values]) => {
+      const { name, ...shape } = shapes[kind as keyof typeof shapes];
+      return {
+        ...shape,
+        descriptor: descriptor(name),
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPoints: Object.entries(values).map(([region, value]) => ({
+          startTime: born,
+          endTime: at(end),
+          attributes: { region },
+          value:
+            kind === 'histogram'
+              ? { buckets: { boundaries: [10], counts: [value, 0] }, sum: value, count: value }
+              : value,
+        })),
+      } as MetricData;
+    });
+    return {
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: metrics.length > 0 ? [{ scope, metrics }] : [],
+      },
+      errors: [],
+    };
+  }
+  const everyTypeDelta = new Set([
+    InstrumentType.COUNTER,
+    InstrumentType.UP_DOWN_COUNTER,
+    InstrumentType.HISTOGRAM,
+  ]);
+  const points = (result: CollectionResult) =>
+    result.resourceMetrics.scopeMetrics.flatMap(({ metrics }) =>
+      metrics.flatMap((m) =>
+        m.dataPoints.map((p) => [m.descriptor.name, p.attributes.region, p.value, p.startTime, p.endTime]),
+      ),
+    );
+
+  it('gets one delta back to 0, beside the series of its family that stay; counters and histograms that end get none', async () => {
+    const delta = new DeltaOfAggregate(
+      producerOf([
+        families(110, {
+          open: { eu: 5, us: 3 },
+          revenue: { eu: 10, us: 20 },
+          histogram: { eu: 1, us: 2 },
+        }),
+        families(120, { open: { us: 4 }, revenue: { us: 20 }, histogram: { us: 2 } }),
+        families(130, { open: { us: 4, eu: 2 }, revenue: { us: 20 } }),
+      ]),
+      everyTypeDelta,
+    );
+    await delta.collect();
+    const second = await delta.collect();
+    const open = second.resourceMetrics.scopeMetrics[0].metrics.find(
+      (m) => m.descriptor.name === 'open_carts',
+    )!;
+    expect(open.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    expect(points(second)).toEqual([
+      ['open_carts', 'us', 1, at(110), at(120)],
+      ['open_carts', 'eu', -5, at(110), at(120)],
+    ]);
+    // Forgotten once closed: when a worker brings it back, its first delta is its whole value again.
+    expect(points(await delta.collect())).toEqual([['open_carts', 'eu', 2, born, at(130)]]);
+  });
+
+  it('gets it as a metric of its own when its whole family, or everything, left: a backend summing deltas ends at 0', async () => {
+    const delta = new DeltaOfAggregate(
+      producerOf([
+        families(110, { open: { eu: 5 }, revenue: { eu: 10 } }),
+        families(120, { revenue: { eu: 12 } }),
+        families(130, { open: { eu: 7 } }),
+        families(140, {}),
+      ]),
+      everyTypeDelta,
+    );
+    const sums = new Map<string, number>();
+    const pushed = async () => {
+      const result = await delta.collect();
+      for (const [name, region, value] of points(result)) {
+        const key = `${String(name)} ${String(region)}`;
+        sums.set(key, (sums.get(key) ?? 0) + (value as number));
+      }
+      return result;
+    };
+    await pushed();
+    const second = await pushed();
+    const open = second.resourceMetrics.scopeMetrics[0].metrics.find(
+      (m) => m.descriptor.name === 'open_carts',
+    )!;
+    expect(open).toEqual({
+      descriptor: descriptor('open_carts'),
+      aggregationTemporality: AggregationTemporality.DELTA,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: false,
+      dataPoints: [{ startTime: at(110), endTime: at(120), attributes: { region: 'eu' }, value: -5 }],
+    });
+    expect(sums.get('open_carts eu')).toBe(0);
+    await pushed();
+    expect(sums.get('open_carts eu')).toBe(7);
+    // Nothing left in the aggregate at all: the closing point still comes, in a scope of its own, ending now.
+    const last = await pushed();
+    expect(sums.get('open_carts eu')).toBe(0);
+    expect(last.resourceMetrics.scopeMetrics.map(({ scope }) => scope)).toEqual([scope]);
+    const [[, , , startTime, endTime]] = points(last);
+    expect(startTime).toEqual(at(130));
+    expect((endTime as HrTime)[0]).toBeGreaterThan(140);
+    // The counter's series that ended is no decrease: it stays at what it gained.
+    expect(sums.get('business_revenue_cents eu')).toBe(12);
+  });
+});
