@@ -3,7 +3,8 @@
  * and answers its primary's collection requests with a snapshot of its own collection.
  *
  * Owns: the source side of both transports (process IPC in a node:cluster worker, BroadcastChannel in a worker
- * thread), the hello, the final snapshot on shutdown. Must not touch: recording, the primary's merge.
+ * thread), the hello, the final snapshot on shutdown, the limit on its collections (which request each answers),
+ * and never sending an answer older than one already sent. Must not touch: recording, the primary's merge.
  *
  * The collection runs on the source's own event loop, exactly as a scrape of a single process would: the
  * primary only receives the numbers. At most two run at once, as for scrapes (collection-slots.ts): requests
@@ -201,6 +202,9 @@ export class ClusterSource {
     if (queued !== undefined) {
       queued.round = round;
       queued.deadlineAt = deadlineAt;
+      // It joins no collection, yet hung ones are abandoned when a caller comes: while both slots hang, later
+      // requests are what can free one.
+      this.slots.reclaim();
       return;
     }
     const answer: Answer = {

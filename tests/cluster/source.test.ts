@@ -3,6 +3,7 @@
  * channels of one thread, so the test plays the primary): a source says hello, answers each collect request with a
  * snapshot of its own collection for that round, resolves an exposition request only with the answer addressed to
  * it, ignores (and warns once about) a malformed message, and on close sends a final snapshot and stops answering.
+ * Its collections: two at once, later requests sharing the next; hung ones abandoned at a later request.
  * The process transport is run by tests/cluster/cluster.e2e.test.ts with real node:cluster workers.
  */
 import { BroadcastChannel } from 'node:worker_threads';
@@ -216,6 +217,64 @@ it('runs at most two collections at once: requests that come meanwhile share the
   expect(
     primary.received.filter((m) => m.type === 'snapshot').map((m) => (m as SnapshotMessage).round),
   ).toEqual([1, 6, 7]);
+});
+
+/** A logger that records warnings and calls `onWarn` with each (replacing the one of beforeEach). */
+function warnedWith(onWarn: (message: string) => void): void {
+  const logger: DiagLogger = {
+    error: () => undefined,
+    warn: (message: string) => (warnings.push(message), onWarn(message)),
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
+  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
+
+/** Resolves at the next warning that contains `text`. */
+function nextWarning(text: string): Promise<void> {
+  return new Promise((resolve) => warnedWith((message) => message.includes(text) && resolve()));
+}
+
+it('abandons a collection hung past twice its deadline when a later request comes, so the queued one starts', async () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  try {
+    let started = 0;
+    source = new ClusterSource(
+      () => {
+        started++;
+        // The first two never end; the one queued behind them (and close()'s) do.
+        return started <= 2 ? new Promise(() => undefined) : reader.collect();
+      },
+      'thread',
+      undefined,
+      undefined,
+      undefined,
+      100,
+    );
+    // Rounds 1 and 2 take both slots, round 3 waits for one; a malformed message after them is warned about once
+    // all three were read.
+    let fenced = nextWarning('cluster message ignored');
+    for (let round = 1; round <= 3; round++) primary.post({ tag: PROTOCOL_TAG, type: 'collect', round });
+    primary.post({ tag: PROTOCOL_TAG, type: 'fence' });
+    await fenced;
+    expect(started).toBe(2);
+    // Long past twice the deadline (and past the once-a-minute limit of the fence's warning), another request:
+    // it shares the queued collection, and it is what finds the hung ones.
+    jest.advanceTimersByTime(61_000);
+    const snapshot = primary.next<SnapshotMessage>('snapshot');
+    fenced = nextWarning('cluster message ignored');
+    primary.post({ tag: PROTOCOL_TAG, type: 'collect', round: 4 });
+    primary.post({ tag: PROTOCOL_TAG, type: 'fence' });
+    await fenced;
+    expect(started).toBe(3);
+    expect((await snapshot).round).toBe(4);
+    expect(
+      warnings.filter((w) => w.includes('cluster worker: a metrics collection still running')),
+    ).toHaveLength(1);
+  } finally {
+    jest.useRealTimers();
+  }
 });
 
 it('sends a final snapshot on close, then answers nothing and refuses expositions', async () => {

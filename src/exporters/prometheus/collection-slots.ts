@@ -2,9 +2,9 @@
  * How many collections of one endpoint run at once, and who gets which: a new collection while a slot is free,
  * else the next one, shared by everyone who came while every slot was taken and started as soon as one frees (so
  * every caller gets a collection that started after it came). A collection that hangs far past its deadline is
- * abandoned (its slot given back past `abandonAfterDeadlines` times its deadline, doubled per abandoned one still
- * pending, at most `maxAbandonedCollections` pending), so hung collections never pile up, yet callers recover once
- * the hang clears. The pull server's scrapes collect through it, and so does a cluster worker answering its
+ * abandoned when a caller comes (its slot given back past `abandonAfterDeadlines` times its deadline, doubled per
+ * abandoned one still pending, at most `maxAbandonedCollections` pending), so hung collections never pile up, yet
+ * callers recover once the hang clears. The pull server's scrapes collect through it, and so does a cluster worker answering its
  * primary (cluster/source.ts).
  *
  * Owns: the slots, the queued collection and its budget (the time its caller with the most left has), abandonment
@@ -71,6 +71,15 @@ export class CollectionSlots<T> {
   }
 
   /**
+   * A caller came while a collection is queued and shares it without joining again (a cluster worker's later
+   * requests only update the answer already waiting there): hung collections are abandoned as a join would
+   * abandon them. Without it, such callers could wait for good behind two collections that never end.
+   */
+  reclaim(): void {
+    if (this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) this.reclaimSlots();
+  }
+
+  /**
    * A collection for a caller: a new one while a slot is free (or one hung long enough to be abandoned frees),
    * else the next one, which starts as soon as a running one ends. Either way it starts after the caller came, so
    * it sees everything recorded before (the store's promise: docs/prometheus.md#a-scrape-always-gets-an-answer),
@@ -78,7 +87,7 @@ export class CollectionSlots<T> {
    * more work that would never end either.
    */
   private collectionFor(budgetMillis: number): Collection<T> {
-    if (this.running.size >= PROMETHEUS_DEFAULTS.maxRunningCollections) this.reclaimSlots();
+    this.reclaim();
     if (this.running.size < PROMETHEUS_DEFAULTS.maxRunningCollections) {
       const collection: Collection<T> = { waiting: new Set() };
       this.start(collection, budgetMillis);

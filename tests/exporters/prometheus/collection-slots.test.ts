@@ -3,8 +3,8 @@
  * collect through it; tests/exporters/prometheus/pull-server.test.ts and tests/cluster/source.test.ts run it
  * there): two collections run at once, whoever joins meanwhile shares the next one (told it is queued), given the
  * time of its waiter with the most left; a waiter that left is never called, and a queued collection nobody waits
- * for never starts; a collection hung past twice its deadline gives its slot back, said once naming its owner,
- * and its late result goes to nobody.
+ * for never starts; a collection hung past twice its deadline gives its slot back (at a join, or a reclaim() of a
+ * caller sharing the queued collection), said once naming its owner, and its late result goes to nobody.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { CollectionSlots, type SlotWaiter } from '../../../src/exporters/prometheus/collection-slots';
@@ -106,6 +106,36 @@ it('gives back the slot of a collection hung past twice its deadline, says so na
     runs[2].finish(3);
     await settle();
     expect([a.got, c.got]).toEqual([[], [3]]);
+  } finally {
+    jest.useRealTimers();
+    diag.disable();
+  }
+});
+
+it('reclaim() abandons hung collections for a caller who shares the queued one without joining again, so it starts', () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  diag.setLogger(
+    {
+      error: () => undefined,
+      warn: () => undefined,
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
+  try {
+    const { slots, runs } = controlled();
+    slots.join(100, waiter().w);
+    slots.join(100, waiter().w);
+    expect(slots.join(100, waiter().w).queued).toBe(true);
+    // Before either hung collection is past twice its deadline: nothing to give back.
+    jest.advanceTimersByTime(199);
+    slots.reclaim();
+    expect(runs).toHaveLength(2);
+    jest.advanceTimersByTime(1);
+    slots.reclaim();
+    expect(runs).toHaveLength(3);
   } finally {
     jest.useRealTimers();
     diag.disable();
