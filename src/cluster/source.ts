@@ -214,8 +214,21 @@ export class ClusterSource {
       resolve: (result) => {
         // Sent after a later collection's, it would take the primary's totals back (refused as invalid there).
         if (this.closed || answer.order < this.sent) return;
+        let snapshot: SnapshotMessage;
+        try {
+          snapshot = this.stamp(this.encoder.encode(result, answer.round));
+        } catch (error) {
+          // Ids it gave out before it threw never reach the primary: the next snapshot sends every key afresh.
+          this.encoder.restartEpoch();
+          this.warnings.warn(
+            'cluster-encode',
+            () =>
+              `otel-business-metrics: cluster snapshot not sent (round ${answer.round}): ${String(error)}`,
+          );
+          return;
+        }
         this.sent = answer.order;
-        void this.send(this.stamp(this.encoder.encode(result, answer.round)));
+        void this.send(snapshot);
       },
       reject: (error: unknown) =>
         diag.warn(`otel-business-metrics: cluster collection failed: ${String(error)}`),

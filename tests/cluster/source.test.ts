@@ -3,7 +3,8 @@
  * channels of one thread, so the test plays the primary): a source says hello, answers each collect request with a
  * snapshot of its own collection for that round, resolves an exposition request only with the answer addressed to
  * it, ignores (and warns once about) a malformed message, and on close sends a final snapshot and stops answering.
- * Its collections: two at once, later requests sharing the next; hung ones abandoned at a later request.
+ * Its collections: two at once, later requests sharing the next; hung ones abandoned at a later request; a snapshot
+ * it cannot encode warned about without holding the next collection back.
  * The process transport is run by tests/cluster/cluster.e2e.test.ts with real node:cluster workers.
  */
 import { BroadcastChannel } from 'node:worker_threads';
@@ -13,6 +14,7 @@ import {
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
+  type CollectionResult,
 } from '@opentelemetry/sdk-metrics';
 import { ClusterSource } from '../../src/cluster/source';
 import {
@@ -274,6 +276,42 @@ it('abandons a collection hung past twice its deadline when a later request come
     ).toHaveLength(1);
   } finally {
     jest.useRealTimers();
+  }
+});
+
+it('warns about a snapshot it cannot encode, and still starts the queued collection at once', async () => {
+  const finishes: Array<(result: CollectionResult) => void> = [];
+  let started = 0;
+  source = new ClusterSource(() => {
+    started++;
+    // The first two end when the test says; the queued one (and close()'s) at once.
+    if (finishes.length >= 2) return reader.collect();
+    return new Promise((resolve) => finishes.push(resolve));
+  }, 'thread');
+  const fenced = nextWarning('cluster message ignored');
+  for (let round = 1; round <= 3; round++) primary.post({ tag: PROTOCOL_TAG, type: 'collect', round });
+  primary.post({ tag: PROTOCOL_TAG, type: 'fence' });
+  await fenced;
+  expect(finishes).toHaveLength(2);
+  const snapshot = primary.next<SnapshotMessage>('snapshot');
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // A result the encoder cannot read.
+    finishes[0]({ resourceMetrics: undefined } as unknown as CollectionResult);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // The slot it held went to the queued collection without waiting for another request.
+    expect(started).toBe(3);
+    const next = await snapshot;
+    expect(warnings).toEqual(
+      expect.arrayContaining([expect.stringContaining('cluster snapshot not sent (round 1)')]),
+    );
+    // A new epoch, its keys sent afresh: ids given out before the throw would never have reached the primary.
+    expect(next).toMatchObject({ round: 3, epoch: 1, firstKey: 0 });
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
   }
 });
 

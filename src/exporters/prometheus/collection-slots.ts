@@ -14,7 +14,10 @@
 import { RateLimitedWarnings } from '../../support';
 import { PROMETHEUS_DEFAULTS } from '../../config/defaults';
 
-/** Who waits for a collection: it may leave at any time (the function {@link CollectionSlots.join} returns). */
+/**
+ * Who waits for a collection: it may leave at any time (the function {@link CollectionSlots.join} returns). Its
+ * `resolve` and `reject` should not throw; one that does is warned about and keeps no one else from their result.
+ */
 export interface SlotWaiter<T> {
   /** When it gives up (epoch ms): a queued collection gets the time its waiter with the most left has. */
   readonly deadlineAt: number;
@@ -112,7 +115,18 @@ export class CollectionSlots<T> {
         return;
       }
       this.running.delete(run);
-      for (const waiter of collection.waiting) deliver(waiter);
+      for (const waiter of collection.waiting) {
+        try {
+          deliver(waiter);
+        } catch (error) {
+          // Thrown on, it would skip the other waiters and the queued collection, and reject unobserved.
+          this.warnings.warn(
+            'waiter-threw',
+            () =>
+              `otel-business-metrics: ${this.owner.where}: handling a metrics collection's result failed: ${String(error)}`,
+          );
+        }
+      }
       this.startQueued();
     };
     // Always handled: a collection whose every caller gave up must not reject unobserved.

@@ -4,7 +4,8 @@
  * there): two collections run at once, whoever joins meanwhile shares the next one (told it is queued), given the
  * time of its waiter with the most left; a waiter that left is never called, and a queued collection nobody waits
  * for never starts; a collection hung past twice its deadline gives its slot back (at a join, or a reclaim() of a
- * caller sharing the queued collection), said once naming its owner, and its late result goes to nobody.
+ * caller sharing the queued collection), said once naming its owner, and its late result goes to nobody; a waiter
+ * that throws is warned about and delays no one.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { CollectionSlots, type SlotWaiter } from '../../../src/exporters/prometheus/collection-slots';
@@ -138,6 +139,53 @@ it('reclaim() abandons hung collections for a caller who shares the queued one w
     expect(runs).toHaveLength(3);
   } finally {
     jest.useRealTimers();
+    diag.disable();
+  }
+});
+
+it('a waiter that throws is warned about, and keeps neither the other waiters nor the queued collection waiting', async () => {
+  const warnings: string[] = [];
+  diag.setLogger(
+    {
+      error: () => undefined,
+      warn: (message: string) => warnings.push(message),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const { slots, runs } = controlled();
+    const throwing: SlotWaiter<number> = {
+      deadlineAt: Date.now() + 1000,
+      resolve: () => {
+        throw new Error('cannot encode');
+      },
+      reject: () => undefined,
+    };
+    const [other, queued] = [waiter(), waiter()];
+    slots.join(1000, waiter().w);
+    slots.join(1000, waiter().w);
+    // The two share the next collection; once it runs, another caller queues behind it.
+    slots.join(1000, throwing);
+    slots.join(1000, other.w);
+    runs[0].finish(1);
+    await settle();
+    expect(slots.join(1000, queued.w).queued).toBe(true);
+    runs[2].finish(3);
+    await settle();
+    expect(other.got).toEqual([3]);
+    expect(runs).toHaveLength(4);
+    expect(warnings).toEqual([
+      "otel-business-metrics: test endpoint: handling a metrics collection's result failed: Error: cannot encode",
+    ]);
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
     diag.disable();
   }
 });
