@@ -16,6 +16,7 @@ import { freePort } from './support/ports';
 import { REDIS_SERVER, startRedis } from './support/redis-server';
 import { registeredWithApi } from '../src/support/otel-api';
 import { waitUntil } from './support/wait';
+import { quietPushExporter } from './support/handles';
 
 const DIST = join(__dirname, '../dist/index.js');
 
@@ -251,13 +252,6 @@ function probe(port: number): Promise<'open' | 'refused'> {
 }
 
 describe('an init that throws leaves no port open', () => {
-  /** A push exporter that succeeds at once: timed by otlp.exportIntervalMillis, as the OTLP exporter is. */
-  const quietPush = () => ({
-    export: (_: unknown, done: (result: { code: number }) => void) => done({ code: 0 }),
-    forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
-  });
-
   it.each<[string, InitOptions['otlp'], RegExp]>([
     ['an interval of 0', { exportIntervalMillis: 0 }, /^otlp\.exportIntervalMillis must be an integer/],
     ['a NaN interval', { exportIntervalMillis: NaN }, /^otlp\.exportIntervalMillis must be .*\(got NaN\)/],
@@ -273,7 +267,7 @@ describe('an init that throws leaves no port open', () => {
     async (_, otlp, message) => {
       const port = await freePort();
       const options = (extra: InitOptions['otlp']): InitOptions => ({
-        exporters: ['prometheus', quietPush()],
+        exporters: ['prometheus', quietPushExporter()],
         prometheus: { port },
         otlp: extra,
         env: {},
@@ -292,7 +286,7 @@ describe('an init that throws leaves no port open', () => {
 
   // An option its owner checks when the recorder is made, after the readers: init must not have bound by then.
   it.each<[string, () => InitOptions['exporters']]>([
-    ['with an SDK MeterProvider', () => ['prometheus', quietPush()]],
+    ['with an SDK MeterProvider', () => ['prometheus', quietPushExporter()]],
     ['pull-only', () => ['prometheus']],
   ])('%s, when a part built after the endpoint throws', async (_, exporters) => {
     const port = await freePort();
@@ -315,15 +309,8 @@ describe('an init that throws leaves no port open', () => {
 });
 
 describe('initialising again on the same port while the last handle hands over', () => {
-  /** A push exporter that succeeds at once, so the SDK MeterProvider runs beside the endpoint. */
-  const quietPush = () => ({
-    export: (_: unknown, done: (result: { code: number }) => void) => done({ code: 0 }),
-    forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
-  });
-
   it.each<[string, () => InitOptions['exporters']]>([
-    ['with an SDK MeterProvider', () => ['prometheus', quietPush()]],
+    ['with an SDK MeterProvider', () => ['prometheus', quietPushExporter()]],
     ['pull-only', () => ['prometheus']],
   ])('%s: the final scrape reads the old values, then the new handle listens there', async (_, exporters) => {
     const port = await freePort();

@@ -18,7 +18,7 @@ import {
   type InitOptions,
 } from '../../../src';
 import { metricsEndpoint, type MetricsSource } from '../../../src/integrations/http/metrics-endpoint';
-import { appServedHandle } from '../../support/handles';
+import { appServedHandle, quietPushExporter } from '../../support/handles';
 import { captureDiag, type DiagMessages } from '../../support/diag-messages';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
@@ -207,15 +207,8 @@ describe('sources that cannot be served', () => {
 });
 
 describe("an adapter's scrapes and the final-scrape hand-over", () => {
-  /** A push exporter that succeeds at once, so the SDK MeterProvider runs beside the endpoint. */
-  const quietPush = () => ({
-    export: (_: unknown, done: (result: { code: number }) => void) => done({ code: 0 }),
-    forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
-  });
-
   it.each<[string, () => InitOptions['exporters']]>([
-    ['with an SDK MeterProvider', () => ['prometheus', quietPush()]],
+    ['with an SDK MeterProvider', () => ['prometheus', quietPushExporter()]],
     ['pull-only', () => ['prometheus']],
   ])(
     '%s: shutdown() waits for the next scrape through the adapter, which reads the final values',
