@@ -22,7 +22,8 @@
  * Whether two points of a metric print the same label set (`{code: 200}` and `{code: '200'}`) is decided from
  * the shape cached with each attributes object's labels (its keys and a type per value, interned): points of one
  * shape print distinct label sets, so a metric whose points share one shape, or whose shapes print distinct label
- * names (an optional `error.type`), costs one pointer comparison per point; only shapes that print the same names
+ * names (an optional `error.type`), costs one pointer comparison per point (a small map lookup where the shape
+ * changes from one point to the next); only shapes that print the same names
  * (`code` as a number and as a string) cost a pass that merges by label set.
  *
  * OpenMetrics differs from 0.0.4 in: counter families named without `_total` (samples keep it), `_created`
@@ -168,7 +169,7 @@ function labelNameOf(key: string): string {
 
 /**
  * The keys of an attributes object with a tag per value, for deciding without the values whether two points of a
- * metric may print the same label set. Within one tag distinct values print distinct text (non-empty strings;
+ * metric may print the same label set. Within one tag distinct values print distinct text (well-formed non-empty strings;
  * finite numbers other than -0, whose shortest round-trip text is unique; booleans; arrays of those, as JSON), and
  * the tags that print nothing (`''`, `undefined`) are told apart from each other, so two attribute sets of one
  * shape print the same label set only when they are the same set, which the SDK never collects twice (it keys
@@ -202,11 +203,17 @@ function isDistinctElement(value: unknown): boolean {
   return type === 'string' || type === 'boolean' || (type === 'number' && isDistinctNumber(value as number));
 }
 
+// ES2024 string methods (Node 20 has them; the compiled lib may not declare them).
+const isWellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+const toWellFormed = (text: string): string => (text as unknown as { toWellFormed(): string }).toWellFormed();
+
 /** The tag of an attribute value in its shape; `''` when distinct values of its kind may print alike. */
 function valueTag(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return value === '' ? 'e' : 's';
+      // A lone surrogate goes out as U+FFFD (the answer is UTF-8): '\uD800' and '\uDC00' print alike.
+      return value === '' ? 'e' : isWellFormed(value) ? 's' : '';
     case 'undefined':
       return 'u';
     case 'boolean':
@@ -311,7 +318,7 @@ function labelSetKey(attributes: Attributes, rename: ReadonlySet<string> | undef
   const { names, values } = labelPairs(attributes, rename);
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) {
-    if (values[i] !== '') parts.push(names[i] + '="' + escapeLabelValue(values[i]) + '"');
+    if (values[i] !== '') parts.push(names[i] + '="' + escapeLabelValue(toWellFormed(values[i])) + '"');
   }
   return parts.sort().join(',');
 }
@@ -532,7 +539,7 @@ function serializeHistogram(
   name: string,
   points: DataPoint<Histogram>[],
   context: SampleContext,
-  merge: PointMerge<Histogram> | undefined = mergeHistograms,
+  merge: PointMerge<Histogram> | undefined,
 ): string {
   const names = histogramNames(name);
   let out = '';
@@ -1046,10 +1053,15 @@ export function serializePrometheus(
           break;
         }
         case DataPointType.HISTOGRAM:
-          family.samples += serializeHistogram(name, metric.dataPoints, context);
+          family.samples += serializeHistogram(name, metric.dataPoints, context, mergeHistograms);
           break;
         case DataPointType.EXPONENTIAL_HISTOGRAM:
-          family.samples += serializeHistogram(name, explicitPoints(metric.dataPoints), context);
+          family.samples += serializeHistogram(
+            name,
+            explicitPoints(metric.dataPoints),
+            context,
+            mergeHistograms,
+          );
           break;
       }
     }

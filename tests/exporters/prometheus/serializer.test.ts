@@ -583,6 +583,23 @@ describe('serializePrometheus: deciding whether points of one metric may print a
     expect(scrape(attributes, DataPointType.HISTOGRAM).passes).toBe(0);
   });
 
+  it('merges strings with lone surrogates that go out as the same U+FFFD, and histograms in one pass', () => {
+    // The answer is UTF-8: each lone surrogate becomes U+FFFD, so these three print one label set.
+    const strings = scrape([{ a: '\uD800' }, { a: '\uDC00' }, { a: '\uFFFD' }]);
+    expect(strings.passes).toBe(1);
+    expect(strings.lines).toHaveLength(1);
+    expect(strings.lines[0]).toMatch(/ 7$/);
+    // Merged points are not checked again (the histogram took a second pass over them).
+    const mixed = [{ code: '200' }, { code: 404 }, { code: 200 }, { code: '404' }];
+    expect(scrape(mixed).passes).toBe(1);
+    const histogram = scrape(mixed, DataPointType.HISTOGRAM);
+    expect(histogram.passes).toBe(1);
+    expect(histogram.lines.filter((line) => line.startsWith('reqs_count'))).toEqual([
+      'reqs_count{code="200"} 5',
+      'reqs_count{code="404"} 10',
+    ]);
+  });
+
   it('needs no merge pass when an optional attribute is on some points only, and keeps them apart', () => {
     const { lines, passes } = scrape([
       { 'http.route': '/a', 'http.response.status_code': 200 },
