@@ -64,6 +64,9 @@ interface UpDownSeries {
   readonly endTime: HrTime;
 }
 
+/** How many closed up-down series {@link DeltaOfAggregate} remembers the closing of. */
+const MAX_CLOSED_SERIES = 10_000;
+
 function scopeKeyOf(scope: InstrumentationScope): string {
   return `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}\u0000`;
 }
@@ -76,6 +79,12 @@ export class DeltaOfAggregate implements MetricProducer {
   private readonly upDown = new Map<string, UpDownSeries>();
   /** The end of this reader's previous collection: the start of every later delta interval. */
   private previousEnd: HrTime | undefined;
+  /**
+   * Up-down counter series closed back to 0, by key: the end of their closing point, where their next interval
+   * starts if they come back (not at their birth again, which would overlap the intervals already sent). At most
+   * {@link MAX_CLOSED_SERIES}, the oldest forgotten first.
+   */
+  private readonly closed = new Map<string, HrTime>();
 
   constructor(
     private readonly aggregate: MetricProducer,
@@ -116,7 +125,11 @@ export class DeltaOfAggregate implements MetricProducer {
       const series = this.upDown.get(key);
       if (series === undefined) continue;
       this.upDown.delete(key);
-      if (reported[0] === 0) continue;
+      if (reported[0] === 0) {
+        // Nothing to close: were it to come back, its intervals so far ended at the previous collection.
+        this.rememberClosed(key, previousEnd ?? series.endTime);
+        continue;
+      }
       end ??= hrTime();
       const point: DataPoint<number> = {
         startTime: previousEnd ?? series.endTime,
@@ -124,6 +137,7 @@ export class DeltaOfAggregate implements MetricProducer {
         attributes: series.attributes,
         value: -reported[0],
       };
+      this.rememberClosed(key, end);
       const family = scopeKeyOf(series.scope) + series.descriptor.name + '\u0000';
       const out = upDownOut.get(family);
       if (out !== undefined) {
@@ -152,6 +166,11 @@ export class DeltaOfAggregate implements MetricProducer {
     };
   }
 
+  private rememberClosed(key: string, at: HrTime): void {
+    this.closed.set(key, at);
+    if (this.closed.size > MAX_CLOSED_SERIES) this.closed.delete(this.closed.keys().next().value!);
+  }
+
   private deltaOf(
     scope: InstrumentationScope,
     metric: MetricData,
@@ -167,7 +186,10 @@ export class DeltaOfAggregate implements MetricProducer {
       const key = family + identityOf(point.attributes as Attributes);
       seen.add(key);
       const previous = this.reported.get(key);
-      const startTime = previous !== undefined && previousEnd !== undefined ? previousEnd : point.startTime;
+      const closedAt = this.closed.get(key);
+      if (closedAt !== undefined) this.closed.delete(key);
+      const startTime =
+        previous !== undefined && previousEnd !== undefined ? previousEnd : (closedAt ?? point.startTime);
       if (typeof point.value === 'number') {
         const before = previous?.[0] ?? 0;
         // Never expected of a counter (the aggregate does not go backwards): a lower value starts it afresh.

@@ -368,8 +368,9 @@ describe('an up-down counter series that leaves the aggregate (every worker hold
       ['open_carts', 'us', 1, at(110), at(120)],
       ['open_carts', 'eu', -5, at(110), at(120)],
     ]);
-    // Forgotten once closed: when a worker brings it back, its first delta is its whole value again.
-    expect(points(await delta.collect())).toEqual([['open_carts', 'eu', 2, born, at(130)]]);
+    // When a worker brings it back, its first delta is its whole value again, over the interval since its closing
+    // point (from its birth, the interval would overlap the ones already sent).
+    expect(points(await delta.collect())).toEqual([['open_carts', 'eu', 2, at(120), at(130)]]);
   });
 
   it('gets it as a metric of its own when its whole family, or everything, left: a backend summing deltas ends at 0', async () => {
