@@ -12,14 +12,14 @@
 import { gunzipSync } from 'node:zlib';
 import { Hono } from 'hono';
 import { NextRequest } from 'next/server';
-import { initBusinessMetrics, PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
+import { PROMETHEUS_FAMILIES, type BusinessMetricsHandle } from '../../../src';
 import {
   engagementHandler,
   lastForwardedFor,
   metricsHandler,
 } from '../../../src/integrations/fetch/handlers';
 import { captureDiag } from '../../support/diag-messages';
-import { appServedHandle } from '../../support/handles';
+import { appServedHandle, HALF_SECOND_SCRAPER, handleWithHungGauge } from '../../support/handles';
 import { parseExposition } from '../../support/exposition';
 
 const SESSION = { userTier: 'pro', entryPage: '/', isNewUser: false };
@@ -103,18 +103,9 @@ describe('metricsHandler', () => {
   });
 
   it("answers within the scraper's X-Prometheus-Scrape-Timeout-Seconds, leaving out a callback that never settles", async () => {
-    // A configured deadline far longer than the scraper's: only the header can make the answer come in time.
     await telemetry.shutdown({ timeoutMillis: 2000 });
-    telemetry = initBusinessMetrics({
-      exporters: ['prometheus'],
-      prometheus: { preventServerStart: true, scrapeTimeoutMillis: 20_000 },
-      env: {},
-    });
-    const meter = telemetry.meterProvider.getMeter('app');
-    meter.createCounter('app.requests').add(2);
-    // A database query that never answers.
-    meter.createObservableGauge('app.db.rows').addCallback(() => new Promise<void>(() => undefined));
-    const headers = { 'x-prometheus-scrape-timeout-seconds': '0.5' };
+    telemetry = handleWithHungGauge();
+    const headers = HALF_SECOND_SCRAPER;
     const started = Date.now();
     const answers = await Promise.all([
       metricsHandler({ telemetry })(new Request('http://127.0.0.1/metrics', { headers })),

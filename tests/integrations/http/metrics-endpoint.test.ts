@@ -18,7 +18,12 @@ import {
   type InitOptions,
 } from '../../../src';
 import { metricsEndpoint, type MetricsSource } from '../../../src/integrations/http/metrics-endpoint';
-import { appServedHandle, quietPushExporter } from '../../support/handles';
+import {
+  appServedHandle,
+  HALF_SECOND_SCRAPER,
+  handleWithHungGauge,
+  quietPushExporter,
+} from '../../support/handles';
 import { captureDiag, type DiagMessages } from '../../support/diag-messages';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
@@ -130,20 +135,11 @@ describe("the scraper's own deadline", () => {
   ])(
     "%s: reaches the handle's collection from either request shape (Fastify and NestJS pass Node ones)",
     async (_, withSdk) => {
-      // A configured deadline far longer than the scraper's: only the header can make the answer come in time.
-      const telemetry = initBusinessMetrics({
-        exporters: withSdk
-          ? ['prometheus', new PrometheusPullReader({ preventServerStart: true })]
-          : ['prometheus'],
-        prometheus: { preventServerStart: true, scrapeTimeoutMillis: 20_000 },
-        env: {},
-      });
+      const telemetry = handleWithHungGauge(
+        withSdk ? ['prometheus', new PrometheusPullReader({ preventServerStart: true })] : ['prometheus'],
+      );
       try {
-        const meter = telemetry.meterProvider.getMeter('app');
-        meter.createCounter('app.requests').add(2);
-        // A database query that never answers.
-        meter.createObservableGauge('app.db.rows').addCallback(() => new Promise<void>(() => undefined));
-        const headers = { 'x-prometheus-scrape-timeout-seconds': '0.5' };
+        const headers = HALF_SECOND_SCRAPER;
         const started = Date.now();
         const answers = await Promise.all([
           metricsEndpoint(telemetry, {}, 'testAdapter').answer(node(headers), {}),
