@@ -330,7 +330,6 @@ describe.each(PROTOCOLS)("OTLP %s: the exporter's deadline, not the reader's, en
     async (_name, timeouts, timeoutEnv) => {
       const url = urlFor(protocol, silent.port);
       const diag = captureDiag();
-      diag.clear(); // the API's note that this logger replaces the one an earlier test's OTEL_LOG_LEVEL installed
       const handle = initBusinessMetrics({
         exporters: ['otlp'],
         otlp: { protocol, url, exportIntervalMillis: 60_000, ...timeouts },

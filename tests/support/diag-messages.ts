@@ -15,11 +15,16 @@ export interface DiagMessages {
   stop(): void;
 }
 
-/** Capture warnings and errors from now until `stop()`. */
+/**
+ * Capture warnings and errors from now until `stop()`. A logger left by an earlier test (an `OTEL_LOG_LEVEL` the
+ * package installed, another capture not stopped) is removed first: replacing it would make the API warn both loggers
+ * ("Current logger will overwrite one already registered"), a warning the test would then read as the package's.
+ */
 export function captureDiag(): DiagMessages {
   const warnings: string[] = [];
   const errors: string[] = [];
   const ignore = () => undefined;
+  diag.disable();
   diag.setLogger(
     {
       error: (message: string) => errors.push(message),
