@@ -5,9 +5,9 @@
  * @opentelemetry/exporter-prometheus 0.223 emits (`# HELP` / `# UNIT` / `# TYPE` lines, `otel_scope_*` labels,
  * `target_info`, number formatting, escaping, histogram line order) but with the OpenTelemetry Collector's
  * default family names (catalog/prometheus-naming.ts) and always-valid output (duplicate families merged, colliding labels
- * renamed, points of a metric that print the same label set merged into one series, values of any type stringified
- * without throwing). Must not touch: the SDK's state, I/O, the catalog's definitions (only its
- * naming functions).
+ * renamed, points that print the same label set merged into one series, whether of one metric or of two metrics in
+ * one family, values of any type stringified without throwing). Must not touch: the SDK's state, I/O, the
+ * catalog's definitions (only its naming functions).
  *
  * Speed: a scrape of N series must not re-format labels N x lines times. The label string of an attributes
  * object is built once and cached in a WeakMap keyed by that object: the SDK keeps the first attributes object
@@ -25,6 +25,10 @@
  * names (an optional `error.type`), costs one pointer comparison per point (a small map lookup where the shape
  * changes from one point to the next); only shapes that print the same names
  * (`code` as a number and as a string) cost a pass that merges by label set.
+ * Two metrics in one family (same instrument on two meters, names that sanitize alike, an app's instrument named like
+ * one of the store's) can print the same series only when their scopes print the same labels (always so without
+ * scope labels): only such a family costs a pass over its points (the store's columns made into points for it),
+ * checked once per metric that joins an existing family; a family fed by one metric is written as before.
  *
  * OpenMetrics differs from 0.0.4 in: counter families named without `_total` (samples keep it), `_created`
  * samples (the series' start time) for counters and histograms, `# UNIT` only when the family name ends with the
@@ -54,8 +58,11 @@ import {
 import {
   attributesAt,
   storeCollectionOf,
+  toMetricData,
   type CounterColumns,
   type HistogramColumns,
+  type MetricColumns,
+  type StoreCollection,
 } from '../../series/collection';
 import type { Exemplar, ExemplarCarrier } from '../../series/exemplars';
 import { DataPointType } from '../../series/otel-enums';
@@ -428,10 +435,22 @@ function reportOnce(key: string, message: string): void {
 }
 
 interface Family {
+  /** The family's name (its samples' names derive from it). */
+  readonly name: string;
   readonly type: string;
   readonly header: string;
   samples: string;
+  /** The metrics written into `samples`, in order: the sources to merge from (see {@link mergeFamily}). */
+  readonly parts: FamilyPart[];
+  /** Whether two of `parts` print the same scope labels, so that a series may be in both. */
+  mayShareSeries: boolean;
 }
+
+/** One metric written into a family: the SDK's points, or one metric of the store's columns and its collection. */
+type FamilyPart = { readonly context: SampleContext } & (
+  | { readonly metric: MetricData; readonly collection: undefined }
+  | { readonly metric: MetricColumns; readonly collection: StoreCollection }
+);
 
 /**
  * Labels of one series: the cached attribute labels, then the scope labels (upstream's order). On the rare
@@ -606,7 +625,10 @@ function labelSetKeyOf(attributes: Attributes, reservedLabels: ReadonlySet<strin
   return (cached.key ??= labelSetKey(attributes, undefined));
 }
 
-/** @internal How many merge passes ran: tests check that the common shapes of attributes need none. */
+/**
+ * @internal How many merge passes ran (in a metric, or over a family fed by metrics with the same scope labels):
+ * tests check that the common shapes of attributes, and meters told apart by their scope labels, need none.
+ */
 export const labelSetMergePasses = { count: 0 };
 
 /**
@@ -739,6 +761,152 @@ function rebucket(
   }
 }
 
+// Metrics of one family that Prometheus reads as one: the same instrument on two meters written without scope
+// labels, two instrument names that sanitize alike (`a.b`, `a_b`), an app's instrument named like one of the
+// package's own (written from the store's columns). A series both record would print twice, and Prometheus keeps
+// one of the two samples. Only a family fed by two metrics that print the same scope labels can hold one: there,
+// every point of the family is keyed by the label set it prints and merged by the in-metric rules above. A family
+// fed by one metric (almost every one) never gets here, nor do two meters whose scope labels differ.
+
+/** A second metric in `family`: its series may be the earlier ones' only where their scope labels are the same. */
+function joinFamily(family: Family, part: FamilyPart): void {
+  if (!family.mayShareSeries) {
+    for (const other of family.parts) {
+      if (sameScopeLabels(other.context, part.context)) {
+        family.mayShareSeries = true;
+        break;
+      }
+    }
+  }
+  family.parts.push(part);
+}
+
+/**
+ * Whether two scopes print the same scope labels. The text is built in one order from fixed names, and only the
+ * name may print an empty value (always printed, so never mistaken for a missing label): equal text is an equal
+ * label set once lone surrogates, sent as U+FFFD, are replaced alike.
+ */
+function sameScopeLabels(a: SampleContext, b: SampleContext): boolean {
+  return a.scopeText === b.scopeText || toWellFormed(a.scopeText) === toWellFormed(b.scopeText);
+}
+
+/** One series of a family being merged: its point so far, the rule that merges into it, its scope. */
+interface FamilySeries<T> {
+  point: DataPoint<T>;
+  merge: PointMerge<T>;
+  readonly context: SampleContext;
+}
+
+type PartPoints =
+  | { readonly points: DataPoint<number>[]; readonly merge: PointMerge<number>; readonly histogram: false }
+  | {
+      readonly points: DataPoint<Histogram>[];
+      readonly merge: PointMerge<Histogram>;
+      readonly histogram: true;
+    };
+
+/** A part's points and the rule that merges two of them. The store's columns become points here only. */
+function partPoints(part: FamilyPart): PartPoints {
+  const metric =
+    part.collection === undefined
+      ? part.metric
+      : toMetricData({ ...part.collection, metrics: [part.metric] })[0];
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return { points: metric.dataPoints, merge: sumPoints, histogram: false };
+    case DataPointType.GAUGE:
+      return { points: metric.dataPoints, merge: maxPoint, histogram: false };
+    case DataPointType.HISTOGRAM:
+      return { points: metric.dataPoints, merge: mergeHistograms, histogram: true };
+    default:
+      return { points: explicitPoints(metric.dataPoints), merge: mergeHistograms, histogram: true };
+  }
+}
+
+/**
+ * Rewrites the samples of a family whose parts may share series with each series once, merged (the first keeps
+ * its place, attributes and scope); leaves them as written when no two parts' points print the same label set.
+ */
+function mergeFamily(family: Family): void {
+  labelSetMergePasses.count++;
+  const { reservedLabels, openMetrics } = family.parts[0].context;
+  const at = new Map<string, FamilySeries<unknown>>();
+  const series: FamilySeries<unknown>[] = [];
+  let histogram = false;
+  let merged = false;
+  for (const part of family.parts) {
+    const scope = toWellFormed(part.context.scopeText);
+    const found = partPoints(part);
+    histogram = found.histogram;
+    const merge = found.merge as PointMerge<unknown>;
+    for (const point of found.points as DataPoint<unknown>[]) {
+      const key = scope + '\n' + labelSetKeyOf(point.attributes, reservedLabels);
+      const first = at.get(key);
+      if (first === undefined) {
+        const entry = { point, merge, context: part.context };
+        at.set(key, entry);
+        series.push(entry);
+      } else {
+        merged = true;
+        // An up-down counter (summed) and a gauge in one gauge family: the larger, as gauges merge.
+        if (first.merge !== merge) first.merge = maxPoint as PointMerge<unknown>;
+        first.point = first.merge(first.point, point);
+      }
+    }
+  }
+  if (!merged) return;
+  family.samples = histogram
+    ? familyHistogramSamples(family.name, series as FamilySeries<Histogram>[], openMetrics)
+    : familySingleValuedSamples(family, series as FamilySeries<number>[], openMetrics);
+}
+
+function familySingleValuedSamples(
+  family: Family,
+  series: readonly FamilySeries<number>[],
+  openMetrics: boolean,
+): string {
+  // As the single-metric path names them: an OpenMetrics counter family is named without `_total`.
+  const counter = openMetrics && family.type === 'counter';
+  const name = counter ? family.name + '_total' : family.name;
+  const createdName = counter ? family.name + '_created' : undefined;
+  let out = '';
+  for (const { point, context } of series) {
+    out += singleValuedSample(
+      name,
+      seriesLabels(point.attributes, context.scopeText, context.reservedLabels),
+      point.value,
+      createdName,
+      counter ? exemplarsOf(point)?.[0] : undefined,
+      counter ? createdSeconds(point) : '',
+    );
+  }
+  return out;
+}
+
+function familyHistogramSamples(
+  name: string,
+  series: readonly FamilySeries<Histogram>[],
+  openMetrics: boolean,
+): string {
+  const names = histogramNames(name);
+  let out = '';
+  for (const { point, context } of series) {
+    const counts = point.value.buckets.counts;
+    out += histogramSamples(
+      names,
+      seriesLabels(point.attributes, context.scopeText, context.reservedLabels),
+      cachedBucketFragments(point.value.buckets.boundaries, counts.length),
+      counts,
+      0,
+      point.value.count,
+      point.value.sum,
+      openMetrics ? exemplarsOf(point) : undefined,
+      openMetrics ? createdSeconds(point) : undefined,
+    );
+  }
+  return out;
+}
+
 interface HistogramNames {
   readonly name: string;
   readonly countName: string;
@@ -791,7 +959,7 @@ function histogramSamples(
 // The local store's columns (series/collection.ts), written without building the SDK's MetricData: a scrape of
 // 10,000 series otherwise allocates 10,000 points (and their start times) only to read them once.
 // No merging here: the store keys a metric's series by their label values, under the catalog's fixed keys, so no
-// two of its rows print the same label set.
+// two of its rows print the same label set (a family an app's metric shares with one of these: mergeFamily).
 
 /** The created time of a store row, as {@link createdSeconds} writes a point's. */
 function createdSecondsAt(
@@ -954,6 +1122,7 @@ function familyFor(
   descriptor: Described,
   shape: OtlpMetricShape,
   options: PrometheusSerializerOptions,
+  part: FamilyPart,
 ): { family: Family; name: string; familyName: string } | undefined {
   const openMetrics = options.format === 'openmetrics';
   const name = familyNameOf(descriptor, shape, options.metricNaming ?? 'collector');
@@ -977,8 +1146,17 @@ function familyFor(
     return undefined;
   }
   if (family === undefined) {
-    family = { type, header: familyHeader(familyName, type, descriptor, openMetrics), samples: '' };
+    family = {
+      name: familyName,
+      type,
+      header: familyHeader(familyName, type, descriptor, openMetrics),
+      samples: '',
+      parts: [part],
+      mayShareSeries: false,
+    };
     families.set(familyName, family);
+  } else {
+    joinFamily(family, part);
   }
   return { family, name, familyName };
 }
@@ -991,6 +1169,10 @@ function familyFor(
  * `http_server_request_duration_seconds`), unless `metricNaming: 'upstream'`. Families that end up with the same
  * name and type (e.g. from two meters) are merged under one HELP/TYPE header; a later family with the same
  * name but another type is dropped with a `diag.error`, since it would make the whole scrape invalid.
+ * Points that print the same label set are written as one series, whether of one metric (`{code: 200}` and
+ * `{code: '200'}`) or of two metrics in one family (two meters with `withoutScopeInfo`, or with the same scope;
+ * `a.b` and `a_b`): counters and up-down counters summed, gauges the larger (also an up-down counter beside a
+ * gauge), histograms bucket by bucket, with the earliest start (`_created`) and the latest exemplar.
  * Exponential histograms are exported as classic histograms (see {@link exponentialAsExplicit}).
  *
  * Never throws on attribute values of any type.
@@ -1017,6 +1199,11 @@ export function serializePrometheus(
           columns.definition,
           counter ? 'monotonicSum' : 'histogram',
           options,
+          {
+            metric: columns,
+            collection,
+            context,
+          },
         );
         if (found === undefined) continue;
         const { family, name, familyName } = found;
@@ -1036,7 +1223,11 @@ export function serializePrometheus(
     }
     for (const metric of scopeMetrics.metrics) {
       const shape = shapeOf(metric);
-      const found = familyFor(families, metric.descriptor, shape, options);
+      const found = familyFor(families, metric.descriptor, shape, options, {
+        metric,
+        collection: undefined,
+        context,
+      });
       if (found === undefined) continue;
       const { family, name, familyName } = found;
       switch (metric.dataPointType) {
@@ -1067,7 +1258,10 @@ export function serializePrometheus(
     }
   }
   let body = '';
-  for (const family of families.values()) body += family.header + family.samples;
+  for (const family of families.values()) {
+    if (family.mayShareSeries) mergeFamily(family);
+    body += family.header + family.samples;
+  }
   const target = options.withoutTargetInfo ? '' : targetInfo(resourceMetrics, openMetrics);
   if (openMetrics) return target + body + '# EOF\n';
   if (body === '') body = NO_REGISTERED_METRICS;

@@ -13,6 +13,7 @@ import {
   PrometheusPullReader,
   serializePrometheus,
   otelToPrometheusName,
+  type ExpositionFormat,
 } from '../../../src/exporters/prometheus';
 import { labelSetMergePasses } from '../../../src/exporters/prometheus/serializer';
 import { parseExposition } from '../../support/exposition';
@@ -693,6 +694,207 @@ describe('serializePrometheus: deciding whether points of one metric may print a
   });
 });
 
+describe('serializePrometheus: metrics of one family that print the same series', () => {
+  /** Sample lines (with labels) printed more than once: Prometheus would keep one of each, silently. */
+  function duplicateSamples(text: string): string[] {
+    const seen = new Set<string>();
+    const duplicates: string[] = [];
+    for (const line of text.split('\n')) {
+      if (line === '' || line.startsWith('#')) continue;
+      const series = line.slice(0, line.indexOf('{') === -1 ? line.indexOf(' ') : line.indexOf('} ') + 1);
+      if (seen.has(series)) duplicates.push(series);
+      seen.add(series);
+    }
+    return duplicates;
+  }
+
+  function samplesOf(text: string, prefix: string): string[] {
+    return text.split('\n').filter((line) => line.startsWith(prefix));
+  }
+
+  /** Counters, up-down counters, gauges and histograms of one name on meters `one` (value 1) and `two` (10). */
+  async function twoMeters(options: { withoutScopeInfo?: boolean }, format: ExpositionFormat) {
+    const reader = new PrometheusPullReader({ preventServerStart: true, ...options });
+    const provider = new MeterProvider({ readers: [reader] });
+    for (const [meterName, value] of [
+      ['one', 1],
+      ['two', 10],
+    ] as const) {
+      const meter = provider.getMeter(meterName);
+      meter.createCounter('jobs').add(value, { queue: 'mail' });
+      meter.createUpDownCounter('in_flight').add(value, { queue: 'mail' });
+      meter.createGauge('temperature').record(value, { room: 'a' });
+      meter.createHistogram('latency', { advice: { explicitBucketBoundaries: [5] } }).record(value, {
+        queue: 'mail',
+      });
+    }
+    provider.getMeter('two').createCounter('jobs').add(4, { queue: 'sms' }); // a series of one meter only
+    const before = labelSetMergePasses.count;
+    const text = await reader.getMetrics(format);
+    await provider.shutdown();
+    return { text, passes: labelSetMergePasses.count - before };
+  }
+
+  it.each(['prometheus', 'openmetrics'] as const)(
+    'merges the same instrument of two meters written without scope labels (%s)',
+    async (format) => {
+      const { text, passes } = await twoMeters({ withoutScopeInfo: true }, format);
+      expect(duplicateSamples(text)).toEqual([]);
+      expect(passes).toBe(4); // one per family fed twice
+      const withoutCreated = (lines: string[]) => lines.filter((line) => !line.includes('_created'));
+      expect(withoutCreated(samplesOf(text, 'jobs_'))).toEqual([
+        'jobs_total{queue="mail"} 11',
+        'jobs_total{queue="sms"} 4',
+      ]);
+      expect(samplesOf(text, 'in_flight')).toEqual(['in_flight{queue="mail"} 11']);
+      expect(samplesOf(text, 'temperature')).toEqual(['temperature{room="a"} 10']);
+      expect(withoutCreated(samplesOf(text, 'latency')).sort()).toEqual(
+        [
+          'latency_bucket{queue="mail",le="5"} 1',
+          'latency_bucket{queue="mail",le="+Inf"} 2',
+          'latency_count{queue="mail"} 2',
+          'latency_sum{queue="mail"} 11',
+        ].sort(),
+      );
+      if (format === 'openmetrics') {
+        expect(samplesOf(text, 'jobs_created')).toHaveLength(2);
+        expect(samplesOf(text, 'latency_created')).toHaveLength(1);
+      } else {
+        forPromtool.add('one family fed by two meters without scope labels', text);
+      }
+    },
+  );
+
+  it('keeps the two meters apart, without a merge pass, when their scope labels tell them apart', async () => {
+    const { text, passes } = await twoMeters({}, 'prometheus');
+    expect(passes).toBe(0);
+    expect(samplesOf(text, 'jobs_total')).toEqual([
+      'jobs_total{queue="mail",otel_scope_name="one"} 1',
+      'jobs_total{queue="mail",otel_scope_name="two"} 10',
+      'jobs_total{queue="sms",otel_scope_name="two"} 4',
+    ]);
+    expect(samplesOf(text, 'temperature')).toEqual([
+      'temperature{room="a",otel_scope_name="one"} 1',
+      'temperature{room="a",otel_scope_name="two"} 10',
+    ]);
+  });
+
+  it.each(['prometheus', 'openmetrics'] as const)(
+    'merges two instruments of one meter whose names sanitize alike, scope labels and all (%s)',
+    async (format) => {
+      const reader = new PrometheusPullReader({ preventServerStart: true });
+      const provider = new MeterProvider({ readers: [reader] });
+      const meter = provider.getMeter('m');
+      meter.createCounter('jobs.done').add(1, { queue: 'mail' });
+      meter.createCounter('jobs_done').add(2, { queue: 'mail' });
+      meter.createCounter('jobs_done').add(4, { queue: 'sms' });
+      // With the in-metric kind on top: `code` as a number and as a string, in either instrument.
+      meter.createCounter('jobs.done').add(8, { queue: 'mail', code: 200 });
+      meter.createCounter('jobs_done').add(16, { queue: 'mail', code: '200' });
+      const size = { advice: { explicitBucketBoundaries: [10, 100] } };
+      meter.createHistogram('size.bytes', size).record(5, { queue: 'mail' });
+      meter.createHistogram('size_bytes', size).record(50, { queue: 'mail' });
+      const text = await reader.getMetrics(format);
+      await provider.shutdown();
+      expect(duplicateSamples(text)).toEqual([]);
+      const scope = 'otel_scope_name="m"';
+      expect(samplesOf(text, 'jobs_done_total')).toEqual([
+        `jobs_done_total{queue="mail",${scope}} 3`,
+        `jobs_done_total{queue="mail",code="200",${scope}} 24`,
+        `jobs_done_total{queue="sms",${scope}} 4`,
+      ]);
+      expect(samplesOf(text, 'size_bytes_bucket')).toEqual([
+        `size_bytes_bucket{queue="mail",${scope},le="10"} 1`,
+        `size_bytes_bucket{queue="mail",${scope},le="100"} 2`,
+        `size_bytes_bucket{queue="mail",${scope},le="+Inf"} 2`,
+      ]);
+      expect(samplesOf(text, 'size_bytes_sum')).toEqual([`size_bytes_sum{queue="mail",${scope}} 55`]);
+      if (format === 'prometheus') forPromtool.add('one family fed by names that sanitize alike', text);
+    },
+  );
+
+  it('merges across scopes that print the same scope labels: earliest _created, latest exemplar, shared bounds, and a gauge beside an up-down counter takes the larger', () => {
+    const point = <T>(start: number, value: T, exemplars?: unknown[]) => ({
+      startTime: [start, 0] as [number, number],
+      endTime: [200, 0] as [number, number],
+      attributes: { code: '200' },
+      value,
+      ...(exemplars ? { exemplars } : {}),
+    });
+    const exemplar = (value: number, timeUnixMs: number) => ({
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      value,
+      timeUnixMs,
+    });
+    const descriptor = (name: string) => ({ name, description: 'd', unit: '', valueType: ValueType.DOUBLE });
+    const cumulative = AggregationTemporality.CUMULATIVE;
+    const scopeMetrics = (scope: { name: string; version?: string }, at: number, values: number[]) => ({
+      scope,
+      metrics: [
+        {
+          descriptor: descriptor('orders'),
+          aggregationTemporality: cumulative,
+          dataPointType: DataPointType.SUM,
+          isMonotonic: true,
+          dataPoints: [point(at, values[0], [exemplar(values[0], at * 1000 + 100_000)])],
+        },
+        {
+          descriptor: descriptor('size'),
+          aggregationTemporality: cumulative,
+          dataPointType: DataPointType.HISTOGRAM,
+          dataPoints: [
+            point(
+              at,
+              at === 100
+                ? { buckets: { boundaries: [1, 2, 4], counts: [1, 1, 1, 1] }, sum: 10, count: 4 }
+                : { buckets: { boundaries: [2, 4, 8], counts: [0, 2, 0, 1] }, sum: 20, count: 3 },
+            ),
+          ],
+        },
+        {
+          descriptor: descriptor('level'),
+          aggregationTemporality: cumulative,
+          // The first scope's is an up-down counter, the second's a gauge: one gauge family.
+          ...(at === 100
+            ? { dataPointType: DataPointType.SUM, isMonotonic: false }
+            : { dataPointType: DataPointType.GAUGE }),
+          dataPoints: [point(at, values[1])],
+        },
+      ] as MetricData[],
+    });
+    const resourceMetrics: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        scopeMetrics({ name: 's' }, 100, [3, 4]),
+        scopeMetrics({ name: 's' }, 50, [5, 9]), // another scope object, printed alike
+        scopeMetrics({ name: 's', version: '2' }, 70, [100, 100]), // printed apart
+      ],
+    };
+    const text = serializePrometheus(resourceMetrics, { format: 'openmetrics' });
+    expect(duplicateSamples(text)).toEqual([]);
+    const s = 'otel_scope_name="s"';
+    const v2 = 'otel_scope_name="s",otel_scope_version="2"';
+    const traced = (value: number, seconds: number) =>
+      ` # {trace_id="${'a'.repeat(32)}",span_id="${'b'.repeat(16)}"} ${value} ${seconds}`;
+    expect(samplesOf(text, 'orders')).toEqual([
+      `orders_total{code="200",${s}} 8` + traced(3, 200), // the exemplar recorded last (at 200 s)
+      `orders_created{code="200",${s}} 50`,
+      `orders_total{code="200",${v2}} 100` + traced(100, 170),
+      `orders_created{code="200",${v2}} 70`,
+    ]);
+    expect(samplesOf(text, 'size').slice(0, 6)).toEqual([
+      `size_bucket{code="200",${s},le="2"} 2`,
+      `size_bucket{code="200",${s},le="4"} 5`,
+      `size_bucket{code="200",${s},le="+Inf"} 7`,
+      `size_count{code="200",${s}} 7`,
+      `size_sum{code="200",${s}} 30`,
+      `size_created{code="200",${s}} 50`,
+    ]);
+    expect(samplesOf(text, 'level')).toEqual([`level{code="200",${s}} 9`, `level{code="200",${v2}} 100`]);
+  });
+});
+
 describe('serializePrometheus output, checked by promtool', () => {
   itWithPromtool('every exposition the tests above produced passes promtool check metrics', () => {
     forPromtool.expectClean([
@@ -700,6 +902,8 @@ describe('serializePrometheus output, checked by promtool', () => {
       'reserved and invalid label names',
       'merged same-name families',
       'label sets printed alike',
+      'one family fed by two meters without scope labels',
+      'one family fed by names that sanitize alike',
     ]);
   });
 });

@@ -4,17 +4,18 @@
  * the catalog, exemplars inside sampled spans, values that need formatting), cumulative and delta collections,
  * both formats and both namings, the text written from the columns is exactly the text written from the
  * MetricData the same collection builds (toMetricData: the store's shapes before columns existed), and names
- * every series that was recorded.
+ * every series that was recorded. And an app instrument sharing a store metric's family: a series both record is
+ * written once.
  */
-import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { context, trace, TraceFlags, type Meter } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { initBusinessMetrics, type BusinessMetricsHandle } from '../../../src';
-import { serializePrometheus } from '../../../src/exporters/prometheus';
+import { initBusinessMetrics, SCOPE_NAME, VERSION, type BusinessMetricsHandle } from '../../../src';
+import { PrometheusPullReader, serializePrometheus } from '../../../src/exporters/prometheus';
 import { storeCollectionOf, toMetricData } from '../../../src/series/collection';
 import { mulberry32 } from '../../support/random';
 
@@ -107,5 +108,104 @@ describe('serializePrometheus on a collection of the local store', () => {
         }
       }
     }
+  });
+});
+
+/**
+ * An app instrument named like one of the package's own lands in its family; a series both record (the store's
+ * written from columns, the app's from the SDK's points) prints once where their scope labels are the same.
+ */
+describe('serializePrometheus: an app instrument in the family of a store metric', () => {
+  let handle: BusinessMetricsHandle | undefined;
+  afterEach(async () => {
+    await handle?.shutdown({ timeoutMillis: 2000 });
+    handle = undefined;
+  });
+
+  const funnel = {
+    step: 'cart_view',
+    source: 'direct',
+    device_type: 'mobile',
+    experiment_variant: 'control',
+  };
+
+  /** The package records a funnel step and a conversion 100 s into a session; the app records the same series. */
+  function recordBoth(meter: Meter): void {
+    meter.createCounter('business_funnel_step', { unit: '{step}' }).add(5, funnel);
+    meter
+      .createHistogram('business_time_to_conversion_seconds', {
+        unit: 's',
+        advice: { explicitBucketBoundaries: [30, 60, 120, 300, 600, 1800, 3600] },
+      })
+      .record(45, { conversion_type: 'purchase' });
+    handle!.metrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'mobile' });
+    handle!.metrics.recordFunnelStep('checkout', { source: 'direct', deviceType: 'mobile' });
+    handle!.metrics.recordConversion('purchase', {
+      source: 'direct',
+      deviceType: 'mobile',
+      sessionStartTime: new Date(Date.now() - 100_000),
+    });
+  }
+
+  function samplesOf(text: string, prefix: string): string[] {
+    return text.split('\n').filter((line) => line.startsWith(prefix) && !line.includes('_created'));
+  }
+
+  it.each(['prometheus', 'openmetrics'] as const)(
+    "merges the app's series into the store's, without scope labels (%s)",
+    async (format) => {
+      const reader = new PrometheusPullReader({ preventServerStart: true, withoutScopeInfo: true });
+      handle = initBusinessMetrics({ exporters: [reader], env: {} });
+      recordBoth(handle.meterProvider.getMeter('app'));
+      const text = await reader.getMetrics(format);
+      expect(samplesOf(text, 'business_funnel_step_total').sort()).toEqual([
+        'business_funnel_step_total{step="cart_view",source="direct",device_type="mobile",experiment_variant="control"} 6',
+        'business_funnel_step_total{step="checkout",source="direct",device_type="mobile",experiment_variant="control"} 1',
+      ]);
+      if (format === 'openmetrics') {
+        expect(text.match(/^business_funnel_step_created\{[^}]*step="cart_view"/gm)).toHaveLength(1);
+      }
+      const conversion = 'conversion_type="purchase"';
+      expect(samplesOf(text, 'business_time_to_conversion_seconds_count')).toEqual([
+        `business_time_to_conversion_seconds_count{${conversion}} 2`,
+      ]);
+      expect(samplesOf(text, 'business_time_to_conversion_seconds_bucket').slice(0, 3)).toEqual([
+        `business_time_to_conversion_seconds_bucket{${conversion},le="30"} 0`,
+        `business_time_to_conversion_seconds_bucket{${conversion},le="60"} 1`,
+        `business_time_to_conversion_seconds_bucket{${conversion},le="120"} 2`,
+      ]);
+    },
+  );
+
+  it("merges them with scope labels when the app's meter prints the package's scope", async () => {
+    // Pull-only: the store writes its own collection; the app's MeterProvider joins the same scrape.
+    handle = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { preventServerStart: true },
+      env: {},
+    });
+    recordBoth(handle.meterProvider.getMeter(SCOPE_NAME, VERSION));
+    const scope = `otel_scope_name="${SCOPE_NAME}",otel_scope_version="${VERSION}"`;
+    const text = await handle.metrics.getMetrics();
+    expect(samplesOf(text, 'business_funnel_step_total{step="cart_view"')).toEqual([
+      `business_funnel_step_total{step="cart_view",source="direct",device_type="mobile",experiment_variant="control",${scope}} 6`,
+    ]);
+    expect(samplesOf(text, 'business_time_to_conversion_seconds_count')).toEqual([
+      `business_time_to_conversion_seconds_count{conversion_type="purchase",${scope}} 2`,
+    ]);
+  });
+
+  it("keeps them apart when the app's meter prints another scope", async () => {
+    handle = initBusinessMetrics({
+      exporters: ['prometheus'],
+      prometheus: { preventServerStart: true },
+      env: {},
+    });
+    recordBoth(handle.meterProvider.getMeter('app'));
+    const text = await handle.metrics.getMetrics();
+    expect(samplesOf(text, 'business_funnel_step_total{step="cart_view"')).toEqual([
+      'business_funnel_step_total{step="cart_view",source="direct",device_type="mobile",experiment_variant="control",otel_scope_name="app"} 5',
+      `business_funnel_step_total{step="cart_view",source="direct",device_type="mobile",experiment_variant="control",otel_scope_name="${SCOPE_NAME}",otel_scope_version="${VERSION}"} 1`,
+    ]);
   });
 });
