@@ -1,7 +1,8 @@
 /**
  * A real Prometheus 2.42 scrapes the reader: proves the exposition (including the `# UNIT` comment lines the
  * OTel JS exporters write, escaped label values, and bearer auth) is what Prometheus itself ingests, and that
- * points the SDK keeps apart but Prometheus reads as one series (`{code: 200}`, `{code: '200'}`) arrive whole.
+ * points the SDK keeps apart but Prometheus reads as one series (`{code: 200}`, `{code: '200'}`, also from two
+ * instruments whose names print one family) arrive whole.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusPullReader } from '../../../src/exporters/prometheus';
@@ -46,6 +47,9 @@ describeWithPrometheus('Prometheus 2.42 scraping PrometheusPullReader', () => {
     const typed = provider.getMeter(METER_NAME).createCounter('typed');
     typed.add(3, { code: 200 });
     typed.add(5, { code: '200' });
+    // Two instruments whose names print one family (and one scope): the series both have is one sample too.
+    provider.getMeter(METER_NAME).createCounter('split.jobs').add(2, { code: '200' });
+    provider.getMeter(METER_NAME).createCounter('split_jobs').add(7, { code: 200 });
     await reader.ready;
     const target = `127.0.0.1:${reader.port}`;
     prometheus = await startPrometheus(prometheusBinary!, {
@@ -120,13 +124,18 @@ describeWithPrometheus('Prometheus 2.42 scraping PrometheusPullReader', () => {
     expect(metadata.data.nasty).toEqual([{ type: 'counter', help: 'Nasty "labels"', unit: '' }]);
   });
 
-  it('ingests points whose labels print alike as one series holding all of their counts', async () => {
+  it('ingests points whose labels print alike, of one metric or two, as one series holding all of their counts', async () => {
     // Printed as two samples with one label set, Prometheus would keep one of them (a duplicate sample).
     const typed = await waitFor('the typed counter ingested', async () => {
       const result = await query('typed_total{job="shop"}');
       return result.length > 0 ? result : undefined;
     });
     expect(typed.map((s) => [s.metric.code, s.value[1]])).toEqual([['200', '8']]);
+    const split = await waitFor('the split counters ingested', async () => {
+      const result = await query('split_jobs_total{job="shop"}');
+      return result.length > 0 ? result : undefined;
+    });
+    expect(split.map((s) => [s.metric.code, s.value[1]])).toEqual([['200', '9']]);
   });
 
   it('refuses the scrape without the bearer token (401 seen by Prometheus)', async () => {
