@@ -372,10 +372,10 @@ function buildWithSdk(
     store,
     options,
     clusterKey?.activeUsers ?? config.activeUsers,
-    // In a cluster worker, the fleet's numbers (asked from the primary in the format asked for), as on every
-    // other endpoint.
+    // In a cluster worker, the fleet's numbers (asked from the primary in the format asked for; the adapters'
+    // `/metrics` within the scraper's own deadline), as on every other endpoint.
     clusterSource
-      ? { exposition: (format) => clusterSource.exposition(format) }
+      ? { exposition: (format, hints) => clusterSource.exposition(format, hints) }
       : {
           exposition: (format) => expositionReader.getMetrics(format),
           scrape: (format, hints) => expositionReader.scrapeMetrics(format, hints),

@@ -103,6 +103,12 @@ export interface ExpositionRequest {
   readonly id: number;
   /** The format the worker's scraper negotiated; absent means Prometheus text 0.0.4. */
   readonly format?: 'openmetrics';
+  /**
+   * Within how long (ms) the worker needs the answer: sent when its scraper's own deadline is shorter than the
+   * worker's usual wait. Absent: the primary's usual collection, as before the field existed (and a primary that
+   * does not know it ignores it: the worker still gives up at its own deadline).
+   */
+  readonly timeoutMillis?: number;
 }
 
 /** Primary -> source: the aggregate exposition text, or why there is none. */

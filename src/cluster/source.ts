@@ -119,9 +119,15 @@ export class ClusterSource {
 
   /**
    * The primary's aggregate exposition, for a worker that serves `/metrics` (or a dashboard) on the app's shared
-   * port. Rejects after `timeoutMillis` or when the primary has none.
+   * port. Rejects after `timeoutMillis` or when the primary has none. `primaryMillis` is the time the primary is
+   * asked to answer within (a scrape's own deadline, less the answer's trip back); without it, the primary
+   * collects as usual.
    */
-  exposition(timeoutMillis: number, format: ExpositionFormat = 'prometheus'): Promise<string> {
+  exposition(
+    timeoutMillis: number,
+    format: ExpositionFormat = 'prometheus',
+    primaryMillis?: number,
+  ): Promise<string> {
     if (this.closed) return Promise.reject(new Error('cluster mode was shut down in this worker'));
     const id = this.nextExposition++;
     const answer = new Promise<string>((resolve, reject) => {
@@ -132,6 +138,7 @@ export class ClusterSource {
         source: this.id,
         id,
         ...(format === 'openmetrics' ? { format } : {}),
+        ...(primaryMillis !== undefined ? { timeoutMillis: primaryMillis } : {}),
       };
       void this.send(request);
     });

@@ -19,6 +19,7 @@
  */
 import { attributeValueText } from '../catalog/prometheus-naming';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import { MAX_TIMER_MILLIS } from '../config/defaults';
 import {
   PROTOCOL_TAG,
   PROTOCOL_VERSION,
@@ -241,6 +242,7 @@ const EXPOSITION_REQUEST: Table = {
   source: sourceId,
   id: count,
   format: optional(oneOf('openmetrics')),
+  timeoutMillis: optional(integer(1, MAX_TIMER_MILLIS)),
 };
 
 const COLLECT_REQUEST: Table = {

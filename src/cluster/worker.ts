@@ -3,8 +3,9 @@
  * source that answers the primary's collections, the fleet's exposition asked from the primary, and the handler
  * that serves it on the app's shared port.
  *
- * Owns: that wiring and the deadline of an exposition request. Must not touch: the transports (source.ts), which
- * other exporters exist (init.ts), recording, how a scrape is answered (the one scrape path,
+ * Owns: that wiring and the deadline of an exposition request (a scraper's own deadline, when shorter than the
+ * worker's usual wait, is the worker's, and the primary is told it). Must not touch: the transports (source.ts),
+ * which other exporters exist (init.ts), recording, how a scrape is answered (the one scrape path,
  * exporters/prometheus/scrape-endpoint.ts: the same negotiation, gzip and `Vary` as every other `/metrics`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +15,7 @@ import {
   ExpositionUnavailable,
   nodeScrapeHandler,
   scrapeEndpoint,
+  type ScrapeHints,
 } from '../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import { safeMessage } from '../support';
@@ -27,8 +29,11 @@ import { ClusterSource } from './source';
 /** A worker's side of cluster mode, and how it serves the fleet's exposition on the app's shared port. */
 export interface ClusterSourceWiring {
   readonly source: ClusterSource;
-  /** The aggregate in a format, asked from the primary (what `getMetrics(format)` returns in a worker). */
-  exposition(format?: ExpositionFormat): Promise<string>;
+  /**
+   * The aggregate in a format, asked from the primary (what `getMetrics(format)` returns in a worker): within twice
+   * `cluster.timeoutMillis` plus a second, or within a scrape's own deadline when `hints` give a shorter one.
+   */
+  exposition(format?: ExpositionFormat, hints?: ScrapeHints): Promise<string>;
   /** `(req, res)` serving the aggregate: mount it as `/metrics` on the app's own server in every worker. */
   readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -57,12 +62,19 @@ export function startClusterSource(
   );
   // The primary needs up to its own deadline to collect, plus the time to serialise.
   const deadline = 2 * timeoutMillis + 1000;
-  const exposition = (format: ExpositionFormat = 'prometheus') => source.exposition(deadline, format);
+  const exposition = (format: ExpositionFormat = 'prometheus', hints?: ScrapeHints) => {
+    const scraperMillis = hints?.timeoutMillis;
+    if (scraperMillis === undefined || scraperMillis >= deadline) return source.exposition(deadline, format);
+    // The scraper gives up first. Waiting longer would answer nobody, and the primary, told this scrape's deadline
+    // (less a share for the answer's trip back), ends its round in time with the numbers it has.
+    const primaryMillis = Math.max(1, Math.floor(scraperMillis * PROMETHEUS_DEFAULTS.scrapeHeaderShare));
+    return source.exposition(scraperMillis, format, primaryMillis);
+  };
   const served = scrapeEndpoint<IncomingMessage>({
     where: 'cluster worker metricsHandler',
     // A primary that does not answer is the scraper's business (503), not a failure of this process (500).
-    source: (format) =>
-      exposition(format).catch((error: unknown) => {
+    source: (format, hints) =>
+      exposition(format, hints).catch((error: unknown) => {
         throw new ExpositionUnavailable(`the cluster primary did not answer (${safeMessage(error)})`);
       }),
   });

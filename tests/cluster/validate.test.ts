@@ -8,6 +8,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BusinessMetrics } from '../../src';
 import { SnapshotEncoder } from '../../src/cluster/encode';
 import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/cluster/protocol';
+import { MAX_TIMER_MILLIS } from '../../src/config/defaults';
 import {
   checkKey,
   checkPrimaryBound,
@@ -165,6 +166,20 @@ describe('peer messages: structure', () => {
     // What sources send to the primary is not a source's business, and the other way round.
     expect(checkSourceBound(hello)).toBeUndefined();
     expect(checkPrimaryBound(collect)).toBeUndefined();
+  });
+
+  it("takes an exposition request's own deadline only as whole milliseconds a timer can wait (or none)", () => {
+    const request = { tag: PROTOCOL_TAG, type: 'exposition-request', source: 's', id: 1 };
+    for (const timeoutMillis of [undefined, 1, 405, MAX_TIMER_MILLIS]) {
+      expect(checkPrimaryBound({ ...request, timeoutMillis })?.ok).toBe(true);
+    }
+    // A timer given more than it can wait fires at once; the primary would end its round for nothing.
+    for (const timeoutMillis of [0, -5, 1.5, MAX_TIMER_MILLIS + 1, Infinity, '400', null]) {
+      expect(checkPrimaryBound({ ...request, timeoutMillis })).toEqual({
+        ok: false,
+        refusal: `exposition-request.timeoutMillis: must be an integer from 1 to ${MAX_TIMER_MILLIS}`,
+      });
+    }
   });
 
   it('never throws: every field of every nested object, replaced by every kind of wrong value', () => {

@@ -1,9 +1,11 @@
 /**
  * src/cluster/worker.ts directly: a worker's wiring serves the fleet's exposition, asked from the primary, on the
  * app's own server through the one scrape path (negotiated format, the primary's text), and answers 503 saying the
- * primary did not answer once the deadline (twice the cluster timeout plus a second) has passed. The test plays the
- * primary on the thread channel (BroadcastChannel works between channels of one thread). An app's observable
- * callback that never settles in a worker is left out in time: the worker still answers its primary's collection.
+ * primary did not answer once the deadline (twice the cluster timeout plus a second) has passed, or, for a scrape
+ * whose `X-Prometheus-Scrape-Timeout-Seconds` is shorter, before the scraper's own deadline, which the request tells
+ * the primary. The test plays the primary on the thread channel (BroadcastChannel works between channels of one
+ * thread). An app's observable callback that never settles in a worker is left out in time: the worker still
+ * answers its primary's collection. The primary's side of a deadline: primary.test.ts and deadline.e2e.test.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,13 +38,17 @@ let primaryRequests: BroadcastChannel;
 let primaryResponses: BroadcastChannel;
 /** What the played primary answers to an exposition request (undefined: it stays silent). */
 let answer: ((request: ExpositionRequest) => string) | undefined;
+/** Every exposition request the played primary received. */
+let asked: ExpositionRequest[];
 
 beforeEach(() => {
   answer = undefined;
+  asked = [];
   primaryRequests = new BroadcastChannel(THREAD_REQUEST_CHANNEL);
   primaryResponses = new BroadcastChannel(THREAD_RESPONSE_CHANNEL);
   primaryResponses.onmessage = (event: unknown) => {
     const message = (event as { data: ExpositionRequest }).data;
+    if (message.type === 'exposition-request') asked.push(message);
     if (message.type !== 'exposition-request' || answer === undefined) return;
     primaryRequests.postMessage({
       tag: PROTOCOL_TAG,
@@ -99,6 +105,29 @@ it('answers 503, naming the silent primary, after twice the cluster timeout plus
   expect(await response.text()).toMatch(/the cluster primary did not answer/);
   // Not before the deadline (a lower bound only: how much later depends on the machine).
   expect(waited).toBeGreaterThanOrEqual(2 * 100 + 1000 - 50);
+});
+
+it("answers 503 before a scraper's own shorter deadline, which it tells the primary; asks as before without one", async () => {
+  // The worker's usual wait would be 2 * 2000 + 1000 ms.
+  const url = await serve(2000);
+  const started = Date.now();
+  const response = await fetch(url, { headers: { 'x-prometheus-scrape-timeout-seconds': '0.5' } });
+  const waited = Date.now() - started;
+  expect(response.status).toBe(503);
+  expect(await response.text()).toMatch(/the cluster primary did not answer/);
+  // Before the scraper gave up (0.5 s), with slack for a loaded machine: far from the usual 5 s.
+  expect(waited).toBeLessThan(2500);
+  // The primary is asked to answer within the scrape's deadline (90% of the header) less the trip back (90%).
+  expect(asked.map((request) => request.timeoutMillis)).toEqual([405]);
+
+  // No header, a deadline longer than the usual wait, getMetrics(): the request says nothing more than before.
+  answer = () => '# fleet exposition\n';
+  asked = [];
+  expect((await fetch(url)).status).toBe(200);
+  expect((await fetch(url, { headers: { 'x-prometheus-scrape-timeout-seconds': '10' } })).status).toBe(200);
+  await wiring!.exposition('prometheus');
+  expect(asked).toHaveLength(3);
+  for (const request of asked) expect(request).not.toHaveProperty('timeoutMillis');
 });
 
 it("answers the primary's collection even when an app's observable callback never settles", async () => {
