@@ -2,11 +2,14 @@
  * What `initBusinessMetrics({ cluster: true })` builds in the primary (or main thread): the aggregate endpoint, a
  * Prometheus pull reader on a MeterProvider of its own whose only producer is the aggregate (so the primary's own
  * readers stay untouched), the push readers init.ts builds over the aggregate on that same provider (so the
- * primary pushes the fleet's numbers, the same ones its `/metrics` serves), and the watch on worker threads.
+ * primary pushes the fleet's numbers, the same ones its `/metrics` serves), the exposition workers ask for (through
+ * the reader, or, for a worker's scrape with a deadline of its own, a pull server that collects within it), and
+ * the watch on worker threads.
  *
  * Owns: the aggregate's provider and its readers' lifecycle (flush, and shutdown: the final push before the
- * primary stops asking the workers), the live primary of this process. Must not touch: the merge (aggregate.ts),
- * collection rounds (primary.ts), which exporters exist (init.ts), recording.
+ * primary stops asking the workers), what answers the workers' exposition requests, the live primary of this
+ * process. Must not touch: the merge (aggregate.ts), collection rounds (primary.ts), which exporters exist
+ * (init.ts), recording.
  */
 import type { Resource } from '@opentelemetry/resources';
 import {
@@ -16,11 +19,15 @@ import {
   type MetricProducer,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { PrometheusPullReader, type PrometheusPullReaderOptions } from '../exporters/prometheus';
+import {
+  PrometheusPullReader,
+  PrometheusPullServer,
+  type PrometheusPullReaderOptions,
+} from '../exporters/prometheus';
 import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
-import { ClusterPrimary } from './primary';
+import { ClusterPrimary, DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
 import { setLivePrimary } from './thread-watch';
 
 /** The primary's aggregate endpoint. */
@@ -68,7 +75,17 @@ export function startClusterEndpoint(args: {
   const reader = readers[0] as PrometheusPullReader;
   // A provider of its own: the aggregate already contains the primary's own metrics (through `local`).
   const provider = new MeterProvider({ resource: args.resource, readers });
-  primary.serveExposition((format) => reader.getMetrics(format));
+  // A worker's scrape with a deadline of its own collects through collectWithin, which the reader's SDK collection
+  // cannot ask for (it passes producers nothing but the callbacks' budget): the same exposition, serialised by the
+  // same options, from a server of its own whose collections are that call.
+  const within = new PrometheusPullServer({ ...args.prometheus, preventServerStart: true }, (collection) =>
+    primary.collectWithin(
+      collection.timeoutMillis ?? args.options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS,
+    ),
+  );
+  primary.serveExposition((format, hints) =>
+    hints === undefined ? reader.getMetrics(format) : within.getMetrics(format, hints),
+  );
   setLivePrimary(primary);
   return {
     reader,

@@ -3,8 +3,9 @@
  * `timeoutMillis`, and answers with the exact aggregate (see aggregate.ts). A `MetricProducer`, so it plugs
  * into any reader: the package gives it to the primary's Prometheus reader.
  *
- * Owns: collection rounds and their deadline, the two transports on the primary side (node:cluster IPC, and a
- * BroadcastChannel for worker threads), source discovery (`hello`) and exit. Must not touch: recording, HTTP,
+ * Owns: collection rounds and their deadline (and how the deadlines of the collections sharing a round decide it),
+ * the two transports on the primary side (node:cluster IPC, and a BroadcastChannel for worker threads), which
+ * exposition requests share an exposition, source discovery (`hello`) and exit. Must not touch: recording, HTTP,
  * serialisation.
  *
  * Never blocks the primary's event loop for long: snapshots are applied as they arrive, one message per
@@ -13,6 +14,12 @@
  * out by the SDK; anything else that hangs keeps the primary's previous numbers), so a round always ends.
  * A source that misses the deadline keeps its previous numbers in the totals and is counted as `timeout`.
  *
+ * A worker's scrape with a deadline of its own (its scraper's, shorter than the worker's usual wait) is answered
+ * within it: a round waits for late sources until the latest deadline of the collections waiting for it, at most
+ * `timeoutMillis` (a collection without a deadline of its own waits that long, so a round it shares is never cut
+ * short for it), and a collection whose deadline comes first is answered then with what the primary holds
+ * (collectWithin; docs/several-processes.md).
+ *
  * Only known sources are heard (docs/safety.md#peers): every message passes validate.ts first; a node:cluster
  * worker speaks as one source at a time (the one it announced), and on the thread channel, which any code in the
  * process can post to, a source must belong to a live thread this primary saw start (`process.on('worker')`,
@@ -20,6 +27,7 @@
  * it, or by another thread: the answer echoes a round number that starts at a random value). Everything else is
  * refused and counted as `invalid`, so a flood of invented sources costs a check each and is never waited for.
  */
+import type { ScrapeHints } from '../exporters/prometheus/scrape-endpoint';
 import type { ExpositionFormat } from '../exporters/prometheus/serializer';
 import type { Worker as ClusterWorker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
@@ -68,11 +76,25 @@ export const DEFAULT_CLUSTER_TIMEOUT_MS = 1000;
 const LOCAL_SOURCE = 'primary';
 /** Exposition requests waiting for one exposition at most; more are refused (a worker asks once per request). */
 const MAX_WAITING_EXPOSITIONS = 4096;
+/**
+ * Expositions under way per format for requests with a deadline of their own (a shorter deadline than the shared
+ * one's starts another); past this, a request shares the latest one even if it comes too late for it.
+ */
+const MAX_EXPOSITIONS_WITHIN = 2;
 
 interface Round {
   readonly number: number;
   readonly pending: Set<string>;
+  /** Waits for late sources until at least `at` (epoch ms), never past `cluster.timeoutMillis` after its start. */
+  waitUntil: (at: number) => void;
   finish: () => void;
+}
+
+/** Exposition requests that share one exposition. */
+interface SharedExposition {
+  /** When the requests that share it need it (epoch ms); Infinity for requests without a deadline of their own. */
+  readonly dueAt: number;
+  readonly replies: Array<(answer: { text?: string; error?: string }) => void>;
 }
 
 export class ClusterPrimary implements MetricProducer {
@@ -90,7 +112,7 @@ export class ClusterPrimary implements MetricProducer {
   private current: Round | undefined;
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
-  private exposition: ((format: ExpositionFormat) => Promise<string>) | undefined;
+  private exposition: ((format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>) | undefined;
 
   /** Cluster worker id -> its current source id. */
   private readonly processSources = new Map<number, string>();
@@ -104,11 +126,13 @@ export class ClusterPrimary implements MetricProducer {
   private readonly onClusterMessage = (worker: ClusterWorker, message: unknown): void => {
     this.receive(message, worker);
   };
-  /** Requests waiting for the exposition being made, per format: they share it. */
-  private readonly waitingExpositions = new Map<
-    ExpositionFormat,
-    Array<(answer: { text?: string; error?: string }) => void>
-  >();
+  /**
+   * Requests waiting for the exposition being made, per format, apart for those with a deadline of their own:
+   * they share it.
+   */
+  private readonly waitingExpositions = new Map<string, SharedExposition>();
+  /** Expositions under way for requests with a deadline of their own, per format. */
+  private readonly expositionsWithin = new Map<ExpositionFormat, number>();
   private readonly warnings = new RateLimitedWarnings();
   private readonly onClusterExit = (worker: ClusterWorker): void => {
     const source = this.processSources.get(worker.id);
@@ -154,8 +178,12 @@ export class ClusterPrimary implements MetricProducer {
     this.discover();
   }
 
-  /** What a worker gets when it asks for the aggregate (to serve `/metrics` on the app's shared port), per format. */
-  serveExposition(exposition: (format: ExpositionFormat) => Promise<string>): void {
+  /**
+   * What a worker gets when it asks for the aggregate (to serve `/metrics` on the app's shared port), per format;
+   * `hints.timeoutMillis` when the request has a deadline of its own, which the exposition must meet (by
+   * collecting through {@link collectWithin}).
+   */
+  serveExposition(exposition: (format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>): void {
     this.exposition = exposition;
   }
 
@@ -193,12 +221,41 @@ export class ClusterPrimary implements MetricProducer {
     });
   }
 
-  /** One collection: every source's latest numbers (or its previous ones, past the deadline), merged. */
+  /**
+   * One collection: every source's latest numbers (or its previous ones, past the deadline), merged. It shares the
+   * round under way, which then waits for late sources the full `timeoutMillis` from its start (a round started for
+   * a shorter deadline is never cut short for a collection that did not ask for one).
+   */
   collect(): Promise<CollectionResult> {
+    return this.round(Infinity);
+  }
+
+  /**
+   * One collection within `timeoutMillis` (a worker's scrape with a deadline of its own). It shares the round under
+   * way, or starts one, that waits for late sources until most of that time has passed (the rest is for the
+   * primary's own collection and the render) unless another collection waiting for it has more time, never longer
+   * than `cluster.timeoutMillis`. If the round has not ended by the deadline, the answer is what the primary holds
+   * then: every source's latest numbers (a late one's previous numbers, as at a round's deadline) and its own
+   * numbers of its previous round.
+   */
+  collectWithin(timeoutMillis: number): Promise<CollectionResult> {
+    const round = this.round(Date.now() + timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const atDeadline = new Promise<CollectionResult>((resolve) => {
+      timer = setTimeout(() => resolve(this.aggregate.render(this.resource)), timeoutMillis);
+      timer.unref();
+    });
+    return Promise.race([round, atDeadline]).finally(() => clearTimeout(timer));
+  }
+
+  /** The round under way, made to wait for late sources until at least `waitUntil` (epoch ms), or a new one. */
+  private round(waitUntil: number): Promise<CollectionResult> {
     if (this.inflight === undefined) {
-      this.inflight = this.runRound().finally(() => {
+      this.inflight = this.runRound(waitUntil).finally(() => {
         this.inflight = undefined;
       });
+    } else {
+      this.current?.waitUntil(waitUntil);
     }
     return this.inflight;
   }
@@ -227,8 +284,9 @@ export class ClusterPrimary implements MetricProducer {
     this.current?.finish();
   }
 
-  private async runRound(): Promise<CollectionResult> {
+  private async runRound(waitUntil: number): Promise<CollectionResult> {
     if (this.closed) return this.aggregate.render(this.resource);
+    const latest = Date.now() + this.timeoutMillis;
     const number = ++this.roundNumber;
     const full = this.aggregate.sourcesNeedingFull();
     const request: CollectRequest = {
@@ -260,17 +318,26 @@ export class ClusterPrimary implements MetricProducer {
       pending.size === 0
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
-            const timer = setTimeout(() => round.finish(), this.timeoutMillis);
-            timer.unref();
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            let endsAt = -Infinity;
             const round: Round = {
               number,
               pending,
+              waitUntil: (at) => {
+                const end = Math.min(latest, at);
+                if (end <= endsAt) return;
+                endsAt = end;
+                clearTimeout(timer);
+                timer = setTimeout(() => round.finish(), Math.max(0, end - Date.now()));
+                timer.unref();
+              },
               finish: () => {
                 clearTimeout(timer);
                 if (this.current === round) this.current = undefined;
                 resolve();
               },
             };
+            round.waitUntil(waitUntil);
             this.current = round;
           });
     await waiting;
@@ -470,22 +537,29 @@ export class ClusterPrimary implements MetricProducer {
       });
       return;
     }
-    // Requests that arrive while an exposition of their format is being made share it.
     const format: ExpositionFormat = request.format === 'openmetrics' ? 'openmetrics' : 'prometheus';
-    const already = this.waitingExpositions.get(format);
-    if (already !== undefined) {
-      if (already.length >= MAX_WAITING_EXPOSITIONS) {
+    const within = request.timeoutMillis;
+    // Requests that arrive while an exposition of their format is being made share it; one with a deadline of its
+    // own shares only one due no later than it needs it (or, past MAX_EXPOSITIONS_WITHIN, the latest anyway).
+    const key = within === undefined ? format : `${format} within`;
+    const dueAt = within === undefined ? Infinity : Date.now() + within;
+    const already = this.waitingExpositions.get(key);
+    const underWay = this.expositionsWithin.get(format) ?? 0;
+    if (already !== undefined && (already.dueAt <= dueAt || underWay >= MAX_EXPOSITIONS_WITHIN)) {
+      if (already.replies.length >= MAX_WAITING_EXPOSITIONS) {
         this.refuse(() => `more than ${MAX_WAITING_EXPOSITIONS} exposition requests waiting`);
-      } else already.push(reply);
+      } else already.replies.push(reply);
       return;
     }
-    const waiting = [reply];
-    this.waitingExpositions.set(format, waiting);
+    const shared: SharedExposition = { dueAt, replies: [reply] };
+    this.waitingExpositions.set(key, shared);
+    if (within !== undefined) this.expositionsWithin.set(format, underWay + 1);
     const answerAll = (answer: { text?: string; error?: string }) => {
-      this.waitingExpositions.delete(format);
-      for (const send of waiting) send(answer);
+      if (this.waitingExpositions.get(key) === shared) this.waitingExpositions.delete(key);
+      if (within !== undefined) this.expositionsWithin.set(format, this.expositionsWithin.get(format)! - 1);
+      for (const send of shared.replies) send(answer);
     };
-    exposition(format).then(
+    (within === undefined ? exposition(format) : exposition(format, { timeoutMillis: within })).then(
       (text) => answerAll({ text }),
       (error: unknown) => answerAll({ error: String(error) }),
     );

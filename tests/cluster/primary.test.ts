@@ -3,9 +3,10 @@
  * a real worker thread (the built ClusterSource over its own SDK provider, driven by messages from here). The
  * primary watches the thread (watchThread), hears its hello, merges its numbers exactly with its own, shares one
  * round between concurrent collections, keeps the last numbers of a source that stops answering (counted
- * `timeout` at the deadline), takes a final snapshot sent during a round as that round's answer, retires a terminated thread instead of waiting for it, refuses invented messages on
+ * `timeout` at the deadline), answers a collection with a deadline of its own within it (a round nobody else waits
+ * for ends then; one a collection without a deadline waits for is never cut short for it), takes a final snapshot sent during a round as that round's answer, retires a terminated thread instead of waiting for it, refuses invented messages on
  * the thread channel (counted `invalid`; a main-thread source is one of them: threads are numbered from 1),
- * answers the source's exposition requests, and hears nothing after close(). node:cluster workers, dead workers
+ * answers the source's exposition requests (passing on a request's own deadline), and hears nothing after close(). node:cluster workers, dead workers
  * and hostile peers: the cluster.e2e, peers.e2e and threads.e2e tests.
  */
 import { existsSync } from 'node:fs';
@@ -45,7 +46,8 @@ parentPort.on('message', async (m) => {
   if (m.add) orders.add(m.add[0], { region: m.add[1] });
   if (m.hang !== undefined) hang = m.hang;
   if (m.close) await source.close();
-  if (m.exposition) answer.text = await source.exposition(2000, m.exposition).catch((e) => 'error: ' + e.message);
+  if (m.exposition)
+    answer.text = await source.exposition(2000, m.exposition, m.within).catch((e) => 'error: ' + e.message);
   parentPort.postMessage(answer);
 });
 `;
@@ -181,6 +183,122 @@ it('keeps the last numbers of a source that stops answering, and counts it as ti
   expect(p.sources).toBe(1);
   await p.collect();
   expect(failures(p)).toEqual({ timeout: 2 });
+});
+
+describe('a collection with a deadline of its own (a worker scrape whose scraper sent one)', () => {
+  /** A pair whose source answered once (7) and then hangs, having recorded more (100) the primary never gets. */
+  async function withLateSource(timeoutMillis: number): Promise<ClusterPrimary> {
+    const p = await startPair(timeoutMillis);
+    await thread!.add(7, 'apac');
+    expect(orders(await p.collect())).toEqual({ apac: 7 });
+    await thread!.call({ hang: true });
+    await thread!.add(100, 'apac');
+    return p;
+  }
+
+  it("alone in its round: answered within it, with the late source's previous numbers, the late source counted", async () => {
+    const p = await withLateSource(20_000);
+    const started = Date.now();
+    expect(orders(await p.collectWithin(500))).toEqual({ apac: 7 });
+    // Generous (a loaded machine): before the fix the round waited its full 20 s.
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Nobody else waited for the round: it ended at most of the deadline, and counted the source it went without.
+    expect(failures(p)).toEqual({ timeout: 1 });
+  });
+
+  it.each([
+    ['started by the collection without one', false],
+    ['joined by the collection without one', true],
+  ])(
+    'a round %s is not cut short: the other collection is answered at its own deadline',
+    async (_, shortFirst) => {
+      const p = await withLateSource(3000);
+      const started = Date.now();
+      let short: Promise<CollectionResult>;
+      let full: Promise<CollectionResult>;
+      if (shortFirst) {
+        short = p.collectWithin(300);
+        full = p.collect();
+      } else {
+        full = p.collect();
+        short = p.collectWithin(300);
+      }
+      const fullAnswered = full.then(() => Date.now() - started);
+      expect(orders(await short)).toEqual({ apac: 7 });
+      expect(Date.now() - started).toBeLessThan(2000); // generous: the round waits 3 s
+      // The round still waits for the late source: nothing counted yet.
+      expect(failures(p)).toEqual({});
+      expect(orders(await full)).toEqual({ apac: 7 });
+      // Not before the round's own deadline (a lower bound only).
+      expect(await fullAnswered).toBeGreaterThanOrEqual(3000 - 50);
+      expect(failures(p)).toEqual({ timeout: 1 });
+    },
+  );
+
+  it('shares an exposition between requests only when it is due in time for each', async () => {
+    // The node:cluster side without forking, as in the retirement test below: requests as node:cluster hands them.
+    const p = new ClusterPrimary({ resource: emptyResource(), processes: false, threads: false });
+    primary = p;
+    const events = p as unknown as { receive(message: unknown, worker: unknown): void };
+    const sent: Array<{ id: number; text?: string }> = [];
+    const worker = {
+      id: 3,
+      isConnected: () => true,
+      send: (message: { id: number; text?: string }) => sent.push(message) > 0,
+    };
+    events.receive({ tag: PROTOCOL_TAG, type: 'hello', version: PROTOCOL_VERSION, source: 'w3' }, worker);
+    const made: Array<{ within?: number; answer: (text: string) => void }> = [];
+    p.serveExposition(
+      (_, hints) => new Promise((answer) => made.push({ within: hints?.timeoutMillis, answer })),
+    );
+    const ask = (id: number, timeoutMillis?: number) =>
+      events.receive(
+        {
+          tag: PROTOCOL_TAG,
+          type: 'exposition-request',
+          source: 'w3',
+          id,
+          ...(timeoutMillis ? { timeoutMillis } : {}),
+        },
+        worker,
+      );
+    ask(1); // without a deadline: one exposition
+    ask(2); // shares it
+    ask(3, 2000); // with one: not the first's, which may take the whole round
+    ask(4, 5000); // due later than the third's: shares it
+    ask(5, 500); // due sooner: one of its own
+    ask(6, 100); // a third one under way would be one too many: shares the latest
+    expect(made.map((exposition) => exposition.within)).toEqual([undefined, 2000, 500]);
+    made.forEach((exposition, i) => exposition.answer(`exposition ${i}\n`));
+    await waitUntil('every request answered', () => sent.length === 6 || `${sent.length} answered`, {
+      intervalMillis: 10,
+    });
+    expect(sent.map((answer) => [answer.id, answer.text])).toEqual([
+      [1, 'exposition 0\n'],
+      [2, 'exposition 0\n'],
+      [3, 'exposition 1\n'],
+      [4, 'exposition 1\n'],
+      [5, 'exposition 2\n'],
+      [6, 'exposition 2\n'],
+    ]);
+  });
+
+  it("passes an exposition request's own deadline on to the exposition, and none for a request without one", async () => {
+    const p = await startPair();
+    const asked: unknown[] = [];
+    p.serveExposition(async (format, hints) => {
+      asked.push([format, hints]);
+      return `exposition in ${format}\n`;
+    });
+    expect((await thread!.call({ exposition: 'prometheus', within: 400 })).text).toBe(
+      'exposition in prometheus\n',
+    );
+    expect((await thread!.call({ exposition: 'openmetrics' })).text).toBe('exposition in openmetrics\n');
+    expect(asked).toEqual([
+      ['prometheus', { timeoutMillis: 400 }],
+      ['openmetrics', undefined],
+    ]);
+  });
 });
 
 it('takes a final snapshot sent during a round as the answer of that round, so the round does not wait for it', async () => {
