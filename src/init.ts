@@ -348,9 +348,10 @@ function buildWithSdk(
       (collection) => expositionReader.collect(collection),
       clusterExtensions!,
       storeCollectionOf,
+      resource,
     );
     const started = clusterSource;
-    undo.push(() => started.source.close());
+    undo.push(() => started.close());
   }
 
   // One user-hash key for the whole cluster: drawn here in a primary (and handed to the workers it forks after
@@ -362,7 +363,8 @@ function buildWithSdk(
   const meter = meterProvider.getMeter(SCOPE_NAME, VERSION);
   registerProcessSelfMetrics(meter, undefined, {
     exporters: failureCounting,
-    cluster: clusterEndpoint?.primary,
+    // A cluster worker's relay counts what its threads' numbers missed, summed into the primary's tallies.
+    cluster: clusterEndpoint?.primary ?? clusterSource?.relay,
   });
   const runtimeMetrics = startRuntimeMetrics?.(meterProvider);
   undo.push(() => runtimeMetrics?.stop());
@@ -387,8 +389,9 @@ function buildWithSdk(
     : undefined;
   // The aggregate holds each family to this process's series cap, and its folds count as this process's own.
   const guard = instrumentContextOf(metrics)?.options;
-  if (clusterEndpoint && guard) {
-    clusterEndpoint.primary.aggregate.capSeries(guard.limits.maxSeriesPerMetric, (family, max) =>
+  const aggregating = clusterEndpoint?.primary ?? clusterSource?.relay;
+  if (aggregating && guard) {
+    aggregating.aggregate.capSeries(guard.limits.maxSeriesPerMetric, (family, max) =>
       guard.reporter.seriesOverflow(family, max),
     );
   }
@@ -411,7 +414,7 @@ function buildWithSdk(
       clusterKey?.stopSharing?.();
     },
     // A worker's last word first: what it recorded since the last scrape reaches the primary.
-    beforeHandOver: () => clusterSource?.source.close(),
+    beforeHandOver: () => clusterSource?.close(),
     async afterHandOver(timeoutMillis) {
       unregisterActiveUsers?.();
       await clusterEndpoint?.shutdown(timeoutMillis);

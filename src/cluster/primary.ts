@@ -1,7 +1,8 @@
 /**
  * The primary of a cluster: asks every source for a snapshot at each collection, waits at most
  * `timeoutMillis`, and answers with the exact aggregate (see aggregate.ts). A `MetricProducer`, so it plugs
- * into any reader: the package gives it to the primary's Prometheus reader.
+ * into any reader: the package gives it to the primary's Prometheus reader. A node:cluster worker runs one for its
+ * own worker threads (threads only, worker.ts): its aggregate is what the worker sends its primary.
  *
  * Owns: collection rounds and their deadline (and how the deadlines of the collections sharing a round decide it),
  * the two transports on the primary side (node:cluster IPC, and a BroadcastChannel for worker threads), which
@@ -112,6 +113,7 @@ export class ClusterPrimary implements MetricProducer {
   private current: Round | undefined;
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
+  private heard = false;
   private exposition: ((format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>) | undefined;
 
   /** Cluster worker id -> its current source id. */
@@ -153,7 +155,9 @@ export class ClusterPrimary implements MetricProducer {
       );
     }
     this.local = options.local;
-    this.localEncoder = new SnapshotEncoder(LOCAL_SOURCE, options.extensions, options.columnsOf);
+    // No extensions: their merges land in this process's own state, so its own payload is never needed, and a
+    // cluster worker relaying its threads must keep each payload for the snapshot it sends its own primary.
+    this.localEncoder = new SnapshotEncoder(LOCAL_SOURCE, [], options.columnsOf);
     this.aggregate = new ClusterAggregate({
       gauges: { ...PACKAGE_GAUGE_RULES, ...options.gauges },
       extensions: options.extensions,
@@ -195,6 +199,14 @@ export class ClusterPrimary implements MetricProducer {
   /** Sources that announced themselves and have not exited. */
   get sources(): number {
     return this.processSources.size + this.threadSources.size;
+  }
+
+  /**
+   * Whether any source has announced itself or sent numbers: from then on the aggregate differs from the
+   * primary's own collection (a source's numbers outlive its exit).
+   */
+  get heardSources(): boolean {
+    return this.heard || this.sources > 0;
   }
 
   /**
@@ -445,6 +457,7 @@ export class ClusterPrimary implements MetricProducer {
           'business_metrics_cluster_collection_failures_total{reason="invalid"})',
       );
     }
+    this.heard = true;
     this.aggregate.applyChecked(checked);
     if (snapshot.final === true) {
       // Its source is retired now, whether the snapshot was applied or refused (aggregate.ts): nothing is left for

@@ -5,7 +5,7 @@
  * Owns: the rules' arithmetic and the package's gauges' rules. Must not touch: when rules run and over which
  * sources (aggregate.ts), validation of an app's rule names (options.ts reads the names from here).
  */
-import { BUSINESS_METRICS } from '../catalog/metrics';
+import { BUSINESS_METRICS, SELF_METRICS } from '../catalog/metrics';
 
 /**
  * How a gauge combines across sources:
@@ -54,9 +54,12 @@ export const GAUGE_RULE_NAMES = Object.keys(GAUGE_RULES) as GaugeRule[];
  *   aggregate is the most recently changed value, never the copy multiplied by the number of workers;
  * - exchange rates: each worker reads the app's table, refreshed in its own time; the most recently changed rate
  *   is the current one (the highest would keep a fallen rate until every worker has refreshed).
+ * - cluster sources: the primary counts its workers and threads, a node:cluster worker the threads it relays (each
+ *   reports only its own), so the sum is every source of the cluster.
  */
 export const PACKAGE_GAUGE_RULES: Readonly<Record<string, GaugeRule>> = Object.freeze({
   [BUSINESS_METRICS.revenuePerMinute.name]: 'sum',
   [BUSINESS_METRICS.activeUsers.name]: 'latest',
   [BUSINESS_METRICS.exchangeRate.name]: 'latest',
+  [SELF_METRICS.clusterSources.name]: 'sum',
 });

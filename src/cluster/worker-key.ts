@@ -3,7 +3,8 @@
  * must hash a user id to the same digest, or the merged sketches count one user once per worker.
  *
  * Owns: how the key travels (a node:cluster worker's own environment, given at `cluster.fork`; a worker thread's
- * environment data, given by `setEnvironmentData`) and taking it back at shutdown. Must not touch: hashing with
+ * environment data, given by `setEnvironmentData` in the primary, or in the cluster worker that started it) and
+ * taking it back at shutdown. Must not touch: hashing with
  * the key, the primary's `process.env` (every child process of the app would inherit the secret from it).
  *
  * Why not `process.env` of the primary (as before): `child_process` calls inherit it, it outlived `shutdown()`,
@@ -34,7 +35,7 @@ export interface ClusterHashKey {
 /**
  * Cluster mode needs one user-hash key in every process. A configured key (`activeUsers.hashKey` or
  * `OTEL_BUSINESS_METRICS_USER_HASH_KEY`) is used as is; otherwise the primary draws one and shares it with the
- * workers and threads it starts afterwards, and a worker uses the one it received.
+ * workers and threads it starts afterwards, and a worker uses the one it received (and hands it to its own threads).
  */
 export function clusterHashKey(activeUsers: ActiveUsersOptions, role: 'primary' | 'source'): ClusterHashKey {
   if (activeUsers.hashKey !== undefined) return { activeUsers };
@@ -48,7 +49,9 @@ export function clusterHashKey(activeUsers: ActiveUsersOptions, role: 'primary' 
       );
       return { activeUsers };
     }
-    return { activeUsers: { ...activeUsers, hashKey: key } };
+    // A node:cluster worker relays its own threads (worker.ts): they must hash as the whole cluster does.
+    const stopSharing = isMainThread ? shareKeyWithThreads(key) : undefined;
+    return { activeUsers: { ...activeUsers, hashKey: key }, stopSharing };
   }
   const key = randomBytes(32).toString('hex');
   return { activeUsers: { ...activeUsers, hashKey: key }, stopSharing: shareKeyWithWorkers(key) };
@@ -67,12 +70,23 @@ export function shareKeyWithWorkers(key: string): () => void {
     return fork.call(this, sharing ? { [WORKER_KEY_ENV]: key, ...env } : env);
   };
   cluster.fork = forkWithKey;
-  setEnvironmentData(THREAD_KEY, key);
+  const stopThreads = shareKeyWithThreads(key);
   return () => {
     if (!sharing) return;
     sharing = false;
     // Someone may have wrapped fork after us: then ours stays in their chain, passing calls through unchanged.
     if (cluster.fork === forkWithKey) cluster.fork = fork;
+    stopThreads();
+  };
+}
+
+/** Threads started from now on receive `key`. Returns the function that stops it; idempotent. */
+function shareKeyWithThreads(key: string): () => void {
+  let sharing = true;
+  setEnvironmentData(THREAD_KEY, key);
+  return () => {
+    if (!sharing) return;
+    sharing = false;
     setEnvironmentData(THREAD_KEY, undefined);
   };
 }

@@ -1,14 +1,18 @@
 /**
  * What `initBusinessMetrics({ cluster: true })` builds in a source (a node:cluster worker or a worker thread): the
  * source that answers the primary's collections, the fleet's exposition asked from the primary, and the handler
- * that serves it on the app's shared port.
+ * that serves it on the app's shared port. In a node:cluster worker, also the relay of its own worker threads: a
+ * primary for them (primary.ts, threads only), whose aggregate (the worker's numbers and its threads') is what the
+ * worker sends its primary, so a thread pool inside a cluster worker reaches the cluster's totals.
  *
- * Owns: that wiring and the deadline of an exposition request (a scraper's own deadline, when shorter than the
- * worker's usual wait, is the worker's, and the primary is told it). Must not touch: the transports (source.ts),
- * which other exporters exist (init.ts), recording, how a scrape is answered (the one scrape path,
- * exporters/prometheus/scrape-endpoint.ts: the same negotiation, gzip and `Vary` as every other `/metrics`).
+ * Owns: that wiring, the relay's deadline within the primary's, and the deadline of an exposition request (a
+ * scraper's own deadline, when shorter than the worker's usual wait, is the worker's, and the primary is told it). Must
+ * not touch: the transports (source.ts), which other exporters exist (init.ts), recording, how a scrape is answered
+ * (the one scrape path, exporters/prometheus/scrape-endpoint.ts: the same negotiation, gzip and `Vary` as every
+ * other `/metrics`), the merge (primary.ts and aggregate.ts, which the relay reuses as they are).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricCollectOptions } from '@opentelemetry/sdk-metrics';
 import { PROMETHEUS_DEFAULTS } from '../config/defaults';
 import {
@@ -22,9 +26,10 @@ import { safeMessage } from '../support';
 import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
-import { DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
+import { ClusterPrimary, DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
 import type { SourceTransport } from './role';
 import { ClusterSource } from './source';
+import { setLivePrimary } from './thread-watch';
 
 /** A worker's side of cluster mode, and how it serves the fleet's exposition on the app's shared port. */
 export interface ClusterSourceWiring {
@@ -36,6 +41,10 @@ export interface ClusterSourceWiring {
   exposition(format?: ExpositionFormat, hints?: ScrapeHints): Promise<string>;
   /** `(req, res)` serving the aggregate: mount it as `/metrics` on the app's own server in every worker. */
   readonly metricsHandler: (request: IncomingMessage, response: ServerResponse) => void;
+  /** In a node:cluster worker, the primary of its worker threads (undefined in a thread). */
+  readonly relay: ClusterPrimary | undefined;
+  /** Sends the final snapshot (the threads' latest numbers in it), then stops relaying. Never rejects. */
+  close(): Promise<void>;
 }
 
 export function startClusterSource(
@@ -47,13 +56,33 @@ export function startClusterSource(
   /** The local store's columns behind `collect`'s collections (required, so a caller cannot forget it and fall
    * back to building MetricData for every series at every scrape; `() => undefined` when there is no store). */
   columnsOf: ColumnsLookup,
+  /** The worker's resource (what its relay's aggregate is rendered under; the snapshot does not carry it). */
+  resource: Resource,
 ): ClusterSourceWiring {
   const timeoutMillis = options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS;
   // An app's observable callback that never settles is left out (by the SDK) in time for the primary's deadline:
   // the worker's other numbers still reach it, and no collection stays pending per round.
   const callbacks = Math.max(1, Math.floor(timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+  const own = () => collect({ timeoutMillis: callbacks });
+  // A node:cluster worker's threads talk to it over the thread channel, as a main thread's do outside a cluster;
+  // nothing else would ever collect them (the cluster's primary hears processes only).
+  const relay =
+    transport === 'process'
+      ? new ClusterPrimary({
+          resource,
+          // The relay waits for its threads, then collects the worker itself, each under its deadline: both
+          // within the share of the primary's deadline a worker's collection gets.
+          timeoutMillis: Math.max(1, Math.floor(callbacks / 2)),
+          gauges: options.gauges,
+          local: collect,
+          columnsOf,
+          extensions,
+          processes: false,
+        })
+      : undefined;
   const source = new ClusterSource(
-    () => collect({ timeoutMillis: callbacks }),
+    // Until a thread has spoken the aggregate is the worker's own collection: the columns' fast path, no merge.
+    relay === undefined ? own : () => (relay.heardSources ? relay.collect() : own()),
     transport,
     extensions,
     columnsOf,
@@ -80,5 +109,22 @@ export function startClusterSource(
   });
   const metricsHandler: (request: IncomingMessage, response: ServerResponse) => void =
     nodeScrapeHandler(served);
-  return { source, exposition, metricsHandler };
+  if (relay !== undefined) {
+    // A thread's /metrics gets the cluster's aggregate, as its worker's does.
+    relay.serveExposition(exposition);
+    setLivePrimary(relay);
+  }
+  return {
+    source,
+    exposition,
+    metricsHandler,
+    relay,
+    async close() {
+      // The final snapshot's collection asks the threads once more; only then does the relay stop listening.
+      await source.close();
+      if (relay === undefined) return;
+      setLivePrimary(undefined, relay);
+      relay.close();
+    },
+  };
 }

@@ -10,6 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BroadcastChannel } from 'node:worker_threads';
+import { emptyResource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -76,6 +77,7 @@ async function serve(timeoutMillis: number): Promise<string> {
     () => reader.collect(),
     new ClusterExtensions(),
     () => undefined,
+    emptyResource(),
   );
   server = createServer(wiring.metricsHandler);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
@@ -149,6 +151,7 @@ it("answers the primary's collection even when an app's observable callback neve
       (options) => own.collect(options),
       new ClusterExtensions(),
       () => undefined,
+      emptyResource(),
     );
     primaryRequests.postMessage({ tag: PROTOCOL_TAG, type: 'collect', round: 7 });
     // Within 80% of the cluster timeout, the SDK leaves the callback out; generous bound, no timing assertion.
