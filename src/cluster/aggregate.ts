@@ -109,7 +109,7 @@ interface Slot {
   filled: boolean;
   /** When the primary saw this value change (gauges, for the `latest` rule). */
   changedAt: number;
-  /** The snapshot that last carried this slot (gauges a snapshot omits are no longer reported). */
+  /** The snapshot that last carried this slot (gauges and up-down levels a snapshot omits are no longer reported). */
   seenIn: number;
 }
 
@@ -293,9 +293,12 @@ export class ClusterAggregate {
       const family = this.familyOf(message, metric);
       if (family === undefined || !this.applyPoints(source, family, metric, snapshot, now)) refused = true;
     }
-    // A gauge a source no longer reports is no longer its value; counters and histograms never disappear.
+    // A gauge or up-down level a source no longer reports is no longer its value (a cluster worker relaying its
+    // threads drops an exited thread's levels, as this aggregate does at a retirement); counters and histograms
+    // never disappear.
     for (const slot of source.all) {
-      if (slot.family.shape === 'gauge' && slot.seenIn !== snapshot) slot.seenIn = -1;
+      const shape = slot.family.shape;
+      if ((shape === 'gauge' || shape === 'updown') && slot.seenIn !== snapshot) slot.seenIn = -1;
     }
     if (message.ext !== undefined) {
       for (const extension of this.extensions) {
@@ -370,6 +373,7 @@ export class ClusterAggregate {
         if (!slot.filled) continue;
         const { family, series, values } = slot;
         if (family.shapeRule.summed) {
+          if (family.shape === 'updown' && slot.seenIn < 0) continue;
           addInto(series.acc, values, family.shape);
           series.present = true;
           continue;
@@ -478,6 +482,10 @@ export class ClusterAggregate {
     for (let at = 0; at < points.length; at += width + 1) {
       if (pointRefusal(family.shape, points, at, width) !== undefined) {
         accepted = false;
+        // Refused, an up-down level keeps its previous value as a count does: it was sent, not left out.
+        const id = points[at];
+        const refused = typeof id === 'number' ? source.slots[id] : undefined;
+        if (family.shape === 'updown' && refused?.family === family) refused.seenIn = snapshot;
         continue;
       }
       const id = points[at] as number;

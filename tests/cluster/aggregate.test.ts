@@ -9,7 +9,7 @@ import { BusinessMetrics, BUSINESS_METRICS, PROMETHEUS_FAMILIES, serializePromet
 import { ClusterAggregate } from '../../src/cluster/aggregate';
 import { SnapshotEncoder } from '../../src/cluster/encode';
 import { ClusterExtensions } from '../../src/cluster/extensions';
-import type { SnapshotMessage } from '../../src/cluster/protocol';
+import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/cluster/protocol';
 import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
 import { parseExposition } from '../support/exposition';
 import { TestReader } from '../support/collect';
@@ -159,6 +159,49 @@ describe('cluster aggregate', () => {
     aggregate.apply(await snapshot(c));
     expect(value(exposition(aggregate), 'jobs_inflight')).toBe(6);
     await Promise.all([a, b, c].map((w) => w.provider.shutdown()));
+  });
+
+  it('an up-down series a source no longer sends leaves its total; a refused point keeps its previous value', async () => {
+    // A cluster worker relaying its threads stops sending a thread's up-down series when that thread exits (the
+    // relay's aggregate dropped it): the primary must not keep the level the thread last had.
+    const aggregate = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+    const level = (jobs: number | undefined, round: number, id = 0): SnapshotMessage => ({
+      tag: PROTOCOL_TAG,
+      type: 'snapshot',
+      version: PROTOCOL_VERSION,
+      source: 'relay',
+      round,
+      epoch: 0,
+      firstKey: round === 1 ? 0 : 1,
+      keys: round === 1 ? [JSON.stringify(['queue', 'mail'])] : [],
+      scopes: [{ name: 'app' }],
+      metrics:
+        jobs === undefined
+          ? []
+          : [
+              {
+                scope: 0,
+                name: 'jobs.inflight',
+                description: '',
+                unit: '',
+                valueType: 1,
+                shape: 'updown',
+                points: [id, jobs],
+              },
+            ],
+    });
+    expect(aggregate.apply(level(3, 1))).toBe(true);
+    expect(value(exposition(aggregate), 'jobs_inflight')).toBe(3);
+    // A point with a number the rules refuse: counted, and the series keeps its previous value.
+    expect(
+      aggregate.apply({ ...level(3, 2), metrics: [{ ...level(3, 2).metrics[0], points: [0, 'x'] }] }),
+    ).toBe(false);
+    expect(value(exposition(aggregate), 'jobs_inflight')).toBe(3);
+    expect(aggregate.apply(level(undefined, 3))).toBe(true);
+    expect(exposition(aggregate).samples.filter((s) => s.name === 'jobs_inflight')).toEqual([]);
+    // Sent again, it counts again.
+    expect(aggregate.apply(level(1, 4))).toBe(true);
+    expect(value(exposition(aggregate), 'jobs_inflight')).toBe(1);
   });
 
   it('a source that exits keeps its counts in the totals; its gauges leave; a late message from it is ignored', async () => {

@@ -3,7 +3,7 @@
  * (tests/cluster/fixtures/cluster-threads-app.ts): each worker relays its threads, so the primary's exposition is
  * the exact sum of the workers' and their threads' numbers, users tracked in threads of different workers are
  * hashed with the cluster's one key (one user counts once), a thread's getMetrics() is the cluster's aggregate,
- * and a thread that ends (cleanly, or terminated) keeps its counts in the totals.
+ * and a thread that ends (cleanly, or terminated) keeps its counts in the totals while its up-down levels leave.
  */
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition } from '../support/exposition';
@@ -42,6 +42,7 @@ it('sums every worker and every thread of every worker, and keeps the counts of 
   expect(value('recorded', revenue)).toBe(recorded);
   // Every source of the cluster: the workers (the primary's) and their threads (each worker's).
   expect(value('recorded', 'business_metrics_cluster_sources')).toBe(WORKERS + WORKERS * THREADS);
+  expect(value('recorded', 'jobs_inflight')).toBe(WORKERS * THREADS);
   // Every thread tracked the same user: hashed with the cluster's one key, it counts once.
   expect(value('recorded', activeUsers, { window: 'daily', user_tier: 'pro' })).toBe(1);
   // A thread's getMetrics() is the cluster's aggregate, asked through its worker.
@@ -50,6 +51,8 @@ it('sums every worker and every thread of every worker, and keeps the counts of 
   // its last collection: nothing is lost.
   expect(value('after-exits', revenue)).toBe(recorded + 100);
   expect(value('after-exits', 'business_metrics_cluster_sources')).toBe(WORKERS + WORKERS * THREADS - 2);
+  // Their jobs in flight went with them (worker 1 no longer sends the level its threads held).
+  expect(value('after-exits', 'jobs_inflight')).toBe(WORKERS * THREADS - 2);
   // The terminated thread sent no final snapshot: counted by its worker, in the primary's tally.
   const failures = 'business_metrics_cluster_collection_failures_total';
   expect(value('after-exits', failures, { reason: 'exited' })).toBe(1);
