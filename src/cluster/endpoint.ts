@@ -3,8 +3,7 @@
  * Prometheus pull reader on a MeterProvider of its own whose only producer is the aggregate (so the primary's own
  * readers stay untouched), the push readers init.ts builds over the aggregate on that same provider (so the
  * primary pushes the fleet's numbers, the same ones its `/metrics` serves), the exposition workers ask for (through
- * the reader, or, for a worker's scrape with a deadline of its own, a pull server that collects within it), and
- * the watch on worker threads.
+ * the reader, within a worker's scrape's own deadline when it has one), and the watch on worker threads.
  *
  * Owns: the aggregate's provider and its readers' lifecycle (flush, and shutdown: the final push before the
  * primary stops asking the workers), what answers the workers' exposition requests, the live primary of this
@@ -19,15 +18,11 @@ import {
   type MetricProducer,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import {
-  PrometheusPullReader,
-  PrometheusPullServer,
-  type PrometheusPullReaderOptions,
-} from '../exporters/prometheus';
+import { PrometheusPullReader, type PrometheusPullReaderOptions } from '../exporters/prometheus';
 import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
-import { ClusterPrimary, DEFAULT_CLUSTER_TIMEOUT_MS } from './primary';
+import { ClusterPrimary } from './primary';
 import { setLivePrimary } from './thread-watch';
 
 /** The primary's aggregate endpoint. */
@@ -75,17 +70,9 @@ export function startClusterEndpoint(args: {
   const reader = readers[0] as PrometheusPullReader;
   // A provider of its own: the aggregate already contains the primary's own metrics (through `local`).
   const provider = new MeterProvider({ resource: args.resource, readers });
-  // A worker's scrape with a deadline of its own collects through collectWithin, which the reader's SDK collection
-  // cannot ask for (it passes producers nothing but the callbacks' budget): the same exposition, serialised by the
-  // same options, from a server of its own whose collections are that call.
-  const within = new PrometheusPullServer({ ...args.prometheus, preventServerStart: true }, (collection) =>
-    primary.collectWithin(
-      collection.timeoutMillis ?? args.options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS,
-    ),
-  );
-  primary.serveExposition((format, hints) =>
-    hints === undefined ? reader.getMetrics(format) : within.getMetrics(format, hints),
-  );
+  // A worker's scrape with a deadline of its own: the reader's collection within it (the SDK hands the primary the
+  // shorter budget, and collect() answers within it), not counted as a scrape of the primary's own endpoint.
+  primary.serveExposition((format, hints) => reader.expositionWithin(format, hints));
   setLivePrimary(primary);
   return {
     reader,

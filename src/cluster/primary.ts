@@ -15,7 +15,8 @@
  * out by the SDK; anything else that hangs keeps the primary's previous numbers), so a round always ends.
  * A source that misses the deadline keeps its previous numbers in the totals and is counted as `timeout`.
  *
- * A worker's scrape with a deadline of its own (its scraper's, shorter than the worker's usual wait) is answered
+ * A worker's scrape with a deadline of its own (its scraper's, shorter than the worker's usual wait), and a reader's
+ * collection whose budget is shorter than `timeoutMillis` (a short scrape of the primary's own endpoint), is answered
  * within it: a round waits for late sources until the latest deadline of the collections waiting for it, at most
  * `timeoutMillis` (a collection without a deadline of its own waits that long, so a round it shares is never cut
  * short for it), and a collection whose deadline comes first is answered then with what the primary holds
@@ -236,10 +237,16 @@ export class ClusterPrimary implements MetricProducer {
   /**
    * One collection: every source's latest numbers (or its previous ones, past the deadline), merged. It shares the
    * round under way, which then waits for late sources the full `timeoutMillis` from its start (a round started for
-   * a shorter deadline is never cut short for a collection that did not ask for one).
+   * a shorter deadline is never cut short for a collection that did not ask for one). A reader's collection whose
+   * `options.timeoutMillis` is shorter than that (what the pull endpoint hands the SDK for a scraper's short
+   * `X-Prometheus-Scrape-Timeout-Seconds`, a push export's timeout below the cluster's) is one within it
+   * ({@link collectWithin}): the SDK passes producers nothing but that budget.
    */
-  collect(): Promise<CollectionResult> {
-    return this.round(Infinity);
+  collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    const budget = options?.timeoutMillis;
+    return budget !== undefined && budget > 0 && budget < this.timeoutMillis
+      ? this.collectWithin(budget)
+      : this.round(Infinity);
   }
 
   /**

@@ -2,8 +2,8 @@
  * A worker's `/metrics` and its scraper's `X-Prometheus-Scrape-Timeout-Seconds`, with real processes on loopback:
  * the node:cluster app of tests/cluster/fixtures/cluster-app.ts (a primary and 2 workers behind one port) with a
  * cluster timeout of 4 s, one worker's event loop blocked, so every round of the primary is held up by it. A scrape
- * with a 1 s deadline is answered before it (on the worker's `metricsHandler` and on a framework adapter's
- * `/metrics`), with the blocked worker's previous numbers and the rest, and a scrape
+ * with a 1 s deadline is answered before it (on the worker's `metricsHandler`, on a framework adapter's `/metrics`
+ * and on the primary's own endpoint), with the blocked worker's previous numbers and the rest, and a scrape
  * without a header that shares its round still waits the full 4 s for the late worker. Each scrape travels on a
  * keep-alive connection opened beforehand to a known worker: a new connection could be handed to the blocked one.
  */
@@ -131,6 +131,13 @@ it("a worker's /metrics answers within its scraper's deadline while another work
     expect(web.status).toBe(200);
     expect(web.elapsedMillis).toBeLessThan(2500);
     expect(web.value(revenue)).toBe(recorded);
+
+    // The primary's own endpoint, scraped with the same header: its reader hands the primary the shorter budget.
+    const direct = await get(metricsPort, '/metrics', false, header);
+    expect(direct.status).toBe(200);
+    expect(direct.elapsedMillis).toBeLessThan(2500);
+    expect(direct.value(revenue)).toBe(recorded);
+    expect(direct.value('business_metrics_cluster_sources')).toBe(2);
 
     // A scrape without a header shares the round of one with a 1 s deadline: the round still waits its full time
     // for the blocked worker, and the short one is answered at its own deadline meanwhile.

@@ -207,6 +207,27 @@ describe('a collection with a deadline of its own (a worker scrape whose scraper
   });
 
   it.each([
+    ["a scraper of the primary's own endpoint (its reader hands the SDK the shorter budget)", 500],
+    ["a push export whose timeout is below the cluster's", 800],
+  ])("a reader's collection with a budget under the round's (%s) is one within it", async (_, budget) => {
+    const p = await withLateSource(20_000);
+    const started = Date.now();
+    // What MetricReader.collect passes every producer: `{ timeoutMillis }`, nothing else.
+    expect(orders(await p.collect({ timeoutMillis: budget }))).toEqual({ apac: 7 });
+    expect(Date.now() - started).toBeLessThan(5000); // generous: the round alone waits 20 s
+    expect(failures(p)).toEqual({ timeout: 1 });
+  });
+
+  it("a reader's collection with a budget at least the round's waits the round, as one without a budget", async () => {
+    const p = await withLateSource(1000);
+    const started = Date.now();
+    expect(orders(await p.collect({ timeoutMillis: 1000 }))).toEqual({ apac: 7 });
+    // Not before the round's deadline (a lower bound only).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000 - 50);
+    expect(failures(p)).toEqual({ timeout: 1 });
+  });
+
+  it.each([
     ['started by the collection without one', false],
     ['joined by the collection without one', true],
   ])(

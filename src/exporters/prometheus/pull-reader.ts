@@ -95,6 +95,14 @@ export class PrometheusPullReader extends MetricReader {
   }
 
   /**
+   * @internal {@link getMetrics} within a scraper's own deadline too, never counted as a scrape of this endpoint:
+   * what a cluster primary answers a worker's scrape with (the worker's endpoint is the one scraped).
+   */
+  expositionWithin(format: ExpositionFormat, hints: ScrapeHints | undefined): Promise<string> {
+    return this.server.getMetrics(format, hints);
+  }
+
+  /**
    * @internal {@link getMetrics} within a scraper's own deadline too, when shorter than `scrapeTimeoutMillis`: what
    * initBusinessMetrics' handle answers the framework adapters' `/metrics` through.
    */
