@@ -72,6 +72,12 @@ export interface ClusterPrimaryOptions {
   readonly threads?: boolean;
   /** Extra state the snapshots carry (the primary's own, and every source's). */
   readonly extensions?: ClusterExtensions;
+  /**
+   * The budget the primary's own endpoint hands the SDK for a scrape without a deadline of its own (its share of
+   * `scrapeTimeoutMillis`): a reader's budget is a deadline of the collection's own only below this (and below
+   * `timeoutMillis`). Default: none, so only the round's `timeoutMillis` decides.
+   */
+  readonly scrapeBudgetMillis?: number;
 }
 
 export const DEFAULT_CLUSTER_TIMEOUT_MS = 1000;
@@ -102,6 +108,7 @@ interface SharedExposition {
 export class ClusterPrimary implements MetricProducer {
   readonly aggregate: ClusterAggregate;
   private readonly timeoutMillis: number;
+  private readonly scrapeBudgetMillis: number;
   private readonly local: ((options: MetricCollectOptions) => Promise<CollectionResult>) | undefined;
   private readonly localEncoder: SnapshotEncoder;
   private readonly resource: Resource;
@@ -150,6 +157,7 @@ export class ClusterPrimary implements MetricProducer {
   constructor(options: ClusterPrimaryOptions) {
     this.resource = options.resource;
     this.timeoutMillis = options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS;
+    this.scrapeBudgetMillis = options.scrapeBudgetMillis ?? Infinity;
     if (!(this.timeoutMillis > 0) || !Number.isFinite(this.timeoutMillis)) {
       throw new RangeError(
         `cluster timeoutMillis must be a positive number (got ${String(this.timeoutMillis)})`,
@@ -238,13 +246,17 @@ export class ClusterPrimary implements MetricProducer {
    * One collection: every source's latest numbers (or its previous ones, past the deadline), merged. It shares the
    * round under way, which then waits for late sources the full `timeoutMillis` from its start (a round started for
    * a shorter deadline is never cut short for a collection that did not ask for one). A reader's collection whose
-   * `options.timeoutMillis` is shorter than that (what the pull endpoint hands the SDK for a scraper's short
-   * `X-Prometheus-Scrape-Timeout-Seconds`, a push export's timeout below the cluster's) is one within it
-   * ({@link collectWithin}): the SDK passes producers nothing but that budget.
+   * `options.timeoutMillis` is shorter than that and than what a scrape without a deadline of its own hands the SDK
+   * (`scrapeBudgetMillis`: so a scraper's short `X-Prometheus-Scrape-Timeout-Seconds` on the primary's endpoint, or
+   * a push export's timeout below both) is one within it ({@link collectWithin}): the SDK passes producers nothing
+   * but that budget, and a scrape without a header hands it one too.
    */
   collect(options?: MetricCollectOptions): Promise<CollectionResult> {
     const budget = options?.timeoutMillis;
-    return budget !== undefined && budget > 0 && budget < this.timeoutMillis
+    return budget !== undefined &&
+      budget > 0 &&
+      budget < this.timeoutMillis &&
+      budget < this.scrapeBudgetMillis
       ? this.collectWithin(budget)
       : this.round(Infinity);
   }

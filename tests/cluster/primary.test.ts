@@ -122,12 +122,13 @@ afterEach(async () => {
 });
 
 /** A primary here and a source thread it saw start, once the source's hello has arrived. */
-async function startPair(timeoutMillis = 2000): Promise<ClusterPrimary> {
+async function startPair(timeoutMillis = 2000, scrapeBudgetMillis?: number): Promise<ClusterPrimary> {
   const started = new ClusterPrimary({
     resource: emptyResource(),
     local: () => own.reader.collect(),
     processes: false,
     timeoutMillis,
+    scrapeBudgetMillis,
   });
   primary = started;
   thread = new SourceThread();
@@ -187,8 +188,8 @@ it('keeps the last numbers of a source that stops answering, and counts it as ti
 
 describe('a collection with a deadline of its own (a worker scrape whose scraper sent one)', () => {
   /** A pair whose source answered once (7) and then hangs, having recorded more (100) the primary never gets. */
-  async function withLateSource(timeoutMillis: number): Promise<ClusterPrimary> {
-    const p = await startPair(timeoutMillis);
+  async function withLateSource(timeoutMillis: number, scrapeBudgetMillis?: number): Promise<ClusterPrimary> {
+    const p = await startPair(timeoutMillis, scrapeBudgetMillis);
     await thread!.add(7, 'apac');
     expect(orders(await p.collect())).toEqual({ apac: 7 });
     await thread!.call({ hang: true });
@@ -216,6 +217,20 @@ describe('a collection with a deadline of its own (a worker scrape whose scraper
     expect(orders(await p.collect({ timeoutMillis: budget }))).toEqual({ apac: 7 });
     expect(Date.now() - started).toBeLessThan(5000); // generous: the round alone waits 20 s
     expect(failures(p)).toEqual({ timeout: 1 });
+  });
+
+  it("a scrape without a header is no deadline of its own, even when its budget is under the round's", async () => {
+    // cluster.timeoutMillis above 4 s with the scrape deadline left to follow it (one second more): a scrape without
+    // a header hands the SDK 80% of that, less than the round. Here: a 3 s round, a scrape deadline of 2.5 s.
+    const p = await withLateSource(3000, 2000);
+    const started = Date.now();
+    expect(orders(await p.collect({ timeoutMillis: 2000 }))).toEqual({ apac: 7 });
+    // Not before the round's deadline (a lower bound only): the round was not cut short for it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000 - 50);
+    // A shorter budget (a scraper's header) still is one.
+    const short = Date.now();
+    expect(orders(await p.collect({ timeoutMillis: 500 }))).toEqual({ apac: 7 });
+    expect(Date.now() - short).toBeLessThan(2500); // generous: the round alone waits 3 s
   });
 
   it("a reader's collection with a budget at least the round's waits the round, as one without a budget", async () => {
