@@ -321,8 +321,11 @@ function buildWithSdk(
       options: config.cluster!,
       local: (collection) => local.collect(collection),
       columnsOf: storeCollectionOf,
-      // Without a prometheus exporter, getMetrics() and the workers still get the aggregate.
-      prometheus: serves ? config.prometheus : { preventServerStart: true },
+      // Without a prometheus exporter, getMetrics() and the workers still get the aggregate, within the scrape
+      // deadline that follows a longer cluster.timeoutMillis (a 5 s default would answer 503 to every worker).
+      prometheus: serves
+        ? config.prometheus
+        : { preventServerStart: true, scrapeTimeoutMillis: config.prometheus.scrapeTimeoutMillis },
       extensions: clusterExtensions!,
       // Every exporter pushes (or reads) the aggregate: the fleet's numbers, the primary's own among them.
       readers: (aggregate) =>

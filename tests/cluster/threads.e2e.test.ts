@@ -1,7 +1,8 @@
 /**
  * worker_threads in cluster mode with real threads (tests/cluster/fixtures/threads-app.ts): the main thread's
  * exposition is the exact aggregate of its threads, and a thread that ends (cleanly, or terminated) keeps its
- * counts in the totals.
+ * counts in the totals. With no Prometheus exporter and a `cluster.timeoutMillis` above the 5 s scrape default
+ * (tests/cluster/fixtures/slow-thread-app.ts), `getMetrics()` still waits out a round held up by a blocked thread.
  */
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition } from '../support/exposition';
@@ -43,3 +44,17 @@ it('sums what every thread recorded, reports the app-set gauge once, and keeps t
   expect(value('after-exits', revenue)).toBe((recorded + 1) * 100);
   expect(value('after-exits', 'business_metrics_cluster_sources')).toBe(THREADS - 2);
 });
+
+it('without a Prometheus exporter, getMetrics() waits out a round longer than the 5 s scrape default', async () => {
+  const result = await startChild(bundle('slow-thread-app'), ['5500'], 60_000).exited;
+  expect(result.code).toBe(0);
+  const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  const answer = JSON.parse(line!.slice(7)) as { text?: string; error?: string; elapsedMillis: number };
+  // Before the fix: the primary's reader kept the 5 s default deadline, shorter than the 5.5 s round.
+  expect(answer.error).toBeUndefined();
+  expect(parseExposition(answer.text!).samples.filter((s) => s.name === revenue)).toEqual([
+    expect.objectContaining({ value: 700 }),
+  ]);
+  // The round waited for the blocked thread (a lower bound only), then served its previous numbers.
+  expect(answer.elapsedMillis).toBeGreaterThanOrEqual(5500 - 100);
+}, 60_000);
