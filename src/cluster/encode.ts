@@ -12,7 +12,9 @@
  * The local store's series are read from its columns (`ColumnsLookup`), as the OTLP encoders and the Prometheus
  * serializer read them, not from the SDK `MetricData` the store would build for them: building those objects for
  * every series at every collection was most of a worker's CPU per scrape and its garbage (bench/RESULTS.md,
- * cluster-scrape). Both ways give the same snapshot (tests/cluster/encode-columns.test.ts).
+ * cluster-scrape). Both ways give the same snapshot (tests/cluster/encode-columns.test.ts). A node:cluster worker
+ * whose own worker threads have spoken sends its relay's aggregate instead (worker.ts), which is MetricData: that
+ * worker pays the build for each collection again.
  */
 import type { Attributes } from '@opentelemetry/api';
 import {

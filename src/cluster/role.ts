@@ -1,6 +1,7 @@
 /**
  * Where this process or thread stands in cluster mode: a source (a node:cluster worker, or a worker thread) or the
- * primary (the cluster's primary process, or a main thread).
+ * primary (the cluster's primary process, or a main thread). A node:cluster worker is also the primary of its own
+ * worker threads (worker.ts builds that relay; the role here stays `source`).
  *
  * Owns: role detection. Must not touch: what each role builds (endpoint.ts, worker.ts), transports.
  */

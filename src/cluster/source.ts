@@ -1,6 +1,7 @@
 /**
  * A source: a cluster worker or worker thread that records locally (the hot path is the single-process one)
- * and answers its primary's collection requests with a snapshot of its own collection.
+ * and answers its primary's collection requests with a snapshot of its own collection (in a node:cluster worker
+ * whose threads have spoken, of its relay's aggregate: its numbers and its threads', worker.ts).
  *
  * Owns: the source side of both transports (process IPC in a node:cluster worker, BroadcastChannel in a worker
  * thread), the hello, the final snapshot on shutdown, the limit on its collections (which request each answers),
