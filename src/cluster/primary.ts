@@ -122,6 +122,8 @@ export class ClusterPrimary implements MetricProducer {
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
   private heard = false;
+  /** The primary's own collection under way (see runRound). */
+  private localPending: Promise<CollectionResult> | undefined;
   private exposition: ((format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>) | undefined;
 
   /** Cluster worker id -> its current source id. */
@@ -382,8 +384,13 @@ export class ClusterPrimary implements MetricProducer {
       try {
         // The SDK leaves out a callback that has not settled by most of the deadline; the rest hangs on nothing.
         const callbacks = Math.max(1, Math.floor(this.timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+        // One at a time: a collection that outlives its round (a producer that ignores its deadline) is the next
+        // round's too, rather than one more left pending per round.
+        this.localPending ??= this.local({ timeoutMillis: callbacks }).finally(() => {
+          this.localPending = undefined;
+        });
         const result = await withTimeout(
-          this.local({ timeoutMillis: callbacks }),
+          this.localPending,
           this.timeoutMillis,
           "the cluster primary's own collection",
         );

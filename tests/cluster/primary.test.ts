@@ -186,6 +186,25 @@ it('keeps the last numbers of a source that stops answering, and counts it as ti
   expect(failures(p)).toEqual({ timeout: 2 });
 });
 
+it('starts no second own collection while one outlives its round (a producer that ignores its deadline)', async () => {
+  let started = 0;
+  const p = new ClusterPrimary({
+    resource: emptyResource(),
+    processes: false,
+    threads: false,
+    timeoutMillis: 50,
+    local: () => {
+      started++;
+      return new Promise<CollectionResult>(() => undefined);
+    },
+  });
+  primary = p;
+  for (let round = 0; round < 3; round++) await p.collect();
+  expect(started).toBe(1);
+  // Each round still ends at its deadline, its own numbers counted late.
+  expect(failures(p)).toEqual({ timeout: 3 });
+});
+
 describe('a collection with a deadline of its own (a worker scrape whose scraper sent one)', () => {
   /** A pair whose source answered once (7) and then hangs, having recorded more (100) the primary never gets. */
   async function withLateSource(timeoutMillis: number, scrapeBudgetMillis?: number): Promise<ClusterPrimary> {
