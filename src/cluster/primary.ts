@@ -51,6 +51,7 @@ import {
   type HelloMessage,
 } from './protocol';
 import { diag, printable, RateLimitedWarnings, safeMessage, TimeoutError, withTimeout } from '../support';
+import { CollectionSlots } from '../exporters/prometheus/collection-slots';
 import { PROMETHEUS_DEFAULTS } from '../config/defaults';
 import { checkPrimaryBound, type CheckedSnapshot } from './validate';
 
@@ -122,8 +123,8 @@ export class ClusterPrimary implements MetricProducer {
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
   private heard = false;
-  /** The primary's own collection under way (see runRound). */
-  private localPending: Promise<CollectionResult> | undefined;
+  /** The primary's own collections (see runRound). */
+  private readonly localSlots: CollectionSlots<CollectionResult>;
   private exposition: ((format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>) | undefined;
 
   /** Cluster worker id -> its current source id. */
@@ -166,6 +167,17 @@ export class ClusterPrimary implements MetricProducer {
       );
     }
     this.local = options.local;
+    const local = options.local;
+    const callbacks = Math.max(1, Math.floor(this.timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+    this.localSlots = new CollectionSlots(
+      // The SDK leaves out a callback that has not settled by most of the deadline; the rest hangs on nothing.
+      () => (local ? local({ timeoutMillis: callbacks }) : Promise.reject(new Error('no own collection'))),
+      {
+        where: 'cluster primary',
+        whileHung:
+          'its own numbers in the aggregate stay those of its last collection (counted as timeout) until one ends or the process restarts',
+      },
+    );
     // No extensions: their merges land in this process's own state, so its own payload is never needed, and a
     // cluster worker relaying its threads must keep each payload for the snapshot it sends its own primary.
     this.localEncoder = new SnapshotEncoder(LOCAL_SOURCE, [], options.columnsOf);
@@ -382,18 +394,23 @@ export class ClusterPrimary implements MetricProducer {
     // The primary's own numbers last, so its self-metrics already count this round's failures.
     if (this.local) {
       try {
-        // The SDK leaves out a callback that has not settled by most of the deadline; the rest hangs on nothing.
-        const callbacks = Math.max(1, Math.floor(this.timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
-        // One at a time: a collection that outlives its round (a producer that ignores its deadline) is the next
-        // round's too, rather than one more left pending per round.
-        this.localPending ??= this.local({ timeoutMillis: callbacks }).finally(() => {
-          this.localPending = undefined;
+        // Through slots, as a source's collections and scrapes are: one that outlives its round (a producer that
+        // ignores its deadline) keeps a slot, the next round starts another in the free one, and hung ones are
+        // abandoned, bounded, instead of one more left pending per round.
+        let leave!: () => void;
+        const collected = new Promise<CollectionResult>((resolve, reject) => {
+          ({ leave } = this.localSlots.join(this.timeoutMillis, {
+            deadlineAt: Date.now() + this.timeoutMillis,
+            resolve,
+            reject,
+          }));
         });
-        const result = await withTimeout(
-          this.localPending,
-          this.timeoutMillis,
-          "the cluster primary's own collection",
-        );
+        let result: CollectionResult;
+        try {
+          result = await withTimeout(collected, this.timeoutMillis, "the cluster primary's own collection");
+        } finally {
+          leave();
+        }
         if (result.errors.length > 0) {
           this.warnings.warn(
             'cluster-local-errors',

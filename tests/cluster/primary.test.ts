@@ -186,23 +186,25 @@ it('keeps the last numbers of a source that stops answering, and counts it as ti
   expect(failures(p)).toEqual({ timeout: 2 });
 });
 
-it('starts no second own collection while one outlives its round (a producer that ignores its deadline)', async () => {
+it('keeps its own collections that outlive their rounds bounded (a producer that ignores its deadline)', async () => {
   let started = 0;
   const p = new ClusterPrimary({
     resource: emptyResource(),
     processes: false,
     threads: false,
-    timeoutMillis: 50,
+    timeoutMillis: 20,
     local: () => {
       started++;
       return new Promise<CollectionResult>(() => undefined);
     },
   });
   primary = p;
-  for (let round = 0; round < 3; round++) await p.collect();
-  expect(started).toBe(1);
+  for (let round = 0; round < 40; round++) await p.collect();
+  // Two running and at most eight abandoned ones pending (collection-slots.ts), not one per round.
+  expect(started).toBeGreaterThanOrEqual(2);
+  expect(started).toBeLessThanOrEqual(10);
   // Each round still ends at its deadline, its own numbers counted late.
-  expect(failures(p)).toEqual({ timeout: 3 });
+  expect(failures(p)).toEqual({ timeout: 40 });
 });
 
 describe('a collection with a deadline of its own (a worker scrape whose scraper sent one)', () => {

@@ -4,8 +4,8 @@
  * every caller gets a collection that started after it came). A collection that hangs far past its deadline is
  * abandoned when a caller comes (its slot given back past `abandonAfterDeadlines` times its deadline, doubled per
  * abandoned one still pending, at most `maxAbandonedCollections` pending), so hung collections never pile up, yet
- * callers recover once the hang clears. The pull server's scrapes collect through it, and so does a cluster worker answering its
- * primary (cluster/source.ts).
+ * callers recover once the hang clears. The pull server's scrapes collect through it, and so do a cluster worker
+ * answering its primary (cluster/source.ts) and a cluster primary's own collection at each round (cluster/primary.ts).
  *
  * Owns: the slots, the queued collection and its budget (the time its caller with the most left has), abandonment
  * and its warnings. Must not touch: what a collection is, how long a caller waits (each leaves when it wants),
