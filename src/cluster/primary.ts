@@ -233,6 +233,23 @@ export class ClusterPrimary implements MetricProducer {
   }
 
   /**
+   * @internal A node:cluster worker's relay, once, before its first round: the worker's own collection applied first,
+   * so the series the worker already sent its primary are created here under the worker's labels and within the
+   * series cap before any thread's (its primary keys them by exactly those labels: spelled otherwise by a thread, or
+   * folded into `other`, the worker's old slot there would stay, frozen, beside the relayed one). Never throws.
+   */
+  seedOwn(result: CollectionResult): void {
+    try {
+      this.aggregate.apply(this.localEncoder.encode(result, this.roundNumber));
+    } catch (error) {
+      this.aggregate.countFailure('invalid');
+      diag.debug(
+        `otel-business-metrics: cluster relay: its own first collection failed: ${safeMessage(error)}`,
+      );
+    }
+  }
+
+  /**
    * Retire the sources of a worker thread when it exits (`worker.terminate()` gives a thread no chance to
    * send a final snapshot; without this, a terminated thread is counted as `timeout` at every collection).
    */

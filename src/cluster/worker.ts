@@ -80,9 +80,23 @@ export function startClusterSource(
           processes: false,
         })
       : undefined;
+  // The first relayed collection: the worker's own numbers go into the relay before any thread's (primary.ts,
+  // seedOwn), so what the worker sent its primary so far keeps its labels there.
+  let seeded = false;
+  const relayed = async (): Promise<CollectionResult> => {
+    if (!seeded && relay !== undefined) {
+      seeded = true;
+      try {
+        relay.seedOwn(await own());
+      } catch {
+        // Not seeded: the round collects the worker's own numbers anyway, after its threads'.
+      }
+    }
+    return relay!.collect();
+  };
   const source = new ClusterSource(
     // Until a thread has spoken the aggregate is the worker's own collection: the columns' fast path, no merge.
-    relay === undefined ? own : () => (relay.heardSources ? relay.collect() : own()),
+    relay === undefined ? own : () => (relay.heardSources ? relayed() : own()),
     transport,
     extensions,
     columnsOf,

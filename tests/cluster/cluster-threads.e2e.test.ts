@@ -40,6 +40,10 @@ it('sums every worker and every thread of every worker, and keeps the counts of 
   const threadOrders = (WORKERS * THREADS * (WORKERS * THREADS + 1)) / 2;
   const recorded = (threadOrders + WORKERS) * 100;
   expect(value('recorded', revenue)).toBe(recorded);
+  // The primary collected each worker's `spelled` ({code: 200}) before its threads ({code: '200'}) started: one
+  // series, every add counted once (the worker's slot at the primary keeps its labels through the relay).
+  expect(value('before-threads', 'spelled_total', { code: '200' })).toBe(WORKERS);
+  expect(value('recorded', 'spelled_total', { code: '200' })).toBe(WORKERS + WORKERS * THREADS);
   // Every source of the cluster: the workers (the primary's) and their threads (each worker's).
   expect(value('recorded', 'business_metrics_cluster_sources')).toBe(WORKERS + WORKERS * THREADS);
   expect(value('recorded', 'jobs_inflight')).toBe(WORKERS * THREADS);

@@ -20,6 +20,7 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
   type CollectionResult,
+  type DataPoint,
 } from '@opentelemetry/sdk-metrics';
 import { ClusterPrimary } from '../../src/cluster/primary';
 import { ClusterSource } from '../../src/cluster/source';
@@ -205,6 +206,31 @@ it('keeps its own collections that outlive their rounds bounded (a producer that
   expect(started).toBeLessThanOrEqual(10);
   // Each round still ends at its deadline, its own numbers counted late.
   expect(failures(p)).toEqual({ timeout: 40 });
+});
+
+it("seeded with its own collection (a worker's relay at its first round), a series a source spells otherwise keeps its own labels", async () => {
+  // A node:cluster worker relays its threads from the round after one first speaks: the series it sent its own
+  // primary before (`{region: 7}`, keyed there by those exact values) must keep them, or that primary would hold the
+  // old slot, frozen, beside the relayed one (counted twice).
+  const p = new ClusterPrimary({
+    resource: emptyResource(),
+    local: () => own.reader.collect(),
+    processes: false,
+    timeoutMillis: 2000,
+  });
+  primary = p;
+  thread = new SourceThread();
+  p.watchThread(thread.worker);
+  // Heard by its hello (sent as the thread's source starts), before any round.
+  await waitUntil('the thread source to say hello', () => p.sources === 1, { intervalMillis: 10 });
+  await thread.add(3, '7');
+  own.orders.add(5, { region: 7 });
+  p.seedOwn(await own.reader.collect());
+  const points = (await p.collect()).resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .filter((m) => m.descriptor.name === 'orders')
+    .flatMap((m) => m.dataPoints as DataPoint<number>[]);
+  expect(points.map((point) => [point.attributes.region, point.value])).toEqual([[7, 8]]);
 });
 
 describe('a collection with a deadline of its own (a worker scrape whose scraper sent one)', () => {
