@@ -29,6 +29,11 @@ import { checkMetrics, promtool, PromtoolChecks } from '../../support/promtool';
 const itWithPromtool = promtool ? it : it.skip;
 const forPromtool = new PromtoolChecks();
 
+/** An exemplar as the package's cells keep one: a sampled span's ids, the value, when (epoch ms). */
+function exemplar(value: number, timeUnixMs: number) {
+  return { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), value, timeUnixMs };
+}
+
 function captureDiag(): { errors: string[]; restore(): void } {
   const errors: string[] = [];
   const logger: DiagLogger = {
@@ -445,12 +450,6 @@ describe('serializePrometheus: points of one metric that Prometheus reads as one
       value,
       ...(exemplars ? { exemplars } : {}),
     });
-    const exemplar = (value: number, timeUnixMs: number) => ({
-      traceId: 'a'.repeat(32),
-      spanId: 'b'.repeat(16),
-      value,
-      timeUnixMs,
-    });
     const resourceMetrics: ResourceMetrics = {
       resource: resourceFromAttributes({}),
       scopeMetrics: [
@@ -820,12 +819,6 @@ describe('serializePrometheus: metrics of one family that print the same series'
       attributes: { code: '200' },
       value,
       ...(exemplars ? { exemplars } : {}),
-    });
-    const exemplar = (value: number, timeUnixMs: number) => ({
-      traceId: 'a'.repeat(32),
-      spanId: 'b'.repeat(16),
-      value,
-      timeUnixMs,
     });
     const descriptor = (name: string) => ({ name, description: 'd', unit: '', valueType: ValueType.DOUBLE });
     const cumulative = AggregationTemporality.CUMULATIVE;
