@@ -23,7 +23,7 @@ import type { ColumnsLookup } from './encode';
 import type { ClusterExtensions } from './extensions';
 import type { ClusterOptions } from './options';
 import { ClusterPrimary } from './primary';
-import { PROMETHEUS_DEFAULTS } from '../config/defaults';
+import { collectionBudgetMillis, PROMETHEUS_DEFAULTS } from '../config/defaults';
 import { setLivePrimary } from './thread-watch';
 
 /** The primary's aggregate endpoint. */
@@ -56,12 +56,8 @@ export function startClusterEndpoint(args: {
     resource: args.resource,
     timeoutMillis: args.options.timeoutMillis,
     // What the reader below hands the SDK for a scrape without a header (pull-server.ts): no deadline of its own.
-    scrapeBudgetMillis: Math.max(
-      1,
-      Math.floor(
-        (args.prometheus.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis) *
-          PROMETHEUS_DEFAULTS.collectionShare,
-      ),
+    scrapeBudgetMillis: collectionBudgetMillis(
+      args.prometheus.scrapeTimeoutMillis ?? PROMETHEUS_DEFAULTS.scrapeTimeoutMillis,
     ),
     gauges: args.options.gauges,
     local: args.local,

@@ -52,7 +52,7 @@ import {
 } from './protocol';
 import { diag, printable, RateLimitedWarnings, safeMessage, TimeoutError, withTimeout } from '../support';
 import { CollectionSlots } from '../exporters/prometheus/collection-slots';
-import { PROMETHEUS_DEFAULTS } from '../config/defaults';
+import { collectionBudgetMillis, PROMETHEUS_DEFAULTS } from '../config/defaults';
 import { checkPrimaryBound, type CheckedSnapshot } from './validate';
 
 /** Options of {@link ClusterPrimary}. */
@@ -168,7 +168,7 @@ export class ClusterPrimary implements MetricProducer {
     }
     this.local = options.local;
     const local = options.local;
-    const callbacks = Math.max(1, Math.floor(this.timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+    const callbacks = collectionBudgetMillis(this.timeoutMillis);
     this.localSlots = new CollectionSlots(
       // The SDK leaves out a callback that has not settled by most of the deadline; the rest hangs on nothing.
       () => (local ? local({ timeoutMillis: callbacks }) : Promise.reject(new Error('no own collection'))),

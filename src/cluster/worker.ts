@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricCollectOptions } from '@opentelemetry/sdk-metrics';
-import { PROMETHEUS_DEFAULTS } from '../config/defaults';
+import { collectionBudgetMillis, PROMETHEUS_DEFAULTS } from '../config/defaults';
 import {
   ExpositionUnavailable,
   nodeScrapeHandler,
@@ -62,7 +62,7 @@ export function startClusterSource(
   const timeoutMillis = options.timeoutMillis ?? DEFAULT_CLUSTER_TIMEOUT_MS;
   // An app's observable callback that never settles is left out (by the SDK) in time for the primary's deadline:
   // the worker's other numbers still reach it, and no collection stays pending per round.
-  const callbacks = Math.max(1, Math.floor(timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare));
+  const callbacks = collectionBudgetMillis(timeoutMillis);
   const own = () => collect({ timeoutMillis: callbacks });
   // A node:cluster worker's threads talk to it over the thread channel, as a main thread's do outside a cluster;
   // nothing else would ever collect them (the cluster's primary hears processes only).
@@ -80,23 +80,9 @@ export function startClusterSource(
           processes: false,
         })
       : undefined;
-  // The first relayed collection: the worker's own numbers go into the relay before any thread's (primary.ts,
-  // seedOwn), so what the worker sent its primary so far keeps its labels there.
-  let seeded = false;
-  const relayed = async (): Promise<CollectionResult> => {
-    if (!seeded && relay !== undefined) {
-      seeded = true;
-      try {
-        relay.seedOwn(await own());
-      } catch {
-        // Not seeded: the round collects the worker's own numbers anyway, after its threads'.
-      }
-    }
-    return relay!.collect();
-  };
   const source = new ClusterSource(
     // Until a thread has spoken the aggregate is the worker's own collection: the columns' fast path, no merge.
-    relay === undefined ? own : () => (relay.heardSources ? relayed() : own()),
+    relay === undefined ? own : relayedOnceHeard(relay, own),
     transport,
     extensions,
     columnsOf,
@@ -140,5 +126,29 @@ export function startClusterSource(
       setLivePrimary(undefined, relay);
       relay.close();
     },
+  };
+}
+
+/**
+ * A worker's collection with a relay: its own until a thread has spoken (the columns' fast path, no merge), then the
+ * relay's aggregate. The first relayed one puts the worker's own numbers into the relay before any thread's
+ * (primary.ts, seedOwn), so what the worker sent its primary so far keeps its labels there.
+ */
+function relayedOnceHeard(
+  relay: ClusterPrimary,
+  own: () => Promise<CollectionResult>,
+): () => Promise<CollectionResult> {
+  let seeded = false;
+  return async () => {
+    if (!relay.heardSources) return own();
+    if (!seeded) {
+      seeded = true;
+      try {
+        relay.seedOwn(await own());
+      } catch {
+        // Not seeded: the round collects the worker's own numbers anyway, after its threads'.
+      }
+    }
+    return relay.collect();
   };
 }

@@ -76,6 +76,15 @@ export function defaultServiceInstanceId(): string {
  * The longest delay, in ms, any timing option may ask for: Node's timers fire at once for a delay above this
  * (TimeoutOverflowWarning), so a huge interval or deadline would be 1 ms.
  */
+/**
+ * What a collection with `deadlineMillis` to take hands the SDK as its `timeoutMillis` (each observable callback's,
+ * and every producer's budget): the `collectionShare` of it. One function, so a cluster primary can tell the budget
+ * of a scrape without a deadline of its own from a shorter one by equality with what the pull server passed.
+ */
+export function collectionBudgetMillis(deadlineMillis: number): number {
+  return Math.max(1, Math.floor(deadlineMillis * PROMETHEUS_DEFAULTS.collectionShare));
+}
+
 export const MAX_TIMER_MILLIS = 2_147_483_647;
 
 /** How long `shutdown()` and `forceFlush()` may take when the caller gives no deadline. */

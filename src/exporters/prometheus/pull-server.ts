@@ -28,7 +28,7 @@ import type { Socket } from 'node:net';
 import { diag, RateLimitedWarnings, TimeoutError, withTimeout } from '../../support';
 import type { MetricCollectOptions, CollectionResult } from '@opentelemetry/sdk-metrics';
 import type { PrometheusMetricNaming } from '../../catalog/prometheus-naming';
-import { MAX_TIMER_MILLIS, PROMETHEUS_DEFAULTS } from '../../config/defaults';
+import { collectionBudgetMillis, MAX_TIMER_MILLIS, PROMETHEUS_DEFAULTS } from '../../config/defaults';
 import {
   ExpositionUnavailable,
   nodeScrapeHandler,
@@ -239,7 +239,7 @@ export class PrometheusPullServer {
     this.slots = new CollectionSlots(
       (budgetMillis) =>
         this.collect({
-          timeoutMillis: Math.max(1, Math.floor(budgetMillis * PROMETHEUS_DEFAULTS.collectionShare)),
+          timeoutMillis: collectionBudgetMillis(budgetMillis),
         }),
       {
         where: 'Prometheus exporter',
