@@ -790,11 +790,15 @@ function sameScopeLabels(a: SampleContext, b: SampleContext): boolean {
   return a.scopeText === b.scopeText || toWellFormed(a.scopeText) === toWellFormed(b.scopeText);
 }
 
-/** One series of a family being merged: its point so far, the rule that merges into it, its scope. */
+/**
+ * One series of a family being merged: its point so far, the rule that merges into it, its scope, and the points
+ * of another rule met for it (a gauge beside an up-down counter), merged by their own rule until the end.
+ */
 interface FamilySeries<T> {
   point: DataPoint<T>;
-  merge: PointMerge<T>;
+  readonly merge: PointMerge<T>;
   readonly context: SampleContext;
+  byOtherRule?: Map<PointMerge<T>, DataPoint<T>>;
 }
 
 type PartPoints =
@@ -848,13 +852,25 @@ function mergeFamily(family: Family): void {
         series.push(entry);
       } else {
         merged = true;
-        // An up-down counter (summed) and a gauge in one gauge family: the larger, as gauges merge.
-        if (first.merge !== merge) first.merge = maxPoint as PointMerge<unknown>;
-        first.point = first.merge(first.point, point);
+        if (first.merge === merge) {
+          first.point = merge(first.point, point);
+        } else {
+          // An up-down counter and a gauge in one gauge family: each kind's points merged by its own rule (the
+          // up-down's spellings summed), the larger of the two taken at the end, so the order of parts is moot.
+          first.byOtherRule ??= new Map();
+          const other = first.byOtherRule.get(merge);
+          first.byOtherRule.set(merge, other === undefined ? point : merge(other, point));
+        }
       }
     }
   }
   if (!merged) return;
+  for (const entry of series) {
+    if (entry.byOtherRule === undefined) continue;
+    for (const other of entry.byOtherRule.values()) {
+      entry.point = (maxPoint as PointMerge<unknown>)(entry.point, other);
+    }
+  }
   family.samples = histogram
     ? familyHistogramSamples(family.name, series as FamilySeries<Histogram>[], openMetrics)
     : familySingleValuedSamples(family, series as FamilySeries<number>[], openMetrics);

@@ -886,6 +886,44 @@ describe('serializePrometheus: metrics of one family that print the same series'
     ]);
     expect(samplesOf(text, 'level')).toEqual([`level{code="200",${s}} 9`, `level{code="200",${v2}} 100`]);
   });
+
+  it.each([
+    ['up-down, gauge, up-down', ['sum', 'gauge', 'sum']],
+    ['up-down, up-down, gauge', ['sum', 'sum', 'gauge']],
+    ['gauge, up-down, up-down', ['gauge', 'sum', 'sum']],
+  ] as const)(
+    'sums the up-down counters of a gauge family before taking the larger of them and the gauge, whatever the order (%s)',
+    (_order, kinds) => {
+      // The up-down counters hold 3 and 5, the gauge 4: the level is 3 + 5 = 8, in any order of the three scopes.
+      const values = { sum: [3, 5], gauge: [4] };
+      const next = { sum: 0, gauge: 0 };
+      const resourceMetrics: ResourceMetrics = {
+        resource: resourceFromAttributes({}),
+        scopeMetrics: kinds.map((kind) => ({
+          scope: { name: 's' }, // a scope object each, printed alike
+          metrics: [
+            {
+              descriptor: { name: 'level', description: 'd', unit: '', valueType: ValueType.DOUBLE },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              ...(kind === 'sum'
+                ? { dataPointType: DataPointType.SUM, isMonotonic: false }
+                : { dataPointType: DataPointType.GAUGE }),
+              dataPoints: [
+                {
+                  startTime: [100, 0],
+                  endTime: [200, 0],
+                  attributes: { code: '200' },
+                  value: values[kind][next[kind]++],
+                },
+              ],
+            } as MetricData,
+          ],
+        })),
+      };
+      const text = serializePrometheus(resourceMetrics, { format: 'prometheus' });
+      expect(samplesOf(text, 'level')).toEqual(['level{code="200",otel_scope_name="s"} 8']);
+    },
+  );
 });
 
 describe('serializePrometheus output, checked by promtool', () => {
