@@ -10,8 +10,7 @@
  * and hostile peers: the cluster.e2e, peers.e2e and threads.e2e tests.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { BroadcastChannel } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import { emptyResource } from '@opentelemetry/resources';
 import {
@@ -26,55 +25,7 @@ import { ClusterPrimary } from '../../src/cluster/primary';
 import { ClusterSource } from '../../src/cluster/source';
 import { PROTOCOL_TAG, PROTOCOL_VERSION, THREAD_RESPONSE_CHANNEL } from '../../src/cluster/protocol';
 import { waitUntil } from '../support/wait';
-
-const BUILT_SOURCE = join(__dirname, '../../dist/cluster/source.js');
-
-/** The source thread: records what it is told, answers through a ClusterSource, can be made to hang. */
-const SOURCE_THREAD = `
-const { parentPort } = require('node:worker_threads');
-const sdk = require(${JSON.stringify(require.resolve('@opentelemetry/sdk-metrics'))});
-const { ClusterSource } = require(${JSON.stringify(BUILT_SOURCE)});
-const reader = new sdk.PeriodicExportingMetricReader({
-  exporter: new sdk.InMemoryMetricExporter(sdk.AggregationTemporality.CUMULATIVE),
-  exportIntervalMillis: 60000,
-});
-const provider = new sdk.MeterProvider({ readers: [reader] });
-const orders = provider.getMeter('primary-test').createCounter('orders');
-let hang = false;
-const source = new ClusterSource(() => (hang ? new Promise(() => undefined) : reader.collect()), 'thread');
-parentPort.on('message', async (m) => {
-  const answer = { id: m.id };
-  if (m.add) orders.add(m.add[0], { region: m.add[1] });
-  if (m.hang !== undefined) hang = m.hang;
-  if (m.close) await source.close();
-  if (m.exposition)
-    answer.text = await source.exposition(2000, m.exposition, m.within).catch((e) => 'error: ' + e.message);
-  parentPort.postMessage(answer);
-});
-`;
-
-/** The worker thread of the source, and a request/answer call into it. */
-class SourceThread {
-  readonly worker = new Worker(SOURCE_THREAD, { eval: true });
-  private next = 1;
-  call(message: Record<string, unknown>): Promise<{ text?: string }> {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      const onMessage = (answer: { id: number; text?: string }) => {
-        if (answer.id !== id) return;
-        this.worker.off('message', onMessage);
-        this.worker.off('error', reject);
-        resolve(answer);
-      };
-      this.worker.on('message', onMessage);
-      this.worker.once('error', reject);
-      this.worker.postMessage({ ...message, id });
-    });
-  }
-  add(value: number, region: string) {
-    return this.call({ add: [value, region] });
-  }
-}
+import { BUILT_SOURCE, SourceThread } from './support/source-thread';
 
 /** The primary's own SDK provider. */
 function side() {
