@@ -123,6 +123,12 @@ export class ClusterPrimary implements MetricProducer {
   private inflight: Promise<CollectionResult> | undefined;
   private closed = false;
   private heard = false;
+  /**
+   * A relay's seed (seedOwn) until the relay first applies anything: one collection kept alive (for good in a worker
+   * whose threads never speak), the price of starting exactly from what its primary has.
+   */
+  private seed: CollectionResult | undefined;
+  private seedApplied = false;
   /** The primary's own collections (see runRound). */
   private readonly localSlots: CollectionSlots<CollectionResult>;
   private exposition: ((format: ExpositionFormat, hints?: ScrapeHints) => Promise<string>) | undefined;
@@ -233,18 +239,43 @@ export class ClusterPrimary implements MetricProducer {
   }
 
   /**
-   * @internal A node:cluster worker's relay, once, before its first round: the worker's own collection applied first,
-   * so the series the worker already sent its primary are created here under the worker's labels and within the
-   * series cap before any thread's (its primary keys them by exactly those labels: spelled otherwise by a thread, or
-   * folded into `other`, the worker's old slot there would stay, frozen, beside the relayed one). Never throws.
+   * @internal A node:cluster worker's relay: the worker's latest own collection, the one its primary holds, offered
+   * each time until the relay applies anything. It goes in before the first thing the relay applies (a thread's
+   * snapshot, its final one included, or its first round), so the series the worker already sent its primary are
+   * created here under the worker's labels and within the series cap before any thread's (its primary keys them by
+   * exactly those labels: spelled otherwise by a thread, or folded into `other`, the worker's old slot there would
+   * stay, frozen, beside the relayed one). Ignored once {@link seeded}. Never throws.
    */
   seedOwn(result: CollectionResult): void {
+    if (!this.seeded) this.seed = result;
+  }
+
+  /**
+   * Whether the relay has applied anything (its seed first, if it had one): from then on a collection of the worker
+   * taken on its own may hold a series a thread already spelled here, so the worker sends the relay's aggregate.
+   */
+  get seeded(): boolean {
+    return this.seedApplied;
+  }
+
+  /**
+   * Why a seed held until now rather than a collection taken when a thread first speaks: a thread's final snapshot
+   * is applied as it arrives, before any round, and the worker's own collection may fail or hang right then. The
+   * numbers its primary already has are the exact ones to start from, are at hand without waiting, and, should the
+   * round's own collection fail, stay the worker's part of the totals as a late source's previous numbers do.
+   */
+  private applySeed(): void {
+    if (this.seedApplied) return;
+    this.seedApplied = true;
+    const seed = this.seed;
+    this.seed = undefined;
+    if (seed === undefined) return;
     try {
-      this.aggregate.apply(this.localEncoder.encode(result, this.roundNumber));
+      this.aggregate.apply(this.localEncoder.encode(seed, this.roundNumber));
     } catch (error) {
       this.aggregate.countFailure('invalid');
       diag.debug(
-        `otel-business-metrics: cluster relay: its own first collection failed: ${safeMessage(error)}`,
+        `otel-business-metrics: cluster relay: its own numbers did not go in first: ${safeMessage(error)}`,
       );
     }
   }
@@ -348,6 +379,7 @@ export class ClusterPrimary implements MetricProducer {
 
   private async runRound(waitUntil: number): Promise<CollectionResult> {
     if (this.closed) return this.aggregate.render(this.resource);
+    this.applySeed();
     const latest = Date.now() + this.timeoutMillis;
     const number = ++this.roundNumber;
     const full = this.aggregate.sourcesNeedingFull();
@@ -518,6 +550,7 @@ export class ClusterPrimary implements MetricProducer {
       );
     }
     this.heard = true;
+    this.applySeed();
     this.aggregate.applyChecked(checked);
     if (snapshot.final === true) {
       // Its source is retired now, whether the snapshot was applied or refused (aggregate.ts): nothing is left for

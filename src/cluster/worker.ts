@@ -130,25 +130,28 @@ export function startClusterSource(
 }
 
 /**
- * A worker's collection with a relay: its own until a thread has spoken (the columns' fast path, no merge), then the
- * relay's aggregate. The first relayed one puts the worker's own numbers into the relay before any thread's
- * (primary.ts, seedOwn), so what the worker sent its primary so far keeps its labels there.
+ * @internal A worker's collection with a relay: its own until a thread has spoken (the columns' fast path, no merge),
+ * then the relay's aggregate. Each own collection is offered to the relay as its seed (primary.ts, seedOwn), so the
+ * series the worker sent its primary keep their labels there whatever comes first at the switch.
  */
-function relayedOnceHeard(
+export function relayedOnceHeard(
   relay: ClusterPrimary,
   own: () => Promise<CollectionResult>,
 ): () => Promise<CollectionResult> {
-  let seeded = false;
+  let started = 0;
+  let newest = -1;
   return async () => {
-    if (!relay.heardSources) return own();
-    if (!seeded) {
-      seeded = true;
-      try {
-        relay.seedOwn(await own());
-      } catch {
-        // Not seeded: the round collects the worker's own numbers anyway, after its threads'.
-      }
+    if (relay.heardSources) return relay.collect();
+    const order = started++;
+    const result = await own();
+    // An older collection that ends after a newer one must not replace it as the seed: the newer may hold a series
+    // the primary got from it and the older lacks.
+    if (order > newest) {
+      newest = order;
+      relay.seedOwn(result);
     }
-    return relay.collect();
+    // The relay applied something while this collection ran (a thread's final snapshot): a series new in it may be
+    // there under a thread's spelling already, so sent as the worker's own it would be counted twice.
+    return relay.seeded ? relay.collect() : result;
   };
 }

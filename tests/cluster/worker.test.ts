@@ -6,7 +6,11 @@
  * the primary. The test plays the primary on the thread channel (BroadcastChannel works between channels of one
  * thread). An app's observable callback that never settles in a worker is left out in time: the worker still
  * answers its primary's collection. The primary's side of a deadline: primary.test.ts and deadline.e2e.test.ts.
+ * A worker that relays its threads (a relay over a real source thread, its primary played by an aggregate) counts
+ * each add once when it switches to relaying, whatever comes first: its own collection failing or hanging, a thread's
+ * final snapshot, an older collection of its own ending late.
  */
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BroadcastChannel } from 'node:worker_threads';
@@ -16,17 +20,22 @@ import {
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
+  type CollectionResult,
 } from '@opentelemetry/sdk-metrics';
+import { ClusterAggregate } from '../../src/cluster/aggregate';
+import { SnapshotEncoder } from '../../src/cluster/encode';
 import { ClusterExtensions } from '../../src/cluster/extensions';
+import { ClusterPrimary } from '../../src/cluster/primary';
 import {
   PROTOCOL_TAG,
   THREAD_REQUEST_CHANNEL,
   THREAD_RESPONSE_CHANNEL,
   type ExpositionRequest,
 } from '../../src/cluster/protocol';
-import { startClusterSource, type ClusterSourceWiring } from '../../src/cluster/worker';
+import { relayedOnceHeard, startClusterSource, type ClusterSourceWiring } from '../../src/cluster/worker';
 import { PrometheusPullReader } from '../../src/exporters/prometheus';
 import { waitUntil } from '../support/wait';
+import { BUILT_SOURCE, SourceThread } from './support/source-thread';
 
 const reader = new PeriodicExportingMetricReader({
   exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
@@ -164,4 +173,170 @@ it("answers the primary's collection even when an app's observable callback neve
     wiring = undefined;
     await app.shutdown();
   }
+});
+
+describe("a worker relaying its threads: what it sent its primary keeps the worker's labels (relayedOnceHeard)", () => {
+  /**
+   * A node:cluster worker as worker.ts wires it, its primary played by an aggregate fed what the worker sends: the
+   * worker records `orders{region: 7}`, its thread `orders{region: '7'}`, one series. The primary keys a worker's
+   * series by its exact labels, so a relay that spelled the worker's part as the thread does would leave the part the
+   * worker sent before beside it, counted twice.
+   */
+  let relay: ClusterPrimary | undefined;
+  let thread: SourceThread | undefined;
+  let app: MeterProvider | undefined;
+  beforeAll(() => {
+    if (!existsSync(BUILT_SOURCE)) throw new Error('dist/ is missing: run `npm run build` first');
+  });
+  afterEach(async () => {
+    await thread?.worker.terminate();
+    thread = undefined;
+    relay?.close();
+    relay = undefined;
+    await app?.shutdown();
+    app = undefined;
+  });
+
+  function relayingWorker() {
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 60_000,
+    });
+    app = new MeterProvider({ readers: [reader] });
+    const orders = app.getMeter('primary-test').createCounter('orders');
+    /** The fault of the worker's next own collection, whoever asks for it. */
+    let fault: 'fails' | 'hangs' | undefined;
+    let held: { taken: () => void; until: Promise<void> } | undefined;
+    const collect = () => {
+      const now = fault;
+      fault = undefined;
+      if (now === 'fails') return Promise.reject(new Error('the worker cannot collect'));
+      if (now === 'hangs') return new Promise<CollectionResult>(() => undefined);
+      const hold = held;
+      held = undefined;
+      const collected = reader.collect();
+      if (hold === undefined) return collected;
+      return collected.then((result) => {
+        hold.taken();
+        return hold.until.then(() => result);
+      });
+    };
+    // As worker.ts builds it: a hung own collection is given up at the deadline.
+    relay = new ClusterPrimary({
+      resource: emptyResource(),
+      timeoutMillis: 1000,
+      local: collect,
+      processes: false,
+    });
+    const collectOnce = relayedOnceHeard(relay, () => collect());
+    const primary = new ClusterAggregate();
+    const encoder = new SnapshotEncoder('worker');
+    let round = 0;
+    return {
+      relay,
+      orders,
+      collectOnce,
+      failNext: (how: 'fails' | 'hangs') => (fault = how),
+      /** The next own collection ends only once released (`taken`: it has its numbers). */
+      holdNext: () => {
+        let release!: () => void;
+        let taken!: () => void;
+        const wasTaken = new Promise<void>((resolve) => (taken = resolve));
+        held = { taken, until: new Promise<void>((resolve) => (release = resolve)) };
+        return { taken: wasTaken, release };
+      },
+      send: (result: CollectionResult) => expect(primary.apply(encoder.encode(result, ++round))).toBe(true),
+      /** The primary's `orders`: [region as labelled, total]. */
+      totals: () =>
+        primary
+          .render(emptyResource())
+          .resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)
+          .filter((metric) => metric.descriptor.name === 'orders')
+          .flatMap((metric) => metric.dataPoints.map((point) => [point.attributes.region, point.value])),
+    };
+  }
+
+  /** A thread of the worker, once the relay has heard its hello (the switch to relaying). */
+  async function startThread(worker: ReturnType<typeof relayingWorker>): Promise<SourceThread> {
+    thread = new SourceThread();
+    // What process.on('worker') does in a real worker (Jest's per-file `process` never gets the event).
+    worker.relay.watchThread(thread.worker);
+    await waitUntil('the thread to say hello', () => worker.relay.sources === 1, { intervalMillis: 10 });
+    return thread;
+  }
+
+  it.each(['fails', 'hangs'] as const)(
+    "when the worker's own collection %s at the first relayed round",
+    async (how) => {
+      const worker = relayingWorker();
+      worker.orders.add(5, { region: 7 });
+      worker.send(await worker.collectOnce());
+      const thread = await startThread(worker);
+      await thread.add(3, '7');
+      worker.failNext(how);
+      const first = worker.collectOnce();
+      // A hung one may never answer (the primary counts it as timeout); the next round goes on without it.
+      if (how === 'fails') worker.send(await first);
+      worker.send(await worker.collectOnce());
+      expect(worker.totals()).toEqual([[7, 8]]);
+      // Counted by the relay, in its primary's tally: the worker's own numbers were missing from a round.
+      const failures: Record<string, number> = {};
+      worker.relay.forEachFailure((reason, count) => (failures[reason] = count));
+      expect(failures).toEqual(how === 'fails' ? { invalid: 1 } : { timeout: 1 });
+    },
+  );
+
+  it("when a thread's final snapshot comes before the first relayed round", async () => {
+    const worker = relayingWorker();
+    worker.orders.add(5, { region: 7 });
+    worker.send(await worker.collectOnce());
+    const thread = await startThread(worker);
+    await thread.add(3, '7');
+    await thread.call({ close: true });
+    await waitUntil('the final snapshot to retire the thread', () => worker.relay.sources === 0, {
+      intervalMillis: 10,
+    });
+    worker.send(await worker.collectOnce());
+    expect(worker.totals()).toEqual([[7, 8]]);
+  });
+
+  it("when a thread's final snapshot comes while the worker's own first collection runs", async () => {
+    const worker = relayingWorker();
+    worker.orders.add(5, { region: 7 });
+    const held = worker.holdNext();
+    // Taken on its own (no thread yet), it ends only after the thread's numbers went into the relay.
+    const first = worker.collectOnce();
+    await held.taken;
+    const thread = await startThread(worker);
+    await thread.add(3, '7');
+    await thread.call({ close: true });
+    await waitUntil('the final snapshot to retire the thread', () => worker.relay.sources === 0, {
+      intervalMillis: 10,
+    });
+    held.release();
+    worker.send(await first);
+    worker.send(await worker.collectOnce());
+    // The primary had none of the worker's numbers yet: the thread's spelling, every add counted once.
+    expect(worker.totals()).toEqual([['7', 8]]);
+  });
+
+  it('when an older own collection ends after a newer one the primary got', async () => {
+    const worker = relayingWorker();
+    worker.orders.add(5, { region: 7 });
+    const held = worker.holdNext();
+    const older = worker.collectOnce();
+    await held.taken;
+    worker.orders.add(2, { region: 8 });
+    worker.send(await worker.collectOnce());
+    held.release();
+    // Older than what the primary has: not sent (a source never sends an answer older than one it sent).
+    await older;
+    const thread = await startThread(worker);
+    await thread.add(3, '8');
+    worker.send(await worker.collectOnce());
+    expect(worker.totals()).toEqual([
+      [7, 5],
+      [8, 5],
+    ]);
+  });
 });
