@@ -4,7 +4,7 @@
  * a snapshot carries (one registry per init); encode.ts: a worker's collection -> snapshot; aggregate.ts: the
  * merge and retired totals; primary.ts / source.ts: the two sides of each transport; role.ts: which side this
  * process is; endpoint.ts / worker.ts: what init builds in the primary / a worker (a worker's `/metrics` answers
- * through the one scrape path, within its scraper's deadline, which the primary's round then meets; the primary's
+ * through the one scrape path, within its scraper's deadline, the primary answering from its round under way; the primary's
  * exporters push the aggregate, a worker's none); delta.ts: the
  * aggregate for an exporter that asks for delta temporality; options.ts: the options; rules.ts: the package's gauge rules; node-cluster.ts:
  * node:cluster loaded only when cluster mode is used; thread-watch.ts: the worker-thread watch, apart so that

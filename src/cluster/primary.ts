@@ -4,7 +4,7 @@
  * into any reader: the package gives it to the primary's Prometheus reader. A node:cluster worker runs one for its
  * own worker threads (threads only, worker.ts): its aggregate is what the worker sends its primary.
  *
- * Owns: collection rounds and their deadline (and how the deadlines of the collections sharing a round decide it),
+ * Owns: collection rounds and their deadline (`timeoutMillis`, whoever shares the round and whatever deadline it has),
  * the two transports on the primary side (node:cluster IPC, and a BroadcastChannel for worker threads), which
  * exposition requests share an exposition, source discovery (`hello`) and exit. Must not touch: recording, HTTP,
  * serialisation.
@@ -17,10 +17,10 @@
  *
  * A worker's scrape with a deadline of its own (its scraper's, shorter than the worker's usual wait), and a reader's
  * collection whose budget is shorter than `timeoutMillis` (a short scrape of the primary's own endpoint), is answered
- * within it: a round waits for late sources until the latest deadline of the collections waiting for it, at most
- * `timeoutMillis` (a collection without a deadline of its own waits that long, so a round it shares is never cut
- * short for it), and a collection whose deadline comes first is answered then with what the primary holds
- * (collectWithin; docs/several-processes.md).
+ * within it from the round under way, or one it starts, with what the primary holds at its deadline if the round has
+ * not ended by then (collectWithin; docs/several-processes.md). Such a deadline never shortens the round: the header
+ * comes from whoever can reach a `/metrics`, so it must not make the rounds every other collection shares give up on
+ * late sources early, nor count them as `timeout`; only the round's own end (`timeoutMillis`) does.
  *
  * Only known sources are heard (docs/safety.md#peers): every message passes validate.ts first; a node:cluster
  * worker speaks as one source at a time (the one it announced), and on the thread channel, which any code in the
@@ -52,7 +52,7 @@ import {
 } from './protocol';
 import { diag, printable, RateLimitedWarnings, safeMessage, TimeoutError, withTimeout } from '../support';
 import { CollectionSlots } from '../exporters/prometheus/collection-slots';
-import { collectionBudgetMillis, PROMETHEUS_DEFAULTS } from '../config/defaults';
+import { collectionBudgetMillis } from '../config/defaults';
 import { checkPrimaryBound, type CheckedSnapshot } from './validate';
 
 /** Options of {@link ClusterPrimary}. */
@@ -94,8 +94,6 @@ const MAX_EXPOSITIONS_WITHIN = 2;
 interface Round {
   readonly number: number;
   readonly pending: Set<string>;
-  /** Waits for late sources until at least `at` (epoch ms), never past `cluster.timeoutMillis` after its start. */
-  waitUntil: (at: number) => void;
   finish: () => void;
 }
 
@@ -306,8 +304,8 @@ export class ClusterPrimary implements MetricProducer {
 
   /**
    * One collection: every source's latest numbers (or its previous ones, past the deadline), merged. It shares the
-   * round under way, which then waits for late sources the full `timeoutMillis` from its start (a round started for
-   * a shorter deadline is never cut short for a collection that did not ask for one). A reader's collection whose
+   * round under way, which waits for late sources the full `timeoutMillis` from its start, whoever started it. A
+   * reader's collection whose
    * `options.timeoutMillis` is shorter than that and than what a scrape without a deadline of its own hands the SDK
    * (`scrapeBudgetMillis`: so a scraper's short `X-Prometheus-Scrape-Timeout-Seconds` on the primary's endpoint, or
    * a push export's timeout below both) is one within it ({@link collectWithin}): the SDK passes producers nothing
@@ -320,19 +318,19 @@ export class ClusterPrimary implements MetricProducer {
       budget < this.timeoutMillis &&
       budget < this.scrapeBudgetMillis
       ? this.collectWithin(budget)
-      : this.round(Infinity);
+      : this.round();
   }
 
   /**
    * One collection within `timeoutMillis` (a worker's scrape with a deadline of its own). It shares the round under
-   * way, or starts one, that waits for late sources until most of that time has passed (the rest is for the
-   * primary's own collection and the render) unless another collection waiting for it has more time, never longer
-   * than `cluster.timeoutMillis`. If the round has not ended by the deadline, the answer is what the primary holds
-   * then: every source's latest numbers (a late one's previous numbers, as at a round's deadline) and its own
-   * numbers of its previous round.
+   * way, or starts one, and gets the round's answer if the round ends in time. Otherwise the answer is what the
+   * primary holds at the deadline: every source's latest numbers (those that answered this round so far, a late
+   * one's previous numbers) and its own numbers of its previous round. The round itself goes on as if this
+   * collection had not come: it waits for late sources its full `timeoutMillis`, and only then counts them as
+   * `timeout`, so a tiny deadline costs the collections sharing the round nothing.
    */
   collectWithin(timeoutMillis: number): Promise<CollectionResult> {
-    const round = this.round(Date.now() + timeoutMillis * PROMETHEUS_DEFAULTS.collectionShare);
+    const round = this.round();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const atDeadline = new Promise<CollectionResult>((resolve) => {
       timer = setTimeout(() => resolve(this.aggregate.render(this.resource)), timeoutMillis);
@@ -341,15 +339,11 @@ export class ClusterPrimary implements MetricProducer {
     return Promise.race([round, atDeadline]).finally(() => clearTimeout(timer));
   }
 
-  /** The round under way, made to wait for late sources until at least `waitUntil` (epoch ms), or a new one. */
-  private round(waitUntil: number): Promise<CollectionResult> {
-    if (this.inflight === undefined) {
-      this.inflight = this.runRound(waitUntil).finally(() => {
-        this.inflight = undefined;
-      });
-    } else {
-      this.current?.waitUntil(waitUntil);
-    }
+  /** The round under way, or a new one. */
+  private round(): Promise<CollectionResult> {
+    this.inflight ??= this.runRound().finally(() => {
+      this.inflight = undefined;
+    });
     return this.inflight;
   }
 
@@ -377,10 +371,9 @@ export class ClusterPrimary implements MetricProducer {
     this.current?.finish();
   }
 
-  private async runRound(waitUntil: number): Promise<CollectionResult> {
+  private async runRound(): Promise<CollectionResult> {
     if (this.closed) return this.aggregate.render(this.resource);
     this.applySeed();
-    const latest = Date.now() + this.timeoutMillis;
     const number = ++this.roundNumber;
     const full = this.aggregate.sourcesNeedingFull();
     const request: CollectRequest = {
@@ -412,26 +405,17 @@ export class ClusterPrimary implements MetricProducer {
       pending.size === 0
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
-            let timer: ReturnType<typeof setTimeout> | undefined;
-            let endsAt = -Infinity;
             const round: Round = {
               number,
               pending,
-              waitUntil: (at) => {
-                const end = Math.min(latest, at);
-                if (end <= endsAt) return;
-                endsAt = end;
-                clearTimeout(timer);
-                timer = setTimeout(() => round.finish(), Math.max(0, end - Date.now()));
-                timer.unref();
-              },
               finish: () => {
                 clearTimeout(timer);
                 if (this.current === round) this.current = undefined;
                 resolve();
               },
             };
-            round.waitUntil(waitUntil);
+            const timer = setTimeout(() => round.finish(), this.timeoutMillis);
+            timer.unref();
             this.current = round;
           });
     await waiting;

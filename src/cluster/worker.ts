@@ -95,7 +95,7 @@ export function startClusterSource(
     const scraperMillis = hints?.timeoutMillis;
     if (scraperMillis === undefined || scraperMillis >= deadline) return source.exposition(deadline, format);
     // The scraper gives up first. Waiting longer would answer nobody, and the primary, told this scrape's deadline
-    // (less a share for the answer's trip back), ends its round in time with the numbers it has.
+    // (less a share for the answer's trip back), answers in time with the numbers it has (its round goes on).
     const primaryMillis = Math.max(1, Math.floor(scraperMillis * PROMETHEUS_DEFAULTS.scrapeHeaderShare));
     return source.exposition(scraperMillis, format, primaryMillis);
   };

@@ -1,6 +1,6 @@
 /**
  * A cluster source in a real worker thread: the built ClusterSource over its own SDK provider, recording an `orders`
- * counter (scope `primary-test`) as it is told from the test's thread, and able to hang its collections or shut down
+ * counter (scope `primary-test`) as it is told from the test's thread, and able to hang or hold its collections or shut down
  * (final snapshot). The primary or relay under test, in the test's thread, hears it on the thread channel.
  */
 import { join } from 'node:path';
@@ -20,11 +20,20 @@ const reader = new sdk.PeriodicExportingMetricReader({
 const provider = new sdk.MeterProvider({ readers: [reader] });
 const orders = provider.getMeter('primary-test').createCounter('orders');
 let hang = false;
-const source = new ClusterSource(() => (hang ? new Promise(() => undefined) : reader.collect()), 'thread');
+// Collections held until told (a source slow for as long as a test needs, not hung): each then answers.
+let held;
+const collect = () =>
+  hang ? new Promise(() => undefined) : held ? new Promise((go) => held.push(go)).then(() => reader.collect()) : reader.collect();
+const source = new ClusterSource(collect, 'thread');
 parentPort.on('message', async (m) => {
   const answer = { id: m.id };
   if (m.add) orders.add(m.add[0], { region: m.add[1] });
   if (m.hang !== undefined) hang = m.hang;
+  if (m.hold === true) held = [];
+  if (m.hold === false) {
+    for (const go of held) go();
+    held = undefined;
+  }
   if (m.close) await source.close();
   if (m.exposition)
     answer.text = await source.exposition(2000, m.exposition, m.within).catch((e) => 'error: ' + e.message);
