@@ -18,11 +18,16 @@ export const PROMETHEUS_DEFAULTS = Object.freeze({
    * The longest a scrape may take before it is answered 503: well under Prometheus's default 10 s scrape timeout,
    * so a target whose collection hangs (an observable callback awaiting a database that never answers) is told
    * why instead of timing out. A scrape that says its own deadline (`X-Prometheus-Scrape-Timeout-Seconds`) gets
-   * the shorter of the two.
+   * the shorter of the two (the header's never below `minScrapeDeadlineMillis`).
    */
   scrapeTimeoutMillis: 5000,
   /** Of the scraper's own deadline (that header), what the scrape uses: the rest is left for the answer's trip. */
   scrapeHeaderShare: 0.9,
+  /**
+   * The shortest deadline a scraper's header can impose (ms), however small the header: anyone who reaches
+   * `/metrics` sends it, and a deadline no collection can meet would only buy 503s and wasted collections.
+   */
+  minScrapeDeadlineMillis: 100,
   /**
    * Of a scrape's deadline, what the collection gives each observable callback (the SDK's `timeoutMillis`): one
    * that times out is left out and counted as a collection error, and the rest is still served in time.

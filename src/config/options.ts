@@ -49,7 +49,8 @@ export interface PrometheusOptions {
   finalScrapeTimeoutMillis?: number;
   /**
    * The longest a scrape may take (ms) before it is answered 503, whatever hangs in the collection. Default 5000;
-   * a scraper that sends its own deadline (Prometheus's `X-Prometheus-Scrape-Timeout-Seconds`) gets the shorter.
+   * a scraper that sends its own deadline (Prometheus's `X-Prometheus-Scrape-Timeout-Seconds`) gets the shorter
+   * (90% of the header, never below 100 ms).
    * In cluster mode it must exceed `cluster.timeoutMillis` (left to its default, it becomes one second more than a
    * longer `cluster.timeoutMillis`). See docs/prometheus.md#a-scrape-always-gets-an-answer.
    */

@@ -23,6 +23,7 @@ it("are the specification's defaults, loopback for the pull endpoint", () => {
     // Well under Prometheus's default 10 s scrape_timeout.
     scrapeTimeoutMillis: 5000,
     scrapeHeaderShare: 0.9,
+    minScrapeDeadlineMillis: 100,
     collectionShare: 0.8,
     maxRunningCollections: 2,
     abandonAfterDeadlines: 2,

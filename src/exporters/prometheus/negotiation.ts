@@ -108,13 +108,20 @@ export function acceptsGzip(acceptEncoding: string | string[] | undefined): bool
 /**
  * The scrape's own deadline (ms) from the scraper's `X-Prometheus-Scrape-Timeout-Seconds` (Prometheus, the OTel
  * Collector's prometheus receiver and vmagent send their `scrape_timeout` with every scrape), less a share left for
- * the answer's trip; undefined when the header is absent or is no positive number of seconds.
+ * the answer's trip, and never below `minScrapeDeadlineMillis` (100 ms): the header is whatever anyone who reaches
+ * `/metrics` sends. Undefined when the header is absent or is no positive finite number of seconds in plain decimal
+ * (`0`, negative, `1e3`, `NaN`, `Infinity`, several values, over 4096 characters): the endpoint's own deadline then
+ * applies, as without the header. No ceiling here: every endpoint takes the shorter of this and its own deadline.
  */
 export function scrapeDeadlineMillis(timeoutSeconds: string | string[] | undefined): number | undefined {
   const text = header(timeoutSeconds).trim();
   if (!/^\d+(\.\d*)?$|^\.\d+$/.test(text)) return undefined;
-  const millis = Math.floor(Number(text) * 1000 * PROMETHEUS_DEFAULTS.scrapeHeaderShare);
-  return millis >= 1 && Number.isFinite(millis) ? millis : undefined;
+  const seconds = Number(text);
+  if (!(seconds > 0) || !Number.isFinite(seconds)) return undefined;
+  return Math.max(
+    PROMETHEUS_DEFAULTS.minScrapeDeadlineMillis,
+    Math.floor(seconds * 1000 * PROMETHEUS_DEFAULTS.scrapeHeaderShare),
+  );
 }
 
 /** The format and encoding a request asked for. */

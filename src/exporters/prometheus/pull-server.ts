@@ -71,7 +71,8 @@ export interface PrometheusPullServerOptions {
   readonly finalScrapeTimeoutMillis?: number;
   /**
    * The longest a scrape may take (ms): past it, the scrape is answered 503 whatever still runs. Default 5000; a
-   * scraper's `X-Prometheus-Scrape-Timeout-Seconds` shortens it (to 90% of that). Observable callbacks get 80% of
+   * scraper's `X-Prometheus-Scrape-Timeout-Seconds` shortens it (to 90% of that, never below 100 ms; a header that
+   * is no positive number of seconds is ignored). Observable callbacks get 80% of
    * it: one that has not settled by then is left out of the scrape, which serves the rest.
    */
   readonly scrapeTimeoutMillis?: number;

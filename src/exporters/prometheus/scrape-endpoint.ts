@@ -40,7 +40,10 @@ export interface ScrapeAnswer {
 
 /** What a scrape tells its source beyond the format. */
 export interface ScrapeHints {
-  /** The scraper's own deadline for this scrape (ms, its header less a margin), when it sent one. */
+  /**
+   * The scraper's own deadline for this scrape (ms, its header less a margin, at least 100 ms), when it sent one
+   * (negotiation.ts, scrapeDeadlineMillis).
+   */
   readonly timeoutMillis?: number;
 }
 

@@ -2,7 +2,7 @@
  * src/exporters/prometheus/negotiation.ts directly (pure functions, client_golang's shape): the format an `Accept`
  * header gets (OpenMetrics when ranked at least as high as any format the package serves, formats it does not serve
  * being no competitors), whether `Accept-Encoding` allows gzip, both from a request's headers, each format's
- * Content-Type, and the scrape's own deadline from `X-Prometheus-Scrape-Timeout-Seconds` (90% of it). On the endpoints: openmetrics.test.ts, scrape-endpoint.test.ts, tests/integrations/scenarios.test.ts.
+ * Content-Type, and the scrape's own deadline from `X-Prometheus-Scrape-Timeout-Seconds` (90% of it, at least 100 ms). On the endpoints: openmetrics.test.ts, scrape-endpoint.test.ts, tests/integrations/scenarios.test.ts.
  */
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE } from '../../../src/exporters/prometheus';
 import {
@@ -80,7 +80,11 @@ describe('content negotiation', () => {
     ['.5', 450],
     [['3', '4'], undefined], // two values: no deadline rather than a guess
     ['0', undefined],
-    ['0.0001', undefined],
+    // Anyone who reaches /metrics sends what they like: a deadline no scrape could meet is honoured as 100 ms.
+    ['0.2', 180],
+    ['0.1', 100],
+    ['0.002', 100],
+    ['0.0001', 100],
     ['-1', undefined],
     ['1e3', undefined],
     ['ten', undefined],

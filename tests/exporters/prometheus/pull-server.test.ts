@@ -5,7 +5,7 @@
  * clear message when the port is taken, and stops listening at shutdown. Built inside listeningAfter (as init builds
  * its endpoints), a server listens only once the whole build has returned, and never if it threw.
  * A collection that never finishes: the scrape is answered 503 at its deadline (the configured one, or the
- * scraper's `X-Prometheus-Scrape-Timeout-Seconds` when shorter), on the standalone server and the mounted handler,
+ * scraper's `X-Prometheus-Scrape-Timeout-Seconds` when shorter, never below 100 ms), on the standalone server and the mounted handler,
  * said once through diag; at most two collections run, and scrapes that come meanwhile share the next one, given
  * the time of the caller with the most left. A collection hung past twice its deadline (doubled per abandoned one
  * still pending) gives its slot back so a scrape recovers once the hang clears; at most eight are abandoned.
@@ -296,6 +296,34 @@ describe('PrometheusPullServer', () => {
         expect((await third)?.body).toMatch(/did not finish within 180 ms\n$/);
         expect(asked).toEqual([1600, 360]);
         await expect(unbounded).rejects.toThrow('did not finish within 2000 ms');
+      } finally {
+        messages.stop();
+        await server.shutdown();
+      }
+    });
+
+    it("honours a scraper's deadline no shorter than 100 ms, however small the header", async () => {
+      const asked: (number | undefined)[] = [];
+      const server = new PrometheusPullServer(
+        { host: '127.0.0.1', port: 0, scrapeTimeoutMillis: 2000, finalScrapeTimeoutMillis: 0 },
+        ({ timeoutMillis }) => {
+          asked.push(timeoutMillis);
+          return new Promise<CollectionResult>(() => undefined);
+        },
+      );
+      const messages = captureDiag();
+      try {
+        await server.ready;
+        // Before the fix: 1 ms (90% of 2 ms), and 0.0001 s (under 1 ms) was no deadline at all (2000 ms).
+        for (const seconds of ['0.002', '0.0001']) {
+          const answer = await httpRequest(server.url, {
+            headers: { 'x-prometheus-scrape-timeout-seconds': seconds },
+          });
+          expect(answer.status).toBe(503);
+          expect(answer.body).toMatch(/did not finish within 100 ms\n$/);
+        }
+        // The SDK's share of it, as for any deadline.
+        expect(asked).toEqual([80, 80]);
       } finally {
         messages.stop();
         await server.shutdown();
