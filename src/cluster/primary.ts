@@ -305,11 +305,10 @@ export class ClusterPrimary implements MetricProducer {
   /**
    * One collection: every source's latest numbers (or its previous ones, past the deadline), merged. It shares the
    * round under way, which waits for late sources the full `timeoutMillis` from its start, whoever started it. A
-   * reader's collection whose
-   * `options.timeoutMillis` is shorter than that and than what a scrape without a deadline of its own hands the SDK
-   * (`scrapeBudgetMillis`: so a scraper's short `X-Prometheus-Scrape-Timeout-Seconds` on the primary's endpoint, or
-   * a push export's timeout below both) is one within it ({@link collectWithin}): the SDK passes producers nothing
-   * but that budget, and a scrape without a header hands it one too.
+   * reader's collection whose `options.timeoutMillis` is shorter than that and than what a scrape without a deadline
+   * of its own hands the SDK (`scrapeBudgetMillis`: so a scraper's short `X-Prometheus-Scrape-Timeout-Seconds` on
+   * the primary's endpoint, or a push export's timeout below both) is one within it ({@link collectWithin}): the SDK
+   * passes producers nothing but that budget, and a scrape without a header hands it one too.
    */
   collect(options?: MetricCollectOptions): Promise<CollectionResult> {
     const budget = options?.timeoutMillis;
