@@ -12,7 +12,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import { OTHER_LABEL_VALUE, type LabelPolicy } from '../catalog/labels';
-import { normalizeLabelValue } from '../guard/normalize';
+import { normalizeLabelValue, rawLengthBound } from '../guard/normalize';
 import type { GuardReporter } from '../guard/reporter';
 import {
   ACTIVE_USER_WINDOWS,
@@ -320,8 +320,15 @@ export class ActiveUsersCounter {
       state = this.sketches.tier(normalized);
       this.tiers.set(normalized, state);
     }
-    // Cache the raw spelling too, within a bound, so a flood of distinct spellings cannot grow the map.
-    if (typeof raw === 'string' && this.tiers.size < 4 * (this.maxOpenTiers + 16)) this.tiers.set(raw, state);
+    // Cache the raw spelling too, within a bound, so a flood of distinct spellings cannot grow the map, and never
+    // a long one: the map would keep the caller's whole string.
+    if (
+      typeof raw === 'string' &&
+      raw.length <= rawLengthBound(this.context.maxLabelLength) &&
+      this.tiers.size < 4 * (this.maxOpenTiers + 16)
+    ) {
+      this.tiers.set(raw, state);
+    }
     return state;
   }
 

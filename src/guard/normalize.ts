@@ -27,6 +27,15 @@ const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])
  * surrogate pair). Numbers, booleans and BigInts are converted with `String`. Everything else (objects,
  * functions, symbols) is refused: converting it could run caller code (`toString`, getters) or throw.
  */
+/**
+ * The longest raw string whose characters are all read (beyond it the rest is cut before cleaning, which bounds
+ * the regex work on huge inputs), and so the longest a cache of raw spellings may keep: a cached spelling keeps the
+ * caller's whole string alive, however short the value it stands for.
+ */
+export function rawLengthBound(maxLength: number): number {
+  return maxLength * 4;
+}
+
 export function normalizeLabelValue(raw: unknown, maxLength: number): string | InvalidLabel {
   let text: string;
   switch (typeof raw) {
@@ -43,12 +52,23 @@ export function normalizeLabelValue(raw: unknown, maxLength: number): string | I
     default:
       return raw === null ? MISSING : INVALID_TYPE;
   }
-  if (text.length > maxLength * 4) text = text.slice(0, maxLength * 4); // bound the regex work on huge inputs
+  const huge = text.length > rawLengthBound(maxLength);
+  if (huge) text = text.slice(0, rawLengthBound(maxLength));
   text = text.replace(CONTROL_CHARACTERS, '').replace(LONE_SURROGATES, '').trim();
   if (text.length > maxLength) {
     const lastKept = text.charCodeAt(maxLength - 1);
     const cut = lastKept >= 0xd800 && lastKept <= 0xdbff ? maxLength - 1 : maxLength;
     text = text.slice(0, cut).trimEnd();
   }
-  return text.length === 0 ? MISSING : text;
+  if (text.length === 0) return MISSING;
+  return huge ? detached(text) : text;
+}
+
+/**
+ * `text` in memory of its own. V8 keeps a slice or a trim of a long string as a view into the whole string: a label
+ * value cut from a 10 MB argument would keep all 10 MB alive for as long as the vocabulary keeps the value (the
+ * process's life). Concatenating and slicing again makes V8 copy the characters into a new string.
+ */
+function detached(text: string): string {
+  return ` ${text}`.slice(1);
 }

@@ -8,7 +8,7 @@
  * are never cached: hostile traffic takes the slow path, normal traffic one Map lookup.
  */
 import { OTHER_LABEL_VALUE, UNKNOWN_LABEL_VALUE, type LabelPolicy } from '../catalog/labels';
-import { normalizeLabelValue } from './normalize';
+import { normalizeLabelValue, rawLengthBound } from './normalize';
 import type { LabelOrigin } from './reasons';
 import type { GuardReporter, RelabelSite } from './reporter';
 
@@ -129,7 +129,13 @@ export class LabelVocabulary implements LabelIds {
       this.openValues++;
       id = this.add(normalized);
     }
-    if (typeof raw === 'string' && this.idsByRaw.size < this.rawCacheLimit) this.idsByRaw.set(raw, id);
+    if (
+      typeof raw === 'string' &&
+      raw.length <= rawLengthBound(this.limits.maxLabelLength) &&
+      this.idsByRaw.size < this.rawCacheLimit
+    ) {
+      this.idsByRaw.set(raw, id);
+    }
     return id;
   }
 

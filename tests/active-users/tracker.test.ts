@@ -6,6 +6,7 @@
 import { DEFAULT_LABEL_POLICIES } from '../../src/catalog/labels';
 import { ActiveUsersCounter, type ActiveUsersOptions } from '../../src/active-users/tracker';
 import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
+import { retainedBytes } from '../support/heap';
 
 const KEY = 'test-key-0123456789abcdef';
 
@@ -99,6 +100,18 @@ describe('trackActiveUser arguments', () => {
     expect(
       await harness.count('dropped', { metric: 'business_active_users', reason: 'invalid_argument' }),
     ).toBe(1);
+  });
+
+  it('keeps nothing of huge spellings of a tier: they are counted, not cached', () => {
+    const tracker = counter();
+    // 64 distinct 1 MB spellings of `pro` fill the tier cache's bound: 64 MB kept as they came.
+    const retained = retainedBytes(() => {
+      for (let i = 0; i < 64; i++)
+        tracker.track(`user-${i}`, { userTier: `pro${' '.repeat(1_000_000 + i)}` });
+    });
+    expect(retained).toBeLessThan(5_000_000);
+    // All 64 users in `pro` (a HyperLogLog estimate: within a few of 64).
+    expect(Math.abs(tracker.localEstimate('pro', 'daily') - 64)).toBeLessThanOrEqual(3);
   });
 
   it('reports every window of every tracked tier with frozen attributes, and rolls at UTC midnight', () => {

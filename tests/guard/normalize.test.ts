@@ -3,6 +3,7 @@
  * without ever running caller code or throwing.
  */
 import { normalizeLabelValue } from '../../src/guard/normalize';
+import { retainedBytes } from '../support/heap';
 
 const MAX = 64;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -109,6 +110,15 @@ describe('normalizeLabelValue', () => {
     expect(normalizeLabelValue(hiddenTail, MAX)).toEqual({ reason: 'missing' });
     // One unit less of removable prefix and the tail's first character is the first one kept.
     expect(normalizeLabelValue(' '.repeat(4 * MAX - 1) + 'tail', MAX)).toBe('t');
+  });
+
+  it('keeps nothing of a huge string: the value cut from it is a copy, not a view into it', () => {
+    // V8 keeps a slice of a long string as a view that keeps the whole string alive; a vocabulary keeps each value
+    // for the life of the process. 50 views of 1 MB strings would keep 50 MB; 50 copies of 64 characters, kBs.
+    const retained = retainedBytes(() =>
+      Array.from({ length: 50 }, (_, i) => normalizeLabelValue(`${i}_`.padEnd(1_000_000, 'z'), MAX)),
+    );
+    expect(retained).toBeLessThan(5_000_000);
   });
 
   it('returns only strings within the cap, free of controls and lone surrogates, for any string', () => {

@@ -6,6 +6,7 @@ import { DEFAULT_LABEL_POLICIES, OTHER_LABEL_VALUE, UNKNOWN_LABEL_VALUE, type La
 import { LabelVocabulary } from '../../src/guard/vocabulary';
 import * as normalizeModule from '../../src/guard/normalize';
 import { createGuardHarness, type GuardHarness } from '../support/guard-harness';
+import { retainedBytes } from '../support/heap';
 
 const METRIC = 'business_funnel_step_total';
 const ORIGIN = { method: 'recordFunnelStep', argument: 'metadata.source' };
@@ -95,6 +96,20 @@ describe('LabelVocabulary', () => {
     const cache = (v as unknown as { idsByRaw: Map<string, number> }).idsByRaw;
     expect(cache.size).toBeLessThanOrEqual(4 * (v.values.length + 5) + 64);
     expect(v.values).toEqual([OTHER_LABEL_VALUE, UNKNOWN_LABEL_VALUE, 'v0', 'v1', 'v2', 'v3', 'v4']);
+  });
+
+  it('keeps nothing of huge raw values: neither in the values it admits nor in its raw-value cache', () => {
+    const v = vocabulary(harness, { kind: 'capped', maxValues: 20, known: ['direct'] });
+    const ids = new Set<number>();
+    // 20 values cut from 1 MB strings, and 40 distinct 1 MB spellings of a known value (trailing spaces): kept as
+    // they came, 60 MB for the life of the process, however few label values they stand for.
+    const retained = retainedBytes(() => {
+      for (let i = 0; i < 20; i++) v.resolve(`value_${i}_`.padEnd(1_000_000, 'z'));
+      for (let i = 0; i < 40; i++) ids.add(v.resolve(`direct${' '.repeat(1_000_000 + i)}`));
+    });
+    expect(retained).toBeLessThan(5_000_000);
+    expect(v.values).toHaveLength(2 + 1 + 20);
+    expect([...ids].map((id) => v.values[id])).toEqual(['direct']);
   });
 
   it('refuses malformed policies at construction instead of leaving a label unbounded', () => {
