@@ -81,6 +81,31 @@ describe('deriveSessionContext', () => {
     expect(source('not a url')).toBe('other');
   });
 
+  it("looks up no longer suffix of a referrer's host than a known host has, however many labels it has", () => {
+    // Each label of a client's host was a suffix built and looked up (5 ms a request for a thousand); counted here
+    // by lookups, not timed.
+    const deep = (host: string) => `https://${'a.'.repeat(1000)}${host}/`;
+    const lookups = jest.spyOn(Object.prototype, 'hasOwnProperty');
+    let calls: number;
+    let sources: string[];
+    try {
+      sources = [
+        deriveSessionContext(request('/', { referer: deep('m.facebook.com') })).source,
+        deriveSessionContext(request('/', { referer: deep('blog.example.org') })).source,
+      ];
+      calls = lookups.mock.calls.length;
+    } finally {
+      lookups.mockRestore();
+    }
+    expect(sources).toEqual(['facebook', 'referral']);
+    expect(calls).toBeLessThanOrEqual(4);
+    // A configured host of more labels is still found under a deep host.
+    const options = { referrerHosts: { 'news.example.co.uk': 'news' } };
+    expect(deriveSessionContext(request('/', { referer: deep('news.example.co.uk') }), options).source).toBe(
+      'news',
+    );
+  });
+
   it('classifies devices from the user agent', () => {
     expect(deriveDeviceType(UA.iphone)).toBe('mobile');
     expect(deriveDeviceType(UA.androidPhone)).toBe('mobile');
