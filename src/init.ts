@@ -581,9 +581,20 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
       return reader?.listening ? { host: reader.host, port: reader.port, url: reader.url } : undefined;
     },
     metricsHandler: parts.metricsHandler,
-    forceFlush: ({ timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = {}) =>
-      flushNaming(failureCounting, describeFailedExports, () => parts.flush(timeoutMillis), timeoutMillis),
-    shutdown(shutdownOptions = {}) {
+    forceFlush: (options) => {
+      // `null` is no options, as `undefined` is: destructured as it came, it threw instead of rejecting.
+      const { timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = options ?? {};
+      return flushNaming(
+        failureCounting,
+        describeFailedExports,
+        () => parts.flush(timeoutMillis),
+        timeoutMillis,
+      );
+    },
+    shutdown(options) {
+      // Read once, before anything is stopped: `null.timeoutMillis` threw with the handle half shut down (unbound,
+      // its endpoint still open, and a later shutdown() starting over). `null` is no options, as `undefined` is.
+      const requested = options?.timeoutMillis;
       if (!shutdownPromise) {
         shuttingDown(handle);
         if (liveHandle === handle) {
@@ -598,11 +609,11 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
         // The adapters' /metrics given no handle scrape the live one, which this handle stopped being above: they
         // read this one until its hand-over ends, or the scrape it waits for could never come.
         const handedOver = handOver > 0 ? bindHandingOver(metrics) : () => undefined;
-        const timeoutMillis = shutdownOptions.timeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS + handOver;
+        const timeoutMillis = requested ?? DEFAULT_SHUTDOWN_TIMEOUT_MS + handOver;
         const handOverWithin =
-          shutdownOptions.timeoutMillis === undefined
+          requested === undefined
             ? handOver
-            : Math.min(handOver, Math.max(0, shutdownOptions.timeoutMillis - AFTER_HAND_OVER_MS));
+            : Math.min(handOver, Math.max(0, requested - AFTER_HAND_OVER_MS));
         const started = Date.now();
         // One deadline for every step: each gets what the steps before it left. A step given more would still
         // run when the outer deadline below ends the wait, and say after shutdown() returned what it had said.

@@ -64,6 +64,24 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     await next.shutdown();
   });
 
+  it('takes null options as none: forceFlush(null) resolves, shutdown(null) shuts down once and for all', async () => {
+    const handle = initBusinessMetrics({ exporters: ['prometheus'], prometheus: { port: 0 }, env: {} });
+    await handle.ready;
+    const url = handle.prometheus!.url;
+    await expect(handle.forceFlush(null as never)).resolves.toBeUndefined();
+    // It threw a TypeError with the handle half shut down: the singleton unbound, the endpoint still serving.
+    await expect(handle.shutdown(null as never)).resolves.toBeUndefined();
+    expect(
+      await fetch(url).then(
+        () => 'answered',
+        () => 'closed',
+      ),
+    ).toBe('closed');
+    await handle.shutdown(); // the same, finished shutdown
+    const next = initBusinessMetrics({ exporters: ['none'], env: {} });
+    await next.shutdown();
+  });
+
   it('shutdown returns within its deadline when the collector never answers', async () => {
     const receiver = await startOtlpReceiver();
     receiver.setFault({ kind: 'hang' });
