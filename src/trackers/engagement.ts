@@ -71,7 +71,14 @@ export class EngagementTracker {
 
   /** The user reached a milestone (`first_chart_created`); recorded as the funnel step `milestone_<name>`. */
   trackMilestone(milestone: string): void {
-    businessMetrics.recordFunnelStep(`${MILESTONE_STEP_PREFIX}${milestone}`, {
+    // Only what the core turns into text is prefixed: anything else goes to it as it came, to be recorded as `other`
+    // and counted like any bad label value. A template literal would run its toString, or throw for a symbol.
+    const kind = typeof milestone;
+    const step =
+      kind === 'string' || kind === 'number' || kind === 'boolean' || kind === 'bigint'
+        ? `${MILESTONE_STEP_PREFIX}${milestone}`
+        : milestone;
+    businessMetrics.recordFunnelStep(step, {
       source: 'in_app',
       deviceType: 'web',
       experimentVariant: 'control',

@@ -89,6 +89,33 @@ describe('EngagementTracker', () => {
     }
   });
 
+  it('never throws for a milestone that is not text, and never runs its code: recorded as `other`, counted', async () => {
+    const tracker = new EngagementTracker({ userTier: 'pro', entryPage: '/', isNewUser: false });
+    let ran = 0;
+    const boom = () => {
+      ran++;
+      throw new Error('boom');
+    };
+    const hostile = [
+      Symbol('milestone'),
+      { toString: boom },
+      { [Symbol.toPrimitive]: boom },
+      new Proxy({}, { get: boom, getPrototypeOf: boom }),
+    ];
+    // The step was built with a template literal: each of these threw out of the call (or ran the caller's code).
+    for (const milestone of hostile) expect(() => tracker.trackMilestone(milestone as never)).not.toThrow();
+    expect(ran).toBe(0);
+    const samples = await scrape();
+    expect(sumOf(samples, FUNNEL, { step: 'other', source: 'in_app' })).toBe(hostile.length);
+    expect(
+      sumOf(samples, 'business_metrics_label_overflow_total', {
+        metric: FUNNEL,
+        label: 'step',
+        reason: 'invalid_type',
+      }),
+    ).toBe(hostile.length);
+  });
+
   it('did not record anything made before initialisation', async () => {
     const samples = await scrape();
     expect(sumOf(samples, FEATURE_USAGE, { feature_name: 'before_init' })).toBe(0);
