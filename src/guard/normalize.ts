@@ -22,12 +22,6 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
- * Normalise one raw label value. Returns the clean string, or the reason it is unusable.
- * Strings are trimmed, stripped of control characters and capped at `maxLength` UTF-16 units (never splitting a
- * surrogate pair). Numbers, booleans and BigInts are converted with `String`. Everything else (objects,
- * functions, symbols) is refused: converting it could run caller code (`toString`, getters) or throw.
- */
-/**
  * The longest raw string whose characters are all read (beyond it the rest is cut before cleaning, which bounds
  * the regex work on huge inputs), and so the longest a cache of raw spellings may keep: a cached spelling keeps the
  * caller's whole string alive, however short the value it stands for.
@@ -36,6 +30,12 @@ export function rawLengthBound(maxLength: number): number {
   return maxLength * 4;
 }
 
+/**
+ * Normalise one raw label value. Returns the clean string, or the reason it is unusable.
+ * Strings are trimmed, stripped of control characters and capped at `maxLength` UTF-16 units (never splitting a
+ * surrogate pair). Numbers, booleans and BigInts are converted with `String`. Everything else (objects,
+ * functions, symbols) is refused: converting it could run caller code (`toString`, getters) or throw.
+ */
 export function normalizeLabelValue(raw: unknown, maxLength: number): string | InvalidLabel {
   let text: string;
   switch (typeof raw) {
