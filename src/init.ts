@@ -90,14 +90,17 @@ export interface BusinessMetricsHandle {
    * Collect and push now (OTLP, console, your push exporters; in cluster mode the primary pushes the aggregate,
    * and a worker or thread has nothing to push: its numbers go out with the primary's). Resolves when every export
    * of this flush succeeded; rejects with an Error naming the exporter, where it sends and the cause when one failed (the
-   * periodic exports only warn through diag), or when one still runs at the deadline (default 5000 ms).
+   * periodic exports only warn through diag), or when one still runs at the deadline (default 5000 ms). A
+   * `timeoutMillis` that is no number of milliseconds >= 0 (NaN, negative, Infinity) is said through diag at error
+   * level and the default applies.
    */
   forceFlush(options?: { timeoutMillis?: number }): Promise<void>;
   /**
    * Flush and stop every exporter within `timeoutMillis`, even if a collector is unreachable. A Prometheus
    * endpoint that is being scraped first keeps serving until one scrape has read the final values (the hand-over:
    * `prometheus.finalScrapeTimeoutMillis`, by default about two scrape intervals, at most 30 s). Default deadline:
-   * 5000 ms plus that hand-over; an explicit `timeoutMillis` bounds everything, the hand-over included.
+   * 5000 ms plus that hand-over; an explicit `timeoutMillis` bounds everything, the hand-over included (one that is
+   * no number of milliseconds >= 0 is said through diag at error level, and the default applies).
    * `businessMetrics` becomes a no-op again and a new initBusinessMetrics is allowed. Never rejects: a final export
    * that failed is said through diag at warn level, a deadline passed at error level, naming the exporter and
    * where it sends.
@@ -583,7 +586,7 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
     metricsHandler: parts.metricsHandler,
     forceFlush: (options) => {
       // `null` is no options, as `undefined` is: destructured as it came, it threw instead of rejecting.
-      const { timeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MS } = options ?? {};
+      const timeoutMillis = requestedDeadline(options, 'forceFlush') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
       return flushNaming(
         failureCounting,
         describeFailedExports,
@@ -594,7 +597,7 @@ function liveHandleOf(parts: HandleParts): BusinessMetricsHandle {
     shutdown(options) {
       // Read once, before anything is stopped: `null.timeoutMillis` threw with the handle half shut down (unbound,
       // its endpoint still open, and a later shutdown() starting over). `null` is no options, as `undefined` is.
-      const requested = options?.timeoutMillis;
+      const requested = shutdownPromise ? undefined : requestedDeadline(options, 'shutdown');
       if (!shutdownPromise) {
         shuttingDown(handle);
         if (liveHandle === handle) {
@@ -690,6 +693,32 @@ function temporalitySelectorOf(
   exporter: PushMetricExporter,
 ): (type: InstrumentType) => AggregationTemporality {
   return (type) => exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
+}
+
+/**
+ * The deadline asked of `forceFlush()` or `shutdown()`, or undefined for their default. One that is no number of
+ * milliseconds >= 0 (NaN, -1, Infinity, '500') is said at error level and the default applies: taken as it came it
+ * cut the final push at once (NaN and negative numbers) or never fired, and an app calling shutdown on its way out
+ * is better served by its default deadline than by a rejection that skips the flush.
+ */
+function requestedDeadline(
+  options: { readonly timeoutMillis?: number } | null | undefined,
+  where: 'forceFlush' | 'shutdown',
+): number | undefined {
+  const value: unknown = options?.timeoutMillis;
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  const shown =
+    typeof value === 'number'
+      ? String(value)
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : typeof value;
+  diag.error(
+    `otel-business-metrics: ${where}: timeoutMillis must be a number of milliseconds >= 0 (got ${shown}); ` +
+      'the default deadline applies',
+  );
+  return undefined;
 }
 
 /** The diag logger this package registered (OTEL_LOG_LEVEL), as the API's registry holds it. */

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { businessMetrics, initBusinessMetrics, type InitOptions } from '../src';
+import { businessMetrics, initBusinessMetrics, type BusinessMetricsHandle, type InitOptions } from '../src';
 import { parseExposition } from './support/exposition';
 import { attributesOf, metricsOf, startOtlpReceiver } from './support/otlp-receiver';
 import { captureDiag } from './support/diag-messages';
@@ -81,6 +81,38 @@ describe('businessMetrics singleton and handle lifecycle', () => {
     const next = initBusinessMetrics({ exporters: ['none'], env: {} });
     await next.shutdown();
   });
+
+  it.each([NaN, -1, Infinity, '500'])(
+    'says a deadline of %p given to forceFlush or shutdown is no deadline, and keeps the default (the final push is not cut)',
+    async (bad) => {
+      const receiver = await startOtlpReceiver();
+      const captured = captureDiag();
+      let handle: BusinessMetricsHandle | undefined;
+      try {
+        handle = initBusinessMetrics({
+          exporters: ['otlp'],
+          otlp: { protocol: 'http/json', url: receiver.url, exportIntervalMillis: 600_000 },
+          env: {},
+        });
+        await expect(handle.forceFlush({ timeoutMillis: bad as number })).resolves.toBeUndefined();
+        businessMetrics.recordFunnelStep('cart_view', { source: 'direct', deviceType: 'web' });
+        await expect(handle.shutdown({ timeoutMillis: bad as number })).resolves.toBeUndefined();
+        // The shutdown's final push went out whole: the step recorded after the flush reached the receiver.
+        const funnel = metricsOf(receiver.requests).filter((m) => m.name === 'business_funnel_step');
+        expect(Number(funnel.at(-1)?.sum?.dataPoints[0]?.asDouble)).toBe(1);
+        const said = captured.errors.filter((message) => message.includes('timeoutMillis'));
+        expect(said).toEqual([
+          expect.stringContaining('forceFlush: timeoutMillis must be a number of milliseconds >= 0'),
+          expect.stringContaining('shutdown: timeoutMillis must be a number of milliseconds >= 0'),
+        ]);
+        expect(captured.errors.join('\n')).not.toMatch(/did not finish within/);
+      } finally {
+        captured.stop();
+        await handle?.shutdown();
+        await receiver.close();
+      }
+    },
+  );
 
   it('shutdown returns within its deadline when the collector never answers', async () => {
     const receiver = await startOtlpReceiver();
