@@ -221,7 +221,7 @@ export function toMetricData(collection: StoreCollection): MetricData[] {
           attributes: attributesAt(columns, i),
           value: columns.values[i],
         };
-        // Only the Prometheus serializer reads this (see exemplars.ts); exemplar objects are never mutated.
+        // Only the package's serializers read this (see exemplars.ts); exemplar objects are never mutated.
         const exemplar = columns.exemplars?.[i];
         if (exemplar !== undefined) point.exemplars = [exemplar];
         dataPoints[i] = point;

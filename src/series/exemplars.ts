@@ -5,7 +5,8 @@
  *
  * Owns: the exemplar shape carried on collected data points (the SDK 2.x `DataPoint` has no exemplar field; the
  * package's producer adds `exemplars` to its own points, which the SDK's reader passes through untouched to the
- * package's serializer), reading the active span, and the gate that keeps the hot path free without tracing.
+ * package's serializers, Prometheus and OTLP), reading the active span, and the gate that keeps the hot path free
+ * without tracing.
  * Must not touch: span creation, sampling decisions (the trace SDK's), serialization.
  *
  * The gate: reading the active span costs a context lookup per measurement (~10-20 ns with AsyncLocalStorage),

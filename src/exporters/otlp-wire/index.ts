@@ -3,7 +3,8 @@
  * store's columns (protobuf.ts, json.ts, over protobuf-writer.ts), handed to the official OTLP transport of the
  * 0.223 line (exporter.ts). The transport is the official one so that retries, compression, headers, timeouts,
  * TLS and every OTEL_EXPORTER_OTLP_* variable behave exactly as with the upstream exporters; only the encoding,
- * which was most of an export's CPU, is ours, and it decodes to the request the upstream transformer writes.
+ * which was most of an export's CPU, is ours, and it decodes to the request the upstream transformer writes, plus
+ * the store's exemplars, which upstream cannot write (SDK 2.x has none; exemplars.ts).
  *
  * Owns: the request encodings (protobuf, JSON), the response decoding, the serializers the official export
  * delegates take, and the PushMetricExporter over those delegates. Must not touch: the transport and its

@@ -3,7 +3,9 @@
  * (@opentelemetry/otlp-transformer 0.223) writes for the same MetricData (its key order, timestamps as decimal
  * strings, integers as JSON numbers, NaN and infinities as null), so a receiver cannot tell the two apart. The
  * store's metrics are written from their columns with each series' attributes serialised once; other metrics are
- * built as upstream builds them and passed to JSON.stringify.
+ * built as upstream builds them and passed to JSON.stringify. Beyond upstream, a point carries the store's
+ * exemplars (series/exemplars.ts) last, as `exemplars: [{ timeUnixNano, asDouble | asInt, spanId, traceId }]`
+ * with the ids in hex (OTLP/JSON); a point without any is exactly upstream's text.
  *
  * Owns: the OTLP metrics JSON layout. Must not touch: transport, compression, what is collected.
  */
@@ -29,7 +31,9 @@ import {
   type MetricColumns,
   type StoreCollection,
 } from '../../series/collection';
+import type { Exemplar, ExemplarCarrier } from '../../series/exemplars';
 import { hrTimeAt } from '../../series/time';
+import { exemplarTime, otlpCarries } from './exemplars';
 import { SeriesBytesMemo, type SeriesBytes } from './series-cache';
 
 /** Encodes one export request as UTF-8 JSON. */
@@ -222,10 +226,12 @@ function writeStoreMetric(
   const perSeries = perSeriesStart ? starts : undefined;
   if (columns.kind === 'counter') {
     out.text(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);
-    writeCounterPoints(out, columns, heads, perSeries, start, end);
+    if (columns.exemplars === undefined) writeCounterPoints(out, columns, heads, perSeries, start, end);
+    else writeCounterPointsWithExemplars(out, columns, columns.exemplars, heads, perSeries, start, end);
   } else {
     out.text(`${header},"histogram":{"aggregationTemporality":${temporality},"dataPoints":[`);
-    writeHistogramPoints(out, columns, heads, perSeries, start, end);
+    if (columns.exemplars === undefined) writeHistogramPoints(out, columns, heads, perSeries, start, end);
+    else writeHistogramPointsWithExemplars(out, columns, columns.exemplars, heads, perSeries, start, end);
   }
   out.text(']}}');
 }
@@ -304,6 +310,114 @@ function writeHistogramPoints(
     buffer[pos++] = CLOSE;
     out.pos = pos;
   }
+}
+
+/*
+ * The same loops for columns with exemplars: each point's exemplars go before its closing brace. Functions of their
+ * own, so that the points of a metric without exemplars pay nothing for them. The columns' exemplars are the
+ * store's, kept only for valid span contexts (series/exemplars.ts), so every one present is written.
+ */
+
+/** writeCounterPoints, each point with its series' exemplar if it has one. */
+function writeCounterPointsWithExemplars(
+  out: JsonWriter,
+  columns: CounterColumns,
+  exemplars: NonNullable<CounterColumns['exemplars']>,
+  heads: SeriesBytes,
+  starts: SeriesBytes | undefined,
+  start: Uint8Array,
+  end: Uint8Array,
+): void {
+  const { indices, values } = columns;
+  const room = 2 + Math.max(start.length, starts?.longest ?? 0) + end.length + AS_DOUBLE.length + MAX_NUMBER;
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    let pos = out.point(i, heads.get(index)!, room);
+    const buffer = out.buffer;
+    pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
+    pos = putBytes(buffer, pos, end);
+    pos = putBytes(buffer, pos, AS_DOUBLE);
+    pos = putNumber(buffer, pos, values[i]);
+    out.pos = pos;
+    const exemplar = exemplars[i];
+    if (exemplar !== undefined) out.text(`,"exemplars":[${exemplarJson(exemplar, false)}]`);
+    out.text('}');
+  }
+}
+
+/** writeHistogramPoints, each point with its buckets' exemplars, in bucket order (OTLP's list is flat). */
+function writeHistogramPointsWithExemplars(
+  out: JsonWriter,
+  columns: HistogramColumns,
+  exemplars: NonNullable<HistogramColumns['exemplars']>,
+  heads: SeriesBytes,
+  starts: SeriesBytes | undefined,
+  start: Uint8Array,
+  end: Uint8Array,
+): void {
+  const afterCounts = ascii(`],"explicitBounds":${JSON.stringify(columns.boundaries)},"count":`);
+  const buckets = columns.boundaries.length + 1;
+  const { indices, bucketCounts, counts, sums, mins, maxs } = columns;
+  const room =
+    2 +
+    buckets * (MAX_NUMBER + 1) +
+    afterCounts.length +
+    MAX_NUMBER * 4 +
+    SUM.length +
+    MIN.length +
+    MAX.length +
+    Math.max(start.length, starts?.longest ?? 0) +
+    end.length;
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    let pos = out.point(i, heads.get(index)!, room);
+    const buffer = out.buffer;
+    for (let b = 0, at = i * buckets; b < buckets; b++) {
+      if (b > 0) buffer[pos++] = COMMA;
+      pos = putNumber(buffer, pos, bucketCounts[at + b]);
+    }
+    pos = putBytes(buffer, pos, afterCounts);
+    pos = putNumber(buffer, pos, counts[i]);
+    pos = putBytes(buffer, pos, SUM);
+    pos = putNumber(buffer, pos, sums[i]);
+    pos = putBytes(buffer, pos, MIN);
+    pos = putNumber(buffer, pos, mins[i]);
+    pos = putBytes(buffer, pos, MAX);
+    pos = putNumber(buffer, pos, maxs[i]);
+    pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
+    pos = putBytes(buffer, pos, end);
+    out.pos = pos;
+    const own = exemplars[i];
+    if (own !== undefined) {
+      const list = own.filter((exemplar) => exemplar !== undefined).map((e) => exemplarJson(e, false));
+      if (list.length > 0) out.text(`,"exemplars":[${list.join(',')}]`);
+    }
+    out.text('}');
+  }
+}
+
+/**
+ * One OTLP/JSON Exemplar, in the field order of upstream's IExemplar: time, value (asInt on an integer point),
+ * span and trace ids as hex. No filteredAttributes: none are kept.
+ */
+function exemplarObject(exemplar: Exemplar, asInt: boolean): object {
+  const out: Record<string, unknown> = { timeUnixNano: hrTimeToNanos(exemplarTime(exemplar)) };
+  if (asInt) out.asInt = Math.trunc(exemplar.value);
+  else out.asDouble = exemplar.value;
+  out.spanId = exemplar.spanId;
+  out.traceId = exemplar.traceId;
+  return out;
+}
+
+const exemplarJson = (exemplar: Exemplar, asInt: boolean): string =>
+  JSON.stringify(exemplarObject(exemplar, asInt));
+
+/** A MetricData point's exemplars OTLP carries (exemplars.ts), as the objects JSON.stringify writes; or none. */
+function exemplarsOf(point: DataPoint<unknown>, asInt: boolean): object[] | undefined {
+  const exemplars = (point as ExemplarCarrier).exemplars;
+  if (exemplars === undefined) return undefined;
+  const carried = exemplars.filter(otlpCarries).map((exemplar) => exemplarObject(exemplar, asInt));
+  return carried.length > 0 ? carried : undefined;
 }
 
 /** What a store series contributes to each of its points: its attributes, its own start time (cumulative). */
@@ -401,12 +515,14 @@ function toNumberPoint(point: DataPoint<number>, valueType: ValueType): object {
   };
   if (valueType === ValueType.INT) out.asInt = point.value;
   else if (valueType === ValueType.DOUBLE) out.asDouble = point.value;
+  const exemplars = exemplarsOf(point, valueType === ValueType.INT);
+  if (exemplars !== undefined) out.exemplars = exemplars;
   return out;
 }
 
 function toHistogramPoint(point: DataPoint<Histogram>): object {
   const histogram = point.value;
-  return {
+  const out = {
     attributes: toAttributes(point.attributes),
     bucketCounts: histogram.buckets.counts,
     explicitBounds: histogram.buckets.boundaries,
@@ -417,6 +533,8 @@ function toHistogramPoint(point: DataPoint<Histogram>): object {
     startTimeUnixNano: hrTimeToNanos(point.startTime),
     timeUnixNano: hrTimeToNanos(point.endTime),
   };
+  const exemplars = exemplarsOf(point, false);
+  return exemplars === undefined ? out : { ...out, exemplars };
 }
 
 function toExponentialHistogramPoint(point: DataPoint<ExponentialHistogram>): object {

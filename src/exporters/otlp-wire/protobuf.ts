@@ -4,8 +4,10 @@
  * buffer written front to back, and each series' attributes are encoded once and reused by every export. Any
  * other metric (the SDK's observable gauges, self-metrics, an app's own instruments) is written from its
  * MetricData with the upstream transformer's layout (@opentelemetry/otlp-transformer 0.223), which this file
- * follows field for field and byte for byte (tests/exporters/otlp-wire/ compare the two). Like upstream, it writes
- * no exemplars: the SDK 2.x data model has none, and the store's exemplars reach only the Prometheus pull path.
+ * follows field for field and byte for byte (tests/exporters/otlp-wire/ compare the two). Beyond upstream, it writes
+ * the store's exemplars (series/exemplars.ts: a counter series' one, a histogram's one per bucket, as OTLP's flat
+ * list; receivers bucket them by value): the SDK 2.x data model has none, so upstream cannot. A point without
+ * exemplars is exactly upstream's, and a metric whose columns hold none takes the same code as before exemplars.
  *
  * Owns: the OTLP metrics protobuf layout. Must not touch: transport, compression, what is collected.
  */
@@ -30,7 +32,9 @@ import {
   type HistogramColumns,
   type StoreCollection,
 } from '../../series/collection';
+import type { Exemplar, ExemplarCarrier } from '../../series/exemplars';
 import { hrTimeAt } from '../../series/time';
+import { exemplarTime, otlpCarries } from './exemplars';
 import { nanosParts, ProtobufWriter, varintSize } from './protobuf-writer';
 import { SeriesBytesMemo, type SeriesBytes } from './series-cache';
 
@@ -127,14 +131,22 @@ interface MetricPlan {
   write(writer: ProtobufWriter, startTime: HrTime, endTime: HrTime, temporality: number): void;
 }
 
-/** Sum data points: start, time, as_double, attributes (field 7). */
+/** Sum data points: start, time, as_double, attributes (field 7), exemplars (field 5). */
 function planCounter(columns: CounterColumns): MetricPlan {
   const header = encodedMetricHeader(columns.definition);
   const n = columns.length;
   const attributes = attributesOf(columns, 7);
   const indices = columns.indices;
+  const exemplars = columns.exemplars;
   let points = 0;
-  for (let i = 0; i < n; i++) points += fieldSize(27 + attributes.get(indices[i])!.length);
+  if (exemplars === undefined) {
+    for (let i = 0; i < n; i++) points += fieldSize(27 + attributes.get(indices[i])!.length);
+  } else {
+    for (let i = 0; i < n; i++)
+      points += fieldSize(
+        27 + attributes.get(indices[i])!.length + (exemplars[i] !== undefined ? EXEMPLAR_FIELD : 0),
+      );
+  }
   const data = points + 2 + 2; // aggregation_temporality, is_monotonic
   return {
     size: header.length + fieldSize(data),
@@ -142,7 +154,8 @@ function planCounter(columns: CounterColumns): MetricPlan {
       writer.raw(header);
       writer.byte(tag(7, LEN)); // Metric.sum
       writer.uint32(data);
-      writeCounterPoints(writer, columns, attributes, startTime, endTime);
+      if (exemplars === undefined) writeCounterPoints(writer, columns, attributes, startTime, endTime);
+      else writeCounterPointsWithExemplars(writer, columns, exemplars, attributes, startTime, endTime);
       writer.byte(tag(2, VARINT));
       writer.byte(temporality);
       writer.byte(tag(3, VARINT));
@@ -179,6 +192,40 @@ function writeCounterPoints(
   }
 }
 
+/**
+ * writeCounterPoints for columns with exemplars: each point also carries its series' exemplar, if it has one. A
+ * function of its own so that the points of a metric without exemplars pay nothing for them.
+ */
+function writeCounterPointsWithExemplars(
+  writer: ProtobufWriter,
+  columns: CounterColumns,
+  exemplars: NonNullable<CounterColumns['exemplars']>,
+  attributes: SeriesBytes,
+  startTime: HrTime,
+  endTime: HrTime,
+): void {
+  const { indices, values } = columns;
+  const starts = columns.perSeriesStart ? startsOf(columns) : undefined;
+  const shared = nanosParts(startTime[0], startTime[1], [0, 0]);
+  const end = nanosParts(endTime[0], endTime[1], [0, 0]);
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    const encoded = attributes.get(index)!;
+    const exemplar = exemplars[i];
+    writer.byte(tag(1, LEN)); // Sum.data_points
+    writer.uint32(27 + encoded.length + (exemplar !== undefined ? EXEMPLAR_FIELD : 0));
+    writer.byte(tag(2, I64));
+    if (starts !== undefined) writer.fixed64Parts(starts[2 * index], starts[2 * index + 1]);
+    else writer.fixed64Parts(shared[0], shared[1]);
+    writer.byte(tag(3, I64));
+    writer.fixed64Parts(end[0], end[1]);
+    writer.byte(tag(4, I64)); // as_double
+    writer.double(values[i]);
+    writer.raw(encoded);
+    if (exemplar !== undefined) writeExemplar(writer, 5, exemplar, false);
+  }
+}
+
 /** The encoded attributes (repeated KeyValue field `field`, tags included) of every series of `columns`. */
 function attributesOf(columns: CounterColumns | HistogramColumns, field: number): SeriesBytes {
   const memo = attributesMemo.of(columns);
@@ -191,7 +238,7 @@ function attributesOf(columns: CounterColumns | HistogramColumns, field: number)
 }
 
 /** Histogram data points: start, time, count, sum, bucket_counts, explicit_bounds, attributes (field 9), min,
- * max. */
+ * max, exemplars (field 8). */
 function planHistogram(columns: HistogramColumns): MetricPlan {
   const header = encodedMetricHeader(columns.definition);
   const bounds = encodedBounds(columns.boundaries);
@@ -201,8 +248,14 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
   const n = columns.length;
   const attributes = attributesOf(columns, 9);
   const indices = columns.indices;
+  const exemplars = columns.exemplars;
   let points = 0;
-  for (let i = 0; i < n; i++) points += fieldSize(fixed + attributes.get(indices[i])!.length);
+  if (exemplars === undefined) {
+    for (let i = 0; i < n; i++) points += fieldSize(fixed + attributes.get(indices[i])!.length);
+  } else {
+    for (let i = 0; i < n; i++)
+      points += fieldSize(fixed + attributes.get(indices[i])!.length + exemplarsSize(exemplars[i]));
+  }
   const data = points + 2; // aggregation_temporality
   return {
     size: header.length + fieldSize(data),
@@ -210,7 +263,19 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
       writer.raw(header);
       writer.byte(tag(9, LEN)); // Metric.histogram
       writer.uint32(data);
-      writeHistogramPoints(writer, columns, attributes, fixed, bounds, startTime, endTime);
+      if (exemplars === undefined)
+        writeHistogramPoints(writer, columns, attributes, fixed, bounds, startTime, endTime);
+      else
+        writeHistogramPointsWithExemplars(
+          writer,
+          columns,
+          exemplars,
+          attributes,
+          fixed,
+          bounds,
+          startTime,
+          endTime,
+        );
       writer.byte(tag(2, VARINT));
       writer.byte(temporality);
     },
@@ -295,6 +360,55 @@ function writeHistogramPoints(
 }
 
 /**
+ * writeHistogramPoints for columns with exemplars: each point also carries its buckets' exemplars, in bucket order
+ * (OTLP's list is flat; a receiver finds each one's bucket from its value). Written field by field through the
+ * writer rather than with writeHistogramPoints's plain stores, which stay free of any exemplar work.
+ */
+function writeHistogramPointsWithExemplars(
+  writer: ProtobufWriter,
+  columns: HistogramColumns,
+  exemplars: NonNullable<HistogramColumns['exemplars']>,
+  attributes: SeriesBytes,
+  fixed: number,
+  bounds: Uint8Array,
+  startTime: HrTime,
+  endTime: HrTime,
+): void {
+  const { counts, sums, mins, maxs, indices, bucketCounts } = columns;
+  const buckets = columns.boundaries.length + 1;
+  const starts = columns.perSeriesStart ? startsOf(columns) : undefined;
+  const [endLow, endHigh] = nanosParts(endTime[0], endTime[1], [0, 0]);
+  const [sharedLow, sharedHigh] = nanosParts(startTime[0], startTime[1], [0, 0]);
+  for (let i = 0; i < columns.length; i++) {
+    const index = indices[i];
+    const attributesBytes = attributes.get(index)!;
+    const own = exemplars[i];
+    writer.byte(tag(1, LEN)); // Histogram.data_points
+    writer.uint32(fixed + attributesBytes.length + exemplarsSize(own));
+    writer.byte(tag(2, I64));
+    if (starts !== undefined) writer.fixed64Parts(starts[2 * index], starts[2 * index + 1]);
+    else writer.fixed64Parts(sharedLow, sharedHigh);
+    writer.byte(tag(3, I64));
+    writer.fixed64Parts(endLow, endHigh);
+    writer.byte(tag(4, I64));
+    writer.fixed64(counts[i]);
+    writer.byte(tag(5, I64));
+    writer.double(sums[i]);
+    writer.byte(tag(6, LEN)); // bucket_counts, packed
+    writer.uint32(buckets * 8);
+    for (let b = 0, at = i * buckets; b < buckets; b++) writer.fixed64(bucketCounts[at + b]);
+    writer.raw(bounds);
+    writer.raw(attributesBytes);
+    writer.byte(tag(11, I64));
+    writer.double(mins[i]);
+    writer.byte(tag(12, I64));
+    writer.double(maxs[i]);
+    if (own !== undefined)
+      for (const exemplar of own) if (exemplar !== undefined) writeExemplar(writer, 8, exemplar, false);
+  }
+}
+
+/**
  * Each store series' start time (its birth) as the [low, high] halves of its fixed64 nanoseconds, at 2 * its index
  * in the metric's list of series: converted at the first export that reads it (0, 0 until then), where turning
  * the birth into an HrTime and nanoseconds per point was a tenth of the point loop.
@@ -333,6 +447,72 @@ function putVarint(buffer: Buffer, pos: number, value: number): number {
   }
   buffer[pos++] = v;
   return pos;
+}
+
+// ------------------------------------------------------------------------------------------------- exemplars
+/** An Exemplar's body: time_unix_nano, as_double or as_int, span_id (8 bytes), trace_id (16 bytes). */
+const EXEMPLAR_BODY = 9 + 9 + 10 + 18;
+/** A point's exemplars field holding one: tag, length, body. */
+const EXEMPLAR_FIELD = 2 + EXEMPLAR_BODY;
+
+/**
+ * The bytes of a histogram row's exemplars. The columns' exemplars are the store's, kept only for valid span
+ * contexts (series/exemplars.ts), so every one present is written.
+ */
+function exemplarsSize(exemplars: readonly (unknown | undefined)[] | undefined): number {
+  if (exemplars === undefined) return 0;
+  let size = 0;
+  for (let b = 0; b < exemplars.length; b++) if (exemplars[b] !== undefined) size += EXEMPLAR_FIELD;
+  return size;
+}
+
+const exemplarTimeScratch: HrTime = [0, 0];
+
+/** Exemplar as field `field` of a data point, its fields in number order (no filtered attributes: none kept). */
+function writeExemplar(writer: ProtobufWriter, field: number, exemplar: Exemplar, asInt: boolean): void {
+  writer.byte(tag(field, LEN));
+  writer.byte(EXEMPLAR_BODY);
+  const time = exemplarTime(exemplar, exemplarTimeScratch);
+  writer.byte(tag(2, I64)); // time_unix_nano
+  writer.hrTime(time[0], time[1]);
+  if (!asInt) {
+    writer.byte(tag(3, I64)); // as_double
+    writer.double(exemplar.value);
+  }
+  writer.byte(tag(4, LEN)); // span_id
+  writer.byte(8);
+  putHex(writer, exemplar.spanId, 8);
+  writer.byte(tag(5, LEN)); // trace_id
+  writer.byte(16);
+  putHex(writer, exemplar.traceId, 16);
+  if (asInt) {
+    writer.byte(tag(6, I64)); // as_int
+    writer.sfixed64(Math.trunc(exemplar.value));
+  }
+}
+
+/**
+ * `bytes` bytes from hex digits. The store's ids are valid hex (series/exemplars.ts) and MetricData's are checked
+ * (writeExemplars); were one still to hold a non-hex digit, the id would take its planned bytes all the same, zeros
+ * from that digit on, so the request's sizes, planned before writing, stay right.
+ */
+function putHex(writer: ProtobufWriter, hex: string, bytes: number): void {
+  writer.ensure(bytes);
+  const written = writer.buffer.write(hex, writer.pos, bytes, 'hex');
+  writer.buffer.fill(0, writer.pos + written, writer.pos + bytes);
+  writer.pos += bytes;
+}
+
+/** A MetricData point's exemplars (only the store's points have any), those OTLP carries (exemplars.ts). */
+function writeExemplars(
+  writer: ProtobufWriter,
+  point: DataPoint<unknown>,
+  field: number,
+  asInt: boolean,
+): void {
+  const exemplars = (point as ExemplarCarrier).exemplars;
+  if (exemplars === undefined) return;
+  for (const exemplar of exemplars) if (otlpCarries(exemplar)) writeExemplar(writer, field, exemplar, asInt);
 }
 
 // ----------------------------------------------------------------------------------------- cached encodings
@@ -534,6 +714,7 @@ function writeNumberPoint(writer: ProtobufWriter, point: DataPoint<number>, valu
     writer.double(point.value);
   }
   if (point.attributes) writeAttributes(writer, point.attributes, 7);
+  writeExemplars(writer, point, 5, valueType === ValueType.INT);
 }
 
 function writeHistogramPoint(writer: ProtobufWriter, point: DataPoint<Histogram>): void {
@@ -567,6 +748,7 @@ function writeHistogramPoint(writer: ProtobufWriter, point: DataPoint<Histogram>
     writer.byte(tag(12, I64));
     writer.double(histogram.max);
   }
+  writeExemplars(writer, point, 8, false);
 }
 
 function writeExponentialHistogramPoint(

@@ -8,12 +8,15 @@
  * collection is encoded both ways and compared. The encoder's generic path (metrics that are not the store's) is
  * checked the same way on a plain SDK provider with exponential histograms, integer sums, every attribute value
  * kind, a resource and a scope with schema URLs. The store's columns really are what the encoder reads (not the
- * materialised MetricData), which a case proves by encoding before anything reads `metrics`.
+ * materialised MetricData), which a case proves by encoding before anything reads `metrics`. With a trace SDK
+ * (describeExemplars), a request decodes to upstream's plus exactly the exemplars recorded inside spans.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { context, trace, ValueType } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -21,8 +24,11 @@ import {
   InMemoryMetricExporter,
   MeterProvider,
   MetricReader,
+  type DataPoint,
+  type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { initBusinessMetrics, type BusinessMetricsHandle, type BusinessMetricsRecorder } from '../../../src';
 import { storeCollectionOf } from '../../../src/series/collection';
 import { prng, pick } from '../../support/random';
@@ -272,6 +278,238 @@ export function describeAgainstUpstream(
         expect(expectSame(resourceMetrics)).toBeGreaterThan(5);
         await provider.shutdown();
       }
+    });
+  });
+}
+
+/** One exemplar as either encoding decodes it, ids as lowercase hex. */
+export interface DecodedExemplar {
+  readonly timeUnixNano: string;
+  /** Which of the value oneof's fields was written, and its value. */
+  readonly valueField: 'asDouble' | 'asInt';
+  readonly value: number;
+  readonly spanId: string;
+  readonly traceId: string;
+  readonly filteredAttributes: readonly unknown[];
+}
+
+/** A decoded request's data points, keyed `<metric name> <attributes as decoded>`. */
+type DecodedPoint = Record<string, unknown> & { exemplars?: Record<string, unknown>[] };
+
+function pointsOf(request: unknown): Map<string, DecodedPoint> {
+  const points = new Map<string, DecodedPoint>();
+  const { resourceMetrics } = request as {
+    resourceMetrics: { scopeMetrics: { metrics: Record<string, unknown>[] }[] }[];
+  };
+  for (const resource of resourceMetrics)
+    for (const scope of resource.scopeMetrics)
+      for (const metric of scope.metrics)
+        for (const kind of ['sum', 'gauge', 'histogram', 'exponentialHistogram'])
+          for (const point of (metric[kind] as { dataPoints?: DecodedPoint[] } | undefined)?.dataPoints ?? [])
+            points.set(`${metric.name as string} ${JSON.stringify(point.attributes)}`, point);
+  return points;
+}
+
+/** The request with every point's exemplars (and protobufjs's empty lists) taken out. */
+function withoutExemplars(request: unknown): unknown {
+  const copy = structuredClone(request);
+  for (const point of pointsOf(copy).values()) delete point.exemplars;
+  return copy;
+}
+
+/**
+ * The exemplar cases for one encoding: `decode` is an independent decoder's plain object of the bytes (protobufjs
+ * with the transcribed schema, or JSON.parse), `idsOf` turns its span and trace ids into hex, `upstream` the
+ * upstream serializer. A business workload runs inside spans of the real trace SDK; the request must decode to
+ * upstream's request plus exactly the exemplars recorded, from the store's columns and from the MetricData built
+ * from them alike.
+ */
+export function describeExemplars(
+  name: string,
+  encode: (resourceMetrics: ResourceMetrics) => Uint8Array,
+  decode: (bytes: Uint8Array) => unknown,
+  idsOf: (id: unknown) => string,
+  upstream: (resourceMetrics: ResourceMetrics) => Uint8Array,
+): void {
+  /** Exemplars per point (see pointsOf), with the value field that was written. */
+  const exemplarsIn = (request: unknown): Map<string, DecodedExemplar[]> => {
+    const out = new Map<string, DecodedExemplar[]>();
+    for (const [key, point] of pointsOf(request)) {
+      if (!point.exemplars || point.exemplars.length === 0) continue;
+      out.set(
+        key,
+        point.exemplars.map((exemplar) => {
+          const valueField = exemplar.asInt !== undefined ? 'asInt' : 'asDouble';
+          return {
+            timeUnixNano: String(exemplar.timeUnixNano),
+            valueField,
+            value: Number(exemplar[valueField]),
+            spanId: idsOf(exemplar.spanId),
+            traceId: idsOf(exemplar.traceId),
+            filteredAttributes: (exemplar.filteredAttributes as unknown[] | undefined) ?? [],
+          };
+        }),
+      );
+    }
+    return out;
+  };
+
+  describe(`${name} with exemplars`, () => {
+    const contextManager = new AsyncLocalStorageContextManager();
+    let handle: BusinessMetricsHandle | undefined;
+    beforeAll(() => {
+      context.setGlobalContextManager(contextManager.enable());
+      trace.setGlobalTracerProvider(new BasicTracerProvider());
+    });
+    afterEach(async () => {
+      await handle?.shutdown({ timeoutMillis: 2000 });
+      handle = undefined;
+    });
+    afterAll(() => {
+      trace.disable();
+      context.disable();
+    });
+
+    /** Runs `record` in a new sampled span; returns its ids and the time window it ran in (epoch ms). */
+    const inSpan = (record: () => void) =>
+      trace.getTracer('checkout').startActiveSpan('POST /checkout', (span) => {
+        const before = Date.now();
+        record();
+        const after = Date.now();
+        span.end();
+        const { traceId, spanId } = span.spanContext();
+        return { traceId, spanId, before, after };
+      });
+
+    /** Whether `exemplar` is the span's, with `value`, a time within its window and no filtered attributes. */
+    const expectExemplar = (
+      exemplar: DecodedExemplar | undefined,
+      span: ReturnType<typeof inSpan>,
+      value: number,
+      valueField: 'asDouble' | 'asInt' = 'asDouble',
+    ) => {
+      expect(exemplar).toMatchObject({
+        valueField,
+        spanId: span.spanId,
+        traceId: span.traceId,
+        filteredAttributes: [],
+      });
+      expect(exemplar!.value).toBeCloseTo(value, 1);
+      const time = BigInt(exemplar!.timeUnixNano);
+      expect(time % 1_000_000n).toBe(0n); // whole milliseconds, as recorded
+      expect(time >= BigInt(span.before) * 1_000_000n && time <= BigInt(span.after) * 1_000_000n).toBe(true);
+    };
+
+    it('carry the span of each counter series and of each histogram bucket, from columns and MetricData alike', async () => {
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+      const metrics = handle.metrics;
+      const order = (cents: number) => () =>
+        metrics.recordRevenue(cents, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
+      const conversion = inSpan(() =>
+        metrics.recordConversion('purchase', {
+          source: 'email',
+          deviceType: 'mobile',
+          sessionStartTime: Date.now() - 42_000,
+        }),
+      );
+      // Outside any span: counted, no exemplar.
+      metrics.recordConversion('purchase', {
+        source: 'direct',
+        deviceType: 'desktop',
+        sessionStartTime: Date.now(),
+      });
+      const small = inSpan(order(999)); // bucket [500, 1000)
+      inSpan(order(2599)); // bucket [2500, 5000), replaced by the next
+      const large = inSpan(order(49_999)); // bucket [25000, 50000)
+      const replacing = inSpan(order(3000)); // bucket [2500, 5000) again
+      await handle.forceFlush();
+      const [collected] = exporter.getMetrics().slice(-1);
+
+      // Columns first (nothing has read `metrics` yet), then the same points as plain MetricData.
+      const fromColumns = decode(encode(collected));
+      const asMetricData: ResourceMetrics = {
+        resource: collected.resource,
+        scopeMetrics: collected.scopeMetrics.map((scope) => ({ scope: scope.scope, metrics: scope.metrics })),
+      };
+      expect(asMetricData.scopeMetrics.every((scope) => storeCollectionOf(scope) === undefined)).toBe(true);
+      const fromMetricData = decode(encode(asMetricData));
+
+      for (const request of [fromColumns, fromMetricData]) {
+        // Everything but the exemplars is upstream's request.
+        expect(withoutExemplars(request)).toEqual(withoutExemplars(decode(upstream(collected))));
+        const found = exemplarsIn(request);
+        const key = (metric: string, labels: Record<string, string>) =>
+          [...found.keys()].filter(
+            (k) =>
+              k.startsWith(`${metric} `) &&
+              Object.entries(labels).every(
+                ([label, value]) => k.includes(`"${label}"`) && k.includes(`"${value}"`),
+              ),
+          );
+        expect(key('business_conversions', { source: 'email' })).toHaveLength(1);
+        expectExemplar(found.get(key('business_conversions', { source: 'email' })[0])?.[0], conversion, 1);
+        expect(key('business_conversions', { source: 'direct' })).toEqual([]);
+        const [timeToConversion] = key('business_time_to_conversion_seconds', {
+          conversion_type: 'purchase',
+        });
+        // One series for both conversions; only the bucket of the one in a span ([30, 60)) has an exemplar.
+        expect(found.get(timeToConversion)).toHaveLength(1);
+        expectExemplar(found.get(timeToConversion)![0], conversion, 42);
+        // The revenue series keeps the last; the order-value series one per bucket, in bucket order.
+        const [revenue] = key('business_revenue_cents', { product_category: 'books' });
+        expect(found.get(revenue)).toHaveLength(1);
+        expectExemplar(found.get(revenue)![0], replacing, 3000);
+        const [orders] = key('business_order_value_cents', { product_category: 'books' });
+        const perBucket = found.get(orders)!;
+        expect(perBucket.map((exemplar) => exemplar.value)).toEqual([999, 3000, 49_999]);
+        expectExemplar(perBucket[0], small, 999);
+        expectExemplar(perBucket[1], replacing, 3000);
+        expectExemplar(perBucket[2], large, 49_999);
+        // Nothing else carries one (the self-metrics, the gauges).
+        expect(found.size).toBe(4);
+      }
+    });
+
+    it('write as_int on integer points, and leave out what OTLP cannot carry (the request still decodes)', async () => {
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+      handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+      const span = inSpan(() =>
+        handle!.metrics.recordFeatureUsage('export', { userTier: 'pro', isNewUser: false }),
+      );
+      await handle.forceFlush();
+      const [collected] = exporter.getMetrics().slice(-1);
+      const store = collected.scopeMetrics.find((scope) => storeCollectionOf(scope) !== undefined)!;
+      const usage = store.metrics.find((metric) => metric.descriptor.name === 'business_feature_usage')!;
+      const [point] = usage.dataPoints as (DataPoint<number> & { exemplars: unknown[] })[];
+      const [kept] = point.exemplars as {
+        traceId: string;
+        spanId: string;
+        value: number;
+        timeUnixMs: number;
+      }[];
+      const malformed = [
+        { ...kept, spanId: 'not hex at all!' },
+        { ...kept, traceId: kept.traceId.slice(2) },
+        { ...kept, value: Number.NaN },
+        { ...kept, timeUnixMs: Number.POSITIVE_INFINITY },
+        null,
+        'a string',
+      ];
+      const integerUsage: MetricData = {
+        ...usage,
+        descriptor: { ...usage.descriptor, valueType: ValueType.INT },
+        dataPoints: [{ ...point, exemplars: [undefined, ...malformed, kept] } as DataPoint<number>],
+      } as MetricData;
+      const request: ResourceMetrics = {
+        resource: collected.resource,
+        scopeMetrics: [{ scope: store.scope, metrics: [integerUsage] }],
+      };
+      const decoded = decode(encode(request));
+      expect(withoutExemplars(decoded)).toEqual(withoutExemplars(decode(upstream(request))));
+      const [exemplars] = [...exemplarsIn(decoded).values()];
+      expect(exemplars).toHaveLength(1);
+      expectExemplar(exemplars[0], span, 1, 'asInt');
     });
   });
 }
