@@ -402,7 +402,8 @@ export function describeExemplars(
 
     it('carry the span of each counter series and of each histogram bucket, from columns and MetricData alike', async () => {
       const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-      handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+      const delta = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+      handle = initBusinessMetrics({ exporters: [exporter, delta], env: {} });
       const metrics = handle.metrics;
       const order = (cents: number) => () =>
         metrics.recordRevenue(cents, { productCategory: 'books', paymentMethod: 'card', region: 'eu_west' });
@@ -469,6 +470,10 @@ export function describeExemplars(
         // Nothing else carries one (the self-metrics, the gauges).
         expect(found.size).toBe(4);
       }
+      // Delta collections keep no exemplars (series/local-store.ts): the same workload, none in the request.
+      const [deltaCollected] = delta.getMetrics().slice(-1);
+      expect(pointsOf(decode(encode(deltaCollected))).size).toBeGreaterThan(4);
+      expect(exemplarsIn(decode(encode(deltaCollected))).size).toBe(0);
     });
 
     it('write as_int on integer points, and leave out what OTLP cannot carry (the request still decodes)', async () => {
