@@ -137,7 +137,7 @@ export function fleetPlan(options) {
         // (00:00, 04:00, ... UTC) died at start. Reproduced with 30 s blocks (pruning every minute): 1d panicked, 0d
         // ran. The fleet's data lives minutes in a temporary folder; nothing here relies on retention.
         '--tsdb.retention=0d',
-        // Exemplars, when a sender has them (the Collector forwards what apps send; OpenTelemetry JS 2.x sends none).
+        // Exemplars: the gateways forward what apps send (the package's OTLP exporter writes them; docs/exemplars.md).
         '--tsdb.max-exemplars=100000',
         `--objstore.config-file=${file('bucket.yml')}`,
         `--receive.limits-config-file=${file('receive-limits.yml')}`,
