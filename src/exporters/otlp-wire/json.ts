@@ -226,12 +226,10 @@ function writeStoreMetric(
   const perSeries = perSeriesStart ? starts : undefined;
   if (columns.kind === 'counter') {
     out.text(`${header},"sum":{"aggregationTemporality":${temporality},"isMonotonic":true,"dataPoints":[`);
-    if (columns.exemplars === undefined) writeCounterPoints(out, columns, heads, perSeries, start, end);
-    else writeCounterPointsWithExemplars(out, columns, columns.exemplars, heads, perSeries, start, end);
+    writeCounterPoints(out, columns, heads, perSeries, start, end);
   } else {
     out.text(`${header},"histogram":{"aggregationTemporality":${temporality},"dataPoints":[`);
-    if (columns.exemplars === undefined) writeHistogramPoints(out, columns, heads, perSeries, start, end);
-    else writeHistogramPointsWithExemplars(out, columns, columns.exemplars, heads, perSeries, start, end);
+    writeHistogramPoints(out, columns, heads, perSeries, start, end);
   }
   out.text(']}}');
 }
@@ -239,7 +237,8 @@ function writeStoreMetric(
 /*
  * The point loops are functions of their own that end with their loop: V8 optimises them during their first long
  * loop, before any code after the loop ran, and such code without type feedback deoptimised writeStoreMetric at
- * the end of every metric of every export while the loops were in it.
+ * the end of every metric of every export while the loops were in it. A point's exemplars (the store's, kept only
+ * for valid span contexts: series/exemplars.ts) go before its closing brace; without any, a point costs one check.
  */
 
 /** A counter's points; `starts` is each series' own start member, or undefined when every point has `start`. */
@@ -251,7 +250,7 @@ function writeCounterPoints(
   start: Uint8Array,
   end: Uint8Array,
 ): void {
-  const { indices, values } = columns;
+  const { indices, values, exemplars } = columns;
   // A point with a start of its own writes that instead of `start`: room for the longer of the two.
   const room = 2 + Math.max(start.length, starts?.longest ?? 0) + end.length + AS_DOUBLE.length + MAX_NUMBER;
   for (let i = 0; i < columns.length; i++) {
@@ -262,8 +261,14 @@ function writeCounterPoints(
     pos = putBytes(buffer, pos, end);
     pos = putBytes(buffer, pos, AS_DOUBLE);
     pos = putNumber(buffer, pos, values[i]);
-    buffer[pos++] = CLOSE;
-    out.pos = pos;
+    const exemplar = exemplars?.[i];
+    if (exemplar === undefined) {
+      buffer[pos++] = CLOSE;
+      out.pos = pos;
+    } else {
+      out.pos = pos;
+      out.text(`,"exemplars":[${exemplarJson(exemplar, false)}]}`);
+    }
   }
 }
 
@@ -278,7 +283,7 @@ function writeHistogramPoints(
 ): void {
   const afterCounts = ascii(`],"explicitBounds":${JSON.stringify(columns.boundaries)},"count":`);
   const buckets = columns.boundaries.length + 1;
-  const { indices, bucketCounts, counts, sums, mins, maxs } = columns;
+  const { indices, bucketCounts, counts, sums, mins, maxs, exemplars } = columns;
   const room =
     2 +
     buckets * (MAX_NUMBER + 1) +
@@ -307,93 +312,27 @@ function writeHistogramPoints(
     pos = putNumber(buffer, pos, maxs[i]);
     pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
     pos = putBytes(buffer, pos, end);
-    buffer[pos++] = CLOSE;
-    out.pos = pos;
+    const own = exemplars?.[i];
+    const list = own === undefined ? undefined : exemplarsJson(own);
+    if (list === undefined) {
+      buffer[pos++] = CLOSE;
+      out.pos = pos;
+    } else {
+      out.pos = pos;
+      out.text(`,"exemplars":[${list}]}`);
+    }
   }
 }
 
-/*
- * The same loops for columns with exemplars: each point's exemplars go before its closing brace. Functions of their
- * own, so that the points of a metric without exemplars pay nothing for them. The columns' exemplars are the
- * store's, kept only for valid span contexts (series/exemplars.ts), so every one present is written.
- */
-
-/** writeCounterPoints, each point with its series' exemplar if it has one. */
-function writeCounterPointsWithExemplars(
-  out: JsonWriter,
-  columns: CounterColumns,
-  exemplars: NonNullable<CounterColumns['exemplars']>,
-  heads: SeriesBytes,
-  starts: SeriesBytes | undefined,
-  start: Uint8Array,
-  end: Uint8Array,
-): void {
-  const { indices, values } = columns;
-  const room = 2 + Math.max(start.length, starts?.longest ?? 0) + end.length + AS_DOUBLE.length + MAX_NUMBER;
-  for (let i = 0; i < columns.length; i++) {
-    const index = indices[i];
-    let pos = out.point(i, heads.get(index)!, room);
-    const buffer = out.buffer;
-    pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
-    pos = putBytes(buffer, pos, end);
-    pos = putBytes(buffer, pos, AS_DOUBLE);
-    pos = putNumber(buffer, pos, values[i]);
-    out.pos = pos;
-    const exemplar = exemplars[i];
-    if (exemplar !== undefined) out.text(`,"exemplars":[${exemplarJson(exemplar, false)}]`);
-    out.text('}');
+/** A histogram point's exemplars, in bucket order (OTLP's list is flat), or undefined when no bucket has one. */
+function exemplarsJson(own: readonly (Exemplar | undefined)[]): string | undefined {
+  let list: string | undefined;
+  for (const exemplar of own) {
+    if (exemplar === undefined) continue;
+    const json = exemplarJson(exemplar, false);
+    list = list === undefined ? json : list + ',' + json;
   }
-}
-
-/** writeHistogramPoints, each point with its buckets' exemplars, in bucket order (OTLP's list is flat). */
-function writeHistogramPointsWithExemplars(
-  out: JsonWriter,
-  columns: HistogramColumns,
-  exemplars: NonNullable<HistogramColumns['exemplars']>,
-  heads: SeriesBytes,
-  starts: SeriesBytes | undefined,
-  start: Uint8Array,
-  end: Uint8Array,
-): void {
-  const afterCounts = ascii(`],"explicitBounds":${JSON.stringify(columns.boundaries)},"count":`);
-  const buckets = columns.boundaries.length + 1;
-  const { indices, bucketCounts, counts, sums, mins, maxs } = columns;
-  const room =
-    2 +
-    buckets * (MAX_NUMBER + 1) +
-    afterCounts.length +
-    MAX_NUMBER * 4 +
-    SUM.length +
-    MIN.length +
-    MAX.length +
-    Math.max(start.length, starts?.longest ?? 0) +
-    end.length;
-  for (let i = 0; i < columns.length; i++) {
-    const index = indices[i];
-    let pos = out.point(i, heads.get(index)!, room);
-    const buffer = out.buffer;
-    for (let b = 0, at = i * buckets; b < buckets; b++) {
-      if (b > 0) buffer[pos++] = COMMA;
-      pos = putNumber(buffer, pos, bucketCounts[at + b]);
-    }
-    pos = putBytes(buffer, pos, afterCounts);
-    pos = putNumber(buffer, pos, counts[i]);
-    pos = putBytes(buffer, pos, SUM);
-    pos = putNumber(buffer, pos, sums[i]);
-    pos = putBytes(buffer, pos, MIN);
-    pos = putNumber(buffer, pos, mins[i]);
-    pos = putBytes(buffer, pos, MAX);
-    pos = putNumber(buffer, pos, maxs[i]);
-    pos = putBytes(buffer, pos, starts !== undefined ? starts.get(index)! : start);
-    pos = putBytes(buffer, pos, end);
-    out.pos = pos;
-    const own = exemplars[i];
-    if (own !== undefined) {
-      const list = own.filter((exemplar) => exemplar !== undefined).map((e) => exemplarJson(e, false));
-      if (list.length > 0) out.text(`,"exemplars":[${list.join(',')}]`);
-    }
-    out.text('}');
-  }
+  return list;
 }
 
 /**
