@@ -98,6 +98,25 @@ function unixSecondsProblem(seconds: number): string | undefined {
 }
 
 /**
+ * Unix seconds written in decimal (`1764756000`, `1764755999.9996`) as milliseconds, the fraction cut to the
+ * millisecond, not rounded: `Date.parse` cuts an RFC 3339 fraction, and both forms of one instant must land in the
+ * same window (rounded, a sale at 09:59:59.9996 read as 10:00:00.000, in the window after its own). From the digits:
+ * `seconds * 1000` in floating point is not exact (`1.005 * 1000` is 1004.9999999999999).
+ */
+function unixSecondsToMillis(text: string): number {
+  const dot = text.indexOf('.');
+  if (dot < 0) return Number(text) * 1000;
+  return Number(text.slice(0, dot)) * 1000 + Number(text.slice(dot + 1, dot + 4).padEnd(3, '0'));
+}
+
+/** A JSON number of unix seconds (checked by {@link unixSecondsProblem}) as its shortest decimal text reads. */
+function numericSecondsToMillis(seconds: number): number {
+  const text = String(seconds);
+  // Below 1e-6 seconds the text is exponential (`1e-7`): that is the epoch's first millisecond.
+  return text.includes('e') ? 0 : unixSecondsToMillis(text);
+}
+
+/**
  * A point in time given by a person or a ledger, in milliseconds: RFC 3339 / ISO 8601 WITH a zone (`Z` or an
  * offset; a time without one is ambiguous and refused) or unix seconds (`1764756000`, `1764756000.250`). A date
  * or time that does not exist (`2026-02-30`, `T24:00:00`: {@link impossibleInstant} says why) is refused, not
@@ -105,7 +124,7 @@ function unixSecondsProblem(seconds: number): string | undefined {
  */
 export function parseInstant(text: string): number | undefined {
   const trimmed = text.trim();
-  if (/^\d{1,12}(\.\d{1,9})?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (/^\d{1,12}(\.\d{1,9})?$/.test(trimmed)) return unixSecondsToMillis(trimmed);
   if (!RFC3339.test(trimmed) || impossibleInstant(trimmed) !== undefined) return undefined;
   const millis = Date.parse(trimmed.replace(' ', 'T'));
   return Number.isFinite(millis) ? millis : undefined;
@@ -324,7 +343,7 @@ export async function readLedger(
       }
       const at =
         typeof timestamp === 'number'
-          ? Math.round(timestamp * 1000)
+          ? numericSecondsToMillis(timestamp)
           : typeof timestamp === 'string'
             ? parseInstant(timestamp)
             : undefined;

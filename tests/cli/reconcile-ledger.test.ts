@@ -215,8 +215,37 @@ describe('readLedger', () => {
     const sums = await readLedger(file('edges.jsonl', rows.join('\n')), 'jsonl', WINDOWS);
     expect({ outside: sums.outside, earlier: sums.earlier }).toEqual({ outside: 2, earlier: 1 });
     expect(plain(sums)).toEqual({ 0: { USD: { revenue: 2, refunds: 0, orders: 2 } } });
-    for (const seconds of ['0', '999999999999.999', String(FROM / 1000 + 0.0006)])
-      expect(parseInstant(seconds)).toBe(Math.round(Number(seconds) * 1000));
+    expect(parseInstant('0')).toBe(0);
+    expect(parseInstant('999999999999.999')).toBe(999_999_999_999_999);
+    expect(parseInstant(String(FROM / 1000 + 0.0006))).toBe(FROM);
+  });
+
+  it('cuts unix seconds to the millisecond as an RFC 3339 fraction is cut: a sale just before a boundary stays before it', async () => {
+    // 09:59:59.9996 is before the first window, in either form; rounded, the unix seconds were 10:00:00.000, in it.
+    const before = String(FROM / 1000 - 0.0004);
+    expect(before).toBe('1796119199.9996');
+    expect(parseInstant(before)).toBe(FROM - 1);
+    expect(parseInstant(before)).toBe(parseInstant('2026-12-01T09:59:59.9996Z'));
+    // Digits, not seconds * 1000 in floating point, which is not exact (1.005 * 1000 is 1004.9999999999999).
+    expect(parseInstant('1.005')).toBe(1005);
+    const lastOfWindow0 = FROM + HOUR - 1;
+    const rows = [
+      { timestamp: FROM / 1000 - 0.0004, amount: 1 },
+      { timestamp: before, amount: 2 },
+      { timestamp: '2026-12-01T09:59:59.9996Z', amount: 4 },
+      { timestamp: (FROM + HOUR) / 1000 - 0.0001, amount: 8 },
+      { timestamp: '2026-12-01T10:59:59.9999999Z', amount: 16 },
+    ].map((row) => JSON.stringify({ ...row, kind: 'sale', currency: 'USD' }));
+    const sums = await readLedger(file('cut.jsonl', rows.join('\n')), 'jsonl', {
+      ...WINDOWS,
+      delayMillis: 1,
+    });
+    expect({ outside: sums.outside, earlier: sums.earlier }).toEqual({ outside: 3, earlier: 3 });
+    expect(plain(sums)).toEqual({ 0: { USD: { revenue: 24, refunds: 0, orders: 2 } } });
+    // The millisecond before each boundary is its tail: the three rows before the first, the two before the second.
+    expect(sums.tails.get(0)?.get('USD')?.revenue).toBe(7);
+    expect(sums.tails.get(1)?.get('USD')?.revenue).toBe(24);
+    expect(lastOfWindow0).toBe(parseInstant(String((FROM + HOUR) / 1000 - 0.0001)));
   });
 
   it('refuses a file over the size limit before reading it, a directory, and a line over the length limit', async () => {
