@@ -3,8 +3,8 @@
  * summed per window and currency as it is read, so memory holds the sums, never the file.
  *
  * Owns: the ledger format (columns `timestamp`, `kind` sale|refund, `amount` in minor units, `currency`), its
- * validation with line numbers, the limits on what is read (file size, line length), the per-window sums, and
- * instants as reconcile reads and writes them (`parseInstant`, `iso`).
+ * validation with line numbers, the limits on what is read (file size, line length, sums that stay exact), the
+ * per-window sums, and instants as reconcile reads and writes them (`parseInstant`, `iso`).
  * Must not touch: Prometheus, the report's layout, exit codes (reconcile.ts).
  */
 import { createReadStream, statSync } from 'node:fs';
@@ -141,23 +141,23 @@ export interface LedgerWindows {
 
 type SumsByIndex = Map<number, Map<string, WindowSums>>;
 
+/** Adds one row to `map`; returns the sum (revenue or refunds) it went into. */
 function addTo(
   map: SumsByIndex,
   index: number,
   currency: string,
   kind: 'sale' | 'refund',
   amount: number,
-): void {
+): number {
   let byCurrency = map.get(index);
   if (byCurrency === undefined) map.set(index, (byCurrency = new Map()));
   let sums = byCurrency.get(currency);
   if (sums === undefined) byCurrency.set(currency, (sums = { revenue: 0, refunds: 0, orders: 0 }));
   if (kind === 'sale') {
-    sums.revenue += amount;
     sums.orders++;
-  } else {
-    sums.refunds += amount;
+    return (sums.revenue += amount);
   }
+  return (sums.refunds += amount);
 }
 
 function addSums(
@@ -295,6 +295,15 @@ export async function readLedger(
     stream.destroy();
     throw new LedgerError(`${file}:${lineNumber}: ${message}`);
   };
+  // Past 2^53 a float sum loses units unseen, and Prometheus's counters (floats too) are no more exact there.
+  const add = (map: SumsByIndex, index: number, code: string, kind: 'sale' | 'refund', amount: number) => {
+    if (addTo(map, index, code, kind, amount) <= Number.MAX_SAFE_INTEGER) return;
+    fail(
+      `amount ${amount}: the ${code} ${kind === 'sale' ? 'sales' : 'refunds'} of the window from ` +
+        `${iso(windows.fromMillis + index * windows.stepMillis)} would pass ${Number.MAX_SAFE_INTEGER} minor ` +
+        'units (2^53 - 1), beyond which a sum is not exact, here or in Prometheus',
+    );
+  };
   try {
     for await (const raw of lines) {
       lineNumber++;
@@ -382,14 +391,14 @@ export async function readLedger(
         sums.outside++;
         if (at! < windows.fromMillis) sums.earlier++;
         if (at! < windows.fromMillis && at! >= windows.fromMillis - delay) {
-          if (index >= -whole) addTo(early, index, code!, entry, amount);
-          if (inLastPart) addTo(lastPart, index, code!, entry, amount);
+          if (index >= -whole) add(early, index, code!, entry, amount);
+          if (inLastPart) add(lastPart, index, code!, entry, amount);
         }
         continue;
       }
       (sums.currencies as Set<string>).add(code!);
-      addTo(sums.windows, index, code!, entry, amount);
-      if (inLastPart) addTo(lastPart, index, code!, entry, amount);
+      add(sums.windows, index, code!, entry, amount);
+      if (inLastPart) add(lastPart, index, code!, entry, amount);
     }
   } finally {
     lines.close();

@@ -170,6 +170,14 @@ describe('readLedger', () => {
     ],
     ['e.jsonl', '"sale"\n', /e.jsonl:1: not a JSON object/],
     [
+      // Each amount is exact, their sum (2^53 + 1) is not: it read as 2^53, a cent gone from the window's figure.
+      'g.jsonl',
+      '{"timestamp":1796119200,"kind":"refund","amount":9007199254740991,"currency":"IDR"}\n' +
+        '{"timestamp":"2026-12-01T10:59:59Z","kind":"refund","amount":2,"currency":"IDR"}\n',
+      'g.jsonl:2: amount 2: the IDR refunds of the window from 2026-12-01T10:00:00Z would pass 9007199254740991 ' +
+        'minor units (2^53 - 1), beyond which a sum is not exact, here or in Prometheus',
+    ],
+    [
       'f.csv',
       'timestamp,kind,amount,currency\n2026-12-01T10:00:00Z,sale,1,US\u2028D\n',
       /f.csv:2: currency "US D": not an ISO 4217 code/,
