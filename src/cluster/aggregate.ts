@@ -21,6 +21,13 @@
  * bounded whatever the sources send: at most `maxSeriesPerMetric` series per family (as in one process; later
  * label sets fold into the family's all-`other` series, exactly, and are counted), {@link MAX_FAMILIES} families,
  * {@link MAX_SOURCES} live sources, and the ids of the last {@link RETIRED_MEMORY} retired sources.
+ *
+ * Exemplars: each series of the aggregate keeps, per counter series or per histogram bucket, the latest exemplar
+ * (by its time) any source sent for it, as one process keeps the latest recorded; its points carry them as the
+ * local store's do (series/exemplars.ts `ExemplarCarrier`), so the serializer and the OTLP writers write them. They
+ * follow the numbers: a source that exits leaves its exemplars on the series it fed, as it leaves its counts in the
+ * totals, until a newer one replaces them; a series folded into `other` gives its exemplars to that series.
+ * Memory: one per counter series and one per bucket, whatever the sources send.
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime, type InstrumentationScope } from '@opentelemetry/core';
@@ -37,6 +44,7 @@ import {
 import { OTHER_LABEL_VALUE } from '../catalog/labels';
 import { otelToPrometheusName, type OtlpMetricShape } from '../catalog/prometheus-naming';
 import {
+  EXEMPLAR_STRIDE,
   fromWire,
   type MetricShape,
   type SnapshotMessage,
@@ -45,6 +53,7 @@ import {
 } from './protocol';
 import {
   checkSnapshot,
+  exemplarRefusal,
   identityOf,
   MAX_KEYS_PER_SOURCE,
   pointRefusal,
@@ -52,6 +61,7 @@ import {
   type CheckedKey,
   type CheckedSnapshot,
 } from './validate';
+import type { SnapshotExemplar } from './encode';
 import type { ClusterExtension } from './extensions';
 import { GAUGE_RULES, type GaugeRule, type MergedGauge } from './rules';
 
@@ -81,6 +91,8 @@ interface Family {
   readonly order: Series[];
   /** The all-`other` series new label sets fold into once the family holds `maxSeriesPerMetric` series. */
   overflow: Series | undefined;
+  /** Whether any series of the family holds an exemplar: until then, rendering looks for none. */
+  hasExemplars: boolean;
 }
 
 interface Series {
@@ -98,6 +110,8 @@ interface Series {
   /** Scratch for rendering: the merged value (gauges). */
   readonly merged: MergedGauge;
   present: boolean;
+  /** The latest exemplar of every source: one for a counter, one per bucket for a histogram. */
+  exemplars: (SnapshotExemplar | undefined)[] | undefined;
 }
 
 /** One series of one source: its latest numbers (a series folded into `other` keeps a slot of its own). */
@@ -132,6 +146,8 @@ interface SourceState {
   readonly all: Slot[];
   needsFull: boolean;
   snapshots: number;
+  /** Snapshots of this epoch applied with exemplars, as the source counts them (protocol.ts). */
+  exemplarSnapshots: number;
 }
 
 /** Ids of retired sources remembered (a late message from one must not count twice); the oldest are forgotten. */
@@ -263,6 +279,7 @@ export class ClusterAggregate {
         all: [],
         needsFull: false,
         snapshots: 0,
+        exemplarSnapshots: 0,
       };
       this.sources.set(source.id, source);
     }
@@ -275,6 +292,7 @@ export class ClusterAggregate {
       source.epoch = message.epoch;
       source.keys = [];
       source.slots = [];
+      source.exemplarSnapshots = 0;
     }
     if (message.firstKey !== source.keys.length) {
       source.needsFull = true;
@@ -289,10 +307,20 @@ export class ClusterAggregate {
     for (const key of checked.keys) source.keys.push(key);
     const snapshot = ++source.snapshots;
     let refused = checked.refusedKeys > 0;
+    let carried = false;
     for (const metric of message.metrics) {
       const family = this.familyOf(message, metric);
       if (family === undefined || !this.applyPoints(source, family, metric, snapshot, now)) refused = true;
+      if (metric.exemplars === undefined) continue;
+      carried = true;
+      if (family === undefined || !this.applyExemplars(source, family, metric.exemplars, now)) refused = true;
     }
+    // Exemplars travel once (protocol.ts): one snapshot with some that never came, and only a full one has them.
+    // The count stays where it was until then, so every later snapshot of the epoch asks again.
+    const exemplarSnapshots = message.exemplarSnapshots ?? 0;
+    if (exemplarSnapshots === source.exemplarSnapshots + (carried ? 1 : 0))
+      source.exemplarSnapshots = exemplarSnapshots;
+    else source.needsFull = true;
     // A gauge or up-down level a source no longer reports is no longer its value (a cluster worker relaying its
     // threads drops an exited thread's levels, as this aggregate does at a retirement); counters and histograms
     // never disappear.
@@ -394,12 +422,14 @@ export class ClusterAggregate {
     const byScope = new Map<string, ScopeMetrics>();
     for (const family of this.families.values()) {
       const dataPoints: DataPoint<number | Histogram>[] = [];
+      const carries = family.hasExemplars;
       for (const series of family.order) {
         if (!series.present) continue;
         const acc = series.acc;
+        let point: DataPoint<number | Histogram> & { exemplars?: readonly (SnapshotExemplar | undefined)[] };
         if (family.shape === 'histogram') {
           const count = acc[0];
-          dataPoints.push({
+          point = {
             startTime: series.startTime,
             endTime,
             attributes: series.attributes,
@@ -410,15 +440,18 @@ export class ClusterAggregate {
               min: count > 0 ? acc[2] : undefined,
               max: count > 0 ? acc[3] : undefined,
             },
-          });
+          };
         } else {
-          dataPoints.push({
+          point = {
             startTime: series.startTime,
             endTime,
             attributes: series.attributes,
             value: family.shapeRule.summed ? acc[0] : series.merged.value,
-          });
+          };
         }
+        // A copy: a later snapshot replaces exemplars while an exporter may still hold this collection.
+        if (carries && series.exemplars !== undefined) point.exemplars = series.exemplars.slice();
+        dataPoints.push(point);
       }
       if (dataPoints.length === 0) continue;
       const scopeKey = scopeKeyOf(family.scope);
@@ -463,6 +496,7 @@ export class ClusterAggregate {
       series: new Map(),
       order: [],
       overflow: undefined,
+      hasExemplars: false,
     };
     this.families.set(key, family);
     return family;
@@ -514,6 +548,48 @@ export class ClusterAggregate {
         continue;
       }
       if (!this.write(slot, points, at, snapshot, now)) accepted = false;
+    }
+    return accepted;
+  }
+
+  /**
+   * Keeps each exemplar of a metric that passes validate.ts on its series, where it is later than the one there;
+   * false when any was refused (the others are kept). Validated shape (validate.ts): at most one per series, or
+   * per bucket, of the points sent.
+   */
+  private applyExemplars(
+    source: SourceState,
+    family: Family,
+    list: readonly unknown[],
+    now: number,
+  ): boolean {
+    let accepted = true;
+    for (let at = 0; at < list.length; at += EXEMPLAR_STRIDE) {
+      if (exemplarRefusal(family.shape, family.boundaries, list, at, now) !== undefined) {
+        accepted = false;
+        continue;
+      }
+      const slot = source.slots[list[at] as number];
+      if (slot === undefined || slot.family !== family) {
+        // Of a series whose key was refused: already counted with it. Else of no series this source sent.
+        if (source.keys[list[at] as number] !== null) accepted = false;
+        continue;
+      }
+      const series = slot.series;
+      const kept = (series.exemplars ??= new Array<SnapshotExemplar | undefined>(
+        family.shape === 'histogram' ? family.width - 4 : 1,
+      ).fill(undefined));
+      const bucket = list[at + 1] as number;
+      const timeUnixMs = list[at + 5] as number;
+      const held = kept[bucket];
+      if (held !== undefined && !(timeUnixMs > held.timeUnixMs)) continue;
+      kept[bucket] = {
+        traceId: list[at + 2] as string,
+        spanId: list[at + 3] as string,
+        value: list[at + 4] as number,
+        timeUnixMs,
+      };
+      family.hasExemplars = true;
     }
     return accepted;
   }
@@ -582,6 +658,7 @@ export class ClusterAggregate {
       acc: new Array<number>(family.width).fill(0),
       present: false,
       merged: { value: 0, changedAt: -Infinity },
+      exemplars: undefined,
     };
     family.series.set(identity, series);
     family.order.push(series);

@@ -12,6 +12,8 @@
  * carries the all-time ones and later deltas none. The wire keeps a metric's shape, not its instrument: a monotonic
  * sum is asked about as a counter (an observable counter's too), a non-monotonic one as an up-down counter. Gauges
  * are gauges either way; a series that did not change is left out, as the local store's delta readers leave it out.
+ * A delta point carries no exemplars, as the local store's delta collections carry none: the aggregate's are the
+ * latest ever kept, not necessarily of the interval.
  *
  * Owns: that difference, one memory per reader. Must not touch: the merge (aggregate.ts), collection rounds
  * (primary.ts), which exporters exist (init.ts).
@@ -63,6 +65,9 @@ interface UpDownSeries {
   readonly attributes: Attributes;
   readonly endTime: HrTime;
 }
+
+/** Spread over a point copied from the aggregate: its `exemplars` (aggregate.ts) stay off the delta point. */
+const NO_EXEMPLARS = { exemplars: undefined };
 
 /** How many closed up-down series {@link DeltaOfAggregate} remembers the closing of. */
 const MAX_CLOSED_SERIES = 10_000;
@@ -199,7 +204,7 @@ export class DeltaOfAggregate implements MetricProducer {
           const { attributes, endTime } = point;
           this.upDown.set(key, { scope, descriptor: metric.descriptor, attributes, endTime });
         }
-        if (delta !== 0) dataPoints.push({ ...point, startTime, value: delta });
+        if (delta !== 0) dataPoints.push({ ...point, ...NO_EXEMPLARS, startTime, value: delta });
         continue;
       }
       const value = point.value;
@@ -211,6 +216,7 @@ export class DeltaOfAggregate implements MetricProducer {
       if (count === 0) continue;
       dataPoints.push({
         ...point,
+        ...NO_EXEMPLARS,
         startTime,
         value: {
           buckets: {

@@ -15,6 +15,12 @@
  * cluster-scrape). Both ways give the same snapshot (tests/cluster/encode-columns.test.ts). A node:cluster worker
  * whose own worker threads have spoken sends its relay's aggregate instead (worker.ts), which is MetricData: that
  * worker pays the build for each collection again.
+ *
+ * Exemplars (a counter series' one, a histogram's one per bucket: series/exemplars.ts) are sent when they changed
+ * since this epoch's previous snapshot (protocol.ts says how a primary that missed one gets them again). The
+ * encoder remembers the last one sent per series id and bucket, so memory follows the ids. Without tracing the
+ * columns hold no exemplars (`exemplars` undefined): a test per metric, no work per series; MetricData points are
+ * read for an `exemplars` field, one property read per point on that path.
  */
 import type { Attributes } from '@opentelemetry/api';
 import {
@@ -31,6 +37,7 @@ import {
   PROTOCOL_VERSION,
   toWire,
   type MetricShape,
+  type WireExemplarEntry,
   type SnapshotMessage,
   type WireMetric,
   type WireNumber,
@@ -80,6 +87,17 @@ function shapeOf(metric: MetricData): MetricShape | undefined {
 /** `ValueType.DOUBLE` on the wire (protocol.ts): the store records doubles; a source does not load the API for it. */
 const WIRE_DOUBLE = 1;
 
+/**
+ * An exemplar as the store keeps it (series/exemplars.ts's `Exemplar`, declared here for the reason
+ * {@link SnapshotColumns} is): the value recorded in a sampled span, when (epoch ms), and that span's ids.
+ */
+export interface SnapshotExemplar {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly value: number;
+  readonly timeUnixMs: number;
+}
+
 /** What the encoder reads of a metric's columns, for both shapes. */
 interface ColumnsIdentity {
   readonly definition: { readonly name: string; readonly description: string; readonly unit: string };
@@ -94,6 +112,8 @@ interface ColumnsIdentity {
 export interface CounterSnapshotColumns extends ColumnsIdentity {
   readonly kind: 'counter';
   readonly values: Float64Array;
+  /** By row, its series' exemplar; undefined when no series has one. */
+  readonly exemplars: readonly (SnapshotExemplar | undefined)[] | undefined;
 }
 
 /** A histogram's columns: `boundaries.length + 1` bucket counts per row, row after row. */
@@ -105,6 +125,8 @@ export interface HistogramSnapshotColumns extends ColumnsIdentity {
   readonly counts: Float64Array;
   readonly mins: Float64Array;
   readonly maxs: Float64Array;
+  /** By row, its series' exemplars by bucket; undefined when no series has any. */
+  readonly exemplars: readonly (readonly (SnapshotExemplar | undefined)[] | undefined)[] | undefined;
 }
 
 /**
@@ -131,6 +153,10 @@ export class SnapshotEncoder {
   private epoch = 0;
   private nextId = 0;
   private families = new Map<string, FamilyIds>();
+  /** By series id, the exemplar last sent: one for a counter, one per bucket (an array) for a histogram. */
+  private sentExemplars: (SnapshotExemplar | (SnapshotExemplar | undefined)[] | undefined)[] = [];
+  /** Snapshots of this epoch that carried exemplars (protocol.ts, `exemplarSnapshots`). */
+  private exemplarSnapshots = 0;
   /** What this worker cannot send is said, at a bounded rate, rather than left out silently. */
   private readonly warnings = new RateLimitedWarnings();
 
@@ -145,6 +171,8 @@ export class SnapshotEncoder {
     this.epoch++;
     this.nextId = 0;
     this.families = new Map();
+    this.sentExemplars = [];
+    this.exemplarSnapshots = 0;
     for (const extension of this.extensions) {
       try {
         extension.restart?.();
@@ -185,6 +213,7 @@ export class SnapshotEncoder {
         const ids = this.familyIds(scope.name + '\u0000' + metric.descriptor.name);
         const points: WireNumber[] = [];
         let boundaries: number[] | undefined;
+        const exemplars: WireExemplarEntry[] = [];
         for (const point of metric.dataPoints as DataPoint<unknown>[]) {
           let id = ids.byObject.get(point.attributes);
           if (id === undefined) {
@@ -192,6 +221,11 @@ export class SnapshotEncoder {
             if (id === undefined) continue;
           }
           points.push(id);
+          const carried = (point as { exemplars?: unknown }).exemplars;
+          if (Array.isArray(carried) && (shape === 'counter' || shape === 'histogram')) {
+            if (shape === 'histogram') this.histogramExemplars(exemplars, id, carried);
+            else this.counterExemplar(exemplars, id, carried[0]);
+          }
           if (shape === 'histogram') {
             const histogram = point.value as Histogram;
             boundaries ??= histogram.buckets.boundaries;
@@ -217,9 +251,12 @@ export class SnapshotEncoder {
           shape,
           boundaries: boundaries ? boundaries.slice() : undefined,
           points,
+          ...(exemplars.length > 0 ? { exemplars } : {}),
         });
       }
     }
+    const carried = metrics.some((metric) => metric.exemplars !== undefined);
+    if (carried) this.exemplarSnapshots++;
     let ext: Record<string, unknown> | undefined;
     for (const extension of this.extensions) {
       if (!extension.collect) continue;
@@ -241,6 +278,7 @@ export class SnapshotEncoder {
       keys,
       scopes,
       metrics,
+      ...(this.exemplarSnapshots > 0 ? { exemplarSnapshots: this.exemplarSnapshots } : {}),
       ...(final ? { final: true } : {}),
       ...(ext ? { ext } : {}),
     };
@@ -293,6 +331,18 @@ export class SnapshotEncoder {
         points.push(toWire((columns as CounterSnapshotColumns).values[row]));
       }
     }
+    // A pass of its own, so the loop above stays as it was for the metrics that have none (no tracing).
+    let exemplars: WireExemplarEntry[] | undefined;
+    if (columns.exemplars !== undefined) {
+      exemplars = [];
+      for (let row = 0; row < rows; row++) {
+        const own = columns.exemplars[row];
+        const id = bySeries[columns.indices[row]];
+        if (own === undefined || id === undefined) continue;
+        if (histogram !== undefined) this.histogramExemplars(exemplars, id, own as readonly unknown[]);
+        else this.counterExemplar(exemplars, id, own);
+      }
+    }
     return {
       scope: scopeIndex,
       name,
@@ -302,7 +352,28 @@ export class SnapshotEncoder {
       shape: histogram ? 'histogram' : 'counter',
       boundaries: histogram ? histogram.boundaries.slice() : undefined,
       points,
+      ...(exemplars !== undefined && exemplars.length > 0 ? { exemplars } : {}),
     };
+  }
+
+  /** Appends a counter series' exemplar to `out` if it is not the one last sent for it. */
+  private counterExemplar(out: WireExemplarEntry[], id: number, exemplar: unknown): void {
+    const sent = this.sentExemplars[id];
+    if (!isExemplar(exemplar) || (!Array.isArray(sent) && sameExemplar(sent, exemplar))) return;
+    this.sentExemplars[id] = exemplar;
+    pushExemplar(out, id, 0, exemplar);
+  }
+
+  /** Appends a histogram series' exemplars, bucket by bucket, that are not the ones last sent for it. */
+  private histogramExemplars(out: WireExemplarEntry[], id: number, exemplars: readonly unknown[]): void {
+    let sent = this.sentExemplars[id];
+    if (!Array.isArray(sent)) this.sentExemplars[id] = sent = [];
+    for (let bucket = 0; bucket < exemplars.length; bucket++) {
+      const exemplar = exemplars[bucket];
+      if (!isExemplar(exemplar) || sameExemplar(sent[bucket], exemplar)) continue;
+      sent[bucket] = exemplar;
+      pushExemplar(out, id, bucket, exemplar);
+    }
   }
 
   /** The id of a series not yet seen under these attributes in this epoch; undefined when it cannot be sent. */
@@ -342,4 +413,34 @@ export class SnapshotEncoder {
     }
     return ids;
   }
+}
+
+/**
+ * Whether a point's entry has an exemplar's fields at all (a MetricData point's `exemplars` come from any
+ * producer); whether their values are sound is for the primary to judge (validate.ts).
+ */
+function isExemplar(value: unknown): value is SnapshotExemplar {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The same exemplar: the same object (the store's are never changed), or one with the same fields. */
+function sameExemplar(a: SnapshotExemplar | undefined, b: SnapshotExemplar): boolean {
+  return (
+    a === b ||
+    (a !== undefined &&
+      a.timeUnixMs === b.timeUnixMs &&
+      a.spanId === b.spanId &&
+      a.traceId === b.traceId &&
+      a.value === b.value)
+  );
+}
+
+/** `EXEMPLAR_STRIDE` entries (protocol.ts); a field a producer left out travels as null, refused by the primary. */
+function pushExemplar(
+  out: WireExemplarEntry[],
+  id: number,
+  bucket: number,
+  exemplar: SnapshotExemplar,
+): void {
+  out.push(id, bucket, exemplar.traceId, exemplar.spanId, exemplar.value, exemplar.timeUnixMs);
 }

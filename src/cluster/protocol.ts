@@ -12,6 +12,13 @@
  *
  * Every message is plain JSON (cluster IPC defaults to JSON serialisation): non-finite numbers travel as the
  * strings `'NaN'`, `'Inf'`, `'-Inf'`.
+ *
+ * Exemplars (the trace behind a counter series or a histogram bucket) travel only when they changed: unlike the
+ * numbers, the latest one is not repeated in every snapshot, since with tracing on it would double a steady-state
+ * snapshot. A snapshot says how many snapshots of its epoch carried exemplars so far (`exemplarSnapshots`): a
+ * primary that missed one of them (lost, or refused whole) asks for a full snapshot, which sends every exemplar
+ * the source holds again, as it sends every key. Fields a primary of an older version does not know are ignored
+ * there, so no version bump: an older primary simply shows no exemplars.
  */
 
 /** Marks the package's messages on a channel the app may share (cluster IPC). */
@@ -51,7 +58,19 @@ export interface WireMetric {
    * `[id, count, sum, min, max, bucket0, ..., bucketN]` (`boundaries.length + 1` buckets).
    */
   readonly points: WireNumber[];
+  /**
+   * Counters and histograms only: the series' exemplars that changed since the source's previous snapshot of this
+   * epoch, flat, {@link EXEMPLAR_STRIDE} entries each: `[id, bucket, traceId, spanId, value, timeUnixMs]` (bucket
+   * 0 for a counter; ids and times as series/exemplars.ts keeps them). Absent when none changed.
+   */
+  readonly exemplars?: WireExemplarEntry[];
 }
+
+/** One entry of {@link WireMetric.exemplars}. */
+export type WireExemplarEntry = number | string;
+
+/** Entries per exemplar in {@link WireMetric.exemplars}. */
+export const EXEMPLAR_STRIDE = 6;
 
 /** Primary -> source: send a snapshot. */
 export interface CollectRequest {
@@ -89,6 +108,11 @@ export interface SnapshotMessage {
   readonly keys: string[];
   readonly scopes: WireScope[];
   readonly metrics: WireMetric[];
+  /**
+   * How many snapshots of this epoch, this one included, carried exemplars; absent while none has. A primary
+   * that counts fewer missed one, and asks for a full snapshot (see the file header).
+   */
+  readonly exemplarSnapshots?: number;
   /** The source stops recording: this is its last word (its totals stay in the aggregate). */
   readonly final?: boolean;
   /** Extension payloads by extension name (see ClusterExtension). */

@@ -12,8 +12,13 @@
  * points are checked by {@link pointRefusal} while the aggregate applies them, so each number is read once, and
  * a bad number refuses only its own series' point (one poisoned series of a worker does not freeze the rest).
  *
+ * Exemplars follow the numbers' split: their list's shape and bound (at most one per counter series, one per
+ * histogram bucket of the points sent) are checked with the message, and each exemplar by {@link exemplarRefusal}
+ * as the aggregate applies it; a bad one refuses only itself.
+ *
  * Owns: the shape rules of every message (field types, lengths, ranges), the attribute-key format and the
- * canonical identity of a series, histogram boundaries, the rules for counter, gauge and histogram numbers.
+ * canonical identity of a series, histogram boundaries, the rules for counter, gauge and histogram numbers and
+ * for exemplars.
  * Must not touch: state (which sources are known, whether an id was sent before, whether a total went down: the
  * aggregate's and the primary's), transports.
  */
@@ -21,6 +26,7 @@ import { attributeValueText } from '../catalog/prometheus-naming';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { MAX_TIMER_MILLIS } from '../config/defaults';
 import {
+  EXEMPLAR_STRIDE,
   PROTOCOL_TAG,
   PROTOCOL_VERSION,
   type CollectRequest,
@@ -200,6 +206,25 @@ const points: Rule = (value, metric) => {
   return undefined;
 };
 
+/**
+ * A metric's exemplars: counters and histograms only, whole exemplars, and no more than one per counter series or
+ * per histogram bucket of the points the metric sends (so what a peer sends is bounded by its own points, and
+ * what the primary keeps by its series: one per series, or per bucket, aggregate.ts).
+ */
+const exemplars: Rule = (value, metric) => {
+  if (value === undefined) return undefined;
+  if (metric.shape !== 'counter' && metric.shape !== 'histogram')
+    return 'must be absent unless a counter or a histogram';
+  if (!Array.isArray(value)) return 'must be an array';
+  if (value.length % EXEMPLAR_STRIDE !== 0) return `must hold whole exemplars of ${EXEMPLAR_STRIDE} entries`;
+  const buckets = ((metric.boundaries as unknown[] | undefined)?.length ?? 0) + 1;
+  const stride = 1 + pointWidth(metric.shape as MetricShape, buckets - 1);
+  const most = ((metric.points as unknown[]).length / stride) * (metric.shape === 'histogram' ? buckets : 1);
+  return value.length / EXEMPLAR_STRIDE > most
+    ? `must have at most one exemplar per ${metric.shape === 'histogram' ? 'bucket of a ' : ''}series sent (${most})`
+    : undefined;
+};
+
 const METRIC: Table = {
   scope: integer(0, MAX_SCOPES - 1),
   name: text(1, 255),
@@ -209,6 +234,8 @@ const METRIC: Table = {
   shape: oneOf(...SHAPES),
   boundaries,
   points,
+  // After points: its bound is read from them.
+  exemplars,
 };
 
 const HELLO: Table = { tag, type: exactly('hello', '"hello"'), version, source: sourceId, threadId };
@@ -232,6 +259,7 @@ const SNAPSHOT: Table = {
       ? undefined
       : '.scope: must be the index of one of the snapshot’s scopes';
   }),
+  exemplarSnapshots: optional(integer(1)),
   final: optional(oneOf(true, false)),
   ext: optional(object),
 };
@@ -489,4 +517,51 @@ export function pointRefusal(
       return buckets === count ? undefined : 'a histogram’s buckets must add up to its count';
     }
   }
+}
+
+// ---- exemplars -----------------------------------------------------------------------------------------------
+
+/**
+ * How far ahead of the primary's clock an exemplar's time may be. Sources share the primary's machine, so its
+ * clock; a time far ahead could only pin a bucket's exemplar (the latest wins, aggregate.ts) against every real one.
+ */
+export const MAX_EXEMPLAR_CLOCK_AHEAD_MS = 60_000;
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+const ALL_ZEROS = /^0+$/;
+
+/**
+ * One exemplar of a metric's `exemplars`, at `list[at]`: why it is refused, or undefined. What the package keeps
+ * (series/exemplars.ts) and nothing else: the series id; the bucket (0 for a counter; for a histogram, the one its
+ * value falls in, as the store buckets values: the upper bound inclusive); the trace and span ids as the
+ * OpenTelemetry API calls them valid (32 and 16 lowercase hex digits, not all zeros); a finite value; a time
+ * (epoch ms) from 0 to {@link MAX_EXEMPLAR_CLOCK_AHEAD_MS} past `now`.
+ */
+export function exemplarRefusal(
+  shape: MetricShape,
+  boundaries: readonly number[] | undefined,
+  list: readonly unknown[],
+  at: number,
+  now: number,
+): Refusal | undefined {
+  if (!isCount(list[at])) return 'an exemplar’s series id must be an integer >= 0';
+  const bucket = list[at + 1];
+  const traceId = list[at + 2];
+  const spanId = list[at + 3];
+  const value = list[at + 4];
+  const time = list[at + 5];
+  const bounds = shape === 'histogram' ? (boundaries ?? []) : [];
+  if (!isCount(bucket) || bucket > bounds.length)
+    return `an exemplar’s bucket must be an integer from 0 to ${bounds.length}`;
+  if (typeof traceId !== 'string' || !TRACE_ID.test(traceId) || ALL_ZEROS.test(traceId))
+    return 'an exemplar’s trace id must be 32 lowercase hex digits, not all zeros';
+  if (typeof spanId !== 'string' || !SPAN_ID.test(spanId) || ALL_ZEROS.test(spanId))
+    return 'an exemplar’s span id must be 16 lowercase hex digits, not all zeros';
+  if (!isFiniteNumber(value)) return 'an exemplar’s value must be a finite number';
+  if ((bucket > 0 && !(value > bounds[bucket - 1])) || (bucket < bounds.length && !(value <= bounds[bucket])))
+    return 'an exemplar’s value must lie in its bucket';
+  if (!isFiniteNumber(time) || time < 0 || time > now + MAX_EXEMPLAR_CLOCK_AHEAD_MS)
+    return `an exemplar’s time must be epoch milliseconds from 0 to ${MAX_EXEMPLAR_CLOCK_AHEAD_MS} ms ahead`;
+  return undefined;
 }

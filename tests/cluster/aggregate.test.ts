@@ -3,14 +3,23 @@
  * their collections go through the wire format (JSON, as cluster IPC sends it) into the primary's aggregate,
  * rendered by the package's serializer. Every expected number is computed here from what was recorded.
  */
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BusinessMetrics, BUSINESS_METRICS, PROMETHEUS_FAMILIES, serializePrometheus } from '../../src';
+import {
+  BusinessMetrics,
+  BUSINESS_METRICS,
+  initBusinessMetrics,
+  PROMETHEUS_FAMILIES,
+  serializePrometheus,
+} from '../../src';
 import { ClusterAggregate } from '../../src/cluster/aggregate';
 import { SnapshotEncoder } from '../../src/cluster/encode';
 import { ClusterExtensions } from '../../src/cluster/extensions';
 import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/cluster/protocol';
 import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
+import { storeCollectionOf } from '../../src/series/collection';
 import { parseExposition } from '../support/exposition';
 import { TestReader } from '../support/collect';
 
@@ -389,5 +398,238 @@ describe('cluster aggregate', () => {
     // A series keeps its start: a cumulative stream does not restart.
     expect(startOf(second, 'EUR')).toEqual(aggregate.startTime);
     await w.provider.shutdown();
+  });
+});
+
+describe('cluster aggregate: exemplars', () => {
+  const TRACE_A = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const TRACE_B = '0af7651916cd43dd8448eb211c80319c';
+  const SPAN = '00f067aa0ba902b7';
+
+  /**
+   * A hand-written snapshot of `jobs{route="/a"}` (counter, id 0) and `latency{route="/a"}` (id 1, boundaries
+   * [10, 100]).
+   */
+  function message(
+    source: string,
+    fields: {
+      jobs?: number;
+      latency?: number[];
+      jobsExemplars?: unknown[];
+      latencyExemplars?: unknown[];
+      exemplarSnapshots?: number;
+      epoch?: number;
+      firstKey?: number;
+    },
+  ): SnapshotMessage {
+    const { jobs = 1, latency = [1, 0, 0], epoch = 0, firstKey = 0 } = fields;
+    const count = latency.reduce((a, b) => a + b, 0);
+    return JSON.parse(
+      JSON.stringify({
+        tag: PROTOCOL_TAG,
+        type: 'snapshot',
+        version: PROTOCOL_VERSION,
+        source,
+        round: 1,
+        epoch,
+        firstKey,
+        // Ids 0 (jobs) and 1 (latency): ids are per source, across its families.
+        keys: firstKey === 0 ? ['["route","/a"]', '["route","/a"]'] : [],
+        scopes: [{ name: 'app' }],
+        metrics: [
+          {
+            scope: 0,
+            name: 'jobs',
+            description: '',
+            unit: '',
+            valueType: 1,
+            shape: 'counter',
+            points: [0, jobs],
+            ...(fields.jobsExemplars ? { exemplars: fields.jobsExemplars } : {}),
+          },
+          {
+            scope: 0,
+            name: 'latency',
+            description: '',
+            unit: 'ms',
+            valueType: 1,
+            shape: 'histogram',
+            boundaries: [10, 100],
+            points: [1, count, count, 1, 1, ...latency],
+            ...(fields.latencyExemplars ? { exemplars: fields.latencyExemplars } : {}),
+          },
+        ],
+        ...(fields.exemplarSnapshots ? { exemplarSnapshots: fields.exemplarSnapshots } : {}),
+      }),
+    ) as SnapshotMessage;
+  }
+
+  /** The rendered points' exemplars: jobs' and latency's, by bucket, as [trace id, value, time] or null. */
+  function kept(aggregate: ClusterAggregate) {
+    const metrics = aggregate.render(resource).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+    const of = (name: string) =>
+      (
+        metrics.find((metric) => metric.descriptor.name === name)?.dataPoints[0] as
+          | { exemplars?: Array<{ traceId: string; value: number; timeUnixMs: number } | undefined> }
+          | undefined
+      )?.exemplars?.map((e) => (e === undefined ? null : [e.traceId, e.value, e.timeUnixMs]));
+    return { jobs: of('jobs'), latency: of('latency') };
+  }
+
+  const failuresOf = (aggregate: ClusterAggregate) => {
+    const failures: Record<string, number> = {};
+    aggregate.forEachFailure((reason, count) => (failures[reason] = count));
+    return failures;
+  };
+
+  it('keeps, per counter series and per bucket, the latest exemplar any source sent, and renders it', () => {
+    const aggregate = new ClusterAggregate();
+    expect(
+      aggregate.apply(
+        message('a', {
+          jobsExemplars: [0, 0, TRACE_A, SPAN, 1, NOW],
+          latency: [1, 1, 0],
+          latencyExemplars: [1, 0, TRACE_A, SPAN, 5, NOW, 1, 1, TRACE_A, SPAN, 50, NOW],
+          exemplarSnapshots: 1,
+        }),
+        NOW,
+      ),
+    ).toBe(true);
+    // b's counter exemplar is older than a's, its bucket-1 exemplar newer, its bucket-2 one the first there.
+    expect(
+      aggregate.apply(
+        message('b', {
+          jobsExemplars: [0, 0, TRACE_B, SPAN, 2, NOW - 1],
+          latency: [0, 1, 1],
+          latencyExemplars: [1, 1, TRACE_B, SPAN, 60, NOW + 1, 1, 2, TRACE_B, SPAN, 500, NOW - 5],
+          exemplarSnapshots: 1,
+        }),
+        NOW,
+      ),
+    ).toBe(true);
+    expect(kept(aggregate)).toEqual({
+      jobs: [[TRACE_A, 1, NOW]],
+      latency: [
+        [TRACE_A, 5, NOW],
+        [TRACE_B, 60, NOW + 1],
+        [TRACE_B, 500, NOW - 5],
+      ],
+    });
+    // A source that exits leaves them, as it leaves its counts, until a newer one replaces them.
+    aggregate.retire('a', true);
+    expect(kept(aggregate).jobs).toEqual([[TRACE_A, 1, NOW]]);
+    expect(failuresOf(aggregate)).toEqual({});
+
+    const text = serializePrometheus(aggregate.render(resource).resourceMetrics, { format: 'openmetrics' });
+    expect(text).toContain(
+      `jobs_total{route="/a",otel_scope_name="app"} 2 # {trace_id="${TRACE_A}",span_id="${SPAN}"} 1 ${NOW / 1000}\n`,
+    );
+    expect(text).toContain(
+      `latency_milliseconds_bucket{route="/a",otel_scope_name="app",le="100"} 3 ` +
+        `# {trace_id="${TRACE_B}",span_id="${SPAN}"} 60 ${(NOW + 1) / 1000}\n`,
+    );
+  });
+
+  it('refuses hostile exemplars one by one, keeps the good ones, counts the snapshot invalid once, never throws', () => {
+    const aggregate = new ClusterAggregate();
+    const bad: unknown[][] = [
+      [1, 0, TRACE_A.toUpperCase(), SPAN, 5, NOW],
+      [1, 0, '0'.repeat(32), SPAN, 5, NOW],
+      [1, 0, TRACE_A, '0'.repeat(16), 5, NOW],
+      [1, 0, TRACE_A, SPAN, 'NaN', NOW],
+      [1, 0, TRACE_A, SPAN, null, NOW],
+      [1, 1, TRACE_A, SPAN, 5, NOW],
+      [1, 0, TRACE_A, SPAN, 5, NOW + 3_600_000],
+      [9, 0, TRACE_A, SPAN, 5, NOW],
+      [1, 0, { toString: 'x' }, SPAN, 5, NOW],
+    ];
+    for (const entry of bad) {
+      expect(
+        aggregate.apply(
+          message('a', {
+            latency: [2, 0, 0],
+            latencyExemplars: [...entry, 1, 0, TRACE_B, SPAN, 7, NOW - 10],
+          }),
+          NOW,
+        ),
+      ).toBe(false);
+    }
+    expect(failuresOf(aggregate)).toEqual({ invalid: bad.length });
+    // Every good one was kept; no bad one ever was (a bad one later in time would have replaced it).
+    expect(kept(aggregate).latency).toEqual([[TRACE_B, 7, NOW - 10], null, null]);
+    // The numbers of every one of those snapshots were applied.
+    expect(kept(aggregate).jobs).toBeUndefined();
+  });
+
+  it('refuses a snapshot whose exemplar list breaks the bounds whole, as any snapshot past its bounds', () => {
+    const aggregate = new ClusterAggregate();
+    const huge = new Array(6 * 10_000).fill(0);
+    expect(aggregate.apply(message('a', { jobsExemplars: huge }), NOW)).toBe(false);
+    expect(aggregate.apply(message('a', { jobsExemplars: ['x'] }), NOW)).toBe(false);
+    expect(failuresOf(aggregate)).toEqual({ invalid: 2 });
+    expect(kept(aggregate)).toEqual({ jobs: undefined, latency: undefined });
+  });
+
+  it('a lost snapshot with exemplars is noticed by the count, and the full snapshot asked for brings them', async () => {
+    const aggregate = new ClusterAggregate();
+    const e1 = [0, 0, TRACE_A, SPAN, 1, NOW - 2];
+    expect(aggregate.apply(message('a', { jobsExemplars: e1, exemplarSnapshots: 1 }), NOW)).toBe(true);
+    // Snapshot 2 (exemplar e2) is lost; snapshot 3 carries none and says 2 carried some.
+    expect(aggregate.apply(message('a', { jobs: 3, exemplarSnapshots: 2, firstKey: 2 }), NOW)).toBe(true);
+    expect(aggregate.sourcesNeedingFull()).toEqual(['a']);
+    // Asked until the full one comes, even by a later snapshot of the same epoch that counts on from there.
+    expect(aggregate.apply(message('a', { jobs: 4, exemplarSnapshots: 2, firstKey: 2 }), NOW)).toBe(true);
+    expect(aggregate.sourcesNeedingFull()).toEqual(['a']);
+    expect(kept(aggregate).jobs).toEqual([[TRACE_A, 1, NOW - 2]]);
+    const e2 = [0, 0, TRACE_B, SPAN, 2, NOW - 1];
+    expect(
+      aggregate.apply(message('a', { jobs: 4, jobsExemplars: e2, exemplarSnapshots: 1, epoch: 1 }), NOW),
+    ).toBe(true);
+    expect(aggregate.sourcesNeedingFull()).toEqual([]);
+    expect(kept(aggregate).jobs).toEqual([[TRACE_B, 2, NOW - 1]]);
+    expect(failuresOf(aggregate)).toEqual({});
+  });
+
+  it("carries the store's exemplars from a worker's columns, through a relay's aggregate, to the primary's text", async () => {
+    const contextManager = new AsyncLocalStorageContextManager();
+    context.setGlobalContextManager(contextManager.enable());
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const handle = initBusinessMetrics({ exporters: [exporter], env: {} });
+    try {
+      const span = { traceId: TRACE_A, spanId: SPAN, traceFlags: TraceFlags.SAMPLED };
+      context.with(trace.setSpanContext(context.active(), span), () => {
+        handle.metrics.recordFunnelStep('checkout', { source: 'ads', deviceType: 'mobile' });
+        handle.metrics.recordRevenue(2599, { productCategory: 'books', paymentMethod: 'card', region: 'eu' });
+      });
+      handle.metrics.recordFunnelStep('cart_view', { source: 'ads', deviceType: 'mobile' });
+      await handle.forceFlush();
+      const result = { resourceMetrics: exporter.getMetrics().at(-1)!, errors: [] };
+      // A worker thread's snapshot, from the columns, to its node:cluster worker's relay...
+      const relay = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+      const thread = new SnapshotEncoder('thread', [], storeCollectionOf);
+      expect(relay.apply(JSON.parse(JSON.stringify(thread.encode(result, 1))))).toBe(true);
+      // ...whose aggregate (MetricData) the worker sends its primary.
+      const primary = new ClusterAggregate({ gauges: PACKAGE_GAUGE_RULES });
+      const worker = new SnapshotEncoder('worker');
+      expect(primary.apply(JSON.parse(JSON.stringify(worker.encode(relay.render(resource), 1))))).toBe(true);
+      const text = serializePrometheus(primary.render(resource).resourceMetrics, { format: 'openmetrics' });
+      const exemplarLines = text.split('\n').filter((line) => line.includes(TRACE_A));
+      expect(exemplarLines).toEqual([
+        expect.stringMatching(/^business_funnel_step_total\{[^}]*step="checkout"[^}]*\} 1 # \{trace_id="/),
+        expect.stringMatching(/^business_revenue_cents_total\{[^}]*\} 2599 # \{trace_id="/),
+        expect.stringMatching(/^business_order_value_cents_bucket\{[^}]*le="5000"\} 1 # \{trace_id="/),
+      ]);
+      for (const line of exemplarLines) expect(line).toContain(`span_id="${SPAN}"}`);
+      // The next round: nothing changed, so no exemplar travels, and the primary still shows them.
+      const steady = worker.encode(relay.render(resource), 2);
+      expect(steady.metrics.some((metric) => metric.exemplars !== undefined)).toBe(false);
+      expect(primary.apply(JSON.parse(JSON.stringify(steady)))).toBe(true);
+      expect(
+        serializePrometheus(primary.render(resource).resourceMetrics, { format: 'openmetrics' }),
+      ).toContain(`trace_id="${TRACE_A}"`);
+    } finally {
+      await handle.shutdown({ timeoutMillis: 2000 });
+      context.disable();
+    }
   });
 });

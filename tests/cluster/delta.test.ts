@@ -203,6 +203,38 @@ describe('DeltaOfAggregate', () => {
     expect(third.has('business_order_value_cents')).toBe(false);
     expect([...third.keys()]).toEqual(['open_carts', 'business_exchange_rate']);
   });
+
+  it("carries none of the aggregate's exemplars (the latest ever kept, not the interval's), as the store's delta carries none", async () => {
+    const exemplar = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      value: 7,
+      timeUnixMs: 1,
+    };
+    const withExemplars = (result: CollectionResult) => {
+      for (const metric of result.resourceMetrics.scopeMetrics[0].metrics) {
+        for (const point of metric.dataPoints)
+          Object.assign(point, { exemplars: [exemplar, undefined, exemplar] });
+      }
+      return result;
+    };
+    const delta = new DeltaOfAggregate(
+      producerOf([
+        withExemplars(collection(110, { revenue: 333, open: 4, gauge: 1.1, histogram: [3, 120, [1, 1, 1]] })),
+        withExemplars(
+          collection(120, { revenue: 1333, open: 2, gauge: 1.2, histogram: [5, 170, [2, 2, 1]] }),
+        ),
+      ]),
+    );
+    for (let i = 0; i < 2; i++) {
+      const metrics = byName(await delta.collect());
+      for (const name of ['business_revenue_cents', 'business_order_value_cents']) {
+        const points = metrics.get(name)!.dataPoints as Array<{ exemplars?: unknown }>;
+        expect(points.length).toBeGreaterThan(0);
+        for (const point of points) expect(point.exemplars).toBeUndefined();
+      }
+    }
+  });
 });
 
 describe('scopes that differ only in their schema URL', () => {

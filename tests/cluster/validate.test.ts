@@ -12,6 +12,8 @@ import { MAX_TIMER_MILLIS } from '../../src/config/defaults';
 import {
   checkKey,
   checkPrimaryBound,
+  exemplarRefusal,
+  MAX_EXEMPLAR_CLOCK_AHEAD_MS,
   MAX_KEYS_PER_SOURCE,
   checkSourceBound,
   pointRefusal,
@@ -318,3 +320,157 @@ describe('peer messages: point numbers', () => {
 function metricOf(message: Record<string, unknown>): Record<string, unknown> {
   return (message.metrics as Record<string, unknown>[])[0];
 }
+
+describe('peer messages: exemplars', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const SPAN = '00f067aa0ba902b7';
+  /** A snapshot with one counter series and one histogram series (boundaries [10, 100]), with exemplars. */
+  const withExemplars = () => ({
+    tag: PROTOCOL_TAG,
+    type: 'snapshot',
+    version: PROTOCOL_VERSION,
+    source: 'w',
+    round: 1,
+    epoch: 0,
+    firstKey: 0,
+    keys: ['["route","/a"]'],
+    scopes: [{ name: 'app' }],
+    metrics: [
+      {
+        scope: 0,
+        name: 'jobs',
+        description: '',
+        unit: '',
+        valueType: 1,
+        shape: 'counter',
+        points: [0, 3],
+        exemplars: [0, 0, TRACE, SPAN, 1, NOW],
+      },
+      {
+        scope: 0,
+        name: 'latency',
+        description: '',
+        unit: 'ms',
+        valueType: 1,
+        shape: 'histogram',
+        boundaries: [10, 100],
+        points: [0, 3, 120, 5, 100, 1, 2, 0],
+        exemplars: [0, 0, TRACE, SPAN, 5, NOW, 0, 1, TRACE, SPAN, 100, NOW],
+      },
+    ],
+    exemplarSnapshots: 1,
+  });
+
+  it('accepts exemplars of counters and histograms', () => {
+    expect(checkPrimaryBound(withExemplars())?.ok).toBe(true);
+  });
+
+  it.each<[string, (m: Record<string, unknown>) => void, RegExp]>([
+    ['exemplars as a string', (m) => (metricOf(m).exemplars = 'x'), /\.exemplars: must be an array/],
+    ['exemplars that are not whole', (m) => (metricOf(m).exemplars = [0, 0, TRACE]), /whole exemplars of 6/],
+    [
+      'two exemplars for one counter series',
+      (m) => (metricOf(m).exemplars = [0, 0, TRACE, SPAN, 1, NOW, 0, 0, TRACE, SPAN, 2, NOW]),
+      /metrics\[0\]\.exemplars: must have at most one exemplar per series sent \(1\)/,
+    ],
+    [
+      'more exemplars than the histogram has buckets',
+      (m) => ((m.metrics as Record<string, unknown>[])[1].exemplars = new Array(4 * 6).fill(0)),
+      /metrics\[1\]\.exemplars: must have at most one exemplar per bucket of a series sent \(3\)/,
+    ],
+    [
+      'a million entries',
+      (m) => (metricOf(m).exemplars = new Array(1_000_002).fill(0)),
+      /must have at most one exemplar per series sent/,
+    ],
+    [
+      'exemplars on a gauge',
+      (m) => Object.assign(metricOf(m), { shape: 'gauge' }),
+      /\.exemplars: must be absent unless a counter or a histogram/,
+    ],
+    [
+      'an exemplar count of 0',
+      (m) => (m.exemplarSnapshots = 0),
+      /^snapshot\.exemplarSnapshots: must be an integer from 1/,
+    ],
+    ['an exemplar count as text', (m) => (m.exemplarSnapshots = '1'), /^snapshot\.exemplarSnapshots/],
+  ])('refuses %s whole, naming the field', (_what, change, refusal) => {
+    const message = withExemplars() as unknown as Record<string, unknown>;
+    change(message);
+    const checked = checkPrimaryBound(message);
+    expect(checked?.ok).toBe(false);
+    expect(checked?.ok === false && checked.refusal).toMatch(refusal);
+  });
+
+  const good = [0, 1, TRACE, SPAN, 50, NOW];
+  const histogramRefusal = (entry: unknown[]) => exemplarRefusal('histogram', [10, 100], entry, 0, NOW);
+
+  it('takes a valid exemplar, in the bucket its value falls in (upper bound inclusive), up to a minute ahead', () => {
+    expect(histogramRefusal(good)).toBeUndefined();
+    expect(histogramRefusal([0, 0, TRACE, SPAN, 10, NOW])).toBeUndefined();
+    expect(histogramRefusal([0, 0, TRACE, SPAN, -3, 0])).toBeUndefined();
+    expect(histogramRefusal([0, 2, TRACE, SPAN, 1e9, NOW + MAX_EXEMPLAR_CLOCK_AHEAD_MS])).toBeUndefined();
+    expect(exemplarRefusal('counter', undefined, [7, 0, TRACE, SPAN, 2.5, NOW], 0, NOW)).toBeUndefined();
+  });
+
+  it.each<[string, number, unknown]>([
+    ['a series id as text', 0, '0'],
+    ['a negative series id', 0, -1],
+    ['a bucket past the last', 1, 3],
+    ['a fractional bucket', 1, 0.5],
+    ['a bucket as text', 1, '1'],
+    ['a trace id of 31 digits', 2, TRACE.slice(1)],
+    ['an upper-case trace id', 2, TRACE.toUpperCase()],
+    ['an all-zero trace id', 2, '0'.repeat(32)],
+    ['a trace id that is a number', 2, 4],
+    ['a trace id of 70 kB', 2, 'a'.repeat(70_000)],
+    ['a span id of 17 digits', 3, `${SPAN}0`],
+    ['an all-zero span id', 3, '0'.repeat(16)],
+    ['a non-hex span id', 3, '00f067aa0ba902bz'],
+    ['null for a span id', 3, null],
+    ['a NaN value', 4, NaN],
+    ['the wire NaN as value', 4, 'NaN'],
+    ['an infinite value', 4, Infinity],
+    ['a value as text', 4, '50'],
+    ['a value outside its bucket', 4, 5],
+    ['a value above its bucket', 4, 101],
+    ['a negative time', 5, -1],
+    ['a NaN time', 5, NaN],
+    ['a time two minutes ahead', 5, NOW + 120_000],
+    ['a time as text', 5, String(NOW)],
+    ['an object for a time', 5, {}],
+  ])('refuses %s', (_what, field, value) => {
+    const entry = good.slice() as unknown[];
+    entry[field] = value;
+    expect(histogramRefusal(entry)).toEqual(expect.stringMatching(/^an exemplar’s /));
+  });
+
+  it("refuses a counter exemplar in any bucket but 0, and reads past the list's end as missing", () => {
+    expect(exemplarRefusal('counter', undefined, [0, 1, TRACE, SPAN, 2, NOW], 0, NOW)).toMatch(/bucket/);
+    expect(exemplarRefusal('counter', undefined, [0, 0, TRACE], 0, NOW)).toMatch(/span id/);
+  });
+
+  it('never throws: every field of a snapshot with exemplars, replaced by every kind of wrong value', () => {
+    const original = withExemplars();
+    const wrong: unknown[] = [undefined, null, true, -1, 1.5, NaN, 'NaN', 'x'.repeat(70_000), [], {}, 10n];
+    let tried = 0;
+    let refused = 0;
+    for (const path of pathsOf(original)) {
+      for (const value of wrong) {
+        tried++;
+        const checked = checkPrimaryBound(mutated(original, path, value));
+        if (checked === undefined || !checked.ok) refused++;
+        const metrics =
+          checked?.ok && checked.value.type === 'snapshot' ? checked.value.snapshot.message.metrics : [];
+        // What passes the message's rules is read exemplar by exemplar, which never throws either.
+        for (const metric of metrics) {
+          for (let at = 0; at < (metric.exemplars?.length ?? 0); at += 6) {
+            exemplarRefusal(metric.shape, metric.boundaries, metric.exemplars!, at, NOW);
+          }
+        }
+      }
+    }
+    expect(tried).toBeGreaterThan(300);
+    expect(refused).toBeGreaterThan(tried / 3);
+  });
+});
