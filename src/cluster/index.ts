@@ -1,8 +1,8 @@
 /**
  * Cluster mode (`initBusinessMetrics({ cluster: true })`): node:cluster workers and worker threads record
  * locally; the primary answers with the exact aggregate. protocol.ts: message shapes; extensions.ts: extra state
- * a snapshot carries (one registry per init); encode.ts: a worker's collection -> snapshot; aggregate.ts: the
- * merge and retired totals; primary.ts / source.ts: the two sides of each transport; role.ts: which side this
+ * a snapshot carries (one registry per init); encode.ts: a worker's collection -> snapshot (with the exemplars that
+ * changed); aggregate.ts: the merge, retired totals and the latest exemplar per series and bucket; primary.ts / source.ts: the two sides of each transport; role.ts: which side this
  * process is; endpoint.ts / worker.ts: what init builds in the primary / a worker (a worker's `/metrics` answers
  * through the one scrape path, within its scraper's deadline, the primary answering from its round under way; the primary's
  * exporters push the aggregate, a worker's none); delta.ts: the
