@@ -4,6 +4,7 @@
  * the exact sum of the workers' and their threads' numbers, users tracked in threads of different workers are
  * hashed with the cluster's one key (one user counts once), a thread's getMetrics() is the cluster's aggregate,
  * and a thread that ends (cleanly, or terminated) keeps its counts in the totals while its up-down levels leave.
+ * A thread's exemplar (a funnel step recorded inside a sampled span) reaches the primary through its worker's relay.
  */
 import { PROMETHEUS_FAMILIES } from '../../src';
 import { parseExposition } from '../support/exposition';
@@ -14,6 +15,7 @@ const WORKERS = 2;
 const THREADS = 2;
 const revenue = PROMETHEUS_FAMILIES.revenue;
 const activeUsers = PROMETHEUS_FAMILIES.activeUsers;
+const funnel = PROMETHEUS_FAMILIES.funnelStep;
 
 afterAll(() => {
   cleanUpChildren();
@@ -25,12 +27,17 @@ it('sums every worker and every thread of every worker, and keeps the counts of 
     .exited;
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  const steps = new Map(
+  const texts = new Map(
     result.stdout
       .split('\n')
       .filter((line) => line.startsWith('STEP '))
       .map((line) => JSON.parse(line.slice(5)) as { step: string; text: string })
-      .map((step) => [step.step, parseExposition(step.text).samples]),
+      .map((step) => [step.step, step.text]),
+  );
+  const steps = new Map(
+    [...texts]
+      .filter(([step]) => step !== 'recorded-openmetrics')
+      .map(([step, text]) => [step, parseExposition(text).samples]),
   );
   const value = (step: string, name: string, labels: Record<string, string> = {}) =>
     (steps.get(step) ?? [])
@@ -49,6 +56,20 @@ it('sums every worker and every thread of every worker, and keeps the counts of 
   expect(value('recorded', 'jobs_inflight')).toBe(WORKERS * THREADS);
   // Every thread tracked the same user: hashed with the cluster's one key, it counts once.
   expect(value('recorded', activeUsers, { window: 'daily', user_tier: 'pro' })).toBe(1);
+  // Each thread's span, on the funnel step it recorded in it, relayed by its worker to the primary.
+  const openMetrics = texts.get('recorded-openmetrics') ?? '';
+  for (let w = 0; w < WORKERS; w++) {
+    for (let t = 0; t < THREADS; t++) {
+      const line = openMetrics.split('\n').find((l) => l.startsWith(`${funnel}{step="thread-${w}-${t}"`));
+      expect({ w, t, line }).toEqual({
+        w,
+        t,
+        line: expect.stringContaining(
+          ` 1 # {trace_id="${`${w}${t}`.padStart(32, 'a')}",span_id="00f067aa0ba902b7"} 1 `,
+        ),
+      });
+    }
+  }
   // A thread's getMetrics() is the cluster's aggregate, asked through its worker.
   expect(value('from-thread', revenue)).toBe(recorded);
   // In worker 1, thread 0 recorded one more order and shut down (final snapshot); thread 1 was terminated after
