@@ -20,6 +20,7 @@ import { ClusterExtensions } from '../../src/cluster/extensions';
 import { PROTOCOL_TAG, PROTOCOL_VERSION, type SnapshotMessage } from '../../src/cluster/protocol';
 import { PACKAGE_GAUGE_RULES } from '../../src/cluster/rules';
 import { storeCollectionOf } from '../../src/series/collection';
+import { encodeJsonRequest } from '../../src/exporters/otlp-wire';
 import { parseExposition } from '../support/exposition';
 import { TestReader } from '../support/collect';
 
@@ -528,6 +529,24 @@ describe('cluster aggregate: exemplars', () => {
       `latency_milliseconds_bucket{route="/a",otel_scope_name="app",le="100"} 3 ` +
         `# {trace_id="${TRACE_B}",span_id="${SPAN}"} 60 ${(NOW + 1) / 1000}\n`,
     );
+    // The primary's OTLP push writes them from the same points (OTLP/JSON: hex ids, the flat list of a histogram).
+    type OtlpPoints = { dataPoints: Array<{ exemplars: Array<{ traceId: string; asDouble: number }> }> };
+    const otlp = JSON.parse(
+      new TextDecoder().decode(encodeJsonRequest(aggregate.render(resource).resourceMetrics)),
+    ) as {
+      resourceMetrics: [{ scopeMetrics: [{ metrics: Array<{ sum?: OtlpPoints; histogram?: OtlpPoints }> }] }];
+    };
+    const pushed = otlp.resourceMetrics[0].scopeMetrics[0].metrics.map((metric) =>
+      (metric.sum ?? metric.histogram)!.dataPoints[0].exemplars.map((e) => [e.traceId, e.asDouble]),
+    );
+    expect(pushed).toEqual([
+      [[TRACE_A, 1]],
+      [
+        [TRACE_A, 5],
+        [TRACE_B, 60],
+        [TRACE_B, 500],
+      ],
+    ]);
   });
 
   it('refuses hostile exemplars one by one, keeps the good ones, counts the snapshot invalid once, never throws', () => {
