@@ -211,6 +211,10 @@ export function minorToUnits(
   code: string,
   money?: Pick<MoneyOptions, 'minorUnitExponents'>,
 ): number {
+  // Typed a string, but called from JavaScript too: anything else gets the documented error, not a TypeError.
+  if (typeof code !== 'string') {
+    throw new RangeError(`a ${code === null ? 'null' : typeof code} is not an ISO 4217 currency code`);
+  }
   const upper = code.toUpperCase();
   let exponent = defaultMinorUnitExponent(upper);
   if (exponent === undefined) throw new RangeError(`${code} is not an ISO 4217 currency code`);

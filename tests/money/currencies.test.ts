@@ -78,6 +78,14 @@ describe('ISO 4217 data from Intl', () => {
     expect(() => minorToUnits(1, 'XYZ')).toThrow(RangeError);
   });
 
+  it('refuses a code that is no string with the RangeError it documents, naming what it got', () => {
+    for (const bad of [undefined, null, 840, { toString: () => 'USD' }]) {
+      expect(() => minorToUnits(1, bad as never)).toThrow(
+        new RangeError(`a ${bad === null ? 'null' : typeof bad} is not an ISO 4217 currency code`),
+      );
+    }
+  });
+
   it('checks the shape of a code without allocating', () => {
     for (const good of ['USD', 'usd', 'Jpy']) expect(isCurrencyShaped(good)).toBe(true);
     for (const bad of ['US', 'USDD', 'U$D', '12 ', '', 'ÜSD', 840, null, undefined, {}, ['USD']]) {
