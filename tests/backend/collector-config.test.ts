@@ -76,6 +76,10 @@ describe('collector.yaml', () => {
     expect((exporter.resource_to_telemetry_conversion as { enabled: boolean }).enabled).toBe(false);
   });
 
+  it('serves OpenMetrics, the only text format with exemplars (tests/push/exemplars.e2e.test.ts scrapes it)', () => {
+    expect((collector.exporters.prometheus as Record<string, unknown>).enable_open_metrics).toBe(true);
+  });
+
   it('names its target version and carries a commented remote-write alternative in contrib v0.165 keys', () => {
     expect(collectorText).toMatch(/otelcol-contrib v0\.\d+/);
     const image = compose.services['otel-collector'].image!;
