@@ -112,10 +112,11 @@ describe('npm run stack and docker-compose.yml', () => {
     expect(shipped.scrape_configs.map((job) => job.job_name)).toContain('business-app');
   });
 
-  it("start Prometheus with compose's flags: created timestamps make the first increment count", () => {
+  it("start Prometheus with compose's flags: created timestamps make the first increment count, exemplars are kept", () => {
     const command = compose.services.prometheus.command as string[];
     expect(plan.prometheus.flags).toEqual(command.filter((flag) => !flag.startsWith('--config.file=')));
     expect(plan.prometheus.flags).toContain('--enable-feature=created-timestamp-zero-ingestion');
+    expect(plan.prometheus.flags).toContain('--enable-feature=exemplar-storage');
   });
 
   (promtool ? it : it.skip)('writes a config promtool accepts, rules included', () => {
