@@ -4,8 +4,8 @@
  * renders a single process).
  *
  * Owns: the merge (counters and up-down counters summed, histograms summed bucket by bucket, gauges by their
- * family's rule: the shapes' table here, the gauge rules' in rules.ts), retirement of sources that exit, and the
- * tallies behind the cluster self-metrics. Must not touch: transports, HTTP, recording, what a gauge rule computes.
+ * family's rule: the shapes' table here, the gauge rules' in rules.ts), the latest exemplar per series and bucket,
+ * retirement of sources that exit, and the tallies behind the cluster self-metrics. Must not touch: transports, HTTP, recording, what a gauge rule computes.
  *
  * Why the totals never go backwards while the primary lives: every source's numbers are cumulative and only
  * ever replaced by a newer snapshot of the same source; a source that misses a collection keeps its last

@@ -2,7 +2,8 @@
  * Source side: one collection of the source's readers (what its own /metrics would show) -> a compact,
  * cumulative snapshot for the primary.
  *
- * Owns: series ids and the attribute keys sent once per epoch. Must not touch: recording, transports.
+ * Owns: series ids and the attribute keys sent once per epoch, and which exemplars were sent (per id and bucket, and
+ * the count of snapshots that carried some). Must not touch: recording, transports.
  *
  * Cost: the numbers, plus one array read per series of the local store (its columns, below) or one WeakMap lookup
  * per series of any other producer (attribute objects of the package's cells are frozen and live as long as their

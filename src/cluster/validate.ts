@@ -527,15 +527,17 @@ export function pointRefusal(
  */
 export const MAX_EXEMPLAR_CLOCK_AHEAD_MS = 60_000;
 
-const TRACE_ID = /^[0-9a-f]{32}$/;
-const SPAN_ID = /^[0-9a-f]{16}$/;
+// Either case, as the API's isSpanContextValid accepts them (a custom id generator may write upper case): the
+// store keeps what the API calls valid, so a primary refusing what one process prints would count healthy workers.
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+const SPAN_ID = /^[0-9a-f]{16}$/i;
 const ALL_ZEROS = /^0+$/;
 
 /**
  * One exemplar of a metric's `exemplars`, at `list[at]`: why it is refused, or undefined. What the package keeps
  * (series/exemplars.ts) and nothing else: the series id; the bucket (0 for a counter; for a histogram, the one its
  * value falls in, as the store buckets values: the upper bound inclusive); the trace and span ids as the
- * OpenTelemetry API calls them valid (32 and 16 lowercase hex digits, not all zeros); a finite value; a time
+ * OpenTelemetry API calls them valid (32 and 16 hex digits, not all zeros); a finite value; a time
  * (epoch ms) from 0 to {@link MAX_EXEMPLAR_CLOCK_AHEAD_MS} past `now`.
  */
 export function exemplarRefusal(
@@ -555,9 +557,9 @@ export function exemplarRefusal(
   if (!isCount(bucket) || bucket > bounds.length)
     return `an exemplar’s bucket must be an integer from 0 to ${bounds.length}`;
   if (typeof traceId !== 'string' || !TRACE_ID.test(traceId) || ALL_ZEROS.test(traceId))
-    return 'an exemplar’s trace id must be 32 lowercase hex digits, not all zeros';
+    return 'an exemplar’s trace id must be 32 hex digits, not all zeros';
   if (typeof spanId !== 'string' || !SPAN_ID.test(spanId) || ALL_ZEROS.test(spanId))
-    return 'an exemplar’s span id must be 16 lowercase hex digits, not all zeros';
+    return 'an exemplar’s span id must be 16 hex digits, not all zeros';
   if (!isFiniteNumber(value)) return 'an exemplar’s value must be a finite number';
   if ((bucket > 0 && !(value > bounds[bucket - 1])) || (bucket < bounds.length && !(value <= bounds[bucket])))
     return 'an exemplar’s value must lie in its bucket';

@@ -354,7 +354,8 @@ const exemplarJson = (exemplar: Exemplar, asInt: boolean): string =>
 /** A MetricData point's exemplars OTLP carries (exemplars.ts), as the objects JSON.stringify writes; or none. */
 function exemplarsOf(point: DataPoint<unknown>, asInt: boolean): object[] | undefined {
   const exemplars = (point as ExemplarCarrier).exemplars;
-  if (exemplars === undefined) return undefined;
+  // Any producer's point may carry a field of that name: only a list is read, so no export fails over one point.
+  if (!Array.isArray(exemplars)) return undefined;
   const carried = exemplars.filter(otlpCarries).map((exemplar) => exemplarObject(exemplar, asInt));
   return carried.length > 0 ? carried : undefined;
 }

@@ -481,7 +481,8 @@ function writeExemplars(
   asInt: boolean,
 ): void {
   const exemplars = (point as ExemplarCarrier).exemplars;
-  if (exemplars === undefined) return;
+  // Any producer's point may carry a field of that name: only a list is read, so no export fails over one point.
+  if (!Array.isArray(exemplars)) return;
   for (const exemplar of exemplars) if (otlpCarries(exemplar)) writeExemplar(writer, field, exemplar, asInt);
 }
 

@@ -25,7 +25,7 @@ export interface SessionContextOptions {
   readonly sources?: readonly string[];
   /** Extra normalised `utm_source` spellings mapped to a source name (`fb` -> `facebook`). */
   readonly sourceAliases?: Readonly<Record<string, string>>;
-  /** Extra referrer hosts (without `www.`) mapped to a source name; subdomains match too. */
+  /** Extra referrer hosts (without `www.`) mapped to a source name; subdomains match too. Read as it is at its first use. */
   readonly referrerHosts?: Readonly<Record<string, string>>;
   /** Your own hosts: referrers from them are internal navigation and count as `direct`. The Host header always counts. */
   readonly ownHosts?: readonly string[];
@@ -92,10 +92,18 @@ const DEFAULT_REFERRER_HOSTS: Readonly<Record<string, string>> = {
 
 /** Labels of the longest host in `hosts` (0 for none): no longer suffix of a referrer's host can be one of them. */
 function mostLabels(hosts: Readonly<Record<string, string>> | undefined): number {
-  let most = 0;
-  for (const host of Object.keys(hosts ?? {})) most = Math.max(most, host.split('.').length);
+  if (hosts === undefined) return 0;
+  // Counted once per hosts object, not per request: an app passes the same options to every call.
+  let most = mostLabelsOf.get(hosts);
+  if (most === undefined) {
+    most = 0;
+    for (const host of Object.keys(hosts)) most = Math.max(most, host.split('.').length);
+    mostLabelsOf.set(hosts, most);
+  }
   return most;
 }
+
+const mostLabelsOf = new WeakMap<object, number>();
 
 const DEFAULT_REFERRER_HOST_LABELS = mostLabels(DEFAULT_REFERRER_HOSTS);
 

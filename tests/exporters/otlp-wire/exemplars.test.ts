@@ -2,9 +2,19 @@
  * src/exporters/otlp-wire/exemplars.ts directly: which exemplars an OTLP request may carry (ids of exactly 32 and
  * 16 hex digits, in either case; a finite value; a finite, non-negative time) and the exemplar's time as an
  * HrTime, exact for every whole millisecond. That the encoders leave the others out is held by protobuf.test.ts
- * and json.test.ts.
+ * and json.test.ts; that a point whose `exemplars` is no list is written without them, here.
  */
+import { ValueType } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type DataPoint,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { exemplarTime, otlpCarries } from '../../../src/exporters/otlp-wire/exemplars';
+import { encodeJsonRequest } from '../../../src/exporters/otlp-wire/json';
+import { encodeProtobufRequest } from '../../../src/exporters/otlp-wire/protobuf';
 
 const valid = {
   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
@@ -49,3 +59,43 @@ it('gives the time as an HrTime, exact for whole milliseconds', () => {
   const out: [number, number] = [7, 7];
   expect(exemplarTime(valid, out)).toBe(out);
 });
+
+it.each([
+  ['an object', { 0: valid }],
+  ['a string', 'exemplars'],
+  ['a number', 1],
+])(
+  'writes a point whose producer set `exemplars` to %s without them, in protobuf and JSON (one point never fails an export)',
+  (_, exemplars) => {
+    const resourceMetrics: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        {
+          scope: { name: 'foreign' },
+          metrics: [
+            {
+              descriptor: { name: 'jobs', description: '', unit: '', valueType: ValueType.DOUBLE },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [
+                {
+                  startTime: [1, 0],
+                  endTime: [2, 0],
+                  attributes: {},
+                  value: 3,
+                  exemplars,
+                } as DataPoint<number>,
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    expect(encodeProtobufRequest(resourceMetrics).length).toBeGreaterThan(0);
+    const json = JSON.parse(Buffer.from(encodeJsonRequest(resourceMetrics)).toString('utf8'));
+    const point = json.resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0];
+    expect(point.asDouble).toBe(3);
+    expect(point).not.toHaveProperty('exemplars');
+  },
+);
