@@ -233,19 +233,7 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
       writer.raw(header);
       writer.byte(tag(9, LEN)); // Metric.histogram
       writer.uint32(data);
-      if (exemplars === undefined)
-        writeHistogramPoints(writer, columns, attributes, fixed, bounds, startTime, endTime);
-      else
-        writeHistogramPointsWithExemplars(
-          writer,
-          columns,
-          exemplars,
-          attributes,
-          fixed,
-          bounds,
-          startTime,
-          endTime,
-        );
+      writeHistogramPoints(writer, columns, attributes, fixed, bounds, startTime, endTime);
       writer.byte(tag(2, VARINT));
       writer.byte(temporality);
     },
@@ -255,7 +243,8 @@ function planHistogram(columns: HistogramColumns): MetricPlan {
 /**
  * The points of planHistogram, `fixed` bytes each besides their attributes. A function of its own that ends with
  * its loop: V8 optimises it during its first long loop, before the code after the loop ever ran, and that code,
- * without type feedback, deoptimised the function at the end of every export while it lived in the closure.
+ * without type feedback, deoptimised the function at the end of every export while it lived in the closure. A point
+ * without exemplars costs one check for them.
  */
 function writeHistogramPoints(
   writer: ProtobufWriter,
@@ -266,7 +255,7 @@ function writeHistogramPoints(
   startTime: HrTime,
   endTime: HrTime,
 ): void {
-  const { perSeriesStart, counts, sums, mins, maxs, indices, bucketCounts } = columns;
+  const { perSeriesStart, counts, sums, mins, maxs, indices, bucketCounts, exemplars } = columns;
   const n = columns.length;
   const buckets = columns.boundaries.length + 1;
   const starts = perSeriesStart ? startsOf(columns) : undefined;
@@ -280,7 +269,8 @@ function writeHistogramPoints(
   for (let i = 0; i < n; i++) {
     const index = indices[i];
     const attributesBytes = attributes.get(index)!;
-    const size = fixed + attributesBytes.length;
+    const own = exemplars?.[i];
+    const size = fixed + attributesBytes.length + exemplarsSize(own);
     writer.ensure(size + 5);
     const buffer = writer.buffer;
     const view = writer.view;
@@ -326,53 +316,7 @@ function writeHistogramPoints(
     buffer[pos + 9] = tag(12, I64);
     view.setFloat64(pos + 10, maxs[i], true);
     writer.pos = pos + 18;
-  }
-}
-
-/**
- * writeHistogramPoints for columns with exemplars: each point also carries its buckets' exemplars, in bucket order
- * (OTLP's list is flat; a receiver finds each one's bucket from its value). Written field by field through the
- * writer rather than with writeHistogramPoints's plain stores, which stay free of any exemplar work.
- */
-function writeHistogramPointsWithExemplars(
-  writer: ProtobufWriter,
-  columns: HistogramColumns,
-  exemplars: NonNullable<HistogramColumns['exemplars']>,
-  attributes: SeriesBytes,
-  fixed: number,
-  bounds: Uint8Array,
-  startTime: HrTime,
-  endTime: HrTime,
-): void {
-  const { counts, sums, mins, maxs, indices, bucketCounts } = columns;
-  const buckets = columns.boundaries.length + 1;
-  const starts = columns.perSeriesStart ? startsOf(columns) : undefined;
-  const [endLow, endHigh] = nanosParts(endTime[0], endTime[1], [0, 0]);
-  const [sharedLow, sharedHigh] = nanosParts(startTime[0], startTime[1], [0, 0]);
-  for (let i = 0; i < columns.length; i++) {
-    const index = indices[i];
-    const attributesBytes = attributes.get(index)!;
-    const own = exemplars[i];
-    writer.byte(tag(1, LEN)); // Histogram.data_points
-    writer.uint32(fixed + attributesBytes.length + exemplarsSize(own));
-    writer.byte(tag(2, I64));
-    if (starts !== undefined) writer.fixed64Parts(starts[2 * index], starts[2 * index + 1]);
-    else writer.fixed64Parts(sharedLow, sharedHigh);
-    writer.byte(tag(3, I64));
-    writer.fixed64Parts(endLow, endHigh);
-    writer.byte(tag(4, I64));
-    writer.fixed64(counts[i]);
-    writer.byte(tag(5, I64));
-    writer.double(sums[i]);
-    writer.byte(tag(6, LEN)); // bucket_counts, packed
-    writer.uint32(buckets * 8);
-    for (let b = 0, at = i * buckets; b < buckets; b++) writer.fixed64(bucketCounts[at + b]);
-    writer.raw(bounds);
-    writer.raw(attributesBytes);
-    writer.byte(tag(11, I64));
-    writer.double(mins[i]);
-    writer.byte(tag(12, I64));
-    writer.double(maxs[i]);
+    // Its buckets' exemplars, in bucket order (OTLP's list is flat; a receiver finds each one's bucket by value).
     if (own !== undefined)
       for (const exemplar of own) if (exemplar !== undefined) writeExemplar(writer, 8, exemplar, false);
   }
